@@ -50,7 +50,8 @@ $(O)/libberth.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 .SECONDEXPANSION:
-$(O)/bin/%: $$(patsubst %.c,$(O)/%.o,$$(wildcard src/cmd/%/*.c)) $(O)/libberth.a
+cmd_objs = $(patsubst %.c,$(O)/%.o,$(wildcard src/cmd/$(1)/*.c))
+$(O)/bin/%: $$(call cmd_objs,$$*) $(O)/libberth.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_MODE) -o $@ $(filter %.o,$^) $(O)/libberth.a $(or $(LIBS_$*),$(LIBS_ALL))
 
