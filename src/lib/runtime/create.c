@@ -1,0 +1,477 @@
+/* create and run: the parent's side of bringing a container up. */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/internal.h"
+#include "runtime/state.h"
+#include "runtime/sync.h"
+#include "runtime/sysctl.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+bool launch_has_hooks(const spec *s)
+{
+	return s->hooks.n[HOOK_PRESTART] || s->hooks.n[HOOK_CREATE_RUNTIME] ||
+	       s->hooks.n[HOOK_CREATE_CONTAINER] || s->hooks.n[HOOK_START_CONTAINER];
+}
+
+static char **annotations_strv(const spec *s)
+{
+	char **v = NULL;
+	for (size_t i = 0; i < s->n_annotations; i++) {
+		_cleanup_free_ char *kv =
+			xasprintf("%s=%s", s->annotations[i].key, s->annotations[i].value);
+		strv_push(&v, kv);
+	}
+	return v;
+}
+
+char *launch_state_json(const rt_launch *l, pid_t pid, const char *status)
+{
+	st_record r = {.id = (char *)l->id, .pid = pid, .bundle = (char *)l->bundle};
+	r.annotations = annotations_strv(l->s);
+	enum rt_status st = !strcmp(status, "creating") ? RT_CREATING
+			    : !strcmp(status, "created") ? RT_CREATED
+							  : RT_RUNNING;
+	char *json = st_spec_state_json(&r, st);
+	strv_free(r.annotations);
+	return json;
+}
+
+int rt_validate_id(const char *id, berr *e)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > 1024)
+		return berr_set(e, EINVAL, "invalid container id \"%s\"", id);
+	for (size_t i = 0; i < n; i++) {
+		char ch = id[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || (i > 0 && (ch == '_' || ch == '-' || ch == '.'));
+		if (!ok)
+			return berr_set(e, EINVAL,
+					"invalid container id \"%s\": use letters, digits, '_', '-' "
+					"and '.', starting with a letter or digit",
+					id);
+	}
+	return 0;
+}
+
+/* Checks that need the whole config, before anything is created. */
+static int validate(const spec *s, bool terminal_allowed, berr *e)
+{
+	if (!s->has_process)
+		return berr_set(e, EINVAL, "config.json: process: required to create a container");
+	if (s->process.terminal && !terminal_allowed)
+		return berr_set(e, EINVAL,
+				"config.json: process.terminal: a container with a terminal needs "
+				"--console-socket when the runtime does not stay attached");
+	if (!s->linux_.ns[NS_MNT].present)
+		return berr_set(e, EINVAL,
+				"config.json: linux.namespaces: a mount namespace is required");
+	if ((s->hostname && *s->hostname) && !s->linux_.ns[NS_UTS].present)
+		return berr_set(e, EINVAL,
+				"config.json: hostname: needs a uts namespace of its own");
+	if ((s->domainname && *s->domainname) && !s->linux_.ns[NS_UTS].present)
+		return berr_set(e, EINVAL,
+				"config.json: domainname: needs a uts namespace of its own");
+	if (s->linux_.has_intel_rdt)
+		return berr_set(e, ENOTSUP, "config.json: linux.intelRdt: not supported by berth");
+	if ((s->linux_.time_monotonic.set || s->linux_.time_boottime.set) &&
+	    !s->linux_.ns[NS_TIME].present)
+		return berr_set(e, EINVAL,
+				"config.json: linux.timeOffsets: needs a time namespace of its own");
+	if (s->linux_.ns[NS_USER].present && !s->linux_.ns[NS_USER].path &&
+	    (!s->linux_.n_uid_mappings || !s->linux_.n_gid_mappings))
+		return berr_set(e, EINVAL,
+				"config.json: linux.uidMappings: a new user namespace needs uid and "
+				"gid mappings");
+	if (s->linux_.resources.present)
+		return berr_set(e, ENOTSUP,
+				"config.json: linux.resources: resource limits (cgroups) are not "
+				"built yet in this berth");
+	if (s->linux_.seccomp.present)
+		return berr_set(e, ENOTSUP,
+				"config.json: linux.seccomp: seccomp filters are not built yet in "
+				"this berth");
+	if (sysctl_validate(s, e) < 0)
+		return berr_ctx(e, "config.json");
+	return 0;
+}
+
+/* Everything the create/run parent holds; released by launch_cleanup. */
+typedef struct launch_state {
+	rt_launch l;
+	spec *s;
+	char *config_text;
+	size_t config_len;
+	char bundle[PATH_MAX];
+	char rootfs[PATH_MAX];
+	int rootfd;   /* state root */
+	int dirfd;    /* state dir, locked */
+	bool made_dir;
+	int sync[2];
+	pid_t pid;
+	int pidfd;
+	int pty_master;
+} launch_state;
+
+static void launch_cleanup(launch_state *ls, const char *id, bool failed)
+{
+	if (failed && ls->pid > 0) {
+		kill(ls->pid, SIGKILL);
+		waitpid(ls->pid, NULL, 0);
+	}
+	if (failed && ls->made_dir) {
+		berr ignore;
+		st_remove_dir(ls->rootfd, id, &ignore);
+	}
+	int *fds[] = {&ls->dirfd, &ls->rootfd, &ls->sync[0], &ls->sync[1], &ls->pidfd,
+		      &ls->pty_master, &ls->l.console_fd, &ls->l.exec_listen_fd};
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+	spec_free(ls->s);
+	free(ls->config_text);
+}
+
+static int load_bundle(launch_state *ls, const char *bundle, berr *e)
+{
+	if (!realpath(bundle ? bundle : ".", ls->bundle))
+		return berr_sys(e, "bundle %s", bundle ? bundle : ".");
+	_cleanup_close_ int bfd = open(ls->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return berr_sys(e, "bundle %s", ls->bundle);
+	if (fs_read_file_at(bfd, "config.json", &ls->config_text, &ls->config_len, e) < 0)
+		return berr_ctx(e, "bundle %s", ls->bundle);
+	if (spec_parse(ls->config_text, ls->config_len, "config.json", &ls->s, e) < 0)
+		return -1;
+	const char *root = ls->s->root_path;
+	_cleanup_free_ char *joined =
+		root[0] == '/' ? xstrdup(root) : xasprintf("%s/%s", ls->bundle, root);
+	if (!realpath(joined, ls->rootfs))
+		return berr_sys(e, "config.json: root.path: %s", joined);
+	struct stat st;
+	if (stat(ls->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
+		return berr_set(e, ENOTDIR, "config.json: root.path: %s is not a directory",
+				ls->rootfs);
+	return 0;
+}
+
+static int connect_console(const char *path, berr *e)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return berr_set(e, ENAMETOOLONG, "--console-socket %s: path too long", path);
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return berr_sys(e, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		berr_sys(e, "--console-socket %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* exec.sock in the state dir, bound through the dir's fd (no path limit). */
+static int listen_exec_sock(int dirfd, berr *e)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dirfd, EXEC_SOCK);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return berr_sys(e, "socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+		berr_sys(e, "bind %s", EXEC_SOCK);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int wait_child_pid(launch_state *ls, berr *e)
+{
+	for (;;) {
+		sync_msg m;
+		int r = sync_recv(ls->sync[0], &m, NULL, e);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return berr_set(e, EPIPE, "container setup exited unexpectedly");
+		if (m.type == SYNC_ERROR)
+			return berr_set(e, m.value, "%s", m.text);
+		if (m.type == SYNC_NEED_MAPS) {
+			if (ns_write_id_maps(m.value, ls->s, e) < 0)
+				return -1;
+			sync_send(ls->sync[0], SYNC_GO, 0, NULL, -1);
+		} else if (m.type == SYNC_CHILD_PID) {
+			ls->pid = m.value;
+			return 0;
+		}
+	}
+}
+
+static int spawn(launch_state *ls, berr *e)
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ls->sync) < 0)
+		return berr_sys(e, "socketpair");
+	ls->l.sync_fd = ls->sync[1];
+	uint64_t flags = ns_new_flags(ls->s);
+	if (ns_needs_two_stages(ls->s)) {
+		pid_t stage1 = ns_clone(0, NULL);
+		if (stage1 < 0)
+			return berr_sys(e, "clone");
+		if (stage1 == 0) {
+			close(ls->sync[0]);
+			rt_stage1_main(&ls->l, flags);
+		}
+		int r = wait_child_pid(ls, e);
+		int st;
+		waitpid(stage1, &st, 0);
+		if (r < 0)
+			return -1;
+		ls->pidfd = (int)syscall(SYS_pidfd_open, ls->pid, 0);
+		if (ls->pidfd < 0)
+			return berr_sys(e, "pidfd_open");
+	} else {
+		ls->l.new_userns = (flags & CLONE_NEWUSER) != 0;
+		ls->pid = ns_clone(flags, &ls->pidfd);
+		if (ls->pid < 0)
+			return berr_sys(e, "clone into new namespaces");
+		if (ls->pid == 0) {
+			close(ls->sync[0]);
+			rt_init_main(&ls->l);
+		}
+		if (ls->l.new_userns) {
+			if (ns_write_id_maps(ls->pid, ls->s, e) < 0)
+				return -1;
+			sync_send(ls->sync[0], SYNC_GO, 0, NULL, -1);
+		}
+	}
+	close(ls->sync[1]);
+	ls->sync[1] = -1;
+	return 0;
+}
+
+/* Serve the child until it reports READY. */
+static int until_ready(launch_state *ls, berr *e)
+{
+	for (;;) {
+		sync_msg m;
+		int fd = -1;
+		int r = sync_recv(ls->sync[0], &m, &fd, e);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return berr_set(e, EPIPE, "container init exited during setup");
+		switch (m.type) {
+		case SYNC_ERROR:
+			return berr_set(e, m.value, "%s", m.text);
+		case SYNC_PTY:
+			ls->pty_master = fd;
+			break;
+		case SYNC_HOOKS: {
+			_cleanup_free_ char *st = launch_state_json(&ls->l, ls->pid, "creating");
+			if (hooks_run(ls->s, HOOK_PRESTART, st, e) < 0 ||
+			    hooks_run(ls->s, HOOK_CREATE_RUNTIME, st, e) < 0)
+				return -1;
+			sync_send(ls->sync[0], SYNC_GO, ls->pid, NULL, -1);
+			break;
+		}
+		case SYNC_READY:
+			return 0;
+		default:
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+}
+
+static char *owner_name(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	return xstrdup(pw ? pw->pw_name : "");
+}
+
+static int record_state(launch_state *ls, const char *id, const char *pid_file, berr *e)
+{
+	st_record r = {
+		.id = (char *)id,
+		.pid = ls->pid,
+		.pid_start = st_pid_start_time(ls->pid),
+		.bundle = ls->bundle,
+		.rootfs = ls->rootfs,
+		.created = st_now_rfc3339(),
+		.owner = owner_name(),
+		.own_pidns = ls->s->linux_.ns[NS_PID].present && !ls->s->linux_.ns[NS_PID].path,
+	};
+	r.annotations = annotations_strv(ls->s);
+	int ret = fs_write_atomic_at(ls->dirfd, CONFIG_COPY, ls->config_text, ls->config_len, 0600,
+				     false, e);
+	if (ret == 0)
+		ret = st_write(ls->dirfd, &r, e);
+	free(r.created);
+	free(r.owner);
+	strv_free(r.annotations);
+	if (ret == 0 && pid_file) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "%d", (int)ls->pid);
+		ret = fs_write_atomic_at(AT_FDCWD, pid_file, buf, (size_t)n, 0644, false, e);
+		if (ret < 0)
+			berr_ctx(e, "--pid-file");
+	}
+	return ret;
+}
+
+static int launch_begin(rt_ctx *c, const char *id, const rt_create_opts *o, launch_state *ls,
+			bool attach, berr *e)
+{
+	memset(ls, 0, sizeof(*ls));
+	ls->rootfd = ls->dirfd = ls->sync[0] = ls->sync[1] = ls->pidfd = ls->pty_master = -1;
+	ls->l.console_fd = ls->l.exec_listen_fd = -1;
+	if (rt_validate_id(id, e) < 0 || load_bundle(ls, o->bundle, e) < 0)
+		return -1;
+	bool terminal_ok = o->console_socket || attach;
+	if (validate(ls->s, terminal_ok, e) < 0)
+		return -1;
+	for (size_t i = 0; ls->s->process.unknown_caps && ls->s->process.unknown_caps[i]; i++) {
+		_cleanup_free_ char *w = xasprintf("config.json: process.capabilities: unknown "
+						   "capability \"%s\" ignored",
+						   ls->s->process.unknown_caps[i]);
+		strv_push(&c->warnings, w);
+	}
+	ls->rootfd = st_open_root(c->state_root, true, e);
+	if (ls->rootfd < 0)
+		return -1;
+	ls->dirfd = st_create_dir(ls->rootfd, id, e);
+	if (ls->dirfd < 0)
+		return -1;
+	ls->made_dir = true;
+	ls->l = (rt_launch){
+		.s = ls->s,
+		.id = id,
+		.bundle = ls->bundle,
+		.rootfs = ls->rootfs,
+		.console_fd = -1,
+		.exec_listen_fd = -1,
+		.send_pty = attach && ls->s->process.terminal && !o->console_socket,
+		.no_pivot = o->no_pivot,
+		.no_new_keyring = o->no_new_keyring,
+		.preserve_fds = o->preserve_fds,
+	};
+	if (o->console_socket && ls->s->process.terminal) {
+		ls->l.console_fd = connect_console(o->console_socket, e);
+		if (ls->l.console_fd < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int rt_create(rt_ctx *c, const char *id, const rt_create_opts *o, berr *e)
+{
+	launch_state ls;
+	int r = launch_begin(c, id, o, &ls, false, e);
+	if (r == 0) {
+		ls.l.exec_listen_fd = listen_exec_sock(ls.dirfd, e);
+		r = ls.l.exec_listen_fd < 0 ? -1 : 0;
+	}
+	if (r == 0)
+		r = spawn(&ls, e);
+	if (r == 0)
+		r = until_ready(&ls, e);
+	if (r == 0)
+		r = record_state(&ls, id, o->pid_file, e);
+	launch_cleanup(&ls, id, r < 0);
+	return r;
+}
+
+/* After READY in run mode: let the init exec, and learn whether it did
+ * (the socket closes on exec) or failed (an error message). */
+static int release_and_confirm(launch_state *ls, berr *e)
+{
+	sync_send(ls->sync[0], SYNC_GO, 0, NULL, -1);
+	sync_msg m;
+	int r = sync_recv(ls->sync[0], &m, NULL, e);
+	if (r < 0)
+		return -1;
+	if (r == 1 && m.type == SYNC_ERROR)
+		return berr_set(e, m.value, "%s", m.text);
+	return 0;
+}
+
+static void remove_container(rt_ctx *c, launch_state *ls, const char *id)
+{
+	(void)c;
+	berr ignore;
+	_cleanup_free_ char *st = launch_state_json(&ls->l, ls->pid, "stopped");
+	hooks_run(ls->s, HOOK_POSTSTOP, st, &ignore);
+	st_remove_dir(ls->rootfd, id, &ignore);
+}
+
+int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int *exit_status,
+	   berr *e)
+{
+	launch_state ls;
+	*exit_status = 0;
+	int r = launch_begin(c, id, o, &ls, !detach, e);
+	if (r == 0)
+		r = spawn(&ls, e);
+	if (r == 0)
+		r = until_ready(&ls, e);
+	if (r == 0)
+		r = record_state(&ls, id, o->pid_file, e);
+	if (r == 0)
+		r = release_and_confirm(&ls, e);
+	if (r == 0 && ls.s->hooks.n[HOOK_POSTSTART]) {
+		_cleanup_free_ char *st = launch_state_json(&ls.l, ls.pid, "running");
+		if (hooks_run(ls.s, HOOK_POSTSTART, st, e) < 0) {
+			r = -1;
+		}
+	}
+	if (r < 0) {
+		if (ls.pid > 0) {
+			kill(ls.pid, SIGKILL);
+			waitpid(ls.pid, NULL, 0);
+			ls.pid = -1;
+			remove_container(c, &ls, id);
+			ls.made_dir = false;
+		}
+		launch_cleanup(&ls, id, true);
+		return -1;
+	}
+	if (detach) {
+		launch_cleanup(&ls, id, false);
+		return 0;
+	}
+	/* No one else waits: drop the lock so state/kill/exec work meanwhile. */
+	close(ls.dirfd);
+	ls.dirfd = -1;
+	int status = 0;
+	if (ls.pty_master >= 0)
+		r = term_attach_and_wait(ls.pty_master, ls.pid, ls.pidfd, &status, e);
+	else
+		r = wait_forwarding(ls.pid, ls.pidfd, &status, e);
+	ls.pid = -1;
+	if (r == 0)
+		*exit_status = status_to_exit_code(status);
+	remove_container(c, &ls, id);
+	launch_cleanup(&ls, id, false);
+	return r;
+}

@@ -1,0 +1,363 @@
+/* exec: a new process in a running container's namespaces. The runtime
+ * forks, joins the namespaces (user first), forks again so the pid
+ * namespace applies, and the grandchild (a child of the runtime thanks to
+ * CLONE_PARENT) sets its identity and calls execve. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/internal.h"
+#include "runtime/sync.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static const struct {
+	const char *name;
+	int flag;
+} ns_files[] = {
+	{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},
+	{"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID},       {"cgroup", CLONE_NEWCGROUP},
+	{"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
+};
+#define N_NS (sizeof(ns_files) / sizeof(ns_files[0]))
+
+typedef struct exec_ctx {
+	spec_process proc;
+	int nsfd[N_NS]; /* -1 where the container shares our namespace */
+	int sync[2];
+	int console_fd;
+	bool send_pty;
+	bool joins_user;
+	int preserve_fds;
+} exec_ctx;
+
+static int open_namespaces(exec_ctx *x, pid_t pid, berr *e)
+{
+	for (size_t i = 0; i < N_NS; i++) {
+		char path[64], self[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_files[i].name);
+		snprintf(self, sizeof(self), "/proc/self/ns/%s", ns_files[i].name);
+		struct stat a, b;
+		if (stat(path, &a) < 0) {
+			if (errno == ENOENT)
+				continue; /* kernel without this namespace type */
+			return berr_sys(e, "stat %s", path);
+		}
+		if (stat(self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			continue;
+		x->nsfd[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (x->nsfd[i] < 0)
+			return berr_sys(e, "open %s", path);
+		if (ns_files[i].flag == CLONE_NEWUSER)
+			x->joins_user = true;
+	}
+	return 0;
+}
+
+static void env_set(char ***env, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+	for (size_t i = 0; *env && (*env)[i]; i++) {
+		if (!strncmp((*env)[i], kv, klen) && (*env)[i][klen] == '=') {
+			free((*env)[i]);
+			(*env)[i] = xstrdup(kv);
+			return;
+		}
+	}
+	strv_push(env, kv);
+}
+
+/* The process to run: --process FILE, or the container's process with the
+ * command line's overrides, as runc exec builds it. */
+static int build_process(container *k, const rt_exec_opts *o, spec_process *p, berr *e)
+{
+	if (o->process_file) {
+		_cleanup_free_ char *text = NULL;
+		size_t len;
+		if (fs_read_file_at(AT_FDCWD, o->process_file, &text, &len, e) < 0)
+			return berr_ctx(e, "--process");
+		return spec_parse_process(text, len, o->process_file, p, e);
+	}
+	if (!o->args || !o->args[0])
+		return berr_set(e, EINVAL, "exec: a command is required");
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	spec *sp = NULL;
+	if (fs_read_file_at(k->dirfd, CONFIG_COPY, &text, &len, e) < 0 ||
+	    spec_parse(text, len, CONFIG_COPY, &sp, e) < 0)
+		return berr_ctx(e, "container \"%s\"", k->r.id);
+	*p = sp->process;
+	memset(&sp->process, 0, sizeof(sp->process));
+	spec_free(sp);
+	strv_free(p->args);
+	p->args = strv_dup(o->args);
+	for (size_t i = 0; o->env && o->env[i]; i++)
+		env_set(&p->env, o->env[i]);
+	if (o->cwd) {
+		free(p->cwd);
+		p->cwd = xstrdup(o->cwd);
+	}
+	if (o->user) {
+		char *end;
+		unsigned long uid = strtoul(o->user, &end, 10);
+		if (end == o->user || (*end && *end != ':'))
+			return berr_set(e, EINVAL, "--user %s: expected uid[:gid]", o->user);
+		p->user.uid = (uid_t)uid;
+		if (*end == ':') {
+			const char *g = end + 1;
+			unsigned long gid = strtoul(g, &end, 10);
+			if (end == g || *end)
+				return berr_set(e, EINVAL, "--user %s: expected uid[:gid]", o->user);
+			p->user.gid = (gid_t)gid;
+		}
+	}
+	for (size_t i = 0; o->additional_gids && o->additional_gids[i]; i++) {
+		p->user.additional_gids = xreallocarray(p->user.additional_gids,
+							p->user.n_additional_gids + 1, sizeof(gid_t));
+		p->user.additional_gids[p->user.n_additional_gids++] =
+			(gid_t)strtoul(o->additional_gids[i], NULL, 10);
+	}
+	for (size_t i = 0; o->cap_add && o->cap_add[i]; i++) {
+		int cap = spec_cap_from_name(o->cap_add[i]);
+		if (cap < 0)
+			return berr_set(e, EINVAL, "--cap %s: unknown capability", o->cap_add[i]);
+		uint64_t bit = 1ULL << cap;
+		p->caps.bounding |= bit;
+		p->caps.effective |= bit;
+		p->caps.permitted |= bit;
+		p->caps.inheritable |= bit;
+		p->has_caps = true;
+	}
+	if (o->tty)
+		p->terminal = true;
+	if (o->no_new_privs)
+		p->no_new_privileges = true;
+	return 0;
+}
+
+static _Noreturn void fail(int fd, berr *e)
+{
+	sync_send_error(fd, e);
+	_exit(1);
+}
+
+static _Noreturn void exec_grandchild(exec_ctx *x)
+{
+	berr e;
+	int fd = x->sync[1];
+	const spec_process *p = &x->proc;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (x->joins_user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		berr_sys(&e, "become root in the container's user namespace");
+		fail(fd, &e);
+	}
+	char exe[4096];
+	if (process_lookup_exe(p, exe, sizeof(exe), &e) < 0)
+		fail(fd, &e);
+	if (p->terminal) {
+		if (setsid() < 0) {
+			berr_sys(&e, "setsid");
+			fail(fd, &e);
+		}
+		int slave = -1;
+		int master = term_open_pty(p, &slave, &e);
+		if (master < 0)
+			fail(fd, &e);
+		if (term_send_master(x->console_fd >= 0 ? x->console_fd : fd, master, &e) < 0)
+			fail(fd, &e);
+		close(master);
+		if (term_make_controlling(slave, false, &e) < 0)
+			fail(fd, &e);
+		close(slave);
+	}
+	if (process_apply_rlimits(p, &e) < 0 || process_set_oom_score(p, &e) < 0)
+		fail(fd, &e);
+	sync_send(fd, SYNC_READY, 0, NULL, -1);
+	sync_msg m;
+	if (sync_recv(fd, &m, NULL, &e) <= 0 || m.type != SYNC_GO)
+		_exit(1);
+	if (process_set_identity(p, &e) < 0)
+		fail(fd, &e);
+	if (chdir(p->cwd) < 0) {
+		berr_sys(&e, "cwd %s", p->cwd);
+		fail(fd, &e);
+	}
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		berr_sys(&e, "noNewPrivileges");
+		fail(fd, &e);
+	}
+	if (process_prepare_fds(x->preserve_fds, &e) < 0)
+		fail(fd, &e);
+	execve(exe, p->args, p->env);
+	berr_sys(&e, "exec %s", exe);
+	fail(fd, &e);
+}
+
+static _Noreturn void exec_child(exec_ctx *x)
+{
+	berr e;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* Never openable through /proc/<pid>/exe from inside (CVE-2019-5736). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	for (size_t i = 0; i < N_NS; i++) {
+		if (x->nsfd[i] >= 0 && setns(x->nsfd[i], ns_files[i].flag) < 0) {
+			berr_sys(&e, "join the container's %s namespace", ns_files[i].name);
+			fail(x->sync[1], &e);
+		}
+	}
+	pid_t pid = ns_clone(CLONE_PARENT, NULL);
+	if (pid < 0) {
+		berr_sys(&e, "clone");
+		fail(x->sync[1], &e);
+	}
+	if (pid == 0)
+		exec_grandchild(x);
+	sync_send(x->sync[1], SYNC_CHILD_PID, pid, NULL, -1);
+	_exit(0);
+}
+
+static int serve(exec_ctx *x, pid_t *pid, int *pty, berr *e)
+{
+	*pid = -1;
+	for (;;) {
+		sync_msg m;
+		int fd;
+		int r = sync_recv(x->sync[0], &m, &fd, e);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return berr_set(e, EPIPE, "exec: process setup exited unexpectedly");
+		if (m.type == SYNC_ERROR)
+			return berr_set(e, m.value, "%s", m.text);
+		if (m.type == SYNC_CHILD_PID)
+			*pid = m.value;
+		else if (m.type == SYNC_PTY)
+			*pty = fd;
+		else if (m.type == SYNC_READY)
+			return 0;
+		else if (fd >= 0)
+			close(fd);
+	}
+}
+
+int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, berr *e)
+{
+	container k;
+	*exit_status = 0;
+	if (container_open(c, id, &k, e) < 0)
+		return -1;
+	exec_ctx x = {.sync = {-1, -1}, .console_fd = -1, .preserve_fds = o->preserve_fds};
+	for (size_t i = 0; i < N_NS; i++)
+		x.nsfd[i] = -1;
+	int ret = -1, pidfd = -1, pty = -1;
+	pid_t pid = -1;
+	if (k.status != RT_RUNNING && k.status != RT_CREATED) {
+		berr_set(e, EINVAL, "cannot exec in container \"%s\": it is %s", id,
+			 rt_status_name(k.status));
+		goto out;
+	}
+	if (build_process(&k, o, &x.proc, e) < 0)
+		goto out;
+	if (x.proc.terminal && !o->console_socket && o->detach) {
+		berr_set(e, EINVAL, "exec: --tty with --detach needs --console-socket");
+		goto out;
+	}
+	x.send_pty = x.proc.terminal && !o->console_socket;
+	if (o->console_socket && x.proc.terminal) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", o->console_socket);
+		x.console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (x.console_fd < 0 ||
+		    connect(x.console_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			berr_sys(e, "--console-socket %s", o->console_socket);
+			goto out;
+		}
+	}
+	if (open_namespaces(&x, k.r.pid, e) < 0)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x.sync) < 0) {
+		berr_sys(e, "socketpair");
+		goto out;
+	}
+	pid_t child = ns_clone(0, NULL);
+	if (child < 0) {
+		berr_sys(e, "fork");
+		goto out;
+	}
+	if (child == 0) {
+		close(x.sync[0]);
+		exec_child(&x);
+	}
+	close(x.sync[1]);
+	x.sync[1] = -1;
+	int r = serve(&x, &pid, &pty, e);
+	waitpid(child, NULL, 0);
+	if (r < 0)
+		goto out;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		berr_sys(e, "pidfd_open");
+		goto out;
+	}
+	if (o->pid_file) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+		if (fs_write_atomic_at(AT_FDCWD, o->pid_file, buf, (size_t)n, 0644, false, e) < 0) {
+			berr_ctx(e, "--pid-file");
+			goto out;
+		}
+	}
+	sync_send(x.sync[0], SYNC_GO, 0, NULL, -1);
+	sync_msg m;
+	r = sync_recv(x.sync[0], &m, NULL, e);
+	if (r < 0)
+		goto out;
+	if (r == 1 && m.type == SYNC_ERROR) {
+		berr_set(e, m.value, "%s", m.text);
+		goto out;
+	}
+	if (o->detach) {
+		pid = -1;
+		ret = 0;
+		goto out;
+	}
+	int status = 0;
+	r = pty >= 0 ? term_attach_and_wait(pty, pid, pidfd, &status, e)
+		     : wait_forwarding(pid, pidfd, &status, e);
+	pid = -1;
+	if (r == 0) {
+		*exit_status = status_to_exit_code(status);
+		ret = 0;
+	}
+out:
+	if (ret < 0 && pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	int fds[] = {x.sync[0], x.sync[1], x.console_fd, pidfd, pty};
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	for (size_t i = 0; i < N_NS; i++)
+		if (x.nsfd[i] >= 0)
+			close(x.nsfd[i]);
+	spec_process_clear(&x.proc);
+	container_close(&k);
+	return ret;
+}

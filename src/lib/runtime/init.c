@@ -1,0 +1,230 @@
+/* The container side of create/run: runs in the new namespaces as a copy of
+ * the runtime (never a re-exec of the host binary: CVE-2019-5736), marked
+ * non-dumpable so nothing in the container can open /proc/<pid>/exe, and
+ * ends in execve of the user's process. Errors go back to the parent (or,
+ * after `create` returned, to `start`) over a socket, then the process exits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime/internal.h"
+#include "runtime/sync.h"
+#include "util/cleanup.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static _Noreturn void fail(int report_fd, berr *e)
+{
+	sync_send_error(report_fd, e);
+	_exit(1);
+}
+
+static int wait_go(int fd, berr *e)
+{
+	sync_msg m;
+	int r = sync_recv(fd, &m, NULL, e);
+	if (r < 0)
+		return -1;
+	if (r == 0 || m.type != SYNC_GO)
+		return berr_set(e, EPIPE, "runtime went away during setup");
+	return 0;
+}
+
+_Noreturn void rt_stage1_main(rt_launch *l, uint64_t new_flags)
+{
+	berr e;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (ns_join_paths(l->s, &e) < 0)
+		fail(l->sync_fd, &e);
+	if (new_flags & CLONE_NEWUSER) {
+		if (unshare(CLONE_NEWUSER) < 0) {
+			berr_sys(&e, "unshare user namespace");
+			fail(l->sync_fd, &e);
+		}
+		sync_send(l->sync_fd, SYNC_NEED_MAPS, getpid(), NULL, -1);
+		if (wait_go(l->sync_fd, &e) < 0)
+			fail(l->sync_fd, &e);
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+			berr_sys(&e, "become root in the user namespace");
+			fail(l->sync_fd, &e);
+		}
+	}
+	uint64_t rest = new_flags & ~(uint64_t)CLONE_NEWUSER;
+	if (rest && unshare((int)rest) < 0) {
+		berr_sys(&e, "unshare namespaces");
+		fail(l->sync_fd, &e);
+	}
+	if ((rest & CLONE_NEWTIME) && ns_write_time_offsets(l->s, &e) < 0)
+		fail(l->sync_fd, &e);
+	/* CLONE_PARENT: the init becomes the runtime's child, so `run` can
+	 * wait for it like any other. */
+	pid_t pid = ns_clone(CLONE_PARENT, NULL);
+	if (pid < 0) {
+		berr_sys(&e, "clone container init");
+		fail(l->sync_fd, &e);
+	}
+	if (pid == 0) {
+		l->new_userns = false;
+		rt_init_main(l);
+	}
+	sync_send(l->sync_fd, SYNC_CHILD_PID, pid, NULL, -1);
+	_exit(0);
+}
+
+static int set_names(const spec *s, berr *e)
+{
+	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return berr_sys(e, "hostname: sethostname");
+	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		return berr_sys(e, "domainname: setdomainname");
+	return 0;
+}
+
+static int setup_terminal(rt_launch *l, berr *e)
+{
+	int slave = -1;
+	_cleanup_close_ int master = term_open_pty(&l->s->process, &slave, e);
+	if (master < 0)
+		return -1;
+	_cleanup_close_ int s = slave;
+	int r = 0;
+	if (l->console_fd >= 0)
+		r = term_send_master(l->console_fd, master, e);
+	else if (l->send_pty)
+		r = term_send_master(l->sync_fd, master, e);
+	if (r < 0)
+		return -1;
+	return term_make_controlling(slave, true, e);
+}
+
+/* create mode: block until `start` connects to exec.sock; it becomes the
+ * channel for errors from here on. */
+static int wait_start(rt_launch *l, berr *e)
+{
+	int conn;
+	do
+		conn = accept4(l->exec_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	while (conn < 0 && errno == EINTR);
+	if (conn < 0)
+		return berr_sys(e, "wait for start");
+	sync_msg m;
+	int r = sync_recv(conn, &m, NULL, e);
+	if (r <= 0 || m.type != SYNC_GO) {
+		close(conn);
+		return berr_set(e, EPIPE, "start went away");
+	}
+	return conn;
+}
+
+_Noreturn void rt_init_main(rt_launch *l)
+{
+	berr e;
+	const spec *s = l->s;
+	const spec_process *p = &s->process;
+	int report = l->sync_fd;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (l->new_userns && wait_go(l->sync_fd, &e) < 0)
+		fail(report, &e);
+	if (s->linux_.ns[NS_USER].present && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		berr_sys(&e, "linux.uidMappings: become root in the user namespace (is 0 mapped?)");
+		fail(report, &e);
+	}
+	if (setsid() < 0) {
+		berr_sys(&e, "setsid");
+		fail(report, &e);
+	}
+	if (set_names(s, &e) < 0)
+		fail(report, &e);
+	int devnull = rootfs_open_devnull(&e);
+	if (devnull < 0)
+		fail(report, &e);
+	if (process_set_oom_score(p, &e) < 0)
+		fail(report, &e);
+	int rootfd = -1;
+	if (rootfs_prepare(l, &rootfd, &e) < 0)
+		fail(report, &e);
+	close(rootfd);
+	pid_t host_pid = 0;
+	if (launch_has_hooks(s)) {
+		/* The parent runs prestart/createRuntime and tells us our pid
+		 * as the host sees it, for the state the hooks get. */
+		sync_send(l->sync_fd, SYNC_HOOKS, 0, NULL, -1);
+		sync_msg m;
+		int r = sync_recv(l->sync_fd, &m, NULL, &e);
+		if (r <= 0 || m.type != SYNC_GO) {
+			if (r == 0 || m.type != SYNC_GO)
+				berr_set(&e, EPIPE, "runtime went away during setup");
+			fail(report, &e);
+		}
+		host_pid = m.value;
+		if (s->hooks.n[HOOK_CREATE_CONTAINER]) {
+			_cleanup_free_ char *st = launch_state_json(l, host_pid, "creating");
+			if (hooks_run(s, HOOK_CREATE_CONTAINER, st, &e) < 0)
+				fail(report, &e);
+		}
+	}
+	if (rootfs_pivot(l, &e) < 0 || rootfs_finish(l, devnull, &e) < 0)
+		fail(report, &e);
+	close(devnull);
+	if (s->linux_.has_personality && personality(s->linux_.personality) < 0) {
+		berr_sys(&e, "linux.personality");
+		fail(report, &e);
+	}
+	if (!l->no_new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 &&
+	    errno != ENOSYS && errno != EPERM && errno != EACCES) {
+		berr_sys(&e, "join a new session keyring");
+		fail(report, &e);
+	}
+	char exe[4096];
+	if (process_lookup_exe(p, exe, sizeof(exe), &e) < 0)
+		fail(report, &e);
+	if (p->terminal && setup_terminal(l, &e) < 0)
+		fail(report, &e);
+	if (l->console_fd >= 0)
+		close(l->console_fd);
+	if (process_apply_rlimits(p, &e) < 0)
+		fail(report, &e);
+	/* From here the runtime may exit (create): do not die with it. */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	sync_send(l->sync_fd, SYNC_READY, 0, NULL, -1);
+	if (l->exec_listen_fd >= 0) {
+		report = wait_start(l, &e);
+		if (report < 0)
+			_exit(1);
+		close(l->exec_listen_fd);
+		close(l->sync_fd);
+	} else if (wait_go(l->sync_fd, &e) < 0) {
+		fail(report, &e);
+	}
+	if (s->hooks.n[HOOK_START_CONTAINER]) {
+		_cleanup_free_ char *st = launch_state_json(l, host_pid, "created");
+		if (hooks_run(s, HOOK_START_CONTAINER, st, &e) < 0)
+			fail(report, &e);
+	}
+	if (process_set_identity(p, &e) < 0)
+		fail(report, &e);
+	if (chdir(p->cwd) < 0) {
+		berr_sys(&e, "process.cwd: chdir %s", p->cwd);
+		fail(report, &e);
+	}
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		berr_sys(&e, "process.noNewPrivileges");
+		fail(report, &e);
+	}
+	if (process_prepare_fds(l->preserve_fds, &e) < 0)
+		fail(report, &e);
+	execve(exe, p->args, p->env);
+	berr_sys(&e, "exec %s", exe);
+	fail(report, &e);
+}

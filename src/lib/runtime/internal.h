@@ -1,0 +1,97 @@
+/* Shared between the runtime's files; not part of its public contract. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/runtime.h"
+#include "spec/spec.h"
+#include "util/error.h"
+
+/* Everything the container's init needs; built by the parent before clone,
+ * inherited by the child through fork's copy of memory. */
+typedef struct rt_launch {
+	const spec *s;
+	const char *id;
+	const char *bundle; /* absolute */
+	const char *rootfs; /* absolute */
+	int sync_fd;        /* child's end of the socketpair */
+	int console_fd;     /* connected --console-socket, or -1 */
+	int exec_listen_fd; /* create mode: listening exec.sock; run mode: -1 */
+	bool send_pty;      /* run/exec attach: send the pty master to the parent */
+	bool no_pivot;
+	bool no_new_keyring;
+	int preserve_fds;
+	bool new_userns; /* init must wait for the maps */
+} rt_launch;
+
+/* ---- create.c ---- */
+/* The runtime-spec state JSON for hooks. */
+char *launch_state_json(const rt_launch *l, pid_t pid, const char *status);
+/* Hooks that need the parent/child handshake before pivot_root. */
+bool launch_has_hooks(const spec *s);
+
+/* ---- ops.c: an existing container ---- */
+#include "runtime/state.h"
+typedef struct container {
+	int rootfd, dirfd;
+	st_record r;
+	bool have; /* state.json was there */
+	enum rt_status status;
+} container;
+int container_open(rt_ctx *c, const char *id, container *k, berr *e);
+void container_close(container *k);
+/* pidfd of the recorded process, verified against its start time. */
+int container_pidfd(const st_record *r);
+
+/* ---- init.c: the container side (never returns) ---- */
+_Noreturn void rt_init_main(rt_launch *l);
+/* Stage 1 when namespaces are joined by path or a time ns is made. */
+_Noreturn void rt_stage1_main(rt_launch *l, uint64_t new_flags);
+
+/* ---- ns.c ---- */
+int ns_clone_flag(enum spec_ns ns);
+/* CLONE_NEW* flags for the namespaces the config asks to create. */
+uint64_t ns_new_flags(const spec *s);
+bool ns_needs_two_stages(const spec *s);
+/* setns() into every namespace given by path, user first. */
+int ns_join_paths(const spec *s, berr *e);
+int ns_write_id_maps(pid_t pid, const spec *s, berr *e);
+int ns_write_time_offsets(const spec *s, berr *e);
+pid_t ns_clone(uint64_t flags, int *pidfd);
+
+/* ---- rootfs.c / mounts.c / devices.c ---- */
+int rootfs_prepare(const rt_launch *l, int *rootfd, berr *e);
+int rootfs_pivot(const rt_launch *l, berr *e);
+int rootfs_open_devnull(berr *e);
+int rootfs_finish(const rt_launch *l, int devnull, berr *e); /* after pivot: ro root, masks, sysctl */
+int mount_one(const rt_launch *l, int rootfd, const spec_mount *m, size_t idx, berr *e);
+int devices_create(const rt_launch *l, int rootfd, berr *e);
+/* Remount `target_fd`'s mount with flags, keeping the flags a user namespace
+ * locked (nosuid, nodev, noexec, atime). */
+int mount_remount_bind(int target_fd, unsigned long flags, berr *e);
+
+/* ---- process.c ---- */
+int process_apply_rlimits(const spec_process *p, berr *e);
+int process_lookup_exe(const spec_process *p, char *out, size_t outsz, berr *e);
+int process_set_identity(const spec_process *p, berr *e); /* caps, groups, uid, gid */
+int process_prepare_fds(int preserve_fds, berr *e);
+int process_set_oom_score(const spec_process *p, berr *e);
+
+/* ---- terminal.c ---- */
+/* Open a pty from the current /dev/ptmx; returns master, *slave. */
+int term_open_pty(const spec_process *p, int *slave, berr *e);
+int term_send_master(int sock, int master, berr *e);
+int term_make_controlling(int slave, bool bind_console, berr *e);
+/* Parent side: proxy the caller's stdio to the pty master until the
+ * child exits; returns the wait status through *status. */
+int term_attach_and_wait(int master, pid_t child, int pidfd, int *status, berr *e);
+
+/* ---- hooks.c ---- */
+int hooks_run(const spec *s, enum spec_hook_kind kind, const char *state_json, berr *e);
+const char *hooks_kind_name(enum spec_hook_kind kind);
+
+/* ---- wait.c ---- */
+/* Forward signals to pid and wait for it; status as from waitpid. */
+int wait_forwarding(pid_t pid, int pidfd, int *status, berr *e);
+int status_to_exit_code(int status);

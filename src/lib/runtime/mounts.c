@@ -1,0 +1,238 @@
+/* One OCI mount into the container's root, resolved in the root and done
+ * through /proc/self/fd of the resolved target (never a joined string). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime/internal.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+#define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
+
+int mount_remount_bind(int target_fd, unsigned long flags, berr *e)
+{
+	fs_fdpath p = fs_fd_path(target_fd);
+	struct statvfs sv;
+	if (statvfs(p.s, &sv) < 0)
+		return berr_sys(e, "statvfs");
+	/* Flags a user namespace locked on the source cannot be cleared. */
+	unsigned long keep = 0;
+	if (sv.f_flag & ST_NOSUID)
+		keep |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		keep |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		keep |= MS_NOEXEC;
+	if (!(flags & (MS_NOATIME | MS_RELATIME | MS_STRICTATIME))) {
+		if (sv.f_flag & ST_NOATIME)
+			keep |= MS_NOATIME;
+		if (sv.f_flag & ST_RELATIME)
+			keep |= MS_RELATIME;
+	}
+	if (!(flags & MS_NODIRATIME) && (sv.f_flag & ST_NODIRATIME))
+		keep |= MS_NODIRATIME;
+	unsigned long f = (flags & ~(MS_REC | PROPAGATION_FLAGS | MS_BIND | MS_REMOUNT)) | keep;
+	if (mount(NULL, p.s, NULL, MS_BIND | MS_REMOUNT | f, NULL) < 0)
+		return berr_sys(e, "remount");
+	return 0;
+}
+
+static int set_recursive_ro(int target_fd, berr *e)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+	if (syscall(SYS_mount_setattr, target_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+		    sizeof(attr)) < 0)
+		return berr_sys(e, "mount_setattr rro");
+	return 0;
+}
+
+/* /proc may only receive mounts over a few files (runc's list; CVE-2019-16884). */
+static bool proc_target_allowed(const char *dest)
+{
+	static const char *const ok[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",
+					 "/proc/stat",    "/proc/swaps",     "/proc/uptime",
+					 "/proc/loadavg", "/proc/slabinfo",  "/proc/net/dev",
+					 "/proc/sys/kernel/ns_last_pid"};
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+		if (!strcmp(dest, ok[i]))
+			return true;
+	return false;
+}
+
+static int check_target_fs(int fd, const spec_mount *m, berr *e)
+{
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0)
+		return berr_sys(e, "statfs");
+	if (sf.f_type == PROC_SUPER_MAGIC && !proc_target_allowed(m->destination))
+		return berr_set(e, EPERM, "%s is inside /proc: mounting over it is not allowed",
+				m->destination);
+	return 0;
+}
+
+/* Source of a bind mount: relative paths are relative to the bundle. */
+static char *bind_source(const rt_launch *l, const spec_mount *m)
+{
+	if (!m->source || !*m->source)
+		return NULL;
+	if (m->source[0] == '/')
+		return xstrdup(m->source);
+	return xasprintf("%s/%s", l->bundle, m->source);
+}
+
+static int do_bind(const rt_launch *l, int rootfd, const spec_mount *m, berr *e)
+{
+	_cleanup_free_ char *src = bind_source(l, m);
+	if (!src)
+		return berr_set(e, EINVAL, "source: required for a bind mount");
+	_cleanup_close_ int sfd = open(src, O_PATH | O_CLOEXEC);
+	if (sfd < 0)
+		return berr_sys(e, "source %s", src);
+	struct stat st;
+	if (fstat(sfd, &st) < 0)
+		return berr_sys(e, "stat %s", src);
+	_cleanup_close_ int tfd = S_ISDIR(st.st_mode)
+					  ? fs_mkdir_in_root(rootfd, m->destination, 0755, e)
+					  : fs_mkfile_in_root(rootfd, m->destination, 0644, e);
+	if (tfd < 0)
+		return -1;
+	if (check_target_fs(tfd, m, e) < 0)
+		return -1;
+	fs_fdpath sp = fs_fd_path(sfd), tp = fs_fd_path(tfd);
+	if (mount(sp.s, tp.s, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+		return berr_sys(e, "bind %s", src);
+	unsigned long extra = m->flags & ~(MS_BIND | MS_REC | PROPAGATION_FLAGS);
+	if (extra || m->rro || m->propagation) {
+		/* The fd still names the covered directory: reopen the new mount. */
+		_cleanup_close_ int nfd = fs_open_in_root(rootfd, m->destination, O_PATH, 0, e);
+		if (nfd < 0)
+			return -1;
+		if (extra && mount_remount_bind(nfd, m->flags, e) < 0)
+			return -1;
+		if (m->rro && set_recursive_ro(nfd, e) < 0)
+			return -1;
+		if (m->propagation && mount(NULL, fs_fd_path(nfd).s, NULL, m->propagation, NULL) < 0)
+			return berr_sys(e, "set propagation");
+	}
+	return 0;
+}
+
+/* The "cgroup" type: until the cgroup module provides a per-container view,
+ * the host hierarchy is bound read-only (never writable without a cgroup
+ * namespace: CVE-2023-25809). */
+static int do_cgroup(int rootfd, const spec_mount *m, berr *e)
+{
+	_cleanup_close_ int tfd = fs_mkdir_in_root(rootfd, m->destination, 0755, e);
+	if (tfd < 0)
+		return -1;
+	fs_fdpath tp = fs_fd_path(tfd);
+	if (mount("/sys/fs/cgroup", tp.s, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return berr_sys(e, "bind /sys/fs/cgroup");
+	_cleanup_close_ int nfd = fs_open_in_root(rootfd, m->destination, O_PATH, 0, e);
+	if (nfd < 0)
+		return -1;
+	return set_recursive_ro(nfd, e);
+}
+
+/* data without the options that start with `prefix` */
+static char *strip_option(const char *data, const char *prefix)
+{
+	char *out = xzalloc(strlen(data) + 1);
+	_cleanup_free_ char *copy = xstrdup(data);
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(t, prefix, strlen(prefix)))
+			continue;
+		if (*out)
+			strcat(out, ",");
+		strcat(out, t);
+	}
+	return out;
+}
+
+static int do_plain(const rt_launch *l, int rootfd, const spec_mount *m, berr *e)
+{
+	_cleanup_close_ int tfd = fs_mkdir_in_root(rootfd, m->destination, 0755, e);
+	if (tfd < 0)
+		return -1;
+	if (check_target_fs(tfd, m, e) < 0)
+		return -1;
+	fs_fdpath tp = fs_fd_path(tfd);
+	const char *src = m->source && *m->source ? m->source : m->type;
+	unsigned long flags = m->flags & ~(MS_REC | PROPAGATION_FLAGS);
+	const char *data = m->data;
+	_cleanup_free_ char *labeled = NULL;
+	if (l->s->linux_.mount_label && *l->s->linux_.mount_label && strcmp(m->type, "proc") &&
+	    strcmp(m->type, "sysfs") && strcmp(m->type, "mqueue")) {
+		labeled = xasprintf("%s%scontext=\"%s\"", data ? data : "", data ? "," : "",
+				    l->s->linux_.mount_label);
+		data = labeled;
+	}
+	if (mount(src, tp.s, m->type, flags, data) < 0) {
+		int err = errno;
+		/* In a user namespace devpts may refuse a gid that is not mapped. */
+		if (!strcmp(m->type, "devpts") && err == EINVAL && data && strstr(data, "gid=")) {
+			_cleanup_free_ char *d = strip_option(data, "gid=");
+			if (mount(src, tp.s, m->type, flags, d) == 0)
+				goto mounted;
+		}
+		/* sysfs needs a network namespace of our own; bind the host's. */
+		if (!strcmp(m->type, "sysfs") && (err == EPERM || err == EBUSY)) {
+			if (mount("/sys", tp.s, NULL, MS_BIND | MS_REC, NULL) == 0) {
+				_cleanup_close_ int nfd =
+					fs_open_in_root(rootfd, m->destination, O_PATH, 0, e);
+				if (nfd < 0)
+					return -1;
+				if (mount_remount_bind(nfd, flags, e) < 0)
+					return -1;
+				goto mounted;
+			}
+		}
+		errno = err;
+		return berr_sys(e, "mount %s", m->type);
+	}
+mounted:
+	if (m->propagation || m->rro || !strcmp(m->type, "proc")) {
+		_cleanup_close_ int nfd = fs_open_in_root(rootfd, m->destination, O_PATH, 0, e);
+		if (nfd < 0)
+			return -1;
+		if (!strcmp(m->type, "proc")) {
+			struct statfs sf;
+			if (fstatfs(nfd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+				return berr_set(e, EPERM, "%s is not procfs after mounting",
+						m->destination);
+		}
+		if (m->rro && set_recursive_ro(nfd, e) < 0)
+			return -1;
+		if (m->propagation && mount(NULL, fs_fd_path(nfd).s, NULL, m->propagation, NULL) < 0)
+			return berr_sys(e, "set propagation");
+	}
+	return 0;
+}
+
+int mount_one(const rt_launch *l, int rootfd, const spec_mount *m, size_t idx, berr *e)
+{
+	int r;
+	if (m->bind)
+		r = do_bind(l, rootfd, m, e);
+	else if (m->type && !strcmp(m->type, "cgroup"))
+		r = do_cgroup(rootfd, m, e);
+	else if (!m->type)
+		r = berr_set(e, EINVAL, "type: required unless the mount is a bind mount");
+	else
+		r = do_plain(l, rootfd, m, e);
+	if (r < 0)
+		return berr_ctx(e, "mounts[%zu] (%s)", idx, m->destination);
+	return 0;
+}

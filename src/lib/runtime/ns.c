@@ -1,0 +1,149 @@
+/* Namespaces: which to create, which to join, id and time maps. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime/internal.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+int ns_clone_flag(enum spec_ns ns)
+{
+	switch (ns) {
+	case NS_PID:
+		return CLONE_NEWPID;
+	case NS_NET:
+		return CLONE_NEWNET;
+	case NS_MNT:
+		return CLONE_NEWNS;
+	case NS_IPC:
+		return CLONE_NEWIPC;
+	case NS_UTS:
+		return CLONE_NEWUTS;
+	case NS_USER:
+		return CLONE_NEWUSER;
+	case NS_CGROUP:
+		return CLONE_NEWCGROUP;
+	case NS_TIME:
+		return CLONE_NEWTIME;
+	case NS_COUNT:
+		break;
+	}
+	return 0;
+}
+
+uint64_t ns_new_flags(const spec *s)
+{
+	uint64_t f = 0;
+	for (int i = 0; i < NS_COUNT; i++)
+		if (s->linux_.ns[i].present && !s->linux_.ns[i].path)
+			f |= (uint64_t)ns_clone_flag(i);
+	return f;
+}
+
+bool ns_needs_two_stages(const spec *s)
+{
+	for (int i = 0; i < NS_COUNT; i++)
+		if (s->linux_.ns[i].present && s->linux_.ns[i].path)
+			return true;
+	/* offsets must be written before the first process enters a time ns */
+	return s->linux_.ns[NS_TIME].present;
+}
+
+static int join_one(const spec *s, enum spec_ns ns, berr *e)
+{
+	const char *path = s->linux_.ns[ns].path;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berr_sys(e, "linux.namespaces: %s namespace path %s", spec_ns_name(ns), path);
+	if (setns(fd, ns_clone_flag(ns)) < 0)
+		return berr_sys(e, "linux.namespaces: join %s namespace %s", spec_ns_name(ns), path);
+	return 0;
+}
+
+int ns_join_paths(const spec *s, berr *e)
+{
+	static const enum spec_ns order[] = {NS_USER, NS_IPC, NS_UTS, NS_NET, NS_PID,
+					     NS_CGROUP, NS_TIME, NS_MNT};
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+		if (s->linux_.ns[order[i]].present && s->linux_.ns[order[i]].path &&
+		    join_one(s, order[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+static int write_map(pid_t pid, const char *file, const spec_idmap *m, size_t n, berr *e)
+{
+	char buf[4096];
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", m[i].container_id,
+				 m[i].host_id, m[i].size);
+		if (w < 0 || (size_t)w >= sizeof(buf) - off)
+			return berr_set(e, E2BIG, "linux.%s: too many mappings", file);
+		off += (size_t)w;
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berr_sys(e, "open %s", path);
+	if (write(fd, buf, off) != (ssize_t)off)
+		return berr_sys(e, "write %s", path);
+	return 0;
+}
+
+int ns_write_id_maps(pid_t pid, const spec *s, berr *e)
+{
+	const spec_linux *l = &s->linux_;
+	if (l->n_uid_mappings == 0 && l->n_gid_mappings == 0)
+		return berr_set(e, EINVAL,
+				"linux.uidMappings: a new user namespace needs uid and gid mappings");
+	if (write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, e) < 0)
+		return berr_ctx(e, "linux.uidMappings");
+	if (write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, e) < 0)
+		return berr_ctx(e, "linux.gidMappings");
+	return 0;
+}
+
+int ns_write_time_offsets(const spec *s, berr *e)
+{
+	const spec_time_offset *mono = &s->linux_.time_monotonic, *boot = &s->linux_.time_boottime;
+	char buf[256];
+	int n = 0;
+	if (mono->set)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "monotonic %lld %u\n",
+			      (long long)mono->secs, mono->nanosecs);
+	if (boot->set)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "boottime %lld %u\n",
+			      (long long)boot->secs, boot->nanosecs);
+	if (n == 0)
+		return 0;
+	_cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berr_sys(e, "linux.timeOffsets: open /proc/self/timens_offsets");
+	if (write(fd, buf, (size_t)n) != n)
+		return berr_sys(e, "linux.timeOffsets: write /proc/self/timens_offsets");
+	return 0;
+}
+
+pid_t ns_clone(uint64_t flags, int *pidfd)
+{
+	struct clone_args args = {
+		.flags = flags | (pidfd ? CLONE_PIDFD : 0),
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
+	};
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}

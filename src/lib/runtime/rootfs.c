@@ -1,0 +1,158 @@
+/* The container's root: propagation, the bind of the rootfs onto itself,
+ * the config's mounts and devices, pivot_root, and what follows it
+ * (read-only root, masked and read-only paths, sysctls). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "runtime/internal.h"
+#include "runtime/sysctl.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+int rootfs_prepare(const rt_launch *l, int *rootfd_out, berr *e)
+{
+	const spec *s = l->s;
+	unsigned long prop = s->linux_.rootfs_propagation ? s->linux_.rootfs_propagation
+							  : (MS_SLAVE | MS_REC);
+	/* Never let our mounts propagate back to the host: start from slave
+	 * (or private), whatever is asked for after pivot_root. */
+	unsigned long first = (prop & (MS_PRIVATE | MS_SLAVE)) ? prop : (MS_SLAVE | MS_REC);
+	if (mount(NULL, "/", NULL, first, NULL) < 0)
+		return berr_sys(e, "make / %s", (first & MS_PRIVATE) ? "private" : "slave");
+	if (mount(l->rootfs, l->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return berr_sys(e, "root.path: bind %s", l->rootfs);
+	/* pivot_root refuses a new root whose parent mount is shared. */
+	if (mount(NULL, l->rootfs, NULL, MS_PRIVATE, NULL) < 0)
+		return berr_sys(e, "root.path: make %s private", l->rootfs);
+	int rootfd = open(l->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return berr_sys(e, "root.path: open %s", l->rootfs);
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		if (mount_one(l, rootfd, &s->mounts[i], i, e) < 0) {
+			close(rootfd);
+			return -1;
+		}
+	}
+	if (devices_create(l, rootfd, e) < 0) {
+		close(rootfd);
+		return -1;
+	}
+	*rootfd_out = rootfd;
+	return 0;
+}
+
+int rootfs_pivot(const rt_launch *l, berr *e)
+{
+	if (chdir(l->rootfs) < 0)
+		return berr_sys(e, "chdir %s", l->rootfs);
+	if (l->no_pivot) {
+		if (mount(l->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+			return berr_sys(e, "move %s to /", l->rootfs);
+		if (chroot(".") < 0)
+			return berr_sys(e, "chroot");
+		return chdir("/") < 0 ? berr_sys(e, "chdir /") : 0;
+	}
+	_cleanup_close_ int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (oldroot < 0)
+		return berr_sys(e, "open /");
+	/* pivot_root(".", "."): the old root is stacked under the new one and
+	 * detached right away; no directory for it is needed in the image. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return berr_sys(e, "pivot_root");
+	if (fchdir(oldroot) < 0)
+		return berr_sys(e, "fchdir to old root");
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return berr_sys(e, "make old root slave");
+	if (umount2(".", MNT_DETACH) < 0)
+		return berr_sys(e, "detach old root");
+	if (chdir("/") < 0)
+		return berr_sys(e, "chdir /");
+	return 0;
+}
+
+/* A verified /dev/null of the host, opened before pivot_root, so a symlink
+ * planted at the container's /dev/null cannot redirect masking
+ * (CVE-2025-31133). */
+int rootfs_open_devnull(berr *e)
+{
+	int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return berr_sys(e, "open /dev/null");
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+		close(fd);
+		return berr_set(e, EPERM, "/dev/null is not the null device");
+	}
+	return fd;
+}
+
+static int mask_path(int rootfd, int devnull, const char *path, berr *e)
+{
+	_cleanup_close_ int fd = fs_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0, e);
+	if (fd < 0)
+		return e->errnum == ENOENT ? 0 : -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return berr_sys(e, "stat %s", path);
+	fs_fdpath tp = fs_fd_path(fd);
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", tp.s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=0,mode=0") < 0)
+			return berr_sys(e, "mask %s", path);
+		return 0;
+	}
+	if (S_ISLNK(st.st_mode))
+		return 0; /* a symlink points elsewhere; masking it would follow it */
+	if (mount(fs_fd_path(devnull).s, tp.s, NULL, MS_BIND, NULL) < 0)
+		return berr_sys(e, "mask %s", path);
+	return 0;
+}
+
+static int readonly_path(int rootfd, const char *path, berr *e)
+{
+	_cleanup_close_ int fd = fs_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0, e);
+	if (fd < 0)
+		return e->errnum == ENOENT ? 0 : -1;
+	fs_fdpath p = fs_fd_path(fd);
+	if (mount(p.s, p.s, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return berr_sys(e, "bind %s", path);
+	_cleanup_close_ int nfd = fs_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0, e);
+	if (nfd < 0)
+		return -1;
+	if (mount_remount_bind(nfd, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, e) < 0)
+		return berr_ctx(e, "%s", path);
+	return 0;
+}
+
+int rootfs_finish(const rt_launch *l, int devnull, berr *e)
+{
+	const spec *s = l->s;
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return berr_sys(e, "open /");
+	if (s->linux_.rootfs_propagation & MS_SHARED &&
+	    mount(NULL, "/", NULL, s->linux_.rootfs_propagation, NULL) < 0)
+		return berr_sys(e, "linux.rootfsPropagation");
+	for (size_t i = 0; s->linux_.masked_paths && s->linux_.masked_paths[i]; i++)
+		if (mask_path(rootfd, devnull, s->linux_.masked_paths[i], e) < 0)
+			return berr_ctx(e, "linux.maskedPaths[%zu]", i);
+	for (size_t i = 0; s->linux_.readonly_paths && s->linux_.readonly_paths[i]; i++)
+		if (readonly_path(rootfd, s->linux_.readonly_paths[i], e) < 0)
+			return berr_ctx(e, "linux.readonlyPaths[%zu]", i);
+	if (sysctl_apply(s, e) < 0)
+		return -1;
+	if (s->root_readonly && mount_remount_bind(rootfd, MS_RDONLY, e) < 0)
+		return berr_ctx(e, "root.readonly");
+	return 0;
+}
