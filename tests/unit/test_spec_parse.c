@@ -1,6 +1,7 @@
 /* The OCI config parser: a full config field by field, runc's default spec
  * round trip, and bad inputs with their exact messages. */
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -672,6 +673,104 @@ static void test_bad_inputs(void)
 	CHECK(failed == 0);
 }
 
+/* Every prefix of a valid document is broken JSON: all must fail cleanly
+ * (ASan watches for overreads and leaks). */
+static void test_truncated_inputs(void)
+{
+	_cleanup_free_ char *j = J(full_config);
+	size_t n = strlen(j), bad_msgs = 0;
+	for (size_t len = 0; len < n; len++) {
+		spec *s = NULL;
+		berr e = {0};
+		_cleanup_free_ char *copy = xstrndup(j, len); /* no bytes past len to read */
+		if (spec_parse(copy, len, "config.json", &s, &e) == 0) {
+			spec_free(s);
+			bad_msgs++;
+		} else if (!strstr(e.msg, "JSON parse error"))
+			bad_msgs++;
+	}
+	CHECK(bad_msgs == 0);
+}
+
+/* Replace every value of the full config, one at a time, by one of the wrong
+ * type: each must be refused with a message naming exactly its path. */
+static json_object *wrong_type(json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+		return json_object_new_int(7);
+	case json_type_object:
+		return json_object_new_array();
+	case json_type_array:
+		return json_object_new_object();
+	default:
+		return json_object_new_string("x");
+	}
+}
+
+struct sweep {
+	json_object *root;
+	int tried, failed;
+};
+
+static void try_mutation(struct sweep *sw, const char *path)
+{
+	const char *text = json_object_to_json_string(sw->root);
+	spec *s = NULL;
+	berr e = {0};
+	_cleanup_free_ char *want = xasprintf("config.json: %s: expected ", path);
+	sw->tried++;
+	if (spec_parse(text, strlen(text), "config.json", &s, &e) == 0) {
+		fprintf(stderr, "mutation at %s was accepted\n", path);
+		spec_free(s);
+		sw->failed++;
+	} else if (strncmp(e.msg, want, strlen(want))) {
+		fprintf(stderr, "mutation at %s: \"%s\"\n", path, e.msg);
+		sw->failed++;
+	}
+}
+
+static void sweep_node(struct sweep *sw, json_object *node, const char *path)
+{
+	if (json_object_is_type(node, json_type_object)) {
+		json_object_object_foreach(node, k, child)
+		{
+			/* content not interpreted by berth */
+			if (!strcmp(k, "futureTopLevel"))
+				continue;
+			_cleanup_free_ char *cp = *path ? xasprintf("%s.%s", path, k) : xstrdup(k);
+			json_object_get(child);
+			json_object_object_add(node, k, wrong_type(child));
+			try_mutation(sw, cp);
+			json_object_object_add(node, k, child);
+			if (strcmp(k, "intelRdt"))
+				sweep_node(sw, child, cp);
+		}
+	} else if (json_object_is_type(node, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(node); i++) {
+			json_object *child = json_object_array_get_idx(node, i);
+			_cleanup_free_ char *cp = xasprintf("%s[%zu]", path, i);
+			json_object_get(child);
+			json_object_array_put_idx(node, i, wrong_type(child));
+			try_mutation(sw, cp);
+			json_object_array_put_idx(node, i, child);
+			sweep_node(sw, child, cp);
+		}
+	}
+}
+
+static void test_wrong_types_everywhere(void)
+{
+	_cleanup_free_ char *j = J(full_config);
+	struct sweep sw = {.root = json_tokener_parse(j)};
+	CHECK(sw.root);
+	sweep_node(&sw, sw.root, "");
+	json_object_put(sw.root);
+	printf("wrong-type mutations: %d\n", sw.tried);
+	CHECK(sw.tried > 350);
+	CHECK(sw.failed == 0);
+}
+
 static void test_parse_process(void)
 {
 	spec_process p = {0};
@@ -798,5 +897,6 @@ static void test_rlimit_and_ns_names(void)
 }
 
 CHECK_MAIN(test_full_config, test_minimal_config, test_default_roundtrip, test_default_matches_runc,
-	   test_features, test_bad_inputs, test_parse_process, test_load, test_signal_names,
-	   test_cap_names, test_rlimit_and_ns_names)
+	   test_features, test_bad_inputs, test_truncated_inputs, test_wrong_types_everywhere,
+	   test_parse_process, test_load, test_signal_names, test_cap_names,
+	   test_rlimit_and_ns_names)

@@ -68,6 +68,10 @@ int jk_kv(sctx *c, json_object *obj, const char *ppath, const char *key, spec_kv
 /* An absolute path string field ("must be an absolute path"). */
 int jk_abspath(sctx *c, json_object *obj, const char *ppath, const char *key, bool req, char **out);
 
+/* A field berth knows but does not implement: an error if it asks for
+ * anything (rather than silently ignoring what the config requires). */
+int jk_unsupported(sctx *c, json_object *obj, const char *ppath, const char *key);
+
 /* ---- sections ---- */
 int sp_process(sctx *c, json_object *o, const char *path, spec_process *p);
 /* Fills flags/clear_flags/propagation/data/bind/rro from m->options and

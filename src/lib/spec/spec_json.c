@@ -378,3 +378,17 @@ json_object *sp_parse_text(sctx *c, const char *json, size_t len)
 	}
 	return o;
 }
+
+int jk_unsupported(sctx *c, json_object *obj, const char *ppath, const char *key)
+{
+	json_object *v;
+	jpath p;
+	int r = jk_get(c, obj, ppath, key, false, &v, &p);
+	if (r <= 0)
+		return r;
+	/* empty objects and arrays ask for nothing */
+	if ((json_object_is_type(v, json_type_object) && !json_object_object_length(v)) ||
+	    (json_object_is_type(v, json_type_array) && !json_object_array_length(v)))
+		return 0;
+	return sp_fail(c, p.s, "not supported by berth");
+}

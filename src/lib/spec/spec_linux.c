@@ -268,5 +268,8 @@ int sp_linux(sctx *c, json_object *lo, const char *lpath, spec *s)
 	if ((r = jk_obj(c, lo, lpath, "intelRdt", false, &o, &p)) < 0)
 		return -1;
 	l->has_intel_rdt = r > 0;
+	if (jk_unsupported(c, lo, lpath, "netDevices") < 0 ||
+	    jk_unsupported(c, lo, lpath, "memoryPolicy") < 0)
+		return -1;
 	return 0;
 }

@@ -176,6 +176,10 @@ int sp_process(sctx *c, json_object *o, const char *path, spec_process *p)
 	if (jk_str(c, o, path, "apparmorProfile", false, &p->apparmor_profile) < 0 ||
 	    jk_str(c, o, path, "selinuxLabel", false, &p->selinux_label) < 0)
 		return -1;
+	if (jk_unsupported(c, o, path, "scheduler") < 0 ||
+	    jk_unsupported(c, o, path, "ioPriority") < 0 ||
+	    jk_unsupported(c, o, path, "execCPUAffinity") < 0)
+		return -1;
 	return 0;
 }
 

@@ -246,6 +246,8 @@ int sp_resources(sctx *c, json_object *o, const char *path, spec_resources *r)
 		return -1;
 	if (jk_kv(c, o, path, "unified", &r->unified, &r->n_unified) < 0)
 		return -1;
+	if (jk_unsupported(c, o, path, "rdma") < 0)
+		return -1;
 	for (size_t i = 0; i < r->n_unified; i++) {
 		const char *k = r->unified[i].key;
 		if (!*k || strchr(k, '/') || k[0] == '.') {
