@@ -70,6 +70,21 @@ int rt_validate_id(const char *id, berr *e)
 	return 0;
 }
 
+/* Limits need the cgroup module (device rules alone are the default spec's
+ * deny-all and are accepted). */
+static bool resources_have_limits(const spec_resources *r)
+{
+	if (!r->present)
+		return false;
+	return r->memory.limit.set || r->memory.reservation.set || r->memory.swap.set ||
+	       r->memory.swappiness.set || r->memory.disable_oom_killer || r->cpu.shares.set ||
+	       r->cpu.quota.set || r->cpu.period.set || r->cpu.cpus || r->cpu.mems ||
+	       r->cpu.realtime_runtime.set || r->cpu.idle.set || r->pids_limit.set ||
+	       r->block_io.weight.set || r->block_io.n_weight_device || r->block_io.n_throttle[0] ||
+	       r->block_io.n_throttle[1] || r->block_io.n_throttle[2] || r->block_io.n_throttle[3] ||
+	       r->n_hugepages || r->n_unified;
+}
+
 /* Checks that need the whole config, before anything is created. */
 static int validate(const spec *s, bool terminal_allowed, berr *e)
 {
@@ -99,7 +114,7 @@ static int validate(const spec *s, bool terminal_allowed, berr *e)
 		return berr_set(e, EINVAL,
 				"config.json: linux.uidMappings: a new user namespace needs uid and "
 				"gid mappings");
-	if (s->linux_.resources.present)
+	if (resources_have_limits(&s->linux_.resources))
 		return berr_set(e, ENOTSUP,
 				"config.json: linux.resources: resource limits (cgroups) are not "
 				"built yet in this berth");

@@ -146,9 +146,6 @@ _Noreturn void rt_init_main(rt_launch *l)
 	}
 	if (set_names(s, &e) < 0)
 		fail(report, &e);
-	int devnull = rootfs_open_devnull(&e);
-	if (devnull < 0)
-		fail(report, &e);
 	if (process_set_oom_score(p, &e) < 0)
 		fail(report, &e);
 	int rootfd = -1;
@@ -174,9 +171,8 @@ _Noreturn void rt_init_main(rt_launch *l)
 				fail(report, &e);
 		}
 	}
-	if (rootfs_pivot(l, &e) < 0 || rootfs_finish(l, devnull, &e) < 0)
+	if (rootfs_pivot(l, &e) < 0 || rootfs_finish(l, &e) < 0)
 		fail(report, &e);
-	close(devnull);
 	if (s->linux_.has_personality && personality(s->linux_.personality) < 0) {
 		berr_sys(&e, "linux.personality");
 		fail(report, &e);

@@ -63,8 +63,7 @@ pid_t ns_clone(uint64_t flags, int *pidfd);
 /* ---- rootfs.c / mounts.c / devices.c ---- */
 int rootfs_prepare(const rt_launch *l, int *rootfd, berr *e);
 int rootfs_pivot(const rt_launch *l, berr *e);
-int rootfs_open_devnull(berr *e);
-int rootfs_finish(const rt_launch *l, int devnull, berr *e); /* after pivot: ro root, masks, sysctl */
+int rootfs_finish(const rt_launch *l, berr *e); /* after pivot: ro root, masks, sysctl */
 int mount_one(const rt_launch *l, int rootfd, const spec_mount *m, size_t idx, berr *e);
 int devices_create(const rt_launch *l, int rootfd, berr *e);
 /* Remount `target_fd`'s mount with flags, keeping the flags a user namespace

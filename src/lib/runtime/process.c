@@ -103,8 +103,11 @@ static int set_caps(const spec_caps *c, berr *e)
 	cap_free(caps);
 	if (cap_reset_ambient() < 0 && errno != EINVAL)
 		return berr_sys(e, "process.capabilities.ambient: reset");
+	/* The kernel only allows ambient capabilities that are also permitted
+	 * and inheritable; runc skips the others with a warning, so do we. */
+	uint64_t ambient = c->ambient & c->permitted & c->inheritable;
 	for (int i = 0; i <= last && i < 64; i++)
-		if ((c->ambient & (1ULL << i)) && cap_set_ambient(i, CAP_SET) < 0)
+		if ((ambient & (1ULL << i)) && cap_set_ambient(i, CAP_SET) < 0)
 			return berr_sys(e, "process.capabilities.ambient: raise %s",
 					spec_cap_name(i));
 	return 0;

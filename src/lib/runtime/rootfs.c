@@ -81,14 +81,14 @@ int rootfs_pivot(const rt_launch *l, berr *e)
 	return 0;
 }
 
-/* A verified /dev/null of the host, opened before pivot_root, so a symlink
- * planted at the container's /dev/null cannot redirect masking
- * (CVE-2025-31133). */
-int rootfs_open_devnull(berr *e)
+/* The container's /dev/null, opened without following symlinks and checked
+ * to be the null device, so a symlink or another node planted there cannot
+ * redirect masking (CVE-2025-31133). */
+static int open_devnull(int rootfd, berr *e)
 {
-	int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_in_root(rootfd, "/dev/null", O_PATH | O_NOFOLLOW, 0, e);
 	if (fd < 0)
-		return berr_sys(e, "open /dev/null");
+		return berr_ctx(e, "masking needs /dev/null");
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
 		close(fd);
@@ -97,7 +97,7 @@ int rootfs_open_devnull(berr *e)
 	return fd;
 }
 
-static int mask_path(int rootfd, int devnull, const char *path, berr *e)
+static int mask_path(int rootfd, int *devnull, const char *path, berr *e)
 {
 	_cleanup_close_ int fd = fs_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0, e);
 	if (fd < 0)
@@ -114,7 +114,9 @@ static int mask_path(int rootfd, int devnull, const char *path, berr *e)
 	}
 	if (S_ISLNK(st.st_mode))
 		return 0; /* a symlink points elsewhere; masking it would follow it */
-	if (mount(fs_fd_path(devnull).s, tp.s, NULL, MS_BIND, NULL) < 0)
+	if (*devnull < 0 && (*devnull = open_devnull(rootfd, e)) < 0)
+		return -1;
+	if (mount(fs_fd_path(*devnull).s, tp.s, NULL, MS_BIND, NULL) < 0)
 		return berr_sys(e, "mask %s", path);
 	return 0;
 }
@@ -135,9 +137,10 @@ static int readonly_path(int rootfd, const char *path, berr *e)
 	return 0;
 }
 
-int rootfs_finish(const rt_launch *l, int devnull, berr *e)
+int rootfs_finish(const rt_launch *l, berr *e)
 {
 	const spec *s = l->s;
+	_cleanup_close_ int devnull = -1;
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return berr_sys(e, "open /");
@@ -145,7 +148,7 @@ int rootfs_finish(const rt_launch *l, int devnull, berr *e)
 	    mount(NULL, "/", NULL, s->linux_.rootfs_propagation, NULL) < 0)
 		return berr_sys(e, "linux.rootfsPropagation");
 	for (size_t i = 0; s->linux_.masked_paths && s->linux_.masked_paths[i]; i++)
-		if (mask_path(rootfd, devnull, s->linux_.masked_paths[i], e) < 0)
+		if (mask_path(rootfd, &devnull, s->linux_.masked_paths[i], e) < 0)
 			return berr_ctx(e, "linux.maskedPaths[%zu]", i);
 	for (size_t i = 0; s->linux_.readonly_paths && s->linux_.readonly_paths[i]; i++)
 		if (readonly_path(rootfd, s->linux_.readonly_paths[i], e) < 0)

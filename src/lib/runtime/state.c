@@ -251,7 +251,7 @@ char *st_spec_state_json(const st_record *r, enum rt_status s)
 		json_object_object_add(ann, k, json_object_new_string(eq ? eq + 1 : ""));
 	}
 	json_object_object_add(o, "annotations", ann);
-	char *s_ = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	char *s_ = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 								    JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return s_;
