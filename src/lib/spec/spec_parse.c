@@ -90,7 +90,8 @@ static int parse_hooks(sctx *c, json_object *top, spec *s)
 				return -1;
 			if (jk_abspath(c, h, ip.s, "path", true, &hk->path) < 0 ||
 			    jk_strv(c, h, ip.s, "args", false, &hk->args) < 0 ||
-			    jk_strv(c, h, ip.s, "env", false, &hk->env) < 0)
+			    jk_strv(c, h, ip.s, "env", false, &hk->env) < 0 ||
+			    sp_check_env(c, ip.s, hk->env) < 0)
 				return -1;
 			int64_t t;
 			if ((r = jk_i64(c, h, ip.s, "timeout", false, INT64_MIN, INT32_MAX, &t)) <
