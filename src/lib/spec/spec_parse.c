@@ -43,13 +43,10 @@ static int parse_mounts(sctx *c, json_object *top, spec *s)
 		    jk_str(c, o, ip.s, "source", false, &m->source) < 0 ||
 		    jk_strv(c, o, ip.s, "options", false, &m->options) < 0)
 			return -1;
-		/* uidMappings/gidMappings on mounts (idmapped mounts) are not
-		 * supported: they are rejected rather than silently ignored. */
-		json_object *x;
-		jpath xp;
-		if (jk_get(c, o, ip.s, "uidMappings", false, &x, &xp) > 0 ||
-		    jk_get(c, o, ip.s, "gidMappings", false, &x, &xp) > 0)
-			return sp_fail(c, xp.s, "idmapped mounts are not supported");
+		/* idmapped mounts are not implemented: refused, not ignored */
+		if (jk_unsupported(c, o, ip.s, "uidMappings") < 0 ||
+		    jk_unsupported(c, o, ip.s, "gidMappings") < 0)
+			return -1;
 		if (sp_mount_options(c, ip.s, m) < 0)
 			return -1;
 	}
