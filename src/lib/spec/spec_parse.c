@@ -120,10 +120,10 @@ static int parse_version(sctx *c, json_object *top, spec *s)
 static int cross_checks(sctx *c, spec *s)
 {
 	spec_linux *l = &s->linux_;
-	if (s->hostname && *s->hostname && s->has_linux && !l->ns[NS_UTS].present)
+	if (s->hostname && *s->hostname && !l->ns[NS_UTS].present)
 		return sp_fail(c, "hostname",
 			       "requires a UTS namespace (no \"uts\" in linux.namespaces)");
-	if (s->domainname && *s->domainname && s->has_linux && !l->ns[NS_UTS].present)
+	if (s->domainname && *s->domainname && !l->ns[NS_UTS].present)
 		return sp_fail(c, "domainname",
 			       "requires a UTS namespace (no \"uts\" in linux.namespaces)");
 	return 0;
