@@ -74,7 +74,7 @@ static const char *full_config =
     "   'gidMappings':[{'containerID':0,'hostID':200000,'size':1000},"
     "     {'containerID':1000,'hostID':1000,'size':1}],"
     "   'timeOffsets':{'monotonic':{'secs':-10,'nanosecs':5},'boottime':{'secs':3600}},"
-    "   'devices':[{'path':'/dev/fuse','type':'c','major':10,'minor':229,'fileMode':438,"
+    "   'devices':[{'path':'/dev/fuse','type':'c','major':10,'minor':229,'fileMode':8630,"
     "     'uid':0,'gid':0},{'path':'/dev/sda','type':'b','major':8,'minor':0},"
     "     {'path':'/dev/fifo','type':'p'},{'path':'/dev/u','type':'u','major':1,'minor':3}],"
     "   'sysctl':{'net.ipv4.ip_forward':'1','kernel.msgmax':'65536'},"
@@ -589,8 +589,24 @@ static const struct {
      "config.json: linux.devices[0].major: required"},
     {LNX("'devices':[{'path':'dev/x','type':'p'}]"),
      "config.json: linux.devices[0].path: must be an absolute path"},
-    {LNX("'devices':[{'path':'/dev/x','type':'c','major':1,'minor':1,'fileMode':4096}]"),
-     "config.json: linux.devices[0].fileMode: 4096 is too large (max 4095)"},
+    {LNX("'devices':[{'path':'/dev/x','type':'c','major':1,'minor':1,'fileMode':-1}]"),
+     "config.json: linux.devices[0].fileMode: must not be negative, got -1"},
+    {LNX("'devices':[{'path':'/dev/x','type':'c','major':1,'minor':1,'fileMode':25014}]"),
+     "config.json: linux.devices[0].fileMode: file type bits of 060666 do not match type \"c\""},
+    {LNX("'devices':[{'path':'/dev/x','type':'c','major':4096,'minor':1}]"),
+     "config.json: linux.devices[0].major: 4096 is too large (max 4095)"},
+    {LNX("'sysctl':{'vm.swappiness':'10'}"),
+     "config.json: linux.sysctl: \"vm.swappiness\" is not namespaced: setting it would change "
+     "the host"},
+    {LNX("'namespaces':[{'type':'ipc'}],'sysctl':{'kernel.shmmax':'1','net.ipv4.ip_forward':'1'}"),
+     "config.json: linux.sysctl: \"net.ipv4.ip_forward\" requires a network namespace (no "
+     "\"network\" in linux.namespaces)"},
+    {LNX("'sysctl':{'fs.mqueue.msg_max':'1'}"),
+     "config.json: linux.sysctl: \"fs.mqueue.msg_max\" requires an IPC namespace (no \"ipc\" in "
+     "linux.namespaces)"},
+    {R "'annotations':{'':'x'}}", "config.json: annotations: empty key"},
+    {R "'hooks':{'poststop':[{'path':'/x','env':['NOPE']}]}}",
+     "config.json: hooks.poststop[0].env[0]: \"NOPE\" is not KEY=VALUE"},
     {LNX("'sysctl':{'net.x':1}"), "config.json: linux.sysctl.net.x: expected a string, got number"},
     {LNX("'rootfsPropagation':'weird'"),
      "config.json: linux.rootfsPropagation: unknown propagation \"weird\""},

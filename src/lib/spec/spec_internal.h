@@ -72,6 +72,9 @@ int jk_abspath(sctx *c, json_object *obj, const char *ppath, const char *key, bo
  * anything (rather than silently ignoring what the config requires). */
 int jk_unsupported(sctx *c, json_object *obj, const char *ppath, const char *key);
 
+/* ppath.env[i] must all be KEY=VALUE with a non-empty KEY. */
+int sp_check_env(sctx *c, const char *ppath, char **env);
+
 /* ---- sections ---- */
 int sp_process(sctx *c, json_object *o, const char *path, spec_process *p);
 /* Fills flags/clear_flags/propagation/data/bind/rro from m->options and

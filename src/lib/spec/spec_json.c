@@ -298,6 +298,8 @@ int jk_kv(sctx *c, json_object *obj, const char *ppath, const char *key, spec_kv
 	json_object_object_foreach(o, k, v)
 	{
 		jpath kp = jp_key(p.s, k);
+		if (!*k)
+			return sp_fail(c, p.s, "empty key");
 		spec_kv *kv = &(*out)[(*n)++];
 		kv->key = xstrdup(k);
 		if (!v)

@@ -143,11 +143,20 @@ static int parse_devices(sctx *c, json_object *lo, const char *lpath, spec_linux
 		d->major = maj;
 		d->minor = min;
 		int64_t v;
-		if ((r = jk_i64(c, o, ip.s, "fileMode", false, 0, 07777, &v)) < 0)
+		/* Permission bits; some generators add the file type bits too,
+		 * which are accepted when they agree with `type`. */
+		if ((r = jk_i64(c, o, ip.s, "fileMode", false, 0, S_IFMT | 07777, &v)) < 0)
 			return -1;
 		if (r) {
+			mode_t want = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+			if ((v & S_IFMT) && (v & S_IFMT) != want) {
+				jpath mp = jp_key(ip.s, "fileMode");
+				return sp_fail(c, mp.s,
+					       "file type bits of 0%llo do not match type \"%c\"",
+					       (unsigned long long)v, d->type);
+			}
 			d->has_mode = true;
-			d->mode = (mode_t)v;
+			d->mode = (mode_t)(v & 07777);
 		}
 		if ((r = jk_i64(c, o, ip.s, "uid", false, 0, UID_MAX_VALID, &v)) < 0)
 			return -1;
@@ -206,6 +215,42 @@ static int parse_personality(sctx *c, json_object *lo, const char *lpath, spec_l
 	return r < 0 ? -1 : 0;
 }
 
+/* Only sysctls that live in a namespace the container has may be set, as
+ * runc's validator does: anything else would change the host. */
+static int check_sysctls(sctx *c, const char *lpath, spec_linux *l)
+{
+	static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",	    "kernel.msgmni",
+					  "kernel.sem",	   "kernel.shmall",	    "kernel.shmmax",
+					  "kernel.shmmni", "kernel.shm_rmid_forced"};
+	jpath p = jp_key(lpath, "sysctl");
+	for (size_t i = 0; i < l->n_sysctl; i++) {
+		const char *k = l->sysctl[i].key;
+		int need = -1;
+		for (size_t j = 0; j < ARRAY_SIZE(ipc); j++)
+			if (!strcmp(k, ipc[j]))
+				need = NS_IPC;
+		if (!strncmp(k, "fs.mqueue.", 10))
+			need = NS_IPC;
+		else if (!strncmp(k, "net.", 4))
+			need = NS_NET;
+		else if (!strcmp(k, "kernel.hostname") || !strcmp(k, "kernel.domainname"))
+			need = NS_UTS;
+		if (need < 0)
+			return sp_fail(c, p.s,
+				       "\"%s\" is not namespaced: setting it would change the host",
+				       k);
+		if (!l->ns[need].present)
+			return sp_fail(
+			    c, p.s, "\"%s\" requires %s namespace (no \"%s\" in linux.namespaces)",
+			    k,
+			    need == NS_NET   ? "a network"
+			    : need == NS_IPC ? "an IPC"
+					     : "a UTS",
+			    spec_ns_name((enum spec_ns)need));
+	}
+	return 0;
+}
+
 static int check_abs(sctx *c, const char *lpath, const char *key, char **v)
 {
 	for (size_t i = 0; v[i]; i++)
@@ -239,7 +284,8 @@ int sp_linux(sctx *c, json_object *lo, const char *lpath, spec *s)
 	}
 	if (parse_devices(c, lo, lpath, l) < 0)
 		return -1;
-	if (jk_kv(c, lo, lpath, "sysctl", &l->sysctl, &l->n_sysctl) < 0)
+	if (jk_kv(c, lo, lpath, "sysctl", &l->sysctl, &l->n_sysctl) < 0 ||
+	    check_sysctls(c, lpath, l) < 0)
 		return -1;
 	if (jk_str(c, lo, lpath, "cgroupsPath", false, &l->cgroups_path) < 0)
 		return -1;

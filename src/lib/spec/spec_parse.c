@@ -43,13 +43,10 @@ static int parse_mounts(sctx *c, json_object *top, spec *s)
 		    jk_str(c, o, ip.s, "source", false, &m->source) < 0 ||
 		    jk_strv(c, o, ip.s, "options", false, &m->options) < 0)
 			return -1;
-		/* uidMappings/gidMappings on mounts (idmapped mounts) are not
-		 * supported: they are rejected rather than silently ignored. */
-		json_object *x;
-		jpath xp;
-		if (jk_get(c, o, ip.s, "uidMappings", false, &x, &xp) > 0 ||
-		    jk_get(c, o, ip.s, "gidMappings", false, &x, &xp) > 0)
-			return sp_fail(c, xp.s, "idmapped mounts are not supported");
+		/* idmapped mounts are not implemented: refused, not ignored */
+		if (jk_unsupported(c, o, ip.s, "uidMappings") < 0 ||
+		    jk_unsupported(c, o, ip.s, "gidMappings") < 0)
+			return -1;
 		if (sp_mount_options(c, ip.s, m) < 0)
 			return -1;
 	}
@@ -90,7 +87,8 @@ static int parse_hooks(sctx *c, json_object *top, spec *s)
 				return -1;
 			if (jk_abspath(c, h, ip.s, "path", true, &hk->path) < 0 ||
 			    jk_strv(c, h, ip.s, "args", false, &hk->args) < 0 ||
-			    jk_strv(c, h, ip.s, "env", false, &hk->env) < 0)
+			    jk_strv(c, h, ip.s, "env", false, &hk->env) < 0 ||
+			    sp_check_env(c, ip.s, hk->env) < 0)
 				return -1;
 			int64_t t;
 			if ((r = jk_i64(c, h, ip.s, "timeout", false, INT64_MIN, INT32_MAX, &t)) <
@@ -122,10 +120,10 @@ static int parse_version(sctx *c, json_object *top, spec *s)
 static int cross_checks(sctx *c, spec *s)
 {
 	spec_linux *l = &s->linux_;
-	if (s->hostname && *s->hostname && s->has_linux && !l->ns[NS_UTS].present)
+	if (s->hostname && *s->hostname && !l->ns[NS_UTS].present)
 		return sp_fail(c, "hostname",
 			       "requires a UTS namespace (no \"uts\" in linux.namespaces)");
-	if (s->domainname && *s->domainname && s->has_linux && !l->ns[NS_UTS].present)
+	if (s->domainname && *s->domainname && !l->ns[NS_UTS].present)
 		return sp_fail(c, "domainname",
 			       "requires a UTS namespace (no \"uts\" in linux.namespaces)");
 	return 0;

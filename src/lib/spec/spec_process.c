@@ -120,7 +120,7 @@ static int parse_rlimits(sctx *c, json_object *proc, const char *ppath, spec_pro
 	return 0;
 }
 
-static int check_env(sctx *c, const char *ppath, char **env)
+int sp_check_env(sctx *c, const char *ppath, char **env)
 {
 	jpath p = jp_key(ppath, "env");
 	for (size_t i = 0; env[i]; i++) {
@@ -160,7 +160,7 @@ int sp_process(sctx *c, json_object *o, const char *path, spec_process *p)
 		jpath ap = jp_key(path, "args");
 		return sp_fail(c, ap.s, "must not be empty");
 	}
-	if (jk_strv(c, o, path, "env", false, &p->env) < 0 || check_env(c, path, p->env) < 0)
+	if (jk_strv(c, o, path, "env", false, &p->env) < 0 || sp_check_env(c, path, p->env) < 0)
 		return -1;
 	if (jk_abspath(c, o, path, "cwd", true, &p->cwd) < 0)
 		return -1;
