@@ -18,9 +18,8 @@ int cmd_list(rcli *c, int argc, char **argv)
 {
 	const char *format = "table";
 	bool quiet = false;
-	const flag_def defs[] = {{"format", 'f', FLAG_STRING, &format},
-				 {"quiet", 'q', FLAG_BOOL, &quiet},
-				 {0}};
+	const flag_def defs[] = {
+	    {"format", 'f', FLAG_STRING, &format}, {"quiet", 'q', FLAG_BOOL, &quiet}, {0}};
 	berr e;
 	int i = flags_parse(defs, argc, argv, 1, &e);
 	if (i < 0)
@@ -40,15 +39,17 @@ int cmd_list(rcli *c, int argc, char **argv)
 			json_object_object_add(o, "ociVersion", json_object_new_string("1.2.0"));
 			json_object_object_add(o, "id", json_object_new_string(list[k].id));
 			json_object_object_add(o, "pid", json_object_new_int(list[k].pid));
-			json_object_object_add(o, "status", json_object_new_string(rt_status_name(list[k].status)));
+			json_object_object_add(
+			    o, "status", json_object_new_string(rt_status_name(list[k].status)));
 			json_object_object_add(o, "bundle", json_object_new_string(list[k].bundle));
 			json_object_object_add(o, "rootfs", json_object_new_string(list[k].rootfs));
-			json_object_object_add(o, "created", json_object_new_string(list[k].created));
+			json_object_object_add(o, "created",
+					       json_object_new_string(list[k].created));
 			json_object_object_add(o, "owner", json_object_new_string(list[k].owner));
 			json_object_array_add(a, o);
 		}
-		printf("%s\n", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
-								      JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+				   a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(a);
 	} else if (quiet) {
 		for (size_t k = 0; k < n; k++)
@@ -105,7 +106,8 @@ static int ps_table(pid_t *pids, size_t n, char **ps_args, berr *e)
 			_cleanup_free_ char *hdr = xstrdup(line);
 			char *s2 = NULL;
 			int col = 0;
-			for (char *t = strtok_r(hdr, " \t", &s2); t; t = strtok_r(NULL, " \t", &s2), col++)
+			for (char *t = strtok_r(hdr, " \t", &s2); t;
+			     t = strtok_r(NULL, " \t", &s2), col++)
 				if (!strcmp(t, "PID"))
 					pid_col = col;
 			if (pid_col < 0)
@@ -134,7 +136,8 @@ int cmd_ps(rcli *c, int argc, char **argv)
 	if (i < 0)
 		return rcli_fail(c, &e);
 	if (i >= argc) {
-		berr_set(&e, EINVAL, "usage: berth-runtime ps [--format table|json] ID [ps options]");
+		berr_set(&e, EINVAL,
+			 "usage: berth-runtime ps [--format table|json] ID [ps options]");
 		return rcli_fail(c, &e);
 	}
 	pid_t *pids = NULL;
@@ -158,9 +161,8 @@ int cmd_spec(rcli *c, int argc, char **argv)
 {
 	const char *bundle = ".";
 	bool rootless = false;
-	const flag_def defs[] = {{"bundle", 'b', FLAG_STRING, &bundle},
-				 {"rootless", 0, FLAG_BOOL, &rootless},
-				 {0}};
+	const flag_def defs[] = {
+	    {"bundle", 'b', FLAG_STRING, &bundle}, {"rootless", 0, FLAG_BOOL, &rootless}, {0}};
 	berr e;
 	int i = flags_parse(defs, argc, argv, 1, &e);
 	if (i < 0)

@@ -9,8 +9,7 @@
 #include "util/xalloc.h"
 
 /* Between min and max positional arguments after the flags. */
-static int positional(int argc, int first, int min, int max, const char *usage,
-		      berr *e)
+static int positional(int argc, int first, int min, int max, const char *usage, berr *e)
 {
 	int n = argc - first;
 	if (first < 0)
@@ -26,15 +25,15 @@ static int parse_create(rcli *c, int argc, char **argv, rt_create_opts *o, bool 
 	(void)c;
 	bool no_subreaper = false;
 	const flag_def defs[] = {
-		{"bundle", 'b', FLAG_STRING, &o->bundle},
-		{"pid-file", 0, FLAG_STRING, &o->pid_file},
-		{"console-socket", 0, FLAG_STRING, &o->console_socket},
-		{"no-pivot", 0, FLAG_BOOL, &o->no_pivot},
-		{"no-new-keyring", 0, FLAG_BOOL, &o->no_new_keyring},
-		{"preserve-fds", 0, FLAG_INT, &o->preserve_fds},
-		{"detach", 'd', FLAG_BOOL, detach},
-		{"no-subreaper", 0, FLAG_BOOL, &no_subreaper},
-		{0},
+	    {"bundle", 'b', FLAG_STRING, &o->bundle},
+	    {"pid-file", 0, FLAG_STRING, &o->pid_file},
+	    {"console-socket", 0, FLAG_STRING, &o->console_socket},
+	    {"no-pivot", 0, FLAG_BOOL, &o->no_pivot},
+	    {"no-new-keyring", 0, FLAG_BOOL, &o->no_new_keyring},
+	    {"preserve-fds", 0, FLAG_INT, &o->preserve_fds},
+	    {"detach", 'd', FLAG_BOOL, detach},
+	    {"no-subreaper", 0, FLAG_BOOL, &no_subreaper},
+	    {0},
 	};
 	int i = flags_parse(defs, argc, argv, 1, e);
 	if (positional(argc, i, 1, 1, usage, e) < 0)
@@ -51,9 +50,10 @@ int cmd_create(rcli *c, int argc, char **argv)
 	bool detach = false;
 	int i;
 	berr e;
-	if (parse_create(c, argc, argv, &o, &detach, "create [--bundle DIR] [--pid-file F] "
-						     "[--console-socket S] [--no-pivot] "
-						     "[--no-new-keyring] [--preserve-fds N] ID",
+	if (parse_create(c, argc, argv, &o, &detach,
+			 "create [--bundle DIR] [--pid-file F] "
+			 "[--console-socket S] [--no-pivot] "
+			 "[--no-new-keyring] [--preserve-fds N] ID",
 			 &i, &e) < 0 ||
 	    rt_create(&c->ctx, argv[i], &o, &e) < 0)
 		return rcli_fail(c, &e);
@@ -75,8 +75,8 @@ int cmd_run(rcli *c, int argc, char **argv)
 	return status;
 }
 
-static int one_id(rcli *c, int argc, char **argv, const flag_def *defs, const char *usage,
-		  int max, berr *e)
+static int one_id(rcli *c, int argc, char **argv, const flag_def *defs, const char *usage, int max,
+		  berr *e)
 {
 	static const flag_def none[] = {{0}};
 	(void)c;

@@ -70,17 +70,17 @@ static const struct {
 	int (*fn)(rcli *, int, char **);
 	const char *help;
 } commands[] = {
-	{"create", cmd_create, "create a container from a bundle"},
-	{"start", cmd_start, "run the user process of a created container"},
-	{"run", cmd_run, "create and start a container, wait for it"},
-	{"state", cmd_state, "print the state of a container (JSON)"},
-	{"kill", cmd_kill, "send a signal to the container's init (or --all processes)"},
-	{"delete", cmd_delete, "delete a stopped container (or --force)"},
-	{"exec", cmd_exec, "run a new process in a running container"},
-	{"list", cmd_list, "list containers"},
-	{"ps", cmd_ps, "list the processes of a container"},
-	{"spec", cmd_spec, "write a default config.json"},
-	{"features", cmd_features, "print the features document (JSON)"},
+    {"create", cmd_create, "create a container from a bundle"},
+    {"start", cmd_start, "run the user process of a created container"},
+    {"run", cmd_run, "create and start a container, wait for it"},
+    {"state", cmd_state, "print the state of a container (JSON)"},
+    {"kill", cmd_kill, "send a signal to the container's init (or --all processes)"},
+    {"delete", cmd_delete, "delete a stopped container (or --force)"},
+    {"exec", cmd_exec, "run a new process in a running container"},
+    {"list", cmd_list, "list containers"},
+    {"ps", cmd_ps, "list the processes of a container"},
+    {"spec", cmd_spec, "write a default config.json"},
+    {"features", cmd_features, "print the features document (JSON)"},
 };
 
 static void usage(FILE *f)
@@ -97,16 +97,16 @@ int main(int argc, char **argv)
 	bool version = false, help = false, rootless = false;
 	const char *criu = NULL, *rootless_s = NULL;
 	const flag_def defs[] = {
-		{"root", 0, FLAG_STRING, &c.ctx.state_root},
-		{"log", 0, FLAG_STRING, &c.log_path},
-		{"log-format", 0, FLAG_STRING, &c.log_format},
-		{"debug", 0, FLAG_BOOL, &c.debug},
-		{"systemd-cgroup", 0, FLAG_BOOL, &c.ctx.systemd_cgroup},
-		{"criu", 0, FLAG_STRING, &criu},
-		{"rootless", 0, FLAG_STRING, &rootless_s},
-		{"version", 'v', FLAG_BOOL, &version},
-		{"help", 'h', FLAG_BOOL, &help},
-		{0},
+	    {"root", 0, FLAG_STRING, &c.ctx.state_root},
+	    {"log", 0, FLAG_STRING, &c.log_path},
+	    {"log-format", 0, FLAG_STRING, &c.log_format},
+	    {"debug", 0, FLAG_BOOL, &c.debug},
+	    {"systemd-cgroup", 0, FLAG_BOOL, &c.ctx.systemd_cgroup},
+	    {"criu", 0, FLAG_STRING, &criu},
+	    {"rootless", 0, FLAG_STRING, &rootless_s},
+	    {"version", 'v', FLAG_BOOL, &version},
+	    {"help", 'h', FLAG_BOOL, &help},
+	    {0},
 	};
 	(void)rootless;
 	berr e;

@@ -34,7 +34,7 @@ static char **annotations_strv(const spec *s)
 	char **v = NULL;
 	for (size_t i = 0; i < s->n_annotations; i++) {
 		_cleanup_free_ char *kv =
-			xasprintf("%s=%s", s->annotations[i].key, s->annotations[i].value);
+		    xasprintf("%s=%s", s->annotations[i].key, s->annotations[i].value);
 		strv_push(&v, kv);
 	}
 	return v;
@@ -44,9 +44,9 @@ char *launch_state_json(const rt_launch *l, pid_t pid, const char *status)
 {
 	st_record r = {.id = (char *)l->id, .pid = pid, .bundle = (char *)l->bundle};
 	r.annotations = annotations_strv(l->s);
-	enum rt_status st = !strcmp(status, "creating") ? RT_CREATING
+	enum rt_status st = !strcmp(status, "creating")	 ? RT_CREATING
 			    : !strcmp(status, "created") ? RT_CREATED
-							  : RT_RUNNING;
+							 : RT_RUNNING;
 	char *json = st_spec_state_json(&r, st);
 	strv_free(r.annotations);
 	return json;
@@ -60,12 +60,14 @@ int rt_validate_id(const char *id, berr *e)
 	for (size_t i = 0; i < n; i++) {
 		char ch = id[i];
 		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || (i > 0 && (ch == '_' || ch == '-' || ch == '.'));
+			  (ch >= '0' && ch <= '9') ||
+			  (i > 0 && (ch == '_' || ch == '-' || ch == '.'));
 		if (!ok)
-			return berr_set(e, EINVAL,
-					"invalid container id \"%s\": use letters, digits, '_', '-' "
-					"and '.', starting with a letter or digit",
-					id);
+			return berr_set(
+			    e, EINVAL,
+			    "invalid container id \"%s\": use letters, digits, '_', '-' "
+			    "and '.', starting with a letter or digit",
+			    id);
 	}
 	return 0;
 }
@@ -81,8 +83,8 @@ static bool resources_have_limits(const spec_resources *r)
 	       r->cpu.quota.set || r->cpu.period.set || r->cpu.cpus || r->cpu.mems ||
 	       r->cpu.realtime_runtime.set || r->cpu.idle.set || r->pids_limit.set ||
 	       r->block_io.weight.set || r->block_io.n_weight_device || r->block_io.n_throttle[0] ||
-	       r->block_io.n_throttle[1] || r->block_io.n_throttle[2] || r->block_io.n_throttle[3] ||
-	       r->n_hugepages || r->n_unified;
+	       r->block_io.n_throttle[1] || r->block_io.n_throttle[2] ||
+	       r->block_io.n_throttle[3] || r->n_hugepages || r->n_unified;
 }
 
 /* Checks that need the whole config, before anything is created. */
@@ -107,13 +109,14 @@ static int validate(const spec *s, bool terminal_allowed, berr *e)
 		return berr_set(e, ENOTSUP, "config.json: linux.intelRdt: not supported by berth");
 	if ((s->linux_.time_monotonic.set || s->linux_.time_boottime.set) &&
 	    !s->linux_.ns[NS_TIME].present)
-		return berr_set(e, EINVAL,
-				"config.json: linux.timeOffsets: needs a time namespace of its own");
+		return berr_set(
+		    e, EINVAL, "config.json: linux.timeOffsets: needs a time namespace of its own");
 	if (s->linux_.ns[NS_USER].present && !s->linux_.ns[NS_USER].path &&
 	    (!s->linux_.n_uid_mappings || !s->linux_.n_gid_mappings))
-		return berr_set(e, EINVAL,
-				"config.json: linux.uidMappings: a new user namespace needs uid and "
-				"gid mappings");
+		return berr_set(
+		    e, EINVAL,
+		    "config.json: linux.uidMappings: a new user namespace needs uid and "
+		    "gid mappings");
 	if (resources_have_limits(&s->linux_.resources))
 		return berr_set(e, ENOTSUP,
 				"config.json: linux.resources: resource limits (cgroups) are not "
@@ -135,8 +138,8 @@ typedef struct launch_state {
 	size_t config_len;
 	char bundle[PATH_MAX];
 	char rootfs[PATH_MAX];
-	int rootfd;   /* state root */
-	int dirfd;    /* state dir, locked */
+	int rootfd; /* state root */
+	int dirfd;  /* state dir, locked */
 	bool made_dir;
 	int sync[2];
 	pid_t pid;
@@ -154,8 +157,8 @@ static void launch_cleanup(launch_state *ls, const char *id, bool failed)
 		berr ignore;
 		st_remove_dir(ls->rootfd, id, &ignore);
 	}
-	int *fds[] = {&ls->dirfd, &ls->rootfd, &ls->sync[0], &ls->sync[1], &ls->pidfd,
-		      &ls->pty_master, &ls->l.console_fd, &ls->l.exec_listen_fd};
+	int *fds[] = {&ls->dirfd, &ls->rootfd,	   &ls->sync[0],      &ls->sync[1],
+		      &ls->pidfd, &ls->pty_master, &ls->l.console_fd, &ls->l.exec_listen_fd};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0) {
 			close(*fds[i]);
@@ -178,7 +181,7 @@ static int load_bundle(launch_state *ls, const char *bundle, berr *e)
 		return -1;
 	const char *root = ls->s->root_path;
 	_cleanup_free_ char *joined =
-		root[0] == '/' ? xstrdup(root) : xasprintf("%s/%s", ls->bundle, root);
+	    root[0] == '/' ? xstrdup(root) : xasprintf("%s/%s", ls->bundle, root);
 	if (!realpath(joined, ls->rootfs))
 		return berr_sys(e, "config.json: root.path: %s", joined);
 	struct stat st;
@@ -328,14 +331,14 @@ static char *owner_name(void)
 static int record_state(launch_state *ls, const char *id, const char *pid_file, berr *e)
 {
 	st_record r = {
-		.id = (char *)id,
-		.pid = ls->pid,
-		.pid_start = st_pid_start_time(ls->pid),
-		.bundle = ls->bundle,
-		.rootfs = ls->rootfs,
-		.created = st_now_rfc3339(),
-		.owner = owner_name(),
-		.own_pidns = ls->s->linux_.ns[NS_PID].present && !ls->s->linux_.ns[NS_PID].path,
+	    .id = (char *)id,
+	    .pid = ls->pid,
+	    .pid_start = st_pid_start_time(ls->pid),
+	    .bundle = ls->bundle,
+	    .rootfs = ls->rootfs,
+	    .created = st_now_rfc3339(),
+	    .owner = owner_name(),
+	    .own_pidns = ls->s->linux_.ns[NS_PID].present && !ls->s->linux_.ns[NS_PID].path,
 	};
 	r.annotations = annotations_strv(ls->s);
 	int ret = fs_write_atomic_at(ls->dirfd, CONFIG_COPY, ls->config_text, ls->config_len, 0600,
@@ -380,16 +383,16 @@ static int launch_begin(rt_ctx *c, const char *id, const rt_create_opts *o, laun
 		return -1;
 	ls->made_dir = true;
 	ls->l = (rt_launch){
-		.s = ls->s,
-		.id = id,
-		.bundle = ls->bundle,
-		.rootfs = ls->rootfs,
-		.console_fd = -1,
-		.exec_listen_fd = -1,
-		.send_pty = attach && ls->s->process.terminal && !o->console_socket,
-		.no_pivot = o->no_pivot,
-		.no_new_keyring = o->no_new_keyring,
-		.preserve_fds = o->preserve_fds,
+	    .s = ls->s,
+	    .id = id,
+	    .bundle = ls->bundle,
+	    .rootfs = ls->rootfs,
+	    .console_fd = -1,
+	    .exec_listen_fd = -1,
+	    .send_pty = attach && ls->s->process.terminal && !o->console_socket,
+	    .no_pivot = o->no_pivot,
+	    .no_new_keyring = o->no_new_keyring,
+	    .preserve_fds = o->preserve_fds,
 	};
 	if (o->console_socket && ls->s->process.terminal) {
 		ls->l.console_fd = connect_console(o->console_socket, e);

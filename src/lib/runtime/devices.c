@@ -16,12 +16,12 @@
 #include "util/fs.h"
 
 static const spec_device default_devices[] = {
-	{.path = "/dev/null", .type = 'c', .major = 1, .minor = 3, .has_mode = true, .mode = 0666},
-	{.path = "/dev/zero", .type = 'c', .major = 1, .minor = 5, .has_mode = true, .mode = 0666},
-	{.path = "/dev/full", .type = 'c', .major = 1, .minor = 7, .has_mode = true, .mode = 0666},
-	{.path = "/dev/random", .type = 'c', .major = 1, .minor = 8, .has_mode = true, .mode = 0666},
-	{.path = "/dev/urandom", .type = 'c', .major = 1, .minor = 9, .has_mode = true, .mode = 0666},
-	{.path = "/dev/tty", .type = 'c', .major = 5, .minor = 0, .has_mode = true, .mode = 0666},
+    {.path = "/dev/null", .type = 'c', .major = 1, .minor = 3, .has_mode = true, .mode = 0666},
+    {.path = "/dev/zero", .type = 'c', .major = 1, .minor = 5, .has_mode = true, .mode = 0666},
+    {.path = "/dev/full", .type = 'c', .major = 1, .minor = 7, .has_mode = true, .mode = 0666},
+    {.path = "/dev/random", .type = 'c', .major = 1, .minor = 8, .has_mode = true, .mode = 0666},
+    {.path = "/dev/urandom", .type = 'c', .major = 1, .minor = 9, .has_mode = true, .mode = 0666},
+    {.path = "/dev/tty", .type = 'c', .major = 5, .minor = 0, .has_mode = true, .mode = 0666},
 };
 
 static int bind_host_node(int rootfd, const spec_device *d, berr *e)
@@ -42,7 +42,8 @@ static int make_node(int rootfd, const spec_device *d, bool in_userns, berr *e)
 	if (in_userns)
 		return bind_host_node(rootfd, d, e);
 	char name[256];
-	_cleanup_close_ int parent = fs_parent_in_root(rootfd, d->path, name, sizeof(name), true, e);
+	_cleanup_close_ int parent =
+	    fs_parent_in_root(rootfd, d->path, name, sizeof(name), true, e);
 	if (parent < 0)
 		return -1;
 	mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
@@ -110,9 +111,9 @@ int devices_create(const rt_launch *l, int rootfd, berr *e)
 		if (make_node(rootfd, &s->linux_.devices[i], userns, e) < 0)
 			return berr_ctx(e, "linux.devices[%zu]", i);
 	static const char *const links[][2] = {
-		{"/proc/self/fd", "/dev/fd"},     {"/proc/self/fd/0", "/dev/stdin"},
-		{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
-		{"pts/ptmx", "/dev/ptmx"},
+	    {"/proc/self/fd", "/dev/fd"},	{"/proc/self/fd/0", "/dev/stdin"},
+	    {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+	    {"pts/ptmx", "/dev/ptmx"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
 		if (!strcmp(links[i][1], "/dev/ptmx") && listed(s, "/dev/ptmx"))
@@ -120,7 +121,8 @@ int devices_create(const rt_launch *l, int rootfd, berr *e)
 		if (make_symlink(rootfd, links[i][0], links[i][1], e) < 0)
 			return -1;
 	}
-	if (access("/proc/kcore", F_OK) == 0 && make_symlink(rootfd, "/proc/kcore", "/dev/core", e) < 0)
+	if (access("/proc/kcore", F_OK) == 0 &&
+	    make_symlink(rootfd, "/proc/kcore", "/dev/core", e) < 0)
 		return -1;
 	return 0;
 }

@@ -30,9 +30,9 @@ static const struct {
 	const char *name;
 	int flag;
 } ns_files[] = {
-	{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},
-	{"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID},       {"cgroup", CLONE_NEWCGROUP},
-	{"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
+    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+    {"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP},
+    {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
 };
 #define N_NS (sizeof(ns_files) / sizeof(ns_files[0]))
 
@@ -123,15 +123,16 @@ static int build_process(container *k, const rt_exec_opts *o, spec_process *p, b
 			const char *g = end + 1;
 			unsigned long gid = strtoul(g, &end, 10);
 			if (end == g || *end)
-				return berr_set(e, EINVAL, "--user %s: expected uid[:gid]", o->user);
+				return berr_set(e, EINVAL, "--user %s: expected uid[:gid]",
+						o->user);
 			p->user.gid = (gid_t)gid;
 		}
 	}
 	for (size_t i = 0; o->additional_gids && o->additional_gids[i]; i++) {
-		p->user.additional_gids = xreallocarray(p->user.additional_gids,
-							p->user.n_additional_gids + 1, sizeof(gid_t));
+		p->user.additional_gids = xreallocarray(
+		    p->user.additional_gids, p->user.n_additional_gids + 1, sizeof(gid_t));
 		p->user.additional_gids[p->user.n_additional_gids++] =
-			(gid_t)strtoul(o->additional_gids[i], NULL, 10);
+		    (gid_t)strtoul(o->additional_gids[i], NULL, 10);
 	}
 	for (size_t i = 0; o->cap_add && o->cap_add[i]; i++) {
 		int cap = spec_cap_from_name(o->cap_add[i]);

@@ -15,7 +15,7 @@
 #include "util/fs.h"
 
 static const char *const kind_names[HOOK_KINDS] = {
-	"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+    "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
 };
 
 const char *hooks_kind_name(enum spec_hook_kind kind)
@@ -87,8 +87,8 @@ static int run_one(const spec_hook *h, const char *state, berr *e)
 			ret = berr_set(e, EIO, "%s: exited with status %d", h->path,
 				       WEXITSTATUS(status));
 		else if (WIFSIGNALED(status))
-			ret = berr_set(e, EIO, "%s: killed by signal %d", h->path,
-				       WTERMSIG(status));
+			ret =
+			    berr_set(e, EIO, "%s: killed by signal %d", h->path, WTERMSIG(status));
 		break;
 	}
 	close(pidfd);

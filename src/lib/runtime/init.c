@@ -177,8 +177,9 @@ _Noreturn void rt_init_main(rt_launch *l)
 		berr_sys(&e, "linux.personality");
 		fail(report, &e);
 	}
-	if (!l->no_new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 &&
-	    errno != ENOSYS && errno != EPERM && errno != EACCES) {
+	if (!l->no_new_keyring &&
+	    syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 && errno != ENOSYS &&
+	    errno != EPERM && errno != EACCES) {
 		berr_sys(&e, "join a new session keyring");
 		fail(report, &e);
 	}

@@ -15,10 +15,10 @@ typedef struct rt_launch {
 	const char *id;
 	const char *bundle; /* absolute */
 	const char *rootfs; /* absolute */
-	int sync_fd;        /* child's end of the socketpair */
-	int console_fd;     /* connected --console-socket, or -1 */
+	int sync_fd;	    /* child's end of the socketpair */
+	int console_fd;	    /* connected --console-socket, or -1 */
 	int exec_listen_fd; /* create mode: listening exec.sock; run mode: -1 */
-	bool send_pty;      /* run/exec attach: send the pty master to the parent */
+	bool send_pty;	    /* run/exec attach: send the pty master to the parent */
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;

@@ -60,10 +60,11 @@ static int set_recursive_ro(int target_fd, berr *e)
 /* /proc may only receive mounts over a few files (runc's list; CVE-2019-16884). */
 static bool proc_target_allowed(const char *dest)
 {
-	static const char *const ok[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",
-					 "/proc/stat",    "/proc/swaps",     "/proc/uptime",
-					 "/proc/loadavg", "/proc/slabinfo",  "/proc/net/dev",
-					 "/proc/sys/kernel/ns_last_pid"};
+	static const char *const ok[] = {"/proc/cpuinfo", "/proc/diskstats",
+					 "/proc/meminfo", "/proc/stat",
+					 "/proc/swaps",	  "/proc/uptime",
+					 "/proc/loadavg", "/proc/slabinfo",
+					 "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
 		if (!strcmp(dest, ok[i]))
 			return true;
@@ -103,8 +104,8 @@ static int do_bind(const rt_launch *l, int rootfd, const spec_mount *m, berr *e)
 	if (fstat(sfd, &st) < 0)
 		return berr_sys(e, "stat %s", src);
 	_cleanup_close_ int tfd = S_ISDIR(st.st_mode)
-					  ? fs_mkdir_in_root(rootfd, m->destination, 0755, e)
-					  : fs_mkfile_in_root(rootfd, m->destination, 0644, e);
+				      ? fs_mkdir_in_root(rootfd, m->destination, 0755, e)
+				      : fs_mkfile_in_root(rootfd, m->destination, 0644, e);
 	if (tfd < 0)
 		return -1;
 	if (check_target_fs(tfd, m, e) < 0)
@@ -122,7 +123,8 @@ static int do_bind(const rt_launch *l, int rootfd, const spec_mount *m, berr *e)
 			return -1;
 		if (m->rro && set_recursive_ro(nfd, e) < 0)
 			return -1;
-		if (m->propagation && mount(NULL, fs_fd_path(nfd).s, NULL, m->propagation, NULL) < 0)
+		if (m->propagation &&
+		    mount(NULL, fs_fd_path(nfd).s, NULL, m->propagation, NULL) < 0)
 			return berr_sys(e, "set propagation");
 	}
 	return 0;
@@ -191,7 +193,7 @@ static int do_plain(const rt_launch *l, int rootfd, const spec_mount *m, berr *e
 		if (!strcmp(m->type, "sysfs") && (err == EPERM || err == EBUSY)) {
 			if (mount("/sys", tp.s, NULL, MS_BIND | MS_REC, NULL) == 0) {
 				_cleanup_close_ int nfd =
-					fs_open_in_root(rootfd, m->destination, O_PATH, 0, e);
+				    fs_open_in_root(rootfd, m->destination, O_PATH, 0, e);
 				if (nfd < 0)
 					return -1;
 				if (mount_remount_bind(nfd, flags, e) < 0)
@@ -215,7 +217,8 @@ mounted:
 		}
 		if (m->rro && set_recursive_ro(nfd, e) < 0)
 			return -1;
-		if (m->propagation && mount(NULL, fs_fd_path(nfd).s, NULL, m->propagation, NULL) < 0)
+		if (m->propagation &&
+		    mount(NULL, fs_fd_path(nfd).s, NULL, m->propagation, NULL) < 0)
 			return berr_sys(e, "set propagation");
 	}
 	return 0;

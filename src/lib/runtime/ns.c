@@ -66,16 +66,18 @@ static int join_one(const spec *s, enum spec_ns ns, berr *e)
 	const char *path = s->linux_.ns[ns].path;
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return berr_sys(e, "linux.namespaces: %s namespace path %s", spec_ns_name(ns), path);
+		return berr_sys(e, "linux.namespaces: %s namespace path %s", spec_ns_name(ns),
+				path);
 	if (setns(fd, ns_clone_flag(ns)) < 0)
-		return berr_sys(e, "linux.namespaces: join %s namespace %s", spec_ns_name(ns), path);
+		return berr_sys(e, "linux.namespaces: join %s namespace %s", spec_ns_name(ns),
+				path);
 	return 0;
 }
 
 int ns_join_paths(const spec *s, berr *e)
 {
-	static const enum spec_ns order[] = {NS_USER, NS_IPC, NS_UTS, NS_NET, NS_PID,
-					     NS_CGROUP, NS_TIME, NS_MNT};
+	static const enum spec_ns order[] = {NS_USER, NS_IPC,	 NS_UTS,  NS_NET,
+					     NS_PID,  NS_CGROUP, NS_TIME, NS_MNT};
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
 		if (s->linux_.ns[order[i]].present && s->linux_.ns[order[i]].path &&
 		    join_one(s, order[i], e) < 0)
@@ -108,8 +110,9 @@ int ns_write_id_maps(pid_t pid, const spec *s, berr *e)
 {
 	const spec_linux *l = &s->linux_;
 	if (l->n_uid_mappings == 0 && l->n_gid_mappings == 0)
-		return berr_set(e, EINVAL,
-				"linux.uidMappings: a new user namespace needs uid and gid mappings");
+		return berr_set(
+		    e, EINVAL,
+		    "linux.uidMappings: a new user namespace needs uid and gid mappings");
 	if (write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, e) < 0)
 		return berr_ctx(e, "linux.uidMappings");
 	if (write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, e) < 0)
@@ -141,9 +144,9 @@ int ns_write_time_offsets(const spec *s, berr *e)
 pid_t ns_clone(uint64_t flags, int *pidfd)
 {
 	struct clone_args args = {
-		.flags = flags | (pidfd ? CLONE_PIDFD : 0),
-		.pidfd = (uint64_t)(uintptr_t)pidfd,
-		.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
+	    .flags = flags | (pidfd ? CLONE_PIDFD : 0),
+	    .pidfd = (uint64_t)(uintptr_t)pidfd,
+	    .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
 	};
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }

@@ -23,8 +23,8 @@
 int rootfs_prepare(const rt_launch *l, int *rootfd_out, berr *e)
 {
 	const spec *s = l->s;
-	unsigned long prop = s->linux_.rootfs_propagation ? s->linux_.rootfs_propagation
-							  : (MS_SLAVE | MS_REC);
+	unsigned long prop =
+	    s->linux_.rootfs_propagation ? s->linux_.rootfs_propagation : (MS_SLAVE | MS_REC);
 	/* Never let our mounts propagate back to the host: start from slave
 	 * (or private), whatever is asked for after pivot_root. */
 	unsigned long first = (prop & (MS_PRIVATE | MS_SLAVE)) ? prop : (MS_SLAVE | MS_REC);

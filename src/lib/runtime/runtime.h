@@ -17,15 +17,15 @@
 
 typedef struct rt_ctx {
 	const char *state_root; /* --root */
-	bool systemd_cgroup;    /* --systemd-cgroup */
+	bool systemd_cgroup;	/* --systemd-cgroup */
 	/* Warnings for the front end to print (unknown capabilities, skipped
 	 * limits, ...): NULL-terminated, owned by the caller (strv_free). */
 	char **warnings;
 } rt_ctx;
 
 typedef struct rt_create_opts {
-	const char *bundle;         /* default "." */
-	const char *pid_file;       /* NULL = none */
+	const char *bundle;	    /* default "." */
+	const char *pid_file;	    /* NULL = none */
 	const char *console_socket; /* NULL = none */
 	bool no_pivot;
 	bool no_new_keyring;

@@ -246,13 +246,14 @@ char *st_spec_state_json(const st_record *r, enum rt_status s)
 	json_object *ann = json_object_new_object();
 	for (size_t i = 0; r->annotations && r->annotations[i]; i++) {
 		const char *eq = strchr(r->annotations[i], '=');
-		_cleanup_free_ char *k = xstrndup(r->annotations[i],
-						  eq ? (size_t)(eq - r->annotations[i]) : strlen(r->annotations[i]));
+		_cleanup_free_ char *k =
+		    xstrndup(r->annotations[i],
+			     eq ? (size_t)(eq - r->annotations[i]) : strlen(r->annotations[i]));
 		json_object_object_add(ann, k, json_object_new_string(eq ? eq + 1 : ""));
 	}
 	json_object_object_add(o, "annotations", ann);
-	char *s_ = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-								    JSON_C_TO_STRING_NOSLASHESCAPE));
+	char *s_ = xstrdup(json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return s_;
 }

@@ -21,8 +21,8 @@ typedef struct st_record {
 	char *created;
 	char *owner;
 	char **annotations; /* "k=v" */
-	bool own_pidns;     /* the container has its own pid namespace */
-	char *cgroup;       /* serialized cgroup paths, NULL if none */
+	bool own_pidns;	    /* the container has its own pid namespace */
+	char *cgroup;	    /* serialized cgroup paths, NULL if none */
 } st_record;
 
 /* Open (and with create, make) the state root; returns an fd. */

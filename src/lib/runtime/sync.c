@@ -41,7 +41,9 @@ int sync_recv(int sock, sync_msg *m, int *fd, berr *e)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
 			    .msg_controllen = sizeof(u.buf)};
 	if (fd)
 		*fd = -1;

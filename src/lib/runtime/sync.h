@@ -7,13 +7,13 @@
 #include "util/error.h"
 
 enum sync_type {
-	SYNC_GO = 1,      /* parent -> child: proceed (maps written / hooks done / start) */
-	SYNC_NEED_MAPS,   /* stage1 -> parent: write uid/gid maps for pid `value` */
-	SYNC_CHILD_PID,   /* stage1 -> parent: the container init is pid `value` */
-	SYNC_HOOKS,       /* child -> parent: run prestart + createRuntime hooks now */
-	SYNC_READY,       /* child -> parent: created, waiting for start */
-	SYNC_PTY,         /* child -> parent: the pty master (fd attached) */
-	SYNC_ERROR,       /* child -> parent: text is the error, value its errno */
+	SYNC_GO = 1,	/* parent -> child: proceed (maps written / hooks done / start) */
+	SYNC_NEED_MAPS, /* stage1 -> parent: write uid/gid maps for pid `value` */
+	SYNC_CHILD_PID, /* stage1 -> parent: the container init is pid `value` */
+	SYNC_HOOKS,	/* child -> parent: run prestart + createRuntime hooks now */
+	SYNC_READY,	/* child -> parent: created, waiting for start */
+	SYNC_PTY,	/* child -> parent: the pty master (fd attached) */
+	SYNC_ERROR,	/* child -> parent: text is the error, value its errno */
 };
 
 typedef struct sync_msg {

@@ -13,8 +13,8 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb",  "kernel.msgmni",
-				       "kernel.sem",    "kernel.shmall",  "kernel.shmmax",
+static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb",	 "kernel.msgmni",
+				       "kernel.sem",	"kernel.shmall",	 "kernel.shmmax",
 				       "kernel.shmmni", "kernel.shm_rmid_forced"};
 
 static bool own_ns(const spec *s, enum spec_ns ns)
@@ -39,9 +39,9 @@ int sysctl_validate(const spec *s, berr *e)
 		if (strstr(k, "..") || k[0] == '/' || k[0] == '.')
 			return berr_set(e, EINVAL, "linux.sysctl: invalid key \"%s\"", k);
 		if (!ok)
-			return berr_set(e, EINVAL,
-					"linux.sysctl: \"%s\" is not in a namespace the container owns",
-					k);
+			return berr_set(
+			    e, EINVAL,
+			    "linux.sysctl: \"%s\" is not in a namespace the container owns", k);
 	}
 	return 0;
 }

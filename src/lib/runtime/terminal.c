@@ -62,7 +62,8 @@ int term_make_controlling(int slave, bool bind_console, berr *e)
 	/* /dev/console in the container is the pty, as in runc. */
 	berr ignore;
 	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int cfd = root < 0 ? -1 : fs_mkfile_in_root(root, "/dev/console", 0600, &ignore);
+	_cleanup_close_ int cfd =
+	    root < 0 ? -1 : fs_mkfile_in_root(root, "/dev/console", 0600, &ignore);
 	if (cfd >= 0)
 		mount(fs_fd_path(slave).s, fs_fd_path(cfd).s, NULL, MS_BIND, NULL);
 	return 0;

@@ -11,8 +11,8 @@
 #include "runtime/internal.h"
 #include "util/cleanup.h"
 
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
-				SIGCONT, SIGALRM};
+static const int forwarded[] = {SIGINT,	 SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
+				SIGUSR2, SIGWINCH, SIGCONT, SIGALRM};
 
 int wait_forwarding(pid_t pid, int pidfd, int *status, berr *e)
 {
@@ -24,7 +24,8 @@ int wait_forwarding(pid_t pid, int pidfd, int *status, berr *e)
 	_cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	int ret = 0;
 	for (;;) {
-		struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
+				      {.fd = sfd, .events = POLLIN}};
 		if (poll(p, sfd >= 0 ? 2 : 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;

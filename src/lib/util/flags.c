@@ -66,8 +66,8 @@ int flags_parse(const flag_def *defs, int argc, char **argv, int start, berr *e)
 		if (!d && a[1] != '-' && len == 1)
 			d = find(defs, NULL, 0, name[0]);
 		if (!d)
-			return berr_set(e, EINVAL, "unknown flag: %.*s", (int)(len + (size_t)(name - a)),
-					a);
+			return berr_set(e, EINVAL, "unknown flag: %.*s",
+					(int)(len + (size_t)(name - a)), a);
 		const char *v = eq ? eq + 1 : NULL;
 		if (!v && d->type != FLAG_BOOL) {
 			if (i + 1 >= argc)
