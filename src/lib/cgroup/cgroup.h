@@ -74,7 +74,7 @@ typedef struct cgroup_hier {
 
 typedef struct cgroup_ctx {
 	enum cgroup_mode mode;
-	char *root;        /* "/sys/fs/cgroup" */
+	char *root;	   /* "/sys/fs/cgroup" */
 	char *proc_cgroup; /* "/proc/self/cgroup" (for relative paths) */
 	bool systemd_running;
 	cgroup_hier *hier; /* v1/hybrid hierarchies */
@@ -94,15 +94,15 @@ const char *cgroup_mode_name(enum cgroup_mode m);
 /* One container's cgroup: the directory in every hierarchy. Self-contained
  * (copies what it needs from the ctx), so it can be rebuilt from state.json. */
 typedef struct cgroup_dir {
-	char *name;    /* hierarchy name as in cgroup_hier, "" for the v2 tree */
-	unsigned ctrl; /* CG_* (v1) or 0 (v2) */
-	char *path;    /* absolute directory */
+	char *name;	  /* hierarchy name as in cgroup_hier, "" for the v2 tree */
+	unsigned ctrl;	  /* CG_* (v1) or 0 (v2) */
+	char *path;	  /* absolute directory */
 	size_t n_created; /* how many trailing components cgroup_create() made */
 } cgroup_dir;
 
 typedef struct cgroup {
 	enum cgroup_mode mode;
-	char *path;  /* the cgroups path as resolved ("/berth/x" or "rel/x") */
+	char *path; /* the cgroups path as resolved ("/berth/x" or "rel/x") */
 	cgroup_dir *v1;
 	size_t n_v1;
 	char *v2; /* v2 directory (v2 and hybrid), else NULL */
@@ -204,7 +204,7 @@ char *cgroup_stats_json(const cgroup_stats *st, const char *id);
 /* ---- OOM events -------------------------------------------------------- */
 
 typedef struct cgroup_oom {
-	int fd;        /* poll for POLLIN */
+	int fd;	       /* poll for POLLIN */
 	bool inotify;  /* v2: inotify on memory.events; v1: eventfd */
 	uint64_t seen; /* oom_kill count at open / last read */
 	char *events;  /* file holding the oom_kill counter */
@@ -236,7 +236,7 @@ int cgroup_mount_setup(const cgroup *cg, int rootfd, const char *dest, unsigned 
 /* Write `val` to dir/file (O_WRONLY|O_APPEND, so a fake tree keeps a log). */
 int cg_write(const char *dir, const char *file, const char *val, berr *e);
 int cg_writef(const char *dir, const char *file, berr *e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Read dir/file; NULL + e on error (e->errnum = errno). */
 char *cg_read(const char *dir, const char *file, berr *e);
 bool cg_exists(const char *dir, const char *file);

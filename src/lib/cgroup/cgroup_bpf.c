@@ -22,15 +22,15 @@
 
 #define INSN(c, d, s, o, i)                                                                        \
 	((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
-#define LDX_W(d, s, o)    INSN(BPF_LDX | BPF_MEM | BPF_W, d, s, o, 0)
-#define AND32_K(d, i)     INSN(BPF_ALU | BPF_AND | BPF_K, d, 0, 0, i)
-#define RSH32_K(d, i)     INSN(BPF_ALU | BPF_RSH | BPF_K, d, 0, 0, i)
-#define MOV32_X(d, s)     INSN(BPF_ALU | BPF_MOV | BPF_X, d, s, 0, 0)
-#define MOV64_K(d, i)     INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
-#define JNE_K(d, i, o)    INSN(BPF_JMP | BPF_JNE | BPF_K, d, 0, o, i)
-#define JEQ_K(d, i, o)    INSN(BPF_JMP | BPF_JEQ | BPF_K, d, 0, o, i)
-#define JNE_X(d, s, o)    INSN(BPF_JMP | BPF_JNE | BPF_X, d, s, o, 0)
-#define EXIT()            INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define LDX_W(d, s, o) INSN(BPF_LDX | BPF_MEM | BPF_W, d, s, o, 0)
+#define AND32_K(d, i)  INSN(BPF_ALU | BPF_AND | BPF_K, d, 0, 0, i)
+#define RSH32_K(d, i)  INSN(BPF_ALU | BPF_RSH | BPF_K, d, 0, 0, i)
+#define MOV32_X(d, s)  INSN(BPF_ALU | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV64_K(d, i)  INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define JNE_K(d, i, o) INSN(BPF_JMP | BPF_JNE | BPF_K, d, 0, o, i)
+#define JEQ_K(d, i, o) INSN(BPF_JMP | BPF_JEQ | BPF_K, d, 0, o, i)
+#define JNE_X(d, s, o) INSN(BPF_JMP | BPF_JNE | BPF_X, d, s, o, 0)
+#define EXIT()	       INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
 static int rule_access(const spec_dev_rule *r)
 {
@@ -62,7 +62,8 @@ int cgroup_bpf_devices_prog(const spec_dev_rule *rules, size_t n, struct bpf_ins
 		int acc = rule_access(r);
 		if (acc & 0x100) {
 			free(p);
-			return berr_set(e, EINVAL, "linux.resources.devices[%zu]: bad access \"%s\"", j,
+			return berr_set(e, EINVAL,
+					"linux.resources.devices[%zu]: bad access \"%s\"", j,
 					r->access);
 		}
 		if (r->type != 'a' && r->type != 'c' && r->type != 'b') {
@@ -72,7 +73,8 @@ int cgroup_bpf_devices_prog(const spec_dev_rule *rules, size_t n, struct bpf_ins
 		}
 		if (r->major > 0x7fffffff || r->minor > 0x7fffffff) {
 			free(p);
-			return berr_set(e, EINVAL, "linux.resources.devices[%zu]: number too large", j);
+			return berr_set(e, EINVAL, "linux.resources.devices[%zu]: number too large",
+					j);
 		}
 		bool has_type = r->type != 'a';
 		bool has_acc = acc != all;
@@ -198,7 +200,8 @@ int cgroup_bpf_devices_apply(const char *dir, const spec_dev_rule *rules, size_t
 	attr.query.prog_cnt = ARRAY_SIZE(ids);
 	if (sys_bpf(BPF_PROG_QUERY, &attr) < 0)
 		return berr_sys(e, "cgroup %s: bpf(BPF_PROG_QUERY)", dir);
-	uint32_t cnt = attr.query.prog_cnt < ARRAY_SIZE(ids) ? attr.query.prog_cnt : ARRAY_SIZE(ids);
+	uint32_t cnt =
+	    attr.query.prog_cnt < ARRAY_SIZE(ids) ? attr.query.prog_cnt : ARRAY_SIZE(ids);
 	for (uint32_t i = 0; i < cnt; i++) {
 		if (ids[i] == mine)
 			continue;

@@ -26,11 +26,11 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } ctrl_names[] = {
-	{"cpu", CG_CPU},         {"cpuacct", CG_CPUACCT},   {"cpuset", CG_CPUSET},
-	{"memory", CG_MEMORY},   {"devices", CG_DEVICES},   {"freezer", CG_FREEZER},
-	{"blkio", CG_BLKIO},     {"pids", CG_PIDS},         {"hugetlb", CG_HUGETLB},
-	{"net_cls", CG_NET_CLS}, {"net_prio", CG_NET_PRIO}, {"perf_event", CG_PERF_EVENT},
-	{"rdma", CG_RDMA},       {"misc", CG_MISC},
+    {"cpu", CG_CPU},	     {"cpuacct", CG_CPUACCT},	{"cpuset", CG_CPUSET},
+    {"memory", CG_MEMORY},   {"devices", CG_DEVICES},	{"freezer", CG_FREEZER},
+    {"blkio", CG_BLKIO},     {"pids", CG_PIDS},		{"hugetlb", CG_HUGETLB},
+    {"net_cls", CG_NET_CLS}, {"net_prio", CG_NET_PRIO}, {"perf_event", CG_PERF_EVENT},
+    {"rdma", CG_RDMA},	     {"misc", CG_MISC},
 };
 
 /* "cpu,cpuacct" -> bits; a name with no known controller is a named
@@ -86,19 +86,18 @@ static int scan_hierarchies(cgroup_ctx *ctx, bool check, berr *e)
 		}
 		ctx->hier = xreallocarray(ctx->hier, ctx->n_hier + 1, sizeof(*ctx->hier));
 		ctx->hier[ctx->n_hier++] = (cgroup_hier){
-			.name = xstrdup(de->d_name),
-			.ctrl = ctrl_bits(de->d_name),
+		    .name = xstrdup(de->d_name),
+		    .ctrl = ctrl_bits(de->d_name),
 		};
 	}
 	closedir(d);
 	return 0;
 }
 
-static int ctx_setup(cgroup_ctx *ctx, enum cgroup_mode mode, const char *root, bool check,
-		     berr *e)
+static int ctx_setup(cgroup_ctx *ctx, enum cgroup_mode mode, const char *root, bool check, berr *e)
 {
-	*ctx = (cgroup_ctx){.mode = mode, .root = xstrdup(root),
-			    .proc_cgroup = xstrdup("/proc/self/cgroup")};
+	*ctx = (cgroup_ctx){
+	    .mode = mode, .root = xstrdup(root), .proc_cgroup = xstrdup("/proc/self/cgroup")};
 	ctx->systemd_running = access("/run/systemd/system", F_OK) == 0;
 	if (mode != CGROUP_V2 && scan_hierarchies(ctx, check, e) < 0) {
 		cgroup_ctx_clear(ctx);
@@ -128,8 +127,8 @@ int cgroup_ctx_detect(cgroup_ctx *ctx, const char *root, berr *e)
 		if (statfs(u, &us) == 0 && us.f_type == CGROUP2_SUPER_MAGIC)
 			mode = CGROUP_HYBRID;
 		else if (sf.f_type != TMPFS_MAGIC && sf.f_type != CGROUP_SUPER_MAGIC)
-			return berr_set(e, 0, "cgroup: %s is neither cgroup2 nor a tmpfs of v1 mounts",
-					root);
+			return berr_set(
+			    e, 0, "cgroup: %s is neither cgroup2 nor a tmpfs of v1 mounts", root);
 	}
 	if (ctx_setup(ctx, mode, root, true, e) < 0)
 		return -1;
@@ -171,7 +170,8 @@ char *cgroup_systemd_path(const char *slice_path, const char *id, berr *e)
 	const char *c1 = strchr(slice_path, ':');
 	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (!c1 || !c2 || strchr(c2 + 1, ':'))
-		return berr_set(e, EINVAL, "cgroupsPath %s: expected slice:prefix:name", slice_path),
+		return berr_set(e, EINVAL, "cgroupsPath %s: expected slice:prefix:name",
+				slice_path),
 		       NULL;
 	_cleanup_free_ char *slice = xstrndup(slice_path, (size_t)(c1 - slice_path));
 	_cleanup_free_ char *prefix = xstrndup(c1 + 1, (size_t)(c2 - c1 - 1));
@@ -202,7 +202,7 @@ char *cgroup_systemd_path(const char *slice_path, const char *id, berr *e)
 		}
 	}
 	char *unit = strstr(name, ".slice") && !strcmp(name + strlen(name) - 6, ".slice")
-			     ? xstrdup(name)
+			 ? xstrdup(name)
 		     : *prefix ? xasprintf("%s-%s.scope", prefix, name)
 			       : xasprintf("%s.scope", name);
 	char *full = xasprintf("%s/%s", out, unit);
@@ -265,11 +265,12 @@ cgroup *cgroup_resolve(const cgroup_ctx *ctx, const char *cgroups_path, const ch
 	_cleanup_free_ char *path = NULL;
 	if (systemd) {
 		if (!ctx->systemd_running)
-			return berr_set(e, 0, "systemd cgroup driver requested but systemd is not "
-					      "running"),
+			return berr_set(e, 0,
+					"systemd cgroup driver requested but systemd is not "
+					"running"),
 			       NULL;
-		path = cgroup_systemd_path(cgroups_path ? cgroups_path : "system.slice:berth:", id,
-					   e);
+		path =
+		    cgroup_systemd_path(cgroups_path ? cgroups_path : "system.slice:berth:", id, e);
 		if (!path)
 			return NULL;
 	} else if (!cgroups_path || !*cgroups_path) {
@@ -290,7 +291,8 @@ cgroup *cgroup_resolve(const cgroup_ctx *ctx, const char *cgroups_path, const ch
 			if (!strcmp(c, "."))
 				continue;
 			if (!strcmp(c, ".."))
-				return berr_set(e, EINVAL, "cgroupsPath %s: \"..\" not allowed", path),
+				return berr_set(e, EINVAL, "cgroupsPath %s: \"..\" not allowed",
+						path),
 				       NULL;
 			char *n = xasprintf("%s%s%s", clean, *clean ? "/" : "", c);
 			free(clean);
@@ -312,9 +314,9 @@ cgroup *cgroup_resolve(const cgroup_ctx *ctx, const char *cgroups_path, const ch
 		}
 		cg->v1 = xreallocarray(cg->v1, cg->n_v1 + 1, sizeof(*cg->v1));
 		cg->v1[cg->n_v1++] = (cgroup_dir){
-			.name = xstrdup(h->name),
-			.ctrl = h->ctrl,
-			.path = join_dir(ctx->root, h->name, base, clean),
+		    .name = xstrdup(h->name),
+		    .ctrl = h->ctrl,
+		    .path = join_dir(ctx->root, h->name, base, clean),
 		};
 	}
 	if (ctx->mode != CGROUP_V1) {
@@ -323,8 +325,8 @@ cgroup *cgroup_resolve(const cgroup_ctx *ctx, const char *cgroups_path, const ch
 			cgroup_free(cg);
 			return NULL;
 		}
-		cg->v2 = join_dir(ctx->root, ctx->mode == CGROUP_HYBRID ? "unified" : NULL, base,
-				  clean);
+		cg->v2 =
+		    join_dir(ctx->root, ctx->mode == CGROUP_HYBRID ? "unified" : NULL, base, clean);
 	}
 	return cg;
 }

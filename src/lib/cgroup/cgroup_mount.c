@@ -49,7 +49,8 @@ static int mount_one(int tfd, const char *name, const char *fstype, const char *
 				return -1;
 			fs_fdpath mp = fs_fd_path(m);
 			if (mount(NULL, mp.s, NULL,
-				  MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & PASS_FLAGS), NULL) < 0)
+				  MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & PASS_FLAGS),
+				  NULL) < 0)
 				return berr_sys(e, "cgroup mount: remount %s read-only", name);
 		}
 		return 0;
@@ -70,20 +71,22 @@ int cgroup_mount_setup(const cgroup *cg, int rootfd, const char *dest, unsigned 
 	fs_fdpath dp = fs_fd_path(dfd);
 	if (cg->mode == CGROUP_V2) {
 		if (own_cgroupns) {
-			if (mount("cgroup2", dp.s, "cgroup2", flags & (PASS_FLAGS | MS_RDONLY), NULL) <
-			    0)
+			if (mount("cgroup2", dp.s, "cgroup2", flags & (PASS_FLAGS | MS_RDONLY),
+				  NULL) < 0)
 				return berr_sys(e, "cgroup mount %s: mount cgroup2", dest);
 			return 0;
 		}
 		if (mount(cg->v2, dp.s, NULL, MS_BIND, NULL) < 0)
 			return berr_sys(e, "cgroup mount %s: bind %s", dest, cg->v2);
 		if (flags & MS_RDONLY) {
-			_cleanup_close_ int m = fs_open_in_root(rootfd, dest, O_PATH | O_DIRECTORY, 0, e);
+			_cleanup_close_ int m =
+			    fs_open_in_root(rootfd, dest, O_PATH | O_DIRECTORY, 0, e);
 			if (m < 0)
 				return -1;
 			fs_fdpath mp = fs_fd_path(m);
 			if (mount(NULL, mp.s, NULL,
-				  MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & PASS_FLAGS), NULL) < 0)
+				  MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & PASS_FLAGS),
+				  NULL) < 0)
 				return berr_sys(e, "cgroup mount %s: remount read-only", dest);
 		}
 		return 0;
@@ -96,8 +99,8 @@ int cgroup_mount_setup(const cgroup *cg, int rootfd, const char *dest, unsigned 
 		return berr_ctx(e, "cgroup mount %s", dest);
 	for (size_t i = 0; i < cg->n_v1; i++) {
 		const cgroup_dir *d = &cg->v1[i];
-		_cleanup_free_ char *opts = d->ctrl == CG_NAMED ? xasprintf("none,name=%s", d->name)
-								: xstrdup(d->name);
+		_cleanup_free_ char *opts =
+		    d->ctrl == CG_NAMED ? xasprintf("none,name=%s", d->name) : xstrdup(d->name);
 		if (mount_one(tfd, d->name, "cgroup", opts, own_cgroupns ? NULL : d->path, flags,
 			      e) < 0)
 			return berr_ctx(e, "cgroup mount %s", dest);
@@ -105,7 +108,8 @@ int cgroup_mount_setup(const cgroup *cg, int rootfd, const char *dest, unsigned 
 		if (strchr(d->name, ',')) {
 			_cleanup_free_ char *names = xstrdup(d->name);
 			char *save = NULL;
-			for (char *c = strtok_r(names, ",", &save); c; c = strtok_r(NULL, ",", &save))
+			for (char *c = strtok_r(names, ",", &save); c;
+			     c = strtok_r(NULL, ",", &save))
 				if (symlinkat(d->name, tfd, c) < 0 && errno != EEXIST)
 					return berr_sys(e, "cgroup mount %s: symlink %s", dest, c);
 		}
@@ -115,8 +119,8 @@ int cgroup_mount_setup(const cgroup *cg, int rootfd, const char *dest, unsigned 
 		return berr_ctx(e, "cgroup mount %s", dest);
 	if (flags & MS_RDONLY) {
 		fs_fdpath tp = fs_fd_path(tfd);
-		if (mount(NULL, tp.s, NULL, MS_REMOUNT | MS_RDONLY | (flags & PASS_FLAGS), "mode=755") <
-		    0)
+		if (mount(NULL, tp.s, NULL, MS_REMOUNT | MS_RDONLY | (flags & PASS_FLAGS),
+			  "mode=755") < 0)
 			return berr_sys(e, "cgroup mount %s: remount tmpfs read-only", dest);
 	}
 	return 0;

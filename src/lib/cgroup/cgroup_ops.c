@@ -25,7 +25,7 @@ int cg_write(const char *dir, const char *file, const char *val, berr *e)
 	_cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
 	_cleanup_close_ int fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0)
-		return berr_sys(e, "cgroup %s: open", p);
+		return berr_sys(e, "cgroup %s: write %s", p, val);
 	_cleanup_free_ char *line = xasprintf("%s\n", val);
 	ssize_t n;
 	do
@@ -257,7 +257,8 @@ int cgroup_freeze(const cgroup *cg, bool frozen, berr *e)
 		}
 		if (frozen)
 			cg_write(fz, "freezer.state", "THAWED", e);
-		return berr_set(e, ETIMEDOUT, "cgroup %s: freezer.state did not reach %s", fz, want);
+		return berr_set(e, ETIMEDOUT, "cgroup %s: freezer.state did not reach %s", fz,
+				want);
 	}
 	if (!cg->v2 || cg->mode != CGROUP_V2)
 		return berr_set(e, ENOTSUP, "cgroup: no freezer controller");
@@ -363,7 +364,8 @@ static int wait_empty(const char *dir, int timeout_ms, berr *e)
 		if (n == 0)
 			return 0;
 		if (waited >= timeout_ms)
-			return berr_set(e, EBUSY, "cgroup %s: %zu processes left after kill", dir, n);
+			return berr_set(e, EBUSY, "cgroup %s: %zu processes left after kill", dir,
+					n);
 		sleep_ms(10);
 	}
 }
@@ -474,7 +476,8 @@ char *cgroup_serialize(const cgroup *cg)
 	json_object_object_add(o, "path", json_object_new_string(cg->path));
 	json_object *dirs = json_object_new_object();
 	for (size_t i = 0; i < cg->n_v1; i++)
-		json_object_object_add(dirs, cg->v1[i].name, json_object_new_string(cg->v1[i].path));
+		json_object_object_add(dirs, cg->v1[i].name,
+				       json_object_new_string(cg->v1[i].path));
 	if (cg->v2)
 		json_object_object_add(dirs, "", json_object_new_string(cg->v2));
 	json_object_object_add(o, "dirs", dirs);
@@ -488,11 +491,11 @@ static unsigned name_bits(const char *name)
 	static const struct {
 		const char *n;
 		unsigned b;
-	} t[] = {{"cpu", CG_CPU},         {"cpuacct", CG_CPUACCT},   {"cpuset", CG_CPUSET},
-		 {"memory", CG_MEMORY},   {"devices", CG_DEVICES},   {"freezer", CG_FREEZER},
-		 {"blkio", CG_BLKIO},     {"pids", CG_PIDS},         {"hugetlb", CG_HUGETLB},
+	} t[] = {{"cpu", CG_CPU},	  {"cpuacct", CG_CPUACCT},   {"cpuset", CG_CPUSET},
+		 {"memory", CG_MEMORY},	  {"devices", CG_DEVICES},   {"freezer", CG_FREEZER},
+		 {"blkio", CG_BLKIO},	  {"pids", CG_PIDS},	     {"hugetlb", CG_HUGETLB},
 		 {"net_cls", CG_NET_CLS}, {"net_prio", CG_NET_PRIO}, {"perf_event", CG_PERF_EVENT},
-		 {"rdma", CG_RDMA},       {"misc", CG_MISC}};
+		 {"rdma", CG_RDMA},	  {"misc", CG_MISC}};
 	unsigned bits = 0;
 	_cleanup_free_ char *s = xstrdup(name);
 	char *save = NULL;
@@ -524,9 +527,9 @@ cgroup *cgroup_deserialize(const char *json, berr *e)
 	{
 		const char *p = json_object_get_string(v);
 		if (!p || p[0] != '/') {
+			berr_set(e, EINVAL, "cgroup state: dirs.%s: not an absolute path", k);
 			cgroup_free(cg);
 			json_object_put(o);
-			berr_set(e, EINVAL, "cgroup state: dirs.%s: not an absolute path", k);
 			return NULL;
 		}
 		if (!*k) {
@@ -535,8 +538,8 @@ cgroup *cgroup_deserialize(const char *json, berr *e)
 			continue;
 		}
 		cg->v1 = xreallocarray(cg->v1, cg->n_v1 + 1, sizeof(*cg->v1));
-		cg->v1[cg->n_v1++] = (cgroup_dir){
-			.name = xstrdup(k), .ctrl = name_bits(k), .path = xstrdup(p)};
+		cg->v1[cg->n_v1++] =
+		    (cgroup_dir){.name = xstrdup(k), .ctrl = name_bits(k), .path = xstrdup(p)};
 	}
 	json_object_put(o);
 	return cg;

@@ -39,8 +39,8 @@ static void raw_stats(cgroup_stats *st, const char *text)
 			st->memory.raw = xreallocarray(st->memory.raw, st->memory.n_raw + 1,
 						       sizeof(*st->memory.raw));
 			st->memory.raw[st->memory.n_raw++] = (cgroup_stat_kv){
-				.key = xstrndup(l, (size_t)(sp - l)),
-				.value = strtoull(sp + 1, NULL, 10),
+			    .key = xstrndup(l, (size_t)(sp - l)),
+			    .value = strtoull(sp + 1, NULL, 10),
 			};
 		}
 		l = nl ? nl + 1 : NULL;
@@ -114,7 +114,8 @@ static void percpu(cgroup_stats *st, const char *text)
 		uint64_t v = strtoull(p, &end, 10);
 		if (end == p)
 			break;
-		st->cpu.percpu = xreallocarray(st->cpu.percpu, st->cpu.n_percpu + 1, sizeof(uint64_t));
+		st->cpu.percpu =
+		    xreallocarray(st->cpu.percpu, st->cpu.n_percpu + 1, sizeof(uint64_t));
 		st->cpu.percpu[st->cpu.n_percpu++] = v;
 	}
 }
@@ -268,8 +269,10 @@ int cg_stats_v2(const cgroup *cg, cgroup_stats *st, berr *e)
 			else if (!strcmp(t, "wios"))
 				wi = x;
 		}
-		push_blkio(&st->blkio.service_bytes, &st->blkio.n_service_bytes, maj, min, "Read", rb);
-		push_blkio(&st->blkio.service_bytes, &st->blkio.n_service_bytes, maj, min, "Write", wb);
+		push_blkio(&st->blkio.service_bytes, &st->blkio.n_service_bytes, maj, min, "Read",
+			   rb);
+		push_blkio(&st->blkio.service_bytes, &st->blkio.n_service_bytes, maj, min, "Write",
+			   wb);
 		push_blkio(&st->blkio.serviced, &st->blkio.n_serviced, maj, min, "Read", ri);
 		push_blkio(&st->blkio.serviced, &st->blkio.n_serviced, maj, min, "Write", wi);
 	}

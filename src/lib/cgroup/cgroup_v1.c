@@ -45,7 +45,8 @@ static int v1_memory(const cgroup *cg, const spec_resources *r, char ***w, berr 
 	bool memsw = cg_exists(d, "memory.memsw.limit_in_bytes");
 	if (swap != 0 && !memsw) {
 		if (m->swap.set)
-			warn(w, "linux.resources.memory.swap: swap accounting is disabled: ignored");
+			warn(w,
+			     "linux.resources.memory.swap: swap accounting is disabled: ignored");
 		swap = 0;
 	}
 	/* The kernel wants memory <= memory+swap at every step: when raising,
@@ -72,7 +73,8 @@ static int v1_memory(const cgroup *cg, const spec_resources *r, char ***w, berr 
 	if (m->swappiness.set) {
 		if (m->swappiness.v > 100)
 			return berr_set(e, EINVAL,
-					"linux.resources.memory.swappiness: %" PRIu64 " is above 100",
+					"linux.resources.memory.swappiness: %" PRIu64
+					" is above 100",
 					m->swappiness.v);
 		if (cg_writef(d, "memory.swappiness", e, "%" PRIu64, m->swappiness.v) < 0)
 			return -1;
@@ -92,7 +94,8 @@ static int v1_cpu(const cgroup *cg, const spec_resources *r, berr *e)
 			return -1;
 		if (c->shares.set && cg_writef(d, "cpu.shares", e, "%" PRIu64, c->shares.v) < 0)
 			return -1;
-		if (c->period.set && cg_writef(d, "cpu.cfs_period_us", e, "%" PRIu64, c->period.v) < 0)
+		if (c->period.set &&
+		    cg_writef(d, "cpu.cfs_period_us", e, "%" PRIu64, c->period.v) < 0)
 			return -1;
 		if (c->quota.set && cg_writef(d, "cpu.cfs_quota_us", e, "%" PRId64, c->quota.v) < 0)
 			return -1;
@@ -132,8 +135,8 @@ static int v1_pids(const cgroup *cg, const spec_resources *r, berr *e)
 }
 
 static const char *const throttle_v1[] = {
-	"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
-	"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
+    "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+    "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
 
 static int v1_blkio(const cgroup *cg, const spec_resources *r, char ***w, berr *e)
 {
@@ -196,8 +199,8 @@ static int v1_hugetlb(const cgroup *cg, const spec_resources *r, berr *e)
 	for (size_t i = 0; i < r->n_hugepages; i++) {
 		const char *ps = r->hugepages[i].page_size;
 		if (!ps || !*ps || strchr(ps, '/') || strchr(ps, '.'))
-			return berr_set(e, EINVAL, "linux.resources.hugepageLimits[%zu]: bad pageSize",
-					i);
+			return berr_set(e, EINVAL,
+					"linux.resources.hugepageLimits[%zu]: bad pageSize", i);
 		_cleanup_free_ char *f = xasprintf("hugetlb.%s.limit_in_bytes", ps);
 		if (cg_writef(d, f, e, "%" PRIu64, r->hugepages[i].limit) < 0)
 			return -1;
@@ -222,7 +225,8 @@ static int v1_network(const cgroup *cg, const spec_resources *r, char ***w, berr
 			return 0;
 		}
 		for (size_t i = 0; i < r->network.n_priorities; i++)
-			if (cg_writef(d, "net_prio.ifpriomap", e, "%s %s", r->network.priorities[i].key,
+			if (cg_writef(d, "net_prio.ifpriomap", e, "%s %s",
+				      r->network.priorities[i].key,
 				      r->network.priorities[i].value) < 0)
 				return -1;
 	}

@@ -149,7 +149,8 @@ static int v2_io(const char *d, const spec_resources *r, char ***w, berr *e)
 	const __typeof__(r->block_io) *b = &r->block_io;
 	bool bfq = cg_exists(d, "io.bfq.weight");
 	if (b->leaf_weight.set)
-		warn(w, "linux.resources.blockIO.leafWeight is not supported on cgroup v2: ignored");
+		warn(w,
+		     "linux.resources.blockIO.leafWeight is not supported on cgroup v2: ignored");
 	if (b->weight.set && b->weight.v) {
 		if (bfq ? cg_writef(d, "io.bfq.weight", e, "%" PRIu64, b->weight.v) < 0
 			: cg_writef(d, "io.weight", e, "default %" PRIu64,
@@ -165,8 +166,9 @@ static int v2_io(const char *d, const spec_resources *r, char ***w, berr *e)
 			continue;
 		if (bfq ? cg_writef(d, "io.bfq.weight", e, "%" PRId64 ":%" PRId64 " %" PRIu64,
 				    wd->major, wd->minor, wd->weight.v) < 0
-			: cg_writef(d, "io.weight", e, "%" PRId64 ":%" PRId64 " %" PRIu64, wd->major,
-				    wd->minor, cgroup_blkio_to_io_weight(wd->weight.v)) < 0)
+			: cg_writef(d, "io.weight", e, "%" PRId64 ":%" PRId64 " %" PRIu64,
+				    wd->major, wd->minor,
+				    cgroup_blkio_to_io_weight(wd->weight.v)) < 0)
 			return -1;
 	}
 	for (int k = 0; k < 4; k++)
@@ -204,9 +206,9 @@ int cg_apply_v2(const cgroup *cg, const spec_resources *r, char ***w, berr *e)
 	if (v2_memory(d, r, w, e) < 0 || v2_cpu(d, r, w, e) < 0)
 		return -1;
 	if (r->pids_limit.set) {
-		int rc = r->pids_limit.v <= 0 ? cg_write(d, "pids.max", "max", e)
-					      : cg_writef(d, "pids.max", e, "%" PRId64,
-							  r->pids_limit.v);
+		int rc = r->pids_limit.v <= 0
+			     ? cg_write(d, "pids.max", "max", e)
+			     : cg_writef(d, "pids.max", e, "%" PRId64, r->pids_limit.v);
 		if (rc < 0)
 			return -1;
 	}
@@ -215,8 +217,8 @@ int cg_apply_v2(const cgroup *cg, const spec_resources *r, char ***w, berr *e)
 	for (size_t i = 0; i < r->n_hugepages; i++) {
 		const char *ps = r->hugepages[i].page_size;
 		if (!ps || !*ps || strchr(ps, '/') || strchr(ps, '.'))
-			return berr_set(e, EINVAL, "linux.resources.hugepageLimits[%zu]: bad pageSize",
-					i);
+			return berr_set(e, EINVAL,
+					"linux.resources.hugepageLimits[%zu]: bad pageSize", i);
 		_cleanup_free_ char *f = xasprintf("hugetlb.%s.max", ps);
 		if (cg_writef(d, f, e, "%" PRIu64, r->hugepages[i].limit) < 0)
 			return -1;
@@ -226,10 +228,11 @@ int cg_apply_v2(const cgroup *cg, const spec_resources *r, char ***w, berr *e)
 	for (size_t i = 0; i < r->n_unified; i++) {
 		const spec_kv *kv = &r->unified[i];
 		if (!cg_exists(d, kv->key))
-			return berr_set(e, ENOENT,
-					"linux.resources.unified: %s: no such file in %s (controller "
-					"not enabled?)",
-					kv->key, d);
+			return berr_set(
+			    e, ENOENT,
+			    "linux.resources.unified: %s: no such file in %s (controller "
+			    "not enabled?)",
+			    kv->key, d);
 		if (cg_write(d, kv->key, kv->value, e) < 0)
 			return -1;
 	}
