@@ -1,0 +1,267 @@
+/* Control groups for the OCI runtime: one interface, one writer per mode.
+ *
+ * Modes (detected once by cgroup_ctx_detect(), carried in a cgroup_ctx):
+ *   CGROUP_V1      every controller mounted under ROOT/<name> (cpu, memory, ...)
+ *   CGROUP_V2      ROOT is a cgroup2 mount (unified)
+ *   CGROUP_HYBRID  v1 controllers + cgroup2 at ROOT/unified. The v2 tree only
+ *                  tracks processes; every limit (devices included) goes to v1.
+ * The root ("/sys/fs/cgroup") is a parameter so tests can aim the writers at a
+ * fake tree (cgroup_ctx_init()).
+ *
+ * How the runtime uses it:
+ *   create:  cgroup_ctx_detect(); cgroup_resolve(ctx, cgroupsPath, id, systemd);
+ *            cgroup_create(); cgroup_enter(init pid) [or clone3 with
+ *            cgroup_v2_dir_fd()]; cgroup_apply(); cgroup_serialize() -> state.json
+ *   start:   nothing
+ *   pause/resume: cgroup_freeze(true/false); state: cgroup_is_frozen()
+ *   update:  cgroup_apply() with the new resources (also usable on a live cgroup)
+ *   events:  cgroup_stats() + cgroup_stats_json(); cgroup_oom_open/read() for OOM
+ *   kill --all: cgroup_kill_all()
+ *   delete:  cgroup_deserialize(state) then cgroup_destroy() (idempotent)
+ *   mounts:  cgroup_mount_setup() for an OCI mount of type "cgroup".
+ *
+ * cgroupsPath (as runc reads it):
+ *   "/a/b"    absolute: ROOT/<hierarchy>/a/b in each hierarchy
+ *   "a/b"     relative: under the caller's own cgroup in each hierarchy
+ *             (/proc/self/cgroup), as runc does
+ *   ""/NULL   "/berth/<id>"
+ *   "slice:prefix:name" with the systemd driver: refused with "systemd cgroup
+ *             driver requested but systemd is not running" when
+ *             /run/systemd/system is absent; when systemd runs, mapped to the
+ *             cgroupfs path systemd would use (cgroup_systemd_path(); no D-Bus).
+ *
+ * Fields that the mode cannot honour and that are safe to skip produce a
+ * warning string (pushed onto a NULL-terminated strv the caller prints and
+ * frees with strv_free()); fields that would silently weaken a limit are
+ * errors. Every write error names the file and the value:
+ *   cgroup /sys/fs/cgroup/memory/x/memory.limit_in_bytes: write 1000: Device or resource busy
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spec/spec.h"
+#include "util/error.h"
+
+enum cgroup_mode { CGROUP_V1 = 1, CGROUP_V2, CGROUP_HYBRID };
+
+/* v1 controller bits (also used for v2 controller names in messages). */
+enum {
+	CG_CPU = 1u << 0,
+	CG_CPUACCT = 1u << 1,
+	CG_CPUSET = 1u << 2,
+	CG_MEMORY = 1u << 3,
+	CG_DEVICES = 1u << 4,
+	CG_FREEZER = 1u << 5,
+	CG_BLKIO = 1u << 6,
+	CG_PIDS = 1u << 7,
+	CG_HUGETLB = 1u << 8,
+	CG_NET_CLS = 1u << 9,
+	CG_NET_PRIO = 1u << 10,
+	CG_PERF_EVENT = 1u << 11,
+	CG_RDMA = 1u << 12,
+	CG_MISC = 1u << 13,
+	CG_NAMED = 1u << 14, /* name=systemd and other named hierarchies */
+};
+
+typedef struct cgroup_hier {
+	char *name;    /* directory under root: "memory", "cpu,cpuacct", "systemd" */
+	unsigned ctrl; /* CG_* bits it carries */
+} cgroup_hier;
+
+typedef struct cgroup_ctx {
+	enum cgroup_mode mode;
+	char *root;	   /* "/sys/fs/cgroup" */
+	char *proc_cgroup; /* "/proc/self/cgroup" (for relative paths) */
+	bool systemd_running;
+	cgroup_hier *hier; /* v1/hybrid hierarchies */
+	size_t n_hier;
+} cgroup_ctx;
+
+/* Detect the mode of `root` (NULL = /sys/fs/cgroup) with statfs and find the
+ * v1 hierarchies (cgroup mounts directly under root). */
+int cgroup_ctx_detect(cgroup_ctx *ctx, const char *root, berr *e);
+/* A context for a given mode and root without any filesystem checks (tests:
+ * fake trees). v1 hierarchies are the directories under root (not symlinks),
+ * named after the controllers they carry; "unified" is the v2 part of hybrid. */
+int cgroup_ctx_init(cgroup_ctx *ctx, enum cgroup_mode mode, const char *root, berr *e);
+void cgroup_ctx_clear(cgroup_ctx *ctx);
+const char *cgroup_mode_name(enum cgroup_mode m);
+
+/* One container's cgroup: the directory in every hierarchy. Self-contained
+ * (copies what it needs from the ctx), so it can be rebuilt from state.json. */
+typedef struct cgroup_dir {
+	char *name;	  /* hierarchy name as in cgroup_hier, "" for the v2 tree */
+	unsigned ctrl;	  /* CG_* (v1) or 0 (v2) */
+	char *path;	  /* absolute directory */
+	size_t n_created; /* how many trailing components cgroup_create() made */
+} cgroup_dir;
+
+typedef struct cgroup {
+	enum cgroup_mode mode;
+	char *path; /* the cgroups path as resolved ("/berth/x" or "rel/x") */
+	cgroup_dir *v1;
+	size_t n_v1;
+	char *v2; /* v2 directory (v2 and hybrid), else NULL */
+	size_t v2_created;
+} cgroup;
+
+/* Resolve cgroupsPath into directories (nothing is created). `systemd` says
+ * the caller asked for the systemd driver (--systemd-cgroup). */
+cgroup *cgroup_resolve(const cgroup_ctx *ctx, const char *cgroups_path, const char *id,
+		       bool systemd, berr *e);
+/* "machine.slice:libpod:abc" -> "/machine.slice/libpod-abc.scope";
+ * "a-b.slice" expands to "/a.slice/a-b.slice". NULL + e on a malformed path. */
+char *cgroup_systemd_path(const char *slice_path, const char *id, berr *e);
+void cgroup_free(cgroup *cg);
+
+/* mkdir in every hierarchy (parents too); on v1 cpuset copies cpus/mems down
+ * from the parents, on v2 enables the available controllers in the parents'
+ * cgroup.subtree_control. On any failure everything it made is removed. */
+int cgroup_create(cgroup *cg, berr *e);
+/* Move a process into the cgroup in every hierarchy. */
+int cgroup_enter(const cgroup *cg, pid_t pid, berr *e);
+/* Write linux.resources (create and update). Warnings are appended to *warn. */
+int cgroup_apply(const cgroup *cg, const spec_resources *r, char ***warn, berr *e);
+/* Freeze (true) or thaw; waits until the kernel reports the state (bounded). */
+int cgroup_freeze(const cgroup *cg, bool frozen, berr *e);
+int cgroup_is_frozen(const cgroup *cg, bool *frozen, berr *e);
+/* Pids in the cgroup (tracking tree: v2 dir, else the first v1 hierarchy). */
+int cgroup_pids(const cgroup *cg, pid_t **pids, size_t *n, berr *e);
+/* Kill everything: cgroup.kill when the kernel has it (v2 tree; in hybrid
+ * too, the processes are tracked there), else freeze, SIGKILL every pid,
+ * thaw, until empty (bounded, ~5 s). */
+int cgroup_kill_all(const cgroup *cg, berr *e);
+/* Signal every process (kill --all with another signal). */
+int cgroup_signal_all(const cgroup *cg, int sig, berr *e);
+/* Remove every directory bottom-up (sub-cgroups of the container too),
+ * killing leftovers and retrying on EBUSY for a bounded time. Missing
+ * directories are fine: safe to call twice or after a crash. */
+int cgroup_destroy(const cgroup *cg, berr *e);
+
+/* O_PATH|O_DIRECTORY fd of the v2 directory for clone3 CLONE_INTO_CGROUP
+ * (v2 and hybrid). -1 with e on v1. */
+int cgroup_v2_dir_fd(const cgroup *cg, berr *e);
+
+/* state.json: {"mode":"hybrid","path":"/berth/x","dirs":{"memory":"/sys/...",
+ * ...,"":"/sys/fs/cgroup/unified/berth/x"}} as a json text (malloc'ed). */
+char *cgroup_serialize(const cgroup *cg);
+cgroup *cgroup_deserialize(const char *json, berr *e);
+
+/* ---- stats (runc `events --stats`) ------------------------------------ */
+
+typedef struct cgroup_mem_entry {
+	uint64_t limit, usage, max, failcnt;
+} cgroup_mem_entry;
+
+typedef struct cgroup_blkio_entry {
+	uint64_t major, minor, value;
+	const char *op; /* "Read", "Write", "Sync", "Async", "Discard", "Total" */
+} cgroup_blkio_entry;
+
+typedef struct cgroup_stat_kv {
+	char *key;
+	uint64_t value;
+} cgroup_stat_kv;
+
+typedef struct cgroup_hugetlb_stat {
+	char size[16]; /* "2MB" */
+	uint64_t usage, max, failcnt;
+} cgroup_hugetlb_stat;
+
+typedef struct cgroup_stats {
+	struct {
+		uint64_t total, kernel, user;
+		uint64_t *percpu;
+		size_t n_percpu;
+		uint64_t periods, throttled_periods, throttled_time;
+	} cpu;
+	struct {
+		uint64_t cache;
+		cgroup_mem_entry usage, swap, kernel, kernel_tcp;
+		cgroup_stat_kv *raw; /* memory.stat as is */
+		size_t n_raw;
+	} memory;
+	struct {
+		uint64_t current, limit;
+	} pids;
+	struct {
+		cgroup_blkio_entry *service_bytes, *serviced;
+		size_t n_service_bytes, n_serviced;
+	} blkio;
+	cgroup_hugetlb_stat *hugetlb;
+	size_t n_hugetlb;
+} cgroup_stats;
+
+int cgroup_stats_read(const cgroup *cg, cgroup_stats *st, berr *e);
+void cgroup_stats_clear(cgroup_stats *st);
+/* {"type":"stats","id":ID,"data":{...}} in runc's types.Stats shape. */
+char *cgroup_stats_json(const cgroup_stats *st, const char *id);
+
+/* ---- OOM events -------------------------------------------------------- */
+
+typedef struct cgroup_oom {
+	int fd;	       /* poll for POLLIN */
+	bool inotify;  /* v2: inotify on memory.events; v1: eventfd */
+	uint64_t seen; /* oom_kill count at open / last read */
+	char *events;  /* file holding the oom_kill counter */
+} cgroup_oom;
+
+int cgroup_oom_open(const cgroup *cg, cgroup_oom *o, berr *e);
+/* After POLLIN: drain the fd and report how many OOM kills happened since the
+ * last call in *n (0 when the wakeup was something else, e.g. v1's
+ * notification on cgroup removal). */
+int cgroup_oom_read(cgroup_oom *o, uint64_t *n, berr *e);
+/* The cgroup's oom_kill counter (memory.oom_control / memory.events). */
+int cgroup_oom_count(const cgroup *cg, uint64_t *count, berr *e);
+void cgroup_oom_close(cgroup_oom *o);
+
+/* ---- mount inside the container --------------------------------------- */
+
+/* For an OCI mount of type "cgroup" at `dest` inside the root `rootfd` (run in
+ * the container's mount namespace before pivot_root). v2: with own cgroupns a
+ * fresh cgroup2 mount, else a bind mount of the container's cgroup. v1/hybrid:
+ * a tmpfs with one directory per hierarchy (the container's cgroup bind
+ * mounted, or fresh v1 mounts with own cgroupns), symlinks for combined
+ * controllers (cpu -> cpu,cpuacct), and "unified" in hybrid. MS_RDONLY in
+ * flags makes all of it read-only. */
+int cgroup_mount_setup(const cgroup *cg, int rootfd, const char *dest, unsigned long flags,
+		       bool own_cgroupns, berr *e);
+
+/* ---- internals shared by the drivers (cgroup_*.c) ---------------------- */
+
+/* Write `val` to dir/file (O_WRONLY|O_APPEND, so a fake tree keeps a log). */
+int cg_write(const char *dir, const char *file, const char *val, berr *e);
+int cg_writef(const char *dir, const char *file, berr *e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Read dir/file; NULL + e on error (e->errnum = errno). */
+char *cg_read(const char *dir, const char *file, berr *e);
+bool cg_exists(const char *dir, const char *file);
+/* Value of "key N" in a flat-keyed file text; false if absent. */
+bool cg_kv(const char *text, const char *key, uint64_t *v);
+const char *cg_v1_dir(const cgroup *cg, unsigned ctrl);
+int cg_apply_v1(const cgroup *cg, const spec_resources *r, char ***warn, berr *e);
+int cg_apply_v2(const cgroup *cg, const spec_resources *r, char ***warn, berr *e);
+int cg_stats_v1(const cgroup *cg, cgroup_stats *st, berr *e);
+int cg_stats_v2(const cgroup *cg, cgroup_stats *st, berr *e);
+/* runc's conversions. */
+uint64_t cgroup_shares_to_weight(uint64_t shares);
+uint64_t cgroup_blkio_to_io_weight(uint64_t w);
+/* memory.swap.max from (memory+swap, memory); -1 = "max", -2 = leave unset. */
+int cgroup_swap_v2(int64_t swap, int64_t limit, int64_t *out, berr *e);
+
+/* ---- eBPF device filter (cgroup_bpf.c) -------------------------------- */
+
+struct bpf_insn;
+/* Build a BPF_PROG_TYPE_CGROUP_DEVICE program for the rules (last matching
+ * rule wins, default deny). *insns is malloc'ed. */
+int cgroup_bpf_devices_prog(const spec_dev_rule *rules, size_t n, struct bpf_insn **insns,
+			    size_t *n_insns, berr *e);
+/* Load it; returns the prog fd. log (optional) receives the verifier log. */
+int cgroup_bpf_load(const struct bpf_insn *insns, size_t n, char *log, size_t logsz, berr *e);
+/* Load and attach to the v2 cgroup dir (BPF_F_ALLOW_MULTI), then detach the
+ * device programs that were attached before (update replaces the rules). */
+int cgroup_bpf_devices_apply(const char *dir, const spec_dev_rule *rules, size_t n, berr *e);

@@ -1,0 +1,242 @@
+/* linux.resources -> cgroup v2 files (unified mode). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgroup/cgroup.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+
+static void warn(char ***w, const char *msg)
+{
+	if (w)
+		strv_push(w, msg);
+}
+
+/* runc: shares 2..262144 map linearly onto weight 1..10000. */
+uint64_t cgroup_shares_to_weight(uint64_t shares)
+{
+	if (shares == 0)
+		return 0;
+	if (shares < 2)
+		shares = 2;
+	if (shares > 262144)
+		shares = 262144;
+	return 1 + ((shares - 2) * 9999) / 262142;
+}
+
+/* runc: blkio weight 10..1000 onto io.weight 1..10000. */
+uint64_t cgroup_blkio_to_io_weight(uint64_t w)
+{
+	if (w == 0)
+		return 0;
+	if (w < 10)
+		w = 10;
+	if (w > 1000)
+		w = 1000;
+	return 1 + (w - 10) * 9999 / 990;
+}
+
+/* runc's ConvertMemorySwapToCgroupV2Value: the spec's swap is memory+swap
+ * (v1 semantics); v2's memory.swap.max is swap alone. In: 0 = unset. */
+int cgroup_swap_v2(int64_t swap, int64_t limit, int64_t *out, berr *e)
+{
+	if (limit == -1 && swap == 0) {
+		*out = -1;
+		return 0;
+	}
+	if (swap == -1 || swap == 0) {
+		*out = swap;
+		return 0;
+	}
+	if (limit == 0 || limit == -1)
+		return berr_set(e, EINVAL,
+				"linux.resources.memory.swap: cannot set a swap limit without a "
+				"memory limit");
+	if (limit < 0)
+		return berr_set(e, EINVAL, "linux.resources.memory.limit: invalid %" PRId64, limit);
+	if (swap < limit)
+		return berr_set(e, EINVAL,
+				"linux.resources.memory.swap: %" PRId64
+				" is below the memory limit %" PRId64 " (swap is memory+swap)",
+				swap, limit);
+	*out = swap - limit;
+	return 0;
+}
+
+/* 0 = leave unset, -1 = "max". */
+static int write_num(const char *d, const char *file, int64_t v, berr *e)
+{
+	if (v == 0)
+		return 0;
+	if (v < 0)
+		return cg_write(d, file, "max", e);
+	return cg_writef(d, file, e, "%" PRId64, v);
+}
+
+static int v2_memory(const char *d, const spec_resources *r, char ***w, berr *e)
+{
+	const __typeof__(r->memory) *m = &r->memory;
+	if (m->kernel.set)
+		warn(w, "linux.resources.memory.kernel is deprecated: ignored");
+	if (m->kernel_tcp.set)
+		warn(w, "linux.resources.memory.kernelTCP is deprecated: ignored");
+	if (m->swappiness.set)
+		warn(w, "linux.resources.memory.swappiness is not supported on cgroup v2: ignored");
+	if (m->disable_oom_killer)
+		warn(w, "linux.resources.memory.disableOOMKiller is not supported on cgroup v2: "
+			"ignored");
+	int64_t limit = m->limit.set ? m->limit.v : 0;
+	int64_t swap = m->swap.set ? m->swap.v : 0, sw;
+	if (cgroup_swap_v2(swap, limit, &sw, e) < 0)
+		return -1;
+	if (sw != 0 || (sw == 0 && swap > 0)) {
+		if (!cg_exists(d, "memory.swap.max")) {
+			if (m->swap.set)
+				warn(w, "linux.resources.memory.swap: swap accounting is disabled: "
+					"ignored");
+		} else if (sw == 0 ? cg_write(d, "memory.swap.max", "0", e) < 0
+				   : write_num(d, "memory.swap.max", sw, e) < 0) {
+			return -1;
+		}
+	}
+	if (write_num(d, "memory.max", limit, e) < 0)
+		return -1;
+	if (m->reservation.set && write_num(d, "memory.low", m->reservation.v, e) < 0)
+		return -1;
+	return 0;
+}
+
+static int v2_cpu(const char *d, const spec_resources *r, char ***w, berr *e)
+{
+	const __typeof__(r->cpu) *c = &r->cpu;
+	if (c->realtime_period.set || c->realtime_runtime.set)
+		warn(w, "linux.resources.cpu.realtimeRuntime/realtimePeriod are not supported on "
+			"cgroup v2: ignored");
+	if (c->shares.set && c->shares.v &&
+	    cg_writef(d, "cpu.weight", e, "%" PRIu64, cgroup_shares_to_weight(c->shares.v)) < 0)
+		return -1;
+	int64_t quota = c->quota.set ? c->quota.v : 0;
+	uint64_t period = c->period.set ? c->period.v : 0;
+	if (quota != 0 || period != 0) {
+		char buf[64];
+		if (quota > 0)
+			snprintf(buf, sizeof(buf), "%" PRId64, quota);
+		else
+			strcpy(buf, "max");
+		if (period)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " %" PRIu64, period);
+		if (cg_write(d, "cpu.max", buf, e) < 0)
+			return -1;
+	}
+	if (c->burst.set && cg_writef(d, "cpu.max.burst", e, "%" PRIu64, c->burst.v) < 0)
+		return -1;
+	if (c->idle.set && cg_writef(d, "cpu.idle", e, "%" PRId64, c->idle.v) < 0)
+		return -1;
+	if (c->cpus && cg_write(d, "cpuset.cpus", c->cpus, e) < 0)
+		return -1;
+	if (c->mems && cg_write(d, "cpuset.mems", c->mems, e) < 0)
+		return -1;
+	return 0;
+}
+
+static const char *const io_keys[] = {"rbps", "wbps", "riops", "wiops"};
+
+static int v2_io(const char *d, const spec_resources *r, char ***w, berr *e)
+{
+	const __typeof__(r->block_io) *b = &r->block_io;
+	bool bfq = cg_exists(d, "io.bfq.weight");
+	if (b->leaf_weight.set)
+		warn(w,
+		     "linux.resources.blockIO.leafWeight is not supported on cgroup v2: ignored");
+	if (b->weight.set && b->weight.v) {
+		if (bfq ? cg_writef(d, "io.bfq.weight", e, "%" PRIu64, b->weight.v) < 0
+			: cg_writef(d, "io.weight", e, "default %" PRIu64,
+				    cgroup_blkio_to_io_weight(b->weight.v)) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < b->n_weight_device; i++) {
+		const spec_weight_device *wd = &b->weight_device[i];
+		if (wd->leaf_weight.set)
+			warn(w, "linux.resources.blockIO.weightDevice.leafWeight is not supported "
+				"on cgroup v2: ignored");
+		if (!wd->weight.set)
+			continue;
+		if (bfq ? cg_writef(d, "io.bfq.weight", e, "%" PRId64 ":%" PRId64 " %" PRIu64,
+				    wd->major, wd->minor, wd->weight.v) < 0
+			: cg_writef(d, "io.weight", e, "%" PRId64 ":%" PRId64 " %" PRIu64,
+				    wd->major, wd->minor,
+				    cgroup_blkio_to_io_weight(wd->weight.v)) < 0)
+			return -1;
+	}
+	for (int k = 0; k < 4; k++)
+		for (size_t i = 0; i < b->n_throttle[k]; i++) {
+			const spec_throttle_device *t = &b->throttle[k][i];
+			char val[32];
+			if (t->rate)
+				snprintf(val, sizeof(val), "%" PRIu64, t->rate);
+			else
+				strcpy(val, "max");
+			if (cg_writef(d, "io.max", e, "%" PRId64 ":%" PRId64 " %s=%s", t->major,
+				      t->minor, io_keys[k], val) < 0)
+				return -1;
+		}
+	return 0;
+}
+
+/* A unified key names a file in the cgroup directory and nothing else. */
+static int unified_key_ok(const char *k, berr *e)
+{
+	if (!k || !*k || strchr(k, '/') || !strcmp(k, ".") || !strcmp(k, "..") || k[0] == '.')
+		return berr_set(e, EINVAL, "linux.resources.unified: invalid key \"%s\"",
+				k ? k : "");
+	return 0;
+}
+
+int cg_apply_v2(const cgroup *cg, const spec_resources *r, char ***w, berr *e)
+{
+	const char *d = cg->v2;
+	if (!d)
+		return berr_set(e, EINVAL, "cgroup: no v2 directory");
+	for (size_t i = 0; i < r->n_unified; i++)
+		if (unified_key_ok(r->unified[i].key, e) < 0)
+			return -1;
+	if (v2_memory(d, r, w, e) < 0 || v2_cpu(d, r, w, e) < 0)
+		return -1;
+	if (r->pids_limit.set) {
+		int rc = r->pids_limit.v <= 0
+			     ? cg_write(d, "pids.max", "max", e)
+			     : cg_writef(d, "pids.max", e, "%" PRId64, r->pids_limit.v);
+		if (rc < 0)
+			return -1;
+	}
+	if (v2_io(d, r, w, e) < 0)
+		return -1;
+	for (size_t i = 0; i < r->n_hugepages; i++) {
+		const char *ps = r->hugepages[i].page_size;
+		if (!ps || !*ps || strchr(ps, '/') || strchr(ps, '.'))
+			return berr_set(e, EINVAL,
+					"linux.resources.hugepageLimits[%zu]: bad pageSize", i);
+		_cleanup_free_ char *f = xasprintf("hugetlb.%s.max", ps);
+		if (cg_writef(d, f, e, "%" PRIu64, r->hugepages[i].limit) < 0)
+			return -1;
+	}
+	if (r->network.class_id.set || r->network.n_priorities)
+		warn(w, "linux.resources.network is not supported on cgroup v2: ignored");
+	for (size_t i = 0; i < r->n_unified; i++) {
+		const spec_kv *kv = &r->unified[i];
+		if (!cg_exists(d, kv->key))
+			return berr_set(
+			    e, ENOENT,
+			    "linux.resources.unified: %s: no such file in %s (controller "
+			    "not enabled?)",
+			    kv->key, d);
+		if (cg_write(d, kv->key, kv->value, e) < 0)
+			return -1;
+	}
+	if (r->n_devices && cgroup_bpf_devices_apply(d, r->devices, r->n_devices, e) < 0)
+		return -1;
+	return 0;
+}
