@@ -19,7 +19,7 @@
 #include "util/xalloc.h"
 
 #define MAX_ARGS 6
-/* Above this many rules libseccomp's binary-tree layout is shorter and
+/* Above this many syscalls libseccomp's binary-tree layout is shorter and
  * faster than its linear one (runc uses the same threshold). */
 #define OPTIMIZE_MIN_RULES 32
 
@@ -277,7 +277,10 @@ static int compile(const spec_seccomp *s, seccomp_prog *p, berr *e)
 				seccomp_action_name(s->default_action));
 	/* We install with seccomp(2) ourselves; these only shape the program. */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	if (s->n_rules > OPTIMIZE_MIN_RULES)
+	size_t n_names = 0;
+	for (size_t i = 0; i < s->n_rules; i++)
+		n_names += s->rules[i].names ? strv_len(s->rules[i].names) : 0;
+	if (n_names > OPTIMIZE_MIN_RULES)
 		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2); /* best effort */
 
 	for (size_t i = 0; s->architectures && s->architectures[i]; i++) {
