@@ -243,6 +243,99 @@ static void test_default_profile_cost_and_warnings(void)
 	seccomp_prog_free(&p);
 }
 
+/* ---- compared with Podman's profile (containers-common) --------------- */
+
+static bool allows(const spec_seccomp *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_rules; i++)
+		for (size_t k = 0; s->rules[i].action == SECCOMP_ACT_ALLOW && s->rules[i].names[k];
+		     k++)
+			if (!strcmp(s->rules[i].names[k], name))
+				return true;
+	return false;
+}
+
+/* What Podman allows to everyone and berth grants only with a capability
+ * (or, for keyctl, never: the keyring is not namespaced, as Docker). */
+static const char *const gated_on_purpose[] = {"clone",
+					       "clone3",
+					       "fsconfig",
+					       "fsmount",
+					       "fsopen",
+					       "fspick",
+					       "get_mempolicy",
+					       "keyctl",
+					       "mbind",
+					       "mount",
+					       "mount_setattr",
+					       "move_mount",
+					       "open_tree",
+					       "pidfd_getfd",
+					       "pivot_root",
+					       "process_vm_readv",
+					       "process_vm_writev",
+					       "ptrace",
+					       "reboot",
+					       "set_mempolicy",
+					       "setns",
+					       "syslog",
+					       "umount",
+					       "umount2",
+					       "unshare",
+					       NULL};
+
+static void test_default_profile_vs_podman(void)
+{
+	const char *path = "/usr/share/containers/seccomp.json";
+	if (access(path, R_OK) != 0) {
+		printf("skip: %s not installed (containers-common)\n", path);
+		return;
+	}
+	json_object *podman = json_object_from_file(path), *calls;
+	CHECK(podman && json_object_object_get_ex(podman, "syscalls", &calls));
+	spec_seccomp none, all;
+	seccomp_default_profile(0, &none);
+	seccomp_default_profile(~0ULL, &all);
+	size_t denied = 0, bad = 0;
+	for (size_t i = 0; i < json_object_array_length(calls); i++) {
+		json_object *r = json_object_array_get_idx(calls, i), *v, *names;
+		json_object_object_get_ex(r, "action", &v);
+		const char *act = json_object_get_string(v);
+		bool conditional = (json_object_object_get_ex(r, "includes", &v) &&
+				    json_object_object_length(v) > 0) ||
+				   (json_object_object_get_ex(r, "excludes", &v) &&
+				    json_object_object_length(v) > 0) ||
+				   (json_object_object_get_ex(r, "args", &v) && v &&
+				    json_object_array_length(v) > 0);
+		json_object_object_get_ex(r, "names", &names);
+		for (size_t k = 0; k < json_object_array_length(names); k++) {
+			const char *n = json_object_get_string(json_object_array_get_idx(names, k));
+			if (!conditional && !strcmp(act, "SCMP_ACT_ERRNO")) {
+				/* Podman always denies it: so must we, whatever the caps */
+				denied++;
+				if (allows(&all, n)) {
+					fprintf(stderr, "podman denies %s, berth allows it\n", n);
+					bad++;
+				}
+			}
+			if (!conditional && !strcmp(act, "SCMP_ACT_ALLOW") && !allows(&none, n)) {
+				bool known = false;
+				for (const char *const *g = gated_on_purpose; *g; g++)
+					known = known || !strcmp(*g, n);
+				if (!known) {
+					fprintf(stderr, "podman allows %s, berth denies it\n", n);
+					bad++;
+				}
+			}
+		}
+	}
+	json_object_put(podman);
+	seccomp_profile_clear(&none);
+	seccomp_profile_clear(&all);
+	CHECK(denied > 20);
+	CHECK(bad == 0);
+}
+
 /* ---- seccomp_send_listener --------------------------------------------- */
 
 static void test_send_listener(void)
@@ -311,4 +404,5 @@ static void test_send_listener(void)
 
 CHECK_MAIN(test_default_profile_runs_a_program, test_default_profile_denials,
 	   test_default_profile_capabilities, test_default_profile_json,
-	   test_default_profile_cost_and_warnings, test_send_listener)
+	   test_default_profile_cost_and_warnings, test_default_profile_vs_podman,
+	   test_send_listener)
