@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -582,9 +583,41 @@ static void test_rule_equal_to_default_is_skipped(void)
 	CHECK(seccomp_install(&p, 0, &l, &e) == 0 && l == -1);
 }
 
+/* Without CAP_SYS_ADMIN a filter needs no_new_privs (hence runc's ordering:
+ * install before dropping capabilities unless noNewPrivileges is set). */
+static void child_needs_nnp(void *arg)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {0};
+	if (syscall(SYS_capget, &h, d) < 0)
+		child_exit(1);
+	d[0].effective &= ~(1U << CAP_SYS_ADMIN);
+	if (syscall(SYS_capset, &h, d) < 0)
+		child_exit(2);
+	berr e;
+	if (seccomp_install(arg, 0, NULL, &e) != -1 || e.errnum != EACCES ||
+	    !strstr(e.msg, "needs no_new_privs or CAP_SYS_ADMIN"))
+		child_exit(3);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_exit(4);
+	child_install(arg);
+	child_exit(raw_getcwd() == -1 && errno == EACCES ? 0 : 5);
+}
+
+static void test_install_needs_nnp_without_cap_sys_admin(void)
+{
+	spec_seccomp_rule r = RULE(SECCOMP_ACT_ERRNO, "getcwd");
+	r.errno_ret = ERRNO_RET(EACCES);
+	spec_seccomp s = profile(SECCOMP_ACT_ALLOW, &r, 1);
+	seccomp_prog p;
+	CHECK(compile_ok(&s, &p));
+	CHECK(exited_with(run_child(child_needs_nnp, &p), 0));
+	seccomp_prog_free(&p);
+}
+
 CHECK_MAIN(test_errno_rule_default_allow, test_errno_default_with_allowlist,
 	   test_kill_process_and_kill, test_kill_thread_vs_kill_process, test_trap,
 	   test_trace_without_tracer_and_log, test_notify,
 	   test_notify_refused_for_write_and_default, test_arg_operators, test_arg_combinations,
 	   test_architectures, test_flags, test_unknown_syscall_is_a_warning,
-	   test_rule_equal_to_default_is_skipped)
+	   test_rule_equal_to_default_is_skipped, test_install_needs_nnp_without_cap_sys_admin)

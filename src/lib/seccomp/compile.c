@@ -294,7 +294,7 @@ static int compile(const spec_seccomp *s, seccomp_prog *p, berr *e)
 			return berr_errno(e, -rc, "architectures[%zu]: adding %s", i, name);
 	}
 
-	for (size_t i = 0; s->n_rules > 0 && i < s->n_rules; i++) {
+	for (size_t i = 0; i < s->n_rules; i++) {
 		const spec_seccomp_rule *r = &s->rules[i];
 		if (r->action == SECCOMP_ACT_NOTIFY)
 			p->notify = true;

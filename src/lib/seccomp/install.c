@@ -24,6 +24,9 @@ int seccomp_install(const seccomp_prog *p, unsigned flags, int *listener_fd, ber
 	struct sock_fprog prog = {.len = (unsigned short)p->len, .filter = p->insns};
 	unsigned f = p->flags | flags;
 	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f, &prog);
+	if (r < 0 && errno == EACCES)
+		return berr_sys(e, "seccomp(SECCOMP_SET_MODE_FILTER): needs no_new_privs or "
+				   "CAP_SYS_ADMIN");
 	if (r < 0)
 		return berr_sys(e, "seccomp(SECCOMP_SET_MODE_FILTER, flags 0x%x)", f);
 	if (f & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
