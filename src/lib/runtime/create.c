@@ -72,21 +72,6 @@ int rt_validate_id(const char *id, berr *e)
 	return 0;
 }
 
-/* Limits need the cgroup module (device rules alone are the default spec's
- * deny-all and are accepted). */
-static bool resources_have_limits(const spec_resources *r)
-{
-	if (!r->present)
-		return false;
-	return r->memory.limit.set || r->memory.reservation.set || r->memory.swap.set ||
-	       r->memory.swappiness.set || r->memory.disable_oom_killer || r->cpu.shares.set ||
-	       r->cpu.quota.set || r->cpu.period.set || r->cpu.cpus || r->cpu.mems ||
-	       r->cpu.realtime_runtime.set || r->cpu.idle.set || r->pids_limit.set ||
-	       r->block_io.weight.set || r->block_io.n_weight_device || r->block_io.n_throttle[0] ||
-	       r->block_io.n_throttle[1] || r->block_io.n_throttle[2] ||
-	       r->block_io.n_throttle[3] || r->n_hugepages || r->n_unified;
-}
-
 /* Checks that need the whole config, before anything is created. */
 static int validate(const spec *s, bool terminal_allowed, berr *e)
 {
@@ -117,14 +102,6 @@ static int validate(const spec *s, bool terminal_allowed, berr *e)
 		    e, EINVAL,
 		    "config.json: linux.uidMappings: a new user namespace needs uid and "
 		    "gid mappings");
-	if (resources_have_limits(&s->linux_.resources))
-		return berr_set(e, ENOTSUP,
-				"config.json: linux.resources: resource limits (cgroups) are not "
-				"built yet in this berth");
-	if (s->linux_.seccomp.present)
-		return berr_set(e, ENOTSUP,
-				"config.json: linux.seccomp: seccomp filters are not built yet in "
-				"this berth");
 	if (sysctl_validate(s, e) < 0)
 		return berr_ctx(e, "config.json");
 	return 0;
@@ -145,6 +122,9 @@ typedef struct launch_state {
 	pid_t pid;
 	int pidfd;
 	int pty_master;
+	cgroup_ctx cgctx;
+	cgroup *cg;
+	seccomp_prog sec;
 } launch_state;
 
 static void launch_cleanup(launch_state *ls, const char *id, bool failed)
@@ -153,10 +133,15 @@ static void launch_cleanup(launch_state *ls, const char *id, bool failed)
 		kill(ls->pid, SIGKILL);
 		waitpid(ls->pid, NULL, 0);
 	}
-	if (failed && ls->made_dir) {
-		berr ignore;
+	berr ignore;
+	if (failed && ls->cg)
+		cgroup_destroy(ls->cg, &ignore);
+	if (failed && ls->made_dir)
 		st_remove_dir(ls->rootfd, id, &ignore);
-	}
+	cgroup_free(ls->cg);
+	ls->cg = NULL;
+	cgroup_ctx_clear(&ls->cgctx);
+	seccomp_prog_free(&ls->sec);
 	int *fds[] = {&ls->dirfd, &ls->rootfd,	   &ls->sync[0],      &ls->sync[1],
 		      &ls->pidfd, &ls->pty_master, &ls->l.console_fd, &ls->l.exec_listen_fd};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
@@ -246,12 +231,16 @@ static int wait_child_pid(launch_state *ls, berr *e)
 	}
 }
 
+/* The init waits for GO until it is in its cgroup (and, in a new user
+ * namespace, has its id maps). A cgroup namespace is made by the init
+ * itself after that, so its root is the container's cgroup. */
 static int spawn(launch_state *ls, berr *e)
 {
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ls->sync) < 0)
 		return berr_sys(e, "socketpair");
 	ls->l.sync_fd = ls->sync[1];
-	uint64_t flags = ns_new_flags(ls->s);
+	ls->l.wait_go = true;
+	uint64_t flags = ns_new_flags(ls->s) & ~(uint64_t)CLONE_NEWCGROUP;
 	if (ns_needs_two_stages(ls->s)) {
 		pid_t stage1 = ns_clone(0, NULL);
 		if (stage1 < 0)
@@ -269,7 +258,6 @@ static int spawn(launch_state *ls, berr *e)
 		if (ls->pidfd < 0)
 			return berr_sys(e, "pidfd_open");
 	} else {
-		ls->l.new_userns = (flags & CLONE_NEWUSER) != 0;
 		ls->pid = ns_clone(flags, &ls->pidfd);
 		if (ls->pid < 0)
 			return berr_sys(e, "clone into new namespaces");
@@ -277,14 +265,14 @@ static int spawn(launch_state *ls, berr *e)
 			close(ls->sync[0]);
 			rt_init_main(&ls->l);
 		}
-		if (ls->l.new_userns) {
-			if (ns_write_id_maps(ls->pid, ls->s, e) < 0)
-				return -1;
-			sync_send(ls->sync[0], SYNC_GO, 0, NULL, -1);
-		}
+		if ((flags & CLONE_NEWUSER) && ns_write_id_maps(ls->pid, ls->s, e) < 0)
+			return -1;
 	}
 	close(ls->sync[1]);
 	ls->sync[1] = -1;
+	if (cgroup_enter(ls->cg, ls->pid, e) < 0)
+		return -1;
+	sync_send(ls->sync[0], SYNC_GO, 0, NULL, -1);
 	return 0;
 }
 
@@ -341,12 +329,14 @@ static int record_state(launch_state *ls, const char *id, const char *pid_file, 
 	    .own_pidns = ls->s->linux_.ns[NS_PID].present && !ls->s->linux_.ns[NS_PID].path,
 	};
 	r.annotations = annotations_strv(ls->s);
+	r.cgroup = cgroup_serialize(ls->cg);
 	int ret = fs_write_atomic_at(ls->dirfd, CONFIG_COPY, ls->config_text, ls->config_len, 0600,
 				     false, e);
 	if (ret == 0)
 		ret = st_write(ls->dirfd, &r, e);
 	free(r.created);
 	free(r.owner);
+	free(r.cgroup);
 	strv_free(r.annotations);
 	if (ret == 0 && pid_file) {
 		char buf[32];
@@ -356,6 +346,81 @@ static int record_state(launch_state *ls, const char *id, const char *pid_file, 
 			berr_ctx(e, "--pid-file");
 	}
 	return ret;
+}
+
+/* Device rules as runc builds them: the config's rules, then the devices
+ * every container gets (mknod of anything, the default nodes, ptys, tun),
+ * then one allow rule for each node in linux.devices. */
+static const spec_dev_rule default_rules[] = {
+	{true, 'c', -1, -1, "m"},  {true, 'b', -1, -1, "m"},   {true, 'c', 1, 3, "rwm"},
+	{true, 'c', 1, 8, "rwm"},  {true, 'c', 1, 7, "rwm"},   {true, 'c', 5, 0, "rwm"},
+	{true, 'c', 1, 5, "rwm"},  {true, 'c', 1, 9, "rwm"},   {true, 'c', 5, 1, "rwm"},
+	{true, 'c', 136, -1, "rwm"}, {true, 'c', 5, 2, "rwm"}, {true, 'c', 10, 200, "rwm"},
+};
+
+static int apply_resources(const cgroup *cg, const spec *s, char ***warn, berr *e)
+{
+	spec_resources r = s->linux_.resources;
+	size_t n = r.n_devices + ARRAY_SIZE(default_rules) + s->linux_.n_devices;
+	_cleanup_free_ spec_dev_rule *rules = xreallocarray(NULL, n, sizeof(*rules));
+	size_t k = 0;
+	for (size_t i = 0; i < r.n_devices; i++)
+		rules[k++] = r.devices[i];
+	for (size_t i = 0; i < ARRAY_SIZE(default_rules); i++)
+		rules[k++] = default_rules[i];
+	for (size_t i = 0; i < s->linux_.n_devices; i++) {
+		const spec_device *d = &s->linux_.devices[i];
+		rules[k++] = (spec_dev_rule){.allow = true,
+					     .type = d->type == 'b' ? 'b' : 'c',
+					     .major = d->major,
+					     .minor = d->minor,
+					     .access = "rwm"};
+		if (d->type == 'p')
+			k--; /* fifos are not devices to the cgroup */
+	}
+	r.devices = rules;
+	r.n_devices = k;
+	return cgroup_apply(cg, &r, warn, e);
+}
+
+/* cgroup (created and limited), seccomp (compiled here, installed by the
+ * init), LSM (detected here, applied by the init). */
+static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *e)
+{
+	const spec *s = ls->s;
+	if (cgroup_ctx_detect(&ls->cgctx, NULL, e) < 0)
+		return -1;
+	ls->cg = cgroup_resolve(&ls->cgctx, s->linux_.cgroups_path, id, c->systemd_cgroup, e);
+	if (!ls->cg)
+		return berr_ctx(e, "config.json: linux.cgroupsPath");
+	if (cgroup_create(ls->cg, e) < 0) {
+		cgroup_free(ls->cg);
+		ls->cg = NULL;
+		return -1;
+	}
+	if (apply_resources(ls->cg, s, &c->warnings, e) < 0)
+		return berr_ctx(e, "config.json: linux.resources");
+	if (seccomp_compile(&s->linux_.seccomp, &ls->sec, e) < 0)
+		return berr_ctx(e, "config.json");
+	for (size_t i = 0; ls->sec.warnings && ls->sec.warnings[i]; i++)
+		strv_push(&c->warnings, ls->sec.warnings[i]);
+	lsm_detect(&ls->l.lsm);
+	const char *aa = s->process.apparmor_profile, *se = s->process.selinux_label;
+	if (aa && *aa && !ls->l.lsm.apparmor) {
+		_cleanup_free_ char *w = xasprintf("process.apparmorProfile \"%s\" ignored: AppArmor "
+						   "is not enabled on this host",
+						   aa);
+		strv_push(&c->warnings, w);
+	}
+	if (se && *se && !ls->l.lsm.selinux) {
+		_cleanup_free_ char *w = xasprintf("process.selinuxLabel \"%s\" ignored: SELinux is "
+						   "not enabled on this host",
+						   se);
+		strv_push(&c->warnings, w);
+	}
+	ls->l.cg = ls->cg;
+	ls->l.sec = &ls->sec;
+	return 0;
 }
 
 static int launch_begin(rt_ctx *c, const char *id, const rt_create_opts *o, launch_state *ls,
@@ -394,6 +459,8 @@ static int launch_begin(rt_ctx *c, const char *id, const rt_create_opts *o, laun
 	    .no_new_keyring = o->no_new_keyring,
 	    .preserve_fds = o->preserve_fds,
 	};
+	if (setup_confinement(c, ls, id, e) < 0)
+		return -1;
 	if (o->console_socket && ls->s->process.terminal) {
 		ls->l.console_fd = connect_console(o->console_socket, e);
 		if (ls->l.console_fd < 0)
@@ -420,25 +487,13 @@ int rt_create(rt_ctx *c, const char *id, const rt_create_opts *o, berr *e)
 	return r;
 }
 
-/* After READY in run mode: let the init exec, and learn whether it did
- * (the socket closes on exec) or failed (an error message). */
-static int release_and_confirm(launch_state *ls, berr *e)
-{
-	sync_send(ls->sync[0], SYNC_GO, 0, NULL, -1);
-	sync_msg m;
-	int r = sync_recv(ls->sync[0], &m, NULL, e);
-	if (r < 0)
-		return -1;
-	if (r == 1 && m.type == SYNC_ERROR)
-		return berr_set(e, m.value, "%s", m.text);
-	return 0;
-}
-
 static void remove_container(rt_ctx *c, launch_state *ls, const char *id)
 {
 	(void)c;
 	berr ignore;
 	_cleanup_free_ char *st = launch_state_json(&ls->l, ls->pid, "stopped");
+	if (ls->cg)
+		cgroup_destroy(ls->cg, &ignore);
 	hooks_run(ls->s, HOOK_POSTSTOP, st, &ignore);
 	st_remove_dir(ls->rootfd, id, &ignore);
 }
@@ -455,8 +510,10 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		r = until_ready(&ls, e);
 	if (r == 0)
 		r = record_state(&ls, id, o->pid_file, e);
-	if (r == 0)
-		r = release_and_confirm(&ls, e);
+	if (r == 0) {
+		_cleanup_free_ char *st = launch_state_json(&ls.l, ls.pid, "created");
+		r = release_init(ls.sync[0], ls.s, st, e);
+	}
 	if (r == 0 && ls.s->hooks.n[HOOK_POSTSTART]) {
 		_cleanup_free_ char *st = launch_state_json(&ls.l, ls.pid, "running");
 		if (hooks_run(ls.s, HOOK_POSTSTART, st, e) < 0) {

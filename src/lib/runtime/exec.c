@@ -44,6 +44,8 @@ typedef struct exec_ctx {
 	bool send_pty;
 	bool joins_user;
 	int preserve_fds;
+	seccomp_prog sec;
+	lsm_host lsm;
 } exec_ctx;
 
 static int open_namespaces(exec_ctx *x, pid_t pid, berr *e)
@@ -85,23 +87,31 @@ static void env_set(char ***env, const char *kv)
 
 /* The process to run: --process FILE, or the container's process with the
  * command line's overrides, as runc exec builds it. */
-static int build_process(container *k, const rt_exec_opts *o, spec_process *p, berr *e)
+static int build_process(container *k, const rt_exec_opts *o, exec_ctx *x, berr *e)
 {
-	if (o->process_file) {
-		_cleanup_free_ char *text = NULL;
-		size_t len;
-		if (fs_read_file_at(AT_FDCWD, o->process_file, &text, &len, e) < 0)
-			return berr_ctx(e, "--process");
-		return spec_parse_process(text, len, o->process_file, p, e);
-	}
-	if (!o->args || !o->args[0])
-		return berr_set(e, EINVAL, "exec: a command is required");
+	spec_process *p = &x->proc;
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	spec *sp = NULL;
 	if (fs_read_file_at(k->dirfd, CONFIG_COPY, &text, &len, e) < 0 ||
 	    spec_parse(text, len, CONFIG_COPY, &sp, e) < 0)
 		return berr_ctx(e, "container \"%s\"", k->r.id);
+	/* the container's seccomp profile applies to exec'd processes too */
+	if (seccomp_compile(&sp->linux_.seccomp, &x->sec, e) < 0) {
+		spec_free(sp);
+		return berr_ctx(e, "container \"%s\"", k->r.id);
+	}
+	if (o->process_file) {
+		spec_free(sp);
+		_cleanup_free_ char *ptext = NULL;
+		if (fs_read_file_at(AT_FDCWD, o->process_file, &ptext, &len, e) < 0)
+			return berr_ctx(e, "--process");
+		return spec_parse_process(ptext, len, o->process_file, p, e);
+	}
+	if (!o->args || !o->args[0]) {
+		spec_free(sp);
+		return berr_set(e, EINVAL, "exec: a command is required");
+	}
 	*p = sp->process;
 	memset(&sp->process, 0, sizeof(sp->process));
 	spec_free(sp);
@@ -152,6 +162,22 @@ static int build_process(container *k, const rt_exec_opts *o, spec_process *p, b
 	return 0;
 }
 
+/* listenerPath/metadata from the config copy, for a notify filter. */
+static int load_listener(container *k, spec *stub)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	spec *sp = NULL;
+	berr e;
+	if (fs_read_file_at(k->dirfd, CONFIG_COPY, &text, &len, &e) < 0 ||
+	    spec_parse(text, len, CONFIG_COPY, &sp, &e) < 0)
+		return -1;
+	stub->linux_.seccomp.listener_path = take_ptr(sp->linux_.seccomp.listener_path);
+	stub->linux_.seccomp.listener_metadata = take_ptr(sp->linux_.seccomp.listener_metadata);
+	spec_free(sp);
+	return 0;
+}
+
 static _Noreturn void fail(int fd, berr *e)
 {
 	sync_send_error(fd, e);
@@ -193,17 +219,7 @@ static _Noreturn void exec_grandchild(exec_ctx *x)
 	sync_msg m;
 	if (sync_recv(fd, &m, NULL, &e) <= 0 || m.type != SYNC_GO)
 		_exit(1);
-	if (process_set_identity(p, &e) < 0)
-		fail(fd, &e);
-	if (chdir(p->cwd) < 0) {
-		berr_sys(&e, "cwd %s", p->cwd);
-		fail(fd, &e);
-	}
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		berr_sys(&e, "noNewPrivileges");
-		fail(fd, &e);
-	}
-	if (process_prepare_fds(x->preserve_fds, &e) < 0)
+	if (process_finish(p, &x->sec, &x->lsm, x->preserve_fds, fd, &e) < 0)
 		fail(fd, &e);
 	execve(exe, p->args, p->env);
 	berr_sys(&e, "exec %s", exe);
@@ -273,8 +289,9 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 			 rt_status_name(k.status));
 		goto out;
 	}
-	if (build_process(&k, o, &x.proc, e) < 0)
+	if (build_process(&k, o, &x, e) < 0)
 		goto out;
+	lsm_detect(&x.lsm);
 	if (x.proc.terminal && !o->console_socket && o->detach) {
 		berr_set(e, EINVAL, "exec: --tty with --detach needs --console-socket");
 		goto out;
@@ -324,14 +341,23 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 			goto out;
 		}
 	}
-	sync_send(x.sync[0], SYNC_GO, 0, NULL, -1);
-	sync_msg m;
-	r = sync_recv(x.sync[0], &m, NULL, e);
+	cgroup *cg = container_cgroup(&k);
+	r = cg ? cgroup_enter(cg, pid, e) : 0;
+	cgroup_free(cg);
 	if (r < 0)
 		goto out;
-	if (r == 1 && m.type == SYNC_ERROR) {
-		berr_set(e, m.value, "%s", m.text);
-		goto out;
+	{
+		_cleanup_free_ char *st = st_spec_state_json(&k.r, k.status);
+		spec stub = {0};
+		if (x.sec.notify && load_listener(&k, &stub) < 0) {
+			berr_set(e, EINVAL, "exec: cannot read the seccomp listenerPath");
+			goto out;
+		}
+		r = release_init(x.sync[0], &stub, st, e);
+		free(stub.linux_.seccomp.listener_path);
+		free(stub.linux_.seccomp.listener_metadata);
+		if (r < 0)
+			goto out;
 	}
 	if (o->detach) {
 		pid = -1;
@@ -359,6 +385,7 @@ out:
 		if (x.nsfd[i] >= 0)
 			close(x.nsfd[i]);
 	spec_process_clear(&x.proc);
+	seccomp_prog_free(&x.sec);
 	container_close(&k);
 	return ret;
 }

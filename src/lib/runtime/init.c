@@ -74,7 +74,6 @@ _Noreturn void rt_stage1_main(rt_launch *l, uint64_t new_flags)
 		fail(l->sync_fd, &e);
 	}
 	if (pid == 0) {
-		l->new_userns = false;
 		rt_init_main(l);
 	}
 	sync_send(l->sync_fd, SYNC_CHILD_PID, pid, NULL, -1);
@@ -134,8 +133,15 @@ _Noreturn void rt_init_main(rt_launch *l)
 	int report = l->sync_fd;
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (l->new_userns && wait_go(l->sync_fd, &e) < 0)
+	if (l->wait_go && wait_go(l->sync_fd, &e) < 0)
 		fail(report, &e);
+	/* Now inside the container's cgroup: a new cgroup namespace is rooted
+	 * there. */
+	if (s->linux_.ns[NS_CGROUP].present && !s->linux_.ns[NS_CGROUP].path &&
+	    unshare(CLONE_NEWCGROUP) < 0) {
+		berr_sys(&e, "unshare cgroup namespace");
+		fail(report, &e);
+	}
 	if (s->linux_.ns[NS_USER].present && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		berr_sys(&e, "linux.uidMappings: become root in the user namespace (is 0 mapped?)");
 		fail(report, &e);
@@ -209,17 +215,7 @@ _Noreturn void rt_init_main(rt_launch *l)
 		if (hooks_run(s, HOOK_START_CONTAINER, st, &e) < 0)
 			fail(report, &e);
 	}
-	if (process_set_identity(p, &e) < 0)
-		fail(report, &e);
-	if (chdir(p->cwd) < 0) {
-		berr_sys(&e, "process.cwd: chdir %s", p->cwd);
-		fail(report, &e);
-	}
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		berr_sys(&e, "process.noNewPrivileges");
-		fail(report, &e);
-	}
-	if (process_prepare_fds(l->preserve_fds, &e) < 0)
+	if (process_finish(p, l->sec, &l->lsm, l->preserve_fds, report, &e) < 0)
 		fail(report, &e);
 	execve(exe, p->args, p->env);
 	berr_sys(&e, "exec %s", exe);

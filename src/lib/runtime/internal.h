@@ -4,7 +4,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cgroup/cgroup.h"
+#include "lsm/lsm.h"
 #include "runtime/runtime.h"
+#include "seccomp/seccomp.h"
 #include "spec/spec.h"
 #include "util/error.h"
 
@@ -22,7 +25,10 @@ typedef struct rt_launch {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
-	bool new_userns; /* init must wait for the maps */
+	bool wait_go;    /* init waits until the parent wrote maps / entered the cgroup */
+	const cgroup *cg; /* the container's cgroup (never NULL once created) */
+	const seccomp_prog *sec;
+	lsm_host lsm;
 } rt_launch;
 
 /* ---- create.c ---- */
@@ -43,6 +49,18 @@ int container_open(rt_ctx *c, const char *id, container *k, berr *e);
 void container_close(container *k);
 /* pidfd of the recorded process, verified against its start time. */
 int container_pidfd(const st_record *r);
+/* The container's cgroup from state.json (NULL if it has none). */
+cgroup *container_cgroup(const container *k);
+
+/* ---- seccomp in the init/exec child ---- */
+/* Install the filter; a notify listener goes to the parent over `report`
+ * (SYNC_SECCOMP with the fd attached) for the seccomp agent. */
+int process_install_seccomp(const seccomp_prog *sec, int report, berr *e);
+/* release.c: GO to the init, forward a seccomp listener, wait for execve
+ * (returns 0) or its error. */
+int release_init(int sock, const spec *s, const char *state_json, berr *e);
+/* Parent side: hand a received listener fd to linux.seccomp.listenerPath. */
+int seccomp_forward_listener(const spec *s, int fd, const char *state_json, berr *e);
 
 /* ---- init.c: the container side (never returns) ---- */
 _Noreturn void rt_init_main(rt_launch *l);
@@ -76,6 +94,10 @@ int process_lookup_exe(const spec_process *p, char *out, size_t outsz, berr *e);
 int process_set_identity(const spec_process *p, berr *e); /* caps, groups, uid, gid */
 int process_prepare_fds(int preserve_fds, berr *e);
 int process_set_oom_score(const spec_process *p, berr *e);
+/* Everything between "released" and execve: LSM label, seccomp (before or
+ * after the identity, as runc orders it), identity, cwd, no_new_privs, fds. */
+int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_host *lsm,
+		   int preserve_fds, int report, berr *e);
 
 /* ---- terminal.c ---- */
 /* Open a pty from the current /dev/ptmx; returns master, *slave. */

@@ -130,21 +130,12 @@ static int do_bind(const rt_launch *l, int rootfd, const spec_mount *m, berr *e)
 	return 0;
 }
 
-/* The "cgroup" type: until the cgroup module provides a per-container view,
- * the host hierarchy is bound read-only (never writable without a cgroup
- * namespace: CVE-2023-25809). */
-static int do_cgroup(int rootfd, const spec_mount *m, berr *e)
+/* The "cgroup" type: the container's own cgroup, never the host's tree
+ * writable (CVE-2023-25809). */
+static int do_cgroup(const rt_launch *l, int rootfd, const spec_mount *m, berr *e)
 {
-	_cleanup_close_ int tfd = fs_mkdir_in_root(rootfd, m->destination, 0755, e);
-	if (tfd < 0)
-		return -1;
-	fs_fdpath tp = fs_fd_path(tfd);
-	if (mount("/sys/fs/cgroup", tp.s, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return berr_sys(e, "bind /sys/fs/cgroup");
-	_cleanup_close_ int nfd = fs_open_in_root(rootfd, m->destination, O_PATH, 0, e);
-	if (nfd < 0)
-		return -1;
-	return set_recursive_ro(nfd, e);
+	bool own_ns = l->s->linux_.ns[NS_CGROUP].present;
+	return cgroup_mount_setup(l->cg, rootfd, m->destination, m->flags, own_ns, e);
 }
 
 /* data without the options that start with `prefix` */
@@ -230,7 +221,7 @@ int mount_one(const rt_launch *l, int rootfd, const spec_mount *m, size_t idx, b
 	if (m->bind)
 		r = do_bind(l, rootfd, m, e);
 	else if (m->type && !strcmp(m->type, "cgroup"))
-		r = do_cgroup(rootfd, m, e);
+		r = do_cgroup(l, rootfd, m, e);
 	else if (!m->type)
 		r = berr_set(e, EINVAL, "type: required unless the mount is a bind mount");
 	else

@@ -53,7 +53,21 @@ int container_open(rt_ctx *c, const char *id, container *k, berr *e)
 		k->r.bundle = xstrdup("");
 	}
 	k->status = st_status(k->dirfd, &k->r, k->have);
+	if (k->status == RT_RUNNING && k->r.cgroup) {
+		cgroup *cg = container_cgroup(k);
+		bool frozen = false;
+		berr ignore;
+		if (cg && cgroup_is_frozen(cg, &frozen, &ignore) == 0 && frozen)
+			k->status = RT_PAUSED;
+		cgroup_free(cg);
+	}
 	return 0;
+}
+
+cgroup *container_cgroup(const container *k)
+{
+	berr ignore;
+	return k->r.cgroup ? cgroup_deserialize(k->r.cgroup, &ignore) : NULL;
 }
 
 /* A pidfd for the recorded process, checked against its start time after
@@ -71,46 +85,44 @@ int container_pidfd(const st_record *r)
 	return fd;
 }
 
-static int poststart(container *k, berr *e)
+static spec *load_config_copy(const container *k, berr *e)
 {
-	/* the hooks come from the config copied at create time */
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	spec *sp = NULL;
 	if (fs_read_file_at(k->dirfd, CONFIG_COPY, &text, &len, e) < 0 ||
 	    spec_parse(text, len, CONFIG_COPY, &sp, e) < 0)
-		return -1;
-	int r = 0;
-	if (sp->hooks.n[HOOK_POSTSTART]) {
-		_cleanup_free_ char *st = st_spec_state_json(&k->r, RT_RUNNING);
-		r = hooks_run(sp, HOOK_POSTSTART, st, e);
-	}
-	spec_free(sp);
-	return r;
+		return NULL;
+	return sp;
 }
 
-static int release_init(container *k, const char *id, berr *e)
+static int start_container(container *k, const char *id, berr *e)
 {
 	if (k->status != RT_CREATED)
 		return berr_set(e, EINVAL, "cannot start container \"%s\": it is %s, not created",
 				id, rt_status_name(k->status));
+	spec *sp = load_config_copy(k, e);
+	if (!sp)
+		return berr_ctx(e, "container \"%s\"", id);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", k->dirfd, EXEC_SOCK);
+	int ret = -1;
 	_cleanup_close_ int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return berr_sys(e, "start container \"%s\": connect to its init", id);
+		berr_sys(e, "start container \"%s\": connect to its init", id);
 	/* Only one start may win: the socket file goes first. */
-	if (unlinkat(k->dirfd, EXEC_SOCK, 0) < 0)
-		return berr_sys(e, "start container \"%s\"", id);
-	if (sync_send(s, SYNC_GO, 0, NULL, -1) < 0)
-		return berr_sys(e, "start container \"%s\"", id);
-	sync_msg m;
-	int r = sync_recv(s, &m, NULL, e);
-	if (r < 0)
-		return -1;
-	if (r == 1 && m.type == SYNC_ERROR)
-		return berr_set(e, m.value, "%s", m.text);
-	return 0;
+	else if (unlinkat(k->dirfd, EXEC_SOCK, 0) < 0)
+		berr_sys(e, "start container \"%s\"", id);
+	else {
+		_cleanup_free_ char *created = st_spec_state_json(&k->r, RT_CREATED);
+		ret = release_init(s, sp, created, e);
+	}
+	if (ret == 0 && sp->hooks.n[HOOK_POSTSTART]) {
+		_cleanup_free_ char *st = st_spec_state_json(&k->r, RT_RUNNING);
+		ret = hooks_run(sp, HOOK_POSTSTART, st, e);
+	}
+	spec_free(sp);
+	return ret;
 }
 
 int rt_start(rt_ctx *c, const char *id, berr *e)
@@ -118,9 +130,7 @@ int rt_start(rt_ctx *c, const char *id, berr *e)
 	container k;
 	if (container_open(c, id, &k, e) < 0)
 		return -1;
-	int ret = release_init(&k, id, e);
-	if (ret == 0)
-		ret = poststart(&k, e);
+	int ret = start_container(&k, id, e);
 	container_close(&k);
 	return ret;
 }
@@ -205,6 +215,12 @@ static int pids_of(const container *k, pid_t **pids, size_t *n, berr *e)
 	*n = 0;
 	if (k->status == RT_STOPPED || !k->have)
 		return 0;
+	cgroup *cg = container_cgroup(k);
+	if (cg) {
+		int r = cgroup_pids(cg, pids, n, e);
+		cgroup_free(cg);
+		return r;
+	}
 	if (!k->r.own_pidns) {
 		*pids = xmalloc(sizeof(pid_t));
 		(*pids)[(*n)++] = k->r.pid;
@@ -251,6 +267,12 @@ int rt_kill(rt_ctx *c, const char *id, int sig, bool all, berr *e)
 	int ret = 0;
 	if (k.status != RT_CREATED && k.status != RT_RUNNING && k.status != RT_PAUSED) {
 		ret = berr_set(e, ESRCH, "container \"%s\" is not running", id);
+		goto out;
+	}
+	cgroup *cg = all ? container_cgroup(&k) : NULL;
+	if (cg) {
+		ret = cgroup_signal_all(cg, sig, e);
+		cgroup_free(cg);
 		goto out;
 	}
 	if (all) {
@@ -302,14 +324,24 @@ int rt_delete(rt_ctx *c, const char *id, bool force, berr *e)
 			       id, rt_status_name(k.status));
 		goto out;
 	}
+	berr ignore;
+	cgroup *cg = container_cgroup(&k);
+	if (cg && k.status == RT_PAUSED)
+		cgroup_freeze(cg, false, &ignore); /* a frozen process cannot die */
 	if (k.have && k.status != RT_STOPPED)
 		kill_and_wait(&k);
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	spec *sp = NULL;
-	berr ignore;
-	if (k.have && fs_read_file_at(k.dirfd, CONFIG_COPY, &text, &len, &ignore) == 0 &&
-	    spec_parse(text, len, CONFIG_COPY, &sp, &ignore) == 0) {
+	if (cg) {
+		/* whatever the init left behind (with its own pid namespace the
+		 * kernel already killed them; without one they may linger) */
+		if (cgroup_kill_all(cg, &ignore) < 0 || cgroup_destroy(cg, e) < 0) {
+			cgroup_free(cg);
+			ret = berr_ctx(e, "delete container \"%s\"", id);
+			goto out;
+		}
+		cgroup_free(cg);
+	}
+	spec *sp = k.have ? load_config_copy(&k, &ignore) : NULL;
+	if (sp) {
 		if (sp->hooks.n[HOOK_POSTSTOP]) {
 			_cleanup_free_ char *st = st_spec_state_json(&k.r, RT_STOPPED);
 			if (hooks_run(sp, HOOK_POSTSTOP, st, &ignore) < 0)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "runtime/internal.h"
+#include "runtime/sync.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
@@ -168,5 +169,51 @@ int process_set_oom_score(const spec_process *p, berr *e)
 	snprintf(buf, sizeof(buf), "%lld", (long long)p->oom_score_adj.v);
 	if (fs_write_str_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, e) < 0)
 		return berr_ctx(e, "process.oomScoreAdj");
+	return 0;
+}
+
+int process_install_seccomp(const seccomp_prog *sec, int report, berr *e)
+{
+	if (!sec || sec->len == 0)
+		return 0;
+	int listener = -1;
+	if (seccomp_install(sec, 0, &listener, e) < 0)
+		return -1;
+	if (listener >= 0) {
+		int r = sync_send(report, SYNC_SECCOMP, 0, NULL, listener);
+		close(listener);
+		if (r < 0)
+			return berr_sys(e, "send the seccomp listener to the runtime");
+	}
+	return 0;
+}
+
+int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_host *lsm,
+		   int preserve_fds, int report, berr *e)
+{
+	bool label = (p->apparmor_profile && *p->apparmor_profile && lsm->apparmor) ||
+		     (p->selinux_label && *p->selinux_label && lsm->selinux);
+	if (label) {
+		char **warnings = NULL;
+		int r = lsm_apply_exec_label(lsm->apparmor ? p->apparmor_profile : NULL,
+					     lsm->selinux ? p->selinux_label : NULL, &warnings, e);
+		strv_free(warnings);
+		if (r < 0)
+			return -1;
+	}
+	/* As runc: without no_new_privs the filter needs CAP_SYS_ADMIN, so it
+	 * goes in before the identity drops it; with it, as late as possible. */
+	if (!p->no_new_privileges && process_install_seccomp(sec, report, e) < 0)
+		return -1;
+	if (process_set_identity(p, e) < 0)
+		return -1;
+	if (chdir(p->cwd) < 0)
+		return berr_sys(e, "process.cwd: chdir %s", p->cwd);
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return berr_sys(e, "process.noNewPrivileges");
+	if (process_prepare_fds(preserve_fds, e) < 0)
+		return -1;
+	if (p->no_new_privileges && process_install_seccomp(sec, report, e) < 0)
+		return -1;
 	return 0;
 }
