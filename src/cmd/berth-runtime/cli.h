@@ -29,3 +29,7 @@ int cmd_list(rcli *c, int argc, char **argv);
 int cmd_ps(rcli *c, int argc, char **argv);
 int cmd_spec(rcli *c, int argc, char **argv);
 int cmd_features(rcli *c, int argc, char **argv);
+int cmd_pause(rcli *c, int argc, char **argv);
+int cmd_resume(rcli *c, int argc, char **argv);
+int cmd_update(rcli *c, int argc, char **argv);
+int cmd_events(rcli *c, int argc, char **argv);

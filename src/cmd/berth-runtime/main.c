@@ -81,6 +81,10 @@ static const struct {
     {"ps", cmd_ps, "list the processes of a container"},
     {"spec", cmd_spec, "write a default config.json"},
     {"features", cmd_features, "print the features document (JSON)"},
+    {"pause", cmd_pause, "freeze every process of a container"},
+    {"resume", cmd_resume, "thaw a paused container"},
+    {"update", cmd_update, "change a running container's resource limits"},
+    {"events", cmd_events, "stream stats and OOM events (--stats: once)"},
 };
 
 static void usage(FILE *f)

@@ -393,6 +393,10 @@ static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *
 	ls->cg = cgroup_resolve(&ls->cgctx, s->linux_.cgroups_path, id, c->systemd_cgroup, e);
 	if (!ls->cg)
 		return berr_ctx(e, "config.json: linux.cgroupsPath");
+	_cleanup_free_ char *recorded = cgroup_serialize(ls->cg);
+	if (fs_write_atomic_at(ls->dirfd, CGROUP_FILE, recorded, strlen(recorded), 0600, false, e) <
+		0)
+		return -1;
 	if (cgroup_create(ls->cg, e) < 0) {
 		cgroup_free(ls->cg);
 		ls->cg = NULL;

@@ -67,7 +67,12 @@ int container_open(rt_ctx *c, const char *id, container *k, berr *e)
 cgroup *container_cgroup(const container *k)
 {
 	berr ignore;
-	return k->r.cgroup ? cgroup_deserialize(k->r.cgroup, &ignore) : NULL;
+	if (k->r.cgroup)
+		return cgroup_deserialize(k->r.cgroup, &ignore);
+	_cleanup_free_ char *text = NULL;
+	if (fs_read_file_at(k->dirfd, CGROUP_FILE, &text, NULL, &ignore) < 0)
+		return NULL;
+	return cgroup_deserialize(text, &ignore);
 }
 
 /* A pidfd for the recorded process, checked against its start time after

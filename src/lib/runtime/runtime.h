@@ -10,6 +10,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "spec/spec.h"
@@ -89,3 +90,19 @@ typedef struct rt_exec_opts {
 } rt_exec_opts;
 
 int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, berr *e);
+
+/* cgroup-backed operations (resources.c) */
+int rt_pause(rt_ctx *c, const char *id, bool pause, berr *e); /* pause=false resumes */
+int rt_update(rt_ctx *c, const char *id, const spec_resources *r, berr *e);
+/* runc's `events --stats` JSON (type "stats"). */
+int rt_stats_json(rt_ctx *c, const char *id, char **json, berr *e);
+bool rt_is_running(rt_ctx *c, const char *id);
+
+typedef struct rt_oom_watch {
+	int fd; /* poll for POLLIN, then rt_oom_read */
+	void *impl;
+} rt_oom_watch;
+int rt_oom_open(rt_ctx *c, const char *id, rt_oom_watch *w, berr *e);
+/* OOM kills since the last read (or the open). */
+int rt_oom_read(rt_oom_watch *w, uint64_t *count, berr *e);
+void rt_oom_close(rt_oom_watch *w);

@@ -11,6 +11,9 @@
 #define STATE_FILE  "state.json"
 #define CONFIG_COPY "config.json"
 #define EXEC_SOCK   "exec.sock"
+/* the cgroup, recorded as soon as it exists: a create killed before
+ * state.json is written can still be cleaned up by delete */
+#define CGROUP_FILE "cgroup.json"
 
 typedef struct st_record {
 	char *id;
