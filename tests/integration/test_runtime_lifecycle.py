@@ -1,0 +1,309 @@
+"""berth-runtime lifecycle: create/start/state/kill/delete, run, exit codes, list, ps."""
+import json
+import os
+import time
+
+import pytest
+
+from runtime_helpers import rtenv  # noqa: F401
+
+
+def wait_file(p, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if p.exists() and p.read_text():
+            return p.read_text()
+        time.sleep(0.05)
+    raise AssertionError(f"{p} never written")
+
+
+def add_bind(env, b, host, dest="/host", opts=("rbind", "rw")):
+    with env.config(b) as c:
+        c["mounts"].append({"destination": dest, "type": "bind", "source": str(host),
+                            "options": list(opts)})
+
+
+def test_run_pid1_and_output(rtenv):
+    b = rtenv.bundle("sh", "-c", "echo pid=$$")
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
+    assert r.stdout == "pid=1\n"
+    assert rtenv.leftover_state() == []
+
+
+@pytest.mark.parametrize("code", [0, 3, 255])
+def test_run_exit_code(rtenv, code):
+    b = rtenv.bundle("sh", "-c", f"exit {code}")
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid())
+    assert r.returncode == code, repr(r)
+
+
+def test_pid1_ignores_sigkill_from_inside(rtenv):
+    """pid 1 of a pid namespace does not die of a SIGKILL sent from inside it."""
+    b = rtenv.bundle("sh", "-c", "kill -9 $$; sleep 0.3; exit 7")
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid())
+    assert r.returncode == 7, repr(r)
+
+
+def test_killed_by_sigkill_137(rtenv):
+    host = rtenv.hostdir()
+    b = rtenv.bundle("sh", "-c", "echo up > /host/up; while :; do sleep 0.1; done")
+    add_bind(rtenv, b, host)
+    cid = rtenv.cid()
+    import subprocess
+    p = subprocess.Popen(rtenv.rt_cmd("run", "--bundle", b, cid),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, BERTH_RT_TEST_MARK=rtenv.mark))
+    try:
+        wait_file(host / "up")
+        rtenv.rt("kill", cid, "KILL").ok()
+        _, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 137, err
+    assert rtenv.leftover_state() == []
+
+
+TRAP = 'trap "exit 42" TERM; echo ready > /host/ready; while :; do sleep 0.1; done'
+
+
+def test_create_start_state_delete(rtenv):
+    host = rtenv.hostdir()
+    b = rtenv.bundle("sh", "-c", "echo ran > /host/side; " + TRAP)
+    add_bind(rtenv, b, host)
+    cid = rtenv.cid()
+    rtenv.rt("create", "--bundle", b, cid).ok()
+    st = rtenv.state(cid)
+    assert st["status"] == "created"
+    assert st["id"] == cid
+    assert st["pid"] > 0
+    assert os.path.realpath(st["bundle"]) == os.path.realpath(b)
+    assert os.path.exists(f"/proc/{st['pid']}")
+    rtenv.track(st["pid"])
+    assert (rtenv.root / cid).is_dir()
+    time.sleep(0.3)
+    assert not (host / "side").exists(), "user process ran before start"
+    rtenv.rt("start", cid).ok()
+    assert wait_file(host / "side") == "ran\n"
+    wait_file(host / "ready")
+    st = rtenv.state(cid)
+    assert st["status"] == "running"
+    r = rtenv.rt("start", cid)
+    assert r.returncode != 0, "start of a running container succeeded"
+    r = rtenv.rt("delete", cid)
+    assert r.returncode != 0, "delete of a running container without --force succeeded"
+    assert rtenv.status(cid) == "running"
+    rtenv.rt("kill", cid, "TERM").ok()
+    rtenv.wait_status(cid, "stopped")
+    assert not os.path.exists(f"/proc/{st['pid']}") or \
+        open(f"/proc/{st['pid']}/stat").read().split(")")[1].split()[0] == "Z"
+    rtenv.rt("delete", cid).ok()
+    assert not (rtenv.root / cid).exists()
+    r = rtenv.rt("state", cid)
+    assert r.returncode != 0
+
+
+def test_delete_force_running(rtenv):
+    b = rtenv.bundle("sh", "-c", "while :; do sleep 0.1; done")
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    pid = rtenv.state(cid)["pid"]
+    rtenv.track(pid)
+    assert rtenv.status(cid) == "running"
+    rtenv.rt("delete", "--force", cid).ok()
+    assert not (rtenv.root / cid).exists()
+    time.sleep(0.2)
+    assert rtenv.leftover_pids() == []
+
+
+def test_delete_force_created(rtenv):
+    b = rtenv.bundle("true")
+    cid = rtenv.cid()
+    rtenv.rt("create", "--bundle", b, cid).ok()
+    rtenv.track(rtenv.state(cid)["pid"])
+    rtenv.rt("delete", "--force", cid).ok()
+    assert not (rtenv.root / cid).exists()
+
+
+def test_start_twice_after_exit(rtenv):
+    b = rtenv.bundle("true")
+    cid = rtenv.cid()
+    rtenv.rt("create", "--bundle", b, cid).ok()
+    rtenv.rt("start", cid).ok()
+    rtenv.wait_status(cid, "stopped")
+    r = rtenv.rt("start", cid)
+    assert r.returncode != 0
+    rtenv.rt("delete", cid).ok()
+
+
+def test_kill_term_trap_exit_42_run_detach(rtenv):
+    host = rtenv.hostdir()
+    b = rtenv.bundle("sh", "-c", TRAP)
+    add_bind(rtenv, b, host)
+    cid = rtenv.cid()
+    pidfile = rtenv.path("pid")
+    rtenv.rt("run", "--detach", "--pid-file", pidfile, "--bundle", b, cid).ok()
+    pid = int(pidfile.read_text().strip())
+    rtenv.track(pid)
+    assert rtenv.state(cid)["pid"] == pid
+    wait_file(host / "ready")
+    rtenv.rt("kill", cid, "TERM").ok()
+    rtenv.wait_status(cid, "stopped")
+    rtenv.rt("delete", cid).ok()
+
+
+def test_run_exit_42_on_term(rtenv):
+    """run (attached) reports the trap's exit status 42 after kill TERM."""
+    import subprocess
+    host = rtenv.hostdir()
+    b = rtenv.bundle("sh", "-c", TRAP)
+    add_bind(rtenv, b, host)
+    cid = rtenv.cid()
+    p = subprocess.Popen(rtenv.rt_cmd("run", "--bundle", b, cid), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, BERTH_RT_TEST_MARK=rtenv.mark))
+    try:
+        wait_file(host / "ready")
+        rtenv.rt("kill", cid, "15").ok()
+        _, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 42, err
+
+
+@pytest.mark.parametrize("sig", ["KILL", "SIGKILL", "9"])
+def test_kill_signal_forms(rtenv, sig):
+    b = rtenv.bundle("sh", "-c", "while :; do sleep 0.1; done")
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    rtenv.track(rtenv.state(cid)["pid"])
+    rtenv.rt("kill", cid, sig).ok()
+    rtenv.wait_status(cid, "stopped")
+    rtenv.rt("delete", cid).ok()
+
+
+def test_kill_all(rtenv):
+    b = rtenv.bundle("sh", "-c", "sleep 100 & sleep 100 & trap '' TERM; while :; do sleep 0.1; done")
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    pid = rtenv.state(cid)["pid"]
+    rtenv.track(pid)
+    deadline = time.monotonic() + 10
+    pids = []
+    while time.monotonic() < deadline:
+        r = rtenv.rt("ps", "--format", "json", cid).ok()
+        pids = json.loads(r.stdout)
+        if len(pids) >= 4:  # sh, 2 x sleep 100, sleep 0.1
+            break
+        time.sleep(0.05)
+    assert pid in pids
+    for p in pids:
+        rtenv.track(p)
+    assert len(pids) >= 3, pids
+    rtenv.rt("kill", "--all", cid, "KILL").ok()
+    rtenv.wait_status(cid, "stopped")
+    time.sleep(0.2)
+    for p in pids:
+        alive = os.path.exists(f"/proc/{p}") and \
+            open(f"/proc/{p}/stat").read().split(")")[1].split()[0] != "Z"
+        assert not alive, f"pid {p} survived kill --all"
+    rtenv.rt("delete", cid).ok()
+
+
+def test_list_and_ps(rtenv):
+    b = rtenv.bundle("sh", "-c", "sleep 100 & while :; do sleep 0.1; done")
+    c1, c2 = rtenv.cid(), rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, c1).ok()
+    rtenv.rt("create", "--bundle", b, c2).ok()
+    p1, p2 = rtenv.state(c1)["pid"], rtenv.state(c2)["pid"]
+    rtenv.track(p1)
+    rtenv.track(p2)
+    r = rtenv.rt("list", "--format", "json").ok()
+    items = {i["id"]: i for i in json.loads(r.stdout)}
+    assert set(items) == {c1, c2}
+    assert items[c1]["status"] == "running" and items[c1]["pid"] == p1
+    assert items[c2]["status"] == "created" and items[c2]["pid"] == p2
+    r = rtenv.rt("list").ok()
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[:3] == ["ID", "PID", "STATUS"]
+    rows = {ln.split()[0]: ln.split() for ln in lines[1:]}
+    assert rows[c1][1:3] == [str(p1), "running"]
+    assert rows[c2][1:3] == [str(p2), "created"]
+    r = rtenv.rt("list", "--format", "json", root=False)  # default root: must not see ours
+    r2 = rtenv.rt("ps", "--format", "json", c1).ok()
+    pids = json.loads(r2.stdout)
+    assert p1 in pids and len(pids) >= 2
+    r3 = rtenv.rt("ps", c1).ok()
+    assert "PID" in r3.stdout.splitlines()[0]
+    assert str(p1) in r3.stdout
+    rtenv.rt("delete", "--force", c1).ok()
+    rtenv.rt("delete", "--force", c2).ok()
+    r = rtenv.rt("list", "--format", "json").ok()
+    assert json.loads(r.stdout) in ([], None)
+
+
+def test_list_empty_root(rtenv):
+    r = rtenv.rt("list", "--format", "json").ok()
+    assert json.loads(r.stdout) in ([], None)
+
+
+def test_create_existing_id(rtenv):
+    b = rtenv.bundle("sh", "-c", "while :; do sleep 0.1; done")
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    st = rtenv.state(cid)
+    rtenv.track(st["pid"])
+    r = rtenv.rt("create", "--bundle", b, cid)
+    assert r.returncode != 0
+    assert cid in r.stderr
+    assert len(r.err_lines()) == 1, repr(r)
+    st2 = rtenv.state(cid)
+    assert st2["status"] == "running" and st2["pid"] == st["pid"]
+    rtenv.rt("delete", "--force", cid).ok()
+
+
+def test_pid_file_create(rtenv):
+    b = rtenv.bundle("true")
+    cid = rtenv.cid()
+    pf = rtenv.path("sub/pidfile")
+    pf.parent.mkdir()
+    rtenv.rt("create", "--pid-file", pf, "--bundle", b, cid).ok()
+    pid = int(pf.read_text())
+    rtenv.track(pid)
+    assert pid == rtenv.state(cid)["pid"]
+    rtenv.rt("delete", "--force", cid).ok()
+
+
+def test_relative_bundle_and_default_bundle(rtenv):
+    import subprocess
+    b = rtenv.bundle("sh", "-c", "echo rel")
+    cid = rtenv.cid()
+    r = subprocess.run(rtenv.rt_cmd("run", cid), cwd=b, capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, BERTH_RT_TEST_MARK=rtenv.mark))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "rel\n"
+
+
+def test_state_json_fields(rtenv):
+    b = rtenv.bundle("true")
+    cid = rtenv.cid()
+    with rtenv.config(b) as c:
+        c["annotations"] = {"org.example.k": "v"}
+    rtenv.rt("create", "--bundle", b, cid).ok()
+    st = rtenv.state(cid)
+    rtenv.track(st["pid"])
+    assert st["ociVersion"]
+    assert st["annotations"] == {"org.example.k": "v"}
+    rtenv.rt("delete", "--force", cid).ok()
+
+
+def test_version_and_features(rtenv):
+    r = rtenv.rt("--version", root=False).ok()
+    assert "berth-runtime" in r.stdout and "spec" in r.stdout
+    r = rtenv.rt("features", root=False).ok()
+    f = json.loads(r.stdout)
+    assert "ociVersionMin" in f and "ociVersionMax" in f
+    assert "pid" in f["linux"]["namespaces"]
