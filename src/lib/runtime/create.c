@@ -341,7 +341,7 @@ static int record_state(launch_state *ls, const char *id, const char *pid_file, 
 	if (ret == 0 && pid_file) {
 		char buf[32];
 		int n = snprintf(buf, sizeof(buf), "%d", (int)ls->pid);
-		ret = fs_write_atomic_at(AT_FDCWD, pid_file, buf, (size_t)n, 0644, false, e);
+		ret = fs_write_atomic(pid_file, buf, (size_t)n, 0644, false, e);
 		if (ret < 0)
 			berr_ctx(e, "--pid-file");
 	}

@@ -215,6 +215,8 @@ static _Noreturn void exec_grandchild(exec_ctx *x)
 	}
 	if (process_apply_rlimits(p, &e) < 0 || process_set_oom_score(p, &e) < 0)
 		fail(fd, &e);
+	/* It survives execve: clear it, or exec --detach dies with us. */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	sync_send(fd, SYNC_READY, 0, NULL, -1);
 	sync_msg m;
 	if (sync_recv(fd, &m, NULL, &e) <= 0 || m.type != SYNC_GO)
@@ -336,7 +338,7 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 	if (o->pid_file) {
 		char buf[32];
 		int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-		if (fs_write_atomic_at(AT_FDCWD, o->pid_file, buf, (size_t)n, 0644, false, e) < 0) {
+		if (fs_write_atomic(o->pid_file, buf, (size_t)n, 0644, false, e) < 0) {
 			berr_ctx(e, "--pid-file");
 			goto out;
 		}

@@ -147,14 +147,16 @@ int rootfs_finish(const rt_launch *l, berr *e)
 	if (s->linux_.rootfs_propagation & MS_SHARED &&
 	    mount(NULL, "/", NULL, s->linux_.rootfs_propagation, NULL) < 0)
 		return berr_sys(e, "linux.rootfsPropagation");
-	for (size_t i = 0; s->linux_.masked_paths && s->linux_.masked_paths[i]; i++)
-		if (mask_path(rootfd, &devnull, s->linux_.masked_paths[i], e) < 0)
-			return berr_ctx(e, "linux.maskedPaths[%zu]", i);
+	/* runc's order: sysctls, then read-only and masked paths (which may
+	 * cover /proc/sys) */
+	if (sysctl_apply(s, e) < 0)
+		return -1;
 	for (size_t i = 0; s->linux_.readonly_paths && s->linux_.readonly_paths[i]; i++)
 		if (readonly_path(rootfd, s->linux_.readonly_paths[i], e) < 0)
 			return berr_ctx(e, "linux.readonlyPaths[%zu]", i);
-	if (sysctl_apply(s, e) < 0)
-		return -1;
+	for (size_t i = 0; s->linux_.masked_paths && s->linux_.masked_paths[i]; i++)
+		if (mask_path(rootfd, &devnull, s->linux_.masked_paths[i], e) < 0)
+			return berr_ctx(e, "linux.maskedPaths[%zu]", i);
 	if (s->root_readonly && mount_remount_bind(rootfd, MS_RDONLY, e) < 0)
 		return berr_ctx(e, "root.readonly");
 	return 0;

@@ -218,6 +218,21 @@ int fs_write_atomic_at(int dirfd, const char *name, const void *buf, size_t len,
 	return 0;
 }
 
+int fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode, bool durable,
+		    berr *e)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return fs_write_atomic_at(AT_FDCWD, path, buf, len, mode, durable, e);
+	_cleanup_free_ char *dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berr_sys(e, "open directory %s", dir);
+	if (fs_write_atomic_at(dfd, slash + 1, buf, len, mode, durable, e) < 0)
+		return berr_ctx(e, "%s", path);
+	return 0;
+}
+
 int fs_write_str_at(int dirfd, const char *path, const char *s, berr *e)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);

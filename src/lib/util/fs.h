@@ -44,6 +44,11 @@ int fs_read_file_at(int dirfd, const char *path, char **out, size_t *len, berr *
 int fs_write_atomic_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
 		       bool durable, berr *e);
 
+/* The same for a path (relative to the cwd or absolute): the temporary
+ * file is made in the path's own directory. */
+int fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode, bool durable,
+		    berr *e);
+
 /* Write a string to an existing file (sysfs, procfs, cgroupfs knobs). */
 int fs_write_str_at(int dirfd, const char *path, const char *s, berr *e);
 
