@@ -194,6 +194,8 @@ static _Noreturn void exec_grandchild(exec_ctx *x)
 		berr_sys(&e, "become root in the container's user namespace");
 		fail(fd, &e);
 	}
+	/* this process is a private copy of the config: fill in HOME */
+	process_default_home((spec_process *)p);
 	char exe[4096];
 	if (process_lookup_exe(p, exe, sizeof(exe), &e) < 0)
 		fail(fd, &e);

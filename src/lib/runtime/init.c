@@ -189,6 +189,8 @@ _Noreturn void rt_init_main(rt_launch *l)
 		berr_sys(&e, "join a new session keyring");
 		fail(report, &e);
 	}
+	/* this process is a private copy of the config: fill in HOME */
+	process_default_home((spec_process *)p);
 	char exe[4096];
 	if (process_lookup_exe(p, exe, sizeof(exe), &e) < 0)
 		fail(report, &e);

@@ -94,6 +94,9 @@ int process_lookup_exe(const spec_process *p, char *out, size_t outsz, berr *e);
 int process_set_identity(const spec_process *p, berr *e); /* caps, groups, uid, gid */
 int process_prepare_fds(int preserve_fds, berr *e);
 int process_set_oom_score(const spec_process *p, berr *e);
+/* HOME from the container's /etc/passwd (or "/") when the env lacks it, as
+ * runc does; call inside the container's root. */
+void process_default_home(spec_process *p);
 /* Everything between "released" and execve: LSM label, seccomp (before or
  * after the identity, as runc orders it), identity, cwd, no_new_privs, fds. */
 int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_host *lsm,

@@ -217,3 +217,35 @@ int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_hos
 		return -1;
 	return 0;
 }
+
+/* Home directory of uid from the container's /etc/passwd, "/" if none. */
+static char *passwd_home(uid_t uid)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	char *home = NULL;
+	if (f) {
+		char line[1024];
+		while (!home && fgets(line, sizeof(line), f)) {
+			char *fields[7] = {0};
+			char *p = line;
+			int n = 0;
+			/* strsep keeps empty fields (an empty password is common) */
+			while (n < 7 && (fields[n] = strsep(&p, ":\n")) != NULL)
+				n++;
+			if (n >= 6 && fields[2] && strtoul(fields[2], NULL, 10) == uid && *fields[2])
+				home = xstrdup(*fields[5] ? fields[5] : "/");
+		}
+		fclose(f);
+	}
+	return home ? home : xstrdup("/");
+}
+
+void process_default_home(spec_process *p)
+{
+	for (size_t i = 0; p->env && p->env[i]; i++)
+		if (!strncmp(p->env[i], "HOME=", 5))
+			return;
+	_cleanup_free_ char *home = passwd_home(p->user.uid);
+	_cleanup_free_ char *kv = xasprintf("HOME=%s", home);
+	strv_push(&p->env, kv);
+}

@@ -48,6 +48,15 @@ int rootfs_prepare(const rt_launch *l, int *rootfd_out, berr *e)
 		close(rootfd);
 		return -1;
 	}
+	/* runc creates a missing working directory */
+	if (s->has_process && s->process.cwd) {
+		int cfd = fs_mkdir_in_root(rootfd, s->process.cwd, 0755, e);
+		if (cfd < 0) {
+			close(rootfd);
+			return berr_ctx(e, "process.cwd");
+		}
+		close(cfd);
+	}
 	*rootfd_out = rootfd;
 	return 0;
 }
