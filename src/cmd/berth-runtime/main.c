@@ -98,6 +98,17 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	rcli c = {.ctx.state_root = "/run/berth-runtime", .log_format = "text"};
+	/* rootless: $XDG_RUNTIME_DIR/berth-runtime as runc uses its own there */
+	char rootless_root[256];
+	if (geteuid() != 0) {
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+		if (xdg && *xdg)
+			snprintf(rootless_root, sizeof(rootless_root), "%s/berth-runtime", xdg);
+		else
+			snprintf(rootless_root, sizeof(rootless_root), "/tmp/berth-runtime-%u",
+				 (unsigned)geteuid());
+		c.ctx.state_root = rootless_root;
+	}
 	bool version = false, help = false, rootless = false;
 	const char *criu = NULL, *rootless_s = NULL;
 	const flag_def defs[] = {

@@ -270,7 +270,7 @@ static int spawn(launch_state *ls, berr *e)
 	}
 	close(ls->sync[1]);
 	ls->sync[1] = -1;
-	if (cgroup_enter(ls->cg, ls->pid, e) < 0)
+	if (ls->cg && cgroup_enter(ls->cg, ls->pid, e) < 0)
 		return -1;
 	sync_send(ls->sync[0], SYNC_GO, 0, NULL, -1);
 	return 0;
@@ -329,7 +329,7 @@ static int record_state(launch_state *ls, const char *id, const char *pid_file, 
 	    .own_pidns = ls->s->linux_.ns[NS_PID].present && !ls->s->linux_.ns[NS_PID].path,
 	};
 	r.annotations = annotations_strv(ls->s);
-	r.cgroup = cgroup_serialize(ls->cg);
+	r.cgroup = ls->cg ? cgroup_serialize(ls->cg) : NULL;
 	int ret = fs_write_atomic_at(ls->dirfd, CONFIG_COPY, ls->config_text, ls->config_len, 0600,
 				     false, e);
 	if (ret == 0)
@@ -383,6 +383,35 @@ static int apply_resources(const cgroup *cg, const spec *s, char ***warn, berr *
 	return cgroup_apply(cg, &r, warn, e);
 }
 
+static void warn_skipped_limits(rt_ctx *c, const spec_resources *r, const berr *why)
+{
+	const char *names[8];
+	size_t n = 0;
+	if (r->memory.limit.set || r->memory.reservation.set || r->memory.swap.set)
+		names[n++] = "memory";
+	if (r->cpu.shares.set || r->cpu.quota.set || r->cpu.period.set || r->cpu.cpus ||
+	    r->cpu.mems)
+		names[n++] = "cpu";
+	if (r->pids_limit.set)
+		names[n++] = "pids";
+	if (r->block_io.weight.set || r->block_io.n_weight_device)
+		names[n++] = "blockIO";
+	if (r->n_hugepages)
+		names[n++] = "hugepageLimits";
+	if (r->n_unified)
+		names[n++] = "unified";
+	if (n == 0)
+		return; /* nothing was asked that a cgroup would enforce */
+	char list[128] = "";
+	for (size_t i = 0; i < n; i++) {
+		strcat(list, i ? ", " : "");
+		strcat(list, names[i]);
+	}
+	_cleanup_free_ char *w = xasprintf(
+		"rootless: no cgroup (%s); these limits are NOT enforced: %s", why->msg, list);
+	strv_push(&c->warnings, w);
+}
+
 /* cgroup (created and limited), seccomp (compiled here, installed by the
  * init), LSM (detected here, applied by the init). */
 static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *e)
@@ -400,10 +429,19 @@ static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *
 	if (cgroup_create(ls->cg, e) < 0) {
 		cgroup_free(ls->cg);
 		ls->cg = NULL;
+		unlinkat(ls->dirfd, CGROUP_FILE, 0);
+		/* Rootless without a delegated cgroup: run without one, and
+		 * say which limits are not enforced. */
+		if (geteuid() != 0 && (e->errnum == EACCES || e->errnum == EPERM ||
+				       e->errnum == EROFS)) {
+			warn_skipped_limits(c, &s->linux_.resources, e);
+			goto no_cgroup;
+		}
 		return -1;
 	}
 	if (apply_resources(ls->cg, s, &c->warnings, e) < 0)
 		return berr_ctx(e, "config.json: linux.resources");
+no_cgroup:
 	if (seccomp_compile(&s->linux_.seccomp, &ls->sec, e) < 0)
 		return berr_ctx(e, "config.json");
 	for (size_t i = 0; ls->sec.warnings && ls->sec.warnings[i]; i++)

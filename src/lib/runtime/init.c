@@ -43,7 +43,6 @@ _Noreturn void rt_stage1_main(rt_launch *l, uint64_t new_flags)
 {
 	berr e;
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (ns_join_paths(l->s, &e) < 0)
 		fail(l->sync_fd, &e);
 	if (new_flags & CLONE_NEWUSER) {
@@ -59,6 +58,7 @@ _Noreturn void rt_stage1_main(rt_launch *l, uint64_t new_flags)
 			fail(l->sync_fd, &e);
 		}
 	}
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	uint64_t rest = new_flags & ~(uint64_t)CLONE_NEWUSER;
 	if (rest && unshare((int)rest) < 0) {
 		berr_sys(&e, "unshare namespaces");
@@ -132,9 +132,11 @@ _Noreturn void rt_init_main(rt_launch *l)
 	const spec_process *p = &s->process;
 	int report = l->sync_fd;
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (l->wait_go && wait_go(l->sync_fd, &e) < 0)
 		fail(report, &e);
+	/* Non-dumpable from here on (nothing else is in the container yet);
+	 * not before: an unprivileged parent must still write our id maps. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* Now inside the container's cgroup: a new cgroup namespace is rooted
 	 * there. */
 	if (s->linux_.ns[NS_CGROUP].present && !s->linux_.ns[NS_CGROUP].path &&

@@ -135,7 +135,18 @@ static int do_bind(const rt_launch *l, int rootfd, const spec_mount *m, berr *e)
 static int do_cgroup(const rt_launch *l, int rootfd, const spec_mount *m, berr *e)
 {
 	bool own_ns = l->s->linux_.ns[NS_CGROUP].present;
-	return cgroup_mount_setup(l->cg, rootfd, m->destination, m->flags, own_ns, e);
+	if (l->cg)
+		return cgroup_mount_setup(l->cg, rootfd, m->destination, m->flags, own_ns, e);
+	/* rootless without a cgroup: the host's tree, read-only */
+	_cleanup_close_ int tfd = fs_mkdir_in_root(rootfd, m->destination, 0755, e);
+	if (tfd < 0)
+		return -1;
+	if (mount("/sys/fs/cgroup", fs_fd_path(tfd).s, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return berr_sys(e, "bind /sys/fs/cgroup");
+	_cleanup_close_ int nfd = fs_open_in_root(rootfd, m->destination, O_PATH, 0, e);
+	if (nfd < 0)
+		return -1;
+	return set_recursive_ro(nfd, e);
 }
 
 /* data without the options that start with `prefix` */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/internal.h"
@@ -106,13 +107,78 @@ static int write_map(pid_t pid, const char *file, const spec_idmap *m, size_t n,
 	return 0;
 }
 
+/* newuidmap/newgidmap PID ID HOSTID SIZE...: the setuid helpers from the
+ * uidmap package that grant an unprivileged user its /etc/subuid ranges. */
+static int run_idmap_helper(const char *helper, pid_t pid, const spec_idmap *m, size_t n,
+			    berr *e)
+{
+	char **argv = NULL;
+	strv_push(&argv, helper);
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	strv_push(&argv, buf);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v[3] = {m[i].container_id, m[i].host_id, m[i].size};
+		for (int k = 0; k < 3; k++) {
+			snprintf(buf, sizeof(buf), "%u", v[k]);
+			strv_push(&argv, buf);
+		}
+	}
+	pid_t child = fork();
+	if (child < 0) {
+		strv_free(argv);
+		return berr_sys(e, "fork %s", helper);
+	}
+	if (child == 0) {
+		execvp(helper, argv);
+		_exit(127);
+	}
+	strv_free(argv);
+	int st;
+	if (waitpid(child, &st, 0) < 0)
+		return berr_sys(e, "wait for %s", helper);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return berr_set(e, EPERM,
+				"%s failed (exit %d): are the ranges in /etc/sub%cid granted to "
+				"this user? (uidmap package)",
+				helper, WIFEXITED(st) ? WEXITSTATUS(st) : -1, helper[3]);
+	return 0;
+}
+
+/* An unprivileged caller may map exactly its own id, once. */
+static bool self_map_only(const spec_idmap *m, size_t n, uint32_t own)
+{
+	return n == 1 && m[0].host_id == own && m[0].size == 1;
+}
+
 int ns_write_id_maps(pid_t pid, const spec *s, berr *e)
 {
 	const spec_linux *l = &s->linux_;
 	if (l->n_uid_mappings == 0 && l->n_gid_mappings == 0)
-		return berr_set(
-		    e, EINVAL,
-		    "linux.uidMappings: a new user namespace needs uid and gid mappings");
+		return berr_set(e, EINVAL,
+				"linux.uidMappings: a new user namespace needs uid and gid mappings");
+	if (geteuid() != 0) {
+		if (self_map_only(l->uid_mappings, l->n_uid_mappings, geteuid())) {
+			if (write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, e) < 0)
+				return berr_ctx(e, "linux.uidMappings");
+		} else if (run_idmap_helper("newuidmap", pid, l->uid_mappings, l->n_uid_mappings,
+					    e) < 0) {
+			return berr_ctx(e, "linux.uidMappings");
+		}
+		if (self_map_only(l->gid_mappings, l->n_gid_mappings, getegid())) {
+			/* the kernel requires setgroups to be denied first */
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+			if (fs_write_str_at(AT_FDCWD, path, "deny", e) < 0)
+				return berr_ctx(e, "linux.gidMappings");
+			if (write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, e) < 0)
+				return berr_ctx(e, "linux.gidMappings");
+		} else if (run_idmap_helper("newgidmap", pid, l->gid_mappings, l->n_gid_mappings,
+					    e) < 0) {
+			return berr_ctx(e, "linux.gidMappings");
+		}
+		return 0;
+	}
 	if (write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, e) < 0)
 		return berr_ctx(e, "linux.uidMappings");
 	if (write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, e) < 0)

@@ -1,5 +1,6 @@
 /* The default config (`runc spec`, `runc spec --rootless`) and the
  * runtime-spec features document (`runc features`). */
+#include <unistd.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,12 +33,13 @@ static json_object *mount(const char *dest, const char *type, const char *src,
 	return m;
 }
 
-static json_object *idmap(void)
+/* runc spec --rootless maps container root to the caller's own id. */
+static json_object *idmap(unsigned host_id)
 {
 	json_object *a = json_object_new_array();
 	json_object *m = json_object_new_object();
 	add(m, "containerID", json_object_new_int(0));
-	add(m, "hostID", json_object_new_int(0)); /* runc: the caller fills its own id */
+	add(m, "hostID", json_object_new_int64(host_id));
 	add(m, "size", json_object_new_int(1));
 	json_object_array_add(a, m);
 	return a;
@@ -133,8 +135,8 @@ char *spec_default_json(bool rootless)
 
 	json_object *lx = json_object_new_object();
 	if (rootless) {
-		add(lx, "uidMappings", idmap());
-		add(lx, "gidMappings", idmap());
+		add(lx, "uidMappings", idmap((unsigned)geteuid()));
+		add(lx, "gidMappings", idmap((unsigned)getegid()));
 	} else {
 		json_object *res = json_object_new_object();
 		json_object *devs = json_object_new_array();
