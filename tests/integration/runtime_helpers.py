@@ -337,6 +337,8 @@ def one_error_line(r, *words):
     assert r.returncode != 0, repr(r)
     lines = r.err_lines()
     assert len(lines) == 1, f"expected one stderr line: {r!r}"
+    if os.environ.get("BERTH_SHOW_ERRORS"):
+        print(f"\nERRLINE {lines[0]}")
     low = lines[0].lower()
     for w in words:
         assert w.lower() in low, f"{w!r} not in {lines[0]!r}"
