@@ -6,8 +6,8 @@
 
 #define V2_KNOBS                                                                                   \
 	"cpu.max", "cpu.weight", "cpu.max.burst", "cpu.idle", "cpuset.cpus", "cpuset.mems",        \
-		"memory.max", "memory.low", "memory.swap.max", "memory.high", "pids.max",          \
-		"io.weight", "io.max", "hugetlb.2MB.max", "cgroup.procs"
+	    "memory.max", "memory.low", "memory.swap.max", "memory.high", "pids.max", "io.weight", \
+	    "io.max", "hugetlb.2MB.max", "cgroup.procs"
 
 /* A fake v2 tree with /berth/x and its knob files; returns the cgroup. */
 static cgroup *fake_v2(char **root, cgroup_ctx *ctx)
@@ -182,34 +182,34 @@ static void test_conversions(void)
 
 /* ---- v1 ---------------------------------------------------------------- */
 
-static const char *const v1_hiers[] = {"cpu", "cpuacct", "cpuset", "memory", "devices",
-				       "freezer", "blkio", "pids", "hugetlb"};
+static const char *const v1_hiers[] = {"cpu",	  "cpuacct", "cpuset", "memory", "devices",
+				       "freezer", "blkio",   "pids",   "hugetlb"};
 
 static void fake_v1_tree(const char *root)
 {
 	static const char *const knobs[] = {
-		"cpu/berth/x/cpu.shares",
-		"cpu/berth/x/cpu.cfs_period_us",
-		"cpu/berth/x/cpu.cfs_quota_us",
-		"cpu/berth/x/cpu.cfs_burst_us",
-		"cpu/berth/x/cpu.rt_period_us",
-		"cpu/berth/x/cpu.rt_runtime_us",
-		"cpu/berth/x/cpu.idle",
-		"cpuset/berth/x/cpuset.cpus",
-		"cpuset/berth/x/cpuset.mems",
-		"memory/berth/x/memory.limit_in_bytes",
-		"memory/berth/x/memory.memsw.limit_in_bytes",
-		"memory/berth/x/memory.soft_limit_in_bytes",
-		"memory/berth/x/memory.swappiness",
-		"memory/berth/x/memory.oom_control",
-		"devices/berth/x/devices.allow",
-		"devices/berth/x/devices.deny",
-		"blkio/berth/x/blkio.weight",
-		"blkio/berth/x/blkio.weight_device",
-		"blkio/berth/x/blkio.throttle.read_bps_device",
-		"blkio/berth/x/blkio.throttle.write_iops_device",
-		"pids/berth/x/pids.max",
-		"hugetlb/berth/x/hugetlb.2MB.limit_in_bytes",
+	    "cpu/berth/x/cpu.shares",
+	    "cpu/berth/x/cpu.cfs_period_us",
+	    "cpu/berth/x/cpu.cfs_quota_us",
+	    "cpu/berth/x/cpu.cfs_burst_us",
+	    "cpu/berth/x/cpu.rt_period_us",
+	    "cpu/berth/x/cpu.rt_runtime_us",
+	    "cpu/berth/x/cpu.idle",
+	    "cpuset/berth/x/cpuset.cpus",
+	    "cpuset/berth/x/cpuset.mems",
+	    "memory/berth/x/memory.limit_in_bytes",
+	    "memory/berth/x/memory.memsw.limit_in_bytes",
+	    "memory/berth/x/memory.soft_limit_in_bytes",
+	    "memory/berth/x/memory.swappiness",
+	    "memory/berth/x/memory.oom_control",
+	    "devices/berth/x/devices.allow",
+	    "devices/berth/x/devices.deny",
+	    "blkio/berth/x/blkio.weight",
+	    "blkio/berth/x/blkio.weight_device",
+	    "blkio/berth/x/blkio.throttle.read_bps_device",
+	    "blkio/berth/x/blkio.throttle.write_iops_device",
+	    "pids/berth/x/pids.max",
+	    "hugetlb/berth/x/hugetlb.2MB.limit_in_bytes",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(knobs); i++)
 		tf_put(root, knobs[i], "");
@@ -315,8 +315,8 @@ static void paths_body(const char *root, cgroup_ctx *ctx)
 	char *want_v2 = xasprintf("%s/unified/u2/a/b", root);
 	bool ok = cg_v1_dir(cg, CG_MEMORY) && !strcmp(cg_v1_dir(cg, CG_MEMORY), want_mem) &&
 		  cg_v1_dir(cg, CG_CPUACCT) && !strcmp(cg_v1_dir(cg, CG_CPUACCT), want_cpu) &&
-		  cg_v1_dir(cg, CG_NAMED) && !strcmp(cg_v1_dir(cg, CG_NAMED), want_sd) &&
-		  cg->v2 && !strcmp(cg->v2, want_v2);
+		  cg_v1_dir(cg, CG_NAMED) && !strcmp(cg_v1_dir(cg, CG_NAMED), want_sd) && cg->v2 &&
+		  !strcmp(cg->v2, want_v2);
 	if (!ok)
 		fprintf(stderr, "mem=%s cpu=%s v2=%s\n", cg_v1_dir(cg, CG_MEMORY),
 			cg_v1_dir(cg, CG_CPUACCT), cg->v2);
@@ -368,7 +368,8 @@ static void test_paths(void)
 	char *alias = xasprintf("%s/cpu", root);
 	CHECK(symlink("cpu,cpuacct", alias) == 0); /* an alias: skipped */
 	free(alias);
-	tf_put(root, "self-cgroup", "3:memory:/own/mem\n2:cpu,cpuacct:/\n1:name=systemd:/sd\n0::/u2\n");
+	tf_put(root, "self-cgroup",
+	       "3:memory:/own/mem\n2:cpu,cpuacct:/\n1:name=systemd:/sd\n0::/u2\n");
 	cgroup_ctx ctx;
 	berr e;
 	CHECK(cgroup_ctx_init(&ctx, CGROUP_HYBRID, root, &e) == 0);
