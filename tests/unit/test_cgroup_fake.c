@@ -1,6 +1,8 @@
 /* cgroup writers against fake cgroupfs trees in /tmp: the exact files and
  * values written for a full linux.resources, per mode; path resolution;
  * state round trip; cleanup when create fails half-way. */
+#include <poll.h>
+
 #include "check.h"
 #include "test_cgroup_helpers.h"
 
@@ -426,5 +428,126 @@ static void test_create_cleanup(void)
 	CHECK(gone);
 }
 
+/* ---- v2: create, stats, OOM, freeze ------------------------------------ */
+
+static void test_v2_create_enables_controllers(void)
+{
+	char *root = tf_mkdtemp();
+	tf_put(root, "cgroup.controllers", "cpu memory pids\n");
+	tf_put(root, "cgroup.subtree_control", "");
+	cgroup_ctx ctx;
+	berr e;
+	CHECK(cgroup_ctx_init(&ctx, CGROUP_V2, root, &e) == 0);
+	cgroup *cg = cgroup_resolve(&ctx, "/berth/new", "x", false, &e);
+	int rc = cg ? cgroup_create(cg, &e) : -1;
+	char *sc = tf_get(root, "cgroup.subtree_control");
+	char *leaf = xasprintf("%s/berth/new", root);
+	bool made = access(leaf, F_OK) == 0 && cg && cg->v2_created == 2 && cg->n_v1 == 0;
+	free(leaf);
+	cgroup_free(cg);
+	cgroup_ctx_clear(&ctx);
+	tf_rm(root);
+	bool sc_ok = !strcmp(sc, "+cpu\n+memory\n+pids\n");
+	free(sc);
+	CHECK(rc == 0 && made);
+	CHECK(sc_ok);
+}
+
+static const char *const v2_stats_files[][2] = {
+    {"cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 10\n"
+		 "nr_throttled 3\nthrottled_usec 200\n"},
+    {"memory.current", "4096\n"},
+    {"memory.peak", "8192\n"},
+    {"memory.max", "max\n"},
+    {"memory.swap.current", "0\n"},
+    {"memory.swap.max", "max\n"},
+    {"memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n"},
+    {"memory.stat", "anon 100\nfile 200\n"},
+    {"pids.current", "3\n"},
+    {"pids.max", "max\n"},
+    {"io.stat", "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n"},
+    {"hugetlb.2MB.current", "0\n"},
+    {"hugetlb.2MB.max", "max\n"},
+    {"hugetlb.2MB.events", "max 0\n"},
+    {"cgroup.events", "populated 1\nfrozen 1\n"},
+    {"cgroup.freeze", ""},
+};
+
+/* runc's types.Stats JSON for the files above, byte for byte (Go's
+ * omitempty drops zero scalars, never the nested objects). */
+static const char v2_stats_json[] =
+    "{\"type\":\"stats\",\"id\":\"c1\",\"data\":{"
+    "\"cpu\":{\"usage\":{\"total\":1500000,\"kernel\":500000,\"user\":1000000},"
+    "\"throttling\":{\"periods\":10,\"throttledPeriods\":3,\"throttledTime\":200000}},"
+    "\"cpuset\":{},"
+    "\"memory\":{\"cache\":200,"
+    "\"usage\":{\"limit\":18446744073709551615,\"usage\":4096,\"max\":8192,\"failcnt\":7},"
+    "\"swap\":{\"limit\":18446744073709551615,\"failcnt\":0},"
+    "\"kernel\":{\"limit\":0,\"failcnt\":0},\"kernelTCP\":{\"limit\":0,\"failcnt\":0},"
+    "\"raw\":{\"anon\":100,\"file\":200}},"
+    "\"pids\":{\"current\":3},"
+    "\"blkio\":{\"ioServiceBytesRecursive\":[{\"major\":8,\"op\":\"Read\",\"value\":4096},"
+    "{\"major\":8,\"op\":\"Write\",\"value\":8192}],"
+    "\"ioServicedRecursive\":[{\"major\":8,\"op\":\"Read\",\"value\":1},"
+    "{\"major\":8,\"op\":\"Write\",\"value\":2}]},"
+    "\"hugetlb\":{\"2MB\":{\"max\":18446744073709551615,\"failcnt\":0}},"
+    "\"intel_rdt\":{},\"network_interfaces\":null}}";
+
+static void v2_misc_body(const char *root, cgroup *cg)
+{
+	berr e;
+	cgroup_stats st;
+	CHECK(cgroup_stats_read(cg, &st, &e) == 0);
+	char *js = cgroup_stats_json(&st, "c1");
+	cgroup_stats_clear(&st);
+	bool same = !strcmp(js, v2_stats_json);
+	if (!same)
+		fprintf(stderr, "got  %s\nwant %s\n", js, v2_stats_json);
+	free(js);
+	CHECK(same);
+
+	/* OOM: inotify on memory.events, counter deltas */
+	cgroup_oom o;
+	CHECK(cgroup_oom_open(cg, &o, &e) == 0);
+	CHECK(o.inotify && o.seen == 1);
+	tf_put(root, "berth/x/memory.events", "low 0\nhigh 0\nmax 9\noom 3\noom_kill 3\n");
+	struct pollfd p = {.fd = o.fd, .events = POLLIN};
+	int pr = poll(&p, 1, 2000);
+	uint64_t n = 0, n2 = 9;
+	int r1 = cgroup_oom_read(&o, &n, &e);
+	int r2 = cgroup_oom_read(&o, &n2, &e);
+	cgroup_oom_close(&o);
+	CHECK(pr == 1);
+	CHECK(r1 == 0 && n == 2);
+	CHECK(r2 == 0 && n2 == 0);
+
+	/* freeze writes cgroup.freeze and waits for cgroup.events */
+	CHECK(cgroup_freeze(cg, true, &e) == 0);
+	EXPECT_FILE(root, "berth/x/cgroup.freeze", "1\n");
+	bool fz = false;
+	CHECK(cgroup_is_frozen(cg, &fz, &e) == 0 && fz);
+}
+
+static void test_v2_stats_oom_freeze(void)
+{
+	char *root = tf_mkdtemp();
+	for (size_t i = 0; i < ARRAY_SIZE(v2_stats_files); i++) {
+		char *rel = xasprintf("berth/x/%s", v2_stats_files[i][0]);
+		tf_put(root, rel, v2_stats_files[i][1]);
+		free(rel);
+	}
+	cgroup_ctx ctx;
+	berr e;
+	CHECK(cgroup_ctx_init(&ctx, CGROUP_V2, root, &e) == 0);
+	cgroup *cg = cgroup_resolve(&ctx, "/berth/x", "x", false, &e);
+	if (cg)
+		v2_misc_body(root, cg);
+	cgroup_free(cg);
+	cgroup_ctx_clear(&ctx);
+	tf_rm(root);
+	CHECK(cg);
+}
+
 CHECK_MAIN(test_v2_full, test_v2_edges, test_conversions, test_v1_full, test_paths,
-	   test_systemd_path, test_create_cleanup)
+	   test_systemd_path, test_create_cleanup, test_v2_create_enables_controllers,
+	   test_v2_stats_oom_freeze)

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -714,8 +715,23 @@ LIVE_TEST(test_clone_into_cgroup_fd, "fd")
 	CHECK(fl & FD_CLOEXEC);
 }
 
-CHECK_MAIN(test_oom_kill_reported, test_pids_limit_stops_fork_bomb, test_cpu_quota_half_core,
-	   test_update_live_limits, test_freeze_thaw, test_devices_v1_deny_all_allow_null,
-	   test_devices_bpf_enforced_and_replaced, test_kill_all, test_kill_all_v1_fallback,
-	   test_stats_json, test_destroy_from_state, test_mount_bind_readonly,
-	   test_mount_own_cgroupns, test_clone_into_cgroup_fd)
+/* Detection against an independent look at the mounts. */
+static void test_detect_mode(void)
+{
+	if (!live())
+		return;
+	struct statfs u;
+	bool unified = statfs("/sys/fs/cgroup/unified", &u) == 0 && u.f_type == 0x63677270;
+	CHECK(g_ctx.mode == (unified ? CGROUP_HYBRID : CGROUP_V1));
+	bool mem = false;
+	for (size_t i = 0; i < g_ctx.n_hier; i++)
+		mem |= g_ctx.hier[i].ctrl == CG_MEMORY && !strcmp(g_ctx.hier[i].name, "memory");
+	CHECK(mem);
+	CHECK_STREQ(g_ctx.root, "/sys/fs/cgroup");
+}
+
+CHECK_MAIN(test_detect_mode, test_oom_kill_reported, test_pids_limit_stops_fork_bomb,
+	   test_cpu_quota_half_core, test_update_live_limits, test_freeze_thaw,
+	   test_devices_v1_deny_all_allow_null, test_devices_bpf_enforced_and_replaced,
+	   test_kill_all, test_kill_all_v1_fallback, test_stats_json, test_destroy_from_state,
+	   test_mount_bind_readonly, test_mount_own_cgroupns, test_clone_into_cgroup_fd)

@@ -226,6 +226,16 @@ int cgroup_v2_dir_fd(const cgroup *cg, berr *e)
 	return fd;
 }
 
+/* v2 for the unified mode; v1 and hybrid put every limit in v1. */
+int cgroup_apply(const cgroup *cg, const spec_resources *r, char ***warn_out, berr *e)
+{
+	if (!r)
+		return 0;
+	if (cg->mode == CGROUP_V2)
+		return cg_apply_v2(cg, r, warn_out, e);
+	return cg_apply_v1(cg, r, warn_out, e);
+}
+
 /* ---- freeze ----------------------------------------------------------------- */
 
 static int v1_freezer_state(const char *dir, char *buf, size_t n, berr *e)
@@ -260,7 +270,7 @@ int cgroup_freeze(const cgroup *cg, bool frozen, berr *e)
 		return berr_set(e, ETIMEDOUT, "cgroup %s: freezer.state did not reach %s", fz,
 				want);
 	}
-	if (!cg->v2 || cg->mode != CGROUP_V2)
+	if (!cg->v2)
 		return berr_set(e, ENOTSUP, "cgroup: no freezer controller");
 	if (cg_write(cg->v2, "cgroup.freeze", frozen ? "1" : "0", e) < 0)
 		return -1;
@@ -286,7 +296,7 @@ int cgroup_is_frozen(const cgroup *cg, bool *frozen, berr *e)
 		*frozen = !strcmp(st, "FROZEN");
 		return 0;
 	}
-	if (!cg->v2 || cg->mode != CGROUP_V2)
+	if (!cg->v2)
 		return berr_set(e, ENOTSUP, "cgroup: no freezer controller");
 	_cleanup_free_ char *ev = cg_read(cg->v2, "cgroup.events", e);
 	if (!ev)
@@ -382,7 +392,7 @@ int cgroup_kill_all(const cgroup *cg, berr *e)
 	}
 	/* Freeze first so nothing forks between reading the list and the
 	 * signal; a frozen task only dies once thawed. */
-	bool can_freeze = cg_v1_dir(cg, CG_FREEZER) || (cg->mode == CGROUP_V2 && cg->v2);
+	bool can_freeze = cg_v1_dir(cg, CG_FREEZER) || cg->v2;
 	for (int round = 0; round < 50; round++) {
 		if (can_freeze && cgroup_freeze(cg, true, e) < 0) {
 			if (e->errnum != ENOENT)
@@ -449,7 +459,7 @@ int cgroup_destroy(const cgroup *cg, berr *e)
 	const char *fz = cg_v1_dir(cg, CG_FREEZER);
 	if (fz && cg_exists(fz, "freezer.state"))
 		cg_write(fz, "freezer.state", "THAWED", e);
-	if (cg->v2 && cg->mode == CGROUP_V2 && cg_exists(cg->v2, "cgroup.freeze"))
+	if (cg->v2 && cg_exists(cg->v2, "cgroup.freeze"))
 		cg_write(cg->v2, "cgroup.freeze", "0", e);
 	if (cg->v2 && cg_exists(cg->v2, "cgroup.kill"))
 		cg_write(cg->v2, "cgroup.kill", "1", e);

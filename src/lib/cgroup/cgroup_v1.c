@@ -285,12 +285,3 @@ int cg_apply_v1(const cgroup *cg, const spec_resources *r, char ***w, berr *e)
 		return -1;
 	return 0;
 }
-
-int cgroup_apply(const cgroup *cg, const spec_resources *r, char ***warn_out, berr *e)
-{
-	if (!r)
-		return 0;
-	if (cg->mode == CGROUP_V2)
-		return cg_apply_v2(cg, r, warn_out, e);
-	return cg_apply_v1(cg, r, warn_out, e);
-}
