@@ -131,6 +131,14 @@ static void v2_edge_body(const char *root, cgroup *cg)
 	CHECK(cgroup_apply(cg, &bad, NULL, &e) < 0);
 	CHECK_CONTAINS(e.msg, "memory.nosuch");
 
+	/* memory+swap equal to memory: no swap at all */
+	spec_resources ns = {0};
+	ns.memory.limit = (opt_i64){true, 1000000};
+	ns.memory.swap = (opt_i64){true, 1000000};
+	CHECK(cgroup_apply(cg, &ns, NULL, &e) == 0);
+	EXPECT_FILE(root, "berth/x/memory.swap.max", "max\n0\n");
+	EXPECT_FILE(root, "berth/x/memory.max", "max\n1000000\n");
+
 	/* swap below memory is an error naming the field */
 	spec_resources sw = {0};
 	sw.memory.limit = (opt_i64){true, 2000};
@@ -272,6 +280,22 @@ static void v1_full_body(const char *root, cgroup *cg)
 		kernel |= strstr(warn[i], "memory.kernel") != NULL;
 	strv_free(warn);
 	CHECK(kernel);
+
+	/* an "all" rule narrower than everything becomes one rule per type */
+	spec_dev_rule narrow[] = {{true, 'a', -1, -1, "r"}, {false, 'a', 4, -1, "w"}};
+	spec_resources dv = {0};
+	dv.devices = narrow;
+	dv.n_devices = 2;
+	CHECK(cgroup_apply(cg, &dv, NULL, &e) == 0);
+	char *allow = tf_get(root, "devices/berth/x/devices.allow");
+	char *deny = tf_get(root, "devices/berth/x/devices.deny");
+	bool narrow_ok = strstr(allow, "c 10:200 rwm\nc *:* r\nb *:* r\n") &&
+			 strstr(deny, "c 5:1 w\na\nc 4:* w\nb 4:* w\n");
+	if (!narrow_ok)
+		fprintf(stderr, "allow:\n%sdeny:\n%s", allow, deny);
+	free(allow);
+	free(deny);
+	CHECK(narrow_ok);
 
 	/* unified keys are v2 only */
 	spec_resources u = {0};

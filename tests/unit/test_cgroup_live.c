@@ -7,11 +7,13 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <poll.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -707,6 +709,8 @@ LIVE_TEST(test_mount_own_cgroupns, "mntns")
 	mount_case(cg, true);
 }
 
+/* clone3(CLONE_INTO_CGROUP) with the fd puts the child straight into the
+ * cgroup (v2 tree; in hybrid that is the tracking tree). */
 LIVE_TEST(test_clone_into_cgroup_fd, "fd")
 {
 	berr e;
@@ -717,8 +721,30 @@ LIVE_TEST(test_clone_into_cgroup_fd, "fd")
 	}
 	CHECK(fd >= 0);
 	int fl = fcntl(fd, F_GETFD);
+	struct clone_args args = {
+	    .flags = CLONE_INTO_CGROUP,
+	    .exit_signal = SIGCHLD,
+	    .cgroup = (uint64_t)fd,
+	};
+	fflush(NULL);
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
 	close(fd);
+	pid_t *pids = NULL;
+	size_t n = 0;
+	int rc = pid > 0 ? cgroup_pids(cg, &pids, &n, &e) : -1;
+	bool found = rc == 0 && n == 1 && pids[0] == pid;
+	free(pids);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
 	CHECK(fl & FD_CLOEXEC);
+	CHECK(pid > 0);
+	CHECK(found);
 }
 
 /* Detection against an independent look at the mounts. */

@@ -233,11 +233,14 @@ static int v1_network(const cgroup *cg, const spec_resources *r, char ***w, berr
 	return 0;
 }
 
-/* "c 1:3 rwm"; -1 is the wildcard. */
-static char *dev_rule_str(const spec_dev_rule *d)
+static bool full_access(const char *a)
 {
-	if (d->type == 'a')
-		return xstrdup("a");
+	return !a[0] || (strchr(a, 'r') && strchr(a, 'w') && strchr(a, 'm'));
+}
+
+/* "c 1:3 rwm"; -1 is the wildcard. */
+static char *dev_rule_str(char type, const spec_dev_rule *d)
+{
 	char maj[24], min[24];
 	if (d->major < 0)
 		strcpy(maj, "*");
@@ -247,7 +250,7 @@ static char *dev_rule_str(const spec_dev_rule *d)
 		strcpy(min, "*");
 	else
 		snprintf(min, sizeof(min), "%" PRId64, d->minor);
-	return xasprintf("%c %s:%s %s", d->type, maj, min, d->access[0] ? d->access : "rwm");
+	return xasprintf("%c %s:%s %s", type, maj, min, d->access[0] ? d->access : "rwm");
 }
 
 static int v1_devices(const cgroup *cg, const spec_resources *r, berr *e)
@@ -263,12 +266,27 @@ static int v1_devices(const cgroup *cg, const spec_resources *r, berr *e)
 		return -1;
 	for (size_t i = 0; i < r->n_devices; i++) {
 		const spec_dev_rule *dr = &r->devices[i];
+		const char *file = dr->allow ? "devices.allow" : "devices.deny";
 		if (dr->type != 'a' && dr->type != 'c' && dr->type != 'b')
 			return berr_set(e, EINVAL, "linux.resources.devices[%zu]: bad type '%c'", i,
 					dr->type);
-		_cleanup_free_ char *s = dev_rule_str(dr);
-		if (cg_write(d, dr->allow ? "devices.allow" : "devices.deny", s, e) < 0)
-			return -1;
+		if (strspn(dr->access, "rwm") != strlen(dr->access))
+			return berr_set(e, EINVAL,
+					"linux.resources.devices[%zu]: bad access \"%s\"", i,
+					dr->access);
+		/* The kernel reads "a" as "everything, rwm" and ignores the rest
+		 * of the line: a narrower "all" rule becomes one per type. */
+		if (dr->type == 'a' && full_access(dr->access) && dr->major < 0 && dr->minor < 0) {
+			if (cg_write(d, file, "a", e) < 0)
+				return -1;
+			continue;
+		}
+		const char *types = dr->type == 'a' ? "cb" : (dr->type == 'c' ? "c" : "b");
+		for (const char *t = types; *t; t++) {
+			_cleanup_free_ char *s = dev_rule_str(*t, dr);
+			if (cg_write(d, file, s, e) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }
