@@ -526,14 +526,26 @@ LIVE_TEST(test_kill_all_v1_fallback, "kill1")
 	cgroup *view = cgroup_resolve(&v1, cg->path, "x", false, &e);
 	cgroup_ctx_clear(&v1);
 	CHECK(view && !view->v2);
+	/* a sub-cgroup the container made, with a process of its own */
+	char *inner_path = xasprintf("%s/inner", cg->path);
+	CHECK(cgroup_ctx_init(&v1, CGROUP_V1, g_ctx.root, &e) == 0);
+	cgroup *inner = cgroup_resolve(&v1, inner_path, "x", false, &e);
+	cgroup_ctx_clear(&v1);
+	free(inner_path);
+	bool inner_ok = inner && cgroup_create(inner, &e) == 0;
+	pid_t ipid = inner_ok ? spawn(inner, fn_sleep, NULL) : -1;
+	cgroup_free(inner);
 	pid_t pid = spawn(cg, fn_family, NULL);
-	bool five = wait_pids(view, 5);
+	bool five = wait_pids(view, inner_ok ? 6 : 5);
 	int rc = cgroup_kill_all(view, &e);
 	if (rc < 0)
 		fprintf(stderr, "%s\n", e.msg);
 	size_t left = count_pids(view);
 	cgroup_free(view);
 	waitpid(pid, NULL, 0);
+	if (ipid > 0)
+		waitpid(ipid, NULL, 0);
+	CHECK(inner_ok);
 	CHECK(five);
 	CHECK(rc == 0 && left == 0);
 }

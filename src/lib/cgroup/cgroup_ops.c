@@ -319,40 +319,63 @@ static const char *tracking_dir(const cgroup *cg)
 	return d ? d : cg->n_v1 ? cg->v1[0].path : NULL;
 }
 
-static int read_pids(const char *dir, pid_t **pids, size_t *n, berr *e)
+/* Walk `dir` and its sub-cgroups (a container may make its own): count the
+ * processes, collect them into *out when given, signal them when sig != 0.
+ * A directory vanishing under us counts as empty. */
+static int walk_pids(const char *dir, int sig, pid_t **out, size_t *n, int depth, berr *e)
 {
-	*pids = NULL;
-	*n = 0;
+	if (depth > 64)
+		return berr_set(e, ELOOP, "cgroup %s: nested too deep", dir);
 	_cleanup_free_ char *s = cg_read(dir, "cgroup.procs", e);
 	if (!s)
-		return -1;
+		return e->errnum == ENOENT || e->errnum == ENODEV ? 0 : -1;
 	char *save = NULL;
 	for (char *t = strtok_r(s, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
-		*pids = xreallocarray(*pids, *n + 1, sizeof(**pids));
-		(*pids)[(*n)++] = (pid_t)strtol(t, NULL, 10);
+		pid_t pid = (pid_t)strtol(t, NULL, 10);
+		if (pid <= 0)
+			continue;
+		if (sig && kill(pid, sig) < 0 && errno != ESRCH)
+			return berr_sys(e, "cgroup %s: kill %d", dir, (int)pid);
+		if (out) {
+			*out = xreallocarray(*out, *n + 1, sizeof(**out));
+			(*out)[*n] = pid;
+		}
+		(*n)++;
 	}
-	return 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : berr_sys(e, "cgroup: open %s", dir);
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+			continue;
+		_cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+		r = walk_pids(sub, sig, out, n, depth + 1, e);
+	}
+	closedir(d);
+	return r;
 }
 
 int cgroup_pids(const cgroup *cg, pid_t **pids, size_t *n, berr *e)
 {
 	const char *d = tracking_dir(cg);
+	*pids = NULL;
+	*n = 0;
 	if (!d)
 		return berr_set(e, 0, "cgroup: no hierarchy");
-	return read_pids(d, pids, n, e);
+	if (walk_pids(d, 0, pids, n, 0, e) < 0) {
+		free(*pids);
+		*pids = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static int signal_dir(const char *dir, int sig, size_t *left, berr *e)
 {
-	_cleanup_free_ pid_t *pids = NULL;
-	size_t n;
-	if (read_pids(dir, &pids, &n, e) < 0)
-		return e->errnum == ENOENT ? (*left = 0, 0) : -1;
-	for (size_t i = 0; i < n; i++)
-		if (kill(pids[i], sig) < 0 && errno != ESRCH)
-			return berr_sys(e, "cgroup %s: kill %d", dir, (int)pids[i]);
-	*left = n;
-	return 0;
+	*left = 0;
+	return walk_pids(dir, sig, NULL, left, 0, e);
 }
 
 int cgroup_signal_all(const cgroup *cg, int sig, berr *e)
@@ -367,10 +390,9 @@ int cgroup_signal_all(const cgroup *cg, int sig, berr *e)
 static int wait_empty(const char *dir, int timeout_ms, berr *e)
 {
 	for (int waited = 0;; waited += 10) {
-		_cleanup_free_ pid_t *pids = NULL;
-		size_t n;
-		if (read_pids(dir, &pids, &n, e) < 0)
-			return e->errnum == ENOENT ? 0 : -1;
+		size_t n = 0;
+		if (walk_pids(dir, 0, NULL, &n, 0, e) < 0)
+			return -1;
 		if (n == 0)
 			return 0;
 		if (waited >= timeout_ms)
