@@ -139,6 +139,16 @@ static void v2_edge_body(const char *root, cgroup *cg)
 	EXPECT_FILE(root, "berth/x/memory.swap.max", "max\n0\n");
 	EXPECT_FILE(root, "berth/x/memory.max", "max\n1000000\n");
 
+	/* checkBeforeUpdate refuses a limit below the usage */
+	tf_put(root, "berth/x/memory.current", "5000\n");
+	spec_resources cb = {0};
+	cb.memory.limit = (opt_i64){true, 4096};
+	cb.memory.check_before_update = true;
+	CHECK(cgroup_apply(cg, &cb, NULL, &e) < 0);
+	CHECK_CONTAINS(e.msg, "below the current usage 5000");
+	cb.memory.limit.v = 8192;
+	CHECK(cgroup_apply(cg, &cb, NULL, &e) == 0);
+
 	/* swap below memory is an error naming the field */
 	spec_resources sw = {0};
 	sw.memory.limit = (opt_i64){true, 2000};

@@ -352,6 +352,23 @@ LIVE_TEST(test_update_live_limits, "update")
 	CHECK(wait_child(pid, 20000, &st) == 0);
 	kill(sleeper, SIGKILL);
 	waitpid(sleeper, NULL, 0);
+	/* memory+swap up and down again: the write order keeps memory <=
+	 * memory+swap at every step, else the kernel says EINVAL */
+	spec_resources sw = {0};
+	sw.memory.limit = (opt_i64){true, 32 << 20};
+	sw.memory.swap = (opt_i64){true, 32 << 20};
+	spec_resources up = {0};
+	up.memory.limit = (opt_i64){true, 96 << 20};
+	up.memory.swap = (opt_i64){true, 128 << 20};
+	bool has_memsw = cg_exists(mem, "memory.memsw.limit_in_bytes");
+	if (has_memsw) {
+		CHECK(apply(cg, &sw) == 0);
+		CHECK(apply(cg, &up) == 0);
+		CHECK(read_num(mem, "memory.memsw.limit_in_bytes") == 128u << 20);
+		CHECK(read_num(mem, "memory.limit_in_bytes") == 96u << 20);
+		CHECK(apply(cg, &sw) == 0);
+		CHECK(read_num(mem, "memory.memsw.limit_in_bytes") == 32u << 20);
+	}
 	/* 5 = sleeper + helper + 3 forks */
 	if (WEXITSTATUS(st) != 3)
 		fprintf(stderr, "forks: %d\n", WEXITSTATUS(st));

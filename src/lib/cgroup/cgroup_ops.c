@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -78,6 +79,22 @@ bool cg_kv(const char *text, const char *key, uint64_t *v)
 		}
 	}
 	return false;
+}
+
+int cg_check_usage(const char *dir, const char *file, int64_t limit, berr *e)
+{
+	if (limit <= 0)
+		return 0;
+	_cleanup_free_ char *s = cg_read(dir, file, e);
+	if (!s)
+		return -1;
+	uint64_t u = strtoull(s, NULL, 10);
+	if (u > (uint64_t)limit)
+		return berr_set(e, EBUSY,
+				"linux.resources.memory.limit: %" PRId64
+				" is below the current usage %" PRIu64 " (checkBeforeUpdate)",
+				limit, u);
+	return 0;
 }
 
 const char *cg_v1_dir(const cgroup *cg, unsigned ctrl)

@@ -39,6 +39,8 @@ static int v1_memory(const cgroup *cg, const spec_resources *r, char ***w, berr 
 		return -1;
 	int64_t limit = m->limit.set ? m->limit.v : 0;
 	int64_t swap = m->swap.set ? m->swap.v : 0;
+	if (m->check_before_update && cg_check_usage(d, "memory.usage_in_bytes", limit, e) < 0)
+		return -1;
 	/* Unlimited memory with swap unset means both unlimited (runc). */
 	if (limit == -1 && swap == 0)
 		swap = -1;
