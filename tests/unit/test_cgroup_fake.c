@@ -373,6 +373,8 @@ static void paths_body(const char *root, cgroup_ctx *ctx)
 	cgroup_free(cg);
 	CHECK(ok);
 	CHECK(same);
+	CHECK(!cgroup_deserialize(
+	    "{\"mode\":\"v1\",\"path\":\"x\",\"dirs\":{\"memory\":\"/a/../etc\"}}", &e));
 	CHECK(!cgroup_deserialize("{\"mode\":\"v1\",\"path\":\"x\",\"dirs\":{\"memory\":\"rel\"}}",
 				  &e));
 

@@ -738,6 +738,175 @@ LIVE_TEST(test_mount_own_cgroupns, "mntns")
 	mount_case(cg, true);
 }
 
+/* ---- the v2 code paths on the real cgroup2 tree -------------------------
+ * On a hybrid host, /sys/fs/cgroup/unified is a real cgroup2 mount with no
+ * controllers: driving it as a CGROUP_V2 root exercises the v2 freezer,
+ * cgroup.kill, cpu.stat, the eBPF device filter through cgroup_apply() and
+ * the v2 mounts for real. The directory is made by hand so that create()
+ * does not enable controllers in the host's root subtree_control. */
+
+static cgroup *mk_v2view(const char *tag)
+{
+	cgroup_ctx v;
+	berr e;
+	if (cgroup_ctx_init(&v, CGROUP_V2, "/sys/fs/cgroup/unified", &e) < 0)
+		return NULL;
+	char name[96];
+	snprintf(name, sizeof(name), "berth-test-%d-%s", (int)getpid(), tag);
+	cgroup *cg = cgroup_resolve(&v, name, "x", false, &e);
+	cgroup_ctx_clear(&v);
+	if (!cg)
+		return NULL;
+	if (mkdir(cg->v2, 0755) < 0 || cgroup_create(cg, &e) < 0) {
+		fprintf(stderr, "%s: %s\n", cg->v2, strerror(errno));
+		rmdir(cg->v2);
+		cgroup_free(cg);
+		return NULL;
+	}
+	return cg;
+}
+
+#define V2VIEW_TEST(name, tag)                                                                     \
+	static void name##_body(cgroup *cg);                                                       \
+	static void name(void)                                                                     \
+	{                                                                                          \
+		if (!live())                                                                       \
+			return;                                                                    \
+		if (g_ctx.mode != CGROUP_HYBRID) {                                                 \
+			printf("skipped: %s needs a cgroup2 tree\n", #name);                       \
+			return;                                                                    \
+		}                                                                                  \
+		cgroup *cg = mk_v2view(tag);                                                       \
+		CHECK(cg);                                                                         \
+		CHECK(cg->mode == CGROUP_V2 && cg->n_v1 == 0);                                     \
+		name##_body(cg);                                                                   \
+		CHECK(teardown(cg));                                                               \
+	}                                                                                          \
+	static void name##_body(cgroup *cg)
+
+V2VIEW_TEST(test_v2_freeze_stats_kill, "v2fz")
+{
+	volatile unsigned long *c =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(c != MAP_FAILED);
+	pid_t pid = spawn(cg, fn_count, (void *)c);
+	for (int i = 0; i < 2000 && *c == 0; i++)
+		msleep(1);
+	berr e;
+	bool frozen = false, after = true;
+	int fr = cgroup_freeze(cg, true, &e);
+	int fs = cgroup_is_frozen(cg, &frozen, &e);
+	unsigned long a = *c;
+	msleep(250);
+	unsigned long b = *c;
+	int th = cgroup_freeze(cg, false, &e);
+	msleep(100);
+	unsigned long d = *c;
+	cgroup_is_frozen(cg, &after, &e);
+	cgroup_stats st;
+	int sr = cgroup_stats_read(cg, &st, &e);
+	uint64_t total = sr == 0 ? st.cpu.total : 0, user = sr == 0 ? st.cpu.user : 0;
+	if (sr == 0)
+		cgroup_stats_clear(&st);
+	/* cgroup.kill */
+	int kr = cgroup_kill_all(cg, &e);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	munmap((void *)c, 4096);
+	CHECK(fr == 0 && fs == 0 && frozen);
+	CHECK(a == b);
+	CHECK(th == 0 && !after && d > b);
+	CHECK(sr == 0 && total > 0 && user > 0);
+	CHECK(kr == 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(count_pids(cg) == 0);
+}
+
+V2VIEW_TEST(test_v2_devices_through_apply, "v2dev")
+{
+	struct devpaths d;
+	char *dir;
+	bool made = make_nodes(&d, &dir);
+	size_t n;
+	spec_resources r = {0};
+	r.devices = tf_default_rules(&n); /* runc's defaults: zero allowed */
+	r.n_devices = n;
+	int a1 = apply(cg, &r);
+	int rc1 = a1 == 0 ? run_open(cg, &d) : -1;
+	spec_dev_rule only_null[] = {{false, 'a', -1, -1, "rwm"}, {true, 'c', 1, 3, "rwm"}};
+	r.devices = only_null;
+	r.n_devices = 2;
+	int a2 = apply(cg, &r); /* update: replaces the program */
+	int rc2 = a2 == 0 ? run_open(cg, &d) : -1;
+	tf_rm(dir);
+	CHECK(made && a1 == 0 && a2 == 0);
+	CHECK(rc1 == 6); /* zero and null both open */
+	CHECK(rc2 == 3); /* zero EPERM, null opens */
+}
+
+struct v2mount_arg {
+	const cgroup *cg;
+	const char *root;
+	bool cgns;
+};
+
+/* The container sees its own cgroup at the top of the mount, with itself
+ * in cgroup.procs; read-only when asked. */
+static int fn_mount_v2(void *arg)
+{
+	struct v2mount_arg *m = arg;
+	berr e;
+	if (unshare(CLONE_NEWNS | (m->cgns ? CLONE_NEWCGROUP : 0)) < 0)
+		return 10;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 11;
+	int rootfd = open(m->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return 12;
+	if (cgroup_mount_setup(m->cg, rootfd, "/sys/fs/cgroup", m->cgns ? 0 : MS_RDONLY, m->cgns,
+			       &e) < 0) {
+		fprintf(stderr, "mount setup: %s\n", e.msg);
+		return 13;
+	}
+	char *base = xasprintf("%s/sys/fs/cgroup", m->root);
+	char *procs = cg_read(base, "cgroup.procs", &e);
+	if (!procs)
+		return 14;
+	char me[32];
+	snprintf(me, sizeof(me), "%d\n", (int)getpid());
+	if (strcmp(procs, me))
+		return 15;
+	struct statfs sf;
+	if (statfs(base, &sf) < 0 || sf.f_type != 0x63677270)
+		return 16;
+	if (!m->cgns && (cg_write(base, "cgroup.procs", me, &e) == 0 || e.errnum != EROFS))
+		return 17;
+	return 0;
+}
+
+static void v2mount_case(cgroup *cg, bool cgns)
+{
+	char *root = tf_mkdtemp();
+	struct v2mount_arg m = {cg, root, cgns};
+	int st;
+	pid_t pid = spawn(cg, fn_mount_v2, &m);
+	int w = wait_child(pid, 10000, &st);
+	tf_rm(root);
+	CHECK(w == 0 && WIFEXITED(st));
+	if (WEXITSTATUS(st))
+		fprintf(stderr, "v2 mount check failed at step %d\n", WEXITSTATUS(st));
+	CHECK(WEXITSTATUS(st) == 0);
+}
+
+V2VIEW_TEST(test_v2_mount_bind_readonly, "v2mnt")
+{
+	v2mount_case(cg, false);
+}
+
+V2VIEW_TEST(test_v2_mount_own_cgroupns, "v2mntns")
+{
+	v2mount_case(cg, true);
+}
+
 /* clone3(CLONE_INTO_CGROUP) with the fd puts the child straight into the
  * cgroup (v2 tree; in hybrid that is the tracking tree). */
 LIVE_TEST(test_clone_into_cgroup_fd, "fd")
@@ -795,4 +964,6 @@ CHECK_MAIN(test_detect_mode, test_oom_kill_reported, test_pids_limit_stops_fork_
 	   test_cpu_quota_half_core, test_update_live_limits, test_freeze_thaw,
 	   test_devices_v1_deny_all_allow_null, test_devices_bpf_enforced_and_replaced,
 	   test_kill_all, test_kill_all_v1_fallback, test_stats_json, test_destroy_from_state,
-	   test_mount_bind_readonly, test_mount_own_cgroupns, test_clone_into_cgroup_fd)
+	   test_mount_bind_readonly, test_mount_own_cgroupns, test_clone_into_cgroup_fd,
+	   test_v2_freeze_stats_kill, test_v2_devices_through_apply, test_v2_mount_bind_readonly,
+	   test_v2_mount_own_cgroupns)

@@ -148,7 +148,8 @@ int cgroup_signal_all(const cgroup *cg, int sig, berr *e);
 int cgroup_destroy(const cgroup *cg, berr *e);
 
 /* O_PATH|O_DIRECTORY fd of the v2 directory for clone3 CLONE_INTO_CGROUP
- * (v2 and hybrid). -1 with e on v1. */
+ * (v2 and hybrid). -1 with e on v1. In hybrid it only places the child in
+ * the v2 tree: cgroup_enter() is still needed for the v1 hierarchies. */
 int cgroup_v2_dir_fd(const cgroup *cg, berr *e);
 
 /* state.json: {"mode":"hybrid","path":"/berth/x","dirs":{"memory":"/sys/...",

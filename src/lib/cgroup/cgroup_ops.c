@@ -575,7 +575,8 @@ cgroup *cgroup_deserialize(const char *json, berr *e)
 	json_object_object_foreach(dirs, k, v)
 	{
 		const char *p = json_object_get_string(v);
-		if (!p || p[0] != '/') {
+		if (!p || p[0] != '/' || strstr(p, "/../") ||
+		    (strlen(p) >= 3 && !strcmp(p + strlen(p) - 3, "/.."))) {
 			berr_set(e, EINVAL, "cgroup state: dirs.%s: not an absolute path", k);
 			cgroup_free(cg);
 			json_object_put(o);
