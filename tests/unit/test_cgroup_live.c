@@ -468,6 +468,68 @@ LIVE_TEST(test_devices_v1_deny_all_allow_null, "dev1")
 	CHECK(rc == 3); /* zero: EPERM; null: opened */
 }
 
+/* Opens the null node in a loop for ~1.5 s; exit code = EPERM failures
+ * (capped), 250 if it never opened at all. */
+static int fn_open_loop(void *arg)
+{
+	struct devpaths *d = arg;
+	int fails = 0, ok = 0;
+	for (long end = now_ms() + 1500; now_ms() < end;) {
+		int fd = open(d->null_, O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			ok++;
+		} else if (errno == EPERM) {
+			fails++;
+		}
+	}
+	return ok == 0 ? 250 : fails > 200 ? 200 : fails;
+}
+
+/* update on a running container: devices that stay allowed never flicker
+ * (v1 writes only the difference instead of "deny a" + replay). */
+LIVE_TEST(test_devices_v1_update_no_gap, "dev1u")
+{
+	struct devpaths d;
+	char *dir;
+	bool made = make_nodes(&d, &dir);
+	size_t n;
+	spec_resources r = {0};
+	r.devices = tf_default_rules(&n);
+	r.n_devices = n;
+	int a0 = made ? apply(cg, &r) : -1;
+	pid_t pid = a0 == 0 ? spawn(cg, fn_open_loop, &d) : -1;
+	spec_dev_rule fewer[] = {{false, 'a', -1, -1, "rwm"}, {true, 'c', 1, 3, "rwm"}};
+	spec_resources r2 = {0};
+	r2.devices = fewer;
+	r2.n_devices = 2;
+	int bad = 0;
+	msleep(50);
+	for (int i = 0; pid > 0 && i < 40; i++) {
+		bad += apply(cg, &r) != 0;
+		bad += apply(cg, i % 2 ? &r2 : &r) != 0;
+	}
+	int st = 0;
+	int w = pid > 0 ? wait_child(pid, 10000, &st) : -1;
+	/* the last update left only null */
+	bad += apply(cg, &r2) != 0;
+	berr e;
+	char *list = cg_read(cg_v1_dir(cg, CG_DEVICES), "devices.list", &e);
+	bool list_ok = list && !strcmp(list, "c 1:3 rwm\n");
+	if (!list_ok)
+		fprintf(stderr, "devices.list: %s\n", list ? list : "(null)");
+	free(list);
+	int rc = run_open(cg, &d);
+	tf_rm(dir);
+	CHECK(made && a0 == 0 && bad == 0);
+	CHECK(w == 0 && WIFEXITED(st));
+	if (WEXITSTATUS(st))
+		fprintf(stderr, "EPERM on null during updates: %d\n", WEXITSTATUS(st));
+	CHECK(WEXITSTATUS(st) == 0);
+	CHECK(list_ok);
+	CHECK(rc == 3);
+}
+
 /* The generated eBPF program enforcing on the v2 cgroup (hybrid tree), and
  * an update replacing (not stacking on) the old program. */
 LIVE_TEST(test_devices_bpf_enforced_and_replaced, "dev2")
@@ -962,8 +1024,8 @@ static void test_detect_mode(void)
 
 CHECK_MAIN(test_detect_mode, test_oom_kill_reported, test_pids_limit_stops_fork_bomb,
 	   test_cpu_quota_half_core, test_update_live_limits, test_freeze_thaw,
-	   test_devices_v1_deny_all_allow_null, test_devices_bpf_enforced_and_replaced,
-	   test_kill_all, test_kill_all_v1_fallback, test_stats_json, test_destroy_from_state,
-	   test_mount_bind_readonly, test_mount_own_cgroupns, test_clone_into_cgroup_fd,
-	   test_v2_freeze_stats_kill, test_v2_devices_through_apply, test_v2_mount_bind_readonly,
-	   test_v2_mount_own_cgroupns)
+	   test_devices_v1_deny_all_allow_null, test_devices_v1_update_no_gap,
+	   test_devices_bpf_enforced_and_replaced, test_kill_all, test_kill_all_v1_fallback,
+	   test_stats_json, test_destroy_from_state, test_mount_bind_readonly,
+	   test_mount_own_cgroupns, test_clone_into_cgroup_fd, test_v2_freeze_stats_kill,
+	   test_v2_devices_through_apply, test_v2_mount_bind_readonly, test_v2_mount_own_cgroupns)

@@ -253,6 +253,7 @@ const char *cg_v1_dir(const cgroup *cg, unsigned ctrl);
 /* checkBeforeUpdate: refuse a memory limit below the current usage. */
 int cg_check_usage(const char *dir, const char *file, int64_t limit, berr *e);
 int cg_apply_v1(const cgroup *cg, const spec_resources *r, char ***warn, berr *e);
+int cg_v1_devices(const cgroup *cg, const spec_resources *r, berr *e);
 int cg_apply_v2(const cgroup *cg, const spec_resources *r, char ***warn, berr *e);
 int cg_stats_v1(const cgroup *cg, cgroup_stats *st, berr *e);
 int cg_stats_v2(const cgroup *cg, cgroup_stats *st, berr *e);

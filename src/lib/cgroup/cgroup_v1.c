@@ -235,64 +235,6 @@ static int v1_network(const cgroup *cg, const spec_resources *r, char ***w, berr
 	return 0;
 }
 
-static bool full_access(const char *a)
-{
-	return !a[0] || (strchr(a, 'r') && strchr(a, 'w') && strchr(a, 'm'));
-}
-
-/* "c 1:3 rwm"; -1 is the wildcard. */
-static char *dev_rule_str(char type, const spec_dev_rule *d)
-{
-	char maj[24], min[24];
-	if (d->major < 0)
-		strcpy(maj, "*");
-	else
-		snprintf(maj, sizeof(maj), "%" PRId64, d->major);
-	if (d->minor < 0)
-		strcpy(min, "*");
-	else
-		snprintf(min, sizeof(min), "%" PRId64, d->minor);
-	return xasprintf("%c %s:%s %s", type, maj, min, d->access[0] ? d->access : "rwm");
-}
-
-static int v1_devices(const cgroup *cg, const spec_resources *r, berr *e)
-{
-	if (!r->n_devices)
-		return 0;
-	const char *d = need(cg, CG_DEVICES, "devices", e);
-	if (!d)
-		return -1;
-	/* Start from nothing, then replay the rules in order: later rules
-	 * override earlier ones exactly as the OCI list means. */
-	if (cg_write(d, "devices.deny", "a", e) < 0)
-		return -1;
-	for (size_t i = 0; i < r->n_devices; i++) {
-		const spec_dev_rule *dr = &r->devices[i];
-		const char *file = dr->allow ? "devices.allow" : "devices.deny";
-		if (dr->type != 'a' && dr->type != 'c' && dr->type != 'b')
-			return berr_set(e, EINVAL, "linux.resources.devices[%zu]: bad type '%c'", i,
-					dr->type);
-		if (strspn(dr->access, "rwm") != strlen(dr->access))
-			return berr_set(e, EINVAL,
-					"linux.resources.devices[%zu]: bad access \"%s\"", i,
-					dr->access);
-		/* The kernel reads "a" as "everything, rwm" and ignores the rest
-		 * of the line: a narrower "all" rule becomes one per type. */
-		if (dr->type == 'a' && full_access(dr->access) && dr->major < 0 && dr->minor < 0) {
-			if (cg_write(d, file, "a", e) < 0)
-				return -1;
-			continue;
-		}
-		const char *types = dr->type == 'a' ? "cb" : (dr->type == 'c' ? "c" : "b");
-		for (const char *t = types; *t; t++) {
-			_cleanup_free_ char *s = dev_rule_str(*t, dr);
-			if (cg_write(d, file, s, e) < 0)
-				return -1;
-		}
-	}
-	return 0;
-}
-
 int cg_apply_v1(const cgroup *cg, const spec_resources *r, char ***w, berr *e)
 {
 	if (r->n_unified)
@@ -301,7 +243,7 @@ int cg_apply_v1(const cgroup *cg, const spec_resources *r, char ***w, berr *e)
 				cgroup_mode_name(cg->mode));
 	if (v1_memory(cg, r, w, e) < 0 || v1_cpu(cg, r, e) < 0 || v1_pids(cg, r, e) < 0 ||
 	    v1_blkio(cg, r, w, e) < 0 || v1_hugetlb(cg, r, e) < 0 || v1_network(cg, r, w, e) < 0 ||
-	    v1_devices(cg, r, e) < 0)
+	    cg_v1_devices(cg, r, e) < 0)
 		return -1;
 	return 0;
 }
