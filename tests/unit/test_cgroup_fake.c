@@ -471,13 +471,19 @@ static void test_v2_create_enables_controllers(void)
 	char *root = tf_mkdtemp();
 	tf_put(root, "cgroup.controllers", "cpu memory pids\n");
 	tf_put(root, "cgroup.subtree_control", "");
+	/* an existing level from an earlier run, not yet enabled */
+	tf_put(root, "pre/cgroup.controllers", "cpu memory\n");
+	tf_put(root, "pre/cgroup.subtree_control", "");
 	cgroup_ctx ctx;
 	berr e;
 	CHECK(cgroup_ctx_init(&ctx, CGROUP_V2, root, &e) == 0);
-	cgroup *cg = cgroup_resolve(&ctx, "/berth/new", "x", false, &e);
+	cgroup *cg = cgroup_resolve(&ctx, "/pre/berth/new", "x", false, &e);
 	int rc = cg ? cgroup_create(cg, &e) : -1;
 	char *sc = tf_get(root, "cgroup.subtree_control");
-	char *leaf = xasprintf("%s/berth/new", root);
+	char *pre = tf_get(root, "pre/cgroup.subtree_control");
+	bool pre_ok = !strcmp(pre, "+cpu\n+memory\n");
+	free(pre);
+	char *leaf = xasprintf("%s/pre/berth/new", root);
 	bool made = access(leaf, F_OK) == 0 && cg && cg->v2_created == 2 && cg->n_v1 == 0;
 	free(leaf);
 	cgroup_free(cg);
@@ -487,6 +493,7 @@ static void test_v2_create_enables_controllers(void)
 	free(sc);
 	CHECK(rc == 0 && made);
 	CHECK(sc_ok);
+	CHECK(pre_ok);
 }
 
 static const char *const v2_stats_files[][2] = {

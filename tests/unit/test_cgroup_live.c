@@ -819,6 +819,9 @@ static cgroup *mk_v2view(const char *tag)
 	cgroup_ctx_clear(&v);
 	if (!cg)
 		return NULL;
+	/* no v2 root: create() then enables no controllers anywhere */
+	free(cg->v2_root);
+	cg->v2_root = NULL;
 	if (mkdir(cg->v2, 0755) < 0 || cgroup_create(cg, &e) < 0) {
 		fprintf(stderr, "%s: %s\n", cg->v2, strerror(errno));
 		rmdir(cg->v2);

@@ -107,6 +107,7 @@ typedef struct cgroup {
 	size_t n_v1;
 	char *v2; /* v2 directory (v2 and hybrid), else NULL */
 	size_t v2_created;
+	char *v2_root; /* the v2 hierarchy root (NULL after deserialize) */
 } cgroup;
 
 /* Resolve cgroupsPath into directories (nothing is created). `systemd` says

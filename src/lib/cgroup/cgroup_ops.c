@@ -155,7 +155,8 @@ static void v2_enable_controllers(const char *dir)
 }
 
 /* mkdir -p, recording how many trailing components were new. */
-static int mkdir_tracked(const char *path, bool cpuset, bool v2, size_t *n_created, berr *e)
+static int mkdir_tracked(const char *path, bool cpuset, const char *v2_root, size_t *n_created,
+			 berr *e)
 {
 	_cleanup_free_ char *p = xstrdup(path);
 	*n_created = 0;
@@ -168,9 +169,22 @@ static int mkdir_tracked(const char *path, bool cpuset, bool v2, size_t *n_creat
 			return berr_set(e, ENOENT, "cgroup: no existing parent for %s", path);
 		*s = '\0';
 	}
+	/* v2: controllers must be enabled top-down, from the hierarchy root
+	 * through every existing ancestor. */
+	size_t rl = v2_root ? strlen(v2_root) : 0;
+	if (v2_root && !strncmp(p, v2_root, rl) && (p[rl] == '/' || !p[rl])) {
+		_cleanup_free_ char *a = xstrdup(p);
+		for (size_t i = rl; a[i]; i++) {
+			if (a[i] != '/')
+				continue;
+			a[i] = '\0';
+			v2_enable_controllers(a);
+			a[i] = '/';
+		}
+	}
 	size_t len = strlen(path);
 	for (size_t cut = strlen(p); cut < len;) {
-		if (v2)
+		if (v2_root)
 			v2_enable_controllers(p);
 		size_t next = cut + 1;
 		while (next < len && path[next] != '/')
@@ -207,10 +221,12 @@ int cgroup_create(cgroup *cg, berr *e)
 	size_t done = 0;
 	for (; done < cg->n_v1; done++) {
 		cgroup_dir *d = &cg->v1[done];
-		if (mkdir_tracked(d->path, d->ctrl & CG_CPUSET, false, &d->n_created, e) < 0)
+		if (mkdir_tracked(d->path, d->ctrl & CG_CPUSET, NULL, &d->n_created, e) < 0)
 			goto fail;
 	}
-	if (cg->v2 && mkdir_tracked(cg->v2, false, cg->mode == CGROUP_V2, &cg->v2_created, e) < 0)
+	/* hybrid: the v2 tree only tracks processes, no controllers there */
+	const char *enable = cg->mode == CGROUP_V2 ? cg->v2_root : NULL;
+	if (cg->v2 && mkdir_tracked(cg->v2, false, enable, &cg->v2_created, e) < 0)
 		goto fail;
 	return 0;
 fail:
