@@ -693,6 +693,34 @@ LIVE_TEST(test_stats_json, "stats")
 	CHECK(cur >= 1 && plim == 50);
 }
 
+/* hugetlb limits and stats, when this host mounts the v1 controller. */
+LIVE_TEST(test_hugetlb_limit, "huge")
+{
+	const char *h = cg_v1_dir(cg, CG_HUGETLB);
+	if (!h || !cg_exists(h, "hugetlb.2MB.limit_in_bytes")) {
+		printf("skipped: no v1 hugetlb controller with 2MB pages mounted\n");
+		return;
+	}
+	spec_hugepage hp[] = {{.page_size = "2MB", .limit = 4u << 20}};
+	spec_resources r = {0};
+	r.hugepages = hp;
+	r.n_hugepages = 1;
+	CHECK(apply(cg, &r) == 0);
+	CHECK(read_num(h, "hugetlb.2MB.limit_in_bytes") == 4u << 20);
+	berr e;
+	cgroup_stats st;
+	CHECK(cgroup_stats_read(cg, &st, &e) == 0);
+	bool found = false;
+	for (size_t i = 0; i < st.n_hugetlb; i++)
+		found |= !strcmp(st.hugetlb[i].size, "2MB");
+	cgroup_stats_clear(&st);
+	CHECK(found);
+	/* a page size that is no file name */
+	spec_hugepage bad[] = {{.page_size = "../2MB", .limit = 1}};
+	r.hugepages = bad;
+	CHECK(cgroup_apply(cg, &r, NULL, &e) < 0);
+}
+
 /* Destroy from state.json alone (as `delete` after the runtime was killed):
  * live processes and a sub-cgroup the container made are removed too. */
 LIVE_TEST(test_destroy_from_state, "destroy")
@@ -1029,6 +1057,6 @@ CHECK_MAIN(test_detect_mode, test_oom_kill_reported, test_pids_limit_stops_fork_
 	   test_cpu_quota_half_core, test_update_live_limits, test_freeze_thaw,
 	   test_devices_v1_deny_all_allow_null, test_devices_v1_update_no_gap,
 	   test_devices_bpf_enforced_and_replaced, test_kill_all, test_kill_all_v1_fallback,
-	   test_stats_json, test_destroy_from_state, test_mount_bind_readonly,
+	   test_stats_json, test_hugetlb_limit, test_destroy_from_state, test_mount_bind_readonly,
 	   test_mount_own_cgroupns, test_clone_into_cgroup_fd, test_v2_freeze_stats_kill,
 	   test_v2_devices_through_apply, test_v2_mount_bind_readonly, test_v2_mount_own_cgroupns)
