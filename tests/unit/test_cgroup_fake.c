@@ -1,13 +1,15 @@
 /* cgroup writers against fake cgroupfs trees in /tmp: the exact files and
  * values written for a full linux.resources, per mode; path resolution;
  * state round trip; cleanup when create fails half-way. */
+#include <poll.h>
+
 #include "check.h"
 #include "test_cgroup_helpers.h"
 
 #define V2_KNOBS                                                                                   \
 	"cpu.max", "cpu.weight", "cpu.max.burst", "cpu.idle", "cpuset.cpus", "cpuset.mems",        \
-		"memory.max", "memory.low", "memory.swap.max", "memory.high", "pids.max",          \
-		"io.weight", "io.max", "hugetlb.2MB.max", "cgroup.procs"
+	    "memory.max", "memory.low", "memory.swap.max", "memory.high", "pids.max", "io.weight", \
+	    "io.max", "hugetlb.2MB.max", "cgroup.procs"
 
 /* A fake v2 tree with /berth/x and its knob files; returns the cgroup. */
 static cgroup *fake_v2(char **root, cgroup_ctx *ctx)
@@ -129,6 +131,24 @@ static void v2_edge_body(const char *root, cgroup *cg)
 	CHECK(cgroup_apply(cg, &bad, NULL, &e) < 0);
 	CHECK_CONTAINS(e.msg, "memory.nosuch");
 
+	/* memory+swap equal to memory: no swap at all */
+	spec_resources ns = {0};
+	ns.memory.limit = (opt_i64){true, 1000000};
+	ns.memory.swap = (opt_i64){true, 1000000};
+	CHECK(cgroup_apply(cg, &ns, NULL, &e) == 0);
+	EXPECT_FILE(root, "berth/x/memory.swap.max", "max\n0\n");
+	EXPECT_FILE(root, "berth/x/memory.max", "max\n1000000\n");
+
+	/* checkBeforeUpdate refuses a limit below the usage */
+	tf_put(root, "berth/x/memory.current", "5000\n");
+	spec_resources cb = {0};
+	cb.memory.limit = (opt_i64){true, 4096};
+	cb.memory.check_before_update = true;
+	CHECK(cgroup_apply(cg, &cb, NULL, &e) < 0);
+	CHECK_CONTAINS(e.msg, "below the current usage 5000");
+	cb.memory.limit.v = 8192;
+	CHECK(cgroup_apply(cg, &cb, NULL, &e) == 0);
+
 	/* swap below memory is an error naming the field */
 	spec_resources sw = {0};
 	sw.memory.limit = (opt_i64){true, 2000};
@@ -182,34 +202,34 @@ static void test_conversions(void)
 
 /* ---- v1 ---------------------------------------------------------------- */
 
-static const char *const v1_hiers[] = {"cpu", "cpuacct", "cpuset", "memory", "devices",
-				       "freezer", "blkio", "pids", "hugetlb"};
+static const char *const v1_hiers[] = {"cpu",	  "cpuacct", "cpuset", "memory", "devices",
+				       "freezer", "blkio",   "pids",   "hugetlb"};
 
 static void fake_v1_tree(const char *root)
 {
 	static const char *const knobs[] = {
-		"cpu/berth/x/cpu.shares",
-		"cpu/berth/x/cpu.cfs_period_us",
-		"cpu/berth/x/cpu.cfs_quota_us",
-		"cpu/berth/x/cpu.cfs_burst_us",
-		"cpu/berth/x/cpu.rt_period_us",
-		"cpu/berth/x/cpu.rt_runtime_us",
-		"cpu/berth/x/cpu.idle",
-		"cpuset/berth/x/cpuset.cpus",
-		"cpuset/berth/x/cpuset.mems",
-		"memory/berth/x/memory.limit_in_bytes",
-		"memory/berth/x/memory.memsw.limit_in_bytes",
-		"memory/berth/x/memory.soft_limit_in_bytes",
-		"memory/berth/x/memory.swappiness",
-		"memory/berth/x/memory.oom_control",
-		"devices/berth/x/devices.allow",
-		"devices/berth/x/devices.deny",
-		"blkio/berth/x/blkio.weight",
-		"blkio/berth/x/blkio.weight_device",
-		"blkio/berth/x/blkio.throttle.read_bps_device",
-		"blkio/berth/x/blkio.throttle.write_iops_device",
-		"pids/berth/x/pids.max",
-		"hugetlb/berth/x/hugetlb.2MB.limit_in_bytes",
+	    "cpu/berth/x/cpu.shares",
+	    "cpu/berth/x/cpu.cfs_period_us",
+	    "cpu/berth/x/cpu.cfs_quota_us",
+	    "cpu/berth/x/cpu.cfs_burst_us",
+	    "cpu/berth/x/cpu.rt_period_us",
+	    "cpu/berth/x/cpu.rt_runtime_us",
+	    "cpu/berth/x/cpu.idle",
+	    "cpuset/berth/x/cpuset.cpus",
+	    "cpuset/berth/x/cpuset.mems",
+	    "memory/berth/x/memory.limit_in_bytes",
+	    "memory/berth/x/memory.memsw.limit_in_bytes",
+	    "memory/berth/x/memory.soft_limit_in_bytes",
+	    "memory/berth/x/memory.swappiness",
+	    "memory/berth/x/memory.oom_control",
+	    "devices/berth/x/devices.allow",
+	    "devices/berth/x/devices.deny",
+	    "blkio/berth/x/blkio.weight",
+	    "blkio/berth/x/blkio.weight_device",
+	    "blkio/berth/x/blkio.throttle.read_bps_device",
+	    "blkio/berth/x/blkio.throttle.write_iops_device",
+	    "pids/berth/x/pids.max",
+	    "hugetlb/berth/x/hugetlb.2MB.limit_in_bytes",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(knobs); i++)
 		tf_put(root, knobs[i], "");
@@ -271,6 +291,22 @@ static void v1_full_body(const char *root, cgroup *cg)
 	strv_free(warn);
 	CHECK(kernel);
 
+	/* an "all" rule narrower than everything becomes one rule per type */
+	spec_dev_rule narrow[] = {{true, 'a', -1, -1, "r"}, {false, 'a', 4, -1, "w"}};
+	spec_resources dv = {0};
+	dv.devices = narrow;
+	dv.n_devices = 2;
+	CHECK(cgroup_apply(cg, &dv, NULL, &e) == 0);
+	char *allow = tf_get(root, "devices/berth/x/devices.allow");
+	char *deny = tf_get(root, "devices/berth/x/devices.deny");
+	bool narrow_ok = strstr(allow, "c 10:200 rwm\nc *:* r\nb *:* r\n") &&
+			 strstr(deny, "c 5:1 w\na\nc 4:* w\nb 4:* w\n");
+	if (!narrow_ok)
+		fprintf(stderr, "allow:\n%sdeny:\n%s", allow, deny);
+	free(allow);
+	free(deny);
+	CHECK(narrow_ok);
+
 	/* unified keys are v2 only */
 	spec_resources u = {0};
 	static spec_kv kv[] = {{"memory.high", "1"}};
@@ -315,8 +351,8 @@ static void paths_body(const char *root, cgroup_ctx *ctx)
 	char *want_v2 = xasprintf("%s/unified/u2/a/b", root);
 	bool ok = cg_v1_dir(cg, CG_MEMORY) && !strcmp(cg_v1_dir(cg, CG_MEMORY), want_mem) &&
 		  cg_v1_dir(cg, CG_CPUACCT) && !strcmp(cg_v1_dir(cg, CG_CPUACCT), want_cpu) &&
-		  cg_v1_dir(cg, CG_NAMED) && !strcmp(cg_v1_dir(cg, CG_NAMED), want_sd) &&
-		  cg->v2 && !strcmp(cg->v2, want_v2);
+		  cg_v1_dir(cg, CG_NAMED) && !strcmp(cg_v1_dir(cg, CG_NAMED), want_sd) && cg->v2 &&
+		  !strcmp(cg->v2, want_v2);
 	if (!ok)
 		fprintf(stderr, "mem=%s cpu=%s v2=%s\n", cg_v1_dir(cg, CG_MEMORY),
 			cg_v1_dir(cg, CG_CPUACCT), cg->v2);
@@ -337,6 +373,8 @@ static void paths_body(const char *root, cgroup_ctx *ctx)
 	cgroup_free(cg);
 	CHECK(ok);
 	CHECK(same);
+	CHECK(!cgroup_deserialize(
+	    "{\"mode\":\"v1\",\"path\":\"x\",\"dirs\":{\"memory\":\"/a/../etc\"}}", &e));
 	CHECK(!cgroup_deserialize("{\"mode\":\"v1\",\"path\":\"x\",\"dirs\":{\"memory\":\"rel\"}}",
 				  &e));
 
@@ -368,7 +406,8 @@ static void test_paths(void)
 	char *alias = xasprintf("%s/cpu", root);
 	CHECK(symlink("cpu,cpuacct", alias) == 0); /* an alias: skipped */
 	free(alias);
-	tf_put(root, "self-cgroup", "3:memory:/own/mem\n2:cpu,cpuacct:/\n1:name=systemd:/sd\n0::/u2\n");
+	tf_put(root, "self-cgroup",
+	       "3:memory:/own/mem\n2:cpu,cpuacct:/\n1:name=systemd:/sd\n0::/u2\n");
 	cgroup_ctx ctx;
 	berr e;
 	CHECK(cgroup_ctx_init(&ctx, CGROUP_HYBRID, root, &e) == 0);
@@ -425,5 +464,133 @@ static void test_create_cleanup(void)
 	CHECK(gone);
 }
 
+/* ---- v2: create, stats, OOM, freeze ------------------------------------ */
+
+static void test_v2_create_enables_controllers(void)
+{
+	char *root = tf_mkdtemp();
+	tf_put(root, "cgroup.controllers", "cpu memory pids\n");
+	tf_put(root, "cgroup.subtree_control", "");
+	/* an existing level from an earlier run, not yet enabled */
+	tf_put(root, "pre/cgroup.controllers", "cpu memory\n");
+	tf_put(root, "pre/cgroup.subtree_control", "");
+	cgroup_ctx ctx;
+	berr e;
+	CHECK(cgroup_ctx_init(&ctx, CGROUP_V2, root, &e) == 0);
+	cgroup *cg = cgroup_resolve(&ctx, "/pre/berth/new", "x", false, &e);
+	int rc = cg ? cgroup_create(cg, &e) : -1;
+	char *sc = tf_get(root, "cgroup.subtree_control");
+	char *pre = tf_get(root, "pre/cgroup.subtree_control");
+	bool pre_ok = !strcmp(pre, "+cpu\n+memory\n");
+	free(pre);
+	char *leaf = xasprintf("%s/pre/berth/new", root);
+	bool made = access(leaf, F_OK) == 0 && cg && cg->v2_created == 2 && cg->n_v1 == 0;
+	free(leaf);
+	cgroup_free(cg);
+	cgroup_ctx_clear(&ctx);
+	tf_rm(root);
+	bool sc_ok = !strcmp(sc, "+cpu\n+memory\n+pids\n");
+	free(sc);
+	CHECK(rc == 0 && made);
+	CHECK(sc_ok);
+	CHECK(pre_ok);
+}
+
+static const char *const v2_stats_files[][2] = {
+    {"cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 10\n"
+		 "nr_throttled 3\nthrottled_usec 200\n"},
+    {"memory.current", "4096\n"},
+    {"memory.peak", "8192\n"},
+    {"memory.max", "max\n"},
+    {"memory.swap.current", "0\n"},
+    {"memory.swap.max", "max\n"},
+    {"memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n"},
+    {"memory.stat", "anon 100\nfile 200\n"},
+    {"pids.current", "3\n"},
+    {"pids.max", "max\n"},
+    {"io.stat", "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n"},
+    {"hugetlb.2MB.current", "0\n"},
+    {"hugetlb.2MB.max", "max\n"},
+    {"hugetlb.2MB.events", "max 0\n"},
+    {"cgroup.events", "populated 1\nfrozen 1\n"},
+    {"cgroup.freeze", ""},
+};
+
+/* runc's types.Stats JSON for the files above, byte for byte (Go's
+ * omitempty drops zero scalars, never the nested objects). */
+static const char v2_stats_json[] =
+    "{\"type\":\"stats\",\"id\":\"c1\",\"data\":{"
+    "\"cpu\":{\"usage\":{\"total\":1500000,\"kernel\":500000,\"user\":1000000},"
+    "\"throttling\":{\"periods\":10,\"throttledPeriods\":3,\"throttledTime\":200000}},"
+    "\"cpuset\":{},"
+    "\"memory\":{\"cache\":200,"
+    "\"usage\":{\"limit\":18446744073709551615,\"usage\":4096,\"max\":8192,\"failcnt\":7},"
+    "\"swap\":{\"limit\":18446744073709551615,\"failcnt\":0},"
+    "\"kernel\":{\"limit\":0,\"failcnt\":0},\"kernelTCP\":{\"limit\":0,\"failcnt\":0},"
+    "\"raw\":{\"anon\":100,\"file\":200}},"
+    "\"pids\":{\"current\":3},"
+    "\"blkio\":{\"ioServiceBytesRecursive\":[{\"major\":8,\"op\":\"Read\",\"value\":4096},"
+    "{\"major\":8,\"op\":\"Write\",\"value\":8192}],"
+    "\"ioServicedRecursive\":[{\"major\":8,\"op\":\"Read\",\"value\":1},"
+    "{\"major\":8,\"op\":\"Write\",\"value\":2}]},"
+    "\"hugetlb\":{\"2MB\":{\"max\":18446744073709551615,\"failcnt\":0}},"
+    "\"intel_rdt\":{},\"network_interfaces\":null}}";
+
+static void v2_misc_body(const char *root, cgroup *cg)
+{
+	berr e;
+	cgroup_stats st;
+	CHECK(cgroup_stats_read(cg, &st, &e) == 0);
+	char *js = cgroup_stats_json(&st, "c1");
+	cgroup_stats_clear(&st);
+	bool same = !strcmp(js, v2_stats_json);
+	if (!same)
+		fprintf(stderr, "got  %s\nwant %s\n", js, v2_stats_json);
+	free(js);
+	CHECK(same);
+
+	/* OOM: inotify on memory.events, counter deltas */
+	cgroup_oom o;
+	CHECK(cgroup_oom_open(cg, &o, &e) == 0);
+	CHECK(o.inotify && o.seen == 1);
+	tf_put(root, "berth/x/memory.events", "low 0\nhigh 0\nmax 9\noom 3\noom_kill 3\n");
+	struct pollfd p = {.fd = o.fd, .events = POLLIN};
+	int pr = poll(&p, 1, 2000);
+	uint64_t n = 0, n2 = 9;
+	int r1 = cgroup_oom_read(&o, &n, &e);
+	int r2 = cgroup_oom_read(&o, &n2, &e);
+	cgroup_oom_close(&o);
+	CHECK(pr == 1);
+	CHECK(r1 == 0 && n == 2);
+	CHECK(r2 == 0 && n2 == 0);
+
+	/* freeze writes cgroup.freeze and waits for cgroup.events */
+	CHECK(cgroup_freeze(cg, true, &e) == 0);
+	EXPECT_FILE(root, "berth/x/cgroup.freeze", "1\n");
+	bool fz = false;
+	CHECK(cgroup_is_frozen(cg, &fz, &e) == 0 && fz);
+}
+
+static void test_v2_stats_oom_freeze(void)
+{
+	char *root = tf_mkdtemp();
+	for (size_t i = 0; i < ARRAY_SIZE(v2_stats_files); i++) {
+		char *rel = xasprintf("berth/x/%s", v2_stats_files[i][0]);
+		tf_put(root, rel, v2_stats_files[i][1]);
+		free(rel);
+	}
+	cgroup_ctx ctx;
+	berr e;
+	CHECK(cgroup_ctx_init(&ctx, CGROUP_V2, root, &e) == 0);
+	cgroup *cg = cgroup_resolve(&ctx, "/berth/x", "x", false, &e);
+	if (cg)
+		v2_misc_body(root, cg);
+	cgroup_free(cg);
+	cgroup_ctx_clear(&ctx);
+	tf_rm(root);
+	CHECK(cg);
+}
+
 CHECK_MAIN(test_v2_full, test_v2_edges, test_conversions, test_v1_full, test_paths,
-	   test_systemd_path, test_create_cleanup)
+	   test_systemd_path, test_create_cleanup, test_v2_create_enables_controllers,
+	   test_v2_stats_oom_freeze)

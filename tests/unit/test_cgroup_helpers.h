@@ -66,7 +66,7 @@ static inline void tf_rm(char *dir)
 static inline spec_resources *tf_full_resources(void)
 {
 	static spec_weight_device wd[] = {
-		{.major = 8, .minor = 0, .weight = {true, 300}},
+	    {.major = 8, .minor = 0, .weight = {true, 300}},
 	};
 	static spec_throttle_device rbps[] = {{.major = 8, .minor = 0, .rate = 1048576}};
 	static spec_throttle_device wiops[] = {{.major = 8, .minor = 16, .rate = 100}};
@@ -107,19 +107,19 @@ static inline spec_resources *tf_full_resources(void)
 static inline spec_dev_rule *tf_default_rules(size_t *n)
 {
 	static spec_dev_rule rules[] = {
-		{false, 'a', -1, -1, "rwm"}, /* deny all */
-		{true, 'c', -1, -1, "m"},    /* mknod any char */
-		{true, 'b', -1, -1, "m"},    /* mknod any block */
-		{true, 'c', 1, 3, "rwm"},    /* /dev/null */
-		{true, 'c', 1, 8, "rwm"},    /* /dev/random */
-		{true, 'c', 1, 7, "rwm"},    /* /dev/full */
-		{true, 'c', 5, 0, "rwm"},    /* /dev/tty */
-		{true, 'c', 1, 5, "rwm"},    /* /dev/zero */
-		{true, 'c', 1, 9, "rwm"},    /* /dev/urandom */
-		{true, 'c', 136, -1, "rwm"}, /* /dev/pts/N */
-		{true, 'c', 5, 2, "rwm"},    /* /dev/ptmx */
-		{true, 'c', 10, 200, "rwm"}, /* /dev/net/tun */
-		{false, 'c', 5, 1, "w"},     /* a deny with partial access */
+	    {false, 'a', -1, -1, "rwm"}, /* deny all */
+	    {true, 'c', -1, -1, "m"},	 /* mknod any char */
+	    {true, 'b', -1, -1, "m"},	 /* mknod any block */
+	    {true, 'c', 1, 3, "rwm"},	 /* /dev/null */
+	    {true, 'c', 1, 8, "rwm"},	 /* /dev/random */
+	    {true, 'c', 1, 7, "rwm"},	 /* /dev/full */
+	    {true, 'c', 5, 0, "rwm"},	 /* /dev/tty */
+	    {true, 'c', 1, 5, "rwm"},	 /* /dev/zero */
+	    {true, 'c', 1, 9, "rwm"},	 /* /dev/urandom */
+	    {true, 'c', 136, -1, "rwm"}, /* /dev/pts/N */
+	    {true, 'c', 5, 2, "rwm"},	 /* /dev/ptmx */
+	    {true, 'c', 10, 200, "rwm"}, /* /dev/net/tun */
+	    {false, 'c', 5, 1, "w"},	 /* a deny with partial access */
 	};
 	*n = sizeof(rules) / sizeof(rules[0]);
 	return rules;

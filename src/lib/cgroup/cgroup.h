@@ -107,6 +107,7 @@ typedef struct cgroup {
 	size_t n_v1;
 	char *v2; /* v2 directory (v2 and hybrid), else NULL */
 	size_t v2_created;
+	char *v2_root; /* the v2 hierarchy root (NULL after deserialize) */
 } cgroup;
 
 /* Resolve cgroupsPath into directories (nothing is created). `systemd` says
@@ -129,21 +130,27 @@ int cgroup_apply(const cgroup *cg, const spec_resources *r, char ***warn, berr *
 /* Freeze (true) or thaw; waits until the kernel reports the state (bounded). */
 int cgroup_freeze(const cgroup *cg, bool frozen, berr *e);
 int cgroup_is_frozen(const cgroup *cg, bool *frozen, berr *e);
-/* Pids in the cgroup (tracking tree: v2 dir, else the first v1 hierarchy). */
+/* Pids in the cgroup and its sub-cgroups (tracking tree: the v2 dir in v2
+ * and hybrid, else the v1 pids/freezer hierarchy). *pids is malloc'ed. */
 int cgroup_pids(const cgroup *cg, pid_t **pids, size_t *n, berr *e);
 /* Kill everything: cgroup.kill when the kernel has it (v2 tree; in hybrid
  * too, the processes are tracked there), else freeze, SIGKILL every pid,
  * thaw, until empty (bounded, ~5 s). */
 int cgroup_kill_all(const cgroup *cg, berr *e);
-/* Signal every process (kill --all with another signal). */
+/* Signal every process, sub-cgroups included (kill --all with a signal
+ * other than SIGKILL; no freeze, so a process forked meanwhile may be
+ * missed). */
 int cgroup_signal_all(const cgroup *cg, int sig, berr *e);
 /* Remove every directory bottom-up (sub-cgroups of the container too),
- * killing leftovers and retrying on EBUSY for a bounded time. Missing
- * directories are fine: safe to call twice or after a crash. */
+ * killing leftovers (cgroup.kill, then SIGKILL on EBUSY, bounded ~2 s per
+ * directory). Missing directories are fine: safe to call twice or after a
+ * crash, from a cgroup rebuilt by cgroup_deserialize(). Parents that were
+ * shared ("/berth") stay, as with runc. */
 int cgroup_destroy(const cgroup *cg, berr *e);
 
 /* O_PATH|O_DIRECTORY fd of the v2 directory for clone3 CLONE_INTO_CGROUP
- * (v2 and hybrid). -1 with e on v1. */
+ * (v2 and hybrid). -1 with e on v1. In hybrid it only places the child in
+ * the v2 tree: cgroup_enter() is still needed for the v1 hierarchies. */
 int cgroup_v2_dir_fd(const cgroup *cg, berr *e);
 
 /* state.json: {"mode":"hybrid","path":"/berth/x","dirs":{"memory":"/sys/...",
@@ -212,8 +219,9 @@ typedef struct cgroup_oom {
 
 int cgroup_oom_open(const cgroup *cg, cgroup_oom *o, berr *e);
 /* After POLLIN: drain the fd and report how many OOM kills happened since the
- * last call in *n (0 when the wakeup was something else, e.g. v1's
- * notification on cgroup removal). */
+ * last call in *n (0 when the wakeup was something else). v1 also signals the
+ * eventfd when the cgroup is removed: then this fails with e->errnum ENOENT,
+ * the caller's cue to stop watching. */
 int cgroup_oom_read(cgroup_oom *o, uint64_t *n, berr *e);
 /* The cgroup's oom_kill counter (memory.oom_control / memory.events). */
 int cgroup_oom_count(const cgroup *cg, uint64_t *count, berr *e);
@@ -243,7 +251,10 @@ bool cg_exists(const char *dir, const char *file);
 /* Value of "key N" in a flat-keyed file text; false if absent. */
 bool cg_kv(const char *text, const char *key, uint64_t *v);
 const char *cg_v1_dir(const cgroup *cg, unsigned ctrl);
+/* checkBeforeUpdate: refuse a memory limit below the current usage. */
+int cg_check_usage(const char *dir, const char *file, int64_t limit, berr *e);
 int cg_apply_v1(const cgroup *cg, const spec_resources *r, char ***warn, berr *e);
+int cg_v1_devices(const cgroup *cg, const spec_resources *r, berr *e);
 int cg_apply_v2(const cgroup *cg, const spec_resources *r, char ***warn, berr *e);
 int cg_stats_v1(const cgroup *cg, cgroup_stats *st, berr *e);
 int cg_stats_v2(const cgroup *cg, cgroup_stats *st, berr *e);

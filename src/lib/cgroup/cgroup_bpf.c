@@ -78,8 +78,8 @@ int cgroup_bpf_devices_prog(const spec_dev_rule *rules, size_t n, struct bpf_ins
 		}
 		bool has_type = r->type != 'a';
 		bool has_acc = acc != all;
-		bool has_major = r->type != 'a' && r->major >= 0;
-		bool has_minor = r->type != 'a' && r->minor >= 0;
+		bool has_major = r->major >= 0;
+		bool has_minor = r->minor >= 0;
 		int len = has_type + 3 * has_acc + has_major + has_minor + 2;
 		size_t start = k;
 		/* Offsets jump to the next block: target - (insn index + 1). */

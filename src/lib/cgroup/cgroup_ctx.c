@@ -159,6 +159,7 @@ void cgroup_free(cgroup *cg)
 	}
 	free(cg->v1);
 	free(cg->v2);
+	free(cg->v2_root);
 	free(cg->path);
 	free(cg);
 }
@@ -327,6 +328,8 @@ cgroup *cgroup_resolve(const cgroup_ctx *ctx, const char *cgroups_path, const ch
 		}
 		cg->v2 =
 		    join_dir(ctx->root, ctx->mode == CGROUP_HYBRID ? "unified" : NULL, base, clean);
+		cg->v2_root = ctx->mode == CGROUP_HYBRID ? xasprintf("%s/unified", ctx->root)
+							 : xstrdup(ctx->root);
 	}
 	return cg;
 }

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -80,6 +81,22 @@ bool cg_kv(const char *text, const char *key, uint64_t *v)
 	return false;
 }
 
+int cg_check_usage(const char *dir, const char *file, int64_t limit, berr *e)
+{
+	if (limit <= 0)
+		return 0;
+	_cleanup_free_ char *s = cg_read(dir, file, e);
+	if (!s)
+		return -1;
+	uint64_t u = strtoull(s, NULL, 10);
+	if (u > (uint64_t)limit)
+		return berr_set(e, EBUSY,
+				"linux.resources.memory.limit: %" PRId64
+				" is below the current usage %" PRIu64 " (checkBeforeUpdate)",
+				limit, u);
+	return 0;
+}
+
 const char *cg_v1_dir(const cgroup *cg, unsigned ctrl)
 {
 	for (size_t i = 0; i < cg->n_v1; i++)
@@ -138,7 +155,8 @@ static void v2_enable_controllers(const char *dir)
 }
 
 /* mkdir -p, recording how many trailing components were new. */
-static int mkdir_tracked(const char *path, bool cpuset, bool v2, size_t *n_created, berr *e)
+static int mkdir_tracked(const char *path, bool cpuset, const char *v2_root, size_t *n_created,
+			 berr *e)
 {
 	_cleanup_free_ char *p = xstrdup(path);
 	*n_created = 0;
@@ -151,9 +169,22 @@ static int mkdir_tracked(const char *path, bool cpuset, bool v2, size_t *n_creat
 			return berr_set(e, ENOENT, "cgroup: no existing parent for %s", path);
 		*s = '\0';
 	}
+	/* v2: controllers must be enabled top-down, from the hierarchy root
+	 * through every existing ancestor. */
+	size_t rl = v2_root ? strlen(v2_root) : 0;
+	if (v2_root && !strncmp(p, v2_root, rl) && (p[rl] == '/' || !p[rl])) {
+		_cleanup_free_ char *a = xstrdup(p);
+		for (size_t i = rl; a[i]; i++) {
+			if (a[i] != '/')
+				continue;
+			a[i] = '\0';
+			v2_enable_controllers(a);
+			a[i] = '/';
+		}
+	}
 	size_t len = strlen(path);
 	for (size_t cut = strlen(p); cut < len;) {
-		if (v2)
+		if (v2_root)
 			v2_enable_controllers(p);
 		size_t next = cut + 1;
 		while (next < len && path[next] != '/')
@@ -190,10 +221,12 @@ int cgroup_create(cgroup *cg, berr *e)
 	size_t done = 0;
 	for (; done < cg->n_v1; done++) {
 		cgroup_dir *d = &cg->v1[done];
-		if (mkdir_tracked(d->path, d->ctrl & CG_CPUSET, false, &d->n_created, e) < 0)
+		if (mkdir_tracked(d->path, d->ctrl & CG_CPUSET, NULL, &d->n_created, e) < 0)
 			goto fail;
 	}
-	if (cg->v2 && mkdir_tracked(cg->v2, false, cg->mode == CGROUP_V2, &cg->v2_created, e) < 0)
+	/* hybrid: the v2 tree only tracks processes, no controllers there */
+	const char *enable = cg->mode == CGROUP_V2 ? cg->v2_root : NULL;
+	if (cg->v2 && mkdir_tracked(cg->v2, false, enable, &cg->v2_created, e) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -224,6 +257,16 @@ int cgroup_v2_dir_fd(const cgroup *cg, berr *e)
 	if (fd < 0)
 		return berr_sys(e, "cgroup: open %s", cg->v2);
 	return fd;
+}
+
+/* v2 for the unified mode; v1 and hybrid put every limit in v1. */
+int cgroup_apply(const cgroup *cg, const spec_resources *r, char ***warn_out, berr *e)
+{
+	if (!r)
+		return 0;
+	if (cg->mode == CGROUP_V2)
+		return cg_apply_v2(cg, r, warn_out, e);
+	return cg_apply_v1(cg, r, warn_out, e);
 }
 
 /* ---- freeze ----------------------------------------------------------------- */
@@ -260,7 +303,7 @@ int cgroup_freeze(const cgroup *cg, bool frozen, berr *e)
 		return berr_set(e, ETIMEDOUT, "cgroup %s: freezer.state did not reach %s", fz,
 				want);
 	}
-	if (!cg->v2 || cg->mode != CGROUP_V2)
+	if (!cg->v2)
 		return berr_set(e, ENOTSUP, "cgroup: no freezer controller");
 	if (cg_write(cg->v2, "cgroup.freeze", frozen ? "1" : "0", e) < 0)
 		return -1;
@@ -286,7 +329,7 @@ int cgroup_is_frozen(const cgroup *cg, bool *frozen, berr *e)
 		*frozen = !strcmp(st, "FROZEN");
 		return 0;
 	}
-	if (!cg->v2 || cg->mode != CGROUP_V2)
+	if (!cg->v2)
 		return berr_set(e, ENOTSUP, "cgroup: no freezer controller");
 	_cleanup_free_ char *ev = cg_read(cg->v2, "cgroup.events", e);
 	if (!ev)
@@ -309,40 +352,63 @@ static const char *tracking_dir(const cgroup *cg)
 	return d ? d : cg->n_v1 ? cg->v1[0].path : NULL;
 }
 
-static int read_pids(const char *dir, pid_t **pids, size_t *n, berr *e)
+/* Walk `dir` and its sub-cgroups (a container may make its own): count the
+ * processes, collect them into *out when given, signal them when sig != 0.
+ * A directory vanishing under us counts as empty. */
+static int walk_pids(const char *dir, int sig, pid_t **out, size_t *n, int depth, berr *e)
 {
-	*pids = NULL;
-	*n = 0;
+	if (depth > 64)
+		return berr_set(e, ELOOP, "cgroup %s: nested too deep", dir);
 	_cleanup_free_ char *s = cg_read(dir, "cgroup.procs", e);
 	if (!s)
-		return -1;
+		return e->errnum == ENOENT || e->errnum == ENODEV ? 0 : -1;
 	char *save = NULL;
 	for (char *t = strtok_r(s, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
-		*pids = xreallocarray(*pids, *n + 1, sizeof(**pids));
-		(*pids)[(*n)++] = (pid_t)strtol(t, NULL, 10);
+		pid_t pid = (pid_t)strtol(t, NULL, 10);
+		if (pid <= 0)
+			continue;
+		if (sig && kill(pid, sig) < 0 && errno != ESRCH)
+			return berr_sys(e, "cgroup %s: kill %d", dir, (int)pid);
+		if (out) {
+			*out = xreallocarray(*out, *n + 1, sizeof(**out));
+			(*out)[*n] = pid;
+		}
+		(*n)++;
 	}
-	return 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : berr_sys(e, "cgroup: open %s", dir);
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+			continue;
+		_cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+		r = walk_pids(sub, sig, out, n, depth + 1, e);
+	}
+	closedir(d);
+	return r;
 }
 
 int cgroup_pids(const cgroup *cg, pid_t **pids, size_t *n, berr *e)
 {
 	const char *d = tracking_dir(cg);
+	*pids = NULL;
+	*n = 0;
 	if (!d)
 		return berr_set(e, 0, "cgroup: no hierarchy");
-	return read_pids(d, pids, n, e);
+	if (walk_pids(d, 0, pids, n, 0, e) < 0) {
+		free(*pids);
+		*pids = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static int signal_dir(const char *dir, int sig, size_t *left, berr *e)
 {
-	_cleanup_free_ pid_t *pids = NULL;
-	size_t n;
-	if (read_pids(dir, &pids, &n, e) < 0)
-		return e->errnum == ENOENT ? (*left = 0, 0) : -1;
-	for (size_t i = 0; i < n; i++)
-		if (kill(pids[i], sig) < 0 && errno != ESRCH)
-			return berr_sys(e, "cgroup %s: kill %d", dir, (int)pids[i]);
-	*left = n;
-	return 0;
+	*left = 0;
+	return walk_pids(dir, sig, NULL, left, 0, e);
 }
 
 int cgroup_signal_all(const cgroup *cg, int sig, berr *e)
@@ -357,10 +423,9 @@ int cgroup_signal_all(const cgroup *cg, int sig, berr *e)
 static int wait_empty(const char *dir, int timeout_ms, berr *e)
 {
 	for (int waited = 0;; waited += 10) {
-		_cleanup_free_ pid_t *pids = NULL;
-		size_t n;
-		if (read_pids(dir, &pids, &n, e) < 0)
-			return e->errnum == ENOENT ? 0 : -1;
+		size_t n = 0;
+		if (walk_pids(dir, 0, NULL, &n, 0, e) < 0)
+			return -1;
 		if (n == 0)
 			return 0;
 		if (waited >= timeout_ms)
@@ -382,7 +447,7 @@ int cgroup_kill_all(const cgroup *cg, berr *e)
 	}
 	/* Freeze first so nothing forks between reading the list and the
 	 * signal; a frozen task only dies once thawed. */
-	bool can_freeze = cg_v1_dir(cg, CG_FREEZER) || (cg->mode == CGROUP_V2 && cg->v2);
+	bool can_freeze = cg_v1_dir(cg, CG_FREEZER) || cg->v2;
 	for (int round = 0; round < 50; round++) {
 		if (can_freeze && cgroup_freeze(cg, true, e) < 0) {
 			if (e->errnum != ENOENT)
@@ -449,7 +514,7 @@ int cgroup_destroy(const cgroup *cg, berr *e)
 	const char *fz = cg_v1_dir(cg, CG_FREEZER);
 	if (fz && cg_exists(fz, "freezer.state"))
 		cg_write(fz, "freezer.state", "THAWED", e);
-	if (cg->v2 && cg->mode == CGROUP_V2 && cg_exists(cg->v2, "cgroup.freeze"))
+	if (cg->v2 && cg_exists(cg->v2, "cgroup.freeze"))
 		cg_write(cg->v2, "cgroup.freeze", "0", e);
 	if (cg->v2 && cg_exists(cg->v2, "cgroup.kill"))
 		cg_write(cg->v2, "cgroup.kill", "1", e);
@@ -526,7 +591,8 @@ cgroup *cgroup_deserialize(const char *json, berr *e)
 	json_object_object_foreach(dirs, k, v)
 	{
 		const char *p = json_object_get_string(v);
-		if (!p || p[0] != '/') {
+		if (!p || p[0] != '/' || strstr(p, "/../") ||
+		    (strlen(p) >= 3 && !strcmp(p + strlen(p) - 3, "/.."))) {
 			berr_set(e, EINVAL, "cgroup state: dirs.%s: not an absolute path", k);
 			cgroup_free(cg);
 			json_object_put(o);

@@ -39,6 +39,8 @@ static int v1_memory(const cgroup *cg, const spec_resources *r, char ***w, berr 
 		return -1;
 	int64_t limit = m->limit.set ? m->limit.v : 0;
 	int64_t swap = m->swap.set ? m->swap.v : 0;
+	if (m->check_before_update && cg_check_usage(d, "memory.usage_in_bytes", limit, e) < 0)
+		return -1;
 	/* Unlimited memory with swap unset means both unlimited (runc). */
 	if (limit == -1 && swap == 0)
 		swap = -1;
@@ -233,46 +235,6 @@ static int v1_network(const cgroup *cg, const spec_resources *r, char ***w, berr
 	return 0;
 }
 
-/* "c 1:3 rwm"; -1 is the wildcard. */
-static char *dev_rule_str(const spec_dev_rule *d)
-{
-	if (d->type == 'a')
-		return xstrdup("a");
-	char maj[24], min[24];
-	if (d->major < 0)
-		strcpy(maj, "*");
-	else
-		snprintf(maj, sizeof(maj), "%" PRId64, d->major);
-	if (d->minor < 0)
-		strcpy(min, "*");
-	else
-		snprintf(min, sizeof(min), "%" PRId64, d->minor);
-	return xasprintf("%c %s:%s %s", d->type, maj, min, d->access[0] ? d->access : "rwm");
-}
-
-static int v1_devices(const cgroup *cg, const spec_resources *r, berr *e)
-{
-	if (!r->n_devices)
-		return 0;
-	const char *d = need(cg, CG_DEVICES, "devices", e);
-	if (!d)
-		return -1;
-	/* Start from nothing, then replay the rules in order: later rules
-	 * override earlier ones exactly as the OCI list means. */
-	if (cg_write(d, "devices.deny", "a", e) < 0)
-		return -1;
-	for (size_t i = 0; i < r->n_devices; i++) {
-		const spec_dev_rule *dr = &r->devices[i];
-		if (dr->type != 'a' && dr->type != 'c' && dr->type != 'b')
-			return berr_set(e, EINVAL, "linux.resources.devices[%zu]: bad type '%c'", i,
-					dr->type);
-		_cleanup_free_ char *s = dev_rule_str(dr);
-		if (cg_write(d, dr->allow ? "devices.allow" : "devices.deny", s, e) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 int cg_apply_v1(const cgroup *cg, const spec_resources *r, char ***w, berr *e)
 {
 	if (r->n_unified)
@@ -281,16 +243,7 @@ int cg_apply_v1(const cgroup *cg, const spec_resources *r, char ***w, berr *e)
 				cgroup_mode_name(cg->mode));
 	if (v1_memory(cg, r, w, e) < 0 || v1_cpu(cg, r, e) < 0 || v1_pids(cg, r, e) < 0 ||
 	    v1_blkio(cg, r, w, e) < 0 || v1_hugetlb(cg, r, e) < 0 || v1_network(cg, r, w, e) < 0 ||
-	    v1_devices(cg, r, e) < 0)
+	    cg_v1_devices(cg, r, e) < 0)
 		return -1;
 	return 0;
-}
-
-int cgroup_apply(const cgroup *cg, const spec_resources *r, char ***warn_out, berr *e)
-{
-	if (!r)
-		return 0;
-	if (cg->mode == CGROUP_V2)
-		return cg_apply_v2(cg, r, warn_out, e);
-	return cg_apply_v1(cg, r, warn_out, e);
 }

@@ -92,6 +92,8 @@ static int v2_memory(const char *d, const spec_resources *r, char ***w, berr *e)
 	int64_t swap = m->swap.set ? m->swap.v : 0, sw;
 	if (cgroup_swap_v2(swap, limit, &sw, e) < 0)
 		return -1;
+	if (m->check_before_update && cg_check_usage(d, "memory.current", limit, e) < 0)
+		return -1;
 	if (sw != 0 || (sw == 0 && swap > 0)) {
 		if (!cg_exists(d, "memory.swap.max")) {
 			if (m->swap.set)
