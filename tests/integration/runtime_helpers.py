@@ -8,12 +8,14 @@ after the test:
   - no process left from the test (every process whose environment carries the
     test's marker, which the runtime calls and the containers' configs carry, and
     every pid the test registered with env.track()),
-  - no mount in the host's /proc/self/mountinfo naming the test's temp dir.
+  - no mount in the host's /proc/self/mountinfo naming the test's temp dir,
+  - no cgroup directory named after one of the test's container ids.
 Leftovers are cleaned up (killed, deleted, unmounted) and then fail the test.
 
 Import the fixture into a test module with `from runtime_helpers import rtenv`.
 """
 import contextlib
+import glob
 import json
 import os
 import pathlib
@@ -93,11 +95,14 @@ class Env:
         self.pids = []   # (pid, starttime) registered by tests
         self.cleanups = []  # callables run at teardown (netns, ...)
         self._n = 0
+        self.ids = []
 
     # ---- ids, files ----
     def cid(self, prefix="c"):
         self._n += 1
-        return f"{prefix}{self._n}-{uuid.uuid4().hex[:8]}"
+        cid = f"{prefix}{self._n}-{uuid.uuid4().hex[:8]}"
+        self.ids.append(cid)
+        return cid
 
     def path(self, name):
         return self.tmp / name
@@ -249,6 +254,13 @@ class Env:
         with open("/proc/self/mountinfo") as f:
             return [ln.strip() for ln in f if str(self.tmp) in ln]
 
+    def leftover_cgroups(self):
+        out = []
+        for cid in self.ids:
+            for depth in ("*", "*/*", "*/*/*"):
+                out += glob.glob(f"/sys/fs/cgroup/{depth}/{cid}")
+        return sorted(set(out))
+
     def leftover_state(self):
         if not self.root.exists():
             return []
@@ -277,6 +289,9 @@ class Env:
                 f"{p} {cmdline(p)!r}" for p in pids))
         if mounts:
             problems.append(f"mounts left: {mounts}")
+        cgroups = self.leftover_cgroups()
+        if cgroups:
+            problems.append(f"cgroups left: {cgroups}")
         # clean up
         for cid in state:
             self.rt("delete", "--force", cid, timeout=30)
@@ -286,6 +301,9 @@ class Env:
         for ln in reversed(self.leftover_mounts()):
             mp = ln.split()[4]
             subprocess.run(["umount", "-l", mp], capture_output=True)
+        for cg in sorted(self.leftover_cgroups(), key=len, reverse=True):
+            with contextlib.suppress(OSError):
+                os.rmdir(cg)
         shutil.rmtree(self.tmp, ignore_errors=True)
         if self.tmp.exists():
             subprocess.run(["rm", "-rf", str(self.tmp)], capture_output=True)
