@@ -35,6 +35,8 @@ import conftest  # noqa: E402
 ROOT = conftest.ROOT
 MAKE_BUNDLE = ROOT / "scripts" / "make-bundle.sh"
 MARK_VAR = "BERTH_RT_TEST_MARK"
+SANITIZER_WORDS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
+                   "UndefinedBehaviorSanitizer")
 
 # Capability numbers (linux/capability.h), for computing expected masks.
 CAPS = [
@@ -96,6 +98,7 @@ class Env:
         self.cleanups = []  # callables run at teardown (netns, ...)
         self._n = 0
         self.ids = []
+        self.sanitizer = []  # ASan/UBSan reports seen in any runtime call
 
     # ---- ids, files ----
     def cid(self, prefix="c"):
@@ -186,7 +189,10 @@ class Env:
                 p.wait()
                 raise AssertionError(f"{cmd} timed out after {timeout}s: "
                                      f"{err_p.read_text()}")
-        return Result(cmd, p.returncode, out_p.read_text(), err_p.read_text())
+        res = Result(cmd, p.returncode, out_p.read_text(), err_p.read_text())
+        if any(w in res.stderr for w in SANITIZER_WORDS):
+            self.sanitizer.append(f"{' '.join(cmd)}:\n{res.stderr}")
+        return res
 
     def run_sh(self, script, edit=None, check=True, bundle=None):
         """Runs `sh -c script` in a fresh busybox container (edit(cfg) first);
@@ -269,7 +275,7 @@ class Env:
     # ---- teardown ----
     def teardown(self):
         """Returns a list of problems found; cleans them up either way."""
-        problems = []
+        problems = [f"sanitizer report: {s}" for s in self.sanitizer]
         for fn in reversed(self.cleanups):
             try:
                 fn()

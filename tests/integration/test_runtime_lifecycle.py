@@ -307,3 +307,66 @@ def test_version_and_features(rtenv):
     f = json.loads(r.stdout)
     assert "ociVersionMin" in f and "ociVersionMax" in f
     assert "pid" in f["linux"]["namespaces"]
+
+
+def test_kill_created_container(rtenv):
+    """runc: a created container can be killed; it is then stopped."""
+    host = rtenv.hostdir()
+    b = rtenv.bundle("sh", "-c", "echo ran > /host/side")
+    add_bind(rtenv, b, host)
+    cid = rtenv.cid()
+    rtenv.rt("create", "--bundle", b, cid).ok()
+    rtenv.track(rtenv.state(cid)["pid"])
+    rtenv.rt("kill", cid, "KILL").ok()
+    rtenv.wait_status(cid, "stopped")
+    assert not (host / "side").exists()
+    rtenv.rt("delete", cid).ok()
+    assert not (rtenv.root / cid).exists()
+
+
+def test_delete_created_without_force(rtenv):
+    """runc deletes a created (never started) container without --force."""
+    host = rtenv.hostdir()
+    b = rtenv.bundle("sh", "-c", "echo ran > /host/side")
+    add_bind(rtenv, b, host)
+    cid = rtenv.cid()
+    rtenv.rt("create", "--bundle", b, cid).ok()
+    pid = rtenv.state(cid)["pid"]
+    rtenv.track(pid)
+    rtenv.rt("delete", cid).ok()
+    assert not (rtenv.root / cid).exists()
+    time.sleep(0.2)
+    assert not (host / "side").exists(), "the user process ran at delete"
+
+
+def test_no_pivot(rtenv):
+    b = rtenv.bundle("sh", "-c", "echo $$; cat /proc/self/mountinfo | head -1")
+    r = rtenv.rt("run", "--no-pivot", "--bundle", b, rtenv.cid()).ok()
+    lines = r.stdout.splitlines()
+    assert lines[0] == "1"
+
+
+def test_state_after_runtime_gone_and_process_exit(rtenv):
+    """Status is derived from the process: a detached container whose process
+    exits on its own is reported stopped, and pid is kept or 0 as runc does."""
+    b = rtenv.bundle("sh", "-c", "sleep 0.3")
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    rtenv.track(rtenv.state(cid)["pid"])
+    rtenv.wait_status(cid, "stopped")
+    r = rtenv.rt("list", "--format", "json").ok()
+    assert json.loads(r.stdout)[0]["status"] == "stopped"
+    rtenv.rt("delete", cid).ok()
+
+
+def test_many_containers_one_root(rtenv):
+    b = rtenv.bundle("sh", "-c", "while :; do sleep 0.1; done")
+    ids = [rtenv.cid() for _ in range(5)]
+    for cid in ids:
+        rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+        rtenv.track(rtenv.state(cid)["pid"])
+    listed = {i["id"] for i in json.loads(rtenv.rt("list", "--format", "json").ok().stdout)}
+    assert listed == set(ids)
+    for cid in ids:
+        rtenv.rt("delete", "--force", cid).ok()
+    assert rtenv.leftover_state() == []
