@@ -138,6 +138,17 @@ def test_exec_listed_by_ps(rtenv, running):
     assert pid in pids and epid in pids
 
 
+def test_exec_many_times_no_race(rtenv, running):
+    """20 execs in a row all succeed (RUNTIME-BUGS.md #4: a pid/ready race)."""
+    cid, _, _ = running
+    fails = []
+    for i in range(20):
+        r = rtenv.rt("exec", cid, "sh", "-c", f"exit {i % 7}")
+        if r.returncode != i % 7:
+            fails.append(r)
+    assert not fails, f"{len(fails)}/20 execs failed, first: {fails[0]!r}"
+
+
 def test_exec_stdin(rtenv, running):
     cid, _, _ = running
     r = rtenv.rt("exec", cid, "cat", input="piped\n").ok()
