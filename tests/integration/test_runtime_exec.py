@@ -188,3 +188,59 @@ def test_exec_into_stopped_fails(rtenv):
     assert r.returncode != 0
     assert "stopped" in r.stderr or "not running" in r.stderr
     rtenv.rt("delete", cid).ok()
+
+
+def test_exec_inherits_rlimits_nnp_oom(rtenv):
+    b = rtenv.bundle("sh", "-c", LOOP)
+    with rtenv.config(b) as c:
+        c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 777, "hard": 888}]
+        c["process"]["noNewPrivileges"] = True
+        c["process"]["oomScoreAdj"] = 321
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    rtenv.track(rtenv.state(cid)["pid"])
+    r = rtenv.rt("exec", cid, "sh", "-c", "ulimit -n; ulimit -Hn; grep NoNewPrivs "
+                 "/proc/self/status; cat /proc/self/oom_score_adj; umask").ok()
+    assert r.stdout.split() == ["777", "888", "NoNewPrivs:", "1", "321", "0022"]
+    rtenv.rt("delete", "--force", cid).ok()
+
+
+def test_exec_in_user_namespace_container(rtenv):
+    import subprocess
+    b = rtenv.bundle("sh", "-c", LOOP)
+    subprocess.run(["chown", "-hR", "100000:100000", str(b / "rootfs")], check=True)
+    with rtenv.config(b) as c:
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    pid = rtenv.state(cid)["pid"]
+    rtenv.track(pid)
+    r = rtenv.rt("exec", cid, "sh", "-c", "id -u; cat /proc/self/uid_map; "
+                 "readlink /proc/self/ns/user").ok()
+    lines = r.stdout.splitlines()
+    assert lines[0] == "0"
+    assert lines[1].split() == ["0", "100000", "65536"]
+    assert lines[2] == os.readlink(f"/proc/{pid}/ns/user")
+    pf = rtenv.path("e.pid")
+    rtenv.rt("exec", "--detach", "--pid-file", pf, "--user", "1000", cid, "sleep", "3").ok()
+    epid = int(pf.read_text())
+    rtenv.track(epid)
+    with open(f"/proc/{epid}/status") as f:
+        uids = [ln.split()[1:] for ln in f if ln.startswith("Uid:")][0]
+    assert uids == ["101000"] * 4
+    rtenv.rt("delete", "--force", cid).ok()
+
+
+def test_exec_preserve_fds(rtenv, running):
+    cid, _, _ = running
+    r_fd, w_fd = os.pipe()
+    os.write(w_fd, b"exec fd 3\n")
+    os.close(w_fd)
+    try:
+        r = rtenv.rt("exec", "--preserve-fds", "1", cid, "sh", "-c", "cat <&3", fd3=r_fd).ok()
+    finally:
+        os.close(r_fd)
+    assert r.stdout == "exec fd 3\n"

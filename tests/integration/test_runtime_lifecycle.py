@@ -370,3 +370,60 @@ def test_many_containers_one_root(rtenv):
     for cid in ids:
         rtenv.rt("delete", "--force", cid).ok()
     assert rtenv.leftover_state() == []
+
+
+def test_run_forwards_signals(rtenv):
+    """runc's run forwards the signals it gets to the container's process."""
+    import signal
+    import subprocess
+    host = rtenv.hostdir()
+    b = rtenv.bundle("sh", "-c", TRAP)
+    add_bind(rtenv, b, host)
+    p = subprocess.Popen(rtenv.rt_cmd("run", "--bundle", b, rtenv.cid()),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, BERTH_RT_TEST_MARK=rtenv.mark))
+    try:
+        wait_file(host / "ready")
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 42, err
+
+
+def test_kill_default_signal_is_term(rtenv):
+    host = rtenv.hostdir()
+    b = rtenv.bundle("sh", "-c", 'trap "echo got-term > /host/term; exit 42" TERM; '
+                     'echo ready > /host/ready; while :; do sleep 0.1; done')
+    add_bind(rtenv, b, host)
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    rtenv.track(rtenv.state(cid)["pid"])
+    wait_file(host / "ready")
+    rtenv.rt("kill", cid).ok()
+    assert wait_file(host / "term") == "got-term\n"
+    rtenv.wait_status(cid, "stopped")
+    rtenv.rt("delete", cid).ok()
+
+
+def test_ps_of_stopped_container_is_empty(rtenv):
+    b = rtenv.bundle("true")
+    cid = rtenv.cid()
+    rtenv.rt("create", "--bundle", b, cid).ok()
+    rtenv.rt("start", cid).ok()
+    rtenv.wait_status(cid, "stopped")
+    r = rtenv.rt("ps", "--format", "json", cid).ok()
+    assert json.loads(r.stdout) in ([], None)
+    rtenv.rt("delete", cid).ok()
+
+
+def test_minimal_rootfs_mountpoints_created(rtenv):
+    """A rootfs without /proc, /sys, /dev: the runtime makes the mount points."""
+    import shutil
+    b = rtenv.bundle("sh", "-c", "echo /proc/[0-9]*; ls /dev/null")
+    for d in ("proc", "sys", "dev", "tmp"):
+        shutil.rmtree(b / "rootfs" / d)
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
+    assert r.stdout.split() == ["/proc/1", "/dev/null"]

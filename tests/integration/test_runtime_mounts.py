@@ -303,3 +303,70 @@ def test_bind_over_allowed_proc_files(rtenv, dest):
     def edit(c):
         add_mount(c, dest, "bind", src, ["bind", "ro"])
     assert rtenv.run_sh(f"cat {dest}", edit).stdout == "fake proc\n"
+
+
+def test_bind_mount_flags_applied(rtenv):
+    """nosuid/nodev/noexec on a bind mount are applied (a remount, as runc does)."""
+    host = rtenv.hostdir("data")
+    import shutil
+    shutil.copy("/bin/busybox", host / "bb")
+
+    def edit(c):
+        add_mount(c, "/data", "bind", host, ["rbind", "noexec", "nosuid", "nodev"])
+    r = rtenv.run_sh("/data/bb true && echo EXECUTED; grep ' /data ' /proc/self/mountinfo",
+                     edit, check=False)
+    assert "EXECUTED" not in r.stdout
+    per_mount, _ = mount_opts(mountinfo_line(r.stdout, "/data"))
+    assert {"noexec", "nosuid", "nodev"} <= per_mount
+
+
+def test_rbind_vs_bind_submounts(rtenv):
+    """rbind carries the source's submounts into the container, bind does not."""
+    import subprocess
+    host = rtenv.hostdir("tree")
+    (host / "sub").mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "berthsub", str(host / "sub")],
+                   check=True)
+    rtenv.cleanups.append(lambda: subprocess.run(["umount", str(host / "sub")], check=True))
+    (host / "sub" / "in-submount").write_text("x")
+
+    def edit(c):
+        add_mount(c, "/r", "bind", host, ["rbind"])
+        add_mount(c, "/b", "bind", host, ["bind"])
+    r = rtenv.run_sh("ls /r/sub; echo '|'; ls /b/sub", edit)
+    rsub, bsub = [p.split() for p in r.stdout.split("|")]
+    assert rsub == ["in-submount"]
+    assert bsub == []
+
+
+def test_tmpfs_uid_gid_options(rtenv):
+    def edit(c):
+        add_mount(c, "/mnt/owned", "tmpfs", "tmpfs", ["uid=1000", "gid=1001", "mode=700"])
+    r = rtenv.run_sh("stat -c '%u %g %a' /mnt/owned", edit)
+    assert r.stdout.split() == ["1000", "1001", "700"]
+
+
+def test_host_mount_after_start_not_visible(rtenv):
+    """The rootfs is made private: a mount made on the host under a bind source
+    after the container started does not show up inside (runc's rprivate)."""
+    import subprocess
+    import time as _t
+    host = rtenv.hostdir("prop")
+    (host / "later").mkdir()
+    b = rtenv.bundle("sh", "-c", "while [ ! -e /prop/go ]; do sleep 0.05; done; ls /prop/later")
+    with rtenv.config(b) as c:
+        add_mount(c, "/prop", "bind", host, ["rbind", "rprivate"])
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid, stdout_path=rtenv.path("prop.out")).ok()
+    rtenv.track(rtenv.state(cid)["pid"])
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "late", str(host / "later")],
+                   check=True)
+    try:
+        (host / "later" / "hostfile").write_text("x")
+        (host / "go").write_text("")
+        rtenv.wait_status(cid, "stopped")
+    finally:
+        subprocess.run(["umount", str(host / "later")], check=True)
+    _t.sleep(0.1)
+    assert "hostfile" not in rtenv.path("prop.out").read_text()
+    rtenv.rt("delete", cid).ok()
