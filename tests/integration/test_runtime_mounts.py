@@ -370,3 +370,63 @@ def test_host_mount_after_start_not_visible(rtenv):
     _t.sleep(0.1)
     assert "hostfile" not in rtenv.path("prop.out").read_text()
     rtenv.rt("delete", cid).ok()
+
+
+def test_dotdot_mount_destination_stays_in_rootfs(rtenv):
+    name = f"dotdot-{rtenv.mark}"
+    b = rtenv.bundle("sh", "-c", f"grep {name} /proc/self/mountinfo")
+    with rtenv.config(b) as c:
+        c["root"]["readonly"] = False
+        add_mount(c, f"/../../../../../tmp/{name}", "tmpfs", "tmpfs", ["size=1m"])
+    try:
+        r = rtenv.rt("run", "--bundle", b, rtenv.cid())
+        assert not os.path.exists(f"/tmp/{name}"), "mount destination escaped the rootfs"
+        if r.returncode == 0:
+            assert (b / "rootfs" / "tmp" / name).is_dir()
+    finally:
+        if os.path.isdir(f"/tmp/{name}"):
+            os.rmdir(f"/tmp/{name}")
+
+
+def test_device_path_escape(rtenv):
+    """A linux.devices path with .. or through a symlink must not create a node
+    on the host."""
+    hostdir = rtenv.hostdir("devtarget")
+    b = rtenv.bundle("true")
+    os.symlink(str(hostdir), b / "rootfs" / "devlink")
+    rel = "/dev/" + "../" * 12 + str(hostdir).lstrip("/") + "/dotdot-node"
+    with rtenv.config(b) as c:
+        c["root"]["readonly"] = False
+        c["linux"]["devices"] = [
+            {"path": rel, "type": "c", "major": 1, "minor": 3, "fileMode": 0o666},
+            {"path": "/devlink/symlink-node", "type": "c", "major": 1, "minor": 3,
+             "fileMode": 0o666}]
+    rtenv.rt("run", "--bundle", b, rtenv.cid())
+    assert os.listdir(hostdir) == [], f"device nodes created on the host: {os.listdir(hostdir)}"
+
+
+def test_cwd_through_symlink_stays_in_rootfs(rtenv):
+    """A missing cwd is created inside the rootfs even when a rootfs symlink
+    points at a host directory."""
+    hostdir = rtenv.hostdir("cwdtarget")
+    b = rtenv.bundle("pwd")
+    os.symlink(str(hostdir), b / "rootfs" / "evilcwd")
+    with rtenv.config(b) as c:
+        c["root"]["readonly"] = False
+        c["process"]["cwd"] = "/evilcwd/newdir"
+    rtenv.rt("run", "--bundle", b, rtenv.cid())
+    assert os.listdir(hostdir) == [], "cwd created on the host"
+
+
+def test_masked_path_symlink_to_host_file(rtenv):
+    """maskedPaths entry that is a rootfs symlink to a host file: the host file
+    is not touched and the mask lands inside the rootfs (or is skipped)."""
+    victim = rtenv.path("victim")
+    victim.write_text("host data\n")
+    b = rtenv.bundle("cat", str(victim))
+    os.symlink(str(victim), b / "rootfs" / "etc" / "masklink")
+    with rtenv.config(b) as c:
+        c["linux"]["maskedPaths"].append("/etc/masklink")
+        c["linux"]["readonlyPaths"].append("/etc/masklink")
+    rtenv.rt("run", "--bundle", b, rtenv.cid())
+    assert victim.read_text() == "host data\n"
