@@ -244,3 +244,39 @@ def test_exec_preserve_fds(rtenv, running):
     finally:
         os.close(r_fd)
     assert r.stdout == "exec fd 3\n"
+
+
+def test_exec_cap_add_and_groups(rtenv, running):
+    from runtime_helpers import cap_mask
+    cid, _, _ = running
+    r = rtenv.rt("exec", "--cap", "CAP_CHOWN", "--user", "0:0", "--additional-gids", "44",
+                 cid, "grep", "-E", "^(CapEff|Groups):", "/proc/self/status").ok()
+    st = dict(ln.split(":", 1) for ln in r.stdout.splitlines())
+    assert int(st["CapEff"].strip(), 16) & cap_mask(["CAP_CHOWN"])
+    assert st["Groups"].split() == ["44"]
+
+
+def test_exec_no_new_privs_flag(rtenv):
+    b = rtenv.bundle("sh", "-c", LOOP)
+    with rtenv.config(b) as c:
+        c["process"]["noNewPrivileges"] = False
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    rtenv.track(rtenv.state(cid)["pid"])
+    r = rtenv.rt("exec", cid, "grep", "NoNewPrivs", "/proc/self/status").ok()
+    assert r.stdout.split() == ["NoNewPrivs:", "0"]
+    r = rtenv.rt("exec", "--no-new-privs", cid, "grep", "NoNewPrivs", "/proc/self/status").ok()
+    assert r.stdout.split() == ["NoNewPrivs:", "1"]
+    rtenv.rt("delete", "--force", cid).ok()
+
+
+def test_exec_into_created_sees_hostname(rtenv):
+    b = rtenv.bundle("true")
+    with rtenv.config(b) as c:
+        c["hostname"] = "created-host"
+    cid = rtenv.cid()
+    rtenv.rt("create", "--bundle", b, cid).ok()
+    rtenv.track(rtenv.state(cid)["pid"])
+    assert rtenv.rt("exec", cid, "hostname").ok().stdout.strip() == "created-host"
+    assert rtenv.status(cid) == "created"
+    rtenv.rt("delete", "--force", cid).ok()

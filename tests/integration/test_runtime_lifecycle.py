@@ -427,3 +427,67 @@ def test_minimal_rootfs_mountpoints_created(rtenv):
         shutil.rmtree(b / "rootfs" / d)
     r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
     assert r.stdout.split() == ["/proc/1", "/dev/null"]
+
+
+def test_init_killed_from_host(rtenv):
+    """The container's process killed behind the runtime's back: state says
+    stopped, delete cleans up (state dir, cgroups)."""
+    import signal
+    b = rtenv.bundle("sh", "-c", "while :; do sleep 0.1; done")
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    pid = rtenv.state(cid)["pid"]
+    rtenv.track(pid)
+    os.kill(pid, signal.SIGKILL)
+    rtenv.wait_status(cid, "stopped")
+    rtenv.rt("delete", cid).ok()
+    assert not (rtenv.root / cid).exists()
+
+
+def test_id_reusable_after_delete(rtenv):
+    b = rtenv.bundle("sh", "-c", "echo again")
+    cid = rtenv.cid()
+    for _ in range(3):
+        assert rtenv.rt("run", "--bundle", b, cid).ok().stdout == "again\n"
+
+
+def test_large_output(rtenv):
+    b = rtenv.bundle("sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' a")
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
+    assert len(r.stdout) == 3000000 and set(r.stdout) == {"a"}
+
+
+def test_run_pid_file_attached(rtenv):
+    host = rtenv.hostdir()
+    b = rtenv.bundle("sh", "-c", "echo $$ > /host/inner")
+    add_bind(rtenv, b, host)
+    pf = rtenv.path("run.pid")
+    rtenv.rt("run", "--pid-file", pf, "--bundle", b, rtenv.cid()).ok()
+    assert int(pf.read_text()) > 1
+    assert (host / "inner").read_text() == "1\n"
+
+
+def test_list_quiet(rtenv):
+    b = rtenv.bundle("true")
+    cid = rtenv.cid()
+    rtenv.rt("create", "--bundle", b, cid).ok()
+    rtenv.track(rtenv.state(cid)["pid"])
+    assert rtenv.rt("list", "-q").ok().stdout.split() == [cid]
+    rtenv.rt("delete", "--force", cid).ok()
+
+
+def test_spec_command(rtenv):
+    d = rtenv.path("specdir")
+    d.mkdir()
+    rtenv.rt("spec", "--bundle", d, root=False).ok()
+    c = json.loads((d / "config.json").read_text())
+    assert c["process"]["args"] == ["sh"] and c["root"]["path"] == "rootfs"
+    assert {n["type"] for n in c["linux"]["namespaces"]} >= {"pid", "mount", "network"}
+    r = rtenv.rt("spec", "--bundle", d, root=False)
+    assert r.returncode != 0 and "config.json" in r.stderr
+    d2 = rtenv.path("specdir2")
+    d2.mkdir()
+    rtenv.rt("spec", "--rootless", "--bundle", d2, root=False).ok()
+    c = json.loads((d2 / "config.json").read_text())
+    assert "user" in {n["type"] for n in c["linux"]["namespaces"]}
+    assert c["linux"]["uidMappings"][0]["hostID"] == os.getuid()
