@@ -317,3 +317,74 @@ def test_log_json_for_config_error(rtenv):
     assert r.returncode != 0
     lines = [json.loads(ln) for ln in log.read_text().splitlines()]
     assert any(ln["level"] == "error" and "process.args" in ln["msg"] for ln in lines), lines
+
+
+def test_concurrent_create_same_id(rtenv):
+    """Four creates of one id at once: exactly one wins, the others fail naming
+    the id, and nothing of the losers is left behind."""
+    import subprocess
+    b = rtenv.bundle("true")
+    cid = rtenv.cid()
+    env = dict(os.environ, BERTH_RT_TEST_MARK=rtenv.mark)
+    procs = []
+    for i in range(4):
+        err = open(rtenv.path(f"cc{i}.err"), "w")
+        procs.append((subprocess.Popen(rtenv.rt_cmd("create", "--bundle", b, cid),
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=err, env=env), err))
+    codes = []
+    for p, err in procs:
+        codes.append(p.wait(60))
+        err.close()
+    assert codes.count(0) == 1, codes
+    for i, c in enumerate(codes):
+        if c:
+            assert cid in rtenv.path(f"cc{i}.err").read_text()
+    st = rtenv.state(cid)
+    assert st["status"] == "created"
+    rtenv.track(st["pid"])
+    rtenv.rt("delete", "--force", cid).ok()
+
+
+def test_root_is_a_file(rtenv):
+    f = rtenv.path("rootfile")
+    f.write_text("")
+    b = rtenv.bundle("true")
+    r = rtenv.rt("--root", f, "create", "--bundle", b, "x1", root=False)
+    one_error_line(r, str(f))
+
+
+def test_console_socket_peer_closes(rtenv):
+    """The console socket's server closes at once: create fails cleanly or
+    succeeds; either way the host is left clean after delete."""
+    import socket
+    import threading
+    b = rtenv.bundle("true")
+    with rtenv.config(b) as c:
+        c["process"]["terminal"] = True
+    sockp = rtenv.path("close.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(sockp))
+    srv.listen(1)
+    srv.settimeout(30)
+
+    def serve():
+        try:
+            conn, _ = srv.accept()
+            conn.close()
+        except OSError:
+            pass
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    cid = rtenv.cid()
+    try:
+        r = rtenv.rt("create", "--console-socket", sockp, "--bundle", b, cid)
+    finally:
+        t.join(10)
+        srv.close()
+    if r.returncode == 0:
+        rtenv.track(rtenv.state(cid)["pid"])
+        rtenv.rt("delete", "--force", cid).ok()
+    else:
+        assert len(r.err_lines()) == 1, repr(r)
+        assert not (rtenv.root / cid).exists()
