@@ -1,6 +1,7 @@
 """berth-runtime: namespaces (user with id maps, network, joining by path, uts,
 ipc, pid, time with offsets) and namespaced sysctls."""
 import os
+import shutil
 import subprocess
 import time
 
@@ -107,6 +108,7 @@ def test_no_network_namespace_shares_host(rtenv):
     assert r.stdout.strip() == ns_inode_text("self", "net")
 
 
+@pytest.mark.skipif(not shutil.which("ip"), reason="no ip(8) (apt-get install iproute2)")
 def test_join_netns_by_path(rtenv):
     name = f"berth-{rtenv.mark}"
     subprocess.run(["ip", "netns", "add", name], check=True)
