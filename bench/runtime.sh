@@ -200,7 +200,9 @@ CLOCK_MONOTONIC), so neither its start-up nor Python's is in the figures. Lifecy
 `delete --force` per runtime, interleaved, total wall time. Peak RSS: `ru_maxrss` of
 the `run` process from wait4 (the runtime and any child it reaped), median; the
 floor (`/bin/true` under the same timer) is {floor:.0f} KiB.
-berth-runtime is the release build (`make`, -O2).
+berth-runtime is the release build (`make`, -O2). On this 2-CPU VM every runtime
+shows occasional 13-23 ms outliers (cgroup and namespace set-up noise), so with 30
+runs the p90 column moves between runs; the medians are stable to about 10%.
 
 {table}
 
