@@ -1,0 +1,47 @@
+/* Ends the VM the way the command line asks:
+ *   exit=N     4-byte write of N to the exit port (exit8=N: 1-byte write)
+ *   mode=triple  triple fault (empty IDT, then #UD)
+ *   mode=reset   i8042 reset (0xFE to port 0x64)
+ *   mode=spin    busy loop forever (for the Ctrl-C test)
+ *   mode=halt    cli; hlt forever */
+#include "rt.h"
+
+int guest_main(const uint8_t *bp)
+{
+	(void)bp;
+	char mode[16];
+	print("guest_status: ");
+	print(cmdline());
+	print("\n");
+	if (cmdline_get("exit8", mode, sizeof(mode)) > 0) {
+		outb(EXIT_PORT, (uint8_t)cmdline_num("exit8", 255));
+		return 250;
+	}
+	if (cmdline_get("mode", mode, sizeof(mode)) < 0)
+		return (int)cmdline_num("exit", 255);
+	if (!str_neq(mode, "triple", 7)) {
+		struct __attribute__((packed)) {
+			uint16_t limit;
+			uint64_t base;
+		} idt = {0, 0};
+		__asm__ volatile("lidt %0; ud2" ::"m"(idt));
+	} else if (!str_neq(mode, "reset", 6)) {
+		for (int i = 0; i < 1000 && (inb(0x64) & 2); i++)
+			cpu_relax();
+		outb(0x64, 0xfe);
+		for (int i = 0; i < 1000000; i++)
+			cpu_relax();
+		print("guest_status: reset did not happen\n");
+		return 251;
+	} else if (!str_neq(mode, "spin", 5)) {
+		print("guest_status: spinning\n");
+		for (;;)
+			cpu_relax();
+	} else if (!str_neq(mode, "halt", 5)) {
+		print("guest_status: halting\n");
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	}
+	print("guest_status: unknown mode\n");
+	return 252;
+}
