@@ -126,7 +126,7 @@ static int vm_run_cmd(cli *c, int argc, char **argv)
 		vm_usage(stderr);
 		return cli_failf(125, "vm run: --kernel is required");
 	}
-	if (console)
+	if (console || cfg.virtio_console)
 		cfg.console_in = STDIN_FILENO;
 	cfg.log = log_stderr;
 

@@ -178,3 +178,17 @@ void bus_mmio(vm *m, struct kvm_run *run)
 	else
 		d->ops->read(d, off, run->mmio.data, size);
 }
+
+int vm_ioeventfd(vm *machine, uint64_t addr, uint32_t datamatch, int efd, berr *e)
+{
+	struct kvm_ioeventfd io = {
+	    .datamatch = datamatch,
+	    .addr = addr,
+	    .len = 4,
+	    .fd = efd,
+	    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+	if (ioctl(machine->vm_fd, KVM_IOEVENTFD, &io) < 0)
+		return berr_sys(e, "KVM_IOEVENTFD at %#llx", (unsigned long long)addr);
+	return 0;
+}

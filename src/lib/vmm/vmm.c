@@ -90,8 +90,10 @@ static int check_config(const vmm_config *c, berr *e)
 
 static int create_devices(vm *m, berr *e)
 {
-	if (serial_create(m, m->cfg.console_in, m->cfg.console_out, e) < 0 ||
-	    i8042_create(m, e) < 0 || exitport_create(m, e) < 0)
+	/* with virtio-console on the same input, COM1 gets none (no race) */
+	int com1_in = m->cfg.virtio_console ? -1 : m->cfg.console_in;
+	if (serial_create(m, com1_in, m->cfg.console_out, e) < 0 || i8042_create(m, e) < 0 ||
+	    exitport_create(m, e) < 0)
 		return -1;
 	return vmm_create_virtio(m, e);
 }

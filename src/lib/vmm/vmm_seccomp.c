@@ -58,6 +58,7 @@ static const int plain_syscalls[] = {
     SCMP_SYS(madvise),
     SCMP_SYS(mremap),
     SCMP_SYS(restart_syscall),
+    SCMP_SYS(getrandom),
     SCMP_SYS(rseq),
     SCMP_SYS(set_robust_list), /* thread exit */
 #ifdef VMM_SANITIZER
