@@ -18,6 +18,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 NOT_BUILT_IN = "virtio devices are not built in yet"
+GLUE = ROOT / "src" / "lib" / "vmm" / "virtio_glue.c"
+
+
+def need_glue(fn):
+    """Skip until the core's glue creates the device (a device the glue does
+    create must then work: this never hides a regression)."""
+    if fn not in (GLUE.read_text() if GLUE.exists() else ""):
+        pytest.skip(f"the VMM core does not call {fn}() yet ({GLUE.name})")
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +40,14 @@ def guests():
         yield pathlib.Path(d)
 
 
-def vm_run(guests, name, *args, cmdline="", timeout=120, prefix=(), **kw):
+def vm_run(guests, name, *args, cmdline="", timeout=60, prefix=(), **kw):
+    need_glue("virtio_rng_create")  # every guest run gets an rng (always on)
     cmd = [*prefix, str(binary("berth")), "vm", "run", "--kernel",
            str(guests / f"{name}.bzImage"), "--memory", "64M", *args]
     if cmdline:
         cmd += ["--cmdline", cmdline]
-    kw.setdefault("stdin", subprocess.DEVNULL)
+    if "input" not in kw:
+        kw.setdefault("stdin", subprocess.DEVNULL)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
     if NOT_BUILT_IN in r.stderr:
         pytest.skip("berth vm run has no virtio devices wired in yet (src/lib/vmm/virtio_glue.c)")
@@ -60,6 +70,7 @@ def disk(tmp_path):
 
 
 def test_blk_write_read_flush(guests, disk):
+    need_glue("virtio_blk_create")
     r = vm_run(guests, "guest_blk", "--disk", str(disk))
     assert r.returncode == 0, out(r)
     for line in ("blk: capacity 64 sectors", "blk: id berth", "blk: write ok",
@@ -74,6 +85,7 @@ def test_blk_write_read_flush(guests, disk):
 
 
 def test_blk_read_only_write_fails(guests, disk):
+    need_glue("virtio_blk_create")
     r = vm_run(guests, "guest_blk", "--disk", f"{disk},ro")
     assert r.returncode == 0, out(r)
     assert "read-only" in r.stdout
@@ -83,6 +95,7 @@ def test_blk_read_only_write_fails(guests, disk):
 
 
 def test_blk_missing_file_is_an_engine_error(guests, tmp_path):
+    need_glue("virtio_blk_create")
     r = vm_run(guests, "guest_blk", "--disk", str(tmp_path / "nope.img"))
     assert r.returncode == 125, out(r)
     assert "nope.img" in r.stderr
@@ -92,13 +105,23 @@ def test_rng(guests):
     r = vm_run(guests, "guest_rng")
     assert r.returncode == 0, out(r)
     assert "rng: got 64 bytes" in r.stdout, out(r)
+    assert "interrupt status 1" in r.stdout, out(r)  # used-buffer bit, then acked
 
 
 def test_console_output(guests):
+    need_glue("virtio_console_create")
     r = vm_run(guests, "guest_console", "--virtio-console")
     assert r.returncode == 0, out(r)
     assert "hello from virtio-console\n" in r.stdout, out(r)
     assert "console: sent" in r.stdout
+
+
+def test_console_input(guests):
+    need_glue("virtio_console_create")
+    r = vm_run(guests, "guest_console", "--virtio-console", cmdline="echo=1",
+               input="typed-input")
+    assert r.returncode == 0, out(r)
+    assert "console: got input: typed-input" in r.stdout, out(r)
 
 
 HOSTILE = {
@@ -119,13 +142,13 @@ HOSTILE = {
 @pytest.mark.parametrize("mode", sorted(HOSTILE))
 def test_hostile_guest(guests, mode):
     t0 = time.monotonic()
-    r = vm_run(guests, "guest_hostile", cmdline=f"mode={mode}", timeout=120)
+    r = vm_run(guests, "guest_hostile", cmdline=f"mode={mode}")
     assert HOSTILE[mode] in r.stderr, out(r)
     assert "guest error" in r.stderr
     # the VMM survived, the device stopped or refused, and works after a reset
     assert r.returncode == 0, out(r)
     assert "hostile: device works after reset" in r.stdout, out(r)
-    assert time.monotonic() - t0 < 120
+    assert time.monotonic() - t0 < 60
 
 
 # ---- virtio-net through a tap in a private network namespace ---------------
@@ -171,6 +194,7 @@ def netns():
 
 
 def test_net_frame_round_trip(guests, netns):
+    need_glue("virtio_net_create")
     tap = "bvt0"
     subprocess.run(["ip", "-n", netns, "tuntap", "add", "dev", tap, "mode", "tap"], check=True)
     subprocess.run(["ip", "-n", netns, "link", "set", tap, "up"], check=True)

@@ -28,6 +28,12 @@ int guest_main(const uint8_t *bp)
 	print_dec((uint64_t)nonzero);
 	print(" non-zero, first ");
 	print_hex(*(uint64_t *)buf);
+	print(", interrupt status ");
+	print_dec(r.last_isr);
 	print("\n");
-	return len == 64 && nonzero > 0 ? 0 : 3;
+	if (vd_read(&d, VM_INT_STATUS) != 0) {
+		print("rng: InterruptACK did not clear the status\n");
+		return 4;
+	}
+	return len == 64 && nonzero > 0 && (r.last_isr & 1) ? 0 : 3;
 }

@@ -114,6 +114,7 @@ int vdrv_queue(vdev *d, vring *r, uint16_t qi, uint16_t size, struct vring_mem *
 	r->size = size;
 	r->next_desc = 0;
 	r->last_used = 0;
+	r->last_isr = 0;
 	r->m = m;
 	uint64_t desc = (uint64_t)m->desc, avail = (uint64_t)&m->avail_flags,
 		 used = (uint64_t)&m->used_flags;
@@ -174,7 +175,8 @@ int vdrv_poll(vring *r, uint32_t *len, uint32_t ms)
 	barrier();
 	*len = r->m->used_ring[r->last_used % r->size].len;
 	r->last_used++;
-	vd_write(r->d, VM_INT_ACK, vd_read(r->d, VM_INT_STATUS));
+	r->last_isr = vd_read(r->d, VM_INT_STATUS);
+	vd_write(r->d, VM_INT_ACK, r->last_isr);
 	return 0;
 }
 

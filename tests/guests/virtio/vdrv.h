@@ -83,6 +83,7 @@ typedef struct vring {
 	uint16_t qi, size;
 	uint16_t next_desc; /* next free descriptor (round robin) */
 	uint16_t last_used;
+	uint32_t last_isr; /* InterruptStatus seen (and acked) by the last poll */
 	struct vring_mem *m;
 } vring;
 
