@@ -3,7 +3,10 @@
  *   mode=triple  triple fault (empty IDT, then #UD)
  *   mode=reset   i8042 reset (0xFE to port 0x64)
  *   mode=spin    busy loop forever (for the Ctrl-C test)
- *   mode=halt    cli; hlt forever */
+ *   mode=halt    cli; hlt forever
+ *   mode=echo    read a line from COM1 (polling LSR), print "echo: LINE",
+ *                exit with its length
+ *   mode=probe   unknown port/MMIO reads must be all-ones, i8042 idle */
 #include "rt.h"
 
 int guest_main(const uint8_t *bp)
@@ -41,6 +44,38 @@ int guest_main(const uint8_t *bp)
 		print("guest_status: halting\n");
 		for (;;)
 			__asm__ volatile("cli; hlt");
+	} else if (!str_neq(mode, "echo", 5)) {
+		char line[128];
+		size_t n = 0;
+		print("guest_status: ready\n");
+		for (;;) {
+			while (!(inb(COM1 + 5) & 1))
+				cpu_relax();
+			char c = (char)inb(COM1);
+			if (c == '\n' || c == '\r' || n + 1 == sizeof(line))
+				break;
+			line[n++] = c;
+		}
+		line[n] = 0;
+		print("echo: ");
+		print(line);
+		print("\n");
+		return (int)n;
+	} else if (!str_neq(mode, "probe", 6)) {
+		if (inb(0x2f8) != 0xff) /* no COM2 */
+			return 10;
+		if (mmio_read32(0xd0f00000) != 0xffffffff) /* MMIO gap, no device */
+			return 11;
+		if (inb(0x64) != 0 || inb(0x60) != 0)
+			return 12;
+		if (inb(COM1 + 5) != 0x60) /* LSR: THR empty, idle, no data */
+			return 13;
+		outb(COM1 + 7, 0x5a); /* scratch register */
+		if (inb(COM1 + 7) != 0x5a)
+			return 14;
+		outb(0x2f8, 1); /* dropped */
+		print("guest_status: probe ok\n");
+		return 0;
 	}
 	print("guest_status: unknown mode\n");
 	return 252;
