@@ -6,6 +6,8 @@
  *   mode=halt    cli; hlt forever
  *   mode=echo    read a line from COM1 (polling LSR), print "echo: LINE",
  *                exit with its length
+ *   mode=loop    run loops=N iterations of a 2-instruction loop, exit 0
+ *                (tests time it to tell hardware KVM from an emulating one)
  *   mode=probe   unknown port/MMIO reads must be all-ones, i8042 idle */
 #include "rt.h"
 
@@ -61,6 +63,11 @@ int guest_main(const uint8_t *bp)
 		print(line);
 		print("\n");
 		return (int)n;
+	} else if (!str_neq(mode, "loop", 5)) {
+		uint64_t n = cmdline_num("loops", 0);
+		if (n)
+			__asm__ volatile("1: dec %0; jnz 1b" : "+r"(n));
+		return 0;
 	} else if (!str_neq(mode, "probe", 6)) {
 		if (inb(0x2f8) != 0xff) /* no COM2 */
 			return 10;
