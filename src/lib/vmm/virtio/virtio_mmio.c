@@ -275,13 +275,16 @@ static void set_queue_num(virtio_dev *v, uint32_t val)
 
 static void set_queue_ready(virtio_dev *v, uint32_t val)
 {
+	if (val == 0) {
+		/* Always allowed: Linux disables its queues this way after a
+		 * reset when it tears the device down. */
+		if (v->queue_sel < v->vops->num_queues)
+			v->queues[v->queue_sel].ready = false;
+		return;
+	}
 	vq *q = queue_for_setup(v, "QueueReady");
 	if (!q)
 		return;
-	if (val == 0) {
-		q->ready = false;
-		return;
-	}
 	if (q->ready)
 		return;
 	berr e = {0};

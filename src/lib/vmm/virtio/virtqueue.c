@@ -210,8 +210,12 @@ int vq_pop(vq *q, const vm_mem *m, vq_chain *c, berr *e)
 	if (walk_chain(q, m, head, c, e) < 0)
 		return broken(q, e);
 	q->last_avail++;
-	if (q->event_idx) /* ask for a kick as soon as anything new arrives */
+	if (q->event_idx) { /* ask for a kick as soon as anything new arrives */
 		store16(m, q->used_gpa + 4 + 8u * q->size, q->last_avail, __ATOMIC_RELAXED);
+		/* ... and order that store before our next read of avail idx, so a
+		 * buffer added meanwhile is either seen or kicked (store -> load). */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
 	return 1;
 }
 
