@@ -538,6 +538,11 @@ static void test_net(void)
 	struct ifreq ifr = {0};
 	strcpy(ifr.ifr_name, "bvtest0");
 	CHECK(ioctl(s, SIOCGIFFLAGS, &ifr) == 0);
+	int fd = open("/proc/sys/net/ipv6/conf/bvtest0/disable_ipv6", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) { /* fewer stray frames; best effort */
+		CHECK(write(fd, "1", 1) == 1);
+		close(fd);
+	}
 	ifr.ifr_flags |= IFF_UP;
 	CHECK(ioctl(s, SIOCSIFFLAGS, &ifr) == 0);
 	struct sockaddr_ll sll = {.sll_family = AF_PACKET,
@@ -559,20 +564,28 @@ static void test_net(void)
 	CHECK(recv(s, got, sizeof(got), 0) == (ssize_t)sizeof(frame));
 	CHECK(memcmp(got, frame, sizeof(frame)) == 0);
 
-	/* rx: a frame that arrives before any buffer is posted waits */
+	/* rx: a frame that arrives before any buffer is posted waits. Other
+	 * frames (IPv6 chatter of a fresh link) may come first: skip them. */
 	uint8_t reply[60] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 0x02, 0,   0,
 			     0,	   0,	 1,    0x88, 0xb5, 'h',	 'o',  's', 't'};
 	CHECK(send(s, reply, sizeof(reply), 0) == (ssize_t)sizeof(reply));
 	usleep(10000);
 	pump(m);
-	memset(m->mem.host + BUF + 0x1000, 0xee, 2048);
-	struct seg rx[] = {{BUF + 0x1000, 1526, VIRTQ_DESC_F_WRITE}};
-	CHECK(submit(m, d, 0, rx, 1) == 12 + 60);
+	const uint8_t *rxb = m->mem.host + BUF + 0x1000;
+	int64_t n = -1;
+	for (int i = 0; i < 20; i++) {
+		memset(m->mem.host + BUF + 0x1000, 0xee, 2048);
+		struct seg rx[] = {{BUF + 0x1000, 1526, VIRTQ_DESC_F_WRITE}};
+		n = submit(m, d, 0, rx, 1);
+		if (n < 0 || (n >= 26 && rxb[24] == 0x88 && rxb[25] == 0xb5))
+			break;
+	}
+	CHECK(n == 12 + 60);
 	static const uint8_t want_hdr[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
-	CHECK(memcmp(m->mem.host + BUF + 0x1000, want_hdr, 12) == 0);
-	CHECK(memcmp(m->mem.host + BUF + 0x1000 + 12, reply, sizeof(reply)) == 0);
+	CHECK(memcmp(rxb, want_hdr, 12) == 0);
+	CHECK(memcmp(rxb + 12, reply, sizeof(reply)) == 0);
 
-	/* rx: a buffer too small for the frame gets it dropped (length 0) */
+	/* rx: a buffer too small for a frame gets it dropped (length 0) */
 	struct seg small[] = {{BUF + 0x1000, 40, VIRTQ_DESC_F_WRITE}};
 	CHECK(send(s, reply, sizeof(reply), 0) == (ssize_t)sizeof(reply));
 	usleep(10000);
