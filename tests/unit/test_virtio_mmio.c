@@ -124,7 +124,7 @@ static void pump(vm *m)
 	}
 }
 
-#define MEM_SIZE (1u << 20)
+#define MEM_SIZE (4u << 20)
 
 static vm *vm_new(void)
 {
@@ -416,6 +416,16 @@ static void test_blk(void)
 	CHECK(blk_rw(m, d, 0, 3, 512, &st) == 513 && st == 0);
 	static const uint8_t zero[512];
 	CHECK(memcmp(m->mem.host + BUF + 0x1000, zero, 512) == 0);
+	/* a read larger than size_max * seg_max (16 MiB) is refused */
+	struct blk_req big_hdr = {0, 0, 0};
+	memcpy(m->mem.host + BUF, &big_hdr, sizeof(big_hdr));
+	struct seg big[8] = {{BUF, 16, 0}};
+	for (int i = 1; i < 7; i++)
+		big[i] = (struct seg){0, MEM_SIZE, VIRTQ_DESC_F_WRITE};
+	big[7] = (struct seg){BUF + 0x8000, 1, VIRTQ_DESC_F_WRITE};
+	CHECK(submit(m, d, 0, big, 8) == 1 && m->mem.host[BUF + 0x8000] == 1);
+	CHECK_CONTAINS(m->errors, "virtio-blk: request of 25165824 bytes exceeds size_max");
+	CHECK(!(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET));
 	/* a header without a status byte is a protocol error */
 	struct seg bad[] = {{BUF, 16, 0}};
 	CHECK(submit(m, d, 0, bad, 1) == -1);

@@ -34,10 +34,16 @@
 
 #define SECTOR		512u
 #define ID_BYTES	20
-#define MAX_RANGE_SECTS (1u << 22) /* 2 GiB per discard / write-zeroes segment */
+#define MAX_RANGE_SECTS (1u << 22)	  /* 2 GiB per discard / write-zeroes segment */
+#define SIZE_MAX_SEG	65536u		  /* size_max: bytes per data segment */
+#define SEG_MAX		(VQ_MAX_SIZE - 2) /* header and status take two */
+/* Largest read or write we serve (size_max * seg_max, rounded up): bounds the
+ * time one request keeps the event loop busy. */
+#define MAX_REQ_BYTES (16u << 20)
 
 /* Config space offsets (5.2.4). */
 #define CFG_CAPACITY	     0
+#define CFG_SIZE_MAX	     8
 #define CFG_SEG_MAX	     12
 #define CFG_BLK_SIZE	     20
 #define CFG_MAX_DISCARD_SECT 36
@@ -149,6 +155,16 @@ static int64_t blk_request(virtio_dev *v, vq_chain *c, berr *e)
 	uint8_t status = VIRTIO_BLK_S_OK;
 	uint64_t written = 0;
 
+	uint64_t data = h.type == VIRTIO_BLK_T_IN    ? in_data
+			: h.type == VIRTIO_BLK_T_OUT ? out_data
+						     : 0;
+	if (data > MAX_REQ_BYTES) {
+		vm_guest_error(v->dev.machine,
+			       "virtio-blk: request of %llu bytes exceeds size_max * seg_max",
+			       (unsigned long long)data);
+		vq_chain_write(c, in_data, &(uint8_t){VIRTIO_BLK_S_IOERR}, 1);
+		return 1;
+	}
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 		if (in_data % SECTOR || !in_range(b, h.sector, in_data / SECTOR) ||
@@ -237,7 +253,8 @@ int virtio_blk_create(vm *m, const char *path, bool read_only, berr *e)
 		b->v.device_features |=
 		    BIT64(VIRTIO_BLK_F_DISCARD) | BIT64(VIRTIO_BLK_F_WRITE_ZEROES);
 	memcpy(b->v.config + CFG_CAPACITY, &b->sectors, 8);
-	put32(b, CFG_SEG_MAX, VQ_MAX_SIZE - 2); /* header and status take two */
+	put32(b, CFG_SIZE_MAX, SIZE_MAX_SEG);
+	put32(b, CFG_SEG_MAX, SEG_MAX);
 	put32(b, CFG_BLK_SIZE, SECTOR);
 	put32(b, CFG_MAX_DISCARD_SECT, MAX_RANGE_SECTS);
 	put32(b, CFG_MAX_DISCARD_SEG, 1);
