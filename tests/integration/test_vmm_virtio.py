@@ -73,7 +73,7 @@ def test_blk_write_read_flush(guests, disk):
     need_glue("virtio_blk_create")
     r = vm_run(guests, "guest_blk", "--disk", str(disk))
     assert r.returncode == 0, out(r)
-    for line in ("blk: capacity 64 sectors", "blk: id berth", "blk: write ok",
+    for line in ("blk: capacity 64 sectors, event idx", "blk: id berth", "blk: write ok",
                  "blk: read back ok (indirect)", "blk: flush ok"):
         assert line in r.stdout, out(r)
     data = disk.read_bytes()

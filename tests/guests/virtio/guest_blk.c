@@ -1,5 +1,6 @@
 /* virtio-blk: write a pattern to sectors 2..3, read it back (through an
- * indirect descriptor table when offered), flush. On a read-only disk
+ * indirect descriptor table when offered), flush. Negotiates EVENT_IDX too
+ * (this polling driver kicks every time, which the spec allows). On a read-only disk
  * (VIRTIO_BLK_F_RO) the write must come back VIRTIO_BLK_S_IOERR.
  * Pattern byte i of sector s: (uint8_t)(s * 31 + i * 7 + 1). */
 #include "vdrv.h"
@@ -57,7 +58,7 @@ int guest_main(const uint8_t *bp)
 	vdev d;
 	vring r;
 	if (vdrv_find(VIRTIO_ID_BLOCK, 0, &d) ||
-	    vdrv_init(&d, 1ull << F_INDIRECT_DESC | 1ull << BLK_F_RO) ||
+	    vdrv_init(&d, 1ull << F_INDIRECT_DESC | 1ull << F_EVENT_IDX | 1ull << BLK_F_RO) ||
 	    vdrv_queue(&d, &r, 0, 16, &qmem))
 		return 10;
 	vdrv_ready(&d);
@@ -65,7 +66,8 @@ int guest_main(const uint8_t *bp)
 	int ro = (d.features >> BLK_F_RO) & 1;
 	print("blk: capacity ");
 	print_dec(cap);
-	print(ro ? " sectors, read-only\n" : " sectors\n");
+	print(ro ? " sectors, read-only" : " sectors");
+	print((d.features >> F_EVENT_IDX) & 1 ? ", event idx\n" : "\n");
 
 	if (request(&r, T_GET_ID, 0, id, 20, 0) == 0) {
 		print("blk: id ");

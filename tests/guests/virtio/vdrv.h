@@ -50,6 +50,7 @@
 #define ST_NEEDS_RESET 64
 
 #define F_INDIRECT_DESC 28
+#define F_EVENT_IDX	29
 #define F_VERSION_1	32
 
 struct vring_desc {
