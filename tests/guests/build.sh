@@ -18,18 +18,24 @@ CFLAGS="-std=gnu17 -ffreestanding -nostdlib -nostdinc -isystem $(gcc -print-file
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 $CC $CFLAGS -mcmodel=small -c -o "$tmp/head.o" "$here/head.S"
+# guest_bench marks its first instruction (see head.S, bench/vmm.sh)
+$CC $CFLAGS -mcmodel=small -DEARLY_MARK -c -o "$tmp/head_mark.o" "$here/head.S"
 $CC $CFLAGS -mcmodel=small -c -o "$tmp/rt.o" "$here/rt.c"
+$CC $CFLAGS -c -o "$tmp/setup16.o" "$here/setup16.S"
+objcopy -O binary -j .text "$tmp/setup16.o" "$tmp/setup16.bin"
 
 build_one() { # src extra-objs...
 	src=$1; shift
 	name=$(basename "$src" .c)
 	$CC $CFLAGS -mcmodel=small -c -o "$tmp/$name.o" "$src"
+	head="$tmp/head.o"
+	[ "$name" = guest_bench ] && head="$tmp/head_mark.o"
 	ld -nostdlib -static -no-pie --no-warn-rwx-segments -z max-page-size=0x1000 -z noexecstack \
-		-T "$here/guest.ld" -o "$tmp/$name.elf" "$tmp/head.o" "$tmp/$name.o" "$@" "$tmp/rt.o"
+		-T "$here/guest.ld" -o "$tmp/$name.elf" "$head" "$tmp/$name.o" "$@" "$tmp/rt.o"
 	objcopy -O binary "$tmp/$name.elf" "$tmp/$name.bin"
 	end=$(nm "$tmp/$name.elf" | awk '$3 == "_end" { print $1 }')
 	init_size=$(( 0x$end - 0x100000 ))
-	python3 "$here/mkbzimage.py" "$tmp/$name.bin" "$init_size" "$tmp/$name.bzImage"
+	python3 "$here/mkbzimage.py" "$tmp/$name.bin" "$init_size" "$tmp/$name.bzImage" "$tmp/setup16.bin"
 	mv -f "$tmp/$name.elf" "$out/$name.elf"
 	mv -f "$tmp/$name.bzImage" "$out/$name.bzImage"
 }

@@ -70,6 +70,12 @@ boot_gdt_ptr:
 	.globl	_start64
 _start64:
 	cli
+#ifdef EARLY_MARK
+	/* benchmark guest: the very first act is a '!' on COM1 */
+	movw	$0x3f8, %dx
+	movb	$'!', %al
+	outb	%al, %dx
+#endif
 	movq	%rsi, %rbx
 	/* zero .bss (the bzImage payload does not carry it) */
 	movq	$__bss_start, %rdi

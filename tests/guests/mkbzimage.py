@@ -3,7 +3,10 @@
 +0x200) into a bzImage with a real boot-protocol 2.15 setup header, so a
 loader must parse it (Documentation/arch/x86/boot.rst).
 
-usage: mkbzimage.py FLAT.bin INIT_SIZE OUT.bzImage"""
+usage: mkbzimage.py FLAT.bin INIT_SIZE OUT.bzImage [SETUP16.bin]
+
+SETUP16.bin, if given, is real-mode setup code placed at 0x26c (where the
+header's jump lands) for loaders that enter the bzImage in real mode."""
 import struct
 import sys
 
@@ -39,8 +42,11 @@ def main():
     put(0x238, "I", 2047)                   # cmdline_size
     put(0x258, "Q", 0x100000)               # pref_address
     put(0x260, "I", init_size)              # init_size
-    # real-mode setup entry (0x26c): not supported by these guests: hlt loop
-    setup[0x26C:0x26F] = bytes([0xF4, 0xEB, 0xFD])
+    # real-mode setup entry (0x26c): the given stub, or a hlt loop
+    stub = open(sys.argv[4], "rb").read() if len(sys.argv) > 4 else bytes([0xF4, 0xEB, 0xFD])
+    if 0x26C + len(stub) > kver_off:
+        sys.exit("mkbzimage: real-mode setup stub too large")
+    setup[0x26C:0x26C + len(stub)] = stub
     with open(out, "wb") as f:
         f.write(setup)
         f.write(payload)
