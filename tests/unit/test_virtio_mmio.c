@@ -462,6 +462,22 @@ static void test_blk_ro(void)
 	CHECK(blk_rw(m, d, 0, 0, 512, &st) == 513 && st == 0);
 	vm_free(m);
 	unlink(path);
+	/* an image is locked: one writer or many readers */
+	m = vm_new();
+	free(path);
+	path = disk(8 * 512);
+	CHECK(virtio_blk_create(m, path, true, &e) == 0);
+	CHECK(virtio_blk_create(m, path, true, &e) == 0);
+	CHECK(virtio_blk_create(m, path, false, &e) < 0);
+	CHECK_CONTAINS(e.msg, "in use by another VM");
+	CHECK(m->ndev == 2);
+	vm_free(m);
+	m = vm_new();
+	CHECK(virtio_blk_create(m, path, false, &e) == 0);
+	CHECK(virtio_blk_create(m, path, true, &e) < 0);
+	CHECK_CONTAINS(e.msg, "in use by another VM (opened for writing)");
+	vm_free(m);
+	unlink(path);
 	CHECK(virtio_blk_create(m = vm_new(), "/nonexistent/disk.img", false, &e) < 0);
 	CHECK_CONTAINS(e.msg, "open /nonexistent/disk.img");
 	CHECK(m->ndev == 0);

@@ -6,6 +6,7 @@
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,6 +238,13 @@ int virtio_blk_create(vm *m, const char *path, bool read_only, berr *e)
 		return berr_set(e, 0, "virtio-blk: %s: not a regular file", path);
 	if (st.st_size < (off_t)SECTOR)
 		return berr_set(e, 0, "virtio-blk: %s: smaller than one sector", path);
+	/* One writer or many readers per image, across VMs (and within one). */
+	if (flock(fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			return berr_set(e, errno, "virtio-blk: %s: in use by another VM (%s)", path,
+					read_only ? "opened for writing" : "locked");
+		return berr_sys(e, "virtio-blk: flock %s", path);
+	}
 
 	blk *b = xzalloc(sizeof(*b));
 	virtio_dev_init(&b->v, &blk_ops);

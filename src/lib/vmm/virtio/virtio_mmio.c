@@ -401,6 +401,8 @@ static void write_reg(virtio_dev *v, uint64_t off, uint32_t val)
 	case VIRTIO_MMIO_STATUS:
 		write_status(v, val);
 		return;
+	case VIRTIO_MMIO_SHM_SEL:
+		return; /* no shared memory regions: every SHMLen reads ~0 */
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
 		set_addr(v, RING_DESC, val, off == VIRTIO_MMIO_QUEUE_DESC_HIGH, "QueueDesc");
