@@ -213,4 +213,6 @@ def test_net_frame_round_trip(guests, netns):
     assert "net: received: berth-host-pong" in r.stdout, out(r)
     # the peer saw the guest's frame, from the MAC the device offered
     mac = [ln for ln in r.stdout.splitlines() if ln.startswith("net: mac ")][0]
-    assert f"ping from {int(mac.split()[-1], 16):012x}" in pout, pout + perr
+    mac = int(mac.split()[-1], 16)
+    assert f"ping from {mac:012x}" in pout, pout + perr
+    assert mac >> 32 == 0x02BE  # locally administered default, from the tap name

@@ -19,8 +19,8 @@
 int virtio_blk_create(vm *m, const char *path, bool read_only, berr *e);
 
 /* Attach to tap interface tap_name (created if missing, which needs
- * CAP_NET_ADMIN) with a 12-byte virtio_net_hdr. mac NULL: a fixed locally
- * administered address derived from the slot. */
+ * CAP_NET_ADMIN) with a 12-byte virtio_net_hdr. mac NULL: a locally
+ * administered address 02:be:xx:xx:xx:xx derived from the tap name. */
 int virtio_net_create(vm *m, const char *tap_name, const uint8_t *mac, berr *e);
 
 /* One console port: guest output goes to out_fd, in_fd (or -1) feeds the

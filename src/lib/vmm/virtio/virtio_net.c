@@ -208,13 +208,15 @@ int virtio_net_create(vm *m, const char *tap_name, const uint8_t *mac, berr *e)
 	/* Registered: the core owns n now. Not yet running, no lock needed. */
 	if (mac) {
 		memcpy(n->v.config, mac, 6);
-	} else { /* locally administered, unique per slot */
-		uint8_t def[6] = {0x02,
-				  0x42,
-				  0xbe,
-				  0x00,
-				  (uint8_t)(n->v.dev.base >> 17),
-				  (uint8_t)(n->v.dev.base >> 9)};
+	} else {
+		/* Locally administered unicast, stable for a tap name (DHCP
+		 * leases survive restarts) and distinct between taps. */
+		uint32_t h = 2166136261u; /* FNV-1a */
+		for (const char *p = tap_name; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+		uint8_t def[6] = {
+		    0x02,      0xbe, (uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8),
+		    (uint8_t)h};
 		memcpy(n->v.config, def, 6);
 	}
 	if (vm_watch_fd(m, n->tap, EPOLLIN | EPOLLET, on_tap, n, e) < 0)
