@@ -71,6 +71,8 @@ static void publish(env *t, uint16_t head)
 	wr16(t, AVAIL_GPA + 2, (uint16_t)(idx + 1));
 }
 
+static int expect_refused(env *t, const char *msg);
+
 static void test_sizes(void)
 {
 	berr e;
@@ -169,6 +171,23 @@ static void test_indirect_chain(void)
 	publish(t, 0);
 	CHECK(vq_pop(&t->q, &t->mem, &t->c, &t->e) == 1);
 	CHECK(t->c.n_out == 1 && t->c.n_in == 2 && t->c.in_len == 513);
+	env_free(t);
+
+	/* direct buffers first, then an indirect table continuing the chain */
+	t = env_new(8);
+	set_desc(t, IND_GPA, 0, BUF_GPA + 0x100, 512, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(t, DESC_GPA, 4, BUF_GPA, 16, VIRTQ_DESC_F_NEXT, 6);
+	set_desc(t, DESC_GPA, 6, IND_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	publish(t, 4);
+	CHECK(vq_pop(&t->q, &t->mem, &t->c, &t->e) == 1);
+	CHECK(t->c.head == 4 && t->c.n_out == 1 && t->c.n_in == 1 && t->c.in_len == 512);
+	env_free(t);
+
+	/* INDIRECT together with NEXT is not allowed */
+	t = env_new(8);
+	set_desc(t, DESC_GPA, 0, IND_GPA, 16, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1);
+	publish(t, 0);
+	CHECK(expect_refused(t, "also has NEXT set"));
 	env_free(t);
 }
 

@@ -86,7 +86,9 @@ bool vq_has_avail(const vq *q, const vm_mem *m)
 	return load16(m, q->avail_gpa + 2, __ATOMIC_ACQUIRE) != q->last_avail;
 }
 
-/* Walk the chain starting at `head`. `visited` counts buffer descriptors
+/* Walk the chain starting at `head`: zero or more direct descriptors, then
+ * optionally one indirect descriptor (without NEXT) whose table continues the
+ * chain (2.7.5.3.2). `visited` counts buffer descriptors
  * (direct and indirect) and is bounded by the queue size, which is both the
  * spec's limit on a chain and our loop detector. */
 static int walk_chain(vq *q, const vm_mem *m, uint16_t head, vq_chain *c, berr *e)
@@ -141,11 +143,6 @@ static int walk_chain(vq *q, const vm_mem *m, uint16_t head, vq_chain *c, berr *
 				return berr_set(e, 0,
 						"indirect table 0x%llx+%u outside guest memory",
 						(unsigned long long)d.addr, d.len);
-			if (c->n_out + c->n_in)
-				return berr_set(e, 0,
-						"indirect descriptor %u after buffers in the same "
-						"chain",
-						idx);
 			in_indirect = true;
 			table = d.addr;
 			table_n = d.len / 16;
