@@ -400,9 +400,9 @@ static void test_blk(void)
 	CHECK(blk_rw(m, d, 0 /* IN */, 3, 1024, &st) == 1025 && st == 0);
 	CHECK(memcmp(m->mem.host + BUF + 0x1000, buf, 1024) == 0);
 	/* past the end, partial sectors, unknown type: errors, not crashes */
-	CHECK(blk_rw(m, d, 0, 63, 1024, &st) == 1 && st == 1);
+	CHECK(blk_rw(m, d, 0, 63, 1024, &st) == 1025 && st == 1);
 	CHECK(blk_rw(m, d, 1, UINT64_MAX, 512, &st) == 1 && st == 1);
-	CHECK(blk_rw(m, d, 0, 0, 100, &st) == 1 && st == 1);
+	CHECK(blk_rw(m, d, 0, 0, 100, &st) == 101 && st == 1);
 	CHECK(blk_rw(m, d, 99, 0, 0, &st) == 1 && st == 2);
 	CHECK(blk_rw(m, d, 8 /* GET_ID */, 0, 20, &st) == 21 && st == 0);
 	CHECK(memcmp(m->mem.host + BUF + 0x1000, "berth", 5) == 0);

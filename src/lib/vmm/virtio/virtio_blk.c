@@ -154,7 +154,6 @@ static int64_t blk_request(virtio_dev *v, vq_chain *c, berr *e)
 	uint64_t in_data = c->in_len - 1; /* the status byte is the last one */
 	uint64_t out_data = c->out_len - sizeof(h);
 	uint8_t status = VIRTIO_BLK_S_OK;
-	uint64_t written = 0;
 
 	uint64_t data = h.type == VIRTIO_BLK_T_IN    ? in_data
 			: h.type == VIRTIO_BLK_T_OUT ? out_data
@@ -171,8 +170,6 @@ static int64_t blk_request(virtio_dev *v, vq_chain *c, berr *e)
 		if (in_data % SECTOR || !in_range(b, h.sector, in_data / SECTOR) ||
 		    do_io(b, c, c->n_out, c->n_in, 0, in_data, h.sector * SECTOR, false) < 0)
 			status = VIRTIO_BLK_S_IOERR;
-		else
-			written = in_data;
 		break;
 	case VIRTIO_BLK_T_OUT:
 		if (b->ro) {
@@ -190,9 +187,16 @@ static int64_t blk_request(virtio_dev *v, vq_chain *c, berr *e)
 		if (!b->ro && fdatasync(b->fd) < 0)
 			status = VIRTIO_BLK_S_IOERR;
 		break;
-	case VIRTIO_BLK_T_GET_ID:
-		written = vq_chain_write(c, 0, b->id, in_data < ID_BYTES ? in_data : ID_BYTES);
+	case VIRTIO_BLK_T_GET_ID: {
+		/* 20 bytes expected; a larger buffer is zero-filled, within reason */
+		uint8_t id[ID_BYTES + SECTOR] = {0};
+		memcpy(id, b->id, ID_BYTES);
+		if (in_data > sizeof(id))
+			status = VIRTIO_BLK_S_IOERR;
+		else
+			vq_chain_write(c, 0, id, in_data);
 		break;
+	}
 	case VIRTIO_BLK_T_DISCARD:
 		status = do_ranges(b, c, false);
 		break;
@@ -203,7 +207,9 @@ static int64_t blk_request(virtio_dev *v, vq_chain *c, berr *e)
 		status = VIRTIO_BLK_S_UNSUPP;
 	}
 	vq_chain_write(c, in_data, &status, 1);
-	return (int64_t)(written + 1);
+	/* Like QEMU, the used length is the whole writable area, status byte
+	 * included (it is the last byte); drivers read the status. */
+	return (int64_t)c->in_len;
 }
 
 static void blk_notify(virtio_dev *v, uint16_t qi)
