@@ -352,3 +352,34 @@ def test_usage():
     assert "--kernel is required" in r.stderr
     r = subprocess.run([str(berth("asan")), "vm", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "0x501" in r.stdout
+
+
+def test_console_tty_raw_and_restored(guests):
+    """--console on a terminal: raw input (no line editing, CR passes),
+    and the terminal's settings are restored when the VM ends."""
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    try:
+        before = termios.tcgetattr(slave)
+        p = subprocess.Popen(vm_cmd("release", guests / "guest_status.elf", "--console",
+                                    cmdline="mode=echo"),
+                             stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_for(p, "guest_status: ready")
+            during = termios.tcgetattr(slave)
+            assert not during[3] & termios.ICANON and not during[3] & termios.ECHO
+            assert during[3] & termios.ISIG  # Ctrl-C still stops the VM
+            os.write(master, b"ab\x7fc\r")  # DEL is not line editing in raw mode
+            rc = p.wait(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        outp = p.stdout.read().decode(errors="replace")
+        assert rc == 4, outp  # the 4 bytes before CR
+        assert "echo: ab\x7fc" in outp, outp
+        assert termios.tcgetattr(slave) == before
+    finally:
+        os.close(master)
+        os.close(slave)
