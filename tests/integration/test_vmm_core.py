@@ -383,3 +383,22 @@ def test_console_tty_raw_and_restored(guests):
     finally:
         os.close(master)
         os.close(slave)
+
+
+@pytest.mark.parametrize("build", BUILDS)
+def test_console_input_interrupt(guests, build):
+    """COM1 receive interrupt: IRQ 4 -> IOAPIC pin 4 -> the guest's handler."""
+    p = subprocess.Popen(vm_cmd(build, guests / "guest_irq.bzImage", "--console"),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(p, "guest_irq: ready")
+        p.stdin.write(b"hello irq\n")
+        p.stdin.flush()
+        rc = p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    outp = p.stdout.read().decode()
+    assert rc == 0, outp + p.stderr.read().decode()
+    assert "guest_irq: line: hello irq (" in outp, outp
