@@ -97,13 +97,13 @@ void vm_irq_raise(vm_device *d)
 
 int vm_alloc_mmio_slot(vm *machine, uint64_t *base, uint32_t *gsi, berr *e)
 {
-	if (machine->next_mmio_slot >= MMIO_SLOTS)
-		return berr_set(e, 0, "no free virtio-mmio slot (%d in use)", MMIO_SLOTS);
+	/* one IOAPIC pin each: GSI 5..23 */
+	if (machine->next_mmio_slot >= MMIO_SLOTS || GSI_FIRST_MMIO + machine->next_mmio_slot >= 24)
+		return berr_set(e, 0, "no free virtio-mmio slot (%u in use)",
+				machine->next_mmio_slot);
 	unsigned i = machine->next_mmio_slot++;
 	*base = GPA_MMIO_BASE + i * MMIO_SLOT_SIZE;
 	*gsi = GSI_FIRST_MMIO + i;
-	if (*gsi >= 24)
-		return berr_set(e, 0, "no free interrupt line for a virtio-mmio device");
 	char *old = machine->extra_cmdline;
 	machine->extra_cmdline =
 	    xasprintf("%s%svirtio_mmio.device=%llu@%#llx:%u", old ? old : "", old ? " " : "",

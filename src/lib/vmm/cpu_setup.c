@@ -133,6 +133,8 @@ static int cpu_set_msrs(vm_vcpu *c, berr *e)
 		msrs.x[n++].index = zero_msrs[i];
 	msrs.x[n].index = 0x1a0; /* MISC_ENABLE: fast strings */
 	msrs.x[n++].data = 1;
+	msrs.x[n].index = 0x2ff; /* MTRRdefType: MTRRs on, default write-back */
+	msrs.x[n++].data = (1u << 11) | 6;
 	msrs.h.nmsrs = n;
 	int r = ioctl(c->fd, KVM_SET_MSRS, &msrs);
 	if (r < 0)
