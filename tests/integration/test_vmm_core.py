@@ -72,7 +72,8 @@ def test_serial_output(guests, build, fmt):
 
 @pytest.mark.parametrize("build", BUILDS)
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("mem_mib,initrd_size", [(64, 10000), (37, 4096), (200, 1), (64, 0)])
+@pytest.mark.parametrize("mem_mib,initrd_size",
+                         [(64, 10000), (37, 4096), (200, 1), (64, 0), (3328, 5000)])
 def test_boot_params(guests, tmp_path, build, fmt, mem_mib, initrd_size):
     args = []
     if initrd_size:
