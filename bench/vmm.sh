@@ -15,7 +15,7 @@ make -s -j2 BUILD=release all >/dev/null
 guests=$(mktemp -d /tmp/berth-bench-guests.XXXXXX)
 trap 'rm -rf "$guests"' EXIT
 sh tests/guests/build.sh "$guests"
-exec python3 - "$root/build/release/bin/berth" "$guests" "$runs" <<'PY'
+python3 - "$root/build/release/bin/berth" "$guests" "$runs" <<'PY'
 import os, signal, statistics, subprocess, sys, time
 
 berth, guests, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
