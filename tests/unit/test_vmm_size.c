@@ -11,6 +11,8 @@ static void test_sizes(void)
 	CHECK(vmm_parse_size("1G", &v, &e) == 0 && v == 1ull << 30);
 	CHECK(vmm_parse_size("512k", &v, &e) == 0 && v == 512ull << 10);
 	CHECK(vmm_parse_size("4096B", &v, &e) == 0 && v == 4096);
+	CHECK(vmm_parse_size("2GB", &v, &e) == 0 && v == 2ull << 30);
+	CHECK(vmm_parse_size("3Gi", &v, &e) == 0 && v == 3ull << 30);
 }
 
 static void test_bad_sizes(void)
@@ -23,6 +25,9 @@ static void test_bad_sizes(void)
 	CHECK(vmm_parse_size("12Q", &v, &e) < 0);
 	CHECK_CONTAINS(e.msg, "12Q");
 	CHECK(vmm_parse_size("1Mx", &v, &e) < 0);
+	CHECK(vmm_parse_size("1MiBx", &v, &e) < 0);
+	CHECK(vmm_parse_size("1MBB", &v, &e) < 0);
+	CHECK(vmm_parse_size("1BB", &v, &e) < 0);
 	CHECK(vmm_parse_size("99999999999999999999", &v, &e) < 0);
 	CHECK(vmm_parse_size("17179869184G", &v, &e) < 0);
 }

@@ -63,7 +63,9 @@ int vmm_parse_size(const char *s, uint64_t *out, berr *e)
 	default:
 		return berr_set(e, 0, "bad size \"%s\" (use K, M or G)", s);
 	}
-	if (*end && end[1] && !((end[1] == 'i' || end[1] == 'B') && (!end[2] || end[2] == 'B')))
+	/* after K/M/G: nothing, "B", "i" or "iB"; after B: nothing */
+	const char *rest = *end ? end + 1 : end;
+	if (*rest && (shift == 0 || (strcmp(rest, "B") && strcmp(rest, "i") && strcmp(rest, "iB"))))
 		return berr_set(e, 0, "bad size \"%s\"", s);
 	if (v > (UINT64_MAX >> shift))
 		return berr_set(e, 0, "size \"%s\" too large", s);
