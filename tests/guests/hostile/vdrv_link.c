@@ -1,0 +1,2 @@
+/* The hostile guests use the virtio guest driver too. */
+#include "../virtio/vdrv.c"
