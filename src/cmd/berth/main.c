@@ -12,7 +12,7 @@ static const struct {
 	cli_cmd_fn fn;
 	const char *help;
 } commands[] = {
-	{"vm", cmd_vm, "run and manage KVM micro-VMs"},
+    {"vm", cmd_vm, "run and manage KVM micro-VMs"},
 };
 
 int cli_fail(int status, const berr *e)
