@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +22,7 @@ static void store_closep(img_store **s)
 }
 #define _cleanup_store_ __attribute__((cleanup(store_closep)))
 
-img_store *cli_open_store(cli *c, berr *e)
+static img_store *cli_open_store(cli *c, berr *e)
 {
 	return store_open(c->root, e);
 }

@@ -125,6 +125,14 @@ int store_gc(img_store *s, berr *e)
 	return ret;
 }
 
+void store_gc_if_idle(img_store *s)
+{
+	if (store_lock_try_exclusive(s) < 0)
+		return;
+	berr ig;
+	store_gc(s, &ig);
+}
+
 void store_report_free(store_report *r)
 {
 	strv_free(r->garbage);

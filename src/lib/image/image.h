@@ -57,6 +57,8 @@ int image_prune(img_store *s, char ***out, berr *e);
 /* Delete blobs and layer directories no image references (takes the
  * exclusive store lock). */
 int store_gc(img_store *s, berr *e);
+/* store_gc only if no other berth process uses the store right now. */
+void store_gc_if_idle(img_store *s);
 
 /* `docker image inspect`-like document (caller puts it). */
 json_object *image_inspect(img_store *s, const char *ref, berr *e);

@@ -101,6 +101,11 @@ const char *store_path(const img_store *s)
 	return s->path;
 }
 
+const char *store_root(const img_store *s)
+{
+	return s->root;
+}
+
 static int do_lock(img_store *s, int op, berr *e)
 {
 	if (s->locked == op)
@@ -120,6 +125,16 @@ int store_lock_shared(img_store *s, berr *e)
 int store_lock_exclusive(img_store *s, berr *e)
 {
 	return do_lock(s, LOCK_EX, e);
+}
+
+int store_lock_try_exclusive(img_store *s)
+{
+	if (s->locked == LOCK_EX)
+		return 0;
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) < 0)
+		return -1;
+	s->locked = LOCK_EX;
+	return 0;
 }
 
 void store_unlock(img_store *s)

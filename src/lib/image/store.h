@@ -30,11 +30,15 @@ void store_close(img_store *s);
 /* Fd of <root>/image (O_DIRECTORY). */
 int store_fd(const img_store *s);
 const char *store_path(const img_store *s);
+/* The berth root the store lives in. */
+const char *store_root(const img_store *s);
 
 /* The gc lock: shared by writers, exclusive for gc/check. */
 int store_lock_shared(img_store *s, berr *e);
 int store_lock_exclusive(img_store *s, berr *e);
 void store_unlock(img_store *s);
+/* Exclusive without waiting: 0 if taken, -1 if someone holds the lock. */
+int store_lock_try_exclusive(img_store *s);
 
 /* --- blobs --- */
 bool store_blob_exists(img_store *s, const char *digest);
