@@ -75,14 +75,14 @@ typedef struct spec_process {
 
 typedef struct spec_mount {
 	char *destination; /* absolute, inside the container */
-	char *type;	   /* may be NULL for bind mounts */
-	char *source;	   /* may be NULL */
-	char **options;	   /* as written */
+	char *type;        /* may be NULL for bind mounts */
+	char *source;      /* may be NULL */
+	char **options;    /* as written */
 	/* parsed from options */
-	unsigned long flags;	   /* MS_* to set (MS_BIND|MS_REC for rbind) */
+	unsigned long flags;       /* MS_* to set (MS_BIND|MS_REC for rbind) */
 	unsigned long clear_flags; /* MS_* explicitly cleared (rw, suid, dev, ...) */
 	unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE [|MS_REC] */
-	char *data;		   /* remaining options joined by ',' for mount(2) data */
+	char *data;                /* remaining options joined by ',' for mount(2) data */
 	bool bind;
 	bool rro; /* recursive read-only (mount_setattr) */
 } spec_mount;
@@ -113,7 +113,17 @@ typedef struct spec_hooks {
 
 /* ---- linux: namespaces, ids, devices -------------------------------- */
 
-enum spec_ns { NS_PID, NS_NET, NS_MNT, NS_IPC, NS_UTS, NS_USER, NS_CGROUP, NS_TIME, NS_COUNT };
+enum spec_ns {
+	NS_PID,
+	NS_NET,
+	NS_MNT,
+	NS_IPC,
+	NS_UTS,
+	NS_USER,
+	NS_CGROUP,
+	NS_TIME,
+	NS_COUNT
+};
 
 typedef struct spec_namespace {
 	bool present; /* listed in linux.namespaces */
@@ -145,9 +155,9 @@ typedef struct spec_time_offset {
 
 typedef struct spec_dev_rule { /* linux.resources.devices[] (cgroup rules) */
 	bool allow;
-	char type;	      /* 'a', 'c', 'b' */
+	char type;           /* 'a', 'c', 'b' */
 	int64_t major, minor; /* -1 = wildcard */
-	char access[4];	      /* subset of "rwm" */
+	char access[4];       /* subset of "rwm" */
 } spec_dev_rule;
 
 typedef struct spec_weight_device {
@@ -198,12 +208,7 @@ typedef struct spec_resources {
 	} network;
 } spec_resources;
 
-enum spec_throttle_kind {
-	THROTTLE_READ_BPS,
-	THROTTLE_WRITE_BPS,
-	THROTTLE_READ_IOPS,
-	THROTTLE_WRITE_IOPS
-};
+enum spec_throttle_kind { THROTTLE_READ_BPS, THROTTLE_WRITE_BPS, THROTTLE_READ_IOPS, THROTTLE_WRITE_IOPS };
 
 /* ---- linux.seccomp -------------------------------------------------- */
 
@@ -248,7 +253,7 @@ typedef struct spec_seccomp {
 	enum spec_seccomp_action default_action;
 	opt_u64 default_errno_ret;
 	char **architectures; /* "SCMP_ARCH_X86_64", ... */
-	char **flags;	      /* "SECCOMP_FILTER_FLAG_LOG", ... */
+	char **flags;         /* "SECCOMP_FILTER_FLAG_LOG", ... */
 	char *listener_path;
 	char *listener_metadata;
 	spec_seccomp_rule *rules;
@@ -275,7 +280,7 @@ typedef struct spec_linux {
 	char *mount_label;
 	bool has_personality;
 	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
-	bool has_intel_rdt;	   /* not supported: rejected at create */
+	bool has_intel_rdt;        /* not supported: rejected at create */
 } spec_linux;
 
 typedef struct spec {
@@ -304,7 +309,8 @@ int spec_parse(const char *json, size_t len, const char *file, spec **out, berr 
 int spec_load(const char *bundle, spec **out, berr *e);
 
 /* Parse a process object alone (for `exec --process FILE`). */
-int spec_parse_process(const char *json, size_t len, const char *file, spec_process *out, berr *e);
+int spec_parse_process(const char *json, size_t len, const char *file, spec_process *out,
+		       berr *e);
 void spec_process_clear(spec_process *p);
 
 void spec_free(spec *s);
@@ -319,9 +325,9 @@ char *spec_default_json(bool rootless);
 char *spec_features_json(void);
 
 /* Name tables shared with the CLI. Return -1 if unknown. */
-int spec_cap_from_name(const char *name);  /* "CAP_SYS_ADMIN" -> 21 */
-const char *spec_cap_name(int cap);	   /* 21 -> "CAP_SYS_ADMIN", NULL if unknown */
-int spec_cap_last(void);		   /* highest capability number known */
-int spec_signal_from_name(const char *s);  /* "KILL", "SIGKILL", "9", "SIGRTMIN+3" */
-int spec_rlimit_from_name(const char *s);  /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE */
+int spec_cap_from_name(const char *name); /* "CAP_SYS_ADMIN" -> 21 */
+const char *spec_cap_name(int cap);       /* 21 -> "CAP_SYS_ADMIN", NULL if unknown */
+int spec_cap_last(void);                  /* highest capability number known */
+int spec_signal_from_name(const char *s); /* "KILL", "SIGKILL", "9", "SIGRTMIN+3" */
+int spec_rlimit_from_name(const char *s); /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE */
 const char *spec_ns_name(enum spec_ns ns); /* NS_NET -> "network" */

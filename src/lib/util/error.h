@@ -15,7 +15,7 @@
 #define BERR_FMT(a, b) __attribute__((format(printf, a, b)))
 
 typedef struct berr {
-	int errnum;	/* errno of the failing syscall, 0 if not from one */
+	int errnum;     /* errno of the failing syscall, 0 if not from one */
 	char msg[1024]; /* one line, no trailing newline */
 } berr;
 

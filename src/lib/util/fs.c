@@ -19,9 +19,9 @@
 static int sys_openat2(int dirfd, const char *path, int flags, mode_t mode, unsigned long resolve)
 {
 	struct open_how how = {
-	    .flags = (unsigned long)(flags | O_CLOEXEC),
-	    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-	    .resolve = resolve,
+		.flags = (unsigned long)(flags | O_CLOEXEC),
+		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.resolve = resolve,
 	};
 	int fd;
 	do
@@ -80,7 +80,8 @@ int fs_mkdir_in_root(int rootfd, const char *path, mode_t mode, berr *e)
 	return take_fd(&cur);
 }
 
-int fs_parent_in_root(int rootfd, const char *path, char *name, size_t namesz, bool create, berr *e)
+int fs_parent_in_root(int rootfd, const char *path, char *name, size_t namesz, bool create,
+		      berr *e)
 {
 	_cleanup_free_ char *dir = xstrdup(path);
 	size_t n = strlen(dir);
@@ -200,7 +201,7 @@ int fs_write_atomic_at(int dirfd, const char *name, const void *buf, size_t len,
 	if (snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, (int)getpid()) >= (int)sizeof(tmp))
 		return berr_set(e, ENAMETOOLONG, "%s: name too long", name);
 	_cleanup_close_ int fd =
-	    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+		openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return berr_sys(e, "create %s", tmp);
 	if (fs_write_all(fd, buf, len) < 0 || (durable && fsync(fd) < 0)) {

@@ -31,7 +31,7 @@ static inline void *vm_mem_ptr(const vm_mem *m, uint64_t gpa, uint64_t len)
 
 /* ---- devices --------------------------------------------------------- */
 
-typedef struct vm vm;		    /* the VMM core's machine (opaque to devices) */
+typedef struct vm vm;               /* the VMM core's machine (opaque to devices) */
 typedef struct vm_device vm_device; /* embedded at the start of each device's state */
 
 typedef struct vm_device_ops {
@@ -47,7 +47,7 @@ struct vm_device {
 	const vm_device_ops *ops;
 	vm *machine;
 	uint64_t base, len;
-	bool is_pio;  /* port I/O instead of MMIO */
+	bool is_pio; /* port I/O instead of MMIO */
 	uint32_t gsi; /* interrupt line (IOAPIC pin) if the device has one */
 	int irqfd;    /* eventfd bound with KVM_IRQFD to gsi, -1 if none */
 };
