@@ -61,7 +61,8 @@ static void human_age(const char *created, char *buf, size_t sz)
 	}
 	long long d = (long long)time(NULL) - (long long)timegm(&tm);
 	if (d < 60)
-		snprintf(buf, sz, "%s", d < 2 ? "Less than a second ago" : "Less than a minute ago");
+		snprintf(buf, sz, "%s",
+			 d < 2 ? "Less than a second ago" : "Less than a minute ago");
 	else if (d < 3600)
 		snprintf(buf, sz, "%lld minute%s ago", d / 60, d / 60 == 1 ? "" : "s");
 	else if (d < 86400 * 2)
@@ -103,7 +104,8 @@ int cmd_images(cli *c, int argc, char **argv)
 			quiet = true;
 		else if (o == 'f') {
 			if (strcmp(optarg, "json"))
-				return cli_failf(125, "images: --format: only \"json\" is supported");
+				return cli_failf(125,
+						 "images: --format: only \"json\" is supported");
 			json = true;
 		} else if (o != 'a')
 			return 125;
@@ -128,14 +130,15 @@ int cmd_images(cli *c, int argc, char **argv)
 		human_size(r->size, size, sizeof(size));
 		human_age(r->created, age, sizeof(age));
 		if (json) {
-			json_object *o2 = json_object_new_object(), *names = json_object_new_array();
+			json_object *o2 = json_object_new_object(),
+				    *names = json_object_new_array();
 			json_object_object_add(o2, "Id", json_object_new_string(r->id.s));
 			for (size_t k = 0; r->names && r->names[k]; k++)
 				json_object_array_add(names, json_object_new_string(r->names[k]));
 			json_object_object_add(o2, "Names", names);
 			json_object_object_add(o2, "Digest", json_object_new_string(r->manifest.s));
-			json_object_object_add(o2, "Created", json_object_new_string(
-								      r->created ? r->created : ""));
+			json_object_object_add(
+			    o2, "Created", json_object_new_string(r->created ? r->created : ""));
 			json_object_object_add(o2, "Size", json_object_new_int64(r->size));
 			json_object_object_add(o2, "Dangling",
 					       json_object_new_boolean(strv_len(r->names) == 0));
@@ -151,8 +154,8 @@ int cmd_images(cli *c, int argc, char **argv)
 		}
 	}
 	if (json) {
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-									 JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+				   arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(arr);
 	}
 	index_free(&x);
@@ -183,7 +186,7 @@ int cmd_inspect(cli *c, int argc, char **argv)
 		json_object_array_add(arr, o);
 	}
 	printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-								 JSON_C_TO_STRING_NOSLASHESCAPE));
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(arr);
 	return status;
 }
@@ -271,9 +274,8 @@ int cmd_load(cli *c, int argc, char **argv)
 {
 	const char *input = NULL;
 	bool quiet = false;
-	static const struct option opts[] = {{"input", required_argument, 0, 'i'},
-					     {"quiet", no_argument, 0, 'q'},
-					     {0, 0, 0, 0}};
+	static const struct option opts[] = {
+	    {"input", required_argument, 0, 'i'}, {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
 	int o;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "i:q", opts, NULL)) != -1) {
@@ -329,8 +331,10 @@ int cmd_save(cli *c, int argc, char **argv)
 			else if (!strcmp(optarg, "oci-archive"))
 				fmt = SAVE_OCI_ARCHIVE;
 			else
-				return cli_failf(125, "save: unknown format \"%s\" (docker-archive, "
-						      "oci-archive)", optarg);
+				return cli_failf(125,
+						 "save: unknown format \"%s\" (docker-archive, "
+						 "oci-archive)",
+						 optarg);
 		} else
 			return 125;
 	}
@@ -383,9 +387,9 @@ int cmd_system(cli *c, int argc, char **argv)
 	for (size_t i = 0; r.repaired && r.repaired[i]; i++)
 		printf("repaired: %s\n", r.repaired[i]);
 	bool ok = strv_len(r.problems) == 0 || repair;
-	printf("%s\n", ok ? (strv_len(r.problems) ? "store repaired: consistent"
-						   : "store is consistent")
-			  : "store is NOT consistent: run berth system check --repair");
+	printf("%s\n",
+	       ok ? (strv_len(r.problems) ? "store repaired: consistent" : "store is consistent")
+		  : "store is NOT consistent: run berth system check --repair");
 	store_report_free(&r);
 	return ok ? 0 : 1;
 }
@@ -398,10 +402,10 @@ int cmd_image(cli *c, int argc, char **argv)
 		const char *name;
 		cli_cmd_fn fn;
 	} subs[] = {
-		{"ls", cmd_images},	 {"list", cmd_images},	{"rm", cmd_rmi},
-		{"inspect", cmd_inspect}, {"prune", cmd_image_prune}, {"tag", cmd_tag},
-		{"pull", cmd_pull},	 {"push", cmd_push},	{"load", cmd_load},
-		{"save", cmd_save},	 {"import", cmd_import},
+	    {"ls", cmd_images},	      {"list", cmd_images},	  {"rm", cmd_rmi},
+	    {"inspect", cmd_inspect}, {"prune", cmd_image_prune}, {"tag", cmd_tag},
+	    {"pull", cmd_pull},	      {"push", cmd_push},	  {"load", cmd_load},
+	    {"save", cmd_save},	      {"import", cmd_import},
 	};
 	if (argc < 2)
 		return cli_failf(125, "usage: berth image ls|rm|inspect|prune|tag|pull|push|load|"

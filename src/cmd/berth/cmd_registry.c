@@ -20,8 +20,8 @@ typedef struct bar {
 
 /* Progress on stderr: an updating line per transfer on a terminal, one line
  * per finished step otherwise. */
-static void on_progress(void *ctx, const char *digest, const char *status,
-			unsigned long long done, unsigned long long total)
+static void on_progress(void *ctx, const char *digest, const char *status, unsigned long long done,
+			unsigned long long total)
 {
 	bar *b = ctx;
 	const char *hex = strchr(digest, ':') ? strchr(digest, ':') + 1 : digest;
@@ -47,8 +47,7 @@ static void on_progress(void *ctx, const char *digest, const char *status,
 			(double)done / 1e6, (double)total / 1e6);
 		return;
 	}
-	fprintf(stderr, "%s%.12s: %s%s\n", b->tty ? "\r" : "", hex, status,
-		b->tty ? "\033[K" : "");
+	fprintf(stderr, "%s%.12s: %s%s\n", b->tty ? "\r" : "", hex, status, b->tty ? "\033[K" : "");
 }
 
 /* --tls-verify[=bool] and --authfile PATH, common to the commands here. */
@@ -68,7 +67,10 @@ static int parse_common(int o, reg_opts *ro)
 }
 
 #define COMMON_OPTS                                                                                \
-	{"tls-verify", optional_argument, 0, 'T'}, {"authfile", required_argument, 0, 'A'}
+	{"tls-verify", optional_argument, 0, 'T'},                                                 \
+	{                                                                                          \
+		"authfile", required_argument, 0, 'A'                                              \
+	}
 
 int cmd_pull(cli *c, int argc, char **argv)
 {

@@ -33,8 +33,7 @@ static char *now_rfc3339(void)
 }
 
 /* Store `buf` as a blob and fill a descriptor for it. */
-static int put_desc(img_store *s, const char *buf, size_t len, const char *mt, img_desc *d,
-		    berr *e)
+static int put_desc(img_store *s, const char *buf, size_t len, const char *mt, img_desc *d, berr *e)
 {
 	memset(d, 0, sizeof(*d));
 	if (store_blob_put(s, buf, len, NULL, &d->digest, e) < 0)
@@ -71,7 +70,8 @@ static int normalize_name(img_store *s, const char *ref, char **out, berr *e)
 	*out = ref_tagged(&r);
 	ref_free(&r);
 	if (!*out)
-		return berr_set(e, EINVAL, "invalid reference \"%s\": a name needs a tag here", ref);
+		return berr_set(e, EINVAL, "invalid reference \"%s\": a name needs a tag here",
+				ref);
 	return 0;
 }
 
@@ -97,7 +97,8 @@ static la_ssize_t gz_write_cb(struct archive *a, void *ctx, const void *buf, siz
 /* Recompress a tar stream (any compression) as gzip into a new blob. */
 static int gzip_layer(img_store *s, int fd, img_desc *d, dg_str *diff_id, berr *e)
 {
-	_cleanup_free_ char *tmpname = xasprintf("%s/tmp/import-%d.tar", store_path(s), (int)getpid());
+	_cleanup_free_ char *tmpname =
+	    xasprintf("%s/tmp/import-%d.tar", store_path(s), (int)getpid());
 	_cleanup_close_ int raw = open(tmpname, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (raw < 0)
 		return berr_sys(e, "create %s", tmpname);
@@ -188,8 +189,8 @@ static char *import_config(const dg_str *dp)
 	json_object_object_add(h, "created_by", json_object_new_string("berth import"));
 	json_object_array_add(hist, h);
 	json_object_object_add(c, "history", hist);
-	char *cfg = xstrdup(json_object_to_json_string_ext(
-		c, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	char *cfg = xstrdup(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(c);
 	return cfg;
 }
@@ -278,16 +279,18 @@ static int load_docker(img_store *s, int dirfd, char ***out, berr *e)
 		img_desc *ld = xzalloc(sizeof(img_desc) * (n ? n : 1));
 		int r = 0;
 		for (size_t k = 0; k < n && r == 0; k++)
-			r = put_file(s, dirfd, json_object_get_string(json_object_array_get_idx(layers, k)),
+			r = put_file(s, dirfd,
+				     json_object_get_string(json_object_array_get_idx(layers, k)),
 				     NULL, &ld[k], e);
 		char *first = NULL;
 		json_object_object_get_ex(m, "RepoTags", &tags);
 		size_t ntags = tags && json_object_is_type(tags, json_type_array)
-				       ? json_object_array_length(tags)
-				       : 0;
+				   ? json_object_array_length(tags)
+				   : 0;
 		if (r == 0 && ntags > 0)
-			r = normalize_name(s, json_object_get_string(json_object_array_get_idx(tags, 0)),
-					   &first, e);
+			r = normalize_name(
+			    s, json_object_get_string(json_object_array_get_idx(tags, 0)), &first,
+			    e);
 		dg_str id;
 		if (r == 0)
 			r = commit_new(s, cbuf, ld, n, first, &id, e);
@@ -519,7 +522,8 @@ static int save_docker_image(img_store *s, struct archive *a, const img_image *i
 		json_object_array_add(layers, json_object_new_string(lname));
 		/* docker-archive layers are plain tars: decompress to a temp file
 		 * first (the tar header needs the size). */
-		_cleanup_free_ char *tp = xasprintf("%s/tmp/save-%d.tar", store_path(s), (int)getpid());
+		_cleanup_free_ char *tp =
+		    xasprintf("%s/tmp/save-%d.tar", store_path(s), (int)getpid());
 		_cleanup_close_ int t = open(tp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (t < 0)
 			return berr_sys(e, "create %s", tp);
@@ -546,7 +550,8 @@ static json_object *oci_desc(const char *mt, const char *digest, long long size,
 			json_object_object_add(ann, "org.opencontainers.image.ref.name",
 					       json_object_new_string(r.tag));
 		ref_free(&r);
-		json_object_object_add(ann, "io.containerd.image.name", json_object_new_string(name));
+		json_object_object_add(ann, "io.containerd.image.name",
+				       json_object_new_string(name));
 		json_object_object_add(o, "annotations", ann);
 	}
 	return o;
@@ -601,11 +606,11 @@ int image_save(img_store *s, char *const *refs, int fd, save_format fmt, berr *e
 			if (r2 == 0 && (mfd < 0 || fstat(mfd, &st) < 0))
 				r2 = berr_sys(e, "stat manifest");
 			for (size_t k = 0; r2 == 0 && (k == 0 || (names && names[k])); k++)
-				json_object_array_add(
-					list, oci_desc(im.rec.manifest_mt ? im.rec.manifest_mt
-									  : MT_OCI_MANIFEST,
-						       im.rec.manifest.s, st.st_size,
-						       names ? names[k] : NULL));
+				json_object_array_add(list, oci_desc(im.rec.manifest_mt
+									 ? im.rec.manifest_mt
+									 : MT_OCI_MANIFEST,
+								     im.rec.manifest.s, st.st_size,
+								     names ? names[k] : NULL));
 		}
 		strv_free(names);
 		image_free(&im);
@@ -615,7 +620,7 @@ int image_save(img_store *s, char *const *refs, int fd, save_format fmt, berr *e
 	const char *txt;
 	if (fmt == SAVE_DOCKER_ARCHIVE) {
 		txt = json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN |
-								   JSON_C_TO_STRING_NOSLASHESCAPE);
+							       JSON_C_TO_STRING_NOSLASHESCAPE);
 		if (add_buf(a, "manifest.json", txt, strlen(txt), e) < 0)
 			goto out;
 	} else {
@@ -625,7 +630,7 @@ int image_save(img_store *s, char *const *refs, int fd, save_format fmt, berr *e
 		json_object_object_add(idx, "mediaType", json_object_new_string(MT_OCI_INDEX));
 		json_object_object_add(idx, "manifests", json_object_get(list));
 		txt = json_object_to_json_string_ext(idx, JSON_C_TO_STRING_PLAIN |
-								  JSON_C_TO_STRING_NOSLASHESCAPE);
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
 		int r = add_buf(a, "oci-layout", layout, strlen(layout), e);
 		if (r == 0)
 			r = add_buf(a, "index.json", txt, strlen(txt), e);

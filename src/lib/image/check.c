@@ -74,7 +74,8 @@ static int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 	refset rs;
 	refset_build(x, &rs);
 	int ret = -1;
-	_cleanup_close_ int bfd = openat(store_fd(s), "blobs/sha256", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int bfd =
+	    openat(store_fd(s), "blobs/sha256", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int lfd = openat(store_fd(s), "layers", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char **blobs = list_dir(store_fd(s), "blobs/sha256", e);
 	char **layers = blobs ? list_dir(store_fd(s), "layers", e) : NULL;
@@ -90,7 +91,8 @@ static int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 				goto out;
 			}
 			if (log) {
-				_cleanup_free_ char *l = xasprintf("removed unreferenced blob sha256:%s", blobs[i]);
+				_cleanup_free_ char *l =
+				    xasprintf("removed unreferenced blob sha256:%s", blobs[i]);
 				strv_push(log, l);
 			}
 		}
@@ -99,7 +101,8 @@ static int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 			if (fs_rm_rf_at(lfd, layers[i], e) < 0)
 				goto out;
 			if (log) {
-				_cleanup_free_ char *l = xasprintf("removed unreferenced layer %s", layers[i]);
+				_cleanup_free_ char *l =
+				    xasprintf("removed unreferenced layer %s", layers[i]);
 				strv_push(log, l);
 			}
 		}
@@ -223,19 +226,21 @@ int store_check(img_store *s, bool repair, store_report *r, berr *e)
 		const char *need[] = {im->manifest.s, im->id.s};
 		for (size_t k = 0; k < 2; k++)
 			if (!store_blob_exists(s, need[k]) || strv_contains(bad, dg_hex(need[k]))) {
-				add(&r->problems, "image %s: blob %s is missing", im->id.s, need[k]);
+				add(&r->problems, "image %s: blob %s is missing", im->id.s,
+				    need[k]);
 				broken = true;
 			}
 		for (size_t k = 0; k < im->n_layers; k++) {
 			const char *bd = im->layers[k].digest.s, *dd = im->layers[k].diff_id.s;
 			bool blob_ok = store_blob_exists(s, bd) && !strv_contains(bad, dg_hex(bd));
 			if (!blob_ok) {
-				add(&r->problems, "image %s: layer blob %s is missing", im->id.s, bd);
+				add(&r->problems, "image %s: layer blob %s is missing", im->id.s,
+				    bd);
 				broken = true;
 			}
 			if (!store_layer_exists(s, dd)) {
-				add(&r->problems, "image %s: unpacked layer %s is missing", im->id.s,
-				    dd);
+				add(&r->problems, "image %s: unpacked layer %s is missing",
+				    im->id.s, dd);
 				if (repair && blob_ok) {
 					berr ue;
 					if (store_layer_unpack(s, bd, dd, &ue) == 0)

@@ -10,7 +10,8 @@
 static char *ostr(json_object *o, const char *key)
 {
 	json_object *v;
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return xstrdup(json_object_get_string(v));
 }
@@ -41,7 +42,8 @@ static int strv_field(json_object *o, const char *key, char ***out, berr *e)
 static char **keys_of(json_object *o, const char *key)
 {
 	json_object *v;
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_object))
 		return NULL;
 	char **r = NULL;
 	json_object_object_foreach(v, k, val)
@@ -105,7 +107,8 @@ int config_parse(const char *buf, size_t len, img_config *c, berr *e)
 		c->working_dir = ostr(cfg, "WorkingDir");
 		c->stop_signal = ostr(cfg, "StopSignal");
 		if (strv_field(cfg, "Entrypoint", &c->entrypoint, e) < 0 ||
-		    strv_field(cfg, "Cmd", &c->cmd, e) < 0 || strv_field(cfg, "Env", &c->env, e) < 0)
+		    strv_field(cfg, "Cmd", &c->cmd, e) < 0 ||
+		    strv_field(cfg, "Env", &c->env, e) < 0)
 			goto fail;
 		c->exposed_ports = keys_of(cfg, "ExposedPorts");
 		c->volumes = keys_of(cfg, "Volumes");
@@ -115,10 +118,9 @@ int config_parse(const char *buf, size_t len, img_config *c, berr *e)
 			json_object_object_foreach(labels, k, v)
 			{
 				strv_push(&c->label_keys, k);
-				strv_push(&c->label_values,
-					  json_object_is_type(v, json_type_string)
-						  ? json_object_get_string(v)
-						  : "");
+				strv_push(&c->label_values, json_object_is_type(v, json_type_string)
+								? json_object_get_string(v)
+								: "");
 			}
 		}
 	}

@@ -16,7 +16,7 @@ typedef struct img_config {
 	char **exposed_ports; /* "80/tcp" */
 	char **volumes;
 	char **label_keys, **label_values; /* parallel vectors */
-	char **diff_ids;                   /* rootfs.diff_ids, bottom layer first */
+	char **diff_ids;		   /* rootfs.diff_ids, bottom layer first */
 	size_t n_diff_ids;
 	json_object *raw; /* the whole document (owned) */
 } img_config;

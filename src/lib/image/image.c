@@ -285,8 +285,8 @@ json_object *image_inspect(img_store *s, const char *ref, berr *e)
 	json_object_object_add(o, "Author",
 			       json_object_new_string(im.config.author ? im.config.author : ""));
 	json_object_object_add(
-		o, "Architecture",
-		json_object_new_string(im.config.architecture ? im.config.architecture : ""));
+	    o, "Architecture",
+	    json_object_new_string(im.config.architecture ? im.config.architecture : ""));
 	if (im.config.variant)
 		json_object_object_add(o, "Variant", json_object_new_string(im.config.variant));
 	json_object_object_add(o, "Os", json_object_new_string(im.config.os ? im.config.os : ""));
@@ -303,8 +303,9 @@ json_object *image_inspect(img_store *s, const char *ref, berr *e)
 	json_object_object_add(o, "RootFS", rootfs);
 	json_object *meta = json_object_new_object();
 	json_object_object_add(meta, "Manifest", json_object_new_string(im.rec.manifest.s));
-	json_object_object_add(meta, "ManifestMediaType",
-			       json_object_new_string(im.rec.manifest_mt ? im.rec.manifest_mt : ""));
+	json_object_object_add(
+	    meta, "ManifestMediaType",
+	    json_object_new_string(im.rec.manifest_mt ? im.rec.manifest_mt : ""));
 	json_object_object_add(o, "Metadata", meta);
 	image_free(&im);
 	return o;

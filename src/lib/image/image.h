@@ -23,9 +23,9 @@
 #include "util/error.h"
 
 typedef struct img_image {
-	img_rec rec;        /* id, manifest, names, layers (blob digests, diffIDs) */
-	img_config config;  /* parsed image config */
-	char **layer_dirs;  /* absolute paths, bottom first, NULL-terminated */
+	img_rec rec;	   /* id, manifest, names, layers (blob digests, diffIDs) */
+	img_config config; /* parsed image config */
+	char **layer_dirs; /* absolute paths, bottom first, NULL-terminated */
 	size_t n_layers;
 } img_image;
 
@@ -65,7 +65,7 @@ json_object *image_inspect(img_store *s, const char *ref, berr *e);
 
 /* berth system check */
 typedef struct store_report {
-	char **garbage;  /* removable leftovers: the store is still consistent */
+	char **garbage;	 /* removable leftovers: the store is still consistent */
 	char **problems; /* inconsistencies */
 	char **repaired; /* what --repair did */
 } store_report;

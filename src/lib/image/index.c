@@ -60,7 +60,7 @@ void rec_copy(img_rec *d, const img_rec *s)
 	for (size_t i = 0; i < s->n_layers; i++) {
 		d->layers[i] = s->layers[i];
 		d->layers[i].media_type =
-			s->layers[i].media_type ? xstrdup(s->layers[i].media_type) : NULL;
+		    s->layers[i].media_type ? xstrdup(s->layers[i].media_type) : NULL;
 	}
 }
 
@@ -75,8 +75,7 @@ void index_free(img_index *x)
 
 int index_lock(img_store *s, berr *e)
 {
-	int fd = openat(store_fd(s), "index.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			0600);
+	int fd = openat(store_fd(s), "index.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return berr_sys(e, "open index.lock");
 	while (flock(fd, LOCK_EX) < 0)
@@ -133,7 +132,8 @@ static int digest_field(json_object *o, const char *k, dg_str *out, berr *e)
 static int parse_rec(json_object *o, img_rec *r, berr *e)
 {
 	memset(r, 0, sizeof(*r));
-	if (digest_field(o, "id", &r->id, e) < 0 || digest_field(o, "manifest", &r->manifest, e) < 0)
+	if (digest_field(o, "id", &r->id, e) < 0 ||
+	    digest_field(o, "manifest", &r->manifest, e) < 0)
 		return -1;
 	const char *mt = js(o, "manifest_media_type");
 	r->manifest_mt = mt ? xstrdup(mt) : NULL;
@@ -145,7 +145,8 @@ static int parse_rec(json_object *o, img_rec *r, berr *e)
 	const char *c = js(o, "created");
 	r->created = c ? xstrdup(c) : NULL;
 	json_object *ls;
-	if (!json_object_object_get_ex(o, "layers", &ls) || !json_object_is_type(ls, json_type_array))
+	if (!json_object_object_get_ex(o, "layers", &ls) ||
+	    !json_object_is_type(ls, json_type_array))
 		return berr_set(e, EINVAL, "layers: missing");
 	size_t n = json_object_array_length(ls);
 	r->layers = xzalloc(sizeof(img_layer_rec) * (n ? n : 1));
@@ -228,8 +229,8 @@ int index_save(img_store *s, const img_index *x, berr *e)
 					       json_object_new_string(r->layers[k].diff_id.s));
 			if (r->layers[k].media_type)
 				json_object_object_add(
-					l, "media_type",
-					json_object_new_string(r->layers[k].media_type));
+				    l, "media_type",
+				    json_object_new_string(r->layers[k].media_type));
 			json_object_object_add(l, "size", json_object_new_int64(r->layers[k].size));
 			json_object_array_add(ls, l);
 		}
@@ -242,8 +243,8 @@ int index_save(img_store *s, const img_index *x, berr *e)
 		json_object_array_add(imgs, o);
 	}
 	json_object_object_add(root, "images", imgs);
-	const char *txt = json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *txt = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE);
 	int r = fs_write_atomic_at(store_fd(s), "index.json", txt, strlen(txt), 0600, true, e);
 	json_object_put(root);
 	return r;

@@ -12,23 +12,23 @@
 #include "util/error.h"
 
 typedef struct img_layer_rec {
-	dg_str digest;  /* the layer blob (possibly compressed) */
+	dg_str digest;	/* the layer blob (possibly compressed) */
 	dg_str diff_id; /* sha256 of the uncompressed tar: layers/<hex> */
 	char *media_type;
 	long long size; /* blob size */
 } img_layer_rec;
 
 typedef struct img_rec {
-	dg_str id;           /* config digest: the image ID */
+	dg_str id;	     /* config digest: the image ID */
 	dg_str manifest;     /* manifest blob digest */
 	char *manifest_mt;   /* its media type */
-	char **names;        /* "docker.io/library/debian:12" (NULL-terminated, may be NULL) */
+	char **names;	     /* "docker.io/library/debian:12" (NULL-terminated, may be NULL) */
 	char **repo_digests; /* "docker.io/library/debian@sha256:..." */
 	img_layer_rec *layers;
 	size_t n_layers;
 	long long config_size;
-	long long size; /* sum of blob sizes */
-	char *created;  /* from the config */
+	long long size;	 /* sum of blob sizes */
+	char *created;	 /* from the config */
 	long long added; /* unix time it entered the store */
 } img_rec;
 

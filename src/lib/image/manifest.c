@@ -11,7 +11,8 @@
 static const char *jstr(json_object *o, const char *key)
 {
 	json_object *v;
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
 }
@@ -103,8 +104,7 @@ bool mt_is_manifest(const char *mt)
 		      !strcmp(mt, MT_OCI_INDEX) || !strcmp(mt, MT_DOCKER_LIST));
 }
 
-int manifest_parse(const char *buf, size_t len, const char *content_type, img_manifest *m,
-		   berr *e)
+int manifest_parse(const char *buf, size_t len, const char *content_type, img_manifest *m, berr *e)
 {
 	memset(m, 0, sizeof(*m));
 	json_tokener *tok = json_tokener_new();
@@ -122,8 +122,7 @@ int manifest_parse(const char *buf, size_t len, const char *content_type, img_ma
 		goto out;
 	}
 	json_object *sv;
-	if (json_object_object_get_ex(root, "schemaVersion", &sv) &&
-	    json_object_get_int(sv) != 2) {
+	if (json_object_object_get_ex(root, "schemaVersion", &sv) && json_object_get_int(sv) != 2) {
 		berr_set(e, EINVAL, "manifest: unsupported schemaVersion %d",
 			 json_object_get_int(sv));
 		goto out;
@@ -156,8 +155,9 @@ int manifest_parse(const char *buf, size_t len, const char *content_type, img_ma
 		for (size_t i = 0; i < m->n_layers; i++) {
 			const char *lmt = m->layers[i].media_type;
 			if (lmt && mt_layer_compression(lmt) < 0) {
-				berr_set(e, EINVAL, "manifest: layers[%zu]: unsupported media type \"%s\"",
-					 i, lmt);
+				berr_set(e, EINVAL,
+					 "manifest: layers[%zu]: unsupported media type \"%s\"", i,
+					 lmt);
 				goto out;
 			}
 		}
@@ -222,7 +222,7 @@ char *manifest_build_oci(const img_desc *config, const img_desc *layers, size_t 
 		json_object_array_add(arr, desc_json(&layers[i]));
 	json_object_object_add(root, "layers", arr);
 	char *s = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-								       JSON_C_TO_STRING_NOSLASHESCAPE));
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
 	return s;
 }

@@ -9,17 +9,17 @@
 #include "image/digest.h"
 #include "util/error.h"
 
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
-#define MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define MT_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define MT_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define MT_OCI_MANIFEST	     "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_INDEX	     "application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_MANIFEST   "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_LIST	     "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_OCI_CONFIG	     "application/vnd.oci.image.config.v1+json"
+#define MT_DOCKER_CONFIG     "application/vnd.docker.container.image.v1+json"
+#define MT_OCI_LAYER	     "application/vnd.oci.image.layer.v1.tar"
+#define MT_OCI_LAYER_GZIP    "application/vnd.oci.image.layer.v1.tar+gzip"
+#define MT_OCI_LAYER_ZSTD    "application/vnd.oci.image.layer.v1.tar+zstd"
 #define MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
-#define MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar"
+#define MT_DOCKER_LAYER	     "application/vnd.docker.image.rootfs.diff.tar"
 
 /* Accept header for manifest requests: every kind we can read. */
 #define MT_ACCEPT_ALL MT_OCI_INDEX ", " MT_OCI_MANIFEST ", " MT_DOCKER_LIST ", " MT_DOCKER_MANIFEST
@@ -29,7 +29,7 @@ typedef struct img_desc {
 	dg_str digest;
 	long long size;
 	char *os, *arch, *variant; /* index entries only */
-	char *ref_name;            /* annotation org.opencontainers.image.ref.name */
+	char *ref_name;		   /* annotation org.opencontainers.image.ref.name */
 } img_desc;
 
 typedef struct img_manifest {

@@ -18,7 +18,7 @@
 struct img_store {
 	char *root;  /* the berth root */
 	char *path;  /* <root>/image */
-	int fd;      /* <root>/image */
+	int fd;	     /* <root>/image */
 	int blobfd;  /* blobs/sha256 */
 	int tmpfd;   /* tmp */
 	int layerfd; /* layers */
@@ -149,7 +149,8 @@ void store_unlock(img_store *s)
 bool store_blob_exists(img_store *s, const char *digest)
 {
 	struct stat st;
-	return dg_valid(digest) && fstatat(s->blobfd, dg_hex(digest), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	return dg_valid(digest) &&
+	       fstatat(s->blobfd, dg_hex(digest), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	       S_ISREG(st.st_mode);
 }
 
@@ -196,8 +197,8 @@ blob_writer *blob_begin(img_store *s, const char *expect, berr *e)
 		w->has_expect = true;
 		strcpy(w->expect.s, expect);
 		snprintf(w->tmpname, sizeof(w->tmpname), "%s.partial", dg_hex(expect));
-		w->fd = openat(s->tmpfd, w->tmpname, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			       0600);
+		w->fd =
+		    openat(s->tmpfd, w->tmpname, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (w->fd < 0) {
 			berr_sys(e, "create tmp/%s", w->tmpname);
 			goto fail;
@@ -418,7 +419,7 @@ int store_layer_unpack(img_store *s, const char *blob_digest, const char *diff_i
 	char lockname[96];
 	snprintf(lockname, sizeof(lockname), "%s.unpack-lock", dg_hex(diff_id));
 	_cleanup_close_ int lfd =
-		openat(s->tmpfd, lockname, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	    openat(s->tmpfd, lockname, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (lfd < 0)
 		return berr_sys(e, "create tmp/%s", lockname);
 	while (flock(lfd, LOCK_EX) < 0)
@@ -457,12 +458,11 @@ int store_layer_unpack(img_store *s, const char *blob_digest, const char *diff_i
 	}
 	fsync(s->layerfd);
 	ret = 0;
-out:
-	{
-		berr ignore;
-		fs_rm_rf_at(s->tmpfd, tmpdir, &ignore);
-		unlinkat(s->tmpfd, lockname, 0);
-	}
+out : {
+	berr ignore;
+	fs_rm_rf_at(s->tmpfd, tmpdir, &ignore);
+	unlinkat(s->tmpfd, lockname, 0);
+}
 	return ret;
 }
 

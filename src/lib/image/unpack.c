@@ -16,7 +16,7 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-#define BUF_SIZE (1 << 20)
+#define BUF_SIZE  (1 << 20)
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
 
@@ -121,13 +121,13 @@ typedef struct dirtime {
 } dirtime;
 
 typedef struct ux {
-	int root;          /* O_RDONLY fd of the layer root */
-	char *cache_path;  /* parent dir of the last entry ... */
-	int cache_fd;      /* ... and its O_PATH fd */
-	dirtime *dirs;     /* directory mtimes, applied at the end */
+	int root;	  /* O_RDONLY fd of the layer root */
+	char *cache_path; /* parent dir of the last entry ... */
+	int cache_fd;	  /* ... and its O_PATH fd */
+	dirtime *dirs;	  /* directory mtimes, applied at the end */
 	size_t n_dirs, cap_dirs;
-	bool cache_stale;  /* an rm -rf may have removed the cached dir */
-	bool is_root;      /* can chown / mknod */
+	bool cache_stale; /* an rm -rf may have removed the cached dir */
+	bool is_root;	  /* can chown / mknod */
 } ux;
 
 static void cache_drop(ux *u)
@@ -230,8 +230,8 @@ static void set_xattrs_path(const char *path, struct archive_entry *ent)
 
 static void entry_times(struct archive_entry *ent, struct timespec ts[2])
 {
-	ts[0].tv_sec = archive_entry_atime_is_set(ent) ? archive_entry_atime(ent)
-						       : archive_entry_mtime(ent);
+	ts[0].tv_sec =
+	    archive_entry_atime_is_set(ent) ? archive_entry_atime(ent) : archive_entry_mtime(ent);
 	ts[0].tv_nsec = archive_entry_atime_is_set(ent) ? archive_entry_atime_nsec(ent) : 0;
 	ts[1].tv_sec = archive_entry_mtime(ent);
 	ts[1].tv_nsec = archive_entry_mtime_nsec(ent);
@@ -248,11 +248,11 @@ static int own_fd(ux *u, int fd, struct archive_entry *ent, const char *path, be
 	return 0;
 }
 
-static int write_file(ux *u, int parent, const char *name, const char *path,
-		      struct archive *b, struct archive_entry *ent, berr *e)
+static int write_file(ux *u, int parent, const char *name, const char *path, struct archive *b,
+		      struct archive_entry *ent, berr *e)
 {
 	_cleanup_close_ int fd =
-		openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return berr_sys(e, "create %s", path);
 	const void *buf;
@@ -287,8 +287,8 @@ static int write_file(ux *u, int parent, const char *name, const char *path,
 	return 0;
 }
 
-static int make_hardlink(ux *u, int parent, const char *name, const char *path,
-			 const char *target, berr *e)
+static int make_hardlink(ux *u, int parent, const char *name, const char *path, const char *target,
+			 berr *e)
 {
 	_cleanup_free_ char *t = NULL;
 	if (clean_path(target, &t, e) < 0)
@@ -302,7 +302,8 @@ static int make_hardlink(ux *u, int parent, const char *name, const char *path,
 	if (fstat(tfd, &st) < 0)
 		return berr_sys(e, "stat %s", target);
 	if (S_ISDIR(st.st_mode))
-		return berr_set(e, EPERM, "hard link %s -> %s: target is a directory", path, target);
+		return berr_set(e, EPERM, "hard link %s -> %s: target is a directory", path,
+				target);
 	if (linkat(tfd, "", parent, name, AT_EMPTY_PATH) == 0)
 		return 0;
 	/* Without CAP_DAC_READ_SEARCH: through /proc (still this inode). */
@@ -337,7 +338,7 @@ static int make_dir(ux *u, int parent, const char *name, const char *path,
 	if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
 		return berr_sys(e, "mkdir %s", path);
 	_cleanup_close_ int fd =
-		openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	    openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return berr_sys(e, "open %s", path);
 	if (own_fd(u, fd, ent, path, e) < 0)
@@ -468,9 +469,9 @@ static void apply_dir_times(ux *u)
 	for (size_t i = u->n_dirs; i-- > 0;) {
 		berr ignore;
 		int fd = *u->dirs[i].path
-				 ? fs_open_in_root(u->root, u->dirs[i].path,
-						   O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, &ignore)
-				 : dup(u->root);
+			     ? fs_open_in_root(u->root, u->dirs[i].path,
+					       O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, &ignore)
+			     : dup(u->root);
 		if (fd >= 0) {
 			futimens(fd, u->dirs[i].ts);
 			close(fd);

@@ -161,7 +161,7 @@ static int write_auth(const char *file, json_object *root, berr *e)
 	if (dfd < 0)
 		return berr_sys(e, "open %s", dn);
 	const char *txt = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								       JSON_C_TO_STRING_NOSLASHESCAPE);
+								   JSON_C_TO_STRING_NOSLASHESCAPE);
 	return fs_write_atomic_at(dfd, bn, txt, strlen(txt), 0600, true, e);
 }
 
@@ -250,9 +250,9 @@ int www_auth_parse(const char *h, www_auth *w)
 		}
 		for (char *c = key; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
-		char **slot = !strcmp(key, "realm")     ? &w->realm
+		char **slot = !strcmp(key, "realm")	? &w->realm
 			      : !strcmp(key, "service") ? &w->service
-			      : !strcmp(key, "scope")   ? &w->scope
+			      : !strcmp(key, "scope")	? &w->scope
 							: NULL;
 		if (slot) {
 			free(*slot);

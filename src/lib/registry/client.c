@@ -11,7 +11,7 @@
 #include "util/xalloc.h"
 
 #define USER_AGENT "berth/0.1"
-#define MAX_BODY (64ll << 20) /* manifests, tokens, errors: never big */
+#define MAX_BODY   (64ll << 20) /* manifests, tokens, errors: never big */
 
 reg_client *reg_client_new(img_store *s, const char *domain, const reg_opts *o, bool want_creds,
 			   berr *e)
@@ -232,9 +232,9 @@ static int get_token(reg_client *c, const www_auth *w, const char *scope, berr *
 	const char *sc = w->scope ? w->scope : scope;
 	char *s1 = w->service ? curl_easy_escape(esc, w->service, 0) : NULL;
 	char *s2 = sc ? curl_easy_escape(esc, sc, 0) : NULL;
-	_cleanup_free_ char *url = xasprintf("%s%s%s%s%s%s", w->realm, strchr(w->realm, '?') ? "&" : "?",
-					     s1 ? "service=" : "", s1 ? s1 : "",
-					     s2 ? (s1 ? "&scope=" : "scope=") : "", s2 ? s2 : "");
+	_cleanup_free_ char *url = xasprintf(
+	    "%s%s%s%s%s%s", w->realm, strchr(w->realm, '?') ? "&" : "?", s1 ? "service=" : "",
+	    s1 ? s1 : "", s2 ? (s1 ? "&scope=" : "scope=") : "", s2 ? s2 : "");
 	curl_free(s1);
 	curl_free(s2);
 	curl_easy_cleanup(esc);
@@ -312,8 +312,8 @@ int reg_request(reg_client *c, const char *method, const char *path, const char 
 	memset(r, 0, sizeof(*r));
 	off_t start = body_fd >= 0 ? lseek(body_fd, 0, SEEK_CUR) : 0;
 	/* a token for another scope would only earn a 401 */
-	if (scope && c->token_scope && strcmp(scope, c->token_scope) &&
-	    c->auth && !strncmp(c->auth, "Authorization: Bearer", 21)) {
+	if (scope && c->token_scope && strcmp(scope, c->token_scope) && c->auth &&
+	    !strncmp(c->auth, "Authorization: Bearer", 21)) {
 		free(c->auth);
 		c->auth = NULL;
 	}
@@ -357,7 +357,9 @@ int reg_status_error(reg_client *c, const char *what, const reg_resp *r, berr *e
 		if (json_object_object_get_ex(e0, "message", &v))
 			msg = json_object_get_string(v);
 	}
-	int errnum = r->status == 404 ? ENOENT : (r->status == 401 || r->status == 403) ? EACCES : EIO;
+	int errnum = r->status == 404			      ? ENOENT
+		     : (r->status == 401 || r->status == 403) ? EACCES
+							      : EIO;
 	berr_set(e, errnum, "%s: %ld%s%s%s%s", what, r->status, code ? " " : "", code ? code : "",
 		 msg ? ": " : "", msg ? msg : "");
 	json_object_put(o);

@@ -146,8 +146,8 @@ static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, siz
 				break;
 			}
 			if (blob_done(d->w)) {
-				progress(o, d->digest.s, "Already exists", (unsigned long long)d->size,
-					 (unsigned long long)d->size);
+				progress(o, d->digest.s, "Already exists",
+					 (unsigned long long)d->size, (unsigned long long)d->size);
 				blob_commit(d->w, NULL, e);
 				d->w = NULL;
 				d->done = true;
@@ -244,9 +244,9 @@ static int get_manifest(reg_client *c, const char *path, const char *refpart, co
 	if (r.status != 200) {
 		reg_status_error(c, what, &r, e);
 		if (r.status == 404)
-			berr_set(e, ENOENT, "%s/%s%s%s: manifest unknown (not found in the registry)",
-				 c->domain, path, strncmp(refpart, "sha256:", 7) ? ":" : "@",
-				 refpart);
+			berr_set(
+			    e, ENOENT, "%s/%s%s%s: manifest unknown (not found in the registry)",
+			    c->domain, path, strncmp(refpart, "sha256:", 7) ? ":" : "@", refpart);
 		reg_resp_free(&r);
 		return -1;
 	}
@@ -301,7 +301,8 @@ int registry_pull(img_store *s, const char *refstr, const reg_opts *o, dg_str *i
 		free(body);
 		free(mt);
 		body = mt = NULL;
-		if (get_manifest(c, ref.path, want.s, want.s, scope, &body, &len, &mt, &mdig, e) < 0 ||
+		if (get_manifest(c, ref.path, want.s, want.s, scope, &body, &len, &mt, &mdig, e) <
+			0 ||
 		    manifest_parse(body, len, mt, &m, e) < 0)
 			goto out;
 		if (m.is_index) {
@@ -329,11 +330,11 @@ int registry_pull(img_store *s, const char *refstr, const reg_opts *o, dg_str *i
 	if (store_blob_put(s, body, len, mdig.s, NULL, e) < 0)
 		goto out;
 	repo_digest = xasprintf("%s@%s", name, top.s);
-	if (image_commit(s, mdig.s, tagged,
-			 repo_digest, id, e) < 0)
+	if (image_commit(s, mdig.s, tagged, repo_digest, id, e) < 0)
 		goto out;
 	for (size_t i = 0; i < m.n_layers; i++)
-		progress(o, m.layers[i].digest.s, "Pull complete", (unsigned long long)m.layers[i].size,
+		progress(o, m.layers[i].digest.s, "Pull complete",
+			 (unsigned long long)m.layers[i].size,
 			 (unsigned long long)m.layers[i].size);
 	if (out)
 		*out = top;

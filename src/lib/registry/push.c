@@ -92,8 +92,8 @@ int registry_push(img_store *s, const char *src, const char *dest, const reg_opt
 	mp = xasprintf("/v2/%s/manifests/%s", ref.path, ref.tag);
 	reg_resp r;
 	if (reg_request(c, "PUT", mp, scope, NULL,
-			im.rec.manifest_mt ? im.rec.manifest_mt : MT_OCI_MANIFEST, mbuf, mlen, -1, 0,
-			&r, e) < 0)
+			im.rec.manifest_mt ? im.rec.manifest_mt : MT_OCI_MANIFEST, mbuf, mlen, -1,
+			0, &r, e) < 0)
 		goto fail;
 	if (r.status != 201 && r.status != 200) {
 		reg_status_error(c, "put manifest", &r, e);
@@ -124,8 +124,10 @@ int registry_login(img_store *s, const char *host, const char *user, const char 
 	reg_resp r;
 	int ret = reg_request(c, "GET", "/v2/", NULL, NULL, NULL, NULL, 0, -1, 0, &r, e);
 	if (ret == 0 && r.status != 200)
-		ret = r.status == 401 ? berr_set(e, EACCES, "login %s: unauthorized: incorrect "
-							   "username or password", host)
+		ret = r.status == 401 ? berr_set(e, EACCES,
+						 "login %s: unauthorized: incorrect "
+						 "username or password",
+						 host)
 				      : reg_status_error(c, "login", &r, e);
 	reg_resp_free(&r);
 	reg_client_free(c);

@@ -31,11 +31,11 @@ typedef void (*reg_progress_fn)(void *ctx, const char *digest, const char *statu
 				unsigned long long done, unsigned long long total);
 
 typedef struct reg_opts {
-	int tls_verify; /* -1: per registries.json/localhost rule, 0: off, 1: on */
-	const char *auth_file;       /* NULL: the lookup above */
-	reg_progress_fn progress;    /* may be NULL */
+	int tls_verify;		  /* -1: per registries.json/localhost rule, 0: off, 1: on */
+	const char *auth_file;	  /* NULL: the lookup above */
+	reg_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
-	int max_parallel;            /* blob downloads at once, 0: 3 */
+	int max_parallel; /* blob downloads at once, 0: 3 */
 } reg_opts;
 
 /* Pull `ref` into the store; *id is the image ID, *digest the manifest
