@@ -1,5 +1,6 @@
 #include "image/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -409,6 +410,28 @@ bool store_layer_exists(img_store *s, const char *diff_id)
 	       S_ISDIR(st.st_mode);
 }
 
+/* Unpack directories of this layer left by killed processes: we hold the
+ * layer's unpack lock, so no live process is using them. */
+static void remove_stale_unpacks(img_store *s, const char *diff_id)
+{
+	_cleanup_free_ char *prefix = xasprintf("%s.unpack-", dg_hex(diff_id));
+	int fd = openat(s->tmpfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		berr ig;
+		if (!strncmp(de->d_name, prefix, strlen(prefix)) &&
+		    strcmp(de->d_name + strlen(prefix), "lock"))
+			fs_rm_rf_at(s->tmpfd, de->d_name, &ig);
+	}
+	closedir(d);
+}
+
 int store_layer_unpack(img_store *s, const char *blob_digest, const char *diff_id, berr *e)
 {
 	if (dg_validate(diff_id, e) < 0)
@@ -425,8 +448,11 @@ int store_layer_unpack(img_store *s, const char *blob_digest, const char *diff_i
 	while (flock(lfd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return berr_sys(e, "flock tmp/%s", lockname);
-	if (store_layer_exists(s, diff_id))
+	if (store_layer_exists(s, diff_id)) {
+		unlinkat(s->tmpfd, lockname, 0);
 		return 0;
+	}
+	remove_stale_unpacks(s, diff_id);
 	char tmpdir[96];
 	snprintf(tmpdir, sizeof(tmpdir), "%s.unpack-%d", dg_hex(diff_id), (int)getpid());
 	fs_rm_rf_at(s->tmpfd, tmpdir, e);

@@ -28,6 +28,7 @@ typedef struct stream {
 	char *buf;
 	berr *e;
 	bool failed;
+	bool padded; /* synthetic tail handed to the tar reader (see tar_read_cb) */
 } stream;
 
 static int stream_open(stream *st, int fd, berr *e)
@@ -83,10 +84,24 @@ static int stream_drain(stream *st)
 	return n < 0 ? -1 : 0;
 }
 
+/* Some producers (umoci insert, Go programs that forget tar.Writer.Close)
+ * end the stream right after the last file's data, without its block padding
+ * and the end-of-archive blocks. Go's tar reader, hence containerd and
+ * podman, accept that; so do we, by handing libarchive zero blocks after the
+ * real end. They are not hashed: the diffID covers the real bytes only, and
+ * the blob digest has already vouched for them. */
 static la_ssize_t tar_read_cb(struct archive *b, void *ctx, const void **out)
 {
 	(void)b;
-	return stream_read(ctx, out);
+	stream *st = ctx;
+	static const char zeros[512 * 3];
+	ssize_t n = stream_read(st, out);
+	if (n != 0 || st->padded)
+		return n;
+	st->padded = true;
+	size_t pad = (512 - dg_count(st->h) % 512) % 512 + 1024;
+	*out = zeros;
+	return (la_ssize_t)pad;
 }
 
 int unpack_decompress(int in, int out, dg_str *digest, unsigned long long *size, berr *e)

@@ -321,8 +321,10 @@ int reg_request(reg_client *c, const char *method, const char *path, const char 
 		if (c->scheme == 0)
 			c->scheme = 1;
 		_cleanup_free_ char *url = reg_url(c, path);
-		if (body_fd >= 0 && lseek(body_fd, start, SEEK_SET) < 0)
+		if (body_fd >= 0 && lseek(body_fd, start, SEEK_SET) < 0) {
+			reg_resp_free(r);
 			return berr_sys(e, "seek");
+		}
 		reg_resp_free(r);
 		CURLcode rc = perform(c, method, url, accept, content_type, body, blen, body_fd,
 				      body_size, NULL, r);
@@ -332,11 +334,14 @@ int reg_request(reg_client *c, const char *method, const char *path, const char 
 				c->scheme = 2; /* insecure registry: try plain HTTP */
 				continue;
 			}
+			reg_resp_free(r);
 			return berr_set(e, EIO, "%s %s: %s", method, url, curl_easy_strerror(rc));
 		}
 		if (r->status == 401 && attempt < 3) {
-			if (answer_challenge(c, r, scope, e) < 0)
+			if (answer_challenge(c, r, scope, e) < 0) {
+				reg_resp_free(r);
 				return -1;
+			}
 			continue;
 		}
 		return 0;

@@ -135,6 +135,7 @@ static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, siz
 		abort();
 	size_t next = 0, active = 0;
 	int ret = 0;
+	bool content_error = false; /* bad data: keep no partial files */
 	int maxp = o && o->max_parallel > 0 ? o->max_parallel : 3;
 	while ((next < n || active > 0) && ret == 0) {
 		while (active < (size_t)maxp && next < n) {
@@ -205,6 +206,7 @@ static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, siz
 				d->w = NULL;
 				if (blob_commit(w, NULL, e) < 0) {
 					berr_ctx(e, "blob %s", d->digest.s);
+					content_error = true;
 					ret = -1;
 				} else {
 					d->done = true;
@@ -224,7 +226,7 @@ static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, siz
 			dl_cleanup_handle(&v[i]);
 		}
 		if (v[i].w)
-			blob_abort(v[i].w, true); /* keep: a later pull resumes */
+			blob_abort(v[i].w, !content_error); /* a later pull resumes */
 		v[i].w = NULL;
 	}
 	curl_multi_cleanup(m);

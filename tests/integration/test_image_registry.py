@@ -1,0 +1,466 @@
+"""Images end to end with real peers: a docker-registry on 127.0.0.1, skopeo,
+umoci; berth import/pull/push/save/load/tag/rmi/prune/system check."""
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from conftest import binary, run
+
+BUSYBOX = "/usr/bin/busybox"
+ZERO = "sha256:" + "0" * 64
+
+
+def need(tool):
+    if not shutil.which(tool):
+        pytest.skip(f"{tool} is not installed")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_registry(tmp, htpasswd=None):
+    need("docker-registry")
+    port = free_port()
+    cfg = tmp / "config.yml"
+    auth = ""
+    if htpasswd:
+        auth = f"auth:\n  htpasswd:\n    realm: berth-test\n    path: {htpasswd}\n"
+    cfg.write_text(
+        "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {tmp}/data\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n{auth}")
+    log = open(tmp / "log", "w")
+    p = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=log, stderr=log)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+            break
+        except urllib.error.HTTPError:
+            break  # 401 with auth: it is up
+        except Exception:
+            time.sleep(0.05)
+    else:
+        p.kill()
+        pytest.fail("docker-registry did not start: " + (tmp / "log").read_text())
+    return p, f"127.0.0.1:{port}"
+
+
+def stop(p):
+    p.terminate()
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+@pytest.fixture(scope="session")
+def registry():
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="berth-reg-"))
+    p, addr = start_registry(tmp)
+    yield {"addr": addr, "dir": tmp}
+    stop(p)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    return tmp_path
+
+
+class Berth:
+    def __init__(self, root):
+        self.root = root
+
+    def __call__(self, *args, check=True, **kw):
+        kw.setdefault("timeout", 300)
+        return run([binary("berth"), "--root", self.root, *args], check=check, **kw)
+
+    def inspect(self, ref):
+        return json.loads(self("inspect", ref).stdout)[0]
+
+    def lower(self, ref):
+        return [pathlib.Path(p) for p in self.inspect(ref)["GraphDriver"]["Data"]["LowerDir"].split(":")]
+
+    def store(self):
+        return pathlib.Path(self.root) / "image"
+
+    def check(self, *args):
+        return self("system", "check", *args, check=False)
+
+
+@pytest.fixture
+def berth(tmp):
+    return Berth(tmp / "root")
+
+
+def make_rootfs_tar(path, extra=None):
+    """A busybox root filesystem as a tar (python's tarfile)."""
+    with tarfile.open(path, "w") as t:
+        def add_dir(name):
+            ti = tarfile.TarInfo(name)
+            ti.type = tarfile.DIRTYPE
+            ti.mode = 0o755
+            t.addfile(ti)
+        for d in ("bin", "etc", "tmp"):
+            add_dir(d)
+        t.add(BUSYBOX, "bin/busybox")
+        for app in ("sh", "ls", "cat", "echo"):
+            ti = tarfile.TarInfo(f"bin/{app}")
+            ti.type = tarfile.SYMTYPE
+            ti.linkname = "busybox"
+            t.addfile(ti)
+        for name, data in (extra or {}).items():
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            ti.mode = 0o644
+            import io
+            t.addfile(ti, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture(scope="session")
+def busybox_image(registry):
+    """busybox imported by berth and pushed to the registry as bb:1."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="berth-bb-"))
+    tar = make_rootfs_tar(d / "bb.tar", {"etc/hostname": b"berth\n"})
+    b = Berth(d / "root")
+    iid = b("import", tar, "busybox:1").stdout.strip()
+    ref = f"{registry['addr']}/test/bb:1"
+    digest = b("push", "busybox:1", ref).stdout.strip()
+    yield {"ref": ref, "id": iid, "digest": digest, "tar": tar, "berth": b}
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def store_empty(b):
+    s = b.store()
+    blobs = list((s / "blobs" / "sha256").iterdir()) if (s / "blobs/sha256").exists() else []
+    layers = list((s / "layers").iterdir()) if (s / "layers").exists() else []
+    tmpd = list((s / "tmp").iterdir()) if (s / "tmp").exists() else []
+    return blobs == [] and layers == [] and tmpd == []
+
+
+# ---------------------------------------------------------------------------
+
+
+def test_import_push_inspect_pull(registry, busybox_image, berth):
+    need("skopeo")
+    bb = busybox_image
+    assert bb["id"].startswith("sha256:") and len(bb["id"]) == 71
+    info = bb["berth"].inspect("busybox:1")
+    assert info["Id"] == bb["id"]
+    assert info["RepoTags"] == ["busybox:1"]
+    assert info["Os"] == "linux" and info["Architecture"] == "amd64"
+    assert len(info["RootFS"]["Layers"]) == 1
+    # the diffID is the sha256 of the tar that was imported
+    import hashlib
+    assert info["RootFS"]["Layers"][0] == "sha256:" + hashlib.sha256(bb["tar"].read_bytes()).hexdigest()
+    # skopeo reads what berth pushed, with the same manifest digest
+    sk = json.loads(run(["skopeo", "inspect", "--tls-verify=false", f"docker://{bb['ref']}"]).stdout)
+    assert sk["Digest"] == bb["digest"] == info["Metadata"]["Manifest"]
+    assert len(sk["Layers"]) == 1
+    # pull into a fresh store
+    out = berth("pull", bb["ref"])
+    assert out.stdout.strip() == bb["id"]
+    got = berth.inspect(bb["ref"])
+    assert got["Id"] == bb["id"]
+    assert got["RepoDigests"] == [f"{bb['ref'].rsplit(':', 1)[0]}@{bb['digest']}"]
+    (layer,) = berth.lower(bb["ref"])
+    assert (layer / "bin" / "busybox").read_bytes() == pathlib.Path(BUSYBOX).read_bytes()
+    assert os.readlink(layer / "bin" / "sh") == "busybox"
+    assert (layer / "etc" / "hostname").read_text() == "berth\n"
+    # by digest and by ID prefix too
+    assert berth.inspect(f"{bb['ref'].rsplit(':', 1)[0]}@{bb['digest']}")["Id"] == bb["id"]
+    assert berth.inspect(bb["id"][7:19])["Id"] == bb["id"]
+    # images lists it
+    lst = json.loads(berth("images", "--format", "json").stdout)
+    assert [i["Id"] for i in lst] == [bb["id"]]
+    assert berth("images", "-q").stdout.split() == [bb["id"][7:19]]
+    assert berth.check().returncode == 0
+
+
+def test_umoci_two_layers_with_whiteout(registry, berth, tmp):
+    need("umoci")
+    need("skopeo")
+    rootfs = tmp / "rootfs"
+    (rootfs / "a").mkdir(parents=True)
+    (rootfs / "a" / "keep").write_text("keep")
+    (rootfs / "a" / "gone").write_text("gone")
+    (rootfs / "o").mkdir()
+    (rootfs / "o" / "old").write_text("old")
+    layout = tmp / "oci"
+    run(["umoci", "init", "--layout", layout])
+    run(["umoci", "new", "--image", f"{layout}:img"])
+    run(["umoci", "insert", "--image", f"{layout}:img", rootfs, "/"])
+    run(["umoci", "insert", "--image", f"{layout}:img", "--whiteout", "/a/gone"])
+    newo = tmp / "newo"
+    newo.mkdir()
+    (newo / "new").write_text("new")
+    run(["umoci", "insert", "--image", f"{layout}:img", "--opaque", newo, "/o"])
+    ref = f"{registry['addr']}/test/umoci:1"
+    run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:img", f"docker://{ref}"])
+    berth("pull", ref)
+    layers = berth.lower(ref)  # top first
+    assert len(layers) == 3
+    bottom, mid, top = layers[2], layers[1], layers[0]
+    assert (bottom / "a" / "gone").read_text() == "gone"
+    st = os.lstat(mid / "a" / "gone")
+    import stat
+    assert stat.S_ISCHR(st.st_mode) and st.st_rdev == 0, "whiteout must be a 0/0 char device"
+    assert not (mid / "a" / ".wh.gone").exists()
+    assert os.getxattr(top / "o", "trusted.overlay.opaque") == b"y"
+    assert (top / "o" / "new").read_text() == "new"
+    # the same layout loads straight from the directory
+    other = Berth(tmp / "root2")
+    out = other("load", "-i", layout)
+    assert "Loaded image" in out.stdout
+    assert len(other.lower(out.stdout.split()[-1])) == 3
+
+
+def test_save_load_roundtrip(busybox_image, tmp):
+    src = busybox_image["berth"]
+    for fmt in ("docker-archive", "oci-archive"):
+        out = tmp / f"{fmt}.tar"
+        src("save", "--format", fmt, "-o", out, "busybox:1")
+        with tarfile.open(out) as t:
+            names = t.getnames()
+        if fmt == "docker-archive":
+            assert "manifest.json" in names
+        else:
+            assert "oci-layout" in names and "index.json" in names
+        dst = Berth(tmp / f"root-{fmt}")
+        r = dst("load", "-i", out)
+        assert r.stdout.strip() == "Loaded image: busybox:1" or "busybox:1" in r.stdout
+        info = dst.inspect("busybox:1")
+        assert info["Id"] == busybox_image["id"]
+        (layer,) = dst.lower("busybox:1")
+        assert (layer / "etc" / "hostname").read_text() == "berth\n"
+    # load from stdin too
+    dst = Berth(tmp / "root-stdin")
+    with open(tmp / "docker-archive.tar", "rb") as f:
+        dst("load", stdin=f)
+    assert dst.inspect("busybox:1")["Id"] == busybox_image["id"]
+
+
+def test_skopeo_docker_archive_loads(busybox_image, berth, tmp):
+    need("skopeo")
+    arch = tmp / "sk.tar"
+    run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{busybox_image['ref']}",
+         f"docker-archive:{arch}:skopeo/bb:2"])
+    r = berth("load", "-i", arch)
+    assert "skopeo/bb:2" in r.stdout
+    info = berth.inspect("skopeo/bb:2")
+    assert info["RootFS"]["Layers"] == busybox_image["berth"].inspect("busybox:1")["RootFS"]["Layers"]
+    (layer,) = berth.lower("skopeo/bb:2")
+    assert (layer / "bin" / "busybox").exists()
+
+
+def test_pull_unknown_digest_fails_and_leaves_nothing(busybox_image, berth):
+    name = busybox_image["ref"].rsplit(":", 1)[0]
+    r = berth("pull", f"{name}@{ZERO}", check=False)
+    assert r.returncode == 125
+    assert r.stderr.startswith("berth: ") and r.stderr.count("\n") == 1
+    assert "not found" in r.stderr or "manifest unknown" in r.stderr
+    assert store_empty(berth)
+
+
+def test_pull_corrupt_blob_fails_and_leaves_nothing(registry, tmp, berth):
+    # a layer only this test uses, corrupted inside the registry's storage
+    tar = make_rootfs_tar(tmp / "u.tar", {"unique": os.urandom(4096).hex().encode()})
+    pusher = Berth(tmp / "pusher")
+    pusher("import", tar, "corrupt:1")
+    ref = f"{registry['addr']}/test/corrupt:1"
+    pusher("push", "corrupt:1", ref)
+    layer_digest = json.loads(run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                                   f"docker://{ref}"]).stdout)["layers"][0]["digest"]
+    hexd = layer_digest.split(":")[1]
+    data = registry["dir"] / "data/docker/registry/v2/blobs/sha256" / hexd[:2] / hexd / "data"
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    r = berth("pull", ref, check=False)
+    assert r.returncode == 125
+    assert "digest mismatch" in r.stderr, r.stderr
+    assert store_empty(berth), list(berth.store().rglob("*"))
+    assert berth("images", "-q").stdout == ""
+
+
+def test_unreachable_registry(berth):
+    port = free_port()  # nothing listens there
+    r = berth("pull", f"127.0.0.1:{port}/x/y:1", check=False)
+    assert r.returncode == 125
+    assert r.stderr.count("\n") == 1 and "berth: pull" in r.stderr
+    assert "connect" in r.stderr.lower()
+    assert store_empty(berth)
+
+
+def test_unknown_image_errors(berth):
+    for cmd in (["inspect", "nope"], ["rmi", "nope"], ["tag", "nope", "x:1"],
+                ["save", "-o", "/dev/null", "nope"], ["push", "nope", "127.0.0.1:1/x:1"]):
+        r = berth(*cmd, check=False)
+        assert r.returncode == 125, cmd
+        assert 'berth: image "nope" not found' in r.stderr, (cmd, r.stderr)
+    r = berth("pull", "Foo:bar", check=False)
+    assert r.returncode == 125
+    assert 'invalid reference "Foo:bar": repository name must be lowercase' in r.stderr
+
+
+def test_tag_rmi_prune_gc(busybox_image, berth, tmp):
+    aid = berth("import", busybox_image["tar"], "a:1").stdout.strip()
+    berth("tag", "a:1", "b:2")
+    assert sorted(berth.inspect("a:1")["RepoTags"]) == ["a:1", "b:2"]
+    r = berth("rmi", aid, check=False)  # two names: needs -f
+    assert r.returncode == 125 and "must be forced" in r.stderr
+    assert berth("rmi", "a:1").stdout.strip() == "Untagged: a:1"
+    assert berth.inspect("b:2")["RepoTags"] == ["b:2"]
+    out = berth("rmi", "b:2").stdout
+    assert "Untagged: b:2" in out and "Deleted: sha256:" in out
+    assert store_empty(berth)  # blobs and layers collected
+    # an unnamed import is dangling: prune removes it
+    iid = berth("import", busybox_image["tar"]).stdout.strip()
+    assert berth("images", "--format", "json").stdout.count(iid) == 1
+    out = berth("image", "prune").stdout
+    assert iid in out
+    assert store_empty(berth)
+    # aliases
+    cid = berth("image", "import", busybox_image["tar"], "c:1").stdout.strip()
+    assert berth("image", "ls", "-q").stdout.strip() == cid[7:19]
+    assert berth("image", "inspect", "c:1").stdout.count(cid) == 1
+    berth("image", "rm", "c:1")
+    assert berth("images", "-q").stdout == ""
+
+
+def test_kill9_during_pull_then_check_and_resume(registry, tmp, berth):
+    # ~48 MB of incompressible data so that the kill lands mid-pull
+    rootfs = tmp / "big.tar"
+    with tarfile.open(rootfs, "w") as t:
+        for i in range(3):
+            p = tmp / f"blob{i}"
+            p.write_bytes(os.urandom(16 << 20))
+            t.add(p, f"data/blob{i}")
+            p.unlink()
+    pusher = Berth(tmp / "pusher")
+    pusher("import", rootfs, "big:1")
+    rootfs.unlink()
+    ref = f"{registry['addr']}/test/big:1"
+    pusher("push", "-q", "big:1", ref)
+    for delay in (0.05, 0.3, 0.8):
+        p = subprocess.Popen([binary("berth"), "--root", berth.root, "pull", "-q", ref],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        c = berth.check()
+        assert c.returncode == 0, c.stdout
+        assert "problem:" not in c.stdout
+    berth("pull", "-q", ref)
+    (layer,) = berth.lower(ref)
+    assert sum(f.stat().st_size for f in (layer / "data").iterdir()) == 48 << 20
+    c = berth.check()
+    assert c.returncode == 0 and "problem:" not in c.stdout and "garbage:" not in c.stdout, c.stdout
+    # a corrupted blob is found and repaired away
+    blob = next((berth.store() / "blobs/sha256").iterdir())
+    blob.write_bytes(b"garbage")
+    c = berth.check()
+    assert c.returncode == 1 and "problem:" in c.stdout
+    c = berth.check("--repair")
+    assert c.returncode == 0 and "repaired:" in c.stdout
+    assert "problem:" not in berth.check().stdout
+
+
+def test_parallel_pulls(busybox_image, berth):
+    procs = [subprocess.Popen([binary("berth"), "--root", berth.root, "pull", "-q",
+                               busybox_image["ref"]], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (o, e) in zip(procs, outs):
+        assert p.returncode == 0, e
+        assert o.strip() == busybox_image["id"]
+    assert berth("images", "-q").stdout.split() == [busybox_image["id"][7:19]]
+    c = berth.check()
+    assert c.returncode == 0 and "problem:" not in c.stdout and "garbage:" not in c.stdout, c.stdout
+
+
+def test_login_basic_auth(busybox_image, tmp):
+    import crypt  # deprecated but present in Debian 12's python
+    d = tmp / "authreg"
+    d.mkdir()
+    (d / "htpasswd").write_text("alice:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)) + "\n")
+    p, addr = start_registry(d, htpasswd=d / "htpasswd")
+    try:
+        env = dict(os.environ, DOCKER_CONFIG=str(tmp / "dockercfg"))
+        env.pop("REGISTRY_AUTH_FILE", None)
+        b = busybox_image["berth"]
+        ref = f"{addr}/private/bb:1"
+        r = b("push", "busybox:1", ref, check=False, env=env)
+        assert r.returncode == 125 and "authentication required" in r.stderr, r.stderr
+        r = b("login", "-u", "alice", "-p", "wrong", addr, check=False, env=env)
+        assert r.returncode == 125 and "unauthorized" in r.stderr
+        assert not (tmp / "dockercfg" / "config.json").exists()
+        b("login", "-u", "alice", "--password-stdin", addr, input="s3cret\n", env=env)
+        cfg = json.loads((tmp / "dockercfg" / "config.json").read_text())
+        import base64
+        assert base64.b64decode(cfg["auths"][addr]["auth"]) == b"alice:s3cret"
+        b("push", "busybox:1", ref, env=env)
+        other = Berth(tmp / "other")
+        assert other("pull", ref, env=env).stdout.strip() == busybox_image["id"]
+        b("logout", addr, env=env)
+        assert addr not in json.loads((tmp / "dockercfg" / "config.json").read_text())["auths"]
+        r = Berth(tmp / "third")("pull", ref, check=False, env=env)
+        assert r.returncode == 125 and "authentication required" in r.stderr
+    finally:
+        stop(p)
+
+
+DEBIAN = pathlib.Path("/var/cache/berth-test/bookworm")
+
+
+@pytest.fixture(scope="session")
+def debian_rootfs():
+    if os.environ.get("BERTH_SKIP_SLOW") == "1":
+        pytest.skip("BERTH_SKIP_SLOW=1")
+    if not (DEBIAN / "etc" / "debian_version").exists():
+        need("debootstrap")
+        tmpdir = DEBIAN.with_name("bookworm.tmp")
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        DEBIAN.parent.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(["debootstrap", "--variant=minbase", "bookworm", tmpdir],
+                           capture_output=True, text=True, timeout=1800)
+        if r.returncode != 0:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+            pytest.skip("debootstrap cannot reach a Debian mirror: " + r.stderr[-300:])
+        tmpdir.rename(DEBIAN)
+    return DEBIAN
+
+
+def test_debian_image_push_pull(registry, debian_rootfs, tmp):
+    tar = tmp / "debian.tar"
+    run(["tar", "-C", debian_rootfs, "--numeric-owner", "--xattrs", "-cf", tar, "."], timeout=600)
+    a = Berth(tmp / "a")
+    a("import", tar, "debian:bookworm", timeout=900)
+    tar.unlink()
+    ref = f"{registry['addr']}/test/debian:bookworm"
+    digest = a("push", "-q", "debian:bookworm", ref, timeout=900).stdout.strip()
+    b = Berth(tmp / "b")
+    b("pull", "-q", ref, timeout=900)
+    info = b.inspect(ref)
+    assert info["Metadata"]["Manifest"] == digest
+    (layer,) = b.lower(ref)
+    assert (layer / "etc" / "debian_version").read_text().startswith("12")
+    st = os.stat(layer / "usr" / "bin" / "passwd")
+    assert st.st_mode & 0o4000, "setuid bit kept"
+    assert os.readlink(layer / "bin") == "usr/bin"
+    assert b.check().returncode == 0
