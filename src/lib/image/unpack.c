@@ -4,9 +4,11 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -28,7 +30,6 @@ typedef struct stream {
 	char *buf;
 	berr *e;
 	bool failed;
-	bool padded; /* synthetic tail handed to the tar reader (see tar_read_cb) */
 } stream;
 
 static int stream_open(stream *st, int fd, berr *e)
@@ -74,34 +75,67 @@ static ssize_t stream_read(stream *st, const void **out)
 	return n;
 }
 
-/* Read what is left (tar padding after the end marker) into the hash. */
-static int stream_drain(stream *st)
-{
-	const void *p;
-	ssize_t n;
-	while ((n = stream_read(st, &p)) > 0)
-		;
-	return n < 0 ? -1 : 0;
-}
-
-/* Some producers (umoci insert, Go programs that forget tar.Writer.Close)
+/* ---- the pump: decompression and diffID hashing on their own thread ----
+ *
+ * Inflating and hashing cost about as much CPU as creating the files, so a
+ * second thread does them and hands the plain tar to the extractor through a
+ * socketpair (send with MSG_NOSIGNAL: no SIGPIPE if the extractor gives up).
+ *
+ * Some producers (umoci insert, Go programs that forget tar.Writer.Close)
  * end the stream right after the last file's data, without its block padding
  * and the end-of-archive blocks. Go's tar reader, hence containerd and
- * podman, accept that; so do we, by handing libarchive zero blocks after the
- * real end. They are not hashed: the diffID covers the real bytes only, and
- * the blob digest has already vouched for them. */
-static la_ssize_t tar_read_cb(struct archive *b, void *ctx, const void **out)
+ * podman, accept that; so do we: the pump sends zero blocks after the real
+ * end. They are not hashed: the diffID covers the real bytes only. */
+
+typedef struct pump {
+	int in, out;
+	berr err;
+	bool failed, consumer_gone;
+	dg_str digest;
+} pump;
+
+static int send_all(int fd, const void *buf, size_t len)
 {
-	(void)b;
-	stream *st = ctx;
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static void *pump_main(void *arg)
+{
+	pump *p = arg;
+	stream st;
 	static const char zeros[512 * 3];
-	ssize_t n = stream_read(st, out);
-	if (n != 0 || st->padded)
-		return n;
-	st->padded = true;
-	size_t pad = (512 - dg_count(st->h) % 512) % 512 + 1024;
-	*out = zeros;
-	return (la_ssize_t)pad;
+	if (stream_open(&st, p->in, &p->err) < 0) {
+		p->failed = true;
+		goto out;
+	}
+	const void *buf;
+	ssize_t n;
+	while ((n = stream_read(&st, &buf)) > 0)
+		if (send_all(p->out, buf, (size_t)n) < 0) {
+			p->consumer_gone = true;
+			goto out;
+		}
+	if (n < 0) {
+		p->failed = true;
+		goto out;
+	}
+	p->digest = dg_final(st.h);
+	/* the extractor may have stopped at the end-of-archive marker already */
+	send_all(p->out, zeros, (512 - dg_count(st.h) % 512) % 512 + 1024);
+out:
+	stream_close(&st);
+	shutdown(p->out, SHUT_WR);
+	return NULL;
 }
 
 int unpack_decompress(int in, int out, dg_str *digest, unsigned long long *size, berr *e)
@@ -496,25 +530,37 @@ static void apply_dir_times(ux *u)
 
 int unpack_layer(int fd, int dirfd, dg_str *diff_id, berr *e)
 {
-	stream st;
 	ux u = {.root = -1, .cache_fd = -1, .is_root = geteuid() == 0};
 	struct archive *b = NULL;
-	int ret = -1;
+	int ret = -1, sv[2] = {-1, -1};
+	pump p = {.in = fd};
+	pthread_t th;
+	bool started = false;
 	u.root = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (u.root < 0) {
 		berr_sys(e, "open layer directory");
-		memset(&st, 0, sizeof(st));
 		goto out;
 	}
-	if (stream_open(&st, fd, e) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		berr_sys(e, "socketpair");
 		goto out;
+	}
+	int sz = 1 << 20;
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	p.out = sv[1];
+	int perr = pthread_create(&th, NULL, pump_main, &p);
+	if (perr) {
+		berr_errno(e, perr, "pthread_create");
+		goto out;
+	}
+	started = true;
 	b = archive_read_new();
 	archive_read_support_format_tar(b);
 	archive_read_support_format_gnutar(b);
 	archive_read_support_format_empty(b);
-	if (archive_read_open(b, &st, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
-		if (!st.failed)
-			berr_set(e, EIO, "not a tar archive: %s", archive_error_string(b));
+	if (archive_read_open_fd(b, sv[0], BUF_SIZE) != ARCHIVE_OK) {
+		berr_set(e, EIO, "not a tar archive: %s", archive_error_string(b));
 		goto out;
 	}
 	struct archive_entry *ent;
@@ -523,22 +569,34 @@ int unpack_layer(int fd, int dirfd, dg_str *diff_id, berr *e)
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			if (!st.failed)
-				berr_set(e, EIO, "corrupt tar: %s", archive_error_string(b));
+			berr_set(e, EIO, "corrupt tar: %s", archive_error_string(b));
 			goto out;
 		}
 		if (apply_entry(&u, b, ent, e) < 0)
 			goto out;
 	}
-	if (stream_drain(&st) < 0)
-		goto out;
+	/* let the pump hash the rest of the stream */
+	char sink[65536];
+	ssize_t n;
+	while ((n = read(sv[0], sink, sizeof(sink))) > 0 || (n < 0 && errno == EINTR))
+		;
 	apply_dir_times(&u);
-	*diff_id = dg_final(st.h);
 	ret = 0;
 out:
+	if (sv[0] >= 0)
+		close(sv[0]); /* unblocks the pump if we stopped early */
+	if (started)
+		pthread_join(th, NULL);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (started && p.failed) {
+		*e = p.err; /* the root cause: bad compression or a read error */
+		ret = -1;
+	}
+	if (ret == 0)
+		*diff_id = p.digest;
 	if (b)
 		archive_read_free(b);
-	stream_close(&st);
 	cache_drop(&u);
 	for (size_t i = 0; i < u.n_dirs; i++)
 		free(u.dirs[i].path);
