@@ -268,6 +268,71 @@ def test_skopeo_docker_archive_loads(busybox_image, berth, tmp):
     assert (layer / "bin" / "busybox").exists()
 
 
+def test_skopeo_oci_archive_loads(busybox_image, berth, tmp):
+    need("skopeo")
+    arch = tmp / "sk-oci.tar"
+    run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{busybox_image['ref']}",
+         f"oci-archive:{arch}:quay.io/x/bb:3"])
+    r = berth("load", "-i", arch)
+    assert "quay.io/x/bb:3" in r.stdout, r.stdout
+    assert berth.inspect("quay.io/x/bb:3")["Id"] == busybox_image["id"]
+
+
+def test_pull_manifest_list_and_docker_schema2(registry, busybox_image, berth, tmp):
+    """An OCI index with two platforms (berth picks linux/amd64) and a Docker
+    schema2 manifest made by skopeo --format v2s2."""
+    need("skopeo")
+    src = busybox_image["berth"]
+    arch = tmp / "bb-oci.tar"
+    src("save", "--format", "oci-archive", "-o", arch, "busybox:1")
+    lay = tmp / "layout"
+    lay.mkdir()
+    with tarfile.open(arch) as t:
+        t.extractall(lay)
+    idx = json.loads((lay / "index.json").read_text())
+    man = dict(idx["manifests"][0])
+    man.pop("annotations", None)
+    # an arm64 entry that must not be chosen: a different (config-less) manifest
+    fake = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                  "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+                                  "size": 2}, "layers": []}).encode()
+    import hashlib
+    def put(data):
+        h = hashlib.sha256(data).hexdigest()
+        (lay / "blobs" / "sha256" / h).write_bytes(data)
+        return "sha256:" + h
+    put(b"{}")
+    fake_d = put(fake)
+    nested = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                         "manifests": [
+                             {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": fake_d,
+                              "size": len(fake), "platform": {"architecture": "arm64", "os": "linux"}},
+                             dict(man, platform={"architecture": "amd64", "os": "linux"})]}).encode()
+    nd = put(nested)
+    (lay / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": nd, "size": len(nested),
+         "annotations": {"org.opencontainers.image.ref.name": "multi"}}]}))
+    ref = f"{registry['addr']}/test/multi:1"
+    run(["skopeo", "copy", "--all", "--dest-tls-verify=false", f"oci:{lay}:multi", f"docker://{ref}"])
+    assert berth("pull", ref).stdout.strip() == busybox_image["id"]
+    info = berth.inspect(ref)
+    assert info["RepoDigests"] == [f"{ref.rsplit(':', 1)[0]}@{nd}"]
+    assert info["Metadata"]["Manifest"] == man["digest"]
+    # Docker schema2
+    v2 = f"{registry['addr']}/test/v2s2:1"
+    run(["skopeo", "copy", "--format", "v2s2", "--src-tls-verify=false", "--dest-tls-verify=false",
+         f"docker://{busybox_image['ref']}", f"docker://{v2}"])
+    other = Berth(tmp / "v2")
+    assert other("pull", v2).stdout.strip() == busybox_image["id"]
+    assert other.inspect(v2)["Metadata"]["ManifestMediaType"] == \
+        "application/vnd.docker.distribution.manifest.v2+json"
+    # and berth pushes it back as it is: same digest
+    v2b = f"{registry['addr']}/test/v2s2:again"
+    d = other("push", v2, v2b).stdout.strip()
+    assert d == other.inspect(v2)["Metadata"]["Manifest"]
+
+
 def test_pull_unknown_digest_fails_and_leaves_nothing(busybox_image, berth):
     name = busybox_image["ref"].rsplit(":", 1)[0]
     r = berth("pull", f"{name}@{ZERO}", check=False)
