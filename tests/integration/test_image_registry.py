@@ -333,6 +333,18 @@ def test_pull_manifest_list_and_docker_schema2(registry, busybox_image, berth, t
     assert d == other.inspect(v2)["Metadata"]["Manifest"]
 
 
+def test_registries_json_default_registry(busybox_image, berth, registry):
+    root = pathlib.Path(berth.root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "registries.json").write_text(json.dumps({"default_registry": registry["addr"]}))
+    # a short name resolves against the configured registry
+    assert berth("pull", "test/bb:1").stdout.strip() == busybox_image["id"]
+    assert berth.inspect("test/bb:1")["RepoTags"] == [f"{registry['addr']}/test/bb:1"]
+    # --tls-verify=true on a plain-HTTP registry fails (no fallback to HTTP)
+    r = berth("pull", "--tls-verify=true", busybox_image["ref"], check=False)
+    assert r.returncode == 125 and "berth: pull" in r.stderr
+
+
 def test_pull_unknown_digest_fails_and_leaves_nothing(busybox_image, berth):
     name = busybox_image["ref"].rsplit(":", 1)[0]
     r = berth("pull", f"{name}@{ZERO}", check=False)
