@@ -413,7 +413,8 @@ def test_tag_rmi_prune_gc(busybox_image, berth, tmp):
     assert iid in out
     assert store_empty(berth)
     # aliases
-    cid = berth("image", "import", busybox_image["tar"], "c:1").stdout.strip()
+    with open(busybox_image["tar"], "rb") as f:  # from stdin
+        cid = berth("image", "import", "-", "c:1", stdin=f).stdout.strip()
     assert berth("image", "ls", "-q").stdout.strip() == cid[7:19]
     assert berth("image", "inspect", "c:1").stdout.count(cid) == 1
     berth("image", "rm", "c:1")
@@ -500,6 +501,92 @@ def test_login_basic_auth(busybox_image, tmp):
         assert r.returncode == 125 and "authentication required" in r.stderr
     finally:
         stop(p)
+
+
+def test_bearer_token_auth(busybox_image, registry, tmp):
+    """Docker Hub's scheme: 401 + WWW-Authenticate: Bearer realm/service/scope,
+    a token from the realm (basic auth with the stored credentials), retry.
+    A small proxy in front of the real registry plays the token server."""
+    import base64
+    import http.server
+    import threading
+    import urllib.parse
+    upstream = f"http://{registry['addr']}"
+    seen = {"token_requests": [], "scopes": []}
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def _proxy(self, method):
+            u = urllib.parse.urlparse(self.path)
+            if u.path == "/token":
+                q = urllib.parse.parse_qs(u.query)
+                seen["token_requests"].append(q)
+                if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"alice:pw").decode():
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                body = json.dumps({"token": "T:" + q.get("scope", [""])[0]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            repo = u.path.split("/")[2:4] if u.path.startswith("/v2/") and u.path != "/v2/" else None
+            scope = f"repository:{'/'.join(repo)}:pull" if repo else ""
+            if self.headers.get("Authorization") != "Bearer T:" + scope:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate",
+                                 f'Bearer realm="http://{self.server.addr}/token",service="fake"'
+                                 + (f',scope="{scope}"' if scope else ""))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            seen["scopes"].append(scope)
+            req = urllib.request.Request(upstream + self.path, method=method,
+                                         headers={"Accept": self.headers.get("Accept", "*/*")})
+            try:
+                r = urllib.request.urlopen(req)
+                status, hdrs, body = r.status, r.headers, r.read()
+            except urllib.error.HTTPError as err:
+                status, hdrs, body = err.code, err.headers, err.read()
+            self.send_response(status)
+            for k in ("Content-Type", "Docker-Content-Digest"):
+                if hdrs.get(k):
+                    self.send_header(k, hdrs[k])
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(body)
+
+        def do_GET(self):
+            self._proxy("GET")
+
+        def do_HEAD(self):
+            self._proxy("HEAD")
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    srv.addr = f"127.0.0.1:{srv.server_address[1]}"
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        env = dict(os.environ, DOCKER_CONFIG=str(tmp / "cfg"))
+        env.pop("REGISTRY_AUTH_FILE", None)
+        ref = f"{srv.addr}/test/bb:1"
+        b = Berth(tmp / "root")
+        r = b("pull", ref, check=False, env=env)
+        assert r.returncode == 125 and "authentication failed" in r.stderr, r.stderr
+        r = b("login", "-u", "alice", "-p", "nope", srv.addr, check=False, env=env)
+        assert r.returncode == 125
+        b("login", "-u", "alice", "-p", "pw", srv.addr, env=env)
+        assert b("pull", ref, env=env).stdout.strip() == busybox_image["id"]
+        assert "repository:test/bb:pull" in seen["scopes"]
+        assert any(q.get("service") == ["fake"] and q.get("scope") == ["repository:test/bb:pull"]
+                   for q in seen["token_requests"])
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 DEBIAN = pathlib.Path("/var/cache/berth-test/bookworm")
