@@ -459,6 +459,34 @@ def test_kill9_during_pull_then_check_and_resume(registry, tmp, berth):
     assert "problem:" not in berth.check().stdout
 
 
+def test_resume_from_partial_download(busybox_image, tmp):
+    """A partial file left in tmp/ is resumed with a Range request: a correct
+    prefix completes; a corrupted prefix is caught by the digest check,
+    dropped, and the next pull starts over."""
+    a = Berth(tmp / "a")
+    a("pull", "-q", busybox_image["ref"])
+    layer = a.inspect(busybox_image["ref"])
+    blobs = a.store() / "blobs" / "sha256"
+    big = max(blobs.iterdir(), key=lambda p: p.stat().st_size)
+    data = big.read_bytes()
+    for corrupt in (False, True):
+        b = Berth(tmp / f"b{corrupt}")
+        (b.store() / "tmp").mkdir(parents=True)
+        prefix = bytearray(data[: len(data) // 2])
+        if corrupt:
+            prefix[10] ^= 0xFF
+        (b.store() / "tmp" / f"{big.name}.partial").write_bytes(bytes(prefix))
+        r = b("pull", "-q", busybox_image["ref"], check=False)
+        if not corrupt:
+            assert r.returncode == 0, r.stderr
+            assert b.inspect(busybox_image["ref"])["Id"] == layer["Id"]
+        else:
+            assert r.returncode == 125 and "digest mismatch" in r.stderr, r.stderr
+            assert not (b.store() / "tmp" / f"{big.name}.partial").exists()
+            assert b("pull", "-q", busybox_image["ref"]).returncode == 0
+        assert (b.store() / "blobs" / "sha256" / big.name).read_bytes() == data
+
+
 def test_parallel_pulls(busybox_image, berth):
     procs = [subprocess.Popen([binary("berth"), "--root", berth.root, "pull", "-q",
                                busybox_image["ref"]], stdout=subprocess.PIPE,
