@@ -501,7 +501,10 @@ def test_parallel_pulls(busybox_image, berth):
 
 
 def test_login_basic_auth(busybox_image, tmp):
-    import crypt  # deprecated but present in Debian 12's python
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt  # deprecated, present in Debian 12's python: makes the bcrypt htpasswd
     d = tmp / "authreg"
     d.mkdir()
     (d / "htpasswd").write_text("alice:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)) + "\n")

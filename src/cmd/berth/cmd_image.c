@@ -244,7 +244,6 @@ static int cmd_image_prune(cli *c, int argc, char **argv)
 		printf("Deleted Images:\n");
 		print_lines(out);
 	}
-	printf("Total reclaimed space: see berth system check\n");
 	strv_free(out);
 	return 0;
 }
