@@ -21,9 +21,10 @@ typedef struct refset {
 	char **layers; /* hex */
 } refset;
 
-static void refset_build(const img_index *x, refset *rs)
+static void refset_build(img_store *s, const img_index *x, refset *rs)
 {
 	memset(rs, 0, sizeof(*rs));
+	rs->layers = image_held_layers(s); /* containers' layers stay */
 	for (size_t i = 0; i < x->n; i++) {
 		const img_rec *r = &x->v[i];
 		strv_push(&rs->blobs, dg_hex(r->id.s));
@@ -72,7 +73,7 @@ static int with_exclusive(img_store *s, berr *e)
 static int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 {
 	refset rs;
-	refset_build(x, &rs);
+	refset_build(s, x, &rs);
 	int ret = -1;
 	_cleanup_close_ int bfd =
 	    openat(store_fd(s), "blobs/sha256", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -265,7 +266,7 @@ int store_check(img_store *s, bool repair, store_report *r, berr *e)
 		goto out;
 	/* unreferenced data: garbage */
 	refset rs;
-	refset_build(&x, &rs);
+	refset_build(s, &x, &rs);
 	char **blobs = list_dir(store_fd(s), "blobs/sha256", e);
 	char **layers = blobs ? list_dir(store_fd(s), "layers", e) : NULL;
 	for (size_t i = 0; blobs && blobs[i]; i++)

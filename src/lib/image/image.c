@@ -173,7 +173,7 @@ int image_remove(img_store *s, const char *ref, bool force, char ***out, berr *e
 	int ret = -1;
 	bool deleted = false;
 	_cleanup_free_ char *dom = store_default_registry(s);
-	_cleanup_free_ char *tagged = NULL;
+	_cleanup_free_ char *tagged = NULL, *holder = NULL;
 	if (index_load(s, &x, e) < 0)
 		goto unlock;
 	int i = find(s, &x, ref, e);
@@ -186,6 +186,17 @@ int image_remove(img_store *s, const char *ref, bool force, char ***out, berr *e
 		tagged = ref_tagged(&pr);
 		by_name = tagged && strv_contains(r->names, tagged);
 		ref_free(&pr);
+	}
+	/* deleting (not just untagging) an image a container uses needs force */
+	bool would_delete = by_name ? strv_len(r->names) == 1 : true;
+	holder = would_delete && !force ? image_holder(s, r->id.s) : NULL;
+	if (holder) {
+		berr_set(
+		    e, EBUSY,
+		    "conflict: unable to remove image \"%s\" (must force) - container %.12s is "
+		    "using its referenced image %.12s",
+		    ref, holder, dg_hex(r->id.s));
+		goto free;
 	}
 	if (by_name) {
 		strv_remove(r->names, tagged);
@@ -238,9 +249,11 @@ int image_prune(img_store *s, char ***out, berr *e)
 		return -1;
 	img_index x;
 	int ret = -1;
+	char *holder = NULL;
 	if (index_load(s, &x, e) == 0) {
-		for (size_t i = x.n; i-- > 0;)
-			if (strv_len(x.v[i].names) == 0) {
+		for (size_t i = x.n; i-- > 0; free(holder), holder = NULL)
+			if (strv_len(x.v[i].names) == 0 &&
+			    !(holder = image_holder(s, x.v[i].id.s))) {
 				_cleanup_free_ char *line = xasprintf("Deleted: %s", x.v[i].id.s);
 				strv_push(out, line);
 				remove_at(&x, i);

@@ -60,6 +60,16 @@ int store_gc(img_store *s, berr *e);
 /* store_gc only if no other berth process uses the store right now. */
 void store_gc_if_idle(img_store *s);
 
+/* Holds (hold.c): a container pins its image's layers. While a hold exists
+ * gc keeps the layers (even after `rmi -f`), and rmi/prune refuse to delete
+ * the image without force. holder: a container ID ([A-Za-z0-9_.-], <= 128). */
+int image_hold(img_store *s, const char *holder, const img_image *im, berr *e);
+int image_release(img_store *s, const char *holder, berr *e); /* no hold: ok */
+/* Holder of an image ID (malloc'ed), NULL if none. */
+char *image_holder(img_store *s, const char *id);
+/* Hex diffIDs of all held layers (NULL-terminated, never NULL). */
+char **image_held_layers(img_store *s);
+
 /* `docker image inspect`-like document (caller puts it). */
 json_object *image_inspect(img_store *s, const char *ref, berr *e);
 
