@@ -375,6 +375,66 @@ def test_pull_corrupt_blob_fails_and_leaves_nothing(registry, tmp, berth):
     assert berth("images", "-q").stdout == ""
 
 
+def write_oci_layout(d, layers, diff_ids, tag="t"):
+    """A minimal OCI layout: gzip'ed layer tars, a config naming diff_ids."""
+    import gzip
+    import hashlib
+    blobs = d / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def put(data):
+        h = hashlib.sha256(data).hexdigest()
+        (blobs / h).write_bytes(data)
+        return {"digest": "sha256:" + h, "size": len(data)}
+    ls = [dict(put(gzip.compress(t, mtime=0)), mediaType="application/vnd.oci.image.layer.v1.tar+gzip")
+          for t in layers]
+    cfg = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                          "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode())
+    man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "config": dict(cfg, mediaType="application/vnd.oci.image.config.v1+json"),
+                      "layers": ls}).encode()
+    md = put(man)
+    (d / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (d / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
+        dict(md, mediaType="application/vnd.oci.image.manifest.v1+json",
+             annotations={"org.opencontainers.image.ref.name": tag})]}))
+
+
+def tar_bytes(files):
+    import io
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in files.items():
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_pull_diffid_mismatch_fails_and_leaves_nothing(registry, berth, tmp):
+    """Three layers, the second one's diffID in the config is wrong: the
+    unpacker (running while later layers download) catches it."""
+    import hashlib
+    layers = [tar_bytes({f"f{i}": os.urandom(1 << 16)}) for i in range(3)]
+    ids = ["sha256:" + hashlib.sha256(t).hexdigest() for t in layers]
+    ids[1] = ZERO
+    write_oci_layout(tmp / "bad", layers, ids)
+    ref = f"{registry['addr']}/test/baddiff:1"
+    run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{tmp / 'bad'}:t", f"docker://{ref}"])
+    r = berth("pull", ref, check=False)
+    assert r.returncode == 125
+    assert "diffID mismatch" in r.stderr, r.stderr
+    assert store_empty(berth), list(berth.store().rglob("*"))
+    # the same layers with the right diffIDs pull fine, three layers in order
+    ids[1] = "sha256:" + hashlib.sha256(layers[1]).hexdigest()
+    write_oci_layout(tmp / "good", layers, ids)
+    ref = f"{registry['addr']}/test/gooddiff:1"
+    run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{tmp / 'good'}:t", f"docker://{ref}"])
+    berth("pull", ref)
+    lower = berth.lower(ref)
+    assert [sorted(p.name for p in d.iterdir()) for d in lower] == [["f2"], ["f1"], ["f0"]]
+
+
 def test_unreachable_registry(berth):
     port = free_port()  # nothing listens there
     r = berth("pull", f"127.0.0.1:{port}/x/y:1", check=False)

@@ -2,12 +2,14 @@
  * with curl multi, each verified while it streams into a resumable partial
  * file of the store -> unpack -> index. */
 #include <errno.h>
+#include <pthread.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "image/config.h"
 #include "image/image.h"
 #include "image/manifest.h"
 #include "registry/client.h"
@@ -18,6 +20,7 @@
 
 typedef struct dl {
 	dg_str digest;
+	dg_str diff_id; /* layers: what the unpacker checks */
 	long long size;
 	blob_writer *w;
 	CURL *h;
@@ -127,8 +130,96 @@ static int dl_start(reg_client *c, const char *path, dl *d, berr *e)
 }
 
 /* Download the given blobs (skipping those already stored). */
+/* ---- the unpacker: layers are unpacked while the next ones download ---- */
+
+typedef struct unpacker {
+	img_store *s;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	dl **q;
+	size_t n, head;
+	bool closing;
+	bool failed; /* read by the download loop with __atomic_load_n */
+	berr err;
+	pthread_t th;
+	bool started;
+} unpacker;
+
+static void *unpacker_main(void *arg)
+{
+	unpacker *u = arg;
+	for (;;) {
+		pthread_mutex_lock(&u->mu);
+		while (u->head == u->n && !u->closing)
+			pthread_cond_wait(&u->cv, &u->mu);
+		if (u->head == u->n) {
+			pthread_mutex_unlock(&u->mu);
+			return NULL;
+		}
+		dl *d = u->q[u->head++];
+		pthread_mutex_unlock(&u->mu);
+		if (__atomic_load_n(&u->failed, __ATOMIC_ACQUIRE))
+			continue;
+		berr e;
+		if (store_layer_unpack(u->s, d->digest.s, d->diff_id.s, &e) < 0) {
+			u->err = e;
+			__atomic_store_n(&u->failed, true, __ATOMIC_RELEASE);
+		}
+	}
+}
+
+static void unpacker_push(void *ctx, dl *d)
+{
+	unpacker *u = ctx;
+	pthread_mutex_lock(&u->mu);
+	u->q[u->n++] = d;
+	pthread_cond_signal(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+}
+
+/* Wait for the queued layers; -1 with e if one failed. */
+static int unpacker_finish(unpacker *u, berr *e)
+{
+	if (!u->started)
+		return 0;
+	pthread_mutex_lock(&u->mu);
+	u->closing = true;
+	pthread_cond_signal(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+	pthread_join(u->th, NULL);
+	u->started = false;
+	pthread_mutex_destroy(&u->mu);
+	pthread_cond_destroy(&u->cv);
+	free(u->q);
+	u->q = NULL;
+	if (u->failed) {
+		*e = u->err;
+		return -1;
+	}
+	return 0;
+}
+
+static int unpacker_start(unpacker *u, img_store *s, size_t max, berr *e)
+{
+	memset(u, 0, sizeof(*u));
+	u->s = s;
+	u->q = xzalloc(sizeof(dl *) * (max ? max : 1));
+	pthread_mutex_init(&u->mu, NULL);
+	pthread_cond_init(&u->cv, NULL);
+	int r = pthread_create(&u->th, NULL, unpacker_main, u);
+	if (r) {
+		free(u->q);
+		return berr_errno(e, r, "pthread_create");
+	}
+	u->started = true;
+	return 0;
+}
+
+/* Download the given blobs (skipping those already stored); on_done is
+ * called for each blob in the store; a set *stop ends the transfers. */
 static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, size_t n,
-		       const reg_opts *o, berr *e)
+		       const reg_opts *o, void (*on_done)(void *, dl *), void *ctx, bool *stop,
+		       berr *e)
 {
 	CURLM *m = curl_multi_init();
 	if (!m)
@@ -138,6 +229,11 @@ static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, siz
 	bool content_error = false; /* bad data: keep no partial files */
 	int maxp = o && o->max_parallel > 0 ? o->max_parallel : 3;
 	while ((next < n || active > 0) && ret == 0) {
+		if (stop && __atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
+			ret = berr_set(e, ECANCELED, "stopped: a layer failed to unpack");
+			content_error = true; /* a bad image: nothing worth resuming */
+			break;
+		}
 		while (active < (size_t)maxp && next < n) {
 			dl *d = &v[next++];
 			d->o = o;
@@ -152,6 +248,8 @@ static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, siz
 				blob_commit(d->w, NULL, e);
 				d->w = NULL;
 				d->done = true;
+				if (on_done)
+					on_done(ctx, d);
 				continue;
 			}
 			dl_start(c, path, d, e);
@@ -210,6 +308,8 @@ static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, siz
 					ret = -1;
 				} else {
 					d->done = true;
+					if (on_done)
+						on_done(ctx, d);
 					progress(o, d->digest.s, "Download complete",
 						 (unsigned long long)d->size,
 						 (unsigned long long)d->size);
@@ -281,8 +381,10 @@ int registry_pull(img_store *s, const char *refstr, const reg_opts *o, dg_str *i
 	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", ref.path);
 	_cleanup_free_ char *name = ref_name(&ref);
 	_cleanup_free_ char *tagged = ref_tagged(&ref);
-	_cleanup_free_ char *body = NULL, *mt = NULL, *repo_digest = NULL;
-	size_t len;
+	_cleanup_free_ char *body = NULL, *mt = NULL, *repo_digest = NULL, *cbuf = NULL;
+	size_t len, clen;
+	img_config cfg = {0};
+	unpacker u = {0};
 	dg_str top, mdig;
 	img_manifest m = {0};
 	dl *v = NULL;
@@ -318,16 +420,31 @@ int registry_pull(img_store *s, const char *refstr, const reg_opts *o, dg_str *i
 	v = xzalloc(sizeof(dl) * (m.n_layers + 1));
 	v[nv].digest = m.config.digest;
 	v[nv++].size = m.config.size;
+	/* the config first: it names the diffIDs the unpacker checks */
+	if (fetch_blobs(s, c, ref.path, v, 1, o, NULL, NULL, NULL, e) < 0 ||
+	    store_blob_read(s, m.config.digest.s, &cbuf, &clen, e) < 0 ||
+	    config_parse(cbuf, clen, &cfg, e) < 0)
+		goto out;
+	if (cfg.n_diff_ids != m.n_layers) {
+		berr_set(e, EINVAL,
+			 "image config has %zu rootfs.diff_ids but the manifest lists %zu layers",
+			 cfg.n_diff_ids, m.n_layers);
+		goto out;
+	}
 	for (size_t i = 0; i < m.n_layers; i++) {
 		bool dup = false;
-		for (size_t k = 0; k < nv; k++)
+		for (size_t k = 1; k < nv; k++)
 			dup = dup || !strcmp(v[k].digest.s, m.layers[i].digest.s);
 		if (dup)
 			continue;
 		v[nv].digest = m.layers[i].digest;
+		strcpy(v[nv].diff_id.s, cfg.diff_ids[i]);
 		v[nv++].size = m.layers[i].size;
 	}
-	if (fetch_blobs(s, c, ref.path, v, nv, o, e) < 0)
+	if (unpacker_start(&u, s, nv, e) < 0)
+		goto out;
+	int fr = fetch_blobs(s, c, ref.path, v + 1, nv - 1, o, unpacker_push, &u, &u.failed, e);
+	if (unpacker_finish(&u, e) < 0 || fr < 0)
 		goto out;
 	if (store_blob_put(s, body, len, mdig.s, NULL, e) < 0)
 		goto out;
@@ -350,6 +467,9 @@ out:
 		if (ret < 0)
 			store_gc_if_idle(s);
 	}
+	berr ig;
+	unpacker_finish(&u, &ig);
+	config_free(&cfg);
 	free(v);
 	manifest_free(&m);
 	reg_client_free(c);
