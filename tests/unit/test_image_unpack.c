@@ -298,6 +298,10 @@ static void test_whiteouts(void)
 	tb_file(&t, "c/.wh..wh..opq", "");
 	tb_file(&t, "c/kept", "k");
 	tb_file(&t, ".wh.topfile", "");
+	struct archive_entry *forged = tb_ent("forged", AE_IFDIR, 0755);
+	archive_entry_xattr_add_entry(forged, "trusted.overlay.redirect", "/etc", 4);
+	archive_entry_xattr_add_entry(forged, "trusted.overlay.opaque", "y", 1);
+	tb_put(&t, forged, NULL);
 	berr e;
 	CHECK(unpack(tb_end(&t), &e) == 0);
 	struct stat st;
@@ -311,6 +315,11 @@ static void test_whiteouts(void)
 	char p[160];
 	snprintf(p, sizeof(p), "%s/layer/c", base);
 	CHECK(getxattr(p, "trusted.overlay.opaque", val, sizeof(val)) == 1 && val[0] == 'y');
+	/* overlay xattrs in the tar itself are not applied */
+	snprintf(p, sizeof(p), "%s/layer/forged", base);
+	CHECK(exists_in_layer("forged"));
+	CHECK(getxattr(p, "trusted.overlay.redirect", val, sizeof(val)) < 0);
+	CHECK(getxattr(p, "trusted.overlay.opaque", val, sizeof(val)) < 0);
 	teardown();
 }
 

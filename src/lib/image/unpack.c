@@ -257,6 +257,13 @@ static int clear_slot(ux *u, int parent, const char *name, bool want_dir, berr *
 	return 0;
 }
 
+/* overlayfs metadata (opaque, redirect, metacopy, origin...) only ever comes
+ * from our own whiteout handling, never from the tar. */
+static bool xattr_allowed(const char *name)
+{
+	return strncmp(name, "trusted.overlay.", 16) != 0;
+}
+
 static void set_xattrs_fd(int fd, struct archive_entry *ent)
 {
 	const char *name;
@@ -264,7 +271,8 @@ static void set_xattrs_fd(int fd, struct archive_entry *ent)
 	size_t size;
 	archive_entry_xattr_reset(ent);
 	while (archive_entry_xattr_next(ent, &name, &val, &size) == ARCHIVE_OK)
-		fsetxattr(fd, name, val, size, 0); /* best effort, like tar(1) */
+		if (xattr_allowed(name))
+			fsetxattr(fd, name, val, size, 0); /* best effort, like tar(1) */
 }
 
 static void set_xattrs_path(const char *path, struct archive_entry *ent)
@@ -274,7 +282,8 @@ static void set_xattrs_path(const char *path, struct archive_entry *ent)
 	size_t size;
 	archive_entry_xattr_reset(ent);
 	while (archive_entry_xattr_next(ent, &name, &val, &size) == ARCHIVE_OK)
-		lsetxattr(path, name, val, size, 0);
+		if (xattr_allowed(name))
+			lsetxattr(path, name, val, size, 0);
 }
 
 static void entry_times(struct archive_entry *ent, struct timespec ts[2])
