@@ -77,8 +77,10 @@ def registry():
 
 
 @pytest.fixture
-def tmp(tmp_path):
-    return tmp_path
+def tmp():
+    d = pathlib.Path(tempfile.mkdtemp(prefix="berth-image-test-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 class Berth:
