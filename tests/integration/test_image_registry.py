@@ -437,6 +437,20 @@ def test_pull_diffid_mismatch_fails_and_leaves_nothing(registry, berth, tmp):
     assert [sorted(p.name for p in d.iterdir()) for d in lower] == [["f2"], ["f1"], ["f0"]]
 
 
+def test_pull_by_digest_is_not_dangling(busybox_image, berth):
+    name = busybox_image["ref"].rsplit(":", 1)[0]
+    byd = f"{name}@{busybox_image['digest']}"
+    assert berth("pull", "-q", byd).stdout.strip() == busybox_image["id"]
+    info = berth.inspect(byd)
+    assert info["RepoTags"] == [] and info["RepoDigests"] == [byd]
+    lines = berth("images").stdout.splitlines()
+    assert lines[1].split()[:2] == [name, "<none>"]
+    assert "Deleted" not in berth("image", "prune").stdout
+    assert berth.inspect(byd)["Id"] == busybox_image["id"]
+    assert "Deleted: " + busybox_image["id"] in berth("rmi", byd).stdout
+    assert store_empty(berth)
+
+
 def test_unreachable_registry(berth):
     port = free_port()  # nothing listens there
     r = berth("pull", f"127.0.0.1:{port}/x/y:1", check=False)

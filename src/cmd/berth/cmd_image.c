@@ -140,13 +140,21 @@ int cmd_images(cli *c, int argc, char **argv)
 			json_object_object_add(
 			    o2, "Created", json_object_new_string(r->created ? r->created : ""));
 			json_object_object_add(o2, "Size", json_object_new_int64(r->size));
-			json_object_object_add(o2, "Dangling",
-					       json_object_new_boolean(strv_len(r->names) == 0));
+			json_object_object_add(
+			    o2, "Dangling",
+			    json_object_new_boolean(strv_len(r->names) == 0 &&
+						    strv_len(r->repo_digests) == 0));
 			json_object_array_add(arr, o2);
 			continue;
 		}
-		if (strv_len(r->names) == 0)
-			printf("%-40s %-12s %-14s %-20s %s\n", "<none>", "<none>", id, age, size);
+		if (strv_len(r->names) == 0) {
+			/* pulled by digest: the repository is known, the tag is not */
+			_cleanup_free_ char *repo =
+			    r->repo_digests ? ref_familiar(r->repo_digests[0]) : xstrdup("<none>");
+			if (strchr(repo, '@'))
+				*strchr(repo, '@') = '\0';
+			printf("%-40s %-12s %-14s %-20s %s\n", repo, "<none>", id, age, size);
+		}
 		for (size_t k = 0; r->names && r->names[k]; k++) {
 			_cleanup_free_ char *repo = NULL, *tag = NULL;
 			split_name(r->names[k], &repo, &tag);

@@ -252,7 +252,7 @@ int image_prune(img_store *s, char ***out, berr *e)
 	char *holder = NULL;
 	if (index_load(s, &x, e) == 0) {
 		for (size_t i = x.n; i-- > 0; free(holder), holder = NULL)
-			if (strv_len(x.v[i].names) == 0 &&
+			if (strv_len(x.v[i].names) == 0 && strv_len(x.v[i].repo_digests) == 0 &&
 			    !(holder = image_holder(s, x.v[i].id.s))) {
 				_cleanup_free_ char *line = xasprintf("Deleted: %s", x.v[i].id.s);
 				strv_push(out, line);

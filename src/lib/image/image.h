@@ -52,7 +52,8 @@ int image_tag(img_store *s, const char *src, const char *dst, berr *e);
 /* rmi: untag (and delete when no name is left, or when ref is an ID).
  * Lines "Untagged: x" / "Deleted: sha256:..." are appended to *out. */
 int image_remove(img_store *s, const char *ref, bool force, char ***out, berr *e);
-/* Remove images without names; IDs appended to *out. */
+/* Remove dangling images (no name, not pulled by digest, not held); IDs
+ * appended to *out. */
 int image_prune(img_store *s, char ***out, berr *e);
 /* Delete blobs and layer directories no image references (takes the
  * exclusive store lock). */
