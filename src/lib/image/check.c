@@ -78,9 +78,10 @@ static int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 	_cleanup_close_ int bfd =
 	    openat(store_fd(s), "blobs/sha256", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int lfd = openat(store_fd(s), "layers", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int tfd = openat(store_fd(s), "tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char **blobs = list_dir(store_fd(s), "blobs/sha256", e);
 	char **layers = blobs ? list_dir(store_fd(s), "layers", e) : NULL;
-	if (!blobs || !layers || bfd < 0 || lfd < 0) {
+	if (!blobs || !layers || bfd < 0 || lfd < 0 || tfd < 0) {
 		if (blobs && layers)
 			berr_sys(e, "open store directories");
 		goto out;
@@ -99,7 +100,14 @@ static int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 		}
 	for (size_t i = 0; layers[i]; i++)
 		if (!strv_contains(rs.layers, layers[i])) {
-			if (fs_rm_rf_at(lfd, layers[i], e) < 0)
+			/* out of layers/ in one rename first: a half-deleted tree
+			 * must never pass for an unpacked layer after a crash */
+			_cleanup_free_ char *g = xasprintf("gc-%s-%d", layers[i], (int)getpid());
+			if (renameat(lfd, layers[i], tfd, g) < 0) {
+				berr_sys(e, "move layer %s out of layers/", layers[i]);
+				goto out;
+			}
+			if (fs_rm_rf_at(tfd, g, e) < 0)
 				goto out;
 			if (log) {
 				_cleanup_free_ char *l =
