@@ -8,7 +8,10 @@
  *     im.layer_dirs[0..n_layers-1]: unpacked layers, BOTTOM layer first;
  *         overlayfs wants lowerdir=top:...:bottom, i.e. reversed
  *         (image_lowerdir() builds that string).
+ *     image_hold(s, container_id, &im, &e);   (pins the layers; see below)
+ *     ... container runs ...; at removal: image_release(s, container_id, &e)
  *     image_free(&im); store_close(s);
+ * Pulling: registry_pull() in registry/registry.h.
  */
 #pragma once
 
