@@ -192,6 +192,13 @@ def test_import_push_inspect_pull(registry, busybox_image, berth):
     assert [i["Id"] for i in lst] == [bb["id"]]
     assert berth("images", "-q").stdout.split() == [bb["id"][7:19]]
     assert berth.check().returncode == 0
+    # pushed to another repository of the same registry: blobs are mounted
+    dst = f"{registry['addr']}/test/mounted:1"
+    r = berth("push", bb["ref"], dst)
+    assert r.stdout.strip() == bb["digest"]
+    assert r.stderr.count("Mounted from test/bb") == 2, r.stderr  # layer + config
+    sk = json.loads(run(["skopeo", "inspect", "--tls-verify=false", f"docker://{dst}"]).stdout)
+    assert sk["Digest"] == bb["digest"]
 
 
 def test_umoci_two_layers_with_whiteout(registry, berth, tmp):

@@ -19,8 +19,27 @@ static void progress(const reg_opts *o, const char *d, const char *st, unsigned 
 		o->progress(o->progress_ctx, d, st, n, n);
 }
 
+/* The repository on the same registry this image came from (for a
+ * cross-repository mount), or NULL. */
+static char *mount_source(const img_image *im, const img_ref *dest)
+{
+	for (size_t i = 0; im->rec.repo_digests && im->rec.repo_digests[i]; i++) {
+		img_ref r;
+		berr pe;
+		if (ref_parse(im->rec.repo_digests[i], NULL, &r, &pe) < 0)
+			continue;
+		char *src = NULL;
+		if (!strcmp(r.domain, dest->domain) && strcmp(r.path, dest->path))
+			src = xstrdup(r.path);
+		ref_free(&r);
+		if (src)
+			return src;
+	}
+	return NULL;
+}
+
 static int push_blob(img_store *s, reg_client *c, const char *path, const char *scope,
-		     const char *digest, const reg_opts *o, berr *e)
+		     const char *digest, const char *from, const reg_opts *o, berr *e)
 {
 	_cleanup_free_ char *p = xasprintf("/v2/%s/blobs/%s", path, digest);
 	reg_resp r;
@@ -32,9 +51,19 @@ static int push_blob(img_store *s, reg_client *c, const char *path, const char *
 		progress(o, digest, "Layer already exists", 0);
 		return 0;
 	}
-	_cleanup_free_ char *up = xasprintf("/v2/%s/blobs/uploads/", path);
+	/* Try a cross-repository mount first: 201 means done, 202 is a plain
+	 * upload session (the registry could not or would not mount). */
+	_cleanup_free_ char *up =
+	    from ? xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s", path, digest, from)
+		 : xasprintf("/v2/%s/blobs/uploads/", path);
 	if (reg_request(c, "POST", up, scope, NULL, NULL, NULL, 0, -1, 0, &r, e) < 0)
 		return -1;
+	if (from && r.status == 201) {
+		reg_resp_free(&r);
+		_cleanup_free_ char *st2 = xasprintf("Mounted from %s", from);
+		progress(o, digest, st2, 0);
+		return 0;
+	}
 	if (r.status != 202 || !r.location) {
 		_cleanup_free_ char *what = xasprintf("start upload of %s", digest);
 		reg_status_error(c, what, &r, e);
@@ -77,16 +106,17 @@ int registry_push(img_store *s, const char *src, const char *dest, const reg_opt
 	int ret = -1;
 	reg_client *c = reg_client_new(s, ref.domain, o, true, e);
 	_cleanup_free_ char *scope = xasprintf("repository:%s:pull,push", ref.path);
-	_cleanup_free_ char *mbuf = NULL, *mp = NULL;
+	_cleanup_free_ char *mbuf = NULL, *mp = NULL, *from = NULL;
 	size_t mlen;
 	if (!ref.tag) {
 		berr_set(e, EINVAL, "push %s: the destination needs a tag", dest ? dest : src);
 		goto out;
 	}
+	from = mount_source(&im, &ref);
 	for (size_t i = 0; i < im.rec.n_layers; i++)
-		if (push_blob(s, c, ref.path, scope, im.rec.layers[i].digest.s, o, e) < 0)
+		if (push_blob(s, c, ref.path, scope, im.rec.layers[i].digest.s, from, o, e) < 0)
 			goto fail;
-	if (push_blob(s, c, ref.path, scope, im.rec.id.s, o, e) < 0 ||
+	if (push_blob(s, c, ref.path, scope, im.rec.id.s, from, o, e) < 0 ||
 	    store_blob_read(s, im.rec.manifest.s, &mbuf, &mlen, e) < 0)
 		goto fail;
 	mp = xasprintf("/v2/%s/manifests/%s", ref.path, ref.tag);
