@@ -194,7 +194,7 @@ Command: `{cmdline}` (as root, from the repository root)
 Workload: one busybox bundle (scripts/make-bundle.sh, args `["/bin/true"]`, the
 default `berth-runtime spec` config), used by all three runtimes. `run`:
 {runs} runs per runtime, alternating berth, crun, runc; each run a new container id
-and the runtime's own `--root`; wall time from posix_spawn to wait4 (monotonic clock),
+and the runtime's own `--root`; wall time from fork to wait4 (monotonic clock),
 after 3 warm-up runs each; the timer is a tiny C program (fork, exec, wait4,
 CLOCK_MONOTONIC), so neither its start-up nor Python's is in the figures. Lifecycle: {loop} iterations of `create`, `start`,
 `delete --force` per runtime, interleaved, total wall time. Peak RSS: `ru_maxrss` of

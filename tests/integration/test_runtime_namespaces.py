@@ -201,3 +201,47 @@ def test_pid_namespace_host_sees_container_pid(rtenv):
     assert nspid == [str(pid), "1"]
     rtenv.rt("delete", "--force", cid).ok()
     time.sleep(0.1)
+
+
+def test_join_other_containers_pid_namespace(rtenv):
+    b1 = rtenv.bundle("sh", "-c", "while :; do sleep 0.1; done")
+    c1 = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b1, c1).ok()
+    pid = rtenv.state(c1)["pid"]
+    rtenv.track(pid)
+
+    def edit(c):
+        for n in c["linux"]["namespaces"]:
+            if n["type"] == "pid":
+                n["path"] = f"/proc/{pid}/ns/pid"
+    r = rtenv.run_sh("echo $$; cat /proc/1/cmdline | tr '\\0' ' '; echo; "
+                     "readlink /proc/self/ns/pid", edit)
+    lines = r.stdout.splitlines()
+    assert lines[0] != "1"
+    assert lines[1].strip() == "sh -c while :; do sleep 0.1; done"
+    assert lines[2] == os.readlink(f"/proc/{pid}/ns/pid")
+    rtenv.rt("delete", "--force", c1).ok()
+
+
+def test_user_namespace_with_hooks_and_create_start(rtenv):
+    log = rtenv.hostdir("ulog", 0o777)
+    b = userns_bundle(rtenv, "sh", "-c", "id -u > /ulog/user")
+    with rtenv.config(b) as c:
+        c["mounts"].append({"destination": "/ulog", "type": "bind", "source": str(log),
+                            "options": ["rbind", "rw"]})
+        c["hooks"] = {
+            "createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", f"echo cr > {log}/cr"]}],
+            "createContainer": [{"path": "/bin/sh", "args": [
+                "sh", "-c", f"cat /proc/self/uid_map > {log}/cc"]}],
+        }
+    cid = rtenv.cid()
+    rtenv.rt("create", "--bundle", b, cid).ok()
+    pid = rtenv.state(cid)["pid"]
+    rtenv.track(pid)
+    assert (log / "cr").read_text() == "cr\n"
+    assert (log / "cc").read_text().split() == ["0", str(HOST_ID), str(SIZE)]
+    rtenv.rt("start", cid).ok()
+    rtenv.wait_status(cid, "stopped")
+    assert (log / "user").read_text() == "0\n"
+    assert os.stat(log / "user").st_uid == HOST_ID
+    rtenv.rt("delete", cid).ok()

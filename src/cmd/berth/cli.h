@@ -21,3 +21,18 @@ int cli_fail(int status, const berr *e);
 int cli_failf(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int cmd_vm(cli *c, int argc, char **argv);
+
+/* images (cmd_image.c, cmd_registry.c) */
+int cmd_images(cli *c, int argc, char **argv);
+int cmd_image(cli *c, int argc, char **argv);
+int cmd_inspect(cli *c, int argc, char **argv);
+int cmd_tag(cli *c, int argc, char **argv);
+int cmd_rmi(cli *c, int argc, char **argv);
+int cmd_import(cli *c, int argc, char **argv);
+int cmd_load(cli *c, int argc, char **argv);
+int cmd_save(cli *c, int argc, char **argv);
+int cmd_system(cli *c, int argc, char **argv);
+int cmd_pull(cli *c, int argc, char **argv);
+int cmd_push(cli *c, int argc, char **argv);
+int cmd_login(cli *c, int argc, char **argv);
+int cmd_logout(cli *c, int argc, char **argv);

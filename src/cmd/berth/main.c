@@ -13,6 +13,19 @@ static const struct {
 	const char *help;
 } commands[] = {
     {"vm", cmd_vm, "run and manage KVM micro-VMs"},
+    {"pull", cmd_pull, "pull an image from a registry"},
+    {"push", cmd_push, "push an image to a registry"},
+    {"login", cmd_login, "log in to a registry"},
+    {"logout", cmd_logout, "log out from a registry"},
+    {"images", cmd_images, "list images"},
+    {"image", cmd_image, "manage images (ls, rm, inspect, prune, tag, pull, push, ...)"},
+    {"inspect", cmd_inspect, "show an image's details as JSON"},
+    {"tag", cmd_tag, "give an image another name"},
+    {"rmi", cmd_rmi, "remove images"},
+    {"import", cmd_import, "make an image from a root filesystem tar"},
+    {"load", cmd_load, "load images from a docker-archive or oci-archive"},
+    {"save", cmd_save, "save images to a docker-archive or oci-archive"},
+    {"system", cmd_system, "system check [--repair]: verify the image store"},
 };
 
 int cli_fail(int status, const berr *e)

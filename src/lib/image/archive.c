@@ -1,0 +1,651 @@
+/* Image archives: import of a root-filesystem tar, load of docker-archive /
+ * oci-archive tars and OCI layout directories, save to docker-archive and
+ * oci-archive. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/image.h"
+#include "image/manifest.h"
+#include "image/unpack.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+#define BUF_SIZE (1 << 20)
+
+static char *now_rfc3339(void)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char buf[64];
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return xstrdup(buf);
+}
+
+/* Store `buf` as a blob and fill a descriptor for it. */
+static int put_desc(img_store *s, const char *buf, size_t len, const char *mt, img_desc *d, berr *e)
+{
+	memset(d, 0, sizeof(*d));
+	if (store_blob_put(s, buf, len, NULL, &d->digest, e) < 0)
+		return -1;
+	d->media_type = xstrdup(mt);
+	d->size = (long long)len;
+	return 0;
+}
+
+/* Store config + manifest for the given layers, then commit the image. */
+static int commit_new(img_store *s, const char *config, const img_desc *layers, size_t n,
+		      const char *name, dg_str *id, berr *e)
+{
+	img_desc cd, md;
+	if (put_desc(s, config, strlen(config), MT_OCI_CONFIG, &cd, e) < 0)
+		return -1;
+	_cleanup_free_ char *man = manifest_build_oci(&cd, layers, n);
+	desc_free(&cd);
+	if (put_desc(s, man, strlen(man), MT_OCI_MANIFEST, &md, e) < 0)
+		return -1;
+	int r = image_commit(s, md.digest.s, name, NULL, id, e);
+	desc_free(&md);
+	return r;
+}
+
+static int normalize_name(img_store *s, const char *ref, char **out, berr *e)
+{
+	*out = NULL;
+	if (!ref)
+		return 0;
+	img_ref r;
+	if (image_normalize(s, ref, &r, e) < 0)
+		return -1;
+	*out = ref_tagged(&r);
+	ref_free(&r);
+	if (!*out)
+		return berr_set(e, EINVAL, "invalid reference \"%s\": a name needs a tag here",
+				ref);
+	return 0;
+}
+
+/* ---- import ---- */
+
+typedef struct gz_sink {
+	blob_writer *w;
+	berr *e;
+	bool failed;
+} gz_sink;
+
+static la_ssize_t gz_write_cb(struct archive *a, void *ctx, const void *buf, size_t n)
+{
+	gz_sink *g = ctx;
+	if (blob_write(g->w, buf, n, g->e) < 0) {
+		g->failed = true;
+		archive_set_error(a, EIO, "%s", g->e->msg);
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+/* Recompress a tar stream (any compression) as gzip into a new blob. */
+static int gzip_layer(img_store *s, int fd, img_desc *d, dg_str *diff_id, berr *e)
+{
+	_cleanup_free_ char *tmpname =
+	    xasprintf("%s/tmp/import-%d.tar", store_path(s), (int)getpid());
+	_cleanup_close_ int raw = open(tmpname, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (raw < 0)
+		return berr_sys(e, "create %s", tmpname);
+	unlink(tmpname);
+	unsigned long long rawsize;
+	if (unpack_decompress(fd, raw, diff_id, &rawsize, e) < 0)
+		return berr_ctx(e, "import");
+	if (lseek(raw, 0, SEEK_SET) < 0)
+		return berr_sys(e, "seek");
+	blob_writer *w = blob_begin(s, NULL, e);
+	if (!w)
+		return -1;
+	gz_sink g = {.w = w, .e = e};
+	struct archive *a = archive_write_new();
+	archive_write_set_format_raw(a);
+	archive_write_add_filter_gzip(a);
+	archive_write_set_filter_option(a, "gzip", "timestamp", NULL);
+	archive_write_set_bytes_in_last_block(a, 1);
+	int ret = -1;
+	char *buf = xmalloc(BUF_SIZE);
+	struct archive_entry *ent = archive_entry_new();
+	archive_entry_set_pathname(ent, "layer.tar");
+	archive_entry_set_filetype(ent, AE_IFREG);
+	archive_entry_set_size(ent, (la_int64_t)rawsize);
+	if (archive_write_open(a, &g, NULL, gz_write_cb, NULL) != ARCHIVE_OK ||
+	    archive_write_header(a, ent) != ARCHIVE_OK) {
+		berr_set(e, EIO, "gzip: %s", archive_error_string(a));
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(raw, buf, BUF_SIZE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			berr_sys(e, "read");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (archive_write_data(a, buf, (size_t)n) != n) {
+			if (!g.failed)
+				berr_set(e, EIO, "gzip: %s", archive_error_string(a));
+			goto out;
+		}
+	}
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		if (!g.failed)
+			berr_set(e, EIO, "gzip: %s", archive_error_string(a));
+		goto out;
+	}
+	d->size = (long long)blob_offset(w); /* 0: fresh writer, size from commit */
+	ret = 0;
+out:
+	archive_entry_free(ent);
+	archive_write_free(a);
+	free(buf);
+	if (ret < 0) {
+		blob_abort(w, false);
+		return -1;
+	}
+	if (blob_commit(w, &d->digest, e) < 0)
+		return -1;
+	_cleanup_close_ int bfd = store_blob_open(s, d->digest.s, e);
+	struct stat st;
+	if (bfd < 0 || fstat(bfd, &st) < 0)
+		return berr_sys(e, "stat blob %s", d->digest.s);
+	d->size = st.st_size;
+	d->media_type = xstrdup(MT_OCI_LAYER_GZIP);
+	return 0;
+}
+
+static char *import_config(const dg_str *dp)
+{
+	dg_str diff = *dp;
+	_cleanup_free_ char *created = now_rfc3339();
+	json_object *c = json_object_new_object();
+	json_object_object_add(c, "created", json_object_new_string(created));
+	json_object_object_add(c, "architecture", json_object_new_string("amd64"));
+	json_object_object_add(c, "os", json_object_new_string("linux"));
+	json_object_object_add(c, "config", json_object_new_object());
+	json_object *rootfs = json_object_new_object(), *ids = json_object_new_array();
+	json_object_array_add(ids, json_object_new_string(diff.s));
+	json_object_object_add(rootfs, "type", json_object_new_string("layers"));
+	json_object_object_add(rootfs, "diff_ids", ids);
+	json_object_object_add(c, "rootfs", rootfs);
+	json_object *hist = json_object_new_array(), *h = json_object_new_object();
+	json_object_object_add(h, "created", json_object_new_string(created));
+	json_object_object_add(h, "created_by", json_object_new_string("berth import"));
+	json_object_array_add(hist, h);
+	json_object_object_add(c, "history", hist);
+	char *cfg = xstrdup(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(c);
+	return cfg;
+}
+
+int image_import(img_store *s, int fd, const char *ref, dg_str *id, berr *e)
+{
+	_cleanup_free_ char *name = NULL;
+	if (normalize_name(s, ref, &name, e) < 0)
+		return -1;
+	if (store_lock_shared(s, e) < 0)
+		return -1;
+	img_desc layer = {0};
+	dg_str diff;
+	int ret = -1;
+	if (gzip_layer(s, fd, &layer, &diff, e) < 0)
+		goto out;
+	char *cfg = import_config(&diff);
+	ret = commit_new(s, cfg, &layer, 1, name, id, e);
+	free(cfg);
+out:
+	desc_free(&layer);
+	store_unlock(s);
+	return ret;
+}
+
+/* ---- load ---- */
+
+static const char *layer_mt_by_magic(int fd)
+{
+	unsigned char m[4] = {0};
+	if (pread(fd, m, sizeof(m), 0) < 2)
+		return MT_OCI_LAYER;
+	if (m[0] == 0x1f && m[1] == 0x8b)
+		return MT_OCI_LAYER_GZIP;
+	if (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)
+		return MT_OCI_LAYER_ZSTD;
+	return MT_OCI_LAYER;
+}
+
+/* Copy the file at `path` (resolved inside dirfd) into the store. */
+static int put_file(img_store *s, int dirfd, const char *path, const char *expect, img_desc *d,
+		    berr *e)
+{
+	memset(d, 0, sizeof(*d));
+	_cleanup_close_ int fd = fs_open_in_root(dirfd, path, O_RDONLY, 0, e);
+	if (fd < 0)
+		return -1;
+	unsigned long long size;
+	if (store_blob_put_fd(s, fd, expect, &d->digest, &size, e) < 0)
+		return berr_ctx(e, "%s", path);
+	d->size = (long long)size;
+	d->media_type = xstrdup(layer_mt_by_magic(fd));
+	return 0;
+}
+
+static int load_docker(img_store *s, int dirfd, char ***out, berr *e)
+{
+	_cleanup_free_ char *buf = NULL;
+	if (fs_read_file_at(dirfd, "manifest.json", &buf, NULL, e) < 0)
+		return -1;
+	json_object *root = json_tokener_parse(buf);
+	int ret = -1;
+	if (!root || !json_object_is_type(root, json_type_array)) {
+		berr_set(e, EINVAL, "manifest.json: not a JSON array");
+		goto out;
+	}
+	for (size_t i = 0; i < json_object_array_length(root); i++) {
+		json_object *m = json_object_array_get_idx(root, i), *cfg, *layers, *tags;
+		if (!json_object_object_get_ex(m, "Config", &cfg) ||
+		    !json_object_object_get_ex(m, "Layers", &layers) ||
+		    !json_object_is_type(layers, json_type_array)) {
+			berr_set(e, EINVAL, "manifest.json[%zu]: Config or Layers missing", i);
+			goto out;
+		}
+		img_desc cd;
+		if (put_file(s, dirfd, json_object_get_string(cfg), NULL, &cd, e) < 0)
+			goto out;
+		_cleanup_free_ char *cbuf = NULL;
+		size_t clen;
+		if (store_blob_read(s, cd.digest.s, &cbuf, &clen, e) < 0) {
+			desc_free(&cd);
+			goto out;
+		}
+		desc_free(&cd);
+		size_t n = json_object_array_length(layers);
+		img_desc *ld = xzalloc(sizeof(img_desc) * (n ? n : 1));
+		int r = 0;
+		for (size_t k = 0; k < n && r == 0; k++)
+			r = put_file(s, dirfd,
+				     json_object_get_string(json_object_array_get_idx(layers, k)),
+				     NULL, &ld[k], e);
+		char *first = NULL;
+		json_object_object_get_ex(m, "RepoTags", &tags);
+		size_t ntags = tags && json_object_is_type(tags, json_type_array)
+				   ? json_object_array_length(tags)
+				   : 0;
+		if (r == 0 && ntags > 0)
+			r = normalize_name(
+			    s, json_object_get_string(json_object_array_get_idx(tags, 0)), &first,
+			    e);
+		dg_str id;
+		if (r == 0)
+			r = commit_new(s, cbuf, ld, n, first, &id, e);
+		for (size_t k = 0; k < n; k++)
+			desc_free(&ld[k]);
+		free(ld);
+		free(first);
+		if (r < 0)
+			goto out;
+		for (size_t k = 0; k < ntags; k++) {
+			const char *t = json_object_get_string(json_object_array_get_idx(tags, k));
+			if (k > 0 && image_tag(s, id.s, t, e) < 0)
+				goto out;
+			strv_push(out, t);
+		}
+		if (!ntags)
+			strv_push(out, id.s);
+	}
+	ret = 0;
+out:
+	json_object_put(root);
+	return ret;
+}
+
+/* A manifest from an OCI layout: copy manifest, config and layers in. */
+static int load_oci_manifest(img_store *s, int dirfd, const img_desc *d, const char *name,
+			     char ***out, int depth, berr *e)
+{
+	_cleanup_free_ char *path = xasprintf("blobs/sha256/%s", dg_hex(d->digest.s));
+	img_desc tmp;
+	if (put_file(s, dirfd, path, d->digest.s, &tmp, e) < 0)
+		return -1;
+	desc_free(&tmp);
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	img_manifest m;
+	if (store_blob_read(s, d->digest.s, &buf, &len, e) < 0 ||
+	    manifest_parse(buf, len, d->media_type, &m, e) < 0)
+		return -1;
+	int ret = -1;
+	if (m.is_index) {
+		int k = depth < 4 ? manifest_pick(&m, NULL, NULL, e) : -1;
+		if (k >= 0)
+			ret = load_oci_manifest(s, dirfd, &m.manifests[k], name, out, depth + 1, e);
+		manifest_free(&m);
+		return ret;
+	}
+	const img_desc *all[1 + m.n_layers];
+	all[0] = &m.config;
+	for (size_t i = 0; i < m.n_layers; i++)
+		all[i + 1] = &m.layers[i];
+	for (size_t i = 0; i < 1 + m.n_layers; i++) {
+		_cleanup_free_ char *p = xasprintf("blobs/sha256/%s", dg_hex(all[i]->digest.s));
+		if (put_file(s, dirfd, p, all[i]->digest.s, &tmp, e) < 0)
+			goto out;
+		desc_free(&tmp);
+	}
+	dg_str id;
+	if (image_commit(s, d->digest.s, name, NULL, &id, e) < 0)
+		goto out;
+	strv_push(out, name ? name : id.s);
+	ret = 0;
+out:
+	manifest_free(&m);
+	return ret;
+}
+
+static int load_oci(img_store *s, int dirfd, char ***out, berr *e)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	img_manifest idx;
+	if (fs_read_file_at(dirfd, "index.json", &buf, &len, e) < 0 ||
+	    manifest_parse(buf, len, MT_OCI_INDEX, &idx, e) < 0)
+		return berr_ctx(e, "OCI layout");
+	int ret = 0;
+	for (size_t i = 0; i < idx.n_manifests && ret == 0; i++) {
+		const img_desc *d = &idx.manifests[i];
+		_cleanup_free_ char *name = NULL;
+		const char *rn = d->ref_name;
+		/* a full reference names the image; a bare tag does not */
+		if (rn && (strchr(rn, '/') || strchr(rn, ':'))) {
+			berr ne;
+			normalize_name(s, rn, &name, &ne);
+		}
+		ret = load_oci_manifest(s, dirfd, d, name, out, 0, e);
+	}
+	manifest_free(&idx);
+	return ret;
+}
+
+static int load_dir(img_store *s, int dirfd, char ***out, berr *e)
+{
+	if (faccessat(dirfd, "index.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    faccessat(dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return load_oci(s, dirfd, out, e);
+	if (faccessat(dirfd, "manifest.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return load_docker(s, dirfd, out, e);
+	return berr_set(e, EINVAL,
+			"not an image archive: neither manifest.json (docker-archive) nor "
+			"oci-layout and index.json (OCI)");
+}
+
+int image_load(img_store *s, int fd, const char *path, char ***out, berr *e)
+{
+	if (store_lock_shared(s, e) < 0)
+		return -1;
+	int ret = -1;
+	if (path) {
+		_cleanup_close_ int d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (d < 0)
+			berr_sys(e, "open %s", path);
+		else
+			ret = load_dir(s, d, out, e);
+		store_unlock(s);
+		return ret;
+	}
+	/* Unpack the archive with the layer unpacker (same containment) into a
+	 * temporary directory of the store, then read it as a directory. */
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), "load-%d", (int)getpid());
+	_cleanup_close_ int d = -1;
+	_cleanup_close_ int tfd = openat(store_fd(s), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	berr ig;
+	if (tfd < 0) {
+		berr_sys(e, "open tmp");
+		goto out;
+	}
+	fs_rm_rf_at(tfd, tmp, &ig);
+	if (mkdirat(tfd, tmp, 0700) < 0) {
+		berr_sys(e, "mkdir tmp/%s", tmp);
+		goto out;
+	}
+	d = openat(tfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dg_str ignored;
+	if (d < 0)
+		berr_sys(e, "open tmp/%s", tmp);
+	else if (unpack_layer(fd, d, &ignored, e) < 0)
+		berr_ctx(e, "read archive");
+	else
+		ret = load_dir(s, d, out, e);
+	fs_rm_rf_at(tfd, tmp, &ig);
+out:
+	store_unlock(s);
+	return ret;
+}
+
+/* ---- save ---- */
+
+static int add_buf(struct archive *a, const char *name, const void *buf, size_t len, berr *e)
+{
+	struct archive_entry *ent = archive_entry_new();
+	archive_entry_set_pathname(ent, name);
+	archive_entry_set_filetype(ent, AE_IFREG);
+	archive_entry_set_perm(ent, 0644);
+	archive_entry_set_size(ent, (la_int64_t)len);
+	int r = archive_write_header(a, ent);
+	archive_entry_free(ent);
+	if (r != ARCHIVE_OK || (len && archive_write_data(a, buf, len) != (la_ssize_t)len))
+		return berr_set(e, EIO, "write %s: %s", name, archive_error_string(a));
+	return 0;
+}
+
+static int add_fd(struct archive *a, const char *name, int fd, berr *e)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		return berr_sys(e, "stat %s", name);
+	struct archive_entry *ent = archive_entry_new();
+	archive_entry_set_pathname(ent, name);
+	archive_entry_set_filetype(ent, AE_IFREG);
+	archive_entry_set_perm(ent, 0644);
+	archive_entry_set_size(ent, st.st_size);
+	int r = archive_write_header(a, ent);
+	archive_entry_free(ent);
+	if (r != ARCHIVE_OK)
+		return berr_set(e, EIO, "write %s: %s", name, archive_error_string(a));
+	char *buf = xmalloc(BUF_SIZE);
+	int ret = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, BUF_SIZE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0)
+				ret = berr_sys(e, "read %s", name);
+			break;
+		}
+		if (archive_write_data(a, buf, (size_t)n) != n) {
+			ret = berr_set(e, EIO, "write %s: %s", name, archive_error_string(a));
+			break;
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+static int add_blob(img_store *s, struct archive *a, const char *digest, berr *e)
+{
+	_cleanup_free_ char *name = xasprintf("blobs/sha256/%s", dg_hex(digest));
+	_cleanup_close_ int fd = store_blob_open(s, digest, e);
+	if (fd < 0)
+		return -1;
+	return add_fd(a, name, fd, e);
+}
+
+static int save_docker_image(img_store *s, struct archive *a, const img_image *im,
+			     char *const *names, json_object *manifests, berr *e)
+{
+	_cleanup_free_ char *cfgname = xasprintf("%s.json", dg_hex(im->rec.id.s));
+	_cleanup_free_ char *cbuf = NULL;
+	size_t clen;
+	if (store_blob_read(s, im->rec.id.s, &cbuf, &clen, e) < 0 ||
+	    add_buf(a, cfgname, cbuf, clen, e) < 0)
+		return -1;
+	json_object *m = json_object_new_object(), *tags = json_object_new_array(),
+		    *layers = json_object_new_array();
+	json_object_object_add(m, "Config", json_object_new_string(cfgname));
+	for (size_t i = 0; names && names[i]; i++) {
+		_cleanup_free_ char *f = ref_familiar(names[i]);
+		json_object_array_add(tags, json_object_new_string(f));
+	}
+	json_object_object_add(m, "RepoTags", tags);
+	json_object_object_add(m, "Layers", layers);
+	json_object_array_add(manifests, m);
+	for (size_t i = 0; i < im->rec.n_layers; i++) {
+		const img_layer_rec *l = &im->rec.layers[i];
+		_cleanup_free_ char *lname = xasprintf("%s/layer.tar", dg_hex(l->diff_id.s));
+		json_object_array_add(layers, json_object_new_string(lname));
+		/* docker-archive layers are plain tars: decompress to a temp file
+		 * first (the tar header needs the size). */
+		_cleanup_free_ char *tp =
+		    xasprintf("%s/tmp/save-%d.tar", store_path(s), (int)getpid());
+		_cleanup_close_ int t = open(tp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (t < 0)
+			return berr_sys(e, "create %s", tp);
+		unlink(tp);
+		_cleanup_close_ int b = store_blob_open(s, l->digest.s, e);
+		dg_str d;
+		if (b < 0 || unpack_decompress(b, t, &d, NULL, e) < 0 || add_fd(a, lname, t, e) < 0)
+			return berr_ctx(e, "layer %s", l->digest.s);
+	}
+	return 0;
+}
+
+static json_object *oci_desc(const char *mt, const char *digest, long long size, const char *name)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "mediaType", json_object_new_string(mt));
+	json_object_object_add(o, "digest", json_object_new_string(digest));
+	json_object_object_add(o, "size", json_object_new_int64(size));
+	if (name) {
+		json_object *ann = json_object_new_object();
+		img_ref r;
+		berr pe;
+		if (ref_parse(name, NULL, &r, &pe) == 0 && r.tag)
+			json_object_object_add(ann, "org.opencontainers.image.ref.name",
+					       json_object_new_string(r.tag));
+		ref_free(&r);
+		json_object_object_add(ann, "io.containerd.image.name",
+				       json_object_new_string(name));
+		json_object_object_add(o, "annotations", ann);
+	}
+	return o;
+}
+
+int image_save(img_store *s, char *const *refs, int fd, save_format fmt, berr *e)
+{
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	json_object *list = json_object_new_array();
+	int ret = -1;
+	char **done = NULL;
+	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+		berr_set(e, EIO, "write archive: %s", archive_error_string(a));
+		goto out;
+	}
+	for (size_t i = 0; refs[i]; i++) {
+		img_image im;
+		if (image_resolve(s, refs[i], &im, e) < 0)
+			goto out;
+		/* the name asked for, or all names when given an ID */
+		char **names = NULL;
+		img_ref r;
+		berr pe;
+		_cleanup_free_ char *tagged = NULL;
+		if (image_normalize(s, refs[i], &r, &pe) == 0) {
+			tagged = ref_tagged(&r);
+			ref_free(&r);
+		}
+		if (tagged && strv_contains(im.rec.names, tagged))
+			strv_push(&names, tagged);
+		else
+			names = im.rec.names ? strv_dup(im.rec.names) : NULL;
+		int r2 = 0;
+		if (fmt == SAVE_DOCKER_ARCHIVE) {
+			r2 = save_docker_image(s, a, &im, names, list, e);
+		} else {
+			const char *blobs[2] = {im.rec.manifest.s, im.rec.id.s};
+			for (size_t k = 0; k < 2 && r2 == 0; k++)
+				if (!strv_contains(done, blobs[k])) {
+					r2 = add_blob(s, a, blobs[k], e);
+					strv_push(&done, blobs[k]);
+				}
+			for (size_t k = 0; k < im.rec.n_layers && r2 == 0; k++)
+				if (!strv_contains(done, im.rec.layers[k].digest.s)) {
+					r2 = add_blob(s, a, im.rec.layers[k].digest.s, e);
+					strv_push(&done, im.rec.layers[k].digest.s);
+				}
+			struct stat st;
+			_cleanup_close_ int mfd = store_blob_open(s, im.rec.manifest.s, e);
+			if (r2 == 0 && (mfd < 0 || fstat(mfd, &st) < 0))
+				r2 = berr_sys(e, "stat manifest");
+			for (size_t k = 0; r2 == 0 && (k == 0 || (names && names[k])); k++)
+				json_object_array_add(list, oci_desc(im.rec.manifest_mt
+									 ? im.rec.manifest_mt
+									 : MT_OCI_MANIFEST,
+								     im.rec.manifest.s, st.st_size,
+								     names ? names[k] : NULL));
+		}
+		strv_free(names);
+		image_free(&im);
+		if (r2 < 0)
+			goto out;
+	}
+	const char *txt;
+	if (fmt == SAVE_DOCKER_ARCHIVE) {
+		txt = json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (add_buf(a, "manifest.json", txt, strlen(txt), e) < 0)
+			goto out;
+	} else {
+		const char *layout = "{\"imageLayoutVersion\":\"1.0.0\"}";
+		json_object *idx = json_object_new_object();
+		json_object_object_add(idx, "schemaVersion", json_object_new_int(2));
+		json_object_object_add(idx, "mediaType", json_object_new_string(MT_OCI_INDEX));
+		json_object_object_add(idx, "manifests", json_object_get(list));
+		txt = json_object_to_json_string_ext(idx, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
+		int r = add_buf(a, "oci-layout", layout, strlen(layout), e);
+		if (r == 0)
+			r = add_buf(a, "index.json", txt, strlen(txt), e);
+		json_object_put(idx);
+		if (r < 0)
+			goto out;
+	}
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		berr_set(e, EIO, "write archive: %s", archive_error_string(a));
+		goto out;
+	}
+	ret = 0;
+out:
+	strv_free(done);
+	json_object_put(list);
+	archive_write_free(a);
+	return ret;
+}

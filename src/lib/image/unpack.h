@@ -1,0 +1,30 @@
+/* Layer tar streams: unpacking into a directory and decompression.
+ *
+ * Why our own extraction on top of libarchive's reader rather than
+ * archive_write_disk with ARCHIVE_EXTRACT_SECURE_*: those flags check paths
+ * as strings against the state of the disk at check time and refuse (not
+ * contain) symlinked parents, and they know nothing of OCI whiteouts. Here
+ * every entry is created relative to an fd of its parent directory, which is
+ * itself resolved with openat2(RESOLVE_IN_ROOT) from the layer root, so `..`,
+ * absolute names, symlinks planted by earlier entries (even absolute ones)
+ * and hard-link targets all resolve inside the layer: nothing can be written
+ * outside it whatever the tar holds. On top, names with `..` components are
+ * refused outright.
+ *
+ * Compression is detected by magic (gzip, zstd, xz, bzip2 or none), not by
+ * media type. The diffID (sha256 of the uncompressed tar) is computed while
+ * unpacking. OCI whiteouts become overlayfs markers: `.wh.NAME` a 0/0
+ * character device NAME, `.wh..wh..opq` the xattr trusted.overlay.opaque=y
+ * on the directory. */
+#pragma once
+
+#include "image/digest.h"
+#include "util/error.h"
+
+/* Unpack the layer read from `fd` into the directory `dirfd` (which should be
+ * empty). On error the directory holds a partial tree: the caller removes it. */
+int unpack_layer(int fd, int dirfd, dg_str *diff_id, berr *e);
+
+/* Decompress (by magic) `in` into `out` (out < 0: discard), returning the
+ * digest and size of the uncompressed stream. */
+int unpack_decompress(int in, int out, dg_str *digest, unsigned long long *size, berr *e);
