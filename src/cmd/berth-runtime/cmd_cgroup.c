@@ -54,11 +54,28 @@ static int parse_size(const char *flag, const char *s, int64_t *out, berr *e)
 		return berr_set(e, EINVAL, "--%s: expected a size, got \"%s\"", flag, s);
 	long long mul = 1;
 	switch (*end) {
-	case 'k': case 'K': mul = 1LL << 10; end++; break;
-	case 'm': case 'M': mul = 1LL << 20; end++; break;
-	case 'g': case 'G': mul = 1LL << 30; end++; break;
-	case 't': case 'T': mul = 1LL << 40; end++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		mul = 1LL << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1LL << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1LL << 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mul = 1LL << 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end == 'b' || *end == 'B')
 		end++;
@@ -95,39 +112,41 @@ int cmd_update(rcli *c, int argc, char **argv)
 	int shares = -1, quota = -2, period = -1, rt_runtime = -1, rt_period = -1, pids = -2,
 	    blkio = -1;
 	const flag_def defs[] = {
-		{"resources", 'r', FLAG_STRING, &resources},
-		{"memory", 0, FLAG_STRING, &memory},
-		{"memory-reservation", 0, FLAG_STRING, &memres},
-		{"memory-swap", 0, FLAG_STRING, &swap},
-		{"kernel-memory", 0, FLAG_STRING, &kmem},
-		{"kernel-memory-tcp", 0, FLAG_STRING, &kmemtcp},
-		{"cpu-shares", 0, FLAG_INT, &shares},
-		{"cpu-quota", 0, FLAG_INT, &quota},
-		{"cpu-period", 0, FLAG_INT, &period},
-		{"cpu-rt-runtime", 0, FLAG_INT, &rt_runtime},
-		{"cpu-rt-period", 0, FLAG_INT, &rt_period},
-		{"cpuset-cpus", 0, FLAG_STRING, &cpus},
-		{"cpuset-mems", 0, FLAG_STRING, &mems},
-		{"pids-limit", 0, FLAG_INT, &pids},
-		{"blkio-weight", 0, FLAG_INT, &blkio},
-		{"l3-cache-schema", 0, FLAG_STRING, &l3},
-		{"mem-bw-schema", 0, FLAG_STRING, &membw},
-		{0},
+	    {"resources", 'r', FLAG_STRING, &resources},
+	    {"memory", 0, FLAG_STRING, &memory},
+	    {"memory-reservation", 0, FLAG_STRING, &memres},
+	    {"memory-swap", 0, FLAG_STRING, &swap},
+	    {"kernel-memory", 0, FLAG_STRING, &kmem},
+	    {"kernel-memory-tcp", 0, FLAG_STRING, &kmemtcp},
+	    {"cpu-shares", 0, FLAG_INT, &shares},
+	    {"cpu-quota", 0, FLAG_INT, &quota},
+	    {"cpu-period", 0, FLAG_INT, &period},
+	    {"cpu-rt-runtime", 0, FLAG_INT, &rt_runtime},
+	    {"cpu-rt-period", 0, FLAG_INT, &rt_period},
+	    {"cpuset-cpus", 0, FLAG_STRING, &cpus},
+	    {"cpuset-mems", 0, FLAG_STRING, &mems},
+	    {"pids-limit", 0, FLAG_INT, &pids},
+	    {"blkio-weight", 0, FLAG_INT, &blkio},
+	    {"l3-cache-schema", 0, FLAG_STRING, &l3},
+	    {"mem-bw-schema", 0, FLAG_STRING, &membw},
+	    {0},
 	};
 	berr e;
 	int i = flags_parse(defs, argc, argv, 1, &e);
 	if (i < 0)
 		return rcli_fail(c, &e);
 	if (argc - i != 1) {
-		berr_set(&e, EINVAL, "usage: berth-runtime update [--resources FILE|-] [--memory N] "
-				     "[--cpu-quota N] [--pids-limit N] ... ID");
+		berr_set(&e, EINVAL,
+			 "usage: berth-runtime update [--resources FILE|-] [--memory N] "
+			 "[--cpu-quota N] [--pids-limit N] ... ID");
 		return rcli_fail(c, &e);
 	}
 	json_object *res = NULL;
 	if (resources) {
 		_cleanup_free_ char *text = NULL;
-		int r = !strcmp(resources, "-") ? fs_read_fd(STDIN_FILENO, &text, NULL, &e)
-						: fs_read_file_at(AT_FDCWD, resources, &text, NULL, &e);
+		int r = !strcmp(resources, "-")
+			    ? fs_read_fd(STDIN_FILENO, &text, NULL, &e)
+			    : fs_read_file_at(AT_FDCWD, resources, &text, NULL, &e);
 		if (r < 0) {
 			berr_ctx(&e, "--resources");
 			return rcli_fail(c, &e);
@@ -202,9 +221,8 @@ int cmd_events(rcli *c, int argc, char **argv)
 	bool stats = false;
 	int interval = 5;
 	const char *interval_s = NULL;
-	const flag_def defs[] = {{"stats", 0, FLAG_BOOL, &stats},
-				 {"interval", 0, FLAG_STRING, &interval_s},
-				 {0}};
+	const flag_def defs[] = {
+	    {"stats", 0, FLAG_BOOL, &stats}, {"interval", 0, FLAG_STRING, &interval_s}, {0}};
 	berr e;
 	int i = flags_parse(defs, argc, argv, 1, &e);
 	if (i < 0)
@@ -250,7 +268,8 @@ int cmd_events(rcli *c, int argc, char **argv)
 			break;
 		/* one line per event, as runc prints them */
 		json_object *o = json_tokener_parse(json);
-		printf("%s\n", o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : json);
+		printf("%s\n",
+		       o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : json);
 		json_object_put(o);
 		free(json);
 		fflush(stdout);

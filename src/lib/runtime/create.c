@@ -348,14 +348,35 @@ static int record_state(launch_state *ls, const char *id, const char *pid_file, 
 	return ret;
 }
 
+char *config_seccomp_json(const char *config_text)
+{
+	json_object *o = json_tokener_parse(config_text), *l, *sc;
+	char *r = NULL;
+	if (o && json_object_object_get_ex(o, "linux", &l) &&
+	    json_object_object_get_ex(l, "seccomp", &sc))
+		r = xstrdup(json_object_to_json_string_ext(sc, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return r;
+}
+
+int compile_seccomp(rt_ctx *c, const spec_seccomp *sc, const char *config_text, seccomp_prog *out,
+		    berr *e)
+{
+	if (!sc->present)
+		return seccomp_compile(sc, out, e);
+	_cleanup_free_ char *json = config_seccomp_json(config_text);
+	_cleanup_free_ char *dir = xasprintf("%s/.seccomp-cache", c->state_root);
+	return seccomp_compile_cached(sc, json, dir, out, e);
+}
+
 /* Device rules as runc builds them: the config's rules, then the devices
  * every container gets (mknod of anything, the default nodes, ptys, tun),
  * then one allow rule for each node in linux.devices. */
 static const spec_dev_rule default_rules[] = {
-	{true, 'c', -1, -1, "m"},  {true, 'b', -1, -1, "m"},   {true, 'c', 1, 3, "rwm"},
-	{true, 'c', 1, 8, "rwm"},  {true, 'c', 1, 7, "rwm"},   {true, 'c', 5, 0, "rwm"},
-	{true, 'c', 1, 5, "rwm"},  {true, 'c', 1, 9, "rwm"},   {true, 'c', 5, 1, "rwm"},
-	{true, 'c', 136, -1, "rwm"}, {true, 'c', 5, 2, "rwm"}, {true, 'c', 10, 200, "rwm"},
+    {true, 'c', -1, -1, "m"},	 {true, 'b', -1, -1, "m"}, {true, 'c', 1, 3, "rwm"},
+    {true, 'c', 1, 8, "rwm"},	 {true, 'c', 1, 7, "rwm"}, {true, 'c', 5, 0, "rwm"},
+    {true, 'c', 1, 5, "rwm"},	 {true, 'c', 1, 9, "rwm"}, {true, 'c', 5, 1, "rwm"},
+    {true, 'c', 136, -1, "rwm"}, {true, 'c', 5, 2, "rwm"}, {true, 'c', 10, 200, "rwm"},
 };
 
 static int apply_resources(const cgroup *cg, const spec *s, char ***warn, berr *e)
@@ -408,7 +429,7 @@ static void warn_skipped_limits(rt_ctx *c, const spec_resources *r, const berr *
 		strcat(list, names[i]);
 	}
 	_cleanup_free_ char *w = xasprintf(
-		"rootless: no cgroup (%s); these limits are NOT enforced: %s", why->msg, list);
+	    "rootless: no cgroup (%s); these limits are NOT enforced: %s", why->msg, list);
 	strv_push(&c->warnings, w);
 }
 
@@ -424,7 +445,7 @@ static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *
 		return berr_ctx(e, "config.json: linux.cgroupsPath");
 	_cleanup_free_ char *recorded = cgroup_serialize(ls->cg);
 	if (fs_write_atomic_at(ls->dirfd, CGROUP_FILE, recorded, strlen(recorded), 0600, false, e) <
-		0)
+	    0)
 		return -1;
 	if (cgroup_create(ls->cg, e) < 0) {
 		cgroup_free(ls->cg);
@@ -432,8 +453,8 @@ static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *
 		unlinkat(ls->dirfd, CGROUP_FILE, 0);
 		/* Rootless without a delegated cgroup: run without one, and
 		 * say which limits are not enforced. */
-		if (geteuid() != 0 && (e->errnum == EACCES || e->errnum == EPERM ||
-				       e->errnum == EROFS)) {
+		if (geteuid() != 0 &&
+		    (e->errnum == EACCES || e->errnum == EPERM || e->errnum == EROFS)) {
 			warn_skipped_limits(c, &s->linux_.resources, e);
 			goto no_cgroup;
 		}
@@ -442,22 +463,24 @@ static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *
 	if (apply_resources(ls->cg, s, &c->warnings, e) < 0)
 		return berr_ctx(e, "config.json: linux.resources");
 no_cgroup:
-	if (seccomp_compile(&s->linux_.seccomp, &ls->sec, e) < 0)
+	if (compile_seccomp(c, &s->linux_.seccomp, ls->config_text, &ls->sec, e) < 0)
 		return berr_ctx(e, "config.json");
 	for (size_t i = 0; ls->sec.warnings && ls->sec.warnings[i]; i++)
 		strv_push(&c->warnings, ls->sec.warnings[i]);
 	lsm_detect(&ls->l.lsm);
 	const char *aa = s->process.apparmor_profile, *se = s->process.selinux_label;
 	if (aa && *aa && !ls->l.lsm.apparmor) {
-		_cleanup_free_ char *w = xasprintf("process.apparmorProfile \"%s\" ignored: AppArmor "
-						   "is not enabled on this host",
-						   aa);
+		_cleanup_free_ char *w =
+		    xasprintf("process.apparmorProfile \"%s\" ignored: AppArmor "
+			      "is not enabled on this host",
+			      aa);
 		strv_push(&c->warnings, w);
 	}
 	if (se && *se && !ls->l.lsm.selinux) {
-		_cleanup_free_ char *w = xasprintf("process.selinuxLabel \"%s\" ignored: SELinux is "
-						   "not enabled on this host",
-						   se);
+		_cleanup_free_ char *w =
+		    xasprintf("process.selinuxLabel \"%s\" ignored: SELinux is "
+			      "not enabled on this host",
+			      se);
 		strv_push(&c->warnings, w);
 	}
 	ls->l.cg = ls->cg;

@@ -87,7 +87,7 @@ static void env_set(char ***env, const char *kv)
 
 /* The process to run: --process FILE, or the container's process with the
  * command line's overrides, as runc exec builds it. */
-static int build_process(container *k, const rt_exec_opts *o, exec_ctx *x, berr *e)
+static int build_process(rt_ctx *c, container *k, const rt_exec_opts *o, exec_ctx *x, berr *e)
 {
 	spec_process *p = &x->proc;
 	_cleanup_free_ char *text = NULL;
@@ -97,7 +97,7 @@ static int build_process(container *k, const rt_exec_opts *o, exec_ctx *x, berr 
 	    spec_parse(text, len, CONFIG_COPY, &sp, e) < 0)
 		return berr_ctx(e, "container \"%s\"", k->r.id);
 	/* the container's seccomp profile applies to exec'd processes too */
-	if (seccomp_compile(&sp->linux_.seccomp, &x->sec, e) < 0) {
+	if (compile_seccomp(c, &sp->linux_.seccomp, text, &x->sec, e) < 0) {
 		spec_free(sp);
 		return berr_ctx(e, "container \"%s\"", k->r.id);
 	}
@@ -293,7 +293,7 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 			 rt_status_name(k.status));
 		goto out;
 	}
-	if (build_process(&k, o, &x, e) < 0)
+	if (build_process(c, &k, o, &x, e) < 0)
 		goto out;
 	lsm_detect(&x.lsm);
 	if (x.proc.terminal && !o->console_socket && o->detach) {

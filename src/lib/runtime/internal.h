@@ -25,13 +25,18 @@ typedef struct rt_launch {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
-	bool wait_go;    /* init waits until the parent wrote maps / entered the cgroup */
+	bool wait_go;	  /* init waits until the parent wrote maps / entered the cgroup */
 	const cgroup *cg; /* the container's cgroup (never NULL once created) */
 	const seccomp_prog *sec;
 	lsm_host lsm;
 } rt_launch;
 
 /* ---- create.c ---- */
+/* linux.seccomp of a config text as compact JSON (NULL if none). */
+char *config_seccomp_json(const char *config_text);
+/* seccomp_compile through the cache in <state root>/.seccomp-cache. */
+int compile_seccomp(rt_ctx *c, const spec_seccomp *sc, const char *config_text, seccomp_prog *out,
+		    berr *e);
 /* The runtime-spec state JSON for hooks. */
 char *launch_state_json(const rt_launch *l, pid_t pid, const char *status);
 /* Hooks that need the parent/child handshake before pivot_root. */

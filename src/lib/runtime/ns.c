@@ -109,8 +109,7 @@ static int write_map(pid_t pid, const char *file, const spec_idmap *m, size_t n,
 
 /* newuidmap/newgidmap PID ID HOSTID SIZE...: the setuid helpers from the
  * uidmap package that grant an unprivileged user its /etc/subuid ranges. */
-static int run_idmap_helper(const char *helper, pid_t pid, const spec_idmap *m, size_t n,
-			    berr *e)
+static int run_idmap_helper(const char *helper, pid_t pid, const spec_idmap *m, size_t n, berr *e)
 {
 	char **argv = NULL;
 	strv_push(&argv, helper);
@@ -155,8 +154,9 @@ int ns_write_id_maps(pid_t pid, const spec *s, berr *e)
 {
 	const spec_linux *l = &s->linux_;
 	if (l->n_uid_mappings == 0 && l->n_gid_mappings == 0)
-		return berr_set(e, EINVAL,
-				"linux.uidMappings: a new user namespace needs uid and gid mappings");
+		return berr_set(
+		    e, EINVAL,
+		    "linux.uidMappings: a new user namespace needs uid and gid mappings");
 	if (geteuid() != 0) {
 		if (self_map_only(l->uid_mappings, l->n_uid_mappings, geteuid())) {
 			if (write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, e) < 0)

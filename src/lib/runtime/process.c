@@ -232,7 +232,8 @@ static char *passwd_home(uid_t uid)
 			/* strsep keeps empty fields (an empty password is common) */
 			while (n < 7 && (fields[n] = strsep(&p, ":\n")) != NULL)
 				n++;
-			if (n >= 6 && fields[2] && strtoul(fields[2], NULL, 10) == uid && *fields[2])
+			if (n >= 6 && fields[2] && strtoul(fields[2], NULL, 10) == uid &&
+			    *fields[2])
 				home = xstrdup(*fields[5] ? fields[5] : "/");
 		}
 		fclose(f);

@@ -14,7 +14,7 @@ enum sync_type {
 	SYNC_READY,	/* child -> parent: created, waiting for start */
 	SYNC_PTY,	/* child -> parent: the pty master (fd attached) */
 	SYNC_ERROR,	/* child -> parent: text is the error, value its errno */
-	SYNC_SECCOMP, /* child -> parent: the seccomp notify listener (fd attached) */
+	SYNC_SECCOMP,	/* child -> parent: the seccomp notify listener (fd attached) */
 };
 
 typedef struct sync_msg {

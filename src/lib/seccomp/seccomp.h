@@ -56,6 +56,13 @@ typedef struct seccomp_prog {
 int seccomp_compile(const spec_seccomp *s, seccomp_prog *out, berr *e);
 void seccomp_prog_free(seccomp_prog *p);
 
+/* seccomp_compile through a cache of compiled programs in cache_dir (made
+ * 0700 if missing; ignored unless owned by us and private). profile_json is
+ * the profile's JSON text as written in the config: the exact cache key,
+ * with libseccomp's version and API level. */
+int seccomp_compile_cached(const spec_seccomp *s, const char *profile_json, const char *cache_dir,
+			   seccomp_prog *out, berr *e);
+
 /* Install in the calling thread (the container process, right before execve).
  * `flags` are extra SECCOMP_FILTER_FLAG_* bits ORed with p->flags. Only
  * syscalls: async-signal-safe and allocation-free. *listener_fd (may be NULL)
