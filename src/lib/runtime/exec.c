@@ -253,10 +253,13 @@ static _Noreturn void exec_child(exec_ctx *x)
 	_exit(0);
 }
 
+/* Until the grandchild is READY and its pid is known: the two come from
+ * different processes over one socket, in either order. */
 static int serve(exec_ctx *x, pid_t *pid, int *pty, berr *e)
 {
 	*pid = -1;
-	for (;;) {
+	bool ready = false;
+	while (!ready || *pid < 0) {
 		sync_msg m;
 		int fd;
 		int r = sync_recv(x->sync[0], &m, &fd, e);
@@ -271,10 +274,11 @@ static int serve(exec_ctx *x, pid_t *pid, int *pty, berr *e)
 		else if (m.type == SYNC_PTY)
 			*pty = fd;
 		else if (m.type == SYNC_READY)
-			return 0;
+			ready = true;
 		else if (fd >= 0)
 			close(fd);
 	}
+	return 0;
 }
 
 int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, berr *e)
