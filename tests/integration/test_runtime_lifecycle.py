@@ -491,3 +491,51 @@ def test_spec_command(rtenv):
     c = json.loads((d2 / "config.json").read_text())
     assert "user" in {n["type"] for n in c["linux"]["namespaces"]}
     assert c["linux"]["uidMappings"][0]["hostID"] == os.getuid()
+
+
+def no_pidns(c):
+    c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "pid"]
+
+
+def test_kill_all_without_pid_namespace(rtenv):
+    """Without its own pid namespace the container's processes are found by
+    its cgroup (runc): ps lists them all and kill --all kills them all."""
+    b = rtenv.bundle("sh", "-c", "sleep 100 & sleep 100 & trap '' TERM; "
+                     "while :; do sleep 0.1; done")
+    rtenv.edit(b, no_pidns)
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    pid = rtenv.state(cid)["pid"]
+    rtenv.track(pid)
+    deadline = time.monotonic() + 10
+    pids = []
+    while time.monotonic() < deadline:
+        pids = json.loads(rtenv.rt("ps", "--format", "json", cid).ok().stdout)
+        if len(pids) >= 3:
+            break
+        time.sleep(0.05)
+    for p in pids:
+        rtenv.track(p)
+    assert pid in pids and len(pids) >= 3, pids
+    rtenv.rt("kill", "--all", cid, "KILL").ok()
+    rtenv.wait_status(cid, "stopped")
+    time.sleep(0.3)
+    alive = [p for p in pids if os.path.exists(f"/proc/{p}") and
+             open(f"/proc/{p}/stat").read().split(")")[1].split()[0] != "Z"]
+    assert alive == [], f"survived kill --all: {alive}"
+    rtenv.rt("delete", cid).ok()
+
+
+def test_delete_force_without_pid_namespace_kills_everything(rtenv):
+    b = rtenv.bundle("sh", "-c", "sleep 100 & sleep 100 & while :; do sleep 0.1; done")
+    rtenv.edit(b, no_pidns)
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+    rtenv.track(rtenv.state(cid)["pid"])
+    time.sleep(0.3)
+    for p in json.loads(rtenv.rt("ps", "--format", "json", cid).ok().stdout):
+        rtenv.track(p)
+    rtenv.rt("delete", "--force", cid).ok()
+    time.sleep(0.3)
+    assert rtenv.leftover_pids() == [], [
+        (p, open(f"/proc/{p}/cmdline").read()) for p in rtenv.leftover_pids()]

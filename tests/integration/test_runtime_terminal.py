@@ -227,3 +227,29 @@ def test_console_fd_is_sent_with_scm_rights_only_once(rtenv):
         srv.close()
     assert len(got.get("fds", [])) == 1 and got["tty"] == [True], got
     rtenv.rt("delete", "--force", cid).ok()
+
+
+def test_terminal_in_user_namespace(rtenv):
+    import subprocess as sp
+    b = tty_bundle(rtenv, "tty; stat -c '%u' $(tty); id -u")
+    sp.run(["chown", "-hR", "100000:100000", str(b / "rootfs")], check=True)
+    with rtenv.config(b) as c:
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+    sockp = rtenv.path("console.sock")
+    srv = ConsoleServer(sockp)
+    cid = rtenv.cid()
+    try:
+        rtenv.rt("create", "--console-socket", sockp, "--bundle", b, cid).ok()
+        rtenv.track(rtenv.state(cid)["pid"])
+        master = srv.master()
+        rtenv.rt("start", cid).ok()
+        out = read_until_eof(master)
+    finally:
+        srv.close()
+    lines = [ln.strip() for ln in out.splitlines()]
+    assert lines[:3] == ["/dev/pts/0", "0", "0"], lines
+    rtenv.wait_status(cid, "stopped")
+    rtenv.rt("delete", cid).ok()
