@@ -3,10 +3,13 @@ of runtime_helpers' `rtenv` fixture (private --root, bundles, host-cleanliness c
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import time
 
-from runtime_helpers import MARK_VAR, runtime_binary  # noqa: F401
+import pytest
+
+from runtime_helpers import MARK_VAR, Env, need_root, runtime_binary  # noqa: F401
 
 CGROUP = pathlib.Path("/sys/fs/cgroup")
 
@@ -85,3 +88,16 @@ def stats(env, cid):
 def ps_pids(env, cid):
     r = env.rt("ps", "--format", "json", cid).ok()
     return json.loads(r.stdout)
+
+
+@pytest.fixture(name="rtenv")
+def hardening_rtenv():
+    """runtime_helpers' rtenv, but the runtime's seccomp filter cache in --root
+    (.seccomp-cache, a cache, not container state) is not counted as a leftover."""
+    need_root()
+    env = Env()
+    yield env
+    shutil.rmtree(env.root / ".seccomp-cache", ignore_errors=True)
+    problems = env.teardown()
+    if problems:
+        pytest.fail("host not clean after test:\n" + "\n".join(problems))

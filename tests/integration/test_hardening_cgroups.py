@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from runtime_helpers import rtenv  # noqa: F401
+from hardening_helpers import hardening_rtenv  # noqa: F401
 from hardening_helpers import (add_bind, add_caps, cgroup_dirs, popen_rt, ps_pids,
                                set_resources, start_detached, stats, v1_file, wait_file,
                                wait_for)
