@@ -20,6 +20,15 @@ LDFLAGS_MODE := -Wl,-z,relro,-z,now -Wl,--as-needed
 endif
 CFLAGS += $(CFLAGS_BASE) $(CFLAGS_MODE)
 
+# Short build lines unless V=1.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-4s %s\n' $(1) $(2)
+endif
+
 # Libraries per binary. The runtime links only what it uses, statically where
 # Debian ships an archive: every shared object costs start-up time.
 ifeq ($(BUILD),asan)
@@ -43,20 +52,24 @@ all: $(BINS) $(UNIT_BINS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(O)/libberth.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 .SECONDEXPANSION:
 cmd_objs = $(patsubst %.c,$(O)/%.o,$(wildcard src/cmd/$(1)/*.c))
 $(O)/bin/%: $$(call cmd_objs,$$*) $(O)/libberth.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_MODE) -o $@ $(filter %.o,$^) $(O)/libberth.a $(or $(LIBS_$*),$(LIBS_ALL))
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_MODE) -o $@ $(filter %.o,$^) $(O)/libberth.a $(or $(LIBS_$*),$(LIBS_ALL))
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libberth.a
-	$(CC) $(LDFLAGS_MODE) -o $@ $< $(O)/libberth.a $(LIBS_ALL)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_MODE) -o $@ $< $(O)/libberth.a $(LIBS_ALL)
 
 deps:
 	@scripts/install-deps.sh
