@@ -506,8 +506,24 @@ static int rm_cgroup_tree(const char *path, int depth, berr *e)
 	}
 }
 
+/* The usual case: the container's processes are gone and it made no
+ * sub-cgroups, so one rmdir per hierarchy does it. Anything else (EBUSY,
+ * ENOTEMPTY) takes the thaw-kill-retry path. */
+static bool rmdir_all_empty(const cgroup *cg)
+{
+	bool ok = true;
+	for (size_t i = 0; i < cg->n_v1; i++)
+		if (rmdir(cg->v1[i].path) < 0 && errno != ENOENT)
+			ok = false;
+	if (cg->v2 && rmdir(cg->v2) < 0 && errno != ENOENT)
+		ok = false;
+	return ok;
+}
+
 int cgroup_destroy(const cgroup *cg, berr *e)
 {
+	if (rmdir_all_empty(cg))
+		return 0;
 	int r = 0;
 	berr first = {0};
 	/* Thaw first: a frozen v1 cgroup's tasks cannot die. */
