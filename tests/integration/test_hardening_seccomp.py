@@ -201,3 +201,90 @@ def test_unknown_syscall_name_is_skipped_unknown_action_refused(rtenv):
         {"names": ["mkdir"], "action": "SCMP_ACT_BOGUS"}]))
     r = rtenv.rt("run", "--bundle", b, rtenv.cid())
     assert r.returncode != 0 and "SCMP_ACT_BOGUS" in r.stderr, repr(r)
+
+
+# struct seccomp_notif (80 bytes) / seccomp_notif_resp (24 bytes), <linux/seccomp.h>
+SECCOMP_IOCTL_NOTIF_RECV = 0xC0502100
+SECCOMP_IOCTL_NOTIF_SEND = 0xC0182101
+
+
+def test_notify_agent_answers_syscall(rtenv):
+    """The agent reads the notification (syscall nr, pid) and answers with its own
+    errno (EXDEV): the container's mkdir fails with exactly that."""
+    import fcntl
+    import struct
+    sock_path = str(rtenv.path("agent.sock"))
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)
+    srv.settimeout(30)
+    got = {"nrs": []}
+
+    def agent():
+        try:
+            conn, _ = srv.accept()
+            with conn:
+                _msg, fds, _f, _a = socket.recv_fds(conn, 65536, 4)
+            fd = fds[0]
+            try:
+                while True:
+                    buf = bytearray(80)
+                    try:
+                        fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, buf, True)
+                    except OSError:
+                        break  # the filter's last user is gone
+                    nid, pid, _flags, nr = struct.unpack_from("<QIIi", buf)
+                    got["nrs"].append(nr)
+                    got["pid"] = pid
+                    resp = bytearray(struct.pack("<QqiI", nid, 0, -18, 0))  # -EXDEV
+                    fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp, True)
+            finally:
+                os.close(fd)
+        except Exception as ex:  # noqa: BLE001
+            got["error"] = repr(ex)
+
+    t = threading.Thread(target=agent, daemon=True)
+    t.start()
+    b = rtenv.bundle("sh", "-c", "mkdir /dev/shm/x; echo mkdir=$?; ls /dev/shm")
+    with_seccomp(rtenv, b, seccomp(listenerPath=sock_path, syscalls=[
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]))
+    try:
+        r = rtenv.rt("run", "--bundle", b, rtenv.cid(), timeout=40)
+        t.join(10)
+    finally:
+        srv.close()
+    assert "error" not in got, got
+    assert r.returncode == 0, repr(r)
+    assert "Invalid cross-device link" in r.stderr, repr(r)
+    assert "mkdir=1" in r.stdout and "x" not in r.stdout.split(), repr(r)
+    assert got["nrs"] and set(got["nrs"]) <= {83, 258}, got  # x86_64 mkdir, mkdirat
+
+
+def test_log_action_allows(rtenv):
+    b = rtenv.bundle("sh", "-c", "mkdir /dev/shm/x && echo made")
+    with_seccomp(rtenv, b, seccomp(syscalls=[
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_LOG"}]))
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
+    assert r.stdout == "made\n"
+
+
+def test_trace_without_tracer_is_enosys(rtenv):
+    b = rtenv.bundle("sh", "-c", "mkdir /dev/shm/x; echo rc=$?")
+    with_seccomp(rtenv, b, seccomp(syscalls=[
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_TRACE", "errnoRet": 1}]))
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
+    assert "rc=1" in r.stdout and "Function not implemented" in r.stderr, repr(r)
+
+
+def test_seccomp_with_no_new_privileges_false_as_root(rtenv):
+    """noNewPrivileges false: the filter still loads (root has CAP_SYS_ADMIN while the
+    runtime sets it up) and NoNewPrivs stays 0 in the container."""
+    b = rtenv.bundle("sh", "-c", "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; "
+                     "mkdir /dev/shm/x 2>&1; true")
+    with rtenv.config(b) as c:
+        c["process"]["noNewPrivileges"] = False
+    with_seccomp(rtenv, b, seccomp(syscalls=[
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]))
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
+    assert "NoNewPrivs:\t0" in r.stdout and "Seccomp:\t2" in r.stdout, repr(r)
+    assert "Function not implemented" in r.stdout, repr(r)
