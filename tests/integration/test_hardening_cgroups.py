@@ -10,7 +10,7 @@ import time
 import pytest
 
 from hardening_helpers import hardening_rtenv  # noqa: F401
-from hardening_helpers import (add_bind, add_caps, cgroup_dirs, popen_rt, ps_pids,
+from hardening_helpers import (CGROUP, add_bind, add_caps, cgroup_dirs, popen_rt, ps_pids,
                                set_resources, start_detached, stats, v1_file, wait_file,
                                wait_for)
 
@@ -265,3 +265,78 @@ def test_cgroup_dirs_removed_at_delete(rtenv, ctrl):
     rtenv.rt("delete", "--force", cid).ok()
     assert not os.path.exists(d)
 
+
+
+def test_events_stream_ends_when_container_is_deleted(rtenv):
+    b = rtenv.bundle("sleep", "100")
+    cid = start_detached(rtenv, b)
+    ev = popen_rt(rtenv, "events", "--interval", "1s", cid)
+    try:
+        first = ev.stdout.readline()
+        assert json.loads(first)["type"] == "stats", first
+        rtenv.rt("delete", "--force", cid).ok()
+        ev.wait(timeout=10)
+    finally:
+        if ev.poll() is None:
+            ev.kill()
+            ev.wait()
+            raise AssertionError("events kept running after the container was deleted")
+
+
+def test_cpuset_shares_and_reservation(rtenv):
+    b = rtenv.bundle("sh", "-c", "grep Cpus_allowed_list /proc/self/status; sleep 100")
+    set_resources(rtenv, b, cpu={"cpus": "0", "mems": "0", "shares": 512},
+                  memory={"limit": 128 * MiB, "reservation": 64 * MiB})
+    host = rtenv.hostdir()
+    with rtenv.config(b) as c:
+        c["process"]["args"] = ["sh", "-c", "grep Cpus_allowed_list /proc/self/status "
+                                "> /host/cpus; exec sleep 100"]
+    add_bind(rtenv, b, host)
+    cid = start_detached(rtenv, b)
+    try:
+        assert wait_file(host / "cpus").split() == ["Cpus_allowed_list:", "0"]
+        assert v1_file("cpuset", cid, "cpuset.cpus").read_text().strip() == "0"
+        assert v1_file("cpu", cid, "cpu.shares").read_text().strip() == "512"
+        assert int(v1_file("memory", cid, "memory.soft_limit_in_bytes").read_text()) == \
+            64 * MiB
+        rtenv.rt("update", "--cpu-shares", "256", "--cpuset-cpus", "0-1", cid).ok()
+        assert v1_file("cpu", cid, "cpu.shares").read_text().strip() == "256"
+        assert v1_file("cpuset", cid, "cpuset.cpus").read_text().strip() in ("0-1",
+                                                                             "0,1")
+    finally:
+        rtenv.rt("delete", "--force", cid).ok()
+
+
+def test_custom_cgroups_path(rtenv):
+    b = rtenv.bundle("sleep", "100")
+    cid = rtenv.cid()
+    parent = f"berth-hardening-{cid}"
+    with rtenv.config(b) as c:
+        c["linux"]["cgroupsPath"] = f"/{parent}/{cid}"
+    set_resources(rtenv, b, pids={"limit": 42})
+    try:
+        rtenv.rt("run", "--detach", "--bundle", b, cid).ok()
+        f = CGROUP / "pids" / parent / cid / "pids.max"
+        assert f.read_text().strip() == "42"
+        pid = rtenv.state(cid)["pid"]
+        with open(f"/proc/{pid}/cgroup") as fh:
+            assert f":pids:/{parent}/{cid}\n" in fh.read()
+        rtenv.rt("delete", "--force", cid).ok()
+        assert not (CGROUP / "pids" / parent / cid).exists()
+    finally:
+        for d in CGROUP.glob(f"*/{parent}/{cid}"):
+            d.rmdir()
+        for d in CGROUP.glob(f"*/{parent}"):
+            d.rmdir()  # the parent the runtime made (runc leaves it, we tidy up)
+
+
+def test_memory_limit_too_low_is_reported(rtenv):
+    """The init is OOM-killed during setup: the error says so (runc: "container init
+    was OOM-killed (memory limit too low?)"), and nothing is left behind."""
+    b = rtenv.bundle("true")
+    set_resources(rtenv, b, memory={"limit": 1024})  # below what the kernel accepts
+    cid = rtenv.cid()
+    r = rtenv.rt("run", "--bundle", b, cid)
+    assert r.returncode != 0, repr(r)
+    assert "memory" in r.stderr, repr(r)
+    assert cgroup_dirs(cid) == [] and rtenv.leftover_state() == []
