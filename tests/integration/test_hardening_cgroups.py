@@ -72,20 +72,43 @@ def test_fork_bomb_stops_at_pids_limit(rtenv):
         rtenv.rt("delete", "--force", cid).ok()
 
 
+def host_busy_cores(t):
+    """Busy cores on the host over t seconds, from /proc/stat."""
+    def snap():
+        f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+        return sum(f), f[3] + f[4]
+    a, ia = snap()
+    time.sleep(t)
+    b, ib = snap()
+    return ((b - a) - (ib - ia)) / (b - a) * os.cpu_count()
+
+
 def test_cpu_quota_half_core(rtenv):
     b = rtenv.bundle("sh", "-c", "while :; do :; done")
     set_resources(rtenv, b, cpu={"quota": 50000, "period": 100000})
     cid = start_detached(rtenv, b)
     try:
-        time.sleep(0.5)
-        u0, t0 = stats(rtenv, cid)["data"]["cpu"]["usage"]["total"], time.monotonic()
-        time.sleep(2)
-        u1, t1 = stats(rtenv, cid)["data"]["cpu"]["usage"]["total"], time.monotonic()
-        share = (u1 - u0) / 1e9 / (t1 - t0)
-        assert 0.35 <= share <= 0.65, f"spinning container used {share:.2f} of a core"
         f = v1_file("cpu", cid, "cpu.cfs_quota_us")
         if f:
             assert f.read_text().strip() == "50000"
+        time.sleep(0.5)
+        shares = []
+        # the quota caps usage at 0.5 core: the upper bound must always hold; the
+        # lower one only when the host has a free core (other jobs may be running), so
+        # up to 3 windows of 2 s are tried
+        for _ in range(3):
+            u0, t0 = stats(rtenv, cid)["data"]["cpu"]["usage"]["total"], time.monotonic()
+            busy = host_busy_cores(2)
+            u1, t1 = stats(rtenv, cid)["data"]["cpu"]["usage"]["total"], time.monotonic()
+            share = (u1 - u0) / 1e9 / (t1 - t0)
+            shares.append(round(share, 3))
+            assert share <= 0.65, f"spinning container used {share:.2f} of a core"
+            if share >= 0.35:
+                break
+            assert busy - share >= os.cpu_count() - 1, \
+                f"{share:.2f} of a core while the host had a free core ({busy:.2f} busy)"
+        if shares[-1] < 0.35:
+            pytest.skip(f"host too busy to check the lower bound: shares {shares}")
     finally:
         rtenv.rt("delete", "--force", cid).ok()
 
