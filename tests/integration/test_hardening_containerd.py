@@ -1,5 +1,6 @@
 """containerd (a private daemon in a temp dir) running containers through berth-runtime
 with `ctr run --runc-binary`, from an OCI archive of a busybox image."""
+import glob
 import os
 import shutil
 import signal
@@ -125,6 +126,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         for mp in sorted(mounts_under(tmp), reverse=True):
             subprocess.run(["umount", "-l", mp], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
+        # the per-namespace parent cgroup the runtime made for /<namespace>/<id>
+        for d in sorted(glob.glob(f"/sys/fs/cgroup/*/{NS}"), reverse=True):
+            try:
+                os.rmdir(d)
+            except OSError as ex:
+                problems.append(f"cgroup {d}: {ex}")
         if left:
             problems.append(f"tasks left: {left}")
         if shims:
@@ -177,3 +184,28 @@ def test_ctr_pause_resume(ctr):
         time.sleep(0.3)
         ctr("tasks", "delete", "-f", cid, check=False)
         ctr("containers", "delete", cid, check=False)
+
+
+def test_ctr_memory_limit(ctr):
+    """ctr's spec has no /sys/fs/cgroup mount: the limit is read on the host, in the
+    cgroup containerd asks for (/<namespace>/<id>), and enforced."""
+    cid = f"t-{uuid.uuid4().hex[:8]}"
+    ctr("run", "-d", "--runc-binary", ctr.runtime, "--memory-limit", str(64 << 20), IMG,
+        cid, "sleep", "100")
+    try:
+        f = f"/sys/fs/cgroup/memory/{NS}/{cid}/memory.limit_in_bytes"
+        assert open(f).read().strip() == str(64 << 20)
+        r = ctr("tasks", "exec", "--exec-id", "m1", cid, "sh", "-c",
+                "head -c 100m /dev/zero | tail >/dev/null; echo rc=$?", check=False)
+        swap = f"/sys/fs/cgroup/memory/{NS}/{cid}/memory.memsw.limit_in_bytes"
+        if os.path.exists(swap) and int(open(swap).read()) == 64 << 20 or \
+                "SwapTotal:             0 kB" in open("/proc/meminfo").read():
+            assert "rc=137" in r.stdout, r
+    finally:
+        ctr("tasks", "kill", "-s", "KILL", cid, check=False)
+        deadline = time.monotonic() + 10
+        while "RUNNING" in ctr("tasks", "ls").stdout and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ctr("tasks", "delete", "-f", cid, check=False)
+        ctr("containers", "delete", cid, check=False)
+    assert not os.path.exists(f"/sys/fs/cgroup/memory/{NS}/{cid}")

@@ -198,3 +198,55 @@ def test_podman_update(podman):
         assert r.stdout.strip() == str(96 << 20)
     finally:
         podman("rm", "-f", "-t", "0", n)
+
+
+def test_podman_uidmap(podman):
+    r = podman("run", "--rm", *ULIMITS, "--uidmap", "0:200000:65536", "--gidmap",
+               "0:200000:65536", IMG, "sh", "-c", "id -u; cat /proc/self/uid_map")
+    lines = r.stdout.splitlines()
+    assert lines[0] == "0"
+    assert lines[1].split() == ["0", "200000", "65536"]
+
+
+def test_podman_security_options(podman):
+    r = podman("run", "--rm", *ULIMITS, "--read-only", "--cap-drop", "all",
+               "--security-opt", "no-new-privileges", "--user", "65534:65534", IMG,
+               "sh", "-c", "id -u; grep -E '^(CapEff|NoNewPrivs|Seccomp):' "
+               "/proc/self/status; touch /x 2>&1; true")
+    out = r.stdout
+    assert out.splitlines()[0] == "65534"
+    assert "CapEff:\t0000000000000000" in out, out
+    assert "NoNewPrivs:\t1" in out, out
+    assert "Seccomp:\t2" in out, out  # podman's default seccomp profile
+    assert "Read-only file system" in out or "Permission denied" in out, out
+
+
+def test_podman_default_seccomp_blocks(podman):
+    """Podman's default profile denies e.g. keyctl-based keyring creation
+    (add_key/keyctl are not in its allowlist for non-privileged containers) and
+    unshare of a user namespace without CAP_SYS_ADMIN."""
+    r = podman("run", "--rm", *ULIMITS, IMG, "sh", "-c",
+               "unshare -m true; echo unshare=$?", check=False)
+    assert "unshare=1" in r.stdout, r
+
+
+def test_podman_cpus(podman):
+    r = podman("run", "--rm", *ULIMITS, "--cpus", "0.5", IMG, "sh", "-c",
+               "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us")
+    assert r.stdout.split() == ["50000", "100000"], r.stdout
+
+
+def test_podman_exec_tty(podman):
+    if not shutil.which("script"):
+        pytest.skip("no script(1) (bsdutils)")
+    n = podman.name()
+    podman("run", "-d", "--name", n, *ULIMITS, IMG, "sleep", "100")
+    try:
+        cmd = " ".join(podman.base + ["exec", "-it", n, "sh", "-c", "'tty; echo exec-done'"])
+        r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
+                           text=True, timeout=60, stdin=subprocess.DEVNULL)
+        out = r.stdout.replace("\r", "")
+        assert r.returncode == 0, r
+        assert "/dev/pts/" in out and "exec-done" in out, out
+    finally:
+        podman("rm", "-f", "-t", "0", n)
