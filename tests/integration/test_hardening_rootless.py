@@ -239,3 +239,45 @@ def test_rootless_state_in_xdg_runtime_dir(rl):
         d = rl.rt("delete", "--force", cid, root=False, extra_env=env)
     assert d.returncode == 0, d.stderr
     assert not (xdg / "berth-runtime" / cid).exists()
+
+
+def test_rootless_exec_kill_ps(rl):
+    b = rl.bundle("sleep", "100")
+    cid = rl.env.cid()
+    r = rl.rt("run", "--detach", "--bundle", b, cid)
+    try:
+        assert r.returncode == 0, r.stderr
+        r = rl.rt("exec", cid, "sh", "-c", "id -u; cat /proc/self/uid_map")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split()[:2] == ["0", "0"] and str(rl.pw.pw_uid) in r.stdout
+        r = rl.rt("ps", "--format", "json", cid)
+        assert r.returncode == 0, r.stderr
+        pids = json.loads(r.stdout)
+        assert len(pids) == 1 and os.stat(f"/proc/{pids[0]}").st_uid == rl.pw.pw_uid
+        r = rl.rt("kill", cid, "KILL")
+        assert r.returncode == 0, r.stderr
+    finally:
+        d = rl.rt("delete", "--force", cid)
+    assert d.returncode == 0, d.stderr
+
+
+def test_rootless_pause_without_cgroup_fails_clearly(rl):
+    """No delegated cgroup: pause cannot work; it must say so (not hang, not lie)."""
+    b = rl.bundle("sleep", "100")
+    cid = rl.env.cid()
+    r = rl.rt("run", "--detach", "--bundle", b, cid)
+    try:
+        assert r.returncode == 0, r.stderr
+        p = rl.rt("pause", cid, timeout=30)
+        if p.returncode == 0:
+            st = json.loads(rl.rt("state", cid).stdout)
+            assert st["status"] == "paused"
+            assert rl.rt("resume", cid).returncode == 0
+        else:
+            assert "cgroup" in p.stderr.lower(), p.stderr
+            st = json.loads(rl.rt("state", cid).stdout)
+            assert st["status"] == "running"
+    finally:
+        d = rl.rt("delete", "--force", cid)
+    assert d.returncode == 0, d.stderr
+
