@@ -5,6 +5,8 @@ import hashlib
 import os
 import pathlib
 
+import pytest
+
 from hardening_helpers import hardening_rtenv  # noqa: F401
 from hardening_helpers import add_bind, runtime_binary, start_detached
 from test_runtime_terminal import ConsoleServer, read_until_eof
@@ -314,3 +316,47 @@ def test_cve_2022_29162_exec_empty_inheritable(rtenv):
         assert r.stdout.split() == ["CapInh:", "0000000000000000"], repr(r)
     finally:
         rtenv.rt("delete", "--force", cid).ok()
+
+
+# ---- CVE-2024-45310: mountpoint creation through a symlink creates host paths ----
+
+def test_cve_2024_45310_no_host_paths_created(rtenv):
+    src = rtenv.hostdir("src")
+    (src / "payload").write_text("p\n")
+    outside = rtenv.path("must-not-exist")  # absolute host path, does not exist
+    b = rtenv.bundle("sh", "-c", f"ls {outside}/sub/mnt")
+    os.symlink(f"{outside}/sub", rootfs(b) / "evil")
+    add_bind(rtenv, b, src, dest="/evil/mnt", opts=("rbind", "ro"))
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid())
+    assert not os.path.exists(outside), f"runtime created {outside} on the host: {r!r}"
+    if r.returncode == 0:
+        assert r.stdout.split() == ["payload"], repr(r)  # made inside the rootfs
+        assert (rootfs(b) / str(outside).lstrip("/") / "sub" / "mnt").is_dir()
+
+
+# ---- CVE-2019-19921: /proc in the rootfs is a symlink ----
+
+@pytest.mark.parametrize("fs", ["proc", "sys"])
+def test_cve_2019_19921_proc_symlink_refused(rtenv, fs):
+    """runc (rootfs_linux.go): "filesystem "proc" must be mounted on ordinary
+    directory" when the destination is a symlink (or not a directory)."""
+    b = rtenv.bundle("true")
+    os.rmdir(rootfs(b) / fs)
+    (rootfs(b) / f"fake{fs}").mkdir()
+    os.symlink(f"fake{fs}", rootfs(b) / fs)
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid())
+    assert r.returncode != 0, f"{fs} mounted through a symlink: {r!r}"
+    assert f"/{fs}" in r.stderr, repr(r)
+
+
+# ---- CVE-2022-24769: the default spec grants no inheritable capabilities ----
+
+def test_cve_2022_24769_default_spec_no_inheritable(rtenv):
+    b = rtenv.bundle("grep", "-E", "^Cap(Inh|Amb):", "/proc/self/status")
+    c = rtenv.load(b)["process"]["capabilities"]
+    assert not c.get("inheritable"), c
+    # runc's spec keeps an "ambient" list; without inheritable the kernel cannot raise
+    # them, so both sets are empty in the process
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
+    assert r.stdout.split() == ["CapInh:", "0000000000000000", "CapAmb:",
+                                "0000000000000000"], repr(r)
