@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 import conftest
+from hardening_helpers import V1
 from runtime_helpers import MAKE_BUNDLE, need_root
 
 IMG = "localhost/berth-hardening-busybox:1"
@@ -186,6 +187,7 @@ def test_ctr_pause_resume(ctr):
         ctr("containers", "delete", cid, check=False)
 
 
+@V1
 def test_ctr_memory_limit(ctr):
     """ctr's spec has no /sys/fs/cgroup mount: the limit is read on the host, in the
     cgroup containerd asks for (/<namespace>/<id>), and enforced."""

@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 from hardening_helpers import hardening_rtenv  # noqa: F401
-from hardening_helpers import add_bind, runtime_binary, start_detached
+from hardening_helpers import V1, add_bind, runtime_binary, start_detached
 from test_runtime_terminal import ConsoleServer, read_until_eof
 
 
@@ -275,6 +275,7 @@ def test_cve_2025_52881_oom_score_adj_applies_to_container(rtenv):
 
 # ---- CVE-2023-25809: writable /sys/fs/cgroup without a cgroup namespace ----
 
+@V1
 def test_cve_2023_25809_cgroupfs_read_only(rtenv):
     b = rtenv.bundle("sh", "-c", "touch /sys/fs/cgroup/memory/x; echo touch=$?; "
                      "mkdir /sys/fs/cgroup/memory/y; echo mkdir=$?; "
@@ -291,6 +292,7 @@ def test_cve_2023_25809_cgroupfs_read_only(rtenv):
     assert not os.path.exists("/sys/fs/cgroup/memory/x")
 
 
+@V1
 def test_cve_2023_25809_only_own_cgroup_visible(rtenv):
     """Without a cgroup namespace the container sees its own cgroup at the root of
     each hierarchy, not the host's tree (no berth/ sibling directories)."""

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 import conftest
+from hardening_helpers import V1
 from runtime_helpers import MAKE_BUNDLE, need_root
 
 IMG = "localhost/berth-hardening-busybox:1"
@@ -167,6 +168,7 @@ def test_podman_tty(podman):
     assert "33 99" in out, out
 
 
+@V1
 def test_podman_memory_and_pids_limits(podman):
     r = podman("run", "--rm", *ULIMITS, "--memory", "64m", "--pids-limit", "30", IMG,
                "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
@@ -185,6 +187,7 @@ def test_podman_memory_and_pids_limits(podman):
     assert 20 <= n <= 30, r.stdout
 
 
+@V1
 def test_podman_update(podman):
     r = podman("update", "--help", check=False)
     if r.returncode != 0:
@@ -239,6 +242,7 @@ def test_podman_seccomp_profile_applied(podman):
     assert "rc=1" in r.stdout and "Function not implemented" in r.stderr, r
 
 
+@V1
 def test_podman_cpus(podman):
     r = podman("run", "--rm", *ULIMITS, "--cpus", "0.5", IMG, "sh", "-c",
                "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us")
