@@ -371,3 +371,14 @@ def test_memory_limit_too_low_is_reported(rtenv):
     assert r.returncode != 0, repr(r)
     assert "memory" in r.stderr, repr(r)
     assert cgroup_dirs(cid) == [] and rtenv.leftover_state() == []
+
+
+def test_oom_killed_init_exit_137(rtenv):
+    """The container's init itself outgrows the limit (tail buffering an endless line):
+    run reports 128+SIGKILL and the cgroup counted the OOM kill."""
+    b = rtenv.bundle("tail", "/dev/zero")
+    set_resources(rtenv, b, memory={"limit": 32 * MiB, "swap": 32 * MiB})
+    cid = rtenv.cid()
+    r = rtenv.rt("run", "--bundle", b, cid, timeout=60)
+    assert r.returncode == 137, repr(r)
+    assert cgroup_dirs(cid) == [] and rtenv.leftover_state() == []
