@@ -285,8 +285,15 @@ static int until_ready(launch_state *ls, berr *e)
 		int r = sync_recv(ls->sync[0], &m, &fd, e);
 		if (r < 0)
 			return -1;
-		if (r == 0)
+		if (r == 0) {
+			uint64_t ooms = 0;
+			berr ignore;
+			if (ls->cg && cgroup_oom_count(ls->cg, &ooms, &ignore) == 0 && ooms > 0)
+				return berr_set(e, ENOMEM,
+						"container init was OOM-killed during setup "
+						"(linux.resources.memory.limit too low?)");
 			return berr_set(e, EPIPE, "container init exited during setup");
+		}
 		switch (m.type) {
 		case SYNC_ERROR:
 			return berr_set(e, m.value, "%s", m.text);
@@ -481,6 +488,14 @@ no_cgroup:
 		    xasprintf("process.selinuxLabel \"%s\" ignored: SELinux is "
 			      "not enabled on this host",
 			      se);
+		strv_push(&c->warnings, w);
+	}
+	const char *ml = s->linux_.mount_label;
+	if (ml && *ml && !ls->l.lsm.selinux) {
+		_cleanup_free_ char *w =
+		    xasprintf("linux.mountLabel \"%s\" ignored: SELinux is not "
+			      "enabled on this host",
+			      ml);
 		strv_push(&c->warnings, w);
 	}
 	ls->l.cg = ls->cg;

@@ -152,7 +152,8 @@ static int build_process(rt_ctx *c, container *k, const rt_exec_opts *o, exec_ct
 		p->caps.bounding |= bit;
 		p->caps.effective |= bit;
 		p->caps.permitted |= bit;
-		p->caps.inheritable |= bit;
+		/* never inheritable: a setuid or file-capability binary run by
+		 * this process must not gain it (CVE-2022-29162) */
 		p->has_caps = true;
 	}
 	if (o->tty)

@@ -89,6 +89,9 @@ int rootfs_pivot(const rt_launch *l, berr *e);
 int rootfs_finish(const rt_launch *l, berr *e); /* after pivot: ro root, masks, sysctl */
 int mount_one(const rt_launch *l, int rootfd, const spec_mount *m, size_t idx, berr *e);
 int devices_create(const rt_launch *l, int rootfd, berr *e);
+/* tmpcopyup: copy a directory's content (fd before the mount) into the new
+ * mount (fd after it). */
+int mount_copy_up(int src_dirfd, int dst_dirfd, berr *e);
 /* Remount `target_fd`'s mount with flags, keeping the flags a user namespace
  * locked (nosuid, nodev, noexec, atime). */
 int mount_remount_bind(int target_fd, unsigned long flags, berr *e);

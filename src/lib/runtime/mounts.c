@@ -165,8 +165,38 @@ static char *strip_option(const char *data, const char *prefix)
 	return out;
 }
 
+static bool has_option(const char *data, const char *opt)
+{
+	size_t n = strlen(opt);
+	for (const char *p = data; p && (p = strstr(p, opt)); p += n)
+		if ((p == data || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* proc and sysfs go on a real directory only: an image that makes /proc a
+ * symlink would otherwise steer later /proc writes (CVE-2019-19921). */
+static int check_plain_dir(int rootfd, const spec_mount *m, berr *e)
+{
+	if (strcmp(m->type, "proc") && strcmp(m->type, "sysfs"))
+		return 0;
+	char name[256];
+	_cleanup_close_ int parent =
+	    fs_parent_in_root(rootfd, m->destination, name, sizeof(name), true, e);
+	if (parent < 0)
+		return -1;
+	struct stat st;
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+		return berr_set(e, EPERM,
+				"filesystem \"%s\" must be mounted on an ordinary directory",
+				m->type);
+	return 0;
+}
+
 static int do_plain(const rt_launch *l, int rootfd, const spec_mount *m, berr *e)
 {
+	if (check_plain_dir(rootfd, m, e) < 0)
+		return -1;
 	_cleanup_close_ int tfd = fs_mkdir_in_root(rootfd, m->destination, 0755, e);
 	if (tfd < 0)
 		return -1;
@@ -176,9 +206,20 @@ static int do_plain(const rt_launch *l, int rootfd, const spec_mount *m, berr *e
 	const char *src = m->source && *m->source ? m->source : m->type;
 	unsigned long flags = m->flags & ~(MS_REC | PROPAGATION_FLAGS);
 	const char *data = m->data;
+	_cleanup_free_ char *without_copyup = NULL;
+	_cleanup_close_ int below = -1; /* the directory the tmpfs will cover */
+	if (has_option(data, "tmpcopyup")) {
+		if (strcmp(m->type, "tmpfs"))
+			return berr_set(e, EINVAL, "tmpcopyup: only for tmpfs mounts");
+		without_copyup = strip_option(data, "tmpcopyup");
+		data = *without_copyup ? without_copyup : NULL;
+		below = fs_open_in_root(rootfd, m->destination, O_RDONLY | O_DIRECTORY, 0, e);
+		if (below < 0)
+			return -1;
+	}
 	_cleanup_free_ char *labeled = NULL;
-	if (l->s->linux_.mount_label && *l->s->linux_.mount_label && strcmp(m->type, "proc") &&
-	    strcmp(m->type, "sysfs") && strcmp(m->type, "mqueue")) {
+	if (l->lsm.selinux && l->s->linux_.mount_label && *l->s->linux_.mount_label &&
+	    strcmp(m->type, "proc") && strcmp(m->type, "sysfs") && strcmp(m->type, "mqueue")) {
 		labeled = xasprintf("%s%scontext=\"%s\"", data ? data : "", data ? "," : "",
 				    l->s->linux_.mount_label);
 		data = labeled;
@@ -207,6 +248,12 @@ static int do_plain(const rt_launch *l, int rootfd, const spec_mount *m, berr *e
 		return berr_sys(e, "mount %s", m->type);
 	}
 mounted:
+	if (below >= 0) {
+		_cleanup_close_ int top =
+		    fs_open_in_root(rootfd, m->destination, O_RDONLY | O_DIRECTORY, 0, e);
+		if (top < 0 || mount_copy_up(below, top, e) < 0)
+			return -1;
+	}
 	if (m->propagation || m->rro || !strcmp(m->type, "proc")) {
 		_cleanup_close_ int nfd = fs_open_in_root(rootfd, m->destination, O_PATH, 0, e);
 		if (nfd < 0)

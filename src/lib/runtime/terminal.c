@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -50,22 +51,51 @@ int term_send_master(int sock, int master, berr *e)
 	return 0;
 }
 
-int term_make_controlling(int slave, bool bind_console, berr *e)
+/* /dev/console in the container becomes the pty, as in runc. Whatever is
+ * there (a symlink planted by the image: CVE-2025-52565) is replaced by a
+ * plain file, opened without following links and checked, and the pty is
+ * mounted over that fd. */
+static int bind_console(int slave, berr *e)
+{
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return berr_sys(e, "open /");
+	char name[16];
+	_cleanup_close_ int dev =
+	    fs_parent_in_root(root, "/dev/console", name, sizeof(name), true, e);
+	if (dev < 0)
+		return berr_ctx(e, "/dev/console");
+	struct stat st;
+	if (fstatat(dev, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISCHR(st.st_mode) && unlinkat(dev, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+		return berr_sys(e, "replace /dev/console");
+	_cleanup_close_ int devdir = openat(dev, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (devdir < 0)
+		return berr_sys(e, "open /dev");
+	int f = openat(devdir, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f >= 0)
+		close(f);
+	else if (errno != EEXIST && errno != ENXIO && errno != EIO)
+		return berr_sys(e, "create /dev/console");
+	_cleanup_close_ int target = openat(devdir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0 || fstat(target, &st) < 0)
+		return berr_sys(e, "open /dev/console");
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		return berr_set(e, EPERM, "/dev/console is neither a file nor a device");
+	if (mount(fs_fd_path(slave).s, fs_fd_path(target).s, NULL, MS_BIND, NULL) < 0)
+		return berr_sys(e, "bind the pty on /dev/console");
+	return 0;
+}
+
+int term_make_controlling(int slave, bool console, berr *e)
 {
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		return berr_sys(e, "process.terminal: set controlling terminal");
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(slave, fd) < 0)
 			return berr_sys(e, "process.terminal: dup2");
-	if (!bind_console)
-		return 0;
-	/* /dev/console in the container is the pty, as in runc. */
-	berr ignore;
-	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int cfd =
-	    root < 0 ? -1 : fs_mkfile_in_root(root, "/dev/console", 0600, &ignore);
-	if (cfd >= 0)
-		mount(fs_fd_path(slave).s, fs_fd_path(cfd).s, NULL, MS_BIND, NULL);
+	if (console && bind_console(slave, e) < 0)
+		return berr_ctx(e, "process.terminal");
 	return 0;
 }
 
