@@ -126,7 +126,14 @@ static int pump(int fd, int stream)
 		return 1;
 	if (n <= 0)
 		return 0;
-	log_chunk(stream == 1 ? "stdout" : "stderr", buf, (size_t)n);
+	/* one log entry per line, like Docker's json-file */
+	const char *name = stream == 1 ? "stdout" : "stderr";
+	for (size_t o = 0; o < (size_t)n;) {
+		const char *nl = memchr(buf + o, '\n', (size_t)n - o);
+		size_t l = nl ? (size_t)(nl - (buf + o)) + 1 : (size_t)n - o;
+		log_chunk(name, buf + o, l);
+		o += l;
+	}
 	send_frame(stream, buf, (uint32_t)n);
 	return 1;
 }
@@ -274,6 +281,9 @@ int main(int argc, char **argv)
 					fcntl(errfd, F_SETFL, fl | O_NONBLOCK);
 			}
 		}
+		if (p[3].revents & POLLIN) {
+			client = accept4(FD_LISTEN, NULL, NULL, SOCK_CLOEXEC);
+		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
 			if (!pump(outfd, 1)) {
 				if (outfd != infd)
@@ -285,9 +295,6 @@ int main(int argc, char **argv)
 				close(errfd);
 				errfd = -1;
 			}
-		if (p[3].revents & POLLIN) {
-			client = accept4(FD_LISTEN, NULL, NULL, SOCK_CLOEXEC);
-		}
 		if (client >= 0 && (p[4].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (client_input() < 0) {
 				close(client);

@@ -140,12 +140,15 @@ int cmd_ps(cli *c, int argc, char **argv)
 	char **av = ctr_expand_short(argc, argv, "aq");
 	berr e;
 	int i = flags_parse(defs, (int)strv_len(av), av, 1, &e);
-	strv_free(av);
-	if (i < 0)
+	if (i < 0) {
+		strv_free(av);
 		return cli_fail(125, &e);
+	}
 	eng *g = ctr_open(c, &e);
-	if (!g)
+	if (!g) {
+		strv_free(av);
 		return cli_fail(125, &e);
+	}
 	char **ids = eng_list(g);
 	json_object **docs = xzalloc((strv_len(ids) + 1) * sizeof(*docs));
 	size_t n = 0;
@@ -230,6 +233,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 		json_object_put(docs[k]);
 	free(docs);
 	strv_free(ids);
+	strv_free(av);
 	eng_close(g);
 	return 0;
 }

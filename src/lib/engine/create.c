@@ -81,6 +81,14 @@ static int cap_parse(const char *n, int *out)
 static uint64_t all_caps(void)
 {
 	int last = spec_cap_last();
+	/* what this kernel knows (capset refuses more) */
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	int k;
+	if (f) {
+		if (fscanf(f, "%d", &k) == 1 && k < last)
+			last = k;
+		fclose(f);
+	}
 	return last >= 63 ? ~0ULL : ((1ULL << (last + 1)) - 1);
 }
 
@@ -325,7 +333,8 @@ static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
 		size_t len;
 		if (fs_read_file_at(AT_FDCWD, *f, &txt, &len, e) < 0)
 			return berr_ctx(e, "--env-file");
-		for (char *l = txt, *sv; (l = strtok_r(l == txt ? txt : NULL, "\n", &sv));) {
+		char *sv = NULL;
+		for (char *l = strtok_r(txt, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
 			while (isspace((unsigned char)*l))
 				l++;
 			if (*l && *l != '#' && add_env_line(p, l, e) < 0)
@@ -577,7 +586,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	int r = -1;
 	json_object *cfg = NULL, *doc = NULL, *jmounts = NULL, *binds = NULL;
 	_cleanup_free_ char *data = NULL, *hosts = NULL, *hostline = NULL, *def = NULL, *p_hn = NULL,
-			    *p_hosts = NULL, *p_res = NULL, *logp = NULL, *slash = NULL;
+			    *p_hosts = NULL, *p_res = NULL, *logp = NULL, *slash = NULL, *resolv = NULL;
 	char *user_home = NULL;
 	gid_t *groups = NULL;
 	size_t n_groups = 0;
@@ -620,7 +629,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
 	    hostname);
 	hostline = xasprintf("%s\n", hostname);
-	_cleanup_free_ char *resolv = NULL;
+	resolv = NULL;
 	size_t rl;
 	berr ig;
 	if (fs_read_file_at(AT_FDCWD, "/etc/resolv.conf", &resolv, &rl, &ig) < 0)
