@@ -173,8 +173,9 @@ static int client_input(void)
 		break;
 	case 4:
 		if (tty && len == 4) {
-			struct winsize ws = {.ws_row = (unsigned short)((buf[0] & 0xff) | (buf[1] & 0xff) << 8),
-					     .ws_col = (unsigned short)((buf[2] & 0xff) | (buf[3] & 0xff) << 8)};
+			struct winsize ws = {
+			    .ws_row = (unsigned short)((buf[0] & 0xff) | (buf[1] & 0xff) << 8),
+			    .ws_col = (unsigned short)((buf[2] & 0xff) | (buf[3] & 0xff) << 8)};
 			ioctl(FD_OUT, TIOCSWINSZ, &ws);
 		}
 		break;
@@ -189,8 +190,8 @@ static void write_exit(int status)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "%d %lld%09ld\n", status, (long long)ts.tv_sec,
-			 ts.tv_nsec);
+	int n =
+	    snprintf(buf, sizeof(buf), "%d %lld%09ld\n", status, (long long)ts.tv_sec, ts.tv_nsec);
 	int fd = openat(dirfd_, "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		write_all(fd, buf, (size_t)n);
@@ -270,7 +271,8 @@ int main(int argc, char **argv)
 			pid_t w;
 			while ((w = waitpid(-1, &st, WNOHANG)) > 0)
 				if (w == init)
-					status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+					status =
+					    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 			if (status >= 0) {
 				/* output pipes may be held open by leftover processes
 				 * only without a pid namespace: read what is there */
@@ -313,8 +315,8 @@ int main(int argc, char **argv)
 	unlinkat(dirfd_, "attach.sock", 0);
 	if (client >= 0) {
 		uint32_t s = (uint32_t)status;
-		unsigned char b[4] = {(unsigned char)s, (unsigned char)(s >> 8), (unsigned char)(s >> 16),
-				      (unsigned char)(s >> 24)};
+		unsigned char b[4] = {(unsigned char)s, (unsigned char)(s >> 8),
+				      (unsigned char)(s >> 16), (unsigned char)(s >> 24)};
 		send_frame(3, b, 4);
 		/* the client answers 5 if it cleans up itself */
 		struct pollfd cp = {.fd = client, .events = POLLIN};

@@ -98,9 +98,8 @@ static int stop_one(eng *g, const char *id, int timeout_s, int *code)
 	return 0;
 }
 
-static int for_each(cli *c, int argc, char **argv, int i, int (*fn)(eng *, const char *id,
-								   const char *ref, void *arg),
-		    void *arg)
+static int for_each(cli *c, int argc, char **argv, int i,
+		    int (*fn)(eng *, const char *id, const char *ref, void *arg), void *arg)
 {
 	berr e;
 	if (i >= argc)
@@ -202,10 +201,11 @@ static int do_rm(eng *g, const char *id, const char *ref, void *arg)
 	const char *s = status_of(g, id, NULL);
 	if (s && (!strcmp(s, "running") || !strcmp(s, "paused"))) {
 		if (!a->force)
-			return cli_failf(125,
-					 "cannot remove container \"%s\": container is %s: stop the "
-					 "container before removing or force remove",
-					 ref, s);
+			return cli_failf(
+			    125,
+			    "cannot remove container \"%s\": container is %s: stop the "
+			    "container before removing or force remove",
+			    ref, s);
 		berr e;
 		if (!strcmp(s, "paused"))
 			rt_pause(&g->rt, id, false, &e);
@@ -398,7 +398,8 @@ int cmd_exec(cli *c, int argc, char **argv)
 		gid_t *groups;
 		size_t ng;
 		char *home;
-		if (rfd < 0 || eng_resolve_user(rfd, user, &uid, &gid, &groups, &ng, &home, &e) < 0) {
+		if (rfd < 0 ||
+		    eng_resolve_user(rfd, user, &uid, &gid, &groups, &ng, &home, &e) < 0) {
 			if (rfd >= 0)
 				close(rfd);
 			rc = cli_fail(125, &e);
@@ -409,8 +410,8 @@ int cmd_exec(cli *c, int argc, char **argv)
 		free(home);
 		u = xasprintf("%u:%u", uid, gid);
 	}
-	rt_exec_opts o = {.args = av + i + 1, .env = env, .cwd = wd, .user = u, .tty = tty,
-			  .detach = detach};
+	rt_exec_opts o = {
+	    .args = av + i + 1, .env = env, .cwd = wd, .user = u, .tty = tty, .detach = detach};
 	int status = 0;
 	if (rt_exec(&g->rt, id, &o, &status, &e) < 0) {
 		rc = strstr(e.msg, "executable file not found") ? 127
@@ -436,12 +437,23 @@ int cmd_container(cli *c, int argc, char **argv)
 	static const struct {
 		const char *name;
 		cli_cmd_fn fn;
-	} sub[] = {{"run", cmd_run},	   {"create", cmd_create},   {"start", cmd_start},
-		   {"stop", cmd_stop},	   {"restart", cmd_restart}, {"kill", cmd_kill},
-		   {"rm", cmd_rm},	   {"wait", cmd_wait},	     {"pause", cmd_pause},
-		   {"unpause", cmd_unpause}, {"inspect", cmd_container_inspect},
-		   {"exec", cmd_exec},	   {"ps", cmd_ps},	     {"ls", cmd_ps},
-		   {"list", cmd_ps},	   {"logs", cmd_logs},	     {"prune", cmd_prune},
+	} sub[] = {{"run", cmd_run},
+		   {"create", cmd_create},
+		   {"start", cmd_start},
+		   {"stop", cmd_stop},
+		   {"restart", cmd_restart},
+		   {"kill", cmd_kill},
+		   {"rm", cmd_rm},
+		   {"wait", cmd_wait},
+		   {"pause", cmd_pause},
+		   {"unpause", cmd_unpause},
+		   {"inspect", cmd_container_inspect},
+		   {"exec", cmd_exec},
+		   {"ps", cmd_ps},
+		   {"ls", cmd_ps},
+		   {"list", cmd_ps},
+		   {"logs", cmd_logs},
+		   {"prune", cmd_prune},
 		   {"cleanup", cmd_cleanup}};
 	if (argc < 2)
 		return cli_failf(125, "usage: berth container COMMAND");

@@ -52,7 +52,8 @@ static char *status_text(json_object *doc, const char *s)
 	if (!strcmp(s, "exited")) {
 		int64_t f = eng_time_parse(ctr_str(doc, "State.FinishedAt"));
 		if (f <= 0)
-			return xasprintf("Exited (%lld)", (long long)ctr_int(doc, "State.ExitCode"));
+			return xasprintf("Exited (%lld)",
+					 (long long)ctr_int(doc, "State.ExitCode"));
 		human(now_ns() - f, d, sizeof(d));
 		return xasprintf("Exited (%lld) %s ago", (long long)ctr_int(doc, "State.ExitCode"),
 				 d);
@@ -66,8 +67,8 @@ static char *command_text(json_object *doc)
 	json_object *a;
 	if (json_object_object_get_ex(doc, "Args", &a))
 		for (size_t i = 0; i < json_object_array_length(a); i++) {
-			char *n = xasprintf("%s %s", s,
-					    json_object_get_string(json_object_array_get_idx(a, i)));
+			char *n = xasprintf(
+			    "%s %s", s, json_object_get_string(json_object_array_get_idx(a, i)));
 			free(s);
 			s = n;
 		}
@@ -157,7 +158,8 @@ int cmd_ps(cli *c, int argc, char **argv)
 		if (!d)
 			continue;
 		const char *s = eng_reconcile(g, *p, d);
-		if (!strcmp(ctr_str(d, "State.Status") ? ctr_str(d, "State.Status") : "", "creating")) {
+		if (!strcmp(ctr_str(d, "State.Status") ? ctr_str(d, "State.Status") : "",
+			    "creating")) {
 			json_object_put(d);
 			continue;
 		}
@@ -179,8 +181,8 @@ int cmd_ps(cli *c, int argc, char **argv)
 			}
 	bool json = format && !strcmp(format, "json");
 	if (!quiet && !json && (!format || !strcmp(format, "table")))
-		printf("%-15s %-20s %-22s %-16s %-26s %-10s %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
-		       "CREATED", "STATUS", "PORTS", "NAMES");
+		printf("%-15s %-20s %-22s %-16s %-26s %-10s %s\n", "CONTAINER ID", "IMAGE",
+		       "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
 	else if (format && !strncmp(format, "table ", 6)) {
 		printf("%s\n", format + 6); /* header: the template itself */
 		format += 6;
@@ -196,18 +198,23 @@ int cmd_ps(cli *c, int argc, char **argv)
 		} else if (json) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "Id", json_object_new_string(id));
-			json_object_object_add(o, "Image", json_object_new_string(ctr_str(d, "Config.Image")));
+			json_object_object_add(o, "Image",
+					       json_object_new_string(ctr_str(d, "Config.Image")));
 			_cleanup_free_ char *cmd = command_text(d);
 			json_object_object_add(o, "Command", json_object_new_string(cmd));
-			json_object_object_add(o, "Created", json_object_new_string(ctr_str(d, "Created")));
+			json_object_object_add(o, "Created",
+					       json_object_new_string(ctr_str(d, "Created")));
 			json_object_object_add(o, "State", json_object_new_string(s));
 			json_object_object_add(o, "Status", json_object_new_string(st));
-			json_object_object_add(o, "ExitCode", json_object_new_int((int)ctr_int(d, "State.ExitCode")));
+			json_object_object_add(
+			    o, "ExitCode", json_object_new_int((int)ctr_int(d, "State.ExitCode")));
 			const char *nm = ctr_str(d, "Name");
 			json_object *names = json_object_new_array();
-			json_object_array_add(names, json_object_new_string(nm[0] == '/' ? nm + 1 : nm));
+			json_object_array_add(names,
+					      json_object_new_string(nm[0] == '/' ? nm + 1 : nm));
 			json_object_object_add(o, "Names", names);
-			json_object_object_add(o, "Pid", json_object_new_int((int)ctr_int(d, "State.Pid")));
+			json_object_object_add(o, "Pid",
+					       json_object_new_int((int)ctr_int(d, "State.Pid")));
 			json_object_array_add(arr, o);
 		} else if (format && strcmp(format, "table")) {
 			print_format(format, d, st, s);
@@ -251,7 +258,8 @@ static void emit_line(const char *line, bool ts)
 	if (ts && t)
 		fprintf(f, "%s ", t);
 	if (log)
-		fwrite(log, 1, (size_t)json_object_get_string_len(json_object_object_get(o, "log")), f);
+		fwrite(log, 1, (size_t)json_object_get_string_len(json_object_object_get(o, "log")),
+		       f);
 	fflush(f);
 	json_object_put(o);
 }

@@ -101,8 +101,8 @@ static int recv_fd(int sock)
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr a;
 	} u;
-	struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = u.buf,
-			   .msg_controllen = sizeof(u.buf)};
+	struct msghdr m = {
+	    .msg_iov = &io, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
 	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) < 0)
 		return -1;
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
@@ -138,8 +138,8 @@ static int unix_sock_at(int dirfd, const char *name, bool listen_, berr *e)
 /* The monitor-to-be: create the container (its init becomes our child),
  * put its stdio on fds 3..6 and exec berth-monitor. Reports "OK pid" or
  * "E errnum message" on the status pipe. */
-static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool interactive,
-				    bool rm, int status_fd, const char *root)
+static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool interactive, bool rm,
+				    int status_fd, const char *root)
 {
 	berr e;
 	char msg[1200];
@@ -230,17 +230,17 @@ static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool inter
 	/* the monitor says OK on fd 7 once it runs */
 	if (dup2(status_fd, 7) < 0)
 		goto fail_sys_kill;
-	char *argv[] = {mon,	      dir,	   pids,      flags, berth, "--root", (char *)root,
-			"container", "cleanup", rm ? "--rm" : "--", (char *)id, NULL};
+	char *argv[] = {mon,	    dir,	  pids,	       flags,	  berth,
+			"--root",   (char *)root, "container", "cleanup", rm ? "--rm" : "--",
+			(char *)id, NULL};
 	execv(mon, argv);
 	berr_sys(&e, "exec %s", mon);
-fail_kill:
-	{
-		berr ig;
-		rt_kill(&g->rt, id, SIGKILL, false, &ig);
-		waitpid(-1, NULL, 0);
-		rt_delete(&g->rt, id, true, &ig);
-	}
+fail_kill : {
+	berr ig;
+	rt_kill(&g->rt, id, SIGKILL, false, &ig);
+	waitpid(-1, NULL, 0);
+	rt_delete(&g->rt, id, true, &ig);
+}
 	goto fail;
 fail_sys_kill:
 	berr_sys(&e, "dup2");
@@ -420,7 +420,8 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 	json_object *st;
 	json_object_object_get_ex(doc, "State", &st);
 	json_object_object_add(st, "MonitorPid", json_object_new_int(m));
-	json_object_object_add(st, "MonitorStart", json_object_new_int64((int64_t)eng_proc_start(m)));
+	json_object_object_add(st, "MonitorStart",
+			       json_object_new_int64((int64_t)eng_proc_start(m)));
 	json_object_object_add(st, "Status", json_object_new_string("created"));
 	json_object_object_add(st, "FinishedAt", json_object_new_string("0001-01-01T00:00:00Z"));
 	json_object_object_add(st, "ExitCode", json_object_new_int(0));
@@ -535,7 +536,8 @@ static int parse_run(int argc, char **argv, run_flags *f, int *first, berr *e)
 	f->o.entrypoint = f->entrypoint;
 	f->o.network = f->net;
 	if (i >= argc)
-		return berr_set(e, EINVAL, "\"%s\" requires at least 1 argument (an image)", argv[0]);
+		return berr_set(e, EINVAL, "\"%s\" requires at least 1 argument (an image)",
+				argv[0]);
 	f->o.image = argv[i];
 	f->o.command = i + 1 < argc ? argv + i + 1 : NULL;
 	*first = i;
@@ -626,9 +628,8 @@ int cmd_create(cli *c, int argc, char **argv)
 int cmd_start(cli *c, int argc, char **argv)
 {
 	bool attach = false, inter = false;
-	const flag_def defs[] = {{"attach", 'a', FLAG_BOOL, &attach},
-				 {"interactive", 'i', FLAG_BOOL, &inter},
-				 {0}};
+	const flag_def defs[] = {
+	    {"attach", 'a', FLAG_BOOL, &attach}, {"interactive", 'i', FLAG_BOOL, &inter}, {0}};
 	berr e;
 	int i = flags_parse(defs, argc, argv, 1, &e);
 	if (i < 0)

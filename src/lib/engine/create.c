@@ -21,8 +21,9 @@
 #include "util/xalloc.h"
 
 static const char *const default_caps[] = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",  "CAP_KILL",	     "CAP_NET_BIND_SERVICE",
-    "CAP_SETFCAP", "CAP_SETGID",	"CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT", NULL};
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE",	   "CAP_FOWNER",     "CAP_FSETID",
+    "CAP_KILL",	   "CAP_NET_BIND_SERVICE", "CAP_SETFCAP",    "CAP_SETGID",
+    "CAP_SETPCAP", "CAP_SETUID",	   "CAP_SYS_CHROOT", NULL};
 
 typedef struct vol {
 	char *type; /* "bind" or "volume" */
@@ -89,7 +90,18 @@ static uint64_t all_caps(void)
 			last = k;
 		fclose(f);
 	}
-	return last >= 63 ? ~0ULL : ((1ULL << (last + 1)) - 1);
+	uint64_t all = last >= 63 ? ~0ULL : ((1ULL << (last + 1)) - 1);
+	/* and what we hold ourselves: a container cannot get more */
+	f = fopen("/proc/self/status", "re");
+	if (f) {
+		char line[256];
+		unsigned long long bnd;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "CapBnd: %llx", &bnd) == 1)
+				all &= bnd;
+		fclose(f);
+	}
+	return all;
 }
 
 static bool valid_vol_name(const char *s)
@@ -106,7 +118,10 @@ static int add_vol(eng *g, plan *p, const char *type, const char *src, const cha
 		   const char *vspec, berr *e)
 {
 	if (!dst || dst[0] != '/')
-		return berr_set(e, EINVAL, "invalid volume specification \"%s\": the container path must be absolute", vspec);
+		return berr_set(
+		    e, EINVAL,
+		    "invalid volume specification \"%s\": the container path must be absolute",
+		    vspec);
 	if (!src || !*src)
 		return berr_set(e, EINVAL, "invalid volume specification \"%s\"", vspec);
 	vol v = {.type = xstrdup(type), .dst = xstrdup(dst), .ro = ro};
@@ -114,7 +129,10 @@ static int add_vol(eng *g, plan *p, const char *type, const char *src, const cha
 		if (src[0] != '/') {
 			free(v.type);
 			free(v.dst);
-			return berr_set(e, EINVAL, "invalid volume specification \"%s\": bind source must be absolute", vspec);
+			return berr_set(
+			    e, EINVAL,
+			    "invalid volume specification \"%s\": bind source must be absolute",
+			    vspec);
 		}
 		v.src = xstrdup(src);
 	} else {
@@ -139,13 +157,16 @@ static int parse_volume(eng *g, plan *p, const char *s, berr *e)
 	for (char *t = c, *sv; n < 4 && (t = strtok_r(n ? NULL : t, ":", &sv)); n++)
 		parts[n] = t;
 	if (n < 2 || n > 3)
-		return berr_set(e, EINVAL, "invalid volume specification \"%s\" (want SRC:DST[:ro|rw])", s);
+		return berr_set(e, EINVAL,
+				"invalid volume specification \"%s\" (want SRC:DST[:ro|rw])", s);
 	bool ro = false;
 	if (n == 3) {
 		if (!strcmp(parts[2], "ro"))
 			ro = true;
 		else if (strcmp(parts[2], "rw"))
-			return berr_set(e, EINVAL, "invalid volume specification \"%s\": mode \"%s\"", s, parts[2]);
+			return berr_set(e, EINVAL,
+					"invalid volume specification \"%s\": mode \"%s\"", s,
+					parts[2]);
 	}
 	return add_vol(g, p, parts[0][0] == '/' ? "bind" : "volume", parts[0], parts[1], ro, s, e);
 }
@@ -163,7 +184,8 @@ static int parse_mount(eng *g, plan *p, const char *s, berr *e)
 			type = v;
 		else if ((!strcmp(t, "source") || !strcmp(t, "src")) && v)
 			src = v;
-		else if ((!strcmp(t, "target") || !strcmp(t, "destination") || !strcmp(t, "dst")) && v)
+		else if ((!strcmp(t, "target") || !strcmp(t, "destination") || !strcmp(t, "dst")) &&
+			 v)
 			dst = v;
 		else if (!strcmp(t, "readonly") || !strcmp(t, "ro"))
 			ro = !v || !strcmp(v, "true") || !strcmp(v, "1");
@@ -177,7 +199,8 @@ static int parse_mount(eng *g, plan *p, const char *s, berr *e)
 	if (!strcmp(type, "bind")) {
 		struct stat st;
 		if (!src || stat(src, &st) < 0)
-			return berr_set(e, ENOENT, "--mount \"%s\": bind source path does not exist", s);
+			return berr_set(e, ENOENT,
+					"--mount \"%s\": bind source path does not exist", s);
 	}
 	return add_vol(g, p, type, src, dst, ro, s, e);
 }
@@ -185,13 +208,20 @@ static int parse_mount(eng *g, plan *p, const char *s, berr *e)
 static const struct {
 	const char *name;
 	int res;
-} ulimit_names[] = {{"core", RLIMIT_CORE},	   {"cpu", RLIMIT_CPU},
-		    {"data", RLIMIT_DATA},	   {"fsize", RLIMIT_FSIZE},
-		    {"locks", RLIMIT_LOCKS},	   {"memlock", RLIMIT_MEMLOCK},
-		    {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
-		    {"nofile", RLIMIT_NOFILE},	   {"nproc", RLIMIT_NPROC},
-		    {"rss", RLIMIT_RSS},	   {"rtprio", RLIMIT_RTPRIO},
-		    {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK},
+} ulimit_names[] = {{"core", RLIMIT_CORE},
+		    {"cpu", RLIMIT_CPU},
+		    {"data", RLIMIT_DATA},
+		    {"fsize", RLIMIT_FSIZE},
+		    {"locks", RLIMIT_LOCKS},
+		    {"memlock", RLIMIT_MEMLOCK},
+		    {"msgqueue", RLIMIT_MSGQUEUE},
+		    {"nice", RLIMIT_NICE},
+		    {"nofile", RLIMIT_NOFILE},
+		    {"nproc", RLIMIT_NPROC},
+		    {"rss", RLIMIT_RSS},
+		    {"rtprio", RLIMIT_RTPRIO},
+		    {"sigpending", RLIMIT_SIGPENDING},
+		    {"stack", RLIMIT_STACK},
 		    {"as", RLIMIT_AS}};
 
 static int parse_ulimit(plan *p, const char *s, berr *e)
@@ -292,7 +322,8 @@ static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
 			p->seccomp_file = json_tokener_parse(txt);
 			if (!p->seccomp_file)
 				return berr_set(e, EINVAL, "--security-opt %s: not valid JSON", *s);
-		} else if (!strcmp(*s, "no-new-privileges") || !strcmp(*s, "no-new-privileges=true") ||
+		} else if (!strcmp(*s, "no-new-privileges") ||
+			   !strcmp(*s, "no-new-privileges=true") ||
 			   !strcmp(*s, "no-new-privileges:true")) {
 			p->no_new_privs = true;
 		} else {
@@ -325,8 +356,8 @@ static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
 		if (parse_ulimit(p, *u, e) < 0)
 			return -1;
 	if (o->network && strcmp(o->network, "none") && strcmp(o->network, "host"))
-		return berr_set(e, EINVAL,
-				"network \"%s\" is not supported yet (use none or host)", o->network);
+		return berr_set(e, EINVAL, "network \"%s\" is not supported yet (use none or host)",
+				o->network);
 	p->host_net = o->network && !strcmp(o->network, "host");
 	for (char **f = o->env_files; f && *f; f++) {
 		_cleanup_free_ char *txt = NULL;
@@ -348,7 +379,8 @@ static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
 		const char *n = o->name[0] == '/' ? o->name + 1 : o->name;
 		if (!valid_vol_name(n))
 			return berr_set(e, EINVAL,
-					"invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+					"invalid container name \"%s\": only "
+					"[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
 					o->name);
 	}
 	return 0;
@@ -585,8 +617,9 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 
 	int r = -1;
 	json_object *cfg = NULL, *doc = NULL, *jmounts = NULL, *binds = NULL;
-	_cleanup_free_ char *data = NULL, *hosts = NULL, *hostline = NULL, *def = NULL, *p_hn = NULL,
-			    *p_hosts = NULL, *p_res = NULL, *logp = NULL, *slash = NULL, *resolv = NULL;
+	_cleanup_free_ char *data = NULL, *hosts = NULL, *hostline = NULL, *def = NULL,
+			    *p_hn = NULL, *p_hosts = NULL, *p_res = NULL, *logp = NULL,
+			    *slash = NULL, *resolv = NULL;
 	char *user_home = NULL;
 	gid_t *groups = NULL;
 	size_t n_groups = 0;
@@ -600,8 +633,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		berr_sys(e, "mkdir in %s", dir);
 		goto out;
 	}
-	data =
-	    xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+	data = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
 	if (mount("overlay", rootfs, "overlay", 0, data) < 0) {
 		berr_sys(e, "mount overlay on %s", rootfs);
 		goto out;
@@ -634,8 +666,8 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	berr ig;
 	if (fs_read_file_at(AT_FDCWD, "/etc/resolv.conf", &resolv, &rl, &ig) < 0)
 		resolv = xstrdup("");
-	if (write_file(dir, "hostname", hostline, e) < 0 || write_file(dir, "hosts", hosts, e) < 0 ||
-	    write_file(dir, "resolv.conf", resolv, e) < 0)
+	if (write_file(dir, "hostname", hostline, e) < 0 ||
+	    write_file(dir, "hosts", hosts, e) < 0 || write_file(dir, "resolv.conf", resolv, e) < 0)
 		goto out;
 	/* volumes */
 	for (size_t i = 0; i < p->n_vols; i++) {
@@ -652,7 +684,8 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object_object_add(proc, "terminal", json_object_new_boolean(o->tty));
 	json_object_object_add(proc, "args", jstrv(argv_final));
 	json_object_object_add(proc, "env", jstrv(env));
-	const char *cwd = o->workdir ? o->workdir : (ic->working_dir && *ic->working_dir ? ic->working_dir : "/");
+	const char *cwd =
+	    o->workdir ? o->workdir : (ic->working_dir && *ic->working_dir ? ic->working_dir : "/");
 	if (cwd[0] != '/') {
 		berr_set(e, EINVAL, "the working directory \"%s\" is not an absolute path", cwd);
 		goto out;
@@ -735,7 +768,8 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		json_object_object_add(jm, "Destination", json_object_new_string(v->dst));
 		json_object_object_add(jm, "RW", json_object_new_boolean(!v->ro));
 		json_object_array_add(jmounts, jm);
-		char *b = xasprintf("%s:%s%s", v->name ? v->name : v->src, v->dst, v->ro ? ":ro" : "");
+		char *b =
+		    xasprintf("%s:%s%s", v->name ? v->name : v->src, v->dst, v->ro ? ":ro" : "");
 		json_object_array_add(binds, json_object_new_string(b));
 		free(b);
 	}
@@ -840,7 +874,10 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object_object_add(cf, "Cmd", cfg_cmd ? cfg_cmd : NULL);
 	cfg_cmd = NULL;
 	json_object_object_add(cf, "Image", json_object_new_string(o->image));
-	json_object_object_add(cf, "WorkingDir", json_object_new_string(o->workdir ? o->workdir : (ic->working_dir ? ic->working_dir : "")));
+	json_object_object_add(
+	    cf, "WorkingDir",
+	    json_object_new_string(o->workdir ? o->workdir
+					      : (ic->working_dir ? ic->working_dir : "")));
 	json_object_object_add(cf, "Entrypoint", cfg_ep ? cfg_ep : NULL);
 	cfg_ep = NULL;
 	json_object_object_add(cf, "StopSignal",

@@ -28,11 +28,11 @@
 #include "util/error.h"
 
 typedef struct eng {
-	char *root;	  /* store root */
-	char *ctrs;	  /* <root>/containers */
-	char *rt_root;	  /* runtime state root */
-	int ctrs_fd;	  /* O_PATH of <root>/containers */
-	int lock_fd;	  /* <root>/containers/.lock */
+	char *root;    /* store root */
+	char *ctrs;    /* <root>/containers */
+	char *rt_root; /* runtime state root */
+	int ctrs_fd;   /* O_PATH of <root>/containers */
+	int lock_fd;   /* <root>/containers/.lock */
 	rt_ctx rt;
 } eng;
 

@@ -46,8 +46,8 @@ const char *eng_reconcile(eng *g, const char *id, json_object *doc)
 {
 	json_object *st = obj(doc, "State");
 	json_object *v;
-	const char *status = json_object_object_get_ex(st, "Status", &v) ? json_object_get_string(v)
-									    : "created";
+	const char *status =
+	    json_object_object_get_ex(st, "Status", &v) ? json_object_get_string(v) : "created";
 	char p[80];
 	snprintf(p, sizeof(p), "%s/exit", id);
 	_cleanup_free_ char *ex = NULL;
@@ -137,8 +137,8 @@ int eng_mount_rootfs(eng *g, const char *id, json_object *doc, berr *e)
 	if (!json_object_object_get_ex(doc, "GraphDriver", &gd) ||
 	    !json_object_object_get_ex(gd, "LowerDir", &l))
 		return berr_set(e, EINVAL, "container %s: no GraphDriver.LowerDir", id);
-	_cleanup_free_ char *data = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s",
-					      json_object_get_string(l), upper, work);
+	_cleanup_free_ char *data =
+	    xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", json_object_get_string(l), upper, work);
 	if (mount("overlay", rootfs, "overlay", 0, data) < 0)
 		return berr_sys(e, "mount overlay on %s", rootfs);
 	return 0;

@@ -83,13 +83,12 @@ void eng_new_id(char out[65])
 
 char *eng_new_name(eng *g)
 {
-	static const char *const adj[] = {"brave", "calm", "eager", "fancy", "gentle", "happy",
-					  "jolly", "keen", "lucid", "merry", "nifty", "proud",
-					  "quiet", "sharp", "tender", "vivid", "witty", "zen"};
-	static const char *const noun[] = {"albatross", "barge", "buoy",   "dinghy", "ferry",
-					   "harbor",	"jetty", "keel",   "lighthouse", "mooring",
-					   "pier",	"quay",	 "rudder", "schooner", "tugboat",
-					   "wharf"};
+	static const char *const adj[] = {"brave", "calm",  "eager",  "fancy", "gentle", "happy",
+					  "jolly", "keen",  "lucid",  "merry", "nifty",	 "proud",
+					  "quiet", "sharp", "tender", "vivid", "witty",	 "zen"};
+	static const char *const noun[] = {
+	    "albatross",  "barge",   "buoy", "dinghy", "ferry",	 "harbor",   "jetty",	"keel",
+	    "lighthouse", "mooring", "pier", "quay",   "rudder", "schooner", "tugboat", "wharf"};
 	for (;;) {
 		unsigned char r[3];
 		if (getrandom(r, sizeof(r), 0) != sizeof(r))

@@ -95,9 +95,10 @@ int eng_resolve_user(int rootfd, const char *uspec, uid_t *uid, gid_t *gid, gid_
 		}
 		if (!found) {
 			if (!num)
-				return berr_set(e, ENOENT,
-						"unable to find user %s: no matching entries in passwd file",
-						u);
+				return berr_set(
+				    e, ENOENT,
+				    "unable to find user %s: no matching entries in passwd file",
+				    u);
 			*uid = (uid_t)v;
 			*gid = 0;
 		}
@@ -119,9 +120,10 @@ int eng_resolve_user(int rootfd, const char *uspec, uid_t *uid, gid_t *gid, gid_
 				line = nl ? nl + 1 : NULL;
 			}
 			if (!gf)
-				return berr_set(e, ENOENT,
-						"unable to find group %s: no matching entries in group file",
-						g);
+				return berr_set(
+				    e, ENOENT,
+				    "unable to find group %s: no matching entries in group file",
+				    g);
 		}
 	}
 	/* supplementary groups: groups listing the user by name */
@@ -133,7 +135,8 @@ int eng_resolve_user(int rootfd, const char *uspec, uid_t *uid, gid_t *gid, gid_
 			field(line, 2, gidf, sizeof(gidf));
 			for (char *tok = strtok(members, ","); tok; tok = strtok(NULL, ","))
 				if (!strcmp(tok, name)) {
-					*groups = xreallocarray(*groups, *n_groups + 1, sizeof(gid_t));
+					*groups =
+					    xreallocarray(*groups, *n_groups + 1, sizeof(gid_t));
 					(*groups)[(*n_groups)++] = (gid_t)strtoul(gidf, NULL, 10);
 				}
 			if (!nl)
