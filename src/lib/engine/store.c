@@ -131,7 +131,7 @@ char **eng_list(eng *g)
 	struct dirent *de;
 	while ((de = readdir(d)))
 		if (is_id(de->d_name) && faccessat(g->ctrs_fd, de->d_name, F_OK, 0) == 0) {
-			char p[80];
+			char p[300];
 			snprintf(p, sizeof(p), "%s/container.json", de->d_name);
 			if (faccessat(g->ctrs_fd, p, F_OK, 0) == 0)
 				strv_push(&v, de->d_name);
