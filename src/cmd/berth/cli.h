@@ -53,3 +53,6 @@ int cmd_ps(cli *c, int argc, char **argv);
 int cmd_logs(cli *c, int argc, char **argv);
 int cmd_container(cli *c, int argc, char **argv);
 int cmd_container_inspect(cli *c, int argc, char **argv);
+int cmd_stats(cli *c, int argc, char **argv);
+int cmd_top(cli *c, int argc, char **argv);
+int cmd_cp(cli *c, int argc, char **argv);

@@ -454,7 +454,10 @@ int cmd_container(cli *c, int argc, char **argv)
 		   {"list", cmd_ps},
 		   {"logs", cmd_logs},
 		   {"prune", cmd_prune},
-		   {"cleanup", cmd_cleanup}};
+		   {"cleanup", cmd_cleanup},
+		   {"stats", cmd_stats},
+		   {"top", cmd_top},
+		   {"cp", cmd_cp}};
 	if (argc < 2)
 		return cli_failf(125, "usage: berth container COMMAND");
 	for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
