@@ -328,8 +328,42 @@ def test_parallel_runs(b):
     assert len(names) == 5 and len(set(names)) == 5
 
 
-def test_cp_stats_top_pause(b):
-    pass  # not implemented yet: see the report
+def test_cp_stats_top_pause(b, tmp_path):
+    b("run", "-d", "--name", "c", "--memory", "64m", BUSYBOX, "sh", "-c",
+      "echo inside > /srv/in.txt; mkdir -p /srv/d/e; echo deep > /srv/d/e/f; sleep 30")
+    wait_for(lambda: b("exec", "c", "test", "-f", "/srv/d/e/f", check=False).returncode == 0)
+    # container -> host (file, directory), host -> container
+    b("cp", "c:/srv/in.txt", tmp_path / "out.txt")
+    assert (tmp_path / "out.txt").read_text() == "inside\n"
+    b("cp", "c:/srv/d", tmp_path)
+    assert (tmp_path / "d/e/f").read_text() == "deep\n"
+    (tmp_path / "up.txt").write_text("from host\n")
+    b("cp", tmp_path / "up.txt", "c:/tmp/")
+    assert b("exec", "c", "cat", "/tmp/up.txt").stdout == "from host\n"
+    # symlinks in the container resolve inside its root
+    b("exec", "c", "ln", "-s", "/srv/in.txt", "/srv/link")
+    b("cp", "c:/srv/link", tmp_path / "link")
+    assert (tmp_path / "link").read_text() == "inside\n"
+    b("exec", "c", "ln", "-s", "../../../../../../etc/shadow", "/srv/esc")
+    r = b("cp", "c:/srv/esc", tmp_path / "esc", check=False)
+    assert r.returncode == 125 and not (tmp_path / "esc").exists()
+    st = b("stats", "--no-stream", "c").stdout.splitlines()
+    assert st[0].split()[:3] == ["CONTAINER", "ID", "NAME"]
+    cols = st[1].split()
+    assert cols[1] == "c" and "64MiB" in st[1] and int(cols[-1]) >= 1
+    top = b("top", "c").stdout.splitlines()
+    assert top[0].split() == ["UID", "PID", "PPID", "CMD"]
+    assert any("sleep 30" in l for l in top[1:])
+    b("pause", "c")
+    assert b.inspect("c")["State"]["Status"] == "paused"
+    assert "(Paused)" in b("ps").stdout
+    b("unpause", "c")
+    assert b.inspect("c")["State"]["Status"] == "running"
+    # cp after the exit mounts the rootfs for the copy and unmounts it again
+    b("stop", "-t", "0", "c")
+    b("cp", "c:/tmp/up.txt", tmp_path / "after.txt")
+    assert (tmp_path / "after.txt").read_text() == "from host\n"
+    assert not host_leftovers(b, [])
 
 
 BAD = [
