@@ -285,7 +285,10 @@ int64_t eng_time_parse(const char *s)
 	const char *r = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (!r)
 		return 0;
-	int64_t ns = (int64_t)timegm(&tm) * 1000000000;
+	time_t secs = timegm(&tm);
+	if (secs <= 0) /* "0001-01-01T00:00:00Z": never */
+		return 0;
+	int64_t ns = (int64_t)secs * 1000000000;
 	if (*r == '.') {
 		int64_t frac = 0, scale = 100000000;
 		for (r++; *r >= '0' && *r <= '9'; r++, scale /= 10)
