@@ -47,7 +47,7 @@ tar -C "$work/bundle/rootfs" -cf "$work/rootfs.tar" .
 
 ms() { python3 -c 'import sys,time; print(time.time_ns()//1000)'; }
 now_us() { local t; t=$(date +%s%N); echo $((t / 1000)); }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
 
 # warm-up
 for _ in 1 2; do

@@ -105,7 +105,8 @@ int cmd_stats(cli *c, int argc, char **argv)
 			const char *nm = d ? ctr_str(d, "Name") : "/?";
 			double cpu = 0, memp = 0;
 			if (take(g, ids[k], &b[k]) == 0 && b[k].t > a[k].t)
-				cpu = (double)(b[k].cpu - a[k].cpu) / (double)(b[k].t - a[k].t) * 100.0;
+				cpu = (double)(b[k].cpu - a[k].cpu) / (double)(b[k].t - a[k].t) *
+				      100.0;
 			uint64_t lim = b[k].limit;
 			if (!lim || lim > (1ULL << 62)) {
 				long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
@@ -117,8 +118,9 @@ int cmd_stats(cli *c, int argc, char **argv)
 			human_bytes(lim, ml, sizeof(ml));
 			char both[80];
 			snprintf(both, sizeof(both), "%s / %s", mu, ml);
-			printf("%-15.12s %-20s %-8.2f %-22s %-8.2f %llu\n", ids[k], nm[0] == '/' ? nm + 1 : nm,
-			       cpu, both, memp, (unsigned long long)b[k].pids);
+			printf("%-15.12s %-20s %-8.2f %-22s %-8.2f %llu\n", ids[k],
+			       nm[0] == '/' ? nm + 1 : nm, cpu, both, memp,
+			       (unsigned long long)b[k].pids);
 			json_object_put(d);
 		}
 		fflush(stdout);
@@ -216,11 +218,13 @@ static int copy_tree(int src, int dstdir, const char *name, berr *e)
 		while (r == 0 && (de = readdir(dir))) {
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 				continue;
-			int c = openat(dirfd(dir), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			int c = openat(dirfd(dir), de->d_name,
+				       O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 			if (c < 0) {
 				/* symlinks: copy the link itself */
 				char tgt[4096];
-				ssize_t l = readlinkat(dirfd(dir), de->d_name, tgt, sizeof(tgt) - 1);
+				ssize_t l =
+				    readlinkat(dirfd(dir), de->d_name, tgt, sizeof(tgt) - 1);
 				if (l >= 0) {
 					tgt[l] = 0;
 					if (symlinkat(tgt, d, de->d_name) < 0 && errno != EEXIST)
@@ -311,7 +315,8 @@ int cmd_cp(cli *c, int argc, char **argv)
 			_cleanup_free_ char *dbn = base_name(dst);
 			int d = open(sl ? (sl == parent ? "/" : (*sl = 0, parent)) : ".",
 				     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			r = d < 0 ? berr_sys(&e, "open the parent of %s", dst) : copy_tree(in, d, dbn, &e);
+			r = d < 0 ? berr_sys(&e, "open the parent of %s", dst)
+				  : copy_tree(in, d, dbn, &e);
 			if (d >= 0)
 				close(d);
 		}
@@ -333,7 +338,8 @@ int cmd_cp(cli *c, int argc, char **argv)
 		} else {
 			char name[256];
 			int pd = fs_parent_in_root(rfd, cpath, name, sizeof(name), false, &e);
-			int pdir = pd < 0 ? -1 : openat(pd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			int pdir =
+			    pd < 0 ? -1 : openat(pd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			r = pdir < 0 ? -1 : copy_tree(in, pdir, name, &e);
 			if (pd >= 0)
 				close(pd);
