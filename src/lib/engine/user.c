@@ -119,11 +119,14 @@ int eng_resolve_user(int rootfd, const char *uspec, uid_t *uid, gid_t *gid, gid_
 				}
 				line = nl ? nl + 1 : NULL;
 			}
-			if (!gf)
+			if (!gf) {
+				free(*home);
+				*home = NULL;
 				return berr_set(
 				    e, ENOENT,
 				    "unable to find group %s: no matching entries in group file",
 				    g);
+			}
 		}
 	}
 	/* supplementary groups: groups listing the user by name */
