@@ -95,6 +95,8 @@ static int stop_one(eng *g, const char *id, int timeout_s, int *code)
 	}
 	if (code)
 		*code = r;
+	/* and its clean-up (runtime delete, unmount) is done when we return */
+	wait_monitor(g, id, 10000);
 	return 0;
 }
 
