@@ -22,6 +22,7 @@ have_podman=0
 command -v podman >/dev/null && have_podman=1
 
 cleanup() {
+	set +e
 	for id in $("${BR[@]}" ps -aq 2>/dev/null); do "${BR[@]}" rm -f "$id" >/dev/null 2>&1 || true; done
 	if [ $have_podman = 1 ]; then
 		"${P[@]}" rm -af -t 0 >/dev/null 2>&1 || true
