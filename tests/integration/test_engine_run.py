@@ -272,6 +272,16 @@ def test_exec(b):
     assert r.stdout == "piped\n"
 
 
+def test_foreground_signal_proxy(b):
+    p = b.popen("run", "--name", "sp", BUSYBOX, "sh", "-c",
+                "trap 'echo got-term; exit 9' TERM; echo ready; while true; do sleep 0.1; done",
+                stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "ready\n"
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 9
+    assert p.stdout.read() == "got-term\n"
+
+
 def test_interactive_stdin(b):
     r = b("run", "--rm", "-i", BUSYBOX, "sh", "-c", "read x; echo got:$x", input="abc\n")
     assert r.stdout == "got:abc\n"

@@ -260,7 +260,11 @@ static int exec_status(const berr *e)
 	return 125;
 }
 
-static volatile sig_atomic_t winch;
+static volatile sig_atomic_t winch, proxied;
+static void on_proxy(int s)
+{
+	proxied = s;
+}
 static void on_winch(int s)
 {
 	(void)s;
@@ -287,7 +291,7 @@ static void send_size(int sock)
 }
 
 /* Relay until the exit frame; returns the status or -1. */
-static int relay(int sock, bool interactive, bool tty)
+static int relay(eng *g, const char *id, int sock, bool interactive, bool tty)
 {
 	struct termios saved;
 	bool raw = false;
@@ -301,6 +305,16 @@ static int relay(int sock, bool interactive, bool tty)
 		sigaction(SIGWINCH, &sa, NULL);
 		send_size(sock);
 	}
+	/* like docker run's sig-proxy: what we get, the container gets */
+	if (g) {
+		struct sigaction sp = {.sa_handler = on_proxy};
+		sigaction(SIGINT, &sp, NULL);
+		sigaction(SIGTERM, &sp, NULL);
+		sigaction(SIGHUP, &sp, NULL);
+		sigaction(SIGQUIT, &sp, NULL);
+		sigaction(SIGUSR1, &sp, NULL);
+		sigaction(SIGUSR2, &sp, NULL);
+	}
 	bool in_open = interactive;
 	int status = -1;
 	static char buf[65536];
@@ -308,6 +322,12 @@ static int relay(int sock, bool interactive, bool tty)
 		if (winch) {
 			winch = 0;
 			send_size(sock);
+		}
+		if (proxied && g) {
+			berr ig;
+			int sig = proxied;
+			proxied = 0;
+			rt_kill(&g->rt, id, sig, false, &ig);
 		}
 		struct pollfd p[2] = {{.fd = sock, .events = POLLIN},
 				      {.fd = in_open ? 0 : -1, .events = POLLIN}};
@@ -443,7 +463,7 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		fprintf(stderr, "berth: %s\n", e.msg);
 		rt_kill(&g->rt, id, SIGKILL, false, &ig);
 		if (sock >= 0) {
-			relay(sock, false, false);
+			relay(NULL, id, sock, false, false);
 			send_frame(sock, 5, NULL, 0);
 			close(sock);
 		}
@@ -468,7 +488,7 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		close(sock);
 		return 0;
 	}
-	int status = relay(sock, interactive, tty);
+	int status = relay(g, id, sock, interactive, tty);
 	if (status < 0) {
 		/* the monitor went away: the recorded status, if any */
 		close(sock);
