@@ -39,6 +39,12 @@ endif
 LIBS_ALL := $(LIBS_RUNTIME) -larchive -lcurl -lcrypto -lpthread
 LIBS_berth-runtime := $(LIBS_RUNTIME)
 LIBS_berth := $(LIBS_ALL)
+# berth-init runs inside containers (no host libc there); berth-monitor runs
+# once per container, so its RSS is per-container cost: both static.
+ifneq ($(BUILD),asan)
+LIBS_berth-init := -static
+LIBS_berth-monitor := -static
+endif
 
 LIB_SRCS := $(sort $(shell find src/lib -name '*.c'))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)

@@ -36,3 +36,23 @@ int cmd_pull(cli *c, int argc, char **argv);
 int cmd_push(cli *c, int argc, char **argv);
 int cmd_login(cli *c, int argc, char **argv);
 int cmd_logout(cli *c, int argc, char **argv);
+
+/* containers (cmd_run.c, cmd_container.c, cmd_ps.c) */
+int cmd_run(cli *c, int argc, char **argv);
+int cmd_create(cli *c, int argc, char **argv);
+int cmd_start(cli *c, int argc, char **argv);
+int cmd_stop(cli *c, int argc, char **argv);
+int cmd_restart(cli *c, int argc, char **argv);
+int cmd_kill(cli *c, int argc, char **argv);
+int cmd_rm(cli *c, int argc, char **argv);
+int cmd_wait(cli *c, int argc, char **argv);
+int cmd_pause(cli *c, int argc, char **argv);
+int cmd_unpause(cli *c, int argc, char **argv);
+int cmd_exec(cli *c, int argc, char **argv);
+int cmd_ps(cli *c, int argc, char **argv);
+int cmd_logs(cli *c, int argc, char **argv);
+int cmd_container(cli *c, int argc, char **argv);
+int cmd_container_inspect(cli *c, int argc, char **argv);
+int cmd_stats(cli *c, int argc, char **argv);
+int cmd_top(cli *c, int argc, char **argv);
+int cmd_cp(cli *c, int argc, char **argv);

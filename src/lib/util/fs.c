@@ -224,7 +224,8 @@ int fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode, 
 	const char *slash = strrchr(path, '/');
 	if (!slash)
 		return fs_write_atomic_at(AT_FDCWD, path, buf, len, mode, durable, e);
-	_cleanup_free_ char *dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	_cleanup_free_ char *dir =
+	    slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return berr_sys(e, "open directory %s", dir);

@@ -57,7 +57,8 @@ static bool vcpu_exit(vm_vcpu *c)
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN) {
-			vm_request_stop_kind(c->m, 0, VMM_EXIT_POWEROFF, "guest shut down (KVM system event)");
+			vm_request_stop_kind(c->m, 0, VMM_EXIT_POWEROFF,
+					     "guest shut down (KVM system event)");
 		} else if (run->system_event.type == KVM_SYSTEM_EVENT_RESET) {
 			vm_request_stop_kind(c->m, 0, VMM_EXIT_RESET, "guest reset");
 		} else {

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# bench/engine.sh: `berth run --rm IMG true` against `podman run --rm
+# --network none IMG true` (alternating, N runs each, medians), the monitor's
+# RSS per running container (berth-monitor vs conmon), and M detached
+# `run -d IMG sleep 600` containers in a loop (time, MemAvailable delta per
+# container). Writes docs/benchmarks-engine.md. Needs root; podman optional.
+#   N=20 M=200 PM=50 bench/engine.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-20}
+M=${M:-200}
+PM=${PM:-50}
+[ "$(id -u)" = 0 ] || { echo "bench/engine.sh: needs root" >&2; exit 1; }
+B=$PWD/build/release/bin/berth
+work=$(mktemp -d /tmp/berth-bench-engine.XXXXXX)
+export BERTH_RUNROOT=$work/run
+BR=("$B" --root "$work/root")
+P=(podman --root "$work/proot" --runroot "$work/prun" --cgroup-manager=cgroupfs
+	--events-backend=file --storage-driver=overlay)
+PRUN=(--network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+have_podman=0
+command -v podman >/dev/null && have_podman=1
+
+cleanup() {
+	set +e
+	for id in $("${BR[@]}" ps -aq 2>/dev/null); do "${BR[@]}" rm -f "$id" >/dev/null 2>&1 || true; done
+	if [ $have_podman = 1 ]; then
+		"${P[@]}" rm -af -t 0 >/dev/null 2>&1 || true
+		"${P[@]}" system reset -f >/dev/null 2>&1 || true
+	fi
+	grep -o "$work[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# crun on this hybrid host wants a hugetlb v1 hierarchy
+mountpoint -q /sys/fs/cgroup/hugetlb || {
+	mkdir -p /sys/fs/cgroup/hugetlb
+	mount -t cgroup -o hugetlb none /sys/fs/cgroup/hugetlb
+}
+
+scripts/make-bundle.sh "$work/bundle" >/dev/null
+tar -C "$work/bundle/rootfs" -cf "$work/rootfs.tar" .
+"${BR[@]}" import "$work/rootfs.tar" localhost/busybox >/dev/null
+[ $have_podman = 1 ] && "${P[@]}" import "$work/rootfs.tar" localhost/busybox >/dev/null 2>&1
+
+ms() { python3 -c 'import sys,time; print(time.time_ns()//1000)'; }
+now_us() { local t; t=$(date +%s%N); echo $((t / 1000)); }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
+
+# warm-up
+for _ in 1 2; do
+	"${BR[@]}" run --rm localhost/busybox true
+	[ $have_podman = 1 ] && "${P[@]}" run --rm "${PRUN[@]}" localhost/busybox true
+done
+: >"$work/t-berth"
+: >"$work/t-podman"
+for _ in $(seq "$N"); do
+	t0=$(now_us)
+	"${BR[@]}" run --rm localhost/busybox true
+	t1=$(now_us)
+	echo $(((t1 - t0))) >>"$work/t-berth"
+	if [ $have_podman = 1 ]; then
+		t0=$(now_us)
+		"${P[@]}" run --rm "${PRUN[@]}" localhost/busybox true
+		t1=$(now_us)
+		echo $(((t1 - t0))) >>"$work/t-podman"
+	fi
+done
+mb=$(median <"$work/t-berth")
+mp=$([ $have_podman = 1 ] && median <"$work/t-podman" || echo 0)
+
+# monitor RSS
+cid=$("${BR[@]}" run -d localhost/busybox sleep 600)
+mpid=$("${BR[@]}" inspect "$cid" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["MonitorPid"])')
+sleep 0.3
+rss_b=$(awk '/VmRSS/ {print $2}' "/proc/$mpid/status")
+pss_b=$(awk '/^Pss:/ {print $2}' "/proc/$mpid/smaps_rollup")
+"${BR[@]}" rm -f "$cid" >/dev/null
+rss_p=0
+pss_p=0
+if [ $have_podman = 1 ]; then
+	pid=$("${P[@]}" run -d "${PRUN[@]}" localhost/busybox sleep 600)
+	sleep 0.3
+	cpid=$(pgrep -f "conmon .*$pid" | head -1)
+	rss_p=$(awk '/VmRSS/ {print $2}' "/proc/$cpid/status")
+	pss_p=$(awk '/^Pss:/ {print $2}' "/proc/$cpid/smaps_rollup")
+	"${P[@]}" rm -f -t 0 "$pid" >/dev/null
+fi
+
+memavail() { awk '/MemAvailable/ {print $2}' /proc/meminfo; }
+sync
+m0=$(memavail)
+t0=$(now_us)
+for _ in $(seq "$M"); do "${BR[@]}" run -d localhost/busybox sleep 600 >/dev/null; done
+t1=$(now_us)
+sleep 1
+m1=$(memavail)
+running=$("${BR[@]}" ps -q | wc -l)
+tb_many=$(((t1 - t0) / 1000))
+memb=$(((m0 - m1) / M))
+t0=$(now_us)
+"${BR[@]}" rm -f $("${BR[@]}" ps -aq) >/dev/null
+t1=$(now_us)
+rmb=$(((t1 - t0) / 1000))
+tp_many=0
+memp=0
+if [ $have_podman = 1 ]; then
+	sync
+	m0=$(memavail)
+	t0=$(now_us)
+	for _ in $(seq "$PM"); do "${P[@]}" run -d "${PRUN[@]}" localhost/busybox sleep 600 >/dev/null; done
+	t1=$(now_us)
+	sleep 1
+	m1=$(memavail)
+	tp_many=$(((t1 - t0) / 1000))
+	memp=$(((m0 - m1) / PM))
+	"${P[@]}" rm -af -t 0 >/dev/null 2>&1
+fi
+
+ratio=$(python3 -c "print(f'{$mp/$mb:.1f}' if $mb else '-')")
+out=docs/benchmarks-engine.md
+cat >"$out" <<MD
+# Engine benchmarks (bench/engine.sh)
+
+$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), podman $(podman --version 2>/dev/null | awk '{print $3}'),
+busybox image imported into both stores (private --root/--runroot for podman,
+cgroupfs manager, \`--network none\`, nofile/nproc ulimits 1024 for crun on this host).
+Release build. berth: \`--network none\` is its default (no bridge yet).
+
+## \`run --rm IMG true\`, $N runs each, alternating
+
+| engine | median |
+|---|---|
+| berth | $((mb / 1000)).$(printf %03d $((mb % 1000))) ms |
+| podman | $((mp / 1000)).$(printf %03d $((mp % 1000))) ms |
+
+podman / berth: **${ratio}x**
+
+## Monitor per running container
+
+| | RSS | PSS |
+|---|---|---|
+| berth-monitor (static) | ${rss_b} KiB | ${pss_b} KiB |
+| conmon | ${rss_p} KiB | ${pss_p} KiB |
+
+## Detached containers in a loop (\`run -d IMG sleep 600\`)
+
+| engine | containers | total time | per container | MemAvailable delta / container |
+|---|---|---|---|---|
+| berth | $M ($running running) | ${tb_many} ms | $((tb_many / M)) ms | ${memb} KiB |
+| podman | $PM | ${tp_many} ms | $([ "$PM" -gt 0 ] && echo $((tp_many / PM)) || echo -) ms | ${memp} KiB |
+
+berth \`rm -f\` of all $M: ${rmb} ms. Podman ran $PM containers (not $M) to keep
+the run short; the per-container numbers are comparable. The memory delta per
+container includes the container's own processes (sleep), its cgroups, mounts
+and page cache for the container dirs, not only the monitor.
+MD
+cat "$out"

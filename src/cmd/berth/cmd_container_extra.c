@@ -1,0 +1,361 @@
+/* berth stats, top, cp. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctr.h"
+#include "util/cleanup.h"
+#include "util/flags.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+typedef struct sample {
+	uint64_t cpu, mem, limit, pids;
+	int64_t t;
+} sample;
+
+static int take(eng *g, const char *id, sample *s)
+{
+	berr e;
+	char *js = NULL;
+	if (rt_stats_json(&g->rt, id, &js, &e) < 0)
+		return -1;
+	json_object *o = json_tokener_parse(js);
+	free(js);
+	if (!o)
+		return -1;
+	s->cpu = (uint64_t)ctr_int(o, "data.cpu.usage.total");
+	s->mem = (uint64_t)ctr_int(o, "data.memory.usage.usage");
+	s->limit = (uint64_t)ctr_int(o, "data.memory.usage.limit");
+	s->pids = (uint64_t)ctr_int(o, "data.pids.current");
+	s->t = mono_ns();
+	json_object_put(o);
+	return 0;
+}
+
+static void human_bytes(uint64_t b, char *out, size_t sz)
+{
+	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)b;
+	int i = 0;
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, sz, "%.4g%s", v, u[i]);
+}
+
+int cmd_stats(cli *c, int argc, char **argv)
+{
+	bool no_stream = false;
+	const flag_def defs[] = {{"no-stream", 0, FLAG_BOOL, &no_stream}, {0}};
+	berr e;
+	int i = flags_parse(defs, argc, argv, 1, &e);
+	if (i < 0)
+		return cli_fail(125, &e);
+	eng *g = ctr_open(c, &e);
+	if (!g)
+		return cli_fail(125, &e);
+	char **ids = NULL;
+	if (i >= argc) {
+		char **all = eng_list(g);
+		for (char **p = all; *p; p++) {
+			json_object *d = eng_load(g, *p, &e);
+			if (d && !strcmp(eng_reconcile(g, *p, d), "running"))
+				strv_push(&ids, *p);
+			json_object_put(d);
+		}
+		strv_free(all);
+	} else {
+		for (; i < argc; i++) {
+			char id[65];
+			if (eng_lookup(g, argv[i], id, &e) < 0) {
+				strv_free(ids);
+				eng_close(g);
+				return cli_fail(125, &e);
+			}
+			strv_push(&ids, id);
+		}
+	}
+	size_t n = strv_len(ids);
+	sample *a = xzalloc((n + 1) * sizeof(sample)), *b = xzalloc((n + 1) * sizeof(sample));
+	for (;;) {
+		for (size_t k = 0; k < n; k++)
+			take(g, ids[k], &a[k]);
+		struct timespec ts = {0, 200000000};
+		nanosleep(&ts, NULL);
+		printf("%-15s %-20s %-8s %-22s %-8s %s\n", "CONTAINER ID", "NAME", "CPU %",
+		       "MEM USAGE / LIMIT", "MEM %", "PIDS");
+		for (size_t k = 0; k < n; k++) {
+			json_object *d = eng_load(g, ids[k], &e);
+			const char *nm = d ? ctr_str(d, "Name") : "/?";
+			double cpu = 0, memp = 0;
+			if (take(g, ids[k], &b[k]) == 0 && b[k].t > a[k].t)
+				cpu = (double)(b[k].cpu - a[k].cpu) / (double)(b[k].t - a[k].t) *
+				      100.0;
+			uint64_t lim = b[k].limit;
+			if (!lim || lim > (1ULL << 62)) {
+				long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+				lim = (uint64_t)pages * (uint64_t)psz;
+			}
+			memp = lim ? (double)b[k].mem / (double)lim * 100.0 : 0;
+			char mu[32], ml[32];
+			human_bytes(b[k].mem, mu, sizeof(mu));
+			human_bytes(lim, ml, sizeof(ml));
+			char both[80];
+			snprintf(both, sizeof(both), "%s / %s", mu, ml);
+			printf("%-15.12s %-20s %-8.2f %-22s %-8.2f %llu\n", ids[k],
+			       nm[0] == '/' ? nm + 1 : nm, cpu, both, memp,
+			       (unsigned long long)b[k].pids);
+			json_object_put(d);
+		}
+		fflush(stdout);
+		if (no_stream)
+			break;
+		sleep(1);
+	}
+	free(a);
+	free(b);
+	strv_free(ids);
+	eng_close(g);
+	return 0;
+}
+
+int cmd_top(cli *c, int argc, char **argv)
+{
+	berr e;
+	if (argc < 2)
+		return cli_failf(125, "\"top\" requires 1 argument");
+	eng *g = ctr_open(c, &e);
+	char id[65];
+	if (!g || eng_lookup(g, argv[1], id, &e) < 0) {
+		eng_close(g);
+		return cli_fail(125, &e);
+	}
+	pid_t *pids = NULL;
+	size_t n = 0;
+	if (rt_pids(&g->rt, id, &pids, &n, &e) < 0) {
+		eng_close(g);
+		return cli_failf(125, "container %s is not running", argv[1]);
+	}
+	printf("%-8s %-8s %-8s %s\n", "UID", "PID", "PPID", "CMD");
+	for (size_t k = 0; k < n; k++) {
+		char p[64], buf[4096];
+		snprintf(p, sizeof(p), "/proc/%d/cmdline", pids[k]);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		ssize_t r = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (r < 0)
+			continue;
+		buf[r] = 0;
+		for (ssize_t q = 0; q + 1 < r; q++)
+			if (!buf[q])
+				buf[q] = ' ';
+		snprintf(p, sizeof(p), "/proc/%d/status", pids[k]);
+		FILE *f = fopen(p, "re");
+		unsigned uid = 0, ppid = 0;
+		char line[256];
+		while (f && fgets(line, sizeof(line), f)) {
+			sscanf(line, "Uid: %u", &uid);
+			sscanf(line, "PPid: %u", &ppid);
+		}
+		if (f)
+			fclose(f);
+		printf("%-8u %-8d %-8u %s\n", uid, pids[k], ppid, buf);
+	}
+	free(pids);
+	eng_close(g);
+	return 0;
+}
+
+/* ---- cp ---- */
+
+static int copy_fd(int in, int out)
+{
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (fs_write_all(out, buf, (size_t)n) < 0)
+			return -1;
+	return n < 0 ? -1 : 0;
+}
+
+/* Copy src (an fd of a file or directory) to name under dstdir (fds). */
+static int copy_tree(int src, int dstdir, const char *name, berr *e)
+{
+	struct stat st;
+	if (fstat(src, &st) < 0)
+		return berr_sys(e, "stat");
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdirat(dstdir, name, st.st_mode & 07777) < 0 && errno != EEXIST)
+			return berr_sys(e, "mkdir %s", name);
+		int d = openat(dstdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (d < 0)
+			return berr_sys(e, "open %s", name);
+		int dup = fcntl(src, F_DUPFD_CLOEXEC, 0);
+		DIR *dir = fdopendir(dup);
+		if (!dir) {
+			close(d);
+			return berr_sys(e, "opendir");
+		}
+		struct dirent *de;
+		int r = 0;
+		while (r == 0 && (de = readdir(dir))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			int c = openat(dirfd(dir), de->d_name,
+				       O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			if (c < 0) {
+				/* symlinks: copy the link itself */
+				char tgt[4096];
+				ssize_t l =
+				    readlinkat(dirfd(dir), de->d_name, tgt, sizeof(tgt) - 1);
+				if (l >= 0) {
+					tgt[l] = 0;
+					if (symlinkat(tgt, d, de->d_name) < 0 && errno != EEXIST)
+						r = berr_sys(e, "symlink %s", de->d_name);
+				}
+				continue;
+			}
+			r = copy_tree(c, d, de->d_name, e);
+			close(c);
+		}
+		closedir(dir);
+		close(d);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	int out = openat(dstdir, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			 st.st_mode & 07777);
+	if (out < 0)
+		return berr_sys(e, "create %s", name);
+	int r = copy_fd(src, out) < 0 ? berr_sys(e, "copy %s", name) : 0;
+	close(out);
+	return r;
+}
+
+static char *base_name(const char *p)
+{
+	_cleanup_free_ char *c = xstrdup(p);
+	size_t l = strlen(c);
+	while (l > 1 && c[l - 1] == '/')
+		c[--l] = 0;
+	char *s = strrchr(c, '/');
+	return xstrdup(s ? s + 1 : c);
+}
+
+int cmd_cp(cli *c, int argc, char **argv)
+{
+	berr e;
+	if (argc != 3)
+		return cli_failf(125, "usage: berth cp CONTAINER:SRC DST | SRC CONTAINER:DST");
+	const char *src = argv[1], *dst = argv[2];
+	const char *colon_s = src[0] != '/' && src[0] != '.' ? strchr(src, ':') : NULL;
+	const char *colon_d = dst[0] != '/' && dst[0] != '.' ? strchr(dst, ':') : NULL;
+	if (!!colon_s == !!colon_d)
+		return cli_failf(125, "cp: exactly one of SRC and DST must be CONTAINER:PATH");
+	const char *ref_end = colon_s ? colon_s : colon_d;
+	const char *ref_start = colon_s ? src : dst;
+	_cleanup_free_ char *ref = xstrndup(ref_start, (size_t)(ref_end - ref_start));
+	const char *cpath = ref_end + 1;
+	eng *g = ctr_open(c, &e);
+	char id[65];
+	if (!g || eng_lookup(g, ref, id, &e) < 0) {
+		eng_close(g);
+		return cli_fail(125, &e);
+	}
+	json_object *doc = eng_load(g, id, &e);
+	_cleanup_free_ char *rootfs = eng_path(g, id, "rootfs");
+	struct stat a, b2;
+	_cleanup_free_ char *cdir = eng_path(g, id, ".");
+	bool was_mounted = stat(rootfs, &a) == 0 && stat(cdir, &b2) == 0 && a.st_dev != b2.st_dev;
+	int rc = 125;
+	if (!doc || eng_mount_rootfs(g, id, doc, &e) < 0) {
+		cli_fail(125, &e);
+		goto out;
+	}
+	int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0) {
+		cli_failf(125, "open %s: %s", rootfs, strerror(errno));
+		goto umount;
+	}
+	if (colon_s) {
+		/* container -> host */
+		int in = fs_open_in_root(rfd, cpath, O_RDONLY, 0, &e);
+		if (in < 0) {
+			cli_fail(125, &e);
+			goto close_root;
+		}
+		struct stat ds;
+		_cleanup_free_ char *bn = base_name(cpath);
+		int r;
+		if (stat(dst, &ds) == 0 && S_ISDIR(ds.st_mode)) {
+			int d = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			r = copy_tree(in, d, bn, &e);
+			close(d);
+		} else {
+			_cleanup_free_ char *parent = xstrdup(dst);
+			char *sl = strrchr(parent, '/');
+			_cleanup_free_ char *dbn = base_name(dst);
+			int d = open(sl ? (sl == parent ? "/" : (*sl = 0, parent)) : ".",
+				     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			r = d < 0 ? berr_sys(&e, "open the parent of %s", dst)
+				  : copy_tree(in, d, dbn, &e);
+			if (d >= 0)
+				close(d);
+		}
+		close(in);
+		rc = r < 0 ? cli_fail(125, &e) : 0;
+	} else {
+		/* host -> container */
+		int in = open(src, O_RDONLY | O_CLOEXEC);
+		if (in < 0) {
+			cli_failf(125, "open %s: %s", src, strerror(errno));
+			goto close_root;
+		}
+		_cleanup_free_ char *bn = base_name(src);
+		int d = fs_open_in_root(rfd, cpath, O_RDONLY | O_DIRECTORY, 0, &e);
+		int r;
+		if (d >= 0) {
+			r = copy_tree(in, d, bn, &e);
+			close(d);
+		} else {
+			char name[256];
+			int pd = fs_parent_in_root(rfd, cpath, name, sizeof(name), false, &e);
+			int pdir =
+			    pd < 0 ? -1 : openat(pd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			r = pdir < 0 ? -1 : copy_tree(in, pdir, name, &e);
+			if (pd >= 0)
+				close(pd);
+			if (pdir >= 0)
+				close(pdir);
+		}
+		close(in);
+		rc = r < 0 ? cli_fail(125, &e) : 0;
+	}
+close_root:
+	close(rfd);
+umount:
+	if (!was_mounted)
+		umount2(rootfs, MNT_DETACH);
+out:
+	json_object_put(doc);
+	eng_close(g);
+	return rc;
+}

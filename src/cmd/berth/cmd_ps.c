@@ -1,0 +1,362 @@
+/* berth ps and berth logs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctr.h"
+#include "util/cleanup.h"
+#include "util/flags.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Docker's units.HumanDuration */
+static void human(int64_t ns, char *out, size_t sz)
+{
+	int64_t s = ns / 1000000000;
+	if (s < 1)
+		snprintf(out, sz, "Less than a second");
+	else if (s == 1)
+		snprintf(out, sz, "1 second");
+	else if (s < 60)
+		snprintf(out, sz, "%lld seconds", (long long)s);
+	else if (s / 60 == 1)
+		snprintf(out, sz, "About a minute");
+	else if (s < 3600)
+		snprintf(out, sz, "%lld minutes", (long long)(s / 60));
+	else if (s / 3600 == 1)
+		snprintf(out, sz, "About an hour");
+	else if (s < 48 * 3600)
+		snprintf(out, sz, "%lld hours", (long long)(s / 3600));
+	else
+		snprintf(out, sz, "%lld days", (long long)(s / 86400));
+}
+
+static char *status_text(json_object *doc, const char *s)
+{
+	char d[64];
+	if (!strcmp(s, "running") || !strcmp(s, "paused")) {
+		human(now_ns() - eng_time_parse(ctr_str(doc, "State.StartedAt")), d, sizeof(d));
+		return xasprintf("Up %s%s", d, !strcmp(s, "paused") ? " (Paused)" : "");
+	}
+	if (!strcmp(s, "exited")) {
+		int64_t f = eng_time_parse(ctr_str(doc, "State.FinishedAt"));
+		if (f <= 0)
+			return xasprintf("Exited (%lld)",
+					 (long long)ctr_int(doc, "State.ExitCode"));
+		human(now_ns() - f, d, sizeof(d));
+		return xasprintf("Exited (%lld) %s ago", (long long)ctr_int(doc, "State.ExitCode"),
+				 d);
+	}
+	return xstrdup("Created");
+}
+
+static char *command_text(json_object *doc)
+{
+	char *s = xstrdup(ctr_str(doc, "Path") ? ctr_str(doc, "Path") : "");
+	json_object *a;
+	if (json_object_object_get_ex(doc, "Args", &a))
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			char *n = xasprintf(
+			    "%s %s", s, json_object_get_string(json_object_array_get_idx(a, i)));
+			free(s);
+			s = n;
+		}
+	return s;
+}
+
+/* {{.ID}} {{.Names}} ... */
+static void print_format(const char *fmt, json_object *doc, const char *status, const char *st)
+{
+	_cleanup_free_ char *cmd = command_text(doc);
+	const char *name = ctr_str(doc, "Name");
+	if (name && name[0] == '/')
+		name++;
+	char created[80], ago[64];
+	human(now_ns() - eng_time_parse(ctr_str(doc, "Created")), ago, sizeof(ago));
+	snprintf(created, sizeof(created), "%s ago", ago);
+	for (const char *p = fmt; *p;) {
+		if (!strncmp(p, "{{", 2)) {
+			const char *e = strstr(p, "}}");
+			if (!e)
+				break;
+			char key[64];
+			snprintf(key, sizeof(key), "%.*s", (int)(e - p - 2), p + 2);
+			char *k = key;
+			while (*k == ' ')
+				k++;
+			char *end = k + strlen(k);
+			while (end > k && end[-1] == ' ')
+				*--end = 0;
+			const char *v = "";
+			char idb[16];
+			if (!strcmp(k, ".ID")) {
+				snprintf(idb, sizeof(idb), "%.12s", ctr_str(doc, "Id"));
+				v = idb;
+			} else if (!strcmp(k, ".Names"))
+				v = name;
+			else if (!strcmp(k, ".Image"))
+				v = ctr_str(doc, "Config.Image");
+			else if (!strcmp(k, ".Command"))
+				v = cmd;
+			else if (!strcmp(k, ".Status"))
+				v = status;
+			else if (!strcmp(k, ".State"))
+				v = st;
+			else if (!strcmp(k, ".CreatedAt"))
+				v = ctr_str(doc, "Created");
+			else if (!strcmp(k, ".RunningFor"))
+				v = created;
+			fputs(v ? v : "", stdout);
+			p = e + 2;
+		} else if (!strncmp(p, "\\t", 2)) {
+			putchar('\t');
+			p += 2;
+		} else {
+			putchar(*p++);
+		}
+	}
+	putchar('\n');
+}
+
+int cmd_ps(cli *c, int argc, char **argv)
+{
+	bool all = false, quiet = false, notrunc = false;
+	const char *format = NULL;
+	const flag_def defs[] = {{"all", 'a', FLAG_BOOL, &all},
+				 {"quiet", 'q', FLAG_BOOL, &quiet},
+				 {"no-trunc", 0, FLAG_BOOL, &notrunc},
+				 {"format", 0, FLAG_STRING, &format},
+				 {0}};
+	char **av = ctr_expand_short(argc, argv, "aq");
+	berr e;
+	int i = flags_parse(defs, (int)strv_len(av), av, 1, &e);
+	if (i < 0) {
+		strv_free(av);
+		return cli_fail(125, &e);
+	}
+	eng *g = ctr_open(c, &e);
+	if (!g) {
+		strv_free(av);
+		return cli_fail(125, &e);
+	}
+	char **ids = eng_list(g);
+	json_object **docs = xzalloc((strv_len(ids) + 1) * sizeof(*docs));
+	size_t n = 0;
+	for (char **p = ids; *p; p++) {
+		json_object *d = eng_load(g, *p, &e);
+		if (!d)
+			continue;
+		const char *s = eng_reconcile(g, *p, d);
+		if (!strcmp(ctr_str(d, "State.Status") ? ctr_str(d, "State.Status") : "",
+			    "creating")) {
+			json_object_put(d);
+			continue;
+		}
+		if (!all && strcmp(s, "running") && strcmp(s, "paused")) {
+			json_object_put(d);
+			continue;
+		}
+		json_object_object_add(d, "_status", json_object_new_string(s));
+		docs[n++] = d;
+	}
+	/* newest first */
+	for (size_t a = 0; a < n; a++)
+		for (size_t b = a + 1; b < n; b++)
+			if (eng_time_parse(ctr_str(docs[b], "Created")) >
+			    eng_time_parse(ctr_str(docs[a], "Created"))) {
+				json_object *t = docs[a];
+				docs[a] = docs[b];
+				docs[b] = t;
+			}
+	bool json = format && !strcmp(format, "json");
+	if (!quiet && !json && (!format || !strcmp(format, "table")))
+		printf("%-15s %-20s %-22s %-16s %-26s %-10s %s\n", "CONTAINER ID", "IMAGE",
+		       "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
+	else if (format && !strncmp(format, "table ", 6)) {
+		printf("%s\n", format + 6); /* header: the template itself */
+		format += 6;
+	}
+	json_object *arr = json ? json_object_new_array() : NULL;
+	for (size_t k = 0; k < n; k++) {
+		json_object *d = docs[k];
+		const char *s = ctr_str(d, "_status");
+		_cleanup_free_ char *st = status_text(d, s);
+		const char *id = ctr_str(d, "Id");
+		if (quiet) {
+			printf("%.*s\n", notrunc ? 64 : 12, id);
+		} else if (json) {
+			json_object *o = json_object_new_object();
+			json_object_object_add(o, "Id", json_object_new_string(id));
+			json_object_object_add(o, "Image",
+					       json_object_new_string(ctr_str(d, "Config.Image")));
+			_cleanup_free_ char *cmd = command_text(d);
+			json_object_object_add(o, "Command", json_object_new_string(cmd));
+			json_object_object_add(o, "Created",
+					       json_object_new_string(ctr_str(d, "Created")));
+			json_object_object_add(o, "State", json_object_new_string(s));
+			json_object_object_add(o, "Status", json_object_new_string(st));
+			json_object_object_add(
+			    o, "ExitCode", json_object_new_int((int)ctr_int(d, "State.ExitCode")));
+			const char *nm = ctr_str(d, "Name");
+			json_object *names = json_object_new_array();
+			json_object_array_add(names,
+					      json_object_new_string(nm[0] == '/' ? nm + 1 : nm));
+			json_object_object_add(o, "Names", names);
+			json_object_object_add(o, "Pid",
+					       json_object_new_int((int)ctr_int(d, "State.Pid")));
+			json_object_array_add(arr, o);
+		} else if (format && strcmp(format, "table")) {
+			print_format(format, d, st, s);
+		} else {
+			_cleanup_free_ char *cmd = command_text(d);
+			char qc[32];
+			snprintf(qc, sizeof(qc), "\"%.19s%s\"", cmd, strlen(cmd) > 19 ? "…" : "");
+			char ago[64], created[80];
+			human(now_ns() - eng_time_parse(ctr_str(d, "Created")), ago, sizeof(ago));
+			snprintf(created, sizeof(created), "%s ago", ago);
+			const char *nm = ctr_str(d, "Name");
+			printf("%-15.12s %-20s %-22s %-16s %-26s %-10s %s\n", id,
+			       ctr_str(d, "Config.Image"), qc, created, st, "",
+			       nm[0] == '/' ? nm + 1 : nm);
+		}
+	}
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+								       JSON_C_TO_STRING_SPACED));
+		json_object_put(arr);
+	}
+	for (size_t k = 0; k < n; k++)
+		json_object_put(docs[k]);
+	free(docs);
+	strv_free(ids);
+	strv_free(av);
+	eng_close(g);
+	return 0;
+}
+
+/* ---- logs ---- */
+
+static void emit_line(const char *line, bool ts)
+{
+	json_object *o = json_tokener_parse(line);
+	if (!o)
+		return;
+	const char *log = ctr_str(o, "log"), *stream = ctr_str(o, "stream"),
+		   *t = ctr_str(o, "time");
+	FILE *f = stream && !strcmp(stream, "stderr") ? stderr : stdout;
+	if (ts && t)
+		fprintf(f, "%s ", t);
+	if (log)
+		fwrite(log, 1, (size_t)json_object_get_string_len(json_object_object_get(o, "log")),
+		       f);
+	fflush(f);
+	json_object_put(o);
+}
+
+int cmd_logs(cli *c, int argc, char **argv)
+{
+	bool follow = false, ts = false;
+	const char *tail = "all";
+	const flag_def defs[] = {{"follow", 'f', FLAG_BOOL, &follow},
+				 {"timestamps", 't', FLAG_BOOL, &ts},
+				 {"tail", 'n', FLAG_STRING, &tail},
+				 {0}};
+	berr e;
+	int i = flags_parse(defs, argc, argv, 1, &e);
+	if (i < 0)
+		return cli_fail(125, &e);
+	if (i >= argc)
+		return cli_failf(125, "\"logs\" requires exactly 1 argument");
+	eng *g = ctr_open(c, &e);
+	char id[65];
+	if (!g || eng_lookup(g, argv[i], id, &e) < 0) {
+		eng_close(g);
+		return cli_fail(125, &e);
+	}
+	_cleanup_free_ char *p = eng_path(g, id, "ctr.log");
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	char *txt = NULL;
+	size_t len = 0;
+	if (fd >= 0 && fs_read_fd(fd, &txt, &len, &e) < 0)
+		txt = NULL;
+	long skip = 0;
+	if (strcmp(tail, "all")) {
+		char *end;
+		long t = strtol(tail, &end, 10);
+		if (*end || t < 0) {
+			free(txt);
+			if (fd >= 0)
+				close(fd);
+			eng_close(g);
+			return cli_failf(125, "invalid --tail \"%s\"", tail);
+		}
+		long lines = 0;
+		for (size_t k = 0; k < len; k++)
+			lines += txt[k] == '\n';
+		skip = lines > t ? lines - t : 0;
+	}
+	size_t off = 0;
+	for (char *l = txt; l && *l;) {
+		char *nl = strchr(l, '\n');
+		if (!nl)
+			break;
+		*nl = 0;
+		if (skip > 0)
+			skip--;
+		else
+			emit_line(l, ts);
+		off += (size_t)(nl - l) + 1;
+		l = nl + 1;
+	}
+	free(txt);
+	if (follow && fd >= 0) {
+		/* read on from where we were until the container has exited */
+		char buf[65536];
+		size_t have = 0;
+		lseek(fd, (off_t)off, SEEK_SET);
+		for (;;) {
+			ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+			if (n > 0) {
+				have += (size_t)n;
+				buf[have] = 0;
+				char *l = buf, *nl;
+				while ((nl = strchr(l, '\n'))) {
+					*nl = 0;
+					emit_line(l, ts);
+					l = nl + 1;
+				}
+				have -= (size_t)(l - buf);
+				memmove(buf, l, have);
+				continue;
+			}
+			json_object *doc = eng_load(g, id, &e);
+			const char *s = doc ? eng_reconcile(g, id, doc) : "exited";
+			bool done = !strcmp(s, "exited");
+			json_object_put(doc);
+			if (done) {
+				/* a last read after the exit */
+				n = read(fd, buf + have, sizeof(buf) - 1 - have);
+				if (n > 0)
+					continue;
+				break;
+			}
+			struct timespec t = {0, 50000000};
+			nanosleep(&t, NULL);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	eng_close(g);
+	return 0;
+}

@@ -1,0 +1,688 @@
+/* berth run / create / start: the container front door and the monitor
+ * launch (see src/cmd/berth-monitor/main.c for the monitor's side). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "ctr.h"
+#include "util/cleanup.h"
+#include "util/flags.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+eng *ctr_open(cli *c, berr *e)
+{
+	const char *rr = getenv("BERTH_RUNROOT");
+	return eng_open(c->root, rr && *rr ? rr : c->run_root, e);
+}
+
+static json_object *walk(json_object *o, const char *path)
+{
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *t = buf, *sv; o && (t = strtok_r(t == buf ? buf : NULL, ".", &sv)); t = NULL) {
+		json_object *v = NULL;
+		if (!json_object_object_get_ex(o, t, &v))
+			return NULL;
+		o = v;
+		if (t != buf)
+			continue;
+	}
+	return o;
+}
+const char *ctr_str(json_object *o, const char *path)
+{
+	json_object *v = walk(o, path);
+	return v ? json_object_get_string(v) : NULL;
+}
+int64_t ctr_int(json_object *o, const char *path)
+{
+	json_object *v = walk(o, path);
+	return v ? json_object_get_int64(v) : 0;
+}
+bool ctr_bool(json_object *o, const char *path)
+{
+	json_object *v = walk(o, path);
+	return v && json_object_get_boolean(v);
+}
+
+char **ctr_expand_short(int argc, char **argv, const char *bools)
+{
+	char **v = NULL;
+	bool done = false;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		size_t l = strlen(a);
+		if (!done && i > 0 && a[0] == '-' && a[1] != '-' && l > 2 &&
+		    strspn(a + 1, bools) == l - 1) {
+			for (size_t k = 1; k < l; k++) {
+				char f[3] = {'-', a[k], 0};
+				strv_push(&v, f);
+			}
+			continue;
+		}
+		strv_push(&v, a);
+	}
+	return v;
+}
+
+static char *self_dir(void)
+{
+	char p[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", p, sizeof(p) - 1);
+	if (n < 0)
+		return xstrdup(".");
+	p[n] = 0;
+	char *s = strrchr(p, '/');
+	if (s)
+		*s = 0;
+	return xstrdup(p);
+}
+
+static int recv_fd(int sock)
+{
+	char b;
+	struct iovec io = {.iov_base = &b, .iov_len = 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr a;
+	} u;
+	struct msghdr m = {
+	    .msg_iov = &io, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) < 0)
+		return -1;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+static int unix_sock_at(int dirfd, const char *name, bool listen_, berr *e)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return berr_sys(e, "socket");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dirfd, name);
+	if (listen_) {
+		unlinkat(dirfd, name, 0);
+		if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 4) < 0) {
+			berr_sys(e, "listen on %s", name);
+			close(s);
+			return -1;
+		}
+	} else if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		berr_sys(e, "connect to the container's monitor");
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* The monitor-to-be: create the container (its init becomes our child),
+ * put its stdio on fds 3..6 and exec berth-monitor. Reports "OK pid" or
+ * "E errnum message" on the status pipe. */
+static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool interactive, bool rm,
+				    int status_fd, const char *root)
+{
+	berr e;
+	char msg[1200];
+	/* out of the way of fds 3..7 set up below */
+	int hi_status = fcntl(status_fd, F_DUPFD_CLOEXEC, 30);
+	if (hi_status >= 0) {
+		close(status_fd);
+		status_fd = hi_status;
+	}
+	setsid();
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	_cleanup_free_ char *dir = eng_path(g, id, "");
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1};
+	int console = -1, lsock;
+	if (dfd < 0 || nul < 0)
+		goto fail_sys;
+	if (tty) {
+		console = unix_sock_at(dfd, "console.sock", true, &e);
+		if (console < 0)
+			goto fail;
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+	} else {
+		if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+			goto fail_sys;
+		if (interactive && pipe2(in, O_CLOEXEC) < 0)
+			goto fail_sys;
+		dup2(interactive ? in[0] : nul, 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[1]);
+		close(err[1]);
+		if (in[0] >= 0)
+			close(in[0]);
+	}
+	lsock = unix_sock_at(dfd, "attach.sock", true, &e);
+	if (lsock < 0)
+		goto fail;
+	char cs[64];
+	snprintf(cs, sizeof(cs), "/proc/self/fd/%d/console.sock", dfd);
+	rt_create_opts o = {.bundle = dir, .console_socket = tty ? cs : NULL};
+	if (rt_create(&g->rt, id, &o, &e) < 0)
+		goto fail;
+	int master = -1;
+	if (tty) {
+		int cfd = accept4(console, NULL, NULL, SOCK_CLOEXEC);
+		master = cfd < 0 ? -1 : recv_fd(cfd);
+		if (master < 0) {
+			berr_sys(&e, "receive the pty master");
+			goto fail_kill;
+		}
+		close(cfd);
+		close(console);
+		unlinkat(dfd, "console.sock", 0);
+	}
+	rt_info info;
+	if (rt_info_get(&g->rt, id, &info, &e) < 0)
+		goto fail_kill;
+	pid_t pid = info.pid;
+	rt_info_clear(&info);
+	/* fds 3..6, via high numbers so nothing overlaps */
+	int fds[4] = {tty ? master : out[0], tty ? -1 : err[0], tty ? -1 : in[1], lsock};
+	int hi[4];
+	for (int i = 0; i < 4; i++)
+		hi[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 20) : -1;
+	for (int i = 0; i < 4; i++)
+		if (hi[i] >= 0 ? dup2(hi[i], 3 + i) < 0 : dup2(nul, 3 + i) < 0)
+			goto fail_sys_kill;
+	dup2(nul, 0);
+	dup2(nul, 1);
+	dup2(nul, 2);
+	_cleanup_free_ char *sd = self_dir();
+	_cleanup_free_ char *mon = xasprintf("%s/berth-monitor", sd);
+	_cleanup_free_ char *berth = xasprintf("%s/berth", sd);
+	char pids[32], flags[8] = "";
+	snprintf(pids, sizeof(pids), "%d", pid);
+	if (tty)
+		strcat(flags, "t");
+	if (interactive)
+		strcat(flags, "i");
+	if (rm)
+		strcat(flags, "r");
+	if (!*flags)
+		strcat(flags, "-");
+	/* the monitor says OK on fd 7 once it runs */
+	if (dup2(status_fd, 7) < 0)
+		goto fail_sys_kill;
+	char *argv[] = {mon,	    dir,	  pids,	       flags,	  berth,
+			"--root",   (char *)root, "container", "cleanup", rm ? "--rm" : "--",
+			(char *)id, NULL};
+	execv(mon, argv);
+	berr_sys(&e, "exec %s", mon);
+fail_kill : {
+	berr ig;
+	rt_kill(&g->rt, id, SIGKILL, false, &ig);
+	waitpid(-1, NULL, 0);
+	rt_delete(&g->rt, id, true, &ig);
+}
+	goto fail;
+fail_sys_kill:
+	berr_sys(&e, "dup2");
+	goto fail_kill;
+fail_sys:
+	berr_sys(&e, "monitor setup");
+fail:
+	snprintf(msg, sizeof(msg), "E %d %s\n", e.errnum, e.msg);
+	fs_write_all(status_fd, msg, strlen(msg));
+	_exit(1);
+}
+
+static int exec_status(const berr *e)
+{
+	if (strstr(e->msg, "exec: \"") || strstr(e->msg, "exec "))
+		return e->errnum == ENOENT ? 127 : e->errnum == EACCES ? 126 : 126;
+	return 125;
+}
+
+static volatile sig_atomic_t winch, proxied;
+static void on_proxy(int s)
+{
+	proxied = s;
+}
+static void on_winch(int s)
+{
+	(void)s;
+	winch = 1;
+}
+
+static void send_frame(int fd, int type, const void *d, uint32_t len)
+{
+	unsigned char h[5] = {(unsigned char)type, (unsigned char)len, (unsigned char)(len >> 8),
+			      (unsigned char)(len >> 16), (unsigned char)(len >> 24)};
+	fs_write_all(fd, h, 5);
+	if (len)
+		fs_write_all(fd, d, len);
+}
+
+static void send_size(int sock)
+{
+	struct winsize ws;
+	if (ioctl(0, TIOCGWINSZ, &ws) < 0)
+		return;
+	unsigned char b[4] = {(unsigned char)ws.ws_row, (unsigned char)(ws.ws_row >> 8),
+			      (unsigned char)ws.ws_col, (unsigned char)(ws.ws_col >> 8)};
+	send_frame(sock, 4, b, 4);
+}
+
+/* Relay until the exit frame; returns the status or -1. */
+static int relay(eng *g, const char *id, int sock, bool interactive, bool tty)
+{
+	struct termios saved;
+	bool raw = false;
+	if (tty && isatty(0) && tcgetattr(0, &saved) == 0) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		raw = tcsetattr(0, TCSANOW, &t) == 0;
+	}
+	if (tty) {
+		struct sigaction sa = {.sa_handler = on_winch};
+		sigaction(SIGWINCH, &sa, NULL);
+		send_size(sock);
+	}
+	/* like docker run's sig-proxy: what we get, the container gets */
+	if (g) {
+		struct sigaction sp = {.sa_handler = on_proxy};
+		sigaction(SIGINT, &sp, NULL);
+		sigaction(SIGTERM, &sp, NULL);
+		sigaction(SIGHUP, &sp, NULL);
+		sigaction(SIGQUIT, &sp, NULL);
+		sigaction(SIGUSR1, &sp, NULL);
+		sigaction(SIGUSR2, &sp, NULL);
+	}
+	bool in_open = interactive;
+	int status = -1;
+	static char buf[65536];
+	for (;;) {
+		if (winch) {
+			winch = 0;
+			send_size(sock);
+		}
+		if (proxied && g) {
+			berr ig;
+			int sig = proxied;
+			proxied = 0;
+			rt_kill(&g->rt, id, sig, false, &ig);
+		}
+		struct pollfd p[2] = {{.fd = sock, .events = POLLIN},
+				      {.fd = in_open ? 0 : -1, .events = POLLIN}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(0, buf, sizeof(buf));
+			if (n <= 0) {
+				in_open = false;
+				send_frame(sock, 0, NULL, 0);
+			} else {
+				send_frame(sock, 0, buf, (uint32_t)n);
+			}
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			unsigned char h[5];
+			if (fs_read_full(sock, h, 5) != 5)
+				break;
+			uint32_t len = h[1] | (uint32_t)h[2] << 8 | (uint32_t)h[3] << 16 |
+				       (uint32_t)h[4] << 24;
+			if (len > sizeof(buf) || fs_read_full(sock, buf, len) != (ssize_t)len)
+				break;
+			if (h[0] == 1)
+				fs_write_all(1, buf, len);
+			else if (h[0] == 2)
+				fs_write_all(2, buf, len);
+			else if (h[0] == 3 && len == 4) {
+				status = (int)((unsigned char)buf[0] | (unsigned char)buf[1] << 8);
+				break;
+			}
+		}
+	}
+	if (raw)
+		tcsetattr(0, TCSANOW, &saved);
+	return status;
+}
+
+int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
+{
+	berr e;
+	json_object *doc = eng_load(g, id, &e);
+	if (!doc)
+		return cli_fail(125, &e);
+	bool tty = ctr_bool(doc, "Config.Tty");
+	bool rm = ctr_bool(doc, "HostConfig.AutoRemove");
+	_cleanup_free_ char *exitp = eng_path(g, id, "exit");
+	unlink(exitp);
+	berr ig;
+	rt_delete(&g->rt, id, true, &ig); /* leftovers of a previous run */
+	if (eng_mount_rootfs(g, id, doc, &e) < 0) {
+		json_object_put(doc);
+		return cli_fail(125, &e);
+	}
+	int sp[2];
+	if (pipe2(sp, O_CLOEXEC) < 0) {
+		json_object_put(doc);
+		return cli_failf(125, "pipe: %s", strerror(errno));
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid_t m = fork();
+	if (m < 0) {
+		json_object_put(doc);
+		return cli_failf(125, "fork: %s", strerror(errno));
+	}
+	if (m == 0) {
+		close(sp[0]);
+		monitor_child(g, id, tty, interactive, rm, sp[1], c->root);
+	}
+	close(sp[1]);
+	/* one line: "OK" from the monitor or "E errno msg" from the child
+	 * (not EOF: the container's init holds a copy until it execs) */
+	char msg[1300];
+	size_t got = 0;
+	while (got < sizeof(msg) - 1) {
+		ssize_t n = read(sp[0], msg + got, sizeof(msg) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memchr(msg, '\n', got))
+			break;
+	}
+	close(sp[0]);
+	msg[got] = 0;
+	char *nl = strchr(msg, '\n');
+	if (nl)
+		*nl = 0;
+	int rc = 0;
+	if (strcmp(msg, "OK")) {
+		int errnum = 0, off = 0;
+		if (sscanf(msg, "E %d %n", &errnum, &off) < 1)
+			snprintf(e.msg, sizeof(e.msg), "the container monitor failed to start");
+		else
+			snprintf(e.msg, sizeof(e.msg), "%s", msg + off);
+		e.errnum = errnum;
+		waitpid(m, NULL, 0);
+		rc = exec_status(&e);
+		fprintf(stderr, "berth: %s\n", e.msg);
+		eng_cleanup(g, id, &ig);
+		if (rm)
+			eng_remove(g, id, false, &ig);
+		json_object_put(doc);
+		return rc;
+	}
+	json_object *st;
+	json_object_object_get_ex(doc, "State", &st);
+	json_object_object_add(st, "MonitorPid", json_object_new_int(m));
+	json_object_object_add(st, "MonitorStart",
+			       json_object_new_int64((int64_t)eng_proc_start(m)));
+	json_object_object_add(st, "Status", json_object_new_string("created"));
+	json_object_object_add(st, "FinishedAt", json_object_new_string("0001-01-01T00:00:00Z"));
+	json_object_object_add(st, "ExitCode", json_object_new_int(0));
+	if (eng_save(g, id, doc, &e) < 0)
+		fprintf(stderr, "berth: %s\n", e.msg);
+	int sock = -1;
+	if (attach) {
+		int dfd = open(g->ctrs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		char name[80];
+		snprintf(name, sizeof(name), "%s/attach.sock", id);
+		sock = dfd < 0 ? -1 : unix_sock_at(dfd, name, false, &e);
+		if (dfd >= 0)
+			close(dfd);
+		if (sock < 0)
+			fprintf(stderr, "berth: %s\n", e.msg);
+	}
+	if (rt_start(&g->rt, id, &e) < 0) {
+		rc = exec_status(&e);
+		fprintf(stderr, "berth: %s\n", e.msg);
+		rt_kill(&g->rt, id, SIGKILL, false, &ig);
+		if (sock >= 0) {
+			relay(NULL, id, sock, false, false);
+			send_frame(sock, 5, NULL, 0);
+			close(sock);
+		}
+		waitpid(m, NULL, 0);
+		if (rm)
+			eng_remove(g, id, false, &ig);
+		json_object_put(doc);
+		return rc;
+	}
+	char *t = eng_time_now();
+	json_object_object_add(st, "StartedAt", json_object_new_string(t));
+	free(t);
+	json_object_object_add(st, "Status", json_object_new_string("running"));
+	if (eng_lock(g, true, &ig) == 0) {
+		/* keep a concurrent rm's view: only save if still there */
+		if (access(exitp, F_OK) != 0 || true)
+			eng_save(g, id, doc, &ig);
+		eng_unlock(g);
+	}
+	json_object_put(doc);
+	if (!attach || sock < 0) {
+		close(sock);
+		return 0;
+	}
+	int status = relay(g, id, sock, interactive, tty);
+	if (status < 0) {
+		/* the monitor went away: the recorded status, if any */
+		close(sock);
+		return 125;
+	}
+	send_frame(sock, 5, NULL, 0);
+	close(sock);
+	if (rm)
+		eng_remove(g, id, false, &ig);
+	else
+		eng_cleanup(g, id, &ig);
+	waitpid(m, NULL, 0);
+	return status;
+}
+
+/* ---- run / create / start ---- */
+
+typedef struct run_flags {
+	eng_run_opts o;
+	bool help;
+	const char *entrypoint;
+	char **network;
+	const char *net;
+} run_flags;
+
+static int parse_run(int argc, char **argv, run_flags *f, int *first, berr *e)
+{
+	memset(f, 0, sizeof(*f));
+	f->o.entrypoint = NULL;
+	const flag_def defs[] = {
+	    {"detach", 'd', FLAG_BOOL, &f->o.detach},
+	    {"interactive", 'i', FLAG_BOOL, &f->o.interactive},
+	    {"tty", 't', FLAG_BOOL, &f->o.tty},
+	    {"rm", 0, FLAG_BOOL, &f->o.rm},
+	    {"name", 0, FLAG_STRING, &f->o.name},
+	    {"env", 'e', FLAG_LIST, &f->o.env},
+	    {"env-file", 0, FLAG_LIST, &f->o.env_files},
+	    {"workdir", 'w', FLAG_STRING, &f->o.workdir},
+	    {"user", 'u', FLAG_STRING, &f->o.user},
+	    {"entrypoint", 0, FLAG_STRING, &f->entrypoint},
+	    {"volume", 'v', FLAG_LIST, &f->o.volumes},
+	    {"mount", 0, FLAG_LIST, &f->o.mounts},
+	    {"read-only", 0, FLAG_BOOL, &f->o.read_only},
+	    {"hostname", 'h', FLAG_STRING, &f->o.hostname},
+	    {"memory", 'm', FLAG_STRING, &f->o.memory},
+	    {"cpus", 0, FLAG_STRING, &f->o.cpus},
+	    {"pids-limit", 0, FLAG_STRING, &f->o.pids_limit},
+	    {"cap-add", 0, FLAG_LIST, &f->o.cap_add},
+	    {"cap-drop", 0, FLAG_LIST, &f->o.cap_drop},
+	    {"privileged", 0, FLAG_BOOL, &f->o.privileged},
+	    {"security-opt", 0, FLAG_LIST, &f->o.security_opt},
+	    {"network", 0, FLAG_STRING, &f->net},
+	    {"net", 0, FLAG_STRING, &f->net},
+	    {"init", 0, FLAG_BOOL, &f->o.init},
+	    {"ulimit", 0, FLAG_LIST, &f->o.ulimits},
+	    {"help", 0, FLAG_BOOL, &f->help},
+	    {0},
+	};
+	int i = flags_parse(defs, argc, argv, 1, e);
+	if (i < 0)
+		return -1;
+	for (int k = 1; k < i; k++)
+		if (!strcmp(argv[k], "--entrypoint") || !strncmp(argv[k], "--entrypoint=", 13))
+			f->o.entrypoint_set = true;
+	f->o.entrypoint = f->entrypoint;
+	f->o.network = f->net;
+	if (i >= argc)
+		return berr_set(e, EINVAL, "\"%s\" requires at least 1 argument (an image)",
+				argv[0]);
+	f->o.image = argv[i];
+	f->o.command = i + 1 < argc ? argv + i + 1 : NULL;
+	*first = i;
+	return 0;
+}
+
+static void free_run(run_flags *f)
+{
+	strv_free(f->o.env);
+	strv_free(f->o.env_files);
+	strv_free(f->o.volumes);
+	strv_free(f->o.mounts);
+	strv_free(f->o.cap_add);
+	strv_free(f->o.cap_drop);
+	strv_free(f->o.security_opt);
+	strv_free(f->o.ulimits);
+}
+
+static int run_or_create(cli *c, int argc, char **argv, bool run)
+{
+	char **av = ctr_expand_short(argc, argv, "dit");
+	int ac = (int)strv_len(av);
+	run_flags f;
+	berr e;
+	int first;
+	int rc = 125;
+	eng *g = NULL;
+	char *sd = NULL, *initp = NULL;
+	if (parse_run(ac, av, &f, &first, &e) < 0) {
+		rc = cli_fail(125, &e);
+		goto out;
+	}
+	if (f.help) {
+		printf("Usage: berth %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n", argv[0]);
+		rc = 0;
+		goto out;
+	}
+	if (f.o.detach && f.o.rm && !run) {
+		/* fine: create --rm */
+	}
+	g = ctr_open(c, &e);
+	if (!g) {
+		rc = cli_fail(125, &e);
+		goto out;
+	}
+	sd = self_dir();
+	initp = xasprintf("%s/berth-init", sd);
+	char id[65];
+	if (eng_create(g, &f.o, initp, id, &e) < 0) {
+		rc = cli_fail(125, &e);
+		goto out;
+	}
+	if (!run) {
+		printf("%s\n", id);
+		rc = 0;
+		goto out;
+	}
+	if (f.o.detach) {
+		rc = ctr_launch(c, g, id, false, false);
+		if (rc == 0)
+			printf("%s\n", id);
+		else {
+			berr ig;
+			eng_remove(g, id, false, &ig);
+		}
+	} else {
+		rc = ctr_launch(c, g, id, true, f.o.interactive);
+	}
+out:
+	free(sd);
+	free(initp);
+	eng_close(g);
+	free_run(&f);
+	strv_free(av);
+	return rc;
+}
+
+int cmd_run(cli *c, int argc, char **argv)
+{
+	return run_or_create(c, argc, argv, true);
+}
+
+int cmd_create(cli *c, int argc, char **argv)
+{
+	return run_or_create(c, argc, argv, false);
+}
+
+int cmd_start(cli *c, int argc, char **argv)
+{
+	bool attach = false, inter = false;
+	const flag_def defs[] = {
+	    {"attach", 'a', FLAG_BOOL, &attach}, {"interactive", 'i', FLAG_BOOL, &inter}, {0}};
+	berr e;
+	int i = flags_parse(defs, argc, argv, 1, &e);
+	if (i < 0)
+		return cli_fail(125, &e);
+	if (i >= argc)
+		return cli_failf(125, "\"start\" requires at least 1 argument");
+	eng *g = ctr_open(c, &e);
+	if (!g)
+		return cli_fail(125, &e);
+	int rc = 0;
+	for (; i < argc; i++) {
+		char id[65];
+		if (eng_lookup(g, argv[i], id, &e) < 0) {
+			rc = cli_fail(125, &e);
+			continue;
+		}
+		json_object *doc = eng_load(g, id, &e);
+		const char *s = doc ? eng_reconcile(g, id, doc) : "exited";
+		bool running = !strcmp(s, "running") || !strcmp(s, "paused");
+		json_object_put(doc);
+		if (running) {
+			if (!attach)
+				printf("%s\n", argv[i]);
+			continue;
+		}
+		int r = ctr_launch(c, g, id, attach, inter);
+		if (attach)
+			rc = r;
+		else if (r)
+			rc = r;
+		else
+			printf("%s\n", argv[i]);
+	}
+	eng_close(g);
+	return rc;
+}

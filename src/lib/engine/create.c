@@ -1,0 +1,922 @@
+/* eng_create: Docker's run flags + the image config -> container dir,
+ * overlay rootfs, OCI config.json and container.json. Everything is
+ * validated before anything is made; on a later error all is undone. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "image/image.h"
+#include "seccomp/seccomp.h"
+#include "spec/spec.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+static const char *const default_caps[] = {
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE",	   "CAP_FOWNER",     "CAP_FSETID",
+    "CAP_KILL",	   "CAP_NET_BIND_SERVICE", "CAP_SETFCAP",    "CAP_SETGID",
+    "CAP_SETPCAP", "CAP_SETUID",	   "CAP_SYS_CHROOT", NULL};
+
+typedef struct vol {
+	char *type; /* "bind" or "volume" */
+	char *name; /* volume name */
+	char *src, *dst;
+	bool ro;
+} vol;
+
+typedef struct plan {
+	uint64_t caps;
+	int64_t memory, pids;
+	int64_t quota, period;
+	bool no_seccomp, no_new_privs;
+	json_object *seccomp_file;
+	vol *vols;
+	size_t n_vols;
+	struct {
+		int res;
+		uint64_t soft, hard;
+		char type[32];
+	} ulim[16];
+	size_t n_ulim;
+	bool host_net;
+	char **env_extra;
+} plan;
+
+static void plan_free(plan *p)
+{
+	for (size_t i = 0; i < p->n_vols; i++) {
+		free(p->vols[i].type);
+		free(p->vols[i].name);
+		free(p->vols[i].src);
+		free(p->vols[i].dst);
+	}
+	free(p->vols);
+	json_object_put(p->seccomp_file);
+	strv_free(p->env_extra);
+}
+
+static int cap_parse(const char *n, int *out)
+{
+	char buf[64];
+	if (strncasecmp(n, "CAP_", 4))
+		snprintf(buf, sizeof(buf), "CAP_%s", n);
+	else
+		snprintf(buf, sizeof(buf), "%s", n);
+	for (char *p = buf; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	int c = spec_cap_from_name(buf);
+	if (c < 0)
+		return -1;
+	*out = c;
+	return 0;
+}
+
+static uint64_t all_caps(void)
+{
+	int last = spec_cap_last();
+	/* what this kernel knows (capset refuses more) */
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	int k;
+	if (f) {
+		if (fscanf(f, "%d", &k) == 1 && k < last)
+			last = k;
+		fclose(f);
+	}
+	uint64_t all = last >= 63 ? ~0ULL : ((1ULL << (last + 1)) - 1);
+	/* and what we hold ourselves: a container cannot get more */
+	f = fopen("/proc/self/status", "re");
+	if (f) {
+		char line[256];
+		unsigned long long bnd;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "CapBnd: %llx", &bnd) == 1)
+				all &= bnd;
+		fclose(f);
+	}
+	return all;
+}
+
+static bool valid_vol_name(const char *s)
+{
+	if (!isalnum((unsigned char)*s))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+static int add_vol(eng *g, plan *p, const char *type, const char *src, const char *dst, bool ro,
+		   const char *vspec, berr *e)
+{
+	if (!dst || dst[0] != '/')
+		return berr_set(
+		    e, EINVAL,
+		    "invalid volume specification \"%s\": the container path must be absolute",
+		    vspec);
+	if (!src || !*src)
+		return berr_set(e, EINVAL, "invalid volume specification \"%s\"", vspec);
+	vol v = {.type = xstrdup(type), .dst = xstrdup(dst), .ro = ro};
+	if (!strcmp(type, "bind")) {
+		if (src[0] != '/') {
+			free(v.type);
+			free(v.dst);
+			return berr_set(
+			    e, EINVAL,
+			    "invalid volume specification \"%s\": bind source must be absolute",
+			    vspec);
+		}
+		v.src = xstrdup(src);
+	} else {
+		if (!valid_vol_name(src)) {
+			free(v.type);
+			free(v.dst);
+			return berr_set(e, EINVAL, "invalid volume name \"%s\"", src);
+		}
+		v.name = xstrdup(src);
+		v.src = xasprintf("%s/volumes/%s/_data", g->root, src);
+	}
+	p->vols = xreallocarray(p->vols, p->n_vols + 1, sizeof(vol));
+	p->vols[p->n_vols++] = v;
+	return 0;
+}
+
+static int parse_volume(eng *g, plan *p, const char *s, berr *e)
+{
+	_cleanup_free_ char *c = xstrdup(s);
+	char *parts[4] = {0};
+	int n = 0;
+	for (char *t = c, *sv; n < 4 && (t = strtok_r(n ? NULL : t, ":", &sv)); n++)
+		parts[n] = t;
+	if (n < 2 || n > 3)
+		return berr_set(e, EINVAL,
+				"invalid volume specification \"%s\" (want SRC:DST[:ro|rw])", s);
+	bool ro = false;
+	if (n == 3) {
+		if (!strcmp(parts[2], "ro"))
+			ro = true;
+		else if (strcmp(parts[2], "rw"))
+			return berr_set(e, EINVAL,
+					"invalid volume specification \"%s\": mode \"%s\"", s,
+					parts[2]);
+	}
+	return add_vol(g, p, parts[0][0] == '/' ? "bind" : "volume", parts[0], parts[1], ro, s, e);
+}
+
+static int parse_mount(eng *g, plan *p, const char *s, berr *e)
+{
+	_cleanup_free_ char *c = xstrdup(s);
+	const char *type = "volume", *src = NULL, *dst = NULL;
+	bool ro = false;
+	for (char *t = c, *sv; (t = strtok_r(t == c ? c : NULL, ",", &sv)); t = NULL) {
+		char *v = strchr(t, '=');
+		if (v)
+			*v++ = 0;
+		if (!strcmp(t, "type") && v)
+			type = v;
+		else if ((!strcmp(t, "source") || !strcmp(t, "src")) && v)
+			src = v;
+		else if ((!strcmp(t, "target") || !strcmp(t, "destination") || !strcmp(t, "dst")) &&
+			 v)
+			dst = v;
+		else if (!strcmp(t, "readonly") || !strcmp(t, "ro"))
+			ro = !v || !strcmp(v, "true") || !strcmp(v, "1");
+		else
+			return berr_set(e, EINVAL, "--mount \"%s\": unknown option \"%s\"", s, t);
+		if (t != c)
+			continue;
+	}
+	if (strcmp(type, "bind") && strcmp(type, "volume"))
+		return berr_set(e, EINVAL, "--mount \"%s\": type must be bind or volume", s);
+	if (!strcmp(type, "bind")) {
+		struct stat st;
+		if (!src || stat(src, &st) < 0)
+			return berr_set(e, ENOENT,
+					"--mount \"%s\": bind source path does not exist", s);
+	}
+	return add_vol(g, p, type, src, dst, ro, s, e);
+}
+
+static const struct {
+	const char *name;
+	int res;
+} ulimit_names[] = {{"core", RLIMIT_CORE},
+		    {"cpu", RLIMIT_CPU},
+		    {"data", RLIMIT_DATA},
+		    {"fsize", RLIMIT_FSIZE},
+		    {"locks", RLIMIT_LOCKS},
+		    {"memlock", RLIMIT_MEMLOCK},
+		    {"msgqueue", RLIMIT_MSGQUEUE},
+		    {"nice", RLIMIT_NICE},
+		    {"nofile", RLIMIT_NOFILE},
+		    {"nproc", RLIMIT_NPROC},
+		    {"rss", RLIMIT_RSS},
+		    {"rtprio", RLIMIT_RTPRIO},
+		    {"sigpending", RLIMIT_SIGPENDING},
+		    {"stack", RLIMIT_STACK},
+		    {"as", RLIMIT_AS}};
+
+static int parse_ulimit(plan *p, const char *s, berr *e)
+{
+	_cleanup_free_ char *c = xstrdup(s);
+	char *v = strchr(c, '=');
+	if (!v || p->n_ulim >= 16)
+		return berr_set(e, EINVAL, "invalid ulimit \"%s\" (want NAME=SOFT[:HARD])", s);
+	*v++ = 0;
+	size_t i;
+	for (i = 0; i < ARRAY_SIZE(ulimit_names); i++)
+		if (!strcmp(ulimit_names[i].name, c))
+			break;
+	if (i == ARRAY_SIZE(ulimit_names))
+		return berr_set(e, EINVAL, "invalid ulimit \"%s\": unknown name \"%s\"", s, c);
+	char *end;
+	uint64_t soft = strtoull(v, &end, 10), hard = soft;
+	if (end == v || (*end && *end != ':'))
+		return berr_set(e, EINVAL, "invalid ulimit \"%s\"", s);
+	if (*end == ':') {
+		char *h = end + 1;
+		hard = strtoull(h, &end, 10);
+		if (end == h || *end)
+			return berr_set(e, EINVAL, "invalid ulimit \"%s\"", s);
+	}
+	if (soft > hard)
+		return berr_set(e, EINVAL, "invalid ulimit \"%s\": soft limit above hard limit", s);
+	p->ulim[p->n_ulim].res = ulimit_names[i].res;
+	p->ulim[p->n_ulim].soft = soft;
+	p->ulim[p->n_ulim].hard = hard;
+	snprintf(p->ulim[p->n_ulim].type, 32, "RLIMIT_%s", c);
+	for (char *q = p->ulim[p->n_ulim].type; *q; q++)
+		*q = (char)toupper((unsigned char)*q);
+	p->n_ulim++;
+	return 0;
+}
+
+static int add_env_line(plan *p, const char *l, berr *e)
+{
+	if (!*l || l[0] == '=')
+		return berr_set(e, EINVAL, "invalid environment variable \"%s\"", l);
+	if (strchr(l, '=')) {
+		strv_push(&p->env_extra, l);
+	} else {
+		const char *v = getenv(l);
+		if (v) {
+			char *kv = xasprintf("%s=%s", l, v);
+			strv_push(&p->env_extra, kv);
+			free(kv);
+		}
+	}
+	return 0;
+}
+
+/* Check every flag before anything is made. */
+static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
+{
+	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; default_caps[i]; i++)
+		p->caps |= 1ULL << spec_cap_from_name(default_caps[i]);
+	if (o->privileged)
+		p->caps = all_caps();
+	for (char **c = o->cap_add; c && *c; c++) {
+		int n;
+		if (!strcasecmp(*c, "ALL"))
+			p->caps = all_caps();
+		else if (cap_parse(*c, &n) < 0)
+			return berr_set(e, EINVAL, "unknown capability \"%s\"", *c);
+		else
+			p->caps |= 1ULL << n;
+	}
+	for (char **c = o->cap_drop; c && *c; c++) {
+		int n;
+		if (!strcasecmp(*c, "ALL"))
+			p->caps = 0;
+		else if (cap_parse(*c, &n) < 0)
+			return berr_set(e, EINVAL, "unknown capability \"%s\"", *c);
+		else
+			p->caps &= ~(1ULL << n);
+	}
+	/* cap-add wins over cap-drop ALL (Docker) */
+	if (o->cap_drop)
+		for (char **c = o->cap_add; c && *c; c++) {
+			int n;
+			if (strcasecmp(*c, "ALL") && cap_parse(*c, &n) == 0)
+				p->caps |= 1ULL << n;
+		}
+	p->no_seccomp = o->privileged;
+	for (char **s = o->security_opt; s && *s; s++) {
+		if (!strcmp(*s, "seccomp=unconfined") || !strcmp(*s, "seccomp:unconfined")) {
+			p->no_seccomp = true;
+		} else if (!strncmp(*s, "seccomp=", 8)) {
+			_cleanup_free_ char *txt = NULL;
+			size_t len;
+			if (fs_read_file_at(AT_FDCWD, *s + 8, &txt, &len, e) < 0)
+				return berr_ctx(e, "--security-opt %s", *s);
+			json_object_put(p->seccomp_file);
+			p->seccomp_file = json_tokener_parse(txt);
+			if (!p->seccomp_file)
+				return berr_set(e, EINVAL, "--security-opt %s: not valid JSON", *s);
+		} else if (!strcmp(*s, "no-new-privileges") ||
+			   !strcmp(*s, "no-new-privileges=true") ||
+			   !strcmp(*s, "no-new-privileges:true")) {
+			p->no_new_privs = true;
+		} else {
+			return berr_set(e, EINVAL, "unsupported --security-opt \"%s\"", *s);
+		}
+	}
+	if (o->memory && (eng_parse_size(o->memory, &p->memory) < 0 || p->memory < 6 * 1024 * 1024))
+		return berr_set(e, EINVAL, "invalid --memory \"%s\" (minimum 6m)", o->memory);
+	if (o->pids_limit) {
+		char *end;
+		p->pids = strtoll(o->pids_limit, &end, 10);
+		if (end == o->pids_limit || *end)
+			return berr_set(e, EINVAL, "invalid --pids-limit \"%s\"", o->pids_limit);
+	}
+	if (o->cpus) {
+		char *end;
+		double c = strtod(o->cpus, &end);
+		if (end == o->cpus || *end || c <= 0 || c > 1024)
+			return berr_set(e, EINVAL, "invalid --cpus \"%s\"", o->cpus);
+		p->period = 100000;
+		p->quota = (int64_t)(c * 100000);
+	}
+	for (char **v = o->volumes; v && *v; v++)
+		if (parse_volume(g, p, *v, e) < 0)
+			return -1;
+	for (char **v = o->mounts; v && *v; v++)
+		if (parse_mount(g, p, *v, e) < 0)
+			return -1;
+	for (char **u = o->ulimits; u && *u; u++)
+		if (parse_ulimit(p, *u, e) < 0)
+			return -1;
+	if (o->network && strcmp(o->network, "none") && strcmp(o->network, "host"))
+		return berr_set(e, EINVAL, "network \"%s\" is not supported yet (use none or host)",
+				o->network);
+	p->host_net = o->network && !strcmp(o->network, "host");
+	for (char **f = o->env_files; f && *f; f++) {
+		_cleanup_free_ char *txt = NULL;
+		size_t len;
+		if (fs_read_file_at(AT_FDCWD, *f, &txt, &len, e) < 0)
+			return berr_ctx(e, "--env-file");
+		char *sv = NULL;
+		for (char *l = strtok_r(txt, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
+			while (isspace((unsigned char)*l))
+				l++;
+			if (*l && *l != '#' && add_env_line(p, l, e) < 0)
+				return -1;
+		}
+	}
+	for (char **v = o->env; v && *v; v++)
+		if (add_env_line(p, *v, e) < 0)
+			return -1;
+	if (o->name) {
+		const char *n = o->name[0] == '/' ? o->name + 1 : o->name;
+		if (!valid_vol_name(n))
+			return berr_set(e, EINVAL,
+					"invalid container name \"%s\": only "
+					"[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+					o->name);
+	}
+	return 0;
+}
+
+/* ---- JSON helpers ---- */
+
+static json_object *jstrv(char *const *v)
+{
+	json_object *a = json_object_new_array();
+	for (; v && *v; v++)
+		json_object_array_add(a, json_object_new_string(*v));
+	return a;
+}
+
+static json_object *jget(json_object *o, const char *k)
+{
+	json_object *v = NULL;
+	json_object_object_get_ex(o, k, &v);
+	return v;
+}
+
+static json_object *jmount(const char *dst, const char *type, const char *src,
+			   const char *const *opts)
+{
+	json_object *m = json_object_new_object();
+	json_object_object_add(m, "destination", json_object_new_string(dst));
+	json_object_object_add(m, "type", json_object_new_string(type));
+	json_object_object_add(m, "source", json_object_new_string(src));
+	json_object *a = json_object_new_array();
+	for (; opts && *opts; opts++)
+		json_object_array_add(a, json_object_new_string(*opts));
+	json_object_object_add(m, "options", a);
+	return m;
+}
+
+static void env_set(char ***env, const char *kv)
+{
+	size_t kl = strcspn(kv, "=");
+	for (char **p = *env; p && *p; p++)
+		if (!strncmp(*p, kv, kl) && (*p)[kl] == '=') {
+			free(*p);
+			*p = xstrdup(kv);
+			return;
+		}
+	strv_push(env, kv);
+}
+
+static bool env_has(char **env, const char *k)
+{
+	size_t kl = strlen(k);
+	for (char **p = env; p && *p; p++)
+		if (!strncmp(*p, k, kl) && (*p)[kl] == '=')
+			return true;
+	return false;
+}
+
+static json_object *caps_json(uint64_t caps)
+{
+	json_object *a = json_object_new_array();
+	for (int c = 0; c <= spec_cap_last() && c < 64; c++)
+		if (caps & (1ULL << c)) {
+			const char *n = spec_cap_name(c);
+			if (n)
+				json_object_array_add(a, json_object_new_string(n));
+		}
+	return a;
+}
+
+static int write_file(const char *dir, const char *name, const char *txt, berr *e)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
+	return fs_write_atomic(p, txt, strlen(txt), 0644, false, e);
+}
+
+typedef struct made {
+	char id[65];
+	char *dir;
+	bool mounted, held;
+} made;
+
+static void undo(eng *g, img_store *s, made *m)
+{
+	berr ig;
+	if (m->mounted) {
+		_cleanup_free_ char *r = xasprintf("%s/rootfs", m->dir);
+		umount2(r, MNT_DETACH);
+	}
+	if (m->held)
+		image_release(s, m->id, &ig);
+	if (m->dir)
+		fs_rm_rf_at(g->ctrs_fd, m->id, &ig);
+}
+
+static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m, const char *name,
+		 const char *init_path, berr *e);
+
+int eng_create(eng *g, const eng_run_opts *o, const char *init_path, char id[65], berr *e)
+{
+	plan p;
+	int r = plan_make(g, o, &p, e);
+	if (r < 0) {
+		plan_free(&p);
+		return -1;
+	}
+	img_store *s = store_open(g->root, e);
+	if (!s) {
+		plan_free(&p);
+		return -1;
+	}
+	img_image im;
+	if (image_resolve(s, o->image, &im, e) < 0) {
+		store_close(s);
+		plan_free(&p);
+		return -1;
+	}
+	made m = {0};
+	_cleanup_free_ char *name = NULL;
+	if (eng_lock(g, true, e) < 0)
+		goto out;
+	if (o->name) {
+		char other[65];
+		const char *n = o->name[0] == '/' ? o->name + 1 : o->name;
+		if (eng_name_used(g, n, other)) {
+			berr_set(e, EEXIST, "the container name \"%s\" is already in use by %s", n,
+				 other);
+			r = -1;
+			goto unlock;
+		}
+		name = xstrdup(n);
+	} else {
+		name = eng_new_name(g);
+	}
+	eng_new_id(m.id);
+	m.dir = xasprintf("%s/%s", g->ctrs, m.id);
+	if (mkdirat(g->ctrs_fd, m.id, 0700) < 0) {
+		r = berr_sys(e, "mkdir %s", m.dir);
+		free(m.dir);
+		m.dir = NULL;
+		goto unlock;
+	}
+	/* make the record first so a parallel name check sees it */
+	{
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "Id", json_object_new_string(m.id));
+		_cleanup_free_ char *slash = xasprintf("/%s", name);
+		json_object_object_add(d, "Name", json_object_new_string(slash));
+		json_object *st = json_object_new_object();
+		json_object_object_add(st, "Status", json_object_new_string("creating"));
+		json_object_object_add(d, "State", st);
+		r = eng_save(g, m.id, d, e);
+		json_object_put(d);
+		if (r < 0)
+			goto unlock;
+	}
+	eng_unlock(g);
+	r = image_hold(s, m.id, &im, e);
+	if (r == 0) {
+		m.held = true;
+		r = build(g, o, &p, &im, &m, name, init_path, e);
+	}
+	if (r < 0)
+		undo(g, s, &m);
+	else
+		snprintf(id, 65, "%s", m.id);
+	goto out;
+unlock:
+	eng_unlock(g);
+out:
+	free(m.dir);
+	image_free(&im);
+	store_close(s);
+	plan_free(&p);
+	return r;
+}
+
+static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m, const char *name,
+		 const char *init_path, berr *e)
+{
+	const char *dir = m->dir;
+	img_config *ic = &im->config;
+	/* command */
+	char **args = NULL;
+	json_object *cfg_ep, *cfg_cmd;
+	if (o->entrypoint_set) {
+		if (o->entrypoint && *o->entrypoint)
+			strv_push(&args, o->entrypoint);
+		cfg_ep = o->entrypoint && *o->entrypoint
+			     ? jstrv((char *const[]){(char *)o->entrypoint, NULL})
+			     : NULL;
+		for (char **c = o->command; c && *c; c++)
+			strv_push(&args, *c);
+		cfg_cmd = o->command ? jstrv(o->command) : NULL;
+	} else {
+		for (char **c = ic->entrypoint; c && *c; c++)
+			strv_push(&args, *c);
+		cfg_ep = ic->entrypoint ? jstrv(ic->entrypoint) : NULL;
+		char **cmd = o->command && *o->command ? o->command : ic->cmd;
+		for (char **c = cmd; c && *c; c++)
+			strv_push(&args, *c);
+		cfg_cmd = cmd ? jstrv(cmd) : NULL;
+	}
+	if (!args || !*args) {
+		json_object_put(cfg_ep);
+		json_object_put(cfg_cmd);
+		strv_free(args);
+		return berr_set(e, EINVAL, "no command specified");
+	}
+	char **argv_final = NULL;
+	if (o->init) {
+		strv_push(&argv_final, "/dev/init");
+		strv_push(&argv_final, "--");
+	}
+	for (char **a = args; *a; a++)
+		strv_push(&argv_final, *a);
+
+	/* env */
+	char **env = NULL;
+	env_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	for (char **v = ic->env; v && *v; v++)
+		env_set(&env, *v);
+	char hn[64];
+	snprintf(hn, sizeof(hn), "%.12s", m->id);
+	const char *hostname = o->hostname ? o->hostname : hn;
+	if (!env_has(env, "HOSTNAME")) {
+		char *h = xasprintf("HOSTNAME=%s", hostname);
+		env_set(&env, h);
+		free(h);
+	}
+	if (o->tty && !env_has(env, "TERM"))
+		env_set(&env, "TERM=xterm");
+	for (char **v = p->env_extra; v && *v; v++)
+		env_set(&env, *v);
+
+	int r = -1;
+	json_object *cfg = NULL, *doc = NULL, *jmounts = NULL, *binds = NULL;
+	_cleanup_free_ char *data = NULL, *hosts = NULL, *hostline = NULL, *def = NULL,
+			    *p_hn = NULL, *p_hosts = NULL, *p_res = NULL, *logp = NULL,
+			    *slash = NULL, *resolv = NULL;
+	char *user_home = NULL;
+	gid_t *groups = NULL;
+	size_t n_groups = 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	_cleanup_free_ char *lower = image_lowerdir(im);
+	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
+	_cleanup_free_ char *upper = xasprintf("%s/upper", dir);
+	_cleanup_free_ char *work = xasprintf("%s/work", dir);
+	if (mkdir(rootfs, 0755) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0) {
+		berr_sys(e, "mkdir in %s", dir);
+		goto out;
+	}
+	data = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+	if (mount("overlay", rootfs, "overlay", 0, data) < 0) {
+		berr_sys(e, "mount overlay on %s", rootfs);
+		goto out;
+	}
+	m->mounted = true;
+	const char *user = o->user ? o->user : ic->user;
+	if (user && *user) {
+		int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rfd < 0) {
+			berr_sys(e, "open %s", rootfs);
+			goto out;
+		}
+		int rr = eng_resolve_user(rfd, user, &uid, &gid, &groups, &n_groups, &user_home, e);
+		close(rfd);
+		if (rr < 0)
+			goto out;
+	}
+	if (user_home && *user_home && !env_has(env, "HOME")) {
+		char *h = xasprintf("HOME=%s", user_home);
+		env_set(&env, h);
+		free(h);
+	}
+	/* etc files */
+	hosts = xasprintf(
+	    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
+	    hostname);
+	hostline = xasprintf("%s\n", hostname);
+	resolv = NULL;
+	size_t rl;
+	berr ig;
+	if (fs_read_file_at(AT_FDCWD, "/etc/resolv.conf", &resolv, &rl, &ig) < 0)
+		resolv = xstrdup("");
+	if (write_file(dir, "hostname", hostline, e) < 0 ||
+	    write_file(dir, "hosts", hosts, e) < 0 || write_file(dir, "resolv.conf", resolv, e) < 0)
+		goto out;
+	/* volumes */
+	for (size_t i = 0; i < p->n_vols; i++) {
+		if (strcmp(p->vols[i].type, "volume") && access(p->vols[i].src, F_OK) == 0)
+			continue;
+		if (fs_mkdir_p(p->vols[i].src, 0755, e) < 0)
+			goto out;
+	}
+
+	/* OCI config */
+	def = spec_default_json(false);
+	cfg = json_tokener_parse(def);
+	json_object *proc = jget(cfg, "process");
+	json_object_object_add(proc, "terminal", json_object_new_boolean(o->tty));
+	json_object_object_add(proc, "args", jstrv(argv_final));
+	json_object_object_add(proc, "env", jstrv(env));
+	const char *cwd =
+	    o->workdir ? o->workdir : (ic->working_dir && *ic->working_dir ? ic->working_dir : "/");
+	if (cwd[0] != '/') {
+		berr_set(e, EINVAL, "the working directory \"%s\" is not an absolute path", cwd);
+		goto out;
+	}
+	json_object_object_add(proc, "cwd", json_object_new_string(cwd));
+	json_object *ju = json_object_new_object();
+	json_object_object_add(ju, "uid", json_object_new_int64(uid));
+	json_object_object_add(ju, "gid", json_object_new_int64(gid));
+	if (n_groups) {
+		json_object *ga = json_object_new_array();
+		for (size_t i = 0; i < n_groups; i++)
+			json_object_array_add(ga, json_object_new_int64(groups[i]));
+		json_object_object_add(ju, "additionalGids", ga);
+	}
+	json_object_object_add(proc, "user", ju);
+	json_object *cp = json_object_new_object();
+	json_object_object_add(cp, "bounding", caps_json(p->caps));
+	json_object_object_add(cp, "effective", caps_json(p->caps));
+	json_object_object_add(cp, "permitted", caps_json(p->caps));
+	json_object_object_add(proc, "capabilities", cp);
+	json_object_object_add(proc, "noNewPrivileges", json_object_new_boolean(p->no_new_privs));
+	json_object *rls = json_object_new_array();
+	bool have_nofile = false;
+	for (size_t i = 0; i < p->n_ulim; i++) {
+		json_object *rlo = json_object_new_object();
+		json_object_object_add(rlo, "type", json_object_new_string(p->ulim[i].type));
+		json_object_object_add(rlo, "soft", json_object_new_uint64(p->ulim[i].soft));
+		json_object_object_add(rlo, "hard", json_object_new_uint64(p->ulim[i].hard));
+		json_object_array_add(rls, rlo);
+		have_nofile |= p->ulim[i].res == RLIMIT_NOFILE;
+	}
+	if (!have_nofile) {
+		/* Docker's 1048576, or what this host allows */
+		struct rlimit hl;
+		uint64_t lim = 1048576;
+		if (getrlimit(RLIMIT_NOFILE, &hl) == 0 && hl.rlim_max < lim)
+			lim = hl.rlim_max;
+		json_object *rlo = json_object_new_object();
+		json_object_object_add(rlo, "type", json_object_new_string("RLIMIT_NOFILE"));
+		json_object_object_add(rlo, "soft", json_object_new_uint64(lim));
+		json_object_object_add(rlo, "hard", json_object_new_uint64(lim));
+		json_object_array_add(rls, rlo);
+	}
+	json_object_object_add(proc, "rlimits", rls);
+	json_object *root = jget(cfg, "root");
+	json_object_object_add(root, "path", json_object_new_string(rootfs));
+	json_object_object_add(root, "readonly", json_object_new_boolean(o->read_only));
+	json_object_object_add(cfg, "hostname", json_object_new_string(hostname));
+
+	json_object *mounts = jget(cfg, "mounts");
+	if (o->privileged) /* /sys read-write */
+		for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+			json_object *mo = json_object_array_get_idx(mounts, i);
+			if (!strcmp(json_object_get_string(jget(mo, "destination")), "/sys"))
+				json_object_object_add(
+				    mo, "options",
+				    jstrv((char *const[]){"nosuid", "noexec", "nodev", NULL}));
+		}
+	const char *const bind_rw[] = {"rbind", "rprivate", NULL};
+	const char *const bind_ro[] = {"rbind", "rprivate", "ro", NULL};
+	p_hn = xasprintf("%s/hostname", dir);
+	p_hosts = xasprintf("%s/hosts", dir);
+	p_res = xasprintf("%s/resolv.conf", dir);
+	json_object_array_add(mounts, jmount("/etc/hostname", "bind", p_hn, bind_rw));
+	json_object_array_add(mounts, jmount("/etc/hosts", "bind", p_hosts, bind_rw));
+	json_object_array_add(mounts, jmount("/etc/resolv.conf", "bind", p_res, bind_rw));
+	if (o->init)
+		json_object_array_add(mounts, jmount("/dev/init", "bind", init_path, bind_ro));
+	jmounts = json_object_new_array();
+	binds = json_object_new_array();
+	for (size_t i = 0; i < p->n_vols; i++) {
+		vol *v = &p->vols[i];
+		json_object_array_add(mounts,
+				      jmount(v->dst, "bind", v->src, v->ro ? bind_ro : bind_rw));
+		json_object *jm = json_object_new_object();
+		json_object_object_add(jm, "Type", json_object_new_string(v->type));
+		if (v->name)
+			json_object_object_add(jm, "Name", json_object_new_string(v->name));
+		json_object_object_add(jm, "Source", json_object_new_string(v->src));
+		json_object_object_add(jm, "Destination", json_object_new_string(v->dst));
+		json_object_object_add(jm, "RW", json_object_new_boolean(!v->ro));
+		json_object_array_add(jmounts, jm);
+		char *b =
+		    xasprintf("%s:%s%s", v->name ? v->name : v->src, v->dst, v->ro ? ":ro" : "");
+		json_object_array_add(binds, json_object_new_string(b));
+		free(b);
+	}
+	json_object *lx = jget(cfg, "linux");
+	if (p->host_net) {
+		json_object *ns = jget(lx, "namespaces"), *nns = json_object_new_array();
+		for (size_t i = 0; i < json_object_array_length(ns); i++) {
+			json_object *n = json_object_array_get_idx(ns, i);
+			if (strcmp(json_object_get_string(jget(n, "type")), "network"))
+				json_object_array_add(nns, json_object_get(n));
+		}
+		json_object_object_add(lx, "namespaces", nns);
+	}
+	if (o->privileged) {
+		json_object_object_add(lx, "maskedPaths", json_object_new_array());
+		json_object_object_add(lx, "readonlyPaths", json_object_new_array());
+	}
+	json_object *res = json_object_new_object();
+	json_object *devs = json_object_new_array();
+	if (o->privileged) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "allow", json_object_new_boolean(1));
+		json_object_object_add(d, "access", json_object_new_string("rwm"));
+		json_object_array_add(devs, d);
+	} else {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "allow", json_object_new_boolean(0));
+		json_object_object_add(d, "access", json_object_new_string("rwm"));
+		json_object_array_add(devs, d);
+	}
+	json_object_object_add(res, "devices", devs);
+	if (p->memory) {
+		json_object *mo = json_object_new_object();
+		json_object_object_add(mo, "limit", json_object_new_int64(p->memory));
+		json_object_object_add(res, "memory", mo);
+	}
+	if (p->quota) {
+		json_object *co = json_object_new_object();
+		json_object_object_add(co, "quota", json_object_new_int64(p->quota));
+		json_object_object_add(co, "period", json_object_new_int64(p->period));
+		json_object_object_add(res, "cpu", co);
+	}
+	if (o->pids_limit) {
+		json_object *po = json_object_new_object();
+		json_object_object_add(po, "limit", json_object_new_int64(p->pids));
+		json_object_object_add(res, "pids", po);
+	}
+	json_object_object_add(lx, "resources", res);
+	if (p->seccomp_file) {
+		json_object_object_add(lx, "seccomp", json_object_get(p->seccomp_file));
+	} else if (!p->no_seccomp) {
+		spec_seccomp sc;
+		seccomp_default_profile(p->caps, &sc);
+		char *txt = seccomp_profile_json(&sc);
+		seccomp_profile_clear(&sc);
+		json_object_object_add(lx, "seccomp", json_tokener_parse(txt));
+		free(txt);
+	}
+	const char *cj = json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
+	if (write_file(dir, "config.json", cj, e) < 0)
+		goto out;
+
+	/* container.json */
+	doc = json_object_new_object();
+	json_object_object_add(doc, "Id", json_object_new_string(m->id));
+	char *t = eng_time_now();
+	json_object_object_add(doc, "Created", json_object_new_string(t));
+	free(t);
+	json_object_object_add(doc, "Path", json_object_new_string(args[0]));
+	json_object_object_add(doc, "Args", jstrv(args + 1));
+	json_object *st = json_object_new_object();
+	json_object_object_add(st, "Status", json_object_new_string("created"));
+	json_object_object_add(st, "Running", json_object_new_boolean(0));
+	json_object_object_add(st, "Paused", json_object_new_boolean(0));
+	json_object_object_add(st, "ExitCode", json_object_new_int(0));
+	json_object_object_add(st, "Pid", json_object_new_int(0));
+	json_object_object_add(st, "StartedAt", json_object_new_string("0001-01-01T00:00:00Z"));
+	json_object_object_add(st, "FinishedAt", json_object_new_string("0001-01-01T00:00:00Z"));
+	json_object_object_add(doc, "State", st);
+	char *iid = xasprintf("%s", im->rec.id.s);
+	json_object_object_add(doc, "Image", json_object_new_string(iid));
+	free(iid);
+	logp = xasprintf("%s/ctr.log", dir);
+	json_object_object_add(doc, "LogPath", json_object_new_string(logp));
+	slash = xasprintf("/%s", name);
+	json_object_object_add(doc, "Name", json_object_new_string(slash));
+	json_object_object_add(doc, "Driver", json_object_new_string("overlay"));
+	json_object *gd = json_object_new_object();
+	json_object_object_add(gd, "LowerDir", json_object_new_string(lower));
+	json_object_object_add(gd, "UpperDir", json_object_new_string(upper));
+	json_object_object_add(gd, "WorkDir", json_object_new_string(work));
+	json_object_object_add(gd, "MergedDir", json_object_new_string(rootfs));
+	json_object_object_add(doc, "GraphDriver", gd);
+	json_object_object_add(doc, "Mounts", jmounts);
+	jmounts = NULL;
+	json_object *cf = json_object_new_object();
+	json_object_object_add(cf, "Hostname", json_object_new_string(hostname));
+	json_object_object_add(cf, "User", json_object_new_string(user ? user : ""));
+	json_object_object_add(cf, "Tty", json_object_new_boolean(o->tty));
+	json_object_object_add(cf, "OpenStdin", json_object_new_boolean(o->interactive));
+	json_object_object_add(cf, "Env", jstrv(env));
+	json_object_object_add(cf, "Cmd", cfg_cmd ? cfg_cmd : NULL);
+	cfg_cmd = NULL;
+	json_object_object_add(cf, "Image", json_object_new_string(o->image));
+	json_object_object_add(
+	    cf, "WorkingDir",
+	    json_object_new_string(o->workdir ? o->workdir
+					      : (ic->working_dir ? ic->working_dir : "")));
+	json_object_object_add(cf, "Entrypoint", cfg_ep ? cfg_ep : NULL);
+	cfg_ep = NULL;
+	json_object_object_add(cf, "StopSignal",
+			       json_object_new_string(ic->stop_signal && *ic->stop_signal
+							  ? ic->stop_signal
+							  : "SIGTERM"));
+	json_object_object_add(doc, "Config", cf);
+	json_object *hc = json_object_new_object();
+	json_object_object_add(hc, "Binds", binds);
+	binds = NULL;
+	json_object_object_add(hc, "NetworkMode",
+			       json_object_new_string(p->host_net ? "host" : "none"));
+	json_object_object_add(hc, "AutoRemove", json_object_new_boolean(o->rm));
+	json_object_object_add(hc, "Privileged", json_object_new_boolean(o->privileged));
+	json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(o->read_only));
+	json_object_object_add(hc, "Init", json_object_new_boolean(o->init));
+	json_object_object_add(hc, "Memory", json_object_new_int64(p->memory));
+	json_object_object_add(hc, "NanoCpus", json_object_new_int64(p->quota * 10000));
+	json_object_object_add(hc, "CpuQuota", json_object_new_int64(p->quota));
+	json_object_object_add(hc, "CpuPeriod", json_object_new_int64(p->period));
+	json_object_object_add(hc, "PidsLimit", json_object_new_int64(p->pids));
+	json_object_object_add(hc, "CapAdd", jstrv(o->cap_add));
+	json_object_object_add(hc, "CapDrop", jstrv(o->cap_drop));
+	json_object_object_add(doc, "HostConfig", hc);
+	if (eng_lock(g, true, e) < 0)
+		goto out;
+	r = eng_save(g, m->id, doc, e);
+	eng_unlock(g);
+out:
+	json_object_put(jmounts);
+	json_object_put(binds);
+	json_object_put(cfg_ep);
+	json_object_put(cfg_cmd);
+	json_object_put(cfg);
+	json_object_put(doc);
+	strv_free(args);
+	strv_free(argv_final);
+	strv_free(env);
+	free(user_home);
+	free(groups);
+	return r;
+}

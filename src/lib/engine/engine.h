@@ -1,0 +1,115 @@
+/* The container engine: berth's daemonless container store and the config
+ * model of `berth run` (Docker's flags + the image config -> an OCI bundle).
+ *
+ * Layout under <root>/containers/:
+ *   .lock                      flock: shared for readers, exclusive to change
+ *   <id>/container.json        our record (Docker's inspect shape, see below)
+ *   <id>/config.json           the OCI bundle config handed to the runtime
+ *   <id>/rootfs, upper, work   overlayfs mount point and its upper/work dirs
+ *   <id>/hostname, hosts, resolv.conf   bind-mounted into the container
+ *   <id>/ctr.log               json-file log written by berth-monitor
+ *   <id>/exit                  "STATUS FINISHED_NS", written by the monitor
+ *   <id>/attach.sock           the monitor's attach socket
+ * Volumes: <root>/volumes/<name>/_data.
+ *
+ * container.json is a json-c document with Docker's field names (Id, Name,
+ * Created, Path, Args, Config{...}, HostConfig{...}, Mounts[], State{...})
+ * plus berth fields (State.MonitorPid, State.MonitorStart). Status is
+ * never trusted from disk: eng_reconcile() derives it from the exit file,
+ * the monitor's pid + start time and the runtime's state. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "runtime/runtime.h"
+#include "util/error.h"
+
+typedef struct eng {
+	char *root;    /* store root */
+	char *ctrs;    /* <root>/containers */
+	char *rt_root; /* runtime state root */
+	int ctrs_fd;   /* O_PATH of <root>/containers */
+	int lock_fd;   /* <root>/containers/.lock */
+	rt_ctx rt;
+} eng;
+
+/* run_root: where the runtime keeps its state (<run_root>/runtime). */
+eng *eng_open(const char *root, const char *run_root, berr *e);
+void eng_close(eng *g);
+/* flock on .lock (exclusive or shared); eng_unlock releases. */
+int eng_lock(eng *g, bool exclusive, berr *e);
+void eng_unlock(eng *g);
+
+/* 64 random hex digits. */
+void eng_new_id(char out[65]);
+/* A random "adjective_name" style name not used yet (call under the lock). */
+char *eng_new_name(eng *g);
+
+/* Find a container by full id, name, or unique id prefix. ENOENT:
+ * `no such container: x`. */
+int eng_lookup(eng *g, const char *ref, char id[65], berr *e);
+/* id of the container named `name`, or false. */
+bool eng_name_used(eng *g, const char *name, char id[65]);
+/* All container ids (NULL-terminated, strv_free). */
+char **eng_list(eng *g);
+
+json_object *eng_load(eng *g, const char *id, berr *e);
+int eng_save(eng *g, const char *id, json_object *doc, berr *e); /* atomic */
+/* <root>/containers/<id>/<name> (malloc'ed). */
+char *eng_path(eng *g, const char *id, const char *name);
+
+/* Derived status written into doc's State: Status (created, running,
+ * paused, exited), Running, Paused, ExitCode, Pid, FinishedAt. Returns
+ * the status string (static). */
+const char *eng_reconcile(eng *g, const char *id, json_object *doc);
+
+/* Start time of a pid (clock ticks since boot, field 22 of /proc/PID/stat);
+ * 0 if the process does not exist. */
+unsigned long long eng_proc_start(pid_t pid);
+
+/* RFC 3339 with nanoseconds, UTC, for now or a CLOCK_REALTIME ns value. */
+char *eng_time_now(void);
+char *eng_time_ns(int64_t ns);
+/* Parse back to ns (0 if unparsable). */
+int64_t eng_time_parse(const char *s);
+
+/* Remove the container: stop nothing (callers kill first), runtime delete,
+ * unmount the rootfs, release the image hold, rm -rf the dir. Idempotent. */
+int eng_remove(eng *g, const char *id, bool volumes, berr *e);
+/* After exit: runtime delete (cgroup, state) and unmount the rootfs. */
+int eng_cleanup(eng *g, const char *id, berr *e);
+
+/* ---- run options -> OCI config (ctrspec.c) ------------------------------ */
+
+typedef struct eng_run_opts {
+	const char *image; /* as typed */
+	char **command;	   /* after IMAGE, may be NULL */
+	const char *name;
+	char **env, **env_files;
+	const char *workdir, *user, *entrypoint, *hostname;
+	bool entrypoint_set;
+	char **volumes, **mounts;
+	bool read_only, privileged, tty, interactive, rm, detach, init;
+	const char *memory, *cpus, *pids_limit;
+	char **cap_add, **cap_drop, **security_opt, **ulimits;
+	const char *network;
+} eng_run_opts;
+
+/* Make the container: dir, overlay mount, image hold, config.json and
+ * container.json. On error nothing is left behind. Takes the lock itself.
+ * monitor_path/init_path: the helper binaries (berth-monitor, berth-init). */
+int eng_create(eng *g, const eng_run_opts *o, const char *init_path, char id[65], berr *e);
+
+/* Resolve "user[:group]" against the rootfs' /etc/passwd and /etc/group
+ * (in-root resolution). */
+int eng_resolve_user(int rootfd, const char *uspec, uid_t *uid, gid_t *gid, gid_t **groups,
+		     size_t *n_groups, char **home, berr *e);
+/* Docker-like size "512m", "1g", "100k", "1024" -> bytes. */
+int eng_parse_size(const char *s, int64_t *out);
+
+/* Mount the container's overlay rootfs again if it is not mounted (start
+ * after an exit). */
+int eng_mount_rootfs(eng *g, const char *id, json_object *doc, berr *e);

@@ -1,0 +1,145 @@
+/* Container status derived on every read, and the removal path. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "engine/engine.h"
+#include "image/image.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+static json_object *obj(json_object *o, const char *k)
+{
+	json_object *v;
+	if (json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_object))
+		return v;
+	v = json_object_new_object();
+	json_object_object_add(o, k, v);
+	return v;
+}
+
+static int64_t int_field(json_object *o, const char *k)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void set_exited(json_object *st, int code, int64_t fin_ns)
+{
+	json_object_object_add(st, "Status", json_object_new_string("exited"));
+	json_object_object_add(st, "Running", json_object_new_boolean(0));
+	json_object_object_add(st, "Paused", json_object_new_boolean(0));
+	json_object_object_add(st, "ExitCode", json_object_new_int(code));
+	json_object_object_add(st, "Pid", json_object_new_int(0));
+	if (fin_ns) {
+		char *t = eng_time_ns(fin_ns);
+		json_object_object_add(st, "FinishedAt", json_object_new_string(t));
+		free(t);
+	}
+}
+
+const char *eng_reconcile(eng *g, const char *id, json_object *doc)
+{
+	json_object *st = obj(doc, "State");
+	json_object *v;
+	const char *status =
+	    json_object_object_get_ex(st, "Status", &v) ? json_object_get_string(v) : "created";
+	char p[80];
+	snprintf(p, sizeof(p), "%s/exit", id);
+	_cleanup_free_ char *ex = NULL;
+	size_t len;
+	berr e;
+	if (fs_read_file_at(g->ctrs_fd, p, &ex, &len, &e) == 0) {
+		int code = 255;
+		long long fin = 0;
+		sscanf(ex, "%d %lld", &code, &fin);
+		set_exited(st, code, fin);
+		return "exited";
+	}
+	if (strcmp(status, "running") && strcmp(status, "paused") && strcmp(status, "created"))
+		return "exited";
+	if (!strcmp(status, "created") && !int_field(st, "MonitorPid"))
+		return "created";
+	/* the monitor must be alive (same start time) */
+	pid_t mpid = (pid_t)int_field(st, "MonitorPid");
+	unsigned long long mstart = (unsigned long long)int_field(st, "MonitorStart");
+	rt_info info;
+	bool rt_ok = rt_info_get(&g->rt, id, &info, &e) == 0;
+	bool alive = mpid > 0 && eng_proc_start(mpid) == mstart && mstart != 0;
+	if (!alive || !rt_ok || info.status == RT_STOPPED) {
+		if (rt_ok)
+			rt_info_clear(&info);
+		/* the monitor may just have written the exit file */
+		_cleanup_free_ char *ex2 = NULL;
+		if (fs_read_file_at(g->ctrs_fd, p, &ex2, &len, &e) == 0) {
+			int code = 255;
+			long long fin = 0;
+			sscanf(ex2, "%d %lld", &code, &fin);
+			set_exited(st, code, fin);
+		} else {
+			set_exited(st, 255, 0);
+		}
+		return "exited";
+	}
+	const char *s = info.status == RT_PAUSED    ? "paused"
+			: info.status == RT_CREATED ? "created"
+						    : "running";
+	json_object_object_add(st, "Status", json_object_new_string(s));
+	json_object_object_add(st, "Running", json_object_new_boolean(info.status != RT_CREATED));
+	json_object_object_add(st, "Paused", json_object_new_boolean(info.status == RT_PAUSED));
+	json_object_object_add(st, "Pid", json_object_new_int(info.pid));
+	rt_info_clear(&info);
+	return s;
+}
+
+int eng_cleanup(eng *g, const char *id, berr *e)
+{
+	berr ig;
+	if (rt_delete(&g->rt, id, true, &ig) < 0 && ig.errnum != ENOENT) {
+		/* not fatal for removal: the state may already be gone */
+	}
+	_cleanup_free_ char *rootfs = eng_path(g, id, "rootfs");
+	if (umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return berr_sys(e, "unmount %s", rootfs);
+	return 0;
+}
+
+int eng_remove(eng *g, const char *id, bool volumes, berr *e)
+{
+	(void)volumes; /* anonymous volumes are not made yet */
+	if (eng_cleanup(g, id, e) < 0)
+		return -1;
+	img_store *s = store_open(g->root, e);
+	if (s) {
+		berr ig;
+		image_release(s, id, &ig);
+		store_close(s);
+	}
+	if (fs_rm_rf_at(g->ctrs_fd, id, e) < 0)
+		return -1;
+	return 0;
+}
+
+int eng_mount_rootfs(eng *g, const char *id, json_object *doc, berr *e)
+{
+	_cleanup_free_ char *rootfs = eng_path(g, id, "rootfs");
+	_cleanup_free_ char *upper = eng_path(g, id, "upper");
+	_cleanup_free_ char *work = eng_path(g, id, "work");
+	struct stat a, b;
+	_cleanup_free_ char *parent = eng_path(g, id, ".");
+	if (stat(rootfs, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev)
+		return 0; /* mounted */
+	json_object *gd, *l;
+	if (!json_object_object_get_ex(doc, "GraphDriver", &gd) ||
+	    !json_object_object_get_ex(gd, "LowerDir", &l))
+		return berr_set(e, EINVAL, "container %s: no GraphDriver.LowerDir", id);
+	_cleanup_free_ char *data =
+	    xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", json_object_get_string(l), upper, work);
+	if (mount("overlay", rootfs, "overlay", 0, data) < 0)
+		return berr_sys(e, "mount overlay on %s", rootfs);
+	return 0;
+}

@@ -1,0 +1,127 @@
+"""Helpers for the engine tests: a per-test store root with a busybox image,
+and a check that the host is clean afterwards."""
+import gzip
+import hashlib
+import io
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+
+from conftest import ROOT, binary, run
+
+BUSYBOX = "localhost/busybox"
+
+
+def busybox_rootfs(d):
+    """A busybox root filesystem like scripts/make-bundle.sh makes."""
+    r = pathlib.Path(d)
+    for sub in ["bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "root", "usr/bin", "usr/sbin"]:
+        (r / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copy("/bin/busybox", r / "bin/busybox")
+    applets = subprocess.run([str(r / "bin/busybox"), "--list"], capture_output=True,
+                             text=True, check=True).stdout.split()
+    for a in applets:
+        p = r / "bin" / a
+        if not p.exists():
+            p.symlink_to("busybox")
+    (r / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
+                                  "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+                                  "app:x:1000:1000:app:/home/app:/bin/sh\n")
+    (r / "etc/group").write_text("root:x:0:\nnogroup:x:65534:\napp:x:1000:\nextra:x:2000:app\n")
+    (r / "home/app").mkdir(parents=True)
+    os.chown(r / "home/app", 1000, 1000)
+    (r / "srv").mkdir()
+    return r
+
+
+class Berth:
+    def __init__(self, tmp):
+        self.tmp = pathlib.Path(tmp)
+        self.root = self.tmp / "root"
+        self.env = dict(os.environ, BERTH_RUNROOT=str(self.tmp / "run"))
+        # ASan: a forked monitor-to-be exits through _exit; leaks there are not ours to chase
+        self.env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+
+    def __call__(self, *args, check=True, **kw):
+        kw.setdefault("env", self.env)
+        return run([binary("berth"), "--root", self.root, *args], check=check, **kw)
+
+    def popen(self, *args, **kw):
+        return subprocess.Popen([str(binary("berth")), "--root", str(self.root), *args],
+                                env=self.env, **kw)
+
+    def inspect(self, ref):
+        return json.loads(self("inspect", ref).stdout)[0]
+
+    def ids(self):
+        d = self.root / "containers"
+        return [p.name for p in d.iterdir() if len(p.name) == 64] if d.exists() else []
+
+
+def oci_image_dir(d, rootfs_tar_bytes, config):
+    """An OCI image layout with one layer and the given config section."""
+    d = pathlib.Path(d)
+    blobs = d / "blobs/sha256"
+    blobs.mkdir(parents=True)
+
+    def put(data):
+        h = hashlib.sha256(data).hexdigest()
+        (blobs / h).write_bytes(data)
+        return "sha256:" + h, len(data)
+
+    diff_id = "sha256:" + hashlib.sha256(rootfs_tar_bytes).hexdigest()
+    layer, lsize = put(gzip.compress(rootfs_tar_bytes, 1))
+    cfg = {"architecture": "amd64", "os": "linux", "config": config,
+           "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
+    cdg, csize = put(json.dumps(cfg).encode())
+    man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cdg,
+                      "size": csize},
+           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                       "digest": layer, "size": lsize}]}
+    mdg, msize = put(json.dumps(man).encode())
+    (d / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (d / "index.json").write_text(json.dumps({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": mdg, "size": msize,
+                       "annotations": {"org.opencontainers.image.ref.name": "cfg"}}]}))
+    return d
+
+
+def host_leftovers(b, ids):
+    """Mounts, processes and cgroups that belong to this test's root."""
+    out = []
+    root = str(b.root)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            if root in line.split()[4]:
+                out.append("mount " + line.split()[4])
+    for p in pathlib.Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if root in cmd:
+            out.append(f"process {p.name}: {cmd}")
+    for i in ids:
+        for cg in pathlib.Path("/sys/fs/cgroup").glob(f"*/berth/{i}"):
+            out.append(f"cgroup {cg}")
+    return out
+
+
+def wait_for(fn, timeout=10.0, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    return fn()

@@ -1,0 +1,414 @@
+"""berth run and the container commands, end to end, with a busybox image
+in a private store root (BERTH_RUNROOT for the runtime state)."""
+import io
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import time
+
+import pytest
+
+from engine_helpers import BUSYBOX, Berth, busybox_rootfs, host_leftovers, oci_image_dir, wait_for
+
+if os.geteuid() != 0:
+    pytest.skip("the engine tests need root", allow_module_level=True)
+
+_CACHE = {}
+
+
+def rootfs_tar():
+    if "tar" not in _CACHE:
+        with tempfile.TemporaryDirectory() as d:
+            r = busybox_rootfs(pathlib.Path(d) / "r")
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as t:
+                for p in sorted(r.rglob("*")):
+                    t.add(p, arcname=str(p.relative_to(r)), recursive=False)
+            _CACHE["tar"] = buf.getvalue()
+    return _CACHE["tar"]
+
+
+@pytest.fixture
+def b():
+    tmp = tempfile.mkdtemp(prefix="berth-engine-")
+    bb = Berth(tmp)
+    tarp = pathlib.Path(tmp) / "rootfs.tar"
+    tarp.write_bytes(rootfs_tar())
+    bb("import", tarp, BUSYBOX)
+    yield bb
+    ids = bb.ids()
+    if ids:
+        bb("rm", "-f", *ids, check=False)
+    left = host_leftovers(bb, ids)
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert not left, left
+
+
+def test_run_echo_and_rm(b):
+    r = b("run", "--rm", BUSYBOX, "echo", "hello")
+    assert r.stdout == "hello\n"
+    assert b.ids() == []
+
+
+def test_exit_codes(b):
+    assert b("run", "--rm", BUSYBOX, "true").returncode == 0
+    assert b("run", "--rm", BUSYBOX, "sh", "-c", "exit 3", check=False).returncode == 3
+    r = b("run", "--rm", "localhost/nope", "true", check=False)
+    assert r.returncode == 125 and 'image "localhost/nope" not found' in r.stderr
+    r = b("run", "--rm", BUSYBOX, "/etc/passwd", check=False)
+    assert r.returncode == 126, r.stderr
+    r = b("run", "--rm", BUSYBOX, "nosuchcmd", check=False)
+    assert r.returncode == 127, r.stderr
+    # SIGKILL from outside: 128 + 9
+    p = b.popen("run", "--name", "k", BUSYBOX, "sleep", "30", stdout=subprocess.PIPE)
+    wait_for(lambda: "k" in b("ps", "--format", "{{.Names}}").stdout)
+    b("kill", "k")
+    assert p.wait(10) == 137
+    assert b.inspect("k")["State"]["ExitCode"] == 137
+
+
+def test_stdout_stderr_and_logs(b):
+    r = b("run", "--name", "o", BUSYBOX, "sh", "-c", "echo out; echo err >&2; exit 2",
+          check=False)
+    assert r.returncode == 2
+    assert r.stdout == "out\n" and r.stderr == "err\n"
+    lines = [json.loads(l) for l in (b.root / "containers" / b.ids()[0] / "ctr.log")
+             .read_text().splitlines()]
+    assert {(l["stream"], l["log"]) for l in lines} == {("stdout", "out\n"), ("stderr", "err\n")}
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", l["time"]) for l in lines)
+    r = b("logs", "o")
+    assert r.stdout == "out\n" and r.stderr == "err\n"
+
+
+def test_detached_logs_tail_follow(b):
+    cid = b("run", "-d", "--name", "d", BUSYBOX, "sh", "-c",
+            "for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo last").stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", cid)
+    wait_for(lambda: "line5" in b("logs", "d").stdout)
+    assert b("logs", "--tail", "2", "d").stdout == "line4\nline5\n"
+    r = b("logs", "-f", "d", timeout=15)
+    assert r.stdout.endswith("line5\nlast\n")
+    ts = b("logs", "--timestamps", "--tail", "1", "d").stdout
+    assert re.match(r"\d{4}-\d\d-\d\dT\S+Z last\n", ts)
+    assert b("wait", "d").stdout.strip() == "0"
+
+
+def test_image_config_rules(b):
+    with tempfile.TemporaryDirectory() as d:
+        cfg = {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo cmd:$FOO:$(id -u):$(pwd)"],
+               "Env": ["FOO=img", "PATH=/bin:/usr/bin"], "WorkingDir": "/srv", "User": "app"}
+        oci_image_dir(pathlib.Path(d) / "oci", rootfs_tar(), cfg)
+        out = b("load", "-i", pathlib.Path(d) / "oci").stdout
+    m = re.search(r"Loaded image(?: ID)?: (\S+)", out)
+    assert m, out
+    img = m.group(1)
+    assert b("run", "--rm", img).stdout == "cmd:img:1000:/srv\n"
+    # a command replaces Cmd, the entrypoint stays
+    assert b("run", "--rm", img, "echo $FOO").stdout == "img\n"
+    # -e overrides the image env, -w and -u replace WorkingDir and User
+    assert b("run", "--rm", "-e", "FOO=cli", "-w", "/tmp", "-u", "65534", img,
+             "echo $FOO $(id -u) $(pwd)").stdout == "cli 65534 /tmp\n"
+    # --entrypoint replaces the entrypoint and clears Cmd
+    assert b("run", "--rm", "--entrypoint", "/bin/echo", img, "x").stdout == "x\n"
+    # supplementary groups from /etc/group, HOME from /etc/passwd
+    assert b("run", "--rm", img, "id -G; echo $HOME").stdout == "1000 2000\n/home/app\n"
+
+
+def test_env_workdir_user(b, tmp_path):
+    ef = tmp_path / "env"
+    ef.write_text("# comment\nA=from_file\nB=b\n")
+    r = b("run", "--rm", "--env-file", ef, "-e", "B=cli", "-e", "C=c", BUSYBOX, "sh", "-c",
+          "echo $A $B $C")
+    assert r.stdout == "from_file cli c\n"
+    assert b("run", "--rm", "-w", "/tmp/new", BUSYBOX, "pwd").stdout == "/tmp/new\n"
+    assert b("run", "--rm", "-u", "65534", BUSYBOX, "id", "-u").stdout == "65534\n"
+    assert b("run", "--rm", "-u", "nobody:app", BUSYBOX, "id").stdout.startswith(
+        "uid=65534(nobody) gid=1000(app)")
+
+
+def test_volumes(b, tmp_path):
+    host = tmp_path / "h"
+    host.mkdir()
+    (host / "f").write_text("host\n")
+    assert b("run", "--rm", "-v", f"{host}:/data", BUSYBOX, "sh", "-c",
+             "cat /data/f; echo ctr > /data/g").stdout == "host\n"
+    assert (host / "g").read_text() == "ctr\n"
+    r = b("run", "--rm", "-v", f"{host}:/data:ro", BUSYBOX, "sh", "-c", "echo x > /data/h",
+          check=False)
+    assert r.returncode != 0 and not (host / "h").exists()
+    b("run", "--rm", "-v", "vol1:/v", BUSYBOX, "sh", "-c", "echo persisted > /v/x")
+    assert b("run", "--rm", "-v", "vol1:/v", BUSYBOX, "cat", "/v/x").stdout == "persisted\n"
+    assert (b.root / "volumes/vol1/_data/x").exists()
+    assert b("run", "--rm", "--mount", f"type=bind,source={host},target=/m,readonly",
+             BUSYBOX, "cat", "/m/f").stdout == "host\n"
+
+
+def test_readonly_hostname(b):
+    r = b("run", "--rm", "--read-only", BUSYBOX, "touch", "/x", check=False)
+    assert r.returncode != 0 and "Read-only" in r.stderr
+    assert b("run", "--rm", "--hostname", "boat", BUSYBOX, "hostname").stdout == "boat\n"
+    assert "boat" in b("run", "--rm", "--hostname", "boat", BUSYBOX, "cat",
+                       "/etc/hosts").stdout
+    cid = b("run", "-d", BUSYBOX, "hostname").stdout.strip()
+    b("wait", cid)
+    assert b("logs", cid).stdout == cid[:12] + "\n"
+
+
+def cgroup_file(pid, ctrl, name):
+    for line in open(f"/proc/{pid}/cgroup"):
+        _, ctrls, path = line.strip().split(":", 2)
+        if ctrl in ctrls.split(","):
+            return pathlib.Path(f"/sys/fs/cgroup/{ctrl}{path}/{name}").read_text().strip()
+    raise AssertionError(f"no {ctrl} cgroup")
+
+
+def test_resources_in_cgroup(b):
+    b("run", "-d", "--name", "r", "--memory", "64m", "--pids-limit", "50", "--cpus", "0.5",
+      BUSYBOX, "sleep", "30")
+    pid = b.inspect("r")["State"]["Pid"]
+    assert pid > 0
+    assert cgroup_file(pid, "memory", "memory.limit_in_bytes") == str(64 << 20)
+    assert cgroup_file(pid, "pids", "pids.max") == "50"
+    assert cgroup_file(pid, "cpu", "cpu.cfs_quota_us") == "50000"
+    assert cgroup_file(pid, "cpu", "cpu.cfs_period_us") == "100000"
+    hc = b.inspect("r")["HostConfig"]
+    assert hc["Memory"] == 64 << 20 and hc["PidsLimit"] == 50 and hc["NanoCpus"] == 500000000
+
+
+def capeff(b, *flags):
+    out = b("run", "--rm", *flags, BUSYBOX, "grep", "CapEff", "/proc/self/status").stdout
+    return int(out.split()[1], 16)
+
+
+def test_capabilities_and_privileged(b):
+    default = capeff(b)
+    CAP_CHOWN, CAP_NET_RAW, CAP_SYS_ADMIN, CAP_NET_ADMIN = 0, 13, 21, 12
+    assert default & (1 << CAP_CHOWN) and not default & (1 << CAP_NET_RAW)
+    assert bin(default).count("1") == 11
+    assert capeff(b, "--cap-add", "NET_ADMIN") & (1 << CAP_NET_ADMIN)
+    assert not capeff(b, "--cap-drop", "CHOWN") & (1 << CAP_CHOWN)
+    assert capeff(b, "--cap-drop", "ALL") == 0
+    assert capeff(b, "--cap-drop", "ALL", "--cap-add", "chown") == 1
+    priv = capeff(b, "--privileged")
+    assert priv & (1 << CAP_SYS_ADMIN)
+    # seccomp on by default, off with --privileged
+    s = b("run", "--rm", BUSYBOX, "grep", "Seccomp:", "/proc/self/status").stdout
+    assert s.split()[1] == "2"
+    s = b("run", "--rm", "--privileged", BUSYBOX, "grep", "Seccomp:", "/proc/self/status").stdout
+    assert s.split()[1] == "0"
+    s = b("run", "--rm", "--security-opt", "seccomp=unconfined", BUSYBOX, "grep", "Seccomp:",
+          "/proc/self/status").stdout
+    assert s.split()[1] == "0"
+
+
+def test_stop_kill_restart_rm(b):
+    b("run", "-d", "--name", "trap", BUSYBOX, "sh", "-c",
+      "trap 'exit 7' TERM; while true; do sleep 0.1; done")
+    b("run", "-d", "--name", "ign", BUSYBOX, "sh", "-c",
+      "trap '' TERM; while true; do sleep 0.1; done")
+    time.sleep(0.3)
+    t = time.time()
+    b("stop", "trap")
+    assert time.time() - t < 5
+    assert b.inspect("trap")["State"]["ExitCode"] == 7
+    t = time.time()
+    b("stop", "-t", "1", "ign")
+    el = time.time() - t
+    assert 0.9 <= el < 6, el
+    assert b.inspect("ign")["State"]["ExitCode"] == 137
+    b("restart", "trap")
+    assert wait_for(lambda: b.inspect("trap")["State"]["Running"])
+    r = b("rm", "trap", check=False)
+    assert r.returncode == 125 and "container is running" in r.stderr
+    b("rm", "-f", "trap")
+    assert "trap" not in b("ps", "-a", "--format", "{{.Names}}").stdout
+    b("rm", "ign")
+    assert b.ids() == []
+
+
+def test_ps_format_inspect(b):
+    b("run", "-d", "--name", "up", BUSYBOX, "sleep", "30")
+    b("run", "--name", "ex", BUSYBOX, "sh", "-c", "exit 4", check=False)
+    ps = b("ps").stdout.splitlines()
+    assert ps[0].split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
+                             "PORTS", "NAMES"]
+    assert len(ps) == 2 and "up" in ps[1] and "Up " in ps[1]
+    psa = b("ps", "-a").stdout
+    assert re.search(r"Exited \(4\) .* ago", psa)
+    assert len(b("ps", "-aq").stdout.split()) == 2
+    f = b("ps", "-a", "--format", "{{.Names}}|{{.Status}}").stdout.splitlines()
+    assert sorted(l.split("|")[0] for l in f) == ["ex", "up"]
+    js = json.loads(b("ps", "-a", "--format", "json").stdout)
+    assert {j["Names"][0] for j in js} == {"ex", "up"}
+    i = b.inspect("up")
+    assert i["Name"] == "/up" and i["State"]["Status"] == "running" and i["State"]["Running"]
+    assert i["State"]["Pid"] > 0 and i["Config"]["Cmd"] == ["sleep", "30"]
+    assert i["Config"]["Image"] == BUSYBOX and re.fullmatch(r"[0-9a-f]{64}", i["Id"])
+    assert i["HostConfig"]["NetworkMode"] == "none"
+    e = b.inspect("ex")
+    assert e["State"]["Status"] == "exited" and e["State"]["ExitCode"] == 4
+    assert e["State"]["FinishedAt"] > e["State"]["StartedAt"]
+    # prefix lookup and image fallback
+    assert b.inspect(i["Id"][:8])["Name"] == "/up"
+    img = json.loads(b("inspect", BUSYBOX).stdout)
+    assert img[0]["Id"].startswith("sha256:")
+
+
+def test_exec(b):
+    b("run", "-d", "--name", "x", BUSYBOX, "sleep", "30")
+    assert b("exec", "x", "echo", "hi").stdout == "hi\n"
+    assert b("exec", "-e", "V=1", "-w", "/tmp", "x", "sh", "-c",
+             "echo $V $(pwd)").stdout == "1 /tmp\n"
+    assert b("exec", "-u", "nobody", "x", "id", "-u").stdout == "65534\n"
+    assert b("exec", "x", "sh", "-c", "exit 5", check=False).returncode == 5
+    assert b("exec", "x", "nope", check=False).returncode == 127
+    r = b("exec", "-i", "x", "cat", input="piped\n")
+    assert r.stdout == "piped\n"
+
+
+def test_foreground_signal_proxy(b):
+    p = b.popen("run", "--name", "sp", BUSYBOX, "sh", "-c",
+                "trap 'echo got-term; exit 9' TERM; echo ready; while true; do sleep 0.1; done",
+                stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "ready\n"
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 9
+    assert p.stdout.read() == "got-term\n"
+
+
+def test_interactive_stdin(b):
+    r = b("run", "--rm", "-i", BUSYBOX, "sh", "-c", "read x; echo got:$x", input="abc\n")
+    assert r.stdout == "got:abc\n"
+
+
+def test_tty(b):
+    if not shutil.which("script"):
+        pytest.skip("script(1) missing")
+    cmd = (f"BERTH_RUNROOT={b.env['BERTH_RUNROOT']} ASAN_OPTIONS=detect_leaks=0 "
+           f"{b.root.parent}/../ 2>/dev/null; ")
+    from conftest import binary
+    line = (f"{binary('berth')} --root {b.root} run --rm -it {BUSYBOX} "
+            "sh -c 'tty; test -t 0 && echo isatty; exit 3'")
+    r = subprocess.run(["script", "-qec", line, "/dev/null"], capture_output=True, text=True,
+                       env=b.env, timeout=30)
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    assert "/dev/pts/0" in r.stdout and "isatty" in r.stdout
+
+
+def test_init_reaps_zombies(b):
+    from conftest import binary
+    if b"ld-linux" in binary("berth-init").read_bytes()[:4096]:
+        pytest.skip("berth-init is dynamically linked in this (sanitizer) build; "
+                    "--init needs the static release build")
+    # the orphaned `sleep 0.1` goes to pid 1: without --init that is
+    # `sleep 30` (sh after exec), which never reaps; berth-init does
+    def zombies(*flags):
+        name = "z" + str(len(flags))
+        b("run", "-d", "--name", name, *flags, BUSYBOX, "sh", "-c",
+          "(sleep 0.1 &); exec sleep 30")
+        time.sleep(0.6)
+        out = b("exec", name, "ps", "-o", "stat,comm").stdout
+        b("rm", "-f", name)
+        return [l for l in out.splitlines()[1:] if l.startswith("Z")]
+    assert len(zombies()) >= 1
+    assert zombies("--init") == []
+
+
+def test_monitor_killed_shows_exited(b):
+    b("run", "-d", "--name", "m", BUSYBOX, "sleep", "30")
+    st = b.inspect("m")["State"]
+    os.kill(st["MonitorPid"], signal.SIGKILL)
+    assert wait_for(lambda: b.inspect("m")["State"]["Status"] == "exited")
+    assert "m" not in b("ps", "--format", "{{.Names}}").stdout.split()
+    assert "Exited (255)" in b("ps", "-a").stdout or "Exited (137)" in b("ps", "-a").stdout
+
+
+def test_parallel_runs(b):
+    ps = [b.popen("run", "-d", BUSYBOX, "sleep", "30", stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE) for _ in range(5)]
+    outs = [p.communicate(timeout=60) for p in ps]
+    assert all(p.returncode == 0 for p in ps), outs
+    names = b("ps", "--format", "{{.Names}}").stdout.split()
+    assert len(names) == 5 and len(set(names)) == 5
+
+
+def test_cp_stats_top_pause(b, tmp_path):
+    b("run", "-d", "--name", "c", "--memory", "64m", BUSYBOX, "sh", "-c",
+      "echo inside > /srv/in.txt; mkdir -p /srv/d/e; echo deep > /srv/d/e/f; sleep 30")
+    wait_for(lambda: b("exec", "c", "test", "-f", "/srv/d/e/f", check=False).returncode == 0)
+    # container -> host (file, directory), host -> container
+    b("cp", "c:/srv/in.txt", tmp_path / "out.txt")
+    assert (tmp_path / "out.txt").read_text() == "inside\n"
+    b("cp", "c:/srv/d", tmp_path)
+    assert (tmp_path / "d/e/f").read_text() == "deep\n"
+    (tmp_path / "up.txt").write_text("from host\n")
+    b("cp", tmp_path / "up.txt", "c:/tmp/")
+    assert b("exec", "c", "cat", "/tmp/up.txt").stdout == "from host\n"
+    # symlinks in the container resolve inside its root
+    b("exec", "c", "ln", "-s", "/srv/in.txt", "/srv/link")
+    b("cp", "c:/srv/link", tmp_path / "link")
+    assert (tmp_path / "link").read_text() == "inside\n"
+    b("exec", "c", "ln", "-s", "../../../../../../etc/shadow", "/srv/esc")
+    r = b("cp", "c:/srv/esc", tmp_path / "esc", check=False)
+    assert r.returncode == 125 and not (tmp_path / "esc").exists()
+    st = b("stats", "--no-stream", "c").stdout.splitlines()
+    assert st[0].split()[:3] == ["CONTAINER", "ID", "NAME"]
+    cols = st[1].split()
+    assert cols[1] == "c" and "64MiB" in st[1] and int(cols[-1]) >= 1
+    top = b("top", "c").stdout.splitlines()
+    assert top[0].split() == ["UID", "PID", "PPID", "CMD"]
+    assert any("sleep 30" in l for l in top[1:])
+    b("pause", "c")
+    assert b.inspect("c")["State"]["Status"] == "paused"
+    assert "(Paused)" in b("ps").stdout
+    b("unpause", "c")
+    assert b.inspect("c")["State"]["Status"] == "running"
+    # cp after the exit mounts the rootfs for the copy and unmounts it again
+    b("stop", "-t", "0", "c")
+    b("cp", "c:/tmp/up.txt", tmp_path / "after.txt")
+    assert (tmp_path / "after.txt").read_text() == "from host\n"
+    assert not host_leftovers(b, [])
+
+
+BAD = [
+    ["run", "localhost/nope", "true"],
+    ["run", "--bogus-flag", BUSYBOX, "true"],
+    ["run", "-v", "relative:path:zz", BUSYBOX, "true"],
+    ["run", "-v", "/tmp:rel", BUSYBOX, "true"],
+    ["run", "--memory", "lots", BUSYBOX, "true"],
+    ["run", "--cpus", "-1", BUSYBOX, "true"],
+    ["run", "--cap-add", "NOT_A_CAP", BUSYBOX, "true"],
+    ["run", "--network", "bridge", BUSYBOX, "true"],
+    ["run", "--ulimit", "nofile=9:1", BUSYBOX, "true"],
+    ["run", "-u", "nosuchuser", BUSYBOX, "true"],
+    ["run", "--name", "bad/name", BUSYBOX, "true"],
+    ["run", "--security-opt", "seccomp=/nonexistent.json", BUSYBOX, "true"],
+    ["run", "-w", "relative", BUSYBOX, "true"],
+    ["run", "--mount", "type=bind,source=/nonexistent,target=/x", BUSYBOX, "true"],
+]
+
+
+@pytest.mark.parametrize("args", BAD, ids=[" ".join(a[1:3]) for a in BAD])
+def test_bad_input_leaves_nothing(b, args):
+    r = b(*args, check=False)
+    assert r.returncode == 125, r
+    assert r.stderr.startswith("berth: ") and r.stderr.count("\n") == 1, r.stderr
+    assert b.ids() == []
+    assert not host_leftovers(b, [])
+
+
+def test_name_in_use(b):
+    cid = b("create", "--name", "dup", BUSYBOX, "true").stdout.strip()
+    r = b("run", "--name", "dup", BUSYBOX, "true", check=False)
+    assert r.returncode == 125
+    assert r.stderr == f'berth: the container name "dup" is already in use by {cid}\n'
+    assert b.ids() == [cid]
+    # create + start -a
+    r = b("start", "-a", "dup")
+    assert r.returncode == 0
