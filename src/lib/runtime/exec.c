@@ -46,6 +46,7 @@ typedef struct exec_ctx {
 	int preserve_fds;
 	seccomp_prog sec;
 	lsm_host lsm;
+	spec listener; /* only linux.seccomp.listenerPath/-Metadata, for notify */
 } exec_ctx;
 
 static int open_namespaces(exec_ctx *x, pid_t pid, berr *e)
@@ -101,6 +102,9 @@ static int build_process(rt_ctx *c, container *k, const rt_exec_opts *o, exec_ct
 		spec_free(sp);
 		return berr_ctx(e, "container \"%s\"", k->r.id);
 	}
+	spec_seccomp *ls = &x->listener.linux_.seccomp;
+	ls->listener_path = take_ptr(sp->linux_.seccomp.listener_path);
+	ls->listener_metadata = take_ptr(sp->linux_.seccomp.listener_metadata);
 	if (o->process_file) {
 		spec_free(sp);
 		_cleanup_free_ char *ptext = NULL;
@@ -160,22 +164,6 @@ static int build_process(rt_ctx *c, container *k, const rt_exec_opts *o, exec_ct
 		p->terminal = true;
 	if (o->no_new_privs)
 		p->no_new_privileges = true;
-	return 0;
-}
-
-/* listenerPath/metadata from the config copy, for a notify filter. */
-static int load_listener(container *k, spec *stub)
-{
-	_cleanup_free_ char *text = NULL;
-	size_t len;
-	spec *sp = NULL;
-	berr e;
-	if (fs_read_file_at(k->dirfd, CONFIG_COPY, &text, &len, &e) < 0 ||
-	    spec_parse(text, len, CONFIG_COPY, &sp, &e) < 0)
-		return -1;
-	stub->linux_.seccomp.listener_path = take_ptr(sp->linux_.seccomp.listener_path);
-	stub->linux_.seccomp.listener_metadata = take_ptr(sp->linux_.seccomp.listener_metadata);
-	spec_free(sp);
 	return 0;
 }
 
@@ -357,14 +345,7 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 		goto out;
 	{
 		_cleanup_free_ char *st = st_spec_state_json(&k.r, k.status);
-		spec stub = {0};
-		if (x.sec.notify && load_listener(&k, &stub) < 0) {
-			berr_set(e, EINVAL, "exec: cannot read the seccomp listenerPath");
-			goto out;
-		}
-		r = release_init(x.sync[0], &stub, st, e);
-		free(stub.linux_.seccomp.listener_path);
-		free(stub.linux_.seccomp.listener_metadata);
+		r = release_init(x.sync[0], &x.listener, st, e);
 		if (r < 0)
 			goto out;
 	}
@@ -395,6 +376,8 @@ out:
 			close(x.nsfd[i]);
 	spec_process_clear(&x.proc);
 	seccomp_prog_free(&x.sec);
+	free(x.listener.linux_.seccomp.listener_path);
+	free(x.listener.linux_.seccomp.listener_metadata);
 	container_close(&k);
 	return ret;
 }
