@@ -440,6 +440,17 @@ static void warn_skipped_limits(rt_ctx *c, const spec_resources *r, const berr *
 	strv_push(&c->warnings, w);
 }
 
+/* A label the host's LSMs cannot apply: a warning, as runc gives. */
+static void warn_unused_label(rt_ctx *c, const char *field, const char *label, bool host_has,
+			      const char *lsm)
+{
+	if (!label || !*label || host_has)
+		return;
+	_cleanup_free_ char *w =
+	    xasprintf("%s \"%s\" ignored: %s is not enabled on this host", field, label, lsm);
+	strv_push(&c->warnings, w);
+}
+
 /* cgroup (created and limited), seccomp (compiled here, installed by the
  * init), LSM (detected here, applied by the init). */
 static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *e)
@@ -475,29 +486,12 @@ no_cgroup:
 	for (size_t i = 0; ls->sec.warnings && ls->sec.warnings[i]; i++)
 		strv_push(&c->warnings, ls->sec.warnings[i]);
 	lsm_detect(&ls->l.lsm);
-	const char *aa = s->process.apparmor_profile, *se = s->process.selinux_label;
-	if (aa && *aa && !ls->l.lsm.apparmor) {
-		_cleanup_free_ char *w =
-		    xasprintf("process.apparmorProfile \"%s\" ignored: AppArmor "
-			      "is not enabled on this host",
-			      aa);
-		strv_push(&c->warnings, w);
-	}
-	if (se && *se && !ls->l.lsm.selinux) {
-		_cleanup_free_ char *w =
-		    xasprintf("process.selinuxLabel \"%s\" ignored: SELinux is "
-			      "not enabled on this host",
-			      se);
-		strv_push(&c->warnings, w);
-	}
-	const char *ml = s->linux_.mount_label;
-	if (ml && *ml && !ls->l.lsm.selinux) {
-		_cleanup_free_ char *w =
-		    xasprintf("linux.mountLabel \"%s\" ignored: SELinux is not "
-			      "enabled on this host",
-			      ml);
-		strv_push(&c->warnings, w);
-	}
+	warn_unused_label(c, "process.apparmorProfile", s->process.apparmor_profile,
+			  ls->l.lsm.apparmor, "AppArmor");
+	warn_unused_label(c, "process.selinuxLabel", s->process.selinux_label, ls->l.lsm.selinux,
+			  "SELinux");
+	warn_unused_label(c, "linux.mountLabel", s->linux_.mount_label, ls->l.lsm.selinux,
+			  "SELinux");
 	ls->l.cg = ls->cg;
 	ls->l.sec = &ls->sec;
 	return 0;
