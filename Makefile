@@ -54,6 +54,8 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 .PHONY: all deps demo test check bench format format-check clean
+# keep objects of unit tests and binaries (they are not throwaway intermediates)
+.SECONDARY:
 all: $(BINS) $(UNIT_BINS)
 
 $(O)/%.o: %.c
