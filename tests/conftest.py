@@ -2,6 +2,7 @@
 import os
 import pathlib
 import subprocess
+import tempfile
 
 import pytest
 
@@ -27,3 +28,25 @@ def run(cmd, check=True, **kw):
     if check and r.returncode != 0:
         raise AssertionError(f"{cmd} exited {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}")
     return r
+
+
+
+def run_in_script(line, timeout=60, env=None):
+    """Run a shell command line on a fresh pty with script(1), as a person at a
+    terminal would: stdin stays open (not at EOF) until the command ends, so
+    `-it` clients do not see end-of-input and detach early (CI has no stdin).
+    Output goes to temporary files, so nothing can block on a full pipe."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(["script", "-qec", line, "/dev/null"], stdin=subprocess.PIPE,
+                             stdout=out, stderr=err, text=True, env=env)
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            raise
+        finally:
+            p.stdin.close()
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())

@@ -295,8 +295,8 @@ def test_tty(b):
     from conftest import binary
     line = (f"{binary('berth')} --root {b.root} run --rm -it {BUSYBOX} "
             "sh -c 'tty; test -t 0 && echo isatty; exit 3'")
-    r = subprocess.run(["script", "-qec", line, "/dev/null"], capture_output=True, text=True,
-                       env=b.env, timeout=30)
+    from conftest import run_in_script
+    r = run_in_script(line, timeout=30, env=b.env)
     assert r.returncode == 3, (r.stdout, r.stderr)
     assert "/dev/pts/0" in r.stdout and "isatty" in r.stdout
 

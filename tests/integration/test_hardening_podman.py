@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 
+from conftest import run_in_script
+
 import conftest
 from hardening_helpers import V1
 from runtime_helpers import MAKE_BUNDLE, need_root
@@ -159,8 +161,7 @@ def test_podman_tty(podman):
         pytest.skip("no script(1) (bsdutils)")
     cmd = " ".join(podman.base + ["run", "-it", "--rm", *ULIMITS, IMG, "sh", "-c",
                                   "'tty; stty size; echo tty-done'"])
-    r = subprocess.run(["script", "-qec", f"stty rows 33 cols 99; {cmd}", "/dev/null"],
-                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    r = run_in_script(f"stty rows 33 cols 99; {cmd}", timeout=60)
     assert r.returncode == 0, r
     out = r.stdout.replace("\r", "")
     assert "/dev/pts/0" in out, out
@@ -256,8 +257,7 @@ def test_podman_exec_tty(podman):
     podman("run", "-d", "--name", n, *ULIMITS, IMG, "sleep", "100")
     try:
         cmd = " ".join(podman.base + ["exec", "-it", n, "sh", "-c", "'tty; echo exec-done'"])
-        r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
-                           text=True, timeout=60, stdin=subprocess.DEVNULL)
+        r = run_in_script(cmd, timeout=60)
         out = r.stdout.replace("\r", "")
         assert r.returncode == 0, r
         assert "/dev/pts/" in out and "exec-done" in out, out
