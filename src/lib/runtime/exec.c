@@ -93,9 +93,8 @@ static int build_process(rt_ctx *c, container *k, const rt_exec_opts *o, exec_ct
 	spec_process *p = &x->proc;
 	_cleanup_free_ char *text = NULL;
 	size_t len;
-	spec *sp = NULL;
-	if (fs_read_file_at(k->dirfd, CONFIG_COPY, &text, &len, e) < 0 ||
-	    spec_parse(text, len, CONFIG_COPY, &sp, e) < 0)
+	spec *sp = container_config(k, &text, e);
+	if (!sp)
 		return berr_ctx(e, "container \"%s\"", k->r.id);
 	/* the container's seccomp profile applies to exec'd processes too */
 	if (compile_seccomp(c, &sp->linux_.seccomp, text, &x->sec, e) < 0) {

@@ -54,6 +54,9 @@ int container_open(rt_ctx *c, const char *id, container *k, berr *e);
 void container_close(container *k);
 /* pidfd of the recorded process, verified against its start time. */
 int container_pidfd(const st_record *r);
+/* The config copied at create time, parsed; *text_out (if given) gets
+ * its text. NULL with e set when missing or broken. */
+spec *container_config(const container *k, char **text_out, berr *e);
 /* The container's cgroup from state.json (NULL if it has none). */
 cgroup *container_cgroup(const container *k);
 

@@ -90,7 +90,7 @@ int container_pidfd(const st_record *r)
 	return fd;
 }
 
-static spec *load_config_copy(const container *k, berr *e)
+spec *container_config(const container *k, char **text_out, berr *e)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
@@ -98,6 +98,8 @@ static spec *load_config_copy(const container *k, berr *e)
 	if (fs_read_file_at(k->dirfd, CONFIG_COPY, &text, &len, e) < 0 ||
 	    spec_parse(text, len, CONFIG_COPY, &sp, e) < 0)
 		return NULL;
+	if (text_out)
+		*text_out = take_ptr(text);
 	return sp;
 }
 
@@ -106,7 +108,7 @@ static int start_container(container *k, const char *id, berr *e)
 	if (k->status != RT_CREATED)
 		return berr_set(e, EINVAL, "cannot start container \"%s\": it is %s, not created",
 				id, rt_status_name(k->status));
-	spec *sp = load_config_copy(k, e);
+	spec *sp = container_config(k, NULL, e);
 	if (!sp)
 		return berr_ctx(e, "container \"%s\"", id);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -345,7 +347,7 @@ int rt_delete(rt_ctx *c, const char *id, bool force, berr *e)
 		}
 		cgroup_free(cg);
 	}
-	spec *sp = k.have ? load_config_copy(&k, &ignore) : NULL;
+	spec *sp = k.have ? container_config(&k, NULL, &ignore) : NULL;
 	if (sp) {
 		if (sp->hooks.n[HOOK_POSTSTOP]) {
 			_cleanup_free_ char *st = st_spec_state_json(&k.r, RT_STOPPED);
