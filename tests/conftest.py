@@ -31,14 +31,14 @@ def run(cmd, check=True, **kw):
 
 
 
-def run_in_script(line, timeout=60, env=None):
+def run_in_script(line, timeout=60, env=None, cwd=None):
     """Run a shell command line on a fresh pty with script(1), as a person at a
     terminal would: stdin stays open (not at EOF) until the command ends, so
     `-it` clients do not see end-of-input and detach early (CI has no stdin).
     Output goes to temporary files, so nothing can block on a full pipe."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         p = subprocess.Popen(["script", "-qec", line, "/dev/null"], stdin=subprocess.PIPE,
-                             stdout=out, stderr=err, text=True, env=env)
+                             stdout=out, stderr=err, text=True, env=env, cwd=cwd)
         try:
             p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -30,6 +30,9 @@ class Podman:
         self.names = []
 
     def __call__(self, *args, check=True, timeout=90, **kw):
+        # conmon writes files (e.g. "oom" after an OOM kill) into its cwd:
+        # keep them in the test's temporary directory.
+        kw.setdefault("cwd", self.tmp)
         r = subprocess.run(self.base + [str(a) for a in args], capture_output=True,
                            text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
         if check:
@@ -161,7 +164,7 @@ def test_podman_tty(podman):
         pytest.skip("no script(1) (bsdutils)")
     cmd = " ".join(podman.base + ["run", "-it", "--rm", *ULIMITS, IMG, "sh", "-c",
                                   "'tty; stty size; echo tty-done'"])
-    r = run_in_script(f"stty rows 33 cols 99; {cmd}", timeout=60)
+    r = run_in_script(f"stty rows 33 cols 99; {cmd}", timeout=60, cwd=podman.tmp)
     assert r.returncode == 0, r
     out = r.stdout.replace("\r", "")
     assert "/dev/pts/0" in out, out
@@ -257,7 +260,7 @@ def test_podman_exec_tty(podman):
     podman("run", "-d", "--name", n, *ULIMITS, IMG, "sleep", "100")
     try:
         cmd = " ".join(podman.base + ["exec", "-it", n, "sh", "-c", "'tty; echo exec-done'"])
-        r = run_in_script(cmd, timeout=60)
+        r = run_in_script(cmd, timeout=60, cwd=podman.tmp)
         out = r.stdout.replace("\r", "")
         assert r.returncode == 0, r
         assert "/dev/pts/" in out and "exec-done" in out, out
