@@ -1,14 +1,15 @@
 # berth build. `make` builds release binaries into build/release/bin;
 # `make BUILD=asan` builds the AddressSanitizer/UBSan flavour into build/asan.
 # Every .c under src/lib/ goes into libberth.a; every folder src/cmd/NAME/ is
-# one binary NAME; every tests/unit/test_*.c is one unit-test binary.
+# one binary NAME (src/cmd/common/ is libcli.a, what the front ends share);
+# every tests/unit/test_*.c is one unit-test binary.
 
 BUILD ?= release
 O ?= build/$(BUILD)
 CC ?= gcc
 
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
-	-Wno-missing-field-initializers -fno-strict-aliasing -Isrc/lib -MMD -MP \
+	-Wno-missing-field-initializers -fno-strict-aliasing -Isrc/lib -Isrc/cmd/common -MMD -MP \
 	$(shell pkg-config --cflags json-c 2>/dev/null)
 ifeq ($(BUILD),asan)
 CFLAGS_MODE := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -33,12 +34,16 @@ endif
 # Debian ships an archive: every shared object costs start-up time.
 ifeq ($(BUILD),asan)
 LIBS_RUNTIME := -ljson-c -lseccomp -lcap
+LIBS_berth := $(LIBS_RUNTIME) -lcrypto
 else
 LIBS_RUNTIME := -Wl,-Bstatic -ljson-c -lseccomp -lcap -Wl,-Bdynamic
+LIBS_berth := -Wl,-Bstatic -ljson-c -lseccomp -lcap -lcrypto -Wl,-Bdynamic -lpthread
 endif
 LIBS_ALL := $(LIBS_RUNTIME) -larchive -lcurl -lcrypto -lpthread
 LIBS_berth-runtime := $(LIBS_RUNTIME)
-LIBS_berth := $(LIBS_ALL)
+# berth itself: no libcurl/libarchive (their ~40 shared objects cost every
+# command milliseconds of loading); the transfer commands are berth-xfer.
+LIBS_berth-xfer := $(LIBS_ALL)
 # berth-init runs inside containers (no host libc there); berth-monitor runs
 # once per container, so its RSS is per-container cost: both static.
 ifneq ($(BUILD),asan)
@@ -48,7 +53,8 @@ endif
 
 LIB_SRCS := $(sort $(shell find src/lib -name '*.c'))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
-CMDS := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard src/cmd/*/*.c)))))
+CMDS := $(filter-out common,$(notdir $(patsubst %/,%,$(sort $(dir $(wildcard src/cmd/*/*.c))))))
+CLI_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard src/cmd/common/*.c))
 BINS := $(CMDS:%=$(O)/bin/%)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
@@ -68,12 +74,18 @@ $(O)/libberth.a: $(LIB_OBJS)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
+$(O)/libcli.a: $(CLI_OBJS)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
+
 .SECONDEXPANSION:
 cmd_objs = $(patsubst %.c,$(O)/%.o,$(wildcard src/cmd/$(1)/*.c))
-$(O)/bin/%: $$(call cmd_objs,$$*) $(O)/libberth.a
+$(O)/bin/%: $$(call cmd_objs,$$*) $(O)/libcli.a $(O)/libberth.a
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_MODE) -o $@ $(filter %.o,$^) $(O)/libberth.a $(or $(LIBS_$*),$(LIBS_ALL))
+	$(Q)$(CC) $(LDFLAGS_MODE) -o $@ $(filter %.o,$^) $(O)/libcli.a $(O)/libberth.a \
+		$(or $(LIBS_$*),$(LIBS_ALL))
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libberth.a
 	$(call say,LD,$@)

@@ -56,10 +56,29 @@ def test_run_echo_and_rm(b):
     assert b.ids() == []
 
 
+def test_missing_image_is_pulled_and_errors_name_it(b):
+    # Docker's default --pull=missing: try the registry, then one clear line
+    # naming the image and the registry; nothing is left behind.
+    r = b("run", "--rm", "127.0.0.1:1/nope", "true", check=False)
+    assert r.returncode == 125
+    assert "Unable to find image '127.0.0.1:1/nope' locally" in r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("berth: ") and "127.0.0.1:1/nope" in last, r.stderr
+    r = b("run", "--rm", "--pull", "sometimes", BUSYBOX, "true", check=False)
+    assert r.returncode == 125 and "--pull" in r.stderr
+    # a reference that is not one: no pull, the parser's error
+    r = b("run", "--rm", "Bad::Ref", "true", check=False)
+    assert r.returncode == 125 and r.stderr.count("\n") == 1, r.stderr
+    assert 'invalid reference "Bad::Ref"' in r.stderr, r.stderr
+    r = b("create", "library/UPPER", check=False)
+    assert r.returncode == 125 and "must be lowercase" in r.stderr, r.stderr
+    assert b.ids() == []
+
+
 def test_exit_codes(b):
     assert b("run", "--rm", BUSYBOX, "true").returncode == 0
     assert b("run", "--rm", BUSYBOX, "sh", "-c", "exit 3", check=False).returncode == 3
-    r = b("run", "--rm", "localhost/nope", "true", check=False)
+    r = b("run", "--rm", "--pull", "never", "localhost/nope", "true", check=False)
     assert r.returncode == 125 and 'image "localhost/nope" not found' in r.stderr
     r = b("run", "--rm", BUSYBOX, "/etc/passwd", check=False)
     assert r.returncode == 126, r.stderr
@@ -377,7 +396,8 @@ def test_cp_stats_top_pause(b, tmp_path):
 
 
 BAD = [
-    ["run", "localhost/nope", "true"],
+    ["run", "--pull", "never", "localhost/nope", "true"],
+    ["run", "Bad::Ref", "true"],
     ["run", "--bogus-flag", BUSYBOX, "true"],
     ["run", "-v", "relative:path:zz", BUSYBOX, "true"],
     ["run", "-v", "/tmp:rel", BUSYBOX, "true"],

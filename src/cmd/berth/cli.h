@@ -5,20 +5,16 @@
 
 #include <stdbool.h>
 
-#include "util/error.h"
+#include "cli_common.h"
 
-typedef struct cli {
-	const char *root;     /* store root: --root, $BERTH_ROOT, /var/lib/berth */
-	const char *run_root; /* runtime state: /run/berth */
-	bool debug;
-} cli;
-
-typedef int (*cli_cmd_fn)(cli *c, int argc, char **argv);
-
-/* Print "berth: <msg>" to stderr and return status (125 for engine errors,
- * as Docker does). */
-int cli_fail(int status, const berr *e);
-int cli_failf(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Image transfer commands (pull, push, login, logout, import, load, save)
+ * run in the berth-xfer binary next to this one: only it links libcurl and
+ * libarchive, whose ~40 shared objects would otherwise cost every berth
+ * command several milliseconds of dynamic loading. cli_xfer() execs it with
+ * the whole command line (cli.argv); cli_xfer_pull() runs `berth-xfer pull`
+ * for `run`/`create` (its progress goes to stderr) and returns its status. */
+int cli_xfer(cli *c, int argc, char **argv);
+int cli_xfer_pull(cli *c, const char *ref);
 
 int cmd_vm(cli *c, int argc, char **argv);
 
@@ -28,14 +24,6 @@ int cmd_image(cli *c, int argc, char **argv);
 int cmd_inspect(cli *c, int argc, char **argv);
 int cmd_tag(cli *c, int argc, char **argv);
 int cmd_rmi(cli *c, int argc, char **argv);
-int cmd_import(cli *c, int argc, char **argv);
-int cmd_load(cli *c, int argc, char **argv);
-int cmd_save(cli *c, int argc, char **argv);
-int cmd_system(cli *c, int argc, char **argv);
-int cmd_pull(cli *c, int argc, char **argv);
-int cmd_push(cli *c, int argc, char **argv);
-int cmd_login(cli *c, int argc, char **argv);
-int cmd_logout(cli *c, int argc, char **argv);
 
 /* containers (cmd_run.c, cmd_container.c, cmd_ps.c) */
 int cmd_run(cli *c, int argc, char **argv);

@@ -1,13 +1,11 @@
-/* Image commands: images, inspect, tag, rmi, import, load, save, image prune,
- * system check, and the `image SUBCOMMAND` aliases. Registry commands (pull,
- * push, login, logout) are in cmd_registry.c. */
+/* Image commands: images, inspect, tag, rmi, image prune, and the `image
+ * SUBCOMMAND` aliases. The transfer commands (pull, push, login, logout,
+ * import, load, save) and system check are in berth-xfer (src/cmd/berth-xfer). */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,12 +13,6 @@
 #include "image/image.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
-
-static void store_closep(img_store **s)
-{
-	store_close(*s);
-}
-#define _cleanup_store_ __attribute__((cleanup(store_closep)))
 
 static img_store *cli_open_store(cli *c, berr *e)
 {
@@ -256,151 +248,6 @@ static int cmd_image_prune(cli *c, int argc, char **argv)
 	return 0;
 }
 
-/* ---- import / load / save ---- */
-
-int cmd_import(cli *c, int argc, char **argv)
-{
-	if (argc < 2 || argc > 3)
-		return usage_fail("import", "import FILE|- [REPOSITORY[:TAG]]");
-	_cleanup_close_ int fd = -1;
-	if (strcmp(argv[1], "-")) {
-		fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return cli_failf(125, "open %s: %s", argv[1], strerror(errno));
-	}
-	berr e;
-	_cleanup_store_ img_store *s = cli_open_store(c, &e);
-	dg_str id;
-	if (!s || image_import(s, fd >= 0 ? fd : 0, argc == 3 ? argv[2] : NULL, &id, &e) < 0)
-		return cli_fail(125, &e);
-	printf("%s\n", id.s);
-	return 0;
-}
-
-int cmd_load(cli *c, int argc, char **argv)
-{
-	const char *input = NULL;
-	bool quiet = false;
-	static const struct option opts[] = {
-	    {"input", required_argument, 0, 'i'}, {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
-	int o;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "i:q", opts, NULL)) != -1) {
-		if (o == 'i')
-			input = optarg;
-		else if (o == 'q')
-			quiet = true;
-		else
-			return 125;
-	}
-	berr e;
-	_cleanup_store_ img_store *s = cli_open_store(c, &e);
-	if (!s)
-		return cli_fail(125, &e);
-	_cleanup_close_ int fd = -1;
-	const char *dir = NULL;
-	if (input) {
-		fd = open(input, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return cli_failf(125, "open %s: %s", input, strerror(errno));
-		struct stat st;
-		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-			dir = input;
-	} else if (isatty(0)) {
-		return cli_failf(125, "requested load from stdin, but stdin is a terminal");
-	}
-	char **out = NULL;
-	if (image_load(s, dir ? -1 : (fd >= 0 ? fd : 0), dir, &out, &e) < 0) {
-		strv_free(out);
-		return cli_fail(125, &e);
-	}
-	for (size_t i = 0; !quiet && out && out[i]; i++)
-		printf("Loaded image%s: %s\n", strncmp(out[i], "sha256:", 7) ? "" : " ID", out[i]);
-	strv_free(out);
-	return 0;
-}
-
-int cmd_save(cli *c, int argc, char **argv)
-{
-	const char *output = NULL;
-	save_format fmt = SAVE_DOCKER_ARCHIVE;
-	static const struct option opts[] = {{"output", required_argument, 0, 'o'},
-					     {"format", required_argument, 0, 'f'},
-					     {0, 0, 0, 0}};
-	int o;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		if (o == 'o')
-			output = optarg;
-		else if (o == 'f') {
-			if (!strcmp(optarg, "docker-archive"))
-				fmt = SAVE_DOCKER_ARCHIVE;
-			else if (!strcmp(optarg, "oci-archive"))
-				fmt = SAVE_OCI_ARCHIVE;
-			else
-				return cli_failf(125,
-						 "save: unknown format \"%s\" (docker-archive, "
-						 "oci-archive)",
-						 optarg);
-		} else
-			return 125;
-	}
-	if (optind >= argc)
-		return usage_fail("save", "save [-o FILE] [--format FORMAT] IMAGE [IMAGE...]");
-	if (!output && isatty(1))
-		return cli_failf(125, "cowardly refusing to save to a terminal. Use the -o flag "
-				      "or redirect");
-	berr e;
-	_cleanup_store_ img_store *s = cli_open_store(c, &e);
-	if (!s)
-		return cli_fail(125, &e);
-	_cleanup_free_ char *tmp = output ? xasprintf("%s.tmp-%d", output, (int)getpid()) : NULL;
-	_cleanup_close_ int fd = -1;
-	if (tmp) {
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return cli_failf(125, "create %s: %s", tmp, strerror(errno));
-	}
-	char **refs = strv_dup(argv + optind);
-	int r = image_save(s, refs, fd >= 0 ? fd : 1, fmt, &e);
-	strv_free(refs);
-	if (tmp) {
-		if (r == 0 && rename(tmp, output) < 0) {
-			berr_sys(&e, "rename %s", tmp);
-			r = -1;
-		}
-		if (r < 0)
-			unlink(tmp);
-	}
-	return r < 0 ? cli_fail(125, &e) : 0;
-}
-
-/* ---- system check ---- */
-
-int cmd_system(cli *c, int argc, char **argv)
-{
-	if (argc < 2 || strcmp(argv[1], "check"))
-		return cli_failf(125, "usage: berth system check [--repair]");
-	bool repair = argc > 2 && !strcmp(argv[2], "--repair");
-	berr e;
-	_cleanup_store_ img_store *s = cli_open_store(c, &e);
-	store_report r;
-	if (!s || store_check(s, repair, &r, &e) < 0)
-		return cli_fail(125, &e);
-	for (size_t i = 0; r.problems && r.problems[i]; i++)
-		printf("problem: %s\n", r.problems[i]);
-	for (size_t i = 0; r.garbage && r.garbage[i]; i++)
-		printf("garbage: %s\n", r.garbage[i]);
-	for (size_t i = 0; r.repaired && r.repaired[i]; i++)
-		printf("repaired: %s\n", r.repaired[i]);
-	bool ok = strv_len(r.problems) == 0 || repair;
-	printf("%s\n",
-	       ok ? (strv_len(r.problems) ? "store repaired: consistent" : "store is consistent")
-		  : "store is NOT consistent: run berth system check --repair");
-	store_report_free(&r);
-	return ok ? 0 : 1;
-}
-
 /* ---- image SUBCOMMAND ---- */
 
 int cmd_image(cli *c, int argc, char **argv)
@@ -411,8 +258,8 @@ int cmd_image(cli *c, int argc, char **argv)
 	} subs[] = {
 	    {"ls", cmd_images},	      {"list", cmd_images},	  {"rm", cmd_rmi},
 	    {"inspect", cmd_inspect}, {"prune", cmd_image_prune}, {"tag", cmd_tag},
-	    {"pull", cmd_pull},	      {"push", cmd_push},	  {"load", cmd_load},
-	    {"save", cmd_save},	      {"import", cmd_import},
+	    {"pull", cli_xfer},	      {"push", cli_xfer},	  {"load", cli_xfer},
+	    {"save", cli_xfer},	      {"import", cli_xfer},
 	};
 	if (argc < 2)
 		return cli_failf(125, "usage: berth image ls|rm|inspect|prune|tag|pull|push|load|"

@@ -80,19 +80,6 @@ char **ctr_expand_short(int argc, char **argv, const char *bools)
 	return v;
 }
 
-static char *self_dir(void)
-{
-	char p[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", p, sizeof(p) - 1);
-	if (n < 0)
-		return xstrdup(".");
-	p[n] = 0;
-	char *s = strrchr(p, '/');
-	if (s)
-		*s = 0;
-	return xstrdup(p);
-}
-
 static int recv_fd(int sock)
 {
 	char b;
@@ -214,7 +201,7 @@ static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool inter
 	dup2(nul, 0);
 	dup2(nul, 1);
 	dup2(nul, 2);
-	_cleanup_free_ char *sd = self_dir();
+	_cleanup_free_ char *sd = cli_self_dir();
 	_cleanup_free_ char *mon = xasprintf("%s/berth-monitor", sd);
 	_cleanup_free_ char *berth = xasprintf("%s/berth", sd);
 	char pids[32], flags[8] = "";
@@ -512,6 +499,7 @@ typedef struct run_flags {
 	const char *entrypoint;
 	char **network;
 	const char *net;
+	const char *pull; /* missing (default), always, never */
 } run_flags;
 
 static int parse_run(int argc, char **argv, run_flags *f, int *first, berr *e)
@@ -544,6 +532,7 @@ static int parse_run(int argc, char **argv, run_flags *f, int *first, berr *e)
 	    {"net", 0, FLAG_STRING, &f->net},
 	    {"init", 0, FLAG_BOOL, &f->o.init},
 	    {"ulimit", 0, FLAG_LIST, &f->o.ulimits},
+	    {"pull", 0, FLAG_STRING, &f->pull},
 	    {"help", 0, FLAG_BOOL, &f->help},
 	    {0},
 	};
@@ -603,10 +592,31 @@ static int run_or_create(cli *c, int argc, char **argv, bool run)
 		rc = cli_fail(125, &e);
 		goto out;
 	}
-	sd = self_dir();
+	sd = cli_self_dir();
 	initp = xasprintf("%s/berth-init", sd);
 	char id[65];
-	if (eng_create(g, &f.o, initp, id, &e) < 0) {
+	/* Docker's --pull: missing (pull when not in the store), always, never */
+	const char *pull = f.pull ? f.pull : "missing";
+	if (strcmp(pull, "missing") && strcmp(pull, "always") && strcmp(pull, "never")) {
+		rc = cli_failf(125, "--pull: invalid value \"%s\" (missing, always, never)", pull);
+		goto out;
+	}
+	if (!strcmp(pull, "always") && (rc = cli_xfer_pull(c, f.o.image)) != 0) {
+		rc = 125;
+		goto out;
+	}
+	bool missing = false;
+	f.o.image_missing = &missing;
+	int made = eng_create(g, &f.o, initp, id, &e);
+	if (made < 0 && missing && !strcmp(pull, "missing")) {
+		fprintf(stderr, "Unable to find image '%s' locally\n", f.o.image);
+		if (cli_xfer_pull(c, f.o.image) != 0) {
+			rc = 125;
+			goto out;
+		}
+		made = eng_create(g, &f.o, initp, id, &e);
+	}
+	if (made < 0) {
 		rc = cli_fail(125, &e);
 		goto out;
 	}

@@ -1,22 +1,17 @@
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "util/cleanup.h"
 
 #define BERTH_VERSION "0.1.0"
 
-static const struct {
-	const char *name;
-	cli_cmd_fn fn;
-	const char *help;
-} commands[] = {
+static const cli_cmd commands[] = {
     {"vm", cmd_vm, "run and manage KVM micro-VMs"},
-    {"pull", cmd_pull, "pull an image from a registry"},
-    {"push", cmd_push, "push an image to a registry"},
-    {"login", cmd_login, "log in to a registry"},
-    {"logout", cmd_logout, "log out from a registry"},
+    {"pull", cli_xfer, "pull an image from a registry"},
+    {"push", cli_xfer, "push an image to a registry"},
+    {"login", cli_xfer, "log in to a registry"},
+    {"logout", cli_xfer, "log out from a registry"},
     {"images", cmd_images, "list images"},
     {"image", cmd_image, "manage images (ls, rm, inspect, prune, tag, pull, push, ...)"},
     {"inspect", cmd_container_inspect, "show a container's or an image's details as JSON"},
@@ -39,28 +34,11 @@ static const struct {
     {"container", cmd_container, "manage containers (run, ls, rm, prune, ...)"},
     {"tag", cmd_tag, "give an image another name"},
     {"rmi", cmd_rmi, "remove images"},
-    {"import", cmd_import, "make an image from a root filesystem tar"},
-    {"load", cmd_load, "load images from a docker-archive or oci-archive"},
-    {"save", cmd_save, "save images to a docker-archive or oci-archive"},
-    {"system", cmd_system, "system check [--repair]: verify the image store"},
+    {"import", cli_xfer, "make an image from a root filesystem tar"},
+    {"load", cli_xfer, "load images from a docker-archive or oci-archive"},
+    {"save", cli_xfer, "save images to a docker-archive or oci-archive"},
+    {"system", cli_xfer, "system check [--repair]: verify the image store"},
 };
-
-int cli_fail(int status, const berr *e)
-{
-	fprintf(stderr, "berth: %s\n", e->msg);
-	return status;
-}
-
-int cli_failf(int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("berth: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return status;
-}
 
 static void usage(FILE *f)
 {
@@ -71,32 +49,21 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	cli c = {.root = getenv("BERTH_ROOT"), .run_root = "/run/berth"};
-	if (!c.root || !*c.root)
-		c.root = "/var/lib/berth";
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--root") && i + 1 < argc)
-			c.root = argv[++i];
-		else if (!strncmp(argv[i], "--root=", 7))
-			c.root = argv[i] + 7;
-		else if (!strcmp(argv[i], "--debug"))
-			c.debug = true;
-		else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v")) {
-			printf("berth version %s\n", BERTH_VERSION);
-			return 0;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else
-			return cli_failf(125, "unknown flag: %s", argv[i]);
+	cli c;
+	int i = cli_globals(&c, argc, argv);
+	if (i < argc && (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v"))) {
+		printf("berth version %s\n", BERTH_VERSION);
+		return 0;
 	}
+	if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (i < argc && argv[i][0] == '-')
+		return cli_failf(125, "unknown flag: %s", argv[i]);
 	if (i >= argc) {
 		usage(stderr);
 		return 125;
 	}
-	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-		if (!strcmp(commands[k].name, argv[i]))
-			return commands[k].fn(&c, argc - i, argv + i);
-	return cli_failf(125, "unknown command \"%s\" (see berth --help)", argv[i]);
+	return cli_dispatch(&c, commands, ARRAY_SIZE(commands), argc - i, argv + i);
 }

@@ -10,8 +10,9 @@
  *
  * How the runtime uses it:
  *   create:  cgroup_ctx_detect(); cgroup_resolve(ctx, cgroupsPath, id, systemd);
- *            cgroup_create(); cgroup_enter(init pid) [or clone3 with
- *            cgroup_v2_dir_fd()]; cgroup_apply(); cgroup_serialize() -> state.json
+ *            cgroup_create(); cgroup_apply(); cgroup_serialize() -> state.json;
+ *            cgroup_join_open(), clone3 with its v2 fd, cgroup_join_self() in
+ *            the child (or cgroup_enter(init pid) from outside)
  *   start:   nothing
  *   pause/resume: cgroup_freeze(true/false); state: cgroup_is_frozen()
  *   update:  cgroup_apply() with the new resources (also usable on a live cgroup)
@@ -125,6 +126,30 @@ void cgroup_free(cgroup *cg);
 int cgroup_create(cgroup *cg, berr *e);
 /* Move a process into the cgroup in every hierarchy. */
 int cgroup_enter(const cgroup *cg, pid_t pid, berr *e);
+/* Only the v2 tree (after a clone3 whose CLONE_INTO_CGROUP was refused). */
+int cgroup_enter_v2(const cgroup *cg, pid_t pid, berr *e);
+
+/* How a new process enters the cgroup without a migration from outside.
+ * Writing a pid to cgroup.procs takes the kernel's global threadgroup
+ * rwsem for writing, and the first such write waits for an RCU grace
+ * period (5-15 ms measured here; cgroup2's favordynmods avoids it, nobody
+ * mounts with it). A single-threaded process writing "0" to a v1 `tasks`
+ * file moves itself without that lock, and clone3(CLONE_INTO_CGROUP) puts
+ * a child straight into the v2 tree. So: cgroup_join_open() in the parent,
+ * clone3 with CLONE_INTO_CGROUP and `v2_dir` (when >= 0), then
+ * cgroup_join_self() first thing in the (single-threaded) child. The fds
+ * carry the opener's credentials, so the child may already be in a new
+ * user namespace. */
+typedef struct cgroup_join {
+	int *v1_tasks; /* O_WRONLY fds of each v1 hierarchy's `tasks` */
+	size_t n_v1;
+	int v2_dir; /* O_PATH fd of the v2 directory, or -1 (v1 mode) */
+} cgroup_join;
+int cgroup_join_open(const cgroup *cg, cgroup_join *j, berr *e);
+/* In the child: write "0" to every v1 `tasks` fd (the names of the files
+ * are in the error). Closes the v1 fds. */
+int cgroup_join_self(const cgroup *cg, cgroup_join *j, berr *e);
+void cgroup_join_close(cgroup_join *j);
 /* Write linux.resources (create and update). Warnings are appended to *warn. */
 int cgroup_apply(const cgroup *cg, const spec_resources *r, char ***warn, berr *e);
 /* Freeze (true) or thaw; waits until the kernel reports the state (bounded). */

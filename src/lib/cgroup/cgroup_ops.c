@@ -249,6 +249,56 @@ int cgroup_enter(const cgroup *cg, pid_t pid, berr *e)
 	return 0;
 }
 
+int cgroup_enter_v2(const cgroup *cg, pid_t pid, berr *e)
+{
+	return cg->v2 ? cg_writef(cg->v2, "cgroup.procs", e, "%d", (int)pid) : 0;
+}
+
+int cgroup_join_open(const cgroup *cg, cgroup_join *j, berr *e)
+{
+	*j = (cgroup_join){.v2_dir = -1};
+	j->v1_tasks = xreallocarray(NULL, cg->n_v1 ? cg->n_v1 : 1, sizeof(int));
+	for (; j->n_v1 < cg->n_v1; j->n_v1++) {
+		_cleanup_free_ char *p = xasprintf("%s/tasks", cg->v1[j->n_v1].path);
+		int fd = open(p, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			berr_sys(e, "cgroup %s: open", p);
+			cgroup_join_close(j);
+			return -1;
+		}
+		j->v1_tasks[j->n_v1] = fd;
+	}
+	if (cg->v2 && (j->v2_dir = cgroup_v2_dir_fd(cg, e)) < 0) {
+		cgroup_join_close(j);
+		return -1;
+	}
+	return 0;
+}
+
+int cgroup_join_self(const cgroup *cg, cgroup_join *j, berr *e)
+{
+	int r = 0;
+	for (size_t i = 0; i < j->n_v1; i++) {
+		if (r == 0 && write(j->v1_tasks[i], "0", 1) != 1)
+			r = berr_sys(e, "cgroup %s/tasks: write 0", cg->v1[i].path);
+		close(j->v1_tasks[i]);
+		j->v1_tasks[i] = -1;
+	}
+	j->n_v1 = 0;
+	return r;
+}
+
+void cgroup_join_close(cgroup_join *j)
+{
+	for (size_t i = 0; i < j->n_v1; i++)
+		if (j->v1_tasks[i] >= 0)
+			close(j->v1_tasks[i]);
+	free(j->v1_tasks);
+	if (j->v2_dir >= 0)
+		close(j->v2_dir);
+	*j = (cgroup_join){.v2_dir = -1};
+}
+
 int cgroup_v2_dir_fd(const cgroup *cg, berr *e)
 {
 	if (!cg->v2)

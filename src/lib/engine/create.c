@@ -493,6 +493,8 @@ int eng_create(eng *g, const eng_run_opts *o, const char *init_path, char id[65]
 	}
 	img_image im;
 	if (image_resolve(s, o->image, &im, e) < 0) {
+		if (o->image_missing && e->errnum == ENOENT)
+			*o->image_missing = true;
 		store_close(s);
 		plan_free(&p);
 		return -1;

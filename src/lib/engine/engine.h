@@ -96,6 +96,7 @@ typedef struct eng_run_opts {
 	const char *memory, *cpus, *pids_limit;
 	char **cap_add, **cap_drop, **security_opt, **ulimits;
 	const char *network;
+	bool *image_missing; /* out (may be NULL): set when the image is not in the store */
 } eng_run_opts;
 
 /* Make the container: dir, overlay mount, image hold, config.json and

@@ -279,7 +279,14 @@ int index_find(const img_index *x, const char *ref, const char *default_domain, 
 	}
 	img_ref r;
 	berr pe;
-	if (ref_parse(ref, default_domain, &r, &pe) == 0) {
+	int parsed = ref_parse(ref, default_domain, &r, &pe);
+	/* not an ID either: the reference's own error */
+	if (parsed < 0 && !hex_prefix(hex)) {
+		if (e)
+			*e = pe;
+		return -1;
+	}
+	if (parsed == 0) {
 		_cleanup_free_ char *name = ref_name(&r);
 		_cleanup_free_ char *tagged = ref_tagged(&r);
 		int found = -1;

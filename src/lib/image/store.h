@@ -27,6 +27,11 @@ typedef struct img_store img_store;
 /* Creates the layout if needed. */
 img_store *store_open(const char *root, berr *e);
 void store_close(img_store *s);
+static inline void store_closep(img_store **s)
+{
+	store_close(*s);
+}
+#define _cleanup_store_ __attribute__((cleanup(store_closep)))
 /* Fd of <root>/image (O_DIRECTORY). */
 int store_fd(const img_store *s);
 const char *store_path(const img_store *s);
@@ -74,8 +79,12 @@ void blob_abort(blob_writer *w, bool keep_partial);
 /* --- layers --- */
 char *store_layer_path(const img_store *s, const char *diff_id);
 bool store_layer_exists(img_store *s, const char *diff_id);
-/* Unpack a layer blob once into layers/<diffid hex>, verifying the diffID. */
+/* Unpack a layer blob once into layers/<diffid hex>, verifying the diffID
+ * (layer_unpack.c: links libarchive). */
 int store_layer_unpack(img_store *s, const char *blob_digest, const char *diff_id, berr *e);
+/* The store's tmp/ and layers/ directories (for layer_unpack.c). */
+int store_tmp_fd(const img_store *s);
+int store_layers_fd(const img_store *s);
 
 /* --- settings (<root>/registries.json, see registry/registry.h) --- */
 /* Default registry for short names (malloc'ed; "docker.io" unless set). */

@@ -124,6 +124,7 @@ typedef struct launch_state {
 	int pty_master;
 	cgroup_ctx cgctx;
 	cgroup *cg;
+	cgroup_join cgj;
 	seccomp_prog sec;
 } launch_state;
 
@@ -138,6 +139,7 @@ static void launch_cleanup(launch_state *ls, const char *id, bool failed)
 		cgroup_destroy(ls->cg, &ignore);
 	if (failed && ls->made_dir)
 		st_remove_dir(ls->rootfd, id, &ignore);
+	cgroup_join_close(&ls->cgj);
 	cgroup_free(ls->cg);
 	ls->cg = NULL;
 	cgroup_ctx_clear(&ls->cgctx);
@@ -241,8 +243,14 @@ static int spawn(launch_state *ls, berr *e)
 	ls->l.sync_fd = ls->sync[1];
 	ls->l.wait_go = true;
 	uint64_t flags = ns_new_flags(ls->s) & ~(uint64_t)CLONE_NEWCGROUP;
+	if (ls->cg) {
+		if (cgroup_join_open(ls->cg, &ls->cgj, e) < 0)
+			return -1;
+		ls->l.cgj = &ls->cgj;
+	}
+	bool in_v2 = false;
 	if (ns_needs_two_stages(ls->s)) {
-		pid_t stage1 = ns_clone(0, NULL);
+		pid_t stage1 = ns_clone_into(0, NULL, ls->cgj.v2_dir, &in_v2);
 		if (stage1 < 0)
 			return berr_sys(e, "clone");
 		if (stage1 == 0) {
@@ -258,7 +266,7 @@ static int spawn(launch_state *ls, berr *e)
 		if (ls->pidfd < 0)
 			return berr_sys(e, "pidfd_open");
 	} else {
-		ls->pid = ns_clone(flags, &ls->pidfd);
+		ls->pid = ns_clone_into(flags, &ls->pidfd, ls->cgj.v2_dir, &in_v2);
 		if (ls->pid < 0)
 			return berr_sys(e, "clone into new namespaces");
 		if (ls->pid == 0) {
@@ -270,7 +278,8 @@ static int spawn(launch_state *ls, berr *e)
 	}
 	close(ls->sync[1]);
 	ls->sync[1] = -1;
-	if (ls->cg && cgroup_enter(ls->cg, ls->pid, e) < 0)
+	cgroup_join_close(&ls->cgj);
+	if (ls->cg && !in_v2 && cgroup_enter_v2(ls->cg, ls->pid, e) < 0)
 		return -1;
 	sync_send(ls->sync[0], SYNC_GO, 0, NULL, -1);
 	return 0;
@@ -503,6 +512,7 @@ static int launch_begin(rt_ctx *c, const char *id, const rt_create_opts *o, laun
 	memset(ls, 0, sizeof(*ls));
 	ls->rootfd = ls->dirfd = ls->sync[0] = ls->sync[1] = ls->pidfd = ls->pty_master = -1;
 	ls->l.console_fd = ls->l.exec_listen_fd = -1;
+	ls->cgj.v2_dir = -1;
 	if (rt_validate_id(id, e) < 0 || load_bundle(ls, o->bundle, e) < 0)
 		return -1;
 	bool terminal_ok = o->console_socket || attach;

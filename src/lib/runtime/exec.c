@@ -46,7 +46,9 @@ typedef struct exec_ctx {
 	int preserve_fds;
 	seccomp_prog sec;
 	lsm_host lsm;
-	spec listener; /* only linux.seccomp.listenerPath/-Metadata, for notify */
+	spec listener;	 /* only linux.seccomp.listenerPath/-Metadata, for notify */
+	cgroup *cg;	 /* the container's cgroup, or NULL */
+	cgroup_join cgj; /* how the first child joins it */
 } exec_ctx;
 
 static int open_namespaces(exec_ctx *x, pid_t pid, berr *e)
@@ -221,6 +223,9 @@ static _Noreturn void exec_grandchild(exec_ctx *x)
 static _Noreturn void exec_child(exec_ctx *x)
 {
 	berr e;
+	/* Into the container's cgroup first: the grandchild inherits it. */
+	if (x->cg && cgroup_join_self(x->cg, &x->cgj, &e) < 0)
+		fail(x->sync[1], &e);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Never openable through /proc/<pid>/exe from inside (CVE-2019-5736). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -275,7 +280,10 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 	*exit_status = 0;
 	if (container_open(c, id, &k, e) < 0)
 		return -1;
-	exec_ctx x = {.sync = {-1, -1}, .console_fd = -1, .preserve_fds = o->preserve_fds};
+	exec_ctx x = {.sync = {-1, -1},
+		      .console_fd = -1,
+		      .preserve_fds = o->preserve_fds,
+		      .cgj = {.v2_dir = -1}};
 	for (size_t i = 0; i < N_NS; i++)
 		x.nsfd[i] = -1;
 	int ret = -1, pidfd = -1, pty = -1;
@@ -309,7 +317,11 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 		berr_sys(e, "socketpair");
 		goto out;
 	}
-	pid_t child = ns_clone(0, NULL);
+	x.cg = container_cgroup(&k);
+	if (x.cg && cgroup_join_open(x.cg, &x.cgj, e) < 0)
+		goto out;
+	bool in_v2 = false;
+	pid_t child = ns_clone_into(0, NULL, x.cgj.v2_dir, &in_v2);
 	if (child < 0) {
 		berr_sys(e, "fork");
 		goto out;
@@ -320,6 +332,7 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 	}
 	close(x.sync[1]);
 	x.sync[1] = -1;
+	cgroup_join_close(&x.cgj);
 	int r = serve(&x, &pid, &pty, e);
 	waitpid(child, NULL, 0);
 	if (r < 0)
@@ -337,10 +350,7 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 			goto out;
 		}
 	}
-	cgroup *cg = container_cgroup(&k);
-	r = cg ? cgroup_enter(cg, pid, e) : 0;
-	cgroup_free(cg);
-	if (r < 0)
+	if (x.cg && !in_v2 && cgroup_enter_v2(x.cg, pid, e) < 0)
 		goto out;
 	{
 		_cleanup_free_ char *st = st_spec_state_json(&k.r, k.status);
@@ -373,6 +383,8 @@ out:
 	for (size_t i = 0; i < N_NS; i++)
 		if (x.nsfd[i] >= 0)
 			close(x.nsfd[i]);
+	cgroup_join_close(&x.cgj);
+	cgroup_free(x.cg);
 	spec_process_clear(&x.proc);
 	seccomp_prog_free(&x.sec);
 	free(x.listener.linux_.seccomp.listener_path);

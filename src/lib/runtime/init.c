@@ -39,9 +39,20 @@ static int wait_go(int fd, berr *e)
 	return 0;
 }
 
+/* First thing in the first process made for the container (the init, or
+ * stage 1, whose children inherit the cgroup). */
+static void join_cgroup(rt_launch *l)
+{
+	berr e;
+	if (l->cgj && cgroup_join_self(l->cg, l->cgj, &e) < 0)
+		fail(l->sync_fd, &e);
+	l->cgj = NULL;
+}
+
 _Noreturn void rt_stage1_main(rt_launch *l, uint64_t new_flags)
 {
 	berr e;
+	join_cgroup(l);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (ns_join_paths(l->s, &e) < 0)
 		fail(l->sync_fd, &e);
@@ -131,6 +142,7 @@ _Noreturn void rt_init_main(rt_launch *l)
 	const spec *s = l->s;
 	const spec_process *p = &s->process;
 	int report = l->sync_fd;
+	join_cgroup(l);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (l->wait_go && wait_go(l->sync_fd, &e) < 0)
 		fail(report, &e);

@@ -27,6 +27,7 @@ typedef struct rt_launch {
 	int preserve_fds;
 	bool wait_go;	  /* init waits until the parent wrote maps / entered the cgroup */
 	const cgroup *cg; /* the container's cgroup (never NULL once created) */
+	cgroup_join *cgj; /* fds to join it with (cgroup_join_self), or NULL */
 	const seccomp_prog *sec;
 	lsm_host lsm;
 } rt_launch;
@@ -85,6 +86,10 @@ int ns_join_paths(const spec *s, berr *e);
 int ns_write_id_maps(pid_t pid, const spec *s, berr *e);
 int ns_write_time_offsets(const spec *s, berr *e);
 pid_t ns_clone(uint64_t flags, int *pidfd);
+/* ns_clone into the v2 cgroup behind cgroup_fd (-1: none) with
+ * CLONE_INTO_CGROUP; *placed tells the parent whether that happened (if the
+ * kernel refused, the child was made without it and must be moved). */
+pid_t ns_clone_into(uint64_t flags, int *pidfd, int cgroup_fd, bool *placed);
 
 /* ---- rootfs.c / mounts.c / devices.c ---- */
 int rootfs_prepare(const rt_launch *l, int *rootfd, berr *e);

@@ -216,3 +216,26 @@ pid_t ns_clone(uint64_t flags, int *pidfd)
 	};
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
+
+pid_t ns_clone_into(uint64_t flags, int *pidfd, int cgroup_fd, bool *placed)
+{
+	*placed = false;
+	if (cgroup_fd >= 0) {
+		struct clone_args args = {
+		    .flags = flags | CLONE_INTO_CGROUP | (pidfd ? CLONE_PIDFD : 0),
+		    .pidfd = (uint64_t)(uintptr_t)pidfd,
+		    .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
+		    .cgroup = (uint64_t)cgroup_fd,
+		};
+		pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+		if (pid >= 0) {
+			*placed = pid > 0;
+			return pid;
+		}
+		/* A kernel before 5.7 (EINVAL/E2BIG) or a cgroup it will not
+		 * clone into (EOPNOTSUPP, EBUSY): the caller migrates instead. */
+		if (errno != EINVAL && errno != E2BIG && errno != EOPNOTSUPP && errno != EBUSY)
+			return -1;
+	}
+	return ns_clone(flags, pidfd);
+}

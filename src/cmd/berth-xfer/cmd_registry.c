@@ -1,4 +1,4 @@
-/* Registry commands: pull, push, login, logout. */
+/* Registry commands of berth-xfer: pull, push, login, logout. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -7,11 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "image/image.h"
 #include "registry/registry.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
+#include "xfer.h"
 
 typedef struct bar {
 	bool tty;

@@ -1,0 +1,33 @@
+/* berth system check [--repair]: verify the image store; repairing may
+ * unpack layers again, hence here with libarchive. */
+#include <stdio.h>
+#include <string.h>
+
+#include "image/image.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+#include "xfer.h"
+
+int cmd_system(cli *c, int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "check"))
+		return cli_failf(125, "usage: berth system check [--repair]");
+	bool repair = argc > 2 && !strcmp(argv[2], "--repair");
+	berr e;
+	_cleanup_store_ img_store *s = store_open(c->root, &e);
+	store_report r;
+	if (!s || store_check(s, repair, &r, &e) < 0)
+		return cli_fail(125, &e);
+	for (size_t i = 0; r.problems && r.problems[i]; i++)
+		printf("problem: %s\n", r.problems[i]);
+	for (size_t i = 0; r.garbage && r.garbage[i]; i++)
+		printf("garbage: %s\n", r.garbage[i]);
+	for (size_t i = 0; r.repaired && r.repaired[i]; i++)
+		printf("repaired: %s\n", r.repaired[i]);
+	bool ok = strv_len(r.problems) == 0 || repair;
+	printf("%s\n",
+	       ok ? (strv_len(r.problems) ? "store repaired: consistent" : "store is consistent")
+		  : "store is NOT consistent: run berth system check --repair");
+	store_report_free(&r);
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,26 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+#include "xfer.h"
+
+static const cli_cmd commands[] = {
+    {"pull", cmd_pull, NULL},	  {"push", cmd_push, NULL}, {"login", cmd_login, NULL},
+    {"logout", cmd_logout, NULL}, {"import", cmd_import, NULL}, {"load", cmd_load, NULL},
+    {"save", cmd_save, NULL},     {"system", cmd_system, NULL},
+};
+
+int main(int argc, char **argv)
+{
+	cli c;
+	int i = cli_globals(&c, argc, argv);
+	if (i < argc && argv[i][0] == '-')
+		return cli_failf(125, "unknown flag: %s", argv[i]);
+	/* `berth image pull ...` arrives as is */
+	if (i < argc && !strcmp(argv[i], "image"))
+		i++;
+	if (i >= argc)
+		return cli_failf(125, "usage: berth-xfer [--root DIR] pull|push|login|logout|"
+				      "import|load|save|system ARGS...");
+	return cli_dispatch(&c, commands, ARRAY_SIZE(commands), argc - i, argv + i);
+}

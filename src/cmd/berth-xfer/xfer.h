@@ -1,0 +1,16 @@
+/* berth-xfer: the image transfer commands of berth (pull, push, login,
+ * logout, import, load, save) and system check. A separate binary so that only these
+ * commands pay for loading libcurl and libarchive; `berth` execs it with
+ * its own command line (see src/cmd/berth/cli.h). */
+#pragma once
+
+#include "cli_common.h"
+
+int cmd_import(cli *c, int argc, char **argv);
+int cmd_load(cli *c, int argc, char **argv);
+int cmd_save(cli *c, int argc, char **argv);
+int cmd_pull(cli *c, int argc, char **argv);
+int cmd_push(cli *c, int argc, char **argv);
+int cmd_login(cli *c, int argc, char **argv);
+int cmd_logout(cli *c, int argc, char **argv);
+int cmd_system(cli *c, int argc, char **argv);
