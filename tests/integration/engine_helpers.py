@@ -95,7 +95,12 @@ def oci_image_dir(d, rootfs_tar_bytes, config):
 
 
 def host_leftovers(b, ids):
-    """Mounts, processes and cgroups that belong to this test's root."""
+    """Mounts, processes and cgroups that belong to this test's root (given
+    2 s: a removal's detached child may still be deleting files)."""
+    return wait_for(lambda: not _leftovers(b, ids), timeout=2.0) and [] or _leftovers(b, ids)
+
+
+def _leftovers(b, ids):
     out = []
     root = str(b.root)
     with open("/proc/self/mountinfo") as f:

@@ -432,3 +432,45 @@ def test_name_in_use(b):
     # create + start -a
     r = b("start", "-a", "dup")
     assert r.returncode == 0
+
+
+def test_names_are_freed_and_stale_names_taken_over(b):
+    cid = b("create", "--name", "web", BUSYBOX, "true").stdout.strip()
+    assert b("inspect", "--format", "{{.Id}}", "web").stdout.strip() == cid
+    b("rm", "web")
+    # the name is free again once the container is gone
+    cid2 = b("create", "--name", "web", BUSYBOX, "true").stdout.strip()
+    assert cid2 != cid
+    # a crash between removing a container and its name leaves a stale
+    # name link: it is taken over, not reported as in use
+    mounted = b.root / "containers" / cid2 / "rootfs"
+    subprocess.run(["umount", "-l", str(mounted)], check=False)
+    shutil.rmtree(b.root / "containers" / cid2)
+    cid3 = b("create", "--name", "web", BUSYBOX, "true").stdout.strip()
+    assert b.ids() == [cid3]
+    b("rm", "web")
+
+
+def test_removed_files_are_deleted_in_the_background(b):
+    # what a killed remover left in .trash/ goes with the next removal
+    junk = b.root / "containers" / ".trash" / "junk"
+    cid = b("create", BUSYBOX, "true").stdout.strip()
+    junk.mkdir(parents=True)
+    (junk / "f").write_text("x")
+    b("rm", cid)
+    assert not (b.root / "containers" / cid).exists()
+    assert b.ids() == []
+    assert wait_for(lambda: list((b.root / "containers" / ".trash").iterdir()) == [], timeout=5)
+
+
+def test_inspect_format(b):
+    cid = b("create", "--name", "fmt", "-e", "A=1", BUSYBOX, "echo", "x").stdout.strip()
+    r = b("inspect", "--format", "{{.Id}}\\t{{.Name}} {{.State.Status}} {{.Config.Cmd}}", "fmt")
+    assert r.stdout == f"{cid}\t/fmt created [echo x]\n", r.stdout
+    r = b("inspect", "-f", "{{json .HostConfig.CapAdd}} {{.Nope.Deeper}}", cid)
+    assert r.stdout == "[] <no value>\n", r.stdout
+    img = b("inspect", "-f", "{{.Id}}", BUSYBOX).stdout.strip()
+    assert img.startswith("sha256:") and len(img) == 71
+    r = b("inspect", "-f", "{{range .Mounts}}x{{end}}", "fmt", check=False)
+    assert r.returncode == 125 and r.stderr.startswith("berth: template: unsupported action")
+    b("rm", "fmt")

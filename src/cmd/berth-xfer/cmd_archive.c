@@ -136,4 +136,3 @@ int cmd_save(cli *c, int argc, char **argv)
 	}
 	return r < 0 ? cli_fail(125, &e) : 0;
 }
-

@@ -5,9 +5,9 @@
 #include "xfer.h"
 
 static const cli_cmd commands[] = {
-    {"pull", cmd_pull, NULL},	  {"push", cmd_push, NULL}, {"login", cmd_login, NULL},
+    {"pull", cmd_pull, NULL},	  {"push", cmd_push, NULL},	{"login", cmd_login, NULL},
     {"logout", cmd_logout, NULL}, {"import", cmd_import, NULL}, {"load", cmd_load, NULL},
-    {"save", cmd_save, NULL},     {"system", cmd_system, NULL},
+    {"save", cmd_save, NULL},	  {"system", cmd_system, NULL},
 };
 
 int main(int argc, char **argv)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ctr.h"
+#include "template.h"
 #include "image/image.h"
 #include "spec/spec.h"
 #include "util/cleanup.h"
@@ -280,7 +281,9 @@ int cmd_container_inspect(cli *c, int argc, char **argv)
 	    {"type", 0, FLAG_STRING, &type}, {"format", 'f', FLAG_STRING, &format}, {0}};
 	berr e;
 	int i = flags_parse(defs, argc, argv, 1, &e);
-	if (i < 0 || (type && !strcmp(type, "image")) || format)
+	if (i < 0)
+		return cli_fail(125, &e);
+	if (type && !strcmp(type, "image"))
 		return cmd_inspect(c, argc, argv);
 	if (i >= argc)
 		return cli_failf(125, "\"inspect\" requires at least 1 argument");
@@ -310,11 +313,21 @@ int cmd_container_inspect(cli *c, int argc, char **argv)
 			return cli_failf(125, "no such container: %s", argv[i]);
 		return cmd_inspect(c, argc, argv);
 	}
-	printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-							       JSON_C_TO_STRING_SPACED |
-							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	int rc = 0;
+	if (format) {
+		for (size_t k = 0; k < json_object_array_length(arr) && rc == 0; k++) {
+			if (tmpl_render(format, json_object_array_get_idx(arr, k), stdout, &e) < 0)
+				rc = cli_fail(125, &e);
+			else
+				putchar('\n');
+		}
+	} else {
+		printf("%s\n", json_object_to_json_string_ext(
+				   arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
 	json_object_put(arr);
-	return 0;
+	return rc;
 }
 
 /* berth container cleanup [--rm|--] ID: run by the monitor after the exit. */

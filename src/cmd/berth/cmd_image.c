@@ -11,13 +11,10 @@
 
 #include "cli.h"
 #include "image/image.h"
+#include "template.h"
+#include "util/flags.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
-
-static img_store *cli_open_store(cli *c, berr *e)
-{
-	return store_open(c->root, e);
-}
 
 static int usage_fail(const char *cmd, const char *usage)
 {
@@ -103,7 +100,7 @@ int cmd_images(cli *c, int argc, char **argv)
 			return 125;
 	}
 	berr e;
-	_cleanup_store_ img_store *s = cli_open_store(c, &e);
+	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	img_index x;
 	if (!s || index_load(s, &x, &e) < 0)
 		return cli_fail(125, &e);
@@ -166,13 +163,16 @@ int cmd_images(cli *c, int argc, char **argv)
 
 int cmd_inspect(cli *c, int argc, char **argv)
 {
-	int first = 1;
-	if (argc > 1 && (!strcmp(argv[1], "--type") || !strcmp(argv[1], "--type=image")))
-		first = !strcmp(argv[1], "--type") ? 3 : 2;
-	if (argc <= first)
-		return usage_fail("inspect", "inspect IMAGE [IMAGE...]");
+	const char *type = NULL, *format = NULL;
+	const flag_def defs[] = {
+	    {"type", 0, FLAG_STRING, &type}, {"format", 'f', FLAG_STRING, &format}, {0}};
 	berr e;
-	_cleanup_store_ img_store *s = cli_open_store(c, &e);
+	int first = flags_parse(defs, argc, argv, 1, &e);
+	if (first < 0)
+		return cli_fail(125, &e);
+	if (argc <= first)
+		return usage_fail("inspect", "inspect [--format TEMPLATE] IMAGE [IMAGE...]");
+	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	if (!s)
 		return cli_fail(125, &e);
 	json_object *arr = json_object_new_array();
@@ -185,8 +185,19 @@ int cmd_inspect(cli *c, int argc, char **argv)
 		}
 		json_object_array_add(arr, o);
 	}
-	printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (format) {
+		for (size_t k = 0; k < json_object_array_length(arr); k++) {
+			if (tmpl_render(format, json_object_array_get_idx(arr, k), stdout, &e) <
+			    0) {
+				status = cli_fail(125, &e);
+				break;
+			}
+			putchar('\n');
+		}
+	} else {
+		printf("%s\n", json_object_to_json_string_ext(
+				   arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
 	json_object_put(arr);
 	return status;
 }
@@ -198,7 +209,7 @@ int cmd_tag(cli *c, int argc, char **argv)
 	if (argc != 3)
 		return usage_fail("tag", "tag SOURCE_IMAGE TARGET_IMAGE[:TAG]");
 	berr e;
-	_cleanup_store_ img_store *s = cli_open_store(c, &e);
+	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	if (!s || image_tag(s, argv[1], argv[2], &e) < 0)
 		return cli_fail(125, &e);
 	return 0;
@@ -217,7 +228,7 @@ int cmd_rmi(cli *c, int argc, char **argv)
 	if (i >= argc)
 		return usage_fail("rmi", "rmi [-f] IMAGE [IMAGE...]");
 	berr e;
-	_cleanup_store_ img_store *s = cli_open_store(c, &e);
+	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	if (!s)
 		return cli_fail(125, &e);
 	int status = 0;
@@ -236,7 +247,7 @@ static int cmd_image_prune(cli *c, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	berr e;
-	_cleanup_store_ img_store *s = cli_open_store(c, &e);
+	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	char **out = NULL;
 	if (!s || image_prune(s, &out, &e) < 0)
 		return cli_fail(125, &e);

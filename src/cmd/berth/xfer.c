@@ -22,8 +22,7 @@ int cli_xfer(cli *c, int argc, char **argv)
 	_cleanup_free_ char *path = xfer_path();
 	fflush(NULL);
 	execv(path, c->argv);
-	return cli_failf(125, "exec %s: %s (it is installed next to berth)", path,
-			 strerror(errno));
+	return cli_failf(125, "exec %s: %s (it is installed next to berth)", path, strerror(errno));
 }
 
 int cli_xfer_pull(cli *c, const char *ref)

@@ -459,6 +459,7 @@ static int write_file(const char *dir, const char *name, const char *txt, berr *
 typedef struct made {
 	char id[65];
 	char *dir;
+	const char *name; /* taken */
 	bool mounted, held;
 } made;
 
@@ -471,8 +472,12 @@ static void undo(eng *g, img_store *s, made *m)
 	}
 	if (m->held)
 		image_release(s, m->id, &ig);
+	if (m->name)
+		eng_name_drop(g, m->name, m->id);
 	if (m->dir)
 		fs_rm_rf_at(g->ctrs_fd, m->id, &ig);
+	free(m->dir);
+	*m = (made){0};
 }
 
 static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m, const char *name,
@@ -535,8 +540,12 @@ int eng_create(eng *g, const eng_run_opts *o, const char *init_path, char id[65]
 		json_object_object_add(d, "State", st);
 		r = eng_save(g, m.id, d, e);
 		json_object_put(d);
-		if (r < 0)
+		if (r == 0 && (r = eng_name_take(g, name, m.id, e)) == 0)
+			m.name = name;
+		if (r < 0) {
+			undo(g, s, &m);
 			goto unlock;
+		}
 	}
 	eng_unlock(g);
 	r = image_hold(s, m.id, &im, e);

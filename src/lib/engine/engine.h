@@ -51,8 +51,12 @@ char *eng_new_name(eng *g);
 /* Find a container by full id, name, or unique id prefix. ENOENT:
  * `no such container: x`. */
 int eng_lookup(eng *g, const char *ref, char id[65], berr *e);
-/* id of the container named `name`, or false. */
+/* Names (names.c): id of the container named `name` (without the leading
+ * '/'), or false; take a name (under the lock; EEXIST "the container name
+ * ... is already in use by ..."); drop it if it still names `id`. */
 bool eng_name_used(eng *g, const char *name, char id[65]);
+int eng_name_take(eng *g, const char *name, const char *id, berr *e);
+void eng_name_drop(eng *g, const char *name, const char *id);
 /* All container ids (NULL-terminated, strv_free). */
 char **eng_list(eng *g);
 

@@ -1,16 +1,20 @@
 /* Container status derived on every read, and the removal path. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine/engine.h"
 #include "image/image.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
+
+#define TRASH ".trash"
 
 static json_object *obj(json_object *o, const char *k)
 {
@@ -108,18 +112,78 @@ int eng_cleanup(eng *g, const char *id, berr *e)
 	return 0;
 }
 
+/* A removed container's directory goes to .trash/ in one rename (from then
+ * on it is gone for every command) and a detached child deletes the files,
+ * so `rm` and `run --rm` do not wait for the filesystem. That child also
+ * deletes whatever an earlier one, killed, left in .trash/. */
+static void trash_sweep(eng *g)
+{
+	int tfd = openat(g->ctrs_fd, TRASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd < 0)
+		return;
+	DIR *d = fdopendir(tfd);
+	if (!d) {
+		close(tfd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		berr ig;
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			fs_rm_rf_at(dirfd(d), de->d_name, &ig);
+	}
+	closedir(d);
+}
+
+static int trash(eng *g, const char *id, berr *e)
+{
+	char dst[96];
+	snprintf(dst, sizeof(dst), TRASH "/%s", id);
+	if ((mkdirat(g->ctrs_fd, TRASH, 0700) < 0 && errno != EEXIST) ||
+	    renameat(g->ctrs_fd, id, g->ctrs_fd, dst) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return fs_rm_rf_at(g->ctrs_fd, id, e); /* the slow way */
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return fs_rm_rf_at(g->ctrs_fd, dst, e);
+	if (pid == 0) {
+		/* no copy of the caller's stdout keeping a pipe open for whoever
+		 * reads it; not waited for (berth exits right after a removal,
+		 * and init reaps the child then) */
+		setsid();
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int fd = 0; fd < 3 && nul >= 0; fd++)
+			dup2(nul, fd);
+		trash_sweep(g);
+		_exit(0);
+	}
+	return 0;
+}
+
 int eng_remove(eng *g, const char *id, bool volumes, berr *e)
 {
 	(void)volumes; /* anonymous volumes are not made yet */
-	if (eng_cleanup(g, id, e) < 0)
+	berr ig;
+	json_object *doc = eng_load(g, id, &ig);
+	if (eng_cleanup(g, id, e) < 0) {
+		json_object_put(doc);
 		return -1;
+	}
 	img_store *s = store_open(g->root, e);
 	if (s) {
-		berr ig;
 		image_release(s, id, &ig);
 		store_close(s);
 	}
-	if (fs_rm_rf_at(g->ctrs_fd, id, e) < 0)
+	json_object *n;
+	if (doc && json_object_object_get_ex(doc, "Name", &n)) {
+		const char *name = json_object_get_string(n);
+		eng_name_drop(g, name[0] == '/' ? name + 1 : name, id);
+	}
+	json_object_put(doc);
+	if (trash(g, id, e) < 0)
 		return -1;
 	return 0;
 }

@@ -173,32 +173,6 @@ int eng_save(eng *g, const char *id, json_object *doc, berr *e)
 	return r;
 }
 
-static const char *str_field(json_object *o, const char *k)
-{
-	json_object *v;
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
-}
-
-bool eng_name_used(eng *g, const char *name, char id[65])
-{
-	char **ids = eng_list(g);
-	bool found = false;
-	for (char **p = ids; *p && !found; p++) {
-		berr e;
-		json_object *d = eng_load(g, *p, &e);
-		if (!d)
-			continue;
-		const char *n = str_field(d, "Name");
-		if (n && (!strcmp(n, name) || (n[0] == '/' && !strcmp(n + 1, name)))) {
-			snprintf(id, 65, "%s", *p);
-			found = true;
-		}
-		json_object_put(d);
-	}
-	strv_free(ids);
-	return found;
-}
-
 int eng_lookup(eng *g, const char *ref, char id[65], berr *e)
 {
 	if (!*ref || strchr(ref, '/'))

@@ -62,7 +62,9 @@ int image_hold(img_store *s, const char *holder, const img_image *im, berr *e)
 		json_object_array_add(ls, json_object_new_string(im->rec.layers[i].diff_id.s));
 	json_object_object_add(o, "layers", ls);
 	const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	ret = fs_write_atomic_at(dfd, name, txt, strlen(txt), 0600, true, e);
+	/* no fsync: the rename is atomic against kill -9; a hold lost to a power
+	 * cut only matters to a later gc, and containers do not survive one */
+	ret = fs_write_atomic_at(dfd, name, txt, strlen(txt), 0600, false, e);
 	json_object_put(o);
 out:
 	store_unlock(s);

@@ -65,7 +65,8 @@ int store_layer_unpack(img_store *s, const char *blob_digest, const char *diff_i
 		return berr_sys(e, "mkdir tmp/%s", tmpdir);
 	int ret = -1;
 	_cleanup_close_ int blob = store_blob_open(s, blob_digest, e);
-	_cleanup_close_ int dfd = openat(store_tmp_fd(s), tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dfd =
+	    openat(store_tmp_fd(s), tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (blob < 0)
 		goto out;
 	if (dfd < 0) {
@@ -82,8 +83,8 @@ int store_layer_unpack(img_store *s, const char *blob_digest, const char *diff_i
 			 blob_digest, diff_id, got.s);
 		goto out;
 	}
-	if (renameat(store_tmp_fd(s), tmpdir, store_layers_fd(s), dg_hex(diff_id)) < 0 && errno != EEXIST &&
-	    errno != ENOTEMPTY) {
+	if (renameat(store_tmp_fd(s), tmpdir, store_layers_fd(s), dg_hex(diff_id)) < 0 &&
+	    errno != EEXIST && errno != ENOTEMPTY) {
 		berr_sys(e, "rename tmp/%s into layers", tmpdir);
 		goto out;
 	}
