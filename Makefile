@@ -44,10 +44,14 @@ LIBS_berth-runtime := $(LIBS_RUNTIME)
 # berth itself: no libcurl/libarchive (their ~40 shared objects cost every
 # command milliseconds of loading); the transfer commands are berth-xfer.
 LIBS_berth-xfer := $(LIBS_ALL)
-# berth-init runs inside containers (no host libc there); berth-monitor runs
-# once per container, so its RSS is per-container cost: both static.
-ifneq ($(BUILD),asan)
+# berth-init runs inside containers (no host libc there): static, and never
+# sanitized (no sanitizer runtime in a container), in every build.
+# berth-monitor runs once per container, so its RSS is per-container cost:
+# static in release.
 LIBS_berth-init := -static
+$(O)/src/cmd/berth-init/%.o: CFLAGS := $(CFLAGS_BASE) -O2 -g -fstack-protector-strong
+$(O)/bin/berth-init: LDFLAGS_MODE := -Wl,-z,relro,-z,now
+ifneq ($(BUILD),asan)
 LIBS_berth-monitor := -static
 endif
 

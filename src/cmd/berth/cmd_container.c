@@ -44,7 +44,7 @@ int ctr_wait_exit(eng *g, const char *id, int timeout_ms)
 		const char *s = status_of(g, id, &doc);
 		if (!s)
 			return 255;
-		if (!strcmp(s, "exited") || !strcmp(s, "created")) {
+		if (!strcmp(s, "exited") || !strcmp(s, "created") || !strcmp(s, "dead")) {
 			int code = (int)ctr_int(doc, "State.ExitCode");
 			json_object_put(doc);
 			return code;

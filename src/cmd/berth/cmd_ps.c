@@ -58,7 +58,7 @@ static char *status_text(json_object *doc, const char *s)
 		return xasprintf("Exited (%lld) %s ago", (long long)ctr_int(doc, "State.ExitCode"),
 				 d);
 	}
-	return xstrdup("Created");
+	return xstrdup(!strcmp(s, "dead") ? "Dead" : "Created");
 }
 
 static char *command_text(json_object *doc)
@@ -158,8 +158,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 		if (!d)
 			continue;
 		const char *s = eng_reconcile(g, *p, d);
-		if (!strcmp(ctr_str(d, "State.Status") ? ctr_str(d, "State.Status") : "",
-			    "creating")) {
+		if (!strcmp(s, "creating")) {
 			json_object_put(d);
 			continue;
 		}
@@ -342,7 +341,7 @@ int cmd_logs(cli *c, int argc, char **argv)
 			}
 			json_object *doc = eng_load(g, id, &e);
 			const char *s = doc ? eng_reconcile(g, id, doc) : "exited";
-			bool done = !strcmp(s, "exited");
+			bool done = !strcmp(s, "exited") || !strcmp(s, "dead");
 			json_object_put(doc);
 			if (done) {
 				/* a last read after the exit */

@@ -679,7 +679,15 @@ int cmd_start(cli *c, int argc, char **argv)
 		json_object *doc = eng_load(g, id, &e);
 		const char *s = doc ? eng_reconcile(g, id, doc) : "exited";
 		bool running = !strcmp(s, "running") || !strcmp(s, "paused");
+		bool dead = !strcmp(s, "dead");
 		json_object_put(doc);
+		if (dead) {
+			rc = cli_failf(125,
+				       "container %s is dead (its creation was interrupted): "
+				       "remove it",
+				       argv[i]);
+			continue;
+		}
 		if (running) {
 			if (!attach)
 				printf("%s\n", argv[i]);

@@ -537,6 +537,11 @@ int eng_create(eng *g, const eng_run_opts *o, const char *init_path, char id[65]
 		json_object_object_add(d, "Name", json_object_new_string(slash));
 		json_object *st = json_object_new_object();
 		json_object_object_add(st, "Status", json_object_new_string("creating"));
+		/* who is creating it: if that process dies half-way, the record
+		 * reads as "dead" (removable) instead of "creating" forever */
+		json_object_object_add(st, "CreatorPid", json_object_new_int(getpid()));
+		json_object_object_add(st, "CreatorStart",
+				       json_object_new_int64((int64_t)eng_proc_start(getpid())));
 		json_object_object_add(d, "State", st);
 		r = eng_save(g, m.id, d, e);
 		json_object_put(d);
@@ -797,6 +802,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	if (o->privileged) {
 		json_object_object_add(lx, "maskedPaths", json_object_new_array());
 		json_object_object_add(lx, "readonlyPaths", json_object_new_array());
+		json_object_object_add(lx, "devices", eng_host_devices());
 	}
 	json_object *res = json_object_new_object();
 	json_object *devs = json_object_new_array();

@@ -66,8 +66,9 @@ int eng_save(eng *g, const char *id, json_object *doc, berr *e); /* atomic */
 char *eng_path(eng *g, const char *id, const char *name);
 
 /* Derived status written into doc's State: Status (created, running,
- * paused, exited), Running, Paused, ExitCode, Pid, FinishedAt. Returns
- * the status string (static). */
+ * paused, exited; "creating" while its creator lives, "dead" when the
+ * creator was killed half-way), Running, Paused, ExitCode, Pid,
+ * FinishedAt. Returns the status string (static). */
 const char *eng_reconcile(eng *g, const char *id, json_object *doc);
 
 /* Start time of a pid (clock ticks since boot, field 22 of /proc/PID/stat);
@@ -102,6 +103,10 @@ typedef struct eng_run_opts {
 	const char *network;
 	bool *image_missing; /* out (may be NULL): set when the image is not in the store */
 } eng_run_opts;
+
+/* The host's device nodes as linux.devices entries, for --privileged
+ * (hostdev.c). */
+json_object *eng_host_devices(void);
 
 /* Make the container: dir, overlay mount, image hold, config.json and
  * container.json. On error nothing is left behind. Takes the lock itself.

@@ -71,9 +71,8 @@ int eng_name_take(eng *g, const char *name, const char *id, berr *e)
 		}
 		char other[65];
 		if (lookup(g, dfd, name, other)) {
-			r = berr_set(e, EEXIST,
-				     "the container name \"%s\" is already in use by %s", name,
-				     other);
+			r = berr_set(e, EEXIST, "the container name \"%s\" is already in use by %s",
+				     name, other);
 			goto out;
 		}
 		unlinkat(dfd, name, 0); /* stale */

@@ -64,6 +64,16 @@ const char *eng_reconcile(eng *g, const char *id, json_object *doc)
 		set_exited(st, code, fin);
 		return "exited";
 	}
+	if (!strcmp(status, "creating")) {
+		pid_t cpid = (pid_t)int_field(st, "CreatorPid");
+		unsigned long long cstart = (unsigned long long)int_field(st, "CreatorStart");
+		if (cpid > 0 && cstart && eng_proc_start(cpid) == cstart)
+			return "creating";
+		/* its creator was killed half-way: Docker's "dead" */
+		json_object_object_add(st, "Status", json_object_new_string("dead"));
+		json_object_object_add(st, "Dead", json_object_new_boolean(1));
+		return "dead";
+	}
 	if (strcmp(status, "running") && strcmp(status, "paused") && strcmp(status, "created"))
 		return "exited";
 	if (!strcmp(status, "created") && !int_field(st, "MonitorPid"))
