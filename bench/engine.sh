@@ -4,12 +4,12 @@
 # RSS per running container (berth-monitor vs conmon), and M detached
 # `run -d IMG sleep 600` containers in a loop (time, MemAvailable delta per
 # container). Writes docs/benchmarks-engine.md. Needs root; podman optional.
-#   N=20 M=200 PM=50 bench/engine.sh
+#   N=20 M=200 PM=200 bench/engine.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20}
 M=${M:-200}
-PM=${PM:-50}
+PM=${PM:-200}
 [ "$(id -u)" = 0 ] || { echo "bench/engine.sh: needs root" >&2; exit 1; }
 B=$PWD/build/release/bin/berth
 work=$(mktemp -d /tmp/berth-bench-engine.XXXXXX)
@@ -46,8 +46,8 @@ tar -C "$work/bundle/rootfs" -cf "$work/rootfs.tar" .
 "${BR[@]}" import "$work/rootfs.tar" localhost/busybox >/dev/null
 [ $have_podman = 1 ] && "${P[@]}" import "$work/rootfs.tar" localhost/busybox >/dev/null 2>&1
 
-ms() { python3 -c 'import sys,time; print(time.time_ns()//1000)'; }
-now_us() { local t; t=$(date +%s%N); echo $((t / 1000)); }
+# bash's clock, no fork: a `date` per sample would add its own start-up
+now_us() { local t=${EPOCHREALTIME/./}; echo $((10#$t)); }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
 
 # warm-up
@@ -90,34 +90,77 @@ if [ $have_podman = 1 ]; then
 	"${P[@]}" rm -f -t 0 "$pid" >/dev/null
 fi
 
-memavail() { awk '/MemAvailable/ {print $2}' /proc/meminfo; }
-sync
-m0=$(memavail)
+# Host memory a running container costs: MemTotal - MemAvailable after
+# dropping the page cache (so only what cannot be reclaimed counts: processes,
+# kernel objects for cgroups, namespaces, mounts), and the PSS of the
+# per-container processes (monitor or conmon, plus the container's own).
+used_kib() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	sleep 0.5
+	awk '/MemTotal/ {t=$2} /MemAvailable/ {a=$2} END {print t - a}' /proc/meminfo
+}
+pss_of() { # comm of the monitor: sum PSS of them and their children
+	python3 - "$1" <<'PY'
+import os, sys
+want = sys.argv[1]
+procs = {}
+for p in os.listdir("/proc"):
+    if not p.isdigit():
+        continue
+    try:
+        comm = open(f"/proc/{p}/comm").read().strip()
+        ppid = int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
+        procs[int(p)] = (comm, ppid)
+    except OSError:
+        pass
+mons = {p for p, (c, _) in procs.items() if c == want}
+pids = mons | {p for p, (_, pp) in procs.items() if pp in mons}
+total = 0
+for p in pids:
+    try:
+        for line in open(f"/proc/{p}/smaps_rollup"):
+            if line.startswith("Pss:"):
+                total += int(line.split()[1])
+    except OSError:
+        pass
+print(len(mons), total)
+PY
+}
+u0=$(used_kib)
 t0=$(now_us)
 for _ in $(seq "$M"); do "${BR[@]}" run -d localhost/busybox sleep 600 >/dev/null; done
 t1=$(now_us)
-sleep 1
-m1=$(memavail)
+u1=$(used_kib)
 running=$("${BR[@]}" ps -q | wc -l)
+read -r nmon_b psssum_b < <(pss_of berth-monitor)
 tb_many=$(((t1 - t0) / 1000))
-memb=$(((m0 - m1) / M))
+memb=$(((u1 - u0) / M))
+pssb=$((psssum_b / M))
 t0=$(now_us)
 "${BR[@]}" rm -f $("${BR[@]}" ps -aq) >/dev/null
 t1=$(now_us)
 rmb=$(((t1 - t0) / 1000))
 tp_many=0
 memp=0
+pssp=0
+rmp=0
+prunning=0
 if [ $have_podman = 1 ]; then
-	sync
-	m0=$(memavail)
+	u0=$(used_kib)
 	t0=$(now_us)
 	for _ in $(seq "$PM"); do "${P[@]}" run -d "${PRUN[@]}" localhost/busybox sleep 600 >/dev/null; done
 	t1=$(now_us)
-	sleep 1
-	m1=$(memavail)
+	u1=$(used_kib)
+	prunning=$("${P[@]}" ps -q | wc -l)
+	read -r nmon_p psssum_p < <(pss_of conmon)
 	tp_many=$(((t1 - t0) / 1000))
-	memp=$(((m0 - m1) / PM))
+	memp=$(((u1 - u0) / PM))
+	pssp=$((psssum_p / PM))
+	t0=$(now_us)
 	"${P[@]}" rm -af -t 0 >/dev/null 2>&1
+	t1=$(now_us)
+	rmp=$(((t1 - t0) / 1000))
 fi
 
 ratio=$(python3 -c "print(f'{$mp/$mb:.1f}' if $mb else '-')")
@@ -148,14 +191,15 @@ podman / berth: **${ratio}x**
 
 ## Detached containers in a loop (\`run -d IMG sleep 600\`)
 
-| engine | containers | total time | per container | MemAvailable delta / container |
-|---|---|---|---|---|
-| berth | $M ($running running) | ${tb_many} ms | $((tb_many / M)) ms | ${memb} KiB |
-| podman | $PM | ${tp_many} ms | $([ "$PM" -gt 0 ] && echo $((tp_many / PM)) || echo -) ms | ${memp} KiB |
+| engine | containers | total time | per container | host memory / container | PSS of monitor + container / container | \`rm -f\` of all |
+|---|---|---|---|---|---|---|
+| berth | $M ($running running) | ${tb_many} ms | $((tb_many / M)) ms | ${memb} KiB | ${pssb} KiB | ${rmb} ms |
+| podman | $PM ($prunning running) | ${tp_many} ms | $([ "$PM" -gt 0 ] && echo $((tp_many / PM)) || echo -) ms | ${memp} KiB | ${pssp} KiB | ${rmp} ms |
 
-berth \`rm -f\` of all $M: ${rmb} ms. Podman ran $PM containers (not $M) to keep
-the run short; the per-container numbers are comparable. The memory delta per
-container includes the container's own processes (sleep), its cgroups, mounts
-and page cache for the container dirs, not only the monitor.
+Host memory: MemTotal - MemAvailable after dropping the page cache, before
+and after starting them, divided by the count: what a running container
+costs the host that cannot be reclaimed (its processes, the kernel objects
+of its cgroups, namespaces and mounts). PSS: the monitor (berth-monitor or
+conmon) and its child, the container's process, summed over all of them.
 MD
 cat "$out"

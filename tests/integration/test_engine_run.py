@@ -551,3 +551,29 @@ def test_interrupted_create_reads_as_dead(b):
     b("create", "--name", "half", BUSYBOX, "true")
     b("rm", "half")
     assert not host_leftovers(b, [cid])
+
+
+def test_system_check_repairs_container_leftovers(b):
+    # what kill -9s can leave: a directory without its record, a name whose
+    # container is gone, files in .trash/
+    ctrs = b.root / "containers"
+    cid = b("create", "--name", "keep", BUSYBOX, "true").stdout.strip()
+    orphan = ctrs / ("ab" * 32)
+    orphan.mkdir()
+    (ctrs / ".names").mkdir(exist_ok=True)
+    os.symlink("cd" * 32, ctrs / ".names" / "ghost")
+    (ctrs / ".trash" / "left").mkdir(parents=True)
+    r = b("system", "check")
+    assert r.returncode == 0, r
+    assert f"garbage: container directory {'ab' * 32} has no container.json" in r.stdout
+    assert "garbage: name ghost names no container" in r.stdout
+    assert "garbage: removed container files left in .trash/left" in r.stdout
+    r = b("system", "check", "--repair")
+    assert r.stdout.count("repaired: ") == 3, r.stdout
+    assert not orphan.exists() and not (ctrs / ".names" / "ghost").is_symlink()
+    assert list((ctrs / ".trash").iterdir()) == []
+    r = b("system", "check")
+    assert "garbage:" not in r.stdout and r.stdout.endswith("store is consistent\n"), r.stdout
+    # the live container and its name are untouched
+    assert b.ids() == [cid] and b.inspect("keep")["Id"] == cid
+    b("rm", "keep")

@@ -115,6 +115,10 @@ static void store_lookup(void)
 	json_object_object_add(d, "Name", json_object_new_string("/web"));
 	CHECK(eng_save(g, id, d, &e) == 0);
 	json_object_put(d);
+	CHECK(eng_name_take(g, "web", id, &e) == 0);
+	char other[65];
+	eng_new_id(other);
+	CHECK(eng_name_take(g, "web", other, &e) < 0 && e.errnum == EEXIST && strstr(e.msg, id));
 	CHECK(eng_lookup(g, "web", found, &e) == 0 && !strcmp(found, id));
 	char pre[9];
 	memcpy(pre, id, 8);
@@ -128,6 +132,16 @@ static void store_lookup(void)
 	char *n = eng_new_name(g);
 	CHECK(n && strchr(n, '_') && strcmp(n, "web"));
 	free(n);
+	/* only the owner drops a name; a link to a gone container is stale */
+	eng_name_drop(g, "web", other);
+	CHECK(eng_name_used(g, "web", found));
+	CHECK(eng_name_take(g, "stale", other, &e) == 0);
+	CHECK(!eng_name_used(g, "stale", found));
+	CHECK(eng_name_take(g, "stale", id, &e) == 0 && eng_name_used(g, "stale", found) &&
+	      !strcmp(found, id));
+	eng_name_drop(g, "stale", id);
+	CHECK(!eng_name_used(g, "stale", found));
+	CHECK(eng_name_take(g, "../x", id, &e) < 0 && e.errnum == EINVAL);
 	/* a container with no record yet is not listed */
 	char id2[65];
 	eng_new_id(id2);

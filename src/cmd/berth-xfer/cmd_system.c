@@ -1,8 +1,10 @@
-/* berth system check [--repair]: verify the image store; repairing may
- * unpack layers again, hence here with libarchive. */
+/* berth system check [--repair]: verify the image store (repairing may
+ * unpack layers again, hence here with libarchive) and the container
+ * store's leftovers. */
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/engine.h"
 #include "image/image.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -18,6 +20,13 @@ int cmd_system(cli *c, int argc, char **argv)
 	store_report r;
 	if (!s || store_check(s, repair, &r, &e) < 0)
 		return cli_fail(125, &e);
+	eng *g = eng_open(c->root, c->run_root, &e);
+	if (!g || eng_check(g, repair, &r.garbage, &r.repaired, &e) < 0) {
+		eng_close(g);
+		store_report_free(&r);
+		return cli_fail(125, &e);
+	}
+	eng_close(g);
 	for (size_t i = 0; r.problems && r.problems[i]; i++)
 		printf("problem: %s\n", r.problems[i]);
 	for (size_t i = 0; r.garbage && r.garbage[i]; i++)

@@ -26,8 +26,7 @@
 
 eng *ctr_open(cli *c, berr *e)
 {
-	const char *rr = getenv("BERTH_RUNROOT");
-	return eng_open(c->root, rr && *rr ? rr : c->run_root, e);
+	return eng_open(c->root, c->run_root, e);
 }
 
 static json_object *walk(json_object *o, const char *path)

@@ -30,6 +30,9 @@ int cli_globals(cli *c, int argc, char **argv)
 	*c = (cli){.root = getenv("BERTH_ROOT"), .run_root = "/run/berth", .argv = argv};
 	if (!c->root || !*c->root)
 		c->root = "/var/lib/berth";
+	const char *rr = getenv("BERTH_RUNROOT");
+	if (rr && *rr)
+		c->run_root = rr;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--root") && i + 1 < argc)

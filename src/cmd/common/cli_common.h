@@ -9,7 +9,7 @@
 
 typedef struct cli {
 	const char *root;     /* store root: --root, $BERTH_ROOT, /var/lib/berth */
-	const char *run_root; /* runtime state: /run/berth */
+	const char *run_root; /* runtime state: $BERTH_RUNROOT, /run/berth */
 	bool debug;
 	char **argv; /* the whole command line, for handing a command on */
 } cli;

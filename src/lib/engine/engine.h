@@ -104,6 +104,11 @@ typedef struct eng_run_opts {
 	bool *image_missing; /* out (may be NULL): set when the image is not in the store */
 } eng_run_opts;
 
+/* `system check` of <root>/containers (check.c): leftovers of a kill -9
+ * (directories without a record, stale names, .trash) are appended to
+ * *garbage, and removed with repair (then also appended to *repaired). */
+int eng_check(eng *g, bool repair, char ***garbage, char ***repaired, berr *e);
+
 /* The host's device nodes as linux.devices entries, for --privileged
  * (hostdev.c). */
 json_object *eng_host_devices(void);

@@ -16,8 +16,8 @@
 
 static bool skipped(const char *path)
 {
-	static const char *const skip[] = {"/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/console",
-					   "/dev/ptmx", "/dev/fd"};
+	static const char *const skip[] = {"/dev/pts",	   "/dev/shm",	"/dev/mqueue",
+					   "/dev/console", "/dev/ptmx", "/dev/fd"};
 	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
 		if (!strcmp(path, skip[i]))
 			return true;
@@ -49,10 +49,12 @@ static void walk(int dfd, const char *path, int depth, json_object *out)
 		} else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "path", json_object_new_string(p));
-			json_object_object_add(o, "type",
-					       json_object_new_string(S_ISCHR(st.st_mode) ? "c" : "b"));
-			json_object_object_add(o, "major", json_object_new_int64(major(st.st_rdev)));
-			json_object_object_add(o, "minor", json_object_new_int64(minor(st.st_rdev)));
+			json_object_object_add(
+			    o, "type", json_object_new_string(S_ISCHR(st.st_mode) ? "c" : "b"));
+			json_object_object_add(o, "major",
+					       json_object_new_int64(major(st.st_rdev)));
+			json_object_object_add(o, "minor",
+					       json_object_new_int64(minor(st.st_rdev)));
 			json_object_object_add(o, "fileMode",
 					       json_object_new_int64(st.st_mode & 07777));
 			json_object_object_add(o, "uid", json_object_new_int64(st.st_uid));

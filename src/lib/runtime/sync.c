@@ -51,6 +51,10 @@ int sync_recv(int sock, sync_msg *m, int *fd, berr *e)
 	do
 		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (r < 0 && errno == EINTR);
+	/* a peer that died with our last message unread resets the socket:
+	 * to the caller that is the same as its end of the conversation */
+	if (r < 0 && errno == ECONNRESET)
+		return 0;
 	if (r < 0)
 		return berr_sys(e, "receive from container init");
 	if (r == 0)
