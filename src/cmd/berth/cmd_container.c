@@ -428,7 +428,26 @@ int cmd_exec(cli *c, int argc, char **argv)
 	rt_exec_opts o = {
 	    .args = av + i + 1, .env = env, .cwd = wd, .user = u, .tty = tty, .detach = detach};
 	int status = 0;
-	if (rt_exec(&g->rt, id, &o, &status, &e) < 0) {
+	/* -d: the process gets no stdio of ours (as Docker: a caller reading
+	 * our output must not wait for the detached process to end) */
+	int saved[3] = {-1, -1, -1};
+	if (detach) {
+		fflush(NULL);
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int fd = 0; fd < 3 && nul >= 0; fd++) {
+			saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+			dup2(nul, fd);
+		}
+		if (nul >= 0)
+			close(nul);
+	}
+	int er = rt_exec(&g->rt, id, &o, &status, &e);
+	for (int fd = 0; fd < 3; fd++)
+		if (saved[fd] >= 0) {
+			dup2(saved[fd], fd);
+			close(saved[fd]);
+		}
+	if (er < 0) {
 		rc = strstr(e.msg, "executable file not found") ? 127
 		     : strstr(e.msg, "permission denied")	? 126
 								: 125;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctr.h"
+#include "template.h"
 #include "util/cleanup.h"
 #include "util/flags.h"
 #include "util/fs.h"
@@ -62,7 +63,9 @@ static void human_bytes(uint64_t b, char *out, size_t sz)
 int cmd_stats(cli *c, int argc, char **argv)
 {
 	bool no_stream = false;
-	const flag_def defs[] = {{"no-stream", 0, FLAG_BOOL, &no_stream}, {0}};
+	const char *format = NULL;
+	const flag_def defs[] = {
+	    {"no-stream", 0, FLAG_BOOL, &no_stream}, {"format", 0, FLAG_STRING, &format}, {0}};
 	berr e;
 	int i = flags_parse(defs, argc, argv, 1, &e);
 	if (i < 0)
@@ -92,14 +95,16 @@ int cmd_stats(cli *c, int argc, char **argv)
 		}
 	}
 	size_t n = strv_len(ids);
+	int rc = 0;
 	sample *a = xzalloc((n + 1) * sizeof(sample)), *b = xzalloc((n + 1) * sizeof(sample));
 	for (;;) {
 		for (size_t k = 0; k < n; k++)
 			take(g, ids[k], &a[k]);
 		struct timespec ts = {0, 200000000};
 		nanosleep(&ts, NULL);
-		printf("%-15s %-20s %-8s %-22s %-8s %s\n", "CONTAINER ID", "NAME", "CPU %",
-		       "MEM USAGE / LIMIT", "MEM %", "PIDS");
+		if (!format)
+			printf("%-15s %-20s %-8s %-22s %-8s %s\n", "CONTAINER ID", "NAME", "CPU %",
+			       "MEM USAGE / LIMIT", "MEM %", "PIDS");
 		for (size_t k = 0; k < n; k++) {
 			json_object *d = eng_load(g, ids[k], &e);
 			const char *nm = d ? ctr_str(d, "Name") : "/?";
@@ -118,9 +123,41 @@ int cmd_stats(cli *c, int argc, char **argv)
 			human_bytes(lim, ml, sizeof(ml));
 			char both[80];
 			snprintf(both, sizeof(both), "%s / %s", mu, ml);
-			printf("%-15.12s %-20s %-8.2f %-22s %-8.2f %llu\n", ids[k],
-			       nm[0] == '/' ? nm + 1 : nm, cpu, both, memp,
-			       (unsigned long long)b[k].pids);
+			if (format) {
+				/* docker stats --format: its field names, its strings */
+				json_object *o = json_object_new_object();
+				char v[64];
+				snprintf(v, sizeof(v), "%.12s", ids[k]);
+				json_object_object_add(o, "ID", json_object_new_string(v));
+				json_object_object_add(o, "Container", json_object_new_string(v));
+				json_object_object_add(
+				    o, "Name", json_object_new_string(nm[0] == '/' ? nm + 1 : nm));
+				snprintf(v, sizeof(v), "%.2f%%", cpu);
+				json_object_object_add(o, "CPUPerc", json_object_new_string(v));
+				json_object_object_add(o, "MemUsage", json_object_new_string(both));
+				snprintf(v, sizeof(v), "%.2f%%", memp);
+				json_object_object_add(o, "MemPerc", json_object_new_string(v));
+				snprintf(v, sizeof(v), "%llu", (unsigned long long)b[k].pids);
+				json_object_object_add(o, "PIDs", json_object_new_string(v));
+				int r = !strcmp(format, "json")
+					    ? (fputs(json_object_to_json_string_ext(
+							 o, JSON_C_TO_STRING_PLAIN),
+						     stdout),
+					       0)
+					    : tmpl_render(format, o, stdout, &e);
+				json_object_put(o);
+				if (r < 0) {
+					json_object_put(d);
+					no_stream = true;
+					rc = cli_fail(125, &e);
+					break;
+				}
+				putchar('\n');
+			} else {
+				printf("%-15.12s %-20s %-8.2f %-22s %-8.2f %llu\n", ids[k],
+				       nm[0] == '/' ? nm + 1 : nm, cpu, both, memp,
+				       (unsigned long long)b[k].pids);
+			}
 			json_object_put(d);
 		}
 		fflush(stdout);
@@ -132,7 +169,7 @@ int cmd_stats(cli *c, int argc, char **argv)
 	free(b);
 	strv_free(ids);
 	eng_close(g);
-	return 0;
+	return rc;
 }
 
 int cmd_top(cli *c, int argc, char **argv)
