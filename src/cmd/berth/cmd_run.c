@@ -464,9 +464,9 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 	free(t);
 	json_object_object_add(st, "Status", json_object_new_string("running"));
 	if (eng_lock(g, true, &ig) == 0) {
-		/* keep a concurrent rm's view: only save if still there */
-		if (access(exitp, F_OK) != 0 || true)
-			eng_save(g, id, doc, &ig);
+		/* a concurrent rm has moved the directory away: no record
+		 * comes back (eng_save opens the directory by id) */
+		eng_save(g, id, doc, &ig);
 		eng_unlock(g);
 	}
 	json_object_put(doc);

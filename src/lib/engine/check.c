@@ -7,7 +7,6 @@
  *   - files left in .trash/ by a killed remover: garbage, removed
  * Records a create left "creating" are not garbage: they read as dead and
  * `rm` removes them (they may hold a mount and an image hold). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,19 +37,14 @@ static void found(char ***garbage, char ***repaired, bool repair, bool done, con
 
 static void each(eng *g, const char *dir, void (*fn)(eng *, int, const char *, void *), void *arg)
 {
-	int fd = openat(g->ctrs_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	DIR *d = fdopendir(fd);
-	if (!d) {
+	berr ig;
+	int fd = openat(g->ctrs_fd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char **names = fd < 0 ? NULL : fs_list_at(fd, ".", &ig);
+	for (char **n = names; n && *n; n++)
+		fn(g, fd, *n, arg);
+	strv_free(names);
+	if (fd >= 0)
 		close(fd);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			fn(g, dirfd(d), de->d_name, arg);
-	closedir(d);
 }
 
 typedef struct ctx {

@@ -506,21 +506,10 @@ int eng_create(eng *g, const eng_run_opts *o, const char *init_path, char id[65]
 	}
 	made m = {0};
 	_cleanup_free_ char *name = NULL;
-	if (eng_lock(g, true, e) < 0)
+	if ((r = eng_lock(g, true, e)) < 0)
 		goto out;
-	if (o->name) {
-		char other[65];
-		const char *n = o->name[0] == '/' ? o->name + 1 : o->name;
-		if (eng_name_used(g, n, other)) {
-			berr_set(e, EEXIST, "the container name \"%s\" is already in use by %s", n,
-				 other);
-			r = -1;
-			goto unlock;
-		}
-		name = xstrdup(n);
-	} else {
-		name = eng_new_name(g);
-	}
+	/* an explicit name is taken (or refused as in use) with the record */
+	name = o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name) : eng_new_name(g);
 	eng_new_id(m.id);
 	m.dir = xasprintf("%s/%s", g->ctrs, m.id);
 	if (mkdirat(g->ctrs_fd, m.id, 0700) < 0) {

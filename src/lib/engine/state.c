@@ -1,5 +1,4 @@
 /* Container status derived on every read, and the removal path. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -128,21 +127,14 @@ int eng_cleanup(eng *g, const char *id, berr *e)
  * deletes whatever an earlier one, killed, left in .trash/. */
 static void trash_sweep(eng *g)
 {
-	int tfd = openat(g->ctrs_fd, TRASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (tfd < 0)
-		return;
-	DIR *d = fdopendir(tfd);
-	if (!d) {
+	berr ig;
+	int tfd = openat(g->ctrs_fd, TRASH, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char **names = tfd < 0 ? NULL : fs_list_at(tfd, ".", &ig);
+	for (char **n = names; n && *n; n++)
+		fs_rm_rf_at(tfd, *n, &ig);
+	strv_free(names);
+	if (tfd >= 0)
 		close(tfd);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		berr ig;
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			fs_rm_rf_at(dirfd(d), de->d_name, &ig);
-	}
-	closedir(d);
 }
 
 static int trash(eng *g, const char *id, berr *e)

@@ -41,7 +41,7 @@ __attribute__((format(printf, 2, 3))) static void add(char ***v, const char *fmt
 /* Verify every blob's digest; returns the hex names of bad ones. */
 static char **bad_blobs(img_store *s, store_report *r, bool repair, berr *e)
 {
-	char **names = list_dir(store_fd(s), "blobs/sha256", e);
+	char **names = fs_list_at(store_fd(s), "blobs/sha256", e);
 	if (!names)
 		return NULL;
 	char **bad = xzalloc(sizeof(char *));
@@ -80,7 +80,7 @@ int store_check(img_store *s, bool repair, store_report *r, berr *e)
 	int ret = -1;
 	img_index x = {0};
 	char **bad = NULL;
-	char **tmp = list_dir(store_fd(s), "tmp", e);
+	char **tmp = fs_list_at(store_fd(s), "tmp", e);
 	if (!tmp)
 		goto out;
 	for (size_t i = 0; tmp[i]; i++) {
@@ -148,8 +148,8 @@ int store_check(img_store *s, bool repair, store_report *r, berr *e)
 	/* unreferenced data: garbage */
 	refset rs;
 	refset_build(s, &x, &rs);
-	char **blobs = list_dir(store_fd(s), "blobs/sha256", e);
-	char **layers = blobs ? list_dir(store_fd(s), "layers", e) : NULL;
+	char **blobs = fs_list_at(store_fd(s), "blobs/sha256", e);
+	char **layers = blobs ? fs_list_at(store_fd(s), "layers", e) : NULL;
 	for (size_t i = 0; blobs && blobs[i]; i++)
 		if (!strv_contains(rs.blobs, blobs[i]))
 			add(&r->garbage, "blob sha256:%s: not referenced by any image", blobs[i]);

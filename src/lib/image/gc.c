@@ -35,29 +35,6 @@ void refset_free(refset *rs)
 	strv_free(rs->layers);
 }
 
-/* Names in a directory (without . and ..). */
-char **list_dir(int at, const char *name, berr *e)
-{
-	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		berr_sys(e, "open %s", name);
-		return NULL;
-	}
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		berr_sys(e, "fdopendir %s", name);
-		return NULL;
-	}
-	char **v = xzalloc(sizeof(char *));
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strv_push(&v, de->d_name);
-	closedir(d);
-	return v;
-}
-
 int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 {
 	refset rs;
@@ -67,8 +44,8 @@ int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 	    openat(store_fd(s), "blobs/sha256", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int lfd = openat(store_fd(s), "layers", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int tfd = openat(store_fd(s), "tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	char **blobs = list_dir(store_fd(s), "blobs/sha256", e);
-	char **layers = blobs ? list_dir(store_fd(s), "layers", e) : NULL;
+	char **blobs = fs_list_at(store_fd(s), "blobs/sha256", e);
+	char **layers = blobs ? fs_list_at(store_fd(s), "layers", e) : NULL;
 	if (!blobs || !layers || bfd < 0 || lfd < 0 || tfd < 0) {
 		if (blobs && layers)
 			berr_sys(e, "open store directories");

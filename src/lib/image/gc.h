@@ -11,8 +11,6 @@ typedef struct refset {
 /* The blobs and layers the index references, plus containers' layers. */
 void refset_build(img_store *s, const img_index *x, refset *rs);
 void refset_free(refset *rs);
-/* Names in a directory (without . and ..); NULL with e on error. */
-char **list_dir(int at, const char *name, berr *e);
 /* Remove what `x` does not reference; each removal is logged to *log (may be
  * NULL). The caller holds the exclusive store lock. */
 int gc_locked(img_store *s, const img_index *x, char ***log, berr *e);

@@ -287,6 +287,28 @@ static int rm_children(int dfd, berr *e)
 	return ret;
 }
 
+char **fs_list_at(int at, const char *name, berr *e)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		berr_sys(e, "open %s", name);
+		return NULL;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		berr_sys(e, "fdopendir %s", name);
+		return NULL;
+	}
+	char **v = xzalloc(sizeof(char *));
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strv_push(&v, de->d_name);
+	closedir(d);
+	return v;
+}
+
 int fs_rm_rf_at(int dirfd, const char *name, berr *e)
 {
 	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)

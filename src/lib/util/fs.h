@@ -58,6 +58,9 @@ int fs_mkdir_p(const char *path, mode_t mode, berr *e);
 /* rm -rf of `name` under dirfd; never follows symlinks, stays on the same
  * filesystem is not enforced (callers own these trees). ENOENT is success. */
 int fs_rm_rf_at(int dirfd, const char *name, berr *e);
+/* Names in the directory `name` under `at` (without . and ..; strv_free);
+ * NULL with e if it cannot be read. */
+char **fs_list_at(int at, const char *name, berr *e);
 
 /* Write all of buf (retrying short writes and EINTR). */
 int fs_write_all(int fd, const void *buf, size_t len);
