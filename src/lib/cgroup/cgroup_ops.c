@@ -244,9 +244,7 @@ int cgroup_enter(const cgroup *cg, pid_t pid, berr *e)
 	for (size_t i = 0; i < cg->n_v1; i++)
 		if (cg_writef(cg->v1[i].path, "cgroup.procs", e, "%d", (int)pid) < 0)
 			return -1;
-	if (cg->v2 && cg_writef(cg->v2, "cgroup.procs", e, "%d", (int)pid) < 0)
-		return -1;
-	return 0;
+	return cgroup_enter_v2(cg, pid, e);
 }
 
 int cgroup_enter_v2(const cgroup *cg, pid_t pid, berr *e)

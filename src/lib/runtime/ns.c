@@ -209,24 +209,21 @@ int ns_write_time_offsets(const spec *s, berr *e)
 
 pid_t ns_clone(uint64_t flags, int *pidfd)
 {
-	struct clone_args args = {
-	    .flags = flags | (pidfd ? CLONE_PIDFD : 0),
-	    .pidfd = (uint64_t)(uintptr_t)pidfd,
-	    .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
-	};
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	bool placed;
+	return ns_clone_into(flags, pidfd, -1, &placed);
 }
 
 pid_t ns_clone_into(uint64_t flags, int *pidfd, int cgroup_fd, bool *placed)
 {
 	*placed = false;
+	struct clone_args args = {
+	    .flags = flags | (pidfd ? CLONE_PIDFD : 0),
+	    .pidfd = (uint64_t)(uintptr_t)pidfd,
+	    .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
+	};
 	if (cgroup_fd >= 0) {
-		struct clone_args args = {
-		    .flags = flags | CLONE_INTO_CGROUP | (pidfd ? CLONE_PIDFD : 0),
-		    .pidfd = (uint64_t)(uintptr_t)pidfd,
-		    .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
-		    .cgroup = (uint64_t)cgroup_fd,
-		};
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
 		pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 		if (pid >= 0) {
 			*placed = pid > 0;
@@ -236,6 +233,8 @@ pid_t ns_clone_into(uint64_t flags, int *pidfd, int cgroup_fd, bool *placed)
 		 * clone into (EOPNOTSUPP, EBUSY): the caller migrates instead. */
 		if (errno != EINVAL && errno != E2BIG && errno != EOPNOTSUPP && errno != EBUSY)
 			return -1;
+		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+		args.cgroup = 0;
 	}
-	return ns_clone(flags, pidfd);
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
