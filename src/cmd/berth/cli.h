@@ -44,3 +44,4 @@ int cmd_container_inspect(cli *c, int argc, char **argv);
 int cmd_stats(cli *c, int argc, char **argv);
 int cmd_top(cli *c, int argc, char **argv);
 int cmd_cp(cli *c, int argc, char **argv);
+int cmd_volume(cli *c, int argc, char **argv);

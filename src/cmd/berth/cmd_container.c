@@ -340,7 +340,8 @@ static int cmd_cleanup(cli *c, int argc, char **argv)
 	eng *g = ctr_open(c, &e);
 	if (!g)
 		return cli_fail(125, &e);
-	int r = rm ? eng_remove(g, argv[2], false, &e) : eng_cleanup(g, argv[2], &e);
+	/* --rm: anonymous volumes go too, as with docker run --rm */
+	int r = rm ? eng_remove(g, argv[2], true, &e) : eng_cleanup(g, argv[2], &e);
 	eng_close(g);
 	return r < 0 ? 125 : 0;
 }
@@ -356,7 +357,7 @@ static int cmd_prune(cli *c, int argc, char **argv)
 	char **ids = eng_list(g);
 	for (char **p = ids; *p; p++) {
 		const char *s = status_of(g, *p, NULL);
-		if (s && (!strcmp(s, "exited") || !strcmp(s, "created"))) {
+		if (s && (!strcmp(s, "exited") || !strcmp(s, "created") || !strcmp(s, "dead"))) {
 			wait_monitor(g, *p, 5000);
 			if (eng_remove(g, *p, false, &e) == 0)
 				printf("%s\n", *p);

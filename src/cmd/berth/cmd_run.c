@@ -419,7 +419,7 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		fprintf(stderr, "berth: %s\n", e.msg);
 		eng_cleanup(g, id, &ig);
 		if (rm)
-			eng_remove(g, id, false, &ig);
+			eng_remove(g, id, true, &ig);
 		json_object_put(doc);
 		return rc;
 	}
@@ -455,7 +455,7 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		}
 		waitpid(m, NULL, 0);
 		if (rm)
-			eng_remove(g, id, false, &ig);
+			eng_remove(g, id, true, &ig);
 		json_object_put(doc);
 		return rc;
 	}
@@ -483,7 +483,7 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 	send_frame(sock, 5, NULL, 0);
 	close(sock);
 	if (rm)
-		eng_remove(g, id, false, &ig);
+		eng_remove(g, id, true, &ig);
 	else
 		eng_cleanup(g, id, &ig);
 	waitpid(m, NULL, 0);
@@ -630,7 +630,7 @@ static int run_or_create(cli *c, int argc, char **argv, bool run)
 			printf("%s\n", id);
 		else {
 			berr ig;
-			eng_remove(g, id, false, &ig);
+			eng_remove(g, id, true, &ig);
 		}
 	} else {
 		rc = ctr_launch(c, g, id, true, f.o.interactive);

@@ -31,6 +31,7 @@ static const cli_cmd commands[] = {
     {"stats", cmd_stats, "show containers' resource usage"},
     {"top", cmd_top, "show a container's processes"},
     {"cp", cmd_cp, "copy files between a container and the host"},
+    {"volume", cmd_volume, "manage volumes (create, ls, inspect, rm, prune)"},
     {"container", cmd_container, "manage containers (run, ls, rm, prune, ...)"},
     {"tag", cmd_tag, "give an image another name"},
     {"rmi", cmd_rmi, "remove images"},

@@ -104,16 +104,6 @@ static uint64_t all_caps(void)
 	return all;
 }
 
-static bool valid_vol_name(const char *s)
-{
-	if (!isalnum((unsigned char)*s))
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
-			return false;
-	return true;
-}
-
 static int add_vol(eng *g, plan *p, const char *type, const char *src, const char *dst, bool ro,
 		   const char *vspec, berr *e)
 {
@@ -122,8 +112,11 @@ static int add_vol(eng *g, plan *p, const char *type, const char *src, const cha
 		    e, EINVAL,
 		    "invalid volume specification \"%s\": the container path must be absolute",
 		    vspec);
-	if (!src || !*src)
+	if ((!src || !*src) && strcmp(type, "volume"))
 		return berr_set(e, EINVAL, "invalid volume specification \"%s\"", vspec);
+	for (size_t i = 0; i < p->n_vols; i++)
+		if (!strcmp(p->vols[i].dst, dst))
+			return berr_set(e, EINVAL, "duplicate mount point: %s", dst);
 	vol v = {.type = xstrdup(type), .dst = xstrdup(dst), .ro = ro};
 	if (!strcmp(type, "bind")) {
 		if (src[0] != '/') {
@@ -135,15 +128,15 @@ static int add_vol(eng *g, plan *p, const char *type, const char *src, const cha
 			    vspec);
 		}
 		v.src = xstrdup(src);
-	} else {
-		if (!valid_vol_name(src)) {
+	} else if (src && *src) {
+		if (!eng_volume_name_valid(src)) {
 			free(v.type);
 			free(v.dst);
 			return berr_set(e, EINVAL, "invalid volume name \"%s\"", src);
 		}
 		v.name = xstrdup(src);
-		v.src = xasprintf("%s/volumes/%s/_data", g->root, src);
-	}
+		v.src = eng_volume_data(g, src);
+	} /* else anonymous: named and made when the container is */
 	p->vols = xreallocarray(p->vols, p->n_vols + 1, sizeof(vol));
 	p->vols[p->n_vols++] = v;
 	return 0;
@@ -156,9 +149,11 @@ static int parse_volume(eng *g, plan *p, const char *s, berr *e)
 	int n = 0;
 	for (char *t = c, *sv; n < 4 && (t = strtok_r(n ? NULL : t, ":", &sv)); n++)
 		parts[n] = t;
+	if (n == 1 && parts[0][0] == '/') /* -v /path: an anonymous volume */
+		return add_vol(g, p, "volume", NULL, parts[0], false, s, e);
 	if (n < 2 || n > 3)
 		return berr_set(e, EINVAL,
-				"invalid volume specification \"%s\" (want SRC:DST[:ro|rw])", s);
+				"invalid volume specification \"%s\" (want [SRC:]DST[:ro|rw])", s);
 	bool ro = false;
 	if (n == 3) {
 		if (!strcmp(parts[2], "ro"))
@@ -377,7 +372,7 @@ static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
 			return -1;
 	if (o->name) {
 		const char *n = o->name[0] == '/' ? o->name + 1 : o->name;
-		if (!valid_vol_name(n))
+		if (!eng_volume_name_valid(n)) /* the same character rule */
 			return berr_set(e, EINVAL,
 					"invalid container name \"%s\": only "
 					"[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
@@ -461,6 +456,7 @@ typedef struct made {
 	char *dir;
 	const char *name; /* taken */
 	bool mounted, held;
+	char **new_anon; /* anonymous volumes made for it */
 } made;
 
 static void undo(eng *g, img_store *s, made *m)
@@ -474,10 +470,55 @@ static void undo(eng *g, img_store *s, made *m)
 		image_release(s, m->id, &ig);
 	if (m->name)
 		eng_name_drop(g, m->name, m->id);
+	for (char **v = m->new_anon; v && *v; v++)
+		eng_volume_remove(g, *v, &ig);
+	strv_free(m->new_anon);
 	if (m->dir)
 		fs_rm_rf_at(g->ctrs_fd, m->id, &ig);
 	free(m->dir);
 	*m = (made){0};
+}
+
+/* Bind sources that do not exist are made (as Docker's -v does); the
+ * image's VOLUMEs not covered by a mount become anonymous volumes; every
+ * volume is looked up or made, a new one with the image's files at its
+ * mount point copied in. */
+static int make_volumes(eng *g, plan *p, const img_config *ic, const char *rootfs, made *m, berr *e)
+{
+	for (char **v = ic->volumes; v && *v; v++) {
+		bool covered = false;
+		for (size_t i = 0; i < p->n_vols && !covered; i++)
+			covered = !strcmp(p->vols[i].dst, *v);
+		if (!covered && add_vol(g, p, "volume", NULL, *v, false, *v, e) < 0)
+			return berr_ctx(e, "image config: Volumes");
+	}
+	_cleanup_close_ int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return berr_sys(e, "open %s", rootfs);
+	for (size_t i = 0; i < p->n_vols; i++) {
+		vol *v = &p->vols[i];
+		if (strcmp(v->type, "volume")) {
+			if (access(v->src, F_OK) != 0 && fs_mkdir_p(v->src, 0755, e) < 0)
+				return -1;
+			continue;
+		}
+		berr ig;
+		_cleanup_close_ int from =
+		    fs_open_in_root(rfd, v->dst, O_RDONLY | O_DIRECTORY, 0, &ig);
+		char *name;
+		bool created;
+		if (eng_volume_get(g, v->name, from, &name, &created, e) < 0)
+			return -1;
+		if (!v->name) {
+			strv_push(&m->new_anon, name);
+			v->name = name;
+		} else {
+			free(name);
+		}
+		free(v->src);
+		v->src = eng_volume_data(g, v->name);
+	}
+	return 0;
 }
 
 static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m, const char *name,
@@ -556,6 +597,7 @@ unlock:
 	eng_unlock(g);
 out:
 	free(m.dir);
+	strv_free(m.new_anon);
 	image_free(&im);
 	store_close(s);
 	plan_free(&p);
@@ -674,13 +716,8 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	if (write_file(dir, "hostname", hostline, e) < 0 ||
 	    write_file(dir, "hosts", hosts, e) < 0 || write_file(dir, "resolv.conf", resolv, e) < 0)
 		goto out;
-	/* volumes */
-	for (size_t i = 0; i < p->n_vols; i++) {
-		if (strcmp(p->vols[i].type, "volume") && access(p->vols[i].src, F_OK) == 0)
-			continue;
-		if (fs_mkdir_p(p->vols[i].src, 0755, e) < 0)
-			goto out;
-	}
+	if (make_volumes(g, p, ic, rootfs, m, e) < 0)
+		goto out;
 
 	/* OCI config */
 	def = spec_default_json(false);
@@ -754,11 +791,6 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	p_hn = xasprintf("%s/hostname", dir);
 	p_hosts = xasprintf("%s/hosts", dir);
 	p_res = xasprintf("%s/resolv.conf", dir);
-	json_object_array_add(mounts, jmount("/etc/hostname", "bind", p_hn, bind_rw));
-	json_object_array_add(mounts, jmount("/etc/hosts", "bind", p_hosts, bind_rw));
-	json_object_array_add(mounts, jmount("/etc/resolv.conf", "bind", p_res, bind_rw));
-	if (o->init)
-		json_object_array_add(mounts, jmount("/dev/init", "bind", init_path, bind_ro));
 	jmounts = json_object_new_array();
 	binds = json_object_new_array();
 	for (size_t i = 0; i < p->n_vols; i++) {
@@ -778,6 +810,12 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		json_object_array_add(binds, json_object_new_string(b));
 		free(b);
 	}
+	/* after the volumes: a volume at /etc still gets these (as Docker) */
+	json_object_array_add(mounts, jmount("/etc/hostname", "bind", p_hn, bind_rw));
+	json_object_array_add(mounts, jmount("/etc/hosts", "bind", p_hosts, bind_rw));
+	json_object_array_add(mounts, jmount("/etc/resolv.conf", "bind", p_res, bind_rw));
+	if (o->init)
+		json_object_array_add(mounts, jmount("/dev/init", "bind", init_path, bind_ro));
 	json_object *lx = jget(cfg, "linux");
 	if (p->host_net) {
 		json_object *ns = jget(lx, "namespaces"), *nns = json_object_new_array();

@@ -82,7 +82,8 @@ char *eng_time_ns(int64_t ns);
 int64_t eng_time_parse(const char *s);
 
 /* Remove the container: stop nothing (callers kill first), runtime delete,
- * unmount the rootfs, release the image hold, rm -rf the dir. Idempotent. */
+ * unmount the rootfs, release the image hold, rm -rf the dir, and with
+ * `volumes` its anonymous volumes (rm -v, run --rm). Idempotent. */
 int eng_remove(eng *g, const char *id, bool volumes, berr *e);
 /* After exit: runtime delete (cgroup, state) and unmount the rootfs. */
 int eng_cleanup(eng *g, const char *id, berr *e);
@@ -108,6 +109,24 @@ typedef struct eng_run_opts {
  * (directories without a record, stale names, .trash) are appended to
  * *garbage, and removed with repair (then also appended to *repaired). */
 int eng_check(eng *g, bool repair, char ***garbage, char ***repaired, berr *e);
+
+/* ---- volumes (volume.c): <root>/volumes/<name>/{_data,volume.json} ---- */
+bool eng_volume_name_valid(const char *name);
+/* <root>/volumes/<name>/_data (malloc'ed). */
+char *eng_volume_data(eng *g, const char *name);
+/* The volume `name` (NULL: a new anonymous one), made if missing with the
+ * files under copy_from (a directory fd, or -1) copied in; *created says
+ * whether this call made it. *out_name: its name (malloc'ed). */
+int eng_volume_get(eng *g, const char *name, int copy_from, char **out_name, bool *created,
+		   berr *e);
+char **eng_volume_list(eng *g); /* names (strv) */
+/* volume.json as an object; ENOENT "no such volume: x". */
+json_object *eng_volume_inspect(eng *g, const char *name, berr *e);
+bool eng_volume_anonymous(eng *g, const char *name);
+/* A container whose Mounts name the volume (id), or false. */
+bool eng_volume_user(eng *g, const char *name, char id[65]);
+/* Remove a volume no container uses (EBUSY names the user). */
+int eng_volume_remove(eng *g, const char *name, berr *e);
 
 /* The host's device nodes as linux.devices entries, for --privileged
  * (hostdev.c). */

@@ -165,9 +165,25 @@ static int trash(eng *g, const char *id, berr *e)
 	return 0;
 }
 
+/* rm -v, run --rm: the anonymous volumes the container mounted */
+static void remove_anonymous_volumes(eng *g, json_object *doc)
+{
+	json_object *ms, *t, *n;
+	if (!doc || !json_object_object_get_ex(doc, "Mounts", &ms))
+		return;
+	for (size_t i = 0; i < json_object_array_length(ms); i++) {
+		json_object *m = json_object_array_get_idx(ms, i);
+		berr ig;
+		if (json_object_object_get_ex(m, "Type", &t) &&
+		    !strcmp(json_object_get_string(t), "volume") &&
+		    json_object_object_get_ex(m, "Name", &n) &&
+		    eng_volume_anonymous(g, json_object_get_string(n)))
+			eng_volume_remove(g, json_object_get_string(n), &ig);
+	}
+}
+
 int eng_remove(eng *g, const char *id, bool volumes, berr *e)
 {
-	(void)volumes; /* anonymous volumes are not made yet */
 	berr ig;
 	json_object *doc = eng_load(g, id, &ig);
 	if (eng_cleanup(g, id, e) < 0) {
@@ -184,8 +200,11 @@ int eng_remove(eng *g, const char *id, bool volumes, berr *e)
 		const char *name = json_object_get_string(n);
 		eng_name_drop(g, name[0] == '/' ? name + 1 : name, id);
 	}
+	int r = trash(g, id, e);
+	if (r == 0 && volumes)
+		remove_anonymous_volumes(g, doc);
 	json_object_put(doc);
-	if (trash(g, id, e) < 0)
+	if (r < 0)
 		return -1;
 	return 0;
 }

@@ -61,6 +61,10 @@ int fs_rm_rf_at(int dirfd, const char *name, berr *e);
 /* Names in the directory `name` under `at` (without . and ..; strv_free);
  * NULL with e if it cannot be read. */
 char **fs_list_at(int at, const char *name, berr *e);
+/* Copy the tree under src_dirfd into dst_dirfd (fs_copy.c): files, dirs,
+ * symlinks as links, modes and owners; devices/fifos/sockets skipped;
+ * nesting bounded (ELOOP). The destination gets the source's mode/owner. */
+int fs_copy_tree(int src_dirfd, int dst_dirfd, berr *e);
 
 /* Write all of buf (retrying short writes and EINTR). */
 int fs_write_all(int fd, const void *buf, size_t len);

@@ -1,0 +1,116 @@
+"""Volumes: named and anonymous (-v /path, --mount without source, an image's
+VOLUME), the image's files copied into a new volume, rm -v / run --rm, and
+the `berth volume` command."""
+import json
+import pathlib
+import re
+import shutil
+import tempfile
+
+import pytest
+
+from engine_helpers import BUSYBOX, Berth, host_leftovers, oci_image_dir
+from test_engine_run import rootfs_tar
+
+
+@pytest.fixture
+def b():
+    tmp = tempfile.mkdtemp(prefix="berth-vol-")
+    bb = Berth(tmp)
+    bb("import", _tar(bb), BUSYBOX)
+    yield bb
+    for cid in bb("ps", "-aq", check=False).stdout.split():
+        bb("rm", "-f", cid, check=False)
+    assert not host_leftovers(bb, [])
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _tar(bb):
+    p = bb.tmp / "bb.tar"
+    p.write_bytes(rootfs_tar())
+    return p
+
+
+def vols(b):
+    return set(b("volume", "ls", "-q").stdout.split())
+
+
+def anon(name):
+    return re.fullmatch(r"[0-9a-f]{64}", name) is not None
+
+
+def test_named_volume_gets_the_image_files_once(b):
+    data = b.root / "volumes" / "cfg" / "_data"
+    r = b("run", "--rm", "-v", "cfg:/etc", BUSYBOX, "sh", "-c", "cat /etc/passwd; echo new >> /etc/passwd")
+    assert r.stdout.startswith("root:")
+    assert (data / "passwd").read_text().endswith("new\n")
+    # an existing volume is not filled again: the change stays
+    r = b("run", "--rm", "-v", "cfg:/etc", BUSYBOX, "tail", "-n1", "/etc/passwd")
+    assert r.stdout == "new\n"
+    # named volumes outlive --rm and rm -v
+    assert vols(b) == {"cfg"}
+    info = json.loads(b("volume", "inspect", "cfg").stdout)[0]
+    assert info["Name"] == "cfg" and info["Driver"] == "local"
+    assert info["Mountpoint"] == str(data) and "Anonymous" not in info
+    assert b("volume", "inspect", "-f", "{{.Mountpoint}}", "cfg").stdout == f"{data}\n"
+
+
+def test_anonymous_volumes_and_rm_v(b):
+    b("run", "--name", "a", "-v", "/data", "--mount", "type=volume,target=/more", BUSYBOX,
+      "sh", "-c", "echo x > /data/f; echo y > /more/g")
+    mounts = b.inspect("a")["Mounts"]
+    assert {m["Destination"] for m in mounts} == {"/data", "/more"}
+    names = {m["Name"] for m in mounts}
+    assert all(anon(n) for n in names) and vols(b) == names
+    assert (b.root / "volumes" / sorted(names)[0] / "_data").exists()
+    # rm without -v keeps them (as Docker), rm -v takes them
+    b("create", "--name", "k", "-v", "/keep", BUSYBOX, "true")
+    kept = {m["Name"] for m in b.inspect("k")["Mounts"]}
+    b("rm", "k")
+    assert vols(b) == names | kept
+    b("rm", "-v", "a")
+    assert vols(b) == kept
+    # run --rm takes its anonymous volumes with it
+    b("run", "--rm", "-v", "/tmpdata", BUSYBOX, "true")
+    assert vols(b) == kept
+    # prune: unused anonymous ones; --all also named ones
+    b("volume", "create", "named")
+    out = b("volume", "prune", "-f").stdout
+    assert kept <= set(out.split()) and vols(b) == {"named"}
+    b("volume", "prune", "-a", "-f")
+    assert vols(b) == set()
+
+
+def test_image_volume_becomes_an_anonymous_volume(b):
+    with tempfile.TemporaryDirectory() as d:
+        oci_image_dir(pathlib.Path(d) / "oci", rootfs_tar(),
+                      {"Cmd": ["sh"], "Volumes": {"/etc": {}}})
+        out = b("load", "-i", pathlib.Path(d) / "oci").stdout
+    img = re.search(r"Loaded image(?: ID)?: (\S+)", out).group(1)
+    r = b("run", "--name", "iv", img, "sh", "-c", "head -n1 /etc/passwd")
+    assert r.stdout.startswith("root:")
+    (m,) = b.inspect("iv")["Mounts"]
+    assert m["Destination"] == "/etc" and anon(m["Name"])
+    assert (b.root / "volumes" / m["Name"] / "_data" / "passwd").exists()
+    # a -v for the same path replaces the image's volume
+    b("run", "--rm", "-v", "mine:/etc", img, "true")
+    assert "mine" in vols(b)
+    b("rm", "-v", "iv")
+    assert vols(b) == {"mine"}
+
+
+def test_volume_errors(b):
+    b("run", "-d", "--name", "u", "-v", "busy:/x", BUSYBOX, "sleep", "30")
+    r = b("volume", "rm", "busy", check=False)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1
+    assert "volume busy is in use by container" in r.stderr
+    r = b("volume", "rm", "nosuch", check=False)
+    assert r.returncode == 1 and r.stderr == "berth: no such volume: nosuch\n"
+    assert b("volume", "rm", "-f", "nosuch").returncode == 0
+    r = b("volume", "create", "bad/name", check=False)
+    assert r.returncode == 125 and 'invalid volume name "bad/name"' in r.stderr
+    r = b("run", "--rm", "-v", "/a", "-v", "v2:/a", BUSYBOX, "true", check=False)
+    assert r.returncode == 125 and "duplicate mount point: /a" in r.stderr
+    b("rm", "-f", "u")
+    assert "busy" in b("volume", "rm", "busy").stdout
+    assert vols(b) == set()
