@@ -1,8 +1,10 @@
 /* berth ps --filter KEY=VALUE, Docker's semantics: the same key given again
  * widens (OR), different keys narrow (AND). Keys: id (prefix of the ID),
  * name (regular expression, unanchored, against "/name" as Docker's),
- * status, exited (exit code of an exited container), ancestor (the image as
- * typed, its normalised name, or a prefix of its ID). */
+ * status, exited (exit code of an exited container), ancestor (the image
+ * the value resolves to in the store, as Docker; also by the name as typed,
+ * its normalised form, or a prefix of the image ID, so containers of a
+ * since removed or re-tagged image still match). */
 #include <errno.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@ static const char *const keys[K_N] = {"id", "name", "status", "exited", "ancesto
 typedef struct fval {
 	char *v;
 	char *norm; /* ancestor: normalised name, or NULL */
+	char *iid;  /* ancestor: the ID it resolves to in the store, or NULL */
 	int code;   /* exited */
 	regex_t re; /* name */
 } fval;
@@ -78,6 +81,12 @@ ps_filter *ps_filter_parse(char **specs, const char *root, berr *e)
 			ok = regcomp(&v.re, v.v, REG_EXTENDED | REG_NOSUB) == 0;
 		} else if (k == K_ANCESTOR) {
 			v.norm = normalise(&f->st, root, v.v);
+			img_image im;
+			berr ig;
+			if (f->st && image_resolve(f->st, v.v, &im, &ig) == 0) {
+				v.iid = xstrdup(im.rec.id.s);
+				image_free(&im);
+			}
 		}
 		if (!ok) {
 			berr_set(e, EINVAL, "invalid filter '%s'", *p);
@@ -101,6 +110,7 @@ void ps_filter_free(ps_filter *f)
 		for (size_t i = 0; i < f->n[k]; i++) {
 			free(f->vals[k][i].v);
 			free(f->vals[k][i].norm);
+			free(f->vals[k][i].iid);
 			if (k == K_NAME)
 				regfree(&f->vals[k][i].re);
 		}
@@ -120,6 +130,8 @@ static bool ancestor_match(const fval *v, const char *typed, const char *iid, co
 {
 	if (typed && !strcmp(v->v, typed))
 		return true;
+	if (iid && v->iid && !strcmp(iid, v->iid))
+		return true; /* docker: the image the name resolves to */
 	if (iid) {
 		const char *hex = strncmp(iid, "sha256:", 7) ? iid : iid + 7;
 		const char *pre = strncmp(v->v, "sha256:", 7) ? v->v : v->v + 7;
