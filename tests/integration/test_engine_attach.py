@@ -190,6 +190,25 @@ def test_detach_keys_on_a_tty_container_and_attach_again(b):
     assert r.returncode == 125 and "detach-keys" in r.stderr
 
 
+def test_tty_container_without_i_leaves_ctrl_c_a_signal(b):
+    # no stdin to forward: the terminal is not made raw, ^C stops attach
+    # (no proxy to a tty container, as Docker) and the container runs on
+    if not shutil.which("script"):
+        pytest.skip("script(1) is not installed")
+    b("run", "-d", "-t", "--name", "tt", BUSYBOX, "sh", "-c", TICK)
+    p = script_popen(f"{binary('berth')} --root {b.root} attach tt", b.env)
+    b.procs.append(p)
+    try:
+        assert wait_for(lambda: "tick" in p.text(), timeout=15), p.text()
+        p.stdin.write(b"\x03")
+        p.stdin.flush()
+        assert p.wait(timeout=15) != 0, p.text()
+    finally:
+        p.out.close()
+    time.sleep(0.3)
+    assert state(b, "tt") == "running"
+
+
 def test_run_it_detaches_with_ctrl_p_ctrl_q(b):
     if not shutil.which("script"):
         pytest.skip("script(1) is not installed")

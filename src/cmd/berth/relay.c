@@ -51,8 +51,8 @@ int ctr_attach_sock(eng *g, const char *id, berr *e)
 	if (s < 0)
 		return berr_sys(e, "socket");
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%.64s/attach.sock",
-		 g->ctrs_fd, id);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%.64s/attach.sock", g->ctrs_fd,
+		 id);
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		berr_sys(e, "connect to the container's monitor");
 		close(s);
@@ -131,7 +131,9 @@ int ctr_relay(int sock, const ctr_relay_opts *o)
 {
 	struct termios saved;
 	bool raw = false;
-	if (o->tty && isatty(0) && tcgetattr(0, &saved) == 0) {
+	/* raw only when our input goes there (as Docker): otherwise ^C must
+	 * stay a signal, or nothing could stop us */
+	if (o->tty && o->in && isatty(0) && tcgetattr(0, &saved) == 0) {
 		struct termios t = saved;
 		cfmakeraw(&t);
 		raw = tcsetattr(0, TCSANOW, &t) == 0;
