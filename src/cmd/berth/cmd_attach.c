@@ -32,9 +32,8 @@ int ctr_attach(eng *g, const char *ref, const char *id, const ctr_attach_opts *a
 	 * (there the terminal sends ^C as a byte) */
 	if (a->sig_proxy && !tty)
 		ro.g = g;
-	if (ro.in &&
-	    ctr_parse_detach_keys(a->detach_keys ? a->detach_keys : "ctrl-p,ctrl-q", ro.keys,
-				  &ro.nkeys, &e) < 0)
+	if (ro.in && ctr_parse_detach_keys(a->detach_keys ? a->detach_keys : "ctrl-p,ctrl-q",
+					   ro.keys, &ro.nkeys, &e) < 0)
 		return cli_fail(125, &e);
 	int sock = ctr_attach_sock(g, id, &e);
 	if (sock < 0) {
@@ -56,8 +55,7 @@ int ctr_attach(eng *g, const char *ref, const char *id, const ctr_attach_opts *a
 	if (status == CTR_RELAY_GONE) {
 		/* the connection ended without the exit frame: the record's */
 		int code = ctr_wait_exit(g, id, 2000);
-		return code < 0 ? cli_failf(125, "lost the connection to %s's monitor", ref)
-				: code;
+		return code < 0 ? cli_failf(125, "lost the connection to %s's monitor", ref) : code;
 	}
 	return status;
 }

@@ -59,7 +59,8 @@ ps_filter *ps_filter_parse(char **specs, const char *root, berr *e)
 		const char *eq = strchr(*p, '=');
 		int k = K_N;
 		for (int i = 0; eq && i < K_N; i++)
-			if (strlen(keys[i]) == (size_t)(eq - *p) && !strncmp(*p, keys[i], (size_t)(eq - *p)))
+			if (strlen(keys[i]) == (size_t)(eq - *p) &&
+			    !strncmp(*p, keys[i], (size_t)(eq - *p)))
 				k = i;
 		if (k == K_N) {
 			berr_set(e, EINVAL, "invalid filter '%.*s'",
