@@ -14,10 +14,13 @@
  *
  * It writes ctr.log (one JSON line per chunk: {"log","stream","time"} like
  * Docker's json-file driver), reaps the init, writes "exit" atomically
- * ("STATUS FINISHED_NS"), and serves one attached client at a time.
+ * ("STATUS FINISHED_NS"), and serves one attached client at a time; a
+ * client that goes away without frame 5 (berth attach, or a detach) leaves
+ * the place for the next one and the cleanup to the monitor.
  *
  * Attach protocol (unix stream socket), frames [type u8][len u32 LE][data]:
- *   monitor -> client: 1 stdout, 2 stderr, 3 exit (data: status as u32)
+ *   monitor -> client: 1 stdout, 2 stderr, 3 exit (data: status as u32),
+ *   6 busy (another client is attached; the connection is then closed)
  *   client -> monitor: 0 stdin (len 0 = close stdin), 4 resize (rows u16,
  *   cols u16), 5 "I clean up after the exit" (sent after receiving exit).
  * Kept deliberately free of libraries beyond libc: its RSS is the cost of
@@ -252,10 +255,8 @@ int main(int argc, char **argv)
 		if (status >= 0 && outfd < 0 && errfd < 0)
 			break;
 		struct pollfd p[5] = {
-		    {.fd = sfd, .events = POLLIN},
-		    {.fd = outfd, .events = POLLIN},
-		    {.fd = errfd, .events = POLLIN},
-		    {.fd = client < 0 ? FD_LISTEN : -1, .events = POLLIN},
+		    {.fd = sfd, .events = POLLIN},    {.fd = outfd, .events = POLLIN},
+		    {.fd = errfd, .events = POLLIN},  {.fd = FD_LISTEN, .events = POLLIN},
 		    {.fd = client, .events = POLLIN},
 		};
 		int r = poll(p, 5, status >= 0 ? 0 : -1);
@@ -283,9 +284,6 @@ int main(int argc, char **argv)
 					fcntl(errfd, F_SETFL, fl | O_NONBLOCK);
 			}
 		}
-		if (p[3].revents & POLLIN) {
-			client = accept4(FD_LISTEN, NULL, NULL, SOCK_CLOEXEC);
-		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
 			if (!pump(outfd, 1)) {
 				if (outfd != infd)
@@ -301,6 +299,18 @@ int main(int argc, char **argv)
 			if (client_input() < 0) {
 				close(client);
 				client = -1;
+			}
+		}
+		/* after the client's input: one that left frees the place */
+		if (p[3].revents & POLLIN) {
+			int nc = accept4(FD_LISTEN, NULL, NULL, SOCK_CLOEXEC);
+			if (nc >= 0 && client >= 0) {
+				/* one client at a time: the newcomer is told so */
+				static const unsigned char busy[5] = {6, 0, 0, 0, 0};
+				(void)!write(nc, busy, 5);
+				close(nc);
+			} else if (nc >= 0) {
+				client = nc;
 			}
 		}
 	}

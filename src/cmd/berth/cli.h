@@ -29,6 +29,7 @@ int cmd_rmi(cli *c, int argc, char **argv);
 int cmd_run(cli *c, int argc, char **argv);
 int cmd_create(cli *c, int argc, char **argv);
 int cmd_start(cli *c, int argc, char **argv);
+int cmd_attach(cli *c, int argc, char **argv);
 int cmd_stop(cli *c, int argc, char **argv);
 int cmd_restart(cli *c, int argc, char **argv);
 int cmd_kill(cli *c, int argc, char **argv);

@@ -472,27 +472,17 @@ int cmd_container(cli *c, int argc, char **argv)
 	static const struct {
 		const char *name;
 		cli_cmd_fn fn;
-	} sub[] = {{"run", cmd_run},
-		   {"create", cmd_create},
-		   {"start", cmd_start},
-		   {"stop", cmd_stop},
-		   {"restart", cmd_restart},
-		   {"kill", cmd_kill},
-		   {"rm", cmd_rm},
-		   {"wait", cmd_wait},
-		   {"pause", cmd_pause},
-		   {"unpause", cmd_unpause},
-		   {"inspect", cmd_container_inspect},
-		   {"exec", cmd_exec},
-		   {"ps", cmd_ps},
-		   {"ls", cmd_ps},
-		   {"list", cmd_ps},
-		   {"logs", cmd_logs},
-		   {"prune", cmd_prune},
-		   {"cleanup", cmd_cleanup},
-		   {"stats", cmd_stats},
-		   {"top", cmd_top},
-		   {"cp", cmd_cp}};
+	} sub[] = {{"run", cmd_run},	     {"create", cmd_create},
+		   {"start", cmd_start},     {"stop", cmd_stop},
+		   {"restart", cmd_restart}, {"kill", cmd_kill},
+		   {"rm", cmd_rm},	     {"wait", cmd_wait},
+		   {"attach", cmd_attach},   {"pause", cmd_pause},
+		   {"unpause", cmd_unpause}, {"inspect", cmd_container_inspect},
+		   {"exec", cmd_exec},	     {"ps", cmd_ps},
+		   {"ls", cmd_ps},	     {"list", cmd_ps},
+		   {"logs", cmd_logs},	     {"prune", cmd_prune},
+		   {"cleanup", cmd_cleanup}, {"stats", cmd_stats},
+		   {"top", cmd_top},	     {"cp", cmd_cp}};
 	if (argc < 2)
 		return cli_failf(125, "usage: berth container COMMAND");
 	for (size_t i = 0; i < ARRAY_SIZE(sub); i++)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ctr.h"
+#include "ps_filter.h"
 #include "util/cleanup.h"
 #include "util/flags.h"
 #include "util/fs.h"
@@ -133,21 +134,27 @@ int cmd_ps(cli *c, int argc, char **argv)
 {
 	bool all = false, quiet = false, notrunc = false;
 	const char *format = NULL;
-	const flag_def defs[] = {{"all", 'a', FLAG_BOOL, &all},
-				 {"quiet", 'q', FLAG_BOOL, &quiet},
-				 {"no-trunc", 0, FLAG_BOOL, &notrunc},
-				 {"format", 0, FLAG_STRING, &format},
-				 {0}};
+	char **filters = NULL;
+	const flag_def defs[] = {
+	    {"all", 'a', FLAG_BOOL, &all},	 {"filter", 'f', FLAG_LIST, &filters},
+	    {"quiet", 'q', FLAG_BOOL, &quiet},	 {"no-trunc", 0, FLAG_BOOL, &notrunc},
+	    {"format", 0, FLAG_STRING, &format}, {0}};
 	char **av = ctr_expand_short(argc, argv, "aq");
 	berr e;
 	int i = flags_parse(defs, (int)strv_len(av), av, 1, &e);
-	if (i < 0) {
+	ps_filter *pf = NULL;
+	if (i < 0 || (filters && !(pf = ps_filter_parse(filters, c->root, &e)))) {
 		strv_free(av);
+		strv_free(filters);
 		return cli_fail(125, &e);
 	}
+	strv_free(filters);
+	if (ps_filter_shows_stopped(pf))
+		all = true; /* docker ps -f status=exited needs no -a */
 	eng *g = ctr_open(c, &e);
 	if (!g) {
 		strv_free(av);
+		ps_filter_free(pf);
 		return cli_fail(125, &e);
 	}
 	char **ids = eng_list(g);
@@ -162,7 +169,8 @@ int cmd_ps(cli *c, int argc, char **argv)
 			json_object_put(d);
 			continue;
 		}
-		if (!all && strcmp(s, "running") && strcmp(s, "paused")) {
+		if ((!all && strcmp(s, "running") && strcmp(s, "paused")) ||
+		    !ps_filter_match(pf, d, s)) {
 			json_object_put(d);
 			continue;
 		}
@@ -240,6 +248,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 	free(docs);
 	strv_free(ids);
 	strv_free(av);
+	ps_filter_free(pf);
 	eng_close(g);
 	return 0;
 }

@@ -246,114 +246,6 @@ static int exec_status(const berr *e)
 	return 125;
 }
 
-static volatile sig_atomic_t winch, proxied;
-static void on_proxy(int s)
-{
-	proxied = s;
-}
-static void on_winch(int s)
-{
-	(void)s;
-	winch = 1;
-}
-
-static void send_frame(int fd, int type, const void *d, uint32_t len)
-{
-	unsigned char h[5] = {(unsigned char)type, (unsigned char)len, (unsigned char)(len >> 8),
-			      (unsigned char)(len >> 16), (unsigned char)(len >> 24)};
-	fs_write_all(fd, h, 5);
-	if (len)
-		fs_write_all(fd, d, len);
-}
-
-static void send_size(int sock)
-{
-	struct winsize ws;
-	if (ioctl(0, TIOCGWINSZ, &ws) < 0)
-		return;
-	unsigned char b[4] = {(unsigned char)ws.ws_row, (unsigned char)(ws.ws_row >> 8),
-			      (unsigned char)ws.ws_col, (unsigned char)(ws.ws_col >> 8)};
-	send_frame(sock, 4, b, 4);
-}
-
-/* Relay until the exit frame; returns the status or -1. */
-static int relay(eng *g, const char *id, int sock, bool interactive, bool tty)
-{
-	struct termios saved;
-	bool raw = false;
-	if (tty && isatty(0) && tcgetattr(0, &saved) == 0) {
-		struct termios t = saved;
-		cfmakeraw(&t);
-		raw = tcsetattr(0, TCSANOW, &t) == 0;
-	}
-	if (tty) {
-		struct sigaction sa = {.sa_handler = on_winch};
-		sigaction(SIGWINCH, &sa, NULL);
-		send_size(sock);
-	}
-	/* like docker run's sig-proxy: what we get, the container gets */
-	if (g) {
-		struct sigaction sp = {.sa_handler = on_proxy};
-		sigaction(SIGINT, &sp, NULL);
-		sigaction(SIGTERM, &sp, NULL);
-		sigaction(SIGHUP, &sp, NULL);
-		sigaction(SIGQUIT, &sp, NULL);
-		sigaction(SIGUSR1, &sp, NULL);
-		sigaction(SIGUSR2, &sp, NULL);
-	}
-	bool in_open = interactive;
-	int status = -1;
-	static char buf[65536];
-	for (;;) {
-		if (winch) {
-			winch = 0;
-			send_size(sock);
-		}
-		if (proxied && g) {
-			berr ig;
-			int sig = proxied;
-			proxied = 0;
-			rt_kill(&g->rt, id, sig, false, &ig);
-		}
-		struct pollfd p[2] = {{.fd = sock, .events = POLLIN},
-				      {.fd = in_open ? 0 : -1, .events = POLLIN}};
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents & (POLLIN | POLLHUP)) {
-			ssize_t n = read(0, buf, sizeof(buf));
-			if (n <= 0) {
-				in_open = false;
-				send_frame(sock, 0, NULL, 0);
-			} else {
-				send_frame(sock, 0, buf, (uint32_t)n);
-			}
-		}
-		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			unsigned char h[5];
-			if (fs_read_full(sock, h, 5) != 5)
-				break;
-			uint32_t len = h[1] | (uint32_t)h[2] << 8 | (uint32_t)h[3] << 16 |
-				       (uint32_t)h[4] << 24;
-			if (len > sizeof(buf) || fs_read_full(sock, buf, len) != (ssize_t)len)
-				break;
-			if (h[0] == 1)
-				fs_write_all(1, buf, len);
-			else if (h[0] == 2)
-				fs_write_all(2, buf, len);
-			else if (h[0] == 3 && len == 4) {
-				status = (int)((unsigned char)buf[0] | (unsigned char)buf[1] << 8);
-				break;
-			}
-		}
-	}
-	if (raw)
-		tcsetattr(0, TCSANOW, &saved);
-	return status;
-}
-
 int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 {
 	berr e;
@@ -362,6 +254,9 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		return cli_fail(125, &e);
 	bool tty = ctr_bool(doc, "Config.Tty");
 	bool rm = ctr_bool(doc, "HostConfig.AutoRemove");
+	/* created with -i: the container's stdin stays open for later
+	 * attaches, also when nobody is attached now (docker run -di) */
+	bool open_stdin = interactive || ctr_bool(doc, "Config.OpenStdin");
 	_cleanup_free_ char *exitp = eng_path(g, id, "exit");
 	unlink(exitp);
 	berr ig;
@@ -384,7 +279,7 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 	}
 	if (m == 0) {
 		close(sp[0]);
-		monitor_child(g, id, tty, interactive, rm, sp[1], c->root);
+		monitor_child(g, id, tty, open_stdin, rm, sp[1], c->root);
 	}
 	close(sp[1]);
 	/* one line: "OK" from the monitor or "E errno msg" from the child
@@ -449,8 +344,9 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		fprintf(stderr, "berth: %s\n", e.msg);
 		rt_kill(&g->rt, id, SIGKILL, false, &ig);
 		if (sock >= 0) {
-			relay(NULL, id, sock, false, false);
-			send_frame(sock, 5, NULL, 0);
+			ctr_relay_opts ro = {.id = id};
+			ctr_relay(sock, &ro);
+			ctr_send_frame(sock, 5, NULL, 0);
 			close(sock);
 		}
 		waitpid(m, NULL, 0);
@@ -474,13 +370,21 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		close(sock);
 		return 0;
 	}
-	int status = relay(g, id, sock, interactive, tty);
+	/* docker run -it: ctrl-p,ctrl-q detaches (the monitor then cleans up) */
+	ctr_relay_opts ro = {.g = g, .id = id, .in = interactive, .tty = tty, .eof_closes = true};
+	if (interactive && tty)
+		ctr_parse_detach_keys("ctrl-p,ctrl-q", ro.keys, &ro.nkeys, &ig);
+	int status = ctr_relay(sock, &ro);
+	if (status == CTR_RELAY_DETACHED) {
+		close(sock);
+		return 0;
+	}
 	if (status < 0) {
 		/* the monitor went away: the recorded status, if any */
 		close(sock);
 		return 125;
 	}
-	send_frame(sock, 5, NULL, 0);
+	ctr_send_frame(sock, 5, NULL, 0);
 	close(sock);
 	if (rm)
 		eng_remove(g, id, true, &ig);
@@ -688,8 +592,13 @@ int cmd_start(cli *c, int argc, char **argv)
 			continue;
 		}
 		if (running) {
-			if (!attach)
+			/* docker start -a on a running container attaches */
+			if (attach) {
+				ctr_attach_opts ao = {.sig_proxy = true, .no_stdin = !inter};
+				rc = ctr_attach(g, argv[i], id, &ao);
+			} else {
 				printf("%s\n", argv[i]);
+			}
 			continue;
 		}
 		int r = ctr_launch(c, g, id, attach, inter);

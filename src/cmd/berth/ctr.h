@@ -12,6 +12,30 @@ eng *ctr_open(cli *c, berr *e);
  * relay stdio until it exits and return its status (and clean up / remove
  * it). Without attach returns 0 once it runs. Exit codes as Docker. */
 int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive);
+/* The attach protocol's client (relay.c). ctr_attach_sock connects to the
+ * container's monitor; ctr_relay relays stdio until the exit frame and
+ * returns the container's status, or one of CTR_RELAY_*. */
+enum { CTR_RELAY_GONE = -1, CTR_RELAY_DETACHED = -2, CTR_RELAY_BUSY = -3 };
+typedef struct ctr_relay_opts {
+	eng *g; /* non-NULL: proxy our signals to the container id */
+	const char *id;
+	bool in;		/* forward our stdin */
+	bool tty;		/* raw terminal, send the window size */
+	bool eof_closes;	/* our stdin's end closes the container's stdin */
+	unsigned char keys[16]; /* detach sequence, nkeys 0: none */
+	size_t nkeys;
+} ctr_relay_opts;
+int ctr_attach_sock(eng *g, const char *id, berr *e);
+int ctr_relay(int sock, const ctr_relay_opts *o);
+void ctr_send_frame(int fd, int type, const void *d, uint32_t len);
+int ctr_parse_detach_keys(const char *s, unsigned char out[16], size_t *n, berr *e);
+/* Attach to a running container (cmd_attach.c); returns the exit status as
+ * docker attach (0 after detaching, 125 not running / refused). */
+typedef struct ctr_attach_opts {
+	bool no_stdin, sig_proxy;
+	const char *detach_keys; /* NULL: ctrl-p,ctrl-q */
+} ctr_attach_opts;
+int ctr_attach(eng *g, const char *ref, const char *id, const ctr_attach_opts *a);
 /* Wait until the container is exited (timeout_ms < 0: forever); returns the
  * exit code or -1 on timeout. */
 int ctr_wait_exit(eng *g, const char *id, int timeout_ms);

@@ -18,6 +18,7 @@ static const cli_cmd commands[] = {
     {"run", cmd_run, "run a command in a new container"},
     {"create", cmd_create, "create a container"},
     {"start", cmd_start, "start containers"},
+    {"attach", cmd_attach, "attach this terminal to a running container"},
     {"stop", cmd_stop, "stop containers"},
     {"restart", cmd_restart, "restart containers"},
     {"kill", cmd_kill, "send a signal to containers"},

@@ -1,0 +1,184 @@
+/* berth ps --filter KEY=VALUE, Docker's semantics: the same key given again
+ * widens (OR), different keys narrow (AND). Keys: id (prefix of the ID),
+ * name (regular expression, unanchored, against "/name" as Docker's),
+ * status, exited (exit code of an exited container), ancestor (the image
+ * the value resolves to in the store, as Docker; also by the name as typed,
+ * its normalised form, or a prefix of the image ID, so containers of a
+ * since removed or re-tagged image still match). */
+#include <errno.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/image.h"
+#include "image/reference.h"
+#include "image/store.h"
+#include "ps_filter.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+
+enum { K_ID, K_NAME, K_STATUS, K_EXITED, K_ANCESTOR, K_N };
+static const char *const keys[K_N] = {"id", "name", "status", "exited", "ancestor"};
+
+typedef struct fval {
+	char *v;
+	char *norm; /* ancestor: normalised name, or NULL */
+	char *iid;  /* ancestor: the ID it resolves to in the store, or NULL */
+	int code;   /* exited */
+	regex_t re; /* name */
+} fval;
+
+struct ps_filter {
+	fval *vals[K_N];
+	size_t n[K_N];
+	const char *root;
+	img_store *st; /* opened for the first ancestor name */
+};
+
+static const char *const states[] = {"created", "restarting", "running", "removing",
+				     "paused",	"exited",     "dead"};
+
+static char *normalise(img_store **st, const char *root, const char *ref)
+{
+	berr e;
+	if (!*st && !(*st = store_open(root, &e)))
+		return NULL;
+	img_ref r;
+	if (image_normalize(*st, ref, &r, &e) < 0)
+		return NULL;
+	char *s = ref_string(&r);
+	ref_free(&r);
+	return s;
+}
+
+ps_filter *ps_filter_parse(char **specs, const char *root, berr *e)
+{
+	ps_filter *f = xzalloc(sizeof(*f));
+	f->root = root;
+	for (char **p = specs; p && *p; p++) {
+		const char *eq = strchr(*p, '=');
+		int k = K_N;
+		for (int i = 0; eq && i < K_N; i++)
+			if (strlen(keys[i]) == (size_t)(eq - *p) &&
+			    !strncmp(*p, keys[i], (size_t)(eq - *p)))
+				k = i;
+		if (k == K_N) {
+			berr_set(e, EINVAL, "invalid filter '%.*s'",
+				 eq ? (int)(eq - *p) : (int)strlen(*p), *p);
+			goto fail;
+		}
+		fval v = {.v = xstrdup(eq + 1)};
+		bool ok = true;
+		if (k == K_STATUS) {
+			ok = false;
+			for (size_t i = 0; i < sizeof(states) / sizeof(*states); i++)
+				ok |= !strcmp(v.v, states[i]);
+		} else if (k == K_EXITED) {
+			char *end;
+			long c = strtol(v.v, &end, 10);
+			ok = *v.v && !*end && c >= 0 && c <= 255;
+			v.code = (int)c;
+		} else if (k == K_NAME) {
+			ok = regcomp(&v.re, v.v, REG_EXTENDED | REG_NOSUB) == 0;
+		} else if (k == K_ANCESTOR) {
+			v.norm = normalise(&f->st, root, v.v);
+			img_image im;
+			berr ig;
+			if (f->st && image_resolve(f->st, v.v, &im, &ig) == 0) {
+				v.iid = xstrdup(im.rec.id.s);
+				image_free(&im);
+			}
+		}
+		if (!ok) {
+			berr_set(e, EINVAL, "invalid filter '%s'", *p);
+			free(v.v);
+			goto fail;
+		}
+		f->vals[k] = xrealloc(f->vals[k], (f->n[k] + 1) * sizeof(fval));
+		f->vals[k][f->n[k]++] = v;
+	}
+	return f;
+fail:
+	ps_filter_free(f);
+	return NULL;
+}
+
+void ps_filter_free(ps_filter *f)
+{
+	if (!f)
+		return;
+	for (int k = 0; k < K_N; k++) {
+		for (size_t i = 0; i < f->n[k]; i++) {
+			free(f->vals[k][i].v);
+			free(f->vals[k][i].norm);
+			free(f->vals[k][i].iid);
+			if (k == K_NAME)
+				regfree(&f->vals[k][i].re);
+		}
+		free(f->vals[k]);
+	}
+	store_close(f->st);
+	free(f);
+}
+
+bool ps_filter_shows_stopped(const ps_filter *f)
+{
+	return f && (f->n[K_STATUS] || f->n[K_EXITED]);
+}
+
+static bool ancestor_match(const fval *v, const char *typed, const char *iid, const char *root,
+			   img_store **st)
+{
+	if (typed && !strcmp(v->v, typed))
+		return true;
+	if (iid && v->iid && !strcmp(iid, v->iid))
+		return true; /* docker: the image the name resolves to */
+	if (iid) {
+		const char *hex = strncmp(iid, "sha256:", 7) ? iid : iid + 7;
+		const char *pre = strncmp(v->v, "sha256:", 7) ? v->v : v->v + 7;
+		size_t l = strlen(pre);
+		if (l >= 4 && strspn(pre, "0123456789abcdef") == l && !strncmp(hex, pre, l))
+			return true;
+	}
+	if (!v->norm || !typed)
+		return false;
+	_cleanup_free_ char *tn = normalise(st, root, typed);
+	return tn && !strcmp(tn, v->norm);
+}
+
+bool ps_filter_match(ps_filter *f, json_object *doc, const char *status)
+{
+	if (!f)
+		return true;
+	const char *id = ctr_str(doc, "Id"), *name = ctr_str(doc, "Name");
+	bool ok = true;
+	for (int k = 0; ok && k < K_N; k++) {
+		if (!f->n[k])
+			continue;
+		bool any = false;
+		for (size_t i = 0; !any && i < f->n[k]; i++) {
+			const fval *v = &f->vals[k][i];
+			switch (k) {
+			case K_ID:
+				any = id && !strncmp(id, v->v, strlen(v->v));
+				break;
+			case K_NAME:
+				any = name && regexec(&v->re, name, 0, NULL, 0) == 0;
+				break;
+			case K_STATUS:
+				any = !strcmp(status, v->v);
+				break;
+			case K_EXITED:
+				any = !strcmp(status, "exited") &&
+				      ctr_int(doc, "State.ExitCode") == v->code;
+				break;
+			case K_ANCESTOR:
+				any = ancestor_match(v, ctr_str(doc, "Config.Image"),
+						     ctr_str(doc, "Image"), f->root, &f->st);
+				break;
+			}
+		}
+		ok = any;
+	}
+	return ok;
+}

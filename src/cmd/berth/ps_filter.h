@@ -1,0 +1,18 @@
+/* berth ps --filter (ps_filter.c). */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "ctr.h"
+
+typedef struct ps_filter ps_filter;
+/* specs: "key=value" strings (NULL-terminated, may be NULL); root: the
+ * store root (ancestor names are normalised with its default registry).
+ * An unknown key or a bad value: EINVAL "invalid filter 'x'". */
+ps_filter *ps_filter_parse(char **specs, const char *root, berr *e);
+void ps_filter_free(ps_filter *f);
+/* A status or exited filter lists stopped containers without -a. */
+bool ps_filter_shows_stopped(const ps_filter *f);
+/* doc: container.json; status: the reconciled state. */
+bool ps_filter_match(ps_filter *f, json_object *doc, const char *status);
