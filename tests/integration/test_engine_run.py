@@ -585,3 +585,42 @@ def test_system_check_repairs_container_leftovers(b):
     # the live container and its name are untouched
     assert b.ids() == [cid] and b.inspect("keep")["Id"] == cid
     b("rm", "keep")
+
+
+def _numbers(text):
+    return [int(l[4:]) for l in text.split()]
+
+
+def test_log_rotation(b):
+    cid = b("run", "-d", "--name", "rot", "--log-opt", "max-size=2k", "--log-opt", "max-file=3",
+            BUSYBOX, "sh", "-c",
+            "i=0; while [ $i -lt 300 ]; do echo line$i; i=$((i+1)); "
+            "[ $((i % 20)) = 0 ] && sleep 0.05; done").stdout.strip()
+    # -f from the start follows the live file through its rotations
+    follow = b("logs", "-f", "rot", timeout=30).stdout
+    assert b("wait", "rot").stdout.strip() == "0"
+    files = sorted(p.name for p in (b.root / "containers" / cid).glob("ctr.log*"))
+    assert files == ["ctr.log", "ctr.log.1", "ctr.log.2"]
+    for f in files:  # a rotation happens before a line would pass max-size
+        assert (b.root / "containers" / cid / f).stat().st_size <= 2048
+    got = _numbers(b("logs", "rot").stdout)
+    assert got[-1] == 299 and got == list(range(got[0], 300)) and got[0] > 0
+    assert _numbers(b("logs", "--tail", "5", "rot").stdout) == list(range(295, 300))
+    fl = _numbers(follow)
+    assert fl[-1] == 299 and fl == list(range(fl[0], 300)), follow[:200]
+    lc = b.inspect("rot")["HostConfig"]["LogConfig"]
+    assert lc == {"Type": "json-file", "Config": {"max-size": "2048", "max-file": "3"}}
+    # --log-driver none: nothing written, logs says it cannot read
+    cid = b("run", "-d", "--log-driver", "none", "--name", "quiet", BUSYBOX, "echo",
+            "hi").stdout.strip()
+    b("wait", "quiet")
+    assert not list((b.root / "containers" / cid).glob("ctr.log*"))
+    r = b("logs", "quiet", check=False)
+    assert r.returncode == 1 and r.stderr == \
+        "berth: configured logging driver does not support reading\n"
+    for bad, msg in ((["--log-opt", "max-sizes=1"], "unknown log opt 'max-sizes'"),
+                     (["--log-opt", "max-size=lots"], "not a size"),
+                     (["--log-opt", "max-file=3"], "needs max-size"),
+                     (["--log-driver", "syslog"], "--log-driver \"syslog\"")):
+        r = b("run", "--rm", *bad, BUSYBOX, "true", check=False)
+        assert r.returncode == 125 and msg in r.stderr and r.stderr.count("\n") == 1, r.stderr

@@ -8,7 +8,9 @@
  *   5 stdin write end (or closed)
  *   6 the listening attach socket (<ctrdir>/attach.sock)
  * argv: berth-monitor CTRDIR INITPID FLAGS CLEANUP-ARGV...
- *   FLAGS: a string of letters: t = tty, i = stdin open, r = --rm
+ *   FLAGS: a string of letters: t = tty, i = stdin open, r = --rm, n = no
+ *   log (--log-driver none); then @MAXBYTES,FILES to rotate ctr.log when it
+ *   would pass MAXBYTES (ctr.log -> ctr.log.1 -> ... ctr.log.FILES-1)
  *   CLEANUP-ARGV: the command exec'ed after the container exited, unless
  *   the attached client said it cleans up itself (berth container cleanup).
  *
@@ -46,6 +48,34 @@
 enum { FD_OUT = 3, FD_ERR = 4, FD_IN = 5, FD_LISTEN = 6 };
 
 static int logfd = -1, dirfd_ = -1;
+static long long logsize, logmax; /* logmax 0: no rotation */
+static int logfiles = 1;
+
+static void log_open(void)
+{
+	logfd = openat(dirfd_, "ctr.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	struct stat st;
+	logsize = logfd >= 0 && fstat(logfd, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* ctr.log.N-2 -> ctr.log.N-1, ..., ctr.log -> ctr.log.1 (with one file:
+ * ctr.log starts again), each a rename: a reader never sees half a file. */
+static void log_rotate(void)
+{
+	close(logfd);
+	char from[32], to[32];
+	for (int k = logfiles - 1; k >= 1; k--) {
+		snprintf(to, sizeof(to), "ctr.log.%d", k);
+		if (k == 1)
+			snprintf(from, sizeof(from), "ctr.log");
+		else
+			snprintf(from, sizeof(from), "ctr.log.%d", k - 1);
+		renameat(dirfd_, from, dirfd_, to);
+	}
+	if (logfiles == 1)
+		unlinkat(dirfd_, "ctr.log", 0);
+	log_open();
+}
 static int client = -1;
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -104,8 +134,12 @@ static void log_chunk(const char *stream, const char *data, size_t len)
 	now_rfc3339(ts, sizeof(ts));
 	o += (size_t)snprintf(line + o, sizeof(line) - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n",
 			      stream, ts);
-	if (logfd >= 0)
-		write_all(logfd, line, o);
+	if (logfd < 0)
+		return;
+	if (logmax && logsize > 0 && logsize + (long long)o > logmax)
+		log_rotate();
+	if (logfd >= 0 && write_all(logfd, line, o) == 0)
+		logsize += (long long)o;
 }
 
 static void send_frame(int type, const void *data, uint32_t len)
@@ -225,7 +259,13 @@ int main(int argc, char **argv)
 	/* fd 7: berth waits for this line */
 	if (write_all(7, "OK\n", 3) == 0)
 		close(7);
-	logfd = openat(dirfd_, "ctr.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	const char *rot = strchr(argv[3], '@');
+	if (rot && sscanf(rot + 1, "%lld,%d", &logmax, &logfiles) != 2)
+		logmax = 0;
+	if (logfiles < 1)
+		logfiles = 1;
+	if (!strchr(argv[3], 'n'))
+		log_open();
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul >= 0) {
 		dup2(nul, 0);

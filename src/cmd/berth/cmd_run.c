@@ -125,7 +125,7 @@ static int unix_sock_at(int dirfd, const char *name, bool listen_, berr *e)
  * put its stdio on fds 3..6 and exec berth-monitor. Reports "OK pid" or
  * "E errnum message" on the status pipe. */
 static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool interactive, bool rm,
-				    int status_fd, const char *root)
+				    const eng_log_cfg *log, int status_fd, const char *root)
 {
 	berr e;
 	char msg[1200];
@@ -203,16 +203,14 @@ static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool inter
 	_cleanup_free_ char *sd = cli_self_dir();
 	_cleanup_free_ char *mon = xasprintf("%s/berth-monitor", sd);
 	_cleanup_free_ char *berth = xasprintf("%s/berth", sd);
-	char pids[32], flags[8] = "";
+	char pids[32], flags[64];
 	snprintf(pids, sizeof(pids), "%d", pid);
-	if (tty)
-		strcat(flags, "t");
-	if (interactive)
-		strcat(flags, "i");
-	if (rm)
-		strcat(flags, "r");
-	if (!*flags)
-		strcat(flags, "-");
+	/* letters, then the log rotation as @MAXBYTES,FILES (see berth-monitor) */
+	int fl = snprintf(flags, sizeof(flags), "-%s%s%s%s", tty ? "t" : "", interactive ? "i" : "",
+			  rm ? "r" : "", log->none ? "n" : "");
+	if (log->max_size)
+		snprintf(flags + fl, sizeof(flags) - (size_t)fl, "@%lld,%d",
+			 (long long)log->max_size, log->max_file);
 	/* the monitor says OK on fd 7 once it runs */
 	if (dup2(status_fd, 7) < 0)
 		goto fail_sys_kill;
@@ -279,7 +277,9 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 	}
 	if (m == 0) {
 		close(sp[0]);
-		monitor_child(g, id, tty, open_stdin, rm, sp[1], c->root);
+		eng_log_cfg log;
+		eng_log_cfg_of(doc, &log);
+		monitor_child(g, id, tty, open_stdin, rm, &log, sp[1], c->root);
 	}
 	close(sp[1]);
 	/* one line: "OK" from the monitor or "E errno msg" from the child
@@ -436,6 +436,8 @@ static int parse_run(int argc, char **argv, run_flags *f, int *first, berr *e)
 	    {"init", 0, FLAG_BOOL, &f->o.init},
 	    {"ulimit", 0, FLAG_LIST, &f->o.ulimits},
 	    {"pull", 0, FLAG_STRING, &f->pull},
+	    {"log-driver", 0, FLAG_STRING, &f->o.log_driver},
+	    {"log-opt", 0, FLAG_LIST, &f->o.log_opts},
 	    {"help", 0, FLAG_BOOL, &f->help},
 	    {0},
 	};
@@ -466,6 +468,7 @@ static void free_run(run_flags *f)
 	strv_free(f->o.cap_drop);
 	strv_free(f->o.security_opt);
 	strv_free(f->o.ulimits);
+	strv_free(f->o.log_opts);
 }
 
 static int run_or_create(cli *c, int argc, char **argv, bool run)

@@ -71,8 +71,8 @@ static int vol_inspect(cli *c, eng *g, int argc, char **argv)
 		putchar('\n');
 	}
 	if (!format)
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-								       JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+				   arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(arr);
 	return rc;
 }
@@ -128,8 +128,8 @@ int cmd_volume(cli *c, int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(cli *, eng *, int, char **);
-	} subs[] = {{"create", vol_create}, {"ls", vol_ls},	  {"list", vol_ls},
-		    {"inspect", vol_inspect}, {"rm", vol_rm},	  {"remove", vol_rm},
+	} subs[] = {{"create", vol_create},   {"ls", vol_ls}, {"list", vol_ls},
+		    {"inspect", vol_inspect}, {"rm", vol_rm}, {"remove", vol_rm},
 		    {"prune", vol_prune}};
 	if (argc < 2)
 		return cli_failf(125, "usage: berth volume create|ls|inspect|rm|prune");

@@ -48,6 +48,7 @@ typedef struct plan {
 	size_t n_ulim;
 	bool host_net;
 	char **env_extra;
+	eng_log_cfg log;
 } plan;
 
 static void plan_free(plan *p)
@@ -325,6 +326,8 @@ static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
 			return berr_set(e, EINVAL, "unsupported --security-opt \"%s\"", *s);
 		}
 	}
+	if (eng_log_cfg_parse(o->log_driver, o->log_opts, &p->log, e) < 0)
+		return -1;
 	if (o->memory && (eng_parse_size(o->memory, &p->memory) < 0 || p->memory < 6 * 1024 * 1024))
 		return berr_set(e, EINVAL, "invalid --memory \"%s\" (minimum 6m)", o->memory);
 	if (o->pids_limit) {
@@ -945,6 +948,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object_object_add(hc, "PidsLimit", json_object_new_int64(p->pids));
 	json_object_object_add(hc, "CapAdd", jstrv(o->cap_add));
 	json_object_object_add(hc, "CapDrop", jstrv(o->cap_drop));
+	json_object_object_add(hc, "LogConfig", eng_log_cfg_json(&p->log));
 	json_object_object_add(doc, "HostConfig", hc);
 	if (eng_lock(g, true, e) < 0)
 		goto out;

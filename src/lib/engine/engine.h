@@ -90,6 +90,16 @@ int eng_cleanup(eng *g, const char *id, berr *e);
 
 /* ---- run options -> OCI config (ctrspec.c) ------------------------------ */
 
+/* --log-driver json-file|none, --log-opt max-size=,max-file= (logcfg.c). */
+typedef struct eng_log_cfg {
+	bool none;
+	int64_t max_size; /* bytes, 0: no rotation */
+	int max_file;	  /* files kept, >= 1 */
+} eng_log_cfg;
+int eng_log_cfg_parse(const char *driver, char *const *opts, eng_log_cfg *out, berr *e);
+json_object *eng_log_cfg_json(const eng_log_cfg *c);	 /* HostConfig.LogConfig */
+void eng_log_cfg_of(json_object *doc, eng_log_cfg *out); /* from container.json */
+
 typedef struct eng_run_opts {
 	const char *image; /* as typed */
 	char **command;	   /* after IMAGE, may be NULL */
@@ -102,6 +112,8 @@ typedef struct eng_run_opts {
 	const char *memory, *cpus, *pids_limit;
 	char **cap_add, **cap_drop, **security_opt, **ulimits;
 	const char *network;
+	const char *log_driver;
+	char **log_opts;
 	bool *image_missing; /* out (may be NULL): set when the image is not in the store */
 } eng_run_opts;
 

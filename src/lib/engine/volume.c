@@ -70,8 +70,7 @@ static char *volume_json(eng *g, const char *name, bool anonymous)
 	return s;
 }
 
-int eng_volume_get(eng *g, const char *name, int copy_from, char **out_name, bool *created,
-		   berr *e)
+int eng_volume_get(eng *g, const char *name, int copy_from, char **out_name, bool *created, berr *e)
 {
 	*created = false;
 	char anon[65];
@@ -119,7 +118,8 @@ int eng_volume_get(eng *g, const char *name, int copy_from, char **out_name, boo
 	}
 	meta = volume_json(g, name, name == anon);
 	tfd = openat(vd, tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (tfd < 0 || fs_write_atomic_at(tfd, "volume.json", meta, strlen(meta), 0600, false, e) < 0) {
+	if (tfd < 0 ||
+	    fs_write_atomic_at(tfd, "volume.json", meta, strlen(meta), 0600, false, e) < 0) {
 		if (tfd < 0)
 			berr_sys(e, "volume %s: open", name);
 		goto out;
