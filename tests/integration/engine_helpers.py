@@ -10,9 +10,10 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import contextlib
 import time
 
-from conftest import ROOT, binary, run
+from conftest import binary, run
 
 BUSYBOX = "localhost/busybox"
 
@@ -130,3 +131,40 @@ def wait_for(fn, timeout=10.0, step=0.05):
             return v
         time.sleep(step)
     return fn()
+
+
+_CACHE = {}
+
+
+def rootfs_tar():
+    """The busybox root filesystem as tar bytes (made once per session)."""
+    if "tar" not in _CACHE:
+        with tempfile.TemporaryDirectory() as d:
+            r = busybox_rootfs(pathlib.Path(d) / "r")
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as t:
+                for p in sorted(r.rglob("*")):
+                    t.add(p, arcname=str(p.relative_to(r)), recursive=False)
+            _CACHE["tar"] = buf.getvalue()
+    return _CACHE["tar"]
+
+
+@contextlib.contextmanager
+def engine_store(prefix):
+    """A private store with the busybox image imported; at the end every
+    container is removed and the host must be clean of this store's mounts,
+    processes and cgroups."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    bb = Berth(tmp)
+    tarp = pathlib.Path(tmp) / "rootfs.tar"
+    tarp.write_bytes(rootfs_tar())
+    bb("import", tarp, BUSYBOX)
+    try:
+        yield bb
+    finally:
+        ids = bb.ids()
+        if ids:
+            bb("rm", "-f", *ids, check=False)
+        left = host_leftovers(bb, ids)
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert not left, left

@@ -1,7 +1,6 @@
 """berth attach (through the container monitor's attach.sock) and
 berth ps --filter, end to end with a busybox image in a private root."""
 import os
-import pathlib
 import shutil
 import signal
 import subprocess
@@ -11,8 +10,7 @@ import time
 import pytest
 
 from conftest import binary
-from engine_helpers import BUSYBOX, Berth, host_leftovers, wait_for
-from test_engine_run import rootfs_tar
+from engine_helpers import BUSYBOX, engine_store, wait_for
 
 if os.geteuid() != 0:
     pytest.skip("the engine tests need root", allow_module_level=True)
@@ -23,24 +21,15 @@ TICK = "while :; do echo tick; sleep 0.2; done"
 
 @pytest.fixture
 def b():
-    tmp = tempfile.mkdtemp(prefix="berth-attach-")
-    bb = Berth(tmp)
-    tarp = pathlib.Path(tmp) / "rootfs.tar"
-    tarp.write_bytes(rootfs_tar())
-    bb("import", tarp, BUSYBOX)
-    procs = []
-    bb.procs = procs
-    yield bb
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-        p.wait()
-    ids = bb.ids()
-    if ids:
-        bb("rm", "-f", *ids, check=False)
-    left = host_leftovers(bb, ids)
-    shutil.rmtree(tmp, ignore_errors=True)
-    assert not left, left
+    with engine_store("berth-attach-") as bb:
+        bb.procs = []
+        try:
+            yield bb
+        finally:
+            for p in bb.procs:
+                if p.poll() is None:
+                    p.kill()
+                p.wait()
 
 
 def state(b, name):

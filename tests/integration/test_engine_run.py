@@ -1,6 +1,5 @@
 """berth run and the container commands, end to end, with a busybox image
 in a private store root (BERTH_RUNROOT for the runtime state)."""
-import io
 import json
 import os
 import pathlib
@@ -8,46 +7,22 @@ import re
 import shutil
 import signal
 import subprocess
-import tarfile
 import tempfile
 import time
 
 import pytest
 
-from engine_helpers import BUSYBOX, Berth, busybox_rootfs, host_leftovers, oci_image_dir, wait_for
+from engine_helpers import (BUSYBOX, engine_store, host_leftovers, oci_image_dir, rootfs_tar,
+                            wait_for)
 
 if os.geteuid() != 0:
     pytest.skip("the engine tests need root", allow_module_level=True)
 
-_CACHE = {}
-
-
-def rootfs_tar():
-    if "tar" not in _CACHE:
-        with tempfile.TemporaryDirectory() as d:
-            r = busybox_rootfs(pathlib.Path(d) / "r")
-            buf = io.BytesIO()
-            with tarfile.open(fileobj=buf, mode="w") as t:
-                for p in sorted(r.rglob("*")):
-                    t.add(p, arcname=str(p.relative_to(r)), recursive=False)
-            _CACHE["tar"] = buf.getvalue()
-    return _CACHE["tar"]
-
 
 @pytest.fixture
 def b():
-    tmp = tempfile.mkdtemp(prefix="berth-engine-")
-    bb = Berth(tmp)
-    tarp = pathlib.Path(tmp) / "rootfs.tar"
-    tarp.write_bytes(rootfs_tar())
-    bb("import", tarp, BUSYBOX)
-    yield bb
-    ids = bb.ids()
-    if ids:
-        bb("rm", "-f", *ids, check=False)
-    left = host_leftovers(bb, ids)
-    shutil.rmtree(tmp, ignore_errors=True)
-    assert not left, left
+    with engine_store("berth-engine-") as bb:
+        yield bb
 
 
 def test_run_echo_and_rm(b):

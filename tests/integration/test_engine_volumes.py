@@ -4,31 +4,17 @@ the `berth volume` command."""
 import json
 import pathlib
 import re
-import shutil
 import tempfile
 
 import pytest
 
-from engine_helpers import BUSYBOX, Berth, host_leftovers, oci_image_dir
-from test_engine_run import rootfs_tar
+from engine_helpers import BUSYBOX, engine_store, oci_image_dir, rootfs_tar
 
 
 @pytest.fixture
 def b():
-    tmp = tempfile.mkdtemp(prefix="berth-vol-")
-    bb = Berth(tmp)
-    bb("import", _tar(bb), BUSYBOX)
-    yield bb
-    for cid in bb("ps", "-aq", check=False).stdout.split():
-        bb("rm", "-f", cid, check=False)
-    assert not host_leftovers(bb, [])
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _tar(bb):
-    p = bb.tmp / "bb.tar"
-    p.write_bytes(rootfs_tar())
-    return p
+    with engine_store("berth-vol-") as bb:
+        yield bb
 
 
 def vols(b):

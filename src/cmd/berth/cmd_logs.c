@@ -93,7 +93,8 @@ static void follow(eng *g, const char *id, int fd, bool ts)
 			break;
 		/* rotated: the rest of the old file is read, go on in the new */
 		struct stat a, b;
-		if (stat(path, &a) == 0 && (fd < 0 || (fstat(fd, &b) == 0 && a.st_ino != b.st_ino))) {
+		if (stat(path, &a) == 0 &&
+		    (fd < 0 || (fstat(fd, &b) == 0 && a.st_ino != b.st_ino))) {
 			if (fd >= 0)
 				close(fd);
 			fd = open(path, O_RDONLY | O_CLOEXEC);

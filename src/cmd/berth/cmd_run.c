@@ -339,6 +339,9 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		if (sock < 0)
 			fprintf(stderr, "berth: %s\n", e.msg);
 	}
+	/* taken before the start: a quick process may be reaped (FinishedAt)
+	 * before rt_start returns */
+	_cleanup_free_ char *started = eng_time_now();
 	if (rt_start(&g->rt, id, &e) < 0) {
 		rc = exec_status(&e);
 		fprintf(stderr, "berth: %s\n", e.msg);
@@ -355,9 +358,7 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		json_object_put(doc);
 		return rc;
 	}
-	char *t = eng_time_now();
-	json_object_object_add(st, "StartedAt", json_object_new_string(t));
-	free(t);
+	json_object_object_add(st, "StartedAt", json_object_new_string(started));
 	json_object_object_add(st, "Status", json_object_new_string("running"));
 	if (eng_lock(g, true, &ig) == 0) {
 		/* a concurrent rm has moved the directory away: no record

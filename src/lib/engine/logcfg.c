@@ -33,7 +33,8 @@ int eng_log_cfg_parse(const char *driver, char *const *opts, eng_log_cfg *out, b
 			out->max_file = (int)n;
 			files_set = true;
 		} else {
-			return berr_set(e, EINVAL, "unknown log opt '%.*s' for json-file log driver",
+			return berr_set(e, EINVAL,
+					"unknown log opt '%.*s' for json-file log driver",
 					eq ? (int)(eq - *o) : (int)strlen(*o), *o);
 		}
 	}
@@ -64,8 +65,8 @@ void eng_log_cfg_of(json_object *doc, eng_log_cfg *out)
 	if (!json_object_object_get_ex(doc, "HostConfig", &hc) ||
 	    !json_object_object_get_ex(hc, "LogConfig", &lc))
 		return;
-	out->none = json_object_object_get_ex(lc, "Type", &t) &&
-		    !strcmp(json_object_get_string(t), "none");
+	out->none =
+	    json_object_object_get_ex(lc, "Type", &t) && !strcmp(json_object_get_string(t), "none");
 	if (!json_object_object_get_ex(lc, "Config", &cfg))
 		return;
 	if (json_object_object_get_ex(cfg, "max-size", &v))
