@@ -260,8 +260,11 @@ int main(int argc, char **argv)
 	if (write_all(7, "OK\n", 3) == 0)
 		close(7);
 	const char *rot = strchr(argv[3], '@');
-	if (rot && sscanf(rot + 1, "%lld,%d", &logmax, &logfiles) != 2)
-		logmax = 0;
+	if (rot) { /* @MAXBYTES,FILES (no sscanf: its code would be RSS here) */
+		char *end;
+		logmax = strtoll(rot + 1, &end, 10);
+		logfiles = *end == ',' ? (int)strtol(end + 1, NULL, 10) : 1;
+	}
 	if (logfiles < 1)
 		logfiles = 1;
 	if (!strchr(argv[3], 'n'))
