@@ -99,22 +99,18 @@ static int recv_fd(int sock)
 	return fd;
 }
 
-static int unix_sock_at(int dirfd, const char *name, bool listen_, berr *e)
+/* A listening socket <dirfd>/<name> (the attach and console sockets; the
+ * client side is ctr_attach_sock()). */
+static int unix_listen_at(int dirfd, const char *name, berr *e)
 {
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return berr_sys(e, "socket");
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dirfd, name);
-	if (listen_) {
-		unlinkat(dirfd, name, 0);
-		if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 4) < 0) {
-			berr_sys(e, "listen on %s", name);
-			close(s);
-			return -1;
-		}
-	} else if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		berr_sys(e, "connect to the container's monitor");
+	unlinkat(dirfd, name, 0);
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 4) < 0) {
+		berr_sys(e, "listen on %s", name);
 		close(s);
 		return -1;
 	}
@@ -145,7 +141,7 @@ static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool inter
 	if (dfd < 0 || nul < 0)
 		goto fail_sys;
 	if (tty) {
-		console = unix_sock_at(dfd, "console.sock", true, &e);
+		console = unix_listen_at(dfd, "console.sock", &e);
 		if (console < 0)
 			goto fail;
 		dup2(nul, 0);
@@ -164,7 +160,7 @@ static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool inter
 		if (in[0] >= 0)
 			close(in[0]);
 	}
-	lsock = unix_sock_at(dfd, "attach.sock", true, &e);
+	lsock = unix_listen_at(dfd, "attach.sock", &e);
 	if (lsock < 0)
 		goto fail;
 	char cs[64];
@@ -329,16 +325,8 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 	if (eng_save(g, id, doc, &e) < 0)
 		fprintf(stderr, "berth: %s\n", e.msg);
 	int sock = -1;
-	if (attach) {
-		int dfd = open(g->ctrs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		char name[80];
-		snprintf(name, sizeof(name), "%s/attach.sock", id);
-		sock = dfd < 0 ? -1 : unix_sock_at(dfd, name, false, &e);
-		if (dfd >= 0)
-			close(dfd);
-		if (sock < 0)
-			fprintf(stderr, "berth: %s\n", e.msg);
-	}
+	if (attach && (sock = ctr_attach_sock(g, id, &e)) < 0)
+		fprintf(stderr, "berth: %s\n", e.msg);
 	/* taken before the start: a quick process may be reaped (FinishedAt)
 	 * before rt_start returns */
 	_cleanup_free_ char *started = eng_time_now();
