@@ -63,7 +63,7 @@ BINS := $(CMDS:%=$(O)/bin/%)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
-.PHONY: all deps demo test check bench format format-check clean
+.PHONY: all deps demo-deps demo test check bench format format-check clean
 # keep objects of unit tests and binaries (they are not throwaway intermediates)
 .SECONDARY:
 all: $(BINS) $(UNIT_BINS)
@@ -97,9 +97,11 @@ $(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libberth.a
 
 deps:
 	@scripts/install-deps.sh
+demo-deps:
+	@scripts/install-deps.sh --demo
 
 # The newcomer's first command: build, make a busybox bundle, run a container.
-demo: deps
+demo: demo-deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 

@@ -1,23 +1,39 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, whatever berth's build, tests and benchmarks need and
-# the machine lacks. Quick when everything is present (one dpkg-query).
+# the machine lacks, and says what it installs. Quick when everything is
+# present (one dpkg-query). A package that cannot be installed is named in one
+# line on stderr, and the script exits 1.
+#   install-deps.sh              build, demo, tests and benchmarks
+#   install-deps.sh --demo       what `make demo` needs (the build, busybox, python3)
+#   install-deps.sh --build-only what `make` needs
 set -euo pipefail
 
 # build: compiler, pkg-config, the libraries berth links
 build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-dev
 	libcurl4-openssl-dev libssl-dev libzstd-dev)
+# demo: the bundled busybox image and the script that writes its config
+demo=(busybox-static python3)
 # tests: test runner, a busybox for bundles, peers and tools the tests drive
-tests=(python3 python3-pytest busybox-static iproute2 uidmap tmux crun runc podman skopeo umoci
-	docker-registry containernetworking-plugins containerd debootstrap qemu-system-x86 hyperfine
-	clang-format)
+# (procps: ps for berth-runtime ps; a minbase system has none)
+tests=(python3 python3-pytest busybox-static procps iproute2 uidmap tmux crun runc podman skopeo
+	umoci docker-registry containernetworking-plugins containerd debootstrap qemu-system-x86
+	hyperfine clang-format)
 
 want=("${build[@]}")
-if [ "${1:-}" != "--build-only" ]; then
-	want+=("${tests[@]}")
-fi
+case "${1:-}" in
+--build-only) ;;
+--demo) want+=("${demo[@]}") ;;
+"") want+=("${demo[@]}" "${tests[@]}") ;;
+*)
+	echo "install-deps: unknown option $1 (--build-only, --demo or none)" >&2
+	exit 2
+	;;
+esac
 
+# dpkg-query exits 1 when a named package is unknown to dpkg (never installed):
+# that is an answer here, not a failure.
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${want[@]}" 2>/dev/null | awk '/ installed$/ {print $1}' || true)
 missing=()
-installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${want[@]}" 2>/dev/null | awk '/ installed$/ {print $1}')
 for p in "${want[@]}"; do
 	grep -qx "$p" <<<"$installed" || missing+=("$p")
 done
@@ -29,5 +45,22 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+log=$(mktemp /tmp/berth-install-deps.XXXXXX)
+trap 'rm -f "$log"' EXIT
+if ! apt-get update -qq >"$log" 2>&1; then
+	echo "install-deps: apt-get update failed: $(grep -m1 -E '^(E|W):' "$log" || tail -n1 "$log")" >&2
+	exit 1
+fi
+if apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+	exit 0
+fi
+# One transaction failed: find the package that cannot be installed, so the
+# line names it rather than apt's last words.
+for p in "${missing[@]}"; do
+	if ! apt-get install -y -qq --no-install-recommends "$p" >"$log" 2>&1; then
+		echo "install-deps: cannot install $p: $(grep -m1 -E '^E:' "$log" || tail -n1 "$log")" >&2
+		exit 1
+	fi
+done
+echo "install-deps: apt-get install ${missing[*]} failed: $(grep -m1 -E '^E:' "$log" || tail -n1 "$log")" >&2
+exit 1

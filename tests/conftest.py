@@ -1,6 +1,11 @@
 """Shared fixtures: paths to the built binaries and helpers for running them."""
+import collections
+import fcntl
+import functools
 import os
 import pathlib
+import re
+import shutil
 import subprocess
 import tempfile
 
@@ -30,7 +35,6 @@ def run(cmd, check=True, **kw):
     return r
 
 
-
 def run_in_script(line, timeout=60, env=None, cwd=None):
     """Run a shell command line on a fresh pty with script(1), as a person at a
     terminal would: stdin stays open (not at EOF) until the command ends, so
@@ -50,3 +54,140 @@ def run_in_script(line, timeout=60, env=None, cwd=None):
         out.seek(0)
         err.seek(0)
         return subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())
+
+
+# ---- what this host offers -------------------------------------------------
+# Each capability is probed once per session. A probe returns None when the
+# host has it, else the reason a test that needs it skips: the summary at the
+# end groups skips by these reasons, so they name the missing feature.
+
+CGROUP = pathlib.Path("/sys/fs/cgroup")
+KVM_GET_API_VERSION = 0xAE00
+
+
+@functools.cache
+def missing_root():
+    return None if os.geteuid() == 0 else "needs root"
+
+
+@functools.cache
+def missing_tool(tool, package):
+    return None if shutil.which(tool) else f"needs {tool} (apt-get install {package})"
+
+
+@functools.cache
+def missing_kvm():
+    """A KVM device this process can open and that answers the stable API."""
+    if not os.path.exists("/dev/kvm"):
+        return "VMM: needs /dev/kvm (this host has none)"
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError as e:
+        return f"VMM: needs /dev/kvm read/write ({e.strerror})"
+    try:
+        if fcntl.ioctl(fd, KVM_GET_API_VERSION) != 12:
+            return "VMM: /dev/kvm does not speak KVM API 12"
+    except OSError as e:
+        return f"VMM: /dev/kvm answers no KVM_GET_API_VERSION ({e.strerror})"
+    finally:
+        os.close(fd)
+    return None
+
+
+@functools.cache
+def cgroup_mode():
+    """'v1', 'v2', 'hybrid', or None (no cgroups mounted)."""
+    types = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, sep, post = line.partition(" - ")
+            if sep:
+                types[pre.split()[4]] = post.split()[0]
+    top = types.get(str(CGROUP))
+    if top == "cgroup2":
+        return "v2"
+    if top is None and not any(t == "cgroup" for t in types.values()):
+        return None
+    return "hybrid" if types.get(str(CGROUP / "unified")) == "cgroup2" else "v1"
+
+
+@functools.cache
+def missing_cgroup_v1(controller):
+    if cgroup_mode() not in ("v1", "hybrid"):
+        return f"reads cgroup v1 files: cgroup mode is {cgroup_mode()}"
+    if not (CGROUP / controller).is_dir():
+        return f"reads cgroup v1 files: no v1 {controller} hierarchy"
+    return None
+
+
+def _unshare_ok(*flags):
+    try:
+        r = subprocess.run(["unshare", *flags, "true"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return str(e)
+    return None if r.returncode == 0 else (r.stderr.strip().splitlines() or ["failed"])[-1]
+
+
+@functools.cache
+def missing_userns():
+    err = _unshare_ok("--user", "--map-root-user")
+    return None if err is None else f"needs user namespaces ({err})"
+
+
+@functools.cache
+def missing_netns():
+    if missing_root():
+        return "needs root to make network namespaces"
+    err = _unshare_ok("--net")
+    return None if err is None else f"needs network namespaces ({err})"
+
+
+@functools.cache
+def missing_timens():
+    return None if os.path.exists("/proc/self/ns/time") else "needs time namespaces (kernel 5.6+)"
+
+
+def requires(*probes):
+    """Marker: skip unless every probe answered None (the first reason wins)."""
+    reasons = [p for p in probes if p]
+    return pytest.mark.skipif(bool(reasons), reason=reasons[0] if reasons else "")
+
+
+def need(*probes):
+    """In a test or fixture: skip with the first missing capability's reason."""
+    for p in probes:
+        if p:
+            pytest.skip(p)
+
+
+# ---- the skip summary ------------------------------------------------------
+# Unit-test binaries print "skip: REASON" for a case the host cannot run;
+# tests/test_unit.py records them here so that the summary shows them too.
+UNIT_SKIPS = []
+SKIP_LINE = re.compile(r"^skip(?:ped)?\b:?\s*(.+)$")
+
+
+def record_unit_skips(test, output):
+    for line in output.splitlines():
+        m = SKIP_LINE.match(line.strip())
+        if m:
+            UNIT_SKIPS.append((test, m.group(1)))
+
+
+def pytest_terminal_summary(terminalreporter):
+    groups = collections.defaultdict(list)
+    for rep in terminalreporter.stats.get("skipped", []):
+        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        groups[reason.removeprefix("Skipped: ")].append(rep.nodeid.split("::")[0])
+    for test, reason in UNIT_SKIPS:
+        groups[reason].append(f"{test} (a case inside)")
+    if not groups:
+        return
+    tr = terminalreporter
+    tr.write_sep("-", "skipped, by reason")
+    for reason, where in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        files = sorted(set(where))
+        shown = ", ".join(pathlib.PurePath(f).name for f in files[:3])
+        more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+        n = len(where)
+        tr.write_line(f"{n:4} {'test' if n == 1 else 'tests'}: {reason}  [{shown}{more}]")

@@ -9,12 +9,12 @@ import time
 
 import pytest
 
+from conftest import missing_cgroup_v1, requires
 from runtime_helpers import MARK_VAR, Env, need_root, runtime_binary  # noqa: F401
 
 CGROUP = pathlib.Path("/sys/fs/cgroup")
 # for tests that read cgroup v1 files (this project's hosts are hybrid)
-V1 = pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"),
-                        reason="reads cgroup v1 files: no v1 memory hierarchy")
+V1 = requires(missing_cgroup_v1("memory"))
 
 
 def wait_for(fn, timeout=10, what="condition", interval=0.05):

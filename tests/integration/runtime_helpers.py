@@ -64,10 +64,7 @@ def runtime_binary():
 
 
 def need_root():
-    if os.geteuid() != 0:
-        pytest.skip("berth-runtime integration tests need root")
-    if not os.path.exists("/bin/busybox"):
-        pytest.skip("no /bin/busybox for test bundles (apt-get install busybox-static)")
+    conftest.need(conftest.missing_root(), conftest.missing_tool("busybox", "busybox-static"))
 
 
 class Result:

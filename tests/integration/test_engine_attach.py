@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import binary
+from conftest import binary, missing_tool, need
 from engine_helpers import BUSYBOX, engine_store, wait_for
 
 if os.geteuid() != 0:
@@ -148,8 +148,7 @@ def script_popen(line, env):
 
 
 def test_detach_keys_on_a_tty_container_and_attach_again(b):
-    if not shutil.which("script"):
-        pytest.skip("script(1) is not installed")
+    need(missing_tool("script", "bsdutils"))
     b("run", "-d", "-it", "--name", "tty", BUSYBOX, "sh", "-c", TICK)
     line = f"{binary('berth')} --root {b.root} attach tty"
     p = script_popen(line, b.env)
@@ -182,8 +181,7 @@ def test_detach_keys_on_a_tty_container_and_attach_again(b):
 def test_tty_container_without_i_leaves_ctrl_c_a_signal(b):
     # no stdin to forward: the terminal is not made raw, ^C stops attach
     # (no proxy to a tty container, as Docker) and the container runs on
-    if not shutil.which("script"):
-        pytest.skip("script(1) is not installed")
+    need(missing_tool("script", "bsdutils"))
     b("run", "-d", "-t", "--name", "tt", BUSYBOX, "sh", "-c", TICK)
     p = script_popen(f"{binary('berth')} --root {b.root} attach tt", b.env)
     b.procs.append(p)
@@ -199,8 +197,7 @@ def test_tty_container_without_i_leaves_ctrl_c_a_signal(b):
 
 
 def test_run_it_detaches_with_ctrl_p_ctrl_q(b):
-    if not shutil.which("script"):
-        pytest.skip("script(1) is not installed")
+    need(missing_tool("script", "bsdutils"))
     line = f"{binary('berth')} --root {b.root} run -it --rm --name rt {BUSYBOX} sh -c '{TICK}'"
     p = script_popen(line, b.env)
     b.procs.append(p)

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from conftest import missing_tool, need
 from engine_helpers import (BUSYBOX, engine_store, host_leftovers, oci_image_dir, rootfs_tar,
                             wait_for)
 
@@ -291,8 +292,7 @@ def test_interactive_stdin(b):
 
 
 def test_tty(b):
-    if not shutil.which("script"):
-        pytest.skip("script(1) missing")
+    need(missing_tool("script", "bsdutils"))
     from conftest import binary
     line = (f"{binary('berth')} --root {b.root} run --rm -it {BUSYBOX} "
             "sh -c 'tty; test -t 0 && echo isatty; exit 3'")
@@ -310,9 +310,12 @@ def test_init_reaps_zombies(b):
         b("run", "-d", "--name", name, *flags, BUSYBOX, "sh", "-c",
           "(sleep 0.1 &); exec sleep 30")
         time.sleep(0.6)
-        out = b("exec", name, "ps", "-o", "stat,comm").stdout
+        out = b("exec", name, "ps", "-o", "stat,ppid,comm").stdout
         b("rm", "-f", name)
-        return [l for l in out.splitlines()[1:] if l.startswith("Z")]
+        # only the container's own orphan: a zombie `sleep` whose parent is
+        # the container's pid 1 (never a process of the host's)
+        return [l for l in out.splitlines()[1:]
+                if l.split()[:1] and l.split()[0].startswith("Z") and l.split()[1:3] == ["1", "sleep"]]
     assert len(zombies()) >= 1
     assert zombies("--init") == []
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import run_in_script
+from conftest import run_in_script, missing_tool, need
 
 import conftest
 from hardening_helpers import V1
@@ -160,8 +160,7 @@ def test_podman_pause_unpause(podman):
 
 
 def test_podman_tty(podman):
-    if not shutil.which("script"):
-        pytest.skip("no script(1) (bsdutils)")
+    need(missing_tool("script", "bsdutils"))
     cmd = " ".join(podman.base + ["run", "-it", "--rm", *ULIMITS, IMG, "sh", "-c",
                                   "'tty; stty size; echo tty-done'"])
     r = run_in_script(f"stty rows 33 cols 99; {cmd}", timeout=60, cwd=podman.tmp)
@@ -254,8 +253,7 @@ def test_podman_cpus(podman):
 
 
 def test_podman_exec_tty(podman):
-    if not shutil.which("script"):
-        pytest.skip("no script(1) (bsdutils)")
+    need(missing_tool("script", "bsdutils"))
     n = podman.name()
     podman("run", "-d", "--name", n, *ULIMITS, IMG, "sleep", "100")
     try:

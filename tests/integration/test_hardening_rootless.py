@@ -3,9 +3,11 @@ the user, bind-mount ownership, the "limits not enforced" warning, newuidmap ran
 the state directory under $XDG_RUNTIME_DIR."""
 import json
 import os
+import pathlib
 import pwd
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -20,6 +22,22 @@ def _file_lines(p):
             return f.read().splitlines()
     except FileNotFoundError:
         return []
+
+
+@pytest.fixture(scope="module")
+def rl_runtime():
+    """berth-runtime where the unprivileged account can run it: the checkout may lie
+    under a home the account cannot enter (/root is 0700), so a copy in a
+    world-readable temporary directory, removed at the end."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="berth-rl-bin-", dir="/tmp"))
+    try:
+        os.chmod(d, 0o755)
+        exe = d / "berth-runtime"
+        shutil.copy2(runtime_binary(), exe)
+        os.chmod(exe, 0o755)
+        yield exe
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +83,8 @@ def sub_start(path):
 
 
 class RL:
-    def __init__(self, env, pw):
-        self.env, self.pw = env, pw
+    def __init__(self, env, pw, exe):
+        self.env, self.pw, self.exe = env, pw, exe
         self.root = env.tmp / "rlstate"
         self.root.mkdir()
         os.chown(self.root, pw.pw_uid, pw.pw_gid)
@@ -75,7 +93,7 @@ class RL:
     def cmd(self, *args, root=True, extra_env=()):
         e = [f"{MARK_VAR}={self.env.mark}", "ASAN_OPTIONS=detect_leaks=1",
              f"HOME={self.pw.pw_dir}", *extra_env]
-        rt = [str(runtime_binary())] + (["--root", str(self.root)] if root else [])
+        rt = [str(self.exe)] + (["--root", str(self.root)] if root else [])
         return ["runuser", "-u", USER, "--", "env", "-u", "XDG_RUNTIME_DIR", *e, *rt,
                 *map(str, args)]
 
@@ -104,9 +122,9 @@ class RL:
 
 
 @pytest.fixture
-def rl(rluser):
+def rl(rluser, rl_runtime):
     env = Env()
-    r = RL(env, rluser)
+    r = RL(env, rluser, rl_runtime)
     yield r
     # the user's containers are deleted by the user, then the generic checks run
     if r.root.exists():

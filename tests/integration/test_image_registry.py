@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 
+import conftest
 from conftest import binary, run
 
 BUSYBOX = "/usr/bin/busybox"
@@ -21,8 +22,7 @@ ZERO = "sha256:" + "0" * 64
 
 
 def need(tool):
-    if not shutil.which(tool):
-        pytest.skip(f"{tool} is not installed")
+    conftest.need(conftest.missing_tool(tool, tool))  # each tool's package has its name
 
 
 def free_port():

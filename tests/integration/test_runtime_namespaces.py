@@ -1,12 +1,12 @@
 """berth-runtime: namespaces (user with id maps, network, joining by path, uts,
 ipc, pid, time with offsets) and namespaced sysctls."""
 import os
-import shutil
 import subprocess
 import time
 
 import pytest
 
+from conftest import missing_netns, missing_timens, missing_tool, requires
 from runtime_helpers import rtenv  # noqa: F401
 
 HOST_ID = 100000
@@ -108,7 +108,7 @@ def test_no_network_namespace_shares_host(rtenv):
     assert r.stdout.strip() == ns_inode_text("self", "net")
 
 
-@pytest.mark.skipif(not shutil.which("ip"), reason="no ip(8) (apt-get install iproute2)")
+@requires(missing_tool("ip", "iproute2"), missing_netns())
 def test_join_netns_by_path(rtenv):
     name = f"berth-{rtenv.mark}"
     subprocess.run(["ip", "netns", "add", name], check=True)
@@ -158,7 +158,7 @@ def test_ipc_namespace_isolates_sysv(rtenv):
     assert r.stdout.strip() == "1"  # header only
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/ns/time"), reason="no time namespaces")
+@requires(missing_timens())
 def test_time_namespace_boottime_offset(rtenv):
     offset = 10 * 86400
 

@@ -11,11 +11,9 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, missing_kvm, requires
 
-pytestmark = pytest.mark.skipif(
-    not os.access("/dev/kvm", os.R_OK | os.W_OK), reason="needs /dev/kvm (read/write)"
-)
+pytestmark = requires(missing_kvm())
 
 BUILDS = ["asan", "release"]
 FORMATS = ["bzImage", "elf"]

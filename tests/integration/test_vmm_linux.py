@@ -16,11 +16,9 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, missing_kvm, requires
 
-pytestmark = pytest.mark.skipif(
-    not os.access("/dev/kvm", os.R_OK | os.W_OK), reason="needs /dev/kvm (read/write)"
-)
+pytestmark = requires(missing_kvm())
 
 LOOPS = 1_000_000           # iterations of a 2-instruction loop in the probe guest
 MIN_RATE = 50e6             # instructions per second below which KVM is emulating

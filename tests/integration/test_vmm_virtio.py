@@ -11,11 +11,9 @@ import time
 
 import pytest
 
-from conftest import ROOT, binary
+from conftest import ROOT, binary, missing_kvm, missing_netns, missing_tool, need, requires
 
-pytestmark = pytest.mark.skipif(
-    not os.access("/dev/kvm", os.R_OK | os.W_OK), reason="needs /dev/kvm (read/write)"
-)
+pytestmark = requires(missing_kvm())
 
 NOT_BUILT_IN = "virtio devices are not built in yet"
 GLUE = ROOT / "src" / "lib" / "vmm" / "virtio_glue.c"
@@ -173,16 +171,9 @@ PEER = textwrap.dedent(
 )
 
 
-def have_netns():
-    if os.geteuid() != 0:
-        return False
-    return subprocess.run(["ip", "netns", "list"], capture_output=True).returncode == 0
-
-
 @pytest.fixture
 def netns():
-    if not have_netns():
-        pytest.skip("needs root and `ip netns` to make a private network namespace")
+    need(missing_tool("ip", "iproute2"), missing_netns())
     name = f"berth-vt-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:

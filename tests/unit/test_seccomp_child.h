@@ -20,8 +20,27 @@ static inline __attribute__((noreturn)) void child_exit(int code)
 	__builtin_unreachable();
 }
 
+/* The kernel's own signal default for a fault signal, set with the raw
+ * syscall: a sanitizer's sigaction interceptor may keep its own handler,
+ * which turns a fault into a report and exit(1) (an ASan build would then
+ * read "int $0x80 faulted" as "int $0x80 works"). */
+static inline void child_default_fault_signals(void)
+{
+	struct kernel_sigaction {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		unsigned long mask;
+	} dfl = {.handler = SIG_DFL};
+	static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (syscall(SYS_rt_sigaction, sigs[i], &dfl, NULL, sizeof dfl.mask) != 0)
+			child_exit(121);
+}
+
 /* Run fn(arg) in a child that never dumps core (SIGSYS deaths would
- * otherwise leave core files in the cwd). Returns the wait status. */
+ * otherwise leave core files in the cwd) and dies of a fault signal the way
+ * the kernel delivers it, in every build. Returns the wait status. */
 static inline int run_child(void (*fn)(void *), void *arg)
 {
 	fflush(NULL);
@@ -32,6 +51,7 @@ static inline int run_child(void (*fn)(void *), void *arg)
 		struct rlimit rl = {0, 0};
 		setrlimit(RLIMIT_CORE, &rl);
 		prctl(PR_SET_DUMPABLE, 0);
+		child_default_fault_signals();
 		fn(arg);
 		child_exit(120);
 	}
