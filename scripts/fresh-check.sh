@@ -16,7 +16,9 @@
 # Environment: FRESH_MIRROR (default: the host's first Debian mirror),
 # FRESH_DIR (where the root is made; default /var/tmp).
 # Output of each command goes to build/fresh-check/<cmd>.log as well; the last
-# line is "fresh-check: passed" or names the command that failed.
+# line is "fresh-check: passed" or names the command that failed. Exit status:
+# 0 passed, 1 a README command failed, 3 no fresh root could be made (no
+# Debian mirror reachable, no debootstrap), 2 bad usage.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -38,7 +40,7 @@ fi
 if ! command -v debootstrap >/dev/null; then
 	echo "fresh-check: installing debootstrap" >&2
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null ||
-		{ echo "fresh-check: cannot install debootstrap" >&2; exit 1; }
+		{ echo "fresh-check: cannot install debootstrap" >&2; exit 3; }
 fi
 
 # The mirror the host's apt uses (deb822 or one-line sources), else Debian's.
@@ -66,7 +68,7 @@ t0=$(date +%s)
 if ! debootstrap --variant=minbase --include=make,git,ca-certificates bookworm "$root" "$mirror" \
 	>"$logs/debootstrap.log" 2>&1; then
 	echo "fresh-check: debootstrap failed: $(grep -m1 -E '^E:' "$logs/debootstrap.log" || tail -n1 "$logs/debootstrap.log")" >&2
-	exit 1
+	exit 3
 fi
 cat >"$root/etc/apt/sources.list" <<EOF
 deb $mirror bookworm main

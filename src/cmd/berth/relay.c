@@ -152,6 +152,13 @@ int ctr_relay(int sock, const ctr_relay_opts *o)
 		sigaction(SIGQUIT, &sp, NULL);
 		sigaction(SIGUSR1, &sp, NULL);
 		sigaction(SIGUSR2, &sp, NULL);
+	} else {
+		/* ^C and a kill stop us even when we were started with them
+		 * ignored (an asynchronous job of a shell without job control
+		 * inherits SIGINT ignored), as Docker's runtime does */
+		struct sigaction dfl = {.sa_handler = SIG_DFL};
+		sigaction(SIGINT, &dfl, NULL);
+		sigaction(SIGTERM, &dfl, NULL);
 	}
 	bool in_open = o->in;
 	int status = CTR_RELAY_GONE;
