@@ -11,49 +11,18 @@ import os
 import pathlib
 import shutil
 import subprocess
-import tempfile
-import time
 
 import pytest
 
-from conftest import ROOT, missing_kvm, requires
+from conftest import ROOT, missing_kvm, missing_native_kvm, need, requires
 
 pytestmark = requires(missing_kvm())
 
-LOOPS = 1_000_000           # iterations of a 2-instruction loop in the probe guest
-MIN_RATE = 50e6             # instructions per second below which KVM is emulating
-EMULATING = ("KVM on this host is an emulating nested KVM: "
-             "stock Linux stops on cmpxchg16b/xrstor/int3")
 BANNER = "BERTH-LINUX-BOOT-OK"
 
 
 def berth():
     return ROOT / "build" / os.environ.get("BERTH_BUILD", "release") / "bin" / "berth"
-
-
-@pytest.fixture(scope="module")
-def probe_guest():
-    with tempfile.TemporaryDirectory(prefix="berth-linux-probe-") as d:
-        r = subprocess.run(["sh", str(ROOT / "tests" / "guests" / "build.sh"), d],
-                           capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, r.stdout + r.stderr
-        yield pathlib.Path(d) / "guest_status.elf"
-
-
-def run_time(kernel, loops):
-    t = time.monotonic()
-    r = subprocess.run([str(berth()), "vm", "run", "--kernel", str(kernel), "--memory", "16M",
-                        "--cmdline", f"mode=loop loops={loops}"],
-                       capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
-    assert r.returncode == 0, r.stderr
-    return time.monotonic() - t
-
-
-def guest_instruction_rate(kernel):
-    """Instructions/s of guest code: a timed loop minus an empty run."""
-    base = min(run_time(kernel, 0) for _ in range(2))
-    loop = min(run_time(kernel, LOOPS) for _ in range(2))
-    return 2 * LOOPS / max(loop - base, 1e-4)
 
 
 def find_kernel():
@@ -96,12 +65,10 @@ def busybox_initramfs(path):
     ]))
 
 
-def test_linux_boots_busybox(probe_guest, tmp_path):
+def test_linux_boots_busybox(tmp_path):
     if not berth().exists():
         pytest.fail(f"{berth()} is not built")
-    rate = guest_instruction_rate(probe_guest)
-    if rate < MIN_RATE:
-        pytest.skip(f"{EMULATING} (guest code runs at {rate / 1e6:.1f}M instructions/s)")
+    need(missing_native_kvm())
     kernel = find_kernel()
     if not kernel:
         pytest.skip("no kernel: set BERTH_TEST_KERNEL or install one readable in "
