@@ -168,3 +168,30 @@ void store_gc_if_idle(img_store *s)
 	berr ig;
 	store_gc(s, &ig);
 }
+
+int store_prune(img_store *s, char ***log, berr *e)
+{
+	if (store_lock_exclusive(s, e) < 0)
+		return -1;
+	img_index x;
+	int ret = -1;
+	char **tmp = NULL;
+	if (index_load(s, &x, e) < 0)
+		goto out_unlock;
+	if (gc_locked(s, &x, log, e) < 0 || !(tmp = fs_list_at(store_fd(s), "tmp", e)))
+		goto out;
+	for (size_t i = 0; tmp[i]; i++) {
+		_cleanup_free_ char *rel = xasprintf("tmp/%s", tmp[i]);
+		if (fs_rm_rf_at(store_fd(s), rel, e) < 0)
+			goto out;
+		_cleanup_free_ char *l = xasprintf("removed %s", rel);
+		strv_push(log, l);
+	}
+	ret = 0;
+out:
+	strv_free(tmp);
+	index_free(&x);
+out_unlock:
+	store_unlock(s);
+	return ret;
+}

@@ -68,6 +68,9 @@ int image_prune(img_store *s, char ***out, berr *e);
 /* Delete blobs and layer directories no image references (takes the
  * exclusive store lock). */
 int store_gc(img_store *s, berr *e);
+/* berth system prune: store_gc plus what tmp/ holds (partial downloads,
+ * leftovers of interrupted commands); each removal logged to *log. */
+int store_prune(img_store *s, char ***log, berr *e);
 /* store_gc only if no other berth process uses the store right now. */
 void store_gc_if_idle(img_store *s);
 

@@ -130,8 +130,7 @@ static int add_name(loader *l, pending *p, const char *ref, const char *shown, b
  * (O_NONBLOCK: opening a FIFO must not wait for a writer). */
 static int open_member(int dir, const char *path, struct stat *st, berr *e)
 {
-	_cleanup_close_ int fd =
-	    fs_open_in_root(dir, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, e);
+	_cleanup_close_ int fd = fs_open_in_root(dir, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, e);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, st) < 0)
@@ -194,8 +193,7 @@ static int put_member(loader *l, const char *path, const char *expect, dg_str *o
 	return 0;
 }
 
-static int put_buf(loader *l, const char *buf, size_t len, const char *expect, dg_str *out,
-		   berr *e)
+static int put_buf(loader *l, const char *buf, size_t len, const char *expect, dg_str *out, berr *e)
 {
 	dg_str got;
 	if (store_blob_put(l->s, buf, len, expect, &got, e) < 0)
@@ -269,23 +267,25 @@ static int check_docker(loader *l, json_object *root, berr *e)
 		if (!json_object_is_type(m, json_type_object))
 			return berr_set(e, EINVAL, "manifest.json[%zu]: not an object", i);
 		if (!str_field(m, "Config"))
-			return berr_set(e, EINVAL, "manifest.json[%zu].Config: missing or not a string",
-					i);
+			return berr_set(e, EINVAL,
+					"manifest.json[%zu].Config: missing or not a string", i);
 		if (!json_object_object_get_ex(m, "Layers", &layers) ||
 		    !json_object_is_type(layers, json_type_array))
-			return berr_set(e, EINVAL, "manifest.json[%zu].Layers: missing or not an array",
-					i);
+			return berr_set(e, EINVAL,
+					"manifest.json[%zu].Layers: missing or not an array", i);
 		size_t nl = json_object_array_length(layers);
 		if (nl > IMG_MAX_LAYERS)
-			return berr_set(e, EINVAL,
-					"manifest.json[%zu].Layers: %zu layers, more than the limit "
-					"of %d",
-					i, nl, IMG_MAX_LAYERS);
+			return berr_set(
+			    e, EINVAL,
+			    "manifest.json[%zu].Layers: %zu layers, more than the limit "
+			    "of %d",
+			    i, nl, IMG_MAX_LAYERS);
 		for (size_t k = 0; k < nl; k++)
 			if (!json_object_is_type(json_object_array_get_idx(layers, k),
 						 json_type_string))
-				return berr_set(e, EINVAL, "manifest.json[%zu].Layers[%zu]: not a string",
-						i, k);
+				return berr_set(e, EINVAL,
+						"manifest.json[%zu].Layers[%zu]: not a string", i,
+						k);
 		if (!json_object_object_get_ex(m, "RepoTags", &tags) ||
 		    json_object_is_type(tags, json_type_null))
 			continue;
@@ -295,8 +295,9 @@ static int check_docker(loader *l, json_object *root, berr *e)
 			json_object *t = json_object_array_get_idx(tags, k);
 			_cleanup_free_ char *name = NULL;
 			if (!json_object_is_type(t, json_type_string))
-				return berr_set(e, EINVAL, "manifest.json[%zu].RepoTags[%zu]: not a string",
-						i, k);
+				return berr_set(e, EINVAL,
+						"manifest.json[%zu].RepoTags[%zu]: not a string", i,
+						k);
 			if (tagged_name(l->s, json_object_get_string(t), &name, e) < 0)
 				return berr_ctx(e, "manifest.json[%zu].RepoTags[%zu]", i, k);
 			if (++names > LOAD_MAX_NAMES)
@@ -371,8 +372,8 @@ static int load_docker(loader *l, berr *e)
 
 /* Read the manifest `d` points at from blobs/, verified against its digest
  * (not stored yet: an index is only followed, never kept). */
-static int read_manifest(loader *l, const img_desc *d, const char *mt, img_manifest *m,
-			 char **buf, size_t *len, berr *e)
+static int read_manifest(loader *l, const img_desc *d, const char *mt, img_manifest *m, char **buf,
+			 size_t *len, berr *e)
 {
 	_cleanup_free_ char *path = xasprintf("blobs/sha256/%s", dg_hex(d->digest.s));
 	if (read_member(l->dir, path, MANIFEST_MAX, buf, len, e) < 0)
@@ -418,7 +419,9 @@ static int load_oci_entry(loader *l, const img_desc *top, size_t i, berr *e)
 		int k = manifest_pick(&m, NULL, NULL, e);
 		img_manifest sub;
 		char *sbuf = NULL;
-		int r = k < 0 ? -1 : read_manifest(l, &m.manifests[k], m.manifests[k].media_type, &sub, &sbuf, &len, e);
+		int r = k < 0 ? -1
+			      : read_manifest(l, &m.manifests[k], m.manifests[k].media_type, &sub,
+					      &sbuf, &len, e);
 		if (r == 0)
 			dig = m.manifests[k].digest;
 		manifest_free(&m);
@@ -446,7 +449,8 @@ static int load_oci_entry(loader *l, const img_desc *top, size_t i, berr *e)
 		goto out;
 	}
 	for (size_t k = 0; k < m.n_layers; k++) {
-		_cleanup_free_ char *lp = xasprintf("blobs/sha256/%s", dg_hex(m.layers[k].digest.s));
+		_cleanup_free_ char *lp =
+		    xasprintf("blobs/sha256/%s", dg_hex(m.layers[k].digest.s));
 		if (put_member(l, lp, m.layers[k].digest.s, NULL, NULL, e) < 0) {
 			berr_ctx(e, "layer %zu of manifest %s", k, dig.s);
 			goto out;
@@ -477,9 +481,11 @@ static int load_oci(loader *l, berr *e)
 		return berr_ctx(e, "OCI layout");
 	int ret = 0;
 	if (!idx.is_index || idx.n_manifests == 0)
-		ret = berr_set(e, EINVAL, "OCI layout: index.json lists no manifests (nothing to load)");
+		ret = berr_set(e, EINVAL,
+			       "OCI layout: index.json lists no manifests (nothing to load)");
 	else if (idx.n_manifests > LOAD_MAX_IMAGES)
-		ret = berr_set(e, EINVAL, "OCI layout: index.json: %zu manifests, more than the limit of %d",
+		ret = berr_set(e, EINVAL,
+			       "OCI layout: index.json: %zu manifests, more than the limit of %d",
 			       idx.n_manifests, LOAD_MAX_IMAGES);
 	for (size_t i = 0; i < idx.n_manifests && ret == 0; i++)
 		ret = load_oci_entry(l, &idx.manifests[i], i, e);
