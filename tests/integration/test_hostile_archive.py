@@ -252,13 +252,25 @@ def test_manifest_json_symlink_to_host_file(berth, tmp):
     host = tmp / "host-manifest.json"
     host.write_bytes(m.pop("manifest.json"))
     m["manifest.json"] = special(tarfile.SYMTYPE, str(host))
-    load_fails(berth, write_archive(tmp / "d.tar", m), "manifest.json")
+    load_fails(berth, write_archive(tmp / "d.tar", m), "manifest.json", str(host),
+               "not in the archive")
     assert berth.count() == 0
 
 
 def test_manifest_json_symlink_to_dev_zero(berth, tmp):
     m = {"manifest.json": special(tarfile.SYMTYPE, "/dev/zero")}
-    load_fails(berth, write_archive(tmp / "d.tar", m), "manifest.json")
+    load_fails(berth, write_archive(tmp / "d.tar", m), "manifest.json", "/dev/zero")
+
+
+def test_symlinks_inside_the_archive_still_work(berth, tmp):
+    # docker save links a layer shared by two images: ../<id>/layer.tar
+    m = docker_members([{"RepoTags": ["a:1"], "Layers": ["x/layer.tar"]},
+                        {"RepoTags": ["b:1"], "Layers": ["y/layer.tar"]}],
+                       {"x/layer.tar": LAYER, "y/layer.tar": LAYER})
+    m["y/layer.tar"] = special(tarfile.SYMTYPE, "../x/layer.tar")
+    m["manifest.json"], m["real.json"] = special(tarfile.SYMTYPE, "/real.json"), m["manifest.json"]
+    r = berth("load", "-i", write_archive(tmp / "d.tar", m))
+    assert r.stdout == "Loaded image: a:1\nLoaded image: b:1\n"
 
 
 def test_index_json_symlink_out_of_a_layout_dir(berth, tmp):

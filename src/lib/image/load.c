@@ -131,6 +131,14 @@ static int add_name(loader *l, pending *p, const char *ref, const char *shown, b
 static int open_member(int dir, const char *path, struct stat *st, berr *e)
 {
 	_cleanup_close_ int fd = fs_open_in_root(dir, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, e);
+	char target[256];
+	ssize_t tn;
+	if (fd < 0 && e->errnum == ENOENT && !strchr(path, '/') &&
+	    (tn = readlinkat(dir, path, target, sizeof(target) - 1)) > 0) {
+		target[tn] = '\0';
+		return berr_set(e, ENOENT, "%s: a symlink to \"%s\", which is not in the archive",
+				path, target);
+	}
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, st) < 0)
@@ -309,6 +317,20 @@ static int check_docker(loader *l, json_object *root, berr *e)
 	return 0;
 }
 
+/* Copy the Layers of manifest.json[i] into the store, filling ld[]. */
+static int put_docker_layers(loader *l, json_object *layers, size_t i, img_desc *ld, berr *e)
+{
+	for (size_t k = 0; k < json_object_array_length(layers); k++) {
+		const char *path = json_object_get_string(json_object_array_get_idx(layers, k));
+		unsigned long long size;
+		if (put_member(l, path, NULL, &ld[k].digest, &size, e) < 0)
+			return berr_ctx(e, "manifest.json[%zu].Layers[%zu]", i, k);
+		ld[k].size = (long long)size;
+		ld[k].media_type = xstrdup(layer_mt_by_magic(l->s, &ld[k].digest));
+	}
+	return 0;
+}
+
 static int load_docker_image(loader *l, json_object *m, size_t i, berr *e)
 {
 	pending *p = add_pending(l, e);
@@ -319,25 +341,26 @@ static int load_docker_image(loader *l, json_object *m, size_t i, berr *e)
 	size_t n = json_object_array_length(layers);
 	_cleanup_free_ char *cbuf = NULL;
 	size_t clen;
-	const char *cfg = str_field(m, "Config");
-	img_desc cd = {.media_type = MT_OCI_CONFIG};
-	if (read_member(l->dir, cfg, ARCHIVE_JSON_MAX, &cbuf, &clen, e) < 0 ||
+	img_desc cd = {0};
+	if (read_member(l->dir, str_field(m, "Config"), ARCHIVE_JSON_MAX, &cbuf, &clen, e) < 0 ||
 	    put_buf(l, cbuf, clen, NULL, &cd.digest, e) < 0)
 		return berr_ctx(e, "manifest.json[%zu].Config", i);
+	cd.media_type = xstrdup(MT_OCI_CONFIG);
 	cd.size = (long long)clen;
-	_cleanup_free_ img_desc *ld = xzalloc(sizeof(img_desc) * (n ? n : 1));
-	for (size_t k = 0; k < n; k++) {
-		const char *path = json_object_get_string(json_object_array_get_idx(layers, k));
-		unsigned long long size;
-		if (put_member(l, path, NULL, &ld[k].digest, &size, e) < 0)
-			return berr_ctx(e, "manifest.json[%zu].Layers[%zu]", i, k);
-		ld[k].size = (long long)size;
-		ld[k].media_type = (char *)layer_mt_by_magic(l->s, &ld[k].digest);
+	img_desc *ld = xzalloc(sizeof(img_desc) * (n ? n : 1));
+	int r = put_docker_layers(l, layers, i, ld, e);
+	if (r == 0) {
+		_cleanup_free_ char *man = manifest_build_oci(&cd, ld, n);
+		dg_str md;
+		if (put_buf(l, man, strlen(man), NULL, &md, e) < 0 || prepare(l, p, md.s, e) < 0)
+			r = berr_ctx(e, "manifest.json[%zu]", i);
 	}
-	_cleanup_free_ char *man = manifest_build_oci(&cd, ld, n);
-	dg_str md;
-	if (put_buf(l, man, strlen(man), NULL, &md, e) < 0 || prepare(l, p, md.s, e) < 0)
-		return berr_ctx(e, "manifest.json[%zu]", i);
+	desc_free(&cd);
+	for (size_t k = 0; k < n; k++)
+		desc_free(&ld[k]);
+	free(ld);
+	if (r < 0)
+		return -1;
 	if (json_object_object_get_ex(m, "RepoTags", &tags) &&
 	    json_object_is_type(tags, json_type_array))
 		for (size_t k = 0; k < json_object_array_length(tags); k++) {
