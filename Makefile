@@ -8,7 +8,7 @@ BUILD ?= release
 O ?= build/$(BUILD)
 CC ?= gcc
 
-CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
 	-Wno-missing-field-initializers -fno-strict-aliasing -Isrc/lib -Isrc/cmd/common -MMD -MP \
 	$(shell pkg-config --cflags json-c 2>/dev/null)
 ifeq ($(BUILD),asan)

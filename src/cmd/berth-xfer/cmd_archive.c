@@ -33,8 +33,12 @@ int cmd_import(cli *c, int argc, char **argv)
 	berr e;
 	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	dg_str id;
-	if (!s || image_import(s, fd >= 0 ? fd : 0, argc == 3 ? argv[2] : NULL, &id, &e) < 0)
+	if (!s)
 		return cli_fail(125, &e);
+	if (image_import(s, fd >= 0 ? fd : 0, argc == 3 ? argv[2] : NULL, &id, &e) < 0) {
+		berr_ctx(&e, "import %s", fd >= 0 ? argv[1] : "from stdin");
+		return cli_fail(125, &e);
+	}
 	printf("%s\n", id.s);
 	return 0;
 }

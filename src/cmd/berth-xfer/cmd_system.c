@@ -1,6 +1,6 @@
 /* berth system check [--repair]: verify the image store (repairing may
  * unpack layers again, hence here with libarchive) and the container
- * store's leftovers. */
+ * store's leftovers; berth system prune. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,10 +10,35 @@
 #include "util/xalloc.h"
 #include "xfer.h"
 
+/* berth system prune: dangling images, then every blob and layer no image
+ * references, and tmp/. */
+static int system_prune(cli *c)
+{
+	berr e;
+	_cleanup_store_ img_store *s = store_open(c->root, &e);
+	char **images = NULL, **log = NULL;
+	if (!s || image_prune(s, &images, &e) < 0 || store_prune(s, &log, &e) < 0) {
+		strv_free(images);
+		strv_free(log);
+		return cli_fail(125, &e);
+	}
+	if (images)
+		printf("Deleted Images:\n");
+	for (size_t i = 0; images && images[i]; i++)
+		printf("%s\n", images[i]);
+	for (size_t i = 0; log && log[i]; i++)
+		printf("%s\n", log[i]);
+	strv_free(images);
+	strv_free(log);
+	return 0;
+}
+
 int cmd_system(cli *c, int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "prune"))
+		return system_prune(c);
 	if (argc < 2 || strcmp(argv[1], "check"))
-		return cli_failf(125, "usage: berth system check [--repair]");
+		return cli_failf(125, "usage: berth system check [--repair] | system prune");
 	bool repair = argc > 2 && !strcmp(argv[2], "--repair");
 	berr e;
 	_cleanup_store_ img_store *s = store_open(c->root, &e);

@@ -39,7 +39,7 @@ static const cli_cmd commands[] = {
     {"import", cli_xfer, "make an image from a root filesystem tar"},
     {"load", cli_xfer, "load images from a docker-archive or oci-archive"},
     {"save", cli_xfer, "save images to a docker-archive or oci-archive"},
-    {"system", cli_xfer, "system check [--repair]: verify the image store"},
+    {"system", cli_xfer, "system check [--repair] | prune: verify or clean the image store"},
 };
 
 static void usage(FILE *f)

@@ -1,6 +1,5 @@
-/* Image archives: import of a root-filesystem tar, load of docker-archive /
- * oci-archive tars and OCI layout directories, save to docker-archive and
- * oci-archive. */
+/* Image archives: import of a root-filesystem tar, save to docker-archive
+ * and oci-archive (load: load.c). */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "image/gc.h"
 #include "image/image.h"
 #include "image/manifest.h"
 #include "image/unpack.h"
@@ -32,12 +32,14 @@ static char *now_rfc3339(void)
 	return xstrdup(buf);
 }
 
-/* Store `buf` as a blob and fill a descriptor for it. */
-static int put_desc(img_store *s, const char *buf, size_t len, const char *mt, img_desc *d, berr *e)
+/* Store `buf` as a blob (its hex noted in *wrote) and fill a descriptor. */
+static int put_desc(img_store *s, const char *buf, size_t len, const char *mt, img_desc *d,
+		    char ***wrote, berr *e)
 {
 	memset(d, 0, sizeof(*d));
 	if (store_blob_put(s, buf, len, NULL, &d->digest, e) < 0)
 		return -1;
+	strv_push(wrote, dg_hex(d->digest.s));
 	d->media_type = xstrdup(mt);
 	d->size = (long long)len;
 	return 0;
@@ -45,14 +47,14 @@ static int put_desc(img_store *s, const char *buf, size_t len, const char *mt, i
 
 /* Store config + manifest for the given layers, then commit the image. */
 static int commit_new(img_store *s, const char *config, const img_desc *layers, size_t n,
-		      const char *name, dg_str *id, berr *e)
+		      const char *name, dg_str *id, char ***wrote, berr *e)
 {
 	img_desc cd, md;
-	if (put_desc(s, config, strlen(config), MT_OCI_CONFIG, &cd, e) < 0)
+	if (put_desc(s, config, strlen(config), MT_OCI_CONFIG, &cd, wrote, e) < 0)
 		return -1;
 	_cleanup_free_ char *man = manifest_build_oci(&cd, layers, n);
 	desc_free(&cd);
-	if (put_desc(s, man, strlen(man), MT_OCI_MANIFEST, &md, e) < 0)
+	if (put_desc(s, man, strlen(man), MT_OCI_MANIFEST, &md, wrote, e) < 0)
 		return -1;
 	int r = image_commit(s, md.digest.s, name, NULL, id, e);
 	desc_free(&md);
@@ -105,7 +107,9 @@ static int gzip_layer(img_store *s, int fd, img_desc *d, dg_str *diff_id, berr *
 	unlink(tmpname);
 	unsigned long long rawsize;
 	if (unpack_decompress(fd, raw, diff_id, &rawsize, e) < 0)
-		return berr_ctx(e, "import");
+		return -1;
+	if (rawsize == 0)
+		return berr_set(e, EINVAL, "the input is empty, not a tar archive");
 	if (lseek(raw, 0, SEEK_SET) < 0)
 		return berr_sys(e, "seek");
 	blob_writer *w = blob_begin(s, NULL, e);
@@ -205,236 +209,23 @@ int image_import(img_store *s, int fd, const char *ref, dg_str *id, berr *e)
 	img_desc layer = {0};
 	dg_str diff;
 	int ret = -1;
+	char **wrote = NULL, **layers = NULL;
 	if (gzip_layer(s, fd, &layer, &diff, e) < 0)
 		goto out;
+	strv_push(&wrote, dg_hex(layer.digest.s));
+	strv_push(&layers, dg_hex(diff.s));
 	char *cfg = import_config(&diff);
-	ret = commit_new(s, cfg, &layer, 1, name, id, e);
+	ret = commit_new(s, cfg, &layer, 1, name, id, &wrote, e);
 	free(cfg);
 out:
 	desc_free(&layer);
 	store_unlock(s);
-	return ret;
-}
-
-/* ---- load ---- */
-
-static const char *layer_mt_by_magic(int fd)
-{
-	unsigned char m[4] = {0};
-	if (pread(fd, m, sizeof(m), 0) < 2)
-		return MT_OCI_LAYER;
-	if (m[0] == 0x1f && m[1] == 0x8b)
-		return MT_OCI_LAYER_GZIP;
-	if (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)
-		return MT_OCI_LAYER_ZSTD;
-	return MT_OCI_LAYER;
-}
-
-/* Copy the file at `path` (resolved inside dirfd) into the store. */
-static int put_file(img_store *s, int dirfd, const char *path, const char *expect, img_desc *d,
-		    berr *e)
-{
-	memset(d, 0, sizeof(*d));
-	_cleanup_close_ int fd = fs_open_in_root(dirfd, path, O_RDONLY, 0, e);
-	if (fd < 0)
-		return -1;
-	unsigned long long size;
-	if (store_blob_put_fd(s, fd, expect, &d->digest, &size, e) < 0)
-		return berr_ctx(e, "%s", path);
-	d->size = (long long)size;
-	d->media_type = xstrdup(layer_mt_by_magic(fd));
-	return 0;
-}
-
-static int load_docker(img_store *s, int dirfd, char ***out, berr *e)
-{
-	_cleanup_free_ char *buf = NULL;
-	if (fs_read_file_at(dirfd, "manifest.json", &buf, NULL, e) < 0)
-		return -1;
-	json_object *root = json_tokener_parse(buf);
-	int ret = -1;
-	if (!root || !json_object_is_type(root, json_type_array)) {
-		berr_set(e, EINVAL, "manifest.json: not a JSON array");
-		goto out;
+	if (ret < 0) { /* remove what this import wrote (unless referenced) */
+		berr ig;
+		store_discard(s, wrote, strv_len(wrote), layers, strv_len(layers), &ig);
 	}
-	for (size_t i = 0; i < json_object_array_length(root); i++) {
-		json_object *m = json_object_array_get_idx(root, i), *cfg, *layers, *tags;
-		if (!json_object_object_get_ex(m, "Config", &cfg) ||
-		    !json_object_object_get_ex(m, "Layers", &layers) ||
-		    !json_object_is_type(layers, json_type_array)) {
-			berr_set(e, EINVAL, "manifest.json[%zu]: Config or Layers missing", i);
-			goto out;
-		}
-		img_desc cd;
-		if (put_file(s, dirfd, json_object_get_string(cfg), NULL, &cd, e) < 0)
-			goto out;
-		_cleanup_free_ char *cbuf = NULL;
-		size_t clen;
-		if (store_blob_read(s, cd.digest.s, &cbuf, &clen, e) < 0) {
-			desc_free(&cd);
-			goto out;
-		}
-		desc_free(&cd);
-		size_t n = json_object_array_length(layers);
-		img_desc *ld = xzalloc(sizeof(img_desc) * (n ? n : 1));
-		int r = 0;
-		for (size_t k = 0; k < n && r == 0; k++)
-			r = put_file(s, dirfd,
-				     json_object_get_string(json_object_array_get_idx(layers, k)),
-				     NULL, &ld[k], e);
-		char *first = NULL;
-		json_object_object_get_ex(m, "RepoTags", &tags);
-		size_t ntags = tags && json_object_is_type(tags, json_type_array)
-				   ? json_object_array_length(tags)
-				   : 0;
-		if (r == 0 && ntags > 0)
-			r = normalize_name(
-			    s, json_object_get_string(json_object_array_get_idx(tags, 0)), &first,
-			    e);
-		dg_str id;
-		if (r == 0)
-			r = commit_new(s, cbuf, ld, n, first, &id, e);
-		for (size_t k = 0; k < n; k++)
-			desc_free(&ld[k]);
-		free(ld);
-		free(first);
-		if (r < 0)
-			goto out;
-		for (size_t k = 0; k < ntags; k++) {
-			const char *t = json_object_get_string(json_object_array_get_idx(tags, k));
-			if (k > 0 && image_tag(s, id.s, t, e) < 0)
-				goto out;
-			strv_push(out, t);
-		}
-		if (!ntags)
-			strv_push(out, id.s);
-	}
-	ret = 0;
-out:
-	json_object_put(root);
-	return ret;
-}
-
-/* A manifest from an OCI layout: copy manifest, config and layers in. */
-static int load_oci_manifest(img_store *s, int dirfd, const img_desc *d, const char *name,
-			     char ***out, int depth, berr *e)
-{
-	_cleanup_free_ char *path = xasprintf("blobs/sha256/%s", dg_hex(d->digest.s));
-	img_desc tmp;
-	if (put_file(s, dirfd, path, d->digest.s, &tmp, e) < 0)
-		return -1;
-	desc_free(&tmp);
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
-	img_manifest m;
-	if (store_blob_read(s, d->digest.s, &buf, &len, e) < 0 ||
-	    manifest_parse(buf, len, d->media_type, &m, e) < 0)
-		return -1;
-	int ret = -1;
-	if (m.is_index) {
-		int k = depth < 4 ? manifest_pick(&m, NULL, NULL, e) : -1;
-		if (k >= 0)
-			ret = load_oci_manifest(s, dirfd, &m.manifests[k], name, out, depth + 1, e);
-		manifest_free(&m);
-		return ret;
-	}
-	const img_desc *all[1 + m.n_layers];
-	all[0] = &m.config;
-	for (size_t i = 0; i < m.n_layers; i++)
-		all[i + 1] = &m.layers[i];
-	for (size_t i = 0; i < 1 + m.n_layers; i++) {
-		_cleanup_free_ char *p = xasprintf("blobs/sha256/%s", dg_hex(all[i]->digest.s));
-		if (put_file(s, dirfd, p, all[i]->digest.s, &tmp, e) < 0)
-			goto out;
-		desc_free(&tmp);
-	}
-	dg_str id;
-	if (image_commit(s, d->digest.s, name, NULL, &id, e) < 0)
-		goto out;
-	strv_push(out, name ? name : id.s);
-	ret = 0;
-out:
-	manifest_free(&m);
-	return ret;
-}
-
-static int load_oci(img_store *s, int dirfd, char ***out, berr *e)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
-	img_manifest idx;
-	if (fs_read_file_at(dirfd, "index.json", &buf, &len, e) < 0 ||
-	    manifest_parse(buf, len, MT_OCI_INDEX, &idx, e) < 0)
-		return berr_ctx(e, "OCI layout");
-	int ret = 0;
-	for (size_t i = 0; i < idx.n_manifests && ret == 0; i++) {
-		const img_desc *d = &idx.manifests[i];
-		_cleanup_free_ char *name = NULL;
-		const char *rn = d->ref_name;
-		/* a full reference names the image; a bare tag does not */
-		if (rn && (strchr(rn, '/') || strchr(rn, ':'))) {
-			berr ne;
-			normalize_name(s, rn, &name, &ne);
-		}
-		ret = load_oci_manifest(s, dirfd, d, name, out, 0, e);
-	}
-	manifest_free(&idx);
-	return ret;
-}
-
-static int load_dir(img_store *s, int dirfd, char ***out, berr *e)
-{
-	if (faccessat(dirfd, "index.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    faccessat(dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		return load_oci(s, dirfd, out, e);
-	if (faccessat(dirfd, "manifest.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		return load_docker(s, dirfd, out, e);
-	return berr_set(e, EINVAL,
-			"not an image archive: neither manifest.json (docker-archive) nor "
-			"oci-layout and index.json (OCI)");
-}
-
-int image_load(img_store *s, int fd, const char *path, char ***out, berr *e)
-{
-	if (store_lock_shared(s, e) < 0)
-		return -1;
-	int ret = -1;
-	if (path) {
-		_cleanup_close_ int d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (d < 0)
-			berr_sys(e, "open %s", path);
-		else
-			ret = load_dir(s, d, out, e);
-		store_unlock(s);
-		return ret;
-	}
-	/* Unpack the archive with the layer unpacker (same containment) into a
-	 * temporary directory of the store, then read it as a directory. */
-	char tmp[64];
-	snprintf(tmp, sizeof(tmp), "load-%d", (int)getpid());
-	_cleanup_close_ int d = -1;
-	_cleanup_close_ int tfd = openat(store_fd(s), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	berr ig;
-	if (tfd < 0) {
-		berr_sys(e, "open tmp");
-		goto out;
-	}
-	fs_rm_rf_at(tfd, tmp, &ig);
-	if (mkdirat(tfd, tmp, 0700) < 0) {
-		berr_sys(e, "mkdir tmp/%s", tmp);
-		goto out;
-	}
-	d = openat(tfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	dg_str ignored;
-	if (d < 0)
-		berr_sys(e, "open tmp/%s", tmp);
-	else if (unpack_layer(fd, d, &ignored, e) < 0)
-		berr_ctx(e, "read archive");
-	else
-		ret = load_dir(s, d, out, e);
-	fs_rm_rf_at(tfd, tmp, &ig);
-out:
-	store_unlock(s);
+	strv_free(wrote);
+	strv_free(layers);
 	return ret;
 }
 

@@ -9,8 +9,7 @@
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
-int image_commit(img_store *s, const char *manifest, const char *name, const char *repo_digest,
-		 dg_str *id, berr *e)
+int image_prepare(img_store *s, const char *manifest, img_rec *out, berr *e)
 {
 	_cleanup_free_ char *mbuf = NULL, *cbuf = NULL;
 	size_t mlen, clen;
@@ -18,11 +17,17 @@ int image_commit(img_store *s, const char *manifest, const char *name, const cha
 	img_config c = {0};
 	img_rec rec = {0};
 	int ret = -1;
+	memset(out, 0, sizeof(*out));
 	if (store_blob_read(s, manifest, &mbuf, &mlen, e) < 0 ||
 	    manifest_parse(mbuf, mlen, NULL, &m, e) < 0)
 		goto out;
 	if (m.is_index) {
 		berr_set(e, EINVAL, "manifest %s: is an index, not an image manifest", manifest);
+		goto out;
+	}
+	if (m.n_layers > IMG_MAX_LAYERS) {
+		berr_set(e, EINVAL, "manifest %s: %zu layers, more than the limit of %d", manifest,
+			 m.n_layers, IMG_MAX_LAYERS);
 		goto out;
 	}
 	if (store_blob_read(s, m.config.digest.s, &cbuf, &clen, e) < 0 ||
@@ -52,12 +57,23 @@ int image_commit(img_store *s, const char *manifest, const char *name, const cha
 		if (store_layer_unpack(s, l->digest.s, l->diff_id.s, e) < 0)
 			goto out;
 	}
-	if (id)
-		*id = rec.id;
-	ret = index_add(s, &rec, name, repo_digest, e);
+	*out = rec;
+	memset(&rec, 0, sizeof(rec));
+	ret = 0;
 out:
 	rec_free(&rec);
 	manifest_free(&m);
 	config_free(&c);
 	return ret;
+}
+
+int image_commit(img_store *s, const char *manifest, const char *name, const char *repo_digest,
+		 dg_str *id, berr *e)
+{
+	img_rec rec;
+	if (image_prepare(s, manifest, &rec, e) < 0)
+		return -1;
+	if (id)
+		*id = rec.id;
+	return index_add(s, &rec, name, repo_digest, e);
 }

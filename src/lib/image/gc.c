@@ -35,56 +35,115 @@ void refset_free(refset *rs)
 	strv_free(rs->layers);
 }
 
+static int remove_blob(int bfd, const char *hex, char ***log, berr *e)
+{
+	if (unlinkat(bfd, hex, 0) < 0 && errno != ENOENT)
+		return berr_sys(e, "remove blob %s", hex);
+	if (log) {
+		_cleanup_free_ char *l = xasprintf("removed unreferenced blob sha256:%s", hex);
+		strv_push(log, l);
+	}
+	return 0;
+}
+
+static int remove_layer(int lfd, int tfd, const char *hex, char ***log, berr *e)
+{
+	/* out of layers/ in one rename first: a half-deleted tree must never
+	 * pass for an unpacked layer after a crash */
+	_cleanup_free_ char *g = xasprintf("gc-%s-%d", hex, (int)getpid());
+	if (renameat(lfd, hex, tfd, g) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return berr_sys(e, "move layer %s out of layers/", hex);
+	}
+	if (fs_rm_rf_at(tfd, g, e) < 0)
+		return -1;
+	if (log) {
+		_cleanup_free_ char *l = xasprintf("removed unreferenced layer %s", hex);
+		strv_push(log, l);
+	}
+	return 0;
+}
+
+static int open_dirs(img_store *s, int *bfd, int *lfd, int *tfd, berr *e)
+{
+	*bfd = openat(store_fd(s), "blobs/sha256", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	*lfd = openat(store_fd(s), "layers", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	*tfd = openat(store_fd(s), "tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*bfd < 0 || *lfd < 0 || *tfd < 0)
+		return berr_sys(e, "open store directories");
+	return 0;
+}
+
 int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 {
 	refset rs;
 	refset_build(s, x, &rs);
 	int ret = -1;
-	_cleanup_close_ int bfd =
-	    openat(store_fd(s), "blobs/sha256", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int lfd = openat(store_fd(s), "layers", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int tfd = openat(store_fd(s), "tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int bfd = -1, lfd = -1, tfd = -1;
 	char **blobs = fs_list_at(store_fd(s), "blobs/sha256", e);
 	char **layers = blobs ? fs_list_at(store_fd(s), "layers", e) : NULL;
-	if (!blobs || !layers || bfd < 0 || lfd < 0 || tfd < 0) {
-		if (blobs && layers)
-			berr_sys(e, "open store directories");
+	if (!blobs || !layers || open_dirs(s, &bfd, &lfd, &tfd, e) < 0)
 		goto out;
-	}
 	for (size_t i = 0; blobs[i]; i++)
-		if (!strv_contains(rs.blobs, blobs[i])) {
-			if (unlinkat(bfd, blobs[i], 0) < 0 && errno != ENOENT) {
-				berr_sys(e, "remove blob %s", blobs[i]);
-				goto out;
-			}
-			if (log) {
-				_cleanup_free_ char *l =
-				    xasprintf("removed unreferenced blob sha256:%s", blobs[i]);
-				strv_push(log, l);
-			}
-		}
+		if (!strv_contains(rs.blobs, blobs[i]) && remove_blob(bfd, blobs[i], log, e) < 0)
+			goto out;
 	for (size_t i = 0; layers[i]; i++)
-		if (!strv_contains(rs.layers, layers[i])) {
-			/* out of layers/ in one rename first: a half-deleted tree
-			 * must never pass for an unpacked layer after a crash */
-			_cleanup_free_ char *g = xasprintf("gc-%s-%d", layers[i], (int)getpid());
-			if (renameat(lfd, layers[i], tfd, g) < 0) {
-				berr_sys(e, "move layer %s out of layers/", layers[i]);
-				goto out;
-			}
-			if (fs_rm_rf_at(tfd, g, e) < 0)
-				goto out;
-			if (log) {
-				_cleanup_free_ char *l =
-				    xasprintf("removed unreferenced layer %s", layers[i]);
-				strv_push(log, l);
-			}
-		}
+		if (!strv_contains(rs.layers, layers[i]) &&
+		    remove_layer(lfd, tfd, layers[i], log, e) < 0)
+			goto out;
 	ret = 0;
 out:
 	strv_free(blobs);
 	strv_free(layers);
 	refset_free(&rs);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool in_sorted(char **v, size_t n, const char *s)
+{
+	return n && bsearch(&s, v, n, sizeof(char *), cmp_str);
+}
+
+int store_discard(img_store *s, char *const *blobs, size_t nb, char *const *layers, size_t nl,
+		  berr *e)
+{
+	if (!nb && !nl)
+		return 0;
+	if (store_lock_exclusive(s, e) < 0)
+		return -1;
+	img_index x;
+	refset rs = {0};
+	int ret = -1;
+	_cleanup_close_ int bfd = -1, lfd = -1, tfd = -1;
+	if (index_load(s, &x, e) < 0)
+		goto out_unlock;
+	refset_build(s, &x, &rs);
+	size_t rb = strv_len(rs.blobs), rl = strv_len(rs.layers);
+	if (rb)
+		qsort(rs.blobs, rb, sizeof(char *), cmp_str);
+	if (rl)
+		qsort(rs.layers, rl, sizeof(char *), cmp_str);
+	if (open_dirs(s, &bfd, &lfd, &tfd, e) < 0)
+		goto out;
+	for (size_t i = 0; i < nb; i++)
+		if (!in_sorted(rs.blobs, rb, blobs[i]) && remove_blob(bfd, blobs[i], NULL, e) < 0)
+			goto out;
+	for (size_t i = 0; i < nl; i++)
+		if (!in_sorted(rs.layers, rl, layers[i]) &&
+		    remove_layer(lfd, tfd, layers[i], NULL, e) < 0)
+			goto out;
+	ret = 0;
+out:
+	refset_free(&rs);
+	index_free(&x);
+out_unlock:
+	store_unlock(s);
 	return ret;
 }
 
@@ -108,4 +167,31 @@ void store_gc_if_idle(img_store *s)
 		return;
 	berr ig;
 	store_gc(s, &ig);
+}
+
+int store_prune(img_store *s, char ***log, berr *e)
+{
+	if (store_lock_exclusive(s, e) < 0)
+		return -1;
+	img_index x;
+	int ret = -1;
+	char **tmp = NULL;
+	if (index_load(s, &x, e) < 0)
+		goto out_unlock;
+	if (gc_locked(s, &x, log, e) < 0 || !(tmp = fs_list_at(store_fd(s), "tmp", e)))
+		goto out;
+	for (size_t i = 0; tmp[i]; i++) {
+		_cleanup_free_ char *rel = xasprintf("tmp/%s", tmp[i]);
+		if (fs_rm_rf_at(store_fd(s), rel, e) < 0)
+			goto out;
+		_cleanup_free_ char *l = xasprintf("removed %s", rel);
+		strv_push(log, l);
+	}
+	ret = 0;
+out:
+	strv_free(tmp);
+	index_free(&x);
+out_unlock:
+	store_unlock(s);
+	return ret;
 }

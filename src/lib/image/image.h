@@ -49,6 +49,13 @@ int image_normalize(img_store *s, const char *ref, img_ref *out, berr *e);
  * The manifest must be the blob `manifest` (a single-platform manifest). */
 int image_commit(img_store *s, const char *manifest, const char *name, const char *repo_digest,
 		 dg_str *id, berr *e);
+/* image_commit without the index: checks, unpacks the layers and fills *rec
+ * (rec_free), ready for index_add / index_add_all. */
+int image_prepare(img_store *s, const char *manifest, img_rec *rec, berr *e);
+/* Most layers an image may have: Docker's limit (overlay2 refuses deeper
+ * stacks); a manifest with more is refused before anything is fetched or
+ * unpacked. */
+#define IMG_MAX_LAYERS 127
 
 int image_tag(img_store *s, const char *src, const char *dst, berr *e);
 
@@ -61,6 +68,9 @@ int image_prune(img_store *s, char ***out, berr *e);
 /* Delete blobs and layer directories no image references (takes the
  * exclusive store lock). */
 int store_gc(img_store *s, berr *e);
+/* berth system prune: store_gc plus what tmp/ holds (partial downloads,
+ * leftovers of interrupted commands); each removal logged to *log. */
+int store_prune(img_store *s, char ***log, berr *e);
 /* store_gc only if no other berth process uses the store right now. */
 void store_gc_if_idle(img_store *s);
 
@@ -87,10 +97,21 @@ int store_check(img_store *s, bool repair, store_report *r, berr *e);
 void store_report_free(store_report *r);
 
 /* ---- archives (archive.c) ---- */
-/* Import a root-filesystem tar (any compression) as a one-layer image. */
+/* Import a root-filesystem tar (any compression) as a one-layer image. An
+ * empty input is refused; on failure the blobs it wrote are removed. */
 int image_import(img_store *s, int fd, const char *name, dg_str *id, berr *e);
 /* Load a docker-archive or oci-archive tar from fd, or an OCI layout
- * directory (path != NULL). Loaded names (or IDs) appended to *out. */
+ * directory (path != NULL) (load.c). Loaded names (or IDs) appended to *out.
+ * All or nothing: every manifest, config, layer and tag is checked (and
+ * every layer unpacked) before the first name is written, and the images go
+ * into the index in one write; on failure the blobs and layers this load
+ * wrote and no image references are removed again. The archive's files must
+ * be regular files inside it (symlinks resolve inside the archive), its
+ * JSON documents at most ARCHIVE_JSON_MAX bytes, at most LOAD_MAX_IMAGES
+ * images and LOAD_MAX_NAMES names. */
+#define ARCHIVE_JSON_MAX (16 << 20)
+#define LOAD_MAX_IMAGES	 4096
+#define LOAD_MAX_NAMES	 4096
 int image_load(img_store *s, int fd, const char *path, char ***out, berr *e);
 typedef enum { SAVE_DOCKER_ARCHIVE, SAVE_OCI_ARCHIVE } save_format;
 int image_save(img_store *s, char *const *refs, int fd, save_format fmt, berr *e);

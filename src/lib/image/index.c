@@ -348,3 +348,48 @@ out_unlock:
 	index_unlock(lfd);
 	return ret;
 }
+
+int index_add_all(img_store *s, img_rec *recs, char *const *const *names, size_t n, berr *e)
+{
+	int ret = -1;
+	img_index x = {0};
+	int lfd = index_lock(s, e);
+	if (lfd < 0)
+		goto out_free;
+	if (index_load(s, &x, e) < 0)
+		goto out_unlock;
+	for (size_t i = 0; i < n; i++) {
+		img_rec *rec = &recs[i];
+		size_t t = x.n;
+		for (size_t k = 0; k < x.n; k++)
+			if (!strcmp(x.v[k].id.s, rec->id.s))
+				t = k;
+		if (t == x.n) {
+			x.v = xreallocarray(x.v, x.n + 1, sizeof(img_rec));
+			x.v[x.n] = *rec;
+			memset(rec, 0, sizeof(*rec));
+			strv_free(x.v[x.n].names);
+			x.v[x.n].names = NULL;
+			strv_free(x.v[x.n].repo_digests);
+			x.v[x.n].repo_digests = NULL;
+			if (!x.v[x.n].added)
+				x.v[x.n].added = (long long)time(NULL);
+			x.n++;
+		}
+		for (size_t j = 0; names && names[i] && names[i][j]; j++) {
+			for (size_t k = 0; k < x.n; k++)
+				if (k != t)
+					strv_remove(x.v[k].names, names[i][j]);
+			if (!strv_contains(x.v[t].names, names[i][j]))
+				strv_push(&x.v[t].names, names[i][j]);
+		}
+	}
+	ret = index_save(s, &x, e);
+	index_free(&x);
+out_unlock:
+	index_unlock(lfd);
+out_free:
+	for (size_t i = 0; i < n; i++)
+		rec_free(&recs[i]);
+	return ret;
+}

@@ -57,5 +57,10 @@ int index_find(const img_index *x, const char *ref, const char *default_domain, 
  * `repo_digest` (may be NULL) at it; a name moves off any other image. */
 int index_add(img_store *s, img_rec *rec, const char *name, const char *repo_digest, berr *e);
 
+/* Add n images in one index write (all or none), taking over every recs[i]
+ * (freed, also on failure) and pointing the names in names[i] (NULL or
+ * NULL-terminated) at it; a later name moves off an earlier image. */
+int index_add_all(img_store *s, img_rec *recs, char *const *const *names, size_t n, berr *e);
+
 bool strv_contains(char *const *v, const char *s);
 void strv_remove(char **v, const char *s);

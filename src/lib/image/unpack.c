@@ -30,6 +30,7 @@ typedef struct stream {
 	char *buf;
 	berr *e;
 	bool failed;
+	bool eof; /* an empty stream: no data to read */
 } stream;
 
 static int stream_open(stream *st, int fd, berr *e)
@@ -51,6 +52,7 @@ static int stream_open(stream *st, int fd, berr *e)
 	int r = archive_read_next_header(st->a, &ent);
 	if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
 		return berr_set(e, EIO, "decompress: %s", archive_error_string(st->a));
+	st->eof = r == ARCHIVE_EOF;
 	return 0;
 }
 
@@ -64,6 +66,8 @@ static void stream_close(stream *st)
 
 static ssize_t stream_read(stream *st, const void **out)
 {
+	if (st->eof)
+		return 0;
 	la_ssize_t n = archive_read_data(st->a, st->buf, BUF_SIZE);
 	if (n < 0) {
 		st->failed = true;
@@ -177,6 +181,7 @@ typedef struct ux {
 	size_t n_dirs, cap_dirs;
 	bool cache_stale; /* an rm -rf may have removed the cached dir */
 	bool is_root;	  /* can chown / mknod */
+	bool archive;	  /* an image archive: files, dirs and links only */
 } ux;
 
 static void cache_drop(ux *u)
@@ -494,10 +499,15 @@ static int apply_entry(ux *u, struct archive *b, struct archive_entry *ent, berr
 	char *slash = strrchr(path, '/');
 	const char *name = slash ? slash + 1 : path;
 	_cleanup_free_ char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
+	if (u->archive && !hl && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
+		return berr_set(e, EINVAL,
+				"entry \"%s\": not a regular file, directory or link (an image "
+				"archive holds no FIFOs, devices or sockets)",
+				raw);
 	int parent = get_parent(u, dir, e);
 	if (parent < 0)
 		return berr_ctx(e, "entry \"%s\"", raw);
-	if (!strncmp(name, WH_PREFIX, strlen(WH_PREFIX)))
+	if (!u->archive && !strncmp(name, WH_PREFIX, strlen(WH_PREFIX)))
 		return whiteout(u, parent, name, path, ent, e);
 	if (hl) {
 		if (clear_slot(u, parent, name, false, e) < 0)
@@ -537,9 +547,10 @@ static void apply_dir_times(ux *u)
 	}
 }
 
-int unpack_layer(int fd, int dirfd, dg_str *diff_id, berr *e)
+static int unpack_tree(int fd, int dirfd, bool archive, dg_str *diff_id, berr *e)
 {
-	ux u = {.root = -1, .cache_fd = -1, .is_root = geteuid() == 0};
+	ux u = {
+	    .root = -1, .cache_fd = -1, .is_root = !archive && geteuid() == 0, .archive = archive};
 	struct archive *b = NULL;
 	int ret = -1, sv[2] = {-1, -1};
 	pump p = {.in = fd};
@@ -613,4 +624,15 @@ out:
 	if (u.root >= 0)
 		close(u.root);
 	return ret;
+}
+
+int unpack_layer(int fd, int dirfd, dg_str *diff_id, berr *e)
+{
+	return unpack_tree(fd, dirfd, false, diff_id, e);
+}
+
+int unpack_archive(int fd, int dirfd, berr *e)
+{
+	dg_str ignored;
+	return unpack_tree(fd, dirfd, true, &ignored, e);
 }

@@ -25,6 +25,13 @@
  * empty). On error the directory holds a partial tree: the caller removes it. */
 int unpack_layer(int fd, int dirfd, dg_str *diff_id, berr *e);
 
+/* Unpack an image archive (docker-archive, oci-archive) the same way, but
+ * only regular files, directories, symlinks and hard links: an entry of any
+ * other type (a FIFO would block its reader, a device never ends) fails the
+ * unpack; names starting with .wh. are plain names, and ownership is not
+ * restored. */
+int unpack_archive(int fd, int dirfd, berr *e);
+
 /* Decompress (by magic) `in` into `out` (out < 0: discard), returning the
  * digest and size of the uncompressed stream. */
 int unpack_decompress(int in, int out, dg_str *digest, unsigned long long *size, berr *e);
