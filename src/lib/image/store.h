@@ -13,10 +13,7 @@
  *
  * Only complete blobs and layer directories are ever visible under their
  * final names (rename(2) is the commit point), and the index only names
- * things that exist, so a kill -9 at any moment leaves no broken image: at
- * most complete blobs no image references yet, which a later pull reuses,
- * `system check` reports (--repair removes them) and gc removes. A command
- * that fails removes the blobs it wrote itself. */
+ * things that exist, so a kill -9 at any moment leaves the store consistent. */
 #pragma once
 
 #include <stdbool.h>
