@@ -402,8 +402,9 @@ def test_check_reports_unreferenced_blob_and_prune_removes_leftovers(berth, tmp)
     stray = b"left by a crashed command"
     (berth.store() / "blobs/sha256" / sha(stray)[7:]).write_bytes(stray)
     c = berth("system", "check", check=False)
-    assert c.returncode == 1, c.stdout
-    assert f"problem: blob {sha(stray)}: not referenced by any image" in c.stdout, c.stdout
+    # garbage, listed; the store is still consistent (a kill -9 may leave this)
+    assert c.returncode == 0 and "store is consistent" in c.stdout, c.stdout
+    assert f"garbage: blob {sha(stray)}: not referenced by any image" in c.stdout, c.stdout
     c = berth("system", "check", "--repair")
     assert f"removed unreferenced blob {sha(stray)}" in c.stdout, c.stdout
     c = berth("system", "check")

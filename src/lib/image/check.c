@@ -145,18 +145,19 @@ int store_check(img_store *s, bool repair, store_report *r, berr *e)
 	}
 	if (changed && index_save(s, &x, e) < 0)
 		goto out;
-	/* unreferenced blobs: an inconsistency (a failed command removes what it
-	 * wrote; these are left by an interrupted one), repaired by removing
-	 * them; unreferenced layers: garbage */
+	/* unreferenced data: garbage, listed (a failed command removes what it
+	 * wrote, so these were left by a killed one), removed by --repair and
+	 * system prune. The store is still consistent: kill -9 at any moment
+	 * may leave garbage, never an inconsistency. */
 	refset rs;
 	refset_build(s, &x, &rs);
 	char **blobs = fs_list_at(store_fd(s), "blobs/sha256", e);
 	char **layers = blobs ? fs_list_at(store_fd(s), "layers", e) : NULL;
 	for (size_t i = 0; blobs && blobs[i]; i++)
 		if (!strv_contains(rs.blobs, blobs[i]) && !strv_contains(bad, blobs[i]))
-			add(&r->problems,
+			add(&r->garbage,
 			    "blob sha256:%s: not referenced by any image (left by an interrupted "
-			    "or failed command; --repair removes it)",
+			    "command; --repair or system prune removes it)",
 			    blobs[i]);
 	for (size_t i = 0; layers && layers[i]; i++)
 		if (!strv_contains(rs.layers, layers[i]))
