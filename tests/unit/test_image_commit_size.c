@@ -47,10 +47,10 @@ static void test_images_size_is_on_disk(void)
 	CHECK(tlen > 0);
 	dg_str layer, cfgd, md;
 	CHECK(store_blob_put(s, tar, tlen, NULL, &layer, &e) == 0);
-	_cleanup_free_ char *cfg = xasprintf(
-	    "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
-	    "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
-	    layer.s);
+	_cleanup_free_ char *cfg =
+	    xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
+		      "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
+		      layer.s);
 	CHECK(store_blob_put(s, cfg, strlen(cfg), NULL, &cfgd, &e) == 0);
 	_cleanup_free_ char *man = xasprintf(
 	    "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_MANIFEST "\","
