@@ -97,6 +97,11 @@ size_t reg_header_cb(char *buf, size_t size, size_t n, void *ctx)
 		r->header_long = true;
 		return 0;
 	}
+	r->hdr_bytes += len;
+	if (r->hdr_bytes > REG_MAX_HEADERS) { /* headers that never end */
+		r->headers_big = true;
+		return 0;
+	}
 	if (len >= 5 && !strncmp(buf, "HTTP/", 5)) { /* a new response (redirect) */
 		free(r->content_type);
 		free(r->digest);
@@ -401,9 +406,13 @@ int reg_transfer_error(reg_client *c, const char *method, const char *url, CURLc
 		return berr_set(e, EFBIG,
 				"%s%s%s: a response header line is over berth's limit of %d KiB",
 				method, sp, url, REG_MAX_HEADER >> 10);
+	if (r && r->headers_big)
+		return berr_set(e, EFBIG,
+				"%s%s%s: the response headers are over berth's limit of %d KiB",
+				method, sp, url, REG_MAX_HEADERS >> 10);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
-		return berr_set(e, ETIMEDOUT, "%s%s%s: stalled: no data for %ld s", method, sp, url,
-				c->stall_s);
+		return berr_set(e, ETIMEDOUT, "%s%s%s: stalled: under 1 byte/s for %ld s", method,
+				sp, url, c->stall_s);
 	return berr_set(e, EIO, "%s%s%s: %s", method, sp, url, curl_easy_strerror(rc));
 }
 

@@ -20,8 +20,11 @@ typedef struct reg_client {
 /* berth's limits on what a registry sends (named in the errors). */
 #define REG_MAX_BODY   (64ll << 20)	    /* manifests, tokens, error documents */
 #define REG_MAX_HEADER CURL_MAX_HTTP_HEADER /* one header line (libcurl's 100 KiB) */
-#define REG_MAX_TOKEN  (64 << 10)	    /* a bearer token */
-#define REG_STALL_S    60		    /* default for reg_opts.stall_timeout */
+#define REG_MAX_HEADERS                                                                            \
+	(256                                                                                       \
+	 << 10) /* all header lines of a request, redirects included (under libcurl's 300 KiB) */
+#define REG_MAX_TOKEN (64 << 10) /* a bearer token */
+#define REG_STALL_S   60	 /* default for reg_opts.stall_timeout */
 
 typedef struct reg_resp {
 	long status;
@@ -32,6 +35,8 @@ typedef struct reg_resp {
 	size_t cap;	  /* allocated for body */
 	bool too_big;	  /* the body went over REG_MAX_BODY */
 	bool header_long; /* a header line went over REG_MAX_HEADER */
+	size_t hdr_bytes; /* header bytes so far (never reset by a redirect) */
+	bool headers_big; /* they went over REG_MAX_HEADERS */
 } reg_resp;
 
 reg_client *reg_client_new(img_store *s, const char *domain, const reg_opts *o, bool want_creds,

@@ -297,7 +297,7 @@ static int dl_finish(img_store *s, CURLM *m, reg_client *c, const char *path, dl
 		if (rc == CURLE_OPERATION_TIMEDOUT)
 			return berr_set(
 			    e, ETIMEDOUT,
-			    "blob %s: stalled: no data for %ld s at %llu of %lld bytes%s",
+			    "blob %s: stalled: under 1 byte/s for %ld s at %llu of %lld bytes%s",
 			    d->digest.s, c->stall_s, d->got, d->size,
 			    d->resumes > 1 ? ", after one resume" : "");
 		_cleanup_free_ char *what = xasprintf("fetch blob %s", d->digest.s);
@@ -580,8 +580,12 @@ int registry_pull(img_store *s, const char *refstr, const reg_opts *o, dg_str *i
 	v = xzalloc(sizeof(dl) * (m.n_layers + 1));
 	v[nv].digest = m.config.digest;
 	v[nv++].size = m.config.size;
-	/* the config first: it names the diffIDs the unpacker checks */
-	if (fetch_blobs(s, c, ref.path, v, 1, o, NULL, NULL, NULL, e) < 0 ||
+	/* the config first: it names the diffIDs the unpacker checks (no
+	 * progress lines for it, as Docker: a "Download complete" before a
+	 * failing layer read as that layer's) */
+	reg_opts co = o ? *o : (reg_opts){0};
+	co.progress = NULL;
+	if (fetch_blobs(s, c, ref.path, v, 1, &co, NULL, NULL, NULL, e) < 0 ||
 	    store_blob_read(s, m.config.digest.s, &cbuf, &clen, e) < 0 ||
 	    config_parse(cbuf, clen, &cfg, e) < 0)
 		goto out;
