@@ -211,6 +211,19 @@ def test_token_outside_token68_is_refused(hostile, berth, token):
     assert berth.left() == []
 
 
+def test_token_over_the_limit_is_refused(hostile, berth):
+    def route(h):
+        if h.path.startswith("/token"):
+            return h.reply(200, json.dumps({"token": "a" * (65 << 10)}).encode())
+        if not (h.headers.get("Authorization") or "").startswith("Bearer "):
+            return h.reply(401, b"{}", headers=[(
+                "WWW-Authenticate", f'Bearer realm="http://{srv.addr}/token"')])
+        return h.reply(500, b"{}")
+    srv = hostile(route)
+    one_line_failure(berth("pull", "-q", f"{srv.addr}/t/img:1"), "token", "64 KiB")
+    assert [p for _, p, _ in srv.seen if not p.startswith("/token")] == ["/v2/t/img/manifests/1"]
+
+
 def test_token68_token_is_used(hostile, berth):
     img = small_image()
     honest = serve_image(img)
@@ -233,7 +246,7 @@ def test_token68_token_is_used(hostile, berth):
 
 
 def test_error_text_control_characters_are_escaped(hostile, berth):
-    evil = "\x1b[2J\x1b[Hroot@host:~# \x07\x9b31m\r\nrm -rf /\x00tail"
+    evil = "\x1b[2J\x1b[Hroot@host:~# \x07\x9b31m\r\nrm -rf / caf\u00e9 \u2192\x7f\x00tail"
 
     def route(h):
         body = json.dumps({"errors": [{"code": "UNKNOWN\x1b]0;title\x07", "message": evil}]})
@@ -248,7 +261,8 @@ def test_error_text_control_characters_are_escaped(hostile, berth):
         assert bad not in err, (bad, err)
     text = err.decode()
     assert "root@host:~#" in text and "rm -rf /" in text, text  # (the NUL ends the string)
-    assert "\\x1b" in text  # escaped, still readable
+    assert "\\x1b" in text and "\\u009b" in text and "\\x7f" in text  # escaped, readable
+    assert "caf\u00e9 \u2192" in text  # printable UTF-8 stays
     assert berth.left() == []
 
 
