@@ -12,6 +12,7 @@ import os
 import pathlib
 import shutil
 import socketserver
+import subprocess
 import tarfile
 import tempfile
 import threading
@@ -19,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import binary, run
+from conftest import binary, missing_root, requires, run
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -297,6 +298,42 @@ def test_blob_longer_than_declared_is_cut(hostile, berth):
     one_line_failure(r, layer, "1000")
     assert berth.left() == [], berth.left()
     assert stream["bytes"] < 32 << 20  # berth hung up early
+
+
+@requires(missing_root())
+def test_disk_full_keeps_no_partial(hostile, tmp_path):
+    """A layer that fills the disk (declared 1 TB, never ends): the pull fails
+    with ENOSPC naming the blob, keeps no partial file, and the next honest
+    pull into the same store does not fail with ENOSPC too."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], check=True)
+    try:
+        b = Berth(mnt / "root")
+        img = small_image(b"full")
+        layer = img["layer"]
+        img = make_image([img["blobs"][layer]], sizes=[1 << 40])
+
+        def hook(h, d):
+            if d != layer:
+                return False
+            h.send_response(200)
+            h.end_headers()  # no length: until berth hangs up
+            try:
+                for _ in range(1024):
+                    h.wfile.write(b"F" * (1 << 16))
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            h.close_connection = True
+            return True
+        srv = hostile(serve_image(img, hook))
+        one_line_failure(b("pull", "-q", f"{srv.addr}/t/img:1"), layer, "No space left")
+        assert b.left() == [], b.left()
+        good = hostile(serve_image(small_image(b"good")))
+        r = b("pull", "-q", f"{good.addr}/t/img:1")
+        assert r.returncode == 0, r.stderr
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
 
 
 @pytest.mark.parametrize("declared_delta", [+500, -1])

@@ -95,8 +95,10 @@ static size_t dl_write(char *buf, size_t size, size_t n, void *ctx)
 			 d->digest.s, d->size);
 		return dl_fail(d, true);
 	}
-	if (blob_write(d->w, buf, len, &d->err) < 0)
+	if (blob_write(d->w, buf, len, &d->err) < 0) {
+		berr_ctx(&d->err, "blob %s", d->digest.s);
 		return dl_fail(d, true); /* ENOSPC: a partial file would keep the disk full */
+	}
 	d->got += len;
 	return len;
 }
