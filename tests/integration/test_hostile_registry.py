@@ -573,6 +573,31 @@ def test_stall_then_resume_completes(hostile, berth):
     assert berth.left("tmp") == []
 
 
+def test_stalled_manifest_is_named(hostile, berth):
+    def route(h):
+        if "/manifests/" in h.path:
+            h.send_response(200)
+            h.send_header("Content-Type", OCI_MANIFEST)
+            h.send_header("Content-Length", "1000")
+            h.end_headers()
+            h.wfile.write(b"{")
+            h.wfile.flush()
+            h.server.stop.wait(60)
+            h.close_connection = True
+            return
+        h.reply(200, b"{}")
+    srv = hostile(route)
+    t0 = time.monotonic()
+    r = berth("pull", "-q", f"{srv.addr}/t/img:1", env={"BERTH_STALL_TIMEOUT": "2"}, timeout=50)
+    one_line_failure(r, "manifests/1", "stalled", "for 2 s")
+    assert time.monotonic() - t0 < 40
+
+
+def test_bad_stall_timeout_is_refused(berth):
+    one_line_failure(berth("pull", "-q", "127.0.0.1:1/t/img:1", env={"BERTH_STALL_TIMEOUT": "2x"}),
+                     "BERTH_STALL_TIMEOUT", "2x")
+
+
 # ---- 8. leftovers --------------------------------------------------------------
 
 
