@@ -25,9 +25,8 @@
 #include "util/error.h"
 
 /* Progress of one blob: `status` is "Downloading", "Download complete",
- * "Download failed",
- * "Already exists", "Pushing", "Pushed", "Layer already exists",
- * "Extracting", "Pull complete". total may be 0 when unknown. */
+ * "Download failed", "Already exists", "Pushing", "Pushed", "Layer already
+ * exists", "Extracting", "Pull complete". total may be 0 when unknown. */
 typedef void (*reg_progress_fn)(void *ctx, const char *digest, const char *status,
 				unsigned long long done, unsigned long long total);
 
