@@ -568,7 +568,7 @@ def test_kill9_during_pull_then_check_and_resume(registry, tmp, berth):
 def test_resume_from_partial_download(busybox_image, tmp):
     """A partial file left in tmp/ is resumed with a Range request: a correct
     prefix completes; a corrupted prefix is caught by the digest check,
-    dropped, and the next pull starts over."""
+    dropped, and the blob is downloaded once more from byte 0."""
     a = Berth(tmp / "a")
     a("pull", "-q", busybox_image["ref"])
     layer = a.inspect(busybox_image["ref"])
@@ -583,13 +583,9 @@ def test_resume_from_partial_download(busybox_image, tmp):
             prefix[10] ^= 0xFF
         (b.store() / "tmp" / f"{big.name}.partial").write_bytes(bytes(prefix))
         r = b("pull", "-q", busybox_image["ref"], check=False)
-        if not corrupt:
-            assert r.returncode == 0, r.stderr
-            assert b.inspect(busybox_image["ref"])["Id"] == layer["Id"]
-        else:
-            assert r.returncode == 125 and "digest mismatch" in r.stderr, r.stderr
-            assert not (b.store() / "tmp" / f"{big.name}.partial").exists()
-            assert b("pull", "-q", busybox_image["ref"]).returncode == 0
+        assert r.returncode == 0, r.stderr
+        assert b.inspect(busybox_image["ref"])["Id"] == layer["Id"]
+        assert not (b.store() / "tmp" / f"{big.name}.partial").exists()
         assert (b.store() / "blobs" / "sha256" / big.name).read_bytes() == data
 
 
@@ -664,7 +660,8 @@ def test_bearer_token_auth(busybox_image, registry, tmp):
                     self.send_response(401)
                     self.end_headers()
                     return
-                body = json.dumps({"token": "T:" + q.get("scope", [""])[0]}).encode()
+                # a token68 token (RFC 7235): the scope, hex-encoded
+                body = json.dumps({"token": "T" + q.get("scope", [""])[0].encode().hex()}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -673,7 +670,7 @@ def test_bearer_token_auth(busybox_image, registry, tmp):
                 return
             repo = u.path.split("/")[2:4] if u.path.startswith("/v2/") and u.path != "/v2/" else None
             scope = f"repository:{'/'.join(repo)}:pull" if repo else ""
-            if self.headers.get("Authorization") != "Bearer T:" + scope:
+            if self.headers.get("Authorization") != "Bearer T" + scope.encode().hex():
                 self.send_response(401)
                 self.send_header("WWW-Authenticate",
                                  f'Bearer realm="http://{self.server.addr}/token",service="fake"'

@@ -66,6 +66,23 @@ static int parse_common(int o, reg_opts *ro)
 	return 125;
 }
 
+/* $BERTH_STALL_TIMEOUT: seconds without data before a transfer counts as
+ * stalled (default 60). */
+static int stall_timeout(reg_opts *ro)
+{
+	const char *v = getenv("BERTH_STALL_TIMEOUT");
+	if (!v || !*v)
+		return 0;
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || *end || n < 1 || n > 86400)
+		return cli_failf(
+		    125, "BERTH_STALL_TIMEOUT: invalid value \"%s\" (seconds, 1 to 86400)", v);
+	ro->stall_timeout = (int)n;
+	return 0;
+}
+
 #define COMMON_OPTS                                                                                \
 	{"tls-verify", optional_argument, 0, 'T'},                                                 \
 	{                                                                                          \
@@ -88,6 +105,8 @@ int cmd_pull(cli *c, int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_failf(125, "\"pull\" requires exactly 1 argument: berth pull "
 				      "[--tls-verify=false] NAME[:TAG|@DIGEST]");
+	if (stall_timeout(&ro))
+		return 125;
 	bar b = {.tty = isatty(2)};
 	if (!quiet) {
 		ro.progress = on_progress;
@@ -125,6 +144,8 @@ int cmd_push(cli *c, int argc, char **argv)
 	if (optind >= argc || argc - optind > 2)
 		return cli_failf(125, "\"push\" requires 1 or 2 arguments: berth push "
 				      "[--tls-verify=false] IMAGE [DESTINATION]");
+	if (stall_timeout(&ro))
+		return 125;
 	bar b = {.tty = isatty(2)};
 	if (!quiet) {
 		ro.progress = on_progress;

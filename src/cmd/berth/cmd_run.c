@@ -307,7 +307,7 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		e.errnum = errnum;
 		waitpid(m, NULL, 0);
 		rc = exec_status(&e);
-		fprintf(stderr, "berth: %s\n", e.msg);
+		cli_fail(0, &e);
 		eng_cleanup(g, id, &ig);
 		if (rm)
 			eng_remove(g, id, true, &ig);
@@ -323,16 +323,16 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 	json_object_object_add(st, "FinishedAt", json_object_new_string("0001-01-01T00:00:00Z"));
 	json_object_object_add(st, "ExitCode", json_object_new_int(0));
 	if (eng_save(g, id, doc, &e) < 0)
-		fprintf(stderr, "berth: %s\n", e.msg);
+		cli_fail(0, &e);
 	int sock = -1;
 	if (attach && (sock = ctr_attach_sock(g, id, &e)) < 0)
-		fprintf(stderr, "berth: %s\n", e.msg);
+		cli_fail(0, &e);
 	/* taken before the start: a quick process may be reaped (FinishedAt)
 	 * before rt_start returns */
 	_cleanup_free_ char *started = eng_time_now();
 	if (rt_start(&g->rt, id, &e) < 0) {
 		rc = exec_status(&e);
-		fprintf(stderr, "berth: %s\n", e.msg);
+		cli_fail(0, &e);
 		rt_kill(&g->rt, id, SIGKILL, false, &ig);
 		if (sock >= 0) {
 			ctr_relay_opts ro = {.id = id};

@@ -8,20 +8,66 @@
 #include "cli_common.h"
 #include "util/xalloc.h"
 
+/* Length of the UTF-8 sequence at p (0 if it is not a valid one). */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	if (p[0] >= 0xf5)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+		return 0; /* overlong, surrogate, beyond U+10FFFF */
+	return n;
+}
+
+void cli_print_clean(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			fputc(*p++, f);
+			continue;
+		}
+		size_t n = *p >= 0x80 ? utf8_len(p) : 0;
+		/* U+0080..U+009F are the C1 controls (0xc2 0x80..0x9f) */
+		if (n > 0 && !(n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+			fwrite(p, 1, n, f);
+			p += n;
+			continue;
+		}
+		if (n == 2) { /* a C1 control */
+			fprintf(f, "\\u%04x", p[1]);
+			p += 2;
+		} else if (*p == '\n' || *p == '\r' || *p == '\t') {
+			fprintf(f, "\\%c", *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't');
+			p++;
+		} else { /* C0, DEL, ESC, a byte that is no UTF-8 */
+			fprintf(f, "\\x%02x", *p++);
+		}
+	}
+}
+
 int cli_fail(int status, const berr *e)
 {
-	fprintf(stderr, "berth: %s\n", e->msg);
+	fputs("berth: ", stderr);
+	cli_print_clean(stderr, e->msg);
+	fputc('\n', stderr);
 	return status;
 }
 
 int cli_failf(int status, const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("berth: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	fputs("berth: ", stderr);
+	cli_print_clean(stderr, msg);
+	fputc('\n', stderr);
 	return status;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "util/error.h"
 
@@ -23,9 +24,15 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 /* Print "berth: <msg>" to stderr and return status (125 for engine errors,
- * as Docker does). */
+ * as Docker does). The message is printed with cli_print_clean. */
 int cli_fail(int status, const berr *e);
 int cli_failf(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print text that may come from outside (a registry's error message, an
+ * image's config) so that it cannot drive the terminal: C0 and C1 controls,
+ * ESC and DEL and bytes that are no UTF-8 are written escaped (\x1b, \n,
+ * \u009b); printable text, UTF-8 included, as it is. */
+void cli_print_clean(FILE *f, const char *s);
 
 /* Defaults from the environment, then the global options before the command
  * (--root DIR, --root=DIR, --debug). Returns the index of the first other

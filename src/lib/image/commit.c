@@ -3,6 +3,7 @@
  * image.c, which the container commands use). */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "image/image.h"
 #include "image/manifest.h"
@@ -52,7 +53,16 @@ int image_prepare(img_store *s, const char *manifest, img_rec *out, berr *e)
 		l->digest = m.layers[i].digest;
 		strcpy(l->diff_id.s, c.diff_ids[i]);
 		l->media_type = m.layers[i].media_type ? xstrdup(m.layers[i].media_type) : NULL;
-		l->size = m.layers[i].size;
+		/* what is on disk, not what the manifest claims */
+		_cleanup_close_ int fd = store_blob_open(s, l->digest.s, e);
+		struct stat st;
+		if (fd < 0)
+			goto out;
+		if (fstat(fd, &st) < 0) {
+			berr_sys(e, "stat blob %s", l->digest.s);
+			goto out;
+		}
+		l->size = (long long)st.st_size;
 		rec.size += l->size;
 		if (store_layer_unpack(s, l->digest.s, l->diff_id.s, e) < 0)
 			goto out;

@@ -339,7 +339,9 @@ void blob_abort(blob_writer *w, bool keep_partial)
 	if (!w)
 		return;
 	if (w->fd >= 0) {
-		if (!keep_partial || !w->has_expect)
+		/* an empty partial file resumes nothing: never keep one */
+		bool empty = !w->done && w->h && dg_count(w->h) == 0;
+		if (!keep_partial || !w->has_expect || empty)
 			unlinkat(w->s->tmpfd, w->tmpname, 0);
 		close(w->fd); /* releases the flock */
 	}

@@ -11,7 +11,6 @@
 #include "util/xalloc.h"
 
 #define USER_AGENT "berth/0.1"
-#define MAX_BODY   (64ll << 20) /* manifests, tokens, errors: never big */
 
 reg_client *reg_client_new(img_store *s, const char *domain, const reg_opts *o, bool want_creds,
 			   berr *e)
@@ -23,6 +22,7 @@ reg_client *reg_client_new(img_store *s, const char *domain, const reg_opts *o, 
 	int tv = o ? o->tls_verify : -1;
 	c->insecure = tv == 0 || (tv < 0 && registry_insecure(s ? store_root(s) : NULL, domain));
 	c->verify = !c->insecure;
+	c->stall_s = o && o->stall_timeout > 0 ? o->stall_timeout : REG_STALL_S;
 	if (want_creds) {
 		_cleanup_free_ char *f = auth_file_path(o ? o->auth_file : NULL);
 		auth_lookup(f, domain, &c->user, &c->pass);
@@ -67,9 +67,9 @@ void reg_setup(reg_client *c, CURL *h, struct curl_slist **hdrs)
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-	/* abort a stalled transfer: < 1 byte/s for 60 s */
+	/* abort a stalled transfer: < 1 byte/s for stall_s seconds */
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->stall_s);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->verify ? 1L : 0L);
@@ -93,6 +93,15 @@ size_t reg_header_cb(char *buf, size_t size, size_t n, void *ctx)
 {
 	reg_resp *r = ctx;
 	size_t len = size * n;
+	if (len > REG_MAX_HEADER) {
+		r->header_long = true;
+		return 0;
+	}
+	r->hdr_bytes += len;
+	if (r->hdr_bytes > REG_MAX_HEADERS) { /* headers that never end */
+		r->headers_big = true;
+		return 0;
+	}
 	if (len >= 5 && !strncmp(buf, "HTTP/", 5)) { /* a new response (redirect) */
 		free(r->content_type);
 		free(r->digest);
@@ -131,9 +140,17 @@ static size_t body_cb(char *buf, size_t size, size_t n, void *ctx)
 {
 	reg_resp *r = ctx;
 	size_t len = size * n;
-	if ((long long)(r->len + len) > MAX_BODY)
+	if (r->content_length > REG_MAX_BODY || (long long)(r->len + len) > REG_MAX_BODY) {
+		r->too_big = true;
 		return 0;
-	r->body = xrealloc(r->body, r->len + len + 1);
+	}
+	if (r->len + len + 1 > r->cap) { /* doubling: no quadratic copying */
+		size_t cap = r->cap ? r->cap : 4096;
+		while (cap < r->len + len + 1)
+			cap *= 2;
+		r->body = xrealloc(r->body, cap);
+		r->cap = cap;
+	}
 	memcpy(r->body + r->len, buf, len);
 	r->len += len;
 	r->body[r->len] = '\0';
@@ -223,6 +240,17 @@ static CURLcode perform(reg_client *c, const char *method, const char *url, cons
 	return rc;
 }
 
+/* RFC 7235 token68: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+static bool token68(const char *t)
+{
+	size_t n =
+	    strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
+	if (n == 0)
+		return false;
+	n += strspn(t + n, "=");
+	return t[n] == '\0';
+}
+
 /* Fetch a bearer token for the challenge. */
 static int get_token(reg_client *c, const www_auth *w, const char *scope, berr *e)
 {
@@ -247,7 +275,8 @@ static int get_token(reg_client *c, const www_auth *w, const char *scope, berr *
 	c->auth = saved;
 	int ret = -1;
 	if (rc != CURLE_OK) {
-		berr_set(e, EIO, "get token from %s: %s", w->realm, curl_easy_strerror(rc));
+		_cleanup_free_ char *what = xasprintf("get token from %s", w->realm);
+		reg_transfer_error(c, NULL, what, rc, &r, e);
 		goto out;
 	}
 	if (r.status == 401 || r.status == 403) {
@@ -265,8 +294,22 @@ static int get_token(reg_client *c, const www_auth *w, const char *scope, berr *
 			 w->realm, r.status);
 		goto out;
 	}
+	const char *tok = json_object_get_string(t);
+	size_t toklen = (size_t)json_object_get_string_len(t);
+	/* it goes into a header line: a CR LF in it would add headers */
+	if (toklen != strlen(tok) || toklen > REG_MAX_TOKEN || !token68(tok)) {
+		berr_set(
+		    e, EPROTO,
+		    toklen > REG_MAX_TOKEN
+			? "get token from %s: the token is over berth's limit of 64 KiB"
+			: "get token from %s: the token has characters outside the token68 set "
+			  "(RFC 7235)",
+		    w->realm);
+		json_object_put(o);
+		goto out;
+	}
 	free(c->auth);
-	c->auth = xasprintf("Authorization: Bearer %s", json_object_get_string(t));
+	c->auth = xasprintf("Authorization: Bearer %s", tok);
 	free(c->token_scope);
 	c->token_scope = scope ? xstrdup(scope) : NULL;
 	json_object_put(o);
@@ -334,8 +377,9 @@ int reg_request(reg_client *c, const char *method, const char *path, const char 
 				c->scheme = 2; /* insecure registry: try plain HTTP */
 				continue;
 			}
+			reg_transfer_error(c, method, url, rc, r, e);
 			reg_resp_free(r);
-			return berr_set(e, EIO, "%s %s: %s", method, url, curl_easy_strerror(rc));
+			return -1;
 		}
 		if (r->status == 401 && attempt < 3) {
 			if (answer_challenge(c, r, scope, e) < 0) {
@@ -347,6 +391,29 @@ int reg_request(reg_client *c, const char *method, const char *path, const char 
 		return 0;
 	}
 	return 0;
+}
+
+int reg_transfer_error(reg_client *c, const char *method, const char *url, CURLcode rc,
+		       const reg_resp *r, berr *e)
+{
+	const char *sp = method ? " " : "";
+	method = method ? method : "";
+	if (r && r->too_big)
+		return berr_set(e, EFBIG, "%s%s%s: the answer is over berth's limit of %lld MiB",
+				method, sp, url, REG_MAX_BODY >> 20);
+	/* libcurl 7.88 fails a header line over its 100 KiB with "Out of memory" */
+	if ((r && r->header_long) || rc == CURLE_OUT_OF_MEMORY)
+		return berr_set(e, EFBIG,
+				"%s%s%s: a response header line is over berth's limit of %d KiB",
+				method, sp, url, REG_MAX_HEADER >> 10);
+	if (r && r->headers_big)
+		return berr_set(e, EFBIG,
+				"%s%s%s: the response headers are over berth's limit of %d KiB",
+				method, sp, url, REG_MAX_HEADERS >> 10);
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return berr_set(e, ETIMEDOUT, "%s%s%s: stalled: under 1 byte/s for %ld s", method,
+				sp, url, c->stall_s);
+	return berr_set(e, EIO, "%s%s%s: %s", method, sp, url, curl_easy_strerror(rc));
 }
 
 int reg_status_error(reg_client *c, const char *what, const reg_resp *r, berr *e)

@@ -13,8 +13,18 @@ typedef struct reg_client {
 	int scheme; /* 0 unknown, 1 https, 2 http */
 	char *user, *pass;
 	char *token_scope;
-	char *auth; /* "Authorization: ..." or NULL */
+	char *auth;   /* "Authorization: ..." or NULL */
+	long stall_s; /* a transfer with no data for this long fails */
 } reg_client;
+
+/* berth's limits on what a registry sends (named in the errors). */
+#define REG_MAX_BODY   (64ll << 20)	    /* manifests, tokens, error documents */
+#define REG_MAX_HEADER CURL_MAX_HTTP_HEADER /* one header line (libcurl's 100 KiB) */
+#define REG_MAX_HEADERS                                                                            \
+	(256                                                                                       \
+	 << 10) /* all header lines of a request, redirects included (under libcurl's 300 KiB) */
+#define REG_MAX_TOKEN (64 << 10) /* a bearer token */
+#define REG_STALL_S   60	 /* default for reg_opts.stall_timeout */
 
 typedef struct reg_resp {
 	long status;
@@ -22,6 +32,11 @@ typedef struct reg_resp {
 	size_t len;
 	char *content_type, *digest, *location, *www_auth;
 	long long content_length;
+	size_t cap;	  /* allocated for body */
+	bool too_big;	  /* the body went over REG_MAX_BODY */
+	bool header_long; /* a header line went over REG_MAX_HEADER */
+	size_t hdr_bytes; /* header bytes so far (never reset by a redirect) */
+	bool headers_big; /* they went over REG_MAX_HEADERS */
 } reg_resp;
 
 reg_client *reg_client_new(img_store *s, const char *domain, const reg_opts *o, bool want_creds,
@@ -44,6 +59,11 @@ size_t reg_header_cb(char *buf, size_t size, size_t n, void *ctx);
 int reg_request(reg_client *c, const char *method, const char *path, const char *scope,
 		const char *accept, const char *content_type, const void *body, size_t blen,
 		int body_fd, long long body_size, reg_resp *r, berr *e);
+
+/* The message for a failed transfer of `url`: berth's limit when one was
+ * hit, the stall time for a timeout, else libcurl's text. */
+int reg_transfer_error(reg_client *c, const char *method, const char *url, CURLcode rc,
+		       const reg_resp *r, berr *e);
 
 /* "GET url: 404 MANIFEST_UNKNOWN: manifest unknown" from an error response. */
 int reg_status_error(reg_client *c, const char *what, const reg_resp *r, berr *e);

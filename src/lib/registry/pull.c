@@ -21,7 +21,7 @@
 typedef struct dl {
 	dg_str digest;
 	dg_str diff_id; /* layers: what the unpacker checks */
-	long long size;
+	long long size; /* from the descriptor: the blob has exactly this many bytes */
 	blob_writer *w;
 	CURL *h;
 	struct curl_slist *hdrs;
@@ -30,10 +30,16 @@ typedef struct dl {
 	bool checked, done, ranged;
 	berr err;
 	bool failed;
+	bool bad;		  /* the content is wrong: keep no partial file */
+	bool prefix;		  /* a transfer resumed a partial file */
+	unsigned long long start; /* bytes in the file when this transfer began */
+	unsigned long long got;	  /* bytes in the file */
 	char *errbody;
 	size_t errlen;
 	const reg_opts *o;
-	int retries;
+	int retries;  /* 416 restarts */
+	int resumes;  /* transport failures resumed */
+	int restarts; /* digest mismatches after a resume, retried from byte 0 */
 } dl;
 
 static void progress(const reg_opts *o, const char *d, const char *st, unsigned long long done,
@@ -43,6 +49,13 @@ static void progress(const reg_opts *o, const char *d, const char *st, unsigned 
 		o->progress(o->progress_ctx, d, st, done, total);
 }
 
+static size_t dl_fail(dl *d, bool bad)
+{
+	d->failed = true;
+	d->bad = d->bad || bad;
+	return 0;
+}
+
 static size_t dl_write(char *buf, size_t size, size_t n, void *ctx)
 {
 	dl *d = ctx;
@@ -50,10 +63,20 @@ static size_t dl_write(char *buf, size_t size, size_t n, void *ctx)
 	if (!d->checked) {
 		d->checked = true;
 		curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &d->status);
-		if (d->status == 200 && blob_offset(d->w) > 0 &&
-		    blob_restart(d->w, &d->err) < 0) { /* server ignored Range */
-			d->failed = true;
-			return 0;
+		if (d->status == 200 && d->ranged) { /* server ignored Range */
+			if (blob_restart(d->w, &d->err) < 0)
+				return dl_fail(d, true);
+			d->start = d->got = 0;
+		}
+		curl_off_t cl = -1;
+		curl_easy_getinfo(d->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		if (d->status < 300 && cl >= 0 &&
+		    d->got + (unsigned long long)cl > (unsigned long long)d->size) {
+			berr_set(&d->err, EFBIG,
+				 "blob %s: the registry sends %llu bytes, its descriptor declares "
+				 "%lld",
+				 d->digest.s, d->got + (unsigned long long)cl, d->size);
+			return dl_fail(d, true);
 		}
 	}
 	if (d->status >= 300) {
@@ -64,10 +87,19 @@ static size_t dl_write(char *buf, size_t size, size_t n, void *ctx)
 		d->errbody[d->errlen] = '\0';
 		return len;
 	}
-	if (blob_write(d->w, buf, len, &d->err) < 0) {
-		d->failed = true;
-		return 0;
+	/* never more than the descriptor's size: a blob that does not end
+	 * would fill the disk */
+	if (d->got + len > (unsigned long long)d->size) {
+		berr_set(&d->err, EFBIG,
+			 "blob %s: more data than the %lld bytes its descriptor declares",
+			 d->digest.s, d->size);
+		return dl_fail(d, true);
 	}
+	if (blob_write(d->w, buf, len, &d->err) < 0) {
+		berr_ctx(&d->err, "blob %s", d->digest.s);
+		return dl_fail(d, true); /* ENOSPC: a partial file would keep the disk full */
+	}
+	d->got += len;
 	return len;
 }
 
@@ -78,7 +110,7 @@ static int dl_xfer(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t u
 	(void)ultotal;
 	(void)ulnow;
 	dl *d = ctx;
-	progress(d->o, d->digest.s, "Downloading", blob_offset(d->w) + (unsigned long long)dlnow,
+	progress(d->o, d->digest.s, "Downloading", d->start + (unsigned long long)dlnow,
 		 (unsigned long long)d->size);
 	return 0;
 }
@@ -96,6 +128,7 @@ static void dl_cleanup_handle(dl *d)
 	d->errlen = 0;
 	d->checked = false;
 	d->status = 0;
+	d->failed = false;
 }
 
 /* Set up the transfer for d (resuming from the partial file). */
@@ -120,10 +153,12 @@ static int dl_start(reg_client *c, const char *path, dl *d, berr *e)
 		curl_easy_setopt(d->h, CURLOPT_XFERINFOFUNCTION, dl_xfer);
 		curl_easy_setopt(d->h, CURLOPT_XFERINFODATA, d);
 	}
-	d->ranged = blob_offset(d->w) > 0;
+	d->start = d->got;
+	d->ranged = d->got > 0;
+	d->prefix = d->prefix || d->ranged;
 	if (d->ranged) {
 		char range[64];
-		snprintf(range, sizeof(range), "%llu-", blob_offset(d->w));
+		snprintf(range, sizeof(range), "%llu-", d->got);
 		curl_easy_setopt(d->h, CURLOPT_RANGE, range);
 	}
 	return 0;
@@ -215,6 +250,100 @@ static int unpacker_start(unpacker *u, img_store *s, size_t max, berr *e)
 	return 0;
 }
 
+/* Transport failures worth one resume: the data stopped coming. */
+static bool resumable(CURLcode rc)
+{
+	return rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_PARTIAL_FILE ||
+	       rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING;
+}
+
+/* Open d's partial file; an impossible one (longer than the blob) is
+ * dropped. */
+static int dl_begin(img_store *s, dl *d, berr *e)
+{
+	d->w = blob_begin(s, d->digest.s, e);
+	if (!d->w)
+		return -1;
+	d->got = blob_done(d->w) ? 0 : blob_offset(d->w);
+	if (d->got > 0 && d->got >= (unsigned long long)d->size) {
+		if (blob_restart(d->w, e) < 0)
+			return -1;
+		d->got = 0;
+	}
+	return 0;
+}
+
+/* Queue d's transfer (again). */
+static void dl_queue(CURLM *m, reg_client *c, const char *path, dl *d, size_t *active)
+{
+	dl_cleanup_handle(d);
+	dl_start(c, path, d, NULL);
+	curl_multi_add_handle(m, d->h);
+	(*active)++;
+}
+
+/* A finished transfer of d: 1 when it was queued again, 0 when the blob is
+ * stored, -1 with e when it failed. */
+static int dl_finish(img_store *s, CURLM *m, reg_client *c, const char *path, dl *d, CURLcode rc,
+		     size_t *active, berr *e)
+{
+	if (d->failed) {
+		*e = d->err;
+		return -1;
+	}
+	if (rc != CURLE_OK) {
+		if (resumable(rc) && d->resumes++ < 1) {
+			dl_queue(m, c, path, d, active); /* once, from where it stopped */
+			return 1;
+		}
+		if (rc == CURLE_OPERATION_TIMEDOUT)
+			return berr_set(
+			    e, ETIMEDOUT,
+			    "blob %s: stalled: under 1 byte/s for %ld s at %llu of %lld bytes%s",
+			    d->digest.s, c->stall_s, d->got, d->size,
+			    d->resumes > 1 ? ", after one resume" : "");
+		_cleanup_free_ char *what = xasprintf("fetch blob %s", d->digest.s);
+		return reg_transfer_error(c, NULL, what, rc, &d->resp, e);
+	}
+	if (d->status == 416 && d->retries++ < 1) {
+		/* our partial file is no prefix the server knows: restart */
+		if (blob_restart(d->w, e) < 0) {
+			d->bad = true;
+			return -1;
+		}
+		d->got = 0;
+		dl_queue(m, c, path, d, active);
+		return 1;
+	}
+	if (d->status >= 300) {
+		reg_resp r = {.status = d->status, .body = d->errbody};
+		_cleanup_free_ char *what = xasprintf("fetch blob %s", d->digest.s);
+		return reg_status_error(c, what, &r, e);
+	}
+	if (d->got != (unsigned long long)d->size) {
+		d->bad = true;
+		return berr_set(e, EIO, "blob %s: %llu bytes, its descriptor declares %lld",
+				d->digest.s, d->got, d->size);
+	}
+	blob_writer *w = d->w;
+	d->w = NULL;
+	if (blob_commit(w, NULL, e) == 0)
+		return 0;
+	/* The partial file is gone now. If this download resumed one, its
+	 * prefix may be what is wrong (left by another registry): once more
+	 * from the start. */
+	if (d->prefix && d->restarts++ < 1) {
+		d->prefix = false;
+		if (dl_begin(s, d, e) < 0)
+			return -1;
+		d->got = 0;
+		dl_queue(m, c, path, d, active);
+		return 1;
+	}
+	d->bad = true;
+	return berr_ctx(e, "blob %s", d->digest.s);
+}
+
 /* Download the given blobs (skipping those already stored); on_done is
  * called for each blob in the store; a set *stop ends the transfers. */
 static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, size_t n,
@@ -237,8 +366,7 @@ static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, siz
 		while (active < (size_t)maxp && next < n) {
 			dl *d = &v[next++];
 			d->o = o;
-			d->w = blob_begin(s, d->digest.s, e);
-			if (!d->w) {
+			if (dl_begin(s, d, e) < 0) {
 				ret = -1;
 				break;
 			}
@@ -252,9 +380,7 @@ static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, siz
 					on_done(ctx, d);
 				continue;
 			}
-			dl_start(c, path, d, e);
-			curl_multi_add_handle(m, d->h);
-			active++;
+			dl_queue(m, c, path, d, &active);
 		}
 		if (ret < 0)
 			break;
@@ -277,45 +403,24 @@ static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, siz
 			curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &d->status);
 			curl_multi_remove_handle(m, d->h);
 			active--;
-			if (d->failed) {
-				*e = d->err;
-				ret = -1;
-			} else if (rc != CURLE_OK) {
-				ret = berr_set(e, EIO, "fetch blob %s: %s", d->digest.s,
-					       curl_easy_strerror(rc));
-			} else if (d->status == 416 && d->retries++ < 1) {
-				/* our partial file is no prefix the server knows: restart */
-				dl_cleanup_handle(d);
-				if (blob_restart(d->w, e) < 0) {
-					ret = -1;
-				} else {
-					dl_start(c, path, d, e);
-					curl_multi_add_handle(m, d->h);
-					active++;
-				}
+			int r = dl_finish(s, m, c, path, d, rc, &active, e);
+			if (r == 1)
 				continue;
-			} else if (d->status >= 300) {
-				reg_resp r = {.status = d->status, .body = d->errbody};
-				_cleanup_free_ char *what = xasprintf("fetch blob %s", d->digest.s);
-				reg_status_error(c, what, &r, e);
+			if (r < 0) {
 				ret = -1;
+				content_error = content_error || d->bad;
+				progress(o, d->digest.s, "Download failed", d->got,
+					 (unsigned long long)d->size);
 			} else {
-				blob_writer *w = d->w;
-				d->w = NULL;
-				if (blob_commit(w, NULL, e) < 0) {
-					berr_ctx(e, "blob %s", d->digest.s);
-					content_error = true;
-					ret = -1;
-				} else {
-					d->done = true;
-					if (on_done)
-						on_done(ctx, d);
-					progress(o, d->digest.s, "Download complete",
-						 (unsigned long long)d->size,
-						 (unsigned long long)d->size);
-				}
+				d->done = true;
+				if (on_done)
+					on_done(ctx, d);
+				progress(o, d->digest.s, "Download complete",
+					 (unsigned long long)d->size, (unsigned long long)d->size);
 			}
 			dl_cleanup_handle(d);
+			if (ret < 0)
+				break;
 		}
 		if (ret == 0 && running > 0)
 			curl_multi_poll(m, NULL, 0, 1000, NULL);
@@ -325,8 +430,9 @@ static int fetch_blobs(img_store *s, reg_client *c, const char *path, dl *v, siz
 			curl_multi_remove_handle(m, v[i].h);
 			dl_cleanup_handle(&v[i]);
 		}
+		/* a later pull resumes a partial file, unless its content is bad */
 		if (v[i].w)
-			blob_abort(v[i].w, !content_error); /* a later pull resumes */
+			blob_abort(v[i].w, !content_error && !v[i].bad);
 		v[i].w = NULL;
 	}
 	curl_multi_cleanup(m);
@@ -369,6 +475,62 @@ static int get_manifest(reg_client *c, const char *path, const char *refpart, co
 		*strchr(*mt, ';') = '\0';
 	reg_resp_free(&r);
 	return 0;
+}
+
+/* Before anything is fetched: sizes that can be true, a layer count an
+ * overlay mount can stack. */
+static int check_descriptors(const img_manifest *m, const char *name, berr *e)
+{
+	if (m->n_layers > REGISTRY_MAX_LAYERS)
+		return berr_set(
+		    e, E2BIG,
+		    "%s: the manifest lists %zu layers, over berth's limit of %d (Docker's)", name,
+		    m->n_layers, REGISTRY_MAX_LAYERS);
+	if (m->config.size < 0 || m->config.size > REG_MAX_BODY)
+		return berr_set(
+		    e, EFBIG, "%s: config %s: size %lld in the manifest (berth's limit: %lld MiB)",
+		    name, m->config.digest.s, m->config.size, REG_MAX_BODY >> 20);
+	for (size_t i = 0; i < m->n_layers; i++)
+		if (m->layers[i].size < 0)
+			return berr_set(e, EINVAL,
+					"%s: layer %s: invalid size %lld in the manifest", name,
+					m->layers[i].digest.s, m->layers[i].size);
+	return 0;
+}
+
+typedef struct layer_key {
+	const char *digest;
+	size_t i;
+} layer_key;
+
+static int cmp_key(const void *a, const void *b)
+{
+	const layer_key *x = a, *y = b;
+	int r = strcmp(x->digest, y->digest);
+	return r ? r : (x->i > y->i) - (x->i < y->i);
+}
+
+/* v[1..] gets each distinct layer once, in manifest order (sorted keys:
+ * n log n, not a scan per layer). */
+static void queue_layers(const img_manifest *m, const img_config *cfg, dl *v, size_t *nv)
+{
+	size_t n = m->n_layers;
+	layer_key *k = xzalloc(sizeof(*k) * (n ? n : 1));
+	bool *first = xzalloc(n ? n : 1);
+	for (size_t i = 0; i < n; i++)
+		k[i] = (layer_key){m->layers[i].digest.s, i};
+	qsort(k, n, sizeof(*k), cmp_key);
+	for (size_t i = 0; i < n; i++)
+		first[k[i].i] = i == 0 || strcmp(k[i].digest, k[i - 1].digest);
+	for (size_t i = 0; i < n; i++) {
+		if (!first[i])
+			continue;
+		v[*nv].digest = m->layers[i].digest;
+		strcpy(v[*nv].diff_id.s, cfg->diff_ids[i]);
+		v[(*nv)++].size = m->layers[i].size;
+	}
+	free(k);
+	free(first);
 }
 
 int registry_pull(img_store *s, const char *refstr, const reg_opts *o, dg_str *id, dg_str *out,
@@ -414,14 +576,18 @@ int registry_pull(img_store *s, const char *refstr, const reg_opts *o, dg_str *i
 			goto out;
 		}
 	}
-	if (store_lock_shared(s, e) < 0)
+	if (check_descriptors(&m, name, e) < 0 || store_lock_shared(s, e) < 0)
 		goto out;
 	locked = true;
 	v = xzalloc(sizeof(dl) * (m.n_layers + 1));
 	v[nv].digest = m.config.digest;
 	v[nv++].size = m.config.size;
-	/* the config first: it names the diffIDs the unpacker checks */
-	if (fetch_blobs(s, c, ref.path, v, 1, o, NULL, NULL, NULL, e) < 0 ||
+	/* the config first: it names the diffIDs the unpacker checks (no
+	 * progress lines for it, as Docker: a "Download complete" before a
+	 * failing layer read as that layer's) */
+	reg_opts co = o ? *o : (reg_opts){0};
+	co.progress = NULL;
+	if (fetch_blobs(s, c, ref.path, v, 1, &co, NULL, NULL, NULL, e) < 0 ||
 	    store_blob_read(s, m.config.digest.s, &cbuf, &clen, e) < 0 ||
 	    config_parse(cbuf, clen, &cfg, e) < 0)
 		goto out;
@@ -431,16 +597,7 @@ int registry_pull(img_store *s, const char *refstr, const reg_opts *o, dg_str *i
 			 cfg.n_diff_ids, m.n_layers);
 		goto out;
 	}
-	for (size_t i = 0; i < m.n_layers; i++) {
-		bool dup = false;
-		for (size_t k = 1; k < nv; k++)
-			dup = dup || !strcmp(v[k].digest.s, m.layers[i].digest.s);
-		if (dup)
-			continue;
-		v[nv].digest = m.layers[i].digest;
-		strcpy(v[nv].diff_id.s, cfg.diff_ids[i]);
-		v[nv++].size = m.layers[i].size;
-	}
+	queue_layers(&m, &cfg, v, &nv);
 	if (unpacker_start(&u, s, nv, e) < 0)
 		goto out;
 	int fr = fetch_blobs(s, c, ref.path, v + 1, nv - 1, o, unpacker_push, &u, &u.failed, e);

@@ -25,8 +25,8 @@
 #include "util/error.h"
 
 /* Progress of one blob: `status` is "Downloading", "Download complete",
- * "Already exists", "Pushing", "Pushed", "Layer already exists",
- * "Extracting", "Pull complete". total may be 0 when unknown. */
+ * "Download failed", "Already exists", "Pushing", "Pushed", "Layer already
+ * exists", "Extracting", "Pull complete". total may be 0 when unknown. */
 typedef void (*reg_progress_fn)(void *ctx, const char *digest, const char *status,
 				unsigned long long done, unsigned long long total);
 
@@ -36,7 +36,15 @@ typedef struct reg_opts {
 	reg_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
 	int max_parallel; /* blob downloads at once, 0: 3 */
+	/* A transfer that receives nothing for this many seconds has stalled
+	 * (0: 60); a stalled blob download is resumed once with a Range
+	 * request before the pull fails. */
+	int stall_timeout;
 } reg_opts;
+
+/* At most this many layers in an image manifest (Docker's limit: an
+ * overlay mount cannot stack more). */
+#define REGISTRY_MAX_LAYERS 127
 
 /* Pull `ref` into the store; *id is the image ID, *digest the manifest
  * digest that was pulled (the index digest for a multi-platform image). */
