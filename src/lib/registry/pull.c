@@ -481,11 +481,11 @@ static int get_manifest(reg_client *c, const char *path, const char *refpart, co
  * overlay mount can stack. */
 static int check_descriptors(const img_manifest *m, const char *name, berr *e)
 {
-	if (m->n_layers > REGISTRY_MAX_LAYERS)
+	if (m->n_layers > IMG_MAX_LAYERS)
 		return berr_set(
 		    e, E2BIG,
 		    "%s: the manifest lists %zu layers, over berth's limit of %d (Docker's)", name,
-		    m->n_layers, REGISTRY_MAX_LAYERS);
+		    m->n_layers, IMG_MAX_LAYERS);
 	if (m->config.size < 0 || m->config.size > REG_MAX_BODY)
 		return berr_set(
 		    e, EFBIG, "%s: config %s: size %lld in the manifest (berth's limit: %lld MiB)",

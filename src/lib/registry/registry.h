@@ -42,10 +42,6 @@ typedef struct reg_opts {
 	int stall_timeout;
 } reg_opts;
 
-/* At most this many layers in an image manifest (Docker's limit: an
- * overlay mount cannot stack more). */
-#define REGISTRY_MAX_LAYERS 127
-
 /* Pull `ref` into the store; *id is the image ID, *digest the manifest
  * digest that was pulled (the index digest for a multi-platform image). */
 int registry_pull(img_store *s, const char *ref, const reg_opts *o, dg_str *id, dg_str *digest,
