@@ -277,11 +277,9 @@ static int clear_slot(int dir, const char *name, unsigned flags, berr *e)
 	return 0;
 }
 
-static int set_owner_times(int fd, const struct stat *st, unsigned flags, const char *name,
-			   berr *e)
+static int set_owner_times(int fd, const struct stat *st, unsigned flags, const char *name, berr *e)
 {
-	if (!(flags & FS_COPY_NO_OWNER) && fchown(fd, st->st_uid, st->st_gid) < 0 &&
-	    errno != EPERM)
+	if (!(flags & FS_COPY_NO_OWNER) && fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM)
 		return berr_sys(e, "chown %s", name);
 	if (fchmod(fd, st->st_mode & 07777) < 0)
 		return berr_sys(e, "chmod %s", name);
