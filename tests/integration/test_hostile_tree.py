@@ -15,6 +15,7 @@ import tempfile
 import pytest
 
 from engine_helpers import BUSYBOX, engine_store, host_leftovers, rootfs_tar, wait_for
+from runtime_helpers import rtenv  # noqa: F401
 
 NOFILE = 1024
 DEEP = "localhost/deep"
@@ -216,3 +217,39 @@ def test_cp_still_refuses_symlink_escapes(b):
     assert b("exec", "c", "cat", "/srv/src/passwd").stdout == "evil\n"
     assert b("exec", "c", "test", "!", "-L", "/srv/src", check=False).returncode == 0
     b("rm", "-f", "c")
+
+
+def test_tmpcopyup_of_a_deep_directory(rtenv):
+    """berth-runtime's tmpcopyup (Podman's --read-only tmpfs): the image's
+    directory at the mount point, 10,000 levels deep, is copied into the new
+    tmpfs, with RLIMIT_NOFILE at 1024 (read through /proc/PID/root: no tool
+    in the container walks a path that long)."""
+    depth = 10000
+    bundle = rtenv.bundle("sleep", "60")
+    try:
+        (bundle / "rootfs/srv/deep").mkdir(parents=True)
+        make_deep(bundle / "rootfs/srv/deep", depth)
+        os.chmod(bundle / "rootfs/srv/deep", 0o751)
+
+        def edit(c):
+            c["mounts"].append({"destination": "/srv/deep", "type": "tmpfs",
+                                "source": "tmpfs", "options": ["tmpcopyup"]})
+        rtenv.edit(bundle, edit)
+        cid = rtenv.cid()
+        old = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, old[1]))
+        try:
+            r = rtenv.rt("create", "--bundle", bundle, cid)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, old)
+        assert r.returncode == 0, r
+        try:
+            pid = rtenv.state(cid)["pid"]
+            top = f"/proc/{pid}/root/srv/deep"
+            assert os.statvfs(top).f_fsid != os.statvfs(bundle / "rootfs/srv/deep").f_fsid
+            assert os.stat(top).st_mode & 0o7777 == 0o751
+            assert deep_depth(top) == (depth, b"bottom\n")
+        finally:
+            rtenv.rt("delete", "--force", cid).ok()
+    finally:
+        rm_tree(bundle)

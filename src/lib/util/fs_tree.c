@@ -2,9 +2,11 @@
  * stack of frames on the heap, one per directory on the way down; a frame
  * holds the directory's identity (dev, inode, per side), its name and the
  * subdirectories still to visit, read in full with a descriptor of their
- * own that is closed before the walk goes on. Only the current directory
- * of each side is open. Going back up opens ".." and checks it is the
- * directory the walk came down from. */
+ * own that is closed before the walk goes on. Only the root and the
+ * current directory of each side are open. Going back up opens ".." and
+ * checks it is the directory the walk came down from; back to the root, the
+ * walk takes the root's own fd (".." of a directory whose parent is a mount
+ * point, as tmpcopyup's source under its new tmpfs, lands in the mount). */
 #include "util/fs_tree.h"
 
 #include <dirent.h>
@@ -96,7 +98,8 @@ typedef struct frame {
 typedef struct walk {
 	frame *f;
 	size_t depth, cap;
-	int fd[2]; /* current directory: [0] source or tree removed, [1] destination */
+	int fd[2];   /* current directory: [0] source or tree removed, [1] destination */
+	int root[2]; /* the directories the walk started in */
 	int sides;
 	unsigned flags;
 	dev_t stop_dev; /* copy: the destination's root, never copied into itself */
@@ -111,9 +114,12 @@ static void walk_free(walk *w)
 		names_free(&w->f[i].subdirs);
 	}
 	free(w->f);
-	for (int s = 0; s < 2; s++)
+	for (int s = 0; s < 2; s++) {
 		if (w->fd[s] >= 0)
 			close(w->fd[s]);
+		if (w->root[s] >= 0)
+			close(w->root[s]);
+	}
 	free(w->buf);
 }
 
@@ -140,6 +146,8 @@ static int walk_down(walk *w, const int fds[2], const char *name, const struct s
 			return berr_sys(e, "stat %s", name);
 		f->dev[s] = cur.st_dev;
 		f->ino[s] = cur.st_ino;
+		if (w->depth == 1 && (w->root[s] = fcntl(w->fd[s], F_DUPFD_CLOEXEC, 3)) < 0)
+			return berr_sys(e, "dup %s", name);
 	}
 	return 0;
 }
@@ -153,7 +161,8 @@ static int walk_up(walk *w, int old[2], char **name, struct stat *st, berr *e)
 	int par[2] = {-1, -1};
 	for (int s = 0; s < w->sides; s++) {
 		struct stat cur;
-		par[s] = openat(w->fd[s], "..", DIR_FLAGS);
+		par[s] = w->depth == 2 ? fcntl(w->root[s], F_DUPFD_CLOEXEC, 3)
+				       : openat(w->fd[s], "..", DIR_FLAGS);
 		if (par[s] < 0 || fstat(par[s], &cur) < 0) {
 			berr_sys(e, "open the parent of %s", top->name);
 			goto fail;
@@ -251,7 +260,7 @@ int fs_rm_rf_at(int dirfd, const char *name, berr *e)
 	int fd = openat(dirfd, name, DIR_FLAGS);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : berr_sys(e, "open %s", name);
-	walk w = {.fd = {-1, -1}, .sides = 1};
+	walk w = {.fd = {-1, -1}, .root = {-1, -1}, .sides = 1};
 	const int fds[2] = {fd, -1};
 	int r = walk_down(&w, fds, name, NULL, e);
 	if (r == 0)
@@ -442,7 +451,7 @@ static int copy_walk(walk *w, berr *e)
 /* Walk the directories src and dst (owned); name is for messages. */
 static int copy_dirs(int src, int dst, const char *name, unsigned flags, berr *e)
 {
-	walk w = {.fd = {-1, -1}, .sides = 2, .flags = flags};
+	walk w = {.fd = {-1, -1}, .root = {-1, -1}, .sides = 2, .flags = flags};
 	const int fds[2] = {src, dst};
 	struct stat st, dst_st;
 	int r = -1;
@@ -485,7 +494,7 @@ int fs_copy_at(int src_fd, int dst_dirfd, const char *name, unsigned flags, berr
 	bool existed = fstatat(dst_dirfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
 	int r;
 	if (S_ISREG(st.st_mode)) {
-		walk w = {.fd = {-1, -1}, .flags = flags};
+		walk w = {.fd = {-1, -1}, .root = {-1, -1}, .flags = flags};
 		r = copy_file(&w, src_fd, dst_dirfd, name, &st, e);
 		free(w.buf);
 	} else if (make_dir(dst_dirfd, name, flags, e) < 0) {
