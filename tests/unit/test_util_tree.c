@@ -148,6 +148,7 @@ static void test_copy_keeps_modes_owners_times_links(void)
 	CHECK(!root_user || fchownat(src, "sub/x", 1234, 5678, 0) == 0);
 	CHECK(fchmodat(src, "sub/x", 04751, 0) == 0);
 	CHECK(symlinkat("/etc/passwd", src, "sub/l") == 0);
+	CHECK(linkat(src, "sub/x", src, "y", 0) == 0);
 	const struct timespec ts[2] = {{1000000, 5}, {2000000, 7}};
 	CHECK(utimensat(src, "sub/l", ts, AT_SYMLINK_NOFOLLOW) == 0);
 	CHECK(utimensat(src, "sub/x", ts, 0) == 0);
@@ -160,6 +161,10 @@ static void test_copy_keeps_modes_owners_times_links(void)
 	CHECK(same_meta(src, dst, "sub/l", true));
 	char t[64] = {0};
 	CHECK(readlinkat(dst, "sub/l", t, sizeof(t) - 1) == 11 && !strcmp(t, "/etc/passwd"));
+	/* hard links stay links (one inode, two names) */
+	struct stat hx, hy;
+	CHECK(fstatat(dst, "sub/x", &hx, 0) == 0 && fstatat(dst, "y", &hy, 0) == 0);
+	CHECK(hx.st_ino == hy.st_ino && hx.st_nlink == 2);
 	/* the root of the copy gets the source's mode */
 	struct stat st;
 	CHECK(fstat(dst, &st) == 0 && (st.st_mode & 07777) == 0755);

@@ -105,10 +105,14 @@ typedef struct walk {
 	dev_t stop_dev; /* copy: the destination's root, never copied into itself */
 	ino_t stop_ino;
 	char *buf;
+	struct links *links; /* copy: files with more than one name */
 } walk;
+
+static void links_free(struct links *l);
 
 static void walk_free(walk *w)
 {
+	links_free(w->links);
 	for (size_t i = 0; i < w->depth; i++) {
 		free(w->f[i].name);
 		names_free(&w->f[i].subdirs);
@@ -367,6 +371,81 @@ static int copy_link(walk *w, const char *name, const struct stat *st, berr *e)
 	return 0;
 }
 
+/* Hard links: the first copy of a file with st_nlink > 1 is kept as an
+ * O_PATH fd, keyed by the source's (dev, inode), and its other names are
+ * linked to it. At most LINKS_MAX such fds are held (the walk stays far
+ * below RLIMIT_NOFILE); the files met after that are copied, not linked. */
+#define LINKS_MAX 128
+
+typedef struct link_ent {
+	dev_t dev;
+	ino_t ino;
+	int fd; /* -1: free slot */
+} link_ent;
+
+struct links {
+	link_ent slot[2 * LINKS_MAX]; /* open addressing, at most half full */
+	size_t n;
+};
+
+static void links_free(struct links *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(l->slot); i++)
+		if (l->slot[i].fd >= 0)
+			close(l->slot[i].fd);
+	free(l);
+}
+
+static link_ent *links_find(struct links *l, const struct stat *st)
+{
+	size_t h =
+	    ((size_t)st->st_ino * 0x9e3779b97f4a7c15ULL ^ (size_t)st->st_dev) % ARRAY_SIZE(l->slot);
+	while (l->slot[h].fd >= 0 && (l->slot[h].dev != st->st_dev || l->slot[h].ino != st->st_ino))
+		h = (h + 1) % ARRAY_SIZE(l->slot);
+	return &l->slot[h];
+}
+
+/* 1: name linked to an earlier copy; 0: not linked (copy it); -1: error */
+static int link_earlier(walk *w, const char *name, const struct stat *st, berr *e)
+{
+	if (st->st_nlink < 2 || !w->links)
+		return 0;
+	link_ent *le = links_find(w->links, st);
+	if (le->fd < 0)
+		return 0;
+	int dir = w->fd[1];
+	if (clear_slot(dir, name, w->flags, e) < 0)
+		return -1;
+	if (linkat(le->fd, "", dir, name, AT_EMPTY_PATH) == 0)
+		return 1;
+	/* without CAP_DAC_READ_SEARCH: through the fd's magic link */
+	if (linkat(AT_FDCWD, fs_fd_path(le->fd).s, dir, name, AT_SYMLINK_FOLLOW) == 0)
+		return 1;
+	return 0; /* no /proc (tmpcopyup runs before it is mounted): a copy */
+}
+
+static void link_remember(walk *w, const char *name, const struct stat *st)
+{
+	if (st->st_nlink < 2)
+		return;
+	if (!w->links) {
+		w->links = xzalloc(sizeof(*w->links));
+		for (size_t i = 0; i < ARRAY_SIZE(w->links->slot); i++)
+			w->links->slot[i].fd = -1;
+	}
+	if (w->links->n >= LINKS_MAX)
+		return;
+	link_ent *le = links_find(w->links, st);
+	le->fd = openat(w->fd[1], name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (le->fd < 0)
+		return; /* only an optimisation lost: later names are copied */
+	le->dev = st->st_dev;
+	le->ino = st->st_ino;
+	w->links->n++;
+}
+
 static int copy_entry(walk *w, const char *name, berr *e)
 {
 	struct stat st;
@@ -392,7 +471,13 @@ static int copy_entry(walk *w, const char *name, berr *e)
 		return berr_sys(e, "stat %s", name);
 	if (!S_ISREG(st.st_mode))
 		return 0; /* replaced meanwhile */
-	return copy_file(w, in, w->fd[1], name, &st, e);
+	int linked = link_earlier(w, name, &st, e);
+	if (linked != 0)
+		return linked < 0 ? -1 : 0;
+	if (copy_file(w, in, w->fd[1], name, &st, e) < 0)
+		return -1;
+	link_remember(w, name, &st);
+	return 0;
 }
 
 static int copy_walk(walk *w, berr *e)

@@ -23,9 +23,10 @@ enum {
 
 /* Copy what src_fd is (a regular file or a directory, any open fd: O_PATH
  * too) to `name` under dst_dirfd: directories (merged into an existing
- * one), regular files, symlinks as links; modes, owners (EPERM ignored),
- * access and modification times; devices, fifos and sockets are skipped
- * (a top-level one copies nothing). */
+ * one), regular files, symlinks as links, hard links between the files
+ * copied (for the first 128 files with several names; later ones are
+ * copied); modes, owners (EPERM ignored), access and modification times;
+ * devices, fifos and sockets are skipped (a top-level one copies nothing). */
 int fs_copy_at(int src_fd, int dst_dirfd, const char *name, unsigned flags, berr *e);
 
 /* Copy the tree under src_dirfd into the directory dst_dirfd, which gets
