@@ -600,5 +600,5 @@ int fs_copy_at(int src_fd, int dst_dirfd, const char *name, unsigned flags, berr
 		berr ig;
 		fs_rm_rf_at(dst_dirfd, name, &ig);
 	}
-	return r;
+	return r < 0 ? berr_ctx(e, "copy %s", name) : 0;
 }
