@@ -321,6 +321,8 @@ int cmd_cp(cli *c, int argc, char **argv)
 			int pd = fs_parent_in_root(rfd, cpath, name, sizeof(name), false, &e);
 			int pdir =
 			    pd < 0 ? -1 : openat(pd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (pd >= 0 && pdir < 0)
+				berr_sys(&e, "open the parent of %s", cpath);
 			r = pdir < 0 ? -1 : fs_copy_at(in, pdir, name, CP_FLAGS, &e);
 			if (pd >= 0)
 				close(pd);
