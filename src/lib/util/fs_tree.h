@@ -21,12 +21,13 @@ enum {
 	FS_COPY_NO_OWNER = 1 << 1,
 };
 
-/* Copy what src_fd is (a regular file or a directory, any open fd: O_PATH
- * too) to `name` under dst_dirfd: directories (merged into an existing
- * one), regular files, symlinks as links, hard links between the files
- * copied (for the first 128 files with several names; later ones are
- * copied); modes, owners (EPERM ignored), access and modification times;
- * devices, fifos and sockets are skipped (a top-level one copies nothing). */
+/* Copy what src_fd is (a regular file opened for reading, or a directory,
+ * any fd of it, O_PATH too) to `name` under dst_dirfd: directories (merged
+ * into an existing one), regular files, symlinks as links, hard links
+ * between the files copied (for the first 128 files with several names;
+ * later ones are copied); modes, owners (EPERM ignored), access and
+ * modification times; devices, fifos and sockets are skipped (a top-level
+ * one copies nothing). A failed copy of a new name removes what it made. */
 int fs_copy_at(int src_fd, int dst_dirfd, const char *name, unsigned flags, berr *e);
 
 /* Copy the tree under src_dirfd into the directory dst_dirfd, which gets
