@@ -1,5 +1,4 @@
 /* berth stats, top, cp. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -226,70 +225,9 @@ int cmd_top(cli *c, int argc, char **argv)
 
 /* ---- cp ---- */
 
-static int copy_fd(int in, int out)
-{
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (fs_write_all(out, buf, (size_t)n) < 0)
-			return -1;
-	return n < 0 ? -1 : 0;
-}
-
-/* Copy src (an fd of a file or directory) to name under dstdir (fds). */
-static int copy_tree(int src, int dstdir, const char *name, berr *e)
-{
-	struct stat st;
-	if (fstat(src, &st) < 0)
-		return berr_sys(e, "stat");
-	if (S_ISDIR(st.st_mode)) {
-		if (mkdirat(dstdir, name, st.st_mode & 07777) < 0 && errno != EEXIST)
-			return berr_sys(e, "mkdir %s", name);
-		int d = openat(dstdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (d < 0)
-			return berr_sys(e, "open %s", name);
-		int dup = fcntl(src, F_DUPFD_CLOEXEC, 0);
-		DIR *dir = fdopendir(dup);
-		if (!dir) {
-			close(d);
-			return berr_sys(e, "opendir");
-		}
-		struct dirent *de;
-		int r = 0;
-		while (r == 0 && (de = readdir(dir))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			int c = openat(dirfd(dir), de->d_name,
-				       O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-			if (c < 0) {
-				/* symlinks: copy the link itself */
-				char tgt[4096];
-				ssize_t l =
-				    readlinkat(dirfd(dir), de->d_name, tgt, sizeof(tgt) - 1);
-				if (l >= 0) {
-					tgt[l] = 0;
-					if (symlinkat(tgt, d, de->d_name) < 0 && errno != EEXIST)
-						r = berr_sys(e, "symlink %s", de->d_name);
-				}
-				continue;
-			}
-			r = copy_tree(c, d, de->d_name, e);
-			close(c);
-		}
-		closedir(dir);
-		close(d);
-		return r;
-	}
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	int out = openat(dstdir, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-			 st.st_mode & 07777);
-	if (out < 0)
-		return berr_sys(e, "create %s", name);
-	int r = copy_fd(src, out) < 0 ? berr_sys(e, "copy %s", name) : 0;
-	close(out);
-	return r;
-}
+/* Docker's cp: the copy is merged into an existing directory, replaces
+ * existing files, and the files get the caller's owner (no -a). */
+#define CP_FLAGS (FS_COPY_REPLACE | FS_COPY_NO_OWNER)
 
 static char *base_name(const char *p)
 {
@@ -337,8 +275,8 @@ int cmd_cp(cli *c, int argc, char **argv)
 		goto umount;
 	}
 	if (colon_s) {
-		/* container -> host */
-		int in = fs_open_in_root(rfd, cpath, O_RDONLY, 0, &e);
+		/* container -> host (a fifo is not waited on: it is skipped) */
+		int in = fs_open_in_root(rfd, cpath, O_RDONLY | O_NONBLOCK, 0, &e);
 		if (in < 0) {
 			cli_fail(125, &e);
 			goto close_root;
@@ -348,8 +286,10 @@ int cmd_cp(cli *c, int argc, char **argv)
 		int r;
 		if (stat(dst, &ds) == 0 && S_ISDIR(ds.st_mode)) {
 			int d = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			r = copy_tree(in, d, bn, &e);
-			close(d);
+			r = d < 0 ? berr_sys(&e, "open %s", dst)
+				  : fs_copy_at(in, d, bn, CP_FLAGS, &e);
+			if (d >= 0)
+				close(d);
 		} else {
 			_cleanup_free_ char *parent = xstrdup(dst);
 			char *sl = strrchr(parent, '/');
@@ -357,7 +297,7 @@ int cmd_cp(cli *c, int argc, char **argv)
 			int d = open(sl ? (sl == parent ? "/" : (*sl = 0, parent)) : ".",
 				     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			r = d < 0 ? berr_sys(&e, "open the parent of %s", dst)
-				  : copy_tree(in, d, dbn, &e);
+				  : fs_copy_at(in, d, dbn, CP_FLAGS, &e);
 			if (d >= 0)
 				close(d);
 		}
@@ -365,7 +305,7 @@ int cmd_cp(cli *c, int argc, char **argv)
 		rc = r < 0 ? cli_fail(125, &e) : 0;
 	} else {
 		/* host -> container */
-		int in = open(src, O_RDONLY | O_CLOEXEC);
+		int in = open(src, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (in < 0) {
 			cli_failf(125, "open %s: %s", src, strerror(errno));
 			goto close_root;
@@ -374,14 +314,16 @@ int cmd_cp(cli *c, int argc, char **argv)
 		int d = fs_open_in_root(rfd, cpath, O_RDONLY | O_DIRECTORY, 0, &e);
 		int r;
 		if (d >= 0) {
-			r = copy_tree(in, d, bn, &e);
+			r = fs_copy_at(in, d, bn, CP_FLAGS, &e);
 			close(d);
 		} else {
 			char name[256];
 			int pd = fs_parent_in_root(rfd, cpath, name, sizeof(name), false, &e);
 			int pdir =
 			    pd < 0 ? -1 : openat(pd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			r = pdir < 0 ? -1 : copy_tree(in, pdir, name, &e);
+			if (pd >= 0 && pdir < 0)
+				berr_sys(&e, "open the parent of %s", cpath);
+			r = pdir < 0 ? -1 : fs_copy_at(in, pdir, name, CP_FLAGS, &e);
 			if (pd >= 0)
 				close(pd);
 			if (pdir >= 0)

@@ -266,27 +266,6 @@ int fs_mkdir_p(const char *path, mode_t mode, berr *e)
 	return 0;
 }
 
-static int rm_children(int dfd, berr *e)
-{
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return berr_sys(e, "fdopendir");
-	}
-	int ret = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (fs_rm_rf_at(dirfd(d), de->d_name, e) < 0) {
-			ret = -1;
-			break;
-		}
-	}
-	closedir(d);
-	return ret;
-}
-
 char **fs_list_at(int at, const char *name, berr *e)
 {
 	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -307,20 +286,4 @@ char **fs_list_at(int at, const char *name, berr *e)
 			strv_push(&v, de->d_name);
 	closedir(d);
 	return v;
-}
-
-int fs_rm_rf_at(int dirfd, const char *name, berr *e)
-{
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return berr_sys(e, "unlink %s", name);
-	int dfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0)
-		return errno == ENOENT ? 0 : berr_sys(e, "open %s", name);
-	if (rm_children(dfd, e) < 0)
-		return berr_ctx(e, "%s", name);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		return berr_sys(e, "rmdir %s", name);
-	return 0;
 }

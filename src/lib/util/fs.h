@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "util/error.h"
+#include "util/fs_tree.h" /* fs_copy_at, fs_copy_tree, fs_rm_rf_at */
 
 /* openat2 with RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS (O_CLOEXEC is added).
  * Returns an fd, or -1 with e set (e->errnum carries errno). */
@@ -55,16 +56,9 @@ int fs_write_str_at(int dirfd, const char *path, const char *s, berr *e);
 /* mkdir -p on the host. */
 int fs_mkdir_p(const char *path, mode_t mode, berr *e);
 
-/* rm -rf of `name` under dirfd; never follows symlinks, stays on the same
- * filesystem is not enforced (callers own these trees). ENOENT is success. */
-int fs_rm_rf_at(int dirfd, const char *name, berr *e);
 /* Names in the directory `name` under `at` (without . and ..; strv_free);
  * NULL with e if it cannot be read. */
 char **fs_list_at(int at, const char *name, berr *e);
-/* Copy the tree under src_dirfd into dst_dirfd (fs_copy.c): files, dirs,
- * symlinks as links, modes and owners; devices/fifos/sockets skipped;
- * nesting bounded (ELOOP). The destination gets the source's mode/owner. */
-int fs_copy_tree(int src_dirfd, int dst_dirfd, berr *e);
 
 /* Write all of buf (retrying short writes and EINTR). */
 int fs_write_all(int fd, const void *buf, size_t len);
