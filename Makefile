@@ -117,10 +117,10 @@ fuzzers: $(FUZZ_BINS)
 fuzz-build:
 	@$(MAKE) --no-print-directory BUILD=fuzz fuzzers
 # Each harness for FUZZ_SECONDS from its checked-in seeds (tests/fuzz/corpus/
-# NAME); what it learns goes to build/fuzz/corpus/NAME, a crash's input to
-# build/fuzz/crash/ (copy it into tests/fuzz/crash/NAME/ with a test).
+# NAME), after replaying tests/fuzz/crash/NAME/; what it learns goes to
+# build/fuzz/work/NAME/corpus, a crash to build/fuzz/work/NAME/crash (tests/fuzz/run.py).
 fuzz: deps fuzz-build
-	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+	@/usr/bin/python3 tests/fuzz/run.py $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 deps:
 	@scripts/install-deps.sh
