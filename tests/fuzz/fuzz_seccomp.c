@@ -8,7 +8,8 @@
 #include "spec/spec.h"
 #include "util/cleanup.h"
 
-static const char head[] = "{\"ociVersion\":\"1.0.2\",\"linux\":{\"seccomp\":";
+static const char head[] =
+    "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"r\"},\"linux\":{\"seccomp\":";
 static const char tail[] = "}}";
 
 static char *wrap(const char *obj, size_t len, size_t *out_len)

@@ -10,11 +10,12 @@
 #include "registry/registry.h"
 #include "util/xalloc.h"
 
-/* A bearer token goes into an HTTP header line: printable ASCII only. */
-static bool header_safe(const char *s)
+/* A bearer token goes into an HTTP header line: printable ASCII only (no
+ * CR, LF or NUL, which \u escapes can put into a JSON string). */
+static bool header_safe(const char *s, size_t len)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
 			return false;
 	return true;
 }
@@ -40,7 +41,7 @@ char *reg_token_parse(const char *body, size_t len, berr *e)
 		berr_set(e, EPROTO, "token answer: no \"token\" or \"access_token\"");
 	else if (!json_object_is_type(t, json_type_string) || !json_object_get_string_len(t))
 		berr_set(e, EPROTO, "token answer: token: expected a non-empty string");
-	else if (!header_safe(json_object_get_string(t)))
+	else if (!header_safe(json_object_get_string(t), (size_t)json_object_get_string_len(t)))
 		berr_set(e, EPROTO, "token answer: token: characters that cannot go into a header");
 	else
 		ret = xstrdup(json_object_get_string(t));
