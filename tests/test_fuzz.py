@@ -66,5 +66,3 @@ def test_fuzz(name, fuzz_built, tmp_path):
     ok, output = fuzz_run.run(name, SECONDS, tmp_path)
     assert ok, f"{name} found a crash (or failed):\n" + output[-6000:]
     assert not any((tmp_path / "crash").iterdir())
-    # the harness's scratch space went with it
-    assert not any((tmp_path / "tmp").glob("*")) if (tmp_path / "tmp").exists() else True

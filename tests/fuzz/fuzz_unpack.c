@@ -70,6 +70,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_die("unpack_layer failed without a message", &e);
 	expect_only(above_fd, "layer", "the layer's parent");
 	expect_only(scratch_fd, "above", "the layer's grandparent");
+	/* where the seeds' symlinked parents (evil -> /, up -> ../../..) aim */
+	static const char *const escapes[] = {"/berth-fuzz-escape", "/etc/berth-fuzz-escape",
+					      "/tmp/berth-fuzz-escape"};
+	for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++)
+		if (faccessat(AT_FDCWD, escapes[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+			fprintf(stderr, "fuzz_unpack: %s written on the host\n", escapes[i]);
+			abort();
+		}
 	if (fs_rm_rf_at(above_fd, "layer", &e) < 0)
 		fuzz_die("rm -rf layer", &e);
 	expect_only(above_fd, NULL, "the layer's parent");

@@ -84,6 +84,10 @@ def run(name, seconds, work, log=None):
     if crashes:
         ok = False
         out.append("crash files: " + " ".join(str(p) for p in crashes))
+    left = sorted(tmp.iterdir())
+    if ok and left:  # a harness removes its scratch space at exit (fuzz.h)
+        ok = False
+        out.append("left behind in TMPDIR: " + " ".join(str(p) for p in left))
     shutil.rmtree(tmp, ignore_errors=True)
     return ok, "\n".join(out)
 
