@@ -14,10 +14,11 @@ build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarc
 # demo: the bundled busybox image and the script that writes its config
 demo=(busybox-static python3)
 # tests: test runner, a busybox for bundles, peers and tools the tests drive
-# (procps: ps for berth-runtime ps; a minbase system has none)
+# (procps: ps for berth-runtime ps; a minbase system has none; clang and
+# libclang-rt-14-dev: the libFuzzer harnesses, tests/fuzz/)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd debootstrap qemu-system-x86
-	hyperfine clang-format)
+	hyperfine clang-format clang libclang-rt-14-dev)
 
 want=("${build[@]}")
 case "${1:-}" in

@@ -185,6 +185,24 @@ def missing_timens():
     return None if os.path.exists("/proc/self/ns/time") else "needs time namespaces (kernel 5.6+)"
 
 
+@functools.cache
+def missing_libfuzzer():
+    """clang that links -fsanitize=fuzzer,address,undefined (the fuzz harnesses)."""
+    if not shutil.which("clang"):
+        return "fuzzing: needs clang (apt-get install clang libclang-rt-14-dev)"
+    with tempfile.TemporaryDirectory() as d:
+        src = pathlib.Path(d) / "probe.c"
+        src.write_text("#include <stddef.h>\n#include <stdint.h>\n"
+                       "int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)"
+                       " { (void)d; (void)n; return 0; }\n")
+        r = subprocess.run(["clang", "-fsanitize=fuzzer,address,undefined", "-o",
+                            str(pathlib.Path(d) / "probe"), str(src)], capture_output=True,
+                           text=True)
+    if r.returncode != 0:
+        return "fuzzing: clang cannot link libFuzzer (apt-get install libclang-rt-14-dev)"
+    return None
+
+
 def requires(*probes):
     """Marker: skip unless every probe answered None (the first reason wins)."""
     reasons = [p for p in probes if p]

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,8 @@ bool mt_is_manifest(const char *mt)
 int manifest_parse(const char *buf, size_t len, const char *content_type, img_manifest *m, berr *e)
 {
 	memset(m, 0, sizeof(*m));
+	if (len > INT_MAX) /* json-c takes an int length */
+		return berr_set(e, EFBIG, "manifest: %zu bytes is too large", len);
 	json_tokener *tok = json_tokener_new();
 	json_object *root = json_tokener_parse_ex(tok, buf, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
@@ -189,6 +192,8 @@ int manifest_pick(const img_manifest *idx, const char *os, const char *arch, ber
 
 int mt_layer_compression(const char *mt)
 {
+	if (!mt) /* a descriptor without mediaType (manifest_parse allows it) */
+		return -1;
 	if (!strcmp(mt, MT_OCI_LAYER) || !strcmp(mt, MT_DOCKER_LAYER))
 		return 0;
 	if (!strcmp(mt, MT_OCI_LAYER_GZIP) || !strcmp(mt, MT_DOCKER_LAYER_GZIP))
@@ -205,7 +210,8 @@ int mt_layer_compression(const char *mt)
 static json_object *desc_json(const img_desc *d)
 {
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "mediaType", json_object_new_string(d->media_type));
+	if (d->media_type) /* optional in what manifest_parse accepts */
+		json_object_object_add(o, "mediaType", json_object_new_string(d->media_type));
 	json_object_object_add(o, "digest", json_object_new_string(d->digest.s));
 	json_object_object_add(o, "size", json_object_new_int64(d->size));
 	return o;

@@ -55,6 +55,7 @@ int manifest_pick(const img_manifest *idx, const char *os, const char *arch, ber
 /* An OCI image manifest JSON document (returned malloc'ed). */
 char *manifest_build_oci(const img_desc *config, const img_desc *layers, size_t n);
 
-/* Layer compression from the media type: 0 none, 1 gzip, 2 zstd, -1 unknown. */
+/* Layer compression from the media type: 0 none, 1 gzip, 2 zstd, -1 unknown
+ * (or NULL). */
 int mt_layer_compression(const char *mt);
 bool mt_is_manifest(const char *mt);

@@ -75,6 +75,11 @@ typedef struct www_auth {
 int www_auth_parse(const char *header, www_auth *out);
 void www_auth_free(www_auth *w);
 
+/* The bearer token from a token server's JSON answer ("token", else
+ * "access_token"; a non-empty header-safe string), malloc'ed; NULL and e
+ * naming what is wrong otherwise. */
+char *reg_token_parse(const char *body, size_t len, berr *e);
+
 char *b64_encode(const void *buf, size_t len);
 /* Returns malloc'ed NUL-terminated data or NULL if invalid. */
 char *b64_decode(const char *s, size_t *len);

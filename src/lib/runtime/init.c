@@ -106,7 +106,8 @@ static int setup_terminal(rt_launch *l, berr *e)
 	_cleanup_close_ int master = term_open_pty(&l->s->process, &slave, e);
 	if (master < 0)
 		return -1;
-	_cleanup_close_ int s = slave;
+	_cleanup_close_ int s = slave; /* closes slave on return (dup2ed onto 0-2 by then) */
+	(void)s;		       /* only its cleanup uses it (clang: -Wunused-variable) */
 	int r = 0;
 	if (l->console_fd >= 0)
 		r = term_send_master(l->console_fd, master, e);

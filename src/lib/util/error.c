@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static void vset(berr *e, int errnum, const char *suffix, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void vset(berr *e, int errnum, const char *suffix,
+						       const char *fmt, va_list ap)
 {
 	int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	if (n < 0)
