@@ -240,17 +240,6 @@ static CURLcode perform(reg_client *c, const char *method, const char *url, cons
 	return rc;
 }
 
-/* RFC 7235 token68: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
-static bool token68(const char *t)
-{
-	size_t n =
-	    strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
-	if (n == 0)
-		return false;
-	n += strspn(t + n, "=");
-	return t[n] == '\0';
-}
-
 /* Fetch a bearer token for the challenge. */
 static int get_token(reg_client *c, const www_auth *w, const char *scope, berr *e)
 {
@@ -274,6 +263,7 @@ static int get_token(reg_client *c, const www_auth *w, const char *scope, berr *
 	CURLcode rc = perform(c, "GET", url, NULL, NULL, NULL, 0, -1, 0, up, &r);
 	c->auth = saved;
 	int ret = -1;
+	char *tok = NULL;
 	if (rc != CURLE_OK) {
 		_cleanup_free_ char *what = xasprintf("get token from %s", w->realm);
 		reg_transfer_error(c, NULL, what, rc, &r, e);
@@ -284,37 +274,23 @@ static int get_token(reg_client *c, const www_auth *w, const char *scope, berr *
 			 c->domain, r.status);
 		goto out;
 	}
-	json_object *o = r.body ? json_tokener_parse(r.body) : NULL, *t;
-	if (r.status != 200 || !o ||
-	    !((json_object_object_get_ex(o, "token", &t) ||
-	       json_object_object_get_ex(o, "access_token", &t)) &&
-	      json_object_is_type(t, json_type_string))) {
-		json_object_put(o);
+	if (r.status != 200) {
 		berr_set(e, EPROTO, "get token from %s: status %ld, no token in the answer",
 			 w->realm, r.status);
 		goto out;
 	}
-	const char *tok = json_object_get_string(t);
-	size_t toklen = (size_t)json_object_get_string_len(t);
-	/* it goes into a header line: a CR LF in it would add headers */
-	if (toklen != strlen(tok) || toklen > REG_MAX_TOKEN || !token68(tok)) {
-		berr_set(
-		    e, EPROTO,
-		    toklen > REG_MAX_TOKEN
-			? "get token from %s: the token is over berth's limit of 64 KiB"
-			: "get token from %s: the token has characters outside the token68 set "
-			  "(RFC 7235)",
-		    w->realm);
-		json_object_put(o);
+	tok = reg_token_parse(r.body ? r.body : "", r.body ? r.len : 0, e);
+	if (!tok) {
+		berr_ctx(e, "get token from %s", w->realm);
 		goto out;
 	}
 	free(c->auth);
 	c->auth = xasprintf("Authorization: Bearer %s", tok);
 	free(c->token_scope);
 	c->token_scope = scope ? xstrdup(scope) : NULL;
-	json_object_put(o);
 	ret = 0;
 out:
+	free(tok);
 	reg_resp_free(&r);
 	return ret;
 }

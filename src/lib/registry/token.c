@@ -7,17 +7,22 @@
 #include <limits.h>
 #include <string.h>
 
+#include "registry/client.h"
 #include "registry/registry.h"
 #include "util/xalloc.h"
 
-/* A bearer token goes into an HTTP header line: printable ASCII only (no
- * CR, LF or NUL, which \u escapes can put into a JSON string). */
-static bool header_safe(const char *s, size_t len)
+/* A bearer token goes into an HTTP header line ("Authorization: Bearer
+ * TOKEN"): RFC 7235's token68, 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+ * "+" / "/" ) *"=", so no CR, LF, NUL or space (which \u escapes can put
+ * into a JSON string) can add a header. */
+static bool token68(const char *t, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return true;
+	size_t n =
+	    strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
+	if (n == 0)
+		return false;
+	n += strspn(t + n, "=");
+	return n == len;
 }
 
 char *reg_token_parse(const char *body, size_t len, berr *e)
@@ -41,8 +46,13 @@ char *reg_token_parse(const char *body, size_t len, berr *e)
 		berr_set(e, EPROTO, "token answer: no \"token\" or \"access_token\"");
 	else if (!json_object_is_type(t, json_type_string) || !json_object_get_string_len(t))
 		berr_set(e, EPROTO, "token answer: token: expected a non-empty string");
-	else if (!header_safe(json_object_get_string(t), (size_t)json_object_get_string_len(t)))
-		berr_set(e, EPROTO, "token answer: token: characters that cannot go into a header");
+	else if ((size_t)json_object_get_string_len(t) > REG_MAX_TOKEN)
+		berr_set(e, E2BIG, "token answer: the token is over berth's limit of %d KiB",
+			 REG_MAX_TOKEN >> 10);
+	else if (!token68(json_object_get_string(t), (size_t)json_object_get_string_len(t)))
+		berr_set(e, EPROTO,
+			 "token answer: the token has characters outside the token68 set (RFC "
+			 "7235), which cannot go into a header");
 	else
 		ret = xstrdup(json_object_get_string(t));
 	json_object_put(o);
