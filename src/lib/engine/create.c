@@ -47,7 +47,7 @@ typedef struct plan {
 	} ulim[16];
 	size_t n_ulim;
 	bool host_net;
-	char **env_extra;
+	strv_builder env_extra; /* --env-file lines, -e */
 	eng_log_cfg log;
 } plan;
 
@@ -61,7 +61,7 @@ static void plan_free(plan *p)
 	}
 	free(p->vols);
 	json_object_put(p->seccomp_file);
-	strv_free(p->env_extra);
+	strvb_free(&p->env_extra);
 }
 
 static int cap_parse(const char *n, int *out)
@@ -260,13 +260,11 @@ static int add_env_line(plan *p, const char *l, berr *e)
 	if (!*l || l[0] == '=')
 		return berr_set(e, EINVAL, "invalid environment variable \"%s\"", l);
 	if (strchr(l, '=')) {
-		strv_push(&p->env_extra, l);
+		strvb_push(&p->env_extra, l);
 	} else {
 		const char *v = getenv(l);
 		if (v) {
-			char *kv = xasprintf("%s=%s", l, v);
-			strv_push(&p->env_extra, kv);
-			free(kv);
+			strvb_push_take(&p->env_extra, xasprintf("%s=%s", l, v));
 		}
 	}
 	return 0;
@@ -613,39 +611,41 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	const char *dir = m->dir;
 	img_config *ic = &im->config;
 	/* command */
-	char **args = NULL;
+	strv_builder ab = {0};
 	json_object *cfg_ep, *cfg_cmd;
 	if (o->entrypoint_set) {
 		if (o->entrypoint && *o->entrypoint)
-			strv_push(&args, o->entrypoint);
+			strvb_push(&ab, o->entrypoint);
 		cfg_ep = o->entrypoint && *o->entrypoint
 			     ? jstrv((char *const[]){(char *)o->entrypoint, NULL})
 			     : NULL;
 		for (char **c = o->command; c && *c; c++)
-			strv_push(&args, *c);
+			strvb_push(&ab, *c);
 		cfg_cmd = o->command ? jstrv(o->command) : NULL;
 	} else {
 		for (char **c = ic->entrypoint; c && *c; c++)
-			strv_push(&args, *c);
+			strvb_push(&ab, *c);
 		cfg_ep = ic->entrypoint ? jstrv(ic->entrypoint) : NULL;
 		char **cmd = o->command && *o->command ? o->command : ic->cmd;
 		for (char **c = cmd; c && *c; c++)
-			strv_push(&args, *c);
+			strvb_push(&ab, *c);
 		cfg_cmd = cmd ? jstrv(cmd) : NULL;
 	}
+	char **args = strvb_take(&ab);
 	if (!args || !*args) {
 		json_object_put(cfg_ep);
 		json_object_put(cfg_cmd);
 		strv_free(args);
 		return berr_set(e, EINVAL, "no command specified");
 	}
-	char **argv_final = NULL;
+	strv_builder fb = {0};
 	if (o->init) {
-		strv_push(&argv_final, "/dev/init");
-		strv_push(&argv_final, "--");
+		strvb_push(&fb, "/dev/init");
+		strvb_push(&fb, "--");
 	}
 	for (char **a = args; *a; a++)
-		strv_push(&argv_final, *a);
+		strvb_push(&fb, *a);
+	char **argv_final = strvb_take(&fb);
 
 	/* env */
 	char **env = NULL;
@@ -662,7 +662,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	}
 	if (o->tty && !env_has(env, "TERM"))
 		env_set(&env, "TERM=xterm");
-	for (char **v = p->env_extra; v && *v; v++)
+	for (char **v = p->env_extra.v; v && *v; v++)
 		env_set(&env, *v);
 
 	int r = -1;

@@ -17,16 +17,19 @@
 void refset_build(img_store *s, const img_index *x, refset *rs)
 {
 	memset(rs, 0, sizeof(*rs));
-	rs->layers = image_held_layers(s); /* containers' layers stay */
+	strv_builder blobs = {0};
+	strv_builder layers = strvb_from(image_held_layers(s)); /* containers' layers stay */
 	for (size_t i = 0; i < x->n; i++) {
 		const img_rec *r = &x->v[i];
-		strv_push(&rs->blobs, dg_hex(r->id.s));
-		strv_push(&rs->blobs, dg_hex(r->manifest.s));
+		strvb_push(&blobs, dg_hex(r->id.s));
+		strvb_push(&blobs, dg_hex(r->manifest.s));
 		for (size_t k = 0; k < r->n_layers; k++) {
-			strv_push(&rs->blobs, dg_hex(r->layers[k].digest.s));
-			strv_push(&rs->layers, dg_hex(r->layers[k].diff_id.s));
+			strvb_push(&blobs, dg_hex(r->layers[k].digest.s));
+			strvb_push(&layers, dg_hex(r->layers[k].diff_id.s));
 		}
 	}
+	rs->blobs = strvb_take(&blobs);
+	rs->layers = strvb_take(&layers);
 }
 
 void refset_free(refset *rs)

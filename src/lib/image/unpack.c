@@ -175,6 +175,8 @@ typedef struct ux {
 	int cache_fd;	  /* ... and its O_PATH fd */
 	dirtime *dirs;	  /* directory mtimes, applied at the end */
 	size_t n_dirs, cap_dirs;
+	size_t *slots;	  /* open-addressing hash of dirs by path: index + 1, 0 free */
+	size_t n_slots;	  /* a power of two, at least twice n_dirs */
 	bool cache_stale; /* an rm -rf may have removed the cached dir */
 	bool is_root;	  /* can chown / mknod */
 } ux;
@@ -371,20 +373,52 @@ static int make_hardlink(ux *u, int parent, const char *name, const char *path, 
 	return 0;
 }
 
+static size_t path_hash(const char *s)
+{
+	size_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The slot of `path` in the hash: where it is, or the free one it would take. */
+static size_t dir_slot(const ux *u, const char *path)
+{
+	size_t i = path_hash(path) & (u->n_slots - 1);
+	while (u->slots[i] && strcmp(u->dirs[u->slots[i] - 1].path, path))
+		i = (i + 1) & (u->n_slots - 1);
+	return i;
+}
+
+static void grow_slots(ux *u)
+{
+	free(u->slots);
+	u->n_slots = u->n_slots ? 2 * u->n_slots : 128;
+	u->slots = xreallocarray(NULL, u->n_slots, sizeof(size_t));
+	memset(u->slots, 0, u->n_slots * sizeof(size_t));
+	for (size_t k = 0; k < u->n_dirs; k++)
+		u->slots[dir_slot(u, u->dirs[k].path)] = k + 1;
+}
+
+/* Remember a directory's times (applied at the end, once its entries are
+ * in); a directory listed twice keeps the last times. O(1) per entry: a
+ * layer may list hundreds of thousands of directories. */
 static int record_dir(ux *u, const char *path, struct archive_entry *ent)
 {
-	for (size_t i = 0; i < u->n_dirs; i++)
-		if (!strcmp(u->dirs[i].path, path)) {
-			entry_times(ent, u->dirs[i].ts);
-			return 0;
-		}
+	if (2 * (u->n_dirs + 1) > u->n_slots)
+		grow_slots(u);
+	size_t i = dir_slot(u, path);
+	if (u->slots[i]) {
+		entry_times(ent, u->dirs[u->slots[i] - 1].ts);
+		return 0;
+	}
 	if (u->n_dirs == u->cap_dirs) {
 		u->cap_dirs = u->cap_dirs ? 2 * u->cap_dirs : 64;
 		u->dirs = xreallocarray(u->dirs, u->cap_dirs, sizeof(dirtime));
 	}
 	u->dirs[u->n_dirs].path = xstrdup(path);
 	entry_times(ent, u->dirs[u->n_dirs].ts);
-	u->n_dirs++;
+	u->slots[i] = ++u->n_dirs;
 	return 0;
 }
 
@@ -610,6 +644,7 @@ out:
 	for (size_t i = 0; i < u.n_dirs; i++)
 		free(u.dirs[i].path);
 	free(u.dirs);
+	free(u.slots);
 	if (u.root >= 0)
 		close(u.root);
 	return ret;
