@@ -29,13 +29,15 @@ typedef struct stream {
 	dg_hasher *h;
 	char *buf;
 	berr *e;
+	unsigned long long max; /* uncompressed bytes allowed, 0: no limit */
 	bool failed;
 } stream;
 
-static int stream_open(stream *st, int fd, berr *e)
+static int stream_open(stream *st, int fd, unsigned long long max, berr *e)
 {
 	memset(st, 0, sizeof(*st));
 	st->e = e;
+	st->max = max;
 	st->a = archive_read_new();
 	archive_read_support_filter_gzip(st->a);
 	archive_read_support_filter_zstd(st->a);
@@ -71,6 +73,14 @@ static ssize_t stream_read(stream *st, const void **out)
 		return -1;
 	}
 	dg_update(st->h, st->buf, (size_t)n);
+	if (st->max && dg_count(st->h) > st->max) {
+		st->failed = true;
+		berr_set(st->e, EFBIG,
+			 "uncompressed size exceeds the limit of %llu bytes (--max-layer-size, "
+			 "max_layer_size in storage.json)",
+			 st->max);
+		return -1;
+	}
 	*out = st->buf;
 	return n;
 }
@@ -89,6 +99,7 @@ static ssize_t stream_read(stream *st, const void **out)
 
 typedef struct pump {
 	int in, out;
+	unsigned long long max;
 	berr err;
 	bool failed, consumer_gone;
 	dg_str digest;
@@ -114,7 +125,7 @@ static void *pump_main(void *arg)
 	pump *p = arg;
 	stream st;
 	static const char zeros[512 * 3];
-	if (stream_open(&st, p->in, &p->err) < 0) {
+	if (stream_open(&st, p->in, p->max, &p->err) < 0) {
 		p->failed = true;
 		goto out;
 	}
@@ -140,9 +151,15 @@ out:
 
 int unpack_decompress(int in, int out, dg_str *digest, unsigned long long *size, berr *e)
 {
+	return unpack_decompress_max(in, out, 0, digest, size, e);
+}
+
+int unpack_decompress_max(int in, int out, unsigned long long max, dg_str *digest,
+			  unsigned long long *size, berr *e)
+{
 	stream st;
 	int ret = -1;
-	if (stream_open(&st, in, e) < 0)
+	if (stream_open(&st, in, max, e) < 0)
 		goto done;
 	const void *p;
 	ssize_t n;
@@ -573,10 +590,15 @@ static void apply_dir_times(ux *u)
 
 int unpack_layer(int fd, int dirfd, dg_str *diff_id, berr *e)
 {
+	return unpack_layer_max(fd, dirfd, 0, diff_id, e);
+}
+
+int unpack_layer_max(int fd, int dirfd, unsigned long long max, dg_str *diff_id, berr *e)
+{
 	ux u = {.root = -1, .cache_fd = -1, .is_root = geteuid() == 0};
 	struct archive *b = NULL;
 	int ret = -1, sv[2] = {-1, -1};
-	pump p = {.in = fd};
+	pump p = {.in = fd, .max = max};
 	pthread_t th;
 	bool started = false;
 	u.root = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
