@@ -76,7 +76,8 @@ def timed(fn, *a, **kw):
 
 
 def dirs_tar(n):
-    """A tar of n directories d000000/ ... (each with mtime 1000 + i)."""
+    """A tar of n directories d000000/ ... (each with mtime 1000 + i), then
+    d000001/ again with mtime 5."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
         for i in range(n):
@@ -85,6 +86,11 @@ def dirs_tar(n):
             ti.mode = 0o755
             ti.mtime = 1000 + i
             t.addfile(ti)
+        ti = tarfile.TarInfo("d000001")  # listed again: its last times win
+        ti.type = tarfile.DIRTYPE
+        ti.mode = 0o700
+        ti.mtime = 5
+        t.addfile(ti)
     return buf.getvalue()
 
 
@@ -117,6 +123,8 @@ def test_import_layer_with_200k_directories(tmp, berth):
     assert len(os.listdir(layer)) == n
     # directory times are applied at the end, each from its own entry
     assert os.stat(layer / "d000000").st_mtime == 1000
+    assert os.stat(layer / "d000001").st_mtime == 5
+    assert os.stat(layer / "d000001").st_mode & 0o777 == 0o700
     assert os.stat(layer / f"d{n - 1:06d}").st_mtime == 1000 + n - 1
     berth.assert_consistent()
 

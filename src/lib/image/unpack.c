@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,10 +191,9 @@ typedef struct ux {
 	int root;	  /* O_RDONLY fd of the layer root */
 	char *cache_path; /* parent dir of the last entry ... */
 	int cache_fd;	  /* ... and its O_PATH fd */
-	dirtime *dirs;	  /* directory mtimes, applied at the end */
+	dirtime **dirs;	  /* directory mtimes, applied at the end ... */
 	size_t n_dirs, cap_dirs;
-	size_t *slots;	  /* open-addressing hash of dirs by path: index + 1, 0 free */
-	size_t n_slots;	  /* a power of two, at least twice n_dirs */
+	void *dir_tree;	  /* ... and the same by path (tsearch: a balanced tree) */
 	bool cache_stale; /* an rm -rf may have removed the cached dir */
 	bool is_root;	  /* can chown / mknod */
 } ux;
@@ -390,52 +390,42 @@ static int make_hardlink(ux *u, int parent, const char *name, const char *path, 
 	return 0;
 }
 
-static size_t path_hash(const char *s)
+static int dirtime_cmp(const void *a, const void *b)
 {
-	size_t h = 1469598103934665603ull; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	return strcmp(((const dirtime *)a)->path, ((const dirtime *)b)->path);
 }
 
-/* The slot of `path` in the hash: where it is, or the free one it would take. */
-static size_t dir_slot(const ux *u, const char *path)
+static void dirtime_free(void *p)
 {
-	size_t i = path_hash(path) & (u->n_slots - 1);
-	while (u->slots[i] && strcmp(u->dirs[u->slots[i] - 1].path, path))
-		i = (i + 1) & (u->n_slots - 1);
-	return i;
-}
-
-static void grow_slots(ux *u)
-{
-	free(u->slots);
-	u->n_slots = u->n_slots ? 2 * u->n_slots : 128;
-	u->slots = xreallocarray(NULL, u->n_slots, sizeof(size_t));
-	memset(u->slots, 0, u->n_slots * sizeof(size_t));
-	for (size_t k = 0; k < u->n_dirs; k++)
-		u->slots[dir_slot(u, u->dirs[k].path)] = k + 1;
+	dirtime *d = p;
+	free(d->path);
+	free(d);
 }
 
 /* Remember a directory's times (applied at the end, once its entries are
- * in); a directory listed twice keeps the last times. O(1) per entry: a
- * layer may list hundreds of thousands of directories. */
+ * in); a directory listed twice keeps the last times. O(log n) per entry
+ * whatever the names: a layer may list hundreds of thousands of
+ * directories, and a balanced tree cannot be flooded as a hash with a known
+ * function can. */
 static int record_dir(ux *u, const char *path, struct archive_entry *ent)
 {
-	if (2 * (u->n_dirs + 1) > u->n_slots)
-		grow_slots(u);
-	size_t i = dir_slot(u, path);
-	if (u->slots[i]) {
-		entry_times(ent, u->dirs[u->slots[i] - 1].ts);
+	dirtime *d = xzalloc(sizeof(*d));
+	d->path = xstrdup(path);
+	dirtime **slot = tsearch(d, &u->dir_tree, dirtime_cmp);
+	if (!slot)
+		abort();  /* out of memory, as xmalloc */
+	if (*slot != d) { /* listed before */
+		free(d->path);
+		free(d);
+		entry_times(ent, (*slot)->ts);
 		return 0;
 	}
+	entry_times(ent, d->ts);
 	if (u->n_dirs == u->cap_dirs) {
 		u->cap_dirs = u->cap_dirs ? 2 * u->cap_dirs : 64;
-		u->dirs = xreallocarray(u->dirs, u->cap_dirs, sizeof(dirtime));
+		u->dirs = xreallocarray(u->dirs, u->cap_dirs, sizeof(*u->dirs));
 	}
-	u->dirs[u->n_dirs].path = xstrdup(path);
-	entry_times(ent, u->dirs[u->n_dirs].ts);
-	u->slots[i] = ++u->n_dirs;
+	u->dirs[u->n_dirs++] = d;
 	return 0;
 }
 
@@ -577,12 +567,12 @@ static void apply_dir_times(ux *u)
 {
 	for (size_t i = u->n_dirs; i-- > 0;) {
 		berr ignore;
-		int fd = *u->dirs[i].path
-			     ? fs_open_in_root(u->root, u->dirs[i].path,
+		int fd = *u->dirs[i]->path
+			     ? fs_open_in_root(u->root, u->dirs[i]->path,
 					       O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, &ignore)
 			     : dup(u->root);
 		if (fd >= 0) {
-			futimens(fd, u->dirs[i].ts);
+			futimens(fd, u->dirs[i]->ts);
 			close(fd);
 		}
 	}
@@ -663,10 +653,8 @@ out:
 	if (b)
 		archive_read_free(b);
 	cache_drop(&u);
-	for (size_t i = 0; i < u.n_dirs; i++)
-		free(u.dirs[i].path);
+	tdestroy(u.dir_tree, dirtime_free); /* every u.dirs[i], once */
 	free(u.dirs);
-	free(u.slots);
 	if (u.root >= 0)
 		close(u.root);
 	return ret;
