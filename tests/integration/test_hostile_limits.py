@@ -175,6 +175,31 @@ def test_image_with_200k_labels_inspect_and_run(tmp):
     assert not left, left
 
 
+@pytest.mark.skipif(missing_root() is not None, reason="the engine's create needs root")
+def test_image_with_200k_env_entries_create(tmp):
+    """The environment is merged by name (a later NAME= replaces an earlier
+    one): a scan per entry made 200,000 entries quadratic."""
+    n = 200_000
+    env = [f"E{i}={i}" for i in range(n)] + ["E5=replaced", "PATH=/bin"]
+    oci = oci_image_dir(tmp / "oci", rootfs_tar(), {"Cmd": ["/bin/true"], "Env": env})
+    b = EngineBerth(tmp / "eng")
+    try:
+        out = b("load", "-i", oci, timeout=600).stdout
+        img = re.search(r"Loaded image(?: ID)?: (\S+)", out).group(1)
+        _, t = timed(b, "create", "--name", "envy", img, timeout=600)
+        assert t < BOUND, f"create from an image with {n} Env entries took {t:.1f} s"
+        got = b.inspect("envy")["Config"]["Env"]
+        assert got[0] == "PATH=/bin"  # the default, replaced where it stood
+        assert got[1:n + 1] == [f"E{i}={i}" if i != 5 else "E5=replaced" for i in range(n)]
+        assert "HOSTNAME=" + b.inspect("envy")["Id"][:12] in got
+    finally:
+        ids = b.ids()
+        if ids:
+            b("rm", "-f", *ids, check=False)
+        left = host_leftovers(b, ids)
+    assert not left, left
+
+
 # ---- 2. a layer that expands beyond a limit ----
 
 def test_max_layer_size_flag_on_import(tmp, berth):

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/envset.h"
 #include "image/image.h"
 #include "seccomp/seccomp.h"
 #include "spec/spec.h"
@@ -413,27 +414,6 @@ static json_object *jmount(const char *dst, const char *type, const char *src,
 	return m;
 }
 
-static void env_set(char ***env, const char *kv)
-{
-	size_t kl = strcspn(kv, "=");
-	for (char **p = *env; p && *p; p++)
-		if (!strncmp(*p, kv, kl) && (*p)[kl] == '=') {
-			free(*p);
-			*p = xstrdup(kv);
-			return;
-		}
-	strv_push(env, kv);
-}
-
-static bool env_has(char **env, const char *k)
-{
-	size_t kl = strlen(k);
-	for (char **p = env; p && *p; p++)
-		if (!strncmp(*p, k, kl) && (*p)[kl] == '=')
-			return true;
-	return false;
-}
-
 static json_object *caps_json(uint64_t caps)
 {
 	json_object *a = json_object_new_array();
@@ -648,22 +628,22 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	char **argv_final = strvb_take(&fb);
 
 	/* env */
-	char **env = NULL;
-	env_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	envset env = {0};
+	envset_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	for (char **v = ic->env; v && *v; v++)
-		env_set(&env, *v);
+		envset_set(&env, *v);
 	char hn[64];
 	snprintf(hn, sizeof(hn), "%.12s", m->id);
 	const char *hostname = o->hostname ? o->hostname : hn;
-	if (!env_has(env, "HOSTNAME")) {
+	if (!envset_has(&env, "HOSTNAME")) {
 		char *h = xasprintf("HOSTNAME=%s", hostname);
-		env_set(&env, h);
+		envset_set(&env, h);
 		free(h);
 	}
-	if (o->tty && !env_has(env, "TERM"))
-		env_set(&env, "TERM=xterm");
+	if (o->tty && !envset_has(&env, "TERM"))
+		envset_set(&env, "TERM=xterm");
 	for (char **v = p->env_extra.v; v && *v; v++)
-		env_set(&env, *v);
+		envset_set(&env, *v);
 
 	int r = -1;
 	json_object *cfg = NULL, *doc = NULL, *jmounts = NULL, *binds = NULL;
@@ -701,9 +681,9 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		if (rr < 0)
 			goto out;
 	}
-	if (user_home && *user_home && !env_has(env, "HOME")) {
+	if (user_home && *user_home && !envset_has(&env, "HOME")) {
 		char *h = xasprintf("HOME=%s", user_home);
-		env_set(&env, h);
+		envset_set(&env, h);
 		free(h);
 	}
 	/* etc files */
@@ -728,7 +708,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object *proc = jget(cfg, "process");
 	json_object_object_add(proc, "terminal", json_object_new_boolean(o->tty));
 	json_object_object_add(proc, "args", jstrv(argv_final));
-	json_object_object_add(proc, "env", jstrv(env));
+	json_object_object_add(proc, "env", jstrv(env.v.v));
 	const char *cwd =
 	    o->workdir ? o->workdir : (ic->working_dir && *ic->working_dir ? ic->working_dir : "/");
 	if (cwd[0] != '/') {
@@ -917,7 +897,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object_object_add(cf, "User", json_object_new_string(user ? user : ""));
 	json_object_object_add(cf, "Tty", json_object_new_boolean(o->tty));
 	json_object_object_add(cf, "OpenStdin", json_object_new_boolean(o->interactive));
-	json_object_object_add(cf, "Env", jstrv(env));
+	json_object_object_add(cf, "Env", jstrv(env.v.v));
 	json_object_object_add(cf, "Cmd", cfg_cmd ? cfg_cmd : NULL);
 	cfg_cmd = NULL;
 	json_object_object_add(cf, "Image", json_object_new_string(o->image));
@@ -963,7 +943,7 @@ out:
 	json_object_put(doc);
 	strv_free(args);
 	strv_free(argv_final);
-	strv_free(env);
+	envset_free(&env);
 	free(user_home);
 	free(groups);
 	return r;
