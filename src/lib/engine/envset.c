@@ -24,7 +24,7 @@ void envset_set(envset *s, const char *kv)
 	*n = (envent){.kv = kv, .idx = s->v.n};
 	envent **slot = tsearch(n, &s->tree, envent_cmp);
 	if (!slot)
-		abort(); /* out of memory, as xmalloc */
+		abort();  /* out of memory, as xmalloc */
 	if (*slot != n) { /* the name is set: replace its value in place */
 		free(n);
 		char *old = s->v.v[(*slot)->idx];
