@@ -200,6 +200,31 @@ def test_image_with_200k_env_entries_create(tmp):
     assert not left, left
 
 
+def test_check_and_gc_of_200k_unreferenced_blobs(fast_tmp):
+    """system check lists garbage and gc removes it in O(n log n): a push
+    per line that recounted, and a scan of the referenced set per blob, were
+    quadratic in the store's size."""
+    n = 200_000
+    berth = Berth(fast_tmp / "root")
+    tarp = fast_tmp / "x.tar"
+    tarp.write_bytes(zeros_tar(1, 10))
+    berth("import", tarp, "localhost/keep:1")  # something referenced stays
+    blobs = berth.store() / "blobs/sha256"
+    kept = sorted(os.listdir(blobs))
+    for i in range(n):
+        data = b"%d" % i
+        (blobs / hashlib.sha256(data).hexdigest()).write_bytes(data)
+    c, t = timed(berth.check)
+    assert c.returncode == 0 and "problem:" not in c.stdout, c.stdout[-2000:]
+    assert c.stdout.count("not referenced by any image") == n
+    assert t < BOUND, f"system check of {n} unreferenced blobs took {t:.1f} s"
+    _, t = timed(berth, "system", "check", "--repair")
+    assert t < BOUND, f"system check --repair of {n} unreferenced blobs took {t:.1f} s"
+    assert sorted(os.listdir(blobs)) == kept
+    berth.assert_consistent()
+    assert "localhost/keep" in berth("images").stdout
+
+
 # ---- 2. a layer that expands beyond a limit ----
 
 def test_max_layer_size_flag_on_import(tmp, berth):

@@ -28,8 +28,28 @@ void refset_build(img_store *s, const img_index *x, refset *rs)
 			strvb_push(&layers, dg_hex(r->layers[k].diff_id.s));
 		}
 	}
+	rs->n_blobs = blobs.n;
+	rs->n_layers = layers.n;
 	rs->blobs = strvb_take(&blobs);
 	rs->layers = strvb_take(&layers);
+	strv_sort(rs->blobs, rs->n_blobs);
+	strv_sort(rs->layers, rs->n_layers);
+}
+
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strv_sort(char **v, size_t n)
+{
+	if (n)
+		qsort(v, n, sizeof(*v), strp_cmp);
+}
+
+bool strv_sorted_has(char *const *v, size_t n, const char *s)
+{
+	return n && bsearch(&s, v, n, sizeof(*v), strp_cmp) != NULL;
 }
 
 void refset_free(refset *rs)
@@ -38,7 +58,7 @@ void refset_free(refset *rs)
 	strv_free(rs->layers);
 }
 
-int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
+int gc_locked(img_store *s, const img_index *x, strv_builder *log, berr *e)
 {
 	refset rs;
 	refset_build(s, x, &rs);
@@ -55,19 +75,18 @@ int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 		goto out;
 	}
 	for (size_t i = 0; blobs[i]; i++)
-		if (!strv_contains(rs.blobs, blobs[i])) {
+		if (!strv_sorted_has(rs.blobs, rs.n_blobs, blobs[i])) {
 			if (unlinkat(bfd, blobs[i], 0) < 0 && errno != ENOENT) {
 				berr_sys(e, "remove blob %s", blobs[i]);
 				goto out;
 			}
-			if (log) {
-				_cleanup_free_ char *l =
-				    xasprintf("removed unreferenced blob sha256:%s", blobs[i]);
-				strv_push(log, l);
-			}
+			if (log)
+				strvb_push_take(
+				    log,
+				    xasprintf("removed unreferenced blob sha256:%s", blobs[i]));
 		}
 	for (size_t i = 0; layers[i]; i++)
-		if (!strv_contains(rs.layers, layers[i])) {
+		if (!strv_sorted_has(rs.layers, rs.n_layers, layers[i])) {
 			/* out of layers/ in one rename first: a half-deleted tree
 			 * must never pass for an unpacked layer after a crash */
 			_cleanup_free_ char *g = xasprintf("gc-%s-%d", layers[i], (int)getpid());
@@ -77,11 +96,9 @@ int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 			}
 			if (fs_rm_rf_at(tfd, g, e) < 0)
 				goto out;
-			if (log) {
-				_cleanup_free_ char *l =
-				    xasprintf("removed unreferenced layer %s", layers[i]);
-				strv_push(log, l);
-			}
+			if (log)
+				strvb_push_take(
+				    log, xasprintf("removed unreferenced layer %s", layers[i]));
 		}
 	ret = 0;
 out:
