@@ -20,10 +20,36 @@ static int usage_fail(const char *cmd, const char *usage)
 	return cli_failf(125, "\"%s\" requires arguments: usage: berth %s", cmd, usage);
 }
 
+int xfer_max_layer_size(const char *arg, unsigned long long *max)
+{
+	if (store_parse_size(arg, max) < 0)
+		return cli_failf(125,
+				 "--max-layer-size: invalid size \"%s\" (bytes, or with a k/m/g/t "
+				 "suffix; 0 for no limit)",
+				 arg);
+	return 0;
+}
+
 int cmd_import(cli *c, int argc, char **argv)
 {
+	static const struct option opts[] = {{"max-layer-size", required_argument, 0, 'M'},
+					     {0, 0, 0, 0}};
+	unsigned long long max = 0;
+	bool max_set = false;
+	int o, rc;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o != 'M')
+			return 125;
+		if ((rc = xfer_max_layer_size(optarg, &max)) != 0)
+			return rc;
+		max_set = true;
+	}
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (argc < 2 || argc > 3)
-		return usage_fail("import", "import FILE|- [REPOSITORY[:TAG]]");
+		return usage_fail("import",
+				  "import [--max-layer-size SIZE] FILE|- [REPOSITORY[:TAG]]");
 	_cleanup_close_ int fd = -1;
 	if (strcmp(argv[1], "-")) {
 		fd = open(argv[1], O_RDONLY | O_CLOEXEC);
@@ -32,6 +58,8 @@ int cmd_import(cli *c, int argc, char **argv)
 	}
 	berr e;
 	_cleanup_store_ img_store *s = store_open(c->root, &e);
+	if (s && max_set)
+		store_set_max_layer_size(s, max);
 	dg_str id;
 	if (!s)
 		return cli_fail(125, &e);
@@ -46,16 +74,23 @@ int cmd_import(cli *c, int argc, char **argv)
 int cmd_load(cli *c, int argc, char **argv)
 {
 	const char *input = NULL;
-	bool quiet = false;
-	static const struct option opts[] = {
-	    {"input", required_argument, 0, 'i'}, {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
-	int o;
+	bool quiet = false, max_set = false;
+	unsigned long long max = 0;
+	static const struct option opts[] = {{"input", required_argument, 0, 'i'},
+					     {"quiet", no_argument, 0, 'q'},
+					     {"max-layer-size", required_argument, 0, 'M'},
+					     {0, 0, 0, 0}};
+	int o, rc;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "i:q", opts, NULL)) != -1) {
 		if (o == 'i')
 			input = optarg;
 		else if (o == 'q')
 			quiet = true;
+		else if (o == 'M' && (rc = xfer_max_layer_size(optarg, &max)) != 0)
+			return rc;
+		else if (o == 'M')
+			max_set = true;
 		else
 			return 125;
 	}
@@ -63,6 +98,8 @@ int cmd_load(cli *c, int argc, char **argv)
 	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	if (!s)
 		return cli_fail(125, &e);
+	if (max_set)
+		store_set_max_layer_size(s, max);
 	_cleanup_close_ int fd = -1;
 	const char *dir = NULL;
 	if (input) {

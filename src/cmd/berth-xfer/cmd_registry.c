@@ -92,13 +92,21 @@ static int stall_timeout(reg_opts *ro)
 int cmd_pull(cli *c, int argc, char **argv)
 {
 	reg_opts ro = {.tls_verify = -1};
-	bool quiet = false;
-	static const struct option opts[] = {COMMON_OPTS, {"quiet", no_argument, 0, 'q'}, {0}};
-	int o;
+	bool quiet = false, max_set = false;
+	unsigned long long max = 0;
+	static const struct option opts[] = {COMMON_OPTS,
+					     {"quiet", no_argument, 0, 'q'},
+					     {"max-layer-size", required_argument, 0, 'M'},
+					     {0}};
+	int o, rc;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		if (o == 'q')
 			quiet = true;
+		else if (o == 'M' && (rc = xfer_max_layer_size(optarg, &max)) != 0)
+			return rc;
+		else if (o == 'M')
+			max_set = true;
 		else if (parse_common(o, &ro))
 			return 125;
 	}
@@ -116,6 +124,8 @@ int cmd_pull(cli *c, int argc, char **argv)
 	img_store *s = store_open(c->root, &e);
 	if (!s)
 		return cli_fail(125, &e);
+	if (max_set)
+		store_set_max_layer_size(s, max);
 	dg_str id, dig;
 	int r = registry_pull(s, argv[optind], &ro, &id, &dig, &e);
 	store_close(s);

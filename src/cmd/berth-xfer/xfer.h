@@ -14,3 +14,7 @@ int cmd_push(cli *c, int argc, char **argv);
 int cmd_login(cli *c, int argc, char **argv);
 int cmd_logout(cli *c, int argc, char **argv);
 int cmd_system(cli *c, int argc, char **argv);
+
+/* --max-layer-size SIZE (pull, load, import): parse into *max; 0 or a
+ * cli_failf exit code. */
+int xfer_max_layer_size(const char *arg, unsigned long long *max);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/envset.h"
 #include "image/image.h"
 #include "seccomp/seccomp.h"
 #include "spec/spec.h"
@@ -47,7 +48,7 @@ typedef struct plan {
 	} ulim[16];
 	size_t n_ulim;
 	bool host_net;
-	char **env_extra;
+	strv_builder env_extra; /* --env-file lines, -e */
 	eng_log_cfg log;
 } plan;
 
@@ -61,7 +62,7 @@ static void plan_free(plan *p)
 	}
 	free(p->vols);
 	json_object_put(p->seccomp_file);
-	strv_free(p->env_extra);
+	strvb_free(&p->env_extra);
 }
 
 static int cap_parse(const char *n, int *out)
@@ -260,13 +261,11 @@ static int add_env_line(plan *p, const char *l, berr *e)
 	if (!*l || l[0] == '=')
 		return berr_set(e, EINVAL, "invalid environment variable \"%s\"", l);
 	if (strchr(l, '=')) {
-		strv_push(&p->env_extra, l);
+		strvb_push(&p->env_extra, l);
 	} else {
 		const char *v = getenv(l);
 		if (v) {
-			char *kv = xasprintf("%s=%s", l, v);
-			strv_push(&p->env_extra, kv);
-			free(kv);
+			strvb_push_take(&p->env_extra, xasprintf("%s=%s", l, v));
 		}
 	}
 	return 0;
@@ -413,27 +412,6 @@ static json_object *jmount(const char *dst, const char *type, const char *src,
 		json_object_array_add(a, json_object_new_string(*opts));
 	json_object_object_add(m, "options", a);
 	return m;
-}
-
-static void env_set(char ***env, const char *kv)
-{
-	size_t kl = strcspn(kv, "=");
-	for (char **p = *env; p && *p; p++)
-		if (!strncmp(*p, kv, kl) && (*p)[kl] == '=') {
-			free(*p);
-			*p = xstrdup(kv);
-			return;
-		}
-	strv_push(env, kv);
-}
-
-static bool env_has(char **env, const char *k)
-{
-	size_t kl = strlen(k);
-	for (char **p = env; p && *p; p++)
-		if (!strncmp(*p, k, kl) && (*p)[kl] == '=')
-			return true;
-	return false;
 }
 
 static json_object *caps_json(uint64_t caps)
@@ -613,57 +591,59 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	const char *dir = m->dir;
 	img_config *ic = &im->config;
 	/* command */
-	char **args = NULL;
+	strv_builder ab = {0};
 	json_object *cfg_ep, *cfg_cmd;
 	if (o->entrypoint_set) {
 		if (o->entrypoint && *o->entrypoint)
-			strv_push(&args, o->entrypoint);
+			strvb_push(&ab, o->entrypoint);
 		cfg_ep = o->entrypoint && *o->entrypoint
 			     ? jstrv((char *const[]){(char *)o->entrypoint, NULL})
 			     : NULL;
 		for (char **c = o->command; c && *c; c++)
-			strv_push(&args, *c);
+			strvb_push(&ab, *c);
 		cfg_cmd = o->command ? jstrv(o->command) : NULL;
 	} else {
 		for (char **c = ic->entrypoint; c && *c; c++)
-			strv_push(&args, *c);
+			strvb_push(&ab, *c);
 		cfg_ep = ic->entrypoint ? jstrv(ic->entrypoint) : NULL;
 		char **cmd = o->command && *o->command ? o->command : ic->cmd;
 		for (char **c = cmd; c && *c; c++)
-			strv_push(&args, *c);
+			strvb_push(&ab, *c);
 		cfg_cmd = cmd ? jstrv(cmd) : NULL;
 	}
+	char **args = strvb_take(&ab);
 	if (!args || !*args) {
 		json_object_put(cfg_ep);
 		json_object_put(cfg_cmd);
 		strv_free(args);
 		return berr_set(e, EINVAL, "no command specified");
 	}
-	char **argv_final = NULL;
+	strv_builder fb = {0};
 	if (o->init) {
-		strv_push(&argv_final, "/dev/init");
-		strv_push(&argv_final, "--");
+		strvb_push(&fb, "/dev/init");
+		strvb_push(&fb, "--");
 	}
 	for (char **a = args; *a; a++)
-		strv_push(&argv_final, *a);
+		strvb_push(&fb, *a);
+	char **argv_final = strvb_take(&fb);
 
 	/* env */
-	char **env = NULL;
-	env_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	envset env = {0};
+	envset_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	for (char **v = ic->env; v && *v; v++)
-		env_set(&env, *v);
+		envset_set(&env, *v);
 	char hn[64];
 	snprintf(hn, sizeof(hn), "%.12s", m->id);
 	const char *hostname = o->hostname ? o->hostname : hn;
-	if (!env_has(env, "HOSTNAME")) {
+	if (!envset_has(&env, "HOSTNAME")) {
 		char *h = xasprintf("HOSTNAME=%s", hostname);
-		env_set(&env, h);
+		envset_set(&env, h);
 		free(h);
 	}
-	if (o->tty && !env_has(env, "TERM"))
-		env_set(&env, "TERM=xterm");
-	for (char **v = p->env_extra; v && *v; v++)
-		env_set(&env, *v);
+	if (o->tty && !envset_has(&env, "TERM"))
+		envset_set(&env, "TERM=xterm");
+	for (char **v = p->env_extra.v; v && *v; v++)
+		envset_set(&env, *v);
 
 	int r = -1;
 	json_object *cfg = NULL, *doc = NULL, *jmounts = NULL, *binds = NULL;
@@ -701,9 +681,9 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		if (rr < 0)
 			goto out;
 	}
-	if (user_home && *user_home && !env_has(env, "HOME")) {
+	if (user_home && *user_home && !envset_has(&env, "HOME")) {
 		char *h = xasprintf("HOME=%s", user_home);
-		env_set(&env, h);
+		envset_set(&env, h);
 		free(h);
 	}
 	/* etc files */
@@ -728,7 +708,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object *proc = jget(cfg, "process");
 	json_object_object_add(proc, "terminal", json_object_new_boolean(o->tty));
 	json_object_object_add(proc, "args", jstrv(argv_final));
-	json_object_object_add(proc, "env", jstrv(env));
+	json_object_object_add(proc, "env", jstrv(env.v.v));
 	const char *cwd =
 	    o->workdir ? o->workdir : (ic->working_dir && *ic->working_dir ? ic->working_dir : "/");
 	if (cwd[0] != '/') {
@@ -917,7 +897,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object_object_add(cf, "User", json_object_new_string(user ? user : ""));
 	json_object_object_add(cf, "Tty", json_object_new_boolean(o->tty));
 	json_object_object_add(cf, "OpenStdin", json_object_new_boolean(o->interactive));
-	json_object_object_add(cf, "Env", jstrv(env));
+	json_object_object_add(cf, "Env", jstrv(env.v.v));
 	json_object_object_add(cf, "Cmd", cfg_cmd ? cfg_cmd : NULL);
 	cfg_cmd = NULL;
 	json_object_object_add(cf, "Image", json_object_new_string(o->image));
@@ -963,7 +943,7 @@ out:
 	json_object_put(doc);
 	strv_free(args);
 	strv_free(argv_final);
-	strv_free(env);
+	envset_free(&env);
 	free(user_home);
 	free(groups);
 	return r;

@@ -119,14 +119,14 @@ static bool is_id(const char *s)
 
 char **eng_list(eng *g)
 {
-	char **v = xzalloc(sizeof(char *));
+	strv_builder v = strvb_from(xzalloc(sizeof(char *)));
 	int fd = openat(g->ctrs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return v;
+		return strvb_take(&v);
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		return v;
+		return strvb_take(&v);
 	}
 	struct dirent *de;
 	while ((de = readdir(d)))
@@ -134,10 +134,10 @@ char **eng_list(eng *g)
 			char p[300];
 			snprintf(p, sizeof(p), "%s/container.json", de->d_name);
 			if (faccessat(g->ctrs_fd, p, F_OK, 0) == 0)
-				strv_push(&v, de->d_name);
+				strvb_push(&v, de->d_name);
 		}
 	closedir(d);
-	return v;
+	return strvb_take(&v);
 }
 
 char *eng_path(eng *g, const char *id, const char *name)

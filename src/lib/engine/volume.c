@@ -145,12 +145,12 @@ char **eng_volume_list(eng *g)
 	berr ig;
 	_cleanup_free_ char *p = xasprintf("%s/" VOLUMES, g->root);
 	char **all = fs_list_at(AT_FDCWD, p, &ig);
-	char **v = xzalloc(sizeof(char *));
+	strv_builder v = strvb_from(xzalloc(sizeof(char *)));
 	for (char **n = all; n && *n; n++)
 		if (**n != '.')
-			strv_push(&v, *n);
+			strvb_push(&v, *n);
 	strv_free(all);
-	return v;
+	return strvb_take(&v);
 }
 
 json_object *eng_volume_inspect(eng *g, const char *name, berr *e)

@@ -106,7 +106,9 @@ static int gzip_layer(img_store *s, int fd, img_desc *d, dg_str *diff_id, berr *
 		return berr_sys(e, "create %s", tmpname);
 	unlink(tmpname);
 	unsigned long long rawsize;
-	if (unpack_decompress(fd, raw, diff_id, &rawsize, e) < 0)
+	unsigned long long max;
+	if (store_max_layer_size(s, &max, e) < 0 ||
+	    unpack_decompress_max(fd, raw, max, diff_id, &rawsize, e) < 0)
 		return -1;
 	if (rawsize == 0)
 		return berr_set(e, EINVAL, "the input is empty, not a tar archive");

@@ -26,7 +26,13 @@ void store_report_free(store_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-__attribute__((format(printf, 2, 3))) static void add(char ***v, const char *fmt, ...)
+/* The report's lines while they are collected (a store may hold hundreds of
+ * thousands of garbage files: appends in O(1)). */
+typedef struct report_b {
+	strv_builder garbage, problems, repaired;
+} report_b;
+
+__attribute__((format(printf, 2, 3))) static void add(strv_builder *v, const char *fmt, ...)
 {
 	char *l = NULL;
 	va_list ap;
@@ -34,17 +40,17 @@ __attribute__((format(printf, 2, 3))) static void add(char ***v, const char *fmt
 	if (vasprintf(&l, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	strv_push(v, l);
-	free(l);
+	strvb_push_take(v, l);
 }
 
-/* Verify every blob's digest; returns the hex names of bad ones. */
-static char **bad_blobs(img_store *s, store_report *r, bool repair, berr *e)
+/* Verify every blob's digest; returns the hex names of bad ones, sorted
+ * (*n_bad of them). */
+static char **bad_blobs(img_store *s, report_b *rb, bool repair, size_t *n_bad, berr *e)
 {
 	char **names = fs_list_at(store_fd(s), "blobs/sha256", e);
 	if (!names)
 		return NULL;
-	char **bad = xzalloc(sizeof(char *));
+	strv_builder bad = strvb_from(xzalloc(sizeof(char *)));
 	for (size_t i = 0; names[i]; i++) {
 		_cleanup_free_ char *d = xasprintf("sha256:%s", names[i]);
 		bool ok = false;
@@ -58,18 +64,20 @@ static char **bad_blobs(img_store *s, store_report *r, bool repair, berr *e)
 		}
 		if (ok)
 			continue;
-		add(&r->problems, "blob %s: content does not match its digest%s", d,
+		add(&rb->problems, "blob %s: content does not match its digest%s", d,
 		    got.s[0] ? "" : " (unreadable or not a file)");
-		strv_push(&bad, names[i]);
+		strvb_push(&bad, names[i]);
 		if (repair) {
 			_cleanup_free_ char *rel = xasprintf("blobs/sha256/%s", names[i]);
 			berr ig;
 			fs_rm_rf_at(store_fd(s), rel, &ig);
-			add(&r->repaired, "removed corrupt blob %s", d);
+			add(&rb->repaired, "removed corrupt blob %s", d);
 		}
 	}
 	strv_free(names);
-	return bad;
+	*n_bad = bad.n;
+	strv_sort(bad.v, bad.n);
+	return strvb_take(&bad);
 }
 
 int store_check(img_store *s, bool repair, store_report *r, berr *e)
@@ -80,25 +88,27 @@ int store_check(img_store *s, bool repair, store_report *r, berr *e)
 	int ret = -1;
 	img_index x = {0};
 	char **bad = NULL;
+	size_t n_bad = 0;
+	report_b rb = {0};
 	char **tmp = fs_list_at(store_fd(s), "tmp", e);
 	if (!tmp)
 		goto out;
 	for (size_t i = 0; tmp[i]; i++) {
-		add(&r->garbage, "tmp/%s: left over by an interrupted operation%s", tmp[i],
+		add(&rb.garbage, "tmp/%s: left over by an interrupted operation%s", tmp[i],
 		    strstr(tmp[i], ".partial") ? " (a resumable download)" : "");
 		if (repair) {
 			_cleanup_free_ char *rel = xasprintf("tmp/%s", tmp[i]);
 			if (fs_rm_rf_at(store_fd(s), rel, e) < 0)
 				goto out;
-			add(&r->repaired, "removed tmp/%s", tmp[i]);
+			add(&rb.repaired, "removed tmp/%s", tmp[i]);
 		}
 	}
 	if (index_load(s, &x, e) < 0) {
-		add(&r->problems, "%s", e->msg);
+		add(&rb.problems, "%s", e->msg);
 		ret = 0;
 		goto out;
 	}
-	bad = bad_blobs(s, r, repair, e);
+	bad = bad_blobs(s, &rb, repair, &n_bad, e);
 	if (!bad)
 		goto out;
 	bool changed = false;
@@ -107,26 +117,28 @@ int store_check(img_store *s, bool repair, store_report *r, berr *e)
 		bool broken = false;
 		const char *need[] = {im->manifest.s, im->id.s};
 		for (size_t k = 0; k < 2; k++)
-			if (!store_blob_exists(s, need[k]) || strv_contains(bad, dg_hex(need[k]))) {
-				add(&r->problems, "image %s: blob %s is missing", im->id.s,
+			if (!store_blob_exists(s, need[k]) ||
+			    strv_sorted_has(bad, n_bad, dg_hex(need[k]))) {
+				add(&rb.problems, "image %s: blob %s is missing", im->id.s,
 				    need[k]);
 				broken = true;
 			}
 		for (size_t k = 0; k < im->n_layers; k++) {
 			const char *bd = im->layers[k].digest.s, *dd = im->layers[k].diff_id.s;
-			bool blob_ok = store_blob_exists(s, bd) && !strv_contains(bad, dg_hex(bd));
+			bool blob_ok =
+			    store_blob_exists(s, bd) && !strv_sorted_has(bad, n_bad, dg_hex(bd));
 			if (!blob_ok) {
-				add(&r->problems, "image %s: layer blob %s is missing", im->id.s,
+				add(&rb.problems, "image %s: layer blob %s is missing", im->id.s,
 				    bd);
 				broken = true;
 			}
 			if (!store_layer_exists(s, dd)) {
-				add(&r->problems, "image %s: unpacked layer %s is missing",
+				add(&rb.problems, "image %s: unpacked layer %s is missing",
 				    im->id.s, dd);
 				if (repair && blob_ok) {
 					berr ue;
 					if (store_layer_unpack(s, bd, dd, &ue) == 0)
-						add(&r->repaired, "unpacked layer %s again", dd);
+						add(&rb.repaired, "unpacked layer %s again", dd);
 					else
 						broken = true;
 				} else {
@@ -135,7 +147,7 @@ int store_check(img_store *s, bool repair, store_report *r, berr *e)
 			}
 		}
 		if (broken && repair) {
-			add(&r->repaired, "removed image %s (its data is lost: pull it again)",
+			add(&rb.repaired, "removed image %s (its data is lost: pull it again)",
 			    im->id.s);
 			rec_free(im);
 			memmove(&x.v[i], &x.v[i + 1], (x.n - i - 1) * sizeof(img_rec));
@@ -154,23 +166,27 @@ int store_check(img_store *s, bool repair, store_report *r, berr *e)
 	char **blobs = fs_list_at(store_fd(s), "blobs/sha256", e);
 	char **layers = blobs ? fs_list_at(store_fd(s), "layers", e) : NULL;
 	for (size_t i = 0; blobs && blobs[i]; i++)
-		if (!strv_contains(rs.blobs, blobs[i]) && !strv_contains(bad, blobs[i]))
-			add(&r->garbage,
+		if (!strv_sorted_has(rs.blobs, rs.n_blobs, blobs[i]) &&
+		    !strv_sorted_has(bad, n_bad, blobs[i]))
+			add(&rb.garbage,
 			    "blob sha256:%s: not referenced by any image (left by an interrupted "
 			    "command; --repair or system prune removes it)",
 			    blobs[i]);
 	for (size_t i = 0; layers && layers[i]; i++)
-		if (!strv_contains(rs.layers, layers[i]))
-			add(&r->garbage, "layer %s: not referenced by any image", layers[i]);
+		if (!strv_sorted_has(rs.layers, rs.n_layers, layers[i]))
+			add(&rb.garbage, "layer %s: not referenced by any image", layers[i]);
 	strv_free(blobs);
 	strv_free(layers);
 	refset_free(&rs);
-	if (repair && gc_locked(s, &x, &r->repaired, e) < 0)
+	if (repair && gc_locked(s, &x, &rb.repaired, e) < 0)
 		goto out;
 	ret = 0;
 out:
 	strv_free(tmp);
 	strv_free(bad);
+	r->garbage = strvb_take(&rb.garbage);
+	r->problems = strvb_take(&rb.problems);
+	r->repaired = strvb_take(&rb.repaired);
 	index_free(&x);
 	store_unlock(s);
 	return ret;

@@ -45,13 +45,13 @@ static char **keys_of(json_object *o, const char *key)
 	if (!o || !json_object_object_get_ex(o, key, &v) ||
 	    !json_object_is_type(v, json_type_object))
 		return NULL;
-	char **r = NULL;
+	strv_builder r = {0};
 	json_object_object_foreach(v, k, val)
 	{
 		(void)val;
-		strv_push(&r, k);
+		strvb_push(&r, k);
 	}
-	return r;
+	return strvb_take(&r);
 }
 
 void config_free(img_config *c)
@@ -115,13 +115,16 @@ int config_parse(const char *buf, size_t len, img_config *c, berr *e)
 		json_object *labels;
 		if (json_object_object_get_ex(cfg, "Labels", &labels) &&
 		    json_object_is_type(labels, json_type_object)) {
+			strv_builder keys = {0}, values = {0};
 			json_object_object_foreach(labels, k, v)
 			{
-				strv_push(&c->label_keys, k);
-				strv_push(&c->label_values, json_object_is_type(v, json_type_string)
-								? json_object_get_string(v)
-								: "");
+				strvb_push(&keys, k);
+				strvb_push(&values, json_object_is_type(v, json_type_string)
+							? json_object_get_string(v)
+							: "");
 			}
+			c->label_keys = strvb_take(&keys);
+			c->label_values = strvb_take(&values);
 		}
 	}
 	json_object *rootfs, *ids;

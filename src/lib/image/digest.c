@@ -75,10 +75,12 @@ dg_str dg_of_buf(const void *buf, size_t len)
 int dg_of_fd(int fd, dg_str *out, unsigned long long *size, berr *e)
 {
 	dg_hasher *h = dg_new();
-	char *buf = xmalloc(1 << 20);
+	/* a small buffer: system check hashes every blob, most of them small,
+	 * and a 1 MiB allocation per blob cost more than the hashing */
+	char buf[64 << 10];
 	int ret = 0;
 	for (;;) {
-		ssize_t r = read(fd, buf, 1 << 20);
+		ssize_t r = read(fd, buf, sizeof(buf));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -94,7 +96,6 @@ int dg_of_fd(int fd, dg_str *out, unsigned long long *size, berr *e)
 		if (size)
 			*size = dg_count(h);
 	}
-	free(buf);
 	dg_free(h);
 	return ret;
 }

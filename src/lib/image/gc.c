@@ -17,16 +17,39 @@
 void refset_build(img_store *s, const img_index *x, refset *rs)
 {
 	memset(rs, 0, sizeof(*rs));
-	rs->layers = image_held_layers(s); /* containers' layers stay */
+	strv_builder blobs = {0};
+	strv_builder layers = strvb_from(image_held_layers(s)); /* containers' layers stay */
 	for (size_t i = 0; i < x->n; i++) {
 		const img_rec *r = &x->v[i];
-		strv_push(&rs->blobs, dg_hex(r->id.s));
-		strv_push(&rs->blobs, dg_hex(r->manifest.s));
+		strvb_push(&blobs, dg_hex(r->id.s));
+		strvb_push(&blobs, dg_hex(r->manifest.s));
 		for (size_t k = 0; k < r->n_layers; k++) {
-			strv_push(&rs->blobs, dg_hex(r->layers[k].digest.s));
-			strv_push(&rs->layers, dg_hex(r->layers[k].diff_id.s));
+			strvb_push(&blobs, dg_hex(r->layers[k].digest.s));
+			strvb_push(&layers, dg_hex(r->layers[k].diff_id.s));
 		}
 	}
+	rs->n_blobs = blobs.n;
+	rs->n_layers = layers.n;
+	rs->blobs = strvb_take(&blobs);
+	rs->layers = strvb_take(&layers);
+	strv_sort(rs->blobs, rs->n_blobs);
+	strv_sort(rs->layers, rs->n_layers);
+}
+
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strv_sort(char **v, size_t n)
+{
+	if (n)
+		qsort(v, n, sizeof(*v), strp_cmp);
+}
+
+bool strv_sorted_has(char *const *v, size_t n, const char *s)
+{
+	return n && bsearch(&s, v, n, sizeof(*v), strp_cmp) != NULL;
 }
 
 void refset_free(refset *rs)
@@ -35,18 +58,16 @@ void refset_free(refset *rs)
 	strv_free(rs->layers);
 }
 
-static int remove_blob(int bfd, const char *hex, char ***log, berr *e)
+static int remove_blob(int bfd, const char *hex, strv_builder *log, berr *e)
 {
 	if (unlinkat(bfd, hex, 0) < 0 && errno != ENOENT)
 		return berr_sys(e, "remove blob %s", hex);
-	if (log) {
-		_cleanup_free_ char *l = xasprintf("removed unreferenced blob sha256:%s", hex);
-		strv_push(log, l);
-	}
+	if (log)
+		strvb_push_take(log, xasprintf("removed unreferenced blob sha256:%s", hex));
 	return 0;
 }
 
-static int remove_layer(int lfd, int tfd, const char *hex, char ***log, berr *e)
+static int remove_layer(int lfd, int tfd, const char *hex, strv_builder *log, berr *e)
 {
 	/* out of layers/ in one rename first: a half-deleted tree must never
 	 * pass for an unpacked layer after a crash */
@@ -58,10 +79,8 @@ static int remove_layer(int lfd, int tfd, const char *hex, char ***log, berr *e)
 	}
 	if (fs_rm_rf_at(tfd, g, e) < 0)
 		return -1;
-	if (log) {
-		_cleanup_free_ char *l = xasprintf("removed unreferenced layer %s", hex);
-		strv_push(log, l);
-	}
+	if (log)
+		strvb_push_take(log, xasprintf("removed unreferenced layer %s", hex));
 	return 0;
 }
 
@@ -75,7 +94,7 @@ static int open_dirs(img_store *s, int *bfd, int *lfd, int *tfd, berr *e)
 	return 0;
 }
 
-int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
+int gc_locked(img_store *s, const img_index *x, strv_builder *log, berr *e)
 {
 	refset rs;
 	refset_build(s, x, &rs);
@@ -86,10 +105,11 @@ int gc_locked(img_store *s, const img_index *x, char ***log, berr *e)
 	if (!blobs || !layers || open_dirs(s, &bfd, &lfd, &tfd, e) < 0)
 		goto out;
 	for (size_t i = 0; blobs[i]; i++)
-		if (!strv_contains(rs.blobs, blobs[i]) && remove_blob(bfd, blobs[i], log, e) < 0)
+		if (!strv_sorted_has(rs.blobs, rs.n_blobs, blobs[i]) &&
+		    remove_blob(bfd, blobs[i], log, e) < 0)
 			goto out;
 	for (size_t i = 0; layers[i]; i++)
-		if (!strv_contains(rs.layers, layers[i]) &&
+		if (!strv_sorted_has(rs.layers, rs.n_layers, layers[i]) &&
 		    remove_layer(lfd, tfd, layers[i], log, e) < 0)
 			goto out;
 	ret = 0;
@@ -98,16 +118,6 @@ out:
 	strv_free(layers);
 	refset_free(&rs);
 	return ret;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool in_sorted(char **v, size_t n, const char *s)
-{
-	return n && bsearch(&s, v, n, sizeof(char *), cmp_str);
 }
 
 int store_discard(img_store *s, char *const *blobs, size_t nb, char *const *layers, size_t nl,
@@ -124,18 +134,14 @@ int store_discard(img_store *s, char *const *blobs, size_t nb, char *const *laye
 	if (index_load(s, &x, e) < 0)
 		goto out_unlock;
 	refset_build(s, &x, &rs);
-	size_t rb = strv_len(rs.blobs), rl = strv_len(rs.layers);
-	if (rb)
-		qsort(rs.blobs, rb, sizeof(char *), cmp_str);
-	if (rl)
-		qsort(rs.layers, rl, sizeof(char *), cmp_str);
 	if (open_dirs(s, &bfd, &lfd, &tfd, e) < 0)
 		goto out;
 	for (size_t i = 0; i < nb; i++)
-		if (!in_sorted(rs.blobs, rb, blobs[i]) && remove_blob(bfd, blobs[i], NULL, e) < 0)
+		if (!strv_sorted_has(rs.blobs, rs.n_blobs, blobs[i]) &&
+		    remove_blob(bfd, blobs[i], NULL, e) < 0)
 			goto out;
 	for (size_t i = 0; i < nl; i++)
-		if (!in_sorted(rs.layers, rl, layers[i]) &&
+		if (!strv_sorted_has(rs.layers, rs.n_layers, layers[i]) &&
 		    remove_layer(lfd, tfd, layers[i], NULL, e) < 0)
 			goto out;
 	ret = 0;
@@ -176,22 +182,23 @@ int store_prune(img_store *s, char ***log, berr *e)
 	img_index x;
 	int ret = -1;
 	char **tmp = NULL;
+	strv_builder b = strvb_from(*log);
 	if (index_load(s, &x, e) < 0)
 		goto out_unlock;
-	if (gc_locked(s, &x, log, e) < 0 || !(tmp = fs_list_at(store_fd(s), "tmp", e)))
+	if (gc_locked(s, &x, &b, e) < 0 || !(tmp = fs_list_at(store_fd(s), "tmp", e)))
 		goto out;
 	for (size_t i = 0; tmp[i]; i++) {
 		_cleanup_free_ char *rel = xasprintf("tmp/%s", tmp[i]);
 		if (fs_rm_rf_at(store_fd(s), rel, e) < 0)
 			goto out;
-		_cleanup_free_ char *l = xasprintf("removed %s", rel);
-		strv_push(log, l);
+		strvb_push_take(&b, xasprintf("removed %s", rel));
 	}
 	ret = 0;
 out:
 	strv_free(tmp);
 	index_free(&x);
 out_unlock:
+	*log = strvb_take(&b);
 	store_unlock(s);
 	return ret;
 }

@@ -141,7 +141,7 @@ char *image_holder(img_store *s, const char *id)
 static int layers_cb(void *ctx, const char *holder, json_object *o)
 {
 	(void)holder;
-	char ***out = ctx;
+	strv_builder *out = ctx;
 	json_object *ls;
 	if (!json_object_object_get_ex(o, "layers", &ls) ||
 	    !json_object_is_type(ls, json_type_array))
@@ -149,14 +149,14 @@ static int layers_cb(void *ctx, const char *holder, json_object *o)
 	for (size_t i = 0; i < json_object_array_length(ls); i++) {
 		const char *d = json_object_get_string(json_object_array_get_idx(ls, i));
 		if (dg_valid(d))
-			strv_push(out, dg_hex(d));
+			strvb_push(out, dg_hex(d));
 	}
 	return 0;
 }
 
 char **image_held_layers(img_store *s)
 {
-	char **v = xzalloc(sizeof(char *));
+	strv_builder v = strvb_from(xzalloc(sizeof(char *)));
 	each_hold(s, layers_cb, &v);
-	return v;
+	return strvb_take(&v);
 }

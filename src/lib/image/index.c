@@ -109,15 +109,15 @@ static long long ji(json_object *o, const char *k)
 static char **jstrv(json_object *o, const char *k)
 {
 	json_object *v;
-	char **r = NULL;
+	strv_builder r = {0};
 	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_array))
 		return NULL;
 	for (size_t i = 0; i < json_object_array_length(v); i++) {
 		json_object *s = json_object_array_get_idx(v, i);
 		if (json_object_is_type(s, json_type_string))
-			strv_push(&r, json_object_get_string(s));
+			strvb_push(&r, json_object_get_string(s));
 	}
-	return r;
+	return strvb_take(&r);
 }
 
 static int digest_field(json_object *o, const char *k, dg_str *out, berr *e)

@@ -74,7 +74,10 @@ int store_layer_unpack(img_store *s, const char *blob_digest, const char *diff_i
 		goto out;
 	}
 	dg_str got;
-	if (unpack_layer(blob, dfd, &got, e) < 0) {
+	unsigned long long max;
+	if (store_max_layer_size(s, &max, e) < 0)
+		goto out;
+	if (unpack_layer_max(blob, dfd, max, &got, e) < 0) {
 		berr_ctx(e, "layer %s", blob_digest);
 		goto out;
 	}

@@ -1,5 +1,6 @@
 #include "image/store.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,9 @@ struct img_store {
 	int layerfd; /* layers */
 	int lockfd;  /* lock */
 	int locked;  /* 0, LOCK_SH or LOCK_EX */
+	/* largest uncompressed layer (0: no limit); from storage.json unless set */
+	unsigned long long max_layer_size;
+	bool max_layer_size_set;
 };
 
 struct blob_writer {
@@ -437,6 +441,71 @@ int store_layers_fd(const img_store *s)
 }
 
 /* ---- settings ---- */
+
+int store_parse_size(const char *s, unsigned long long *out)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	unsigned shift = 0;
+	const char *units = "kmgtp", *u = *end ? strchr(units, tolower((unsigned char)*end)) : NULL;
+	if (u) {
+		shift = 10 * (unsigned)(u - units + 1);
+		end++;
+		if (*end == 'i' || *end == 'I') /* KiB */
+			end++;
+	}
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end || (shift && v > (~0ull >> shift)))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+void store_set_max_layer_size(img_store *s, unsigned long long max)
+{
+	s->max_layer_size = max;
+	s->max_layer_size_set = true;
+}
+
+int store_max_layer_size(img_store *s, unsigned long long *max, berr *e)
+{
+	if (s->max_layer_size_set) {
+		*max = s->max_layer_size;
+		return 0;
+	}
+	*max = 0;
+	_cleanup_free_ char *p = xasprintf("%s/storage.json", s->root);
+	_cleanup_free_ char *buf = NULL;
+	berr re;
+	if (fs_read_file_at(AT_FDCWD, p, &buf, NULL, &re) < 0) {
+		if (re.errnum == ENOENT)
+			return 0; /* no settings: no limit */
+		*e = re;
+		return -1;
+	}
+	json_object *o = json_tokener_parse(buf), *v;
+	int ret = 0;
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		ret = berr_set(e, EINVAL, "%s: not a JSON object", p);
+	} else if (json_object_object_get_ex(o, "max_layer_size", &v)) {
+		const char *str = json_object_get_string(v);
+		if ((!json_object_is_type(v, json_type_int) &&
+		     !json_object_is_type(v, json_type_string)) ||
+		    store_parse_size(str, max) < 0)
+			ret = berr_set(e, EINVAL,
+				       "%s: max_layer_size: invalid size \"%s\" (bytes, or with a "
+				       "k/m/g/t suffix; 0 for no limit)",
+				       p, str ? str : "");
+	}
+	json_object_put(o);
+	return ret; /* not cached: unpacker threads call this at once */
+}
 
 char *store_default_registry(img_store *s)
 {

@@ -86,6 +86,15 @@ int store_layer_unpack(img_store *s, const char *blob_digest, const char *diff_i
 int store_tmp_fd(const img_store *s);
 int store_layers_fd(const img_store *s);
 
-/* --- settings (<root>/registries.json, see registry/registry.h) --- */
+/* --- settings --- */
+/* The largest uncompressed size of one layer, in bytes (0: no limit, the
+ * default): store_set_max_layer_size (a command's --max-layer-size), else
+ * "max_layer_size" in <root>/storage.json (bytes, or a string such as "20g").
+ * An unpack that passes it fails and leaves nothing in layers/. */
+int store_max_layer_size(img_store *s, unsigned long long *max, berr *e);
+void store_set_max_layer_size(img_store *s, unsigned long long max);
+/* "65536", "64k", "64KiB", "20g", "1T" (binary units) -> bytes; -1 if invalid. */
+int store_parse_size(const char *str, unsigned long long *out);
+/* <root>/registries.json, see registry/registry.h */
 /* Default registry for short names (malloc'ed; "docker.io" unless set). */
 char *store_default_registry(img_store *s);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,14 +30,16 @@ typedef struct stream {
 	dg_hasher *h;
 	char *buf;
 	berr *e;
+	unsigned long long max; /* uncompressed bytes allowed, 0: no limit */
 	bool failed;
 	bool eof; /* an empty stream: no data to read */
 } stream;
 
-static int stream_open(stream *st, int fd, berr *e)
+static int stream_open(stream *st, int fd, unsigned long long max, berr *e)
 {
 	memset(st, 0, sizeof(*st));
 	st->e = e;
+	st->max = max;
 	st->a = archive_read_new();
 	archive_read_support_filter_gzip(st->a);
 	archive_read_support_filter_zstd(st->a);
@@ -75,6 +78,14 @@ static ssize_t stream_read(stream *st, const void **out)
 		return -1;
 	}
 	dg_update(st->h, st->buf, (size_t)n);
+	if (st->max && dg_count(st->h) > st->max) {
+		st->failed = true;
+		berr_set(st->e, EFBIG,
+			 "uncompressed size exceeds the limit of %llu bytes (--max-layer-size, "
+			 "max_layer_size in storage.json)",
+			 st->max);
+		return -1;
+	}
 	*out = st->buf;
 	return n;
 }
@@ -93,6 +104,7 @@ static ssize_t stream_read(stream *st, const void **out)
 
 typedef struct pump {
 	int in, out;
+	unsigned long long max;
 	berr err;
 	bool failed, consumer_gone;
 	dg_str digest;
@@ -118,7 +130,7 @@ static void *pump_main(void *arg)
 	pump *p = arg;
 	stream st;
 	static const char zeros[512 * 3];
-	if (stream_open(&st, p->in, &p->err) < 0) {
+	if (stream_open(&st, p->in, p->max, &p->err) < 0) {
 		p->failed = true;
 		goto out;
 	}
@@ -144,9 +156,15 @@ out:
 
 int unpack_decompress(int in, int out, dg_str *digest, unsigned long long *size, berr *e)
 {
+	return unpack_decompress_max(in, out, 0, digest, size, e);
+}
+
+int unpack_decompress_max(int in, int out, unsigned long long max, dg_str *digest,
+			  unsigned long long *size, berr *e)
+{
 	stream st;
 	int ret = -1;
-	if (stream_open(&st, in, e) < 0)
+	if (stream_open(&st, in, max, e) < 0)
 		goto done;
 	const void *p;
 	ssize_t n;
@@ -177,8 +195,9 @@ typedef struct ux {
 	int root;	  /* O_RDONLY fd of the layer root */
 	char *cache_path; /* parent dir of the last entry ... */
 	int cache_fd;	  /* ... and its O_PATH fd */
-	dirtime *dirs;	  /* directory mtimes, applied at the end */
+	dirtime **dirs;	  /* directory mtimes, applied at the end ... */
 	size_t n_dirs, cap_dirs;
+	void *dir_tree;	  /* ... and the same by path (tsearch: a balanced tree) */
 	bool cache_stale; /* an rm -rf may have removed the cached dir */
 	bool is_root;	  /* can chown / mknod */
 	bool archive;	  /* an image archive: files, dirs and links only */
@@ -376,20 +395,42 @@ static int make_hardlink(ux *u, int parent, const char *name, const char *path, 
 	return 0;
 }
 
+static int dirtime_cmp(const void *a, const void *b)
+{
+	return strcmp(((const dirtime *)a)->path, ((const dirtime *)b)->path);
+}
+
+static void dirtime_free(void *p)
+{
+	dirtime *d = p;
+	free(d->path);
+	free(d);
+}
+
+/* Remember a directory's times (applied at the end, once its entries are
+ * in); a directory listed twice keeps the last times. O(log n) per entry
+ * whatever the names: a layer may list hundreds of thousands of
+ * directories, and a balanced tree cannot be flooded as a hash with a known
+ * function can. */
 static int record_dir(ux *u, const char *path, struct archive_entry *ent)
 {
-	for (size_t i = 0; i < u->n_dirs; i++)
-		if (!strcmp(u->dirs[i].path, path)) {
-			entry_times(ent, u->dirs[i].ts);
-			return 0;
-		}
+	dirtime *d = xzalloc(sizeof(*d));
+	d->path = xstrdup(path);
+	dirtime **slot = tsearch(d, &u->dir_tree, dirtime_cmp);
+	if (!slot)
+		abort();  /* out of memory, as xmalloc */
+	if (*slot != d) { /* listed before */
+		free(d->path);
+		free(d);
+		entry_times(ent, (*slot)->ts);
+		return 0;
+	}
+	entry_times(ent, d->ts);
 	if (u->n_dirs == u->cap_dirs) {
 		u->cap_dirs = u->cap_dirs ? 2 * u->cap_dirs : 64;
-		u->dirs = xreallocarray(u->dirs, u->cap_dirs, sizeof(dirtime));
+		u->dirs = xreallocarray(u->dirs, u->cap_dirs, sizeof(*u->dirs));
 	}
-	u->dirs[u->n_dirs].path = xstrdup(path);
-	entry_times(ent, u->dirs[u->n_dirs].ts);
-	u->n_dirs++;
+	u->dirs[u->n_dirs++] = d;
 	return 0;
 }
 
@@ -536,24 +577,25 @@ static void apply_dir_times(ux *u)
 {
 	for (size_t i = u->n_dirs; i-- > 0;) {
 		berr ignore;
-		int fd = *u->dirs[i].path
-			     ? fs_open_in_root(u->root, u->dirs[i].path,
+		int fd = *u->dirs[i]->path
+			     ? fs_open_in_root(u->root, u->dirs[i]->path,
 					       O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, &ignore)
 			     : dup(u->root);
 		if (fd >= 0) {
-			futimens(fd, u->dirs[i].ts);
+			futimens(fd, u->dirs[i]->ts);
 			close(fd);
 		}
 	}
 }
 
-static int unpack_tree(int fd, int dirfd, bool archive, dg_str *diff_id, berr *e)
+static int unpack_tree(int fd, int dirfd, bool archive, unsigned long long max, dg_str *diff_id,
+		       berr *e)
 {
 	ux u = {
 	    .root = -1, .cache_fd = -1, .is_root = !archive && geteuid() == 0, .archive = archive};
 	struct archive *b = NULL;
 	int ret = -1, sv[2] = {-1, -1};
-	pump p = {.in = fd};
+	pump p = {.in = fd, .max = max};
 	pthread_t th;
 	bool started = false;
 	u.root = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -618,8 +660,7 @@ out:
 	if (b)
 		archive_read_free(b);
 	cache_drop(&u);
-	for (size_t i = 0; i < u.n_dirs; i++)
-		free(u.dirs[i].path);
+	tdestroy(u.dir_tree, dirtime_free); /* every u.dirs[i], once */
 	free(u.dirs);
 	if (u.root >= 0)
 		close(u.root);
@@ -628,11 +669,16 @@ out:
 
 int unpack_layer(int fd, int dirfd, dg_str *diff_id, berr *e)
 {
-	return unpack_tree(fd, dirfd, false, diff_id, e);
+	return unpack_tree(fd, dirfd, false, 0, diff_id, e);
+}
+
+int unpack_layer_max(int fd, int dirfd, unsigned long long max, dg_str *diff_id, berr *e)
+{
+	return unpack_tree(fd, dirfd, false, max, diff_id, e);
 }
 
 int unpack_archive(int fd, int dirfd, berr *e)
 {
 	dg_str ignored;
-	return unpack_tree(fd, dirfd, true, &ignored, e);
+	return unpack_tree(fd, dirfd, true, 0, &ignored, e);
 }

@@ -24,6 +24,9 @@
 /* Unpack the layer read from `fd` into the directory `dirfd` (which should be
  * empty). On error the directory holds a partial tree: the caller removes it. */
 int unpack_layer(int fd, int dirfd, dg_str *diff_id, berr *e);
+/* The same with a limit on the uncompressed size (0: none): past `max`
+ * bytes it stops with EFBIG (the bytes up to there are written). */
+int unpack_layer_max(int fd, int dirfd, unsigned long long max, dg_str *diff_id, berr *e);
 
 /* Unpack an image archive (docker-archive, oci-archive) the same way, but
  * only regular files, directories, symlinks and hard links: an entry of any
@@ -35,3 +38,5 @@ int unpack_archive(int fd, int dirfd, berr *e);
 /* Decompress (by magic) `in` into `out` (out < 0: discard), returning the
  * digest and size of the uncompressed stream. */
 int unpack_decompress(int in, int out, dg_str *digest, unsigned long long *size, berr *e);
+int unpack_decompress_max(int in, int out, unsigned long long max, dg_str *digest,
+			  unsigned long long *size, berr *e);

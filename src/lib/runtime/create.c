@@ -31,13 +31,11 @@ bool launch_has_hooks(const spec *s)
 
 static char **annotations_strv(const spec *s)
 {
-	char **v = NULL;
-	for (size_t i = 0; i < s->n_annotations; i++) {
-		_cleanup_free_ char *kv =
-		    xasprintf("%s=%s", s->annotations[i].key, s->annotations[i].value);
-		strv_push(&v, kv);
-	}
-	return v;
+	strv_builder v = {0};
+	for (size_t i = 0; i < s->n_annotations; i++)
+		strvb_push_take(&v,
+				xasprintf("%s=%s", s->annotations[i].key, s->annotations[i].value));
+	return strvb_take(&v);
 }
 
 char *launch_state_json(const rt_launch *l, pid_t pid, const char *status)

@@ -128,11 +128,13 @@ int st_read(int dirfd, st_record *r, berr *e)
 		r->own_pidns = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "annotations", &v) &&
 	    json_object_is_type(v, json_type_array)) {
+		strv_builder b = strvb_from(r->annotations);
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
 			const char *a = json_object_get_string(json_object_array_get_idx(v, i));
 			if (a)
-				strv_push(&r->annotations, a);
+				strvb_push(&b, a);
 		}
+		r->annotations = strvb_take(&b);
 	}
 	json_object_put(o);
 	if (!r->id || !r->bundle || r->pid <= 0) {

@@ -6,6 +6,10 @@
  * higher up add their own context with berr_ctx(), so the front end prints one
  * line such as
  *   config.json: linux.namespaces[2].type: unknown namespace "foo"
+ *
+ * A message longer than the buffer loses its middle, marked "...": the start
+ * (the operation, the context) and the end (the last path component, the
+ * strerror cause) are always kept.
  */
 #pragma once
 

@@ -279,11 +279,11 @@ char **fs_list_at(int at, const char *name, berr *e)
 		berr_sys(e, "fdopendir %s", name);
 		return NULL;
 	}
-	char **v = xzalloc(sizeof(char *));
+	strv_builder v = strvb_from(xzalloc(sizeof(char *)));
 	struct dirent *de;
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strv_push(&v, de->d_name);
+			strvb_push(&v, de->d_name);
 	closedir(d);
-	return v;
+	return strvb_take(&v);
 }

@@ -86,3 +86,42 @@ void strv_push(char ***v, const char *s)
 	(*v)[n] = xstrdup(s);
 	(*v)[n + 1] = NULL;
 }
+
+strv_builder strvb_from(char **v)
+{
+	size_t n = strv_len(v);
+	return (strv_builder){.v = v, .n = n, .cap = v ? n + 1 : 0};
+}
+
+void strvb_push_take(strv_builder *b, char *s)
+{
+	if (b->n + 2 > b->cap) {
+		size_t cap = b->cap < 8 ? 8 : b->cap;
+		while (cap < b->n + 2) {
+			if (cap > ((size_t)-1) / 2)
+				abort();
+			cap *= 2;
+		}
+		b->v = xreallocarray(b->v, cap, sizeof(char *));
+		b->cap = cap;
+	}
+	b->v[b->n++] = s;
+	b->v[b->n] = NULL;
+}
+
+void strvb_push(strv_builder *b, const char *s)
+{
+	strvb_push_take(b, xstrdup(s));
+}
+
+char **strvb_take(strv_builder *b)
+{
+	char **v = b->v;
+	*b = (strv_builder){0};
+	return v;
+}
+
+void strvb_free(strv_builder *b)
+{
+	strv_free(strvb_take(b));
+}
