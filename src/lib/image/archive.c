@@ -61,22 +61,6 @@ static int commit_new(img_store *s, const char *config, const img_desc *layers, 
 	return r;
 }
 
-static int normalize_name(img_store *s, const char *ref, char **out, berr *e)
-{
-	*out = NULL;
-	if (!ref)
-		return 0;
-	img_ref r;
-	if (image_normalize(s, ref, &r, e) < 0)
-		return -1;
-	*out = ref_tagged(&r);
-	ref_free(&r);
-	if (!*out)
-		return berr_set(e, EINVAL, "invalid reference \"%s\": a name needs a tag here",
-				ref);
-	return 0;
-}
-
 /* ---- import ---- */
 
 typedef struct gz_sink {
@@ -204,7 +188,7 @@ static char *import_config(const dg_str *dp)
 int image_import(img_store *s, int fd, const char *ref, dg_str *id, berr *e)
 {
 	_cleanup_free_ char *name = NULL;
-	if (normalize_name(s, ref, &name, e) < 0)
+	if (ref && image_tag_name(s, ref, &name, e) < 0)
 		return -1;
 	if (store_lock_shared(s, e) < 0)
 		return -1;

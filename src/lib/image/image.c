@@ -15,6 +15,20 @@ int image_normalize(img_store *s, const char *ref, img_ref *out, berr *e)
 	return ref_parse(ref, dom, out, e);
 }
 
+int image_tag_name(img_store *s, const char *ref, char **out, berr *e)
+{
+	img_ref r;
+	*out = NULL;
+	if (image_normalize(s, ref, &r, e) < 0)
+		return -1;
+	*out = r.digest ? NULL : ref_tagged(&r);
+	ref_free(&r);
+	if (!*out)
+		return berr_set(e, EINVAL, "invalid reference \"%s\": a name needs a tag here",
+				ref);
+	return 0;
+}
+
 static int find(img_store *s, const img_index *x, const char *ref, berr *e)
 {
 	_cleanup_free_ char *dom = store_default_registry(s);

@@ -42,6 +42,10 @@ char *image_lowerdir(const img_image *im);
 /* Normalise a user reference to the stored name ("debian" ->
  * "docker.io/library/debian:latest") using the store's default registry. */
 int image_normalize(img_store *s, const char *ref, img_ref *out, berr *e);
+/* The name a reference gives in the index ("a:1" ->
+ * "docker.io/library/a:1", malloc'ed in *out); a digest reference is no
+ * name to tag. */
+int image_tag_name(img_store *s, const char *ref, char **out, berr *e);
 
 /* Record an image whose manifest, config and layer blobs are in the store:
  * checks config.rootfs.diff_ids against the layers, unpacks every layer

@@ -98,24 +98,10 @@ static void loader_free(loader *l)
 	svec_free(&l->layers);
 }
 
-/* A name for the index: "a:1" -> "docker.io/library/a:1" (malloc'ed). */
-static int tagged_name(img_store *s, const char *ref, char **out, berr *e)
-{
-	img_ref r;
-	if (image_normalize(s, ref, &r, e) < 0)
-		return -1;
-	*out = r.digest ? NULL : ref_tagged(&r);
-	ref_free(&r);
-	if (!*out)
-		return berr_set(e, EINVAL, "invalid reference \"%s\": a name needs a tag here",
-				ref);
-	return 0;
-}
-
 static int add_name(loader *l, pending *p, const char *ref, const char *shown, berr *e)
 {
 	_cleanup_free_ char *name = NULL;
-	if (tagged_name(l->s, ref, &name, e) < 0)
+	if (image_tag_name(l->s, ref, &name, e) < 0)
 		return -1;
 	if (++l->n_names > LOAD_MAX_NAMES)
 		return berr_set(e, EINVAL, "more than %d names in one archive", LOAD_MAX_NAMES);
@@ -306,7 +292,7 @@ static int check_docker(loader *l, json_object *root, berr *e)
 				return berr_set(e, EINVAL,
 						"manifest.json[%zu].RepoTags[%zu]: not a string", i,
 						k);
-			if (tagged_name(l->s, json_object_get_string(t), &name, e) < 0)
+			if (image_tag_name(l->s, json_object_get_string(t), &name, e) < 0)
 				return berr_ctx(e, "manifest.json[%zu].RepoTags[%zu]", i, k);
 			if (++names > LOAD_MAX_NAMES)
 				return berr_set(e, EINVAL,
@@ -422,7 +408,7 @@ static int load_oci_entry(loader *l, const img_desc *top, size_t i, berr *e)
 	/* a full reference names the image; a bare tag does not */
 	if (rn && (strchr(rn, '/') || strchr(rn, ':'))) {
 		berr ne;
-		tagged_name(l->s, rn, &name, &ne);
+		image_tag_name(l->s, rn, &name, &ne);
 	}
 	img_manifest m;
 	char *buf = NULL;
