@@ -352,6 +352,15 @@ def test_import_empty_file(berth, tmp):
     assert berth.snapshot() == before
 
 
+def test_import_under_a_digest_reference_is_refused(berth, tmp):
+    (tmp / "one.tar").write_bytes(tar_bytes({"f": b"x"}))
+    before = berth.snapshot()
+    for ref in ("x@sha256:" + "a" * 64, "x:1@sha256:" + "a" * 64):
+        r = berth("import", tmp / "one.tar", ref, check=False)
+        assert_fails(r, "a name needs a tag here")
+        assert berth.snapshot() == before
+
+
 @pytest.mark.parametrize("layer", [b"", tar_bytes({})], ids=["zero-bytes", "empty-tar"])
 def test_empty_layer_loads_as_docker_does(berth, tmp, layer):
     # docker and podman (Go's archive/tar) read a zero-byte layer as an empty one
