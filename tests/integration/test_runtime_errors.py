@@ -112,6 +112,22 @@ def test_unknown_capability_is_a_warning(rtenv):
     assert "CAP_BOGUS" in r.stderr and "warning" in r.stderr
 
 
+def test_control_characters_in_config_values_are_escaped(rtenv):
+    """A config value in an error or warning reaches the terminal escaped:
+    no ESC sequence from config.json can clear the screen or fake a prompt."""
+    b = rtenv.bundle("sh", "-c", "echo ran")
+    with rtenv.config(b) as c:
+        c["process"]["capabilities"]["bounding"].append("CAP_\x1b[2J")
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
+    assert "\x1b" not in r.stderr and "CAP_\\x1b[2J" in r.stderr, repr(r.stderr)
+    with rtenv.config(b) as c:
+        c["linux"]["namespaces"][0]["type"] = "\x1b]0;owned\x07\r\nfake$ "
+    r = rtenv.rt("create", "--bundle", b, rtenv.cid())
+    line = one_error_line(r, "unknown namespace")
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr, repr(r.stderr)
+    assert "\\x1b]0;owned\\x07\\r\\nfake$ " in line, repr(line)
+
+
 def test_broken_json(rtenv):
     b = rtenv.bundle("true")
     (b / "config.json").write_text('{"ociVersion": "1.0.2", "process": {')

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_common.h"
 #include "util/flags.h"
 #include "util/xalloc.h"
 
@@ -50,7 +51,9 @@ static void log_line(rcli *c, const char *level, const char *msg)
 int rcli_fail(rcli *c, const berr *e)
 {
 	rcli_warnings(c);
-	fprintf(stderr, "berth-runtime: %s\n", e->msg);
+	fputs("berth-runtime: ", stderr);
+	cli_print_clean(stderr, e->msg); /* config values, hook output: outside text */
+	fputc('\n', stderr);
 	log_line(c, "error", e->msg);
 	return 1;
 }
@@ -58,7 +61,9 @@ int rcli_fail(rcli *c, const berr *e)
 void rcli_warnings(rcli *c)
 {
 	for (size_t i = 0; c->ctx.warnings && c->ctx.warnings[i]; i++) {
-		fprintf(stderr, "berth-runtime: warning: %s\n", c->ctx.warnings[i]);
+		fputs("berth-runtime: warning: ", stderr);
+		cli_print_clean(stderr, c->ctx.warnings[i]);
+		fputc('\n', stderr);
 		log_line(c, "warning", c->ctx.warnings[i]);
 	}
 	strv_free(c->ctx.warnings);

@@ -29,7 +29,9 @@ static void vm_usage(FILE *f)
 static void log_stderr(void *opaque, const char *msg)
 {
 	(void)opaque;
-	fprintf(stderr, "berth: vm: %s\n", msg);
+	fputs("berth: vm: ", stderr);
+	cli_print_clean(stderr, msg); /* may name what a guest did */
+	fputc('\n', stderr);
 }
 
 /* Raw terminal for --console, keeping ISIG so Ctrl-C stops the VM. */
