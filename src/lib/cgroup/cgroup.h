@@ -243,8 +243,10 @@ typedef struct cgroup_oom {
 } cgroup_oom;
 
 int cgroup_oom_open(const cgroup *cg, cgroup_oom *o, berr *e);
-/* After POLLIN: drain the fd and report how many OOM kills happened since the
- * last call in *n (0 when the wakeup was something else). v1 also signals the
+/* After POLLIN: drain the fd and report how many OOM events happened since
+ * the last call in *n: kills counted, or on v1 the OOM notifications if
+ * more (the kill may be counted only after the notification); 0 when the
+ * wakeup was something else. v1 also signals the
  * eventfd when the cgroup is removed: then this fails with e->errnum ENOENT,
  * the caller's cue to stop watching. */
 int cgroup_oom_read(cgroup_oom *o, uint64_t *n, berr *e);

@@ -474,14 +474,22 @@ int cgroup_oom_open(const cgroup *cg, cgroup_oom *o, berr *e)
 int cgroup_oom_read(cgroup_oom *o, uint64_t *n, berr *e)
 {
 	*n = 0;
+	uint64_t notified = 0;
 	if (o->inotify) {
 		char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 		while (read(o->fd, buf, sizeof(buf)) > 0)
 			;
 	} else {
-		uint64_t v;
-		if (read(o->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		/* v1 signals when the cgroup goes under OOM, which can be before
+		 * the kill is counted in oom_kill: the notification is the event
+		 * (as runc counts it), or a kill counted a moment later would be
+		 * reported by no one */
+		uint64_t v = 0;
+		ssize_t got = read(o->fd, &v, sizeof(v));
+		if (got < 0 && errno != EAGAIN)
 			return berr_sys(e, "read oom eventfd");
+		if (got == (ssize_t)sizeof(v))
+			notified = v;
 	}
 	_cleanup_close_ int fd = open(o->events, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -495,6 +503,8 @@ int cgroup_oom_read(cgroup_oom *o, uint64_t *n, berr *e)
 	cg_kv(buf, "oom_kill", &c);
 	if (c > o->seen)
 		*n = c - o->seen;
+	if (notified > *n)
+		*n = notified;
 	o->seen = c;
 	return 0;
 }
