@@ -57,6 +57,15 @@ def run_in_script(line, timeout=60, env=None, cwd=None):
         return subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())
 
 
+# 100 MiB of anonymous memory for a container's memory-limit test (busybox tail
+# keeps the last 10 lines, and 100 MiB of zeros is one line). The pipeline runs
+# in a subshell that makes itself the OOM killer's first choice: after tail is
+# killed, head's next pipe write can charge the cgroup before tail's memory is
+# uncharged, and that second kill took the container's pid 1 about 1 run in 20.
+# The subshell exits 137 when tail (or the subshell) is OOM-killed.
+OOM_ALLOC_100M = "(echo 1000 > /proc/self/oom_score_adj && head -c 100m /dev/zero | tail >/dev/null)"
+
+
 # ---- what this host offers -------------------------------------------------
 # Each capability is probed once per session. A probe returns None when the
 # host has it, else the reason a test that needs it skips: the summary at the

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from conftest import OOM_ALLOC_100M
 from hardening_helpers import hardening_rtenv  # noqa: F401
 from hardening_helpers import (CGROUP, V1, add_bind, add_caps, cgroup_dirs, popen_rt, ps_pids,
                                set_resources, start_detached, stats, v1_file, wait_file,
@@ -20,16 +21,11 @@ from hardening_helpers import (CGROUP, V1, add_bind, add_caps, cgroup_dirs, pope
 pytestmark = V1
 
 MiB = 1024 * 1024
-# anonymous memory: busybox tail keeps the last 10 lines, and 100 MiB of zeros is one line.
-# The pipeline runs in a subshell that makes itself the OOM killer's first choice: after
-# tail is killed, head's next pipe write can charge the cgroup before tail's memory is
-# uncharged, and that second OOM kill took the container's pid 1 (sh) about 1 run in 20.
-ALLOC_100M = "(echo 1000 > /proc/self/oom_score_adj && head -c 100m /dev/zero | tail >/dev/null)"
 
 
 def test_oom_kill_and_oom_event(rtenv):
     host = rtenv.hostdir()
-    b = rtenv.bundle("sh", "-c", f"sleep 1.5; {ALLOC_100M}; echo $? > /host/rc; sleep 100")
+    b = rtenv.bundle("sh", "-c", f"sleep 1.5; {OOM_ALLOC_100M}; echo $? > /host/rc; sleep 100")
     add_bind(rtenv, b, host)
     set_resources(rtenv, b, memory={"limit": 32 * MiB, "swap": 32 * MiB})
     cid = rtenv.cid()
@@ -137,7 +133,7 @@ def test_update_memory_and_pids_live(rtenv):
         assert st["memory"]["usage"]["limit"] == 48 * MiB
         assert st["pids"]["limit"] == 8
         # enforced: 100 MiB is now too much (it was fine under 200 MiB), 8 MiB is fine
-        r = rtenv.rt("exec", cid, "sh", "-c", f"{ALLOC_100M}; echo rc=$?")
+        r = rtenv.rt("exec", cid, "sh", "-c", f"{OOM_ALLOC_100M}; echo rc=$?")
         assert "rc=137" in r.stdout, repr(r)
         r = rtenv.rt("exec", cid, "sh", "-c", "head -c 8m /dev/zero | tail >/dev/null; "
                      "echo rc=$?").ok()

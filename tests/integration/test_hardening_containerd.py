@@ -198,7 +198,7 @@ def test_ctr_memory_limit(ctr):
         f = f"/sys/fs/cgroup/memory/{NS}/{cid}/memory.limit_in_bytes"
         assert open(f).read().strip() == str(64 << 20)
         r = ctr("tasks", "exec", "--exec-id", "m1", cid, "sh", "-c",
-                "head -c 100m /dev/zero | tail >/dev/null; echo rc=$?", check=False)
+                f"{conftest.OOM_ALLOC_100M}; echo rc=$?", check=False)
         swap = f"/sys/fs/cgroup/memory/{NS}/{cid}/memory.memsw.limit_in_bytes"
         if os.path.exists(swap) and int(open(swap).read()) == 64 << 20 or \
                 "SwapTotal:             0 kB" in open("/proc/meminfo").read():

@@ -179,7 +179,7 @@ def test_podman_memory_and_pids_limits(podman):
     assert r.stdout.split() == [str(64 << 20), "30"], r.stdout
     # enforced: 100 MiB of anonymous memory under a 64 MiB limit (no swap) is killed
     r = podman("run", "--rm", *ULIMITS, "--memory", "64m", "--memory-swap", "64m", IMG,
-               "sh", "-c", "head -c 100m /dev/zero | tail >/dev/null; echo rc=$?")
+               "sh", "-c", f"{conftest.OOM_ALLOC_100M}; echo rc=$?")
     assert "rc=137" in r.stdout, r
     r = podman("run", "--rm", *ULIMITS, "--pids-limit", "30", IMG, "sh", "-c",
                "sh -c 'i=0; while [ $i -lt 60 ]; do sleep 10 & i=$((i+1)); done' "
