@@ -5,16 +5,12 @@ import hashlib
 import io
 import json
 import os
-import pathlib
-import shutil
 import signal
-import subprocess
 import tarfile
-import tempfile
 
 import pytest
 
-from conftest import binary, run
+from image_helpers import StoreBerth, tmp  # noqa: F401
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -22,23 +18,8 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 
 
-@pytest.fixture
-def tmp():
-    d = pathlib.Path(tempfile.mkdtemp(prefix="berth-hostile-"))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-class Berth:
-    def __init__(self, root):
-        self.root = root
-
-    def __call__(self, *args, check=True, **kw):
-        kw.setdefault("timeout", 120)
-        return run([binary("berth"), "--root", self.root, *args], check=check, **kw)
-
-    def store(self):
-        return pathlib.Path(self.root) / "image"
+class Berth(StoreBerth):
+    timeout = 120
 
     def snapshot(self):
         """Everything the store holds: blob, layer and tmp names, and the index."""

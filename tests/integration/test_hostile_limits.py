@@ -8,19 +8,17 @@ import hashlib
 import io
 import json
 import os
-import pathlib
 import re
-import shutil
 import signal
 import subprocess
 import tarfile
-import tempfile
 import time
 
 import pytest
 
 import conftest
-from conftest import binary, missing_root, need, run
+from conftest import binary, missing_root, need
+from image_helpers import StoreBerth, tmp  # noqa: F401
 from engine_helpers import Berth as EngineBerth
 from engine_helpers import host_leftovers, oci_image_dir, rootfs_tar, wait_for
 
@@ -28,16 +26,8 @@ from engine_helpers import host_leftovers, oci_image_dir, rootfs_tar, wait_for
 BOUND = 20.0
 
 
-class Berth:
-    def __init__(self, root):
-        self.root = pathlib.Path(root)
-
-    def __call__(self, *args, check=True, **kw):
-        kw.setdefault("timeout", 600)
-        return run([binary("berth"), "--root", self.root, *args], check=check, **kw)
-
-    def store(self):
-        return self.root / "image"
+class Berth(StoreBerth):
+    timeout = 600
 
     def layers(self):
         d = self.store() / "layers"
@@ -48,20 +38,10 @@ class Berth:
         return sorted(p.name for p in d.iterdir() if ".unpack-" in p.name
                       and not p.name.endswith("lock")) if d.exists() else []
 
-    def check(self):
-        return self("system", "check", check=False)
-
     def assert_consistent(self):
         c = self.check()
         assert c.returncode == 0, c.stdout + c.stderr
         assert "problem:" not in c.stdout, c.stdout
-
-
-@pytest.fixture
-def tmp():
-    d = pathlib.Path(tempfile.mkdtemp(prefix="berth-hostile-"))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ that serves hand-made answers (lying sizes, injected headers, terminal
 escapes, stalls, huge documents) and records the requests it saw. Each
 case must end with a non-zero exit, no signal, one line naming the thing,
 and nothing left behind in the store."""
-import gzip
 import hashlib
 import http.server
 import io
@@ -21,6 +20,7 @@ import time
 import pytest
 
 from conftest import binary, missing_root, requires, run
+from image_helpers import StoreBerth
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -144,17 +144,9 @@ def serve_image(img, blob_hook=None):
     return route
 
 
-class Berth:
-    def __init__(self, root):
-        self.root = root
-
-    def __call__(self, *args, check=False, env=None, **kw):
-        kw.setdefault("timeout", 120)
-        e = dict(os.environ, **(env or {}))
-        return run([binary("berth"), "--root", self.root, *args], check=check, env=e, **kw)
-
-    def store(self):
-        return pathlib.Path(self.root) / "image"
+class Berth(StoreBerth):
+    timeout = 120
+    raises = False  # these tests look at failures
 
     def left(self, *dirs):
         """What is in the store's tmp/ and blobs (and layers/)."""

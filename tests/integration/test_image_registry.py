@@ -16,6 +16,7 @@ import pytest
 
 import conftest
 from conftest import binary, run
+from image_helpers import StoreBerth, tmp  # noqa: F401
 
 BUSYBOX = "/usr/bin/busybox"
 ZERO = "sha256:" + "0" * 64
@@ -76,32 +77,12 @@ def registry():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture
-def tmp():
-    d = pathlib.Path(tempfile.mkdtemp(prefix="berth-image-test-"))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-class Berth:
-    def __init__(self, root):
-        self.root = root
-
-    def __call__(self, *args, check=True, **kw):
-        kw.setdefault("timeout", 300)
-        return run([binary("berth"), "--root", self.root, *args], check=check, **kw)
-
+class Berth(StoreBerth):
     def inspect(self, ref):
         return json.loads(self("inspect", ref).stdout)[0]
 
     def lower(self, ref):
         return [pathlib.Path(p) for p in self.inspect(ref)["GraphDriver"]["Data"]["LowerDir"].split(":")]
-
-    def store(self):
-        return pathlib.Path(self.root) / "image"
-
-    def check(self, *args):
-        return self("system", "check", *args, check=False)
 
 
 @pytest.fixture
