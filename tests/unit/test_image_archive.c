@@ -11,31 +11,16 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_store_helpers.h"
 #include "image/gc.h"
 #include "image/image.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-static char base[64];
-
 static img_store *setup(void)
 {
-	strcpy(base, "/tmp/berth-unit-archive-XXXXXX");
-	if (!mkdtemp(base))
-		abort();
-	berr e;
-	img_store *s = store_open(base, &e);
-	if (!s)
-		abort();
-	return s;
-}
-
-static void teardown(img_store *s)
-{
-	berr e;
-	store_close(s);
-	fs_rm_rf_at(AT_FDCWD, base, &e);
+	return store_setup("berth-unit-archive");
 }
 
 static int memfd_of(const void *buf, size_t len)

@@ -12,30 +12,15 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_store_helpers.h"
 #include "image/image.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-static char base[64];
-
 static img_store *setup(void)
 {
-	strcpy(base, "/tmp/berth-unit-store-XXXXXX");
-	if (!mkdtemp(base))
-		abort();
-	berr e;
-	img_store *s = store_open(base, &e);
-	if (!s)
-		abort();
-	return s;
-}
-
-static void teardown(img_store *s)
-{
-	berr e;
-	store_close(s);
-	fs_rm_rf_at(AT_FDCWD, base, &e);
+	return store_setup("berth-unit-store");
 }
 
 /* A one-file root filesystem tar in a memfd. */
