@@ -588,6 +588,16 @@ def test_log_rotation(b):
     assert fl[-1] == 299 and fl == list(range(fl[0], 300)), follow[:200]
     lc = b.inspect("rot")["HostConfig"]["LogConfig"]
     assert lc == {"Type": "json-file", "Config": {"max-size": "2048", "max-file": "3"}}
+    # bursts that fill several files while the follower sleeps: each rotated
+    # file is still there (max-file 40), so -f shows every line once, in order
+    cid = b("run", "-d", "--name", "burst", "--log-opt", "max-size=1k", "--log-opt",
+            "max-file=40", BUSYBOX, "sh", "-c",
+            "sleep 0.3; i=0; while [ $i -lt 400 ]; do echo line$i; i=$((i+1)); "
+            "[ $((i % 100)) = 0 ] && sleep 0.2; done").stdout.strip()
+    follow = b("logs", "-f", "burst", timeout=30).stdout
+    assert b("wait", "burst").stdout.strip() == "0"
+    assert len(list((b.root / "containers" / cid).glob("ctr.log*"))) > 10
+    assert _numbers(follow) == list(range(400))
     # --log-driver none: nothing written, logs says it cannot read
     cid = b("run", "-d", "--log-driver", "none", "--name", "quiet", BUSYBOX, "echo",
             "hi").stdout.strip()

@@ -48,14 +48,25 @@ static void emit_lines(char *buf, size_t *have, bool ts)
 	memmove(buf, l, *have);
 }
 
+/* ctr.log for k 0, the rotated ctr.log.K otherwise */
+static char *log_path(eng *g, const char *id, int k)
+{
+	_cleanup_free_ char *name = k ? xasprintf("ctr.log.%d", k) : xstrdup("ctr.log");
+	return eng_path(g, id, name);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev;
+}
+
 /* The rotated files, oldest first, then ctr.log (kept open in *fd). */
 static char *read_all(eng *g, const char *id, int max_file, int *fd, size_t *live_len)
 {
 	char *all = xstrdup("");
 	size_t n = 0;
 	for (int k = max_file - 1; k >= 0; k--) {
-		_cleanup_free_ char *name = k ? xasprintf("ctr.log.%d", k) : xstrdup("ctr.log");
-		_cleanup_free_ char *p = eng_path(g, id, name);
+		_cleanup_free_ char *p = log_path(g, id, k);
 		int f = open(p, O_RDONLY | O_CLOEXEC);
 		char *txt = NULL;
 		size_t len = 0;
@@ -77,13 +88,52 @@ static char *read_all(eng *g, const char *id, int max_file, int *fd, size_t *liv
 	return all;
 }
 
-static void follow(eng *g, const char *id, int fd, bool ts)
+/* The file that came after the one open in fd: with fd now ctr.log.K,
+ * ctr.log.K-1 (ctr.log for K = 1). The monitor renames the oldest first,
+ * so while fd's inode is still named ctr.log.K, ctr.log.K-1 is its successor:
+ * the name is opened, then checked to be still there, and looked up again
+ * if a rotation moved it meanwhile. When fd's file is gone (more rotations
+ * than max-file while the reader slept), every file left is newer: the
+ * oldest of them is next. -1 when ctr.log has not been rotated since. */
+static int next_log_fd(eng *g, const char *id, int max_file, int fd)
 {
-	_cleanup_free_ char *path = eng_path(g, id, "ctr.log");
-	static char buf[65536];
+	struct stat cur;
+	if (fd >= 0 && fstat(fd, &cur) < 0)
+		return -1;
+	for (int tries = 0; tries < 100; tries++) {
+		int at = -1, oldest = -1;
+		struct stat st;
+		for (int k = 0; k < max_file; k++) {
+			_cleanup_free_ char *p = log_path(g, id, k);
+			if (stat(p, &st) < 0)
+				continue;
+			oldest = k;
+			if (fd >= 0 && same_file(&st, &cur))
+				at = k;
+		}
+		if (at == 0 || oldest < 0)
+			return -1; /* not rotated, or no file yet */
+		int want = at > 0 ? at - 1 : oldest;
+		_cleanup_free_ char *wp = log_path(g, id, want);
+		int nfd = open(wp, O_RDONLY | O_CLOEXEC);
+		if (at < 0)
+			return nfd;
+		_cleanup_free_ char *ap = log_path(g, id, at);
+		if (nfd >= 0 && stat(ap, &st) == 0 && same_file(&st, &cur))
+			return nfd;
+		if (nfd >= 0)
+			close(nfd);
+	}
+	return -1;
+}
+
+static void follow(eng *g, const char *id, int max_file, int fd, bool ts)
+{
+	enum { BUFSZ = 65536 };
+	_cleanup_free_ char *buf = xmalloc(BUFSZ);
 	size_t have = 0;
 	for (bool last = false;;) {
-		ssize_t n = fd >= 0 ? read(fd, buf + have, sizeof(buf) - 1 - have) : 0;
+		ssize_t n = fd >= 0 ? read(fd, buf + have, BUFSZ - 1 - have) : 0;
 		if (n > 0) {
 			have += (size_t)n;
 			emit_lines(buf, &have, ts);
@@ -91,13 +141,12 @@ static void follow(eng *g, const char *id, int fd, bool ts)
 		}
 		if (last)
 			break;
-		/* rotated: the rest of the old file is read, go on in the new */
-		struct stat a, b;
-		if (stat(path, &a) == 0 &&
-		    (fd < 0 || (fstat(fd, &b) == 0 && a.st_ino != b.st_ino))) {
+		/* rotated: the rest of the old file is read, go on in the next */
+		int nfd = next_log_fd(g, id, max_file, fd);
+		if (nfd >= 0) {
 			if (fd >= 0)
 				close(fd);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
+			fd = nfd;
 			have = 0;
 			continue;
 		}
@@ -176,7 +225,7 @@ int cmd_logs(cli *c, int argc, char **argv)
 	if (follow_) {
 		if (fd >= 0)
 			lseek(fd, (off_t)(live_len > partial ? live_len - partial : 0), SEEK_SET);
-		follow(g, id, fd, ts);
+		follow(g, id, log.max_file, fd, ts);
 	} else if (fd >= 0) {
 		close(fd);
 	}

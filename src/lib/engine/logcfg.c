@@ -73,6 +73,6 @@ void eng_log_cfg_of(json_object *doc, eng_log_cfg *out)
 		out->max_size = strtoll(json_object_get_string(v), NULL, 10);
 	if (json_object_object_get_ex(cfg, "max-file", &v))
 		out->max_file = atoi(json_object_get_string(v));
-	if (out->max_file < 1)
+	if (out->max_file < 1 || out->max_file > 1000) /* as --log-opt allows */
 		out->max_file = 1;
 }
