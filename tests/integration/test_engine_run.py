@@ -569,6 +569,22 @@ def _numbers(text):
     return [int(l[4:]) for l in text.split()]
 
 
+def test_log_read_while_rotating(b):
+    # a plain `logs` while the monitor rotates every line or two: each read is
+    # one unbroken run from line0 (nothing read twice, nothing skipped)
+    b("run", "-d", "--name", "spin", "--log-opt", "max-size=200", "--log-opt", "max-file=1000",
+      BUSYBOX, "sh", "-c", "i=0; while [ $i -lt 1500 ]; do echo line$i; i=$((i+1)); done")
+    snaps = []
+    while len(snaps) < 60:
+        snaps.append(_numbers(b("logs", "spin").stdout))
+        if len(snaps[-1]) == 1500:
+            break
+    b("wait", "spin")
+    bad = [s for s in snaps if s != list(range(len(s)))]
+    assert not bad, [[x for x, y in zip(s, range(len(s))) if x != y][:5] for s in bad]
+    assert len([s for s in snaps if 0 < len(s) < 1500]) >= 3  # some reads met a rotation
+
+
 def test_log_rotation(b):
     cid = b("run", "-d", "--name", "rot", "--log-opt", "max-size=2k", "--log-opt", "max-file=3",
             BUSYBOX, "sh", "-c",

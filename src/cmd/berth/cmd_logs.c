@@ -60,30 +60,86 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	return a->st_ino == b->st_ino && a->st_dev == b->st_dev;
 }
 
-/* The rotated files, oldest first, then ctr.log (kept open in *fd). */
+/* Where the file st is named now: its name can only have moved up (k to
+ * k+1) since it was seen at `from`. -1 when it is gone. */
+static int log_locate(eng *g, const char *id, int max_file, const struct stat *st, int from)
+{
+	for (int k = from; k < max_file; k++) {
+		_cleanup_free_ char *p = log_path(g, id, k);
+		struct stat now;
+		if (stat(p, &now) == 0 && same_file(&now, st))
+			return k;
+	}
+	return -1;
+}
+
+static bool log_exists(eng *g, const char *id, int k)
+{
+	_cleanup_free_ char *p = log_path(g, id, k);
+	return access(p, F_OK) == 0;
+}
+
+/* The rotated files, oldest first, then ctr.log (kept open in *fd), as one
+ * unbroken run while the monitor rotates. From the newest file, each next
+ * older one is the name after the current file's: it is opened, then the
+ * current file is checked to be still where it was (the monitor renames
+ * from the oldest down, so the older name held the older file until the
+ * current one moves); if a rotation moved it, it is looked up again. A
+ * missing older name with one beyond it is a rename in progress. Reads
+ * come after the opens; the newest file goes on in *fd for -f. */
 static char *read_all(eng *g, const char *id, int max_file, int *fd, size_t *live_len)
 {
-	char *all = xstrdup("");
-	size_t n = 0;
-	for (int k = max_file - 1; k >= 0; k--) {
+	_cleanup_free_ int *fds = xreallocarray(NULL, (size_t)max_file, sizeof(int));
+	int n_fds = 0, at = 0;
+	struct stat cur;
+	for (int k = 0; k < 2 && k < max_file && !n_fds; k++) {
 		_cleanup_free_ char *p = log_path(g, id, k);
 		int f = open(p, O_RDONLY | O_CLOEXEC);
+		if (f >= 0 && fstat(f, &cur) == 0) {
+			fds[n_fds++] = f;
+			at = k;
+		} else if (f >= 0) {
+			close(f);
+		}
+	}
+	for (int budget = 4 * max_file + 64; n_fds && n_fds < max_file && budget > 0; budget--) {
+		if ((at = log_locate(g, id, max_file, &cur, at)) < 0 || at + 1 >= max_file)
+			break;
+		_cleanup_free_ char *p = log_path(g, id, at + 1);
+		int f = open(p, O_RDONLY | O_CLOEXEC);
+		if (f < 0) {
+			if (errno == ENOENT && log_exists(g, id, at + 2))
+				continue; /* being renamed: look again */
+			break;
+		}
+		struct stat st;
+		if (fstat(f, &st) < 0 || log_locate(g, id, at + 1, &cur, at) != at) {
+			close(f);
+			continue;
+		}
+		fds[n_fds++] = f;
+		cur = st;
+		at++;
+	}
+	char *all = xstrdup("");
+	size_t n = 0;
+	*fd = n_fds ? fds[0] : -1;
+	*live_len = 0;
+	for (int k = n_fds - 1; k >= 0; k--) {
 		char *txt = NULL;
 		size_t len = 0;
 		berr ig;
-		if (f >= 0 && fs_read_fd(f, &txt, &len, &ig) == 0) {
+		if (fs_read_fd(fds[k], &txt, &len, &ig) == 0) {
 			all = xrealloc(all, n + len + 1);
 			memcpy(all + n, txt, len);
 			n += len;
 			all[n] = 0;
 		}
 		free(txt);
-		if (k == 0) {
-			*fd = f;
+		if (k == 0)
 			*live_len = len;
-		} else if (f >= 0) {
-			close(f);
-		}
+		else
+			close(fds[k]);
 	}
 	return all;
 }
