@@ -94,6 +94,21 @@ def test_detached_logs_tail_follow(b):
     assert b("wait", "d").stdout.strip() == "0"
 
 
+def test_run_output_is_never_lost(b):
+    # `run` connects to the monitor before the start. Under load, a quick
+    # container's output that met the connection not yet accepted went to
+    # the log only (about 1 run in 25), and an exit before the monitor held
+    # SIGCHLD was never seen (the run hung)
+    hogs = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(4)]
+    try:
+        outs = [b("run", "--rm", BUSYBOX, "echo", "hi").stdout for _ in range(80)]
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+    assert outs.count("hi\n") == len(outs), [o for o in outs if o != "hi\n"]
+
+
 def test_image_config_rules(b):
     with tempfile.TemporaryDirectory() as d:
         cfg = {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo cmd:$FOO:$(id -u):$(pwd)"],

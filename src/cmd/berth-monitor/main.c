@@ -237,6 +237,27 @@ static void write_exit(int status)
 	}
 }
 
+/* Reap every exited child; the init's exit status (128 + signal for a
+ * kill) once it has exited, else -1. After the exit the output pipes are
+ * read without blocking: only leftover processes (no pid namespace) could
+ * still hold them open. */
+static int reap(pid_t init, int outfd, int errfd)
+{
+	int st, status = -1;
+	pid_t w;
+	while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+		if (w == init)
+			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (status >= 0) {
+		int fl;
+		if (outfd >= 0 && (fl = fcntl(outfd, F_GETFL)) >= 0)
+			fcntl(outfd, F_SETFL, fl | O_NONBLOCK);
+		if (errfd >= 0 && (fl = fcntl(errfd, F_GETFL)) >= 0)
+			fcntl(errfd, F_SETFL, fl | O_NONBLOCK);
+	}
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -255,6 +276,17 @@ int main(int argc, char **argv)
 	}
 	dirfd_ = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd_ < 0)
+		return 1;
+	/* SIGCHLD held for the signalfd before berth may start the init: one
+	 * that came unblocked would be discarded, and the exit never seen */
+	sigset_t ss;
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	int sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
 		return 1;
 	/* fd 7: berth waits for this line */
 	if (write_all(7, "OK\n", 3) == 0)
@@ -276,13 +308,6 @@ int main(int argc, char **argv)
 		dup2(nul, 2);
 		close(nul);
 	}
-	sigset_t ss;
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	int sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
 	fcntl(FD_LISTEN, F_SETFD, FD_CLOEXEC);
 	fcntl(FD_OUT, F_SETFD, FD_CLOEXEC);
 	fcntl(FD_ERR, F_SETFD, FD_CLOEXEC);
@@ -292,7 +317,8 @@ int main(int argc, char **argv)
 	int outfd = FD_OUT, errfd = tty ? -1 : FD_ERR;
 	if (tty)
 		close(FD_ERR);
-	int status = -1;
+	/* an init gone before SIGCHLD was held (killed before its start) */
+	int status = reap(init, outfd, errfd);
 	for (;;) {
 		/* after the exit, drain what is left without blocking */
 		if (status >= 0 && outfd < 0 && errfd < 0)
@@ -311,20 +337,28 @@ int main(int argc, char **argv)
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) > 0) {
 			}
-			int st;
-			pid_t w;
-			while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-				if (w == init)
-					status =
-					    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-			if (status >= 0) {
-				/* output pipes may be held open by leftover processes
-				 * only without a pid namespace: read what is there */
-				int fl;
-				if (outfd >= 0 && (fl = fcntl(outfd, F_GETFL)) >= 0)
-					fcntl(outfd, F_SETFL, fl | O_NONBLOCK);
-				if (errfd >= 0 && (fl = fcntl(errfd, F_GETFL)) >= 0)
-					fcntl(errfd, F_SETFL, fl | O_NONBLOCK);
+			int now = reap(init, outfd, errfd); /* orphans too */
+			if (now >= 0)
+				status = now;
+		}
+		if (client >= 0 && (p[4].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (client_input() < 0) {
+				close(client);
+				client = -1;
+			}
+		}
+		/* after the client's input (one that left frees the place) and before
+		 * the output: `run` connects before the start, so output that is here
+		 * already goes to it, not only to the log */
+		if (p[3].revents & POLLIN) {
+			int nc = accept4(FD_LISTEN, NULL, NULL, SOCK_CLOEXEC);
+			if (nc >= 0 && client >= 0) {
+				/* one client at a time: the newcomer is told so */
+				static const unsigned char busy[5] = {6, 0, 0, 0, 0};
+				(void)!write(nc, busy, 5);
+				close(nc);
+			} else if (nc >= 0) {
+				client = nc;
 			}
 		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
@@ -338,24 +372,6 @@ int main(int argc, char **argv)
 				close(errfd);
 				errfd = -1;
 			}
-		if (client >= 0 && (p[4].revents & (POLLIN | POLLHUP | POLLERR))) {
-			if (client_input() < 0) {
-				close(client);
-				client = -1;
-			}
-		}
-		/* after the client's input: one that left frees the place */
-		if (p[3].revents & POLLIN) {
-			int nc = accept4(FD_LISTEN, NULL, NULL, SOCK_CLOEXEC);
-			if (nc >= 0 && client >= 0) {
-				/* one client at a time: the newcomer is told so */
-				static const unsigned char busy[5] = {6, 0, 0, 0, 0};
-				(void)!write(nc, busy, 5);
-				close(nc);
-			} else if (nc >= 0) {
-				client = nc;
-			}
-		}
 	}
 	if (status < 0) {
 		/* poll failed: wait for the init anyway */
