@@ -213,7 +213,7 @@ static _Noreturn void exec_grandchild(exec_ctx *x)
 	sync_msg m;
 	if (sync_recv(fd, &m, NULL, &e) <= 0 || m.type != SYNC_GO)
 		_exit(1);
-	if (process_finish(p, &x->sec, &x->lsm, x->preserve_fds, fd, &e) < 0)
+	if (process_finish(p, &x->sec, &x->lsm, fd, &e) < 0)
 		fail(fd, &e);
 	execve(exe, p->args, p->env);
 	berr_sys(&e, "exec %s", exe);
@@ -229,6 +229,9 @@ static _Noreturn void exec_child(exec_ctx *x)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Never openable through /proc/<pid>/exe from inside (CVE-2019-5736). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* Before the container's /proc replaces ours and before its filter. */
+	if (process_prepare_fds(x->preserve_fds, &e) < 0)
+		fail(x->sync[1], &e);
 	for (size_t i = 0; i < N_NS; i++) {
 		if (x->nsfd[i] >= 0 && setns(x->nsfd[i], ns_files[i].flag) < 0) {
 			berr_sys(&e, "join the container's %s namespace", ns_files[i].name);

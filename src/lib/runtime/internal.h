@@ -108,15 +108,19 @@ int mount_remount_bind(int target_fd, unsigned long flags, berr *e);
 int process_apply_rlimits(const spec_process *p, berr *e);
 int process_lookup_exe(const spec_process *p, char *out, size_t outsz, berr *e);
 int process_set_identity(const spec_process *p, berr *e); /* caps, groups, uid, gid */
+/* Marks every fd from 3 + preserve_fds close-on-exec (close_range, else a
+ * walk of /proc/self/fd) and keeps 3 .. 3 + preserve_fds - 1 open across
+ * execve. Call while /proc is the host's and before any seccomp filter. */
 int process_prepare_fds(int preserve_fds, berr *e);
 int process_set_oom_score(const spec_process *p, berr *e);
 /* HOME from the container's /etc/passwd (or "/") when the env lacks it, as
  * runc does; call inside the container's root. */
 void process_default_home(spec_process *p);
 /* Everything between "released" and execve: LSM label, seccomp (before or
- * after the identity, as runc orders it), identity, cwd, no_new_privs, fds. */
-int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_host *lsm,
-		   int preserve_fds, int report, berr *e);
+ * after the identity, as runc orders it), identity, cwd, no_new_privs. The
+ * fds must already be prepared (process_prepare_fds). */
+int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_host *lsm, int report,
+		   berr *e);
 
 /* ---- terminal.c ---- */
 /* Open a pty from the current /dev/ptmx; returns master, *slave. */

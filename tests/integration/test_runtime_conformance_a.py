@@ -1,0 +1,133 @@
+"""berth-runtime against configs it did not write (issue 16, section 1, part A): an old
+seccomp profile without close_range and friends, no mount namespace, every
+rootfsPropagation value, config.json edited after create, root.readonly without /proc."""
+import json
+import os
+
+import pytest
+
+from hardening_helpers import hardening_rtenv  # noqa: F401  (rtenv, seccomp cache not a leftover)
+from runtime_helpers import mountinfo_line
+
+# A classic allowlist, as Docker's default profile had it around 2019 (x86_64 names):
+# nothing from after it (close_range, openat2, faccessat2, clone3, pidfd_*, statx,
+# io_uring, rseq, epoll_pwait2, process_madvise, landlock, ...). Everything else is
+# EPERM (defaultAction SCMP_ACT_ERRNO, no errnoRet).
+CLASSIC = """accept accept4 access adjtimex alarm bind brk capget capset chdir chmod chown
+clock_getres clock_gettime clock_nanosleep close connect copy_file_range creat dup dup2 dup3
+epoll_create epoll_create1 epoll_ctl epoll_pwait epoll_wait eventfd eventfd2 execve execveat
+exit exit_group faccessat fadvise64 fallocate fanotify_mark fchdir fchmod fchmodat fchown
+fchownat fcntl fdatasync fgetxattr flistxattr flock fork fremovexattr fsetxattr fstat fstatfs
+fsync ftruncate futex futimesat getcpu getcwd getdents getdents64 getegid geteuid getgid
+getgroups getitimer getpeername getpgid getpgrp getpid getppid getpriority getrandom getresgid
+getresuid getrlimit get_robust_list getrusage getsid getsockname getsockopt gettid
+gettimeofday getuid getxattr inotify_add_watch inotify_init inotify_init1 inotify_rm_watch
+io_cancel ioctl io_destroy io_getevents ioprio_get ioprio_set io_setup io_submit ipc kill
+lchown lgetxattr link linkat listen listxattr llistxattr lremovexattr lseek lsetxattr lstat
+madvise memfd_create mincore mkdir mkdirat mknod mknodat mlock mlock2 mlockall mmap mprotect
+mq_getsetattr mq_notify mq_open mq_timedreceive mq_timedsend mq_unlink mremap msgctl msgget
+msgrcv msgsnd msync munlock munlockall munmap nanosleep newfstatat open openat pause pipe
+pipe2 poll ppoll prctl pread64 preadv preadv2 prlimit64 pselect6 pwrite64 pwritev pwritev2
+read readahead readlink readlinkat readv recvfrom recvmmsg recvmsg remap_file_pages
+removexattr rename renameat renameat2 restart_syscall rmdir rt_sigaction rt_sigpending
+rt_sigprocmask rt_sigqueueinfo rt_sigreturn rt_sigsuspend rt_sigtimedwait rt_tgsigqueueinfo
+sched_getaffinity sched_getattr sched_getparam sched_get_priority_max sched_get_priority_min
+sched_getscheduler sched_rr_get_interval sched_setaffinity sched_setattr sched_setparam
+sched_setscheduler sched_yield seccomp select semctl semget semop semtimedop sendfile
+sendmmsg sendmsg sendto setfsgid setfsuid setgid setgroups setitimer setpgid setpriority
+setregid setresgid setresuid setreuid setrlimit set_robust_list setsid setsockopt
+set_tid_address setuid setxattr shmat shmctl shmdt shmget shutdown sigaltstack signalfd
+signalfd4 socket socketpair splice stat statfs symlink symlinkat sync sync_file_range syncfs
+sysinfo tee tgkill time timer_create timer_delete timerfd_create timerfd_gettime
+timerfd_settime timer_getoverrun timer_gettime timer_settime times tkill truncate umask
+uname unlink unlinkat utime utimensat utimes vfork vmsplice wait4 waitid write writev
+arch_prctl personality""".split()
+NEWER = {"close_range", "openat2", "faccessat2", "clone3", "pidfd_open", "pidfd_send_signal",
+         "pidfd_getfd", "statx", "rseq", "epoll_pwait2", "io_uring_setup"}
+assert not NEWER & set(CLASSIC)
+
+
+def classic_profile():
+    return {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [
+            {"names": CLASSIC, "action": "SCMP_ACT_ALLOW"},
+            # Docker's clone rule: no namespace flags (CLONE_NEW* mask 0x7E020000)
+            {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 2114060288, "valueTwo": 0,
+                       "op": "SCMP_CMP_MASKED_EQ"}]},
+        ],
+    }
+
+
+# The fds a process sees, without the one ls itself holds on /proc/self/fd.
+LIST_FDS = ("for f in /proc/self/fd/*; do n=${f##*/}; "
+            "t=$(readlink $f) || continue; echo \"fd $n $t\"; done; "
+            "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status")
+
+
+def fds_of(out):
+    return sorted(int(ln.split()[1]) for ln in out.splitlines() if ln.startswith("fd "))
+
+
+@pytest.mark.parametrize("nnp", [False, True])
+def test_classic_seccomp_profile_run_and_exec(rtenv, nnp):
+    """Under a 2019-style allowlist (no close_range, ...), run and exec both work with
+    noNewPrivileges false (filter before the identity change) and true, the filter is
+    in, and no fd of the runtime or of its caller reaches the container."""
+    b = rtenv.bundle("sh", "-c", LIST_FDS)
+    with rtenv.config(b) as c:
+        c["process"]["noNewPrivileges"] = nnp
+        c["linux"]["seccomp"] = classic_profile()
+    # an fd of the caller's, not preserved: must not reach the container
+    rfd, wfd = os.pipe()
+    try:
+        r = rtenv.rt("run", "--bundle", b, rtenv.cid(), fd3=rfd)
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+    r.ok()
+    assert "Seccomp:\t2" in r.stdout, repr(r)
+    assert f"NoNewPrivs:\t{int(nnp)}" in r.stdout, repr(r)
+    # the shell's glob opened nothing that outlives it: 0, 1, 2 only
+    assert fds_of(r.stdout) == [0, 1, 2], repr(r)
+
+    b2 = rtenv.bundle("sleep", "60")
+    with rtenv.config(b2) as c:
+        c["process"]["noNewPrivileges"] = nnp
+        c["linux"]["seccomp"] = classic_profile()
+    cid = rtenv.cid()
+    rtenv.rt("run", "--detach", "--bundle", b2, cid).ok()
+    try:
+        rfd, wfd = os.pipe()
+        try:
+            r = rtenv.rt("exec", cid, "sh", "-c", LIST_FDS, fd3=rfd)
+        finally:
+            os.close(rfd)
+            os.close(wfd)
+        r.ok()
+        assert "Seccomp:\t2" in r.stdout, repr(r)
+        assert fds_of(r.stdout) == [0, 1, 2], repr(r)
+        # and the init's own fds (checked from outside)
+        pid = rtenv.state(cid)["pid"]
+        assert sorted(int(f) for f in os.listdir(f"/proc/{pid}/fd")) == [0, 1, 2]
+    finally:
+        rtenv.rt("delete", "--force", cid).ok()
+
+
+def test_classic_seccomp_profile_with_preserved_fd(rtenv):
+    """--preserve-fds 1 still hands fd 3 over under the old profile."""
+    b = rtenv.bundle("sh", "-c", "cat <&3; " + LIST_FDS)
+    with rtenv.config(b) as c:
+        c["process"]["noNewPrivileges"] = False
+        c["linux"]["seccomp"] = classic_profile()
+    rfd, wfd = os.pipe()
+    os.write(wfd, b"through-fd3\n")
+    os.close(wfd)
+    try:
+        r = rtenv.rt("run", "--preserve-fds", "1", "--bundle", b, rtenv.cid(), fd3=rfd).ok()
+    finally:
+        os.close(rfd)
+    assert "through-fd3" in r.stdout, repr(r)
+    assert fds_of(r.stdout) == [0, 1, 2, 3], repr(r)
