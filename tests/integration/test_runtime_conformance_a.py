@@ -131,3 +131,19 @@ def test_classic_seccomp_profile_with_preserved_fd(rtenv):
         os.close(rfd)
     assert "through-fd3" in r.stdout, repr(r)
     assert fds_of(r.stdout) == [0, 1, 2, 3], repr(r)
+
+
+def test_readonly_root_without_proc_mount(rtenv):
+    """root.readonly with no /proc in the container: the remount does not need
+    /proc/self/fd (it failed with `root.readonly: statvfs: No such file or directory`);
+    the root is read-only, the mounts on it (/dev) stay writable."""
+    b = rtenv.bundle("sh", "-c", "test -e /proc/self && echo has-proc; "
+                     "touch /x 2>&1; echo root=$?; touch /dev/y && echo dev-ok")
+    with rtenv.config(b) as c:
+        c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/proc"]
+        c["root"]["readonly"] = True
+        # masking and read-only paths are all under /proc: nothing to do there
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
+    assert "has-proc" not in r.stdout, repr(r)
+    assert "Read-only file system" in r.stdout and "root=1" in r.stdout, repr(r)
+    assert "dev-ok" in r.stdout, repr(r)

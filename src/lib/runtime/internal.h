@@ -103,6 +103,11 @@ int mount_copy_up(int src_dirfd, int dst_dirfd, berr *e);
 /* Remount `target_fd`'s mount with flags, keeping the flags a user namespace
  * locked (nosuid, nodev, noexec, atime). */
 int mount_remount_bind(int target_fd, unsigned long flags, berr *e);
+/* Bind src_fd's file or tree onto dst_fd; a read-only empty tmpfs onto the
+ * directory dst_fd (masking). Through /proc/self/fd, or, where the root
+ * has no /proc, through the fd-based mount calls. */
+int mount_bind_fd(int src_fd, int dst_fd, bool recursive, berr *e);
+int mount_mask_dir(int dst_fd, berr *e);
 
 /* ---- process.c ---- */
 int process_apply_rlimits(const spec_process *p, berr *e);

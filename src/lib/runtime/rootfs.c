@@ -114,19 +114,14 @@ static int mask_path(int rootfd, int *devnull, const char *path, berr *e)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return berr_sys(e, "stat %s", path);
-	fs_fdpath tp = fs_fd_path(fd);
-	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", tp.s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "size=0,mode=0") < 0)
-			return berr_sys(e, "mask %s", path);
-		return 0;
-	}
+	if (S_ISDIR(st.st_mode))
+		return mount_mask_dir(fd, e) < 0 ? berr_ctx(e, "mask %s", path) : 0;
 	if (S_ISLNK(st.st_mode))
 		return 0; /* a symlink points elsewhere; masking it would follow it */
 	if (*devnull < 0 && (*devnull = open_devnull(rootfd, e)) < 0)
 		return -1;
-	if (mount(fs_fd_path(*devnull).s, tp.s, NULL, MS_BIND, NULL) < 0)
-		return berr_sys(e, "mask %s", path);
+	if (mount_bind_fd(*devnull, fd, false, e) < 0)
+		return berr_ctx(e, "mask %s", path);
 	return 0;
 }
 
@@ -135,9 +130,8 @@ static int readonly_path(int rootfd, const char *path, berr *e)
 	_cleanup_close_ int fd = fs_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0, e);
 	if (fd < 0)
 		return e->errnum == ENOENT ? 0 : -1;
-	fs_fdpath p = fs_fd_path(fd);
-	if (mount(p.s, p.s, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return berr_sys(e, "bind %s", path);
+	if (mount_bind_fd(fd, fd, true, e) < 0)
+		return berr_ctx(e, "%s", path);
 	_cleanup_close_ int nfd = fs_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0, e);
 	if (nfd < 0)
 		return -1;
