@@ -3,6 +3,7 @@ seccomp profile without close_range and friends, no mount namespace, every
 rootfsPropagation value, config.json edited after create, root.readonly without /proc."""
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -147,3 +148,65 @@ def test_readonly_root_without_proc_mount(rtenv):
     assert "has-proc" not in r.stdout, repr(r)
     assert "Read-only file system" in r.stdout and "root=1" in r.stdout, repr(r)
     assert "dev-ok" in r.stdout, repr(r)
+
+
+def host_mounts(env):
+    """The host's mount table under the test's directory (other tests run at the same
+    time): (mount point, optional fields) of each mount."""
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for ln in f:
+            fl = ln.split()
+            if not fl[4].startswith(str(env.tmp)):
+                continue
+            sep = fl.index("-")
+            out.append((fl[4], " ".join(sorted(o.split(":")[0] for o in fl[6:sep]))))
+    return sorted(out)
+
+
+def shared_host_dir(env):
+    """A directory of the test's that is a shared mount on the host (so a leak of the
+    container's mounts to the host, or a slave root's master, can be seen)."""
+    d = env.hostdir("shared")
+    subprocess.run(["mount", "--bind", str(d), str(d)], check=True)
+    env.cleanups.append(lambda: subprocess.run(["umount", "-l", str(d)], check=True))
+    subprocess.run(["mount", "--make-shared", str(d)], check=True)
+    return d
+
+
+def opt_fields(line):
+    return {o.split(":")[0] for o in line[6:line.index("-")]}
+
+
+# value: (what "/" shows, what the /dev tmpfs on it shows) in the container's mountinfo
+PROPAGATION = {
+    "shared": ({"shared", "master"}, set()),
+    "rshared": ({"shared", "master"}, {"shared"}),
+    "slave": ({"master"}, set()),
+    "rslave": ({"master"}, set()),
+    "private": (set(), set()),
+    "rprivate": (set(), set()),
+    "unbindable": ({"unbindable"}, set()),
+    "runbindable": ({"unbindable"}, {"unbindable"}),
+}
+
+
+@pytest.mark.parametrize("value", sorted(PROPAGATION))
+def test_rootfs_propagation_values(rtenv, value):
+    """Each rootfsPropagation value is on the container's / after pivot_root (and, in
+    its r* form, on the mounts below it); the root of a slave stays the slave of the
+    host's mount; and whatever the value, nothing the container mounts reaches the
+    host (its root is on a shared host mount here)."""
+    d = shared_host_dir(rtenv)
+    b = rtenv.bundle("cat", "/proc/self/mountinfo", name=f"shared/b-{value}")
+    with rtenv.config(b) as c:
+        c["linux"]["rootfsPropagation"] = value
+    before = host_mounts(rtenv)
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
+    assert host_mounts(rtenv) == before, "the host's mount table changed"
+    root, dev = mountinfo_line(r.stdout, "/"), mountinfo_line(r.stdout, "/dev")
+    want_root, want_dev = PROPAGATION[value]
+    assert root and dev, repr(r)
+    assert opt_fields(root) == want_root, (value, root)
+    assert opt_fields(dev) == want_dev, (value, dev)
+    assert str(d)  # the shared dir stays mounted until the test's cleanup

@@ -23,18 +23,22 @@
 int rootfs_prepare(const rt_launch *l, int *rootfd_out, berr *e)
 {
 	const spec *s = l->s;
-	unsigned long prop =
-	    s->linux_.rootfs_propagation ? s->linux_.rootfs_propagation : (MS_SLAVE | MS_REC);
-	/* Never let our mounts propagate back to the host: start from slave
-	 * (or private), whatever is asked for after pivot_root. */
-	unsigned long first = (prop & (MS_PRIVATE | MS_SLAVE)) ? prop : (MS_SLAVE | MS_REC);
+	/* Cut propagation to the host first, always recursively, whatever
+	 * rootfsPropagation says: a shared (or, non-recursive, a shared
+	 * submount's) peer would copy the binds below onto the host. Private
+	 * and unbindable start private; the rest start as runc's default,
+	 * rslave. The configured value goes on the new / after pivot_root
+	 * (rootfs_finish), as runc applies it. */
+	unsigned long prop = s->linux_.rootfs_propagation;
+	unsigned long first =
+	    (prop & (MS_PRIVATE | MS_UNBINDABLE)) ? (MS_PRIVATE | MS_REC) : (MS_SLAVE | MS_REC);
 	if (mount(NULL, "/", NULL, first, NULL) < 0)
-		return berr_sys(e, "make / %s", (first & MS_PRIVATE) ? "private" : "slave");
+		return berr_sys(e, "make / %s", (first & MS_PRIVATE) ? "rprivate" : "rslave");
+	/* Not made private after: / is now nowhere shared (pivot_root's
+	 * condition), and the root stays a slave of the host's mount under
+	 * rslave and slave. */
 	if (mount(l->rootfs, l->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return berr_sys(e, "root.path: bind %s", l->rootfs);
-	/* pivot_root refuses a new root whose parent mount is shared. */
-	if (mount(NULL, l->rootfs, NULL, MS_PRIVATE, NULL) < 0)
-		return berr_sys(e, "root.path: make %s private", l->rootfs);
 	int rootfd = open(l->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return berr_sys(e, "root.path: open %s", l->rootfs);
@@ -147,9 +151,6 @@ int rootfs_finish(const rt_launch *l, berr *e)
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return berr_sys(e, "open /");
-	if (s->linux_.rootfs_propagation & MS_SHARED &&
-	    mount(NULL, "/", NULL, s->linux_.rootfs_propagation, NULL) < 0)
-		return berr_sys(e, "linux.rootfsPropagation");
 	/* runc's order: sysctls, then read-only and masked paths (which may
 	 * cover /proc/sys) */
 	if (sysctl_apply(s, e) < 0)
@@ -162,5 +163,10 @@ int rootfs_finish(const rt_launch *l, berr *e)
 			return berr_ctx(e, "linux.maskedPaths[%zu]", i);
 	if (s->root_readonly && mount_remount_bind(rootfd, MS_RDONLY, e) < 0)
 		return berr_ctx(e, "root.readonly");
+	/* Last: the binds above (read-only paths, /dev/null over masked
+	 * files) are refused from an unbindable mount. */
+	if (s->linux_.rootfs_propagation &&
+	    mount(NULL, "/", NULL, s->linux_.rootfs_propagation, NULL) < 0)
+		return berr_sys(e, "linux.rootfsPropagation");
 	return 0;
 }
