@@ -210,3 +210,41 @@ def test_rootfs_propagation_values(rtenv, value):
     assert opt_fields(root) == want_root, (value, root)
     assert opt_fields(dev) == want_dev, (value, dev)
     assert str(d)  # the shared dir stays mounted until the test's cleanup
+
+
+@pytest.mark.parametrize("edit", ["other-args-env", "broken-json", "deleted"])
+def test_config_fixed_at_create(rtenv, edit):
+    """What start runs (and exec's defaults, and delete's poststop hooks) is what the
+    config said at create: a later edit of the bundle's config.json, a broken one or
+    none at all changes nothing."""
+    hookout = rtenv.path("poststop.out")
+    b = rtenv.bundle("sh", "-c", "echo ran-original FOO=$FOO; sleep 60")
+    with rtenv.config(b) as c:
+        c["process"]["env"].append("FOO=create-time")
+        c["hooks"] = {"poststop": [{"path": "/bin/sh",
+                                    "args": ["sh", "-c", f"echo original-hook >> {hookout}"]}]}
+    cid = rtenv.cid()
+    out = rtenv.path(f"ctr-{edit}.out")
+    rtenv.rt("create", "--bundle", b, cid, stdout_path=out).ok()
+    cfg = b / "config.json"
+    if edit == "other-args-env":
+        with rtenv.config(b) as c:
+            c["process"]["args"] = ["sh", "-c", "echo ran-edited FOO=$FOO"]
+            c["process"]["env"] = [e for e in c["process"]["env"] if not e.startswith("FOO=")]
+            c["process"]["env"].append("FOO=edited")
+            c["hooks"] = {"poststop": [{"path": "/bin/sh", "args": [
+                "sh", "-c", f"echo edited-hook >> {hookout}"]}]}
+    elif edit == "broken-json":
+        cfg.write_text('{"ociVersion": "1.0.2", "process": {')
+    else:
+        cfg.unlink()
+    try:
+        rtenv.rt("start", cid).ok()
+        r = rtenv.rt("exec", cid, "sh", "-c", "echo exec-FOO=$FOO").ok()
+        assert "exec-FOO=create-time" in r.stdout, repr(r)
+        rtenv.wait_status(cid, "running")
+    finally:
+        rtenv.rt("delete", "--force", cid).ok()
+    text = out.read_text()
+    assert "ran-original FOO=create-time" in text and "ran-edited" not in text, text
+    assert hookout.read_text() == "original-hook\n"
