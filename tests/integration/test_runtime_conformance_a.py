@@ -248,3 +248,67 @@ def test_config_fixed_at_create(rtenv, edit):
     text = out.read_text()
     assert "ran-original FOO=create-time" in text and "ran-edited" not in text, text
     assert hookout.read_text() == "original-hook\n"
+
+
+def without_mntns(c):
+    """The config minus its mount namespace and everything that would mount."""
+    c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "mount"]
+    c["mounts"] = []
+    for k in ("maskedPaths", "readonlyPaths", "devices", "rootfsPropagation"):
+        c["linux"].pop(k, None)
+    c["root"]["readonly"] = False
+
+
+def test_no_mount_namespace_is_a_chroot(rtenv):
+    """No mount namespace (the spec allows it): the container shares the runtime's
+    mount namespace, its root is root.path as a chroot (as runc and crun do), exec gets
+    the same root, and the host's mount table is untouched (nothing mounted, no
+    propagation changed)."""
+    b = rtenv.bundle("sh", "-c", "cat /marker; test -e /proc/self || echo no-proc; "
+                     "test -e /bin/busybox && echo has-busybox; sleep 60")
+    (b / "rootfs" / "marker").write_text("in-the-rootfs\n")
+    rtenv.edit(b, without_mntns)
+    with open("/proc/self/mountinfo") as f:
+        before = sorted(ln.split()[4] + " " + " ".join(ln.split()[6:ln.split().index("-")])
+                        for ln in f)
+    cid = rtenv.cid()
+    out = rtenv.path("ctr.out")
+    rtenv.rt("run", "--detach", "--bundle", b, cid, stdout_path=out).ok()
+    try:
+        pid = rtenv.state(cid)["pid"]
+        assert os.readlink(f"/proc/{pid}/ns/mnt") == os.readlink("/proc/self/ns/mnt")
+        assert os.readlink(f"/proc/{pid}/root") == str(b / "rootfs")
+        r = rtenv.rt("exec", cid, "sh", "-c", "cat /marker; pwd").ok()
+        assert r.stdout.splitlines() == ["in-the-rootfs", "/"], repr(r)
+        with open("/proc/self/mountinfo") as f:
+            during = sorted(ln.split()[4] + " " + " ".join(ln.split()[6:ln.split().index("-")])
+                            for ln in f)
+        # other tests mount meanwhile: only what names this test's dir or "/" counts
+        mine = lambda lines: [ln for ln in lines  # noqa: E731
+                              if str(rtenv.tmp) in ln or ln.split()[0] == "/"]
+        assert mine(during) == mine(before)
+    finally:
+        rtenv.rt("delete", "--force", cid).ok()
+    text = out.read_text()
+    assert "in-the-rootfs" in text and "no-proc" in text and "has-busybox" in text, text
+
+
+@pytest.mark.parametrize("field", ["mounts", "linux.maskedPaths", "root.readonly",
+                                   "linux.rootfsPropagation"])
+def test_no_mount_namespace_refuses_what_would_mount_on_the_host(rtenv, field):
+    from runtime_helpers import one_error_line
+    b = rtenv.bundle("true")
+
+    def edit(c):
+        keep = {"mounts": c["mounts"], "linux.maskedPaths": c["linux"].get("maskedPaths")}
+        without_mntns(c)
+        if field == "mounts":
+            c["mounts"] = keep["mounts"]
+        elif field == "linux.maskedPaths":
+            c["linux"]["maskedPaths"] = keep["linux.maskedPaths"]
+        elif field == "root.readonly":
+            c["root"]["readonly"] = True
+        else:
+            c["linux"]["rootfsPropagation"] = "rprivate"
+    rtenv.edit(b, edit)
+    one_error_line(rtenv.rt("run", "--bundle", b, rtenv.cid()), field, "mount namespace")

@@ -20,9 +20,38 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
+/* The container's root is a directory of the runtime's own mount table: no
+ * mount at all (create refused the fields that would need one), only the
+ * working directory as runc makes it; sysctls while /proc is still the
+ * host's, which shows the container's namespaces to their member. */
+static int prepare_shared_mntns(const rt_launch *l, int *rootfd_out, berr *e)
+{
+	const spec *s = l->s;
+	_cleanup_close_ int rootfd = open(l->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return berr_sys(e, "root.path: open %s", l->rootfs);
+	if (s->has_process && s->process.cwd) {
+		int cfd = fs_mkdir_in_root(rootfd, s->process.cwd, 0755, e);
+		if (cfd < 0)
+			return berr_ctx(e, "process.cwd");
+		close(cfd);
+	}
+	if (sysctl_apply(s, e) < 0)
+		return -1;
+	*rootfd_out = take_fd(&rootfd);
+	return 0;
+}
+
+static bool own_mntns(const spec *s)
+{
+	return s->linux_.ns[NS_MNT].present;
+}
+
 int rootfs_prepare(const rt_launch *l, int *rootfd_out, berr *e)
 {
 	const spec *s = l->s;
+	if (!own_mntns(s))
+		return prepare_shared_mntns(l, rootfd_out, e);
 	/* Cut propagation to the host first, always recursively, whatever
 	 * rootfsPropagation says: a shared (or, non-recursive, a shared
 	 * submount's) peer would copy the binds below onto the host. Private
@@ -69,6 +98,12 @@ int rootfs_pivot(const rt_launch *l, berr *e)
 {
 	if (chdir(l->rootfs) < 0)
 		return berr_sys(e, "chdir %s", l->rootfs);
+	/* As runc and crun: no mount namespace of its own, a chroot. */
+	if (!own_mntns(l->s)) {
+		if (chroot(".") < 0)
+			return berr_sys(e, "root.path: chroot %s", l->rootfs);
+		return chdir("/") < 0 ? berr_sys(e, "chdir /") : 0;
+	}
 	if (l->no_pivot) {
 		if (mount(l->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
 			return berr_sys(e, "move %s to /", l->rootfs);
@@ -147,6 +182,8 @@ static int readonly_path(int rootfd, const char *path, berr *e)
 int rootfs_finish(const rt_launch *l, berr *e)
 {
 	const spec *s = l->s;
+	if (!own_mntns(s))
+		return 0;
 	_cleanup_close_ int devnull = -1;
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
