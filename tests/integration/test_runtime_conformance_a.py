@@ -150,6 +150,27 @@ def test_readonly_root_without_proc_mount(rtenv):
     assert "dev-ok" in r.stdout, repr(r)
 
 
+def test_masked_and_readonly_paths_without_proc_mount(rtenv):
+    """No /proc in the container: a masked file (/dev/null over it), a masked directory
+    (an empty read-only tmpfs) and a read-only path are still done, by fd."""
+    b = rtenv.bundle("sh", "-c", "cat /secret; echo secret-read; ls /hidden; "
+                     "touch /rodir/x 2>&1; touch /rwdir/x && echo rw-ok")
+    root = b / "rootfs"
+    (root / "secret").write_text("top-secret\n")
+    for d in ("hidden", "rodir", "rwdir"):
+        (root / d).mkdir()
+    (root / "hidden" / "inside").write_text("x")
+    with rtenv.config(b) as c:
+        c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/proc"]
+        c["linux"]["maskedPaths"] = ["/secret", "/hidden"]
+        c["linux"]["readonlyPaths"] = ["/rodir"]
+        c["root"]["readonly"] = False
+    r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
+    assert "top-secret" not in r.stdout and "secret-read" in r.stdout, repr(r)
+    assert "inside" not in r.stdout + r.stderr, repr(r)  # empty, mode 0
+    assert "Read-only file system" in r.stdout and "rw-ok" in r.stdout, repr(r)
+
+
 def host_mounts(env):
     """The host's mount table under the test's directory (other tests run at the same
     time): (mount point, optional fields) of each mount."""
