@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from hardening_helpers import hardening_rtenv  # noqa: F401  (rtenv, seccomp cache not a leftover)
-from runtime_helpers import mountinfo_line
+from runtime_helpers import mountinfo_line, one_error_line
 
 # A classic allowlist, as Docker's default profile had it around 2019 (x86_64 names):
 # nothing from after it (close_range, openat2, faccessat2, clone3, pidfd_*, statx,
@@ -171,17 +171,15 @@ def test_masked_and_readonly_paths_without_proc_mount(rtenv):
     assert "Read-only file system" in r.stdout and "rw-ok" in r.stdout, repr(r)
 
 
-def host_mounts(env):
-    """The host's mount table under the test's directory (other tests run at the same
-    time): (mount point, optional fields) of each mount."""
+def my_mounts(env):
+    """The host's mounts that name the test's directory, and the host's / (other tests
+    mount meanwhile): mount point and optional (propagation) fields of each."""
     out = []
     with open("/proc/self/mountinfo") as f:
         for ln in f:
             fl = ln.split()
-            if not fl[4].startswith(str(env.tmp)):
-                continue
-            sep = fl.index("-")
-            out.append((fl[4], " ".join(sorted(o.split(":")[0] for o in fl[6:sep]))))
+            if fl[4] == "/" or str(env.tmp) in ln:
+                out.append(fl[4] + " " + " ".join(fl[6:fl.index("-")]))
     return sorted(out)
 
 
@@ -222,9 +220,9 @@ def test_rootfs_propagation_values(rtenv, value):
     b = rtenv.bundle("cat", "/proc/self/mountinfo", name=f"shared/b-{value}")
     with rtenv.config(b) as c:
         c["linux"]["rootfsPropagation"] = value
-    before = host_mounts(rtenv)
+    before = my_mounts(rtenv)
     r = rtenv.rt("run", "--bundle", b, rtenv.cid()).ok()
-    assert host_mounts(rtenv) == before, "the host's mount table changed"
+    assert my_mounts(rtenv) == before, "the host's mount table changed"
     root, dev = mountinfo_line(r.stdout, "/"), mountinfo_line(r.stdout, "/dev")
     want_root, want_dev = PROPAGATION[value]
     assert root and dev, repr(r)
@@ -289,9 +287,7 @@ def test_no_mount_namespace_is_a_chroot(rtenv):
                      "test -e /bin/busybox && echo has-busybox; sleep 60")
     (b / "rootfs" / "marker").write_text("in-the-rootfs\n")
     rtenv.edit(b, without_mntns)
-    with open("/proc/self/mountinfo") as f:
-        before = sorted(ln.split()[4] + " " + " ".join(ln.split()[6:ln.split().index("-")])
-                        for ln in f)
+    before = my_mounts(rtenv)
     cid = rtenv.cid()
     out = rtenv.path("ctr.out")
     rtenv.rt("run", "--detach", "--bundle", b, cid, stdout_path=out).ok()
@@ -301,13 +297,7 @@ def test_no_mount_namespace_is_a_chroot(rtenv):
         assert os.readlink(f"/proc/{pid}/root") == str(b / "rootfs")
         r = rtenv.rt("exec", cid, "sh", "-c", "cat /marker; pwd").ok()
         assert r.stdout.splitlines() == ["in-the-rootfs", "/"], repr(r)
-        with open("/proc/self/mountinfo") as f:
-            during = sorted(ln.split()[4] + " " + " ".join(ln.split()[6:ln.split().index("-")])
-                            for ln in f)
-        # other tests mount meanwhile: only what names this test's dir or "/" counts
-        mine = lambda lines: [ln for ln in lines  # noqa: E731
-                              if str(rtenv.tmp) in ln or ln.split()[0] == "/"]
-        assert mine(during) == mine(before)
+        assert my_mounts(rtenv) == before
     finally:
         rtenv.rt("delete", "--force", cid).ok()
     text = out.read_text()
@@ -317,7 +307,6 @@ def test_no_mount_namespace_is_a_chroot(rtenv):
 @pytest.mark.parametrize("field", ["mounts", "linux.maskedPaths", "root.readonly",
                                    "linux.rootfsPropagation"])
 def test_no_mount_namespace_refuses_what_would_mount_on_the_host(rtenv, field):
-    from runtime_helpers import one_error_line
     b = rtenv.bundle("true")
 
     def edit(c):
