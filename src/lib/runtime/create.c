@@ -70,6 +70,29 @@ int rt_validate_id(const char *id, berr *e)
 	return 0;
 }
 
+/* Without a mount namespace the container's root is a chroot in the
+ * runtime's own mount table (as runc and crun do it): what would mount
+ * there would change the host's, so it is refused, not done. */
+static bool needs_own_mntns(const spec *s, berr *e)
+{
+	const char *field =
+	    s->n_mounts						      ? "mounts"
+	    : s->linux_.n_devices				      ? "linux.devices"
+	    : s->linux_.masked_paths && s->linux_.masked_paths[0]     ? "linux.maskedPaths"
+	    : s->linux_.readonly_paths && s->linux_.readonly_paths[0] ? "linux.readonlyPaths"
+	    : s->root_readonly					      ? "root.readonly"
+	    : s->linux_.rootfs_propagation			      ? "linux.rootfsPropagation"
+								      : NULL;
+	if (!field)
+		return false;
+	berr_set(e, EINVAL,
+		 "config.json: %s: needs a mount namespace of its own (linux.namespaces has "
+		 "none: the container's root is a chroot in the runtime's mount namespace, "
+		 "which berth does not mount in)",
+		 field);
+	return true;
+}
+
 /* Checks that need the whole config, before anything is created. */
 static int validate(const spec *s, bool terminal_allowed, berr *e)
 {
@@ -79,9 +102,8 @@ static int validate(const spec *s, bool terminal_allowed, berr *e)
 		return berr_set(e, EINVAL,
 				"config.json: process.terminal: a container with a terminal needs "
 				"--console-socket when the runtime does not stay attached");
-	if (!s->linux_.ns[NS_MNT].present)
-		return berr_set(e, EINVAL,
-				"config.json: linux.namespaces: a mount namespace is required");
+	if (!s->linux_.ns[NS_MNT].present && needs_own_mntns(s, e))
+		return -1;
 	if ((s->hostname && *s->hostname) && !s->linux_.ns[NS_UTS].present)
 		return berr_set(e, EINVAL,
 				"config.json: hostname: needs a uts namespace of its own");

@@ -39,6 +39,7 @@ static const struct {
 typedef struct exec_ctx {
 	spec_process proc;
 	int nsfd[N_NS]; /* -1 where the container shares our namespace */
+	int rootfd;	/* the init's root, when it shares our mount namespace */
 	int sync[2];
 	int console_fd;
 	bool send_pty;
@@ -50,6 +51,14 @@ typedef struct exec_ctx {
 	cgroup *cg;	 /* the container's cgroup, or NULL */
 	cgroup_join cgj; /* how the first child joins it */
 } exec_ctx;
+
+static int open_init_root(exec_ctx *x, pid_t pid, berr *e)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	x->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return x->rootfd < 0 ? berr_sys(e, "open %s", path) : 0;
+}
 
 static int open_namespaces(exec_ctx *x, pid_t pid, berr *e)
 {
@@ -63,8 +72,12 @@ static int open_namespaces(exec_ctx *x, pid_t pid, berr *e)
 				continue; /* kernel without this namespace type */
 			return berr_sys(e, "stat %s", path);
 		}
-		if (stat(self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+		if (stat(self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+			/* our mount namespace: the init's root is a chroot */
+			if (ns_files[i].flag == CLONE_NEWNS && open_init_root(x, pid, e) < 0)
+				return -1;
 			continue;
+		}
 		x->nsfd[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (x->nsfd[i] < 0)
 			return berr_sys(e, "open %s", path);
@@ -213,7 +226,7 @@ static _Noreturn void exec_grandchild(exec_ctx *x)
 	sync_msg m;
 	if (sync_recv(fd, &m, NULL, &e) <= 0 || m.type != SYNC_GO)
 		_exit(1);
-	if (process_finish(p, &x->sec, &x->lsm, x->preserve_fds, fd, &e) < 0)
+	if (process_finish(p, &x->sec, &x->lsm, fd, &e) < 0)
 		fail(fd, &e);
 	execve(exe, p->args, p->env);
 	berr_sys(&e, "exec %s", exe);
@@ -229,11 +242,18 @@ static _Noreturn void exec_child(exec_ctx *x)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Never openable through /proc/<pid>/exe from inside (CVE-2019-5736). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* Before the container's /proc replaces ours and before its filter. */
+	if (process_prepare_fds(x->preserve_fds, &e) < 0)
+		fail(x->sync[1], &e);
 	for (size_t i = 0; i < N_NS; i++) {
 		if (x->nsfd[i] >= 0 && setns(x->nsfd[i], ns_files[i].flag) < 0) {
 			berr_sys(&e, "join the container's %s namespace", ns_files[i].name);
 			fail(x->sync[1], &e);
 		}
+	}
+	if (x->rootfd >= 0 && (fchdir(x->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)) {
+		berr_sys(&e, "enter the container's root (a chroot)");
+		fail(x->sync[1], &e);
 	}
 	pid_t pid = ns_clone(CLONE_PARENT, NULL);
 	if (pid < 0) {
@@ -281,6 +301,7 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 	if (container_open(c, id, &k, e) < 0)
 		return -1;
 	exec_ctx x = {.sync = {-1, -1},
+		      .rootfd = -1,
 		      .console_fd = -1,
 		      .preserve_fds = o->preserve_fds,
 		      .cgj = {.v2_dir = -1}};
@@ -376,7 +397,7 @@ out:
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
-	int fds[] = {x.sync[0], x.sync[1], x.console_fd, pidfd, pty};
+	int fds[] = {x.sync[0], x.sync[1], x.console_fd, pidfd, pty, x.rootfd};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -169,6 +169,11 @@ _Noreturn void rt_init_main(rt_launch *l)
 		fail(report, &e);
 	if (process_set_oom_score(p, &e) < 0)
 		fail(report, &e);
+	/* While /proc is still the host's and no filter is in: the
+	 * container's profile may refuse close_range, and its root may have
+	 * no /proc to walk. */
+	if (process_prepare_fds(l->preserve_fds, &e) < 0)
+		fail(report, &e);
 	int rootfd = -1;
 	if (rootfs_prepare(l, &rootfd, &e) < 0)
 		fail(report, &e);
@@ -232,7 +237,7 @@ _Noreturn void rt_init_main(rt_launch *l)
 		if (hooks_run(s, HOOK_START_CONTAINER, st, &e) < 0)
 			fail(report, &e);
 	}
-	if (process_finish(p, l->sec, &l->lsm, l->preserve_fds, report, &e) < 0)
+	if (process_finish(p, l->sec, &l->lsm, report, &e) < 0)
 		fail(report, &e);
 	execve(exe, p->args, p->env);
 	berr_sys(&e, "exec %s", exe);

@@ -103,20 +103,29 @@ int mount_copy_up(int src_dirfd, int dst_dirfd, berr *e);
 /* Remount `target_fd`'s mount with flags, keeping the flags a user namespace
  * locked (nosuid, nodev, noexec, atime). */
 int mount_remount_bind(int target_fd, unsigned long flags, berr *e);
+/* Bind src_fd's file or tree onto dst_fd; a read-only empty tmpfs onto the
+ * directory dst_fd (masking). Through /proc/self/fd, or, where the root
+ * has no /proc, through the fd-based mount calls. */
+int mount_bind_fd(int src_fd, int dst_fd, bool recursive, berr *e);
+int mount_mask_dir(int dst_fd, berr *e);
 
 /* ---- process.c ---- */
 int process_apply_rlimits(const spec_process *p, berr *e);
 int process_lookup_exe(const spec_process *p, char *out, size_t outsz, berr *e);
 int process_set_identity(const spec_process *p, berr *e); /* caps, groups, uid, gid */
+/* Marks every fd from 3 + preserve_fds close-on-exec (close_range, else a
+ * walk of /proc/self/fd) and keeps 3 .. 3 + preserve_fds - 1 open across
+ * execve. Call while /proc is the host's and before any seccomp filter. */
 int process_prepare_fds(int preserve_fds, berr *e);
 int process_set_oom_score(const spec_process *p, berr *e);
 /* HOME from the container's /etc/passwd (or "/") when the env lacks it, as
  * runc does; call inside the container's root. */
 void process_default_home(spec_process *p);
 /* Everything between "released" and execve: LSM label, seccomp (before or
- * after the identity, as runc orders it), identity, cwd, no_new_privs, fds. */
-int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_host *lsm,
-		   int preserve_fds, int report, berr *e);
+ * after the identity, as runc orders it), identity, cwd, no_new_privs. The
+ * fds must already be prepared (process_prepare_fds). */
+int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_host *lsm, int report,
+		   berr *e);
 
 /* ---- terminal.c ---- */
 /* Open a pty from the current /dev/ptmx; returns master, *slave. */

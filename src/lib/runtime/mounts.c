@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -20,11 +21,93 @@
 
 #define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
 
+/* The remount as mount_setattr on the fd itself, for when no /proc is
+ * there to name it (after pivot_root into a root without /proc): the same
+ * per-mount flags, set and cleared. */
+static int remount_by_fd(int target_fd, unsigned long f, berr *e)
+{
+	struct mount_attr attr = {
+	    .attr_clr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+			MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR__ATIME,
+	};
+	static const struct {
+		unsigned long ms;
+		uint64_t attr;
+	} map[] = {
+	    {MS_RDONLY, MOUNT_ATTR_RDONLY},
+	    {MS_NOSUID, MOUNT_ATTR_NOSUID},
+	    {MS_NODEV, MOUNT_ATTR_NODEV},
+	    {MS_NOEXEC, MOUNT_ATTR_NOEXEC},
+	    {MS_NODIRATIME, MOUNT_ATTR_NODIRATIME},
+	    {MS_NOATIME, MOUNT_ATTR_NOATIME},
+	    {MS_STRICTATIME, MOUNT_ATTR_STRICTATIME},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		if (f & map[i].ms)
+			attr.attr_set |= map[i].attr;
+	if (syscall(SYS_mount_setattr, target_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return berr_sys(e, "remount (mount_setattr)");
+	return 0;
+}
+
+/* No /proc to name fds by (after pivot_root into a root without one):
+ * the mount calls that take fds instead. */
+static bool no_proc_fds(void)
+{
+	return faccessat(AT_FDCWD, "/proc/self/fd", F_OK, 0) < 0;
+}
+
+static int move_onto(int mnt_fd, int dst_fd, berr *e)
+{
+	int r = (int)syscall(SYS_move_mount, mnt_fd, "", dst_fd, "",
+			     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	int err = errno;
+	close(mnt_fd);
+	errno = err;
+	return r < 0 ? berr_sys(e, "move_mount") : 0;
+}
+
+int mount_bind_fd(int src_fd, int dst_fd, bool recursive, berr *e)
+{
+	fs_fdpath sp = fs_fd_path(src_fd), dp = fs_fd_path(dst_fd);
+	if (mount(sp.s, dp.s, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL) == 0)
+		return 0;
+	if (errno != ENOENT || !no_proc_fds())
+		return berr_sys(e, "bind");
+	unsigned fl =
+	    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+	int t = (int)syscall(SYS_open_tree, src_fd, "", fl);
+	if (t < 0)
+		return berr_sys(e, "bind (open_tree)");
+	return move_onto(t, dst_fd, e);
+}
+
+int mount_mask_dir(int dst_fd, berr *e)
+{
+	const unsigned long ms = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (mount("tmpfs", fs_fd_path(dst_fd).s, "tmpfs", ms, "size=0,mode=0") == 0)
+		return 0;
+	if (errno != ENOENT || !no_proc_fds())
+		return berr_sys(e, "mount tmpfs");
+	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return berr_sys(e, "fsopen tmpfs");
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "0", 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0", 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return berr_sys(e, "fsconfig tmpfs");
+	int m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+			     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				 MOUNT_ATTR_NOEXEC);
+	if (m < 0)
+		return berr_sys(e, "fsmount tmpfs");
+	return move_onto(m, dst_fd, e);
+}
+
 int mount_remount_bind(int target_fd, unsigned long flags, berr *e)
 {
-	fs_fdpath p = fs_fd_path(target_fd);
 	struct statvfs sv;
-	if (statvfs(p.s, &sv) < 0)
+	if (fstatvfs(target_fd, &sv) < 0)
 		return berr_sys(e, "statvfs");
 	/* Flags a user namespace locked on the source cannot be cleared. */
 	unsigned long keep = 0;
@@ -43,9 +126,12 @@ int mount_remount_bind(int target_fd, unsigned long flags, berr *e)
 	if (!(flags & MS_NODIRATIME) && (sv.f_flag & ST_NODIRATIME))
 		keep |= MS_NODIRATIME;
 	unsigned long f = (flags & ~(MS_REC | PROPAGATION_FLAGS | MS_BIND | MS_REMOUNT)) | keep;
-	if (mount(NULL, p.s, NULL, MS_BIND | MS_REMOUNT | f, NULL) < 0)
-		return berr_sys(e, "remount");
-	return 0;
+	fs_fdpath p = fs_fd_path(target_fd);
+	if (mount(NULL, p.s, NULL, MS_BIND | MS_REMOUNT | f, NULL) == 0)
+		return 0;
+	if (errno == ENOENT && no_proc_fds())
+		return remount_by_fd(target_fd, f, e);
+	return berr_sys(e, "remount");
 }
 
 static int set_recursive_ro(int target_fd, berr *e)

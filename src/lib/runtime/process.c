@@ -1,10 +1,12 @@
 /* The last steps before execve: limits, executable lookup, identity
  * (groups, uid, gid, capabilities), fds. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -148,11 +150,49 @@ int process_set_identity(const spec_process *p, berr *e)
 	return 0;
 }
 
+/* Without close_range (before 5.9, CLOSE_RANGE_CLOEXEC before 5.11, or
+ * refused by a seccomp filter the runtime itself runs under): walk
+ * /proc/self/fd, as runc does. The directory's own fd is skipped. */
+static int cloexec_by_walk(unsigned first, berr *e)
+{
+	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berr_sys(e, "close_range unavailable; open /proc/self/fd");
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return berr_sys(e, "fdopendir /proc/self/fd");
+	}
+	int ret = 0;
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (*end || end == de->d_name || fd < (long)first || fd == dfd)
+			continue;
+		int fl = fcntl((int)fd, F_GETFD);
+		if (fl >= 0 && !(fl & FD_CLOEXEC) && fcntl((int)fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
+			ret = berr_sys(e, "mark fd %ld close-on-exec", fd);
+			break;
+		}
+		errno = 0;
+	}
+	if (ret == 0 && errno)
+		ret = berr_sys(e, "read /proc/self/fd");
+	closedir(d);
+	return ret;
+}
+
 int process_prepare_fds(int preserve_fds, berr *e)
 {
 	unsigned first = 3u + (unsigned)preserve_fds;
-	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return berr_sys(e, "close_range");
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		if (errno != ENOSYS && errno != EPERM && errno != EINVAL)
+			return berr_sys(e, "close_range");
+		if (cloexec_by_walk(first, e) < 0)
+			return -1;
+	}
 	for (int fd = 3; fd < (int)first; fd++) {
 		int fl = fcntl(fd, F_GETFD);
 		if (fl >= 0 && fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
@@ -188,8 +228,8 @@ int process_install_seccomp(const seccomp_prog *sec, int report, berr *e)
 	return 0;
 }
 
-int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_host *lsm,
-		   int preserve_fds, int report, berr *e)
+int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_host *lsm, int report,
+		   berr *e)
 {
 	bool label = (p->apparmor_profile && *p->apparmor_profile && lsm->apparmor) ||
 		     (p->selinux_label && *p->selinux_label && lsm->selinux);
@@ -202,7 +242,11 @@ int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_hos
 			return -1;
 	}
 	/* As runc: without no_new_privs the filter needs CAP_SYS_ADMIN, so it
-	 * goes in before the identity drops it; with it, as late as possible. */
+	 * goes in before the identity drops it; with it, as late as possible.
+	 * After it, only calls every profile a container can run under allows
+	 * (prctl, setgroups, setres[ug]id, capset, chdir, sendmsg, execve):
+	 * the fds were marked close-on-exec by the caller, before the root
+	 * changed (process_prepare_fds), not here. */
 	if (!p->no_new_privileges && process_install_seccomp(sec, report, e) < 0)
 		return -1;
 	if (process_set_identity(p, e) < 0)
@@ -211,8 +255,6 @@ int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_hos
 		return berr_sys(e, "process.cwd: chdir %s", p->cwd);
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return berr_sys(e, "process.noNewPrivileges");
-	if (process_prepare_fds(preserve_fds, e) < 0)
-		return -1;
 	if (p->no_new_privileges && process_install_seccomp(sec, report, e) < 0)
 		return -1;
 	return 0;
