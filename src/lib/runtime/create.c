@@ -308,7 +308,10 @@ static int until_ready(launch_state *ls, berr *e)
 			ls->pty_master = fd;
 			break;
 		case SYNC_HOOKS: {
-			_cleanup_free_ char *st = launch_state_json(&ls->l, ls->pid, "creating");
+			/* "created", as crun passes and the spec's lifecycle has it
+			 * (these hooks follow step 2, "creating"); runc passes
+			 * "creating" */
+			_cleanup_free_ char *st = launch_state_json(&ls->l, ls->pid, "created");
 			if (hooks_run(ls->s, HOOK_PRESTART, st, e) < 0 ||
 			    hooks_run(ls->s, HOOK_CREATE_RUNTIME, st, e) < 0)
 				return -1;
@@ -571,12 +574,11 @@ int rt_create(rt_ctx *c, const char *id, const rt_create_opts *o, berr *e)
 
 static void remove_container(rt_ctx *c, launch_state *ls, const char *id)
 {
-	(void)c;
 	berr ignore;
 	_cleanup_free_ char *st = launch_state_json(&ls->l, ls->pid, "stopped");
 	if (ls->cg)
 		cgroup_destroy(ls->cg, &ignore);
-	hooks_run(ls->s, HOOK_POSTSTOP, st, &ignore);
+	hooks_run_all(ls->s, HOOK_POSTSTOP, st, &c->warnings);
 	st_remove_dir(ls->rootfd, id, &ignore);
 }
 
@@ -597,10 +599,9 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		r = release_init(ls.sync[0], ls.s, st, e);
 	}
 	if (r == 0 && ls.s->hooks.n[HOOK_POSTSTART]) {
+		/* a failure is a warning: the lifecycle goes on (runtime-spec) */
 		_cleanup_free_ char *st = launch_state_json(&ls.l, ls.pid, "running");
-		if (hooks_run(ls.s, HOOK_POSTSTART, st, e) < 0) {
-			r = -1;
-		}
+		hooks_run_all(ls.s, HOOK_POSTSTART, st, &c->warnings);
 	}
 	if (r < 0) {
 		if (ls.pid > 0) {
