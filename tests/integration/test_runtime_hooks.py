@@ -4,6 +4,8 @@ import json
 import os
 import time
 
+import pytest
+
 from runtime_helpers import MARK_VAR, one_error_line, rtenv  # noqa: F401
 
 KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart",
@@ -95,6 +97,11 @@ def test_hooks_with_run(rtenv):
     assert got[-1] == "poststop"
     assert sorted(got[3:6]) == ["poststart", "startContainer", "user"]
     assert len(got) == 7
+    got_status = {k: json.loads((log / f"{k}.json").read_text())["status"] for k in KINDS}
+    assert got_status == {"prestart": "created", "createRuntime": "created",
+                          "createContainer": "created", "startContainer": "created",
+                          "poststart": "running", "poststop": "stopped"}
+    assert json.loads((log / "poststop.json").read_text())["pid"] == 0
 
 
 def test_create_container_hook_in_container_mount_ns(rtenv):
@@ -355,3 +362,24 @@ def test_poststop_failure_does_not_block_delete(rtenv):
     rtenv.wait_status(cid, "stopped")
     rtenv.rt("delete", cid)
     assert not (rtenv.root / cid).exists()
+
+
+@pytest.mark.parametrize("cmd", ["create", "run"])
+@pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer"])
+def test_failing_create_hook_destroys_then_poststop(rtenv, kind, cmd):
+    """runtime-spec Lifecycle: a failing prestart/createRuntime/createContainer
+    hook is an error; the container is destroyed (no state dir, cgroup or
+    mount left: the fixture checks) and the lifecycle goes on at steps
+    12-13, so the poststop hooks run."""
+    b = failing(rtenv, kind)
+    out = rtenv.path("poststop.json")
+    with rtenv.config(b) as c:
+        c["hooks"]["poststop"] = [{"path": "/bin/sh", "args": ["sh", "-c", f"cat > {out}"],
+                                   "env": [f"{MARK_VAR}={rtenv.mark}"]}]
+    cid = rtenv.cid()
+    r = rtenv.rt(cmd, "--bundle", b, cid)
+    assert "SHOULD-NOT-RUN" not in r.stdout
+    one_error_line(r, f"hooks.{kind}[1]", "exited with status 3")
+    assert not (rtenv.root / cid).exists()
+    st = json.loads(out.read_text())
+    assert st["id"] == cid and st["status"] == "stopped"

@@ -44,6 +44,7 @@ char *launch_state_json(const rt_launch *l, pid_t pid, const char *status)
 	r.annotations = annotations_strv(l->s);
 	enum rt_status st = !strcmp(status, "creating")	 ? RT_CREATING
 			    : !strcmp(status, "created") ? RT_CREATED
+			    : !strcmp(status, "stopped") ? RT_STOPPED
 							 : RT_RUNNING;
 	char *json = st_spec_state_json(&r, st);
 	strv_free(r.annotations);
@@ -554,6 +555,8 @@ static int launch_begin(rt_ctx *c, const char *id, const rt_create_opts *o, laun
 	return 0;
 }
 
+static void remove_container(rt_ctx *c, launch_state *ls, const char *id);
+
 int rt_create(rt_ctx *c, const char *id, const rt_create_opts *o, berr *e)
 {
 	launch_state ls;
@@ -568,6 +571,17 @@ int rt_create(rt_ctx *c, const char *id, const rt_create_opts *o, berr *e)
 		r = until_ready(&ls, e);
 	if (r == 0)
 		r = record_state(&ls, id, o->pid_file, e);
+	if (r < 0 && ls.pid > 0) {
+		/* as run does: a container that failed after its init came
+		 * (a failing prestart, createRuntime or createContainer hook) is
+		 * destroyed and then gets its poststop hooks (runtime-spec
+		 * Lifecycle, steps 12 and 13) */
+		kill(ls.pid, SIGKILL);
+		waitpid(ls.pid, NULL, 0);
+		ls.pid = -1;
+		remove_container(c, &ls, id);
+		ls.made_dir = false;
+	}
 	launch_cleanup(&ls, id, r < 0);
 	return r;
 }
