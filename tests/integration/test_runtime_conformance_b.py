@@ -163,3 +163,33 @@ def test_integer_out_of_range_refused(rtenv, key_path, literal, words):
     r = rtenv.rt("create", "--bundle", b, cid)
     one_error_line(r, "config.json", *words)
     assert not (rtenv.root / cid).exists()
+
+
+@pytest.mark.parametrize("kind", ["prestart", "createRuntime", "poststart"])
+def test_run_killed_during_hook(rtenv, kind):
+    """A run killed while a hook runs takes the hook along; delete --force
+    cleans up the rest."""
+    started = rtenv.path("hook-started")
+    b = rtenv.bundle("sleep", "100")
+    with rtenv.config(b) as c:
+        c["hooks"] = {kind: [{"path": "/bin/sh",
+                              "args": ["sh", "-c", f"touch {started}; exec sleep 100"],
+                              "env": [f"BERTH_RT_TEST_MARK={rtenv.mark}"]}]}
+    cid = rtenv.cid()
+    p = subprocess.Popen(rtenv.rt_cmd("run", "--bundle", b, cid), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, BERTH_RT_TEST_MARK=rtenv.mark,
+                                  ASAN_OPTIONS="detect_leaks=0"))
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.02)
+    assert started.exists()
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert rtenv.rt("list").returncode == 0
+    if (rtenv.root / cid).exists():
+        rtenv.rt("delete", "--force", cid, timeout=30).ok()
+    deadline = time.monotonic() + 5
+    while rtenv.leftover_pids() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rtenv.leftover_pids() == []

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -110,6 +111,7 @@ static int run_one(const spec_hook *h, const char *state, berr *e)
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return berr_sys(e, "pipe");
 	int pidfd = -1;
+	pid_t parent = getpid();
 	pid_t pid = ns_clone(0, &pidfd);
 	if (pid < 0) {
 		close(in[0]);
@@ -117,6 +119,10 @@ static int run_one(const spec_hook *h, const char *state, berr *e)
 		return berr_sys(e, "fork");
 	}
 	if (pid == 0) {
+		/* a runtime killed meanwhile takes its hook along (what the
+		 * hook starts in the background is its own business) */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+			_exit(127);
 		dup2(in[0], STDIN_FILENO);
 		signal(SIGPIPE, SIG_DFL); /* ignored by us, not by the hook */
 		char *const fallback[] = {h->path, NULL};
