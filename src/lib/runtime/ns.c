@@ -120,7 +120,10 @@ static int open_ns_file(const spec_namespace *n, enum spec_ns ns, berr *e)
 		berr_set(e, EAGAIN, "linux.namespaces[%zu].path: %s changed while being opened",
 			 n->index, n->path);
 	} else if ((type = ioctl(fd, NS_GET_NSTYPE)) < 0) {
-		berr_sys(e, "linux.namespaces[%zu].path: %s", n->index, n->path);
+		if (errno == ENOTTY) /* before Linux 4.11: setns checks the type */
+			type = ns_clone_flag(ns);
+		else
+			berr_sys(e, "linux.namespaces[%zu].path: %s", n->index, n->path);
 	} else if (type != ns_clone_flag(ns)) {
 		berr_set(e, EINVAL, "linux.namespaces[%zu].path: %s is a %s namespace, not %s",
 			 n->index, n->path, ns_name_of_flag(type), spec_ns_name(ns));
