@@ -83,10 +83,17 @@ def test_namespace_path_still_joins(rtenv):
     assert r.stdout.strip() == socket.gethostname()
 
 
-def killed_run(rtenv, delay):
+def killed_run(rtenv, delay, cmd="run", join_ns=False):
     b = rtenv.bundle("sleep", "100")
+    if join_ns:  # joining a namespace by path takes the two-stage launch
+        with rtenv.config(b) as c:
+            c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"]
+                                        if n["type"] != "uts"]
+            c["linux"]["namespaces"].append({"type": "uts",
+                                             "path": f"/proc/{os.getpid()}/ns/uts"})
+            c.pop("hostname", None)
     cid = rtenv.cid()
-    p = subprocess.Popen(rtenv.rt_cmd("run", "--bundle", b, cid), stdin=subprocess.DEVNULL,
+    p = subprocess.Popen(rtenv.rt_cmd(cmd, "--bundle", b, cid), stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          env=dict(os.environ, BERTH_RT_TEST_MARK=rtenv.mark,
                                   ASAN_OPTIONS="detect_leaks=0"))
@@ -96,12 +103,17 @@ def killed_run(rtenv, delay):
     return cid
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.005, 0.02, 0.05, 0.1, 0.2, 0.4, 1.0])
-def test_killed_run_leaves_nothing_after_delete_force(rtenv, delay):
-    """A `run` SIGKILLed at any moment: `list` still works and `delete
-    --force` removes what it left (state dir, cgroups, processes); the
-    fixture checks the host is clean."""
-    cid = killed_run(rtenv, delay)
+KILL_CASES = ([("run", False, d) for d in (0.0, 0.005, 0.02, 0.05, 0.1, 0.2, 0.4, 1.0)] +
+              [("run", True, d) for d in (0.01, 0.05, 0.2)] +
+              [("create", False, d) for d in (0.01, 0.05, 0.2)])
+
+
+@pytest.mark.parametrize("cmd,join_ns,delay", KILL_CASES)
+def test_killed_run_leaves_nothing_after_delete_force(rtenv, cmd, join_ns, delay):
+    """A `run` (or `create`) SIGKILLed at any moment: `list` still works and
+    `delete --force` removes what it left (state dir, cgroups, processes);
+    the fixture checks the host is clean."""
+    cid = killed_run(rtenv, delay, cmd, join_ns)
     r = rtenv.rt("list")
     assert r.returncode == 0, r
     if (rtenv.root / cid).exists():
