@@ -383,3 +383,17 @@ def test_failing_create_hook_destroys_then_poststop(rtenv, kind, cmd):
     assert not (rtenv.root / cid).exists()
     st = json.loads(out.read_text())
     assert st["id"] == cid and st["status"] == "stopped"
+
+
+def test_hook_closing_stdin_with_large_state(rtenv):
+    """A hook may close its stdin without reading a state larger than a pipe
+    holds: not an error, and the hooks after it still get the whole state."""
+    out = rtenv.path("second.json")
+    b = rtenv.bundle("true")
+    with rtenv.config(b) as c:
+        c["annotations"] = {f"org.example.k{i}": "v" * 64 for i in range(5000)}
+        c["hooks"] = {"createRuntime": [
+            {"path": "/bin/sh", "args": ["sh", "-c", "exec 0<&-; sleep 0.2"], "timeout": 20},
+            {"path": "/bin/sh", "args": ["sh", "-c", f"cat > {out}"]}]}
+    rtenv.rt("run", "--bundle", b, rtenv.cid(), timeout=30).ok()
+    assert len(json.loads(out.read_text())["annotations"]) == 5000

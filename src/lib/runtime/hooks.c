@@ -84,12 +84,17 @@ static int feed_and_wait(const spec_hook *h, pid_t pid, int pidfd, int in, const
 			return err;
 		}
 		if (in >= 0 && p[1].revents) {
-			ssize_t w =
-			    (p[1].revents & POLLOUT) ? write(in, state + off, len - off) : -1;
-			if (w > 0)
-				off += (size_t)w;
-			/* EPIPE or POLLERR: the hook closed its stdin, which it may */
-			if ((w < 0 && errno != EAGAIN && errno != EINTR) || off == len) {
+			/* POLLERR or EPIPE: the hook closed its stdin, which it may */
+			bool done = !(p[1].revents & POLLOUT);
+			if (!done) {
+				ssize_t w = write(in, state + off, len - off);
+				if (w > 0)
+					off += (size_t)w;
+				else if (w < 0 && errno != EAGAIN && errno != EINTR)
+					done = true;
+				done = done || off == len;
+			}
+			if (done) {
 				close(in);
 				in = -1;
 			}
