@@ -364,8 +364,10 @@ def test_poststop_failure_does_not_block_delete(rtenv):
     assert not (rtenv.root / cid).exists()
 
 
-@pytest.mark.parametrize("cmd", ["create", "run"])
-@pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer"])
+@pytest.mark.parametrize("kind,cmd", [
+    ("prestart", "create"), ("createRuntime", "create"), ("createContainer", "create"),
+    ("prestart", "run"), ("createRuntime", "run"), ("createContainer", "run"),
+    ("startContainer", "run")])
 def test_failing_create_hook_destroys_then_poststop(rtenv, kind, cmd):
     """runtime-spec Lifecycle: a failing prestart/createRuntime/createContainer
     hook is an error; the container is destroyed (no state dir, cgroup or
