@@ -832,6 +832,11 @@ static void test_parse_process(void)
 	_cleanup_free_ char *c = J("{'args':['/bin/ls'],'cwd':'/','user':{'uid':'root'}}");
 	CHECK(spec_parse_process(c, strlen(c), "p.json", &p, &e) < 0);
 	CHECK_STREQ(e.msg, "p.json: user.uid: expected a number, got string");
+	_cleanup_free_ char *d =
+	    J("{'args':['/bin/ls'],'cwd':'/','rlimits':[{'type':'RLIMIT_NOFILE','soft':1,"
+	      "'hard':1},{'type':'RLIMIT_CORE','soft':18446744073709551616,'hard':1}]}");
+	CHECK(spec_parse_process(d, strlen(d), "p.json", &p, &e) < 0);
+	CHECK_STREQ(e.msg, "p.json: rlimits[1].soft: number out of range (18446744073709551616)");
 }
 
 static void test_load(void)
