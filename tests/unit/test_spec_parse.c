@@ -664,6 +664,32 @@ static const struct {
      "config.json: linux.seccomp.flags[0]: unknown flag \"SECCOMP_FILTER_FLAG_NOPE\""},
     {SECC("'defaultErrnoRet':-1"),
      "config.json: linux.seccomp.defaultErrnoRet: must not be negative, got -1"},
+    /* integers beyond 64 bits: json-c saturates them, berth refuses them */
+    {LNX("'resources':{'cpu':{'shares':18446744073709551616}}"),
+     "config.json: linux.resources.cpu.shares: number out of range (18446744073709551616)"},
+    {LNX("'resources':{'cpu':{'shares':-1}}"),
+     "config.json: linux.resources.cpu.shares: must not be negative, got -1"},
+    {LNX("'resources':{'memory':{'limit':-9223372036854775809}}"),
+     "config.json: linux.resources.memory.limit: number out of range (-9223372036854775809)"},
+    {LNX("'resources':{'hugepageLimits':[{'pageSize':'2MB','limit':1},"
+	 "{'pageSize':'1GB','limit':99999999999999999999}]}"),
+     "config.json: linux.resources.hugepageLimits[1].limit: number out of range "
+     "(99999999999999999999)"},
+    {LNX("'resources':{'hugepageLimits':[{'pageSize':'2MB','limit':-1}]}"),
+     "config.json: linux.resources.hugepageLimits[0].limit: must not be negative, got -1"},
+    {SECC("'syscalls':[{'names':['read'],'action':'SCMP_ACT_ERRNO'},{'names':['write'],"
+	  "'action':'SCMP_ACT_ERRNO','args':[{'index':0,'value':1,'op':'SCMP_CMP_EQ'},"
+	  "{'index':1,'value':1,'valueTwo':18446744073709551616,'op':'SCMP_CMP_EQ'}]}]"),
+     "config.json: linux.seccomp.syscalls[1].args[1].valueTwo: number out of range "
+     "(18446744073709551616)"},
+    {SECC("'syscalls':[{'names':['read'],'action':'SCMP_ACT_ERRNO','args':[{'index':0,"
+	  "'value':-1,'op':'SCMP_CMP_EQ'}]}]"),
+     "config.json: linux.seccomp.syscalls[0].args[0].value: must not be negative, got -1"},
+    {PROC("'user':{'uid':1000000000000000000000000000000000000000000000000000000000000}"),
+     "config.json: process.user.uid: number out of range "
+     "(100000000000000000000000000000000000000000000000...)"},
+    {PROC("'rlimits':[{'type':'RLIMIT_CORE','soft':0,'hard':18446744073709551616}]"),
+     "config.json: process.rlimits[0].hard: number out of range (18446744073709551616)"},
 };
 
 static void test_bad_inputs(void)
@@ -806,6 +832,11 @@ static void test_parse_process(void)
 	_cleanup_free_ char *c = J("{'args':['/bin/ls'],'cwd':'/','user':{'uid':'root'}}");
 	CHECK(spec_parse_process(c, strlen(c), "p.json", &p, &e) < 0);
 	CHECK_STREQ(e.msg, "p.json: user.uid: expected a number, got string");
+	_cleanup_free_ char *d =
+	    J("{'args':['/bin/ls'],'cwd':'/','rlimits':[{'type':'RLIMIT_NOFILE','soft':1,"
+	      "'hard':1},{'type':'RLIMIT_CORE','soft':18446744073709551616,'hard':1}]}");
+	CHECK(spec_parse_process(d, strlen(d), "p.json", &p, &e) < 0);
+	CHECK_STREQ(e.msg, "p.json: rlimits[1].soft: number out of range (18446744073709551616)");
 }
 
 static void test_load(void)
@@ -912,7 +943,33 @@ static void test_rlimit_and_ns_names(void)
 	CHECK(!spec_ns_name(NS_COUNT));
 }
 
+/* The out-of-range scan reads the text: strings that look like numbers,
+ * keys with escapes and the largest valid values are not refused. */
+static void test_integer_limits_accepted(void)
+{
+	spec *s = NULL;
+	berr e = {0};
+	CHECK(parse(R
+		    "'annotations':{'n':'99999999999999999999999','k\\'x':'-99999999999999999999'},"
+		    "'process':{'args':['a'],'cwd':'/','rlimits':[{'type':'RLIMIT_CORE',"
+		    "'soft':18446744073709551615,'hard':18446744073709551615}]},"
+		    "'linux':{'resources':{'memory':{'limit':9223372036854775807},"
+		    "'cpu':{'quota':-1,'period':1e0}}}}",
+		    &s, &e) < 0);
+	/* 1e0 is a number but not an integer: refused as before, by type */
+	CHECK_STREQ(e.msg, "config.json: linux.resources.cpu.period: expected an integer, got 1e0");
+	CHECK(parse(R
+		    "'annotations':{'n':'99999999999999999999999','k\\'x':'-99999999999999999999'},"
+		    "'process':{'args':['a'],'cwd':'/','rlimits':[{'type':'RLIMIT_CORE',"
+		    "'soft':18446744073709551615,'hard':18446744073709551615}]},"
+		    "'linux':{'resources':{'memory':{'limit':9223372036854775807},"
+		    "'cpu':{'quota':-1}}}}",
+		    &s, &e) == 0);
+	CHECK(s->process.rlimits[0].hard == UINT64_MAX);
+	spec_free(s);
+}
+
 CHECK_MAIN(test_full_config, test_minimal_config, test_default_roundtrip, test_default_matches_runc,
 	   test_features, test_bad_inputs, test_truncated_inputs, test_wrong_types_everywhere,
 	   test_parse_process, test_load, test_signal_names, test_cap_names,
-	   test_rlimit_and_ns_names)
+	   test_rlimit_and_ns_names, test_integer_limits_accepted)

@@ -44,6 +44,7 @@ char *launch_state_json(const rt_launch *l, pid_t pid, const char *status)
 	r.annotations = annotations_strv(l->s);
 	enum rt_status st = !strcmp(status, "creating")	 ? RT_CREATING
 			    : !strcmp(status, "created") ? RT_CREATED
+			    : !strcmp(status, "stopped") ? RT_STOPPED
 							 : RT_RUNNING;
 	char *json = st_spec_state_json(&r, st);
 	strv_free(r.annotations);
@@ -330,7 +331,10 @@ static int until_ready(launch_state *ls, berr *e)
 			ls->pty_master = fd;
 			break;
 		case SYNC_HOOKS: {
-			_cleanup_free_ char *st = launch_state_json(&ls->l, ls->pid, "creating");
+			/* "created", as crun passes and the spec's lifecycle has it
+			 * (these hooks follow step 2, "creating"); runc passes
+			 * "creating" */
+			_cleanup_free_ char *st = launch_state_json(&ls->l, ls->pid, "created");
 			if (hooks_run(ls->s, HOOK_PRESTART, st, e) < 0 ||
 			    hooks_run(ls->s, HOOK_CREATE_RUNTIME, st, e) < 0)
 				return -1;
@@ -573,6 +577,8 @@ static int launch_begin(rt_ctx *c, const char *id, const rt_create_opts *o, laun
 	return 0;
 }
 
+static void remove_container(rt_ctx *c, launch_state *ls, const char *id);
+
 int rt_create(rt_ctx *c, const char *id, const rt_create_opts *o, berr *e)
 {
 	launch_state ls;
@@ -587,18 +593,28 @@ int rt_create(rt_ctx *c, const char *id, const rt_create_opts *o, berr *e)
 		r = until_ready(&ls, e);
 	if (r == 0)
 		r = record_state(&ls, id, o->pid_file, e);
+	if (r < 0 && ls.pid > 0) {
+		/* as run does: a container that failed after its init came
+		 * (a failing prestart, createRuntime or createContainer hook) is
+		 * destroyed and then gets its poststop hooks (runtime-spec
+		 * Lifecycle, steps 12 and 13) */
+		kill(ls.pid, SIGKILL);
+		waitpid(ls.pid, NULL, 0);
+		ls.pid = -1;
+		remove_container(c, &ls, id);
+		ls.made_dir = false;
+	}
 	launch_cleanup(&ls, id, r < 0);
 	return r;
 }
 
 static void remove_container(rt_ctx *c, launch_state *ls, const char *id)
 {
-	(void)c;
 	berr ignore;
 	_cleanup_free_ char *st = launch_state_json(&ls->l, ls->pid, "stopped");
 	if (ls->cg)
 		cgroup_destroy(ls->cg, &ignore);
-	hooks_run(ls->s, HOOK_POSTSTOP, st, &ignore);
+	hooks_run_all(ls->s, HOOK_POSTSTOP, st, &c->warnings);
 	st_remove_dir(ls->rootfd, id, &ignore);
 }
 
@@ -619,10 +635,9 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		r = release_init(ls.sync[0], ls.s, st, e);
 	}
 	if (r == 0 && ls.s->hooks.n[HOOK_POSTSTART]) {
+		/* a failure is a warning: the lifecycle goes on (runtime-spec) */
 		_cleanup_free_ char *st = launch_state_json(&ls.l, ls.pid, "running");
-		if (hooks_run(ls.s, HOOK_POSTSTART, st, e) < 0) {
-			r = -1;
-		}
+		hooks_run_all(ls.s, HOOK_POSTSTART, st, &c->warnings);
 	}
 	if (r < 0) {
 		if (ls.pid > 0) {

@@ -192,7 +192,7 @@ _Noreturn void rt_init_main(rt_launch *l)
 		}
 		host_pid = m.value;
 		if (s->hooks.n[HOOK_CREATE_CONTAINER]) {
-			_cleanup_free_ char *st = launch_state_json(l, host_pid, "creating");
+			_cleanup_free_ char *st = launch_state_json(l, host_pid, "created");
 			if (hooks_run(s, HOOK_CREATE_CONTAINER, st, &e) < 0)
 				fail(report, &e);
 		}

@@ -137,7 +137,14 @@ int term_make_controlling(int slave, bool bind_console, berr *e);
 int term_attach_and_wait(int master, pid_t child, int pidfd, int *status, berr *e);
 
 /* ---- hooks.c ---- */
+/* prestart, createRuntime, createContainer, startContainer: the first
+ * failure stops the sequence and fails the operation. */
 int hooks_run(const spec *s, enum spec_hook_kind kind, const char *state_json, berr *e);
+/* poststart, poststop: every hook runs; each failure is appended to
+ * *warnings ("hooks.poststop[1]: /bin/false: exited with status 1").
+ * Returns the number of failures. */
+size_t hooks_run_all(const spec *s, enum spec_hook_kind kind, const char *state_json,
+		     char ***warnings);
 const char *hooks_kind_name(enum spec_hook_kind kind);
 
 /* ---- wait.c ---- */

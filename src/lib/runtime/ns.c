@@ -6,7 +6,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,16 +67,84 @@ bool ns_needs_two_stages(const spec *s)
 	return s->linux_.ns[NS_TIME].present;
 }
 
+static const char *file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a fifo";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	return "a file";
+}
+
+/* The names under /proc/PID/ns/, in enum spec_ns order. */
+static const char *const proc_names[NS_COUNT] = {"pid", "net",	"mnt",	  "ipc",
+						 "uts", "user", "cgroup", "time"};
+
+static const char *ns_name_of_flag(int flag)
+{
+	for (int i = 0; i < NS_COUNT; i++)
+		if (ns_clone_flag(i) == flag)
+			return spec_ns_name(i);
+	return "unknown";
+}
+
+/* Opens a namespace file to join, looking before it reads: an open(2) for
+ * reading of a fifo blocks until a writer comes (forever), of a device it
+ * may act. Only an nsfs file of the wanted type is opened for real. */
+static int open_ns_file(const spec_namespace *n, enum spec_ns ns, berr *e)
+{
+	_cleanup_close_ int pfd = open(n->path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return berr_sys(e, "linux.namespaces[%zu].path: %s", n->index, n->path);
+	struct stat st;
+	struct statfs sf;
+	if (fstat(pfd, &st) < 0 || fstatfs(pfd, &sf) < 0)
+		return berr_sys(e, "linux.namespaces[%zu].path: %s", n->index, n->path);
+	if (!S_ISREG(st.st_mode) || sf.f_type != NSFS_MAGIC)
+		return berr_set(e, EINVAL,
+				"linux.namespaces[%zu].path: %s is %s, not a namespace file (such "
+				"as /proc/PID/ns/%s)",
+				n->index, n->path,
+				S_ISREG(st.st_mode) ? "a regular file" : file_kind(st.st_mode),
+				proc_names[ns]);
+	int fd = open(n->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return berr_sys(e, "linux.namespaces[%zu].path: %s", n->index, n->path);
+	struct stat st2;
+	int type = -1;
+	if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+		berr_set(e, EAGAIN, "linux.namespaces[%zu].path: %s changed while being opened",
+			 n->index, n->path);
+	} else if ((type = ioctl(fd, NS_GET_NSTYPE)) < 0) {
+		if (errno == ENOTTY) /* before Linux 4.11: setns checks the type */
+			type = ns_clone_flag(ns);
+		else
+			berr_sys(e, "linux.namespaces[%zu].path: %s", n->index, n->path);
+	} else if (type != ns_clone_flag(ns)) {
+		berr_set(e, EINVAL, "linux.namespaces[%zu].path: %s is a %s namespace, not %s",
+			 n->index, n->path, ns_name_of_flag(type), spec_ns_name(ns));
+		type = -1;
+	}
+	if (type < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int join_one(const spec *s, enum spec_ns ns, berr *e)
 {
-	const char *path = s->linux_.ns[ns].path;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const spec_namespace *n = &s->linux_.ns[ns];
+	_cleanup_close_ int fd = open_ns_file(n, ns, e);
 	if (fd < 0)
-		return berr_sys(e, "linux.namespaces: %s namespace path %s", spec_ns_name(ns),
-				path);
+		return -1;
 	if (setns(fd, ns_clone_flag(ns)) < 0)
-		return berr_sys(e, "linux.namespaces: join %s namespace %s", spec_ns_name(ns),
-				path);
+		return berr_sys(e, "linux.namespaces[%zu].path: join %s namespace %s", n->index,
+				spec_ns_name(ns), n->path);
 	return 0;
 }
 

@@ -103,7 +103,7 @@ spec *container_config(const container *k, char **text_out, berr *e)
 	return sp;
 }
 
-static int start_container(container *k, const char *id, berr *e)
+static int start_container(rt_ctx *c, container *k, const char *id, berr *e)
 {
 	if (k->status != RT_CREATED)
 		return berr_set(e, EINVAL, "cannot start container \"%s\": it is %s, not created",
@@ -125,8 +125,9 @@ static int start_container(container *k, const char *id, berr *e)
 		ret = release_init(s, sp, created, e);
 	}
 	if (ret == 0 && sp->hooks.n[HOOK_POSTSTART]) {
+		/* a failure is a warning: the lifecycle goes on (runtime-spec) */
 		_cleanup_free_ char *st = st_spec_state_json(&k->r, RT_RUNNING);
-		ret = hooks_run(sp, HOOK_POSTSTART, st, e);
+		hooks_run_all(sp, HOOK_POSTSTART, st, &c->warnings);
 	}
 	spec_free(sp);
 	return ret;
@@ -137,7 +138,7 @@ int rt_start(rt_ctx *c, const char *id, berr *e)
 	container k;
 	if (container_open(c, id, &k, e) < 0)
 		return -1;
-	int ret = start_container(&k, id, e);
+	int ret = start_container(c, &k, id, e);
 	container_close(&k);
 	return ret;
 }
@@ -351,8 +352,7 @@ int rt_delete(rt_ctx *c, const char *id, bool force, berr *e)
 	if (sp) {
 		if (sp->hooks.n[HOOK_POSTSTOP]) {
 			_cleanup_free_ char *st = st_spec_state_json(&k.r, RT_STOPPED);
-			if (hooks_run(sp, HOOK_POSTSTOP, st, &ignore) < 0)
-				strv_push(&c->warnings, ignore.msg);
+			hooks_run_all(sp, HOOK_POSTSTOP, st, &c->warnings);
 		}
 		spec_free(sp);
 	}

@@ -118,6 +118,7 @@ enum spec_ns { NS_PID, NS_NET, NS_MNT, NS_IPC, NS_UTS, NS_USER, NS_CGROUP, NS_TI
 typedef struct spec_namespace {
 	bool present; /* listed in linux.namespaces */
 	char *path;   /* join this one instead of creating a new one */
+	size_t index; /* i in linux.namespaces[i], for messages */
 } spec_namespace;
 
 typedef struct spec_idmap {

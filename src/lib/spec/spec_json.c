@@ -334,6 +334,95 @@ static size_t line_of(const char *s, size_t off, size_t *col)
 	return line;
 }
 
+/* json-c saturates an integer beyond 64 bits (2^64 reads as 2^64-1, below
+ * -2^63 as -2^63) and keeps no text of it, so the values alone cannot tell
+ * 18446744073709551616 from 18446744073709551615. One pass over the text
+ * (after json-c accepted it, so it is valid JSON) finds such literals and
+ * names their path, for every integer field at once. */
+typedef struct num_frame {
+	bool obj;
+	const char *key; /* the member being read (in the text, escapes as written) */
+	size_t klen, idx;
+} num_frame;
+
+static bool int_out_of_range(const char *digits, size_t n, bool neg)
+{
+	const char *lim = neg ? "9223372036854775808" : "18446744073709551615";
+	size_t ln = strlen(lim);
+	return n > ln || (n == ln && memcmp(digits, lim, n) > 0);
+}
+
+static int number_fail(sctx *c, const num_frame *st, size_t depth, const char *lit, size_t n)
+{
+	jpath p = {{0}};
+	for (size_t i = 0; i < depth; i++) {
+		if (st[i].obj) {
+			char k[128];
+			size_t kl = st[i].klen < sizeof(k) - 1 ? st[i].klen : sizeof(k) - 1;
+			memcpy(k, st[i].key ? st[i].key : "", st[i].key ? kl : 0);
+			k[st[i].key ? kl : 0] = '\0';
+			p = jp_key(p.s, k);
+		} else {
+			p = jp_idx(p.s, st[i].idx);
+		}
+	}
+	return sp_fail(c, p.s, "number out of range (%.*s%s)", n > 48 ? 48 : (int)n, lit,
+		       n > 48 ? "..." : "");
+}
+
+static int check_integers(sctx *c, const char *s, size_t len)
+{
+	num_frame st[64]; /* json-c's default depth limit is 32 */
+	size_t depth = 0;
+	bool want_key = false;
+	for (size_t i = 0; i < len;) {
+		char ch = s[i];
+		if (ch == '"') {
+			size_t j = i + 1;
+			while (j < len && s[j] != '"')
+				j += s[j] == '\\' ? 2 : 1;
+			if (depth && want_key) {
+				st[depth - 1].key = s + i + 1;
+				st[depth - 1].klen = j - i - 1;
+				want_key = false;
+			}
+			i = j + 1;
+		} else if (ch == '{' || ch == '[') {
+			if (depth == ARRAY_SIZE(st))
+				return 0;
+			st[depth++] = (num_frame){.obj = ch == '{'};
+			want_key = ch == '{';
+			i++;
+		} else if (ch == '}' || ch == ']') {
+			if (depth)
+				depth--;
+			want_key = false;
+			i++;
+		} else if (ch == ',') {
+			if (depth && st[depth - 1].obj)
+				want_key = true;
+			else if (depth)
+				st[depth - 1].idx++;
+			i++;
+		} else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+			bool neg = ch == '-';
+			size_t d0 = i + (neg ? 1 : 0), j = d0;
+			while (j < len && s[j] >= '0' && s[j] <= '9')
+				j++;
+			size_t nd = j - d0;
+			bool integer = !(j < len && (s[j] == '.' || s[j] == 'e' || s[j] == 'E'));
+			while (j < len && strchr("0123456789.eE+-", s[j]) && s[j])
+				j++;
+			if (integer && int_out_of_range(s + d0, nd, neg))
+				return number_fail(c, st, depth, s + i, j - i);
+			i = j;
+		} else {
+			i++;
+		}
+	}
+	return 0;
+}
+
 json_object *sp_parse_text(sctx *c, const char *json, size_t len)
 {
 	if (len > INT32_MAX) {
@@ -375,6 +464,10 @@ json_object *sp_parse_text(sctx *c, const char *json, size_t len)
 	}
 	if (!json_object_is_type(o, json_type_object)) {
 		sp_fail(c, NULL, "expected a JSON object, got %s", sp_type_name(o));
+		json_object_put(o);
+		return NULL;
+	}
+	if (check_integers(c, json, len) < 0) {
 		json_object_put(o);
 		return NULL;
 	}

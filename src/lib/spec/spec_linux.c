@@ -39,6 +39,7 @@ static int parse_namespaces(sctx *c, json_object *lo, const char *lpath, spec_li
 		if (l->ns[ns].present)
 			return sp_fail(c, tp.s, "duplicate namespace \"%s\"", type);
 		l->ns[ns].present = true;
+		l->ns[ns].index = i;
 		if (jk_abspath(c, o, ip.s, "path", false, &l->ns[ns].path) < 0)
 			return -1;
 	}
