@@ -15,10 +15,12 @@ build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarc
 demo=(busybox-static python3)
 # tests: test runner, a busybox for bundles, peers and tools the tests drive
 # (procps: ps for berth-runtime ps; a minbase system has none; clang and
-# libclang-rt-14-dev: the libFuzzer harnesses, tests/fuzz/)
+# libclang-rt-14-dev: the libFuzzer harnesses, tests/fuzz/; docker.io: dockerd
+# driving berth-runtime, tests/integration/test_client_docker.py; it starts no
+# daemon where invoke-rc.d has no runlevel or policy-rc.d denies it)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap tmux crun runc podman skopeo
-	umoci docker-registry containernetworking-plugins containerd debootstrap qemu-system-x86
-	hyperfine clang-format clang libclang-rt-14-dev)
+	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
+	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev)
 
 want=("${build[@]}")
 case "${1:-}" in
