@@ -131,6 +131,21 @@ def cgroup_file(pid, v1_ctrl, v1_file, v2_file):
     raise AssertionError(f"no v1 {v1_ctrl} hierarchy for pid {pid}")
 
 
+# What dockerd makes outside its data-root and exec-root whatever its flags: a trust key
+# and an empty plugin directory. The fixture removes those it found absent.
+HOST_LEFTOVERS = ["/etc/docker/key.json", "/run/docker/plugins", "/run/docker"]
+
+
+def _remove_new(absent):
+    for p in absent:
+        try:
+            os.rmdir(p) if os.path.isdir(p) else os.unlink(p)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass  # another daemon uses it now
+
+
 def _stop_daemon(daemon):
     daemon.send_signal(signal.SIGTERM)
     try:
@@ -154,6 +169,7 @@ def docker():
     if cgroup_mode() is None:
         pytest.skip("dockerd needs cgroups: none are mounted")
     runtime = conftest.binary("berth-runtime").resolve()
+    absent = [p for p in HOST_LEFTOVERS if not os.path.exists(p)]
     tmp = tempfile.mkdtemp(prefix="bdk-", dir="/tmp")  # short: socket paths
     sock = f"{tmp}/d.sock"
     parent = f"/berth-docker-{uuid.uuid4().hex[:8]}"
@@ -200,6 +216,7 @@ def docker():
         for mp in sorted(mounts_under(tmp), reverse=True):
             subprocess.run(["umount", "-l", mp], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_new(absent)
         for cg in sorted(glob.glob(f"{CGROOT}/*{parent}") + glob.glob(f"{CGROOT}{parent}"),
                          reverse=True):
             for sub in glob.glob(f"{cg}/*/"):
@@ -341,12 +358,18 @@ def test_stats_no_stream(docker):
 
 
 def test_interactive_tty(docker):
-    line = (f"{docker.cli} run --rm -it --runtime berth --network none {IMG} "
-            "sh -c 'tty; echo done; exit 3'")
-    r = run_in_script(line, timeout=120, env=docker.env)
-    out = r.stdout.replace("\r", "")
-    assert "/dev/pts/0\ndone\n" in out, (r.stdout, r.stderr)
-    assert r.returncode == 3, (r.returncode, r.stdout)
+    name = f"tty-{uuid.uuid4().hex[:6]}"
+    line = (f"{docker.cli} run --name {name} -it --runtime berth --network none {IMG} "
+            "sh -c 'tty; stty size; echo done; exit 3'")
+    try:
+        r = run_in_script(line, timeout=120, env=docker.env)
+        out = r.stdout.replace("\r", "")
+        assert "/dev/pts/0\n" in out and "\ndone\n" in out, (r.stdout, r.stderr)
+        assert r.returncode == 3, (r.returncode, r.stdout)
+        st = docker.inspect(name)
+        assert st["HostConfig"]["Runtime"] == "berth" and st["Config"]["Tty"], st["Config"]
+    finally:
+        docker("rm", "-f", name, check=False)
 
 
 def test_memory_oom_kill(docker):
