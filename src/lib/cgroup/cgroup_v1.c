@@ -178,6 +178,28 @@ static int v1_rt(const char *d, const __typeof__(((spec_resources *)0)->cpu) *c,
 	return 0;
 }
 
+/* The kernel clamps cpu.shares to 2..262144 without an error: read it
+ * back and refuse a value it did not take, as runc does. */
+static int v1_shares(const char *d, uint64_t shares, berr *e)
+{
+	if (cg_setf(d, "cpu.shares", "linux.resources.cpu.shares", e, "%" PRIu64, shares) < 0)
+		return -1;
+	_cleanup_free_ char *back = cg_read(d, "cpu.shares", e);
+	if (!back)
+		return -1;
+	/* the last line: a fake tree in the unit tests keeps every write */
+	size_t n = strlen(back);
+	while (n && back[n - 1] == '\n')
+		back[--n] = '\0';
+	const char *last = strrchr(back, '\n') ? strrchr(back, '\n') + 1 : back;
+	uint64_t got = strtoull(last, NULL, 10);
+	if (got != shares)
+		return berr_set(
+		    e, EINVAL, "linux.resources.cpu.shares: %" PRIu64 " is %s allowed, %" PRIu64,
+		    shares, shares > got ? "above the maximum" : "below the minimum", got);
+	return 0;
+}
+
 static int v1_cpu(const cgroup *cg, const spec_resources *r, berr *e)
 {
 	const __typeof__(r->cpu) *c = &r->cpu;
@@ -187,9 +209,7 @@ static int v1_cpu(const cgroup *cg, const spec_resources *r, berr *e)
 		const char *d = need(cg, CG_CPU, "cpu", "cpu", e);
 		if (!d)
 			return -1;
-		if (cg_u64_given(c->shares) &&
-		    cg_setf(d, "cpu.shares", "linux.resources.cpu.shares", e, "%" PRIu64,
-			    c->shares.v) < 0)
+		if (cg_u64_given(c->shares) && v1_shares(d, c->shares.v, e) < 0)
 			return -1;
 		if (v1_cfs(d, c, e) < 0)
 			return -1;

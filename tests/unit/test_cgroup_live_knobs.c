@@ -1,7 +1,8 @@
-/* linux.resources.memory.kernelTCP on this host's real cgroup v1 memory
- * controller (v1 or hybrid, root): the limit lands in
- * memory.kmem.tcp.limit_in_bytes, -1 lifts it, and the cgroup is gone
- * afterwards. Skips where no v1 memory hierarchy is mounted. */
+/* Knobs whose handling depends on the kernel, on this host's real cgroup
+ * v1 controllers (v1 or hybrid, root), each in a fresh cgroup removed
+ * afterwards: kernelTCP lands in memory.kmem.tcp.limit_in_bytes (-1 lifts
+ * it), and cpu.shares the kernel clamps is refused, as runc does. Skips
+ * where the v1 hierarchy is not mounted. */
 #include "check.h"
 #include "test_cgroup_helpers.h"
 
@@ -41,24 +42,26 @@ static void tcp_body(const cgroup *cg, const char *mem)
 	CHECK(read_u64(mem, "memory.kmem.tcp.limit_in_bytes") == 8u << 20);
 }
 
-static void test_kernel_tcp_live(void)
+/* A fresh cgroup with v1 controller `ctrl`, body(cg, dir), then removal. */
+static void with_live_cgroup(const char *tag, unsigned ctrl, const char *ctrl_name,
+			     void (*body)(const cgroup *, const char *))
 {
 	if (geteuid() != 0) {
-		printf("skip: kernelTCP live: needs root\n");
+		printf("skip: %s live: needs root\n", tag);
 		return;
 	}
 	cgroup_ctx ctx;
 	berr e;
 	if (cgroup_ctx_detect(&ctx, NULL, &e) < 0) {
-		printf("skip: kernelTCP live: %s\n", e.msg);
+		printf("skip: %s live: %s\n", tag, e.msg);
 		return;
 	}
 	char name[64];
-	snprintf(name, sizeof(name), "berth-test-tcp-%d", (int)getpid());
+	snprintf(name, sizeof(name), "berth-test-%s-%d", tag, (int)getpid());
 	cgroup *cg = ctx.mode == CGROUP_V2 ? NULL : cgroup_resolve(&ctx, name, "x", false, &e);
-	const char *mem = cg ? cg_v1_dir(cg, CG_MEMORY) : NULL;
-	if (!mem) {
-		printf("skip: kernelTCP live: no cgroup v1 memory hierarchy\n");
+	const char *dir = cg ? cg_v1_dir(cg, ctrl) : NULL;
+	if (!dir) {
+		printf("skip: %s live: no cgroup v1 %s hierarchy\n", tag, ctrl_name);
 		cgroup_free(cg);
 		cgroup_ctx_clear(&ctx);
 		return;
@@ -67,13 +70,38 @@ static void test_kernel_tcp_live(void)
 	if (!made)
 		fprintf(stderr, "create: %s\n", e.msg);
 	if (made)
-		tcp_body(cg, mem);
+		body(cg, dir);
 	bool destroyed = !made || cgroup_destroy(cg, &e) == 0;
-	bool gone = access(mem, F_OK) < 0;
+	bool gone = access(dir, F_OK) < 0;
 	cgroup_free(cg);
 	cgroup_ctx_clear(&ctx);
 	CHECK(made);
 	CHECK(destroyed && gone);
 }
 
-CHECK_MAIN(test_kernel_tcp_live)
+static void test_kernel_tcp_live(void)
+{
+	with_live_cgroup("tcp", CG_MEMORY, "memory", tcp_body);
+}
+
+static void shares_body(const cgroup *cg, const char *cpu)
+{
+	berr e;
+	spec_resources r = {0};
+	r.cpu.shares = (opt_u64){true, 512};
+	CHECK(cgroup_apply(cg, &r, NULL, &e) == 0);
+	CHECK(read_u64(cpu, "cpu.shares") == 512);
+	r.cpu.shares.v = 1;
+	CHECK(cgroup_apply(cg, &r, NULL, &e) < 0);
+	CHECK_CONTAINS(e.msg, "linux.resources.cpu.shares: 1 is below the minimum allowed, 2");
+	r.cpu.shares.v = 1u << 20;
+	CHECK(cgroup_apply(cg, &r, NULL, &e) < 0);
+	CHECK_CONTAINS(e.msg, "is above the maximum allowed, 262144");
+}
+
+static void test_cpu_shares_clamped_live(void)
+{
+	with_live_cgroup("shares", CG_CPU, "cpu", shares_body);
+}
+
+CHECK_MAIN(test_kernel_tcp_live, test_cpu_shares_clamped_live)
