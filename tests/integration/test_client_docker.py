@@ -423,3 +423,31 @@ def test_docker_restart(docker):
         assert docker("logs", cid).stdout == "up\nup\n"
     finally:
         docker("rm", "-f", cid, check=False)
+
+
+@pytest.mark.skipif(cgroup_mode() == "v2", reason="memory.swappiness is cgroup v1 only")
+def test_memory_swappiness(docker):
+    cid = docker.start_d("--memory-swappiness", "10", IMG, "sleep", "1000")
+    try:
+        pid = docker.assert_berth(cid)["State"]["Pid"]
+        assert cgroup_file(pid, "memory", "memory.swappiness", None) == "10"
+    finally:
+        docker("rm", "-f", cid, check=False)
+    # -1 is docker's "unset"
+    r = docker.run("--rm", "--memory-swappiness", "-1", IMG, "true")
+    assert r.returncode == 0, r
+
+
+@pytest.mark.skipif(cgroup_mode() == "v2", reason="reads cgroup v1 files")
+def test_create_limits(docker):
+    cid = docker.start_d("--cpu-shares", "512", "--cpuset-cpus", "0", "--memory", "64m",
+                         "--memory-reservation", "32m", "--oom-kill-disable", IMG,
+                         "sleep", "1000")
+    try:
+        pid = docker.assert_berth(cid)["State"]["Pid"]
+        assert cgroup_file(pid, "cpu", "cpu.shares", None) == "512"
+        assert cgroup_file(pid, "cpuset", "cpuset.cpus", None) == "0"
+        assert cgroup_file(pid, "memory", "memory.soft_limit_in_bytes", None) == str(32 << 20)
+        assert "oom_kill_disable 1" in cgroup_file(pid, "memory", "memory.oom_control", None)
+    finally:
+        docker("rm", "-f", cid, check=False)
