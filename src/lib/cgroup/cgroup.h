@@ -31,10 +31,14 @@
  *             /run/systemd/system is absent; when systemd runs, mapped to the
  *             cgroupfs path systemd would use (cgroup_systemd_path(); no D-Bus).
  *
- * Fields that the mode cannot honour and that are safe to skip produce a
- * warning string (pushed onto a NULL-terminated strv the caller prints and
- * frees with strv_free()); fields that would silently weaken a limit are
- * errors. Every write error names the file and the value:
+ * Values that mean unset (absent, 0, "": cg_u64_given() and friends) are
+ * never written and need no controller. Fields that the mode cannot honour
+ * and that are safe to skip produce a warning string (pushed onto a
+ * NULL-terminated strv the caller prints and frees with strv_free());
+ * fields that would silently weaken a limit are errors, and so is a knob
+ * the host's controller does not offer when the config asks for it, as in
+ * runc (docs/engine.md has the table, field by field). Every write error
+ * names the file and the value:
  *   cgroup /sys/fs/cgroup/memory/x/memory.limit_in_bytes: write 1000: Device or resource busy
  */
 #pragma once
