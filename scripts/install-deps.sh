@@ -15,10 +15,12 @@ build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarc
 demo=(busybox-static python3)
 # tests: test runner, a busybox for bundles, peers and tools the tests drive
 # (procps: ps for berth-runtime ps; a minbase system has none; clang and
-# libclang-rt-14-dev: the libFuzzer harnesses, tests/fuzz/)
+# libclang-rt-14-dev: the libFuzzer harnesses, tests/fuzz/; docker.io: dockerd
+# driving berth-runtime, tests/integration/test_client_docker.py, which starts
+# a private daemon of its own: the package's own system daemon is not started)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap tmux crun runc podman skopeo
-	umoci docker-registry containernetworking-plugins containerd debootstrap qemu-system-x86
-	hyperfine clang-format clang libclang-rt-14-dev)
+	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
+	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev)
 
 want=("${build[@]}")
 case "${1:-}" in
@@ -47,7 +49,16 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp /tmp/berth-install-deps.XXXXXX)
-trap 'rm -f "$log"' EXIT
+# docker.io's postinst would start a system dockerd (a bridge and iptables
+# rules on the host); where no policy-rc.d exists, one that denies just that
+# service, for this install only.
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ] && [[ " ${missing[*]} " == *" docker.io "* ]]; then
+	policy=/usr/sbin/policy-rc.d
+	printf '#!/bin/sh\n# berth install-deps: do not start docker.io'"'"'s daemon\n[ "$1" = docker ] && exit 101\nexit 0\n' >"$policy"
+	chmod 755 "$policy"
+fi
+trap 'rm -f "$log" ${policy:+"$policy"}' EXIT
 if ! apt-get update -qq >"$log" 2>&1; then
 	echo "install-deps: apt-get update failed: $(grep -m1 -E '^(E|W):' "$log" || tail -n1 "$log")" >&2
 	exit 1

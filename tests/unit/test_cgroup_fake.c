@@ -314,9 +314,12 @@ static void v1_full_body(const char *root, cgroup *cg)
 	u.n_unified = 1;
 	CHECK(cgroup_apply(cg, &u, NULL, &e) < 0);
 	CHECK_CONTAINS(e.msg, "requires cgroup v2");
-	/* pids 0 means unlimited, as runc */
+	/* pids 0 is unset (runc 1.1, crun); -1 lifts the limit */
 	spec_resources p = {0};
 	p.pids_limit = (opt_i64){true, 0};
+	CHECK(cgroup_apply(cg, &p, NULL, &e) == 0);
+	EXPECT_FILE(root, "pids/berth/x/pids.max", "100\n");
+	p.pids_limit = (opt_i64){true, -1};
 	CHECK(cgroup_apply(cg, &p, NULL, &e) == 0);
 	EXPECT_FILE(root, "pids/berth/x/pids.max", "100\nmax\n");
 }

@@ -31,10 +31,14 @@
  *             /run/systemd/system is absent; when systemd runs, mapped to the
  *             cgroupfs path systemd would use (cgroup_systemd_path(); no D-Bus).
  *
- * Fields that the mode cannot honour and that are safe to skip produce a
- * warning string (pushed onto a NULL-terminated strv the caller prints and
- * frees with strv_free()); fields that would silently weaken a limit are
- * errors. Every write error names the file and the value:
+ * Values that mean unset (absent, 0, "": cg_u64_given() and friends) are
+ * never written and need no controller. Fields that the mode cannot honour
+ * and that are safe to skip produce a warning string (pushed onto a
+ * NULL-terminated strv the caller prints and frees with strv_free());
+ * fields that would silently weaken a limit are errors, and so is a knob
+ * the host's controller does not offer when the config asks for it, as in
+ * runc (docs/engine.md has the table, field by field). Every write error
+ * names the file and the value:
  *   cgroup /sys/fs/cgroup/memory/x/memory.limit_in_bytes: write 1000: Device or resource busy
  */
 #pragma once
@@ -272,6 +276,29 @@ int cgroup_mount_setup(const cgroup *cg, int rootfd, const char *dest, unsigned 
 int cg_write(const char *dir, const char *file, const char *val, berr *e);
 int cg_writef(const char *dir, const char *file, berr *e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* cg_write for a value the config asked for: when dir exists but not the
+ * file (the controller does not offer it), the message says so and names
+ * the config field ("linux.resources.blockIO.weight"). */
+int cg_set(const char *dir, const char *file, const char *field, const char *val, berr *e);
+int cg_setf(const char *dir, const char *file, const char *field, berr *e, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* "Unset" as runc and crun read linux.resources: a scalar absent or 0 (a
+ * weight, shares, a limit or period of 0 asks for nothing), a string absent
+ * or empty. Values the config gives but that mean unset are never written:
+ * Docker sends `"blockIO": {"weight": 0}` and `"cpu": {"shares": 0}` for
+ * every container, and 0 for every limit it does not change on update. */
+static inline bool cg_u64_given(opt_u64 o)
+{
+	return o.set && o.v != 0;
+}
+static inline bool cg_i64_given(opt_i64 o)
+{
+	return o.set && o.v != 0;
+}
+static inline bool cg_str_given(const char *s)
+{
+	return s && *s;
+}
 /* Read dir/file; NULL + e on error (e->errnum = errno). */
 char *cg_read(const char *dir, const char *file, berr *e);
 bool cg_exists(const char *dir, const char *file);

@@ -51,6 +51,35 @@ int cg_writef(const char *dir, const char *file, berr *e, const char *fmt, ...)
 	return r;
 }
 
+int cg_set(const char *dir, const char *file, const char *field, const char *val, berr *e)
+{
+	if (cg_write(dir, file, val, e) == 0)
+		return 0;
+	/* The cgroup is there but the file is not: the controller does not
+	 * offer this knob (kernel config, I/O scheduler, page size). */
+	if (e->errnum == ENOENT && access(dir, F_OK) == 0) {
+		char cause[sizeof(e->msg)];
+		snprintf(cause, sizeof(cause), "%s", e->msg);
+		berr_set(e, ENOENT, "%s (%s: this host's cgroup controller has no such file)",
+			 cause, field);
+	}
+	return -1;
+}
+
+int cg_setf(const char *dir, const char *file, const char *field, berr *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *v = NULL;
+	int r = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		abort();
+	r = cg_set(dir, file, field, v, e);
+	free(v);
+	return r;
+}
+
 char *cg_read(const char *dir, const char *file, berr *e)
 {
 	_cleanup_free_ char *p = xasprintf("%s/%s", dir, file);

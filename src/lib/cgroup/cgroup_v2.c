@@ -67,46 +67,58 @@ int cgroup_swap_v2(int64_t swap, int64_t limit, int64_t *out, berr *e)
 }
 
 /* 0 = leave unset, -1 = "max". */
-static int write_num(const char *d, const char *file, int64_t v, berr *e)
+static int write_num(const char *d, const char *file, const char *field, int64_t v, berr *e)
 {
 	if (v == 0)
 		return 0;
 	if (v < 0)
-		return cg_write(d, file, "max", e);
-	return cg_writef(d, file, e, "%" PRId64, v);
+		return cg_set(d, file, field, "max", e);
+	return cg_setf(d, file, field, e, "%" PRId64, v);
 }
 
 static int v2_memory(const char *d, const spec_resources *r, char ***w, berr *e)
 {
 	const __typeof__(r->memory) *m = &r->memory;
-	if (m->kernel.set)
+	/* runc ignores kernel memory on v2, crun refuses it; v2 has no such
+	 * limit, and the kernel memory is charged to memory.max anyway */
+	if (cg_i64_given(m->kernel))
 		warn(w, "linux.resources.memory.kernel is deprecated: ignored");
-	if (m->kernel_tcp.set)
-		warn(w, "linux.resources.memory.kernelTCP is deprecated: ignored");
+	/* v2 has no TCP buffer limit apart from memory.max: refused, as crun */
+	if (cg_i64_given(m->kernel_tcp))
+		return berr_set(e, ENOTSUP,
+				"linux.resources.memory.kernelTCP: cgroup v2 has no kernel TCP "
+				"memory limit (memory.kmem.tcp.limit_in_bytes is cgroup v1)");
 	if (m->swappiness.set)
 		warn(w, "linux.resources.memory.swappiness is not supported on cgroup v2: ignored");
 	if (m->disable_oom_killer)
 		warn(w, "linux.resources.memory.disableOOMKiller is not supported on cgroup v2: "
 			"ignored");
-	int64_t limit = m->limit.set ? m->limit.v : 0;
-	int64_t swap = m->swap.set ? m->swap.v : 0, sw;
+	int64_t limit = cg_i64_given(m->limit) ? m->limit.v : 0;
+	int64_t swap = cg_i64_given(m->swap) ? m->swap.v : 0, sw;
+	int64_t low = cg_i64_given(m->reservation) ? m->reservation.v : 0;
+	if (!limit && !swap && !low)
+		return 0;
 	if (cgroup_swap_v2(swap, limit, &sw, e) < 0)
 		return -1;
 	if (m->check_before_update && cg_check_usage(d, "memory.current", limit, e) < 0)
 		return -1;
-	if (sw != 0 || (sw == 0 && swap > 0)) {
+	/* runc: without swap accounting, "max" and "0" are dropped silently;
+	 * a real swap limit gets a warning here (runc fails, crun is silent). */
+	if (sw != 0 || swap > 0) {
 		if (!cg_exists(d, "memory.swap.max")) {
-			if (m->swap.set)
+			if (sw > 0)
 				warn(w, "linux.resources.memory.swap: swap accounting is disabled: "
 					"ignored");
-		} else if (sw == 0 ? cg_write(d, "memory.swap.max", "0", e) < 0
-				   : write_num(d, "memory.swap.max", sw, e) < 0) {
+		} else if (sw == 0 ? cg_set(d, "memory.swap.max", "linux.resources.memory.swap",
+					    "0", e) < 0
+				   : write_num(d, "memory.swap.max", "linux.resources.memory.swap",
+					       sw, e) < 0) {
 			return -1;
 		}
 	}
-	if (write_num(d, "memory.max", limit, e) < 0)
+	if (write_num(d, "memory.max", "linux.resources.memory.limit", limit, e) < 0)
 		return -1;
-	if (m->reservation.set && write_num(d, "memory.low", m->reservation.v, e) < 0)
+	if (write_num(d, "memory.low", "linux.resources.memory.reservation", low, e) < 0)
 		return -1;
 	return 0;
 }
@@ -114,11 +126,15 @@ static int v2_memory(const char *d, const spec_resources *r, char ***w, berr *e)
 static int v2_cpu(const char *d, const spec_resources *r, char ***w, berr *e)
 {
 	const __typeof__(r->cpu) *c = &r->cpu;
-	if (c->realtime_period.set || c->realtime_runtime.set)
+	if (cg_u64_given(c->realtime_period) || cg_i64_given(c->realtime_runtime))
 		warn(w, "linux.resources.cpu.realtimeRuntime/realtimePeriod are not supported on "
 			"cgroup v2: ignored");
-	if (c->shares.set && c->shares.v &&
-	    cg_writef(d, "cpu.weight", e, "%" PRIu64, cgroup_shares_to_weight(c->shares.v)) < 0)
+	if (c->idle.set &&
+	    cg_setf(d, "cpu.idle", "linux.resources.cpu.idle", e, "%" PRId64, c->idle.v) < 0)
+		return -1;
+	if (cg_u64_given(c->shares) &&
+	    cg_setf(d, "cpu.weight", "linux.resources.cpu.shares", e, "%" PRIu64,
+		    cgroup_shares_to_weight(c->shares.v)) < 0)
 		return -1;
 	int64_t quota = c->quota.set ? c->quota.v : 0;
 	uint64_t period = c->period.set ? c->period.v : 0;
@@ -130,49 +146,72 @@ static int v2_cpu(const char *d, const spec_resources *r, char ***w, berr *e)
 			strcpy(buf, "max");
 		if (period)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " %" PRIu64, period);
-		if (cg_write(d, "cpu.max", buf, e) < 0)
+		if (cg_set(d, "cpu.max", "linux.resources.cpu.quota", buf, e) < 0)
 			return -1;
 	}
-	if (c->burst.set && cg_writef(d, "cpu.max.burst", e, "%" PRIu64, c->burst.v) < 0)
+	if (c->burst.set &&
+	    cg_setf(d, "cpu.max.burst", "linux.resources.cpu.burst", e, "%" PRIu64, c->burst.v) < 0)
 		return -1;
-	if (c->idle.set && cg_writef(d, "cpu.idle", e, "%" PRId64, c->idle.v) < 0)
+	if (cg_str_given(c->cpus) &&
+	    cg_set(d, "cpuset.cpus", "linux.resources.cpu.cpus", c->cpus, e) < 0)
 		return -1;
-	if (c->cpus && cg_write(d, "cpuset.cpus", c->cpus, e) < 0)
-		return -1;
-	if (c->mems && cg_write(d, "cpuset.mems", c->mems, e) < 0)
+	if (cg_str_given(c->mems) &&
+	    cg_set(d, "cpuset.mems", "linux.resources.cpu.mems", c->mems, e) < 0)
 		return -1;
 	return 0;
 }
 
 static const char *const io_keys[] = {"rbps", "wbps", "riops", "wiops"};
 
+/* Per-device weights: BFQ's io.bfq.weight, else io.weight (blk-iocost);
+ * with neither, a warning (runc skips them silently). */
+static int v2_io_weight_devices(const char *d, const spec_resources *r, bool bfq, char ***w,
+				berr *e)
+{
+	const __typeof__(r->block_io) *b = &r->block_io;
+	bool iow = cg_exists(d, "io.weight"), warned = false;
+	for (size_t i = 0; i < b->n_weight_device; i++) {
+		const spec_weight_device *wd = &b->weight_device[i];
+		if (cg_u64_given(wd->leaf_weight))
+			warn(w, "linux.resources.blockIO.weightDevice.leafWeight is not supported "
+				"on cgroup v2: ignored");
+		if (!cg_u64_given(wd->weight))
+			continue;
+		if (!bfq && !iow) {
+			if (!warned)
+				warn(w, "linux.resources.blockIO.weightDevice: no io.bfq.weight or "
+					"io.weight here (no BFQ or iocost): ignored");
+			warned = true;
+			continue;
+		}
+		if (bfq ? cg_setf(d, "io.bfq.weight", "linux.resources.blockIO.weightDevice", e,
+				  "%" PRId64 ":%" PRId64 " %" PRIu64, wd->major, wd->minor,
+				  wd->weight.v) < 0
+			: cg_setf(d, "io.weight", "linux.resources.blockIO.weightDevice", e,
+				  "%" PRId64 ":%" PRId64 " %" PRIu64, wd->major, wd->minor,
+				  cgroup_blkio_to_io_weight(wd->weight.v)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int v2_io(const char *d, const spec_resources *r, char ***w, berr *e)
 {
 	const __typeof__(r->block_io) *b = &r->block_io;
 	bool bfq = cg_exists(d, "io.bfq.weight");
-	if (b->leaf_weight.set)
+	if (cg_u64_given(b->leaf_weight))
 		warn(w,
 		     "linux.resources.blockIO.leafWeight is not supported on cgroup v2: ignored");
-	if (b->weight.set && b->weight.v) {
-		if (bfq ? cg_writef(d, "io.bfq.weight", e, "%" PRIu64, b->weight.v) < 0
-			: cg_writef(d, "io.weight", e, "default %" PRIu64,
-				    cgroup_blkio_to_io_weight(b->weight.v)) < 0)
+	/* a weight with neither file is an error naming io.weight, as runc */
+	if (cg_u64_given(b->weight)) {
+		if (bfq ? cg_setf(d, "io.bfq.weight", "linux.resources.blockIO.weight", e,
+				  "%" PRIu64, b->weight.v) < 0
+			: cg_setf(d, "io.weight", "linux.resources.blockIO.weight", e,
+				  "default %" PRIu64, cgroup_blkio_to_io_weight(b->weight.v)) < 0)
 			return -1;
 	}
-	for (size_t i = 0; i < b->n_weight_device; i++) {
-		const spec_weight_device *wd = &b->weight_device[i];
-		if (wd->leaf_weight.set)
-			warn(w, "linux.resources.blockIO.weightDevice.leafWeight is not supported "
-				"on cgroup v2: ignored");
-		if (!wd->weight.set)
-			continue;
-		if (bfq ? cg_writef(d, "io.bfq.weight", e, "%" PRId64 ":%" PRId64 " %" PRIu64,
-				    wd->major, wd->minor, wd->weight.v) < 0
-			: cg_writef(d, "io.weight", e, "%" PRId64 ":%" PRId64 " %" PRIu64,
-				    wd->major, wd->minor,
-				    cgroup_blkio_to_io_weight(wd->weight.v)) < 0)
-			return -1;
-	}
+	if (v2_io_weight_devices(d, r, bfq, w, e) < 0)
+		return -1;
 	for (int k = 0; k < 4; k++)
 		for (size_t i = 0; i < b->n_throttle[k]; i++) {
 			const spec_throttle_device *t = &b->throttle[k][i];
@@ -181,10 +220,31 @@ static int v2_io(const char *d, const spec_resources *r, char ***w, berr *e)
 				snprintf(val, sizeof(val), "%" PRIu64, t->rate);
 			else
 				strcpy(val, "max");
-			if (cg_writef(d, "io.max", e, "%" PRId64 ":%" PRId64 " %s=%s", t->major,
-				      t->minor, io_keys[k], val) < 0)
+			if (cg_setf(d, "io.max", "linux.resources.blockIO", e,
+				    "%" PRId64 ":%" PRId64 " %s=%s", t->major, t->minor, io_keys[k],
+				    val) < 0)
 				return -1;
 		}
+	return 0;
+}
+
+/* hugetlb.<size>.max, and .rsvd.max where the kernel has it (runc). */
+static int v2_hugetlb(const char *d, const spec_resources *r, berr *e)
+{
+	for (size_t i = 0; i < r->n_hugepages; i++) {
+		const char *ps = r->hugepages[i].page_size;
+		if (!ps || !*ps || strchr(ps, '/') || strchr(ps, '.'))
+			return berr_set(e, EINVAL,
+					"linux.resources.hugepageLimits[%zu]: bad pageSize", i);
+		_cleanup_free_ char *f = xasprintf("hugetlb.%s.max", ps);
+		_cleanup_free_ char *rsvd = xasprintf("hugetlb.%s.rsvd.max", ps);
+		uint64_t v = r->hugepages[i].limit;
+		if (cg_setf(d, f, "linux.resources.hugepageLimits", e, "%" PRIu64, v) < 0)
+			return -1;
+		if (cg_exists(d, rsvd) &&
+		    cg_setf(d, rsvd, "linux.resources.hugepageLimits", e, "%" PRIu64, v) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -207,28 +267,24 @@ int cg_apply_v2(const cgroup *cg, const spec_resources *r, char ***w, berr *e)
 			return -1;
 	if (v2_memory(d, r, w, e) < 0 || v2_cpu(d, r, w, e) < 0)
 		return -1;
-	if (r->pids_limit.set) {
-		int rc = r->pids_limit.v <= 0
-			     ? cg_write(d, "pids.max", "max", e)
-			     : cg_writef(d, "pids.max", e, "%" PRId64, r->pids_limit.v);
+	/* 0 is unset (runc 1.1, crun); a negative limit lifts it */
+	if (cg_i64_given(r->pids_limit)) {
+		int rc = r->pids_limit.v < 0
+			     ? cg_set(d, "pids.max", "linux.resources.pids.limit", "max", e)
+			     : cg_setf(d, "pids.max", "linux.resources.pids.limit", e, "%" PRId64,
+				       r->pids_limit.v);
 		if (rc < 0)
 			return -1;
 	}
-	if (v2_io(d, r, w, e) < 0)
+	if (v2_io(d, r, w, e) < 0 || v2_hugetlb(d, r, e) < 0)
 		return -1;
-	for (size_t i = 0; i < r->n_hugepages; i++) {
-		const char *ps = r->hugepages[i].page_size;
-		if (!ps || !*ps || strchr(ps, '/') || strchr(ps, '.'))
-			return berr_set(e, EINVAL,
-					"linux.resources.hugepageLimits[%zu]: bad pageSize", i);
-		_cleanup_free_ char *f = xasprintf("hugetlb.%s.max", ps);
-		if (cg_writef(d, f, e, "%" PRIu64, r->hugepages[i].limit) < 0)
-			return -1;
-	}
-	if (r->network.class_id.set || r->network.n_priorities)
+	if (cg_u64_given(r->network.class_id) || r->network.n_priorities)
 		warn(w, "linux.resources.network is not supported on cgroup v2: ignored");
 	for (size_t i = 0; i < r->n_unified; i++) {
 		const spec_kv *kv = &r->unified[i];
+		/* crun: an empty value asks for nothing */
+		if (!cg_str_given(kv->value))
+			continue;
 		if (!cg_exists(d, kv->key))
 			return berr_set(
 			    e, ENOENT,
