@@ -13,7 +13,9 @@ static const cli_cmd commands[] = {
 int main(int argc, char **argv)
 {
 	cli c;
-	int i = cli_globals(&c, argc, argv);
+	int i = cli_front(&c, argc, argv);
+	if (i < 0)
+		return 125;
 	if (i < argc && argv[i][0] == '-')
 		return cli_failf(125, "unknown flag: %s", argv[i]);
 	/* `berth image pull ...` arrives as is */
