@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	int i = cli_front(&c, argc, argv);
 	if (i < 0)
 		return 125;
-	c.ui.complete = cli_complete_store;
+	c.ui.complete = c.commands_only ? NULL : cli_complete_store;
 	c.ui.opaque = &c;
 	if (c.ui.mode == CLI_COMPLETE && i >= argc - 1) {
 		/* the command word itself */
@@ -114,8 +114,6 @@ int main(int argc, char **argv)
 			cli_sub subs[CLI_MAX_SUBS];
 			size_t n = cli_subs_of(commands, ARRAY_SIZE(commands), subs);
 			cli_complete_subs(stdout, subs, n, cur);
-			if (!strncmp("help", cur, strlen(cur)))
-				puts("help");
 		}
 		return 0;
 	}

@@ -121,11 +121,13 @@ int cli_front(cli *c, int argc, char **argv)
 	} meta[] = {{"help", CLI_HELP},
 		    {"__complete", CLI_COMPLETE},
 		    {"__man", CLI_MAN},
-		    {"__parse", CLI_PARSE}};
+		    {"__parse", CLI_PARSE},
+		    {"__commands", CLI_COMPLETE}};
 	for (size_t k = 0; k < ARRAY_SIZE(meta); k++) {
 		if (strcmp(argv[i], meta[k].word))
 			continue;
 		c->ui.mode = meta[k].mode;
+		c->commands_only = !strcmp(meta[k].word, "__commands");
 		i++;
 		if (meta[k].mode == CLI_COMPLETE) {
 			/* the word being completed is no global flag yet */

@@ -15,7 +15,8 @@ typedef struct cli {
 	bool debug;
 	bool version; /* --version/-v before the command */
 	bool help;    /* --help/-h before the command, or `help` alone */
-	char **argv;  /* the whole command line, for handing a command on */
+	bool commands_only; /* `__commands WORDS...`: completion without the store's names */
+	char **argv;	    /* the whole command line, for handing a command on */
 	cli_ui ui;    /* the mode (run, help, complete, man, parse) and how to complete */
 } cli;
 
@@ -50,7 +51,8 @@ void cli_print_clean(FILE *f, const char *s);
 /* Defaults from the environment, then the global options before the command
  * (cli_global_defs) and a meta word that sets c->ui.mode: `help [CMD]`,
  * `__complete WORDS...` (global options may follow it), `__man [CMD]`,
- * `__parse CMD FLAGS...`. Returns the index of the command (argc if none;
+ * `__parse CMD FLAGS...`, `__commands WORDS...` (completion that lists no
+ * containers or images: the man page generator's). Returns the index of the command (argc if none;
  * c->help set for --help or `help` alone), or -1 after reporting a wrong
  * global flag (exit 125). */
 int cli_front(cli *c, int argc, char **argv);

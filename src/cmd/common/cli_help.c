@@ -65,6 +65,8 @@ static void print_flags(FILE *f, const flag_def *defs, bool runc)
 	const char *indent = runc ? "   " : "  ";
 	for (const flag_def *d = defs;; d++) {
 		bool last = !d || !d->name;
+		if (last && defines_long(defs, "help"))
+			break;
 		const flag_def *x = last ? help : d;
 		int w = flag_left(buf, sizeof(buf), x, runc);
 		fprintf(f, "%s%s", indent, buf);
