@@ -27,11 +27,14 @@ static int id_only(rcli *c, int argc, char **argv, const cli_doc *d, berr *e)
 
 int cmd_pause(rcli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"pause", "<container-id>",
-				    "pause suspends all processes inside the container",
-				    "The pause command suspends all processes in the instance of the "
-				    "container (the cgroup freezer).",
-				    "berth-runtime pause c1", CLI_ARGS_NONE};
+	static const cli_doc doc = {
+	    "pause",
+	    "<container-id>",
+	    "pause suspends all processes inside the container",
+	    "The pause command suspends all processes in the instance of the "
+	    "container (the cgroup freezer).",
+	    "berth-runtime pause c1",
+	    CLI_ARGS_NONE};
 	berr e;
 	int i = id_only(c, argc, argv, &doc, &e);
 	if (i == CLI_DONE)
@@ -43,11 +46,14 @@ int cmd_pause(rcli *c, int argc, char **argv)
 
 int cmd_resume(rcli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"resume", "<container-id>",
-				    "resumes all processes that have been previously paused",
-				    "The resume command resumes all processes in the instance of the "
-				    "container.",
-				    "berth-runtime resume c1", CLI_ARGS_NONE};
+	static const cli_doc doc = {
+	    "resume",
+	    "<container-id>",
+	    "resumes all processes that have been previously paused",
+	    "The resume command resumes all processes in the instance of the "
+	    "container.",
+	    "berth-runtime resume c1",
+	    CLI_ARGS_NONE};
 	berr e;
 	int i = id_only(c, argc, argv, &doc, &e);
 	if (i == CLI_DONE)
@@ -125,7 +131,9 @@ int cmd_update(rcli *c, int argc, char **argv)
 	int shares = -1, quota = -2, period = -1, rt_runtime = -1, rt_period = -1, pids = -2,
 	    blkio = -1;
 	static const cli_doc update_doc = {
-	    "update", "[command options] <container-id>", "update container resource constraints",
+	    "update",
+	    "[command options] <container-id>",
+	    "update container resource constraints",
 	    "The update command changes the resource limits of a running container: from a "
 	    "linux.resources JSON (--resources FILE, or - for stdin) or from the flags.",
 	    "berth-runtime update --memory 64m c1\necho '{\"pids\":{\"limit\":50}}' | "
@@ -136,22 +144,29 @@ int cmd_update(rcli *c, int argc, char **argv)
 	     "path to a file containing the resources to update or '-' to read from the "
 	     "standard input"},
 	    {"memory", 0, FLAG_STRING, &memory, "memory limit (in bytes)"},
-	    {"memory-reservation", 0, FLAG_STRING, &memres, "memory reservation or soft_limit (in bytes)"},
-	    {"memory-swap", 0, FLAG_STRING, &swap, "total memory usage (memory + swap); set '-1' to "
-						   "enable unlimited swap"},
+	    {"memory-reservation", 0, FLAG_STRING, &memres,
+	     "memory reservation or soft_limit (in bytes)"},
+	    {"memory-swap", 0, FLAG_STRING, &swap,
+	     "total memory usage (memory + swap); set '-1' to "
+	     "enable unlimited swap"},
 	    {"kernel-memory", 0, FLAG_STRING, &kmem, "kernel memory limit (in bytes)"},
-	    {"kernel-memory-tcp", 0, FLAG_STRING, &kmemtcp, "kernel memory limit for tcp buffer (in bytes)"},
-	    {"cpu-shares", 0, FLAG_INT, &shares, "CPU shares (relative weight vs. other containers)"},
+	    {"kernel-memory-tcp", 0, FLAG_STRING, &kmemtcp,
+	     "kernel memory limit for tcp buffer (in bytes)"},
+	    {"cpu-shares", 0, FLAG_INT, &shares,
+	     "CPU shares (relative weight vs. other containers)"},
 	    {"cpu-quota", 0, FLAG_INT, &quota, "CPU CFS quota in microseconds"},
-	    {"cpu-period", 0, FLAG_INT, &period, "CPU CFS period to be used for hardcapping (in usecs)"},
+	    {"cpu-period", 0, FLAG_INT, &period,
+	     "CPU CFS period to be used for hardcapping (in usecs)"},
 	    {"cpu-rt-runtime", 0, FLAG_INT, &rt_runtime, "CPU realtime runtime in usecs"},
 	    {"cpu-rt-period", 0, FLAG_INT, &rt_period, "CPU realtime period in usecs"},
 	    {"cpuset-cpus", 0, FLAG_STRING, &cpus, "CPU(s) to use"},
 	    {"cpuset-mems", 0, FLAG_STRING, &mems, "memory node(s) to use"},
 	    {"pids-limit", 0, FLAG_INT, &pids, "maximum number of pids allowed in the container"},
-	    {"blkio-weight", 0, FLAG_INT, &blkio, "specifies per cgroup weight, range is from 10 to 1000"},
+	    {"blkio-weight", 0, FLAG_INT, &blkio,
+	     "specifies per cgroup weight, range is from 10 to 1000"},
 	    {"l3-cache-schema", 0, FLAG_STRING, &l3, "the string of Intel RDT/CAT L3 cache schema"},
-	    {"mem-bw-schema", 0, FLAG_STRING, &membw, "the string of Intel RDT/MBA memory bandwidth schema"},
+	    {"mem-bw-schema", 0, FLAG_STRING, &membw,
+	     "the string of Intel RDT/MBA memory bandwidth schema"},
 	    {0},
 	};
 	berr e;
@@ -247,7 +262,8 @@ int cmd_events(rcli *c, int argc, char **argv)
 	int interval = 5;
 	const char *interval_s = NULL;
 	static const cli_doc doc = {
-	    "events", "[command options] <container-id>",
+	    "events",
+	    "[command options] <container-id>",
 	    "display container events such as OOM notifications, cpu, memory, and IO usage "
 	    "statistics",
 	    "One JSON object a line, as runc prints them.",

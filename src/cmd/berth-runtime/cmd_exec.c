@@ -13,8 +13,9 @@ int cmd_exec(rcli *c, int argc, char **argv)
 	const char *process_label = NULL, *apparmor = NULL, *cgroup = NULL;
 	bool ignore_paused = false;
 	static const cli_doc doc = {
-	    "exec", "[command options] <container-id> <command> [command options]  || -p "
-		    "process.json <container-id>",
+	    "exec",
+	    "[command options] <container-id> <command> [command options]  || -p "
+	    "process.json <container-id>",
 	    "execute new process inside the container",
 	    "The exec command executes a new process in a running container: <command> and its "
 	    "arguments, or the process of a process.json (--process).",
@@ -27,11 +28,13 @@ int cmd_exec(rcli *c, int argc, char **argv)
 	    {"env", 'e', FLAG_LIST, &o.env, "set environment variables"},
 	    {"user", 'u', FLAG_STRING, &o.user, "UID (format: <uid>[:<gid>])"},
 	    {"additional-gids", 'g', FLAG_LIST, &o.additional_gids, "additional gids"},
-	    {"cap", 'c', FLAG_LIST, &o.cap_add, "add a capability to the bounding set for the process"},
+	    {"cap", 'c', FLAG_LIST, &o.cap_add,
+	     "add a capability to the bounding set for the process"},
 	    {"no-new-privs", 0, FLAG_BOOL, &o.no_new_privs,
 	     "set the no new privileges value for the process"},
 	    {"detach", 'd', FLAG_BOOL, &o.detach, "detach from the container's process"},
-	    {"pid-file", 0, FLAG_STRING, &o.pid_file, "specify the file to write the process id to"},
+	    {"pid-file", 0, FLAG_STRING, &o.pid_file,
+	     "specify the file to write the process id to"},
 	    {"console-socket", 0, FLAG_STRING, &o.console_socket,
 	     "path to an AF_UNIX socket which will receive a file descriptor referencing the "
 	     "master end of the console's pseudoterminal"},

@@ -18,9 +18,11 @@ int cmd_list(rcli *c, int argc, char **argv)
 {
 	const char *format = "table";
 	bool quiet = false;
-	static const cli_doc doc = {"list", "[command options]",
+	static const cli_doc doc = {"list",
+				    "[command options]",
 				    "lists containers started by berth-runtime with the given root",
-				    NULL, "berth-runtime list\nberth-runtime --root /run/x list -f json",
+				    NULL,
+				    "berth-runtime list\nberth-runtime --root /run/x list -f json",
 				    CLI_ARGS_NONE};
 	const flag_def defs[] = {
 	    {"format", 'f', FLAG_STRING, &format, "select one of: table or json", NULL, "table"},
@@ -138,10 +140,12 @@ static int ps_table(pid_t *pids, size_t n, char **ps_args, berr *e)
 int cmd_ps(rcli *c, int argc, char **argv)
 {
 	const char *format = "table";
-	static const cli_doc doc = {"ps", "[command options] <container-id> [ps options]",
+	static const cli_doc doc = {"ps",
+				    "[command options] <container-id> [ps options]",
 				    "ps displays the processes running inside a container",
 				    "Without --format json, the ps options go to ps(1).",
-				    "berth-runtime ps c1\nberth-runtime ps -f json c1", CLI_ARGS_NONE};
+				    "berth-runtime ps c1\nberth-runtime ps -f json c1",
+				    CLI_ARGS_NONE};
 	const flag_def defs[] = {
 	    {"format", 'f', FLAG_STRING, &format, "select one of: table or json", NULL, "table"},
 	    {0}};
@@ -177,16 +181,19 @@ int cmd_spec(rcli *c, int argc, char **argv)
 	const char *bundle = ".";
 	bool rootless = false;
 	static const cli_doc doc = {
-	    "spec", "[command options]", "create a new specification file",
+	    "spec",
+	    "[command options]",
+	    "create a new specification file",
 	    "The spec command creates the new specification file named \"config.json\" for the "
 	    "bundle, with a default process (sh) and the default namespaces, mounts and "
 	    "capabilities.",
-	    "berth-runtime spec\nberth-runtime spec --rootless -b /tmp/b", CLI_ARGS_NONE};
-	const flag_def defs[] = {
-	    {"bundle", 'b', FLAG_STRING, &bundle, "path to the root of the bundle directory", NULL,
-	     "."},
-	    {"rootless", 0, FLAG_BOOL, &rootless, "generate a configuration for a rootless container"},
-	    {0}};
+	    "berth-runtime spec\nberth-runtime spec --rootless -b /tmp/b",
+	    CLI_ARGS_NONE};
+	const flag_def defs[] = {{"bundle", 'b', FLAG_STRING, &bundle,
+				  "path to the root of the bundle directory", NULL, "."},
+				 {"rootless", 0, FLAG_BOOL, &rootless,
+				  "generate a configuration for a rootless container"},
+				 {0}};
 	berr e;
 	int i = rcli_flags(c, &doc, defs, argc, argv, &e);
 	if (i == CLI_DONE)
@@ -210,9 +217,13 @@ int cmd_spec(rcli *c, int argc, char **argv)
 
 int cmd_features(rcli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"features", "", "show the enabled features",
-				    "The features document (JSON) as the OCI runtime spec defines it.",
-				    "berth-runtime features", CLI_ARGS_NONE};
+	static const cli_doc doc = {
+	    "features",
+	    "",
+	    "show the enabled features",
+	    "The features document (JSON) as the OCI runtime spec defines it.",
+	    "berth-runtime features",
+	    CLI_ARGS_NONE};
 	berr e;
 	int i = rcli_flags(c, &doc, NULL, argc, argv, &e);
 	if (i == CLI_DONE)

@@ -20,17 +20,22 @@ static int positional(int argc, int first, int min, int max, const cli_doc *d, b
 }
 
 #define CREATE_DESCRIPTION                                                                         \
-	"The bundle is a directory with a specification file named \"config.json\" and a root "   \
-	"filesystem; <container-id> is your name for the instance of the container, unique "      \
+	"The bundle is a directory with a specification file named \"config.json\" and a root "    \
+	"filesystem; <container-id> is your name for the instance of the container, unique "       \
 	"on this host (under --root)."
 
 static const cli_doc create_doc = {
-    "create", "[command options] <container-id>", "create a container",
-    "The create command creates an instance of a container for a bundle, ready for start. "
-    CREATE_DESCRIPTION,
-    "berth-runtime create --bundle /tmp/b c1\nberth-runtime start c1", CLI_ARGS_NONE};
+    "create",
+    "[command options] <container-id>",
+    "create a container",
+    "The create command creates an instance of a container for a bundle, ready for "
+    "start. " CREATE_DESCRIPTION,
+    "berth-runtime create --bundle /tmp/b c1\nberth-runtime start c1",
+    CLI_ARGS_NONE};
 static const cli_doc run_doc = {
-    "run", "[command options] <container-id>", "create and run a container",
+    "run",
+    "[command options] <container-id>",
+    "create and run a container",
     "The run command creates an instance of a container for a bundle, starts it and waits "
     "for it; its exit status is the container's. " CREATE_DESCRIPTION,
     "berth-runtime run --bundle /tmp/b c1\nberth-runtime run -d --bundle /tmp/b c2",
@@ -44,7 +49,8 @@ static int parse_create(rcli *c, int argc, char **argv, rt_create_opts *o, bool 
 	const flag_def defs[] = {
 	    {"bundle", 'b', FLAG_STRING, &o->bundle,
 	     "path to the root of the bundle directory, defaults to the current directory"},
-	    {"pid-file", 0, FLAG_STRING, &o->pid_file, "specify the file to write the process id to"},
+	    {"pid-file", 0, FLAG_STRING, &o->pid_file,
+	     "specify the file to write the process id to"},
 	    {"console-socket", 0, FLAG_STRING, &o->console_socket,
 	     "path to an AF_UNIX socket which will receive a file descriptor referencing the "
 	     "master end of the console's pseudoterminal"},
@@ -116,9 +122,12 @@ static int one_id(rcli *c, int argc, char **argv, const flag_def *defs, const cl
 int cmd_start(rcli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
-	    "start", "<container-id>", "executes the user defined process in a created container",
+	    "start",
+	    "<container-id>",
+	    "executes the user defined process in a created container",
 	    "The start command executes the user defined process in a created container.",
-	    "berth-runtime start c1", CLI_ARGS_NONE};
+	    "berth-runtime start c1",
+	    CLI_ARGS_NONE};
 	berr e;
 	int i = one_id(c, argc, argv, NULL, &doc, 1, &e);
 	if (i == CLI_DONE)
@@ -132,11 +141,13 @@ int cmd_state(rcli *c, int argc, char **argv)
 {
 	berr e;
 	char *json = NULL;
-	static const cli_doc doc = {"state", "<container-id>",
+	static const cli_doc doc = {"state",
+				    "<container-id>",
 				    "output the state of a container",
 				    "The state command outputs current state information for the "
 				    "instance of a container (JSON).",
-				    "berth-runtime state c1", CLI_ARGS_NONE};
+				    "berth-runtime state c1",
+				    CLI_ARGS_NONE};
 	int i = one_id(c, argc, argv, NULL, &doc, 1, &e);
 	if (i == CLI_DONE)
 		return 0;
@@ -152,15 +163,16 @@ int cmd_kill(rcli *c, int argc, char **argv)
 	berr e;
 	bool all = false;
 	static const cli_doc doc = {
-	    "kill", "[command options] <container-id> [signal]",
+	    "kill",
+	    "[command options] <container-id> [signal]",
 	    "kill sends the specified signal (default: SIGTERM) to the container's init process",
 	    "The signal is a name (KILL, SIGKILL) or a number.",
 	    "berth-runtime kill c1\nberth-runtime kill c1 KILL\nberth-runtime kill --all c1 9",
 	    CLI_ARGS_NONE};
-	const flag_def defs[] = {
-	    {"all", 'a', FLAG_BOOL, &all, "send the specified signal to all processes inside the "
-					  "container"},
-	    {0}};
+	const flag_def defs[] = {{"all", 'a', FLAG_BOOL, &all,
+				  "send the specified signal to all processes inside the "
+				  "container"},
+				 {0}};
 	int i = one_id(c, argc, argv, defs, &doc, 2, &e);
 	if (i == CLI_DONE)
 		return 0;
@@ -184,9 +196,11 @@ int cmd_delete(rcli *c, int argc, char **argv)
 	berr e;
 	bool force = false;
 	static const cli_doc doc = {
-	    "delete", "[command options] <container-id>",
+	    "delete",
+	    "[command options] <container-id>",
 	    "delete any resources held by the container often used with detached container",
-	    "A running container is refused without --force.", "berth-runtime delete c1",
+	    "A running container is refused without --force.",
+	    "berth-runtime delete c1",
 	    CLI_ARGS_NONE};
 	const flag_def defs[] = {
 	    {"force", 'f', FLAG_BOOL, &force,

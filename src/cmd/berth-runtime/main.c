@@ -98,8 +98,9 @@ static const struct {
     {"start", cmd_start, "executes the user defined process in a created container"},
     {"run", cmd_run, "create and run a container"},
     {"state", cmd_state, "output the state of a container"},
-    {"kill", cmd_kill, "kill sends the specified signal (default: SIGTERM) to the container's "
-		       "init process"},
+    {"kill", cmd_kill,
+     "kill sends the specified signal (default: SIGTERM) to the container's "
+     "init process"},
     {"delete", cmd_delete, "delete any resources held by the container"},
     {"exec", cmd_exec, "execute new process inside the container"},
     {"list", cmd_list, "lists containers started by berth-runtime with the given root"},
@@ -175,8 +176,8 @@ int main(int argc, char **argv)
 	bool version = false, help = false;
 	const char *criu = NULL, *rootless_s = NULL;
 	const flag_def defs[] = {
-	    {"root", 0, FLAG_STRING, &c.ctx.state_root, "root directory for storage of container state",
-	     NULL, "/run/berth-runtime"},
+	    {"root", 0, FLAG_STRING, &c.ctx.state_root,
+	     "root directory for storage of container state", NULL, "/run/berth-runtime"},
 	    {"log", 0, FLAG_STRING, &c.log_path, "set the log file to write berth-runtime logs to"},
 	    {"log-format", 0, FLAG_STRING, &c.log_format, "set the log format ('text' or 'json')",
 	     NULL, "text"},

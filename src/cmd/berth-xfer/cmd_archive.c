@@ -32,7 +32,8 @@ int xfer_max_layer_size(const char *arg, unsigned long long *max)
 int cmd_import(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
-	    "import", "[OPTIONS] FILE|- [REPOSITORY[:TAG]]",
+	    "import",
+	    "[OPTIONS] FILE|- [REPOSITORY[:TAG]]",
 	    "Import the contents from a tarball to create a filesystem image",
 	    "FILE (or stdin for -) is a root filesystem tar; it becomes a one-layer image.",
 	    "berth import rootfs.tar localhost/busybox\ncat rootfs.tar | berth import - x:1",
@@ -77,19 +78,21 @@ int cmd_import(cli *c, int argc, char **argv)
 int cmd_load(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
-	    "load", "[OPTIONS]", "Load an image from a tar archive or STDIN",
+	    "load",
+	    "[OPTIONS]",
+	    "Load an image from a tar archive or STDIN",
 	    "A docker-archive, an oci-archive or an OCI layout directory; all or nothing.",
-	    "berth load -i img.tar\nberth load < img.tar", CLI_ARGS_NONE};
+	    "berth load -i img.tar\nberth load < img.tar",
+	    CLI_ARGS_NONE};
 	const char *input = NULL, *max_s = NULL;
 	bool quiet = false;
 	unsigned long long max = 0;
-	const flag_def defs[] = {
-	    {"input", 'i', FLAG_STRING, &input, "Read from this archive file or OCI layout, not STDIN",
-	     "FILE"},
-	    {"quiet", 'q', FLAG_BOOL, &quiet, "Suppress the load output"},
-	    {"max-layer-size", 0, FLAG_STRING, &max_s,
-	     "Largest unpacked layer (k/m/g/t; 0: no limit)", "SIZE"},
-	    {0}};
+	const flag_def defs[] = {{"input", 'i', FLAG_STRING, &input,
+				  "Read from this archive file or OCI layout, not STDIN", "FILE"},
+				 {"quiet", 'q', FLAG_BOOL, &quiet, "Suppress the load output"},
+				 {"max-layer-size", 0, FLAG_STRING, &max_s,
+				  "Largest unpacked layer (k/m/g/t; 0: no limit)", "SIZE"},
+				 {0}};
 	int rc, first = cli_flags(c, &doc, defs, argc, argv, &rc);
 	if (first < 0)
 		return rc;
@@ -128,8 +131,10 @@ int cmd_load(cli *c, int argc, char **argv)
 int cmd_save(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
-	    "save", "[OPTIONS] IMAGE [IMAGE...]",
-	    "Save one or more images to a tar archive (streamed to STDOUT by default)", NULL,
+	    "save",
+	    "[OPTIONS] IMAGE [IMAGE...]",
+	    "Save one or more images to a tar archive (streamed to STDOUT by default)",
+	    NULL,
 	    "berth save -o img.tar localhost/busybox\nberth save --format oci-archive IMG > x.tar",
 	    CLI_ARGS_IMAGES};
 	const char *output = NULL, *format = NULL;

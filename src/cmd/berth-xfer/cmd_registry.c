@@ -53,10 +53,13 @@ static void on_progress(void *ctx, const char *digest, const char *status, unsig
  * the flags' entries, and whether --tls-verify was given (reg_opts keeps -1
  * for "not said"). */
 #define COMMON_FLAGS(ro, tls)                                                                      \
-	{"tls-verify", 0, FLAG_BOOL, &(tls), "Require HTTPS and verify certificates", NULL,       \
-	 "true"},                                                                                  \
-	    {"authfile", 0, FLAG_STRING, &(ro).auth_file,                                          \
-	     "Path of the authentication file", "FILE"}
+	{                                                                                          \
+	    "tls-verify", 0,	 FLAG_BOOL, &(tls), "Require HTTPS and verify certificates",       \
+	    NULL,	  "true"},                                                                 \
+	{                                                                                          \
+		"authfile", 0, FLAG_STRING, &(ro).auth_file, "Path of the authentication file",    \
+		    "FILE"                                                                         \
+	}
 
 static void tls_given(reg_opts *ro, bool tls, int argc, char **argv, int first)
 {
@@ -85,7 +88,9 @@ static int stall_timeout(reg_opts *ro)
 int cmd_pull(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
-	    "pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry",
+	    "pull",
+	    "[OPTIONS] NAME[:TAG|@DIGEST]",
+	    "Download an image from a registry",
 	    "OCI distribution with bearer tokens; an interrupted pull resumes. Every blob is "
 	    "verified. $BERTH_STALL_TIMEOUT: seconds without data before a transfer fails "
 	    "(default 60).",
@@ -96,12 +101,11 @@ int cmd_pull(cli *c, int argc, char **argv)
 	bool quiet = false, tls = true;
 	const char *max_s = NULL;
 	unsigned long long max = 0;
-	const flag_def defs[] = {
-	    COMMON_FLAGS(ro, tls),
-	    {"quiet", 'q', FLAG_BOOL, &quiet, "Suppress the progress output"},
-	    {"max-layer-size", 0, FLAG_STRING, &max_s,
-	     "Largest unpacked layer (k/m/g/t; 0: no limit)", "SIZE"},
-	    {0}};
+	const flag_def defs[] = {COMMON_FLAGS(ro, tls),
+				 {"quiet", 'q', FLAG_BOOL, &quiet, "Suppress the progress output"},
+				 {"max-layer-size", 0, FLAG_STRING, &max_s,
+				  "Largest unpacked layer (k/m/g/t; 0: no limit)", "SIZE"},
+				 {0}};
 	int rc, first = cli_flags(c, &doc, defs, argc, argv, &rc);
 	if (first < 0)
 		return rc;
@@ -139,17 +143,19 @@ int cmd_pull(cli *c, int argc, char **argv)
 
 int cmd_push(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"push", "[OPTIONS] IMAGE [DESTINATION]",
-				    "Upload an image to a registry", NULL,
-				    "berth push 127.0.0.1:5000/busybox\nberth push --tls-verify=false "
-				    "localhost/busybox 127.0.0.1:5000/bb:1",
-				    CLI_ARGS_IMAGES};
+	static const cli_doc doc = {
+	    "push",
+	    "[OPTIONS] IMAGE [DESTINATION]",
+	    "Upload an image to a registry",
+	    NULL,
+	    "berth push 127.0.0.1:5000/busybox\nberth push --tls-verify=false "
+	    "localhost/busybox 127.0.0.1:5000/bb:1",
+	    CLI_ARGS_IMAGES};
 	reg_opts ro = {.tls_verify = -1};
 	bool quiet = false, tls = true;
-	const flag_def defs[] = {
-	    COMMON_FLAGS(ro, tls),
-	    {"quiet", 'q', FLAG_BOOL, &quiet, "Suppress the progress output"},
-	    {0}};
+	const flag_def defs[] = {COMMON_FLAGS(ro, tls),
+				 {"quiet", 'q', FLAG_BOOL, &quiet, "Suppress the progress output"},
+				 {0}};
 	int rc, first = cli_flags(c, &doc, defs, argc, argv, &rc);
 	if (first < 0)
 		return rc;
@@ -169,8 +175,8 @@ int cmd_push(cli *c, int argc, char **argv)
 	if (!s)
 		return cli_fail(125, &e);
 	dg_str dig;
-	int r = registry_push(s, argv[first], argc - first == 2 ? argv[first + 1] : NULL, &ro,
-			      &dig, &e);
+	int r = registry_push(s, argv[first], argc - first == 2 ? argv[first + 1] : NULL, &ro, &dig,
+			      &e);
 	store_close(s);
 	if (r < 0)
 		return cli_fail(125, &e);
@@ -180,7 +186,9 @@ int cmd_push(cli *c, int argc, char **argv)
 
 int cmd_login(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"login", "[OPTIONS] REGISTRY", "Log in to a registry",
+	static const cli_doc doc = {"login",
+				    "[OPTIONS] REGISTRY",
+				    "Log in to a registry",
 				    "The credentials go to the authentication file (--authfile).",
 				    "echo \"$TOKEN\" | berth login -u me --password-stdin "
 				    "registry.example.com",
@@ -230,8 +238,11 @@ int cmd_login(cli *c, int argc, char **argv)
 
 int cmd_logout(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"logout", "[OPTIONS] [REGISTRY]", "Log out from a registry",
-				    "Without REGISTRY: docker.io.", "berth logout registry.example.com",
+	static const cli_doc doc = {"logout",
+				    "[OPTIONS] [REGISTRY]",
+				    "Log out from a registry",
+				    "Without REGISTRY: docker.io.",
+				    "berth logout registry.example.com",
 				    CLI_ARGS_NONE};
 	reg_opts ro = {.tls_verify = -1};
 	bool tls = true;

@@ -15,9 +15,12 @@
 static int system_prune(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
-	    "system prune", "[OPTIONS]", "Remove unused data",
+	    "system prune",
+	    "[OPTIONS]",
+	    "Remove unused data",
 	    "Dangling images, then every blob and layer no image references, and the store's tmp/.",
-	    "berth system prune", CLI_ARGS_NONE};
+	    "berth system prune",
+	    CLI_ARGS_NONE};
 	bool force = false;
 	const flag_def defs[] = {
 	    {"force", 'f', FLAG_BOOL, &force, "Do not prompt for confirmation (berth never does)"},
@@ -47,10 +50,13 @@ static int system_prune(cli *c, int argc, char **argv)
 static int system_check(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
-	    "system check", "[OPTIONS]", "Verify the image store and the container store",
+	    "system check",
+	    "[OPTIONS]",
+	    "Verify the image store and the container store",
 	    "Lists problems and the garbage a kill -9 may leave; exit status 1 when the store is "
 	    "not consistent.",
-	    "berth system check\nberth system check --repair", CLI_ARGS_NONE};
+	    "berth system check\nberth system check --repair",
+	    CLI_ARGS_NONE};
 	bool repair = false;
 	const flag_def defs[] = {
 	    {"repair", 0, FLAG_BOOL, &repair, "Repair what can be repaired, remove the garbage"},
@@ -88,7 +94,10 @@ int cmd_system(cli *c, int argc, char **argv)
 {
 	static const cli_cmd subs[] = {{"check", system_check, "Verify (or --repair) the stores"},
 				       {"prune", system_prune, "Remove unused data"}};
-	static const cli_doc doc = {"system", "COMMAND", "Manage berth's stores", NULL,
+	static const cli_doc doc = {"system",
+				    "COMMAND",
+				    "Manage berth's stores",
+				    NULL,
 				    "berth system check --repair\nberth system prune",
 				    CLI_ARGS_NONE};
 	return cli_subcommands(c, &doc, subs, ARRAY_SIZE(subs), argc, argv);

@@ -73,8 +73,8 @@ int cmd_attach(cli *c, int argc, char **argv)
 	ctr_sel sel = {.running = true};
 	const flag_def defs[] = {
 	    {"no-stdin", 0, FLAG_BOOL, &a.no_stdin, "Do not attach STDIN"},
-	    {"sig-proxy", 0, FLAG_BOOL, &a.sig_proxy, "Proxy the signals berth gets to the container",
-	     NULL, "true"},
+	    {"sig-proxy", 0, FLAG_BOOL, &a.sig_proxy,
+	     "Proxy the signals berth gets to the container", NULL, "true"},
 	    {"detach-keys", 0, FLAG_STRING, &a.detach_keys, "Key sequence that detaches", "string",
 	     "ctrl-p,ctrl-q"},
 	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest running container"},

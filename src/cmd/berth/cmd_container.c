@@ -149,17 +149,21 @@ static int for_selected(cli *c, const ctr_sel *sel, int argc, char **argv, int i
 }
 
 static const cli_doc stop_doc = {
-    "stop", "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers",
+    "stop",
+    "[OPTIONS] CONTAINER [CONTAINER...]",
+    "Stop one or more running containers",
     "Sends the container's stop signal (its image's StopSignal, else SIGTERM), and SIGKILL "
     "after the timeout.",
-    "berth stop web\nberth stop -t 2 web db\nberth stop --all", CLI_ARGS_CONTAINERS};
+    "berth stop web\nberth stop -t 2 web db\nberth stop --all",
+    CLI_ARGS_CONTAINERS};
 
 int cmd_stop(cli *c, int argc, char **argv)
 {
 	int t = 10;
 	ctr_sel sel = {.running = true};
 	const flag_def defs[] = {
-	    {"time", 't', FLAG_INT, &t, "Seconds to wait before killing the container", "int", "10"},
+	    {"time", 't', FLAG_INT, &t, "Seconds to wait before killing the container", "int",
+	     "10"},
 	    {"timeout", 0, FLAG_INT, &t, "The same as --time", "int", "10"},
 	    {"all", 'a', FLAG_BOOL, &sel.all, "Stop all running containers"},
 	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest running container"},
@@ -194,7 +198,8 @@ int cmd_restart(cli *c, int argc, char **argv)
 	int t = 10;
 	ctr_sel sel = {0};
 	const flag_def defs[] = {
-	    {"time", 't', FLAG_INT, &t, "Seconds to wait before killing the container", "int", "10"},
+	    {"time", 't', FLAG_INT, &t, "Seconds to wait before killing the container", "int",
+	     "10"},
 	    {"timeout", 0, FLAG_INT, &t, "The same as --time", "int", "10"},
 	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest container"},
 	    {0}};
@@ -218,7 +223,8 @@ static int do_kill(eng *g, const char *id, const char *ref, void *arg)
 }
 
 static const cli_doc kill_doc = {
-    "kill",	"[OPTIONS] CONTAINER [CONTAINER...]",
+    "kill",
+    "[OPTIONS] CONTAINER [CONTAINER...]",
     "Kill one or more running containers",
     "Sends SIGKILL, or the signal --signal names (KILL, SIGTERM, 15, ...).",
     "berth kill web\nberth kill -s HUP web\nberth kill --all",
@@ -272,20 +278,19 @@ static int do_rm(eng *g, const char *id, const char *ref, void *arg)
 	return 0;
 }
 
-static const cli_doc rm_doc = {"rm",
-			       "[OPTIONS] CONTAINER [CONTAINER...]",
-			       "Remove one or more containers",
-			       NULL,
-			       "berth rm web\nberth rm -f web\nberth rm -af",
-			       CLI_ARGS_CONTAINERS};
+static const cli_doc rm_doc = {
+    "rm", "[OPTIONS] CONTAINER [CONTAINER...]",		 "Remove one or more containers",
+    NULL, "berth rm web\nberth rm -f web\nberth rm -af", CLI_ARGS_CONTAINERS};
 
 int cmd_rm(cli *c, int argc, char **argv)
 {
 	rm_args a = {0};
 	ctr_sel sel = {0};
 	const flag_def defs[] = {
-	    {"force", 'f', FLAG_BOOL, &a.force, "Force the removal of a running container (SIGKILL)"},
-	    {"volumes", 'v', FLAG_BOOL, &a.volumes, "Remove the anonymous volumes of the container"},
+	    {"force", 'f', FLAG_BOOL, &a.force,
+	     "Force the removal of a running container (SIGKILL)"},
+	    {"volumes", 'v', FLAG_BOOL, &a.volumes,
+	     "Remove the anonymous volumes of the container"},
 	    {"all", 'a', FLAG_BOOL, &sel.all, "Remove all containers"},
 	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest container"},
 	    {0}};
@@ -304,12 +309,13 @@ static int do_wait(eng *g, const char *id, const char *ref, void *arg)
 	return 0;
 }
 
-static const cli_doc wait_doc = {"wait",
-				 "[OPTIONS] CONTAINER [CONTAINER...]",
-				 "Block until one or more containers stop, then print their exit codes",
-				 NULL,
-				 "berth wait web",
-				 CLI_ARGS_CONTAINERS};
+static const cli_doc wait_doc = {
+    "wait",
+    "[OPTIONS] CONTAINER [CONTAINER...]",
+    "Block until one or more containers stop, then print their exit codes",
+    NULL,
+    "berth wait web",
+    CLI_ARGS_CONTAINERS};
 
 int cmd_wait(cli *c, int argc, char **argv)
 {
@@ -390,14 +396,9 @@ int cmd_container_inspect(cli *c, int argc, char **argv)
 		return st;
 	if (type && !strcmp(type, "image"))
 		return cmd_inspect(c, argc, argv);
-	if (sel.latest) {
-		char **refs = ctr_select(c, &sel, argc, argv, i, &st);
-		if (!refs)
-			return st;
-		int rc = cmd_container_inspect(c, (int)strv_len(refs), refs);
-		strv_free(refs);
-		return rc;
-	}
+	char *one[3], lid[65];
+	if (ctr_select_one(c, &sel, &argc, &argv, &i, one, lid, &st) < 0)
+		return st;
 	if (i >= argc)
 		return cli_failf(125, "\"inspect\" requires at least 1 argument");
 	eng *g = ctr_open(c, &e);
@@ -447,14 +448,16 @@ int cmd_container_inspect(cli *c, int argc, char **argv)
 static int cmd_cleanup(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
-	    "container cleanup", "[--rm] CONTAINER",
+	    "container cleanup",
+	    "[--rm] CONTAINER",
 	    "Clean up after a container's exit (run by its monitor)",
 	    "Deletes the runtime state and unmounts the root; --rm removes the container "
 	    "and its anonymous volumes.",
-	    NULL, CLI_ARGS_CONTAINERS};
+	    NULL,
+	    CLI_ARGS_CONTAINERS};
 	bool rm = false;
-	const flag_def defs[] = {
-	    {"rm", 0, FLAG_BOOL, &rm, "Remove the container too (run --rm)"}, {0}};
+	const flag_def defs[] = {{"rm", 0, FLAG_BOOL, &rm, "Remove the container too (run --rm)"},
+				 {0}};
 	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
 	if (i < 0)
 		return st;
@@ -472,8 +475,9 @@ static int cmd_cleanup(cli *c, int argc, char **argv)
 
 static int cmd_prune(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"container prune", "[OPTIONS]", "Remove all stopped containers",
-				    NULL, "berth container prune", CLI_ARGS_NONE};
+	static const cli_doc doc = {
+	    "container prune",	     "[OPTIONS]",  "Remove all stopped containers", NULL,
+	    "berth container prune", CLI_ARGS_NONE};
 	bool force = false;
 	const flag_def defs[] = {
 	    {"force", 'f', FLAG_BOOL, &force, "Do not prompt for confirmation (berth never does)"},
@@ -501,12 +505,13 @@ static int cmd_prune(cli *c, int argc, char **argv)
 	return 0;
 }
 
-static const cli_doc exec_doc = {"exec",
-				 "[OPTIONS] CONTAINER COMMAND [ARG...]",
-				 "Execute a command in a running container",
-				 NULL,
-				 "berth exec web ls /\nberth exec -it web sh\nberth exec -l cat /etc/hostname",
-				 CLI_ARGS_CONTAINER_CMD};
+static const cli_doc exec_doc = {
+    "exec",
+    "[OPTIONS] CONTAINER COMMAND [ARG...]",
+    "Execute a command in a running container",
+    NULL,
+    "berth exec web ls /\nberth exec -it web sh\nberth exec -l cat /etc/hostname",
+    CLI_ARGS_CONTAINER_CMD};
 
 int cmd_exec(cli *c, int argc, char **argv)
 {
@@ -650,7 +655,11 @@ int cmd_container(cli *c, int argc, char **argv)
 	    {"stats", cmd_stats, "Show containers' resource usage"},
 	    {"top", cmd_top, "Show a container's processes"},
 	    {"cp", cmd_cp, "Copy files between a container and the host"}};
-	static const cli_doc doc = {"container", "COMMAND", "Manage containers", NULL,
-				    "berth container ls -a\nberth container prune", CLI_ARGS_NONE};
+	static const cli_doc doc = {"container",
+				    "COMMAND",
+				    "Manage containers",
+				    NULL,
+				    "berth container ls -a\nberth container prune",
+				    CLI_ARGS_NONE};
 	return cli_subcommands(c, &doc, sub, ARRAY_SIZE(sub), argc, argv);
 }

@@ -65,12 +65,13 @@ static void human_bytes(uint64_t b, char *out, size_t sz)
 
 int cmd_stats(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"stats",
-				    "[OPTIONS] [CONTAINER...]",
-				    "Display a live stream of container(s) resource usage statistics",
-				    "Without CONTAINER: every running container.",
-				    "berth stats --no-stream\nberth stats --format json web",
-				    CLI_ARGS_CONTAINERS};
+	static const cli_doc doc = {
+	    "stats",
+	    "[OPTIONS] [CONTAINER...]",
+	    "Display a live stream of container(s) resource usage statistics",
+	    "Without CONTAINER: every running container.",
+	    "berth stats --no-stream\nberth stats --format json web",
+	    CLI_ARGS_CONTAINERS};
 	bool no_stream = false;
 	const char *format = NULL;
 	ctr_sel sel = {.running = true};
@@ -188,8 +189,9 @@ int cmd_stats(cli *c, int argc, char **argv)
 
 int cmd_top(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"top", "[OPTIONS] CONTAINER", "Display the running processes of a container",
-				    NULL, "berth top web\nberth top -l", CLI_ARGS_CONTAINERS};
+	static const cli_doc doc = {
+	    "top", "[OPTIONS] CONTAINER",	  "Display the running processes of a container",
+	    NULL,  "berth top web\nberth top -l", CLI_ARGS_CONTAINERS};
 	ctr_sel sel = {.running = true};
 	const flag_def defs[] = {
 	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest running container"}, {0}};
@@ -262,9 +264,12 @@ static char *base_name(const char *p)
 int cmd_cp(cli *c, int argc, char **argv)
 {
 	static const cli_doc cp_doc = {
-	    "cp", "CONTAINER:SRC_PATH DEST_PATH | SRC_PATH CONTAINER:DEST_PATH",
-	    "Copy files/folders between a container and the local filesystem", NULL,
-	    "berth cp web:/etc/hosts .\nberth cp ./app.conf web:/etc/app.conf", CLI_ARGS_FILES};
+	    "cp",
+	    "CONTAINER:SRC_PATH DEST_PATH | SRC_PATH CONTAINER:DEST_PATH",
+	    "Copy files/folders between a container and the local filesystem",
+	    NULL,
+	    "berth cp web:/etc/hosts .\nberth cp ./app.conf web:/etc/app.conf",
+	    CLI_ARGS_FILES};
 	berr e;
 	int st, i = cli_flags(c, &cp_doc, NULL, argc, argv, &st);
 	if (i < 0)

@@ -80,7 +80,10 @@ static void split_name(const char *full, char **repo, char **tag)
 
 int cmd_images(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"images", "[OPTIONS]", "List images", NULL,
+	static const cli_doc doc = {"images",
+				    "[OPTIONS]",
+				    "List images",
+				    NULL,
 				    "berth images\nberth images -q\nberth images --format json",
 				    CLI_ARGS_NONE};
 	bool quiet = false, all = false, json = false;
@@ -162,9 +165,12 @@ int cmd_images(cli *c, int argc, char **argv)
 
 int cmd_inspect(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"image inspect", "[OPTIONS] IMAGE [IMAGE...]",
-				    "Display detailed information on one or more images", NULL,
-				    "berth image inspect localhost/busybox", CLI_ARGS_IMAGES};
+	static const cli_doc doc = {"image inspect",
+				    "[OPTIONS] IMAGE [IMAGE...]",
+				    "Display detailed information on one or more images",
+				    NULL,
+				    "berth image inspect localhost/busybox",
+				    CLI_ARGS_IMAGES};
 	const char *type = NULL, *format = NULL;
 	const flag_def defs[] = {
 	    {"type", 0, FLAG_STRING, &type, "Only this type: container or image", "string"},
@@ -210,9 +216,12 @@ int cmd_inspect(cli *c, int argc, char **argv)
 
 int cmd_tag(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"tag", "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
-				    "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", NULL,
-				    "berth tag localhost/busybox localhost/bb:1", CLI_ARGS_IMAGES};
+	static const cli_doc doc = {"tag",
+				    "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+				    "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+				    NULL,
+				    "berth tag localhost/busybox localhost/bb:1",
+				    CLI_ARGS_IMAGES};
 	int st, i = cli_flags(c, &doc, NULL, argc, argv, &st);
 	if (i < 0)
 		return st;
@@ -227,14 +236,16 @@ int cmd_tag(cli *c, int argc, char **argv)
 
 int cmd_rmi(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"rmi", "[OPTIONS] IMAGE [IMAGE...]",
-				    "Remove one or more images", NULL,
-				    "berth rmi localhost/busybox\nberth rmi -a", CLI_ARGS_IMAGES};
+	static const cli_doc doc = {"rmi",
+				    "[OPTIONS] IMAGE [IMAGE...]",
+				    "Remove one or more images",
+				    NULL,
+				    "berth rmi localhost/busybox\nberth rmi -a",
+				    CLI_ARGS_IMAGES};
 	bool force = false, all = false;
-	const flag_def defs[] = {
-	    {"force", 'f', FLAG_BOOL, &force, "Force removal of the image"},
-	    {"all", 'a', FLAG_BOOL, &all, "Remove all images"},
-	    {0}};
+	const flag_def defs[] = {{"force", 'f', FLAG_BOOL, &force, "Force removal of the image"},
+				 {"all", 'a', FLAG_BOOL, &all, "Remove all images"},
+				 {0}};
 	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
 	if (i < 0)
 		return st;
@@ -251,8 +262,13 @@ int cmd_rmi(cli *c, int argc, char **argv)
 		img_index x;
 		if (index_load(s, &x, &e) < 0)
 			return cli_fail(125, &e);
-		for (size_t k = 0; k < x.n; k++)
-			strv_push(&refs, x.v[k].id.s);
+		/* each name (untagged; the last one deletes), an image without any by ID */
+		for (size_t k = 0; k < x.n; k++) {
+			for (size_t n = 0; x.v[k].names && x.v[k].names[n]; n++)
+				strv_push(&refs, x.v[k].names[n]);
+			if (!strv_len(x.v[k].names))
+				strv_push(&refs, x.v[k].id.s);
+		}
 		index_free(&x);
 	} else {
 		for (; i < argc; i++)
@@ -272,8 +288,8 @@ int cmd_rmi(cli *c, int argc, char **argv)
 
 static int cmd_image_prune(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"image prune", "[OPTIONS]", "Remove unused images", NULL,
-				    "berth image prune", CLI_ARGS_NONE};
+	static const cli_doc doc = {"image prune", "[OPTIONS]",		"Remove unused images",
+				    NULL,	   "berth image prune", CLI_ARGS_NONE};
 	bool force = false;
 	const flag_def defs[] = {
 	    {"force", 'f', FLAG_BOOL, &force, "Do not prompt for confirmation (berth never does)"},
@@ -311,7 +327,8 @@ int cmd_image(cli *c, int argc, char **argv)
 	    {"save", cli_xfer, "Save images to an archive"},
 	    {"import", cli_xfer, "Make an image from a root filesystem tar"},
 	};
-	static const cli_doc doc = {"image", "COMMAND", "Manage images", NULL,
-				    "berth image ls\nberth image prune", CLI_ARGS_NONE};
+	static const cli_doc doc = {
+	    "image",	  "COMMAND", "Manage images", NULL, "berth image ls\nberth image prune",
+	    CLI_ARGS_NONE};
 	return cli_subcommands(c, &doc, subs, ARRAY_SIZE(subs), argc, argv);
 }

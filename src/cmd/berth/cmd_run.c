@@ -391,8 +391,8 @@ static const cli_doc create_doc = {"create",
 				   "berth create --name web IMAGE CMD\nberth start -a web",
 				   CLI_ARGS_IMAGE_CMD};
 
-static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flags *f,
-		     int *first, int *status)
+static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flags *f, int *first,
+		     int *status)
 {
 	memset(f, 0, sizeof(*f));
 	f->o.entrypoint = NULL;
@@ -552,12 +552,9 @@ int cmd_create(cli *c, int argc, char **argv)
 	return run_or_create(c, argc, argv, false);
 }
 
-static const cli_doc start_doc = {"start",
-				  "[OPTIONS] CONTAINER [CONTAINER...]",
-				  "Start one or more stopped containers",
-				  NULL,
-				  "berth start web\nberth start -ai web",
-				  CLI_ARGS_CONTAINERS};
+static const cli_doc start_doc = {
+    "start", "[OPTIONS] CONTAINER [CONTAINER...]",   "Start one or more stopped containers",
+    NULL,    "berth start web\nberth start -ai web", CLI_ARGS_CONTAINERS};
 
 int cmd_start(cli *c, int argc, char **argv)
 {

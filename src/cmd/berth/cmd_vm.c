@@ -153,7 +153,11 @@ static int vm_run_cmd(cli *c, int argc, char **argv)
 int cmd_vm(cli *c, int argc, char **argv)
 {
 	static const cli_cmd subs[] = {{"run", vm_run_cmd, "Boot a kernel in a KVM micro-VM"}};
-	static const cli_doc doc = {"vm", "COMMAND", "Run and manage KVM micro-VMs", vm_description,
-				    "berth vm run --kernel bzImage --console", CLI_ARGS_NONE};
+	static const cli_doc doc = {"vm",
+				    "COMMAND",
+				    "Run and manage KVM micro-VMs",
+				    vm_description,
+				    "berth vm run --kernel bzImage --console",
+				    CLI_ARGS_NONE};
 	return cli_subcommands(c, &doc, subs, ARRAY_SIZE(subs), argc, argv);
 }

@@ -12,14 +12,15 @@
 /* Each subcommand parses its flags first: --help and completion open no store. */
 #define VOL_OPEN(c, g)                                                                             \
 	berr e;                                                                                    \
-	_cleanup_eng_ eng *g = ctr_open(c, &e);                                                   \
+	_cleanup_eng_ eng *g = ctr_open(c, &e);                                                    \
 	if (!g)                                                                                    \
 		return cli_fail(125, &e);
 
 static int vol_create(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"volume create", "[NAME]", "Create a volume", NULL,
-				    "berth volume create data", CLI_ARGS_NONE};
+	static const cli_doc doc = {
+	    "volume create", "[NAME]", "Create a volume", NULL, "berth volume create data",
+	    CLI_ARGS_NONE};
 	int st, i = cli_flags(c, &doc, NULL, argc, argv, &st);
 	if (i < 0)
 		return st;
@@ -37,8 +38,8 @@ static int vol_create(cli *c, int argc, char **argv)
 
 static int vol_ls(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"volume ls", "[OPTIONS]", "List volumes", NULL,
-				    "berth volume ls -q", CLI_ARGS_NONE};
+	static const cli_doc doc = {"volume ls", "[OPTIONS]",	       "List volumes",
+				    NULL,	 "berth volume ls -q", CLI_ARGS_NONE};
 	bool quiet = false;
 	const flag_def defs[] = {{"quiet", 'q', FLAG_BOOL, &quiet, "Only display volume names"},
 				 {0}};
@@ -57,9 +58,12 @@ static int vol_ls(cli *c, int argc, char **argv)
 
 static int vol_inspect(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"volume inspect", "[OPTIONS] VOLUME [VOLUME...]",
-				    "Display detailed information on one or more volumes", NULL,
-				    "berth volume inspect -f '{{.Mountpoint}}' data", CLI_ARGS_VOLUMES};
+	static const cli_doc doc = {"volume inspect",
+				    "[OPTIONS] VOLUME [VOLUME...]",
+				    "Display detailed information on one or more volumes",
+				    NULL,
+				    "berth volume inspect -f '{{.Mountpoint}}' data",
+				    CLI_ARGS_VOLUMES};
 	const char *format = NULL;
 	const flag_def defs[] = {
 	    {"format", 'f', FLAG_STRING, &format, "Format the output with a Go template", "string"},
@@ -97,12 +101,12 @@ static int vol_inspect(cli *c, int argc, char **argv)
 
 static int vol_rm(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"volume rm", "[OPTIONS] VOLUME [VOLUME...]",
-				    "Remove one or more volumes", NULL, "berth volume rm data",
-				    CLI_ARGS_VOLUMES};
+	static const cli_doc doc = {
+	    "volume rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes",
+	    NULL,	 "berth volume rm data",	 CLI_ARGS_VOLUMES};
 	bool force = false;
-	const flag_def defs[] = {
-	    {"force", 'f', FLAG_BOOL, &force, "A missing volume is no error"}, {0}};
+	const flag_def defs[] = {{"force", 'f', FLAG_BOOL, &force, "A missing volume is no error"},
+				 {0}};
 	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
 	if (i < 0)
 		return st;
@@ -125,9 +129,12 @@ static int vol_rm(cli *c, int argc, char **argv)
 /* Docker 23+: anonymous volumes no container uses; --all: every unused one. */
 static int vol_prune(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"volume prune", "[OPTIONS]",
-				    "Remove unused anonymous volumes (--all: every unused one)", NULL,
-				    "berth volume prune\nberth volume prune -a", CLI_ARGS_NONE};
+	static const cli_doc doc = {"volume prune",
+				    "[OPTIONS]",
+				    "Remove unused anonymous volumes (--all: every unused one)",
+				    NULL,
+				    "berth volume prune\nberth volume prune -a",
+				    CLI_ARGS_NONE};
 	bool all = false, force = false;
 	const flag_def defs[] = {
 	    {"all", 'a', FLAG_BOOL, &all, "Remove all unused volumes, not just anonymous ones"},
@@ -159,7 +166,11 @@ int cmd_volume(cli *c, int argc, char **argv)
 	    {"rm", vol_rm, "Remove volumes"},
 	    {"remove", vol_rm, "Remove volumes"},
 	    {"prune", vol_prune, "Remove unused volumes"}};
-	static const cli_doc doc = {"volume", "COMMAND", "Manage volumes", NULL,
-				    "berth volume create data\nberth volume ls", CLI_ARGS_NONE};
+	static const cli_doc doc = {"volume",
+				    "COMMAND",
+				    "Manage volumes",
+				    NULL,
+				    "berth volume create data\nberth volume ls",
+				    CLI_ARGS_NONE};
 	return cli_subcommands(c, &doc, subs, ARRAY_SIZE(subs), argc, argv);
 }

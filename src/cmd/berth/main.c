@@ -74,16 +74,19 @@ static void top_help(cli *c, bool man)
 
 int cmd_version(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"version", "", "Show the version information",
+	static const cli_doc doc = {"version",
+				    "",
+				    "Show the version information",
 				    "As Docker prints it: the client's version, the C compiler "
 				    "it was built with, the OS and architecture.",
-				    "berth version", CLI_ARGS_NONE};
+				    "berth version",
+				    CLI_ARGS_NONE};
 	int st;
 	if (cli_flags(c, &doc, NULL, argc, argv, &st) < 0)
 		return st;
 	struct utsname u;
-	const char *arch = uname(&u) < 0		  ? "unknown"
-			   : !strcmp(u.machine, "x86_64") ? "amd64"
+	const char *arch = uname(&u) < 0		   ? "unknown"
+			   : !strcmp(u.machine, "x86_64")  ? "amd64"
 			   : !strcmp(u.machine, "aarch64") ? "arm64"
 							   : u.machine;
 	printf("Client:\n"

@@ -55,7 +55,8 @@ char **ctr_select(cli *c, const ctr_sel *s, int argc, char **argv, int i, int *s
 	if (s->latest) {
 		if (!*newest) {
 			strv_free(out);
-			*status = cli_failf(125, "--latest: no container%s", s->running ? " is running" : "s");
+			*status = cli_failf(125, "--latest: no container%s",
+					    s->running ? " is running" : "s");
 			return NULL;
 		}
 		strv_push(&out, newest);

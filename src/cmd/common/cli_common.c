@@ -76,8 +76,13 @@ const cli_prog cli_berth_prog = {"berth", "berth Manual", 1, false};
 
 void cli_global_defs(cli *c, flag_def defs[CLI_NGLOBAL])
 {
-	defs[0] = (flag_def){"root", 0, FLAG_STRING, &c->root,
-			     "Root of the store (also $BERTH_ROOT)", "DIR", "/var/lib/berth"};
+	defs[0] = (flag_def){"root",
+			     0,
+			     FLAG_STRING,
+			     &c->root,
+			     "Root of the store (also $BERTH_ROOT)",
+			     "DIR",
+			     "/var/lib/berth"};
 	defs[1] = (flag_def){"debug", 0, FLAG_BOOL, &c->debug, "Print debug messages"};
 	defs[2] = (flag_def){"version", 'v', FLAG_BOOL, &c->version,
 			     "Print version information and quit"};
@@ -174,8 +179,7 @@ size_t cli_subs_of(const cli_cmd *cmds, size_t n, cli_sub out[CLI_MAX_SUBS])
 	return k;
 }
 
-int cli_subcommands(cli *c, const cli_doc *d, const cli_cmd *cmds, size_t n, int argc,
-		    char **argv)
+int cli_subcommands(cli *c, const cli_doc *d, const cli_cmd *cmds, size_t n, int argc, char **argv)
 {
 	cli_sub subs[CLI_MAX_SUBS];
 	size_t ns = cli_subs_of(cmds, n, subs);

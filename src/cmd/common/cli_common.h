@@ -13,11 +13,11 @@ typedef struct cli {
 	const char *root;     /* store root: --root, $BERTH_ROOT, /var/lib/berth */
 	const char *run_root; /* runtime state: $BERTH_RUNROOT, /run/berth */
 	bool debug;
-	bool version; /* --version/-v before the command */
-	bool help;    /* --help/-h before the command, or `help` alone */
+	bool version;	    /* --version/-v before the command */
+	bool help;	    /* --help/-h before the command, or `help` alone */
 	bool commands_only; /* `__commands WORDS...`: completion without the store's names */
 	char **argv;	    /* the whole command line, for handing a command on */
-	cli_ui ui;    /* the mode (run, help, complete, man, parse) and how to complete */
+	cli_ui ui;	    /* the mode (run, help, complete, man, parse) and how to complete */
 } cli;
 
 /* The program berth and berth-xfer are: help as Docker prints it, man
@@ -68,8 +68,7 @@ int cli_flags(cli *c, const cli_doc *d, const flag_def *defs, int argc, char **a
 
 /* A command that only dispatches to cmds (cli_parent): runs the
  * subcommand argv[1], or answers --help, completion, man. */
-int cli_subcommands(cli *c, const cli_doc *d, const cli_cmd *cmds, size_t n, int argc,
-		    char **argv);
+int cli_subcommands(cli *c, const cli_doc *d, const cli_cmd *cmds, size_t n, int argc, char **argv);
 
 /* The names and summaries of cmds as cli_subs (n <= CLI_MAX_SUBS). */
 size_t cli_subs_of(const cli_cmd *cmds, size_t n, cli_sub out[CLI_MAX_SUBS]);

@@ -34,10 +34,10 @@ enum cli_args {
 };
 
 typedef struct cli_prog {
-	const char *name;   /* "berth", "berth-runtime" */
-	const char *title;  /* the man pages' header: "berth Manual" */
-	int man_section;    /* 1 or 8 */
-	bool runc_style;    /* help as runc prints it: NAME, USAGE, DESCRIPTION, OPTIONS */
+	const char *name;  /* "berth", "berth-runtime" */
+	const char *title; /* the man pages' header: "berth Manual" */
+	int man_section;   /* 1 or 8 */
+	bool runc_style;   /* help as runc prints it: NAME, USAGE, DESCRIPTION, OPTIONS */
 } cli_prog;
 
 /* A subcommand: its name and one line (the function is the front end's). */
