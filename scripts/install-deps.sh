@@ -15,10 +15,11 @@ build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarc
 demo=(busybox-static python3)
 # tests: test runner, a busybox for bundles, peers and tools the tests drive
 # (procps: ps for berth-runtime ps; a minbase system has none; clang and
-# libclang-rt-14-dev: the libFuzzer harnesses, tests/fuzz/)
+# libclang-rt-14-dev: the libFuzzer harnesses, tests/fuzz/; man-db and groff-base render
+# the man pages, zsh and fish load the completion scripts: tests/integration/test_cli_help.py)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd debootstrap qemu-system-x86
-	hyperfine clang-format clang libclang-rt-14-dev)
+	hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish)
 
 want=("${build[@]}")
 case "${1:-}" in
