@@ -8,12 +8,17 @@
 #include "util/flags.h"
 #include "util/xalloc.h"
 
-/* Between min and max positional arguments after the flags (first >= 0). */
-static int positional(int argc, int first, int min, int max, const cli_doc *d, berr *e)
+/* Between min and max positional arguments after the flags (first >= 0);
+ * a flag after them is named: flags come first. */
+static int positional(int argc, char **argv, int first, int min, int max, const cli_doc *d, berr *e)
 {
 	int n = argc - first;
 	if (first < 0)
 		return -1;
+	if (n > max && argv[first + max][0] == '-')
+		return berr_set(e, EINVAL,
+				"usage: berth-runtime %s %s (flags go before the arguments: %s)",
+				d->name, d->usage, argv[first + max]);
 	if (n < min || n > max)
 		return rcli_usage(d, e);
 	return 0;
@@ -71,7 +76,7 @@ static int parse_create(rcli *c, int argc, char **argv, rt_create_opts *o, bool 
 	int i = rcli_flags(c, d, defs, argc, argv, e);
 	if (i == CLI_DONE)
 		return CLI_DONE;
-	if (positional(argc, i, 1, 1, d, e) < 0)
+	if (positional(argc, argv, i, 1, 1, d, e) < 0)
 		return -1;
 	if (o->preserve_fds < 0)
 		return berr_set(e, EINVAL, "--preserve-fds: must not be negative");
@@ -114,7 +119,7 @@ static int one_id(rcli *c, int argc, char **argv, const flag_def *defs, const cl
 	int i = rcli_flags(c, d, defs, argc, argv, e);
 	if (i == CLI_DONE)
 		return CLI_DONE;
-	if (positional(argc, i, 1, max, d, e) < 0)
+	if (positional(argc, argv, i, 1, max, d, e) < 0)
 		return -1;
 	return i;
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "ctr.h"
-#include "image/image.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
@@ -118,21 +117,6 @@ static void complete_containers(cli *c, const char *cur)
 	eng_close(g);
 }
 
-static void complete_images(cli *c, const char *cur)
-{
-	berr e;
-	_cleanup_store_ img_store *s = store_open(c->root, &e);
-	img_index x;
-	if (!s || index_load(s, &x, &e) < 0)
-		return;
-	for (size_t i = 0; i < x.n; i++)
-		for (size_t k = 0; x.v[i].names && x.v[i].names[k]; k++) {
-			_cleanup_free_ char *f = ref_familiar(x.v[i].names[k]);
-			put_match(f, cur);
-		}
-	index_free(&x);
-}
-
 static void complete_volumes(cli *c, const char *cur)
 {
 	berr e;
@@ -152,7 +136,7 @@ void cli_complete_store(void *opaque, enum cli_args kind, const char *cur)
 	if (kind == CLI_ARGS_CONTAINERS)
 		complete_containers(c, cur);
 	else if (kind == CLI_ARGS_IMAGES)
-		complete_images(c, cur);
+		cli_complete_images(c->root, cur);
 	else if (kind == CLI_ARGS_VOLUMES)
 		complete_volumes(c, cur);
 }

@@ -60,16 +60,16 @@ static const cli_doc berth_doc = {
     CLI_ARGS_NONE,
 };
 
-static void top_help(cli *c, bool man)
+static void top_help(cli *c, FILE *f, bool man)
 {
 	flag_def defs[CLI_NGLOBAL];
 	cli_global_defs(c, defs);
 	cli_sub subs[CLI_MAX_SUBS];
 	size_t n = cli_subs_of(commands, ARRAY_SIZE(commands), subs);
 	if (man)
-		cli_print_man(stdout, c->ui.prog, &berth_doc, defs, subs, n);
+		cli_print_man(f, c->ui.prog, &berth_doc, defs, subs, n);
 	else
-		cli_print_help(stdout, c->ui.prog, &berth_doc, defs, subs, n);
+		cli_print_help(f, c->ui.prog, &berth_doc, defs, subs, n);
 }
 
 int cmd_version(cli *c, int argc, char **argv)
@@ -125,8 +125,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (c.help || i >= argc) {
-		top_help(&c, c.ui.mode == CLI_MAN);
-		return c.help || c.ui.mode != CLI_RUN ? 0 : 125;
+		/* no command: the help on stderr, status 125 */
+		bool asked = c.help || c.ui.mode != CLI_RUN;
+		top_help(&c, asked ? stdout : stderr, c.ui.mode == CLI_MAN);
+		return asked ? 0 : 125;
 	}
 	if (argv[i][0] == '-')
 		return cli_failf(125, "unknown flag: %s", argv[i]);

@@ -70,6 +70,12 @@ int cli_flags(cli *c, const cli_doc *d, const flag_def *defs, int argc, char **a
  * subcommand argv[1], or answers --help, completion, man. */
 int cli_subcommands(cli *c, const cli_doc *d, const cli_cmd *cmds, size_t n, int argc, char **argv);
 
+/* Completion of image references from the store under root (one a line,
+ * those starting with cur); cli_complete_images_only is that as a
+ * cli_complete_fn (opaque: the cli) for the images kind only. */
+void cli_complete_images(const char *root, const char *cur);
+void cli_complete_images_only(void *opaque, enum cli_args kind, const char *cur);
+
 /* The names and summaries of cmds as cli_subs (n <= CLI_MAX_SUBS). */
 size_t cli_subs_of(const cli_cmd *cmds, size_t n, cli_sub out[CLI_MAX_SUBS]);
 
