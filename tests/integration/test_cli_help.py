@@ -64,22 +64,29 @@ def runtime_commands(tmp):
     return [(c,) for c in words(runtime(tmp, "__complete", "").stdout)]
 
 
-def parser_flags(call, path):
-    """The long flags the command's table defines, from the completion."""
-    r = call("__complete", *path, "--")
+def parser_flags(call, path, short=False):
+    """The long (or short) flags the command's table defines, from the
+    completion."""
+    r = call("__complete", *path, "-" if short else "--")
     assert r.returncode == 0, r
+    if short:
+        return {w for w in r.stdout.split("\n") if re.fullmatch(r"-\w", w)}
     return {w for w in r.stdout.split("\n") if w.startswith("--")}
 
 
-def help_flags(text, runc):
-    """{"--name": takes_value} of each flag line of a --help."""
-    flags = {}
+def help_flags(text, runc, short=False):
+    """{"--name": takes_value} of each flag line of a --help (short: the
+    set of short flags shown)."""
+    flags, shorts = {}, set()
     for line in text.split("\n"):
         m = (RUNC_FLAG if runc else DOCKER_FLAG).match(line)
         if m:
             name = "--" + m.group(1 if runc else 2)
             flags[name] = bool(m.group(2) if runc else m.group(3))
-    return flags
+            s = m.group(3 if runc else 1)
+            if s:
+                shorts.add("-" + s)
+    return shorts if short else flags
 
 
 def test_commands_are_many(tmp):
@@ -116,6 +123,8 @@ def test_help_lists_every_flag_and_only_those(tmp, prog):
         assert table, path
         assert table <= set(shown), (path, table - set(shown))
         assert set(shown) <= table, (path, set(shown) - table)
+        shorts = parser_flags(call, path, short=True)
+        assert shorts == help_flags(r.stdout, runc, short=True), (path, shorts)
         for flag, takes_value in shown.items():
             if flag == "--help":
                 continue

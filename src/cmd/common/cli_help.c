@@ -213,16 +213,17 @@ static void man_upper(FILE *f, const char *s)
 		fputc(*s == ' ' ? '-' : *s >= 'a' && *s <= 'z' ? *s - 'a' + 'A' : *s, f);
 }
 
+/* "berth\-volume\-rm": the page's name, the command's words joined by dashes. */
 static void man_name(FILE *f, const cli_prog *p, const cli_doc *d)
 {
 	roff(f, p->name, false);
-	for (const char *s = d->name; *d->name && s; s = strchr(s, ' ')) {
-		if (*s == ' ')
-			s++;
-		const char *e = strchr(s, ' ');
+	if (*d->name)
 		fputs("\\-", f);
-		fprintf(f, "%.*s", e ? (int)(e - s) : (int)strlen(s), s);
-	}
+	for (const char *s = d->name; *s; s++)
+		if (*s == ' ')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
 }
 
 static void man_flag(FILE *f, const flag_def *d)
@@ -334,6 +335,8 @@ void cli_complete_flags(FILE *f, const flag_def *defs, const char *cur)
 	}
 	if (!defines_long(defs, "help") && prefix("--help", cur))
 		fputs("--help\n", f);
+	if (!defines_short(defs, 'h') && !defines_long(defs, "help") && *cur && prefix("-h", cur))
+		fputs("-h\n", f);
 }
 
 void cli_complete_subs(FILE *f, const cli_sub *subs, size_t n, const char *cur)

@@ -58,7 +58,8 @@ static bool is_help(const flag_def *defs, const char *a)
 }
 
 /* -abc: every letter a short flag; a letter whose flag takes a value takes
- * the rest of the word, or the next word if it is the last letter. */
+ * the rest of the word (without a leading '=', as pflag), or the next word
+ * if it is the last letter. */
 static int parse_bundle(const flag_def *defs, int argc, char **argv, int *i, berr *e)
 {
 	const char *a = argv[*i];
@@ -71,8 +72,8 @@ static int parse_bundle(const flag_def *defs, int argc, char **argv, int *i, ber
 				return -1;
 			continue;
 		}
-		const char *v = p + 1;
-		if (!*v) {
+		const char *v = p + 1 + (p[1] == '=');
+		if (!p[1]) {
 			if (*i + 1 >= argc)
 				return berr_set(e, EINVAL, "flag -%c (--%s) needs a value", *p,
 						d->name);
@@ -100,7 +101,7 @@ int flags_parse(const flag_def *defs, int argc, char **argv, int start, berr *e)
 		const flag_def *d = find(defs, name, len, 0);
 		if (!d && a[1] != '-' && len == 1)
 			d = find(defs, NULL, 0, name[0]);
-		if (!d && a[1] != '-' && !eq && len > 1) {
+		if (!d && a[1] != '-' && len > 1) {
 			if (parse_bundle(defs, argc, argv, &i, e) < 0)
 				return -1;
 			i++;
@@ -136,9 +137,8 @@ const flag_def *flags_lookup(const flag_def *defs, const char *a, bool *inline_v
 		return d;
 	if (len == 1)
 		return find(defs, NULL, 0, name[0]);
-	if (eq)
-		return NULL;
 	/* a bundle: the first letter that takes a value ends it */
+	*inline_value = false;
 	for (const char *p = name; *p; p++) {
 		d = find(defs, NULL, 0, *p);
 		if (!d)
