@@ -238,6 +238,12 @@ def test_completion_bash(store, tmp):
     # after the image, the command: files
     out = complete(berth_path, "--root", root, "run", BUSYBOX, "/bi")
     assert "/bin" in out, out
+    # as bash calls it: COMP_LINE too, and the words split at ':' (COMP_WORDBREAKS)
+    line = f"{berth_path} --root={root} run {BUSYBOX}:la"
+    prog = (f"source {script}; COMP_LINE='{line}'; COMP_POINT={len(line)}; "
+            f"COMP_WORDS=({berth_path} --root = {root} run {BUSYBOX} : la); COMP_CWORD=7; "
+            "_berth; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    assert run(["bash", "-c", prog], env=b.env).stdout == "latest\n"
 
 
 def test_completion_zsh(store, tmp):

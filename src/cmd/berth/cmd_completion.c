@@ -10,19 +10,35 @@
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
+/* bash splits words at ':' and '=' too (COMP_WORDBREAKS), which would cut
+ * image references (busybox:latest) and --root=DIR apart: the words are
+ * taken from COMP_LINE (up to the cursor) split at blanks, and the answers
+ * lose what bash counts as an earlier word. */
 static const char bash_script[] =
     "# bash completion for berth (made by `berth completion bash`)\n"
     "_berth()\n"
     "{\n"
-    "\tlocal cur=${COMP_WORDS[COMP_CWORD]} IFS=$'\\n' out\n"
-    "\tout=$(\"${COMP_WORDS[0]}\" __complete \"${COMP_WORDS[@]:1:COMP_CWORD}\" "
-    "2>/dev/null) || return 0\n"
+    "\tlocal IFS=$' \\t\\n' line out cur bcur=${COMP_WORDS[COMP_CWORD]}\n"
+    "\tlocal -a w\n"
+    "\tif [[ -n ${COMP_LINE-} ]]; then\n"
+    "\t\tline=${COMP_LINE:0:COMP_POINT}\n"
+    "\t\tread -ra w <<<\"$line\"\n"
+    "\t\t[[ -z $line || $line == *[[:space:]] ]] && w+=(\"\")\n"
+    "\telse\n"
+    "\t\tw=(\"${COMP_WORDS[@]:0:COMP_CWORD+1}\")\n"
+    "\tfi\n"
+    "\tcur=${w[${#w[@]}-1]}\n"
+    "\tIFS=$'\\n'\n"
+    "\tout=$(\"${w[0]}\" __complete \"${w[@]:1}\" 2>/dev/null) || return 0\n"
     "\tif [[ $out == :files ]]; then\n"
     "\t\tcompopt -o filenames 2>/dev/null\n"
-    "\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n"
+    "\t\tCOMPREPLY=($(compgen -f -- \"$bcur\"))\n"
     "\t\treturn 0\n"
     "\tfi\n"
     "\tCOMPREPLY=($out)\n"
+    "\tlocal pre=${cur%\"$bcur\"}\n"
+    "\t[[ -n $pre && $pre != \"$cur\" ]] && COMPREPLY=(\"${COMPREPLY[@]#\"$pre\"}\")\n"
+    "\treturn 0\n"
     "}\n"
     "complete -F _berth berth\n";
 
