@@ -121,8 +121,9 @@ static int vm_run_cmd(cli *c, int argc, char **argv)
 	if (first != argc)
 		return cli_failf(125, "vm run: unexpected argument \"%s\"", argv[first]);
 	if (!cfg.kernel) {
+		cli_failf(125, "vm run: --kernel is required");
 		cli_see_help(stderr, c->ui.prog, &vm_run_doc);
-		return cli_failf(125, "vm run: --kernel is required");
+		return 125;
 	}
 	if (console || cfg.virtio_console)
 		cfg.console_in = STDIN_FILENO;
