@@ -233,6 +233,7 @@ def test_completion_bash(store, tmp):
     assert complete(berth_path, "--root", root, "rm", "--for") == ["--force", ""]
     assert "volume" in complete(berth_path, "--root", root, "vol")
     assert "prune" in complete(berth_path, "--root", root, "volume", "p")
+    assert "volume" in complete(berth_path, "--root", root, "help", "vol")
     assert BUSYBOX + ":latest" in complete(berth_path, "--root", root, "run", "-d", "--name", "x",
                                            "local")
     # after the image, the command: files

@@ -106,6 +106,9 @@ int main(int argc, char **argv)
 		return 125;
 	c.ui.complete = c.commands_only ? NULL : cli_complete_store;
 	c.ui.opaque = &c;
+	/* `berth help CMD [SUB]` completes as the command path does */
+	if (c.ui.mode == CLI_COMPLETE && i < argc - 1 && !strcmp(argv[i], "help"))
+		i++;
 	if (c.ui.mode == CLI_COMPLETE && i >= argc - 1) {
 		/* the command word itself */
 		const char *cur = i < argc ? argv[i] : "";
