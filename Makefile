@@ -76,7 +76,8 @@ FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%.c=%)
 FUZZ_BINS := $(FUZZ_NAMES:%=build/fuzz/tests/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps demo-deps demo test check bench format format-check clean fuzz fuzz-build fuzzers
+.PHONY: all deps demo-deps demo test check bench format format-check clean fuzz fuzz-build fuzzers \
+	man install uninstall
 # keep objects of unit tests and binaries (they are not throwaway intermediates)
 .SECONDARY:
 all: $(BINS) $(UNIT_BINS)
@@ -121,6 +122,36 @@ fuzz-build:
 # build/fuzz/work/NAME/corpus, a crash to build/fuzz/work/NAME/crash (tests/fuzz/run.py).
 fuzz: deps fuzz-build
 	@/usr/bin/python3 tests/fuzz/run.py $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+# Man pages, printed by the binaries from the commands' own tables
+# (scripts/gen-man.sh): berth(1), berth-CMD(1), berth-runtime(8), ...
+man: $(BINS)
+	$(call say,MAN,$(O)/man)
+	$(Q)rm -rf $(O)/man && scripts/gen-man.sh $(O)/bin $(O)/man
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binaries (the helpers
+# berth-monitor, berth-init, berth-xfer next to berth, where it looks for
+# them), the shell completions where bash, zsh and fish look, the man pages.
+PREFIX ?= /usr/local
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+SHAREDIR = $(DESTDIR)$(PREFIX)/share
+COMPLETIONS = $(SHAREDIR)/bash-completion/completions/berth $(SHAREDIR)/zsh/vendor-completions/_berth \
+	$(SHAREDIR)/fish/vendor_completions.d/berth.fish
+install: $(BINS) man
+	install -d $(BINDIR) $(SHAREDIR)/man/man1 $(SHAREDIR)/man/man8 \
+		$(SHAREDIR)/bash-completion/completions $(SHAREDIR)/zsh/vendor-completions \
+		$(SHAREDIR)/fish/vendor_completions.d
+	install -m 755 $(BINS) $(BINDIR)/
+	$(O)/bin/berth completion bash > $(SHAREDIR)/bash-completion/completions/berth
+	$(O)/bin/berth completion zsh > $(SHAREDIR)/zsh/vendor-completions/_berth
+	$(O)/bin/berth completion fish > $(SHAREDIR)/fish/vendor_completions.d/berth.fish
+	install -m 644 $(O)/man/*.1 $(SHAREDIR)/man/man1/
+	install -m 644 $(O)/man/*.8 $(SHAREDIR)/man/man8/
+
+uninstall:
+	rm -f $(addprefix $(BINDIR)/,$(CMDS)) $(COMPLETIONS)
+	rm -f $(SHAREDIR)/man/man1/berth.1 $(SHAREDIR)/man/man1/berth-*.1 \
+		$(SHAREDIR)/man/man8/berth-runtime.8 $(SHAREDIR)/man/man8/berth-runtime-*.8
 
 deps:
 	@scripts/install-deps.sh

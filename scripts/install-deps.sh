@@ -17,10 +17,12 @@ demo=(busybox-static python3)
 # (procps: ps for berth-runtime ps; a minbase system has none; clang and
 # libclang-rt-14-dev: the libFuzzer harnesses, tests/fuzz/; docker.io: dockerd
 # driving berth-runtime, tests/integration/test_client_docker.py, which starts
-# a private daemon of its own: the package's own system daemon is not started)
+# a private daemon of its own: the package's own system daemon is not started;
+# man-db and groff-base render the man pages, zsh and fish load the completion
+# scripts: tests/integration/test_cli_help.py)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
-	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev)
+	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish)
 
 want=("${build[@]}")
 case "${1:-}" in

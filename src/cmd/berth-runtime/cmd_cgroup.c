@@ -14,22 +14,31 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-static int id_only(rcli *c, int argc, char **argv, const char *usage, berr *e)
+/* The index of the id, CLI_DONE, or -1 with e set. */
+static int id_only(rcli *c, int argc, char **argv, const cli_doc *d, berr *e)
 {
-	(void)c;
-	static const flag_def none[] = {{0}};
-	int i = flags_parse(none, argc, argv, 1, e);
+	int i = rcli_flags(c, d, NULL, argc, argv, e);
 	if (i < 0)
-		return -1;
+		return i;
 	if (argc - i != 1)
-		return berr_set(e, EINVAL, "usage: berth-runtime %s", usage);
+		return rcli_usage(d, e);
 	return i;
 }
 
 int cmd_pause(rcli *c, int argc, char **argv)
 {
+	static const cli_doc doc = {
+	    "pause",
+	    "<container-id>",
+	    "pause suspends all processes inside the container",
+	    "The pause command suspends all processes in the instance of the "
+	    "container (the cgroup freezer).",
+	    "berth-runtime pause c1",
+	    CLI_ARGS_NONE};
 	berr e;
-	int i = id_only(c, argc, argv, "pause ID", &e);
+	int i = id_only(c, argc, argv, &doc, &e);
+	if (i == CLI_DONE)
+		return 0;
 	if (i < 0 || rt_pause(&c->ctx, argv[i], true, &e) < 0)
 		return rcli_fail(c, &e);
 	return 0;
@@ -37,8 +46,18 @@ int cmd_pause(rcli *c, int argc, char **argv)
 
 int cmd_resume(rcli *c, int argc, char **argv)
 {
+	static const cli_doc doc = {
+	    "resume",
+	    "<container-id>",
+	    "resumes all processes that have been previously paused",
+	    "The resume command resumes all processes in the instance of the "
+	    "container.",
+	    "berth-runtime resume c1",
+	    CLI_ARGS_NONE};
 	berr e;
-	int i = id_only(c, argc, argv, "resume ID", &e);
+	int i = id_only(c, argc, argv, &doc, &e);
+	if (i == CLI_DONE)
+		return 0;
 	if (i < 0 || rt_pause(&c->ctx, argv[i], false, &e) < 0)
 		return rcli_fail(c, &e);
 	return 0;
@@ -111,28 +130,49 @@ int cmd_update(rcli *c, int argc, char **argv)
 		   *kmemtcp = NULL, *cpus = NULL, *mems = NULL, *l3 = NULL, *membw = NULL;
 	int shares = -1, quota = -2, period = -1, rt_runtime = -1, rt_period = -1, pids = -2,
 	    blkio = -1;
+	static const cli_doc update_doc = {
+	    "update",
+	    "[command options] <container-id>",
+	    "update container resource constraints",
+	    "The update command changes the resource limits of a running container: from a "
+	    "linux.resources JSON (--resources FILE, or - for stdin) or from the flags.",
+	    "berth-runtime update --memory 64m c1\necho '{\"pids\":{\"limit\":50}}' | "
+	    "berth-runtime update -r - c1",
+	    CLI_ARGS_NONE};
 	const flag_def defs[] = {
-	    {"resources", 'r', FLAG_STRING, &resources},
-	    {"memory", 0, FLAG_STRING, &memory},
-	    {"memory-reservation", 0, FLAG_STRING, &memres},
-	    {"memory-swap", 0, FLAG_STRING, &swap},
-	    {"kernel-memory", 0, FLAG_STRING, &kmem},
-	    {"kernel-memory-tcp", 0, FLAG_STRING, &kmemtcp},
-	    {"cpu-shares", 0, FLAG_INT, &shares},
-	    {"cpu-quota", 0, FLAG_INT, &quota},
-	    {"cpu-period", 0, FLAG_INT, &period},
-	    {"cpu-rt-runtime", 0, FLAG_INT, &rt_runtime},
-	    {"cpu-rt-period", 0, FLAG_INT, &rt_period},
-	    {"cpuset-cpus", 0, FLAG_STRING, &cpus},
-	    {"cpuset-mems", 0, FLAG_STRING, &mems},
-	    {"pids-limit", 0, FLAG_INT, &pids},
-	    {"blkio-weight", 0, FLAG_INT, &blkio},
-	    {"l3-cache-schema", 0, FLAG_STRING, &l3},
-	    {"mem-bw-schema", 0, FLAG_STRING, &membw},
+	    {"resources", 'r', FLAG_STRING, &resources,
+	     "path to a file containing the resources to update or '-' to read from the "
+	     "standard input"},
+	    {"memory", 0, FLAG_STRING, &memory, "memory limit (in bytes)"},
+	    {"memory-reservation", 0, FLAG_STRING, &memres,
+	     "memory reservation or soft_limit (in bytes)"},
+	    {"memory-swap", 0, FLAG_STRING, &swap,
+	     "total memory usage (memory + swap); set '-1' to "
+	     "enable unlimited swap"},
+	    {"kernel-memory", 0, FLAG_STRING, &kmem, "kernel memory limit (in bytes)"},
+	    {"kernel-memory-tcp", 0, FLAG_STRING, &kmemtcp,
+	     "kernel memory limit for tcp buffer (in bytes)"},
+	    {"cpu-shares", 0, FLAG_INT, &shares,
+	     "CPU shares (relative weight vs. other containers)"},
+	    {"cpu-quota", 0, FLAG_INT, &quota, "CPU CFS quota in microseconds"},
+	    {"cpu-period", 0, FLAG_INT, &period,
+	     "CPU CFS period to be used for hardcapping (in usecs)"},
+	    {"cpu-rt-runtime", 0, FLAG_INT, &rt_runtime, "CPU realtime runtime in usecs"},
+	    {"cpu-rt-period", 0, FLAG_INT, &rt_period, "CPU realtime period in usecs"},
+	    {"cpuset-cpus", 0, FLAG_STRING, &cpus, "CPU(s) to use"},
+	    {"cpuset-mems", 0, FLAG_STRING, &mems, "memory node(s) to use"},
+	    {"pids-limit", 0, FLAG_INT, &pids, "maximum number of pids allowed in the container"},
+	    {"blkio-weight", 0, FLAG_INT, &blkio,
+	     "specifies per cgroup weight, range is from 10 to 1000"},
+	    {"l3-cache-schema", 0, FLAG_STRING, &l3, "the string of Intel RDT/CAT L3 cache schema"},
+	    {"mem-bw-schema", 0, FLAG_STRING, &membw,
+	     "the string of Intel RDT/MBA memory bandwidth schema"},
 	    {0},
 	};
 	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	int i = rcli_flags(c, &update_doc, defs, argc, argv, &e);
+	if (i == CLI_DONE)
+		return 0;
 	if (i < 0)
 		return rcli_fail(c, &e);
 	if (argc - i != 1) {
@@ -221,10 +261,23 @@ int cmd_events(rcli *c, int argc, char **argv)
 	bool stats = false;
 	int interval = 5;
 	const char *interval_s = NULL;
+	static const cli_doc doc = {
+	    "events",
+	    "[command options] <container-id>",
+	    "display container events such as OOM notifications, cpu, memory, and IO usage "
+	    "statistics",
+	    "One JSON object a line, as runc prints them.",
+	    "berth-runtime events --stats c1\nberth-runtime events --interval 1s c1",
+	    CLI_ARGS_NONE};
 	const flag_def defs[] = {
-	    {"stats", 0, FLAG_BOOL, &stats}, {"interval", 0, FLAG_STRING, &interval_s}, {0}};
+	    {"stats", 0, FLAG_BOOL, &stats, "display the container's stats then exit"},
+	    {"interval", 0, FLAG_STRING, &interval_s, "set the stats collection interval", NULL,
+	     "5s"},
+	    {0}};
 	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	int i = rcli_flags(c, &doc, defs, argc, argv, &e);
+	if (i == CLI_DONE)
+		return 0;
 	if (i < 0)
 		return rcli_fail(c, &e);
 	if (argc - i != 1) {

@@ -18,10 +18,20 @@ int cmd_list(rcli *c, int argc, char **argv)
 {
 	const char *format = "table";
 	bool quiet = false;
+	static const cli_doc doc = {"list",
+				    "[command options]",
+				    "lists containers started by berth-runtime with the given root",
+				    NULL,
+				    "berth-runtime list\nberth-runtime --root /run/x list -f json",
+				    CLI_ARGS_NONE};
 	const flag_def defs[] = {
-	    {"format", 'f', FLAG_STRING, &format}, {"quiet", 'q', FLAG_BOOL, &quiet}, {0}};
+	    {"format", 'f', FLAG_STRING, &format, "select one of: table or json", NULL, "table"},
+	    {"quiet", 'q', FLAG_BOOL, &quiet, "display only container IDs"},
+	    {0}};
 	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	int i = rcli_flags(c, &doc, defs, argc, argv, &e);
+	if (i == CLI_DONE)
+		return 0;
 	if (i < 0)
 		return rcli_fail(c, &e);
 	if (strcmp(format, "table") && strcmp(format, "json")) {
@@ -130,14 +140,23 @@ static int ps_table(pid_t *pids, size_t n, char **ps_args, berr *e)
 int cmd_ps(rcli *c, int argc, char **argv)
 {
 	const char *format = "table";
-	const flag_def defs[] = {{"format", 'f', FLAG_STRING, &format}, {0}};
+	static const cli_doc doc = {"ps",
+				    "[command options] <container-id> [ps options]",
+				    "ps displays the processes running inside a container",
+				    "Without --format json, the ps options go to ps(1).",
+				    "berth-runtime ps c1\nberth-runtime ps -f json c1",
+				    CLI_ARGS_NONE};
+	const flag_def defs[] = {
+	    {"format", 'f', FLAG_STRING, &format, "select one of: table or json", NULL, "table"},
+	    {0}};
 	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	int i = rcli_flags(c, &doc, defs, argc, argv, &e);
+	if (i == CLI_DONE)
+		return 0;
 	if (i < 0)
 		return rcli_fail(c, &e);
 	if (i >= argc) {
-		berr_set(&e, EINVAL,
-			 "usage: berth-runtime ps [--format table|json] ID [ps options]");
+		rcli_usage(&doc, &e);
 		return rcli_fail(c, &e);
 	}
 	pid_t *pids = NULL;
@@ -161,10 +180,24 @@ int cmd_spec(rcli *c, int argc, char **argv)
 {
 	const char *bundle = ".";
 	bool rootless = false;
-	const flag_def defs[] = {
-	    {"bundle", 'b', FLAG_STRING, &bundle}, {"rootless", 0, FLAG_BOOL, &rootless}, {0}};
+	static const cli_doc doc = {
+	    "spec",
+	    "[command options]",
+	    "create a new specification file",
+	    "The spec command creates the new specification file named \"config.json\" for the "
+	    "bundle, with a default process (sh) and the default namespaces, mounts and "
+	    "capabilities.",
+	    "berth-runtime spec\nberth-runtime spec --rootless -b /tmp/b",
+	    CLI_ARGS_NONE};
+	const flag_def defs[] = {{"bundle", 'b', FLAG_STRING, &bundle,
+				  "path to the root of the bundle directory", NULL, "."},
+				 {"rootless", 0, FLAG_BOOL, &rootless,
+				  "generate a configuration for a rootless container"},
+				 {0}};
 	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	int i = rcli_flags(c, &doc, defs, argc, argv, &e);
+	if (i == CLI_DONE)
+		return 0;
 	if (i < 0)
 		return rcli_fail(c, &e);
 	_cleanup_close_ int dfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -184,9 +217,19 @@ int cmd_spec(rcli *c, int argc, char **argv)
 
 int cmd_features(rcli *c, int argc, char **argv)
 {
-	(void)c;
-	(void)argc;
-	(void)argv;
+	static const cli_doc doc = {
+	    "features",
+	    "",
+	    "show the enabled features",
+	    "The features document (JSON) as the OCI runtime spec defines it.",
+	    "berth-runtime features",
+	    CLI_ARGS_NONE};
+	berr e;
+	int i = rcli_flags(c, &doc, NULL, argc, argv, &e);
+	if (i == CLI_DONE)
+		return 0;
+	if (i < 0)
+		return rcli_fail(c, &e);
 	_cleanup_free_ char *json = spec_features_json();
 	printf("%s\n", json);
 	return 0;

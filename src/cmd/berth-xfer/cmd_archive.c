@@ -3,7 +3,6 @@
  * libarchive is linked here only (see xfer.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,21 +31,26 @@ int xfer_max_layer_size(const char *arg, unsigned long long *max)
 
 int cmd_import(cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"max-layer-size", required_argument, 0, 'M'},
-					     {0, 0, 0, 0}};
+	static const cli_doc doc = {
+	    "import",
+	    "[OPTIONS] FILE|- [REPOSITORY[:TAG]]",
+	    "Import the contents from a tarball to create a filesystem image",
+	    "FILE (or stdin for -) is a root filesystem tar; it becomes a one-layer image.",
+	    "berth import rootfs.tar localhost/busybox\ncat rootfs.tar | berth import - x:1",
+	    CLI_ARGS_FILES};
 	unsigned long long max = 0;
-	bool max_set = false;
-	int o, rc;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o != 'M')
-			return 125;
-		if ((rc = xfer_max_layer_size(optarg, &max)) != 0)
-			return rc;
-		max_set = true;
-	}
-	argc -= optind - 1;
-	argv += optind - 1;
+	const char *max_s = NULL;
+	const flag_def defs[] = {{"max-layer-size", 0, FLAG_STRING, &max_s,
+				  "Largest unpacked layer (k/m/g/t; 0: no limit)", "SIZE"},
+				 {0}};
+	int rc, i = cli_flags(c, &doc, defs, argc, argv, &rc);
+	if (i < 0)
+		return rc;
+	if (max_s && (rc = xfer_max_layer_size(max_s, &max)) != 0)
+		return rc;
+	bool max_set = max_s != NULL;
+	argc -= i - 1;
+	argv += i - 1;
 	if (argc < 2 || argc > 3)
 		return usage_fail("import",
 				  "import [--max-layer-size SIZE] FILE|- [REPOSITORY[:TAG]]");
@@ -73,27 +77,28 @@ int cmd_import(cli *c, int argc, char **argv)
 
 int cmd_load(cli *c, int argc, char **argv)
 {
-	const char *input = NULL;
-	bool quiet = false, max_set = false;
+	static const cli_doc doc = {
+	    "load",
+	    "[OPTIONS]",
+	    "Load an image from a tar archive or STDIN",
+	    "A docker-archive, an oci-archive or an OCI layout directory; all or nothing.",
+	    "berth load -i img.tar\nberth load < img.tar",
+	    CLI_ARGS_NONE};
+	const char *input = NULL, *max_s = NULL;
+	bool quiet = false;
 	unsigned long long max = 0;
-	static const struct option opts[] = {{"input", required_argument, 0, 'i'},
-					     {"quiet", no_argument, 0, 'q'},
-					     {"max-layer-size", required_argument, 0, 'M'},
-					     {0, 0, 0, 0}};
-	int o, rc;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "i:q", opts, NULL)) != -1) {
-		if (o == 'i')
-			input = optarg;
-		else if (o == 'q')
-			quiet = true;
-		else if (o == 'M' && (rc = xfer_max_layer_size(optarg, &max)) != 0)
-			return rc;
-		else if (o == 'M')
-			max_set = true;
-		else
-			return 125;
-	}
+	const flag_def defs[] = {{"input", 'i', FLAG_STRING, &input,
+				  "Read from this archive file or OCI layout, not STDIN", "FILE"},
+				 {"quiet", 'q', FLAG_BOOL, &quiet, "Suppress the load output"},
+				 {"max-layer-size", 0, FLAG_STRING, &max_s,
+				  "Largest unpacked layer (k/m/g/t; 0: no limit)", "SIZE"},
+				 {0}};
+	int rc, first = cli_flags(c, &doc, defs, argc, argv, &rc);
+	if (first < 0)
+		return rc;
+	if (max_s && (rc = xfer_max_layer_size(max_s, &max)) != 0)
+		return rc;
+	bool max_set = max_s != NULL;
 	berr e;
 	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	if (!s)
@@ -125,30 +130,29 @@ int cmd_load(cli *c, int argc, char **argv)
 
 int cmd_save(cli *c, int argc, char **argv)
 {
-	const char *output = NULL;
+	static const cli_doc doc = {
+	    "save",
+	    "[OPTIONS] IMAGE [IMAGE...]",
+	    "Save one or more images to a tar archive (streamed to STDOUT by default)",
+	    NULL,
+	    "berth save -o img.tar localhost/busybox\nberth save --format oci-archive IMG > x.tar",
+	    CLI_ARGS_IMAGES};
+	const char *output = NULL, *format = NULL;
 	save_format fmt = SAVE_DOCKER_ARCHIVE;
-	static const struct option opts[] = {{"output", required_argument, 0, 'o'},
-					     {"format", required_argument, 0, 'f'},
-					     {0, 0, 0, 0}};
-	int o;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		if (o == 'o')
-			output = optarg;
-		else if (o == 'f') {
-			if (!strcmp(optarg, "docker-archive"))
-				fmt = SAVE_DOCKER_ARCHIVE;
-			else if (!strcmp(optarg, "oci-archive"))
-				fmt = SAVE_OCI_ARCHIVE;
-			else
-				return cli_failf(125,
-						 "save: unknown format \"%s\" (docker-archive, "
-						 "oci-archive)",
-						 optarg);
-		} else
-			return 125;
-	}
-	if (optind >= argc)
+	const flag_def defs[] = {
+	    {"output", 'o', FLAG_STRING, &output, "Write to a file, instead of STDOUT", "FILE"},
+	    {"format", 0, FLAG_STRING, &format, "Archive format: docker-archive or oci-archive",
+	     "string", "docker-archive"},
+	    {0}};
+	int rc, first = cli_flags(c, &doc, defs, argc, argv, &rc);
+	if (first < 0)
+		return rc;
+	if (format && !strcmp(format, "oci-archive"))
+		fmt = SAVE_OCI_ARCHIVE;
+	else if (format && strcmp(format, "docker-archive"))
+		return cli_failf(125, "save: unknown format \"%s\" (docker-archive, oci-archive)",
+				 format);
+	if (first >= argc)
 		return usage_fail("save", "save [-o FILE] [--format FORMAT] IMAGE [IMAGE...]");
 	if (!output && isatty(1))
 		return cli_failf(125, "cowardly refusing to save to a terminal. Use the -o flag "
@@ -164,7 +168,7 @@ int cmd_save(cli *c, int argc, char **argv)
 		if (fd < 0)
 			return cli_failf(125, "create %s: %s", tmp, strerror(errno));
 	}
-	char **refs = strv_dup(argv + optind);
+	char **refs = strv_dup(argv + first);
 	int r = image_save(s, refs, fd >= 0 ? fd : 1, fmt, &e);
 	strv_free(refs);
 	if (tmp) {

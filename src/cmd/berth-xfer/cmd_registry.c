@@ -1,6 +1,5 @@
 /* Registry commands of berth-xfer: pull, push, login, logout. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,20 +49,23 @@ static void on_progress(void *ctx, const char *digest, const char *status, unsig
 	fprintf(stderr, "%s%.12s: %s%s\n", b->tty ? "\r" : "", hex, status, b->tty ? "\033[K" : "");
 }
 
-/* --tls-verify[=bool] and --authfile PATH, common to the commands here. */
-static int parse_common(int o, reg_opts *ro)
+/* --tls-verify[=bool] and --authfile PATH, common to the commands here:
+ * the flags' entries, and whether --tls-verify was given (reg_opts keeps -1
+ * for "not said"). */
+#define COMMON_FLAGS(ro, tls)                                                                      \
+	{                                                                                          \
+	    "tls-verify", 0,	 FLAG_BOOL, &(tls), "Require HTTPS and verify certificates",       \
+	    NULL,	  "true"},                                                                 \
+	{                                                                                          \
+		"authfile", 0, FLAG_STRING, &(ro).auth_file, "Path of the authentication file",    \
+		    "FILE"                                                                         \
+	}
+
+static void tls_given(reg_opts *ro, bool tls, int argc, char **argv, int first)
 {
-	if (o == 'T') {
-		ro->tls_verify = !optarg || !strcmp(optarg, "true") || !strcmp(optarg, "1");
-		if (optarg && !ro->tls_verify && strcmp(optarg, "false") && strcmp(optarg, "0"))
-			return cli_failf(125, "--tls-verify: invalid value \"%s\"", optarg);
-		return 0;
-	}
-	if (o == 'A') {
-		ro->auth_file = optarg;
-		return 0;
-	}
-	return 125;
+	for (int k = 1; k < first && k < argc; k++)
+		if (!strncmp(argv[k], "--tls-verify", 12) || !strncmp(argv[k], "-tls-verify", 11))
+			ro->tls_verify = tls;
 }
 
 /* $BERTH_STALL_TIMEOUT: seconds without data before a transfer counts as
@@ -83,34 +85,35 @@ static int stall_timeout(reg_opts *ro)
 	return 0;
 }
 
-#define COMMON_OPTS                                                                                \
-	{"tls-verify", optional_argument, 0, 'T'},                                                 \
-	{                                                                                          \
-		"authfile", required_argument, 0, 'A'                                              \
-	}
-
 int cmd_pull(cli *c, int argc, char **argv)
 {
+	static const cli_doc doc = {
+	    "pull",
+	    "[OPTIONS] NAME[:TAG|@DIGEST]",
+	    "Download an image from a registry",
+	    "OCI distribution with bearer tokens; an interrupted pull resumes. Every blob is "
+	    "verified. $BERTH_STALL_TIMEOUT: seconds without data before a transfer fails "
+	    "(default 60).",
+	    "berth pull docker.io/library/debian:12\nberth pull --tls-verify=false "
+	    "127.0.0.1:5000/busybox",
+	    CLI_ARGS_IMAGES};
 	reg_opts ro = {.tls_verify = -1};
-	bool quiet = false, max_set = false;
+	bool quiet = false, tls = true;
+	const char *max_s = NULL;
 	unsigned long long max = 0;
-	static const struct option opts[] = {COMMON_OPTS,
-					     {"quiet", no_argument, 0, 'q'},
-					     {"max-layer-size", required_argument, 0, 'M'},
-					     {0}};
-	int o, rc;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-		if (o == 'q')
-			quiet = true;
-		else if (o == 'M' && (rc = xfer_max_layer_size(optarg, &max)) != 0)
-			return rc;
-		else if (o == 'M')
-			max_set = true;
-		else if (parse_common(o, &ro))
-			return 125;
-	}
-	if (optind != argc - 1)
+	const flag_def defs[] = {COMMON_FLAGS(ro, tls),
+				 {"quiet", 'q', FLAG_BOOL, &quiet, "Suppress the progress output"},
+				 {"max-layer-size", 0, FLAG_STRING, &max_s,
+				  "Largest unpacked layer (k/m/g/t; 0: no limit)", "SIZE"},
+				 {0}};
+	int rc, first = cli_flags(c, &doc, defs, argc, argv, &rc);
+	if (first < 0)
+		return rc;
+	tls_given(&ro, tls, argc, argv, first);
+	if (max_s && (rc = xfer_max_layer_size(max_s, &max)) != 0)
+		return rc;
+	bool max_set = max_s != NULL;
+	if (first != argc - 1)
 		return cli_failf(125, "\"pull\" requires exactly 1 argument: berth pull "
 				      "[--tls-verify=false] NAME[:TAG|@DIGEST]");
 	if (stall_timeout(&ro))
@@ -127,31 +130,37 @@ int cmd_pull(cli *c, int argc, char **argv)
 	if (max_set)
 		store_set_max_layer_size(s, max);
 	dg_str id, dig;
-	int r = registry_pull(s, argv[optind], &ro, &id, &dig, &e);
+	int r = registry_pull(s, argv[first], &ro, &id, &dig, &e);
 	store_close(s);
 	if (r < 0)
 		return cli_fail(125, &e);
 	if (!quiet)
 		fprintf(stderr, "Digest: %s\nStatus: Downloaded image for %s\n", dig.s,
-			argv[optind]);
+			argv[first]);
 	printf("%s\n", id.s);
 	return 0;
 }
 
 int cmd_push(cli *c, int argc, char **argv)
 {
+	static const cli_doc doc = {
+	    "push",
+	    "[OPTIONS] IMAGE [DESTINATION]",
+	    "Upload an image to a registry",
+	    NULL,
+	    "berth push 127.0.0.1:5000/busybox\nberth push --tls-verify=false "
+	    "localhost/busybox 127.0.0.1:5000/bb:1",
+	    CLI_ARGS_IMAGES};
 	reg_opts ro = {.tls_verify = -1};
-	bool quiet = false;
-	static const struct option opts[] = {COMMON_OPTS, {"quiet", no_argument, 0, 'q'}, {0}};
-	int o;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-		if (o == 'q')
-			quiet = true;
-		else if (parse_common(o, &ro))
-			return 125;
-	}
-	if (optind >= argc || argc - optind > 2)
+	bool quiet = false, tls = true;
+	const flag_def defs[] = {COMMON_FLAGS(ro, tls),
+				 {"quiet", 'q', FLAG_BOOL, &quiet, "Suppress the progress output"},
+				 {0}};
+	int rc, first = cli_flags(c, &doc, defs, argc, argv, &rc);
+	if (first < 0)
+		return rc;
+	tls_given(&ro, tls, argc, argv, first);
+	if (first >= argc || argc - first > 2)
 		return cli_failf(125, "\"push\" requires 1 or 2 arguments: berth push "
 				      "[--tls-verify=false] IMAGE [DESTINATION]");
 	if (stall_timeout(&ro))
@@ -166,8 +175,8 @@ int cmd_push(cli *c, int argc, char **argv)
 	if (!s)
 		return cli_fail(125, &e);
 	dg_str dig;
-	int r = registry_push(s, argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL, &ro,
-			      &dig, &e);
+	int r = registry_push(s, argv[first], argc - first == 2 ? argv[first + 1] : NULL, &ro, &dig,
+			      &e);
 	store_close(s);
 	if (r < 0)
 		return cli_fail(125, &e);
@@ -177,27 +186,27 @@ int cmd_push(cli *c, int argc, char **argv)
 
 int cmd_login(cli *c, int argc, char **argv)
 {
+	static const cli_doc doc = {"login",
+				    "[OPTIONS] REGISTRY",
+				    "Log in to a registry",
+				    "The credentials go to the authentication file (--authfile).",
+				    "echo \"$TOKEN\" | berth login -u me --password-stdin "
+				    "registry.example.com",
+				    CLI_ARGS_NONE};
 	reg_opts ro = {.tls_verify = -1};
 	const char *user = NULL, *pass = NULL;
-	bool stdin_pass = false;
-	static const struct option opts[] = {COMMON_OPTS,
-					     {"username", required_argument, 0, 'u'},
-					     {"password", required_argument, 0, 'p'},
-					     {"password-stdin", no_argument, 0, 'S'},
-					     {0}};
-	int o;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "u:p:", opts, NULL)) != -1) {
-		if (o == 'u')
-			user = optarg;
-		else if (o == 'p')
-			pass = optarg;
-		else if (o == 'S')
-			stdin_pass = true;
-		else if (parse_common(o, &ro))
-			return 125;
-	}
-	if (optind != argc - 1)
+	bool stdin_pass = false, tls = true;
+	const flag_def defs[] = {
+	    COMMON_FLAGS(ro, tls),
+	    {"username", 'u', FLAG_STRING, &user, "Username", "string"},
+	    {"password", 'p', FLAG_STRING, &pass, "Password", "string"},
+	    {"password-stdin", 0, FLAG_BOOL, &stdin_pass, "Take the password from stdin"},
+	    {0}};
+	int rc, first = cli_flags(c, &doc, defs, argc, argv, &rc);
+	if (first < 0)
+		return rc;
+	tls_given(&ro, tls, argc, argv, first);
+	if (first != argc - 1)
 		return cli_failf(125, "\"login\" requires 1 argument: berth login [-u USER] [-p "
 				      "PASS | --password-stdin] REGISTRY");
 	if (!user)
@@ -219,7 +228,7 @@ int cmd_login(cli *c, int argc, char **argv)
 	img_store *s = store_open(c->root, &e);
 	if (!s)
 		return cli_fail(125, &e);
-	int r = registry_login(s, argv[optind], user, pass, &ro, &e);
+	int r = registry_login(s, argv[first], user, pass, &ro, &e);
 	store_close(s);
 	if (r < 0)
 		return cli_fail(125, &e);
@@ -229,15 +238,19 @@ int cmd_login(cli *c, int argc, char **argv)
 
 int cmd_logout(cli *c, int argc, char **argv)
 {
-	(void)c;
+	static const cli_doc doc = {"logout",
+				    "[OPTIONS] [REGISTRY]",
+				    "Log out from a registry",
+				    "Without REGISTRY: docker.io.",
+				    "berth logout registry.example.com",
+				    CLI_ARGS_NONE};
 	reg_opts ro = {.tls_verify = -1};
-	static const struct option opts[] = {COMMON_OPTS, {0}};
-	int o;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (parse_common(o, &ro))
-			return 125;
-	const char *host = optind < argc ? argv[optind] : "docker.io";
+	bool tls = true;
+	const flag_def defs[] = {COMMON_FLAGS(ro, tls), {0}};
+	int rc, first = cli_flags(c, &doc, defs, argc, argv, &rc);
+	if (first < 0)
+		return rc;
+	const char *host = first < argc ? argv[first] : "docker.io";
 	berr e;
 	if (registry_logout(host, &ro, &e) < 0)
 		return cli_fail(125, &e);

@@ -12,8 +12,22 @@
 
 /* berth system prune: dangling images, then every blob and layer no image
  * references, and tmp/. */
-static int system_prune(cli *c)
+static int system_prune(cli *c, int argc, char **argv)
 {
+	static const cli_doc doc = {
+	    "system prune",
+	    "[OPTIONS]",
+	    "Remove unused data",
+	    "Dangling images, then every blob and layer no image references, and the store's tmp/.",
+	    "berth system prune",
+	    CLI_ARGS_NONE};
+	bool force = false;
+	const flag_def defs[] = {
+	    {"force", 'f', FLAG_BOOL, &force, "Do not prompt for confirmation (berth never does)"},
+	    {0}};
+	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (first < 0)
+		return st;
 	berr e;
 	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	char **images = NULL, **log = NULL;
@@ -33,13 +47,23 @@ static int system_prune(cli *c)
 	return 0;
 }
 
-int cmd_system(cli *c, int argc, char **argv)
+static int system_check(cli *c, int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "prune"))
-		return system_prune(c);
-	if (argc < 2 || strcmp(argv[1], "check"))
-		return cli_failf(125, "usage: berth system check [--repair] | system prune");
-	bool repair = argc > 2 && !strcmp(argv[2], "--repair");
+	static const cli_doc doc = {
+	    "system check",
+	    "[OPTIONS]",
+	    "Verify the image store and the container store",
+	    "Lists problems and the garbage a kill -9 may leave; exit status 1 when the store is "
+	    "not consistent.",
+	    "berth system check\nberth system check --repair",
+	    CLI_ARGS_NONE};
+	bool repair = false;
+	const flag_def defs[] = {
+	    {"repair", 0, FLAG_BOOL, &repair, "Repair what can be repaired, remove the garbage"},
+	    {0}};
+	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (first < 0)
+		return st;
 	berr e;
 	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	store_report r;
@@ -64,4 +88,17 @@ int cmd_system(cli *c, int argc, char **argv)
 		  : "store is NOT consistent: run berth system check --repair");
 	store_report_free(&r);
 	return ok ? 0 : 1;
+}
+
+int cmd_system(cli *c, int argc, char **argv)
+{
+	static const cli_cmd subs[] = {{"check", system_check, "Verify (or --repair) the stores"},
+				       {"prune", system_prune, "Remove unused data"}};
+	static const cli_doc doc = {"system",
+				    "COMMAND",
+				    "Manage berth's stores",
+				    NULL,
+				    "berth system check --repair\nberth system prune",
+				    CLI_ARGS_NONE};
+	return cli_subcommands(c, &doc, subs, ARRAY_SIZE(subs), argc, argv);
 }

@@ -13,7 +13,13 @@ static const cli_cmd commands[] = {
 int main(int argc, char **argv)
 {
 	cli c;
-	int i = cli_globals(&c, argc, argv);
+	int i = cli_front(&c, argc, argv);
+	if (i < 0)
+		return 125;
+	if (!c.commands_only) {
+		c.ui.complete = cli_complete_images_only;
+		c.ui.opaque = &c;
+	}
 	if (i < argc && argv[i][0] == '-')
 		return cli_failf(125, "unknown flag: %s", argv[i]);
 	/* `berth image pull ...` arrives as is */

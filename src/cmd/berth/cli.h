@@ -17,6 +17,12 @@ int cli_xfer(cli *c, int argc, char **argv);
 int cli_xfer_pull(cli *c, const char *ref);
 
 int cmd_vm(cli *c, int argc, char **argv);
+int cmd_version(cli *c, int argc, char **argv);
+
+/* `berth completion SHELL`, and the store's names for the completion of
+ * arguments (cli_complete_fn; opaque is the cli). */
+int cmd_completion(cli *c, int argc, char **argv);
+void cli_complete_store(void *opaque, enum cli_args kind, const char *cur);
 
 /* images (cmd_image.c, cmd_registry.c) */
 int cmd_images(cli *c, int argc, char **argv);

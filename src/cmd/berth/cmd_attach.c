@@ -62,22 +62,28 @@ int ctr_attach(eng *g, const char *ref, const char *id, const ctr_attach_opts *a
 
 int cmd_attach(cli *c, int argc, char **argv)
 {
+	static const cli_doc doc = {
+	    "attach",
+	    "[OPTIONS] CONTAINER",
+	    "Attach local standard input, output, and error streams to a running container",
+	    "ctrl-p,ctrl-q (or --detach-keys) detaches and leaves the container running.",
+	    "berth attach web\nberth attach --no-stdin web",
+	    CLI_ARGS_CONTAINERS};
 	ctr_attach_opts a = {.sig_proxy = true};
-	bool help = false;
-	const flag_def defs[] = {{"no-stdin", 0, FLAG_BOOL, &a.no_stdin},
-				 {"sig-proxy", 0, FLAG_BOOL, &a.sig_proxy},
-				 {"detach-keys", 0, FLAG_STRING, &a.detach_keys},
-				 {"help", 0, FLAG_BOOL, &help},
-				 {0}};
+	ctr_sel sel = {.running = true};
+	const flag_def defs[] = {
+	    {"no-stdin", 0, FLAG_BOOL, &a.no_stdin, "Do not attach STDIN"},
+	    {"sig-proxy", 0, FLAG_BOOL, &a.sig_proxy,
+	     "Proxy the signals berth gets to the container", NULL, "true"},
+	    {"detach-keys", 0, FLAG_STRING, &a.detach_keys, "Key sequence that detaches", "string",
+	     "ctrl-p,ctrl-q"},
+	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest running container"},
+	    {0}};
 	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
-	if (i < 0)
-		return cli_fail(125, &e);
-	if (help) {
-		printf("Usage: berth attach [--no-stdin] [--sig-proxy=true|false] "
-		       "[--detach-keys KEYS] CONTAINER\n");
-		return 0;
-	}
+	char *one[3], lid[65];
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0 || ctr_select_one(c, &sel, &argc, &argv, &i, one, lid, &st) < 0)
+		return st;
 	if (i + 1 != argc)
 		return cli_failf(125, "\"attach\" requires exactly 1 argument");
 	eng *g = ctr_open(c, &e);

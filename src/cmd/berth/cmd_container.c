@@ -133,15 +133,45 @@ static int do_stop(eng *g, const char *id, const char *ref, void *arg)
 	return 0;
 }
 
+/* The containers of a command after its flags (ctr_select): for_each over
+ * them; --all finding none is no error. */
+static int for_selected(cli *c, const ctr_sel *sel, int argc, char **argv, int i,
+			int (*fn)(eng *, const char *id, const char *ref, void *arg), void *arg)
+{
+	int st;
+	char **refs = ctr_select(c, sel, argc, argv, i, &st);
+	if (!refs)
+		return st;
+	int n = (int)strv_len(refs);
+	int rc = sel->all && n == 1 ? 0 : for_each(c, n, refs, 1, fn, arg);
+	strv_free(refs);
+	return rc;
+}
+
+static const cli_doc stop_doc = {
+    "stop",
+    "[OPTIONS] CONTAINER [CONTAINER...]",
+    "Stop one or more running containers",
+    "Sends the container's stop signal (its image's StopSignal, else SIGTERM), and SIGKILL "
+    "after the timeout.",
+    "berth stop web\nberth stop -t 2 web db\nberth stop --all",
+    CLI_ARGS_CONTAINERS};
+
 int cmd_stop(cli *c, int argc, char **argv)
 {
 	int t = 10;
-	const flag_def defs[] = {{"time", 't', FLAG_INT, &t}, {"timeout", 0, FLAG_INT, &t}, {0}};
-	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	ctr_sel sel = {.running = true};
+	const flag_def defs[] = {
+	    {"time", 't', FLAG_INT, &t, "Seconds to wait before killing the container", "int",
+	     "10"},
+	    {"timeout", 0, FLAG_INT, &t, "The same as --time", "int", "10"},
+	    {"all", 'a', FLAG_BOOL, &sel.all, "Stop all running containers"},
+	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest running container"},
+	    {0}};
+	int st, i = cli_flags(c, &stop_doc, defs, argc, argv, &st);
 	if (i < 0)
-		return cli_fail(125, &e);
-	return for_each(c, argc, argv, i, do_stop, &t);
+		return st;
+	return for_selected(c, &sel, argc, argv, i, do_stop, &t);
 }
 
 static int do_restart(eng *g, const char *id, const char *ref, void *arg)
@@ -156,16 +186,28 @@ static int do_restart(eng *g, const char *id, const char *ref, void *arg)
 	return r;
 }
 
+static const cli_doc restart_doc = {"restart",
+				    "[OPTIONS] CONTAINER [CONTAINER...]",
+				    "Restart one or more containers",
+				    NULL,
+				    "berth restart web",
+				    CLI_ARGS_CONTAINERS};
+
 int cmd_restart(cli *c, int argc, char **argv)
 {
 	int t = 10;
-	const flag_def defs[] = {{"time", 't', FLAG_INT, &t}, {"timeout", 0, FLAG_INT, &t}, {0}};
-	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	ctr_sel sel = {0};
+	const flag_def defs[] = {
+	    {"time", 't', FLAG_INT, &t, "Seconds to wait before killing the container", "int",
+	     "10"},
+	    {"timeout", 0, FLAG_INT, &t, "The same as --time", "int", "10"},
+	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest container"},
+	    {0}};
+	int st, i = cli_flags(c, &restart_doc, defs, argc, argv, &st);
 	if (i < 0)
-		return cli_fail(125, &e);
+		return st;
 	void *arg[2] = {c, &t};
-	return for_each(c, argc, argv, i, do_restart, arg);
+	return for_selected(c, &sel, argc, argv, i, do_restart, arg);
 }
 
 static int do_kill(eng *g, const char *id, const char *ref, void *arg)
@@ -180,18 +222,30 @@ static int do_kill(eng *g, const char *id, const char *ref, void *arg)
 	return 0;
 }
 
+static const cli_doc kill_doc = {
+    "kill",
+    "[OPTIONS] CONTAINER [CONTAINER...]",
+    "Kill one or more running containers",
+    "Sends SIGKILL, or the signal --signal names (KILL, SIGTERM, 15, ...).",
+    "berth kill web\nberth kill -s HUP web\nberth kill --all",
+    CLI_ARGS_CONTAINERS};
+
 int cmd_kill(cli *c, int argc, char **argv)
 {
 	const char *sig = "KILL";
-	const flag_def defs[] = {{"signal", 's', FLAG_STRING, &sig}, {0}};
-	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	ctr_sel sel = {.running = true};
+	const flag_def defs[] = {
+	    {"signal", 's', FLAG_STRING, &sig, "Signal to send to the container", "string", "KILL"},
+	    {"all", 'a', FLAG_BOOL, &sel.all, "Kill all running containers"},
+	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest running container"},
+	    {0}};
+	int st, i = cli_flags(c, &kill_doc, defs, argc, argv, &st);
 	if (i < 0)
-		return cli_fail(125, &e);
+		return st;
 	int n = spec_signal_from_name(sig);
 	if (n <= 0)
 		return cli_failf(125, "invalid signal: %s", sig);
-	return for_each(c, argc, argv, i, do_kill, &n);
+	return for_selected(c, &sel, argc, argv, i, do_kill, &n);
 }
 
 typedef struct rm_args {
@@ -224,18 +278,26 @@ static int do_rm(eng *g, const char *id, const char *ref, void *arg)
 	return 0;
 }
 
+static const cli_doc rm_doc = {
+    "rm", "[OPTIONS] CONTAINER [CONTAINER...]",		 "Remove one or more containers",
+    NULL, "berth rm web\nberth rm -f web\nberth rm -af", CLI_ARGS_CONTAINERS};
+
 int cmd_rm(cli *c, int argc, char **argv)
 {
 	rm_args a = {0};
+	ctr_sel sel = {0};
 	const flag_def defs[] = {
-	    {"force", 'f', FLAG_BOOL, &a.force}, {"volumes", 'v', FLAG_BOOL, &a.volumes}, {0}};
-	char **av = ctr_expand_short(argc, argv, "fv");
-	berr e;
-	int ac = (int)strv_len(av);
-	int i = flags_parse(defs, ac, av, 1, &e);
-	int rc = i < 0 ? cli_fail(125, &e) : for_each(c, ac, av, i, do_rm, &a);
-	strv_free(av);
-	return rc;
+	    {"force", 'f', FLAG_BOOL, &a.force,
+	     "Force the removal of a running container (SIGKILL)"},
+	    {"volumes", 'v', FLAG_BOOL, &a.volumes,
+	     "Remove the anonymous volumes of the container"},
+	    {"all", 'a', FLAG_BOOL, &sel.all, "Remove all containers"},
+	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest container"},
+	    {0}};
+	int st, i = cli_flags(c, &rm_doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
+	return for_selected(c, &sel, argc, argv, i, do_rm, &a);
 }
 
 static int do_wait(eng *g, const char *id, const char *ref, void *arg)
@@ -247,9 +309,23 @@ static int do_wait(eng *g, const char *id, const char *ref, void *arg)
 	return 0;
 }
 
+static const cli_doc wait_doc = {
+    "wait",
+    "[OPTIONS] CONTAINER [CONTAINER...]",
+    "Block until one or more containers stop, then print their exit codes",
+    NULL,
+    "berth wait web",
+    CLI_ARGS_CONTAINERS};
+
 int cmd_wait(cli *c, int argc, char **argv)
 {
-	return for_each(c, argc, argv, 1, do_wait, NULL);
+	ctr_sel sel = {0};
+	const flag_def defs[] = {
+	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest container"}, {0}};
+	int st, i = cli_flags(c, &wait_doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
+	return for_selected(c, &sel, argc, argv, i, do_wait, NULL);
 }
 
 static int do_pause(eng *g, const char *id, const char *ref, void *arg)
@@ -261,30 +337,68 @@ static int do_pause(eng *g, const char *id, const char *ref, void *arg)
 	return 0;
 }
 
+static const cli_doc pause_doc = {"pause",
+				  "[OPTIONS] CONTAINER [CONTAINER...]",
+				  "Pause all processes within one or more containers",
+				  NULL,
+				  "berth pause web",
+				  CLI_ARGS_CONTAINERS};
+static const cli_doc unpause_doc = {"unpause",
+				    "[OPTIONS] CONTAINER [CONTAINER...]",
+				    "Unpause all processes within one or more containers",
+				    NULL,
+				    "berth unpause web",
+				    CLI_ARGS_CONTAINERS};
+
+static int pause_or_not(cli *c, const cli_doc *doc, int argc, char **argv, bool p)
+{
+	ctr_sel sel = {.running = true};
+	const flag_def defs[] = {
+	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest running container"}, {0}};
+	int st, i = cli_flags(c, doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
+	return for_selected(c, &sel, argc, argv, i, do_pause, &p);
+}
+
 int cmd_pause(cli *c, int argc, char **argv)
 {
-	bool p = true;
-	return for_each(c, argc, argv, 1, do_pause, &p);
+	return pause_or_not(c, &pause_doc, argc, argv, true);
 }
 
 int cmd_unpause(cli *c, int argc, char **argv)
 {
-	bool p = false;
-	return for_each(c, argc, argv, 1, do_pause, &p);
+	return pause_or_not(c, &unpause_doc, argc, argv, false);
 }
 
 /* inspect: containers first, then images (as Docker). */
+static const cli_doc inspect_doc = {
+    "inspect",
+    "[OPTIONS] NAME|ID [NAME|ID...]",
+    "Return low-level information on containers or images",
+    "Containers first, then images, as Docker looks them up.",
+    "berth inspect web\nberth inspect -f '{{.State.Status}}' web\nberth inspect --type image "
+    "localhost/busybox",
+    CLI_ARGS_CONTAINERS};
+
 int cmd_container_inspect(cli *c, int argc, char **argv)
 {
 	const char *type = NULL, *format = NULL;
+	ctr_sel sel = {0};
 	const flag_def defs[] = {
-	    {"type", 0, FLAG_STRING, &type}, {"format", 'f', FLAG_STRING, &format}, {0}};
+	    {"type", 0, FLAG_STRING, &type, "Only this type: container or image", "string"},
+	    {"format", 'f', FLAG_STRING, &format, "Format the output with a Go template", "string"},
+	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest container"},
+	    {0}};
 	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	int st, i = cli_flags(c, &inspect_doc, defs, argc, argv, &st);
 	if (i < 0)
-		return cli_fail(125, &e);
+		return st;
 	if (type && !strcmp(type, "image"))
 		return cmd_inspect(c, argc, argv);
+	char *one[3], lid[65];
+	if (ctr_select_one(c, &sel, &argc, &argv, &i, one, lid, &st) < 0)
+		return st;
 	if (i >= argc)
 		return cli_failf(125, "\"inspect\" requires at least 1 argument");
 	eng *g = ctr_open(c, &e);
@@ -297,9 +411,9 @@ int cmd_container_inspect(cli *c, int argc, char **argv)
 		json_object *doc = NULL;
 		if (eng_lookup(g, argv[k], id, &e) == 0 && (doc = eng_load(g, id, &e))) {
 			eng_reconcile(g, id, doc);
-			json_object *st;
-			if (json_object_object_get_ex(doc, "State", &st)) {
-				json_object_object_del(st, "MonitorStart");
+			json_object *state;
+			if (json_object_object_get_ex(doc, "State", &state)) {
+				json_object_object_del(state, "MonitorStart");
 			}
 			json_object_array_add(arr, doc);
 		} else {
@@ -333,23 +447,46 @@ int cmd_container_inspect(cli *c, int argc, char **argv)
 /* berth container cleanup [--rm|--] ID: run by the monitor after the exit. */
 static int cmd_cleanup(cli *c, int argc, char **argv)
 {
-	if (argc < 3)
+	static const cli_doc doc = {
+	    "container cleanup",
+	    "[--rm] CONTAINER",
+	    "Clean up after a container's exit (run by its monitor)",
+	    "Deletes the runtime state and unmounts the root; --rm removes the container "
+	    "and its anonymous volumes.",
+	    NULL,
+	    CLI_ARGS_CONTAINERS};
+	bool rm = false;
+	const flag_def defs[] = {{"rm", 0, FLAG_BOOL, &rm, "Remove the container too (run --rm)"},
+				 {0}};
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
+	if (i + 1 != argc)
 		return 125;
-	bool rm = !strcmp(argv[1], "--rm");
 	berr e;
 	eng *g = ctr_open(c, &e);
 	if (!g)
 		return cli_fail(125, &e);
 	/* --rm: anonymous volumes go too, as with docker run --rm */
-	int r = rm ? eng_remove(g, argv[2], true, &e) : eng_cleanup(g, argv[2], &e);
+	int r = rm ? eng_remove(g, argv[i], true, &e) : eng_cleanup(g, argv[i], &e);
 	eng_close(g);
 	return r < 0 ? 125 : 0;
 }
 
 static int cmd_prune(cli *c, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	static const cli_doc doc = {
+	    "container prune",	     "[OPTIONS]",  "Remove all stopped containers", NULL,
+	    "berth container prune", CLI_ARGS_NONE};
+	bool force = false;
+	const flag_def defs[] = {
+	    {"force", 'f', FLAG_BOOL, &force, "Do not prompt for confirmation (berth never does)"},
+	    {0}};
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
+	if (i < argc)
+		return cli_failf(125, "\"container prune\" accepts no arguments");
 	berr e;
 	eng *g = ctr_open(c, &e);
 	if (!g)
@@ -368,28 +505,54 @@ static int cmd_prune(cli *c, int argc, char **argv)
 	return 0;
 }
 
+static const cli_doc exec_doc = {
+    "exec",
+    "[OPTIONS] CONTAINER COMMAND [ARG...]",
+    "Execute a command in a running container",
+    NULL,
+    "berth exec web ls /\nberth exec -it web sh\nberth exec -l cat /etc/hostname",
+    CLI_ARGS_CONTAINER_CMD};
+
 int cmd_exec(cli *c, int argc, char **argv)
 {
 	bool inter = false, tty = false, detach = false;
 	char **env = NULL;
 	const char *user = NULL, *wd = NULL;
-	const flag_def defs[] = {{"interactive", 'i', FLAG_BOOL, &inter},
-				 {"tty", 't', FLAG_BOOL, &tty},
-				 {"detach", 'd', FLAG_BOOL, &detach},
-				 {"env", 'e', FLAG_LIST, &env},
-				 {"user", 'u', FLAG_STRING, &user},
-				 {"workdir", 'w', FLAG_STRING, &wd},
-				 {0}};
-	char **av = ctr_expand_short(argc, argv, "itd");
-	int ac = (int)strv_len(av);
+	ctr_sel sel = {.running = true};
+	const flag_def defs[] = {
+	    {"interactive", 'i', FLAG_BOOL, &inter, "Keep STDIN open"},
+	    {"tty", 't', FLAG_BOOL, &tty, "Allocate a pseudo-TTY"},
+	    {"detach", 'd', FLAG_BOOL, &detach, "Run the command in the background"},
+	    {"env", 'e', FLAG_LIST, &env, "Set an environment variable (repeatable)", "NAME=VALUE"},
+	    {"user", 'u', FLAG_STRING, &user, "Run as this user", "USER[:GROUP]"},
+	    {"workdir", 'w', FLAG_STRING, &wd, "Working directory inside the container", "DIR"},
+	    {"latest", 'l', FLAG_BOOL, &sel.latest,
+	     "Run in the newest running container (no CONTAINER then)"},
+	    {0}};
 	berr e;
 	int rc = 125;
 	eng *g = NULL;
-	int i = flags_parse(defs, ac, av, 1, &e);
+	char **av = NULL;
+	int st, i = cli_flags(c, &exec_doc, defs, argc, argv, &st);
 	if (i < 0) {
-		rc = cli_fail(125, &e);
+		rc = st;
 		goto out;
 	}
+	/* --latest: the newest running container takes the place of CONTAINER */
+	char **latest = sel.latest ? ctr_select(c, &sel, i, argv, i, &st) : NULL;
+	if (sel.latest && !latest) {
+		rc = st;
+		goto out;
+	}
+	for (int k = 0; k < argc; k++) {
+		if (k == i && latest)
+			strv_push(&av, latest[1]);
+		strv_push(&av, argv[k]);
+	}
+	if (latest && i == argc)
+		strv_push(&av, latest[1]);
+	strv_free(latest);
+	int ac = (int)strv_len(av);
 	if (i + 1 >= ac) {
 		rc = cli_failf(125, "\"exec\" requires at least 2 arguments");
 		goto out;
@@ -469,24 +632,34 @@ int cmd_logs(cli *c, int argc, char **argv);
 
 int cmd_container(cli *c, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		cli_cmd_fn fn;
-	} sub[] = {{"run", cmd_run},	     {"create", cmd_create},
-		   {"start", cmd_start},     {"stop", cmd_stop},
-		   {"restart", cmd_restart}, {"kill", cmd_kill},
-		   {"rm", cmd_rm},	     {"wait", cmd_wait},
-		   {"attach", cmd_attach},   {"pause", cmd_pause},
-		   {"unpause", cmd_unpause}, {"inspect", cmd_container_inspect},
-		   {"exec", cmd_exec},	     {"ps", cmd_ps},
-		   {"ls", cmd_ps},	     {"list", cmd_ps},
-		   {"logs", cmd_logs},	     {"prune", cmd_prune},
-		   {"cleanup", cmd_cleanup}, {"stats", cmd_stats},
-		   {"top", cmd_top},	     {"cp", cmd_cp}};
-	if (argc < 2)
-		return cli_failf(125, "usage: berth container COMMAND");
-	for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
-		if (!strcmp(sub[i].name, argv[1]))
-			return sub[i].fn(c, argc - 1, argv + 1);
-	return cli_failf(125, "unknown container command \"%s\"", argv[1]);
+	static const cli_cmd sub[] = {
+	    {"run", cmd_run, "Run a command in a new container"},
+	    {"create", cmd_create, "Create a container"},
+	    {"start", cmd_start, "Start containers"},
+	    {"stop", cmd_stop, "Stop containers"},
+	    {"restart", cmd_restart, "Restart containers"},
+	    {"kill", cmd_kill, "Send a signal to containers"},
+	    {"rm", cmd_rm, "Remove containers"},
+	    {"wait", cmd_wait, "Wait for containers to exit"},
+	    {"attach", cmd_attach, "Attach to a running container"},
+	    {"pause", cmd_pause, "Pause containers"},
+	    {"unpause", cmd_unpause, "Unpause containers"},
+	    {"inspect", cmd_container_inspect, "Show containers' details"},
+	    {"exec", cmd_exec, "Run a command in a running container"},
+	    {"ps", cmd_ps, "List containers"},
+	    {"ls", cmd_ps, "List containers"},
+	    {"list", cmd_ps, "List containers"},
+	    {"logs", cmd_logs, "Show a container's logs"},
+	    {"prune", cmd_prune, "Remove all stopped containers"},
+	    {"cleanup", cmd_cleanup, "After a container's exit (run by its monitor)"},
+	    {"stats", cmd_stats, "Show containers' resource usage"},
+	    {"top", cmd_top, "Show a container's processes"},
+	    {"cp", cmd_cp, "Copy files between a container and the host"}};
+	static const cli_doc doc = {"container",
+				    "COMMAND",
+				    "Manage containers",
+				    NULL,
+				    "berth container ls -a\nberth container prune",
+				    CLI_ARGS_NONE};
+	return cli_subcommands(c, &doc, sub, ARRAY_SIZE(sub), argc, argv);
 }

@@ -65,14 +65,26 @@ static void human_bytes(uint64_t b, char *out, size_t sz)
 
 int cmd_stats(cli *c, int argc, char **argv)
 {
+	static const cli_doc doc = {
+	    "stats",
+	    "[OPTIONS] [CONTAINER...]",
+	    "Display a live stream of container(s) resource usage statistics",
+	    "Without CONTAINER: every running container.",
+	    "berth stats --no-stream\nberth stats --format json web",
+	    CLI_ARGS_CONTAINERS};
 	bool no_stream = false;
 	const char *format = NULL;
+	ctr_sel sel = {.running = true};
 	const flag_def defs[] = {
-	    {"no-stream", 0, FLAG_BOOL, &no_stream}, {"format", 0, FLAG_STRING, &format}, {0}};
+	    {"no-stream", 0, FLAG_BOOL, &no_stream, "Print the first result only"},
+	    {"format", 0, FLAG_STRING, &format, "Format: table or json", "string", "table"},
+	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest running container"},
+	    {0}};
 	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
-	if (i < 0)
-		return cli_fail(125, &e);
+	char *one[3], lid[65];
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0 || ctr_select_one(c, &sel, &argc, &argv, &i, one, lid, &st) < 0)
+		return st;
 	eng *g = ctr_open(c, &e);
 	if (!g)
 		return cli_fail(125, &e);
@@ -177,12 +189,22 @@ int cmd_stats(cli *c, int argc, char **argv)
 
 int cmd_top(cli *c, int argc, char **argv)
 {
+	static const cli_doc doc = {
+	    "top", "[OPTIONS] CONTAINER",	  "Display the running processes of a container",
+	    NULL,  "berth top web\nberth top -l", CLI_ARGS_CONTAINERS};
+	ctr_sel sel = {.running = true};
+	const flag_def defs[] = {
+	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest running container"}, {0}};
 	berr e;
-	if (argc < 2)
+	char *one[3], lid[65];
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0 || ctr_select_one(c, &sel, &argc, &argv, &i, one, lid, &st) < 0)
+		return st;
+	if (i >= argc)
 		return cli_failf(125, "\"top\" requires 1 argument");
 	eng *g = ctr_open(c, &e);
 	char id[65];
-	if (!g || eng_lookup(g, argv[1], id, &e) < 0) {
+	if (!g || eng_lookup(g, argv[i], id, &e) < 0) {
 		eng_close(g);
 		return cli_fail(125, &e);
 	}
@@ -190,7 +212,7 @@ int cmd_top(cli *c, int argc, char **argv)
 	size_t n = 0;
 	if (rt_pids(&g->rt, id, &pids, &n, &e) < 0) {
 		eng_close(g);
-		return cli_failf(125, "container %s is not running", argv[1]);
+		return cli_failf(125, "container %s is not running", argv[i]);
 	}
 	printf("%-8s %-8s %-8s %s\n", "UID", "PID", "PPID", "CMD");
 	for (size_t k = 0; k < n; k++) {
@@ -241,10 +263,20 @@ static char *base_name(const char *p)
 
 int cmd_cp(cli *c, int argc, char **argv)
 {
+	static const cli_doc cp_doc = {
+	    "cp",
+	    "CONTAINER:SRC_PATH DEST_PATH | SRC_PATH CONTAINER:DEST_PATH",
+	    "Copy files/folders between a container and the local filesystem",
+	    NULL,
+	    "berth cp web:/etc/hosts .\nberth cp ./app.conf web:/etc/app.conf",
+	    CLI_ARGS_FILES};
 	berr e;
-	if (argc != 3)
+	int st, i = cli_flags(c, &cp_doc, NULL, argc, argv, &st);
+	if (i < 0)
+		return st;
+	if (argc - i != 2)
 		return cli_failf(125, "usage: berth cp CONTAINER:SRC DST | SRC CONTAINER:DST");
-	const char *src = argv[1], *dst = argv[2];
+	const char *src = argv[i], *dst = argv[i + 1];
 	const char *colon_s = src[0] != '/' && src[0] != '.' ? strchr(src, ':') : NULL;
 	const char *colon_d = dst[0] != '/' && dst[0] != '.' ? strchr(dst, ':') : NULL;
 	if (!!colon_s == !!colon_d)

@@ -2,7 +2,6 @@
  * SUBCOMMAND` aliases. The transfer commands (pull, push, login, logout,
  * import, load, save) and system check are in berth-xfer (src/cmd/berth-xfer). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,23 +80,26 @@ static void split_name(const char *full, char **repo, char **tag)
 
 int cmd_images(cli *c, int argc, char **argv)
 {
-	bool quiet = false, json = false;
-	static const struct option opts[] = {{"all", no_argument, 0, 'a'},
-					     {"quiet", no_argument, 0, 'q'},
-					     {"format", required_argument, 0, 'f'},
-					     {0, 0, 0, 0}};
-	int o;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "aqf:", opts, NULL)) != -1) {
-		if (o == 'q')
-			quiet = true;
-		else if (o == 'f') {
-			if (strcmp(optarg, "json"))
-				return cli_failf(125,
-						 "images: --format: only \"json\" is supported");
-			json = true;
-		} else if (o != 'a')
-			return 125;
+	static const cli_doc doc = {"images",
+				    "[OPTIONS]",
+				    "List images",
+				    NULL,
+				    "berth images\nberth images -q\nberth images --format json",
+				    CLI_ARGS_NONE};
+	bool quiet = false, all = false, json = false;
+	const char *format = NULL;
+	const flag_def defs[] = {
+	    {"all", 'a', FLAG_BOOL, &all, "Show all images (berth has no intermediate ones)"},
+	    {"quiet", 'q', FLAG_BOOL, &quiet, "Only show image IDs"},
+	    {"format", 'f', FLAG_STRING, &format, "Format the output: json", "string"},
+	    {0}};
+	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (first < 0)
+		return st;
+	if (format) {
+		if (strcmp(format, "json"))
+			return cli_failf(125, "images: --format: only \"json\" is supported");
+		json = true;
 	}
 	berr e;
 	_cleanup_store_ img_store *s = store_open(c->root, &e);
@@ -163,13 +165,21 @@ int cmd_images(cli *c, int argc, char **argv)
 
 int cmd_inspect(cli *c, int argc, char **argv)
 {
+	static const cli_doc doc = {"image inspect",
+				    "[OPTIONS] IMAGE [IMAGE...]",
+				    "Display detailed information on one or more images",
+				    NULL,
+				    "berth image inspect localhost/busybox",
+				    CLI_ARGS_IMAGES};
 	const char *type = NULL, *format = NULL;
 	const flag_def defs[] = {
-	    {"type", 0, FLAG_STRING, &type}, {"format", 'f', FLAG_STRING, &format}, {0}};
+	    {"type", 0, FLAG_STRING, &type, "Only this type: container or image", "string"},
+	    {"format", 'f', FLAG_STRING, &format, "Format the output with a Go template", "string"},
+	    {0}};
 	berr e;
-	int first = flags_parse(defs, argc, argv, 1, &e);
+	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
 	if (first < 0)
-		return cli_fail(125, &e);
+		return st;
 	if (argc <= first)
 		return usage_fail("inspect", "inspect [--format TEMPLATE] IMAGE [IMAGE...]");
 	_cleanup_store_ img_store *s = store_open(c->root, &e);
@@ -206,46 +216,87 @@ int cmd_inspect(cli *c, int argc, char **argv)
 
 int cmd_tag(cli *c, int argc, char **argv)
 {
-	if (argc != 3)
+	static const cli_doc doc = {"tag",
+				    "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+				    "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+				    NULL,
+				    "berth tag localhost/busybox localhost/bb:1",
+				    CLI_ARGS_IMAGES};
+	int st, i = cli_flags(c, &doc, NULL, argc, argv, &st);
+	if (i < 0)
+		return st;
+	if (argc - i != 2)
 		return usage_fail("tag", "tag SOURCE_IMAGE TARGET_IMAGE[:TAG]");
 	berr e;
 	_cleanup_store_ img_store *s = store_open(c->root, &e);
-	if (!s || image_tag(s, argv[1], argv[2], &e) < 0)
+	if (!s || image_tag(s, argv[i], argv[i + 1], &e) < 0)
 		return cli_fail(125, &e);
 	return 0;
 }
 
 int cmd_rmi(cli *c, int argc, char **argv)
 {
-	bool force = false;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force"))
-			force = true;
-		else
-			return cli_failf(125, "rmi: unknown flag: %s", argv[i]);
-	}
-	if (i >= argc)
+	static const cli_doc doc = {"rmi",
+				    "[OPTIONS] IMAGE [IMAGE...]",
+				    "Remove one or more images",
+				    NULL,
+				    "berth rmi localhost/busybox\nberth rmi -a",
+				    CLI_ARGS_IMAGES};
+	bool force = false, all = false;
+	const flag_def defs[] = {{"force", 'f', FLAG_BOOL, &force, "Force removal of the image"},
+				 {"all", 'a', FLAG_BOOL, &all, "Remove all images"},
+				 {0}};
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
+	if (all && i < argc)
+		return cli_failf(125, "--all and images cannot be used together");
+	if (!all && i >= argc)
 		return usage_fail("rmi", "rmi [-f] IMAGE [IMAGE...]");
 	berr e;
 	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	if (!s)
 		return cli_fail(125, &e);
+	char **refs = NULL;
+	if (all) {
+		img_index x;
+		if (index_load(s, &x, &e) < 0)
+			return cli_fail(125, &e);
+		/* each name (untagged; the last one deletes), an image without any by ID */
+		for (size_t k = 0; k < x.n; k++) {
+			for (size_t n = 0; x.v[k].names && x.v[k].names[n]; n++)
+				strv_push(&refs, x.v[k].names[n]);
+			if (!strv_len(x.v[k].names))
+				strv_push(&refs, x.v[k].id.s);
+		}
+		index_free(&x);
+	} else {
+		for (; i < argc; i++)
+			strv_push(&refs, argv[i]);
+	}
 	int status = 0;
-	for (; i < argc; i++) {
+	for (size_t k = 0; refs && refs[k]; k++) {
 		char **out = NULL;
-		if (image_remove(s, argv[i], force, &out, &e) < 0)
+		if (image_remove(s, refs[k], force, &out, &e) < 0)
 			status = cli_fail(125, &e);
 		print_lines(out);
 		strv_free(out);
 	}
+	strv_free(refs);
 	return status;
 }
 
 static int cmd_image_prune(cli *c, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	static const cli_doc doc = {"image prune", "[OPTIONS]",		"Remove unused images",
+				    NULL,	   "berth image prune", CLI_ARGS_NONE};
+	bool force = false;
+	const flag_def defs[] = {
+	    {"force", 'f', FLAG_BOOL, &force, "Do not prompt for confirmation (berth never does)"},
+	    {0}};
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
 	berr e;
 	_cleanup_store_ img_store *s = store_open(c->root, &e);
 	char **out = NULL;
@@ -263,20 +314,21 @@ static int cmd_image_prune(cli *c, int argc, char **argv)
 
 int cmd_image(cli *c, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		cli_cmd_fn fn;
-	} subs[] = {
-	    {"ls", cmd_images},	      {"list", cmd_images},	  {"rm", cmd_rmi},
-	    {"inspect", cmd_inspect}, {"prune", cmd_image_prune}, {"tag", cmd_tag},
-	    {"pull", cli_xfer},	      {"push", cli_xfer},	  {"load", cli_xfer},
-	    {"save", cli_xfer},	      {"import", cli_xfer},
+	static const cli_cmd subs[] = {
+	    {"ls", cmd_images, "List images"},
+	    {"list", cmd_images, "List images"},
+	    {"rm", cmd_rmi, "Remove images"},
+	    {"inspect", cmd_inspect, "Display detailed information on images"},
+	    {"prune", cmd_image_prune, "Remove unused images"},
+	    {"tag", cmd_tag, "Give an image another name"},
+	    {"pull", cli_xfer, "Pull an image from a registry"},
+	    {"push", cli_xfer, "Push an image to a registry"},
+	    {"load", cli_xfer, "Load images from an archive"},
+	    {"save", cli_xfer, "Save images to an archive"},
+	    {"import", cli_xfer, "Make an image from a root filesystem tar"},
 	};
-	if (argc < 2)
-		return cli_failf(125, "usage: berth image ls|rm|inspect|prune|tag|pull|push|load|"
-				      "save|import");
-	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
-		if (!strcmp(argv[1], subs[i].name))
-			return subs[i].fn(c, argc - 1, argv + 1);
-	return cli_failf(125, "image: unknown command \"%s\"", argv[1]);
+	static const cli_doc doc = {
+	    "image",	  "COMMAND", "Manage images", NULL, "berth image ls\nberth image prune",
+	    CLI_ARGS_NONE};
+	return cli_subcommands(c, &doc, subs, ARRAY_SIZE(subs), argc, argv);
 }

@@ -221,18 +221,32 @@ static void follow(eng *g, const char *id, int max_file, int fd, bool ts)
 		close(fd);
 }
 
+static const cli_doc logs_doc = {
+    "logs",
+    "[OPTIONS] CONTAINER",
+    "Fetch the logs of a container",
+    "What the container wrote to stdout and stderr, from its json-file log (rotated "
+    "files included).",
+    "berth logs web\nberth logs -f --tail 10 web\nberth logs -l",
+    CLI_ARGS_CONTAINERS};
+
 int cmd_logs(cli *c, int argc, char **argv)
 {
 	bool follow_ = false, ts = false;
 	const char *tail = "all";
-	const flag_def defs[] = {{"follow", 'f', FLAG_BOOL, &follow_},
-				 {"timestamps", 't', FLAG_BOOL, &ts},
-				 {"tail", 'n', FLAG_STRING, &tail},
-				 {0}};
+	ctr_sel sel = {0};
+	const flag_def defs[] = {
+	    {"follow", 'f', FLAG_BOOL, &follow_, "Follow the log output"},
+	    {"timestamps", 't', FLAG_BOOL, &ts, "Show timestamps"},
+	    {"tail", 'n', FLAG_STRING, &tail, "Number of lines to show from the end", "string",
+	     "all"},
+	    {"latest", 'l', FLAG_BOOL, &sel.latest, "Act on the newest container"},
+	    {0}};
 	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
-	if (i < 0)
-		return cli_fail(125, &e);
+	char *one[3], lid[65];
+	int st, i = cli_flags(c, &logs_doc, defs, argc, argv, &st);
+	if (i < 0 || ctr_select_one(c, &sel, &argc, &argv, &i, one, lid, &st) < 0)
+		return st;
 	if (i >= argc)
 		return cli_failf(125, "\"logs\" requires exactly 1 argument");
 	long want = -1;

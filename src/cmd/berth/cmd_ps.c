@@ -135,16 +135,36 @@ int cmd_ps(cli *c, int argc, char **argv)
 	bool all = false, quiet = false, notrunc = false;
 	const char *format = NULL;
 	char **filters = NULL;
+	static const cli_doc doc = {
+	    "ps",
+	    "[OPTIONS]",
+	    "List containers",
+	    "Running ones, newest first; --all: every one. Filters: status=, name=, id=, label=, "
+	    "ancestor=, exited= (repeatable; the same key ORs, different keys AND).",
+	    "berth ps -a\nberth ps -aq\nberth ps -f status=exited -f name=web\nberth ps --format "
+	    "json\nberth ps --format '{{.ID}} {{.Names}}'",
+	    CLI_ARGS_NONE};
 	const flag_def defs[] = {
-	    {"all", 'a', FLAG_BOOL, &all},	 {"filter", 'f', FLAG_LIST, &filters},
-	    {"quiet", 'q', FLAG_BOOL, &quiet},	 {"no-trunc", 0, FLAG_BOOL, &notrunc},
-	    {"format", 0, FLAG_STRING, &format}, {0}};
-	char **av = ctr_expand_short(argc, argv, "aq");
+	    {"all", 'a', FLAG_BOOL, &all, "Show all containers (default shows just running)"},
+	    {"filter", 'f', FLAG_LIST, &filters, "Filter output based on conditions (repeatable)",
+	     "KEY=VALUE"},
+	    {"quiet", 'q', FLAG_BOOL, &quiet, "Only display container IDs"},
+	    {"no-trunc", 0, FLAG_BOOL, &notrunc, "Do not truncate output"},
+	    {"format", 0, FLAG_STRING, &format, "Format: table, json, or a Go template", "string",
+	     "table"},
+	    {0}};
 	berr e;
-	int i = flags_parse(defs, (int)strv_len(av), av, 1, &e);
+	int status, i = cli_flags(c, &doc, defs, argc, argv, &status);
+	if (i < 0) {
+		strv_free(filters);
+		return status;
+	}
+	if (i < argc) {
+		strv_free(filters);
+		return cli_failf(125, "\"ps\" accepts no arguments");
+	}
 	ps_filter *pf = NULL;
-	if (i < 0 || (filters && !(pf = ps_filter_parse(filters, c->root, &e)))) {
-		strv_free(av);
+	if (filters && !(pf = ps_filter_parse(filters, c->root, &e))) {
 		strv_free(filters);
 		return cli_fail(125, &e);
 	}
@@ -153,7 +173,6 @@ int cmd_ps(cli *c, int argc, char **argv)
 		all = true; /* docker ps -f status=exited needs no -a */
 	eng *g = ctr_open(c, &e);
 	if (!g) {
-		strv_free(av);
 		ps_filter_free(pf);
 		return cli_fail(125, &e);
 	}
@@ -247,7 +266,6 @@ int cmd_ps(cli *c, int argc, char **argv)
 		json_object_put(docs[k]);
 	free(docs);
 	strv_free(ids);
-	strv_free(av);
 	ps_filter_free(pf);
 	eng_close(g);
 	return 0;

@@ -59,26 +59,6 @@ bool ctr_bool(json_object *o, const char *path)
 	return v && json_object_get_boolean(v);
 }
 
-char **ctr_expand_short(int argc, char **argv, const char *bools)
-{
-	char **v = NULL;
-	bool done = false;
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		size_t l = strlen(a);
-		if (!done && i > 0 && a[0] == '-' && a[1] != '-' && l > 2 &&
-		    strspn(a + 1, bools) == l - 1) {
-			for (size_t k = 1; k < l; k++) {
-				char f[3] = {'-', a[k], 0};
-				strv_push(&v, f);
-			}
-			continue;
-		}
-		strv_push(&v, a);
-	}
-	return v;
-}
-
 static int recv_fd(int sock)
 {
 	char b;
@@ -387,50 +367,80 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 
 typedef struct run_flags {
 	eng_run_opts o;
-	bool help;
 	const char *entrypoint;
 	char **network;
 	const char *net;
 	const char *pull; /* missing (default), always, never */
 } run_flags;
 
-static int parse_run(int argc, char **argv, run_flags *f, int *first, berr *e)
+static const cli_doc run_doc = {
+    "run",
+    "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+    "Create and run a new container from an image",
+    "A missing image is pulled first (--pull). Without -d the container's output is "
+    "relayed and its exit status is berth's; 125 when berth fails, 126/127 when the "
+    "command cannot be run or is not found.",
+    "berth run --rm -it localhost/busybox sh\n"
+    "berth run -d --name web -m 256m --cpus 0.5 IMAGE CMD\n"
+    "berth run --rm -v data:/var/lib/app IMAGE CMD",
+    CLI_ARGS_IMAGE_CMD};
+static const cli_doc create_doc = {"create",
+				   "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+				   "Create a new container",
+				   "As run, without starting it: `berth start` does.",
+				   "berth create --name web IMAGE CMD\nberth start -a web",
+				   CLI_ARGS_IMAGE_CMD};
+
+static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flags *f, int *first,
+		     int *status)
 {
 	memset(f, 0, sizeof(*f));
 	f->o.entrypoint = NULL;
 	const flag_def defs[] = {
-	    {"detach", 'd', FLAG_BOOL, &f->o.detach},
-	    {"interactive", 'i', FLAG_BOOL, &f->o.interactive},
-	    {"tty", 't', FLAG_BOOL, &f->o.tty},
-	    {"rm", 0, FLAG_BOOL, &f->o.rm},
-	    {"name", 0, FLAG_STRING, &f->o.name},
-	    {"env", 'e', FLAG_LIST, &f->o.env},
-	    {"env-file", 0, FLAG_LIST, &f->o.env_files},
-	    {"workdir", 'w', FLAG_STRING, &f->o.workdir},
-	    {"user", 'u', FLAG_STRING, &f->o.user},
-	    {"entrypoint", 0, FLAG_STRING, &f->entrypoint},
-	    {"volume", 'v', FLAG_LIST, &f->o.volumes},
-	    {"mount", 0, FLAG_LIST, &f->o.mounts},
-	    {"read-only", 0, FLAG_BOOL, &f->o.read_only},
-	    {"hostname", 'h', FLAG_STRING, &f->o.hostname},
-	    {"memory", 'm', FLAG_STRING, &f->o.memory},
-	    {"cpus", 0, FLAG_STRING, &f->o.cpus},
-	    {"pids-limit", 0, FLAG_STRING, &f->o.pids_limit},
-	    {"cap-add", 0, FLAG_LIST, &f->o.cap_add},
-	    {"cap-drop", 0, FLAG_LIST, &f->o.cap_drop},
-	    {"privileged", 0, FLAG_BOOL, &f->o.privileged},
-	    {"security-opt", 0, FLAG_LIST, &f->o.security_opt},
-	    {"network", 0, FLAG_STRING, &f->net},
-	    {"net", 0, FLAG_STRING, &f->net},
-	    {"init", 0, FLAG_BOOL, &f->o.init},
-	    {"ulimit", 0, FLAG_LIST, &f->o.ulimits},
-	    {"pull", 0, FLAG_STRING, &f->pull},
-	    {"log-driver", 0, FLAG_STRING, &f->o.log_driver},
-	    {"log-opt", 0, FLAG_LIST, &f->o.log_opts},
-	    {"help", 0, FLAG_BOOL, &f->help},
+	    {"detach", 'd', FLAG_BOOL, &f->o.detach, "Run in the background, print the ID"},
+	    {"interactive", 'i', FLAG_BOOL, &f->o.interactive, "Keep STDIN open"},
+	    {"tty", 't', FLAG_BOOL, &f->o.tty, "Allocate a pseudo-TTY"},
+	    {"rm", 0, FLAG_BOOL, &f->o.rm, "Remove the container when it exits"},
+	    {"name", 0, FLAG_STRING, &f->o.name, "Assign a name to the container", "string"},
+	    {"env", 'e', FLAG_LIST, &f->o.env, "Set an environment variable (repeatable)",
+	     "NAME=VALUE"},
+	    {"env-file", 0, FLAG_LIST, &f->o.env_files, "Read environment variables from a file",
+	     "FILE"},
+	    {"workdir", 'w', FLAG_STRING, &f->o.workdir, "Working directory inside the container",
+	     "DIR"},
+	    {"user", 'u', FLAG_STRING, &f->o.user, "Run as this user", "USER[:GROUP]"},
+	    {"entrypoint", 0, FLAG_STRING, &f->entrypoint, "Overwrite the image's ENTRYPOINT",
+	     "string"},
+	    {"volume", 'v', FLAG_LIST, &f->o.volumes, "Bind mount or volume (repeatable)",
+	     "[SRC:]DST[:OPTS]"},
+	    {"mount", 0, FLAG_LIST, &f->o.mounts, "Mount: type=bind|volume|tmpfs,... (repeatable)",
+	     "SPEC"},
+	    {"read-only", 0, FLAG_BOOL, &f->o.read_only, "Mount the root filesystem read-only"},
+	    {"hostname", 'h', FLAG_STRING, &f->o.hostname, "Container host name", "string"},
+	    {"memory", 'm', FLAG_STRING, &f->o.memory, "Memory limit (k, m, g)", "bytes"},
+	    {"cpus", 0, FLAG_STRING, &f->o.cpus, "Number of CPUs", "decimal"},
+	    {"pids-limit", 0, FLAG_STRING, &f->o.pids_limit, "Limit the number of processes",
+	     "int"},
+	    {"cap-add", 0, FLAG_LIST, &f->o.cap_add, "Add a Linux capability (repeatable)", "CAP"},
+	    {"cap-drop", 0, FLAG_LIST, &f->o.cap_drop, "Drop a Linux capability (repeatable)",
+	     "CAP"},
+	    {"privileged", 0, FLAG_BOOL, &f->o.privileged, "Give extended privileges"},
+	    {"security-opt", 0, FLAG_LIST, &f->o.security_opt,
+	     "Security option: seccomp=FILE|unconfined, no-new-privileges, ...", "OPT"},
+	    {"network", 0, FLAG_STRING, &f->net, "Network mode: none or host", "string", "none"},
+	    {"net", 0, FLAG_STRING, &f->net, "The same as --network", "string", "none"},
+	    {"init", 0, FLAG_BOOL, &f->o.init, "Run an init (berth-init) as PID 1"},
+	    {"ulimit", 0, FLAG_LIST, &f->o.ulimits, "Resource limit (repeatable)",
+	     "NAME=SOFT[:HARD]"},
+	    {"pull", 0, FLAG_STRING, &f->pull, "Pull the image: missing, always, never", "string",
+	     "missing"},
+	    {"log-driver", 0, FLAG_STRING, &f->o.log_driver, "Logging driver: json-file or none",
+	     "string", "json-file"},
+	    {"log-opt", 0, FLAG_LIST, &f->o.log_opts, "Log driver option: max-size, max-file",
+	     "KEY=VALUE"},
 	    {0},
 	};
-	int i = flags_parse(defs, argc, argv, 1, e);
+	int i = cli_flags(c, doc, defs, argc, argv, status);
 	if (i < 0)
 		return -1;
 	for (int k = 1; k < i; k++)
@@ -438,9 +448,11 @@ static int parse_run(int argc, char **argv, run_flags *f, int *first, berr *e)
 			f->o.entrypoint_set = true;
 	f->o.entrypoint = f->entrypoint;
 	f->o.network = f->net;
-	if (i >= argc)
-		return berr_set(e, EINVAL, "\"%s\" requires at least 1 argument (an image)",
-				argv[0]);
+	if (i >= argc) {
+		*status = cli_failf(125, "\"%s\" requires at least 1 argument (an image)", argv[0]);
+		cli_see_help(stderr, c->ui.prog, doc);
+		return -1;
+	}
 	f->o.image = argv[i];
 	f->o.command = i + 1 < argc ? argv + i + 1 : NULL;
 	*first = i;
@@ -462,23 +474,14 @@ static void free_run(run_flags *f)
 
 static int run_or_create(cli *c, int argc, char **argv, bool run)
 {
-	char **av = ctr_expand_short(argc, argv, "dit");
-	int ac = (int)strv_len(av);
 	run_flags f;
 	berr e;
 	int first;
 	int rc = 125;
 	eng *g = NULL;
 	char *sd = NULL, *initp = NULL;
-	if (parse_run(ac, av, &f, &first, &e) < 0) {
-		rc = cli_fail(125, &e);
+	if (parse_run(c, run ? &run_doc : &create_doc, argc, argv, &f, &first, &rc) < 0)
 		goto out;
-	}
-	if (f.help) {
-		printf("Usage: berth %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n", argv[0]);
-		rc = 0;
-		goto out;
-	}
 	if (f.o.detach && f.o.rm && !run) {
 		/* fine: create --rm */
 	}
@@ -536,7 +539,6 @@ out:
 	free(initp);
 	eng_close(g);
 	free_run(&f);
-	strv_free(av);
 	return rc;
 }
 
@@ -550,15 +552,21 @@ int cmd_create(cli *c, int argc, char **argv)
 	return run_or_create(c, argc, argv, false);
 }
 
+static const cli_doc start_doc = {
+    "start", "[OPTIONS] CONTAINER [CONTAINER...]",   "Start one or more stopped containers",
+    NULL,    "berth start web\nberth start -ai web", CLI_ARGS_CONTAINERS};
+
 int cmd_start(cli *c, int argc, char **argv)
 {
 	bool attach = false, inter = false;
 	const flag_def defs[] = {
-	    {"attach", 'a', FLAG_BOOL, &attach}, {"interactive", 'i', FLAG_BOOL, &inter}, {0}};
+	    {"attach", 'a', FLAG_BOOL, &attach, "Attach STDOUT/STDERR and forward signals"},
+	    {"interactive", 'i', FLAG_BOOL, &inter, "Attach the container's STDIN"},
+	    {0}};
 	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	int st, i = cli_flags(c, &start_doc, defs, argc, argv, &st);
 	if (i < 0)
-		return cli_fail(125, &e);
+		return st;
 	if (i >= argc)
 		return cli_failf(125, "\"start\" requires at least 1 argument");
 	eng *g = ctr_open(c, &e);

@@ -2,7 +2,7 @@
  * exit becomes ours: the exit-port status, 0 on reset, 1 on a guest crash
  * (triple fault and friends, with one message), 130/143 on SIGINT/SIGTERM,
  * 125 when the VMM itself fails. */
-#include <getopt.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,21 +10,26 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
 #include "vmm/vmm.h"
 
-static void vm_usage(FILE *f)
-{
-	fputs("Usage: berth vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--memory SIZE]\n"
-	      "                    [--cpus N] [--disk PATH[,ro]]... [--net TAP] [--console]\n"
-	      "                    [--virtio-console] [--no-seccomp]\n"
-	      "\n"
-	      "Boots FILE (a bzImage or ELF64 vmlinux) directly in 64-bit mode. COM1 goes to\n"
-	      "stdout; --console also feeds stdin to COM1. SIZE takes K/M/G (plain: MiB,\n"
-	      "default 128M). A guest powers off with status V by writing V to I/O port 0x501.\n"
-	      "Exit status: the guest's (0 on reset), 1 if the guest crashed, 130 on Ctrl-C,\n"
-	      "125 if the VM could not be run.\n",
-	      f);
-}
+static const char vm_description[] =
+    "Boots FILE (a bzImage or ELF64 vmlinux) directly in 64-bit mode. COM1 goes to stdout; "
+    "--console also feeds stdin to COM1. SIZE takes K/M/G (plain: MiB, default 128M). A guest "
+    "powers off with status V by writing V to I/O port 0x501.\n"
+    "Exit status: the guest's (0 on reset), 1 if the guest crashed, 130 on Ctrl-C, 125 if "
+    "the VM could not be run.";
+
+static const cli_doc vm_run_doc = {
+    "vm run",
+    "--kernel FILE [--initrd FILE] [--cmdline STR] [--memory SIZE] [--cpus N] "
+    "[--disk PATH[,ro]]... [--net TAP] [--console] [--virtio-console] [--no-seccomp]",
+    "Boot a kernel in a KVM micro-VM",
+    vm_description,
+    "berth vm run --kernel bzImage --cmdline console=ttyS0 --memory 256M\n"
+    "berth vm run --kernel vmlinux --disk root.img --console",
+    CLI_ARGS_NONE};
 
 static void log_stderr(void *opaque, const char *msg)
 {
@@ -46,87 +51,79 @@ static bool term_raw(int fd, struct termios *saved)
 	return tcsetattr(fd, TCSANOW, &t) == 0;
 }
 
+/* --memory, --cpus and --disk into cfg (disk paths kept in paths). */
+static int vm_options(vmm_config *cfg, const char *mem, const char *cpus, char **disks,
+		      char paths[VMM_MAX_DISKS][4096], berr *e)
+{
+	if (mem && vmm_parse_size(mem, &cfg->mem_size, e) < 0) {
+		char why[sizeof(e->msg)];
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return berr_set(e, EINVAL, "--memory: %s", why);
+	}
+	if (cpus) {
+		char *end;
+		long n = strtol(cpus, &end, 10);
+		if (*end || n < 1 || n > VMM_MAX_CPUS)
+			return berr_set(e, EINVAL, "--cpus: want 1..%d, got \"%s\"", VMM_MAX_CPUS,
+					cpus);
+		cfg->ncpus = (unsigned)n;
+	}
+	for (size_t k = 0; disks && disks[k]; k++) {
+		const char *d = disks[k];
+		if (cfg->ndisks >= VMM_MAX_DISKS)
+			return berr_set(e, EINVAL, "at most %d --disk", VMM_MAX_DISKS);
+		size_t len = strlen(d);
+		bool ro = len > 3 && !strcmp(d + len - 3, ",ro");
+		if (ro)
+			len -= 3;
+		if (len == 0 || len >= sizeof(paths[0]))
+			return berr_set(e, EINVAL, "--disk: bad path \"%s\"", d);
+		memcpy(paths[cfg->ndisks], d, len);
+		paths[cfg->ndisks][len] = '\0';
+		cfg->disks[cfg->ndisks].path = paths[cfg->ndisks];
+		cfg->disks[cfg->ndisks].read_only = ro;
+		cfg->ndisks++;
+	}
+	return 0;
+}
+
 static int vm_run_cmd(cli *c, int argc, char **argv)
 {
 	vmm_config cfg = {.console_out = STDOUT_FILENO, .console_in = -1, .debug = c->debug};
 	bool console = false;
-	static const struct option opts[] = {
-	    {"kernel", required_argument, NULL, 'k'},	{"initrd", required_argument, NULL, 'i'},
-	    {"cmdline", required_argument, NULL, 'c'},	{"memory", required_argument, NULL, 'm'},
-	    {"cpus", required_argument, NULL, 'p'},	{"disk", required_argument, NULL, 'd'},
-	    {"net", required_argument, NULL, 'n'},	{"console", no_argument, NULL, 'C'},
-	    {"virtio-console", no_argument, NULL, 'V'}, {"no-seccomp", no_argument, NULL, 'S'},
-	    {"help", no_argument, NULL, 'h'},		{0},
+	const char *mem = NULL, *cpus = NULL;
+	char **disks = NULL;
+	const flag_def defs[] = {
+	    {"kernel", 0, FLAG_STRING, &cfg.kernel, "The kernel: a bzImage or an ELF64 vmlinux",
+	     "FILE"},
+	    {"initrd", 0, FLAG_STRING, &cfg.initrd, "An initial ramdisk", "FILE"},
+	    {"cmdline", 0, FLAG_STRING, &cfg.cmdline, "The kernel command line", "STR"},
+	    {"memory", 0, FLAG_STRING, &mem, "Guest memory (K, M, G; plain: MiB)", "SIZE", "128M"},
+	    {"cpus", 0, FLAG_STRING, &cpus, "Number of vCPUs", "N", "1"},
+	    {"disk", 0, FLAG_LIST, &disks, "A virtio block device (repeatable; ,ro: read-only)",
+	     "PATH[,ro]"},
+	    {"net", 0, FLAG_STRING, &cfg.tap, "A virtio-net device on this tap interface", "TAP"},
+	    {"console", 0, FLAG_BOOL, &console, "Feed stdin to COM1 (raw terminal)"},
+	    {"virtio-console", 0, FLAG_BOOL, &cfg.virtio_console,
+	     "A virtio console on stdin/stdout"},
+	    {"no-seccomp", 0, FLAG_BOOL, &cfg.no_seccomp, "Run the VMM without its seccomp filter"},
+	    {0},
 	};
 	berr e = {0};
 	char disk_paths[VMM_MAX_DISKS][4096];
-	optind = 1;
-	int o;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'k':
-			cfg.kernel = optarg;
-			break;
-		case 'i':
-			cfg.initrd = optarg;
-			break;
-		case 'c':
-			cfg.cmdline = optarg;
-			break;
-		case 'm':
-			if (vmm_parse_size(optarg, &cfg.mem_size, &e) < 0)
-				return cli_failf(125, "vm run: --memory: %s", e.msg);
-			break;
-		case 'p': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*end || n < 1 || n > VMM_MAX_CPUS)
-				return cli_failf(125, "vm run: --cpus: want 1..%d, got \"%s\"",
-						 VMM_MAX_CPUS, optarg);
-			cfg.ncpus = (unsigned)n;
-			break;
-		}
-		case 'd': {
-			if (cfg.ndisks >= VMM_MAX_DISKS)
-				return cli_failf(125, "vm run: at most %d --disk", VMM_MAX_DISKS);
-			size_t len = strlen(optarg);
-			bool ro = len > 3 && !strcmp(optarg + len - 3, ",ro");
-			if (ro)
-				len -= 3;
-			if (len == 0 || len >= sizeof(disk_paths[0]))
-				return cli_failf(125, "vm run: --disk: bad path \"%s\"", optarg);
-			memcpy(disk_paths[cfg.ndisks], optarg, len);
-			disk_paths[cfg.ndisks][len] = '\0';
-			cfg.disks[cfg.ndisks].path = disk_paths[cfg.ndisks];
-			cfg.disks[cfg.ndisks].read_only = ro;
-			cfg.ndisks++;
-			break;
-		}
-		case 'n':
-			cfg.tap = optarg;
-			break;
-		case 'C':
-			console = true;
-			break;
-		case 'V':
-			cfg.virtio_console = true;
-			break;
-		case 'S':
-			cfg.no_seccomp = true;
-			break;
-		case 'h':
-			vm_usage(stdout);
-			return 0;
-		default:
-			vm_usage(stderr);
-			return 125;
-		}
-	}
-	if (optind != argc)
-		return cli_failf(125, "vm run: unexpected argument \"%s\"", argv[optind]);
+	int st, first = cli_flags(c, &vm_run_doc, defs, argc, argv, &st);
+	if (first < 0)
+		return st;
+	int rc = vm_options(&cfg, mem, cpus, disks, disk_paths, &e);
+	strv_free(disks);
+	if (rc < 0)
+		return cli_failf(125, "vm run: %s", e.msg);
+	if (first != argc)
+		return cli_failf(125, "vm run: unexpected argument \"%s\"", argv[first]);
 	if (!cfg.kernel) {
-		vm_usage(stderr);
-		return cli_failf(125, "vm run: --kernel is required");
+		cli_failf(125, "vm run: --kernel is required");
+		cli_see_help(stderr, c->ui.prog, &vm_run_doc);
+		return 125;
 	}
 	if (console || cfg.virtio_console)
 		cfg.console_in = STDIN_FILENO;
@@ -156,11 +153,12 @@ static int vm_run_cmd(cli *c, int argc, char **argv)
 
 int cmd_vm(cli *c, int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		vm_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 125 : 0;
-	}
-	if (!strcmp(argv[1], "run"))
-		return vm_run_cmd(c, argc - 1, argv + 1);
-	return cli_failf(125, "vm: unknown subcommand \"%s\" (see berth vm --help)", argv[1]);
+	static const cli_cmd subs[] = {{"run", vm_run_cmd, "Boot a kernel in a KVM micro-VM"}};
+	static const cli_doc doc = {"vm",
+				    "COMMAND",
+				    "Run and manage KVM micro-VMs",
+				    vm_description,
+				    "berth vm run --kernel bzImage --console",
+				    CLI_ARGS_NONE};
+	return cli_subcommands(c, &doc, subs, ARRAY_SIZE(subs), argc, argv);
 }

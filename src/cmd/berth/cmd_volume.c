@@ -9,29 +9,44 @@
 #include "util/flags.h"
 #include "util/xalloc.h"
 
-static int vol_create(cli *c, eng *g, int argc, char **argv)
+/* Each subcommand parses its flags first: --help and completion open no store. */
+#define VOL_OPEN(c, g)                                                                             \
+	berr e;                                                                                    \
+	_cleanup_eng_ eng *g = ctr_open(c, &e);                                                    \
+	if (!g)                                                                                    \
+		return cli_fail(125, &e);
+
+static int vol_create(cli *c, int argc, char **argv)
 {
-	(void)c;
-	if (argc > 2)
+	static const cli_doc doc = {
+	    "volume create", "[NAME]", "Create a volume", NULL, "berth volume create data",
+	    CLI_ARGS_NONE};
+	int st, i = cli_flags(c, &doc, NULL, argc, argv, &st);
+	if (i < 0)
+		return st;
+	if (argc - i > 1)
 		return cli_failf(125, "usage: berth volume create [NAME]");
-	berr e;
+	VOL_OPEN(c, g);
 	char *name;
 	bool created;
-	if (eng_volume_get(g, argc == 2 ? argv[1] : NULL, -1, &name, &created, &e) < 0)
+	if (eng_volume_get(g, i < argc ? argv[i] : NULL, -1, &name, &created, &e) < 0)
 		return cli_fail(125, &e);
 	printf("%s\n", name);
 	free(name);
 	return 0;
 }
 
-static int vol_ls(cli *c, eng *g, int argc, char **argv)
+static int vol_ls(cli *c, int argc, char **argv)
 {
-	(void)c;
+	static const cli_doc doc = {"volume ls", "[OPTIONS]",	       "List volumes",
+				    NULL,	 "berth volume ls -q", CLI_ARGS_NONE};
 	bool quiet = false;
-	const flag_def defs[] = {{"quiet", 'q', FLAG_BOOL, &quiet}, {0}};
-	berr e;
-	if (flags_parse(defs, argc, argv, 1, &e) < 0)
-		return cli_fail(125, &e);
+	const flag_def defs[] = {{"quiet", 'q', FLAG_BOOL, &quiet, "Only display volume names"},
+				 {0}};
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
+	VOL_OPEN(c, g);
 	char **names = eng_volume_list(g);
 	if (!quiet)
 		printf("%-10s %s\n", "DRIVER", "VOLUME NAME");
@@ -41,17 +56,24 @@ static int vol_ls(cli *c, eng *g, int argc, char **argv)
 	return 0;
 }
 
-static int vol_inspect(cli *c, eng *g, int argc, char **argv)
+static int vol_inspect(cli *c, int argc, char **argv)
 {
-	(void)c;
+	static const cli_doc doc = {"volume inspect",
+				    "[OPTIONS] VOLUME [VOLUME...]",
+				    "Display detailed information on one or more volumes",
+				    NULL,
+				    "berth volume inspect -f '{{.Mountpoint}}' data",
+				    CLI_ARGS_VOLUMES};
 	const char *format = NULL;
-	const flag_def defs[] = {{"format", 'f', FLAG_STRING, &format}, {0}};
-	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	const flag_def defs[] = {
+	    {"format", 'f', FLAG_STRING, &format, "Format the output with a Go template", "string"},
+	    {0}};
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
 	if (i < 0)
-		return cli_fail(125, &e);
+		return st;
 	if (i >= argc)
 		return cli_failf(125, "\"volume inspect\" requires at least 1 argument");
+	VOL_OPEN(c, g);
 	json_object *arr = json_object_new_array();
 	int rc = 0;
 	for (; i < argc; i++) {
@@ -77,17 +99,20 @@ static int vol_inspect(cli *c, eng *g, int argc, char **argv)
 	return rc;
 }
 
-static int vol_rm(cli *c, eng *g, int argc, char **argv)
+static int vol_rm(cli *c, int argc, char **argv)
 {
-	(void)c;
+	static const cli_doc doc = {
+	    "volume rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes",
+	    NULL,	 "berth volume rm data",	 CLI_ARGS_VOLUMES};
 	bool force = false;
-	const flag_def defs[] = {{"force", 'f', FLAG_BOOL, &force}, {0}};
-	berr e;
-	int i = flags_parse(defs, argc, argv, 1, &e);
+	const flag_def defs[] = {{"force", 'f', FLAG_BOOL, &force, "A missing volume is no error"},
+				 {0}};
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
 	if (i < 0)
-		return cli_fail(125, &e);
+		return st;
 	if (i >= argc)
 		return cli_failf(125, "\"volume rm\" requires at least 1 argument");
+	VOL_OPEN(c, g);
 	int rc = 0;
 	for (; i < argc; i++) {
 		if (eng_volume_remove(g, argv[i], &e) < 0) {
@@ -102,15 +127,23 @@ static int vol_rm(cli *c, eng *g, int argc, char **argv)
 }
 
 /* Docker 23+: anonymous volumes no container uses; --all: every unused one. */
-static int vol_prune(cli *c, eng *g, int argc, char **argv)
+static int vol_prune(cli *c, int argc, char **argv)
 {
-	(void)c;
+	static const cli_doc doc = {"volume prune",
+				    "[OPTIONS]",
+				    "Remove unused anonymous volumes (--all: every unused one)",
+				    NULL,
+				    "berth volume prune\nberth volume prune -a",
+				    CLI_ARGS_NONE};
 	bool all = false, force = false;
 	const flag_def defs[] = {
-	    {"all", 'a', FLAG_BOOL, &all}, {"force", 'f', FLAG_BOOL, &force}, {0}};
-	berr e;
-	if (flags_parse(defs, argc, argv, 1, &e) < 0)
-		return cli_fail(125, &e);
+	    {"all", 'a', FLAG_BOOL, &all, "Remove all unused volumes, not just anonymous ones"},
+	    {"force", 'f', FLAG_BOOL, &force, "Do not prompt for confirmation (berth never does)"},
+	    {0}};
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
+	VOL_OPEN(c, g);
 	char **names = eng_volume_list(g);
 	printf("Deleted Volumes:\n");
 	for (char **n = names; *n; n++) {
@@ -125,23 +158,19 @@ static int vol_prune(cli *c, eng *g, int argc, char **argv)
 
 int cmd_volume(cli *c, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(cli *, eng *, int, char **);
-	} subs[] = {{"create", vol_create},   {"ls", vol_ls}, {"list", vol_ls},
-		    {"inspect", vol_inspect}, {"rm", vol_rm}, {"remove", vol_rm},
-		    {"prune", vol_prune}};
-	if (argc < 2)
-		return cli_failf(125, "usage: berth volume create|ls|inspect|rm|prune");
-	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
-		if (!strcmp(argv[1], subs[i].name)) {
-			berr e;
-			eng *g = ctr_open(c, &e);
-			if (!g)
-				return cli_fail(125, &e);
-			int rc = subs[i].fn(c, g, argc - 1, argv + 1);
-			eng_close(g);
-			return rc;
-		}
-	return cli_failf(125, "volume: unknown command \"%s\"", argv[1]);
+	static const cli_cmd subs[] = {
+	    {"create", vol_create, "Create a volume"},
+	    {"ls", vol_ls, "List volumes"},
+	    {"list", vol_ls, "List volumes"},
+	    {"inspect", vol_inspect, "Display detailed information on volumes"},
+	    {"rm", vol_rm, "Remove volumes"},
+	    {"remove", vol_rm, "Remove volumes"},
+	    {"prune", vol_prune, "Remove unused volumes"}};
+	static const cli_doc doc = {"volume",
+				    "COMMAND",
+				    "Manage volumes",
+				    NULL,
+				    "berth volume create data\nberth volume ls",
+				    CLI_ARGS_NONE};
+	return cli_subcommands(c, &doc, subs, ARRAY_SIZE(subs), argc, argv);
 }

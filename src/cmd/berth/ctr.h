@@ -8,6 +8,11 @@
 #include "engine/engine.h"
 
 eng *ctr_open(cli *c, berr *e);
+static inline void ctr_closep(eng **g)
+{
+	eng_close(*g);
+}
+#define _cleanup_eng_ __attribute__((cleanup(ctr_closep)))
 /* Start a created/exited container under a new berth-monitor; with attach,
  * relay stdio until it exits and return its status (and clean up / remove
  * it). Without attach returns 0 once it runs. Exit codes as Docker. */
@@ -43,5 +48,16 @@ int ctr_wait_exit(eng *g, const char *id, int timeout_ms);
 const char *ctr_str(json_object *o, const char *path); /* "State.Status" */
 int64_t ctr_int(json_object *o, const char *path);
 bool ctr_bool(json_object *o, const char *path);
-/* Expand -it / -dit into separate flags (returns a new argv, strv). */
-char **ctr_expand_short(int argc, char **argv, const char *bools);
+/* Which containers a command acts on: the names given, or with all every
+ * container (running ones only if running), with latest the newest one
+ * (Podman's --all, --latest). Returns a strv: argv[0], then the references;
+ * or NULL with *status after printing an error (both, or with names). */
+typedef struct ctr_sel {
+	bool all, latest, running;
+} ctr_sel;
+char **ctr_select(cli *c, const ctr_sel *s, int argc, char **argv, int i, int *status);
+/* For a command on one container: with latest, *argv becomes {argv[0], the
+ * newest container's id} (kept in one and id), *argc 2, *i 1. 0, or -1 with
+ * *status after printing an error. */
+int ctr_select_one(cli *c, const ctr_sel *s, int *argc, char ***argv, int *i, char *one[3],
+		   char id[65], int *status);

@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "cli.h"
 #include "util/cleanup.h"
@@ -7,65 +8,132 @@
 #define BERTH_VERSION "0.1.0"
 
 static const cli_cmd commands[] = {
-    {"vm", cmd_vm, "run and manage KVM micro-VMs"},
-    {"pull", cli_xfer, "pull an image from a registry"},
-    {"push", cli_xfer, "push an image to a registry"},
-    {"login", cli_xfer, "log in to a registry"},
-    {"logout", cli_xfer, "log out from a registry"},
-    {"images", cmd_images, "list images"},
-    {"image", cmd_image, "manage images (ls, rm, inspect, prune, tag, pull, push, ...)"},
-    {"inspect", cmd_container_inspect, "show a container's or an image's details as JSON"},
-    {"run", cmd_run, "run a command in a new container"},
-    {"create", cmd_create, "create a container"},
-    {"start", cmd_start, "start containers"},
-    {"attach", cmd_attach, "attach this terminal to a running container"},
-    {"stop", cmd_stop, "stop containers"},
-    {"restart", cmd_restart, "restart containers"},
-    {"kill", cmd_kill, "send a signal to containers"},
-    {"rm", cmd_rm, "remove containers"},
-    {"ps", cmd_ps, "list containers"},
-    {"logs", cmd_logs, "show a container's logs"},
-    {"exec", cmd_exec, "run a command in a running container"},
-    {"wait", cmd_wait, "wait for containers to exit, print their exit codes"},
-    {"pause", cmd_pause, "pause containers"},
-    {"unpause", cmd_unpause, "unpause containers"},
-    {"stats", cmd_stats, "show containers' resource usage"},
-    {"top", cmd_top, "show a container's processes"},
-    {"cp", cmd_cp, "copy files between a container and the host"},
-    {"volume", cmd_volume, "manage volumes (create, ls, inspect, rm, prune)"},
-    {"container", cmd_container, "manage containers (run, ls, rm, prune, ...)"},
-    {"tag", cmd_tag, "give an image another name"},
-    {"rmi", cmd_rmi, "remove images"},
-    {"import", cli_xfer, "make an image from a root filesystem tar"},
-    {"load", cli_xfer, "load images from a docker-archive or oci-archive"},
-    {"save", cli_xfer, "save images to a docker-archive or oci-archive"},
-    {"system", cli_xfer, "system check [--repair] | prune: verify or clean the image store"},
+    {"vm", cmd_vm, "Run and manage KVM micro-VMs"},
+    {"pull", cli_xfer, "Pull an image from a registry"},
+    {"push", cli_xfer, "Push an image to a registry"},
+    {"login", cli_xfer, "Log in to a registry"},
+    {"logout", cli_xfer, "Log out from a registry"},
+    {"images", cmd_images, "List images"},
+    {"image", cmd_image, "Manage images (ls, rm, inspect, prune, tag, pull, push, ...)"},
+    {"inspect", cmd_container_inspect, "Show a container's or an image's details as JSON"},
+    {"run", cmd_run, "Run a command in a new container"},
+    {"create", cmd_create, "Create a container"},
+    {"start", cmd_start, "Start containers"},
+    {"attach", cmd_attach, "Attach this terminal to a running container"},
+    {"stop", cmd_stop, "Stop containers"},
+    {"restart", cmd_restart, "Restart containers"},
+    {"kill", cmd_kill, "Send a signal to containers"},
+    {"rm", cmd_rm, "Remove containers"},
+    {"ps", cmd_ps, "List containers"},
+    {"logs", cmd_logs, "Show a container's logs"},
+    {"exec", cmd_exec, "Run a command in a running container"},
+    {"wait", cmd_wait, "Wait for containers to exit, print their exit codes"},
+    {"pause", cmd_pause, "Pause containers"},
+    {"unpause", cmd_unpause, "Unpause containers"},
+    {"stats", cmd_stats, "Show containers' resource usage"},
+    {"top", cmd_top, "Show a container's processes"},
+    {"cp", cmd_cp, "Copy files between a container and the host"},
+    {"volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)"},
+    {"container", cmd_container, "Manage containers (run, ls, rm, prune, ...)"},
+    {"tag", cmd_tag, "Give an image another name"},
+    {"rmi", cmd_rmi, "Remove images"},
+    {"import", cli_xfer, "Make an image from a root filesystem tar"},
+    {"load", cli_xfer, "Load images from a docker-archive or oci-archive"},
+    {"save", cli_xfer, "Save images to a docker-archive or oci-archive"},
+    {"system", cli_xfer, "Verify or clean the image store (check, prune)"},
+    {"completion", cmd_completion, "Print a shell completion script (bash, zsh, fish)"},
+    {"version", cmd_version, "Show the version information"},
 };
 
-static void usage(FILE *f)
+static const cli_doc berth_doc = {
+    "",
+    "[OPTIONS] COMMAND",
+    "A container and micro-VM engine",
+    "berth runs OCI containers without a daemon (each container has a small monitor) and "
+    "KVM micro-VMs. The store is under --root (default /var/lib/berth, or $BERTH_ROOT); "
+    "runtime state under $BERTH_RUNROOT (default /run/berth).\n"
+    "Exit status: 125 when berth itself fails, 126 when the command cannot be run, 127 "
+    "when it is not found, else the container's.",
+    "berth run --rm -it localhost/busybox sh\n"
+    "berth ps -a\n"
+    "berth help run",
+    CLI_ARGS_NONE,
+};
+
+static void top_help(cli *c, FILE *f, bool man)
 {
-	fprintf(f, "Usage: berth [--root DIR] [--debug] COMMAND [ARGS...]\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	flag_def defs[CLI_NGLOBAL];
+	cli_global_defs(c, defs);
+	cli_sub subs[CLI_MAX_SUBS];
+	size_t n = cli_subs_of(commands, ARRAY_SIZE(commands), subs);
+	if (man)
+		cli_print_man(f, c->ui.prog, &berth_doc, defs, subs, n);
+	else
+		cli_print_help(f, c->ui.prog, &berth_doc, defs, subs, n);
+}
+
+int cmd_version(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {"version",
+				    "",
+				    "Show the version information",
+				    "As Docker prints it: the client's version, the C compiler "
+				    "it was built with, the OS and architecture.",
+				    "berth version",
+				    CLI_ARGS_NONE};
+	int st;
+	if (cli_flags(c, &doc, NULL, argc, argv, &st) < 0)
+		return st;
+	struct utsname u;
+	const char *arch = uname(&u) < 0		   ? "unknown"
+			   : !strcmp(u.machine, "x86_64")  ? "amd64"
+			   : !strcmp(u.machine, "aarch64") ? "arm64"
+							   : u.machine;
+	printf("Client:\n"
+	       " Version:           %s\n"
+	       " API version:       n/a (no API service)\n"
+	       " C compiler:        gcc %s\n"
+	       " OS/Arch:           linux/%s\n",
+	       BERTH_VERSION, __VERSION__, arch);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	cli c;
-	int i = cli_globals(&c, argc, argv);
-	if (i < argc && (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v"))) {
+	int i = cli_front(&c, argc, argv);
+	if (i < 0)
+		return 125;
+	c.ui.complete = c.commands_only ? NULL : cli_complete_store;
+	c.ui.opaque = &c;
+	/* `berth help CMD [SUB]` completes as the command path does */
+	if (c.ui.mode == CLI_COMPLETE && i < argc - 1 && !strcmp(argv[i], "help"))
+		i++;
+	if (c.ui.mode == CLI_COMPLETE && i >= argc - 1) {
+		/* the command word itself */
+		const char *cur = i < argc ? argv[i] : "";
+		if (cur[0] == '-') {
+			flag_def defs[CLI_NGLOBAL];
+			cli_global_defs(&c, defs);
+			cli_complete_flags(stdout, defs, cur);
+		} else {
+			cli_sub subs[CLI_MAX_SUBS];
+			size_t n = cli_subs_of(commands, ARRAY_SIZE(commands), subs);
+			cli_complete_subs(stdout, subs, n, cur);
+		}
+		return 0;
+	}
+	if (c.version && c.ui.mode == CLI_RUN) {
 		printf("berth version %s\n", BERTH_VERSION);
 		return 0;
 	}
-	if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
-		usage(stdout);
-		return 0;
+	if (c.help || i >= argc) {
+		/* no command: the help on stderr, status 125 */
+		bool asked = c.help || c.ui.mode != CLI_RUN;
+		top_help(&c, asked ? stdout : stderr, c.ui.mode == CLI_MAN);
+		return asked ? 0 : 125;
 	}
-	if (i < argc && argv[i][0] == '-')
+	if (argv[i][0] == '-')
 		return cli_failf(125, "unknown flag: %s", argv[i]);
-	if (i >= argc) {
-		usage(stderr);
-		return 125;
-	}
 	return cli_dispatch(&c, commands, ARRAY_SIZE(commands), argc - i, argv + i);
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "util/cleanup.h"
 #include "util/xalloc.h"
 
 /* Length of the UTF-8 sequence at p (0 if it is not a valid one). */
@@ -71,24 +72,76 @@ int cli_failf(int status, const char *fmt, ...)
 	return status;
 }
 
-int cli_globals(cli *c, int argc, char **argv)
+const cli_prog cli_berth_prog = {"berth", "berth Manual", 1, false};
+
+void cli_global_defs(cli *c, flag_def defs[CLI_NGLOBAL])
 {
-	*c = (cli){.root = getenv("BERTH_ROOT"), .run_root = "/run/berth", .argv = argv};
+	defs[0] = (flag_def){"root",
+			     0,
+			     FLAG_STRING,
+			     &c->root,
+			     "Root of the store (also $BERTH_ROOT)",
+			     "DIR",
+			     "/var/lib/berth"};
+	defs[1] = (flag_def){"debug", 0, FLAG_BOOL, &c->debug, "Print debug messages"};
+	defs[2] = (flag_def){"version", 'v', FLAG_BOOL, &c->version,
+			     "Print version information and quit"};
+	defs[3] = (flag_def){0};
+}
+
+static int globals(cli *c, int argc, char **argv, int i)
+{
+	flag_def defs[CLI_NGLOBAL];
+	cli_global_defs(c, defs);
+	berr e = {0};
+	int k = flags_parse(defs, argc, argv, i, &e);
+	if (k == FLAGS_HELP) {
+		c->help = true;
+		return argc;
+	}
+	if (k < 0 && c->ui.mode != CLI_COMPLETE) {
+		cli_fail(125, &e);
+		fputs("See 'berth --help'.\n", stderr);
+	}
+	return k;
+}
+
+int cli_front(cli *c, int argc, char **argv)
+{
+	*c = (cli){.root = getenv("BERTH_ROOT"),
+		   .run_root = "/run/berth",
+		   .argv = argv,
+		   .ui = {.prog = &cli_berth_prog}};
 	if (!c->root || !*c->root)
 		c->root = "/var/lib/berth";
 	const char *rr = getenv("BERTH_RUNROOT");
 	if (rr && *rr)
 		c->run_root = rr;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--root") && i + 1 < argc)
-			c->root = argv[++i];
-		else if (!strncmp(argv[i], "--root=", 7))
-			c->root = argv[i] + 7;
-		else if (!strcmp(argv[i], "--debug"))
-			c->debug = true;
-		else
-			break;
+	int i = globals(c, argc, argv, 1);
+	if (i < 0 || i >= argc)
+		return i;
+	static const struct {
+		const char *word;
+		enum cli_mode mode;
+	} meta[] = {{"help", CLI_HELP},
+		    {"__complete", CLI_COMPLETE},
+		    {"__man", CLI_MAN},
+		    {"__parse", CLI_PARSE},
+		    {"__commands", CLI_COMPLETE}};
+	for (size_t k = 0; k < ARRAY_SIZE(meta); k++) {
+		if (strcmp(argv[i], meta[k].word))
+			continue;
+		c->ui.mode = meta[k].mode;
+		c->commands_only = !strcmp(meta[k].word, "__commands");
+		i++;
+		if (meta[k].mode == CLI_COMPLETE) {
+			/* the word being completed is no global flag yet */
+			int g = globals(c, argc - 1, argv, i);
+			i = g < 0 ? argc - 1 : g;
+		}
+		if (i >= argc && meta[k].mode != CLI_COMPLETE)
+			c->help = true;
+		break;
 	}
 	return i;
 }
@@ -98,7 +151,48 @@ int cli_dispatch(cli *c, const cli_cmd *cmds, size_t n, int argc, char **argv)
 	for (size_t k = 0; k < n; k++)
 		if (!strcmp(cmds[k].name, argv[0]))
 			return cmds[k].fn(c, argc, argv);
+	if (c->ui.mode == CLI_COMPLETE)
+		return 0;
 	return cli_failf(125, "unknown command \"%s\" (see berth --help)", argv[0]);
+}
+
+int cli_flags(cli *c, const cli_doc *d, const flag_def *defs, int argc, char **argv, int *status)
+{
+	berr e = {0};
+	int i = cli_leaf(&c->ui, d, defs, argc, argv, &e);
+	if (i >= 0)
+		return i;
+	if (i == CLI_DONE) {
+		*status = 0;
+		return -1;
+	}
+	*status = cli_fail(125, &e);
+	cli_see_help(stderr, c->ui.prog, d);
+	return -1;
+}
+
+size_t cli_subs_of(const cli_cmd *cmds, size_t n, cli_sub out[CLI_MAX_SUBS])
+{
+	size_t k = 0;
+	for (; k < n && k < CLI_MAX_SUBS; k++)
+		out[k] = (cli_sub){cmds[k].name, cmds[k].help};
+	return k;
+}
+
+int cli_subcommands(cli *c, const cli_doc *d, const cli_cmd *cmds, size_t n, int argc, char **argv)
+{
+	cli_sub subs[CLI_MAX_SUBS];
+	size_t ns = cli_subs_of(cmds, n, subs);
+	berr e = {0};
+	int i = cli_parent(&c->ui, d, subs, ns, argc, argv, &e);
+	if (i == CLI_DONE)
+		return 0;
+	if (i < 0) {
+		cli_fail(125, &e);
+		cli_see_help(stderr, c->ui.prog, d);
+		return 125;
+	}
+	return cli_dispatch(c, cmds, n, argc - i, argv + i);
 }
 
 char *cli_self_dir(void)

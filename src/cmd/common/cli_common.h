@@ -6,14 +6,28 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cli_help.h"
 #include "util/error.h"
 
 typedef struct cli {
 	const char *root;     /* store root: --root, $BERTH_ROOT, /var/lib/berth */
 	const char *run_root; /* runtime state: $BERTH_RUNROOT, /run/berth */
 	bool debug;
-	char **argv; /* the whole command line, for handing a command on */
+	bool version;	    /* --version/-v before the command */
+	bool help;	    /* --help/-h before the command, or `help` alone */
+	bool commands_only; /* `__commands WORDS...`: completion without the store's names */
+	char **argv;	    /* the whole command line, for handing a command on */
+	cli_ui ui;	    /* the mode (run, help, complete, man, parse) and how to complete */
 } cli;
+
+/* The program berth and berth-xfer are: help as Docker prints it, man
+ * pages in section 1. */
+extern const cli_prog cli_berth_prog;
+
+/* The global options (--root, --debug, --version), bound to c: the table
+ * cli_front parses and the top-level help shows. */
+#define CLI_NGLOBAL 4
+void cli_global_defs(cli *c, flag_def defs[CLI_NGLOBAL]);
 
 typedef int (*cli_cmd_fn)(cli *c, int argc, char **argv);
 
@@ -35,12 +49,35 @@ int cli_failf(int status, const char *fmt, ...) __attribute__((format(printf, 2,
 void cli_print_clean(FILE *f, const char *s);
 
 /* Defaults from the environment, then the global options before the command
- * (--root DIR, --root=DIR, --debug). Returns the index of the first other
- * argument (the command, or an unknown/--help/--version flag). */
-int cli_globals(cli *c, int argc, char **argv);
+ * (cli_global_defs) and a meta word that sets c->ui.mode: `help [CMD]`,
+ * `__complete WORDS...` (global options may follow it), `__man [CMD]`,
+ * `__parse CMD FLAGS...`, `__commands WORDS...` (completion that lists no
+ * containers or images: the man page generator's). Returns the index of the command (argc if none;
+ * c->help set for --help or `help` alone), or -1 after reporting a wrong
+ * global flag (exit 125). */
+int cli_front(cli *c, int argc, char **argv);
 
 /* Run `name` from `cmds` (n entries); 125 with a message if unknown. */
 int cli_dispatch(cli *c, const cli_cmd *cmds, size_t n, int argc, char **argv);
+
+/* The flags of a berth command in c->ui.mode (cli_leaf): the index of its
+ * first positional argument, or -1 with *status its exit status: 0 after
+ * --help or another mode's answer, 125 after a wrong flag reported as
+ * Docker does ("berth: unknown flag: --x", "See 'berth rm --help'."). */
+int cli_flags(cli *c, const cli_doc *d, const flag_def *defs, int argc, char **argv, int *status);
+
+/* A command that only dispatches to cmds (cli_parent): runs the
+ * subcommand argv[1], or answers --help, completion, man. */
+int cli_subcommands(cli *c, const cli_doc *d, const cli_cmd *cmds, size_t n, int argc, char **argv);
+
+/* Completion of image references from the store under root (one a line,
+ * those starting with cur); cli_complete_images_only is that as a
+ * cli_complete_fn (opaque: the cli) for the images kind only. */
+void cli_complete_images(const char *root, const char *cur);
+void cli_complete_images_only(void *opaque, enum cli_args kind, const char *cur);
+
+/* The names and summaries of cmds as cli_subs (n <= CLI_MAX_SUBS). */
+size_t cli_subs_of(const cli_cmd *cmds, size_t n, cli_sub out[CLI_MAX_SUBS]);
 
 /* Directory of the running binary (malloc'ed; "." if unknown). The helper
  * binaries (berth-monitor, berth-init, berth-xfer) live next to it. */
