@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,6 +257,18 @@ int main(int argc, char **argv)
 	dirfd_ = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd_ < 0)
 		return 1;
+	/* SIGCHLD is blocked (so kept pending for the signalfd) before berth
+	 * hears OK and starts the container: a process that exits at once
+	 * sends it before the loop below polls, and an unblocked SIGCHLD,
+	 * ignored by default, would be discarded, leaving the monitor
+	 * waiting forever next to a zombie. */
+	sigset_t ss;
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	int sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
 	/* fd 7: berth waits for this line */
 	if (write_all(7, "OK\n", 3) == 0)
 		close(7);
@@ -276,13 +289,6 @@ int main(int argc, char **argv)
 		dup2(nul, 2);
 		close(nul);
 	}
-	sigset_t ss;
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	int sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
 	fcntl(FD_LISTEN, F_SETFD, FD_CLOEXEC);
 	fcntl(FD_OUT, F_SETFD, FD_CLOEXEC);
 	fcntl(FD_ERR, F_SETFD, FD_CLOEXEC);
@@ -293,6 +299,7 @@ int main(int argc, char **argv)
 	if (tty)
 		close(FD_ERR);
 	int status = -1;
+	bool first = true; /* reap once before waiting: the init may be gone */
 	for (;;) {
 		/* after the exit, drain what is left without blocking */
 		if (status >= 0 && outfd < 0 && errfd < 0)
@@ -302,12 +309,13 @@ int main(int argc, char **argv)
 		    {.fd = errfd, .events = POLLIN},  {.fd = FD_LISTEN, .events = POLLIN},
 		    {.fd = client, .events = POLLIN},
 		};
-		int r = poll(p, 5, status >= 0 ? 0 : -1);
+		int r = poll(p, 5, status >= 0 || first ? 0 : -1);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r == 0 && status >= 0)
 			break; /* drained */
-		if (p[0].revents & POLLIN) {
+		if ((p[0].revents & POLLIN) || first) {
+			first = false;
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) > 0) {
 			}
