@@ -111,9 +111,11 @@ static int for_each(cli *c, int argc, char **argv, int i,
 	if (!g)
 		return cli_fail(125, &e);
 	int rc = 0;
+	/* many refs: the store is listed once, not once per ref */
+	eng_ids *ids = argc - i > 1 ? eng_ids_load(g) : NULL;
 	for (; i < argc; i++) {
 		char id[65];
-		if (eng_lookup(g, argv[i], id, &e) < 0) {
+		if (eng_lookup_in(g, ids, argv[i], id, &e) < 0) {
 			rc = cli_fail(125, &e);
 			continue;
 		}
@@ -121,6 +123,7 @@ static int for_each(cli *c, int argc, char **argv, int i,
 		if (r)
 			rc = r;
 	}
+	eng_ids_free(ids);
 	eng_close(g);
 	return rc;
 }
