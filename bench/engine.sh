@@ -210,6 +210,8 @@ ratio=$(python3 -c "print(f'{$mp/$mb:.1f}' if $mb else '-')")
 over=$(python3 -c "print(f'{($mb-$mrt)/1000:.2f}')")
 rmratio=$(python3 -c "print(f'{$rmsp/$rmsb:.1f}' if $rmsb else '-')")
 out=docs/benchmarks-engine.md
+# the hand-written breakdown at the end of the file is kept
+kept=$(sed -n '/^## Where the time goes/,$p' "$out" 2>/dev/null || true)
 cat >"$out" <<MD
 # Engine benchmarks (bench/engine.sh)
 
@@ -262,4 +264,5 @@ costs the host that cannot be reclaimed (its processes, the kernel objects
 of its cgroups, namespaces and mounts). PSS: the monitor (berth-monitor or
 conmon) and its child, the container's process, summed over all of them.
 MD
+[ -z "$kept" ] || printf '\n%s\n' "$kept" >>"$out"
 cat "$out"
