@@ -592,7 +592,9 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		r = until_ready(&ls, e);
 	if (r == 0)
 		r = record_state(&ls, id, o->pid_file, e);
-	int held = r == 0 && !detach ? ns_hold_open(ls.pid) : -1;
+	/* a mount namespace of its own: the one whose teardown is in the exit */
+	bool own_mnt = r == 0 && ls.s->linux_.ns[NS_MNT].present && !ls.s->linux_.ns[NS_MNT].path;
+	int held = own_mnt && !detach ? ns_hold_open(ls.pid) : -1;
 	if (r == 0) {
 		_cleanup_free_ char *st = launch_state_json(&ls.l, ls.pid, "created");
 		r = release_init(ls.sync[0], ls.s, st, e);
