@@ -339,17 +339,6 @@ int main(int argc, char **argv)
 					fcntl(errfd, F_SETFL, fl | O_NONBLOCK);
 			}
 		}
-		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
-			if (!pump(outfd, 1)) {
-				if (outfd != infd)
-					close(outfd);
-				outfd = -1;
-			}
-		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
-			if (!pump(errfd, 2)) {
-				close(errfd);
-				errfd = -1;
-			}
 		if (client >= 0 && (p[4].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (client_input() < 0) {
 				close(client);
@@ -368,6 +357,20 @@ int main(int argc, char **argv)
 				client = nc;
 			}
 		}
+		/* output after the accept: berth connects before it starts the
+		 * container, so a first poll may see its connection and the
+		 * first output at once, and that output is the client's */
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
+			if (!pump(outfd, 1)) {
+				if (outfd != infd)
+					close(outfd);
+				outfd = -1;
+			}
+		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
+			if (!pump(errfd, 2)) {
+				close(errfd);
+				errfd = -1;
+			}
 	}
 	if (status < 0) {
 		/* poll failed: wait for the init anyway */
