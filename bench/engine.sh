@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# bench/engine.sh: `berth run --rm IMG true` against `podman run --rm
-# --network none IMG true` (alternating, N runs each, medians), the monitor's
-# RSS per running container (berth-monitor vs conmon), and M detached
-# `run -d IMG sleep 600` containers in a loop (time, MemAvailable delta per
-# container). Writes docs/benchmarks-engine.md. Needs root; podman optional.
-#   N=20 M=200 PM=200 bench/engine.sh
+# bench/engine.sh: `berth run --rm IMG true` against `berth-runtime run` of
+# the bundle the image was made from (the engine's overhead over its
+# runtime) and `podman run --rm --network none IMG true` (interleaved, N runs
+# each, medians), the monitor's RSS per running container (berth-monitor vs
+# conmon), M detached `run -d IMG sleep 600` containers in a loop (time,
+# MemAvailable delta per container), and `rm -f` of R stopped containers
+# (berth vs podman). Writes docs/benchmarks-engine.md. Needs root; podman
+# optional.
+#   N=20 M=200 PM=200 R=200 bench/engine.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20}
 M=${M:-200}
 PM=${PM:-200}
+R=${R:-200}
+RT=$PWD/build/release/bin/berth-runtime
 [ "$(id -u)" = 0 ] || { echo "bench/engine.sh: needs root" >&2; exit 1; }
 B=$PWD/build/release/bin/berth
 work=$(mktemp -d /tmp/berth-bench-engine.XXXXXX)
@@ -57,7 +62,13 @@ for _ in 1 2; do
 done
 : >"$work/t-berth"
 : >"$work/t-podman"
-for _ in $(seq "$N"); do
+: >"$work/t-rt"
+"$RT" --root "$work/rtroot" run --bundle "$work/bundle" warm >/dev/null
+for i in $(seq "$N"); do
+	t0=$(now_us)
+	"$RT" --root "$work/rtroot" run --bundle "$work/bundle" "b$i" >/dev/null
+	t1=$(now_us)
+	echo $(((t1 - t0))) >>"$work/t-rt"
 	t0=$(now_us)
 	"${BR[@]}" run --rm localhost/busybox true
 	t1=$(now_us)
@@ -70,6 +81,7 @@ for _ in $(seq "$N"); do
 	fi
 done
 mb=$(median <"$work/t-berth")
+mrt=$(median <"$work/t-rt")
 mp=$([ $have_podman = 1 ] && median <"$work/t-podman" || echo 0)
 
 # monitor RSS
@@ -163,8 +175,43 @@ if [ $have_podman = 1 ]; then
 	rmp=$(((t1 - t0) / 1000))
 fi
 
+# rm -f of R stopped containers (run -d IMG true, all exited), one command
+# each; berth's removal finishes in a detached child: its end is timed too
+# (until .trash/ is empty), before podman's turn
+wait_exited() { # CMD...: until no container is up
+	for _ in $(seq 600); do
+		[ -z "$("$@" ps -q)" ] && return 0
+		sleep 0.1
+	done
+}
+for _ in $(seq "$R"); do "${BR[@]}" run -d localhost/busybox true >/dev/null; done
+wait_exited "${BR[@]}"
+nb_stopped=$("${BR[@]}" ps -aq | wc -l)
+t0=$(now_us)
+"${BR[@]}" rm -f $("${BR[@]}" ps -aq) >/dev/null
+t1=$(now_us)
+while [ -n "$(ls -A "$work/root/containers/.trash" 2>/dev/null)" ]; do sleep 0.01; done
+t2=$(now_us)
+rmsb=$(((t1 - t0) / 1000))
+rmsb_bg=$(((t2 - t0) / 1000))
+rmsp=0
+np_stopped=0
+if [ $have_podman = 1 ]; then
+	for _ in $(seq "$R"); do "${P[@]}" run -d "${PRUN[@]}" localhost/busybox true >/dev/null; done
+	wait_exited "${P[@]}"
+	np_stopped=$("${P[@]}" ps -aq | wc -l)
+	t0=$(now_us)
+	"${P[@]}" rm -f $("${P[@]}" ps -aq) >/dev/null 2>&1
+	t1=$(now_us)
+	rmsp=$(((t1 - t0) / 1000))
+fi
+
 ratio=$(python3 -c "print(f'{$mp/$mb:.1f}' if $mb else '-')")
+over=$(python3 -c "print(f'{($mb-$mrt)/1000:.2f}')")
+rmratio=$(python3 -c "print(f'{$rmsp/$rmsb:.1f}' if $rmsb else '-')")
 out=docs/benchmarks-engine.md
+# the hand-written breakdown at the end of the file is kept
+kept=$(sed -n '/^## Where the time goes/,$p' "$out" 2>/dev/null || true)
 cat >"$out" <<MD
 # Engine benchmarks (bench/engine.sh)
 
@@ -173,14 +220,29 @@ busybox image imported into both stores (private --root/--runroot for podman,
 cgroupfs manager, \`--network none\`, nofile/nproc ulimits 1024 for crun on this host).
 Release build. berth: \`--network none\` is its default (no bridge yet).
 
-## \`run --rm IMG true\`, $N runs each, alternating
+Command: \`N=$N M=$M PM=$PM R=$R bench/engine.sh\` (as root, from the repository root).
 
-| engine | median |
+## \`run --rm IMG true\`, $N runs each, interleaved
+
+| command | median |
 |---|---|
-| berth | $((mb / 1000)).$(printf %03d $((mb % 1000))) ms |
-| podman | $((mp / 1000)).$(printf %03d $((mp % 1000))) ms |
+| \`berth-runtime run\` of the image's bundle (make-bundle.sh config) | $((mrt / 1000)).$(printf %03d $((mrt % 1000))) ms |
+| \`berth run --rm\` | $((mb / 1000)).$(printf %03d $((mb % 1000))) ms |
+| \`podman run --rm\` | $((mp / 1000)).$(printf %03d $((mp % 1000))) ms |
 
-podman / berth: **${ratio}x**
+berth run --rm over berth-runtime run: **${over} ms**; podman / berth: **${ratio}x**.
+(The engine's config is its own, Docker-like: default capabilities and
+seccomp profile, /etc/hosts and resolv.conf binds, an overlay rootfs; the
+runtime's is make-bundle.sh's.)
+
+## \`rm -f\` of $R stopped containers (\`run -d IMG true\`, all exited), one command
+
+| engine | containers | \`rm -f\` returns | all removed (berth: its detached sweeper done) |
+|---|---|---|---|
+| berth | $nb_stopped | ${rmsb} ms | ${rmsb_bg} ms |
+| podman | $np_stopped | ${rmsp} ms | ${rmsp} ms |
+
+podman / berth (command): **${rmratio}x**
 
 ## Monitor per running container
 
@@ -202,4 +264,5 @@ costs the host that cannot be reclaimed (its processes, the kernel objects
 of its cgroups, namespaces and mounts). PSS: the monitor (berth-monitor or
 conmon) and its child, the container's process, summed over all of them.
 MD
+[ -z "$kept" ] || printf '\n%s\n' "$kept" >>"$out"
 cat "$out"

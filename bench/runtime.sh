@@ -2,9 +2,11 @@
 # bench/runtime.sh [RUNS] [LOOP]: berth-runtime against crun and runc on the same
 # busybox bundle running /bin/true.
 #   1. `run` latency: RUNS runs per tool (default 30), alternating berth, crun,
-#      runc, berth, ...; each with a unique id and the tool's own --root; timed
-#      with a monotonic clock (perf_counter_ns around spawn + wait4). Median,
-#      p10, p90, and the ratios berth/crun and berth/runc of the medians.
+#      runc, the floor, berth, ...; each with a unique id and the tool's own
+#      --root; timed by a tiny C timer (fork, exec, wait4, CLOCK_MONOTONIC).
+#      The floor is `unshare -fmpuin true`: the same namespaces made and torn
+#      down, with no runtime. Median, p10, p90, and the ratios berth/crun,
+#      berth/runc and berth/floor of the medians.
 #   2. lifecycle: LOOP (default 100) x create + start + delete --force per tool
 #      (interleaved per iteration), total wall time per tool.
 #   3. peak RSS of the runtime process of each `run` (ru_maxrss from wait4: the
@@ -135,13 +137,18 @@ for t, argv in tools.items():
         spawn(argv + ["run", "--bundle", bundle, new_id(t)])
 
 floor = statistics.median(spawn(["/bin/true"])[1] for _ in range(5))
+UNSHARE = [shutil.which("unshare") or "unshare", "-fmpuin", "/bin/true"]
 lat = {t: [] for t in tools}
+lat["unshare -fmpuin true"] = []
+exe = {t: [] for t in ("fork+exec true",)}
 rss = {t: [] for t in tools}
 for i in range(runs):
     for t, argv in tools.items():
         ns, kib = spawn(argv + ["run", "--bundle", bundle, new_id(t)])
         lat[t].append(ns / 1e6)
         rss[t].append(kib)
+    lat["unshare -fmpuin true"].append(spawn(UNSHARE)[0] / 1e6)
+    exe["fork+exec true"].append(spawn(["/bin/true"])[0] / 1e6)
 
 cycle = {t: 0 for t in tools}
 for i in range(loop):
@@ -167,7 +174,13 @@ for t in tools:
     med[t] = m
     rows.append(f"| {t} | {m:.2f} | {p10:.2f} | {p90:.2f} | {cycle[t]:.2f} | "
                 f"{statistics.median(rss[t]):.0f} |")
-ratios = []
+for t, xs in (("unshare -fmpuin true", lat["unshare -fmpuin true"]),
+              ("fork+exec true", exe["fork+exec true"])):
+    m, p10, p90 = pct(xs)
+    med[t] = m
+    rows.append(f"| {t} (floor) | {m:.2f} | {p10:.2f} | {p90:.2f} | - | - |")
+ratios = [f"berth/floor (unshare -fmpuin true): run median "
+          f"{med['berth'] / med['unshare -fmpuin true']:.2f}"]
 for other in ("crun", "runc"):
     if other in med:
         ratios.append(f"berth/{other}: run median {med['berth'] / med[other]:.2f}, "
@@ -193,7 +206,9 @@ Command: `{cmdline}` (as root, from the repository root)
 
 Workload: one busybox bundle (scripts/make-bundle.sh, args `["/bin/true"]`, the
 default `berth-runtime spec` config), used by all three runtimes. `run`:
-{runs} runs per runtime, alternating berth, crun, runc; each run a new container id
+{runs} runs per runtime, alternating berth, crun, runc and the floors (`unshare
+-fmpuin true`: the same namespaces made and torn down without a runtime; and a
+plain fork+exec of /bin/true); each run a new container id
 and the runtime's own `--root`; wall time from fork to wait4 (monotonic clock),
 after 3 warm-up runs each; the timer is a tiny C program (fork, exec, wait4,
 CLOCK_MONOTONIC), so neither its start-up nor Python's is in the figures. Lifecycle: {loop} iterations of `create`, `start`,
@@ -208,7 +223,15 @@ runs the p90 column moves between runs; the medians are stable to about 10%.
 
 Ratios (berth / other; below 1 means berth is faster or smaller):
 """ + "\n".join(f"- {r}" for r in ratios) + "\n\nVersions:\n" + "\n".join(versions) + "\n"
+# the hand-written breakdown below the generated part is kept
+kept = ""
+try:
+    old = open("docs/benchmarks-runtime.md").read()
+    if "\n## Where the time goes" in old:
+        kept = old[old.index("\n## Where the time goes"):]
+except OSError:
+    pass
 with open("docs/benchmarks-runtime.md", "w") as f:
-    f.write(doc)
+    f.write(doc + kept)
 print("\nwrote docs/benchmarks-runtime.md")
 PY

@@ -7,6 +7,9 @@
  *   4 stderr read end (-1 / closed with --tty)
  *   5 stdin write end (or closed)
  *   6 the listening attach socket (<ctrdir>/attach.sock)
+ *   8 the container's mount namespace (or /dev/null): held until the exit
+ *     is told, so that the kernel's teardown of it (unmounts, an RCU grace
+ *     period) happens after, in the monitor, not inside the init's exit
  * argv: berth-monitor CTRDIR INITPID FLAGS CLEANUP-ARGV...
  *   FLAGS: a string of letters: t = tty, i = stdin open, r = --rm, n = no
  *   log (--log-driver none); then @MAXBYTES,FILES to rotate ctr.log when it
@@ -31,6 +34,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { FD_OUT = 3, FD_ERR = 4, FD_IN = 5, FD_LISTEN = 6 };
+enum { FD_OUT = 3, FD_ERR = 4, FD_IN = 5, FD_LISTEN = 6, FD_MNTNS = 8 };
 
 static int logfd = -1, dirfd_ = -1;
 static long long logsize, logmax; /* logmax 0: no rotation */
@@ -309,6 +313,7 @@ int main(int argc, char **argv)
 		close(nul);
 	}
 	fcntl(FD_LISTEN, F_SETFD, FD_CLOEXEC);
+	fcntl(FD_MNTNS, F_SETFD, FD_CLOEXEC);
 	fcntl(FD_OUT, F_SETFD, FD_CLOEXEC);
 	fcntl(FD_ERR, F_SETFD, FD_CLOEXEC);
 	if (infd == FD_IN)
@@ -394,9 +399,12 @@ int main(int argc, char **argv)
 		int r = 0;
 		while (client >= 0 && poll(&cp, 1, 10000) > 0 && (r = client_input()) == 0) {
 		}
-		if (r == 5)
+		if (r == 5) {
+			close(FD_MNTNS);
 			return 0;
+		}
 	}
+	close(FD_MNTNS);
 	if (argc > 4) {
 		close(logfd);
 		close(sfd);

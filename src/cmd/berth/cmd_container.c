@@ -37,9 +37,16 @@ static const char *status_of(eng *g, const char *id, json_object **docp)
 	return s;
 }
 
+/* Poll steps of 1, 2, 4 .. 20 ms: a killed container is gone in about a
+ * millisecond, and `rm -f` of many running ones waits for each in turn. */
+static int backoff(int step)
+{
+	return step >= 10 ? 20 : step * 2;
+}
+
 int ctr_wait_exit(eng *g, const char *id, int timeout_ms)
 {
-	for (int waited = 0;; waited += 20) {
+	for (int waited = 0, step = 1;; waited += step, step = backoff(step)) {
 		json_object *doc = NULL;
 		const char *s = status_of(g, id, &doc);
 		if (!s)
@@ -52,7 +59,7 @@ int ctr_wait_exit(eng *g, const char *id, int timeout_ms)
 		json_object_put(doc);
 		if (timeout_ms >= 0 && waited >= timeout_ms)
 			return -1;
-		sleep_ms(20);
+		sleep_ms(step);
 	}
 }
 
@@ -66,8 +73,9 @@ static void wait_monitor(eng *g, const char *id, int timeout_ms)
 	pid_t m = (pid_t)ctr_int(doc, "State.MonitorPid");
 	unsigned long long st = (unsigned long long)ctr_int(doc, "State.MonitorStart");
 	json_object_put(doc);
-	for (int w = 0; m > 0 && st && eng_proc_start(m) == st && w < timeout_ms; w += 10)
-		sleep_ms(10);
+	for (int w = 0, step = 1; m > 0 && st && eng_proc_start(m) == st && w < timeout_ms;
+	     w += step, step = backoff(step))
+		sleep_ms(step);
 }
 
 static int stop_one(eng *g, const char *id, int timeout_s, int *code)
@@ -111,9 +119,11 @@ static int for_each(cli *c, int argc, char **argv, int i,
 	if (!g)
 		return cli_fail(125, &e);
 	int rc = 0;
+	/* many refs: the store is listed once, not once per ref */
+	eng_ids *ids = argc - i > 1 ? eng_ids_load(g) : NULL;
 	for (; i < argc; i++) {
 		char id[65];
-		if (eng_lookup(g, argv[i], id, &e) < 0) {
+		if (eng_lookup_in(g, ids, argv[i], id, &e) < 0) {
 			rc = cli_fail(125, &e);
 			continue;
 		}
@@ -121,6 +131,7 @@ static int for_each(cli *c, int argc, char **argv, int i,
 		if (r)
 			rc = r;
 	}
+	eng_ids_free(ids);
 	eng_close(g);
 	return rc;
 }

@@ -190,6 +190,15 @@ static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool inter
 	/* the monitor says OK on fd 7 once it runs */
 	if (dup2(status_fd, 7) < 0)
 		goto fail_sys_kill;
+	/* fd 8: the container's mount namespace, held by the monitor past the
+	 * init's exit so its teardown is not in the wait (berth-monitor) */
+	char nsp[64];
+	snprintf(nsp, sizeof(nsp), "/proc/%d/ns/mnt", (int)pid);
+	int mnt = open(nsp, O_RDONLY | O_CLOEXEC);
+	if (mnt < 0)
+		mnt = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (mnt < 0 || (mnt == 8 ? fcntl(8, F_SETFD, 0) : dup2(mnt, 8)) < 0)
+		goto fail_sys_kill;
 	char *argv[] = {mon,	    dir,	  pids,	       flags,	  berth,
 			"--root",   (char *)root, "container", "cleanup", rm ? "--rm" : "--",
 			(char *)id, NULL};
@@ -359,7 +368,10 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		eng_remove(g, id, true, &ig);
 	else
 		eng_cleanup(g, id, &ig);
-	waitpid(m, NULL, 0);
+	/* the monitor's last act, after frame 5, is closing the mount
+	 * namespace (its teardown): not waited for; it is reaped as an orphan
+	 * once berth exits */
+	waitpid(m, NULL, WNOHANG);
 	return status;
 }
 

@@ -82,10 +82,9 @@ static void check_name(eng *g, int dfd, const char *name, void *arg)
 
 static void check_trash(eng *g, int dfd, const char *name, void *arg)
 {
-	(void)g;
 	ctx *c = arg;
 	berr ig;
-	bool done = c->repair && fs_rm_rf_at(dfd, name, &ig) == 0;
+	bool done = c->repair && eng_trash_purge(g, dfd, name, &ig) == 0;
 	char *what = xasprintf("removed container files left in .trash/%s", name);
 	found(c->garbage, c->repaired, c->repair, done, what);
 	free(what);

@@ -34,6 +34,7 @@ typedef struct eng {
 	int ctrs_fd;   /* O_PATH of <root>/containers */
 	int lock_fd;   /* <root>/containers/.lock */
 	rt_ctx rt;
+	bool trash_pending; /* removed containers wait in .trash for eng_close */
 } eng;
 
 /* run_root: where the runtime keeps its state (<run_root>/runtime). */
@@ -51,6 +52,15 @@ char *eng_new_name(eng *g);
 /* Find a container by full id, name, or unique id prefix. ENOENT:
  * `no such container: x`. */
 int eng_lookup(eng *g, const char *ref, char id[65], berr *e);
+/* The same for many refs (rm, stop, kill of a list): the store's ids listed
+ * and sorted once, each prefix found by binary search. */
+typedef struct eng_ids {
+	char **ids;
+	size_t n;
+} eng_ids;
+eng_ids *eng_ids_load(eng *g);
+void eng_ids_free(eng_ids *l);
+int eng_lookup_in(eng *g, const eng_ids *l, const char *ref, char id[65], berr *e);
 /* Names (names.c): id of the container named `name` (without the leading
  * '/'), or false; take a name (under the lock; EEXIST "the container name
  * ... is already in use by ..."); drop it if it still names `id`. */
@@ -81,10 +91,19 @@ char *eng_time_ns(int64_t ns);
 /* Parse back to ns (0 if unparsable). */
 int64_t eng_time_parse(const char *s);
 
-/* Remove the container: stop nothing (callers kill first), runtime delete,
- * unmount the rootfs, release the image hold, rm -rf the dir, and with
- * `volumes` its anonymous volumes (rm -v, run --rm). Idempotent. */
+/* Remove the container: stop nothing (callers kill first), release the
+ * image hold and the name, move the dir to .trash (gone for every command
+ * from then), and with `volumes` its anonymous volumes (rm -v, run --rm).
+ * The runtime delete, the rootfs unmount and the rm -rf happen in one
+ * detached child that eng_close (eng_trash_flush) forks for all of the
+ * process's removals. Idempotent. */
 int eng_remove(eng *g, const char *id, bool volumes, berr *e);
+/* Fork the child that purges .trash if this process put anything there. */
+void eng_trash_flush(eng *g);
+/* Purge .trash/NAME (tfd: .trash): runtime delete (cgroups, state) when
+ * NAME is a container id, unmount its rootfs (a busy mount keeps it there,
+ * never deleted through), rm -rf. */
+int eng_trash_purge(eng *g, int tfd, const char *name, berr *e);
 /* After exit: runtime delete (cgroup, state) and unmount the rootfs. */
 int eng_cleanup(eng *g, const char *id, berr *e);
 

@@ -122,35 +122,55 @@ int eng_cleanup(eng *g, const char *id, berr *e)
 }
 
 /* A removed container's directory goes to .trash/ in one rename (from then
- * on it is gone for every command) and a detached child deletes the files,
- * so `rm` and `run --rm` do not wait for the filesystem. That child also
- * deletes whatever an earlier one, killed, left in .trash/. */
+ * on it is gone for every command); what takes time (its runtime state and
+ * cgroups, the rootfs unmount, whose RCU grace period is milliseconds, and
+ * the files) is left to one detached child per berth process, forked by
+ * eng_close, so `rm` of many containers and `run --rm` wait for none of it.
+ * The child also purges whatever an earlier one, killed, left in .trash/. */
+static bool hex64(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == 64;
+}
+
+int eng_trash_purge(eng *g, int tfd, const char *name, berr *e)
+{
+	berr ig;
+	if (hex64(name) && rt_delete(&g->rt, name, true, &ig) < 0 && ig.errnum != ENOENT)
+		return berr_set(e, ig.errnum, "%s", ig.msg);
+	_cleanup_free_ char *rootfs = xasprintf("%s/" TRASH "/%s/rootfs", g->ctrs, name);
+	/* never delete through a mount: a rootfs still mounted stays */
+	if (umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return berr_sys(e, "unmount %s", rootfs);
+	return fs_rm_rf_at(tfd, name, e);
+}
+
 static void trash_sweep(eng *g)
 {
 	berr ig;
 	int tfd = openat(g->ctrs_fd, TRASH, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	char **names = tfd < 0 ? NULL : fs_list_at(tfd, ".", &ig);
 	for (char **n = names; n && *n; n++)
-		fs_rm_rf_at(tfd, *n, &ig);
+		eng_trash_purge(g, tfd, *n, &ig);
 	strv_free(names);
 	if (tfd >= 0)
 		close(tfd);
 }
 
-static int trash(eng *g, const char *id, berr *e)
+void eng_trash_flush(eng *g)
 {
-	char dst[96];
-	snprintf(dst, sizeof(dst), TRASH "/%s", id);
-	if ((mkdirat(g->ctrs_fd, TRASH, 0700) < 0 && errno != EEXIST) ||
-	    renameat(g->ctrs_fd, id, g->ctrs_fd, dst) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return fs_rm_rf_at(g->ctrs_fd, id, e); /* the slow way */
-	}
+	if (!g->trash_pending)
+		return;
+	g->trash_pending = false;
 	fflush(NULL);
 	pid_t pid = fork();
-	if (pid < 0)
-		return fs_rm_rf_at(g->ctrs_fd, dst, e);
+	if (pid < 0) {
+		trash_sweep(g);
+		return;
+	}
 	if (pid == 0) {
 		/* no copy of the caller's stdout keeping a pipe open for whoever
 		 * reads it; not waited for (berth exits right after a removal,
@@ -162,6 +182,20 @@ static int trash(eng *g, const char *id, berr *e)
 		trash_sweep(g);
 		_exit(0);
 	}
+}
+
+static int trash(eng *g, const char *id, berr *e)
+{
+	char dst[96];
+	snprintf(dst, sizeof(dst), TRASH "/%s", id);
+	if ((mkdirat(g->ctrs_fd, TRASH, 0700) < 0 && errno != EEXIST) ||
+	    renameat(g->ctrs_fd, id, g->ctrs_fd, dst) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		/* the slow way */
+		return eng_cleanup(g, id, e) < 0 ? -1 : fs_rm_rf_at(g->ctrs_fd, id, e);
+	}
+	g->trash_pending = true;
 	return 0;
 }
 
@@ -186,10 +220,8 @@ int eng_remove(eng *g, const char *id, bool volumes, berr *e)
 {
 	berr ig;
 	json_object *doc = eng_load(g, id, &ig);
-	if (eng_cleanup(g, id, e) < 0) {
-		json_object_put(doc);
-		return -1;
-	}
+	/* the image hold and the name go now (an rmi or a new container of
+	 * that name may follow at once); the rest goes with the trash */
 	img_store *s = store_open(g->root, e);
 	if (s) {
 		image_release(s, id, &ig);

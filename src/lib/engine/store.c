@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -44,6 +45,7 @@ void eng_close(eng *g)
 {
 	if (!g)
 		return;
+	eng_trash_flush(g);
 	if (g->ctrs_fd >= 0)
 		close(g->ctrs_fd);
 	if (g->lock_fd >= 0)
@@ -173,34 +175,76 @@ int eng_save(eng *g, const char *id, json_object *doc, berr *e)
 	return r;
 }
 
-int eng_lookup(eng *g, const char *ref, char id[65], berr *e)
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+eng_ids *eng_ids_load(eng *g)
+{
+	eng_ids *l = xzalloc(sizeof(*l));
+	l->ids = eng_list(g);
+	l->n = strv_len(l->ids);
+	qsort(l->ids, l->n, sizeof(char *), cmp_str);
+	return l;
+}
+
+void eng_ids_free(eng_ids *l)
+{
+	if (!l)
+		return;
+	strv_free(l->ids);
+	free(l);
+}
+
+static bool has_record(eng *g, const char *id)
+{
+	char p[80];
+	snprintf(p, sizeof(p), "%s/container.json", id);
+	return faccessat(g->ctrs_fd, p, F_OK, 0) == 0;
+}
+
+int eng_lookup_in(eng *g, const eng_ids *l, const char *ref, char id[65], berr *e)
 {
 	if (!*ref || strchr(ref, '/'))
 		return berr_set(e, ENOENT, "no such container: %s", ref);
-	if (is_id(ref)) {
-		char p[80];
-		snprintf(p, sizeof(p), "%s/container.json", ref);
-		if (faccessat(g->ctrs_fd, p, F_OK, 0) == 0) {
-			snprintf(id, 65, "%s", ref);
-			return 0;
-		}
+	if (is_id(ref) && has_record(g, ref)) {
+		snprintf(id, 65, "%s", ref);
+		return 0;
 	}
 	if (eng_name_used(g, ref, id))
 		return 0;
-	char **ids = eng_list(g);
+	eng_ids *own = l ? NULL : eng_ids_load(g);
+	if (own)
+		l = own;
+	/* the first id not below ref; a second one with the prefix after it
+	 * makes ref ambiguous */
+	size_t lo = 0, hi = l->n, len = strlen(ref);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(l->ids[mid], ref) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	int n = 0;
-	size_t l = strlen(ref);
-	for (char **p = ids; *p; p++)
-		if (!strncmp(*p, ref, l)) {
-			if (n++ == 0)
-				snprintf(id, 65, "%s", *p);
-		}
-	strv_free(ids);
+	for (size_t k = lo; k < l->n && k < lo + 2 && !strncmp(l->ids[k], ref, len); k++)
+		if (n++ == 0)
+			snprintf(id, 65, "%s", l->ids[k]);
+	eng_ids_free(own);
+	/* listed before an earlier removal of the same batch: gone now */
+	if (n == 1 && !has_record(g, id))
+		n = 0;
 	if (n == 1)
 		return 0;
 	if (n > 1)
 		return berr_set(e, EINVAL, "container id prefix \"%s\" is ambiguous", ref);
 	return berr_set(e, ENOENT, "no such container: %s", ref);
+}
+
+int eng_lookup(eng *g, const char *ref, char id[65], berr *e)
+{
+	return eng_lookup_in(g, NULL, ref, id, e);
 }
 
 unsigned long long eng_proc_start(pid_t pid)

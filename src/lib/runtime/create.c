@@ -630,6 +630,9 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		r = until_ready(&ls, e);
 	if (r == 0)
 		r = record_state(&ls, id, o->pid_file, e);
+	/* a mount namespace of its own: the one whose teardown is in the exit */
+	bool own_mnt = r == 0 && ls.s->linux_.ns[NS_MNT].present && !ls.s->linux_.ns[NS_MNT].path;
+	int held = own_mnt && !detach ? ns_hold_open(ls.pid) : -1;
 	if (r == 0) {
 		_cleanup_free_ char *st = launch_state_json(&ls.l, ls.pid, "created");
 		r = release_init(ls.sync[0], ls.s, st, e);
@@ -640,6 +643,8 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		hooks_run_all(ls.s, HOOK_POSTSTART, st, &c->warnings);
 	}
 	if (r < 0) {
+		if (held >= 0)
+			close(held);
 		if (ls.pid > 0) {
 			kill(ls.pid, SIGKILL);
 			waitpid(ls.pid, NULL, 0);
@@ -657,6 +662,7 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 	/* No one else waits: drop the lock so state/kill/exec work meanwhile. */
 	close(ls.dirfd);
 	ls.dirfd = -1;
+	ns_holder_start(held, ls.pidfd);
 	int status = 0;
 	if (ls.pty_master >= 0)
 		r = term_attach_and_wait(ls.pty_master, ls.pid, ls.pidfd, &status, e);

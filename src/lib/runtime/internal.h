@@ -151,3 +151,7 @@ const char *hooks_kind_name(enum spec_hook_kind kind);
 /* Forward signals to pid and wait for it; status as from waitpid. */
 int wait_forwarding(pid_t pid, int pidfd, int *status, berr *e);
 int status_to_exit_code(int status);
+/* A detached process that holds the container's mount namespace until its
+ * init (pidfd) is gone, so its teardown is not in the wait (see wait.c). */
+int ns_hold_open(pid_t pid);
+void ns_holder_start(int nsfd, int pidfd);

@@ -1,8 +1,11 @@
 /* Waiting for the container's process while forwarding the signals the
- * runtime receives, as runc run does. */
+ * runtime receives, as runc run does; and the holder that takes the
+ * teardown of the container's mount namespace off that wait. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -54,4 +57,56 @@ int status_to_exit_code(int status)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return 255;
+}
+
+/* do_exit() drops the init's namespaces before it tells the parent: when the
+ * init holds the last reference to its mount namespace, the parent's wait
+ * includes the unmounting of every mount in it and an RCU grace period
+ * (namespace_unlock). The holder is a process of the runtime's own, out of
+ * the container and its cgroup, that keeps an nsfs fd of the mount
+ * namespace open until the init is gone, then closes it, so that work
+ * happens in the holder, after the runtime reported the exit. It keeps
+ * nothing else (stdio on /dev/null, every other fd closed) and ends once
+ * the init did: nothing is left behind. Nobody waits for it: it is orphaned
+ * when the runtime exits, and a zombie of it until then costs nothing.
+ * ns_hold_open takes the reference while the init still waits for GO (a
+ * quick process may be gone, namespaces and all, right after its execve);
+ * ns_holder_start forks the holder with it and closes the caller's copy.
+ * A failure only means the caller waits for the teardown, as before. */
+int ns_hold_open(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+void ns_holder_start(int nsfd, int pidfd)
+{
+	if (nsfd < 0)
+		return;
+	pid_t h = pidfd < 0 ? -1 : fork();
+	if (h != 0) {
+		close(nsfd); /* the holder has its copy (or there is none) */
+		return;
+	}
+	/* above stdio, which goes to /dev/null: the caller's pipes are not
+	 * kept open */
+	int keep[2] = {fcntl(nsfd, F_DUPFD_CLOEXEC, 3), fcntl(pidfd, F_DUPFD_CLOEXEC, 3)};
+	if (keep[0] < 0 || keep[1] < 0)
+		_exit(0);
+	setsid(); /* out of the caller's process group: a ^C is for the runtime */
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3 && nul >= 0; fd++)
+		dup2(nul, fd);
+	unsigned lo = (unsigned)(keep[0] < keep[1] ? keep[0] : keep[1]);
+	unsigned hi = (unsigned)(keep[0] < keep[1] ? keep[1] : keep[0]);
+	if (lo > 3)
+		syscall(SYS_close_range, 3U, lo - 1, 0U);
+	if (hi > lo + 1)
+		syscall(SYS_close_range, lo + 1, hi - 1, 0U);
+	syscall(SYS_close_range, hi + 1, ~0U, 0U);
+	struct pollfd p = {.fd = keep[1], .events = POLLIN};
+	while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+	}
+	_exit(0); /* the last reference goes with the exit */
 }
