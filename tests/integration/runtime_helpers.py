@@ -382,3 +382,23 @@ def mount_opts(fields):
     """(per-mount options, super options) sets of a split mountinfo line."""
     sep = fields.index("-")
     return set(fields[5].split(",")), set(fields[sep + 3].split(","))
+
+
+def mounts_under(path):
+    """Mount points under path in this mount namespace (the host-clean checks)."""
+    with open("/proc/self/mountinfo") as f:
+        return [ln.split()[4] for ln in f if ln.split()[4].startswith(str(path))]
+
+
+def pids_mentioning(text):
+    """Pids (not this one) whose command line contains text."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != os.getpid():
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    if text.encode() in f.read():
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out

@@ -23,6 +23,7 @@ import pytest
 import conftest
 from conftest import OOM_ALLOC_100M, cgroup_mode, missing_root, need, run_in_script
 from engine_helpers import rootfs_tar
+from runtime_helpers import mounts_under, pids_mentioning
 
 IMG = "berth-test/busybox:1"
 CGROOT = "/sys/fs/cgroup"
@@ -44,24 +45,6 @@ def docker_archive(path):
             ti = tarfile.TarInfo(name)
             ti.size = len(data)
             t.addfile(ti, io.BytesIO(data))
-
-
-def mounts_under(path):
-    with open("/proc/self/mountinfo") as f:
-        return [ln.split()[4] for ln in f if ln.split()[4].startswith(str(path))]
-
-
-def pids_mentioning(text):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit() and int(d) != os.getpid():
-            try:
-                with open(f"/proc/{d}/cmdline", "rb") as f:
-                    if text.encode() in f.read():
-                        out.append(int(d))
-            except OSError:
-                pass
-    return out
 
 
 class Docker:

@@ -13,28 +13,10 @@ import pytest
 
 import conftest
 from hardening_helpers import V1
-from runtime_helpers import MAKE_BUNDLE, need_root
+from runtime_helpers import MAKE_BUNDLE, mounts_under, need_root, pids_mentioning
 
 IMG = "localhost/berth-hardening-busybox:1"
 NS = "berth-hardening"
-
-
-def mounts_under(path):
-    with open("/proc/self/mountinfo") as f:
-        return [ln.split()[4] for ln in f if ln.split()[4].startswith(str(path))]
-
-
-def pids_mentioning(text):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit() and int(d) != os.getpid():
-            try:
-                with open(f"/proc/{d}/cmdline", "rb") as f:
-                    if text.encode() in f.read():
-                        out.append(int(d))
-            except OSError:
-                pass
-    return out
 
 
 def oci_archive(tmp):

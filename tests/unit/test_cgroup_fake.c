@@ -31,16 +31,6 @@ static cgroup *fake_v2(char **root, cgroup_ctx *ctx)
 	return cgroup_resolve(ctx, NULL, "x", false, &e);
 }
 
-#define EXPECT_FILE(root, rel, want)                                                               \
-	do {                                                                                       \
-		char *_g = tf_get(root, rel);                                                      \
-		int _ok = !strcmp(_g, want);                                                       \
-		if (!_ok)                                                                          \
-			fprintf(stderr, "%s: got \"%s\" want \"%s\"\n", rel, _g, want);            \
-		free(_g);                                                                          \
-		CHECK(_ok);                                                                        \
-	} while (0)
-
 static void v2_full_body(const char *root, cgroup *cg)
 {
 	char *want_dir = xasprintf("%s/berth/x", root);

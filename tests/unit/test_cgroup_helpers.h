@@ -124,3 +124,14 @@ static inline spec_dev_rule *tf_default_rules(size_t *n)
 	*n = sizeof(rules) / sizeof(rules[0]);
 	return rules;
 }
+
+/* CHECK that root/rel holds exactly `want` (the difference printed). */
+#define EXPECT_FILE(root, rel, want)                                                               \
+	do {                                                                                       \
+		char *_g = tf_get(root, rel);                                                      \
+		int _ok = !strcmp(_g, want);                                                       \
+		if (!_ok)                                                                          \
+			fprintf(stderr, "%s: got \"%s\" want \"%s\"\n", rel, _g, want);            \
+		free(_g);                                                                          \
+		CHECK(_ok);                                                                        \
+	} while (0)

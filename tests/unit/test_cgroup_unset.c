@@ -7,16 +7,6 @@
 #include "check.h"
 #include "test_cgroup_helpers.h"
 
-#define EXPECT_FILE(root, rel, want)                                                               \
-	do {                                                                                       \
-		char *_g = tf_get(root, rel);                                                      \
-		int _ok = !strcmp(_g, want);                                                       \
-		if (!_ok)                                                                          \
-			fprintf(stderr, "%s: got \"%s\" want \"%s\"\n", rel, _g, want);            \
-		free(_g);                                                                          \
-		CHECK(_ok);                                                                        \
-	} while (0)
-
 #define EXPECT_MISSING(root, rel)                                                                  \
 	do {                                                                                       \
 		char *_p = xasprintf("%s/%s", root, rel);                                          \

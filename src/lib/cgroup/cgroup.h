@@ -302,6 +302,10 @@ static inline bool cg_str_given(const char *s)
 /* Read dir/file; NULL + e on error (e->errnum = errno). */
 char *cg_read(const char *dir, const char *file, berr *e);
 bool cg_exists(const char *dir, const char *file);
+/* hugepageLimits into dir: hugetlb.<size>.<limit>, and the reservation's
+ * hugetlb.<size>.rsvd.<limit> where the kernel has it (as runc); limit is
+ * "max" on v2, "limit_in_bytes" on v1. */
+int cg_hugetlb_limits(const char *dir, const spec_resources *r, const char *limit, berr *e);
 /* Value of "key N" in a flat-keyed file text; false if absent. */
 bool cg_kv(const char *text, const char *key, uint64_t *v);
 const char *cg_v1_dir(const cgroup *cg, unsigned ctrl);

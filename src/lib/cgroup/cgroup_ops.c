@@ -98,6 +98,25 @@ bool cg_exists(const char *dir, const char *file)
 	return access(p, F_OK) == 0;
 }
 
+int cg_hugetlb_limits(const char *dir, const spec_resources *r, const char *limit, berr *e)
+{
+	for (size_t i = 0; i < r->n_hugepages; i++) {
+		const char *ps = r->hugepages[i].page_size;
+		if (!ps || !*ps || strchr(ps, '/') || strchr(ps, '.'))
+			return berr_set(e, EINVAL,
+					"linux.resources.hugepageLimits[%zu]: bad pageSize", i);
+		_cleanup_free_ char *f = xasprintf("hugetlb.%s.%s", ps, limit);
+		_cleanup_free_ char *rsvd = xasprintf("hugetlb.%s.rsvd.%s", ps, limit);
+		uint64_t v = r->hugepages[i].limit;
+		if (cg_setf(dir, f, "linux.resources.hugepageLimits", e, "%" PRIu64, v) < 0)
+			return -1;
+		if (cg_exists(dir, rsvd) &&
+		    cg_setf(dir, rsvd, "linux.resources.hugepageLimits", e, "%" PRIu64, v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 bool cg_kv(const char *text, const char *key, uint64_t *v)
 {
 	size_t kl = strlen(key);

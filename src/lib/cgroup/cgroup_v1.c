@@ -324,21 +324,7 @@ static int v1_hugetlb(const cgroup *cg, const spec_resources *r, berr *e)
 	const char *d = need(cg, CG_HUGETLB, "hugetlb", "hugepageLimits", e);
 	if (!d)
 		return -1;
-	for (size_t i = 0; i < r->n_hugepages; i++) {
-		const char *ps = r->hugepages[i].page_size;
-		if (!ps || !*ps || strchr(ps, '/') || strchr(ps, '.'))
-			return berr_set(e, EINVAL,
-					"linux.resources.hugepageLimits[%zu]: bad pageSize", i);
-		_cleanup_free_ char *f = xasprintf("hugetlb.%s.limit_in_bytes", ps);
-		_cleanup_free_ char *rsvd = xasprintf("hugetlb.%s.rsvd.limit_in_bytes", ps);
-		uint64_t v = r->hugepages[i].limit;
-		if (cg_setf(d, f, "linux.resources.hugepageLimits", e, "%" PRIu64, v) < 0)
-			return -1;
-		if (cg_exists(d, rsvd) &&
-		    cg_setf(d, rsvd, "linux.resources.hugepageLimits", e, "%" PRIu64, v) < 0)
-			return -1;
-	}
-	return 0;
+	return cg_hugetlb_limits(d, r, "limit_in_bytes", e);
 }
 
 /* classID 0 is unset; a class or priorities with net_cls/net_prio not

@@ -231,21 +231,7 @@ static int v2_io(const char *d, const spec_resources *r, char ***w, berr *e)
 /* hugetlb.<size>.max, and .rsvd.max where the kernel has it (runc). */
 static int v2_hugetlb(const char *d, const spec_resources *r, berr *e)
 {
-	for (size_t i = 0; i < r->n_hugepages; i++) {
-		const char *ps = r->hugepages[i].page_size;
-		if (!ps || !*ps || strchr(ps, '/') || strchr(ps, '.'))
-			return berr_set(e, EINVAL,
-					"linux.resources.hugepageLimits[%zu]: bad pageSize", i);
-		_cleanup_free_ char *f = xasprintf("hugetlb.%s.max", ps);
-		_cleanup_free_ char *rsvd = xasprintf("hugetlb.%s.rsvd.max", ps);
-		uint64_t v = r->hugepages[i].limit;
-		if (cg_setf(d, f, "linux.resources.hugepageLimits", e, "%" PRIu64, v) < 0)
-			return -1;
-		if (cg_exists(d, rsvd) &&
-		    cg_setf(d, rsvd, "linux.resources.hugepageLimits", e, "%" PRIu64, v) < 0)
-			return -1;
-	}
-	return 0;
+	return cg_hugetlb_limits(d, r, "max", e);
 }
 
 /* A unified key names a file in the cgroup directory and nothing else. */
