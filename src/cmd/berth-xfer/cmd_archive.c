@@ -40,9 +40,7 @@ int cmd_import(cli *c, int argc, char **argv)
 	    CLI_ARGS_FILES};
 	unsigned long long max = 0;
 	const char *max_s = NULL;
-	const flag_def defs[] = {{"max-layer-size", 0, FLAG_STRING, &max_s,
-				  "Largest unpacked layer (k/m/g/t; 0: no limit)", "SIZE"},
-				 {0}};
+	const flag_def defs[] = {XFER_MAX_LAYER_SIZE_FLAG(&max_s), {0}};
 	int rc, i = cli_flags(c, &doc, defs, argc, argv, &rc);
 	if (i < 0)
 		return rc;
@@ -90,8 +88,7 @@ int cmd_load(cli *c, int argc, char **argv)
 	const flag_def defs[] = {{"input", 'i', FLAG_STRING, &input,
 				  "Read from this archive file or OCI layout, not STDIN", "FILE"},
 				 {"quiet", 'q', FLAG_BOOL, &quiet, "Suppress the load output"},
-				 {"max-layer-size", 0, FLAG_STRING, &max_s,
-				  "Largest unpacked layer (k/m/g/t; 0: no limit)", "SIZE"},
+				 XFER_MAX_LAYER_SIZE_FLAG(&max_s),
 				 {0}};
 	int rc, first = cli_flags(c, &doc, defs, argc, argv, &rc);
 	if (first < 0)

@@ -103,8 +103,7 @@ int cmd_pull(cli *c, int argc, char **argv)
 	unsigned long long max = 0;
 	const flag_def defs[] = {COMMON_FLAGS(ro, tls),
 				 {"quiet", 'q', FLAG_BOOL, &quiet, "Suppress the progress output"},
-				 {"max-layer-size", 0, FLAG_STRING, &max_s,
-				  "Largest unpacked layer (k/m/g/t; 0: no limit)", "SIZE"},
+				 XFER_MAX_LAYER_SIZE_FLAG(&max_s),
 				 {0}};
 	int rc, first = cli_flags(c, &doc, defs, argc, argv, &rc);
 	if (first < 0)

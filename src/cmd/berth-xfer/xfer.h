@@ -18,3 +18,9 @@ int cmd_system(cli *c, int argc, char **argv);
 /* --max-layer-size SIZE (pull, load, import): parse into *max; 0 or a
  * cli_failf exit code. */
 int xfer_max_layer_size(const char *arg, unsigned long long *max);
+/* Its entry in a command's flag table (the string for xfer_max_layer_size). */
+#define XFER_MAX_LAYER_SIZE_FLAG(strp)                                                             \
+	{                                                                                          \
+		"max-layer-size", 0, FLAG_STRING, (strp),                                          \
+		    "Largest unpacked layer (k/m/g/t; 0: no limit)", "SIZE"                        \
+	}

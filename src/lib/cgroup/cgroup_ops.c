@@ -37,18 +37,22 @@ int cg_write(const char *dir, const char *file, const char *val, berr *e)
 	return 0;
 }
 
+/* The value a cg_*f call writes (allocation failure aborts, as xmalloc). */
+static char *vfmt(const char *fmt, va_list ap)
+{
+	char *v = NULL;
+	if (vasprintf(&v, fmt, ap) < 0)
+		abort();
+	return v;
+}
+
 int cg_writef(const char *dir, const char *file, berr *e, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *v = NULL;
-	int r = vasprintf(&v, fmt, ap);
+	_cleanup_free_ char *v = vfmt(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		abort();
-	r = cg_write(dir, file, v, e);
-	free(v);
-	return r;
+	return cg_write(dir, file, v, e);
 }
 
 int cg_set(const char *dir, const char *file, const char *field, const char *val, berr *e)
@@ -70,14 +74,9 @@ int cg_setf(const char *dir, const char *file, const char *field, berr *e, const
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *v = NULL;
-	int r = vasprintf(&v, fmt, ap);
+	_cleanup_free_ char *v = vfmt(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		abort();
-	r = cg_set(dir, file, field, v, e);
-	free(v);
-	return r;
+	return cg_set(dir, file, field, v, e);
 }
 
 char *cg_read(const char *dir, const char *file, berr *e)
