@@ -38,7 +38,7 @@ int cg_write(const char *dir, const char *file, const char *val, berr *e)
 }
 
 /* The value a cg_*f call writes (allocation failure aborts, as xmalloc). */
-static char *vfmt(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vfmt(const char *fmt, va_list ap)
 {
 	char *v = NULL;
 	if (vasprintf(&v, fmt, ap) < 0)
