@@ -329,7 +329,21 @@ def test_update_takes_effect(docker):
         docker("rm", "-f", cid, check=False)
 
 
+def hybrid_hugetlb_unmounted():
+    """dockerd 20.10 on a hybrid host without a v1 hugetlb hierarchy mounted
+    read no memory stats and saw no OOM event here (passing with one mounted):
+    the reason to skip, or None."""
+    if not os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers"):
+        return None
+    with open("/proc/self/mountinfo") as f:
+        if any(" - cgroup " in ln and "hugetlb" in ln.split()[-1] for ln in f):
+            return None
+    return ("dockerd: hybrid cgroups without a v1 hugetlb hierarchy mounted: dockerd reads "
+            "no memory stats or OOM events there")
+
+
 def test_stats_no_stream(docker):
+    need(hybrid_hugetlb_unmounted())
     cid = docker.start_d("--memory", "64m", IMG, "sleep", "1000")
     try:
         docker.assert_berth(cid)
@@ -356,6 +370,7 @@ def test_interactive_tty(docker):
 
 
 def test_memory_oom_kill(docker):
+    need(hybrid_hugetlb_unmounted())
     r = docker.run("--name", f"oom-{uuid.uuid4().hex[:6]}", "--memory", "32m",
                    "--memory-swap", "32m", IMG, "sh", "-c", f"{OOM_ALLOC_100M}; exit $?")
     name = next(n for n in docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
