@@ -57,7 +57,7 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 
 # warm-up
 for _ in 1 2; do
-	"${BR[@]}" run --rm localhost/busybox true
+	"${BR[@]}" run --rm --network none localhost/busybox true
 	[ $have_podman = 1 ] && "${P[@]}" run --rm "${PRUN[@]}" localhost/busybox true
 done
 : >"$work/t-berth"
@@ -70,7 +70,7 @@ for i in $(seq "$N"); do
 	t1=$(now_us)
 	echo $(((t1 - t0))) >>"$work/t-rt"
 	t0=$(now_us)
-	"${BR[@]}" run --rm localhost/busybox true
+	"${BR[@]}" run --rm --network none localhost/busybox true
 	t1=$(now_us)
 	echo $(((t1 - t0))) >>"$work/t-berth"
 	if [ $have_podman = 1 ]; then
@@ -85,7 +85,7 @@ mrt=$(median <"$work/t-rt")
 mp=$([ $have_podman = 1 ] && median <"$work/t-podman" || echo 0)
 
 # monitor RSS
-cid=$("${BR[@]}" run -d localhost/busybox sleep 600)
+cid=$("${BR[@]}" run -d --network none localhost/busybox sleep 600)
 mpid=$("${BR[@]}" inspect "$cid" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["MonitorPid"])')
 sleep 0.3
 rss_b=$(awk '/VmRSS/ {print $2}' "/proc/$mpid/status")
@@ -141,7 +141,7 @@ PY
 }
 u0=$(used_kib)
 t0=$(now_us)
-for _ in $(seq "$M"); do "${BR[@]}" run -d localhost/busybox sleep 600 >/dev/null; done
+for _ in $(seq "$M"); do "${BR[@]}" run -d --network none localhost/busybox sleep 600 >/dev/null; done
 t1=$(now_us)
 u1=$(used_kib)
 running=$("${BR[@]}" ps -q | wc -l)
@@ -184,7 +184,7 @@ wait_exited() { # CMD...: until no container is up
 		sleep 0.1
 	done
 }
-for _ in $(seq "$R"); do "${BR[@]}" run -d localhost/busybox true >/dev/null; done
+for _ in $(seq "$R"); do "${BR[@]}" run -d --network none localhost/busybox true >/dev/null; done
 wait_exited "${BR[@]}"
 nb_stopped=$("${BR[@]}" ps -aq | wc -l)
 t0=$(now_us)

@@ -96,9 +96,12 @@ def oci_image_dir(d, rootfs_tar_bytes, config):
 
 
 def host_leftovers(b, ids):
-    """Mounts, processes and cgroups that belong to this test's root (given
-    2 s: a removal's detached child may still be deleting files)."""
-    return wait_for(lambda: not _leftovers(b, ids), timeout=2.0) and [] or _leftovers(b, ids)
+    """The store's networks removed, then what is left on the host of them
+    (bridges, nft rules) and the mounts, processes and cgroups that belong
+    to this test's root (given 2 s: a removal's detached child may still be
+    deleting files)."""
+    nets = remove_networks(b)
+    return nets + (wait_for(lambda: not _leftovers(b, ids), timeout=2.0) and [] or _leftovers(b, ids))
 
 
 def _leftovers(b, ids):
@@ -168,3 +171,34 @@ def engine_store(prefix):
         left = host_leftovers(bb, ids)
         shutil.rmtree(tmp, ignore_errors=True)
     assert not left, left
+
+
+def store_networks(b):
+    """name -> (bridge, subnet) of every network record of the store."""
+    d = b.root / "networks"
+    out = {}
+    for p in sorted(d.glob("*.json")) if d.exists() else []:
+        rec = json.loads(p.read_text())
+        out[rec["Name"]] = (rec["Options"]["com.docker.network.bridge.name"],
+                            rec["IPAM"]["Config"][0]["Subnet"])
+    return out
+
+
+def remove_networks(b):
+    """Remove the store's networks (the default one too: it is made on first
+    use); what is left of them on the host afterwards: bridges, nft rules."""
+    nets = store_networks(b)
+    for name in nets:
+        b("network", "rm", name, check=False)
+    links = set(pathlib.Path("/sys/class/net").iterdir()) if nets else set()
+    links = {p.name for p in links}
+    r = run(["nft", "list", "table", "ip", "berth"], check=False) if nets and shutil.which("nft") else None
+    rules = r.stdout if r is not None and r.returncode == 0 else ""
+    left = []
+    for name, (br, subnet) in nets.items():
+        if br in links:
+            left.append(f"bridge {br} of network {name}")
+        if subnet.split("/")[0] + "/" in rules:
+            left.append(f"nft rules for {subnet} of network {name}")
+    left += [f"network record {p.name}" for p in (b.root / "networks").glob("*.json")]
+    return left

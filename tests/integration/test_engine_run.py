@@ -269,7 +269,7 @@ def test_ps_format_inspect(b):
     assert i["Name"] == "/up" and i["State"]["Status"] == "running" and i["State"]["Running"]
     assert i["State"]["Pid"] > 0 and i["Config"]["Cmd"] == ["sleep", "30"]
     assert i["Config"]["Image"] == BUSYBOX and re.fullmatch(r"[0-9a-f]{64}", i["Id"])
-    assert i["HostConfig"]["NetworkMode"] == "none"
+    assert i["HostConfig"]["NetworkMode"] == "bridge"  # the default network
     e = b.inspect("ex")
     assert e["State"]["Status"] == "exited" and e["State"]["ExitCode"] == 4
     assert e["State"]["FinishedAt"] > e["State"]["StartedAt"]
@@ -409,7 +409,8 @@ BAD = [
     ["run", "--memory", "lots", BUSYBOX, "true"],
     ["run", "--cpus", "-1", BUSYBOX, "true"],
     ["run", "--cap-add", "NOT_A_CAP", BUSYBOX, "true"],
-    ["run", "--network", "bridge", BUSYBOX, "true"],
+    ["run", "--network", "nosuch", BUSYBOX, "true"],
+    ["run", "-p", "80:80:80:80", BUSYBOX, "true"],
     ["run", "--ulimit", "nofile=9:1", BUSYBOX, "true"],
     ["run", "-u", "nosuchuser", BUSYBOX, "true"],
     ["run", "--name", "bad/name", BUSYBOX, "true"],

@@ -440,25 +440,26 @@ def test_pull_by_digest_is_not_dangling(busybox_image, berth):
 
 
 def test_run_pulls_a_missing_image(busybox_image, berth):
+    # (--network none: the store's default network would outlive the test)
     # Docker's --pull=missing: the first run pulls (progress on stderr, the
     # container's output alone on stdout), the second finds it in the store.
     ref = busybox_image["ref"]
     run_root = berth.root.parent / "run"
     env = dict(os.environ, BERTH_RUNROOT=str(run_root))
-    r = berth("run", "--rm", ref, "echo", "hi", env=env)
+    r = berth("run", "--rm", "--network", "none", ref, "echo", "hi", env=env)
     assert r.stdout == "hi\n", r
     assert f"Unable to find image '{ref}' locally" in r.stderr
     assert berth.inspect(ref)["Id"] == busybox_image["id"]
-    r = berth("run", "--rm", ref, "echo", "hi", env=env)
+    r = berth("run", "--rm", "--network", "none", ref, "echo", "hi", env=env)
     assert r.stdout == "hi\n" and "Unable to find" not in r.stderr, r
     # --pull=always asks the registry even though the image is here: with a
     # name whose registry is unreachable it fails, the default runs it
     port = free_port()
     berth("tag", ref, f"127.0.0.1:{port}/x:1")
-    r = berth("run", "--rm", "--pull", "always", f"127.0.0.1:{port}/x:1", "echo", env=env,
+    r = berth("run", "--rm", "--network", "none", "--pull", "always", f"127.0.0.1:{port}/x:1", "echo", env=env,
               check=False)
     assert r.returncode == 125 and "connect" in r.stderr.lower(), r
-    assert berth("run", "--rm", f"127.0.0.1:{port}/x:1", "echo", env=env).returncode == 0
+    assert berth("run", "--rm", "--network", "none", f"127.0.0.1:{port}/x:1", "echo", env=env).returncode == 0
     assert berth("ps", "-aq", env=env).stdout == ""
 
 

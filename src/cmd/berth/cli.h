@@ -52,3 +52,5 @@ int cmd_stats(cli *c, int argc, char **argv);
 int cmd_top(cli *c, int argc, char **argv);
 int cmd_cp(cli *c, int argc, char **argv);
 int cmd_volume(cli *c, int argc, char **argv);
+int cmd_network(cli *c, int argc, char **argv);
+int cmd_port(cli *c, int argc, char **argv);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ctr.h"
+#include "engine/network.h"
 #include "util/cleanup.h"
 #include "util/flags.h"
 #include "util/fs.h"
@@ -100,8 +101,9 @@ static int unix_listen_at(int dirfd, const char *name, berr *e)
 /* The monitor-to-be: create the container (its init becomes our child),
  * put its stdio on fds 3..6 and exec berth-monitor. Reports "OK pid" or
  * "E errnum message" on the status pipe. */
-static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool interactive, bool rm,
-				    const eng_log_cfg *log, int status_fd, const char *root)
+static _Noreturn void monitor_child(eng *g, const char *id, json_object *doc, bool tty,
+				    bool interactive, bool rm, const eng_log_cfg *log, int status_fd,
+				    const char *root)
 {
 	berr e;
 	char msg[1200];
@@ -165,6 +167,14 @@ static _Noreturn void monitor_child(eng *g, const char *id, bool tty, bool inter
 		goto fail_kill;
 	pid_t pid = info.pid;
 	rt_info_clear(&info);
+	/* networks between create and start; the published ports' sockets
+	 * stay open in the monitor (above fd 8, inherited) while it runs */
+	eng_net_hold hold;
+	if (eng_net_attach(g, id, doc, pid, &hold, &e) < 0)
+		goto fail_kill;
+	for (size_t i = 0; i < hold.n; i++)
+		if (fcntl(hold.fds[i], F_DUPFD, 64) < 0)
+			goto fail_sys_kill;
 	/* fds 3..6, via high numbers so nothing overlaps */
 	int fds[4] = {tty ? master : out[0], tty ? -1 : err[0], tty ? -1 : in[1], lsock};
 	int hi[4];
@@ -244,7 +254,7 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 	unlink(exitp);
 	berr ig;
 	rt_delete(&g->rt, id, true, &ig); /* leftovers of a previous run */
-	if (eng_mount_rootfs(g, id, doc, &e) < 0) {
+	if (eng_mount_rootfs(g, id, doc, &e) < 0 || eng_net_prepare(g, id, doc, &e) < 0) {
 		json_object_put(doc);
 		return cli_fail(125, &e);
 	}
@@ -264,7 +274,7 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		close(sp[0]);
 		eng_log_cfg log;
 		eng_log_cfg_of(doc, &log);
-		monitor_child(g, id, tty, open_stdin, rm, &log, sp[1], c->root);
+		monitor_child(g, id, doc, tty, open_stdin, rm, &log, sp[1], c->root);
 	}
 	close(sp[1]);
 	/* one line: "OK" from the monitor or "E errno msg" from the child
@@ -439,8 +449,27 @@ static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flag
 	    {"privileged", 0, FLAG_BOOL, &f->o.privileged, "Give extended privileges"},
 	    {"security-opt", 0, FLAG_LIST, &f->o.security_opt,
 	     "Security option: seccomp=FILE|unconfined, no-new-privileges, ...", "OPT"},
-	    {"network", 0, FLAG_STRING, &f->net, "Network mode: none or host", "string", "none"},
-	    {"net", 0, FLAG_STRING, &f->net, "The same as --network", "string", "none"},
+	    {"network", 0, FLAG_STRING, &f->net,
+	     "Network: bridge (the default network), NAME, none, host, container:ID", "string",
+	     "bridge"},
+	    {"net", 0, FLAG_STRING, &f->net, "The same as --network", "string", "bridge"},
+	    {"publish", 'p', FLAG_LIST, &f->o.publish, "Publish a port (repeatable)",
+	     "[IP:][HOSTPORT:]PORT[/PROTO]"},
+	    {"publish-all", 'P', FLAG_BOOL, &f->o.publish_all,
+	     "Publish every exposed port to a free host port"},
+	    {"expose", 0, FLAG_LIST, &f->o.expose, "Expose a port (repeatable)", "PORT[/PROTO]"},
+	    {"ip", 0, FLAG_STRING, &f->o.ip, "IPv4 address on the network", "IP"},
+	    {"mac-address", 0, FLAG_STRING, &f->o.mac, "MAC address on the network", "MAC"},
+	    {"network-alias", 0, FLAG_LIST, &f->o.net_aliases,
+	     "Another name on the network (repeatable)", "NAME"},
+	    {"dns", 0, FLAG_LIST, &f->o.dns, "DNS server (repeatable)", "IP"},
+	    {"dns-search", 0, FLAG_LIST, &f->o.dns_search, "DNS search domain (repeatable)",
+	     "DOMAIN"},
+	    {"dns-option", 0, FLAG_LIST, &f->o.dns_opts, "DNS resolver option (repeatable)",
+	     "OPT"},
+	    {"add-host", 0, FLAG_LIST, &f->o.add_hosts,
+	     "A line in /etc/hosts (repeatable; IP host-gateway: the network's gateway)",
+	     "NAME:IP"},
 	    {"init", 0, FLAG_BOOL, &f->o.init, "Run an init (berth-init) as PID 1"},
 	    {"ulimit", 0, FLAG_LIST, &f->o.ulimits, "Resource limit (repeatable)",
 	     "NAME=SOFT[:HARD]"},

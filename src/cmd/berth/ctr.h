@@ -61,3 +61,5 @@ char **ctr_select(cli *c, const ctr_sel *s, int argc, char **argv, int i, int *s
  * *status after printing an error. */
 int ctr_select_one(cli *c, const ctr_sel *s, int *argc, char ***argv, int *i, char *one[3],
 		   char id[65], int *status);
+/* "0.0.0.0:8080->80/tcp, ..." for ps (cmd_network.c), malloc'ed */
+char *ctr_ports_text(json_object *doc);

@@ -34,6 +34,8 @@ static const cli_cmd commands[] = {
     {"top", cmd_top, "Show a container's processes"},
     {"cp", cmd_cp, "Copy files between a container and the host"},
     {"volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)"},
+    {"network", cmd_network, "Manage networks (create, ls, inspect, rm, prune, connect, disconnect)"},
+    {"port", cmd_port, "List a container's published ports"},
     {"container", cmd_container, "Manage containers (run, ls, rm, prune, ...)"},
     {"tag", cmd_tag, "Give an image another name"},
     {"rmi", cmd_rmi, "Remove images"},

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/network.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 
@@ -98,6 +99,7 @@ int eng_check(eng *g, bool repair, char ***garbage, char ***repaired, berr *e)
 	each(g, ".", check_dir, &c);
 	each(g, ".names", check_name, &c);
 	each(g, ".trash", check_trash, &c);
+	eng_net_check(g, repair, garbage, repaired);
 	eng_unlock(g);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/netplan.h"
 #include "engine/envset.h"
 #include "image/image.h"
 #include "seccomp/seccomp.h"
@@ -48,6 +49,7 @@ typedef struct plan {
 	} ulim[16];
 	size_t n_ulim;
 	bool host_net;
+	eng_net_plan net;
 	strv_builder env_extra; /* --env-file lines, -e */
 	eng_log_cfg log;
 } plan;
@@ -63,6 +65,7 @@ static void plan_free(plan *p)
 	free(p->vols);
 	json_object_put(p->seccomp_file);
 	strvb_free(&p->env_extra);
+	eng_net_plan_free(&p->net);
 }
 
 static int cap_parse(const char *n, int *out)
@@ -352,10 +355,9 @@ static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
 	for (char **u = o->ulimits; u && *u; u++)
 		if (parse_ulimit(p, *u, e) < 0)
 			return -1;
-	if (o->network && strcmp(o->network, "none") && strcmp(o->network, "host"))
-		return berr_set(e, EINVAL, "network \"%s\" is not supported yet (use none or host)",
-				o->network);
-	p->host_net = o->network && !strcmp(o->network, "host");
+	if (eng_net_plan_make(g, o, &p->net, e) < 0)
+		return -1;
+	p->host_net = !strcmp(p->net.mode, "host");
 	for (char **f = o->env_files; f && *f; f++) {
 		_cleanup_free_ char *txt = NULL;
 		size_t len;
@@ -569,9 +571,10 @@ int eng_create(eng *g, const eng_run_opts *o, const char *init_path, char id[65]
 		m.held = true;
 		r = build(g, o, &p, &im, &m, name, init_path, e);
 	}
-	if (r < 0)
+	if (r < 0) {
+		eng_net_plan_undo(g, &p.net, m.id);
 		undo(g, s, &m);
-	else
+	} else
 		snprintf(id, 65, "%s", m.id);
 	goto out;
 unlock:
@@ -647,9 +650,8 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 
 	int r = -1;
 	json_object *cfg = NULL, *doc = NULL, *jmounts = NULL, *binds = NULL;
-	_cleanup_free_ char *data = NULL, *hosts = NULL, *hostline = NULL, *def = NULL,
-			    *p_hn = NULL, *p_hosts = NULL, *p_res = NULL, *logp = NULL,
-			    *slash = NULL, *resolv = NULL;
+	_cleanup_free_ char *data = NULL, *hostline = NULL, *def = NULL, *p_hn = NULL,
+			    *p_hosts = NULL, *p_res = NULL, *logp = NULL, *slash = NULL;
 	char *user_home = NULL;
 	gid_t *groups = NULL;
 	size_t n_groups = 0;
@@ -686,18 +688,9 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		envset_set(&env, h);
 		free(h);
 	}
-	/* etc files */
-	hosts = xasprintf(
-	    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
-	    hostname);
+	/* etc files: hosts and resolv.conf with the network (netplan.c) */
 	hostline = xasprintf("%s\n", hostname);
-	resolv = NULL;
-	size_t rl;
-	berr ig;
-	if (fs_read_file_at(AT_FDCWD, "/etc/resolv.conf", &resolv, &rl, &ig) < 0)
-		resolv = xstrdup("");
-	if (write_file(dir, "hostname", hostline, e) < 0 ||
-	    write_file(dir, "hosts", hosts, e) < 0 || write_file(dir, "resolv.conf", resolv, e) < 0)
+	if (write_file(dir, "hostname", hostline, e) < 0)
 		goto out;
 	if (make_volumes(g, p, ic, rootfs, m, e) < 0)
 		goto out;
@@ -915,8 +908,6 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object *hc = json_object_new_object();
 	json_object_object_add(hc, "Binds", binds);
 	binds = NULL;
-	json_object_object_add(hc, "NetworkMode",
-			       json_object_new_string(p->host_net ? "host" : "none"));
 	json_object_object_add(hc, "AutoRemove", json_object_new_boolean(o->rm));
 	json_object_object_add(hc, "Privileged", json_object_new_boolean(o->privileged));
 	json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(o->read_only));
@@ -930,6 +921,9 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object_object_add(hc, "CapDrop", jstrv(o->cap_drop));
 	json_object_object_add(hc, "LogConfig", eng_log_cfg_json(&p->log));
 	json_object_object_add(doc, "HostConfig", hc);
+	if (eng_net_plan_apply(g, &p->net, o, m->id, name, dir, hostname, ic->exposed_ports, hc, cf,
+			       doc, e) < 0)
+		goto out;
 	if (eng_lock(g, true, e) < 0)
 		goto out;
 	r = eng_save(g, m->id, doc, e);

@@ -130,7 +130,11 @@ typedef struct eng_run_opts {
 	bool read_only, privileged, tty, interactive, rm, detach, init;
 	const char *memory, *cpus, *pids_limit;
 	char **cap_add, **cap_drop, **security_opt, **ulimits;
-	const char *network;
+	const char *network; /* none, host, container:ID, a network name; NULL: the default */
+	char **publish;	     /* -p specs */
+	bool publish_all;    /* -P */
+	char **expose, **net_aliases, **dns, **dns_search, **dns_opts, **add_hosts;
+	const char *ip, *mac;
 	const char *log_driver;
 	char **log_opts;
 	bool *image_missing; /* out (may be NULL): set when the image is not in the store */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/network.h"
 #include "image/image.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -112,6 +113,12 @@ const char *eng_reconcile(eng *g, const char *id, json_object *doc)
 int eng_cleanup(eng *g, const char *id, berr *e)
 {
 	berr ig;
+	json_object *doc = eng_load(g, id, &ig);
+	if (doc && eng_net_detach(g, id, doc, e) < 0) {
+		json_object_put(doc);
+		return -1;
+	}
+	json_object_put(doc);
 	if (rt_delete(&g->rt, id, true, &ig) < 0 && ig.errnum != ENOENT) {
 		/* not fatal for removal: the state may already be gone */
 	}
@@ -232,6 +239,8 @@ int eng_remove(eng *g, const char *id, bool volumes, berr *e)
 		const char *name = json_object_get_string(n);
 		eng_name_drop(g, name[0] == '/' ? name + 1 : name, id);
 	}
+	if (doc)
+		eng_net_forget(g, id, doc, &ig);
 	int r = trash(g, id, e);
 	if (r == 0 && volumes)
 		remove_anonymous_volumes(g, doc);

@@ -1,0 +1,221 @@
+/* `berth run/create` network options -> the container's record, lease and
+ * /etc files (see netplan.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/netplan.h"
+#include "engine/netpriv.h"
+#include "net/etcfiles.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+static bool is_bridged_mode(const char *m)
+{
+	return strcmp(m, "none") && strcmp(m, "host") && strncmp(m, "container:", 10);
+}
+
+int eng_net_plan_make(eng *g, const eng_run_opts *o, eng_net_plan *np, berr *e)
+{
+	memset(np, 0, sizeof(*np));
+	const char *m = o->network;
+	if (!m || !*m || !strcmp(m, "default"))
+		m = geteuid() == 0 ? ENG_NET_DEFAULT : "none";
+	if (!strcmp(m, "bridge"))
+		m = ENG_NET_DEFAULT;
+	np->mode = xstrdup(m);
+	np->bridged = is_bridged_mode(m);
+	np->bindings = json_object_new_object();
+	np->exposed = json_object_new_object();
+	if (!strncmp(m, "container:", 10)) {
+		if (eng_lookup(g, m + 10, np->ctr_ref, e) < 0)
+			return berr_ctx(e, "--network %s", m);
+		free(np->mode);
+		np->mode = xasprintf("container:%s", np->ctr_ref);
+	} else if (np->bridged) {
+		if (strcmp(m, ENG_NET_DEFAULT)) {
+			json_object *rec = eng_net_load(g, m, NULL, e);
+			if (!rec)
+				return -1;
+			json_object_put(rec);
+		}
+	} else if (o->ip || o->mac || (o->net_aliases && *o->net_aliases)) {
+		return berr_set(e, EINVAL, "--ip, --mac-address and --network-alias need a network (--network %s)",
+				m);
+	}
+	bool shared = !strncmp(m, "container:", 10) || !strcmp(m, "host");
+	if (shared && ((o->publish && *o->publish) || o->publish_all))
+		return berr_set(e, EINVAL, "-p/-P do not apply to --network %s", m);
+	if (!strcmp(m, "none") && ((o->publish && *o->publish) || o->publish_all))
+		return berr_set(e, EINVAL, "-p/-P need a network: --network none has none");
+	if (!strncmp(m, "container:", 10) && (o->hostname || (o->dns && *o->dns) ||
+					      (o->add_hosts && *o->add_hosts)))
+		return berr_set(e, EINVAL,
+				"--hostname, --dns and --add-host do not apply to --network container:");
+	for (char **p = o->publish; p && *p; p++)
+		if (eng_port_spec_add(*p, np->bindings, np->exposed, e) < 0)
+			return -1;
+	for (char **x = o->expose; x && *x; x++) {
+		_cleanup_free_ char *pspec = xstrdup(*x);
+		json_object *tmp = json_object_new_object();
+		int r = eng_port_spec_add(pspec, tmp, np->exposed, e);
+		json_object_put(tmp);
+		if (r < 0)
+			return berr_ctx(e, "--expose");
+	}
+	/* --dns values and --add-host specs are checked here, before anything
+	 * is made */
+	const char *none[] = {NULL};
+	net_resolv_opts ro = {.dns = o->dns ? (const char *const *)o->dns : none};
+	_cleanup_free_ char *t = net_resolv_text("", &ro, false, e);
+	if (!t)
+		return -1;
+	for (char **h = o->add_hosts; h && *h; h++) {
+		char *hn = NULL, *hip = NULL;
+		int r = net_add_host_parse(*h, "127.0.0.1", &hn, &hip, e);
+		free(hn);
+		free(hip);
+		if (r < 0)
+			return berr_ctx(e, "--add-host");
+	}
+	return 0;
+}
+
+static json_object *jarr(char *const *v)
+{
+	json_object *a = json_object_new_array();
+	for (; v && *v; v++)
+		json_object_array_add(a, json_object_new_string(*v));
+	return a;
+}
+
+static int copy_from_target(eng *g, const char *tid, const char *dir, const char *name, berr *e)
+{
+	_cleanup_free_ char *src = eng_path(g, tid, name), *txt = NULL, *dst = NULL;
+	size_t len;
+	if (fs_read_file_at(AT_FDCWD, src, &txt, &len, e) < 0)
+		return -1;
+	dst = xasprintf("%s/%s", dir, name);
+	return fs_write_atomic(dst, txt, len, 0644, false, e);
+}
+
+int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const char *id,
+		       const char *name, const char *dir, const char *hostname,
+		       char *const *image_exposed, json_object *hc, json_object *cf, json_object *doc,
+		       berr *e)
+{
+	for (char *const *x = image_exposed; x && *x; x++)
+		if (!jget(np->exposed, *x))
+			json_object_object_add(np->exposed, *x, json_object_new_object());
+	json_object_object_add(hc, "NetworkMode",
+			       json_object_new_string(!strcmp(np->mode, ENG_NET_DEFAULT) ? "bridge"
+											: np->mode));
+	json_object_object_add(hc, "PortBindings", json_object_get(np->bindings));
+	json_object_object_add(hc, "PublishAllPorts", json_object_new_boolean(o->publish_all));
+	json_object_object_add(hc, "Dns", jarr(o->dns));
+	json_object_object_add(hc, "DnsSearch", jarr(o->dns_search));
+	json_object_object_add(hc, "DnsOptions", jarr(o->dns_opts));
+	json_object_object_add(hc, "ExtraHosts", jarr(o->add_hosts));
+	json_object_object_add(cf, "ExposedPorts", json_object_get(np->exposed));
+	json_object *ns = json_object_new_object(), *nets = json_object_new_object();
+	json_object_object_add(ns, "Networks", nets);
+	json_object_object_add(ns, "Ports", json_object_new_object());
+	json_object_object_add(doc, "NetworkSettings", ns);
+	if (!strncmp(np->mode, "container:", 10))
+		return copy_from_target(g, np->ctr_ref, dir, "hosts", e) < 0 ||
+			       copy_from_target(g, np->ctr_ref, dir, "resolv.conf", e) < 0
+			   ? -1
+			   : 0;
+	const char *addrs[1];
+	size_t naddr = 0;
+	char ipb[16] = "", gwb[16] = "";
+	eng_endpoint ep = {0};
+	if (np->bridged) {
+		if (eng_net_lease(g, np->mode, id, name, o->ip, o->mac, o->net_aliases, &ep, e) < 0)
+			return -1;
+		np->leased = true;
+		char mb[18];
+		json_object *n = json_object_new_object();
+		json_object *rec = eng_net_load(g, np->mode, NULL, e);
+		if (!rec)
+			return -1;
+		json_object_object_add(n, "NetworkID", json_object_new_string(jstr(rec, "Id")));
+		json_object *l = jget(jpath(rec, "Containers"), id);
+		json_object_object_add(n, "EndpointID",
+				       json_object_new_string(l && jstr(l, "EndpointID") ? jstr(l, "EndpointID") : ""));
+		json_object_put(rec);
+		json_object_object_add(n, "Gateway", json_object_new_string(net_ip_fmt(ep.gw, gwb, sizeof(gwb))));
+		json_object_object_add(n, "IPAddress", json_object_new_string(net_ip_fmt(ep.ip, ipb, sizeof(ipb))));
+		json_object_object_add(n, "IPPrefixLen", json_object_new_int(ep.prefix));
+		json_object_object_add(n, "MacAddress", json_object_new_string(net_mac_fmt(ep.mac, mb, sizeof(mb))));
+		json_object_object_add(n, "Aliases", jarr(o->net_aliases));
+		json_object_object_add(n, "BerthIf", json_object_new_int(0));
+		json_object_object_add(nets, np->mode, n);
+		/* Docker's top-level fields, for the first network */
+		json_object_object_add(ns, "IPAddress", json_object_new_string(ipb));
+		json_object_object_add(ns, "IPPrefixLen", json_object_new_int(ep.prefix));
+		json_object_object_add(ns, "Gateway", json_object_new_string(gwb));
+		json_object_object_add(ns, "MacAddress", json_object_new_string(mb));
+		addrs[naddr++] = ipb;
+	}
+	/* /etc/hosts: --add-host (host-gateway: the network's gateway) */
+	size_t nh = strv_len(o->add_hosts);
+	net_host_entry *hx = xreallocarray(NULL, nh ? nh : 1, sizeof(*hx));
+	char **own = xreallocarray(NULL, 2 * (nh ? nh : 1), sizeof(char *));
+	int r = 0;
+	for (size_t i = 0; i < nh && r == 0; i++) {
+		own[2 * i] = own[2 * i + 1] = NULL;
+		r = net_add_host_parse(o->add_hosts[i], np->bridged ? gwb : "127.0.0.1", &own[2 * i],
+				       &own[2 * i + 1], e);
+		hx[i] = (net_host_entry){own[2 * i], own[2 * i + 1]};
+	}
+	_cleanup_free_ char *hosts = NULL, *resolv = NULL, *host_resolv = NULL;
+	if (r == 0)
+		hosts = net_hosts_text(hostname, addrs, naddr, hx, nh);
+	for (size_t i = 0; i < nh; i++) {
+		free(own[2 * i]);
+		free(own[2 * i + 1]);
+	}
+	free(own);
+	free(hx);
+	if (r < 0)
+		return -1;
+	size_t rl;
+	berr ig;
+	if (fs_read_file_at(AT_FDCWD, "/etc/resolv.conf", &host_resolv, &rl, &ig) < 0)
+		host_resolv = xstrdup("");
+	const char *none[] = {NULL};
+	net_resolv_opts ro = {
+	    .dns = o->dns ? (const char *const *)o->dns : none,
+	    .search = o->dns_search ? (const char *const *)o->dns_search : none,
+	    .options = o->dns_opts ? (const char *const *)o->dns_opts : none,
+	    .internal_dns = np->bridged && ep.dns ? gwb : NULL,
+	};
+	resolv = net_resolv_text(host_resolv, &ro, !strcmp(np->mode, "host"), e);
+	if (!resolv)
+		return -1;
+	_cleanup_free_ char *ph = xasprintf("%s/hosts", dir), *pr = xasprintf("%s/resolv.conf", dir);
+	if (fs_write_atomic(ph, hosts, strlen(hosts), 0644, false, e) < 0 ||
+	    fs_write_atomic(pr, resolv, strlen(resolv), 0644, false, e) < 0)
+		return -1;
+	return 0;
+}
+
+void eng_net_plan_undo(eng *g, eng_net_plan *np, const char *id)
+{
+	berr ig;
+	if (np->leased)
+		eng_net_release(g, np->mode, id, &ig);
+	np->leased = false;
+}
+
+void eng_net_plan_free(eng_net_plan *np)
+{
+	free(np->mode);
+	json_object_put(np->bindings);
+	json_object_put(np->exposed);
+	memset(np, 0, sizeof(*np));
+}

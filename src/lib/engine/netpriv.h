@@ -1,0 +1,79 @@
+/* Shared by network.c and netattach.c only: the network store under its
+ * lock, record accessors, small json helpers. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/network.h"
+#include "util/xalloc.h"
+
+/* <root>/networks with its .lock held exclusively from open to close. */
+typedef struct net_store {
+	char *dir;
+	int dirfd, lockfd;
+} net_store;
+int net_store_open(eng *g, net_store *s, berr *e);
+void net_store_close(net_store *s);
+json_object *net_rec_read(net_store *s, const char *name, berr *e);
+int net_rec_write(net_store *s, const char *name, json_object *rec, berr *e);
+char **net_rec_names(net_store *s);
+int net_rec_subnet(json_object *rec, net_cidr *sub, net_cidr *range, uint32_t *gw);
+const char *net_rec_bridge(json_object *rec);
+int net_realize(eng *g, json_object *rec, berr *e);
+/* <run_root>/aardvark (malloc'ed) */
+char *net_dns_dir(eng *g);
+/* Rewrite the network's aardvark file from its active leases + reload. */
+int net_dns_sync(eng *g, net_store *s, const char *name, json_object *rec, berr *e);
+
+static inline void cleanup_strvp(char ***p)
+{
+	strv_free(*p);
+}
+#define _cleanup_strv_ __attribute__((cleanup(cleanup_strvp)))
+
+static inline json_object *jget(json_object *o, const char *k)
+{
+	json_object *v = NULL;
+	return o && json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+/* "A.B.C" */
+static inline json_object *jpath(json_object *o, const char *path)
+{
+	char k[128];
+	while (o && *path) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+		if (n >= sizeof(k))
+			return NULL;
+		memcpy(k, path, n);
+		k[n] = 0;
+		o = jget(o, k);
+		path += n + (dot ? 1 : 0);
+	}
+	return o;
+}
+static inline const char *jstr(json_object *o, const char *k)
+{
+	json_object *v = jget(o, k);
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+static inline bool jbool(json_object *o, const char *k)
+{
+	json_object *v = jget(o, k);
+	return v && json_object_get_boolean(v);
+}
+static inline json_object *jobj(json_object *o, const char *k)
+{
+	json_object *v = jget(o, k);
+	if (!v || !json_object_is_type(v, json_type_object)) {
+		v = json_object_new_object();
+		json_object_object_add(o, k, v);
+	}
+	return v;
+}
+int net_lease_active(eng *g, const char *net, const char *id, bool active, berr *e);
+/* bv + 10 hex of the id + the interface index */
+void net_host_ifname(const char *id, int k, char out[16]);
