@@ -184,7 +184,7 @@ static void set_failure(berr *e, int errnum, const char *what, const char *ext)
 		berr_errno(e, errnum, "netlink: %s", what);
 }
 
-int nl_batch_run(nl_sock *s, nl_batch *b, nl_data_cb cb, void *data, unsigned int *failed, berr *e)
+int nl_batch_run(nl_sock *s, nl_batch *b, nl_data_cb cb, void *data, berr *e)
 {
 	batch_finish_msg(b);
 	if (b->n == 0)
@@ -243,8 +243,6 @@ int nl_batch_run(nl_sock *s, nl_batch *b, nl_data_cb cb, void *data, unsigned in
 		}
 	}
 	if (first < NL_BATCH_MAX) {
-		if (failed)
-			*failed = first;
 		*e = first_e;
 		return -1;
 	}
@@ -354,7 +352,7 @@ int nl_link_get(nl_sock *s, const char *name, nl_link_info *li, berr *e)
 	mnl_attr_put_u32(b.cur, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	nl_batch_allow(&b, ENODEV);
 	memset(li, 0, sizeof(*li));
-	if (nl_batch_run(s, &b, link_cb, li, NULL, e) < 0)
+	if (nl_batch_run(s, &b, link_cb, li, e) < 0)
 		return -1;
 	return b.got_errno[0] == ENODEV || li->index <= 0 ? 0 : 1;
 }
@@ -377,7 +375,7 @@ int nl_link_del(nl_sock *s, const char *name, berr *e)
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(b.cur, IFLA_IFNAME, name);
 	nl_batch_allow(&b, ENODEV);
-	return nl_batch_run(s, &b, NULL, NULL, NULL, e);
+	return nl_batch_run(s, &b, NULL, NULL, e);
 }
 
 int nl_link_up(nl_sock *s, int ifindex, berr *e)
@@ -392,7 +390,7 @@ int nl_link_up(nl_sock *s, int ifindex, berr *e)
 	ifi->ifi_index = ifindex;
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
-	return nl_batch_run(s, &b, NULL, NULL, NULL, e);
+	return nl_batch_run(s, &b, NULL, NULL, e);
 }
 
 typedef struct names_ctx {
@@ -431,7 +429,7 @@ int nl_dump(nl_sock *s, uint16_t type, uint8_t family, const char *what, nl_data
 			    nl_batch_add(s, &b, type, NLM_F_DUMP, sizeof(*rtm), "%s", what);
 			rtm->rtm_family = family;
 		}
-		if (nl_batch_run(s, &b, cb, data, NULL, e) < 0)
+		if (nl_batch_run(s, &b, cb, data, e) < 0)
 			return -1;
 		if (!b.intr || tries + 1 >= NL_DUMP_TRIES)
 			return 0;

@@ -84,7 +84,7 @@ int nl_addr_add(nl_sock *s, int ifindex, int family, const void *addr, int prefi
 	nl_batch_init(&b);
 	if (nl_put_addr(s, &b, ifindex, family, addr, prefix, dev, e) < 0)
 		return -1;
-	return nl_batch_run(s, &b, NULL, NULL, NULL, e);
+	return nl_batch_run(s, &b, NULL, NULL, e);
 }
 
 int nl_route_add_default(nl_sock *s, int family, const void *gw, int ifindex, berr *e)
@@ -95,7 +95,7 @@ int nl_route_add_default(nl_sock *s, int family, const void *gw, int ifindex, be
 	nl_batch_init(&b);
 	if (nl_put_default_route(s, &b, family, gw, ifindex, dev, e) < 0)
 		return -1;
-	return nl_batch_run(s, &b, NULL, NULL, NULL, e);
+	return nl_batch_run(s, &b, NULL, NULL, e);
 }
 
 static struct ifinfomsg *put_link_up_by_name(nl_sock *s, nl_batch *b, const char *name)
@@ -135,7 +135,7 @@ int nl_ctr_configure(nl_sock *ns, const char *ifname, struct in_addr addr, int p
 	mnl_attr_put_strz(b.cur, IFLA_IFNAME, ifname);
 	mnl_attr_put_u32(b.cur, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	int ifindex = 0;
-	if (nl_batch_run(ns, &b, ifindex_cb, &ifindex, NULL, e) < 0)
+	if (nl_batch_run(ns, &b, ifindex_cb, &ifindex, e) < 0)
 		return -1;
 	if (ifindex <= 0)
 		return berr_set(e, EPROTO, "netlink: look up link %s: no answer", ifname);
@@ -145,7 +145,7 @@ int nl_ctr_configure(nl_sock *ns, const char *ifname, struct in_addr addr, int p
 		return -1;
 	if (gw && nl_put_default_route(ns, &b, AF_INET, gw, ifindex, ifname, e) < 0)
 		return -1;
-	return nl_batch_run(ns, &b, NULL, NULL, NULL, e);
+	return nl_batch_run(ns, &b, NULL, NULL, e);
 }
 
 /* --- the IPv4 routes --- */

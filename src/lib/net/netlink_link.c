@@ -61,7 +61,7 @@ static int bridge_create(nl_sock *s, const char *name, int mtu, nl_link_info *li
 	mnl_attr_put_strz(b.cur, IFLA_IFNAME, name);
 	mnl_attr_put_u32(b.cur, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	memset(li, 0, sizeof(*li));
-	if (nl_batch_run(s, &b, link_reply_cb, li, NULL, e) < 0)
+	if (nl_batch_run(s, &b, link_reply_cb, li, e) < 0)
 		return -1;
 	if (li->index <= 0)
 		return berr_set(e, EPROTO, "netlink: look up bridge %s: no answer", name);
@@ -107,7 +107,7 @@ int nl_bridge_ensure(nl_sock *s, const char *name, struct in_addr gw, int prefix
 	if (mtu > 0)
 		mnl_attr_put_u32(b.cur, IFLA_MTU, (uint32_t)mtu);
 	put_route_localnet(b.cur);
-	if (nl_batch_run(s, &b, NULL, NULL, NULL, e) < 0)
+	if (nl_batch_run(s, &b, NULL, NULL, e) < 0)
 		goto fail;
 	*ifindex = li.index;
 	if (created)
@@ -156,7 +156,7 @@ int nl_veth_add(nl_sock *s, const char *host_name, const char *peer_name, int pe
 	mnl_attr_nest_end(b.cur, peer);
 	mnl_attr_nest_end(b.cur, data);
 	mnl_attr_nest_end(b.cur, info);
-	if (nl_batch_run(s, &b, NULL, NULL, NULL, e) < 0)
+	if (nl_batch_run(s, &b, NULL, NULL, e) < 0)
 		return -1;
 
 	/* Master, then hairpin and up: one datagram. The bridge-port options
@@ -184,7 +184,7 @@ int nl_veth_add(nl_sock *s, const char *host_name, const char *peer_name, int pe
 		mnl_attr_nest_end(b.cur, data);
 		mnl_attr_nest_end(b.cur, info);
 	}
-	if (nl_batch_run(s, &b, NULL, NULL, NULL, e) < 0) {
+	if (nl_batch_run(s, &b, NULL, NULL, e) < 0) {
 		berr ig; /* the pair goes (its peer with it): nothing left behind */
 		nl_link_del(s, host_name, &ig);
 		return -1;

@@ -51,9 +51,8 @@ typedef int (*nl_data_cb)(const struct nlmsghdr *nlh, unsigned int idx, void *da
 
 /* Send the batch, read until every message is answered. Returns 0, or -1 with
  * e set by the first message that failed (its label, the kernel's extended
- * ack message if any, strerror); *failed (may be NULL) is its index and
- * e->errnum its errno. */
-int nl_batch_run(nl_sock *s, nl_batch *b, nl_data_cb cb, void *data, unsigned int *failed, berr *e);
+ * ack message if any, strerror), e->errnum its errno. */
+int nl_batch_run(nl_sock *s, nl_batch *b, nl_data_cb cb, void *data, berr *e);
 
 /* A dump (RTM_GETLINK or RTM_GETROUTE of family) through cb, read again
  * after reset(data) while a concurrent change interrupts it (a few times). */
