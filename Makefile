@@ -43,12 +43,12 @@ endif
 # Debian ships an archive: every shared object costs start-up time.
 ifneq ($(filter asan fuzz,$(BUILD)),)
 LIBS_RUNTIME := -ljson-c -lseccomp -lcap
-LIBS_berth := $(LIBS_RUNTIME) -lcrypto
+LIBS_berth := $(LIBS_RUNTIME) -lcrypto -lmnl
 else
 LIBS_RUNTIME := -Wl,-Bstatic -ljson-c -lseccomp -lcap -Wl,-Bdynamic
-LIBS_berth := -Wl,-Bstatic -ljson-c -lseccomp -lcap -lcrypto -Wl,-Bdynamic -lpthread
+LIBS_berth := -Wl,-Bstatic -ljson-c -lseccomp -lcap -lcrypto -Wl,-Bdynamic -lmnl -lpthread
 endif
-LIBS_ALL := $(LIBS_RUNTIME) -larchive -lcurl -lcrypto -lpthread
+LIBS_ALL := $(LIBS_RUNTIME) -larchive -lcurl -lcrypto -lmnl -lpthread
 LIBS_berth-runtime := $(LIBS_RUNTIME)
 # berth itself: no libcurl/libarchive (their ~40 shared objects cost every
 # command milliseconds of loading); the transfer commands are berth-xfer.

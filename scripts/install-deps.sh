@@ -10,7 +10,7 @@ set -euo pipefail
 
 # build: compiler, pkg-config, the libraries berth links
 build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-dev
-	libcurl4-openssl-dev libssl-dev libzstd-dev)
+	libcurl4-openssl-dev libssl-dev libzstd-dev libmnl-dev libnftables-dev)
 # demo: the bundled busybox image and the script that writes its config
 demo=(busybox-static python3)
 # tests: test runner, a busybox for bundles, peers and tools the tests drive
@@ -22,7 +22,8 @@ demo=(busybox-static python3)
 # scripts: tests/integration/test_cli_help.py)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
-	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish)
+	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish
+	nftables aardvark-dns iperf3 slirp4netns passt)
 
 want=("${build[@]}")
 case "${1:-}" in
