@@ -15,6 +15,7 @@
  *   map tcp_any  { type inet_service : ipv4_addr . inet_service; }  -p 8080:80
  *   map tcp_ip   { type ipv4_addr . inet_service : ipv4_addr . inet_service; }  -p IP:8080:80
  *   map udp_any, udp_ip: the same for UDP
+ *   set tcp_used, udp_used { type inet_service; }  the ports of the *_ip maps
  *
  *   chain ports {                            published ports: DNAT by map lookup
  *     dnat to ip daddr . tcp dport map @tcp_ip      (one address first,
@@ -82,6 +83,8 @@ static const char skeleton[] =
     "add map " T " tcp_ip { type ipv4_addr . inet_service : ipv4_addr . inet_service; }\n"
     "add map " T " udp_any { type inet_service : ipv4_addr . inet_service; }\n"
     "add map " T " udp_ip { type ipv4_addr . inet_service : ipv4_addr . inet_service; }\n"
+    "add set " T " tcp_used { type inet_service; }\n"
+    "add set " T " udp_used { type inet_service; }\n"
     "add chain " T " ports\n"
     "add chain " T " prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
     "add chain " T " output { type nat hook output priority -100; policy accept; }\n"
@@ -355,62 +358,96 @@ static bool parse_port_elem(json_object *el, int proto, bool any, bnft_port *p)
 	return json_pair(val, &a, &b) && json_ip(a, &p->ctr_ip) && json_port(b, &p->ctr_port);
 }
 
-int bnft_ports_list(bnft *n, bnft_port **out, size_t *np, berr *e)
+typedef struct portvec {
+	bnft_port *v;
+	size_t len, cap;
+} portvec;
+
+/* Append the elements of one port map (JSON of `list map`) to pv. */
+static int parse_map(const char *text, int proto, bool any, portvec *pv, berr *e)
 {
-	*out = NULL;
-	*np = 0;
-	const char *text;
-	if (bnft_list_json(n, "list table " T, &text, e) < 0) {
-		if (e->errnum == ENOENT && table_exists(n, e) == 0)
-			return 0;
-		return berr_ctx(e, "listing published ports");
-	}
 	json_object *root = json_tokener_parse(text);
 	json_object *items;
 	if (!root || !json_object_object_get_ex(root, "nftables", &items) ||
 	    !json_object_is_type(items, json_type_array)) {
 		json_object_put(root);
-		return berr_set(e, EPROTO, "listing published ports: nft gave no JSON table");
+		return berr_set(e, EPROTO, "listing published ports: nft gave no JSON");
 	}
-	bnft_port *v = NULL;
-	size_t len = 0, cap = 0;
 	int r = 0;
 	for (size_t i = 0; i < json_object_array_length(items) && r == 0; i++) {
-		json_object *map, *name, *elems;
+		json_object *map, *elems;
 		if (!json_object_object_get_ex(json_object_array_get_idx(items, i), "map", &map) ||
-		    !json_object_object_get_ex(map, "name", &name) ||
 		    !json_object_object_get_ex(map, "elem", &elems) ||
 		    !json_object_is_type(elems, json_type_array))
 			continue;
-		const char *nm = json_object_get_string(name);
-		int proto = !strncmp(nm, "tcp_", 4)   ? IPPROTO_TCP
-			    : !strncmp(nm, "udp_", 4) ? IPPROTO_UDP
-						      : 0;
-		if (!proto || (strcmp(nm + 4, "any") && strcmp(nm + 4, "ip")))
-			continue;
-		bool any = !strcmp(nm + 4, "any");
 		size_t ne = json_object_array_length(elems);
 		for (size_t k = 0; k < ne; k++) {
-			if (len == cap) {
-				cap = cap ? cap * 2 : 16;
-				v = xreallocarray(v, cap, sizeof(*v));
+			if (pv->len == pv->cap) {
+				pv->cap = pv->cap ? pv->cap * 2 : 16;
+				pv->v = xreallocarray(pv->v, pv->cap, sizeof(*pv->v));
 			}
 			if (!parse_port_elem(json_object_array_get_idx(elems, k), proto, any,
-					     &v[len])) {
+					     &pv->v[pv->len])) {
 				r = berr_set(e, EPROTO,
-					     "listing published ports: bad element in %s", nm);
+					     "listing published ports: bad element in %s_%s",
+					     proto_name(proto), any ? "any" : "ip");
 				break;
 			}
-			len++;
+			pv->len++;
 		}
 	}
 	json_object_put(root);
-	if (r < 0) {
-		free(v);
+	return r;
+}
+
+/* The four port maps, as bits of a mask. */
+enum { M_TCP_ANY = 1, M_TCP_IP = 2, M_UDP_ANY = 4, M_UDP_IP = 8 };
+
+static unsigned map_bit(int proto, bool any)
+{
+	return (proto == IPPROTO_UDP ? 4u : 1u) << (any ? 0 : 1);
+}
+
+/* Append the elements of the maps in mask to pv: one `list map` per map
+ * (nft 1.0.6 cannot list two maps in one run; one map costs a tenth of
+ * listing the whole table). No table: *none set, nothing appended. */
+static int list_maps(bnft *n, unsigned mask, portvec *pv, bool *none, berr *e)
+{
+	static const int protos[] = {IPPROTO_TCP, IPPROTO_UDP};
+	*none = false;
+	for (size_t k = 0; k < 2; k++)
+		for (int any = 1; any >= 0; any--) {
+			if (!(mask & map_bit(protos[k], any)))
+				continue;
+			char cmd[64];
+			const char *text;
+			snprintf(cmd, sizeof(cmd), "list map " T " %s_%s", proto_name(protos[k]),
+				 any ? "any" : "ip");
+			if (bnft_list_json(n, cmd, &text, e) < 0) {
+				if (e->errnum == ENOENT && table_exists(n, e) == 0) {
+					*none = true;
+					return 0;
+				}
+				return berr_ctx(e, "listing published ports");
+			}
+			if (parse_map(text, protos[k], any, pv, e) < 0)
+				return -1;
+		}
+	return 0;
+}
+
+int bnft_ports_list(bnft *n, bnft_port **out, size_t *np, berr *e)
+{
+	portvec pv = {0};
+	bool none;
+	*out = NULL;
+	*np = 0;
+	if (list_maps(n, M_TCP_ANY | M_TCP_IP | M_UDP_ANY | M_UDP_IP, &pv, &none, e) < 0) {
+		free(pv.v);
 		return -1;
 	}
-	*out = v;
-	*np = len;
+	*out = pv.v;
+	*np = pv.len;
 	return 0;
 }
 
@@ -492,37 +529,64 @@ static int find_conflict(const bnft_port *have, size_t nh, const bnft_port *p, s
 	return r;
 }
 
+/* The batch that publishes p, checked by the kernel itself, so that it needs
+ * no listing (nft fetches a whole map to list or `get` from it: milliseconds
+ * for a thousand ports): `create` fails on a key that exists, and a create
+ * followed by a delete of one key in the same transaction asserts it absent.
+ *   -p 8080:80           create tcp_any {8080 : C}, assert 8080 not in tcp_used
+ *   -p 127.0.0.1:8080:80 create tcp_ip {127.0.0.1 . 8080 : C},
+ *                        assert 8080 not in tcp_any, add tcp_used {8080} */
+static void add_commands(cmdbuf *b, const bnft_port *p, size_t np)
+{
+	for (size_t i = 0; i < np; i++) {
+		const char *pr = proto_name(p[i].proto);
+		unsigned hp = p[i].host_port;
+		if (is_any(p[i].host_ip)) {
+			cb_addf(b, "create element " T " %s_any { ", pr);
+			port_element(b, &p[i]);
+			cb_addf(b, " }\ncreate element " T " %s_used { %u }\n", pr, hp);
+			cb_addf(b, "delete element " T " %s_used { %u }\n", pr, hp);
+		} else {
+			cb_addf(b, "create element " T " %s_ip { ", pr);
+			port_element(b, &p[i]);
+			cb_addf(b, " }\ncreate element " T " %s_any { %u : 0.0.0.0 . 0 }\n", pr,
+				hp);
+			cb_addf(b, "delete element " T " %s_any { %u }\n", pr, hp);
+			cb_addf(b, "add element " T " %s_used { %u }\n", pr, hp);
+		}
+	}
+}
+
 int bnft_ports_add(bnft *n, const bnft_port *p, size_t np, berr *e)
 {
 	for (size_t i = 0; i < np; i++)
 		if (check_port(&p[i], e) < 0)
 			return -1;
-	if (!np)
+	if (!np || find_conflict(NULL, 0, p, np, e) < 0) /* clashes within p */
+		return np ? -1 : 0;
+	cmdbuf b = {0};
+	add_commands(&b, p, np);
+	int r = bnft_run(n, b.s, e);
+	free(b.s);
+	if (r == 0)
 		return 0;
+	if (e->errnum == ENOENT)
+		return berr_ctx(e, "nft table " T " or its maps are missing (the network is not "
+				   "set up)");
+	if (e->errnum != EEXIST)
+		return -1;
+	/* Taken: list what is there to name the owner (the slow path). */
+	char why[sizeof(e->msg)];
+	snprintf(why, sizeof(why), "%s", e->msg);
 	bnft_port *have;
 	size_t nh;
 	if (bnft_ports_list(n, &have, &nh, e) < 0)
 		return -1;
-	int r = find_conflict(have, nh, p, np, e);
+	r = find_conflict(have, nh, p, np, e);
 	free(have);
-	if (r < 0)
-		return -1;
-	cmdbuf b = {0};
-	/* create, not add: a key another berth process published meanwhile fails
-	 * the whole batch instead of being overwritten. */
-	port_commands(&b, "create", p, np);
-	r = bnft_run(n, b.s, e);
-	free(b.s);
-	if (r < 0 && e->errnum == EEXIST) {
-		char why[sizeof(e->msg)];
-		snprintf(why, sizeof(why), "%s", e->msg);
-		return berr_set(e, EADDRINUSE, "a port is already published: %s", why);
-	}
-	if (r < 0 && e->errnum == ENOENT)
-		return berr_ctx(e,
-				"nft table " T " or its maps are missing (the network is not set "
-				"up)");
-	return r;
+	if (r == 0) /* gone again meanwhile */
+		berr_set(e, EADDRINUSE, "a port is already published: %s", why);
+	return -1;
 }
 
 static int port_key_cmp(const void *x, const void *y)
@@ -530,6 +594,33 @@ static int port_key_cmp(const void *x, const void *y)
 	const bnft_port *a = x, *b = y;
 	slot sa = {a, false}, sb = {b, false};
 	return slot_cmp(&sa, &sb);
+}
+
+/* The *_used entries to drop: ports whose last one-address mapping goes.
+ * have and del are sorted by port_key_cmp, del a subset of have: one merge. */
+static void unused_ports(cmdbuf *b, const bnft_port *have, size_t nh, const bnft_port *del,
+			 size_t nd)
+{
+	size_t j = 0;
+	for (size_t g = 0; g < nh;) {
+		size_t end = g, gone = 0, kept = 0;
+		for (; end < nh && have[end].proto == have[g].proto &&
+		       have[end].host_port == have[g].host_port;
+		     end++) {
+			bool deleted = j < nd && !port_key_cmp(&del[j], &have[end]);
+			j += deleted;
+			if (is_any(have[end].host_ip))
+				continue;
+			gone += deleted;
+			kept += !deleted;
+		}
+		if (gone && !kept) {
+			const char *pr = proto_name(have[g].proto);
+			cb_addf(b, "add element " T " %s_used { %u }\n", pr, have[g].host_port);
+			cb_addf(b, "delete element " T " %s_used { %u }\n", pr, have[g].host_port);
+		}
+		g = end;
+	}
 }
 
 int bnft_ports_del(bnft *n, const bnft_port *p, size_t np, berr *e)
@@ -561,14 +652,15 @@ int bnft_ports_del(bnft *n, const bnft_port *p, size_t np, berr *e)
 		if (!nu || port_key_cmp(&del[nu - 1], &del[i]))
 			del[nu++] = del[i];
 	nd = nu;
-	free(have);
 	int r = 0;
 	if (nd) {
 		cmdbuf b = {0};
 		port_commands(&b, "delete", del, nd);
+		unused_ports(&b, have, nh, del, nd);
 		r = bnft_run(n, b.s, e);
 		free(b.s);
 	}
+	free(have);
 	free(del);
 	return r;
 }
