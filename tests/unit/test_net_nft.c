@@ -117,10 +117,30 @@ static size_t count_ports(bnft *n)
 	return nv;
 }
 
+static int count_rules(bnft *n, const char *chain)
+{
+	char cmd[64];
+	const char *json;
+	berr e = {0};
+	snprintf(cmd, sizeof(cmd), "list chain ip berth %s", chain);
+	if (bnft_list_json(n, cmd, &json, &e) < 0)
+		return -1;
+	int rules = 0;
+	for (const char *s = json; (s = strstr(s, "\"rule\"")); s++)
+		rules++;
+	return rules;
+}
+
 static void body_network_idempotent(bnft *n)
 {
 	berr e = {0};
 	bnft_net net = test_net();
+	/* a table of an older berth (no rules marker): its rules are replaced */
+	CHECK(bnft_run(n,
+		       "add table ip berth\nadd chain ip berth ports\nadd rule ip berth ports "
+		       "counter\n",
+		       &e) == 0);
+	CHECK(count_rules(n, "ports") == 1);
 	CHECK(bnft_network_add(n, &net, &e) == 0);
 	CHECK(bnft_network_add(n, &net, &e) == 0);
 	bnft_net in = {"vh-int", ip4("10.213.78.0"), 24, true};
@@ -130,12 +150,8 @@ static void body_network_idempotent(bnft *n)
 	CHECK_CONTAINS(json, "\"vh-nft\"");
 	CHECK_CONTAINS(json, "\"vh-int\"");
 	/* the second add did not double the rules */
-	CHECK(bnft_list_json(n, "list chain ip berth ports", &json, &e) == 0);
-	const char *s = json;
-	int rules = 0;
-	while ((s = strstr(s, "\"rule\"")))
-		rules++, s++;
-	CHECK(rules == 4);
+	CHECK(count_rules(n, "ports") == 4);
+	CHECK(count_rules(n, "forward") == 9);
 	CHECK(bnft_list_json(n, "list set ip berth internal", &json, &e) == 0);
 	CHECK_CONTAINS(json, "\"vh-int\"");
 	CHECK(!strstr(json, "\"vh-nft\""));
@@ -220,7 +236,9 @@ static void body_ports(bnft *n)
 	CHECK(has_port(n, &a));
 	CHECK(bnft_ports_del(n, ok, 3, &e) == 0);
 	CHECK(bnft_ports_add(n, &all, 1, &e) == 0);
-	CHECK(bnft_ports_del(n, &all, 1, &e) == 0);
+	bnft_port twice[2] = {all, all};
+	CHECK(bnft_ports_del(n, twice, 2, &e) == 0);
+	CHECK(!has_port(n, &all));
 	CHECK(bnft_ports_del(n, ok, 3, &e) == 0); /* absent: fine */
 	CHECK(count_ports(n) == 1);
 	CHECK(bnft_ports_del(n, &a, 1, &e) == 0);
