@@ -23,7 +23,7 @@
  *     dnat to udp dport map @udp_any
  *   }
  *   chain prerouting { type nat hook prerouting priority dstnat;   from outside, and hairpin
- *     fib daddr type local jump ports }
+ *     ip daddr != 127.0.0.0/8 fib daddr type local jump ports }
  *   chain output { type nat hook output priority -100;             from the host itself
  *     fib daddr type local jump ports }
  *   chain postrouting { type nat hook postrouting priority srcnat;
@@ -42,11 +42,19 @@
  *     oifname @bridges ct state established,related accept
  *     oifname @bridges ct status dnat accept  published ports from outside
  *     oifname @bridges drop }                 nothing else reaches a container from outside
+ *   chain input { type filter hook input priority filter;
+ *     iifname @bridges ip daddr 127.0.0.0/8 ct state != { established, related } drop }
+ *                                             (see route_localnet below)
  * }
  *
  * Notes. 127.0.0.1 -> container needs route_localnet=1 on the bridge (the
- * netlink side sets it). The hairpin rule masquerades any DNAT'ed traffic from
- * a berth subnet into a berth bridge, so a container reaching a published port
+ * netlink side sets it). That lets a container send to 127.0.0.1 through its
+ * gateway and reach the host's loopback-only services (CVE-2020-8558 in
+ * Kubernetes): the input rule drops it. A packet from outside (or from a
+ * container) to 127.0.0.1:PORT is not DNAT'ed in prerouting either, so a port
+ * published on 127.0.0.1 stays the host's own (Docker had that hole); the
+ * host's own connections to 127.0.0.1 are NAT'ed in output. The hairpin rule masquerades any
+ * DNAT'ed traffic from a berth subnet into a berth bridge, so a container reaching a published port
  * of its own network (or another's) sees the bridge address as the source, as
  * with Docker's userland proxy. The masquerade rule keys on the bridge set, not
  * on one bridge: traffic from a subnet into another berth bridge is dropped by
@@ -105,6 +113,8 @@ static const char rules[] =
     "add chain " T " output { type nat hook output priority -100; policy accept; }\n"
     "add chain " T " postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
     "add chain " T " forward { type filter hook forward priority filter; policy accept; }\n"
+    "add chain " T " input { type filter hook input priority filter; policy accept; }\n"
+    "flush chain " T " input\n"
     "flush chain " T " ports\n"
     "flush chain " T " prerouting\n"
     "flush chain " T " output\n"
@@ -114,7 +124,7 @@ static const char rules[] =
     "add rule " T " ports dnat to tcp dport map @tcp_any\n"
     "add rule " T " ports dnat to ip daddr . udp dport map @udp_ip\n"
     "add rule " T " ports dnat to udp dport map @udp_any\n"
-    "add rule " T " prerouting fib daddr type local jump ports\n"
+    "add rule " T " prerouting ip daddr != 127.0.0.0/8 fib daddr type local jump ports\n"
     "add rule " T " output fib daddr type local jump ports\n"
     "add rule " T " postrouting ip saddr @masq oifname != @bridges masquerade\n"
     "add rule " T " postrouting ct status dnat ip saddr 127.0.0.0/8 oifname @bridges "
@@ -128,7 +138,9 @@ static const char rules[] =
     "add rule " T " forward iifname @bridges accept\n"
     "add rule " T " forward oifname @bridges ct state established,related accept\n"
     "add rule " T " forward oifname @bridges ct status dnat accept\n"
-    "add rule " T " forward oifname @bridges drop\n";
+    "add rule " T " forward oifname @bridges drop\n"
+    "add rule " T " input iifname @bridges ip daddr 127.0.0.0/8 "
+    "ct state != { established, related } drop\n";
 
 /* A growing command buffer. */
 typedef struct cmdbuf {
