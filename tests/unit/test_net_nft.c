@@ -209,9 +209,15 @@ static void body_ports(bnft *n)
 	CHECK_CONTAINS(e.msg, "9000/tcp is given twice");
 	CHECK(count_ports(n) == 1);
 	/* the kernel refuses a duplicate key on its own (another berth racing us) */
-	CHECK(bnft_run(n, "create element ip berth tcp_any { 8080 : 10.213.77.9 . 80 }", &e) < 0);
+	CHECK(bnft_run(n,
+		       "create element ip berth tcp_any { 7000 : 10.213.77.9 . 80 }\n"
+		       "create element ip berth tcp_any { 8080 : 10.213.77.9 . 80 }\n",
+		       &e) < 0);
 	CHECK(e.errnum == EEXIST);
-	CHECK_CONTAINS(e.msg, "create element ip berth tcp_any");
+	CHECK_STREQ(e.msg, "nft: Could not process rule: File exists: "
+			   "create element ip berth tcp_any { 8080 : 10.213.77.9 . 80 }");
+	bnft_port p7000 = port(IPPROTO_TCP, "0.0.0.0", 7000, "10.213.77.9", 80);
+	CHECK(!has_port(n, &p7000)); /* one transaction: the first line undone */
 
 	/* the same port number on udp, and on two distinct addresses, is fine */
 	bnft_port ok[3] = {port(IPPROTO_UDP, "0.0.0.0", 8080, "10.213.77.6", 53),
