@@ -1,0 +1,199 @@
+/* The libnftables context: loaded with dlopen, one batch per bnft_run.
+ *
+ * libnftables.h is not included: the few entry points are declared here, so
+ * that berth builds without libnftables-dev and runs without libnftables1
+ * until a network is touched. Their ABI is the soname's (libnftables.so.1).
+ */
+#include "net/nft.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+#define NFT_SONAME "libnftables.so.1"
+
+/* From libnftables.h (stable since nftables 0.9). */
+#define NFT_CTX_DEFAULT		     0u
+#define NFT_CTX_OUTPUT_JSON	     (1u << 4)
+#define NFT_CTX_OUTPUT_NUMERIC_ALL   ((1u << 7) | (1u << 8) | (1u << 9) | (1u << 10))
+#define NFT_CTX_OUTPUT_NUMERIC_PROTO (1u << 7)
+
+struct nft_ctx;
+
+struct bnft {
+	void *dl;
+	struct nft_ctx *ctx;
+	struct nft_ctx *(*ctx_new)(uint32_t flags);
+	void (*ctx_free)(struct nft_ctx *ctx);
+	int (*buffer_output)(struct nft_ctx *ctx);
+	int (*buffer_error)(struct nft_ctx *ctx);
+	const char *(*get_output)(struct nft_ctx *ctx);
+	const char *(*get_error)(struct nft_ctx *ctx);
+	void (*set_output_flags)(struct nft_ctx *ctx, unsigned int flags);
+	int (*run_buffer)(struct nft_ctx *ctx, const char *buf);
+	int (*run_file)(struct nft_ctx *ctx, const char *filename);
+	int memfd;     /* the batch, as a file: see run() */
+	char path[32]; /* /proc/self/fd/N of memfd */
+};
+
+static int load_sym(bnft *n, void *slot, const char *name, berr *e)
+{
+	void *p = dlsym(n->dl, name);
+	if (!p)
+		return berr_set(e, ELIBACC, "%s: no symbol %s (install libnftables1)", NFT_SONAME,
+				name);
+	memcpy(slot, &p, sizeof(p)); /* object pointer to function pointer, as POSIX allows */
+	return 0;
+}
+
+bnft *bnft_open(berr *e)
+{
+	bnft *n = xzalloc(sizeof(*n));
+	n->memfd = -1;
+	n->dl = dlopen(NFT_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!n->dl) {
+		const char *why = dlerror();
+		berr_set(e, ENOENT, "%s not found (install libnftables1): %s", NFT_SONAME,
+			 why ? why : "dlopen failed");
+		free(n);
+		return NULL;
+	}
+	if (load_sym(n, &n->ctx_new, "nft_ctx_new", e) < 0 ||
+	    load_sym(n, &n->ctx_free, "nft_ctx_free", e) < 0 ||
+	    load_sym(n, &n->buffer_output, "nft_ctx_buffer_output", e) < 0 ||
+	    load_sym(n, &n->buffer_error, "nft_ctx_buffer_error", e) < 0 ||
+	    load_sym(n, &n->get_output, "nft_ctx_get_output_buffer", e) < 0 ||
+	    load_sym(n, &n->get_error, "nft_ctx_get_error_buffer", e) < 0 ||
+	    load_sym(n, &n->set_output_flags, "nft_ctx_output_set_flags", e) < 0 ||
+	    load_sym(n, &n->run_buffer, "nft_run_cmd_from_buffer", e) < 0 ||
+	    load_sym(n, &n->run_file, "nft_run_cmd_from_filename", e) < 0)
+		goto fail;
+	n->ctx = n->ctx_new(NFT_CTX_DEFAULT);
+	if (!n->ctx) {
+		berr_set(e, ENOMEM, "nft_ctx_new failed");
+		goto fail;
+	}
+	/* Both streams into memory: the library never prints. */
+	if (n->buffer_output(n->ctx) != 0 || n->buffer_error(n->ctx) != 0) {
+		berr_set(e, ENOMEM, "nft: cannot buffer output");
+		goto fail;
+	}
+	n->set_output_flags(n->ctx, NFT_CTX_OUTPUT_NUMERIC_PROTO);
+	n->memfd = memfd_create("berth-nft", MFD_CLOEXEC);
+	if (n->memfd >= 0) {
+		snprintf(n->path, sizeof(n->path), "/proc/self/fd/%d", n->memfd);
+		if (access(n->path, R_OK) < 0) { /* no /proc: batches from the buffer */
+			close(n->memfd);
+			n->memfd = -1;
+		}
+	}
+	return n;
+fail:
+	bnft_close(n);
+	return NULL;
+}
+
+void bnft_close(bnft *n)
+{
+	if (!n)
+		return;
+	if (n->ctx)
+		n->ctx_free(n->ctx);
+	if (n->dl)
+		dlclose(n->dl);
+	if (n->memfd >= 0)
+		close(n->memfd);
+	free(n);
+}
+
+/* The errno nft's message names ("Could not process rule: File exists"). */
+static int errno_of(const char *msg)
+{
+	static const int known[] = {EEXIST, ENOENT, EPERM,     EBUSY,	     ENOMEM, EOPNOTSUPP,
+				    ENOSPC, EINVAL, E2BIG,     EAFNOSUPPORT, EACCES, ERANGE,
+				    ENFILE, EMFILE, EOVERFLOW, ENOBUFS};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strstr(msg, strerror(known[i])))
+			return known[i];
+	return EINVAL; /* syntax and evaluation errors name no errno */
+}
+
+static size_t line_len(const char *s)
+{
+	return strcspn(s, "\n");
+}
+
+/* A line of carets and spaces (nft's pointer under the command). */
+static bool is_marker(const char *s, size_t len)
+{
+	if (!len)
+		return true;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '^' && s[i] != '~' && s[i] != '\t')
+			return false;
+	return true;
+}
+
+/* nft reports each error as "[LOCATION: ]Error: TEXT\nCOMMAND\n   ^^^\n":
+ * keep the first, as "nft: TEXT: COMMAND". */
+static int set_nft_error(berr *e, const char *buf)
+{
+	if (!buf || !*buf)
+		return berr_set(e, EINVAL, "nft: command failed (no message)");
+	const char *err = strstr(buf, "Error: ");
+	const char *text = err ? err + strlen("Error: ") : buf;
+	size_t tlen = line_len(text);
+	const char *cmd = text[tlen] ? text + tlen + 1 : "";
+	size_t clen = line_len(cmd);
+	while (clen && (*cmd == ' ' || *cmd == '\t'))
+		cmd++, clen--;
+	char one[sizeof(e->msg)];
+	snprintf(one, sizeof(one), "%.*s", (int)tlen, text);
+	int errnum = errno_of(one);
+	if (is_marker(cmd, clen))
+		return berr_set(e, errnum, "nft: %s", one);
+	return berr_set(e, errnum, "nft: %s: %.*s", one, (int)clen, cmd);
+}
+
+/* A batch is run from a file (a memfd, through /proc/self/fd): nft 1.0.6
+ * names the failing command of a buffer as the buffer's first line, but of a
+ * file as the right one. Without a memfd (or /proc), from the buffer. */
+static int run(bnft *n, const char *cmds)
+{
+	size_t len = strlen(cmds);
+	if (n->memfd >= 0 && ftruncate(n->memfd, 0) == 0 &&
+	    pwrite(n->memfd, cmds, len, 0) == (ssize_t)len)
+		return n->run_file(n->ctx, n->path);
+	return n->run_buffer(n->ctx, cmds);
+}
+
+int bnft_run(bnft *n, const char *cmds, berr *e)
+{
+	n->set_output_flags(n->ctx, NFT_CTX_OUTPUT_NUMERIC_PROTO);
+	int r = run(n, cmds);
+	const char *err = n->get_error(n->ctx); /* also empties it for the next call */
+	n->get_output(n->ctx);
+	if (r != 0)
+		return set_nft_error(e, err);
+	return 0;
+}
+
+int bnft_list_json(bnft *n, const char *cmd, const char **json, berr *e)
+{
+	n->set_output_flags(n->ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_NUMERIC_ALL);
+	int r = n->run_buffer(n->ctx, cmd);
+	n->set_output_flags(n->ctx, NFT_CTX_OUTPUT_NUMERIC_PROTO);
+	const char *err = n->get_error(n->ctx);
+	const char *out = n->get_output(n->ctx);
+	if (r != 0)
+		return set_nft_error(e, err);
+	*json = out ? out : "";
+	return 0;
+}
