@@ -3,6 +3,7 @@
  * listeners on addresses given to that namespace's lo), query it over UDP
  * and kill it before the child ends. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -325,19 +326,94 @@ static void live_body(const char *dir)
 	CHECK(net_dns_reload(dir, &e) == 0); /* nothing to do: fine */
 }
 
-/* Kill whatever aardvark the test left (a failed check returns early). */
-static void live_cleanup(const char *dir)
+/* The live aardvark processes serving dir (its path is in their argv):
+ * up to max pids into out; returns how many there are. */
+static size_t aardvarks_of(const char *dir, pid_t *out, size_t max)
 {
-	pid_t pid = pid_of(dir);
-	if (pid > 0 && pid != getpid() && is_aardvark(pid))
-		kill(pid, SIGKILL);
+	size_t n = 0;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		if (pid <= 0 || !is_aardvark(pid) || !alive(pid))
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		char *s = NULL;
+		size_t len;
+		berr e;
+		if (fs_read_file_at(AT_FDCWD, path, &s, &len, &e) < 0)
+			continue;
+		bool ours = false;
+		for (size_t i = 0; i < len; i += strlen(s + i) + 1)
+			ours |= !strcmp(s + i, dir);
+		free(s);
+		if (ours && n < max)
+			out[n] = pid;
+		n += ours;
+	}
+	closedir(d);
+	return n;
 }
 
-static void test_reload_live(void)
+/* Kill every aardvark the test left (a failed check returns early). */
+static void live_cleanup(const char *dir)
+{
+	pid_t pids[16];
+	size_t n = aardvarks_of(dir, pids, 16);
+	for (size_t i = 0; i < n && i < 16; i++)
+		kill(pids[i], SIGKILL);
+}
+
+/* Four processes write a network each and reload at once: one aardvark
+ * serves all four (the directory lock), every name resolves. */
+static void parallel_body(const char *dir)
+{
+	pid_t kids[4];
+	for (int k = 0; k < 4; k++) {
+		fflush(NULL);
+		kids[k] = fork();
+		CHECK(kids[k] >= 0);
+		if (kids[k] == 0) {
+			char net[16], gw[32], ip[32], name[16];
+			snprintf(net, sizeof(net), "p%d", k);
+			snprintf(gw, sizeof(gw), "10.213.%d.1", 2 + k);
+			snprintf(ip, sizeof(ip), "10.213.%d.2", 2 + k);
+			snprintf(name, sizeof(name), "peer%d", k);
+			const char *names[] = {name};
+			net_dns_rec rec = {ID1, ip4(ip), names, 1};
+			berr e = {0};
+			int r = net_dns_write(dir, net, ip4(gw), NULL, &rec, 1, &e);
+			if (r == 0)
+				r = net_dns_reload(dir, &e);
+			if (r < 0)
+				fprintf(stderr, "%s: %s\n", net, e.msg);
+			_exit(r < 0);
+		}
+	}
+	bool all_ok = true;
+	for (int k = 0; k < 4; k++) {
+		int st;
+		while (waitpid(kids[k], &st, 0) < 0 && errno == EINTR)
+			;
+		all_ok &= WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	}
+	CHECK(all_ok);
+	pid_t one;
+	CHECK(aardvarks_of(dir, &one, 1) == 1);
+	CHECK(pid_of(dir) == one);
+	CHECK(is_ip(query_a("10.213.2.1", "peer0"), "10.213.2.2"));
+	CHECK(is_ip(query_a("10.213.3.1", "peer1"), "10.213.3.2"));
+	CHECK(is_ip(query_a("10.213.4.1", "peer2"), "10.213.4.2"));
+	CHECK(is_ip(query_a("10.213.5.1", "peer3"), "10.213.5.2"));
+}
+
+static bool live_skip(void)
 {
 	if (geteuid() != 0) {
 		printf("skip: net_dns_reload live: needs root (network namespace)\n");
-		return;
+		return true;
 	}
 	const char *bin = getenv("BERTH_AARDVARK");
 	if (!bin)
@@ -345,8 +421,15 @@ static void test_reload_live(void)
 	if (access(bin, X_OK) < 0) {
 		printf("skip: net_dns_reload live: %s missing (apt-get install aardvark-dns)\n",
 		       bin);
-		return;
+		return true;
 	}
+	return false;
+}
+
+/* Run body(dir) in a forked child in a network namespace of its own, with
+ * 10.213.0-5.1/24 on its lo; every aardvark of dir is killed after. */
+static void in_netns(void (*body)(const char *dir))
+{
 	_cleanup_free_ char *t = tmpdir();
 	CHECK(t);
 	char dir[300];
@@ -361,12 +444,12 @@ static void test_reload_live(void)
 			fflush(NULL);
 			_exit(77);
 		}
-		if (system("ip link set lo up && ip addr add 10.213.0.1/24 dev lo && "
-			   "ip addr add 10.213.1.1/24 dev lo") != 0) {
+		if (system("ip link set lo up && for i in 0 1 2 3 4 5; do "
+			   "ip addr add 10.213.$i.1/24 dev lo || exit 1; done") != 0) {
 			fprintf(stderr, "ip addr add failed\n");
 			_exit(1);
 		}
-		live_body(dir);
+		body(dir);
 		live_cleanup(dir);
 		fflush(NULL);
 		_exit(check_failures ? 1 : 0);
@@ -381,5 +464,17 @@ static void test_reload_live(void)
 	CHECK(WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 77);
 }
 
+static void test_reload_live(void)
+{
+	if (!live_skip())
+		in_netns(live_body);
+}
+
+static void test_reload_parallel(void)
+{
+	if (!live_skip())
+		in_netns(parallel_body);
+}
+
 CHECK_MAIN(test_write_format, test_write_remove, test_write_refuses_bad_values,
-	   test_reload_missing_binary, test_reload_live)
+	   test_reload_missing_binary, test_reload_live, test_reload_parallel)

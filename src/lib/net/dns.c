@@ -37,13 +37,6 @@ extern char **environ;
 
 /* ---- names ---------------------------------------------------------------- */
 
-static bool valid_network(const char *s)
-{
-	size_t n = strlen(s);
-	return n > 0 && n < 200 && s[0] != '.' && !strchr(s, '/') && strcmp(s, PID_FILE) &&
-	       !strpbrk(s, " \t\n");
-}
-
 static bool valid_id(const char *s)
 {
 	if (!*s || strlen(s) > 128)
@@ -64,6 +57,12 @@ static bool valid_name(const char *s)
 		      (*s >= 'A' && *s <= 'Z') || *s == '-' || *s == '_' || *s == '.'))
 			return false;
 	return true;
+}
+
+/* A network's file name: a name as above, not a dot file, not the pid file. */
+static bool valid_network(const char *s)
+{
+	return valid_name(s) && strlen(s) < 200 && s[0] != '.' && strcmp(s, PID_FILE);
 }
 
 /* ---- the directory and its lock ------------------------------------------ */
@@ -339,8 +338,9 @@ static bool is_our_aardvark(pid_t pid, const char *exe, const char *dir)
 }
 
 /* A pidfd of the aardvark named by dir's pid file if it is ours and alive,
- * else -1 (a stale pid file is removed). */
-static int find_aardvark(int dfd, const char *exe, const char *dir)
+ * else -1. remove_stale: a pid file naming anything else is removed (not
+ * while a server we started may be writing it: it could be half written). */
+static int find_aardvark(int dfd, const char *exe, const char *dir, bool remove_stale)
 {
 	_cleanup_free_ char *s = NULL;
 	size_t len;
@@ -351,14 +351,16 @@ static int find_aardvark(int dfd, const char *exe, const char *dir)
 	errno = 0;
 	long pid = strtol(s, &end, 10);
 	if (errno || end == s || pid <= 1 || pid > INT_MAX) {
-		unlinkat(dfd, PID_FILE, 0);
+		if (remove_stale)
+			unlinkat(dfd, PID_FILE, 0);
 		return -1;
 	}
 	/* The pidfd first, then the check: the pidfd names the process that
 	 * was checked unless it died in between, which the exit test sees. */
 	_cleanup_close_ int pfd = pidfd_open_((pid_t)pid);
 	if (pfd < 0 || !is_our_aardvark((pid_t)pid, exe, dir) || pidfd_exited(pfd, 0)) {
-		unlinkat(dfd, PID_FILE, 0);
+		if (remove_stale)
+			unlinkat(dfd, PID_FILE, 0);
 		return -1;
 	}
 	return take_fd(&pfd);
@@ -501,6 +503,7 @@ static int wait_probe(const target *t, int pidfd, int64_t deadline, const char *
 	 * the wait is what a container start pays), then every 1 ms, then
 	 * every 10 ms. A refused query (no listener yet) is resent on the same
 	 * beat, not at once. */
+	unsigned others = 0; /* answers that were not the probe's */
 	for (int sent = 0;; sent++) {
 		if (send(s, q, qlen, 0) < 0 && errno != ECONNREFUSED && errno != EAGAIN)
 			return berr_sys(e, "send to %s:53", gw);
@@ -530,14 +533,18 @@ static int wait_probe(const target *t, int pidfd, int64_t deadline, const char *
 			ssize_t n = recv(s, r, sizeof(r), 0);
 			if (n >= 0 && dns_answered(r, (size_t)n, id))
 				return 0;
+			others += n >= 0;
 			if (n < 0 && errno == ECONNREFUSED)
 				refused = true;
 		}
 		if (now_us() >= deadline)
 			return berr_set(e, ETIMEDOUT,
 					"aardvark-dns does not answer on %s:53 (network %s) "
-					"within %d ms",
-					gw, t->network, READY_MS);
+					"within %d ms%s",
+					gw, t->network, READY_MS,
+					others ? " (answers came, without berth's probe name: "
+						 "another DNS server on that port?)"
+					       : "");
 	}
 }
 
@@ -559,24 +566,30 @@ int net_dns_reload(const char *dir, berr *e)
 	_cleanup_free_ char *exe = aardvark_path(e);
 	if (!exe && nfiles)
 		return -1;
-	_cleanup_close_ int pidfd = exe ? find_aardvark(dfd, exe, real) : -1;
+	if (!exe) { /* nothing to serve, and no aardvark to stop */
+		berr_clear(e);
+		return 0;
+	}
+	_cleanup_close_ int pidfd = find_aardvark(dfd, exe, real, true);
 	if (nfiles == 0)
 		return pidfd >= 0 ? stop_aardvark(pidfd, dfd, real, e) : 0;
 
-	if (pidfd >= 0) {
-		if (pidfd_signal(pidfd, SIGHUP) < 0)
+	if (pidfd >= 0 && pidfd_signal(pidfd, SIGHUP) < 0) {
+		if (errno != ESRCH)
 			return berr_sys(e, "SIGHUP aardvark-dns of %s", real);
-	} else {
+		close(take_fd(&pidfd)); /* it just exited: start another */
+	}
+	if (pidfd < 0) {
 		if (spawn_aardvark(exe, real, e) < 0)
 			return -1;
-		pidfd = find_aardvark(dfd, exe, real);
+		pidfd = find_aardvark(dfd, exe, real, false);
 	}
 	int64_t deadline = now_us() + READY_MS * 1000;
 	for (size_t i = 0; i < n; i++) {
 		/* The server writes its pid file itself, maybe after its
 		 * launcher exits: pick it up while waiting. */
 		if (pidfd < 0)
-			pidfd = find_aardvark(dfd, exe, real);
+			pidfd = find_aardvark(dfd, exe, real, false);
 		if (wait_probe(&t[i], pidfd, deadline, real, e) < 0)
 			return -1;
 	}

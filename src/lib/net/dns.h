@@ -8,12 +8,12 @@
  *   <container id> <ipv4> <ipv6, empty> <name>,<name>,...
  *   ...
  *   berthprobe 0.0.0.0  _berth-probe-<16 hex>
- * The last record is berth's readiness probe: a name new on every write, so
- * an answer for it proves aardvark serves this very file (1.4 reloads on
- * SIGHUP by stopping and restarting every listener: an old name could be
- * answered by the old listener just before it goes). Containers can resolve
- * it too (to 0.0.0.0); it shadows nothing (container names cannot start
- * with '_').
+ * The last record is the readiness probe, renewed in every file by every
+ * reload: an answer for the new name proves aardvark serves the new files.
+ * (1.4 reloads on SIGHUP by stopping and restarting every listener, so a
+ * name it knew before could be answered by the old listener just before it
+ * goes, and the next query be refused.) Containers can resolve it too (to
+ * 0.0.0.0); it shadows nothing (container names cannot start with '_').
  *
  * Locking: writes and reloads take flock(2) on the directory itself (no
  * lock file: aardvark parses every file in it but aardvark.pid, and stops on
@@ -34,12 +34,12 @@ typedef struct net_dns_rec {
 } net_dns_rec;
 
 /* Write the config of one network in dir (created if missing, 0700): the
- * file `network` (a file name: no '/', not starting with '.', not
+ * file `network` (letters, digits, -_. , not starting with '.', not
  * "aardvark.pid"), the gateway (aardvark listens there on port 53), the
  * optional upstream resolvers (NULL-terminated IP addresses, may be NULL:
- * aardvark then forwards to the host's resolv.conf), one line per record,
- * and the probe. Written atomically (tmp + rename). nrec 0: the file is
- * removed. Ids must be letters/digits, names letters, digits, '-', '_' and
+ * aardvark then forwards to the host's resolv.conf) and one line per record
+ * (the probe comes with the reload). Written atomically (tmp + rename).
+ * nrec 0: the file is removed. Ids must be letters/digits, names letters, digits, '-', '_' and
  * '.' (at most 253): EINVAL names the value. */
 int net_dns_write(const char *dir, const char *network, struct in_addr gw,
 		  const char *const *upstream, const net_dns_rec *recs, size_t nrec, berr *e);
@@ -48,10 +48,12 @@ int net_dns_write(const char *dir, const char *network, struct in_addr gw,
  * running (`aardvark-dns --config DIR -p 53 run`: it daemonizes and writes
  * DIR/aardvark.pid; a pid there is used only if /proc says it is aardvark
  * with this --config, so a reused pid is never signalled), else SIGHUP it.
- * Returns once every gateway in the files answers its probe (one UDP query
- * of ~40 bytes to gw:53, retried; 2 s in all, then ETIMEDOUT naming the
- * gateway), so a container started right after resolves its peers. No files
- * left: aardvark is stopped (SIGTERM, waited for) and its pid file removed.
+ * Returns once every gateway in the files answers its new probe name (one
+ * UDP query of ~47 bytes to gw:53, resent every 250 us at first; 2 s in all,
+ * then ETIMEDOUT naming the gateway), so a container started right after
+ * resolves its peers. Measured here (2 cores, aardvark 1.4.0): a reload
+ * ~1 ms, a start ~2.5 ms, a stop ~0.5 ms. No files left: aardvark is
+ * stopped (SIGTERM, waited for) and its pid file removed.
  * The binary: $BERTH_AARDVARK or /usr/lib/podman/aardvark-dns (ENOENT
  * "aardvark-dns not found (install aardvark-dns)"). aardvark runs in the
  * caller's network namespace, in a session of its own, stdio on /dev/null,
