@@ -135,6 +135,13 @@ static const char *next_line(const char **s, size_t *len)
 	return l;
 }
 
+/* White space between words, as musl's resolver takes it (glibc: ' ', '\t'
+ * only): the filter removes what either would use. */
+static bool is_sp(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
 /* Split a line into at most max white-space separated words (in buf, of size
  * bufsz); a '#' or ';' starts a comment. Returns the count (more words are
  * ignored: as glibc, "nameserver ADDR junk" uses ADDR). */
@@ -142,13 +149,12 @@ static size_t words(const char *l, size_t len, char *buf, size_t bufsz, char **w
 {
 	size_t n = 0, o = 0;
 	for (size_t i = 0; i < len;) {
-		while (i < len && (l[i] == ' ' || l[i] == '\t' || l[i] == '\r'))
+		while (i < len && is_sp(l[i]))
 			i++;
 		if (i >= len || l[i] == '#' || l[i] == ';')
 			break;
 		size_t st = i;
-		while (i < len && l[i] != ' ' && l[i] != '\t' && l[i] != '\r' && l[i] != '#' &&
-		       l[i] != ';')
+		while (i < len && !is_sp(l[i]) && l[i] != '#' && l[i] != ';')
 			i++;
 		if (n == max || o + (i - st) + 1 > bufsz)
 			break;
@@ -180,12 +186,12 @@ typedef struct host_resolv {
 static char *rest_after(const char *l, size_t len, size_t keylen)
 {
 	size_t i = keylen; /* the key starts the line */
-	while (i < len && (l[i] == ' ' || l[i] == '\t'))
+	while (i < len && is_sp(l[i]))
 		i++;
 	size_t end = i;
 	while (end < len && l[end] != '#' && l[end] != ';')
 		end++;
-	while (end > i && (l[end - 1] == ' ' || l[end - 1] == '\t' || l[end - 1] == '\r'))
+	while (end > i && is_sp(l[end - 1]))
 		end--;
 	return end > i ? xstrndup(l + i, end - i) : NULL;
 }
@@ -194,7 +200,7 @@ static void host_resolv_read(const char *s, bool keep_loopback, host_resolv *h)
 {
 	size_t len;
 	for (const char *l; (l = next_line(&s, &len));) {
-		while (len && (*l == ' ' || *l == '\t')) {
+		while (len && is_sp(*l)) {
 			l++;
 			len--;
 		}
