@@ -312,6 +312,35 @@ static void live_body(const char *dir)
 	CHECK(is_ip(query_a("10.213.0.1", "alias1"), "10.213.0.2"));
 	CHECK(is_ip(query_a("10.213.1.1", "other"), "10.213.1.3"));
 
+	/* aardvark killed behind berth's back (kill -9, an OOM): its pid file
+	 * stays; the next reload starts a new one */
+	CHECK(kill(pid, SIGKILL) == 0);
+	for (int i = 0; i < 2000 && alive(pid); i++)
+		usleep(1000);
+	CHECK(!alive(pid));
+	CHECK(net_dns_reload(dir, &e) == 0);
+	pid_t pid2 = pid_of(dir);
+	CHECK(pid2 > 0 && pid2 != pid && alive(pid2));
+	CHECK(is_ip(query_a("10.213.0.1", "alias1"), "10.213.0.2"));
+	pid = pid2;
+
+	/* a file aardvark cannot parse (not berth's): an error naming it, at
+	 * once, not a 2 s timeout */
+	char junk[512];
+	snprintf(junk, sizeof(junk), "%s/junk", dir);
+	CHECK(fs_write_atomic(junk, "not-an-ip\n", 10, 0644, false, &e) == 0);
+	berr ej = {0};
+	int rj = net_dns_reload(dir, &ej);
+	CHECK(unlink(junk) == 0);
+	CHECK(rj < 0);
+	CHECK_CONTAINS(ej.msg, "aardvark-dns");
+	CHECK(ej.errnum != ETIMEDOUT);
+	CHECK(!alive(pid));		     /* 1.4 exits on a config it cannot parse */
+	CHECK(net_dns_reload(dir, &e) == 0); /* and berth recovers */
+	pid = pid_of(dir);
+	CHECK(alive(pid));
+	CHECK(is_ip(query_a("10.213.0.1", "alias1"), "10.213.0.2"));
+
 	/* net2 emptied: still running for net1 */
 	CHECK(net_dns_write(dir, "net2", ip4("10.213.1.1"), NULL, NULL, 0, &e) == 0);
 	CHECK(net_dns_reload(dir, &e) == 0);
