@@ -452,6 +452,10 @@ static bool live_skip(void)
 		       bin);
 		return true;
 	}
+	if (system("command -v ip >/dev/null 2>&1") != 0) {
+		printf("skip: net_dns_reload live: ip (iproute2) missing\n");
+		return true;
+	}
 	return false;
 }
 
@@ -487,6 +491,7 @@ static void in_netns(void (*body)(const char *dir))
 	pid_t w;
 	while ((w = waitpid(c, &st, 0)) < 0 && errno == EINTR)
 		;
+	live_cleanup(dir); /* the child may have died before its own cleanup */
 	rm_rf(t);
 	CHECK(w == c);
 	CHECK(WIFEXITED(st));
