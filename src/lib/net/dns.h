@@ -55,7 +55,8 @@ int net_dns_write(const char *dir, const char *network, struct in_addr gw,
  * ~1 ms, a start ~2.5 ms, a stop ~0.5 ms. No files left: aardvark is
  * stopped (SIGTERM, waited for) and its pid file removed.
  * The binary: $BERTH_AARDVARK or /usr/lib/podman/aardvark-dns (ENOENT
- * "aardvark-dns not found (install aardvark-dns)"). aardvark runs in the
+ * "aardvark-dns not found (install aardvark-dns)"); the binary itself, not a
+ * wrapper script (the pid check compares /proc/PID/exe with it). aardvark runs in the
  * caller's network namespace, in a session of its own, stdio on /dev/null,
  * no fd of the caller's but 0-2. */
 int net_dns_reload(const char *dir, berr *e);
