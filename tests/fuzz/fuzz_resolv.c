@@ -2,7 +2,8 @@
  * write the host's file, or a DHCP client writing it), and --add-host specs
  * (net_add_host_parse). The input's first byte picks the options; the rest
  * is the host's text, its first line also an --add-host spec. Properties:
- * no loopback nameserver reaches a container off the host network, there is
+ * no loopback nameserver reaches a container off the host network, nor an
+ * IPv6 one a container without IPv6 (but its own --dns), there is
  * always a nameserver, filtering is idempotent, a parsed --add-host name has
  * no ':' or white space and its address parses. */
 #include <arpa/inet.h>
@@ -12,7 +13,7 @@
 #include "net/etcfiles.h"
 #include "util/cleanup.h"
 
-static bool loopback_or_none(const char *s, bool *any_ns)
+static bool loopback_or_none(const char *s, bool *any_ns, bool *any_v6)
 {
 	for (const char *l = s; *l;) {
 		size_t ll = strcspn(l, "\n");
@@ -30,7 +31,7 @@ static bool loopback_or_none(const char *s, bool *any_ns)
 				if ((ntohl(a4.s_addr) >> 24) == 127)
 					return true;
 			} else if (inet_pton(AF_INET6, w1, &a6) == 1) {
-				*any_ns = true;
+				*any_ns = *any_v6 = true;
 				if (IN6_IS_ADDR_LOOPBACK(&a6))
 					return true;
 			}
@@ -56,15 +57,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .options = mode & 4 ? opts : NULL,
 	    .internal_dns = mode & 8 ? "10.89.0.1" : NULL,
 	};
+	o.ipv6 = mode & 0x80;
 	bool host_net = mode & 0x20;
 	berr e = {0};
 	_cleanup_free_ char *out = net_resolv_text(host, &o, host_net, &e);
 	if (!out)
 		fuzz_die("net_resolv_text refused valid options", &e);
 	if (!host_net) {
-		bool any = false;
-		if (loopback_or_none(out, &any))
+		bool any = false, v6 = false;
+		if (loopback_or_none(out, &any, &v6))
 			fuzz_die("a loopback nameserver left for a container", NULL);
+		if (v6 && !o.ipv6 && !o.dns)
+			fuzz_die("an IPv6 nameserver for a container without IPv6", NULL);
 		if (!any)
 			fuzz_die("no nameserver in a container's resolv.conf", NULL);
 		_cleanup_free_ char *again = net_resolv_text(out, &o, false, &e);

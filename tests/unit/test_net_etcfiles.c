@@ -115,12 +115,19 @@ static void test_resolv_stub_only(void)
 
 static void test_resolv_mixed(void)
 {
-	_cleanup_free_ char *s = resolv("nameserver 127.0.0.1\nnameserver 192.0.2.53\n"
-					"nameserver ::1\n  nameserver\t127.1.2.3  \n"
-					"nameserver 2001:db8::53\nsearch a.example b.example",
-					NULL, false);
-	CHECK_STREQ(s, "nameserver 192.0.2.53\nnameserver 2001:db8::53\n"
-		       "search a.example b.example\n");
+	const char *host = "nameserver 127.0.0.1\nnameserver 192.0.2.53\n"
+			   "nameserver ::1\n  nameserver\t127.1.2.3  \n"
+			   "nameserver 2001:db8::53\nsearch a.example b.example";
+	/* no IPv6 in the container: its IPv6 servers go too, as Docker's */
+	_cleanup_free_ char *s = resolv(host, NULL, false);
+	CHECK_STREQ(s, "nameserver 192.0.2.53\nsearch a.example b.example\n");
+	net_resolv_opts v6 = {.ipv6 = true};
+	_cleanup_free_ char *s6 = resolv(host, &v6, false);
+	CHECK_STREQ(s6, "nameserver 192.0.2.53\nnameserver 2001:db8::53\n"
+			"search a.example b.example\n");
+	/* only IPv6 servers, no IPv6: the defaults */
+	_cleanup_free_ char *s0 = resolv("nameserver 2001:db8::53\n", NULL, false);
+	CHECK_STREQ(s0, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
 }
 
 static void test_resolv_no_host_file(void)

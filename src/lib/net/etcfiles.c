@@ -166,17 +166,31 @@ static size_t words(const char *l, size_t len, char *buf, size_t bufsz, char **w
 	return n;
 }
 
-/* Is this line "nameserver <loopback>"? */
-static bool loopback_ns_line(const char *l, size_t len)
+static bool is_ipv6(const char *s)
+{
+	struct in6_addr a6;
+	return inet_pton(AF_INET6, s, &a6) == 1;
+}
+
+/* Can a container not on the host's network use this nameserver? Not a
+ * loopback one (the host's, not the container's), nor an IPv6 one when the
+ * container has no IPv6 (Docker's TransformForLegacyNw). */
+static bool usable_ns(const char *ip, bool ipv6)
+{
+	return !is_loopback(ip) && (ipv6 || !is_ipv6(ip));
+}
+
+/* Is this line "nameserver <address a container cannot use>"? */
+static bool unusable_ns_line(const char *l, size_t len, bool ipv6)
 {
 	char buf[128], *w[2];
 	size_t n = words(l, len, buf, sizeof(buf), w, 2);
-	return n == 2 && !strcmp(w[0], "nameserver") && is_loopback(w[1]);
+	return n == 2 && !strcmp(w[0], "nameserver") && is_ip(w[1]) && !usable_ns(w[1], ipv6);
 }
 
-/* What Build takes from the host file: its nameservers (valid addresses,
- * loopback ones dropped unless keep_loopback), its last search line and its
- * last options line (Docker keeps the last of each). */
+/* What Build takes from the host file: its nameservers (valid addresses;
+ * unless all, only the usable ones), its last search line and its last
+ * options line (Docker keeps the last of each). */
 typedef struct host_resolv {
 	strv_builder ns;
 	char *search;  /* the words after "search", NULL if none */
@@ -196,7 +210,7 @@ static char *rest_after(const char *l, size_t len, size_t keylen)
 	return end > i ? xstrndup(l + i, end - i) : NULL;
 }
 
-static void host_resolv_read(const char *s, bool keep_loopback, host_resolv *h)
+static void host_resolv_read(const char *s, bool all, bool ipv6, host_resolv *h)
 {
 	size_t len;
 	for (const char *l; (l = next_line(&s, &len));) {
@@ -209,7 +223,7 @@ static void host_resolv_read(const char *s, bool keep_loopback, host_resolv *h)
 		if (n == 0)
 			continue;
 		if (!strcmp(w[0], "nameserver")) {
-			if (n == 2 && is_ip(w[1]) && (keep_loopback || !is_loopback(w[1])))
+			if (n == 2 && is_ip(w[1]) && (all || usable_ns(w[1], ipv6)))
 				strvb_push(&h->ns, w[1]);
 		} else if (!strcmp(w[0], "search")) {
 			free(h->search);
@@ -280,9 +294,9 @@ static int validate(const net_resolv_opts *o, berr *e)
 	return 0;
 }
 
-/* The host's text with loopback nameservers removed (Docker's
+/* The host's text without the nameservers a container cannot use (Docker's
  * FilterResolvDNS), the defaults appended when none is left. */
-static char *filtered(const char *host_text)
+static char *filtered(const char *host_text, bool ipv6)
 {
 	text t;
 	text_open(&t);
@@ -290,7 +304,7 @@ static char *filtered(const char *host_text)
 	size_t len;
 	const char *s = host_text;
 	for (const char *l; (l = next_line(&s, &len));) {
-		if (loopback_ns_line(l, len))
+		if (unusable_ns_line(l, len, ipv6))
 			continue;
 		char buf[128], *w[2];
 		if (words(l, len, buf, sizeof(buf), w, 2) == 2 && !strcmp(w[0], "nameserver") &&
@@ -318,10 +332,10 @@ char *net_resolv_text(const char *host_text, const net_resolv_opts *o, bool host
 	if (host_net && !given)
 		return xstrdup(host_text);
 	if (!host_net && !given && !o->internal_dns)
-		return filtered(host_text);
+		return filtered(host_text, o->ipv6);
 
 	host_resolv h = {0};
-	host_resolv_read(host_text, host_net, &h);
+	host_resolv_read(host_text, host_net, o->ipv6, &h);
 	text t;
 	text_open(&t);
 	if (nsearch) {

@@ -10,7 +10,7 @@
  *   that cannot resolve; berth filters loopback servers on every path but
  *   host_net, and falls back to the defaults as the plain path does.
  * - The defaults when no nameserver is left: 8.8.8.8 and 8.8.4.4 (Docker's
- *   IPv4 ones); Docker's IPv6 defaults are not added (no --ipv6 yet).
+ *   IPv4 ones); Docker's IPv6 defaults are not added, even with ipv6.
  * - A user network uses aardvark-dns at the gateway (internal_dns) where
  *   Docker has its embedded 127.0.0.11: the gateway is the only nameserver,
  *   no "ndots:0" is added; --dns replaces it (the container then has no name
@@ -53,19 +53,23 @@ typedef struct net_resolv_opts {
 	const char *const *options; /* --dns-option, may be NULL */
 	const char *internal_dns;   /* aardvark's address (user networks): the only nameserver
 				       unless --dns; NULL otherwise */
+	bool ipv6; /* the container has IPv6: the host's IPv6 nameservers are kept */
 } net_resolv_opts;
 
 /* The container's resolv.conf from the host's text (host_text NULL: no host
  * file, as Docker: the defaults).
  * - Nothing given (no --dns*, no internal_dns): the host's text with every
- *   "nameserver" line of a loopback address (127.0.0.0/8, ::1) removed, the
- *   rest kept as is; if no nameserver is left, 8.8.8.8 and 8.8.4.4 appended.
+ *   "nameserver" line of a loopback address (127.0.0.0/8, ::1) removed, and
+ *   of an IPv6 one unless ipv6 (as Docker, whose containers without IPv6
+ *   would wait out an unreachable server), the rest kept as is; if no
+ *   nameserver is left, 8.8.8.8 and 8.8.4.4 appended.
  * - Otherwise, built as Docker's resolvconf.Build: "search ..." (--dns-search,
  *   else the host's last search line), "nameserver ..." (--dns, else
- *   internal_dns, else the host's non-loopback ones or the defaults),
+ *   internal_dns, else the host's usable ones or the defaults),
  *   "options ..." (--dns-option, else the host's last options line).
  * - host_net: the host's text as is when nothing is given, else built as
- *   above with the host's nameservers unfiltered (loopback is the host's).
+ *   above with the host's nameservers unfiltered (loopback is the host's);
+ *   internal_dns is ignored.
  * --dns values must be IP addresses, --dns-search/--dns-option values
  * non-empty without white space: EINVAL names the value. malloc'ed. */
 char *net_resolv_text(const char *host_text, const net_resolv_opts *o, bool host_net, berr *e);
