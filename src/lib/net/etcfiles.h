@@ -2,9 +2,10 @@
  * (libnetwork etchosts + resolvconf) writes them. Text only: the caller
  * writes the files and bind-mounts them.
  *
- * Where berth differs from Docker, on purpose:
- * - --network none (no address): like Docker, no line for the hostname (not
+ * Choices made (Docker's behaviour unless said otherwise):
+ * - --network none (no address): no line for the hostname, as Docker (not
  *   Podman's "127.0.1.1 hostname"); `hostname -i` fails there as in Docker.
+ * Differences from Docker:
  * - --dns-search/--dns-option without --dns: Docker copies the host's
  *   nameservers unfiltered, so a host with only 127.0.0.53 gives a container
  *   that cannot resolve; berth filters loopback servers on every path but
