@@ -255,3 +255,17 @@ put("fuzz_virtio_blk", "indirect", bring_up(feat_lo=1 << 28) + kick + b"\xff" + 
     [(0x700, struct.pack("<QIHH", 0x300, 16, 1, 1) + struct.pack("<QIHH", 0x400, 512, 3, 2) + struct.pack("<QIHH", 0x600, 1, 2, 0))]))
 put("fuzz_virtio_blk", "reset-midway", bring_up() + op(0x70, 0) + kick + op(0x44, 0) + op(0x38, 3) + op(0x44, 1) + kick + b"\xff" + blk_mem(rw, struct.pack("<IIQ", 0, 0, 1)))
 put("fuzz_virtio_blk", "no-features-ok", op(0x70, 1) + op(0x70, 3) + op(0x70, 0xf) + op(0x38, 8) + op(0x44, 1) + kick + b"\xff" + blk_mem(rw, struct.pack("<IIQ", 0, 0, 1)))
+
+# ---- resolv: mode byte (1 --dns, 2 --dns-search, 4 --dns-option, 8 internal DNS,
+# 0x10 search ".", 0x20 host network, 0x40 a host gateway), then the host's resolv.conf
+stub = "# resolved\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n"
+put("fuzz_resolv", "stub", b"\0" + stub.encode())
+put("fuzz_resolv", "mixed", b"\0nameserver 127.0.0.1\nnameserver 192.0.2.53\nnameserver ::1\n  nameserver\t127.1.2.3  \nnameserver 2001:db8::53\nsearch a b")
+put("fuzz_resolv", "build", b"\x07nameserver 127.0.0.53 # c\nnameserver ::ffff:127.0.0.1\nsearch x y\noptions a\noptions b\n")
+put("fuzz_resolv", "internal", b"\x1anameserver 192.0.2.53\nsearch lan\n")
+put("fuzz_resolv", "host-net", b"\x24" + stub.encode())
+put("fuzz_resolv", "add-host", b"\x40h:::1\nnameserver 10.0.0.1\n")
+put("fuzz_resolv", "add-host-gw", b"\x40gw=host-gateway\n")
+put("fuzz_resolv", "add-host-brackets", b"\0h=[2001:db8::1]\n")
+put("fuzz_resolv", "junk", b"\0nameserver\nnameserver \nnameserver 1.2.3.4.5\n\r\n;;;\n#\nnameserver " + b"9" * 300 + b"\n" + b"x" * 5000)
+put("fuzz_resolv", "ipv6", b"\x80nameserver ::1\nnameserver 2001:db8::53\nnameserver ::ffff:127.0.0.1\nnameserver ::ffff:192.0.2.1\n")
