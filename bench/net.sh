@@ -117,7 +117,7 @@ chain() { # engine -> seconds
 		"${E[@]}" run -d --network "$net" --name "c$i" "${x[@]}" "$IMG" \
 			sh -c "mkdir -p /w && echo c$i > /w/index.html && exec httpd -f -p 80 -h /w" >/dev/null
 		if [ "$i" -gt 1 ]; then
-			"${E[@]}" exec "c$i" wget -qO- -T 5 "http://c$((i - 1))/" | grep -qx "c$((i - 1))" ||
+			"${E[@]}" exec "c$i" timeout 5 wget -qO- "http://c$((i - 1))/" | grep -qx "c$((i - 1))" ||
 				{ echo "bench/net.sh: $eng: c$i did not reach c$((i - 1))" >&2; exit 1; }
 		fi
 	done

@@ -41,10 +41,14 @@ def net_store(prefix):
             ids = b.ids()
             if ids:
                 b("rm", "-f", *ids, check=False)
-            now = links()
-            left = [f"veth of {i[:12]}" for i in ids
-                    if any(l.startswith("bv" + i[:10]) for l in now)]
-            assert not left, left
+            # a veth goes with its netns, which the kernel frees in the
+            # background: given 5 s
+            def left():
+                now = links()
+                return [f"veth of {i[:12]}" for i in ids
+                        if any(l.startswith("bv" + i[:10]) for l in now)]
+            wait_for(lambda: not left(), timeout=5)
+            assert not left(), left()
 
 
 class Outside:

@@ -18,8 +18,8 @@ from engine_helpers import BUSYBOX, wait_for
 from net_helpers import (PEER_SERVER, Outside, free_port, http_get, links, net_store,
                          nft_ruleset, udp_ask, udp_echo_binary, wait_http)
 
-pytestmark = requires(missing_netns, lambda: missing_tool("nft", "nftables"),
-                      lambda: missing_tool("curl", "curl"))
+pytestmark = requires(missing_netns(), missing_tool("nft", "nftables"),
+                      missing_tool("curl", "curl"))
 
 HTTPD = ["sh", "-c", "mkdir -p /w && echo hello-$HOSTNAME > /w/index.html && "
          "exec httpd -f -p 80 -h /w"]
@@ -36,6 +36,13 @@ def outside():
     o = Outside()
     yield o
     o.close()
+
+
+def fetch(b, url, *net, t=3):
+    """wget URL in a new container (under sh: as PID 1, timeout could not
+    stop its wget, which ignores SIGTERM there)."""
+    return b("run", "--rm", *net, BUSYBOX, "sh", "-c", f"timeout {t} wget -qO- {url}; exit $?",
+             check=False)
 
 
 def web(b, *opts, name=None):
@@ -86,7 +93,7 @@ def test_outbound_is_masqueraded_and_hairpin_works(b, outside):
     port = free_port()
     cid = web(b, "-p", f"{port}:80", "--hostname", "hp")
     assert wait_http(f"http://127.0.0.1:{port}/") == "hello-hp\n"
-    r = b("exec", cid, "wget", "-qO-", "-T", "3", f"http://{outside.host_ip}:{port}/")
+    r = b("exec", cid, "timeout", "3", "wget", "-qO-", f"http://{outside.host_ip}:{port}/")
     assert r.stdout == "hello-hp\n"
 
 
@@ -121,8 +128,7 @@ def test_names_and_aliases_on_a_user_network_follow_a_restart(b):
     b("run", "-d", "--network", "app", "--name", "db", "--network-alias", "database",
       BUSYBOX, *HTTPD)
     for name in ("db", "database"):
-        r = wait_for(lambda: b("run", "--rm", "--network", "app", BUSYBOX, "wget", "-qO-",
-                               "-T", "3", f"http://{name}/", check=False).stdout, timeout=10)
+        r = wait_for(lambda: fetch(b, f"http://{name}/", "--network", "app", t=3).stdout, timeout=10)
         assert r.startswith("hello-"), name
     ip1 = b.inspect("db")["NetworkSettings"]["Networks"]["app"]["IPAddress"]
     r = b("run", "--rm", "--network", "app", BUSYBOX, "nslookup", "db")
@@ -133,8 +139,7 @@ def test_names_and_aliases_on_a_user_network_follow_a_restart(b):
     assert ip1 not in r.stdout.split("Name:")[-1]
     b("start", "db")
     ip2 = b.inspect("db")["NetworkSettings"]["Networks"]["app"]["IPAddress"]
-    r = wait_for(lambda: b("run", "--rm", "--network", "app", BUSYBOX, "wget", "-qO-", "-T", "3",
-                           "http://db/", check=False).stdout, timeout=10)
+    r = wait_for(lambda: fetch(b, "http://db/", "--network", "app", t=3).stdout, timeout=10)
     assert r.startswith("hello-")
     assert ip2 in b("run", "--rm", "--network", "app", BUSYBOX, "nslookup", "db").stdout
     # the default network has no names (Docker's rule); the resolv.conf of a
@@ -152,8 +157,7 @@ def test_internal_network_and_isolation_between_networks(b, outside):
     b("network", "create", "other")
     b("run", "-d", "--network", "priv", "--name", "p1", BUSYBOX, *HTTPD)
     # inside an internal network: the peer yes, the outside no
-    r = wait_for(lambda: b("run", "--rm", "--network", "priv", BUSYBOX, "wget", "-qO-", "-T", "3",
-                           "http://p1/", check=False).stdout, timeout=10)
+    r = wait_for(lambda: fetch(b, "http://p1/", "--network", "priv", t=3).stdout, timeout=10)
     assert r.startswith("hello-")
     r = b("run", "--rm", "--network", "priv", BUSYBOX, "nc", "-w", "2", outside.ip, str(sp),
           check=False)
@@ -164,12 +168,11 @@ def test_internal_network_and_isolation_between_networks(b, outside):
     # two networks do not reach each other, even by address
     b("run", "-d", "--network", "other", "--name", "o1", BUSYBOX, *HTTPD)
     ip_o1 = b.inspect("o1")["NetworkSettings"]["Networks"]["other"]["IPAddress"]
-    r = b("run", "--rm", "--network", "other", BUSYBOX, "wget", "-qO-", "-T", "3", f"http://{ip_o1}/")
+    r = fetch(b, f"http://{ip_o1}/", "--network", "other", t=3)
     assert r.stdout.startswith("hello-")
-    r = b("run", "--rm", "--network", "priv", BUSYBOX, "wget", "-qO-", "-T", "2",
-          f"http://{ip_o1}/", check=False)
+    r = fetch(b, f"http://{ip_o1}/", "--network", "priv", t=2)
     assert r.returncode != 0 and not r.stdout
-    r = b("run", "--rm", BUSYBOX, "wget", "-qO-", "-T", "2", f"http://{ip_o1}/", check=False)
+    r = fetch(b, f"http://{ip_o1}/", t=2)
     assert r.returncode != 0 and not r.stdout
 
 
@@ -207,11 +210,11 @@ def test_connect_and_disconnect_a_running_container(b):
     b("network", "create", "back")
     b("run", "-d", "--network", "back", "--name", "api", BUSYBOX, *HTTPD)
     cid = b("run", "-d", "--network", "front", "--name", "proxy", BUSYBOX, "sleep", "60").stdout.strip()
-    r = b("exec", cid, "wget", "-qO-", "-T", "2", "http://api/", check=False)
+    r = b("exec", cid, "timeout", "2", "wget", "-qO-", "http://api/", check=False)
     assert r.returncode != 0
     b("network", "connect", "--alias", "svc", "back", "proxy")
     assert "eth1" in b("exec", cid, "ip", "link").stdout
-    r = wait_for(lambda: b("exec", cid, "wget", "-qO-", "-T", "2", "http://api/", check=False).stdout,
+    r = wait_for(lambda: b("exec", cid, "timeout", "2", "wget", "-qO-", "http://api/", check=False).stdout,
                  timeout=10)
     assert r.startswith("hello-")
     r = b("run", "--rm", "--network", "back", BUSYBOX, "nslookup", "svc")

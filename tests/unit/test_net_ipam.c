@@ -28,8 +28,8 @@ static void test_cidr_parse(void)
 	CHECK(net_cidr_parse("10.89.0.5/24", &c, &e) < 0 && e.errnum == EINVAL);
 	CHECK_CONTAINS(e.msg, "host bits");
 	CHECK_CONTAINS(e.msg, "10.89.0.0/24");
-	const char *bad[] = {"10.89.0.0", "10.89.0.0/", "10.89.0.0/33", "10.89.0.0/-1", "x/24",
-			     "10.89.0.0/24x", "", "10.89.0.256/24"};
+	const char *bad[] = {"10.89.0.0",     "10.89.0.0/", "10.89.0.0/33",  "10.89.0.0/-1", "x/24",
+			     "10.89.0.0/24x", "",	    "10.89.0.256/24"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		CHECK(net_cidr_parse(bad[i], &c, &e) < 0);
 		CHECK_CONTAINS(e.msg, bad[i]);
@@ -59,9 +59,11 @@ static void test_pick(void)
 	CHECK(net_ip_pick(sub, sub, gw, full, 5, &out, &e) < 0 && e.errnum == ENOSPC);
 	/* a range inside the subnet: only its addresses */
 	net_cidr big = {ip("10.91.0.0"), 16}, rg = {ip("10.91.8.0"), 30};
-	CHECK(net_ip_pick(big, rg, ip("10.91.0.1"), NULL, 0, &out, &e) == 0 && out == ip("10.91.8.0"));
+	CHECK(net_ip_pick(big, rg, ip("10.91.0.1"), NULL, 0, &out, &e) == 0 &&
+	      out == ip("10.91.8.0"));
 	/* a gateway in the middle is skipped */
-	CHECK(net_ip_pick(sub, sub, ip("10.90.0.2"), NULL, 0, &out, &e) == 0 && out == ip("10.90.0.1"));
+	CHECK(net_ip_pick(sub, sub, ip("10.90.0.2"), NULL, 0, &out, &e) == 0 &&
+	      out == ip("10.90.0.1"));
 	/* a /16 with 65,000 leases: one pass (no quadratic walk) */
 	size_t n = 65000;
 	uint32_t *many = malloc(n * sizeof(uint32_t));
@@ -82,8 +84,8 @@ static void test_mac(void)
 	CHECK(net_mac_parse("02:42:0a:fb:07:AA", m, &e) == 0 && m[5] == 0xaa);
 	CHECK(net_mac_parse("01:00:5e:00:00:01", m, &e) < 0);
 	CHECK_CONTAINS(e.msg, "multicast");
-	const char *bad[] = {"02:42:0a:fb:07", "02:42:0a:fb:07:aa:bb", "02-42-0a-fb-07-aa",
-			     "0g:42:0a:fb:07:aa", " 2:42:0a:fb:07:aa", ""};
+	const char *bad[] = {"02:42:0a:fb:07",	  "02:42:0a:fb:07:aa:bb", "02-42-0a-fb-07-aa",
+			     "0g:42:0a:fb:07:aa", " 2:42:0a:fb:07:aa",	  ""};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		CHECK(net_mac_parse(bad[i], m, &e) < 0);
 }
@@ -115,9 +117,19 @@ static void test_port_specs(void)
 	CHECK_STREQ(binding(b, "443/tcp", "HostPort"), "6000-6010");
 	CHECK(eng_port_spec_add("22", b, x, &e) == 0);
 	json_object *v;
-	CHECK(json_object_object_get_ex(x, "22/tcp", &v) && json_object_object_get_ex(x, "8001/tcp", &v));
-	const char *bad[] = {"", "abc", "0", "65536", "80/sctp", "1:2:3:4", "300.1.1.1:80:80",
-			     "8000-7000:80", "8000-8002:80-81", "1-2000:1-2000", "[::1]:80:80"};
+	CHECK(json_object_object_get_ex(x, "22/tcp", &v) &&
+	      json_object_object_get_ex(x, "8001/tcp", &v));
+	const char *bad[] = {"",
+			     "abc",
+			     "0",
+			     "65536",
+			     "80/sctp",
+			     "1:2:3:4",
+			     "300.1.1.1:80:80",
+			     "8000-7000:80",
+			     "8000-8002:80-81",
+			     "1-2000:1-2000",
+			     "[::1]:80:80"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		CHECK(eng_port_spec_add(bad[i], b, x, &e) < 0);
 		CHECK_CONTAINS(e.msg, bad[i]);

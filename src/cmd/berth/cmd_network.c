@@ -20,7 +20,9 @@
 static int net_create(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
-	    "network create", "[OPTIONS] NETWORK", "Create a network",
+	    "network create",
+	    "[OPTIONS] NETWORK",
+	    "Create a network",
 	    "A bridge network with NAT to the outside and name resolution between its "
 	    "containers. Without --subnet berth picks one that overlaps no host route.",
 	    "berth network create app\nberth network create --subnet 10.90.0.0/24 --internal db",
@@ -30,8 +32,8 @@ static int net_create(cli *c, int argc, char **argv)
 	    {"driver", 'd', FLAG_STRING, &o.driver, "Driver (bridge)", "string", "bridge"},
 	    {"subnet", 0, FLAG_STRING, &o.subnet, "Subnet in CIDR form", "CIDR"},
 	    {"gateway", 0, FLAG_STRING, &o.gateway, "Gateway address (default: the first)", "IP"},
-	    {"ip-range", 0, FLAG_STRING, &o.ip_range, "Allocate addresses from this part of the subnet",
-	     "CIDR"},
+	    {"ip-range", 0, FLAG_STRING, &o.ip_range,
+	     "Allocate addresses from this part of the subnet", "CIDR"},
 	    {"internal", 0, FLAG_BOOL, &o.internal, "No traffic to or from outside the network"},
 	    {"ipv6", 0, FLAG_BOOL, &o.ipv6, "IPv6 (not supported yet)"},
 	    {"disable-dns", 0, FLAG_BOOL, &o.disable_dns, "No name resolution on the network"},
@@ -61,8 +63,8 @@ static const char *jstr_(json_object *o, const char *k)
 
 static int net_ls(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"network ls", "[OPTIONS]", "List networks", NULL,
-				    "berth network ls -q", CLI_ARGS_NONE};
+	static const cli_doc doc = {"network ls", "[OPTIONS]",		 "List networks",
+				    NULL,	  "berth network ls -q", CLI_ARGS_NONE};
 	bool quiet = false;
 	const char *format = NULL;
 	const flag_def defs[] = {
@@ -104,9 +106,12 @@ static int net_ls(cli *c, int argc, char **argv)
 
 static int net_inspect(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"network inspect", "[OPTIONS] NETWORK [NETWORK...]",
-				    "Display detailed information on one or more networks", NULL,
-				    "berth network inspect -f '{{.IPAM}}' app", CLI_ARGS_NONE};
+	static const cli_doc doc = {"network inspect",
+				    "[OPTIONS] NETWORK [NETWORK...]",
+				    "Display detailed information on one or more networks",
+				    NULL,
+				    "berth network inspect -f '{{.IPAM}}' app",
+				    CLI_ARGS_NONE};
 	const char *format = NULL;
 	const flag_def defs[] = {
 	    {"format", 'f', FLAG_STRING, &format, "Format the output with a Go template", "string"},
@@ -157,9 +162,9 @@ static int net_inspect(cli *c, int argc, char **argv)
 
 static int net_rm(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"network rm", "[OPTIONS] NETWORK [NETWORK...]",
-				    "Remove one or more networks", NULL, "berth network rm app",
-				    CLI_ARGS_NONE};
+	static const cli_doc doc = {
+	    "network rm", "[OPTIONS] NETWORK [NETWORK...]", "Remove one or more networks",
+	    NULL,	  "berth network rm app",	    CLI_ARGS_NONE};
 	bool force = false;
 	const flag_def defs[] = {{"force", 'f', FLAG_BOOL, &force, "A missing network is no error"},
 				 {0}};
@@ -174,7 +179,8 @@ static int net_rm(cli *c, int argc, char **argv)
 		/* the default network may go when unused (made again on first
 		 * use; Docker refuses): the way to leave no bridge behind */
 		if (!strcmp(argv[i], "none") || !strcmp(argv[i], "host")) {
-			rc = cli_failf(1, "%s is a pre-defined network and cannot be removed", argv[i]);
+			rc = cli_failf(1, "%s is a pre-defined network and cannot be removed",
+				       argv[i]);
 			continue;
 		}
 		if (eng_net_remove(g, argv[i], &e) < 0) {
@@ -189,9 +195,12 @@ static int net_rm(cli *c, int argc, char **argv)
 
 static int net_prune(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"network prune", "[OPTIONS]",
-				    "Remove every user network no container uses", NULL,
-				    "berth network prune -f", CLI_ARGS_NONE};
+	static const cli_doc doc = {"network prune",
+				    "[OPTIONS]",
+				    "Remove every user network no container uses",
+				    NULL,
+				    "berth network prune -f",
+				    CLI_ARGS_NONE};
 	bool force = false;
 	const flag_def defs[] = {
 	    {"force", 'f', FLAG_BOOL, &force, "Do not prompt for confirmation (berth never does)"},
@@ -221,10 +230,12 @@ static int net_prune(cli *c, int argc, char **argv)
 
 static int net_connect(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"network connect", "[OPTIONS] NETWORK CONTAINER",
+	static const cli_doc doc = {"network connect",
+				    "[OPTIONS] NETWORK CONTAINER",
 				    "Connect a container to a network",
 				    "A running container gets the new interface at once.",
-				    "berth network connect --alias db app web", CLI_ARGS_NONE};
+				    "berth network connect --alias db app web",
+				    CLI_ARGS_NONE};
 	const char *ip = NULL;
 	char **aliases = NULL;
 	const flag_def defs[] = {
@@ -248,9 +259,12 @@ static int net_connect(cli *c, int argc, char **argv)
 
 static int net_disconnect(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"network disconnect", "[OPTIONS] NETWORK CONTAINER",
-				    "Disconnect a container from a network", NULL,
-				    "berth network disconnect app web", CLI_ARGS_NONE};
+	static const cli_doc doc = {"network disconnect",
+				    "[OPTIONS] NETWORK CONTAINER",
+				    "Disconnect a container from a network",
+				    NULL,
+				    "berth network disconnect app web",
+				    CLI_ARGS_NONE};
 	bool force = false;
 	const flag_def defs[] = {{"force", 'f', FLAG_BOOL, &force, "(accepted, as Docker's)"}, {0}};
 	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
@@ -276,9 +290,13 @@ int cmd_network(cli *c, int argc, char **argv)
 	    {"prune", net_prune, "Remove unused networks"},
 	    {"connect", net_connect, "Connect a container to a network"},
 	    {"disconnect", net_disconnect, "Disconnect a container from a network"}};
-	static const cli_doc doc = {"network", "COMMAND", "Manage networks", NULL,
-				    "berth network create app\nberth run --network app --name web IMAGE",
-				    CLI_ARGS_NONE};
+	static const cli_doc doc = {
+	    "network",
+	    "COMMAND",
+	    "Manage networks",
+	    NULL,
+	    "berth network create app\nberth run --network app --name web IMAGE",
+	    CLI_ARGS_NONE};
 	return cli_subcommands(c, &doc, subs, ARRAY_SIZE(subs), argc, argv);
 }
 
@@ -316,9 +334,11 @@ char *ctr_ports_text(json_object *doc)
 
 int cmd_port(cli *c, int argc, char **argv)
 {
-	static const cli_doc doc = {"port", "CONTAINER [PRIVATE_PORT[/PROTO]]",
+	static const cli_doc doc = {"port",
+				    "CONTAINER [PRIVATE_PORT[/PROTO]]",
 				    "List port mappings or a specific mapping for the container",
-				    NULL, "berth port web\nberth port web 80/tcp",
+				    NULL,
+				    "berth port web\nberth port web 80/tcp",
 				    CLI_ARGS_CONTAINERS};
 	int st, i = cli_flags(c, &doc, NULL, argc, argv, &st);
 	if (i < 0)
@@ -335,7 +355,8 @@ int cmd_port(cli *c, int argc, char **argv)
 	const char *status = eng_reconcile(g, id, doc_);
 	_cleanup_free_ char *want = NULL;
 	if (argc - i == 2)
-		want = strchr(argv[i + 1], '/') ? xstrdup(argv[i + 1]) : xasprintf("%s/tcp", argv[i + 1]);
+		want = strchr(argv[i + 1], '/') ? xstrdup(argv[i + 1])
+						: xasprintf("%s/tcp", argv[i + 1]);
 	json_object *ns, *ports;
 	bool found = false;
 	if (strcmp(status, "running") && strcmp(status, "paused")) {

@@ -252,9 +252,9 @@ int cmd_ps(cli *c, int argc, char **argv)
 			human(now_ns() - eng_time_parse(ctr_str(d, "Created")), ago, sizeof(ago));
 			snprintf(created, sizeof(created), "%s ago", ago);
 			const char *nm = ctr_str(d, "Name");
-			_cleanup_free_ char *ports =
-			    !strcmp(s, "running") || !strcmp(s, "paused") ? ctr_ports_text(d)
-									  : xstrdup("");
+			_cleanup_free_ char *ports = !strcmp(s, "running") || !strcmp(s, "paused")
+							 ? ctr_ports_text(d)
+							 : xstrdup("");
 			printf("%-15.12s %-20s %-22s %-16s %-26s %-10s %s\n", id,
 			       ctr_str(d, "Config.Image"), qc, created, st, ports,
 			       nm[0] == '/' ? nm + 1 : nm);

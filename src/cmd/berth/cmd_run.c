@@ -102,8 +102,8 @@ static int unix_listen_at(int dirfd, const char *name, berr *e)
  * put its stdio on fds 3..6 and exec berth-monitor. Reports "OK pid" or
  * "E errnum message" on the status pipe. */
 static _Noreturn void monitor_child(eng *g, const char *id, json_object *doc, bool tty,
-				    bool interactive, bool rm, const eng_log_cfg *log, int status_fd,
-				    const char *root)
+				    bool interactive, bool rm, const eng_log_cfg *log,
+				    int status_fd, const char *root)
 {
 	berr e;
 	char msg[1200];
@@ -465,8 +465,7 @@ static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flag
 	    {"dns", 0, FLAG_LIST, &f->o.dns, "DNS server (repeatable)", "IP"},
 	    {"dns-search", 0, FLAG_LIST, &f->o.dns_search, "DNS search domain (repeatable)",
 	     "DOMAIN"},
-	    {"dns-option", 0, FLAG_LIST, &f->o.dns_opts, "DNS resolver option (repeatable)",
-	     "OPT"},
+	    {"dns-option", 0, FLAG_LIST, &f->o.dns_opts, "DNS resolver option (repeatable)", "OPT"},
 	    {"add-host", 0, FLAG_LIST, &f->o.add_hosts,
 	     "A line in /etc/hosts (repeatable; IP host-gateway: the network's gateway)",
 	     "NAME:IP"},

@@ -39,14 +39,14 @@ static int prepare_ports(json_object *doc, berr *e)
 	json_object *ports = json_object_new_object();
 	json_object_object_add(ns, "Ports", ports);
 	json_object *all = json_object_new_object();
-	json_object_object_foreach(pb, k0, v0)
-	    json_object_object_add(all, k0, json_object_get(v0));
+	json_object_object_foreach(pb, k0, v0) json_object_object_add(all, k0, json_object_get(v0));
 	if (jbool(jget(doc, "HostConfig"), "PublishAllPorts")) {
 		json_object_object_foreach(jpath(doc, "Config.ExposedPorts"), k1, v1)
 		{
 			(void)v1;
 			if (!jget(all, k1)) {
-				json_object *arr = json_object_new_array(), *b = json_object_new_object();
+				json_object *arr = json_object_new_array(),
+					    *b = json_object_new_object();
 				json_object_object_add(b, "HostIp", json_object_new_string(""));
 				json_object_object_add(b, "HostPort", json_object_new_string(""));
 				json_object_array_add(arr, b);
@@ -87,8 +87,8 @@ static int prepare_ports(json_object *doc, berr *e)
 			}
 			char ipb[16], pbuf[8];
 			json_object *o = json_object_new_object();
-			json_object_object_add(o, "HostIp",
-					       json_object_new_string(net_ip_fmt(ip, ipb, sizeof(ipb))));
+			json_object_object_add(
+			    o, "HostIp", json_object_new_string(net_ip_fmt(ip, ipb, sizeof(ipb))));
 			snprintf(pbuf, sizeof(pbuf), "%u", port);
 			json_object_object_add(o, "HostPort", json_object_new_string(pbuf));
 			json_object_array_add(out, o);
@@ -113,7 +113,8 @@ static int prepare_container_mode(eng *g, const char *id, const char *ref, berr 
 	int p = pid ? json_object_get_int(pid) : 0;
 	json_object_put(t);
 	if (strcmp(st, "running") || p <= 0)
-		return berr_set(e, EINVAL, "--network container:%s: that container is not running", ref);
+		return berr_set(e, EINVAL, "--network container:%s: that container is not running",
+				ref);
 	/* the namespace path in config.json: that init's netns now */
 	_cleanup_free_ char *cfgp = eng_path(g, id, "config.json"), *txt = NULL;
 	size_t len;
@@ -147,8 +148,8 @@ int eng_net_prepare(eng *g, const char *id, json_object *doc, berr *e)
 		(void)v;
 		json_object *rec = eng_net_load(g, name, NULL, &ig);
 		if (!rec)
-			return berr_set(e, ENOENT, "network %s: removed since the container was created",
-					name);
+			return berr_set(
+			    e, ENOENT, "network %s: removed since the container was created", name);
 		json_object_put(rec);
 	}
 	return prepare_ports(doc, e);
@@ -178,7 +179,8 @@ static bnft_port *ports_of(json_object *doc, uint32_t ctr_ip, size_t *np)
 	{
 		int proto;
 		uint16_t cport;
-		if (port_key_parse(key, &proto, &cport) < 0 || !json_object_is_type(arr, json_type_array))
+		if (port_key_parse(key, &proto, &cport) < 0 ||
+		    !json_object_is_type(arr, json_type_array))
 			continue;
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {
 			json_object *b = json_object_array_get_idx(arr, i);
@@ -191,8 +193,10 @@ static bnft_port *ports_of(json_object *doc, uint32_t ctr_ip, size_t *np)
 				continue;
 			if (n == cap)
 				v = xreallocarray(v, cap = cap ? 2 * cap : 8, sizeof(*v));
-			v[n++] = (bnft_port){.proto = proto, .host_ip = {htonl(hip)},
-					     .host_port = (uint16_t)hp, .ctr_ip = {htonl(ctr_ip)},
+			v[n++] = (bnft_port){.proto = proto,
+					     .host_ip = {htonl(hip)},
+					     .host_port = (uint16_t)hp,
+					     .ctr_ip = {htonl(ctr_ip)},
 					     .ctr_port = cport};
 		}
 	}
@@ -295,8 +299,7 @@ static void undo_veths(nl_sock *nl, const char *id, int upto)
 	}
 }
 
-int eng_net_attach(eng *g, const char *id, json_object *doc, pid_t pid, eng_net_hold *hold,
-		   berr *e)
+int eng_net_attach(eng *g, const char *id, json_object *doc, pid_t pid, eng_net_hold *hold, berr *e)
 {
 	hold->n = 0;
 	if (!bridged(doc))
@@ -329,7 +332,9 @@ int eng_net_attach(eng *g, const char *id, json_object *doc, pid_t pid, eng_net_
 				br = nl_link_index(&host, ep.bridge, e);
 		}
 		if ((r = br) <= 0) {
-			r = br == 0 ? berr_set(e, ENODEV, "network %s: no bridge %s", name, ep.bridge) : -1;
+			r = br == 0
+				? berr_set(e, ENODEV, "network %s: no bridge %s", name, ep.bridge)
+				: -1;
 			break;
 		}
 		char hn[16], cn[16];

@@ -60,15 +60,20 @@ static void check_leases(eng *g, bool repair, char ***garbage, char ***repaired)
 		{
 			const char *st = status_of(g, cid);
 			if (!strcmp(st, "removed")) {
-				found(garbage, repaired, repair, repair,
-				      xasprintf("network %s: address %s leased to removed container %.12s",
-						*n, jstr(l, "IPv4Address"), cid));
+				found(
+				    garbage, repaired, repair, repair,
+				    xasprintf(
+					"network %s: address %s leased to removed container %.12s",
+					*n, jstr(l, "IPv4Address"), cid));
 				strvb_push(&gone, cid);
-			} else if (jbool(l, "BerthActive") && strcmp(st, "running") && strcmp(st, "paused")) {
+			} else if (jbool(l, "BerthActive") && strcmp(st, "running") &&
+				   strcmp(st, "paused")) {
 				found(garbage, repaired, repair, repair,
-				      xasprintf("network %s: container %.12s is %s but in DNS", *n, cid, st));
+				      xasprintf("network %s: container %.12s is %s but in DNS", *n,
+						cid, st));
 				if (repair)
-					json_object_object_add(l, "BerthActive", json_object_new_boolean(false));
+					json_object_object_add(l, "BerthActive",
+							       json_object_new_boolean(false));
 				changed = true;
 			}
 		}

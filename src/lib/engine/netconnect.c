@@ -41,7 +41,8 @@ static int live_attach(const char *id, int pid, int ifk, const eng_endpoint *ep,
 	int r = br <= 0 ? (br == 0 ? berr_set(e, ENODEV, "no bridge %s", ep->bridge) : -1)
 			: nl_veth_add(&host, hn, cn, nsfd, ep->mac, br, 0, e);
 	if (r == 0)
-		r = nl_ctr_configure(&ctr, cn, (struct in_addr){htonl(ep->ip)}, ep->prefix, NULL, e);
+		r = nl_ctr_configure(&ctr, cn, (struct in_addr){htonl(ep->ip)}, ep->prefix, NULL,
+				     e);
 	if (r < 0) {
 		berr ig;
 		nl_link_del(&host, hn, &ig);
@@ -67,8 +68,10 @@ int eng_net_connect(eng *g, const char *ctr, const char *net, const char *ip, ch
 	int r = -1;
 	const char *mode = jstr(jget(doc, "HostConfig"), "NetworkMode");
 	json_object *nets = jobj(jobj(doc, "NetworkSettings"), "Networks");
-	if (mode && (!strcmp(mode, "none") || !strcmp(mode, "host") || !strncmp(mode, "container:", 10))) {
-		berr_set(e, EINVAL, "container %s has --network %s: it cannot join a network", ctr, mode);
+	if (mode &&
+	    (!strcmp(mode, "none") || !strcmp(mode, "host") || !strncmp(mode, "container:", 10))) {
+		berr_set(e, EINVAL, "container %s has --network %s: it cannot join a network", ctr,
+			 mode);
 		goto out;
 	}
 	if (jget(nets, name)) {
@@ -100,10 +103,13 @@ int eng_net_connect(eng *g, const char *ctr, const char *net, const char *ip, ch
 		net_lease_active(g, name, id, true, e);
 	char ipb[16], gwb[16], mb[18];
 	json_object *n = json_object_new_object();
-	json_object_object_add(n, "Gateway", json_object_new_string(net_ip_fmt(ep.gw, gwb, sizeof(gwb))));
-	json_object_object_add(n, "IPAddress", json_object_new_string(net_ip_fmt(ep.ip, ipb, sizeof(ipb))));
+	json_object_object_add(n, "Gateway",
+			       json_object_new_string(net_ip_fmt(ep.gw, gwb, sizeof(gwb))));
+	json_object_object_add(n, "IPAddress",
+			       json_object_new_string(net_ip_fmt(ep.ip, ipb, sizeof(ipb))));
 	json_object_object_add(n, "IPPrefixLen", json_object_new_int(ep.prefix));
-	json_object_object_add(n, "MacAddress", json_object_new_string(net_mac_fmt(ep.mac, mb, sizeof(mb))));
+	json_object_object_add(n, "MacAddress",
+			       json_object_new_string(net_mac_fmt(ep.mac, mb, sizeof(mb))));
 	json_object *al = json_object_new_array();
 	for (char *const *a = aliases; a && *a; a++)
 		json_object_array_add(al, json_object_new_string(*a));

@@ -28,7 +28,8 @@ static void ep_fill(eng_endpoint *ep, const char *net, json_object *rec, json_ob
 {
 	memset(ep, 0, sizeof(*ep));
 	snprintf(ep->network, sizeof(ep->network), "%s", net);
-	snprintf(ep->bridge, sizeof(ep->bridge), "%s", net_rec_bridge(rec) ? net_rec_bridge(rec) : "");
+	snprintf(ep->bridge, sizeof(ep->bridge), "%s",
+		 net_rec_bridge(rec) ? net_rec_bridge(rec) : "");
 	net_cidr sub, rg;
 	net_rec_subnet(rec, &sub, &rg, &ep->gw);
 	ep->prefix = sub.prefix;
@@ -38,7 +39,8 @@ static void ep_fill(eng_endpoint *ep, const char *net, json_object *rec, json_ob
 		snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(a, "/"), a);
 	berr ig;
 	net_ip_parse(ip, &ep->ip, &ig);
-	if (!jstr(lease, "MacAddress") || net_mac_parse(jstr(lease, "MacAddress"), ep->mac, &ig) < 0)
+	if (!jstr(lease, "MacAddress") ||
+	    net_mac_parse(jstr(lease, "MacAddress"), ep->mac, &ig) < 0)
 		net_mac_of_ip(ep->ip, ep->mac);
 	ep->internal = jbool(rec, "Internal");
 	ep->dns = jbool(rec, "BerthDNS");
@@ -66,8 +68,9 @@ static int lease_locked(net_store *s, const char *net, json_object *rec, const c
 		ep_fill(&x, net, rec, l);
 		if (ip_req && net_ip_parse(ip_req, &ip, e) == 0 && x.ip == ip) {
 			free(used);
-			return berr_set(e, EADDRINUSE, "address %s on network %s is in use by %s (%.12s)",
-					ip_req, net, jstr(l, "Name") ? jstr(l, "Name") : "?", cid);
+			return berr_set(e, EADDRINUSE,
+					"address %s on network %s is in use by %s (%.12s)", ip_req,
+					net, jstr(l, "Name") ? jstr(l, "Name") : "?", cid);
 		}
 		used[k++] = x.ip;
 	}
@@ -77,7 +80,8 @@ static int lease_locked(net_store *s, const char *net, json_object *rec, const c
 		if (r == 0 && (!net_cidr_contains(sub, ip) || ip == sub.addr || ip == gw ||
 			       ip == net_cidr_broadcast(sub))) {
 			char b[20];
-			r = berr_set(e, EINVAL, "--ip %s is not a free host address of network %s (%s)",
+			r = berr_set(e, EINVAL,
+				     "--ip %s is not a free host address of network %s (%s)",
 				     ip_req, net, net_cidr_fmt(sub, b, sizeof(b)));
 		}
 	} else {
@@ -144,7 +148,7 @@ int net_dns_sync(eng *g, net_store *s, const char *name, json_object *rec, berr 
 	size_t n = ctrs ? (size_t)json_object_object_length(ctrs) : 0, k = 0;
 	net_dns_rec *recs = xreallocarray(NULL, n ? n : 1, sizeof(*recs));
 	const char ***names = xreallocarray(NULL, n ? n : 1, sizeof(*names));
-	char (*short_ids)[13] = xreallocarray(NULL, n ? n : 1, 13);
+	char(*short_ids)[13] = xreallocarray(NULL, n ? n : 1, 13);
 	uint32_t gw = 0;
 	json_object_object_foreach(ctrs, cid, l)
 	{
@@ -162,7 +166,8 @@ int net_dns_sync(eng *g, net_store *s, const char *name, json_object *rec, berr 
 		names[k][m++] = short_ids[k];
 		for (size_t i = 0; i < na; i++)
 			names[k][m++] = json_object_get_string(json_object_array_get_idx(al, i));
-		recs[k] = (net_dns_rec){.id = cid, .ip = {htonl(x.ip)}, .names = names[k], .nnames = m};
+		recs[k] =
+		    (net_dns_rec){.id = cid, .ip = {htonl(x.ip)}, .names = names[k], .nnames = m};
 		k++;
 	}
 	if (!k) {

@@ -43,18 +43,20 @@ int eng_net_plan_make(eng *g, const eng_run_opts *o, eng_net_plan *np, berr *e)
 			json_object_put(rec);
 		}
 	} else if (o->ip || o->mac || (o->net_aliases && *o->net_aliases)) {
-		return berr_set(e, EINVAL, "--ip, --mac-address and --network-alias need a network (--network %s)",
-				m);
+		return berr_set(
+		    e, EINVAL,
+		    "--ip, --mac-address and --network-alias need a network (--network %s)", m);
 	}
 	bool shared = !strncmp(m, "container:", 10) || !strcmp(m, "host");
 	if (shared && ((o->publish && *o->publish) || o->publish_all))
 		return berr_set(e, EINVAL, "-p/-P do not apply to --network %s", m);
 	if (!strcmp(m, "none") && ((o->publish && *o->publish) || o->publish_all))
 		return berr_set(e, EINVAL, "-p/-P need a network: --network none has none");
-	if (!strncmp(m, "container:", 10) && (o->hostname || (o->dns && *o->dns) ||
-					      (o->add_hosts && *o->add_hosts)))
-		return berr_set(e, EINVAL,
-				"--hostname, --dns and --add-host do not apply to --network container:");
+	if (!strncmp(m, "container:", 10) &&
+	    (o->hostname || (o->dns && *o->dns) || (o->add_hosts && *o->add_hosts)))
+		return berr_set(
+		    e, EINVAL,
+		    "--hostname, --dns and --add-host do not apply to --network container:");
 	for (char **p = o->publish; p && *p; p++)
 		if (eng_port_spec_add(*p, np->bindings, np->exposed, e) < 0)
 			return -1;
@@ -104,15 +106,15 @@ static int copy_from_target(eng *g, const char *tid, const char *dir, const char
 
 int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const char *id,
 		       const char *name, const char *dir, const char *hostname,
-		       char *const *image_exposed, json_object *hc, json_object *cf, json_object *doc,
-		       berr *e)
+		       char *const *image_exposed, json_object *hc, json_object *cf,
+		       json_object *doc, berr *e)
 {
 	for (char *const *x = image_exposed; x && *x; x++)
 		if (!jget(np->exposed, *x))
 			json_object_object_add(np->exposed, *x, json_object_new_object());
-	json_object_object_add(hc, "NetworkMode",
-			       json_object_new_string(!strcmp(np->mode, ENG_NET_DEFAULT) ? "bridge"
-											: np->mode));
+	json_object_object_add(
+	    hc, "NetworkMode",
+	    json_object_new_string(!strcmp(np->mode, ENG_NET_DEFAULT) ? "bridge" : np->mode));
 	json_object_object_add(hc, "PortBindings", json_object_get(np->bindings));
 	json_object_object_add(hc, "PublishAllPorts", json_object_new_boolean(o->publish_all));
 	json_object_object_add(hc, "Dns", jarr(o->dns));
@@ -145,12 +147,17 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 		json_object_object_add(n, "NetworkID", json_object_new_string(jstr(rec, "Id")));
 		json_object *l = jget(jpath(rec, "Containers"), id);
 		json_object_object_add(n, "EndpointID",
-				       json_object_new_string(l && jstr(l, "EndpointID") ? jstr(l, "EndpointID") : ""));
+				       json_object_new_string(l && jstr(l, "EndpointID")
+								  ? jstr(l, "EndpointID")
+								  : ""));
 		json_object_put(rec);
-		json_object_object_add(n, "Gateway", json_object_new_string(net_ip_fmt(ep.gw, gwb, sizeof(gwb))));
-		json_object_object_add(n, "IPAddress", json_object_new_string(net_ip_fmt(ep.ip, ipb, sizeof(ipb))));
+		json_object_object_add(n, "Gateway",
+				       json_object_new_string(net_ip_fmt(ep.gw, gwb, sizeof(gwb))));
+		json_object_object_add(n, "IPAddress",
+				       json_object_new_string(net_ip_fmt(ep.ip, ipb, sizeof(ipb))));
 		json_object_object_add(n, "IPPrefixLen", json_object_new_int(ep.prefix));
-		json_object_object_add(n, "MacAddress", json_object_new_string(net_mac_fmt(ep.mac, mb, sizeof(mb))));
+		json_object_object_add(n, "MacAddress",
+				       json_object_new_string(net_mac_fmt(ep.mac, mb, sizeof(mb))));
 		json_object_object_add(n, "Aliases", jarr(o->net_aliases));
 		json_object_object_add(n, "BerthIf", json_object_new_int(0));
 		json_object_object_add(nets, np->mode, n);
@@ -168,8 +175,8 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 	int r = 0;
 	for (size_t i = 0; i < nh && r == 0; i++) {
 		own[2 * i] = own[2 * i + 1] = NULL;
-		r = net_add_host_parse(o->add_hosts[i], np->bridged ? gwb : "127.0.0.1", &own[2 * i],
-				       &own[2 * i + 1], e);
+		r = net_add_host_parse(o->add_hosts[i], np->bridged ? gwb : "127.0.0.1",
+				       &own[2 * i], &own[2 * i + 1], e);
 		hx[i] = (net_host_entry){own[2 * i], own[2 * i + 1]};
 	}
 	_cleanup_free_ char *hosts = NULL, *resolv = NULL, *host_resolv = NULL;
@@ -197,7 +204,8 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 	resolv = net_resolv_text(host_resolv, &ro, !strcmp(np->mode, "host"), e);
 	if (!resolv)
 		return -1;
-	_cleanup_free_ char *ph = xasprintf("%s/hosts", dir), *pr = xasprintf("%s/resolv.conf", dir);
+	_cleanup_free_ char *ph = xasprintf("%s/hosts", dir),
+			    *pr = xasprintf("%s/resolv.conf", dir);
 	if (fs_write_atomic(ph, hosts, strlen(hosts), 0644, false, e) < 0 ||
 	    fs_write_atomic(pr, resolv, strlen(resolv), 0644, false, e) < 0)
 		return -1;

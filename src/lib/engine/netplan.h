@@ -8,9 +8,10 @@
 #include "engine/engine.h"
 
 typedef struct eng_net_plan {
-	char *mode;  /* "none", "host", "container:<id>", or a network name */
+	char *mode;   /* "none", "host", "container:<id>", or a network name */
 	bool bridged; /* a network of berth's: a lease, a veth */
-	json_object *bindings, *exposed; /* HostConfig.PortBindings, Config.ExposedPorts additions */
+	json_object *bindings,
+	    *exposed; /* HostConfig.PortBindings, Config.ExposedPorts additions */
 	bool leased;
 	char ctr_ref[65]; /* container: mode: the target's id */
 } eng_net_plan;
@@ -23,8 +24,8 @@ int eng_net_plan_make(eng *g, const eng_run_opts *o, eng_net_plan *np, berr *e);
  * and Config.ExposedPorts to doc's parts. */
 int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const char *id,
 		       const char *name, const char *dir, const char *hostname,
-		       char *const *image_exposed, json_object *hc, json_object *cf, json_object *doc,
-		       berr *e);
+		       char *const *image_exposed, json_object *hc, json_object *cf,
+		       json_object *doc, berr *e);
 /* A failed create: the lease freed. */
 void eng_net_plan_undo(eng *g, eng_net_plan *np, const char *id);
 void eng_net_plan_free(eng_net_plan *np);

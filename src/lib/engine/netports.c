@@ -49,7 +49,8 @@ int eng_port_spec_add(const char *pspec, json_object *bindings, json_object *exp
 		*slash = 0;
 		proto = slash + 1;
 		if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
-			return berr_set(e, EINVAL, "invalid port spec \"%s\": protocol \"%s\" (tcp or udp)",
+			return berr_set(e, EINVAL,
+					"invalid port spec \"%s\": protocol \"%s\" (tcp or udp)",
 					pspec, proto);
 	}
 	char *ip = NULL, *host = NULL, *ctr = s;
@@ -67,20 +68,25 @@ int eng_port_spec_add(const char *pspec, json_object *bindings, json_object *exp
 		}
 	}
 	if (ip && *ip == '[' && ip[strlen(ip) - 1] == ']')
-		return berr_set(e, ENOTSUP, "invalid port spec \"%s\": IPv6 host addresses are not supported yet",
-				pspec);
+		return berr_set(
+		    e, ENOTSUP,
+		    "invalid port spec \"%s\": IPv6 host addresses are not supported yet", pspec);
 	struct in_addr a;
 	if (ip && *ip && inet_pton(AF_INET, ip, &a) != 1)
-		return berr_set(e, EINVAL, "invalid port spec \"%s\": bad host address \"%s\"", pspec, ip);
+		return berr_set(e, EINVAL, "invalid port spec \"%s\": bad host address \"%s\"",
+				pspec, ip);
 	long clo, chi, hlo = 0, hhi = 0;
 	if (port_range(ctr, strlen(ctr), &clo, &chi) < 0)
-		return berr_set(e, EINVAL, "invalid port spec \"%s\": bad container port \"%s\"", pspec, ctr);
+		return berr_set(e, EINVAL, "invalid port spec \"%s\": bad container port \"%s\"",
+				pspec, ctr);
 	if (host && *host) {
 		if (port_range(host, strlen(host), &hlo, &hhi) < 0)
-			return berr_set(e, EINVAL, "invalid port spec \"%s\": bad host port \"%s\"", pspec, host);
+			return berr_set(e, EINVAL, "invalid port spec \"%s\": bad host port \"%s\"",
+					pspec, host);
 		if (hhi - hlo != chi - clo && !(hlo != hhi && clo == chi))
 			return berr_set(e, EINVAL,
-					"invalid port spec \"%s\": the host and container ranges differ in size",
+					"invalid port spec \"%s\": the host and container ranges "
+					"differ in size",
 					pspec);
 	}
 	if (chi - clo >= PORT_RANGE_MAX)
@@ -118,20 +124,23 @@ int port_key_parse(const char *key, int *proto, uint16_t *port)
 	if (port_range(key, n, &lo, &hi) < 0 || lo != hi)
 		return -1;
 	*port = (uint16_t)lo;
-	*proto = !sl || !strcmp(sl + 1, "tcp") ? IPPROTO_TCP : !strcmp(sl + 1, "udp") ? IPPROTO_UDP : -1;
+	*proto = !sl || !strcmp(sl + 1, "tcp") ? IPPROTO_TCP
+		 : !strcmp(sl + 1, "udp")      ? IPPROTO_UDP
+					       : -1;
 	return *proto < 0 ? -1 : 0;
 }
 
 /* A socket bound to ip:port (not listening): the port's reservation. */
 int port_hold(int proto, uint32_t ip, uint16_t port, berr *e)
 {
-	int fd = socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	int fd =
+	    socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return berr_sys(e, "socket");
 	/* no SO_REUSEADDR: a bound socket then keeps every other one off the
 	 * port, servers that set it included */
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr = {htonl(ip)}};
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(ip)}};
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int err = errno;
 		close(fd);

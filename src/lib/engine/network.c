@@ -169,7 +169,8 @@ char **eng_net_names(eng *g)
 int net_rec_subnet(json_object *rec, net_cidr *sub, net_cidr *range, uint32_t *gw)
 {
 	json_object *cfg = jpath(rec, "IPAM.Config");
-	json_object *c0 = cfg && json_object_array_length(cfg) ? json_object_array_get_idx(cfg, 0) : NULL;
+	json_object *c0 =
+	    cfg && json_object_array_length(cfg) ? json_object_array_get_idx(cfg, 0) : NULL;
 	berr ig;
 	if (!c0 || net_cidr_parse(jstr(c0, "Subnet"), sub, &ig) < 0 ||
 	    net_ip_parse(jstr(c0, "Gateway"), gw, &ig) < 0)
@@ -224,8 +225,8 @@ static int overlap_check(net_store *s, net_cidr c, const char *self, bool *hit, 
 		net_cidr rc = {ntohl(rt[i].dst.s_addr), rt[i].prefix};
 		if (net_cidr_overlap(rc, c)) {
 			char b[20];
-			snprintf(what, wsz, "the host route %s dev %s", net_cidr_fmt(rc, b, sizeof(b)),
-				 rt[i].dev);
+			snprintf(what, wsz, "the host route %s dev %s",
+				 net_cidr_fmt(rc, b, sizeof(b)), rt[i].dev);
 			*hit = true;
 		}
 	}
@@ -237,8 +238,10 @@ static int pick_subnet(net_store *s, bool is_default, net_cidr *out, berr *e)
 {
 	/* Docker's default pools: 172.17-31.0.0/16, then 192.168.N.0/20 */
 	for (int i = is_default ? 0 : 1; i < 15 + 16; i++) {
-		net_cidr c = i < 15 ? (net_cidr){(172u << 24) | ((17u + (uint32_t)i) << 16), 16}
-				    : (net_cidr){(192u << 24) | (168u << 16) | ((uint32_t)(i - 15) << 12), 20};
+		net_cidr c =
+		    i < 15
+			? (net_cidr){(172u << 24) | ((17u + (uint32_t)i) << 16), 16}
+			: (net_cidr){(192u << 24) | (168u << 16) | ((uint32_t)(i - 15) << 12), 20};
 		bool hit;
 		char what[128];
 		if (overlap_check(s, c, "", &hit, what, sizeof(what), e) < 0)
@@ -282,12 +285,12 @@ static int pick_bridge(net_store *s, bool is_default, char out[16], berr *e)
 	/* the default network takes berth0 when it is free */
 	for (int k = is_default ? 0 : 1; k < BRIDGE_MAX; k++)
 		if (!used[k]) {
-			snprintf(out, 16, "berth%d", k);
+			snprintf(out, 16, "berth%u", (unsigned)k % 1000u);
 			return 0;
 		}
 	for (int k = 0; k < BRIDGE_MAX; k++)
 		if (!used[k]) {
-			snprintf(out, 16, "berth%d", k);
+			snprintf(out, 16, "berth%u", (unsigned)k % 1000u);
 			return 0;
 		}
 	return berr_set(e, ENOSPC, "too many networks (%d)", BRIDGE_MAX);
@@ -308,12 +311,15 @@ int net_realize(eng *g, json_object *rec, berr *e)
 		return -1;
 	int ifx;
 	bool created = false;
-	int r = nl_bridge_ensure(&nl, br, (struct in_addr){htonl(gw)}, sub.prefix, 0, &ifx, &created, e);
+	int r = nl_bridge_ensure(&nl, br, (struct in_addr){htonl(gw)}, sub.prefix, 0, &ifx,
+				 &created, e);
 	if (r == 0)
 		r = nl_ip_forward_enable(e);
 	if (r == 0) {
 		bnft *n = bnft_open(e);
-		bnft_net bn = {.bridge = br, .subnet = {htonl(sub.addr)}, .prefix = sub.prefix,
+		bnft_net bn = {.bridge = br,
+			       .subnet = {htonl(sub.addr)},
+			       .prefix = sub.prefix,
 			       .internal = jbool(rec, "Internal")};
 		r = n ? bnft_network_add(n, &bn, e) : -1;
 		bnft_close(n);
@@ -342,8 +348,10 @@ static json_object *rec_new(const char *name, const eng_net_opts *o, net_cidr su
 	json_object_object_add(r, "EnableIPv6", json_object_new_boolean(o->ipv6));
 	json_object *ipam = json_object_new_object(), *cfg = json_object_new_array(),
 		    *c0 = json_object_new_object();
-	json_object_object_add(c0, "Subnet", json_object_new_string(net_cidr_fmt(sub, b, sizeof(b))));
-	json_object_object_add(c0, "Gateway", json_object_new_string(net_ip_fmt(gw, gb, sizeof(gb))));
+	json_object_object_add(c0, "Subnet",
+			       json_object_new_string(net_cidr_fmt(sub, b, sizeof(b))));
+	json_object_object_add(c0, "Gateway",
+			       json_object_new_string(net_ip_fmt(gw, gb, sizeof(gb))));
 	if (range)
 		json_object_object_add(c0, "IPRange", json_object_new_string(range));
 	json_object_array_add(cfg, c0);
@@ -356,7 +364,8 @@ static json_object *rec_new(const char *name, const eng_net_opts *o, net_cidr su
 	json_object_object_add(r, "Ingress", json_object_new_boolean(false));
 	json_object_object_add(r, "Containers", json_object_new_object());
 	json_object *opts = json_object_new_object();
-	json_object_object_add(opts, "com.docker.network.bridge.name", json_object_new_string(bridge));
+	json_object_object_add(opts, "com.docker.network.bridge.name",
+			       json_object_new_string(bridge));
 	json_object_object_add(r, "Options", opts);
 	json_object *labels = json_object_new_object();
 	for (char **l = o->labels; l && *l; l++) {
@@ -375,11 +384,12 @@ static json_object *create_locked(eng *g, net_store *s, const eng_net_opts *o, b
 	const char *name = o->name;
 	if (!name || !eng_volume_name_valid(name))
 		return berr_set(e, EINVAL,
-				"invalid network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+				"invalid network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+				"allowed",
 				name ? name : ""),
 		       NULL;
-	if (!is_default && (!strcmp(name, "none") || !strcmp(name, "host") ||
-			    !strcmp(name, ENG_NET_DEFAULT)))
+	if (!is_default &&
+	    (!strcmp(name, "none") || !strcmp(name, "host") || !strcmp(name, ENG_NET_DEFAULT)))
 		return berr_set(e, EEXIST, "network name %s is reserved", name), NULL;
 	if (o->driver && strcmp(o->driver, "bridge"))
 		return berr_set(e, EINVAL, "network driver \"%s\" is not supported (bridge only)",
@@ -400,7 +410,9 @@ static json_object *create_locked(eng *g, net_store *s, const eng_net_opts *o, b
 		if (net_cidr_parse(o->subnet, &sub, e) < 0)
 			return NULL;
 		if (sub.prefix > 30)
-			return berr_set(e, EINVAL, "subnet %s is too small (at most /30)", o->subnet), NULL;
+			return berr_set(e, EINVAL, "subnet %s is too small (at most /30)",
+					o->subnet),
+			       NULL;
 		bool hit;
 		char what[160];
 		if (overlap_check(s, sub, name, &hit, what, sizeof(what), e) < 0)
@@ -426,8 +438,8 @@ static json_object *create_locked(eng *g, net_store *s, const eng_net_opts *o, b
 		if (net_cidr_parse(o->ip_range, &rg, e) < 0)
 			return berr_ctx(e, "--ip-range"), NULL;
 		if (rg.prefix < sub.prefix || !net_cidr_contains(sub, rg.addr))
-			return berr_set(e, EINVAL, "ip range %s is not inside subnet %s", o->ip_range,
-					o->subnet),
+			return berr_set(e, EINVAL, "ip range %s is not inside subnet %s",
+					o->ip_range, o->subnet),
 			       NULL;
 	}
 	char bridge[16];
@@ -495,7 +507,9 @@ int eng_net_remove(eng *g, const char *ref, berr *e)
 	const char *br = net_rec_bridge(rec);
 	if (br && net_rec_subnet(rec, &sub, &rg, &gw) == 0) {
 		bnft *n = bnft_open(e);
-		bnft_net bn = {.bridge = br, .subnet = {htonl(sub.addr)}, .prefix = sub.prefix,
+		bnft_net bn = {.bridge = br,
+			       .subnet = {htonl(sub.addr)},
+			       .prefix = sub.prefix,
 			       .internal = jbool(rec, "Internal")};
 		if (!n || bnft_network_del(n, &bn, e) < 0) {
 			bnft_close(n);

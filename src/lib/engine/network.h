@@ -31,7 +31,7 @@
 typedef struct eng_net_opts {
 	const char *name, *driver, *subnet, *gateway, *ip_range;
 	bool internal, ipv6, disable_dns;
-	char **labels; /* KEY=VALUE */
+	char **labels;	/* KEY=VALUE */
 	char **options; /* -o KEY=VALUE (com.docker.network.bridge.name=..., mtu=...) */
 } eng_net_opts;
 

@@ -32,7 +32,8 @@ int net_cidr_parse(const char *s, net_cidr *out, berr *e)
 	const char *slash = s ? strchr(s, '/') : NULL;
 	char ip[INET_ADDRSTRLEN];
 	if (!slash || (size_t)(slash - s) >= sizeof(ip))
-		return berr_set(e, EINVAL, "invalid subnet \"%s\" (want an address/prefix, e.g. 10.90.0.0/24)",
+		return berr_set(e, EINVAL,
+				"invalid subnet \"%s\" (want an address/prefix, e.g. 10.90.0.0/24)",
 				s ? s : "");
 	memcpy(ip, s, (size_t)(slash - s));
 	ip[slash - s] = 0;
@@ -41,11 +42,14 @@ int net_cidr_parse(const char *s, net_cidr *out, berr *e)
 	long p = strtol(slash + 1, &end, 10);
 	uint32_t a = 0;
 	if (!slash[1] || *end || errno || p < 0 || p > 32 || net_ip_parse(ip, &a, e) < 0)
-		return berr_set(e, EINVAL, "invalid subnet \"%s\" (want an address/prefix, e.g. 10.90.0.0/24)", s);
+		return berr_set(e, EINVAL,
+				"invalid subnet \"%s\" (want an address/prefix, e.g. 10.90.0.0/24)",
+				s);
 	uint32_t m = net_cidr_mask((int)p);
 	if (a & ~m) {
 		char b[16];
-		return berr_set(e, EINVAL, "invalid subnet \"%s\": host bits are set (the network is %s/%ld)",
+		return berr_set(e, EINVAL,
+				"invalid subnet \"%s\": host bits are set (the network is %s/%ld)",
 				s, net_ip_fmt(a & m, b, sizeof(b)), p);
 	}
 	out->addr = a;
