@@ -187,6 +187,8 @@ def store_networks(b):
 def remove_networks(b):
     """Remove the store's networks (the default one too: it is made on first
     use); what is left of them on the host afterwards: bridges, nft rules."""
+    if b.ids():  # containers remain: their networks stay (checked at the end)
+        return []
     nets = store_networks(b)
     for name in nets:
         b("network", "rm", name, check=False)

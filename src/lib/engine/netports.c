@@ -93,7 +93,7 @@ int eng_port_spec_add(const char *pspec, json_object *bindings, json_object *exp
 		return berr_set(e, EINVAL, "invalid port spec \"%s\": more than %d ports", pspec,
 				PORT_RANGE_MAX);
 	for (long p = clo; p <= chi; p++) {
-		char key[24], hp[8] = "";
+		char key[24], hp[16] = "";
 		snprintf(key, sizeof(key), "%ld/%s", p, proto);
 		if (hlo && hlo == hhi)
 			snprintf(hp, sizeof(hp), "%ld", hlo);

@@ -498,6 +498,12 @@ int eng_net_remove(eng *g, const char *ref, berr *e)
 	json_object *ctrs = jpath(rec, "Containers");
 	json_object_object_foreach(ctrs, cid, ep)
 	{
+		/* a lease whose container is gone (a crash between the two) does
+		 * not keep the network: `system check` reports such leases */
+		char rp[96];
+		snprintf(rp, sizeof(rp), "%.64s/container.json", cid);
+		if (faccessat(g->ctrs_fd, rp, F_OK, 0) < 0 && errno == ENOENT)
+			continue;
 		berr_set(e, EBUSY, "network %s is in use by container %s (%.12s)", name,
 			 jstr(ep, "Name") ? jstr(ep, "Name") : "?", cid);
 		goto out;
