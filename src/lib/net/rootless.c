@@ -638,6 +638,13 @@ int net_rl_attach(pid_t ctr_pid, const char *tool, const net_rl_port *ports, siz
 	char nspath[64];
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)ctr_pid);
 	int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0 && errno == EACCES)
+		/* the kernel hides the namespaces of a non-dumpable process from an
+		 * unprivileged caller, as the helper would be hidden from them too */
+		return berr_set(e, EACCES,
+				"rootless network: container pid %d: open %s: permission denied "
+				"(the process is not dumpable, or not the caller's)",
+				(int)ctr_pid, nspath);
 	if (nsfd < 0)
 		return berr_sys(e, "rootless network: container pid %d: open %s", (int)ctr_pid,
 				nspath);
