@@ -17,6 +17,7 @@ import pwd
 import shutil
 import socket
 import stat
+import struct
 import subprocess
 import tempfile
 import threading
@@ -187,7 +188,12 @@ class RL:
 
     def cleanup(self):
         for p in self.drivers:
-            if p.poll() is None:
+            # EOF makes the driver detach (runuser would not pass a SIGKILL on)
+            with contextlib.suppress(OSError):
+                p.stdin.close()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
         if self.root.exists():
@@ -279,7 +285,7 @@ def test_published_port_serves_file(rl, tool):
     assert line.startswith("ok "), line + drv.stderr.read()
     f = fields(line)
     assert f["tool"] == tool
-    assert f["dns"] == {"pasta": "169.254.1.1", "slirp4netns": "10.0.2.3"}[tool]
+    assert f["dns"] == DNS[tool]
     assert (f["exit_fd"] == "-1") == (tool == "pasta")
     helper = int(f["pid"])
     assert helpers_for(pid) == [helper]
@@ -369,7 +375,9 @@ def test_container_reaches_host_not_its_loopback(rl, tool, host_addr):
             script += f"echo hello-loopback | nc -w 3 {gw} {lo.port}; echo lo=$?; "
         else:  # the gateway pasta copied from the host's default route
             script += (f"g=$(ip route | sed -n 's/^default via \\([^ ]*\\).*/\\1/p'); "
-                       f"echo hello-loopback | nc -w 3 $g {lo.port}; echo lo=$?")
+                       f"echo hello-loopback | nc -w 3 $g {lo.port}; echo lo=$?; ")
+        # the container's own loopback: pasta -T none forwards no host port into it
+        script += f"echo hello-own-lo | nc -w 3 127.0.0.1 {lo.port}; echo ownlo=$?"
         b = rl.bundle("sh", "-c", script)
         cid, pid, out_path = rl.started(b)
         drv, line = rl.attach(tool, pid)
@@ -382,7 +390,8 @@ def test_container_reaches_host_not_its_loopback(rl, tool, host_addr):
         while not there.got and time.monotonic() < deadline:
             time.sleep(0.05)
         assert there.got == ["hello-host\n"], (there.got, out)
-        assert "lo=" in out and "lo=0" not in out, out
+        assert "\nlo=" in out and "\nlo=0" not in out, out
+        assert "ownlo=" in out and "ownlo=0" not in out, out
         assert lo.got == [], lo.got
         assert rl.rt("delete", "--force", cid).returncode == 0
     finally:
@@ -469,3 +478,41 @@ def test_attach_before_start(rl, tool):
         assert "not dumpable" in line, line
     assert line.startswith("ok "), line
     rl.detach(drv)
+
+
+DNS = {"pasta": "169.254.1.1", "slirp4netns": "10.0.2.3"}
+
+
+def host_resolver_answers():
+    """The host's first resolver answers a query (NXDOMAIN for a .invalid name)."""
+    ns = [ln.split()[1] for ln in _lines("/etc/resolv.conf")
+          if ln.startswith("nameserver") and len(ln.split()) > 1]
+    if not ns:
+        return False
+    q = struct.pack(">HHHHHH", 0x5253, 0x0100, 1, 0, 0, 0) + b"\x0eberth-rl-probe\x07invalid\x00" \
+        + struct.pack(">HH", 1, 1)
+    fam = socket.AF_INET6 if ":" in ns[0] else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_DGRAM) as s:
+        s.settimeout(3)
+        try:
+            s.sendto(q, (ns[0], 53))
+            return s.recv(512)[:2] == q[:2]
+        except OSError:
+            return False
+
+
+def test_dns_forwarder_answers(rl, tool):
+    """UDP out through the tool: the container's query to the DNS address attach
+    returned reaches the host's resolver and its answer comes back."""
+    if not host_resolver_answers():
+        pytest.skip("the host's resolver (first nameserver of /etc/resolv.conf) does not answer")
+    b = rl.bundle("sh", "-c", WAIT_NET + f"nslookup berth-rl-test.invalid {DNS[tool]}; echo rc=$?")
+    cid, pid, out_path = rl.started(b)
+    drv, line = rl.attach(tool, pid)
+    assert line.startswith("ok "), line + drv.stderr.read()
+    assert fields(line)["dns"] == DNS[tool]
+    wait_stopped(rl, cid)
+    rl.detach(drv)
+    out = out_path.read_text()
+    assert "NXDOMAIN" in out, out
+    assert rl.rt("delete", "--force", cid).returncode == 0
