@@ -516,3 +516,22 @@ def test_dns_forwarder_answers(rl, tool):
     out = out_path.read_text()
     assert "NXDOMAIN" in out, out
     assert rl.rt("delete", "--force", cid).returncode == 0
+
+
+def test_tun_not_accessible_named(rl, tool):
+    """/dev/net/tun 0600 (a host without udev): the error names the device and its
+    mode, and no helper runs."""
+    b = rl.bundle("sleep", "100")
+    cid, pid, _ = rl.started(b)
+    mode = stat.S_IMODE(os.stat(TUN).st_mode)
+    os.chmod(TUN, 0o600)
+    try:
+        drv, line = rl.attach(tool, pid, f"tcp/{free_port()}/80")
+        drv.wait(timeout=30)
+    finally:
+        os.chmod(TUN, mode)
+    assert drv.returncode == 1, line
+    assert line.startswith("error errno=13: ") and "/dev/net/tun" in line, line
+    assert "mode 0600" in line and "0666" in line, line
+    assert helpers_for(pid) == []
+    assert rl.rt("delete", "--force", cid).returncode == 0

@@ -4,7 +4,7 @@
  * tests/integration/test_net_rootless.py, which gives a real rootless
  * container's netns a network and fetches a file through it:
  *   test_net_rootless attach TOOL|auto PID [tcp|udp/HOSTPORT/CTRPORT[/HOSTIP]]...
- * prints "ok pid=N tool=T dns=D exit_fd=F" (or "error errno=N: MESSAGE" and
+ * prints "ok pid=N tool=T dns=D exit_fd=F attach_us=U" (or "error errno=N: MESSAGE" and
  * exits 1), waits for EOF on stdin, detaches and prints "detached". */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -208,12 +209,17 @@ static int driver(int argc, char **argv)
 	net_rl rl;
 	char dns[64];
 	berr e = {0};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (net_rl_attach(pid, tool, ports, n, &rl, dns, &e) < 0) {
 		printf("error errno=%d: %s\n", e.errnum, e.msg);
 		free(ports);
 		return 1;
 	}
-	printf("ok pid=%d tool=%s dns=%s exit_fd=%d\n", (int)rl.pid, rl.tool, dns, rl.exit_fd);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long us = (long)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+	printf("ok pid=%d tool=%s dns=%s exit_fd=%d attach_us=%ld\n", (int)rl.pid, rl.tool, dns,
+	       rl.exit_fd, us);
 	fflush(stdout);
 	char buf[64];
 	while (fgets(buf, sizeof(buf), stdin))

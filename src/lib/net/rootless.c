@@ -407,10 +407,18 @@ static int pasta_attach(const char *path, pid_t ctr_pid, const net_rl_port *port
 	int64_t deadline = now_ms() + RL_READY_MS;
 	int st = 0;
 	pid_t w;
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	while ((w = waitpid(pid, &st, WNOHANG)) == 0 && ms_left(deadline) > 0) {
-		struct timespec ts = {0, 10 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+		if (pidfd >= 0) {
+			struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+			poll(&pfd, 1, ms_left(deadline)); /* EINTR: waitpid tells */
+		} else {
+			struct timespec ts = {0, 2 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	if (w == 0) {
 		kill_wait_child(pid);
 		/* it may have forked its daemon already */

@@ -53,15 +53,19 @@ typedef struct net_rl {
 	char tool[16]; /* "pasta" or "slirp4netns" */
 } net_rl;
 
-/* Give the netns of `ctr_pid` (a rootless container's init, in its own user +
- * net namespace, waiting before exec) a network through `tool` ("pasta",
+/* Give the netns of `ctr_pid` (a rootless container's process, in its own user
+ * + net namespace) a network through `tool` ("pasta",
  * "slirp4netns", or NULL: pasta when installed, else slirp4netns), with
  * `ports` forwarded from the host. Returns 0 once eth0 is configured and every
  * port listens (bounded wait), the DNS forwarder's address in `dns`.
  * Errors (-1, nothing left running): ENOENT naming the missing package,
  * EADDRINUSE naming the host port in use, EACCES for /dev/net/tun or a
  * privileged host port, EINVAL for a bad tool name or port, ETIMEDOUT when
- * the helper does not get ready. */
+ * the helper does not get ready.
+ * The caller and the helper must be able to open /proc/PID/ns/{net,user}: the
+ * kernel hides them from an unprivileged caller while the process is not
+ * dumpable (berth-runtime's init waiting for `start` is not, today): EACCES
+ * saying so. */
 int net_rl_attach(pid_t ctr_pid, const char *tool, const net_rl_port *ports, size_t nports,
 		  net_rl *out, char dns[64], berr *e);
 
