@@ -280,8 +280,8 @@ def test_published_port_serves_file(rl, tool):
     b = rl.bundle("sh", "-c", WAIT_NET + "exec httpd -f -p 80 -h /www",
                   files=[("www/index.html", body)])
     cid, pid, _ = rl.started(b)
-    port = free_port()
-    drv, line = rl.attach(tool, pid, f"tcp/{port}/80")
+    port, port_lo = free_port(), free_port()
+    drv, line = rl.attach(tool, pid, f"tcp/{port}/80", f"tcp/{port_lo}/80/127.0.0.1")
     assert line.startswith("ok "), line + drv.stderr.read()
     f = fields(line)
     assert f["tool"] == tool
@@ -292,6 +292,7 @@ def test_published_port_serves_file(rl, tool):
     reply = http_get(port, "/index.html")
     assert reply.startswith("HTTP/1.") and " 200 " in reply.splitlines()[0], reply
     assert reply.endswith(body), reply
+    assert http_get(port_lo, "/index.html").endswith(body)  # the one bound to 127.0.0.1
     rl.detach(drv)
     assert wait_gone(helper), f"{tool} {helper} still runs after detach"
     assert helpers_for(pid) == []

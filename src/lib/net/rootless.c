@@ -334,36 +334,53 @@ static bool runs_tool(pid_t pid, const char *tool);
 
 /* ---- pasta ------------------------------------------------------------------ */
 
-/* "-t" / "-u" list of one protocol: "[ADDR/]HP:CP,..." or "none". */
-static char *pasta_spec(const net_rl_port *ports, size_t n, int proto, berr *e)
+#define PASTA_SPEC_MAX 64 /* "[ADDR/]HP:CP": an IPv6 address and two ports */
+
+/* pasta's command line. An address prefix applies to a whole -t/-u list, so
+ * each port is its own -t or -u option; a protocol without ports gets "none"
+ * (pasta's default, "auto", would forward whatever the container binds). The
+ * strings live in `specs` (nports * PASTA_SPEC_MAX bytes). */
+static void pasta_argv(const char **argv, char *specs, const net_rl_port *ports, size_t n,
+		       const char *pidpath, const char *pidstr)
 {
-	size_t cap = n * 64 + 8;
-	char *s = malloc(cap);
-	if (!s) {
-		berr_set(e, ENOMEM, "rootless network: out of memory");
-		return NULL;
-	}
-	size_t len = 0;
+	size_t k = 0;
+	const char *fixed[] = {"pasta",	      "--config-net",  "--quiet",    "-I",   RL_IFNAME,
+			       "--no-map-gw", "--dns-forward", RL_PASTA_DNS, "-T",   "none",
+			       "-U",	      "none",	       "-P",	     pidpath};
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		argv[k++] = fixed[i];
+	bool tcp = false, udp = false;
 	for (size_t i = 0; i < n; i++) {
-		if (ports[i].proto != proto)
-			continue;
-		const char *ip = ports[i].host_ip && *ports[i].host_ip ? ports[i].host_ip : NULL;
-		len += (size_t)snprintf(s + len, cap - len, "%s%s%s%u:%u", len ? "," : "",
-					ip ? ip : "", ip ? "/" : "", ports[i].host_port,
-					ports[i].ctr_port);
+		const net_rl_port *p = &ports[i];
+		char *spec = specs + i * PASTA_SPEC_MAX;
+		const char *ip = p->host_ip && *p->host_ip ? p->host_ip : NULL;
+		snprintf(spec, PASTA_SPEC_MAX, "%s%s%u:%u", ip ? ip : "", ip ? "/" : "",
+			 p->host_port, p->ctr_port);
+		argv[k++] = p->proto == IPPROTO_UDP ? "-u" : "-t";
+		argv[k++] = spec;
+		tcp |= p->proto == IPPROTO_TCP;
+		udp |= p->proto == IPPROTO_UDP;
 	}
-	if (!len)
-		snprintf(s, cap, "none");
-	return s;
+	if (!tcp) {
+		argv[k++] = "-t";
+		argv[k++] = "none";
+	}
+	if (!udp) {
+		argv[k++] = "-u";
+		argv[k++] = "none";
+	}
+	argv[k++] = pidstr;
+	argv[k] = NULL;
 }
+#define PASTA_ARGV_FIXED 24 /* fixed options, the two "none", the pid, NULL */
 
 static int pasta_attach(const char *path, pid_t ctr_pid, const net_rl_port *ports, size_t n,
 			net_rl *out, berr *e)
 {
-	_cleanup_free_ char *tcp = pasta_spec(ports, n, IPPROTO_TCP, e);
-	_cleanup_free_ char *udp = tcp ? pasta_spec(ports, n, IPPROTO_UDP, e) : NULL;
-	if (!udp)
-		return -1;
+	_cleanup_free_ const char **argv = calloc(PASTA_ARGV_FIXED + 2 * n, sizeof(*argv));
+	_cleanup_free_ char *specs = malloc(n * PASTA_SPEC_MAX + 1);
+	if (!argv || !specs)
+		return berr_set(e, ENOMEM, "rootless network: out of memory");
 	char pidpath[PATH_MAX];
 	_cleanup_close_ int pid_fd = tmp_file("pasta-pid", pidpath, true, e);
 	if (pid_fd < 0)
@@ -376,28 +393,9 @@ static int pasta_attach(const char *path, pid_t ctr_pid, const net_rl_port *port
 	}
 	char pidstr[16];
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)ctr_pid);
-	char *const argv[] = {"pasta",
-			      "--config-net",
-			      "--quiet",
-			      "-I",
-			      RL_IFNAME,
-			      "--no-map-gw",
-			      "--dns-forward",
-			      RL_PASTA_DNS,
-			      "-t",
-			      tcp,
-			      "-u",
-			      udp,
-			      "-T",
-			      "none",
-			      "-U",
-			      "none",
-			      "-P",
-			      pidpath,
-			      pidstr,
-			      NULL};
+	pasta_argv(argv, specs, ports, n, pidpath, pidstr);
 	pid_t pid;
-	if (spawn_helper(path, argv, log_fd, -1, -1, &pid, e) < 0) {
+	if (spawn_helper(path, (char *const *)argv, log_fd, -1, -1, &pid, e) < 0) {
 		unlink(pidpath);
 		return -1;
 	}
