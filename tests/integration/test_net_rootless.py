@@ -255,14 +255,14 @@ def wait_gone(pid, timeout=10):
     return False
 
 
-def http_get(port, path, timeout=30):
+def http_get(port, path, timeout=30, host="127.0.0.1"):
     """GET through the published port, retried while httpd starts (pasta accepts and
     resets, slirp4netns accepts and closes, until the container listens)."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            with socket.create_connection((host, port), timeout=5) as s:
                 s.sendall(f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
                 data = b""
                 while chunk := s.recv(65536):
@@ -272,7 +272,7 @@ def http_get(port, path, timeout=30):
         except OSError as e:
             last = e
         time.sleep(0.1)
-    raise AssertionError(f"no answer on 127.0.0.1:{port}: {last}")
+    raise AssertionError(f"no answer on {host} port {port}: {last}")
 
 
 def test_published_port_serves_file(rl, tool):
@@ -535,4 +535,30 @@ def test_tun_not_accessible_named(rl, tool):
     assert line.startswith("error errno=13: ") and "/dev/net/tun" in line, line
     assert "mode 0600" in line and "0666" in line, line
     assert helpers_for(pid) == []
+    assert rl.rt("delete", "--force", cid).returncode == 0
+
+
+def test_published_port_ipv6_host_address(rl, tool):
+    """A port published on the host's ::1: pasta serves it; slirp4netns cannot (its
+    add_hostfwd takes IPv4 host addresses) and the request is refused up front."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError as e:
+        pytest.skip(f"the host has no ::1 ({e.strerror})")
+    body = f"v6-{uuid.uuid4().hex}\n"
+    b = rl.bundle("sh", "-c", WAIT_NET + "exec httpd -f -p 80 -h /www",
+                  files=[("www/index.html", body)])
+    cid, pid, _ = rl.started(b)
+    port = free_port()
+    drv, line = rl.attach(tool, pid, f"tcp/{port}/80/::1")
+    if tool == "slirp4netns":
+        drv.wait(timeout=30)
+        assert line.startswith("error errno=22: "), line
+        assert f"[::1]:{port}/tcp: slirp4netns forwards from IPv4 host addresses only" in line
+        assert helpers_for(pid) == []
+    else:
+        assert line.startswith("ok "), line + drv.stderr.read()
+        assert http_get(port, "/index.html", host="::1").endswith(body)
+        rl.detach(drv)
     assert rl.rt("delete", "--force", cid).returncode == 0

@@ -134,6 +134,16 @@ static int parse_host_ip(const char *ip, struct sockaddr_storage *ss, socklen_t 
 	return -1;
 }
 
+/* "ADDR:PORT/PROTO" for messages ("[ADDR]:PORT/PROTO" for IPv6). */
+static const char *port_str(const net_rl_port *p, char buf[96])
+{
+	const char *ip = p->host_ip && *p->host_ip ? p->host_ip : "0.0.0.0";
+	bool v6 = strchr(ip, ':') != NULL;
+	snprintf(buf, 96, "%s%.64s%s:%u/%s", v6 ? "[" : "", ip, v6 ? "]" : "", p->host_port,
+		 proto_name(p->proto));
+	return buf;
+}
+
 static int check_port(const net_rl_port *p, size_t i, berr *e)
 {
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
@@ -170,19 +180,17 @@ static int probe_port(const net_rl_port *p, berr *e)
 	if (bind(fd, (struct sockaddr *)&ss, len) == 0)
 		return 0;
 	int err = errno;
-	const char *ip = p->host_ip && *p->host_ip ? p->host_ip : "0.0.0.0";
+	char ps[96];
+	port_str(p, ps);
 	if (err == EADDRINUSE)
-		return berr_set(e, EADDRINUSE,
-				"rootless network: host port %s:%u/%s is already in use", ip,
-				p->host_port, proto_name(p->proto));
+		return berr_set(e, EADDRINUSE, "rootless network: host port %s is already in use",
+				ps);
 	if (err == EACCES)
-		return berr_set(
-		    e, EACCES,
-		    "rootless network: host port %s:%u/%s: permission denied (ports below "
-		    "net.ipv4.ip_unprivileged_port_start need privileges)",
-		    ip, p->host_port, proto_name(p->proto));
-	return berr_errno(e, err, "rootless network: host port %s:%u/%s: bind", ip, p->host_port,
-			  proto_name(p->proto));
+		return berr_set(e, EACCES,
+				"rootless network: host port %s: permission denied (ports below "
+				"net.ipv4.ip_unprivileged_port_start need privileges)",
+				ps);
+	return berr_errno(e, err, "rootless network: host port %s: bind", ps);
 }
 
 static int check_tun(berr *e)
@@ -551,8 +559,9 @@ static int slirp_add_ports(const char *sock, const net_rl_port *ports, size_t n,
 		for (char *c = resp; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				*c = '?';
-		return berr_set(e, EIO, "rootless network: slirp4netns: host port %s:%u/%s: %.200s",
-				ip, p->host_port, proto_name(p->proto), resp);
+		char ps[96];
+		return berr_set(e, EIO, "rootless network: slirp4netns: host port %s: %.200s",
+				port_str(p, ps), resp);
 	}
 	return 0;
 }
@@ -660,6 +669,14 @@ int net_rl_attach(pid_t ctr_pid, const char *tool, const net_rl_port *ports, siz
 	for (size_t i = 0; i < nports; i++)
 		if (probe_port(&ports[i], e) < 0)
 			return -1;
+	for (size_t i = 0; !strcmp(name, "slirp4netns") && i < nports; i++) {
+		char ps[96];
+		if (ports[i].host_ip && strchr(ports[i].host_ip, ':'))
+			return berr_set(e, EINVAL,
+					"rootless network: host port %s: slirp4netns forwards from "
+					"IPv4 host addresses only (pasta does IPv6)",
+					port_str(&ports[i], ps));
+	}
 	int r = !strcmp(name, "pasta") ? pasta_attach(path, ctr_pid, ports, nports, out, e)
 				       : slirp_attach(path, ctr_pid, ports, nports, out, e);
 	if (r < 0)
