@@ -289,6 +289,10 @@ def test_published_port_serves_file(rl, tool):
     assert (f["exit_fd"] == "-1") == (tool == "pasta")
     helper = int(f["pid"])
     assert helpers_for(pid) == [helper]
+    # the driver holds its stdout pipe on an fd without close-on-exec too
+    pipe = f"pipe:[{os.fstat(drv.stdout.fileno()).st_ino}]"
+    held = [os.readlink(f"/proc/{helper}/fd/{n}") for n in os.listdir(f"/proc/{helper}/fd")]
+    assert pipe not in held, held
     reply = http_get(port, "/index.html")
     assert reply.startswith("HTTP/1.") and " 200 " in reply.splitlines()[0], reply
     assert reply.endswith(body), reply

@@ -209,10 +209,15 @@ static int driver(int argc, char **argv)
 	net_rl rl;
 	char dns[64];
 	berr e = {0};
+	/* a caller's fd without close-on-exec (its stdout pipe, again): the
+	 * helper must not get it (the test looks at the helper's fds) */
+	int leak = dup(1);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (net_rl_attach(pid, tool, ports, n, &rl, dns, &e) < 0) {
 		printf("error errno=%d: %s\n", e.errnum, e.msg);
+		if (leak >= 0)
+			close(leak);
 		free(ports);
 		return 1;
 	}
@@ -226,6 +231,8 @@ static int driver(int argc, char **argv)
 		;
 	net_rl_detach(&rl);
 	printf("detached\n");
+	if (leak >= 0)
+		close(leak);
 	free(ports);
 	return 0;
 }

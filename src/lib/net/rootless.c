@@ -208,6 +208,8 @@ static int check_tun(berr *e)
 	return berr_errno(e, err, "rootless network: /dev/net/tun");
 }
 
+static int high_fd(int fd, berr *e);
+
 /* The directory for the helper's temporary files: $XDG_RUNTIME_DIR, or /tmp. */
 static const char *tmp_base(void)
 {
@@ -224,6 +226,10 @@ static int tmp_file(const char *what, char path[PATH_MAX], bool keep_path, berr 
 	if (fd < 0)
 		return berr_sys(e, "rootless network: mkostemp %s", path);
 	if (!keep_path)
+		unlink(path);
+	/* above the helper's fixed fds, which the spawn overwrites first */
+	fd = high_fd(fd, e);
+	if (fd < 0 && keep_path)
 		unlink(path);
 	return fd;
 }
@@ -306,10 +312,12 @@ static int spawn_helper(const char *path, char *const argv[], int log_fd, int re
 	if (!r && exit_fd >= 0)
 		r = posix_spawn_file_actions_adddup2(&fa, exit_fd, RL_FD_EXIT);
 	/* an fd of the caller's that is not close-on-exec stays out of the helper */
+	int first_free = exit_fd >= 0 ? RL_FD_EXIT + 1 : ready_fd >= 0 ? RL_FD_READY + 1 : 3;
 	if (!r)
-		r = posix_spawn_file_actions_addclosefrom_np(&fa, RL_FD_EXIT + 1);
+		r = posix_spawn_file_actions_addclosefrom_np(&fa, first_free);
 	posix_spawnattr_t attr;
 	int ra = posix_spawnattr_init(&attr);
+	bool attr_failed = ra != 0;
 	sigset_t none, all;
 	sigemptyset(&none);
 	sigfillset(&all);
@@ -325,7 +333,8 @@ static int spawn_helper(const char *path, char *const argv[], int log_fd, int re
 	else if (!r)
 		r = ra;
 	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	if (!attr_failed)
+		posix_spawnattr_destroy(&attr);
 	if (r)
 		return berr_errno(e, r, "rootless network: spawn %s", path);
 	return 0;
