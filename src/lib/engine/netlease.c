@@ -198,7 +198,9 @@ int net_lease_active(eng *g, const char *net, const char *id, bool active, berr 
 	json_object *rec = net_rec_read(&s, net, &ig);
 	json_object *l = rec ? jget(jpath(rec, "Containers"), id) : NULL;
 	int r = 0;
-	if (l && jbool(l, "BerthActive") != active) {
+	/* only DNS reads it: a network without names is left alone (two
+	 * record writes less per container) */
+	if (l && jbool(rec, "BerthDNS") && jbool(l, "BerthActive") != active) {
 		json_object_object_add(l, "BerthActive", json_object_new_boolean(active));
 		r = net_rec_write(&s, net, rec, e);
 		if (r == 0)

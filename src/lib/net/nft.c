@@ -6,7 +6,14 @@
  */
 #include "net/nft.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
+#include <linux/netlink.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +47,7 @@ struct bnft {
 	int (*run_buffer)(struct nft_ctx *ctx, const char *buf);
 	int (*run_file)(struct nft_ctx *ctx, const char *filename);
 	int memfd;     /* the batch, as a file: see run() */
+	bool deleted;  /* a batch deleted something: see bnft_close */
 	char path[32]; /* /proc/self/fd/N of memfd */
 };
 
@@ -100,10 +108,62 @@ fail:
 	return NULL;
 }
 
+/* After a transaction that deleted something, nf_tables frees the old
+ * objects in a work item after an RCU grace period (~10 ms here), and the
+ * last close of any nfnetlink socket while that work is pending waits for
+ * it, holding the commit mutex (nft_rcv_nl_event on NETLINK_URELEASE): on
+ * the path of every `run --rm -p` and `rm`, and of the next transaction.
+ * So that last close is left to a detached child that keeps nothing
+ * else open (no pipe of ours stays open in it) and closes only after the
+ * work is done, so that nobody waits: the caller's own close is then not
+ * the last, and returns at once. */
+#define CLOSE_LATER_NS 200000000L /* many grace periods */
+static bool is_nfnetlink(int fd)
+{
+	int dom = 0, proto = 0;
+	socklen_t l = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || dom != AF_NETLINK)
+		return false;
+	l = sizeof(int);
+	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) == 0 &&
+	       proto == NETLINK_NETFILTER;
+}
+
+static void close_later(void)
+{
+	/* one fork, not waited for: berth's commands exit soon after (the
+	 * child is then init's), and the monitor-to-be's children become the
+	 * monitor's, which reaps every child */
+	pid_t c = fork();
+	if (c < 0)
+		return; /* then the caller's close waits: slow, not wrong */
+	if (c == 0) {
+		/* the child: every fd but the nfnetlink sockets closed
+		 * (without /proc, at least stdio: the pipes that matter) */
+		DIR *d = opendir("/proc/self/fd");
+		int dfd = d ? dirfd(d) : -1;
+		for (int fd = 0; !d && fd < 3; fd++)
+			close(fd);
+		for (struct dirent *de; d && (de = readdir(d));) {
+			int fd = atoi(de->d_name);
+			if (de->d_name[0] != '.' && fd != dfd && !is_nfnetlink(fd))
+				close(fd);
+		}
+		if (d)
+			closedir(d);
+		struct timespec ts = {0, CLOSE_LATER_NS};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		_exit(0); /* the sockets' last close happens here */
+	}
+}
+
 void bnft_close(bnft *n)
 {
 	if (!n)
 		return;
+	if (n->ctx && n->deleted)
+		close_later();
 	if (n->ctx)
 		n->ctx_free(n->ctx);
 	if (n->dl)
@@ -177,6 +237,8 @@ static int run(bnft *n, const char *cmds)
 int bnft_run(bnft *n, const char *cmds, berr *e)
 {
 	n->set_output_flags(n->ctx, NFT_CTX_OUTPUT_NUMERIC_PROTO);
+	if (strstr(cmds, "delete ") || strstr(cmds, "flush ") || strstr(cmds, "destroy "))
+		n->deleted = true;
 	int r = run(n, cmds);
 	const char *err = n->get_error(n->ctx); /* also empties it for the next call */
 	n->get_output(n->ctx);
