@@ -330,3 +330,19 @@ def test_kill9_then_system_check_frees_the_ports(b, what):
     b("rm", "-f", "k")
     leases = json.loads(b("network", "inspect", "bridge").stdout)[0]["Containers"]
     assert cid not in leases
+
+
+def test_a_lost_bridge_is_made_again(b):
+    """After a reboot the bridges are gone and the records stay: the next
+    start makes the bridge and its rules again (simulated: the bridge
+    deleted by hand)."""
+    b("network", "create", "again")
+    b("run", "--rm", "--network", "again", BUSYBOX, "true")
+    br = json.loads(b("network", "inspect", "again").stdout)[0]["Options"][
+        "com.docker.network.bridge.name"]
+    run(["ip", "link", "del", br])
+    assert br not in links()
+    port = free_port()
+    web(b, "--network", "again", "-p", f"{port}:80", name="w")
+    assert br in links()
+    assert wait_http(f"http://127.0.0.1:{port}/").startswith("hello-")

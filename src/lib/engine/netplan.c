@@ -180,7 +180,14 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 		hx[i] = (net_host_entry){own[2 * i], own[2 * i + 1]};
 	}
 	_cleanup_free_ char *hosts = NULL, *resolv = NULL, *host_resolv = NULL;
-	if (r == 0)
+	size_t hl;
+	berr hig;
+	/* --network host: the host's own /etc/hosts, as Docker (built only
+	 * with --add-host) */
+	if (r == 0 && !strcmp(np->mode, "host") && !nh &&
+	    fs_read_file_at(AT_FDCWD, "/etc/hosts", &hosts, &hl, &hig) < 0)
+		hosts = NULL;
+	if (r == 0 && !hosts)
 		hosts = net_hosts_text(hostname, addrs, naddr, hx, nh);
 	for (size_t i = 0; i < nh; i++) {
 		free(own[2 * i]);
