@@ -365,8 +365,29 @@ static void body_fast(bnft *n)
 	CHECK(bnft_port_get(n, &a, &got, &e) < 0 && e.errnum == ENOENT);
 	CHECK(count_ports(n) == 1);
 
-	/* the table gone (a `nft flush ruleset`): ENOENT again */
+	/* a long range (-p 127.0.0.1:20000-21999:80): one batch, every ack read */
+	enum { MANY = 2000 };
+	bnft_port *many = calloc(MANY, sizeof(*many));
+	CHECK(many);
+	for (size_t i = 0; i < MANY; i++)
+		many[i] = port(IPPROTO_TCP, "127.0.0.1", (uint16_t)(20000 + i), "10.213.77.5", 80);
+	int added = bnft_ports_add(n, many, MANY, &e);
+	if (added < 0)
+		fprintf(stderr, "add %d ports: %s\n", MANY, e.msg);
+	size_t listed = count_ports(n);
+	int deleted = bnft_ports_del(n, many, MANY, &e);
+	CHECK(added == 0);
+	CHECK(listed == 1 + MANY);
+	CHECK(deleted == 0);
+	CHECK(count_ports(n) == 1);
+
+	/* the table gone (a `nft flush ruleset`): ENOENT again, also for the
+	 * range (an error for each of its messages: more than a socket's queue
+	 * holds) */
 	CHECK(bnft_run(n, "flush ruleset\n", &e) == 0);
+	added = bnft_ports_add(n, many, MANY, &e);
+	free(many);
+	CHECK(added < 0 && e.errnum == ENOENT);
 	CHECK(bnft_ports_add(n, &a, 1, &e) < 0 && e.errnum == ENOENT);
 	CHECK_CONTAINS(e.msg, "missing");
 	CHECK(bnft_ports_add(n, &b, 1, &e) < 0 && e.errnum == ENOENT);

@@ -11,7 +11,8 @@
  *   data        CIP . CPORT,pad     (8 bytes)
  * A change is one batch (NFNL_MSG_BATCH_BEGIN ... BATCH_END: one
  * transaction; the kernel goes on after a failing message, answers each
- * message asking for an ack, and aborts the whole batch when any failed). A
+ * failing one with its errno, and aborts the whole batch when any failed:
+ * so one absent element's ENOENT would undo a whole delete batch). A
  * look-up is one NFT_MSG_GETSETELEM with the key (or, for the clash check
  * below, a dump of one *_ip map, mostly empty).
  *
@@ -163,10 +164,11 @@ static uint16_t nft_type(int msg)
 }
 
 /* One NEWSETELEM / DELSETELEM / GETSETELEM of x (with its data when
- * with_data), acked. */
+ * with_data); flags: NLM_F_ACK for a lone request (in a batch: silence is
+ * success, see talk). */
 static void elem_msg(bnft *n, msgs *m, int msg, uint16_t flags, const elem *x, bool with_data)
 {
-	struct nlmsghdr *nlh = msg_put(n, m, nft_type(msg), flags | NLM_F_ACK, NFPROTO_IPV4, 0);
+	struct nlmsghdr *nlh = msg_put(n, m, nft_type(msg), flags, NFPROTO_IPV4, 0);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, TABLE);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, x->set);
 	struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -272,33 +274,80 @@ static const char *ext_msg(const struct nlmsghdr *nlh)
 	return mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
 }
 
-/* Send m, read until each of its m->n messages is answered (an ack or
- * error; a dump: NLMSG_DONE), or the header is (the whole batch failed).
- * -1 (e set) only when the socket fails; the answers' errnos go to a. */
+/* One answer message of the request m: its errno into a (the header's or a
+ * message's; a data message to a->f). */
+static void answer(const struct nlmsghdr *nlh, const msgs *m, bool batch, bool dump, answers *a,
+		   unsigned int *left)
+{
+	uint32_t first = batch ? m->seq0 + 1 : m->seq0; /* the first message after the header */
+	uint32_t idx = nlh->nlmsg_seq - first;
+	bool hdr = batch && nlh->nlmsg_seq == m->seq0;
+	if (!hdr && idx >= m->n)
+		return; /* not this request's */
+	if (nlh->nlmsg_type != NLMSG_ERROR && nlh->nlmsg_type != NLMSG_DONE) {
+		if (a->f && !hdr)
+			found_msg(a->f, nlh);
+		return;
+	}
+	if (nlh->nlmsg_type == NLMSG_DONE && !dump)
+		return;
+	int code = 0;
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int))
+		memcpy(&code, mnl_nlmsg_get_payload(nlh), sizeof(code));
+	int err = code < 0 ? -code : code ? EPROTO : 0;
+	const char *x = NULL;
+	if (err && nlh->nlmsg_type == NLMSG_ERROR &&
+	    mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct nlmsgerr))
+		x = ext_msg(nlh);
+	if (x && !a->ext[0]) /* errors come in the order of the messages */
+		snprintf(a->ext, sizeof(a->ext), "%s", x);
+	if (hdr) {
+		if (err)
+			a->hdr_err = err; /* an ack of it (0): not the end */
+	} else if (batch) {
+		if (!a->err[idx])
+			a->err[idx] = err;
+	} else if (a->err[idx] < 0) {
+		a->err[idx] = err;
+		(*left)--;
+	}
+}
+
+/* Send m and read its answers; -1 (e set) only when the socket fails, the
+ * answers' errnos go to a.
+ * - A batch (its messages ask no ack): the kernel handles it within our
+ *   sendmsg(2) and has queued every error by its return (as nft reads it:
+ *   until the queue is empty). Silence is success; a queue overflowing with
+ *   errors (ENOBUFS) keeps the first ones, the ones that name the cause.
+ * - A lone request (acked) or dump (NLMSG_DONE): until it is answered. */
 static int talk(bnft *n, msgs *m, bool batch, bool dump, answers *a, berr *e)
 {
 	for (unsigned int i = 0; i < m->n; i++)
-		a->err[i] = -1; /* unanswered */
+		a->err[i] = batch ? 0 : -1; /* -1: unanswered */
 	a->hdr_err = 0;
 	a->ext[0] = '\0';
 	int fd = mnl_socket_get_fd(n->nl);
-	if (m->len > 65536) { /* a long list of ports: room for it and its acks */
+	if (m->len > 65536) { /* a long list of ports: room for it */
 		int sz = (int)(m->len < (1u << 28) ? m->len * 2 : 1u << 29);
 		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
 			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	}
 	if (mnl_socket_sendto(n->nl, m->buf, m->len) < 0)
 		return berr_sys(e, "nfnetlink: send");
-	uint32_t first = batch ? m->seq0 + 1 : m->seq0; /* the first message that wants an answer */
-	unsigned int left = m->n;
+	unsigned int left = batch ? 1 : m->n; /* a batch: until the queue is empty */
+	bool overflow = false;
 	char *buf = xmalloc(RECV_BUF);
 	int r = 0;
 	while (left > 0 && !a->hdr_err) {
-		ssize_t k = mnl_socket_recvfrom(n->nl, buf, RECV_BUF);
+		ssize_t k = recv(fd, buf, RECV_BUF, batch ? MSG_DONTWAIT : 0);
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && errno == ENOBUFS) {
+			overflow = true;
+			continue;
+		}
+		if (k < 0 && batch && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break; /* every answer read */
 		if (k < 0) {
 			r = errno == EAGAIN || errno == EWOULDBLOCK
 				? berr_set(e, ETIMEDOUT,
@@ -309,38 +358,18 @@ static int talk(bnft *n, msgs *m, bool batch, bool dump, answers *a, berr *e)
 		}
 		int len = (int)k;
 		for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		     mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			if (nlh->nlmsg_pid != n->portid)
-				continue;
-			uint32_t idx = nlh->nlmsg_seq - first;
-			bool hdr = batch && nlh->nlmsg_seq == m->seq0;
-			if (!hdr && idx >= m->n)
-				continue; /* not this request's */
-			if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_DONE) {
-				int code = 0;
-				if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int))
-					memcpy(&code, mnl_nlmsg_get_payload(nlh), sizeof(code));
-				if (nlh->nlmsg_type == NLMSG_DONE && !dump)
-					continue;
-				int err = code < 0 ? -code : code ? EPROTO : 0;
-				const char *x = NULL;
-				if (err && nlh->nlmsg_type == NLMSG_ERROR &&
-				    mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct nlmsgerr))
-					x = ext_msg(nlh);
-				if (err && x && !a->ext[0])
-					snprintf(a->ext, sizeof(a->ext), "%s", x);
-				if (hdr) {
-					a->hdr_err = err; /* an ack of it (0): not the end */
-				} else if (a->err[idx] < 0) {
-					a->err[idx] = err;
-					left--;
-				}
-			} else if (a->f && !hdr) {
-				found_msg(a->f, nlh);
-			}
-		}
+		     mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			if (nlh->nlmsg_pid == n->portid)
+				answer(nlh, m, batch, dump, a, &left);
 	}
 	free(buf);
+	if (r == 0 && overflow && !a->hdr_err) {
+		bool any = false;
+		for (unsigned int i = 0; i < m->n && !any; i++)
+			any = a->err[i] > 0;
+		if (!any)
+			a->hdr_err = ENOBUFS; /* failed, no telling why */
+	}
 	return r;
 }
 
@@ -375,7 +404,7 @@ int bnft_port_get(bnft *n, const bnft_port *key, bnft_port *out, berr *e)
 	elem x;
 	encode(key, is_any(key->host_ip), &x);
 	msgs m = {0};
-	elem_msg(n, &m, NFT_MSG_GETSETELEM, 0, &x, false);
+	elem_msg(n, &m, NFT_MSG_GETSETELEM, NLM_F_ACK, &x, false);
 	m.seq0 = n->seq;
 	found f = {.proto = key->proto, .any = is_any(key->host_ip)};
 	int err1;
