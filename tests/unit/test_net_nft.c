@@ -375,9 +375,14 @@ static void body_fast(bnft *n)
 	if (added < 0)
 		fprintf(stderr, "add %d ports: %s\n", MANY, e.msg);
 	size_t listed = count_ports(n);
+	/* every address of one of them: found in the dump of the whole range */
+	bnft_port last = port(IPPROTO_TCP, "0.0.0.0", 20000 + MANY - 1, "10.213.77.9", 80);
+	int clash = bnft_ports_add(n, &last, 1, &e);
+	bool named = !strcmp(e.msg, "port 21999/tcp is already published (to 10.213.77.5:80)");
 	int deleted = bnft_ports_del(n, many, MANY, &e);
 	CHECK(added == 0);
 	CHECK(listed == 1 + MANY);
+	CHECK(clash < 0 && named);
 	CHECK(deleted == 0);
 	CHECK(count_ports(n) == 1);
 
