@@ -5,10 +5,13 @@
  * "container" 10.213.77.2 serving TCP and UDP on port 80), publishes host
  * port 18080 and connects from the first namespace through 127.0.0.1, the
  * host-side address, and from the container itself (hairpin). Skips without
- * root, network namespaces, libnftables.so.1 or iproute2's ip. */
+ * root, network namespaces, libnftables.so.1 or iproute2's ip. The port
+ * calls go through raw nfnetlink (nft_ports.c); listings through
+ * libnftables: the fast path's elements are checked as nft sees them. */
 #include "check.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -31,6 +34,19 @@ static struct in_addr ip4(const char *s)
 	return a;
 }
 
+/* Whether libnftables.so.1 loads, tried in a child of its own: the body's
+ * process must not have it mapped (the fast path must not load it). */
+static bool have_libnftables(void)
+{
+	pid_t c = fork();
+	if (c == 0)
+		_exit(dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL) ? 0 : 1);
+	int st;
+	if (c < 0 || waitpid(c, &st, 0) < 0)
+		return false;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 /* Run body in a child with a fresh network namespace and an open context; the
  * child's exit status is its failure count (SKIP_EXIT: skipped, printed). */
 static int in_netns(void (*body)(bnft *))
@@ -43,6 +59,11 @@ static int in_netns(void (*body)(bnft *))
 		check_failures = 0; /* the child's own count is its exit status */
 		if (unshare(CLONE_NEWNET) < 0) {
 			printf("skip: no network namespaces (%s)\n", strerror(errno));
+			fflush(stdout);
+			_exit(SKIP_EXIT);
+		}
+		if (!have_libnftables()) {
+			printf("skip: libnftables.so.1 not found (install libnftables1)\n");
 			fflush(stdout);
 			_exit(SKIP_EXIT);
 		}
@@ -259,6 +280,129 @@ static void body_ports(bnft *n)
 static void test_ports(void)
 {
 	RUN_IN_NETNS(body_ports);
+}
+
+/* Whether libnftables is mapped into this process. */
+static bool nftables_loaded(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "libnftables") != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* The per-container path (raw nfnetlink): add, get, dup, del, and what
+ * libnftables' listing sees of it. */
+static void body_fast(bnft *n)
+{
+	berr e = {0};
+	bnft_port a = port(IPPROTO_TCP, "0.0.0.0", 8080, "10.213.77.5", 80);
+	bnft_port b = port(IPPROTO_UDP, "127.0.0.1", 5353, "10.213.77.6", 53);
+	bnft_port got;
+	/* no table: ENOENT, saying so; and no libnftables loaded for it */
+	CHECK(bnft_ports_add(n, &a, 1, &e) < 0 && e.errnum == ENOENT);
+	CHECK_CONTAINS(e.msg, "missing");
+	CHECK(bnft_port_get(n, &a, &got, &e) < 0 && e.errnum == ENOENT);
+	CHECK(bnft_ports_del(n, &a, 1, &e) == 0);
+	CHECK(!nftables_loaded());
+
+	bnft_net net = test_net();
+	CHECK(bnft_network_add(n, &net, &e) == 0);
+	bnft_port both[2] = {a, b};
+	CHECK(bnft_ports_add(n, both, 2, &e) == 0);
+	/* get: by key, the container end filled */
+	bnft_port key = port(IPPROTO_TCP, "0.0.0.0", 8080, "0.0.0.0", 0);
+	CHECK(bnft_port_get(n, &key, &got, &e) == 0);
+	CHECK(got.proto == IPPROTO_TCP && got.host_port == 8080 && got.host_ip.s_addr == 0);
+	CHECK(got.ctr_ip.s_addr == ip4("10.213.77.5").s_addr && got.ctr_port == 80);
+	key = port(IPPROTO_UDP, "127.0.0.1", 5353, "0.0.0.0", 0);
+	CHECK(bnft_port_get(n, &key, &got, &e) == 0);
+	CHECK(got.host_ip.s_addr == ip4("127.0.0.1").s_addr && got.host_port == 5353);
+	CHECK(got.ctr_ip.s_addr == ip4("10.213.77.6").s_addr && got.ctr_port == 53);
+	key = port(IPPROTO_UDP, "0.0.0.0", 5353, "0.0.0.0", 0); /* the other map */
+	CHECK(bnft_port_get(n, &key, &got, &e) < 0 && e.errnum == ENOENT);
+	key = port(IPPROTO_TCP, "127.0.0.1", 8080, "0.0.0.0", 0);
+	CHECK(bnft_port_get(n, &key, &got, &e) < 0 && e.errnum == ENOENT);
+	/* libnftables' view: the right keys and values in the right maps */
+	CHECK(has_port(n, &a));
+	CHECK(has_port(n, &b));
+	CHECK(count_ports(n) == 2);
+	const char *json;
+	CHECK(bnft_list_json(n, "list map ip berth udp_ip", &json, &e) == 0);
+	CHECK_CONTAINS(json, "{\"concat\": [\"127.0.0.1\", 5353]}, "
+			     "{\"concat\": [\"10.213.77.6\", 53]}");
+	CHECK(bnft_list_json(n, "list map ip berth tcp_any", &json, &e) == 0);
+	CHECK_CONTAINS(json, "[8080, {\"concat\": [\"10.213.77.5\", 80]}]");
+	/* an element nft made is read back by get */
+	CHECK(bnft_run(n, "add element ip berth tcp_ip { 10.1.2.3 . 9999 : 10.213.77.9 . 99 }\n",
+		       &e) == 0);
+	key = port(IPPROTO_TCP, "10.1.2.3", 9999, "0.0.0.0", 0);
+	CHECK(bnft_port_get(n, &key, &got, &e) == 0);
+	CHECK(got.ctr_ip.s_addr == ip4("10.213.77.9").s_addr && got.ctr_port == 99);
+
+	/* a 2-port add whose 2nd is taken (the kernel's EEXIST): neither */
+	bnft_port c = port(IPPROTO_TCP, "0.0.0.0", 7001, "10.213.77.7", 80);
+	bnft_port taken = port(IPPROTO_UDP, "127.0.0.1", 5353, "10.213.77.7", 53);
+	bnft_port two[2] = {c, taken};
+	CHECK(bnft_ports_add(n, two, 2, &e) < 0 && e.errnum == EADDRINUSE);
+	CHECK_STREQ(e.msg, "port 127.0.0.1:5353/udp is already published (to 10.213.77.6:53)");
+	CHECK(bnft_port_get(n, &c, &got, &e) < 0 && e.errnum == ENOENT);
+	CHECK(count_ports(n) == 3);
+
+	/* del: another container's mapping of the key stays, ours goes; twice
+	 * and absent are fine */
+	bnft_port other = port(IPPROTO_TCP, "0.0.0.0", 8080, "10.213.77.8", 80);
+	bnft_port mix[3] = {other, b, b};
+	CHECK(bnft_ports_del(n, mix, 3, &e) == 0);
+	CHECK(has_port(n, &a));
+	CHECK(!has_port(n, &b));
+	CHECK(bnft_ports_del(n, &b, 1, &e) == 0);
+	CHECK(bnft_ports_del(n, &a, 1, &e) == 0);
+	CHECK(bnft_port_get(n, &a, &got, &e) < 0 && e.errnum == ENOENT);
+	CHECK(count_ports(n) == 1);
+
+	/* a long range (-p 127.0.0.1:20000-21999:80): one batch, every ack read */
+	enum { MANY = 2000 };
+	bnft_port *many = calloc(MANY, sizeof(*many));
+	CHECK(many);
+	for (size_t i = 0; i < MANY; i++)
+		many[i] = port(IPPROTO_TCP, "127.0.0.1", (uint16_t)(20000 + i), "10.213.77.5", 80);
+	int added = bnft_ports_add(n, many, MANY, &e);
+	if (added < 0)
+		fprintf(stderr, "add %d ports: %s\n", MANY, e.msg);
+	size_t listed = count_ports(n);
+	/* every address of one of them: found in the dump of the whole range */
+	bnft_port last = port(IPPROTO_TCP, "0.0.0.0", 20000 + MANY - 1, "10.213.77.9", 80);
+	int clash = bnft_ports_add(n, &last, 1, &e);
+	bool named = !strcmp(e.msg, "port 21999/tcp is already published (to 10.213.77.5:80)");
+	int deleted = bnft_ports_del(n, many, MANY, &e);
+	CHECK(added == 0);
+	CHECK(listed == 1 + MANY);
+	CHECK(clash < 0 && named);
+	CHECK(deleted == 0);
+	CHECK(count_ports(n) == 1);
+
+	/* the table gone (a `nft flush ruleset`): ENOENT again, also for the
+	 * range (an error for each of its messages: more than a socket's queue
+	 * holds) */
+	CHECK(bnft_run(n, "flush ruleset\n", &e) == 0);
+	added = bnft_ports_add(n, many, MANY, &e);
+	free(many);
+	CHECK(added < 0 && e.errnum == ENOENT);
+	CHECK(bnft_ports_add(n, &a, 1, &e) < 0 && e.errnum == ENOENT);
+	CHECK_CONTAINS(e.msg, "missing");
+	CHECK(bnft_ports_add(n, &b, 1, &e) < 0 && e.errnum == ENOENT);
+	CHECK(bnft_port_get(n, &a, &got, &e) < 0 && e.errnum == ENOENT);
+	CHECK(bnft_ports_del(n, &a, 1, &e) == 0);
+}
+
+static void test_fast(void)
+{
+	RUN_IN_NETNS(body_fast);
 }
 
 static void body_errors(bnft *n)
@@ -620,4 +764,5 @@ static void test_traffic(void)
 	RUN_IN_NETNS(body_traffic);
 }
 
-CHECK_MAIN(test_network_add_idempotent, test_ports, test_errors, test_traffic, test_forwarding)
+CHECK_MAIN(test_network_add_idempotent, test_ports, test_fast, test_errors, test_traffic,
+	   test_forwarding)

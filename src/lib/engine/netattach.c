@@ -394,19 +394,22 @@ int eng_net_detach(eng *g, const char *id, json_object *doc, berr *e)
 	if (!n)
 		return -1;
 	/* only our own elements: a host port another container took since
-	 * (ours was stale) stays */
-	bnft_port *have = NULL;
-	size_t nh = 0;
-	if (bnft_ports_list(n, &have, &nh, e) == 0) {
-		for (size_t i = 0; i < np; i++)
-			for (size_t j = 0; j < nh; j++)
-				if (port_eq(&have[j], &p[i]) &&
-				    bnft_ports_del(n, &p[i], 1, &ig) < 0 && r == 0)
-					r = berr_set(e, ig.errnum, "%s", ig.msg);
-	} else {
-		r = -1;
+	 * (ours was stale) stays. A get per port (raw nfnetlink, no listing),
+	 * then one batch for those still ours. */
+	bnft_port *mine = xreallocarray(NULL, np, sizeof(*mine));
+	size_t nm = 0;
+	for (size_t i = 0; i < np; i++) {
+		bnft_port have;
+		if (bnft_port_get(n, &p[i], &have, &ig) == 0) {
+			if (port_eq(&have, &p[i]))
+				mine[nm++] = p[i];
+		} else if (ig.errnum != ENOENT && r == 0) {
+			r = berr_set(e, ig.errnum, "%s", ig.msg);
+		}
 	}
-	free(have);
+	if (nm && bnft_ports_del(n, mine, nm, &ig) < 0 && r == 0)
+		r = berr_set(e, ig.errnum, "%s", ig.msg);
+	free(mine);
 	bnft_close(n);
 	return r;
 }

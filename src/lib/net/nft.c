@@ -1,13 +1,16 @@
-/* The libnftables context: loaded with dlopen, one batch per bnft_run.
+/* The context: libnftables loaded with dlopen at the first call that needs
+ * it (bnft_lib), one batch per bnft_run; bnft_close for both back ends.
  *
  * libnftables.h is not included: the few entry points are declared here, so
  * that berth builds without libnftables-dev and runs without libnftables1
  * until a network is touched. Their ABI is the soname's (libnftables.so.1).
  */
 #include "net/nft.h"
+#include "net/nft_priv.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -32,25 +35,6 @@
 #define NFT_CTX_OUTPUT_NUMERIC_ALL   ((1u << 7) | (1u << 8) | (1u << 9) | (1u << 10))
 #define NFT_CTX_OUTPUT_NUMERIC_PROTO (1u << 7)
 
-struct nft_ctx;
-
-struct bnft {
-	void *dl;
-	struct nft_ctx *ctx;
-	struct nft_ctx *(*ctx_new)(uint32_t flags);
-	void (*ctx_free)(struct nft_ctx *ctx);
-	int (*buffer_output)(struct nft_ctx *ctx);
-	int (*buffer_error)(struct nft_ctx *ctx);
-	const char *(*get_output)(struct nft_ctx *ctx);
-	const char *(*get_error)(struct nft_ctx *ctx);
-	void (*set_output_flags)(struct nft_ctx *ctx, unsigned int flags);
-	int (*run_buffer)(struct nft_ctx *ctx, const char *buf);
-	int (*run_file)(struct nft_ctx *ctx, const char *filename);
-	int memfd;     /* the batch, as a file: see run() */
-	bool deleted;  /* a batch deleted something: see bnft_close */
-	char path[32]; /* /proc/self/fd/N of memfd */
-};
-
 static int load_sym(bnft *n, void *slot, const char *name, berr *e)
 {
 	void *p = dlsym(n->dl, name);
@@ -63,15 +47,23 @@ static int load_sym(bnft *n, void *slot, const char *name, berr *e)
 
 bnft *bnft_open(berr *e)
 {
+	(void)e; /* nothing can fail here: each back end is made at its first use */
 	bnft *n = xzalloc(sizeof(*n));
 	n->memfd = -1;
-	n->dl = dlopen(NFT_SONAME, RTLD_NOW | RTLD_LOCAL);
+	return n;
+}
+
+int bnft_lib(bnft *n, berr *e)
+{
+	if (n->ctx)
+		return 0;
 	if (!n->dl) {
-		const char *why = dlerror();
-		berr_set(e, ENOENT, "%s not found (install libnftables1): %s", NFT_SONAME,
-			 why ? why : "dlopen failed");
-		free(n);
-		return NULL;
+		n->dl = dlopen(NFT_SONAME, RTLD_NOW | RTLD_LOCAL);
+		if (!n->dl) {
+			const char *why = dlerror();
+			return berr_set(e, ENOENT, "%s not found (install libnftables1): %s",
+					NFT_SONAME, why ? why : "dlopen failed");
+		}
 	}
 	if (load_sym(n, &n->ctx_new, "nft_ctx_new", e) < 0 ||
 	    load_sym(n, &n->ctx_free, "nft_ctx_free", e) < 0 ||
@@ -82,19 +74,19 @@ bnft *bnft_open(berr *e)
 	    load_sym(n, &n->set_output_flags, "nft_ctx_output_set_flags", e) < 0 ||
 	    load_sym(n, &n->run_buffer, "nft_run_cmd_from_buffer", e) < 0 ||
 	    load_sym(n, &n->run_file, "nft_run_cmd_from_filename", e) < 0)
-		goto fail;
-	n->ctx = n->ctx_new(NFT_CTX_DEFAULT);
-	if (!n->ctx) {
-		berr_set(e, ENOMEM, "nft_ctx_new failed");
-		goto fail;
-	}
+		return -1;
+	struct nft_ctx *ctx = n->ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx)
+		return berr_set(e, ENOMEM, "nft_ctx_new failed");
 	/* Both streams into memory: the library never prints. */
-	if (n->buffer_output(n->ctx) != 0 || n->buffer_error(n->ctx) != 0) {
-		berr_set(e, ENOMEM, "nft: cannot buffer output");
-		goto fail;
+	if (n->buffer_output(ctx) != 0 || n->buffer_error(ctx) != 0) {
+		n->ctx_free(ctx);
+		return berr_set(e, ENOMEM, "nft: cannot buffer output");
 	}
+	n->ctx = ctx;
 	n->set_output_flags(n->ctx, NFT_CTX_OUTPUT_NUMERIC_PROTO);
-	n->memfd = memfd_create("berth-nft", MFD_CLOEXEC);
+	if (n->memfd < 0)
+		n->memfd = memfd_create("berth-nft", MFD_CLOEXEC);
 	if (n->memfd >= 0) {
 		snprintf(n->path, sizeof(n->path), "/proc/self/fd/%d", n->memfd);
 		if (access(n->path, R_OK) < 0) { /* no /proc: batches from the buffer */
@@ -102,17 +94,15 @@ bnft *bnft_open(berr *e)
 			n->memfd = -1;
 		}
 	}
-	return n;
-fail:
-	bnft_close(n);
-	return NULL;
+	return 0;
 }
 
 /* After a transaction that deleted something, nf_tables frees the old
  * objects in a work item after an RCU grace period (~10 ms here), and the
  * last close of any nfnetlink socket while that work is pending waits for
  * it, holding the commit mutex (nft_rcv_nl_event on NETLINK_URELEASE): on
- * the path of every `run --rm -p` and `rm`, and of the next transaction.
+ * the path of every `run --rm -p` and `rm`, and of the next transaction
+ * (libnftables' socket and the raw one of nft_ports.c alike).
  * So that last close is left to a detached child that keeps nothing
  * else open (no pipe of ours stays open in it) and closes only after the
  * work is done, so that nobody waits: the caller's own close is then not
@@ -162,12 +152,14 @@ void bnft_close(bnft *n)
 {
 	if (!n)
 		return;
-	if (n->ctx && n->deleted)
-		close_later();
+	if ((n->ctx || n->nl) && n->deleted)
+		close_later(); /* before our closes: the child holds both sockets */
 	if (n->ctx)
 		n->ctx_free(n->ctx);
 	if (n->dl)
 		dlclose(n->dl);
+	if (n->nl)
+		mnl_socket_close(n->nl);
 	if (n->memfd >= 0)
 		close(n->memfd);
 	free(n);
@@ -236,6 +228,8 @@ static int run(bnft *n, const char *cmds)
 
 int bnft_run(bnft *n, const char *cmds, berr *e)
 {
+	if (bnft_lib(n, e) < 0)
+		return -1;
 	n->set_output_flags(n->ctx, NFT_CTX_OUTPUT_NUMERIC_PROTO);
 	if (strstr(cmds, "delete ") || strstr(cmds, "flush ") || strstr(cmds, "destroy "))
 		n->deleted = true;
@@ -249,6 +243,8 @@ int bnft_run(bnft *n, const char *cmds, berr *e)
 
 int bnft_list_json(bnft *n, const char *cmd, const char **json, berr *e)
 {
+	if (bnft_lib(n, e) < 0)
+		return -1;
 	n->set_output_flags(n->ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_NUMERIC_ALL);
 	int r = n->run_buffer(n->ctx, cmd);
 	n->set_output_flags(n->ctx, NFT_CTX_OUTPUT_NUMERIC_PROTO);

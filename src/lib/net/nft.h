@@ -1,8 +1,11 @@
 /* nftables for berth's networks: NAT, published ports, isolation.
  *
- * libnftables is loaded with dlopen("libnftables.so.1") at bnft_open, not
- * linked: only the commands that change networking pay for its shared objects.
- * Every change is one nft batch (one kernel transaction: all of it or none).
+ * libnftables is loaded with dlopen("libnftables.so.1") at the first call
+ * that needs it (the table, its rules, listings), not linked: only the
+ * commands that change networks pay for its shared objects. A container's
+ * published ports (bnft_ports_add/del, bnft_port_get) go as raw nfnetlink
+ * messages through libmnl instead: no libnftables on that path.
+ * Every change is one batch (one kernel transaction: all of it or none).
  * berth's rules live in its own table `ip berth`; nft_rules.c documents it.
  *
  * All functions take the calling thread's network namespace (the socket is
@@ -17,9 +20,11 @@
 
 #include "util/error.h"
 
-typedef struct bnft bnft; /* one libnftables context, dlopen'ed on first bnft_open */
+typedef struct bnft bnft; /* a context: libnftables and/or a raw nfnetlink socket */
 
-/* ENOENT/ELIBACC "libnftables.so.1 not found (install libnftables1)". */
+/* Cheap (no library, no socket yet): never fails today. The libnftables-backed
+ * calls fail ENOENT/ELIBACC "libnftables.so.1 not found (install
+ * libnftables1)" when it is missing. */
 bnft *bnft_open(berr *e);
 void bnft_close(bnft *n);
 
@@ -62,8 +67,12 @@ typedef struct bnft_port {
  * round (Docker's rule). The table must exist (bnft_network_add): ENOENT. */
 int bnft_ports_add(bnft *n, const bnft_port *p, size_t np, berr *e);
 /* Remove these exact mappings; absent entries, or a host port now mapped to
- * another container, are left alone: fine. */
+ * another container, are left alone: fine (no table: fine). */
 int bnft_ports_del(bnft *n, const bnft_port *p, size_t np, berr *e);
+/* The element for key's (proto, host_ip, host_port): *out filled (its
+ * ctr_ip, ctr_port; the key's fields copied). None (or no table): -1 with
+ * e->errnum ENOENT. */
+int bnft_port_get(bnft *n, const bnft_port *key, bnft_port *out, berr *e);
 /* Every published port in the table (for `system check --repair` and conflict
  * owner lookups); *out is malloc'ed (NULL when none), no table: 0 ports. */
 int bnft_ports_list(bnft *n, bnft_port **out, size_t *np, berr *e);

@@ -72,6 +72,7 @@
  * additions closes in ~0.1 ms.
  */
 #include "net/nft.h"
+#include "net/nft_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -282,7 +283,7 @@ static bool is_any(struct in_addr a)
 }
 
 /* "8080/tcp" or "127.0.0.1:8080/tcp" */
-static void host_spec(const bnft_port *p, char *buf, size_t size)
+void bnft_host_spec(const bnft_port *p, char *buf, size_t size)
 {
 	char a[INET_ADDRSTRLEN];
 	if (is_any(p->host_ip)) {
@@ -293,7 +294,7 @@ static void host_spec(const bnft_port *p, char *buf, size_t size)
 	snprintf(buf, size, "%s:%u/%s", a, p->host_port, proto_name(p->proto));
 }
 
-static int check_port(const bnft_port *p, berr *e)
+int bnft_port_check(const bnft_port *p, berr *e)
 {
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return berr_set(e, EINVAL, "nft: port protocol %d is neither tcp nor udp",
@@ -303,42 +304,6 @@ static int check_port(const bnft_port *p, berr *e)
 	if (is_any(p->ctr_ip))
 		return berr_set(e, EINVAL, "nft: port %u: no container address", p->host_port);
 	return 0;
-}
-
-/* One map element: "[IP . ]HPORT : CIP . CPORT". */
-static void port_element(cmdbuf *b, const bnft_port *p)
-{
-	char h[INET_ADDRSTRLEN], c[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &p->ctr_ip, c, sizeof(c));
-	if (is_any(p->host_ip)) {
-		cb_addf(b, "%u : %s . %u", p->host_port, c, p->ctr_port);
-		return;
-	}
-	inet_ntop(AF_INET, &p->host_ip, h, sizeof(h));
-	cb_addf(b, "%s . %u : %s . %u", h, p->host_port, c, p->ctr_port);
-}
-
-/* One command per map naming every element of np that goes there. */
-static void port_commands(cmdbuf *b, const char *verb, const bnft_port *p, size_t np)
-{
-	static const int protos[] = {IPPROTO_TCP, IPPROTO_UDP};
-	for (size_t k = 0; k < 2; k++)
-		for (int any = 1; any >= 0; any--) {
-			bool first = true;
-			for (size_t i = 0; i < np; i++) {
-				if (p[i].proto != protos[k] || is_any(p[i].host_ip) != (bool)any)
-					continue;
-				if (first)
-					cb_addf(b, "%s element " T " %s_%s { ", verb,
-						proto_name(protos[k]), any ? "any" : "ip");
-				else
-					cb_addf(b, ", ");
-				port_element(b, &p[i]);
-				first = false;
-			}
-			if (!first)
-				cb_addf(b, " }\n");
-		}
 }
 
 /* ---- reading the maps back (JSON) ---- */
@@ -509,10 +474,10 @@ static int slot_cmp(const void *x, const void *y)
 	return (int)a->is_new - (int)b->is_new;
 }
 
-static int conflict(const bnft_port *want, const bnft_port *have, berr *e)
+int bnft_conflict(const bnft_port *want, const bnft_port *have, berr *e)
 {
 	char spec[64], c[INET_ADDRSTRLEN];
-	host_spec(want, spec, sizeof(spec));
+	bnft_host_spec(want, spec, sizeof(spec));
 	if (!have)
 		return berr_set(e, EADDRINUSE, "port %s is given twice", spec);
 	inet_ntop(AF_INET, &have->ctr_ip, c, sizeof(c));
@@ -523,7 +488,7 @@ static int conflict(const bnft_port *want, const bnft_port *have, berr *e)
 /* Two entries of one (proto, port) clash when either is on every address or
  * both name the same one. Sorted, INADDR_ANY comes first in its group and the
  * same address is adjacent: one pass. */
-static int find_conflict(const bnft_port *have, size_t nh, const bnft_port *p, size_t np, berr *e)
+int bnft_find_conflict(const bnft_port *have, size_t nh, const bnft_port *p, size_t np, berr *e)
 {
 	size_t ns = nh + np;
 	slot *s = xreallocarray(NULL, ns ? ns : 1, sizeof(*s));
@@ -551,13 +516,13 @@ static int find_conflict(const bnft_port *have, size_t nh, const bnft_port *p, s
 				continue;
 			bool same_prev = i > g && s[i - 1].p->host_ip.s_addr == q->host_ip.s_addr;
 			if (any_have)
-				r = conflict(q, any_have, e);
+				r = bnft_conflict(q, any_have, e);
 			else if (is_any(q->host_ip) && first_have)
-				r = conflict(q, first_have, e);
+				r = bnft_conflict(q, first_have, e);
 			else if (same_prev && !s[i - 1].is_new)
-				r = conflict(q, s[i - 1].p, e);
+				r = bnft_conflict(q, s[i - 1].p, e);
 			else if (first_new && (any_new || same_prev))
-				r = conflict(q, NULL, e);
+				r = bnft_conflict(q, NULL, e);
 			first_new = first_new ? first_new : q;
 			any_new = any_new || is_any(q->host_ip);
 		}
@@ -565,133 +530,4 @@ static int find_conflict(const bnft_port *have, size_t nh, const bnft_port *p, s
 	}
 	free(s);
 	return r;
-}
-
-/* The maps that can hold a clash with p: for a port on every address the
- * *_ip map of its protocol, for one on one address the *_any map. (A key of
- * the same map clashing is the kernel's to refuse: `create`.) The common
- * `-p 8080:80` then lists the one-address maps only, mostly empty: nft lists
- * or `get`s from a map by fetching it whole, a millisecond per thousand
- * ports. */
-static unsigned clash_maps(const bnft_port *p, size_t np)
-{
-	unsigned mask = 0;
-	for (size_t i = 0; i < np; i++)
-		mask |= map_bit(p[i].proto, !is_any(p[i].host_ip));
-	return mask;
-}
-
-int bnft_ports_add(bnft *n, const bnft_port *p, size_t np, berr *e)
-{
-	for (size_t i = 0; i < np; i++)
-		if (check_port(&p[i], e) < 0)
-			return -1;
-	if (!np)
-		return 0;
-	portvec have = {0};
-	bool none;
-	int r = list_maps(n, clash_maps(p, np), &have, &none, e);
-	if (r == 0)
-		r = find_conflict(have.v, have.len, p, np, e);
-	free(have.v);
-	if (r < 0)
-		return -1;
-	cmdbuf b = {0};
-	/* create, not add: a key another berth process published meanwhile fails
-	 * the whole batch instead of being overwritten. */
-	port_commands(&b, "create", p, np);
-	r = bnft_run(n, b.s, e);
-	free(b.s);
-	if (r == 0)
-		return 0;
-	if (e->errnum == ENOENT)
-		return berr_ctx(e, "nft table " T " or its maps are missing (the network is not "
-				   "set up)");
-	if (e->errnum != EEXIST)
-		return -1;
-	/* Taken meanwhile: list what is there to name the owner. */
-	char why[sizeof(e->msg)];
-	snprintf(why, sizeof(why), "%s", e->msg);
-	bnft_port *all;
-	size_t na;
-	if (bnft_ports_list(n, &all, &na, e) < 0)
-		return -1;
-	r = find_conflict(all, na, p, np, e);
-	free(all);
-	if (r == 0)
-		berr_set(e, EADDRINUSE, "a port is already published: %s", why);
-	return -1;
-}
-
-static int port_key_cmp(const void *x, const void *y)
-{
-	const bnft_port *a = x, *b = y;
-	slot sa = {a, false}, sb = {b, false};
-	return slot_cmp(&sa, &sb);
-}
-
-/* Delete exactly these mappings, each once, after a listing: the slow path
- * of bnft_ports_del. */
-static int ports_del_listed(bnft *n, const bnft_port *p, size_t np, berr *e)
-{
-	bnft_port *have;
-	size_t nh;
-	if (bnft_ports_list(n, &have, &nh, e) < 0)
-		return -1;
-	if (nh)
-		qsort(have, nh, sizeof(*have), port_key_cmp);
-	/* Only the entries that are there and still ours (same container end),
-	 * each once. */
-	bnft_port *del = xreallocarray(NULL, np, sizeof(*del));
-	size_t nd = 0;
-	for (size_t i = 0; i < np; i++) {
-		const bnft_port *h =
-		    nh ? bsearch(&p[i], have, nh, sizeof(*have), port_key_cmp) : NULL;
-		if (h && h->ctr_ip.s_addr == p[i].ctr_ip.s_addr && h->ctr_port == p[i].ctr_port)
-			del[nd++] = p[i];
-	}
-	qsort(del, nd, sizeof(*del), port_key_cmp);
-	size_t nu = 0;
-	for (size_t i = 0; i < nd; i++)
-		if (!nu || port_key_cmp(&del[nu - 1], &del[i]))
-			del[nu++] = del[i];
-	nd = nu;
-	int r = 0;
-	if (nd) {
-		cmdbuf b = {0};
-		port_commands(&b, "delete", del, nd);
-		r = bnft_run(n, b.s, e);
-		free(b.s);
-	}
-	free(have);
-	free(del);
-	return r;
-}
-
-/* An add before the delete of each element makes an absent one no error, in
- * one batch of no listing; the add fails (EEXIST) where the key maps to
- * another container: then the mappings still ours are found in a listing. */
-int bnft_ports_del(bnft *n, const bnft_port *p, size_t np, berr *e)
-{
-	for (size_t i = 0; i < np; i++)
-		if (check_port(&p[i], e) < 0)
-			return -1;
-	if (!np)
-		return 0;
-	cmdbuf b = {0};
-	port_commands(&b, "add", p, np);
-	port_commands(&b, "delete", p, np);
-	int r = bnft_run(n, b.s, e);
-	free(b.s);
-	if (r == 0)
-		return 0;
-	if (e->errnum == ENOENT) {
-		berr le = {0};
-		if (table_exists(n, &le) == 0)
-			return 0; /* no table: no ports */
-	} else if (e->errnum != EEXIST) {
-		return -1;
-	}
-	/* another container's now, or one key given twice */
-	return ports_del_listed(n, p, np, e);
 }
