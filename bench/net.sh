@@ -131,7 +131,7 @@ chain_berth=$(chain berth bnet)
 chain_podman=$(chain podman $PNET)
 
 # 3. iperf3
-gbps() { python3 -c 'import json,sys; print(f"{json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9:.2f}")'; }
+gbps() { python3 -c 'import json,sys; v = json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]; print("%.2f" % (v / 1e9))'; }
 med3() { python3 -c 'import sys,statistics; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.2f}")' "$@"; }
 iperf_pair() { # engine -> "ctr_to_ctr host_to_ctr" Gbit/s
 	local eng=$1 net=$2
@@ -146,7 +146,9 @@ iperf_pair() { # engine -> "ctr_to_ctr host_to_ctr" Gbit/s
 	local a=() h=()
 	for k in 1 2 3; do
 		a+=("$("${E[@]}" run --rm --network "$net" "${x[@]}" "$IMG" iperf3 -c "$ip" -t "$secs" -J | gbps)")
-		h+=("$(iperf3 -c 127.0.0.1 -p 15201 -t "$secs" -J | gbps)")
+		sleep 0.5 # the server takes the next test once it has closed the last
+		h+=("$(iperf3 -c 127.0.0.1 -p 15201 -t "$secs" -J | tee "$work/iperf-$eng-$k.json" | gbps)")
+		sleep 0.5
 	done
 	"${E[@]}" rm -f srv >/dev/null
 	echo "$(med3 "${a[@]}") $(med3 "${h[@]}")"

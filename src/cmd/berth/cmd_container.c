@@ -439,18 +439,8 @@ int cmd_container_inspect(cli *c, int argc, char **argv)
 		return cmd_inspect(c, argc, argv);
 	}
 	int rc = 0;
-	if (format) {
-		for (size_t k = 0; k < json_object_array_length(arr) && rc == 0; k++) {
-			if (tmpl_render(format, json_object_array_get_idx(arr, k), stdout, &e) < 0)
-				rc = cli_fail(125, &e);
-			else
-				putchar('\n');
-		}
-	} else {
-		printf("%s\n", json_object_to_json_string_ext(
-				   arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-					    JSON_C_TO_STRING_NOSLASHESCAPE));
-	}
+	if (tmpl_print_array(format, arr, JSON_C_TO_STRING_SPACED, &e) < 0)
+		rc = cli_fail(125, &e);
 	json_object_put(arr);
 	return rc;
 }

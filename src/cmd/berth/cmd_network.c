@@ -146,16 +146,8 @@ static int net_inspect(cli *c, int argc, char **argv)
 		json_object_object_del(o, "BerthDNS");
 		json_object_array_add(arr, o);
 	}
-	for (size_t k = 0; format && k < json_object_array_length(arr); k++) {
-		if (tmpl_render(format, json_object_array_get_idx(arr, k), stdout, &e) < 0) {
-			rc = cli_fail(125, &e);
-			break;
-		}
-		putchar('\n');
-	}
-	if (!format)
-		printf("%s\n", json_object_to_json_string_ext(
-				   arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (tmpl_print_array(format, arr, 0, &e) < 0)
+		rc = cli_fail(125, &e);
 	json_object_put(arr);
 	return rc;
 }

@@ -113,3 +113,19 @@ int tmpl_render(const char *fmt, json_object *doc, FILE *out, berr *e)
 	}
 	return 0;
 }
+
+int tmpl_print_array(const char *format, json_object *arr, int json_flags, berr *e)
+{
+	if (!format) {
+		printf("%s\n", json_object_to_json_string_ext(
+				   arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE |
+					    json_flags));
+		return 0;
+	}
+	for (size_t k = 0; k < json_object_array_length(arr); k++) {
+		if (tmpl_render(format, json_object_array_get_idx(arr, k), stdout, e) < 0)
+			return -1;
+		putchar('\n');
+	}
+	return 0;
+}

@@ -299,23 +299,35 @@ static void undo_veths(nl_sock *nl, const char *id, int upto)
 	}
 }
 
+int net_open_ns(pid_t pid, int *nsfd, nl_sock *host, nl_sock *ctr, berr *e)
+{
+	char nsp[64];
+	snprintf(nsp, sizeof(nsp), "/proc/%d/ns/net", (int)pid);
+	*nsfd = open(nsp, O_RDONLY | O_CLOEXEC);
+	if (*nsfd < 0)
+		return berr_sys(e, "open %s", nsp);
+	if (nl_open(host, -1, e) < 0)
+		goto fail;
+	if (nl_open(ctr, *nsfd, e) < 0) {
+		nl_close(host);
+		goto fail;
+	}
+	return 0;
+fail:
+	close(*nsfd);
+	*nsfd = -1;
+	return -1;
+}
+
 int eng_net_attach(eng *g, const char *id, json_object *doc, pid_t pid, eng_net_hold *hold, berr *e)
 {
 	hold->n = 0;
 	if (!bridged(doc))
 		return 0;
-	char nsp[64];
-	snprintf(nsp, sizeof(nsp), "/proc/%d/ns/net", (int)pid);
-	_cleanup_close_ int nsfd = open(nsp, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0)
-		return berr_sys(e, "open %s", nsp);
+	_cleanup_close_ int nsfd = -1;
 	nl_sock host, ctr;
-	if (nl_open(&host, -1, e) < 0)
+	if (net_open_ns(pid, &nsfd, &host, &ctr, e) < 0)
 		return -1;
-	if (nl_open(&ctr, nsfd, e) < 0) {
-		nl_close(&host);
-		return -1;
-	}
 	int k = 0, r = 0;
 	bool route = false;
 	json_object_object_foreach(ctr_networks(doc), name, v)

@@ -23,18 +23,11 @@ static int load_ctr(eng *g, const char *ctr, char id[65], json_object **doc, con
 
 static int live_attach(const char *id, int pid, int ifk, const eng_endpoint *ep, berr *e)
 {
-	char nsp[64], hn[16], cn[16];
-	snprintf(nsp, sizeof(nsp), "/proc/%d/ns/net", pid);
-	_cleanup_close_ int nsfd = open(nsp, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0)
-		return berr_sys(e, "open %s", nsp);
+	char hn[16], cn[16];
+	_cleanup_close_ int nsfd = -1;
 	nl_sock host, ctr;
-	if (nl_open(&host, -1, e) < 0)
+	if (net_open_ns(pid, &nsfd, &host, &ctr, e) < 0)
 		return -1;
-	if (nl_open(&ctr, nsfd, e) < 0) {
-		nl_close(&host);
-		return -1;
-	}
 	net_host_ifname(id, ifk, hn);
 	snprintf(cn, sizeof(cn), "eth%d", ifk);
 	int br = nl_link_index(&host, ep->bridge, e);

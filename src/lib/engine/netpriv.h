@@ -75,5 +75,9 @@ static inline json_object *jobj(json_object *o, const char *k)
 	return v;
 }
 int net_lease_active(eng *g, const char *net, const char *id, bool active, berr *e);
+/* The netns of pid (*nsfd) with a netlink socket in it (ctr) and one in
+ * ours (host); all closed again on error. */
+struct nl_sock;
+int net_open_ns(pid_t pid, int *nsfd, struct nl_sock *host, struct nl_sock *ctr, berr *e);
 /* bv + 10 hex of the id + the interface index */
 void net_host_ifname(const char *id, int k, char out[16]);
