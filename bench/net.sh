@@ -131,7 +131,14 @@ chain_berth=$(chain berth bnet)
 chain_podman=$(chain podman $PNET)
 
 # 3. iperf3
-gbps() { python3 -c 'import json,sys; v = json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]; print("%.2f" % (v / 1e9))'; }
+gbps() { # iperf3 -J on stdin -> Gbit/s received; its error on stderr
+	python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+if "error" in j:
+    sys.exit("bench/net.sh: iperf3: " + j["error"])
+print("%.2f" % (j["end"]["sum_received"]["bits_per_second"] / 1e9))'
+}
 med3() { python3 -c 'import sys,statistics; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.2f}")' "$@"; }
 iperf_pair() { # engine -> "ctr_to_ctr host_to_ctr" Gbit/s
 	local eng=$1 net=$2
@@ -142,7 +149,7 @@ iperf_pair() { # engine -> "ctr_to_ctr host_to_ctr" Gbit/s
 	"${E[@]}" run -d --network "$net" --name srv -p 15201:5201 "${x[@]}" "$IMG" iperf3 -s >/dev/null
 	sleep 1
 	local ip
-	ip=$("${E[@]}" inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" srv)
+	ip=$("${E[@]}" inspect -f "{{.NetworkSettings.Networks.$net.IPAddress}}" srv)
 	local a=() h=()
 	for k in 1 2 3; do
 		a+=("$("${E[@]}" run --rm --network "$net" "${x[@]}" "$IMG" iperf3 -c "$ip" -t "$secs" -J | gbps)")
