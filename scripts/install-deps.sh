@@ -19,11 +19,14 @@ demo=(busybox-static python3)
 # driving berth-runtime, tests/integration/test_client_docker.py, which starts
 # a private daemon of its own: the package's own system daemon is not started;
 # man-db and groff-base render the man pages, zsh and fish load the completion
-# scripts: tests/integration/test_cli_help.py)
+# scripts: tests/integration/test_cli_help.py; networking, docs/networking.md:
+# nftables (the tests list berth's table), aardvark-dns (names on user
+# networks), netavark (Podman's own network stack, its side of bench/net.sh),
+# iperf3, slirp4netns and passt (rootless), curl (published ports))
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
 	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish
-	nftables aardvark-dns iperf3 slirp4netns passt)
+	nftables aardvark-dns netavark iperf3 slirp4netns passt curl)
 
 want=("${build[@]}")
 case "${1:-}" in
