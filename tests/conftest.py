@@ -256,3 +256,26 @@ def pytest_terminal_summary(terminalreporter):
         more = f" and {len(files) - 3} more" if len(files) > 3 else ""
         n = len(where)
         tr.write_line(f"{n:4} {'test' if n == 1 else 'tests'}: {reason}  [{shown}{more}]")
+
+
+# ---- what a test leaves on the host ----------------------------------------
+# Every berth network a test makes lives on the host (a bridge berthN, the
+# network's nftables elements). A test that ends with a berth bridge that was
+# not there before it started left one behind: it fails with the bridge's
+# name, so the culprit is found where it is (not in a later test).
+def _berth_bridges():
+    try:
+        return {p.name for p in pathlib.Path("/sys/class/net").iterdir()
+                if p.name.startswith("berth") and (p / "bridge").exists()}
+    except OSError:
+        return set()
+
+
+@pytest.fixture(autouse=True)
+def _no_bridge_left_behind(request):
+    before = _berth_bridges()
+    yield
+    left = sorted(_berth_bridges() - before)
+    if left:
+        pytest.fail(f"{request.node.nodeid} left berth bridges behind: {', '.join(left)}",
+                    pytrace=False)
