@@ -177,7 +177,17 @@ static void test_resolv_internal_dns(void)
 	net_resolv_opts o = {.internal_dns = "10.89.0.1"};
 	_cleanup_free_ char *s = resolv(
 	    "nameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch lan\noptions edns0\n", &o, false);
-	CHECK_STREQ(s, "search lan\nnameserver 10.89.0.1\noptions edns0\n");
+	CHECK_STREQ(s, "search lan\nnameserver 10.89.0.1\noptions edns0 ndots:0\n");
+	/* ndots set (by the host or --dns-option): kept, no ndots:0 */
+	_cleanup_free_ char *s1 =
+	    resolv("nameserver 192.0.2.53\noptions ndots:2 edns0\n", &o, false);
+	CHECK_STREQ(s1, "nameserver 10.89.0.1\noptions ndots:2 edns0\n");
+	const char *opts[] = {"ndots:3", NULL};
+	net_resolv_opts o3 = {.options = opts, .internal_dns = "10.89.0.1"};
+	_cleanup_free_ char *s3 = resolv("options rotate\n", &o3, false);
+	CHECK_STREQ(s3, "nameserver 10.89.0.1\noptions ndots:3\n");
+	_cleanup_free_ char *s4 = resolv("", &o, false);
+	CHECK_STREQ(s4, "nameserver 10.89.0.1\noptions ndots:0\n");
 	const char *dns[] = {"1.1.1.1", NULL};
 	net_resolv_opts o2 = {.dns = dns, .internal_dns = "10.89.0.1"};
 	_cleanup_free_ char *s2 = resolv("nameserver 192.0.2.53\n", &o2, false);

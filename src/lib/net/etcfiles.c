@@ -235,6 +235,15 @@ static void host_resolv_read(const char *s, bool all, bool ipv6, host_resolv *h)
 	}
 }
 
+/* Does an options line (its words) set ndots? */
+static bool has_ndots(const char *opts)
+{
+	for (const char *p = opts; (p = strstr(p, "ndots:")); p++)
+		if (p == opts || is_sp(p[-1]))
+			return true;
+	return false;
+}
+
 static void host_resolv_free(host_resolv *h)
 {
 	strvb_free(&h->ns);
@@ -363,14 +372,24 @@ char *net_resolv_text(const char *host_text, const net_resolv_opts *o, bool host
 		for (size_t i = 0; i < ARRAY_SIZE(default_dns); i++)
 			fprintf(t.f, "nameserver %s\n", default_dns[i]);
 	}
+	/* Docker, with its own resolver: "ndots:0" unless ndots is set, so a
+	 * peer's bare name goes to aardvark as is, not first with each search
+	 * domain appended (forwarded upstream, one round trip each). */
+	bool internal = !ndns && o->internal_dns && !host_net, ndots = false;
 	if (nopt) {
 		fputs("options", t.f);
-		for (size_t i = 0; i < nopt; i++)
+		for (size_t i = 0; i < nopt; i++) {
 			fprintf(t.f, " %s", o->options[i]);
-		fputc('\n', t.f);
+			ndots |= !strncmp(o->options[i], "ndots:", 6);
+		}
 	} else if (h.options) {
-		fprintf(t.f, "options %s\n", h.options);
+		fprintf(t.f, "options %s", h.options);
+		ndots = has_ndots(h.options);
 	}
+	if (internal && !ndots)
+		fputs(nopt || h.options ? " ndots:0" : "options ndots:0", t.f);
+	if (nopt || h.options || internal)
+		fputc('\n', t.f);
 	host_resolv_free(&h);
 	return text_close(&t);
 }

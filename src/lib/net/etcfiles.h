@@ -13,9 +13,11 @@
  * - The defaults when no nameserver is left: 8.8.8.8 and 8.8.4.4 (Docker's
  *   IPv4 ones); Docker's IPv6 defaults are not added, even with ipv6.
  * - A user network uses aardvark-dns at the gateway (internal_dns) where
- *   Docker has its embedded 127.0.0.11: the gateway is the only nameserver,
- *   no "ndots:0" is added; --dns replaces it (the container then has no name
- *   resolution of its peers). */
+ *   Docker has its embedded 127.0.0.11: the gateway is the only nameserver
+ *   (Docker also lists the host's IPv6 ones), "ndots:0" added as Docker
+ *   does unless ndots is set; --dns replaces it (Docker keeps its resolver
+ *   and forwards to the --dns servers; a berth container with --dns does not
+ *   resolve its peers). */
 #pragma once
 
 #include <stdbool.h>
@@ -67,7 +69,8 @@ typedef struct net_resolv_opts {
  * - Otherwise, built as Docker's resolvconf.Build: "search ..." (--dns-search,
  *   else the host's last search line), "nameserver ..." (--dns, else
  *   internal_dns, else the host's usable ones or the defaults),
- *   "options ..." (--dns-option, else the host's last options line).
+ *   "options ..." (--dns-option, else the host's last options line; with
+ *   internal_dns as the nameserver, "ndots:0" appended unless ndots is set).
  * - host_net: the host's text as is when nothing is given, else built as
  *   above with the host's nameservers unfiltered (loopback is the host's);
  *   internal_dns is ignored.
