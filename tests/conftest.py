@@ -261,8 +261,8 @@ def pytest_terminal_summary(terminalreporter):
 # ---- what a test leaves on the host ----------------------------------------
 # Every berth network a test makes lives on the host (a bridge berthN, the
 # network's nftables elements). A test that ends with a berth bridge that was
-# not there before it started left one behind: it fails with the bridge's
-# name, so the culprit is found where it is (not in a later test).
+# not there before it started left one behind: its module fails with the
+# bridge's name, so the culprit is found where it is (not in a later test).
 def _berth_bridges():
     try:
         return {p.name for p in pathlib.Path("/sys/class/net").iterdir()
@@ -271,11 +271,21 @@ def _berth_bridges():
         return set()
 
 
-@pytest.fixture(autouse=True)
-def _no_bridge_left_behind(request):
-    before = _berth_bridges()
-    yield
-    left = sorted(_berth_bridges() - before)
+_BRIDGES_BEFORE = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # before the module's first fixture is made
+    _BRIDGES_BEFORE.setdefault(str(item.path), _berth_bridges())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    # after the module's last test and its module-scoped fixtures (a
+    # module-scoped store keeps its networks until then)
+    if nextitem is not None and nextitem.path == item.path:
+        return
+    left = sorted(_berth_bridges() - _BRIDGES_BEFORE.pop(str(item.path), set()))
     if left:
-        pytest.fail(f"{request.node.nodeid} left berth bridges behind: {', '.join(left)}",
-                    pytrace=False)
+        raise AssertionError(f"{item.path.name} left berth bridges behind: {', '.join(left)}")

@@ -190,8 +190,11 @@ def remove_networks(b):
     if b.ids():  # containers remain: their networks stay (checked at the end)
         return []
     nets = store_networks(b)
+    failed = []
     for name in nets:
-        b("network", "rm", name, check=False)
+        r = b("network", "rm", name, check=False)
+        if r.returncode:
+            failed.append(f"network rm {name}: {r.stderr.strip()}")
     links = set(pathlib.Path("/sys/class/net").iterdir()) if nets else set()
     links = {p.name for p in links}
     r = run(["nft", "list", "table", "ip", "berth"], check=False) if nets and shutil.which("nft") else None
@@ -203,4 +206,4 @@ def remove_networks(b):
         if subnet.split("/")[0] + "/" in rules:
             left.append(f"nft rules for {subnet} of network {name}")
     left += [f"network record {p.name}" for p in (b.root / "networks").glob("*.json")]
-    return left
+    return failed + left

@@ -14,7 +14,8 @@ import tempfile
 
 import pytest
 
-from engine_helpers import BUSYBOX, engine_store, host_leftovers, rootfs_tar, wait_for
+from engine_helpers import (BUSYBOX, engine_store, host_leftovers, remove_networks, rootfs_tar,
+                            wait_for)
 from runtime_helpers import rtenv  # noqa: F401
 
 NOFILE = 1024
@@ -117,6 +118,8 @@ def b(monkeypatch):
             if ids:
                 bb("rm", "-f", *ids, check=False)
             wait_for(lambda: trash_empty(bb), timeout=30)
+            left = remove_networks(bb)  # before their records go with the tree
+            assert not left, left
             for p in bb.tmp.iterdir():
                 rm_tree(p)
 

@@ -333,7 +333,9 @@ int eng_net_attach(eng *g, const char *id, json_object *doc, pid_t pid, eng_net_
 	json_object_object_foreach(ctr_networks(doc), name, v)
 	{
 		eng_endpoint ep;
-		if ((r = eng_net_lease(g, name, id, NULL, NULL, NULL, NULL, &ep, e)) < 0)
+		/* the lease made at create; never a new one (nor a new default
+		 * network) for a container an `rm` took meanwhile */
+		if ((r = net_lease_get(g, name, id, &ep, e)) < 0)
 			break;
 		int br = nl_link_index(&host, ep.bridge, e);
 		if (br == 0) { /* after a reboot: the bridge and its rules again */

@@ -71,6 +71,14 @@ int eng_net_connect(eng *g, const char *ctr, const char *net, const char *ip, ch
 		berr_set(e, EEXIST, "container %s is already connected to network %s", ctr, name);
 		goto out;
 	}
+	for (char *const *a = aliases; a && *a; a++)
+		if (!eng_volume_name_valid(*a)) {
+			berr_set(
+			    e, EINVAL,
+			    "invalid --alias \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+			    *a);
+			goto out;
+		}
 	int ifk = 0;
 	json_object_object_foreach(nets, k0, v0)
 	{

@@ -139,6 +139,26 @@ int eng_net_lease(eng *g, const char *net, const char *id, const char *cname, co
 	return r;
 }
 
+int net_lease_get(eng *g, const char *net, const char *id, eng_endpoint *ep, berr *e)
+{
+	net_store s;
+	if (net_store_open(g, &s, e) < 0)
+		return -1;
+	json_object *rec = net_rec_read(&s, net, e);
+	json_object *l = rec ? jget(jpath(rec, "Containers"), id) : NULL;
+	int r = 0;
+	if (l)
+		ep_fill(ep, net, rec, l);
+	else if (rec)
+		r = berr_set(e, ENOENT, "container %.12s has no address on network %s (removed?)",
+			     id, net);
+	else
+		r = -1;
+	json_object_put(rec);
+	net_store_close(&s);
+	return r;
+}
+
 int net_dns_sync(eng *g, net_store *s, const char *name, json_object *rec, berr *e)
 {
 	(void)s;

@@ -57,6 +57,15 @@ int eng_net_plan_make(eng *g, const eng_run_opts *o, eng_net_plan *np, berr *e)
 		return berr_set(
 		    e, EINVAL,
 		    "--hostname, --dns and --add-host do not apply to --network container:");
+	/* a name aardvark-dns serves: the container-name rule (a bad alias
+	 * would fail every start at the DNS sync) */
+	for (char **a = o->net_aliases; a && *a; a++)
+		if (!eng_volume_name_valid(*a))
+			return berr_set(
+			    e, EINVAL,
+			    "invalid --network-alias \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+			    "allowed",
+			    *a);
 	for (char **p = o->publish; p && *p; p++)
 		if (eng_port_spec_add(*p, np->bindings, np->exposed, e) < 0)
 			return -1;

@@ -74,6 +74,9 @@ static inline json_object *jobj(json_object *o, const char *k)
 	}
 	return v;
 }
+/* The lease of container id on net as it is: nothing made (a container
+ * removed meanwhile has none: ENOENT). */
+int net_lease_get(eng *g, const char *net, const char *id, eng_endpoint *ep, berr *e);
 int net_lease_active(eng *g, const char *net, const char *id, bool active, berr *e);
 /* The netns of pid (*nsfd) with a netlink socket in it (ctr) and one in
  * ours (host); all closed again on error. */
