@@ -28,5 +28,7 @@ int main(int argc, char **argv)
 	if (i >= argc)
 		return cli_failf(125, "usage: berth-xfer [--root DIR] pull|push|login|logout|"
 				      "import|load|save|system ARGS...");
+	if (c.ui.mode == CLI_RUN && cli_enter_store(&c) != 0)
+		return 125;
 	return cli_dispatch(&c, commands, ARRAY_SIZE(commands), argc - i, argv + i);
 }

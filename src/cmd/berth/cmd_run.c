@@ -150,6 +150,16 @@ static _Noreturn void monitor_child(eng *g, const char *id, json_object *doc, bo
 	rt_create_opts o = {.bundle = dir, .console_socket = tty ? cs : NULL};
 	if (rt_create(&g->rt, id, &o, &e) < 0)
 		goto fail;
+	/* the runtime's warnings (limits a rootless container cannot have, ...)
+	 * go to the caller as "W ..." lines before the status line */
+	for (size_t i = 0; g->rt.warnings && g->rt.warnings[i]; i++) {
+		snprintf(msg, sizeof(msg) - 1, "W %s", g->rt.warnings[i]);
+		for (char *p = msg; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		strcat(msg, "\n");
+		fs_write_all(status_fd, msg, strlen(msg));
+	}
 	int master = -1;
 	if (tty) {
 		int cfd = accept4(console, NULL, NULL, SOCK_CLOEXEC);
@@ -277,19 +287,27 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		monitor_child(g, id, doc, tty, open_stdin, rm, &log, sp[1], c->root);
 	}
 	close(sp[1]);
-	/* one line: "OK" from the monitor or "E errno msg" from the child
-	 * (not EOF: the container's init holds a copy until it execs) */
+	/* "W msg" lines (warnings, printed), then one status line: "OK" from the
+	 * monitor or "E errno msg" from the child (not EOF: the container's init
+	 * holds a copy until it execs) */
 	char msg[1300];
 	size_t got = 0;
-	while (got < sizeof(msg) - 1) {
+	for (;;) {
+		char *nl = memchr(msg, '\n', got);
+		if (nl && got >= 2 && msg[0] == 'W' && msg[1] == ' ') {
+			fprintf(stderr, "berth: warning: %.*s\n", (int)(nl - msg - 2), msg + 2);
+			got -= (size_t)(nl + 1 - msg);
+			memmove(msg, nl + 1, got);
+			continue;
+		}
+		if (nl || got >= sizeof(msg) - 1)
+			break;
 		ssize_t n = read(sp[0], msg + got, sizeof(msg) - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
-		if (memchr(msg, '\n', got))
-			break;
 	}
 	close(sp[0]);
 	msg[got] = 0;

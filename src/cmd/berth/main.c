@@ -138,5 +138,7 @@ int main(int argc, char **argv)
 	}
 	if (argv[i][0] == '-')
 		return cli_failf(125, "unknown flag: %s", argv[i]);
+	if (c.ui.mode == CLI_RUN && cli_enter_store(&c) != 0)
+		return 125;
 	return cli_dispatch(&c, commands, ARRAY_SIZE(commands), argc - i, argv + i);
 }

@@ -117,6 +117,7 @@ int cli_front(cli *c, int argc, char **argv)
 	const char *rr = getenv("BERTH_RUNROOT");
 	if (rr && *rr)
 		c->run_root = rr;
+	cli_rootless_defaults(c);
 	int i = globals(c, argc, argv, 1);
 	if (i < 0 || i >= argc)
 		return i;

@@ -12,6 +12,8 @@
 typedef struct cli {
 	const char *root;     /* store root: --root, $BERTH_ROOT, /var/lib/berth */
 	const char *run_root; /* runtime state: $BERTH_RUNROOT, /run/berth */
+	bool rootless;	      /* an unprivileged caller (defaults below are the user's) */
+	char root_buf[4096], run_buf[4096];
 	bool debug;
 	bool version;	    /* --version/-v before the command */
 	bool help;	    /* --help/-h before the command, or `help` alone */
@@ -56,6 +58,16 @@ void cli_print_clean(FILE *f, const char *s);
  * c->help set for --help or `help` alone), or -1 after reporting a wrong
  * global flag (exit 125). */
 int cli_front(cli *c, int argc, char **argv);
+
+/* Rootless (cli_rootless.c): for an unprivileged caller, the store under
+ * $XDG_DATA_HOME/berth (~/.local/share/berth) and run state under
+ * $XDG_RUNTIME_DIR/berth (else /tmp/berth-run-UID, with a warning), unless
+ * --root/$BERTH_ROOT/$BERTH_RUNROOT say otherwise; called by cli_front. */
+void cli_rootless_defaults(cli *c);
+/* Before a command touches the store: export the paths to the helpers it
+ * runs and enter the user's namespace (engine/userns.h). Prints the
+ * warnings; 125 after an error, else 0. A no-op for root. */
+int cli_enter_store(cli *c);
 
 /* Run `name` from `cmds` (n entries); 125 with a message if unknown. */
 int cli_dispatch(cli *c, const cli_cmd *cmds, size_t n, int argc, char **argv);

@@ -12,6 +12,7 @@
 #include "net/etcfiles.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/idmap.h"
 
 static bool is_bridged_mode(const char *m)
 {
@@ -23,7 +24,7 @@ int eng_net_plan_make(eng *g, const eng_run_opts *o, eng_net_plan *np, berr *e)
 	memset(np, 0, sizeof(*np));
 	const char *m = o->network;
 	if (!m || !*m || !strcmp(m, "default"))
-		m = geteuid() == 0 ? ENG_NET_DEFAULT : "none";
+		m = geteuid() == 0 && !idmap_in_userns() ? ENG_NET_DEFAULT : "none";
 	if (!strcmp(m, "bridge"))
 		m = ENG_NET_DEFAULT;
 	np->mode = xstrdup(m);

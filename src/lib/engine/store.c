@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "engine/engine.h"
+#include "image/store.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
@@ -23,7 +24,8 @@ eng *eng_open(const char *root, const char *run_root, berr *e)
 	g->ctrs = xasprintf("%s/containers", root);
 	g->rt_root = xasprintf("%s/runtime", run_root);
 	g->rt.state_root = g->rt_root;
-	if (fs_mkdir_p(g->ctrs, 0700, e) < 0 || fs_mkdir_p(g->rt_root, 0700, e) < 0)
+	if (fs_mkdir_p(g->ctrs, 0700, e) < 0 || fs_mkdir_p(g->rt_root, 0700, e) < 0 ||
+	    store_check_owner(root, e) < 0)
 		goto fail;
 	g->ctrs_fd = open(g->ctrs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (g->ctrs_fd < 0) {

@@ -14,6 +14,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/idmap.h"
 #include "util/xalloc.h"
 
 struct img_store {
@@ -55,6 +56,24 @@ static int open_dir(int at, const char *name, berr *e)
 	return fd;
 }
 
+int store_check_owner(const char *root, berr *e)
+{
+	struct stat st;
+	if (stat(root, &st) < 0)
+		return berr_sys(e, "stat %s", root);
+	if (st.st_uid == geteuid())
+		return 0;
+	if (idmap_in_userns())
+		return berr_set(e, EPERM,
+				"%s belongs to a uid outside this user's namespace (shown as %u): "
+				"root and rootless stores never mix; give another --root",
+				root, (unsigned)st.st_uid);
+	return berr_set(e, EPERM,
+			"%s belongs to uid %u (a rootless store?): root and rootless stores "
+			"never mix; run berth as that user or give another --root",
+			root, (unsigned)st.st_uid);
+}
+
 img_store *store_open(const char *root, berr *e)
 {
 	_cleanup_close_ int blobs = -1;
@@ -62,7 +81,7 @@ img_store *store_open(const char *root, berr *e)
 	s->fd = s->blobfd = s->tmpfd = s->layerfd = s->lockfd = -1;
 	s->root = xstrdup(root);
 	s->path = xasprintf("%s/image", root);
-	if (fs_mkdir_p(s->path, 0700, e) < 0)
+	if (fs_mkdir_p(s->path, 0700, e) < 0 || store_check_owner(root, e) < 0)
 		goto fail;
 	s->fd = open(s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->fd < 0) {

@@ -26,6 +26,10 @@ typedef struct img_store img_store;
 
 /* Creates the layout if needed. */
 img_store *store_open(const char *root, berr *e);
+/* Root and rootless stores never mix: the store root must belong to the
+ * caller (uid 0 of the caller's namespace; a rootless user's files are
+ * that). EPERM naming the owner otherwise. store_open and eng_open call it. */
+int store_check_owner(const char *root, berr *e);
 void store_close(img_store *s);
 static inline void store_closep(img_store **s)
 {

@@ -21,6 +21,7 @@
 #include "runtime/sysctl.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/idmap.h"
 #include "util/xalloc.h"
 
 bool launch_has_hooks(const spec *s)
@@ -504,7 +505,7 @@ static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *
 		unlinkat(ls->dirfd, CGROUP_FILE, 0);
 		/* Rootless without a delegated cgroup: run without one, and
 		 * say which limits are not enforced. */
-		if (geteuid() != 0 &&
+		if ((geteuid() != 0 || idmap_in_userns()) &&
 		    (e->errnum == EACCES || e->errnum == EPERM || e->errnum == EROFS)) {
 			warn_skipped_limits(c, &s->linux_.resources, e);
 			goto no_cgroup;
