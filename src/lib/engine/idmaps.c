@@ -124,6 +124,49 @@ static int parse_maps(const char *flag, char *const *specs, const idmap *have, i
 	return 0;
 }
 
+/* The kernel maps each range of a child's map through one range of its
+ * parent's (map_id_range_down): a range crossing a boundary of the
+ * engine's own map (the caller's id, then each /etc/subuid range) is cut
+ * there. m's engine ids are all mapped (checked before). */
+static int split_at_parent(idmap *m, const idmap *self, const char *flag, berr *e)
+{
+	idmap *out = xmalloc(sizeof(*out));
+	out->n = 0;
+	int r = 0;
+	for (size_t i = 0; i < m->n && r == 0; i++) {
+		uint64_t off = 0;
+		while (off < m->r[i].count && r == 0) {
+			uint64_t at = (uint64_t)m->r[i].outside + off, len = 0;
+			for (size_t k = 0; k < self->n && !len; k++) {
+				const idmap_range *p = &self->r[k];
+				if (at >= p->inside && at < (uint64_t)p->inside + p->count)
+					len = (uint64_t)p->inside + p->count - at;
+			}
+			if (!len) { /* not mapped: the kernel says EPERM, we say which */
+				r = berr_set(e, EINVAL, "--%s: host id %llu is not mapped", flag,
+					     (unsigned long long)at);
+				break;
+			}
+			if (len > m->r[i].count - off)
+				len = m->r[i].count - off;
+			if (out->n >= IDMAP_MAX) {
+				r = berr_set(e, EINVAL,
+					     "--%s: more than %d ranges once cut at the user's "
+					     "namespace's ranges",
+					     flag, IDMAP_MAX);
+				break;
+			}
+			out->r[out->n++] = (idmap_range){(uint32_t)(m->r[i].inside + off),
+							 (uint32_t)at, (uint32_t)len};
+			off += len;
+		}
+	}
+	if (r == 0)
+		*m = *out;
+	free(out);
+	return r;
+}
+
 /* keep-id[:uid=U,gid=G] */
 static int parse_keep_id(const char *opts, eng_userns *u, berr *e)
 {
@@ -218,6 +261,9 @@ int eng_userns_parse(const eng_run_opts *o, eng_userns *u, berr *e)
 		    parse_maps(o->gidmaps ? "gidmap" : "uidmap", gm, self_g, &u->gids, e) < 0)
 			goto out;
 	}
+	if (split_at_parent(&u->uids, self_u, "uidmap", e) < 0 ||
+	    split_at_parent(&u->gids, self_g, "gidmap", e) < 0)
+		goto out;
 	u->nested = true;
 	r = 0;
 out:
