@@ -859,7 +859,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		json_object_object_add(lx, "seccomp", json_tokener_parse(txt));
 		free(txt);
 	}
-	if (eng_userns_config(&p->userns, cfg, uid, gid, e) < 0)
+	if (eng_userns_config(&p->userns, cfg, uid, gid, groups, n_groups, e) < 0)
 		goto out;
 	const char *cj = json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
 	if (write_file(dir, "config.json", cj, e) < 0)

@@ -342,10 +342,17 @@ void eng_userns_host_config(const eng_userns *u, json_object *hc)
 	json_object_object_add(hc, "GIDMaps", maps_strv(&u->gids));
 }
 
-int eng_userns_config(const eng_userns *u, json_object *cfg, uid_t uid, gid_t gid, berr *e)
+int eng_userns_config(const eng_userns *u, json_object *cfg, uid_t uid, gid_t gid,
+		      const gid_t *groups, size_t n_groups, berr *e)
 {
 	if (!u->nested)
 		return 0;
+	for (size_t i = 0; i < n_groups; i++)
+		if (!idmap_maps(&u->gids, groups[i]))
+			return berr_set(e, EINVAL,
+					"the container's user's group %u is not mapped in its user "
+					"namespace (--gidmap)",
+					(unsigned)groups[i]);
 	if (!idmap_maps(&u->uids, uid) || !idmap_maps(&u->gids, gid))
 		return berr_set(e, EINVAL,
 				"the container's user %u:%u is not mapped in its user namespace "

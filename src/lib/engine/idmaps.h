@@ -57,8 +57,9 @@ const char *eng_userns_user(const eng_userns *u, const char *given, char *buf, s
 uint32_t eng_userns_to_engine(const idmap *m, uint32_t id);
 
 /* linux.namespaces += user, linux.uidMappings, gidMappings; EINVAL when the
- * process's uid or gid is not mapped. */
-int eng_userns_config(const eng_userns *u, json_object *cfg, uid_t uid, gid_t gid, berr *e);
+ * process's uid, gid or one of its groups is not mapped. */
+int eng_userns_config(const eng_userns *u, json_object *cfg, uid_t uid, gid_t gid,
+		      const gid_t *groups, size_t n_groups, berr *e);
 /* HostConfig.UsernsMode (and UIDMaps, GIDMaps: "C:E:S" strings). */
 void eng_userns_host_config(const eng_userns *u, json_object *hc);
 

@@ -1,0 +1,106 @@
+"""--userns and --uidmap/--gidmap as root (issue #14): a nested user namespace with
+the maps given, the image's files still owned by their ids inside (a copy of the
+image with the owners mapped, cached per mapping), exec joins it; --userns=host is
+no user namespace; keep-id is refused as Podman refuses it; bad maps refused with
+125 and nothing made."""
+import os
+import random
+
+import pytest
+
+from conftest import missing_root, missing_userns, need
+from engine_helpers import BUSYBOX, engine_store
+
+
+@pytest.fixture(scope="module")
+def b():
+    need(missing_root(), missing_userns())
+    with engine_store("berth-userns-") as bb:
+        # the container's root reaches its rootfs by path: the store's parent
+        # must be searchable by it (the store itself is made so by berth)
+        os.chmod(bb.tmp, 0o711)
+        yield bb
+
+
+def maps(text):
+    return [ln.split() for ln in text.strip().splitlines()]
+
+
+def base():
+    # a high range no other test uses: every run its own
+    return random.randrange(1_500_000_000, 2_000_000_000, 65536)
+
+
+def test_uidmap_gidmap_seen_inside_and_owners_kept(b):
+    h = base()
+    r = b("run", "--rm", "--network", "none", "--uidmap", f"0:{h}:65536",
+          "--gidmap", f"0:{h + 65536}:65536", BUSYBOX, "sh", "-c",
+          "cat /proc/self/uid_map; echo --; cat /proc/self/gid_map; echo --; "
+          "stat -c %u:%g /bin/busybox /home/app /; touch /new; stat -c %u:%g /new")
+    um, gm, owners = r.stdout.split("--\n")
+    assert maps(um) == [["0", str(h), "65536"]]
+    assert maps(gm) == [["0", str(h + 65536), "65536"]]
+    assert owners.split() == ["0:0", "1000:1000", "0:0", "0:0"], r.stdout
+    # the image's copy on the host: owned by the mapped ids
+    cache = b.root / "containers" / ".idmapped"
+    copies = [p for p in cache.iterdir() if not p.name.startswith(".")]
+    assert any((p / "bin/busybox").stat().st_uid == h for p in copies)
+    assert any((p / "home/app").stat().st_gid == h + 65536 + 1000 for p in copies)
+
+
+def test_the_copy_is_made_once_per_mapping(b):
+    h = base()
+    cache = b.root / "containers" / ".idmapped"
+    before = set(os.listdir(cache)) if cache.exists() else set()
+    for _ in range(2):
+        b("run", "--rm", "--network", "none", "--uidmap", f"0:{h}:65536", BUSYBOX, "true")
+    after = set(os.listdir(cache))
+    assert len(after - before) == 1, (before, after)
+    assert not [n for n in after if n.startswith(".tmp-")]
+
+
+def test_exec_joins_the_user_namespace(b):
+    h = base()
+    cid = b("run", "-d", "--network", "none", "--uidmap", f"0:{h}:65536", BUSYBOX,
+            "sleep", "60").stdout.strip()
+    try:
+        r = b("exec", cid, "sh", "-c", "cat /proc/self/uid_map; id -u")
+        out = r.stdout.splitlines()
+        assert maps(out[0]) == [["0", str(h), "65536"]] and out[1] == "0"
+        assert b.inspect(cid)["HostConfig"]["UIDMaps"] == [f"0:{h}:65536"]
+    finally:
+        b("rm", "-f", cid)
+
+
+def test_user_in_a_map(b):
+    h = base()
+    r = b("run", "--rm", "--network", "none", "--uidmap", f"0:{h}:3000", "--user", "app",
+          BUSYBOX, "sh", "-c", "id -u; id -g; id -G; stat -c %u:%g /home/app")
+    assert r.stdout.split() == ["1000", "1000", "1000", "2000", "1000:1000"], r.stdout
+
+
+def test_host_is_no_user_namespace(b):
+    r = b("run", "--rm", "--network", "none", "--userns", "host", BUSYBOX, "cat",
+          "/proc/self/uid_map")
+    assert maps(r.stdout) == [["0", "0", "4294967295"]]
+    assert b("run", "--network", "none", "--userns=", "--rm", BUSYBOX, "true").returncode == 0
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--userns", "keep-id"], "only supported in rootless mode"),
+    (["--uidmap", "0:1:2:3"], "CONTAINER_ID:HOST_ID:SIZE"),
+    (["--uidmap", "0:4294967000:1000"], "passes id 4294967294"),
+    (["--uidmap", "0:100000:10", "--uidmap", "5:200000:10"], "overlap on the container side"),
+    (["--gidmap", "0:100000:10", "--gidmap", "20:100005:10"], "overlap on the host side"),
+    (["--uidmap", "1:100000:10"], "is not mapped in its user namespace"),
+    (["--uidmap", "0:100000:10", "--user", "50"], "is not mapped in its user namespace"),
+    (["--userns", "host", "--uidmap", "0:100000:10"], "exclusive"),
+    # app's supplementary group 2000 is outside
+    (["--uidmap", "0:100000:1500", "--user", "app"], "group 2000 is not mapped"),
+])
+def test_bad_maps_refused(b, args, msg):
+    before = b.ids()
+    r = b("run", "--rm", "--network", "none", *args, BUSYBOX, "true", check=False)
+    assert r.returncode == 125, (r.returncode, r.stderr)
+    assert msg in r.stderr, r.stderr
+    assert b.ids() == before
