@@ -104,3 +104,27 @@ def test_bad_maps_refused(b, args, msg):
     assert r.returncode == 125, (r.returncode, r.stderr)
     assert msg in r.stderr, r.stderr
     assert b.ids() == before
+
+
+def test_restart_keeps_the_mapping(b):
+    h = base()
+    cid = b("create", "--network", "none", "--uidmap", f"0:{h}:65536", BUSYBOX, "sh", "-c",
+            "cat /proc/self/uid_map; stat -c %u /bin/busybox").stdout.strip()
+    try:
+        for _ in range(2):
+            b("start", "-a", cid)
+        out = b("logs", cid).stdout.splitlines()
+        assert [maps(ln) for ln in out[0::2]] == [[["0", str(h), "65536"]]] * 2, out
+        assert out[1::2] == ["0", "0"], out
+    finally:
+        b("rm", "-f", cid)
+
+
+def test_unsearchable_store_parent_named():
+    need(missing_root(), missing_userns())
+    with engine_store("berth-userns-0700-") as bb:  # mkdtemp: 0700, root's
+        r = bb("run", "--rm", "--network", "none", "--uidmap", f"0:{base()}:65536", BUSYBOX,
+               "true", check=False)
+        assert r.returncode == 125
+        assert f"cannot search {bb.tmp}" in r.stderr, r.stderr
+        assert bb.ids() == []

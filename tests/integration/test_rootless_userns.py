@@ -137,6 +137,8 @@ def test_uidmap_alone_is_the_gidmap_too(acct):
     (["--userns", "keep-id", "--uidmap", "0:1:1"], "exclusive"),
     (["--userns", "keep-id:size=3"], "unknown keep-id option"),
     (["--userns", "auto"], "unsupported --userns mode"),
+    # the caller not mapped: its 0700 ~/.local cannot be searched by the container
+    (["--uidmap", "0:1:100"], "cannot search"),
 ])
 def test_bad_maps_refused(acct, args, msg):
     u = acct.user()

@@ -182,10 +182,62 @@ out:
 	return r;
 }
 
+/* Is engine id `id` some container id's (the outside of a range)? */
+static bool maps_outside(const idmap *m, uint32_t id)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (id >= m->r[i].outside && id - m->r[i].outside < m->r[i].count)
+			return true;
+	return false;
+}
+
+/* The runtime fails with a bare EACCES when the container's root cannot
+ * search a directory above the store: say which one, before anything is
+ * copied. Searchable: by the mode bits for the container's root, or the
+ * owner and group both mapped (its CAP_DAC_READ_SEARCH applies), or an ACL
+ * (not evaluated: taken as granting). */
+static int check_reachable(const eng_userns *u, const char *root, uid_t ru, gid_t rg, berr *e)
+{
+	_cleanup_free_ char *p = xstrdup(root);
+	for (char *slash = p;; slash++) {
+		slash = strchr(slash, '/');
+		char saved = slash ? *slash : 0;
+		if (slash && slash != p)
+			*slash = 0;
+		const char *dir = slash == p ? "/" : p;
+		struct stat st;
+		if (stat(dir, &st) < 0)
+			return berr_sys(e, "stat %s", dir);
+		bool ok =
+		    (st.st_mode & S_IXOTH) || (st.st_uid == ru && (st.st_mode & S_IXUSR)) ||
+		    (st.st_gid == rg && (st.st_mode & S_IXGRP)) ||
+		    (maps_outside(&u->uids, st.st_uid) && maps_outside(&u->gids, st.st_gid)) ||
+		    getxattr(dir, "system.posix_acl_access", NULL, 0) > 0;
+		if (!ok)
+			return berr_set(
+			    e, EACCES,
+			    "the container's root (uid %u here) cannot search %s above "
+			    "the store: map its owner (uid %u) into the container or let "
+			    "it search (chmod o+x, an ACL)",
+			    (unsigned)ru, dir, (unsigned)st.st_uid);
+		if (!slash)
+			return 0;
+		*slash = saved;
+	}
+}
+
 int eng_userns_lower(eng *g, const eng_userns *u, char **lower, const char *dir, berr *e)
 {
 	if (!u->nested)
 		return 0;
+	uid_t ru = eng_userns_to_engine(&u->uids, 0);
+	gid_t rg = eng_userns_to_engine(&u->gids, 0);
+	_cleanup_free_ char *parent = xstrdup(g->root);
+	char *cut = strrchr(parent, '/');
+	if (cut && cut != parent)
+		*cut = 0;
+	if (check_reachable(u, parent, ru, rg, e) < 0)
+		return -1;
 	dg_hasher *h = dg_new();
 	dg_update(h, *lower, strlen(*lower));
 	hash_map(h, "\nuid:", &u->uids);
@@ -214,8 +266,6 @@ int eng_userns_lower(eng *g, const eng_userns *u, char **lower, const char *dir,
 	 * dir is given to it, and <root> and <root>/containers get an ACL entry
 	 * that lets it search them (not list them, nothing more). The
 	 * overlay's / is its upper dir's: the container's root owns it too. */
-	uid_t ru = eng_userns_to_engine(&u->uids, 0);
-	gid_t rg = eng_userns_to_engine(&u->gids, 0);
 	if (grant_search(g->root, ru, e) < 0 || grant_search(g->ctrs, ru, e) < 0)
 		return -1;
 	_cleanup_free_ char *upper = xasprintf("%s/upper", dir);
