@@ -128,3 +128,14 @@ def test_unsearchable_store_parent_named():
         assert r.returncode == 125
         assert f"cannot search {bb.tmp}" in r.stderr, r.stderr
         assert bb.ids() == []
+
+
+def test_new_volumes_are_the_containers_roots(b):
+    h = base()
+    for v in ("userns-vol-%d:/data" % h, "/data"):
+        r = b("run", "--rm", "--network", "none", "--uidmap", f"0:{h}:65536", "-v", v, BUSYBOX,
+              "sh", "-c", "stat -c %u:%g /data; touch /data/f && stat -c %u /data/f")
+        assert r.stdout.split() == ["0:0", "0"], (v, r.stdout)
+    data = b.root / "volumes" / ("userns-vol-%d" % h) / "_data"
+    assert data.stat().st_uid == h and (data / "f").stat().st_uid == h
+    b("volume", "rm", "userns-vol-%d" % h)

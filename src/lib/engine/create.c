@@ -504,6 +504,8 @@ static int make_volumes(eng *g, plan *p, const img_config *ic, const char *rootf
 		}
 		free(v->src);
 		v->src = eng_volume_data(g, v->name);
+		if (eng_userns_volume(g, &p->userns, v->name, created, e) < 0)
+			return -1;
 	}
 	return 0;
 }

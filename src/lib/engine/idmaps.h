@@ -76,3 +76,8 @@ int eng_userns_passwd(const eng_userns *u, const char *rootfs, berr *e);
  * container's root too (root's default /var/lib/berth is; a rootless store
  * in a 0700 home is when the map includes the caller, as keep-id's). */
 int eng_userns_lower(eng *g, const eng_userns *u, char **lower, const char *dir, berr *e);
+
+/* A volume mounted into a nested namespace: <root>/volumes and the
+ * volume's dir searchable by the container's root (ACL), a new volume's
+ * _data given to it. An existing volume keeps its owners. */
+int eng_userns_volume(eng *g, const eng_userns *u, const char *name, bool created, berr *e);

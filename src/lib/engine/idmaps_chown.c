@@ -275,3 +275,24 @@ int eng_userns_lower(eng *g, const eng_userns *u, char **lower, const char *dir,
 	*lower = xasprintf("%s/" CACHE "/%s", g->ctrs, key);
 	return 0;
 }
+
+int eng_userns_volume(eng *g, const eng_userns *u, const char *name, bool created, berr *e)
+{
+	if (!u->nested)
+		return 0;
+	uid_t ru = eng_userns_to_engine(&u->uids, 0);
+	gid_t rg = eng_userns_to_engine(&u->gids, 0);
+	_cleanup_free_ char *vols = xasprintf("%s/volumes", g->root);
+	_cleanup_free_ char *vol = xasprintf("%s/%s", vols, name);
+	_cleanup_free_ char *data = eng_volume_data(g, name);
+	if (grant_search(vols, ru, e) < 0 || grant_search(vol, ru, e) < 0)
+		return -1;
+	struct stat st;
+	if (!created || lstat(data, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	/* a new volume's top: the container's root's unless the image gave
+	 * it an owner (copied through the mapped lower layer already) */
+	if (st.st_uid == 0 && st.st_gid == 0 && (ru || rg) && chown(data, ru, rg) < 0)
+		return berr_sys(e, "chown %s", data);
+	return 0;
+}
