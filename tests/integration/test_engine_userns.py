@@ -92,7 +92,8 @@ def test_host_is_no_user_namespace(b):
     (["--uidmap", "0:4294967000:1000"], "passes id 4294967294"),
     (["--uidmap", "0:100000:10", "--uidmap", "5:200000:10"], "overlap on the container side"),
     (["--gidmap", "0:100000:10", "--gidmap", "20:100005:10"], "overlap on the host side"),
-    (["--uidmap", "1:100000:10"], "is not mapped in its user namespace"),
+    (["--uidmap", "1:100000:10"], "container id 0 (the container's root) is not mapped"),
+    (["--uidmap", "0:100000:10", "--gidmap", "1:100000:10"], "--gidmap: container id 0"),
     (["--uidmap", "0:100000:10", "--user", "50"], "is not mapped in its user namespace"),
     (["--userns", "host", "--uidmap", "0:100000:10"], "exclusive"),
     # app's supplementary group 2000 is outside

@@ -5,7 +5,9 @@ of the caller's owned by it and writable, the image's files still owned by their
 inside (a copy of the image with the owners mapped); explicit maps over the ids of
 the user's namespace; bad maps refused with 125 and nothing made."""
 import os
+import pathlib
 import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -133,7 +135,7 @@ def test_uidmap_alone_is_the_gidmap_too(acct):
     (["--uidmap", "0:1:100", "--uidmap", "50:200:10"], "overlap on the container side"),
     (["--uidmap", "0:1:100", "--uidmap", "200:50:10"], "overlap on the host side"),
     (["--uidmap", "0:1:70000000"], "not all mapped into this user's namespace"),
-    (["--uidmap", "1:1:100"], "is not mapped in its user namespace"),
+    (["--uidmap", "1:1:100"], "container id 0 (the container's root) is not mapped"),
     (["--userns", "keep-id", "--uidmap", "0:1:1"], "exclusive"),
     (["--userns", "keep-id:size=3"], "unknown keep-id option"),
     (["--userns", "auto"], "unsupported --userns mode"),
@@ -157,3 +159,50 @@ def test_host_is_the_users_namespace(acct):
     out = r.stdout.splitlines()
     assert out[0] == "0"
     assert maps("\n".join(out[1:]))[0] == ["0", str(acct.uid), "1"]
+
+
+def test_keep_id_detached_and_exec(acct):
+    u = acct.user()
+    cid = u.berth("run", "-d", "--network", "none", "--userns", "keep-id", IMG, "sleep",
+                  "60").stdout.strip()
+    try:
+        r = u.berth("exec", cid, "sh", "-c", "id -u; stat -c %u /bin/busybox")
+        assert r.stdout.split() == [str(acct.uid), "0"], r.stdout
+    finally:
+        u.berth("rm", "-f", cid)
+
+
+def root_only_tar(d):
+    """busybox with every file root's: single-uid mode has no other id to give."""
+    from engine_helpers import busybox_rootfs
+    rootfs = busybox_rootfs(pathlib.Path(d) / "rootfs")
+    for p in [rootfs, *rootfs.rglob("*")]:
+        os.lchown(p, 0, 0)
+    t = pathlib.Path(d) / "root-only.tar"
+    subprocess.run(["tar", "-C", str(rootfs), "--numeric-owner", "-cf", str(t), "."],
+                   check=True)
+    shutil.rmtree(rootfs)
+    os.chmod(d, 0o755)
+    os.chmod(t, 0o644)
+    return t
+
+
+def test_keep_id_refused_in_single_uid_mode():
+    need_rootless()
+    d = tempfile.mkdtemp(prefix="berth-rlu-img1-", dir="/tmp")
+    try:
+        with Account(ranges=False) as a:
+            u = a.user()
+            u.berth("import", root_only_tar(d), IMG)
+            single_uid_keep_id(a, u)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def single_uid_keep_id(a, u):
+    # no id for the container's root but the caller's, which keep-id gives to U
+    r = u.berth("run", "--rm", "--network", "none", "--userns", "keep-id", IMG, "true",
+                check=False)
+    assert r.returncode == 125
+    assert "needs an id of its own" in r.stderr and "/etc/subuid" in r.stderr, r.stderr
+    assert not [p for p in (u.store / "containers").iterdir() if len(p.name) == 64]

@@ -261,6 +261,20 @@ int eng_userns_parse(const eng_run_opts *o, eng_userns *u, berr *e)
 		    parse_maps(o->gidmaps ? "gidmap" : "uidmap", gm, self_g, &u->gids, e) < 0)
 			goto out;
 	}
+	/* the runtime sets up the container as its root before it becomes the
+	 * process's user */
+	if (!idmap_maps(&u->uids, 0) || !idmap_maps(&u->gids, 0)) {
+		if (keep)
+			berr_set(e, EINVAL,
+				 "--userns \"%s\": the container's root needs an id of its own: "
+				 "give this user a range in /etc/subuid and /etc/subgid",
+				 u->mode);
+		else
+			berr_set(e, EINVAL,
+				 "--%s: container id 0 (the container's root) is not mapped",
+				 idmap_maps(&u->uids, 0) ? "gidmap" : "uidmap");
+		goto out;
+	}
 	if (split_at_parent(&u->uids, self_u, "uidmap", e) < 0 ||
 	    split_at_parent(&u->gids, self_g, "gidmap", e) < 0)
 		goto out;
