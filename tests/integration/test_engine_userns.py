@@ -5,6 +5,7 @@ no user namespace; keep-id is refused as Podman refuses it; bad maps refused wit
 125 and nothing made."""
 import os
 import random
+import subprocess
 
 import pytest
 
@@ -140,3 +141,21 @@ def test_new_volumes_are_the_containers_roots(b):
     data = b.root / "volumes" / ("userns-vol-%d" % h) / "_data"
     assert data.stat().st_uid == h and (data / "f").stat().st_uid == h
     b("volume", "rm", "userns-vol-%d" % h)
+
+
+def test_parallel_creates_share_one_copy(b):
+    h = base()
+    cache = b.root / "containers" / ".idmapped"
+    before = set(os.listdir(cache)) if cache.exists() else set()
+    procs = [b.popen("create", "--network", "none", "--uidmap", f"0:{h}:65536", BUSYBOX,
+                     "true", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    ids = [o[0].strip() for o in outs]
+    try:
+        assert all(p.returncode == 0 for p in procs), outs
+        after = set(os.listdir(cache))
+        assert len(after - before) == 1, (before, after)
+        assert not [n for n in after if n.startswith(".tmp-")]
+    finally:
+        b("rm", "-f", *[i for i in ids if i], check=False)
