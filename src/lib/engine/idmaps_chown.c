@@ -14,14 +14,17 @@
  * a partial tree under a key. What the copy loses: device nodes, fifos and
  * sockets of the image (fs_copy_tree skips them), extended attributes (file
  * capabilities), hard links past the first 128. */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -33,8 +36,9 @@
 
 #define CACHE ".idmapped"
 
-/* POSIX ACL xattrs (system.posix_acl_access): a version, then entries in
- * tag order, ACL_USER ones by id; ids are the caller's (the kernel maps). */
+/* POSIX ACL xattrs (system.posix_acl_access): little-endian, a version,
+ * then entries in tag order, ACL_USER ones by id; ids are the caller's
+ * (the kernel maps them). */
 enum { ACL_USER_OBJ = 1, ACL_USER = 2, ACL_GROUP_OBJ = 4, ACL_MASK = 0x10, ACL_OTHER = 0x20 };
 #define ACL_VERSION 2
 #define ACL_MAX	    64
@@ -57,10 +61,11 @@ static int grant_search(const char *path, uid_t uid, berr *e)
 	acl_ent ent[ACL_MAX + 4];
 	size_t n = 0;
 	ssize_t len = getxattr(path, "system.posix_acl_access", buf, sizeof(buf));
-	if (len >= 4 && (len - 4) % 8 == 0 && buf[0] == ACL_VERSION) {
+	if (len >= 4 && (len - 4) % 8 == 0 && le32toh(buf[0]) == ACL_VERSION) {
 		for (size_t i = 0; i < (size_t)(len - 4) / 8 && n < ACL_MAX; i++) {
-			uint32_t tp = buf[1 + 2 * i];
-			ent[n++] = (acl_ent){(uint16_t)tp, (uint16_t)(tp >> 16), buf[2 + 2 * i]};
+			uint32_t tp = le32toh(buf[1 + 2 * i]);
+			ent[n++] =
+			    (acl_ent){(uint16_t)tp, (uint16_t)(tp >> 16), le32toh(buf[2 + 2 * i])};
 		}
 	} else if (len < 0 && errno != ENODATA && errno != EOPNOTSUPP) {
 		return berr_sys(e, "read the ACL of %s", path);
@@ -101,10 +106,10 @@ static int grant_search(const char *path, uid_t uid, berr *e)
 		n++;
 	}
 	ent[mask].perm |= 1;
-	buf[0] = ACL_VERSION;
+	buf[0] = htole32(ACL_VERSION);
 	for (size_t i = 0; i < n; i++) {
-		buf[1 + 2 * i] = ent[i].tag | ((uint32_t)ent[i].perm << 16);
-		buf[2 + 2 * i] = ent[i].id;
+		buf[1 + 2 * i] = htole32(ent[i].tag | ((uint32_t)ent[i].perm << 16));
+		buf[2 + 2 * i] = htole32(ent[i].id);
 	}
 	if (setxattr(path, "system.posix_acl_access", buf, 4 + n * 8, 0) < 0)
 		return berr_sys(e, "give uid %u search on %s (an ACL)", (unsigned)uid, path);
@@ -129,6 +134,71 @@ static void hash_map(dg_hasher *h, const char *tag, const idmap *m)
 	}
 }
 
+/* In a child with a mount namespace of its own (the layers' overlay dies
+ * with it, even on a kill -9): mount the merged layers read-only at mnt
+ * and copy them to root with the owners mapped. */
+static int copy_in_child(const char *lower, const char *empty, const char *mnt, const char *root,
+			 const eng_userns *u, berr *e)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return berr_sys(e, "unshare a mount namespace for the copy");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return berr_sys(e, "make / private for the copy");
+	/* an empty bottom layer: overlay wants two lower dirs without an upper */
+	_cleanup_free_ char *data = xasprintf("lowerdir=%s:%s", lower, empty);
+	if (mount("overlay", mnt, "overlay", MS_RDONLY, data) < 0)
+		return berr_sys(e, "mount the image's layers on %s", mnt);
+	_cleanup_close_ int s = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int d = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s < 0 || d < 0)
+		return berr_sys(e, "open %s", s < 0 ? mnt : root);
+	const fs_owner_map om = {map_owner, (void *)u};
+	if (fs_copy_tree_owners(s, d, &om, e) < 0)
+		return berr_ctx(e, "copy the image with the container's owners");
+	return 0;
+}
+
+static int run_copy(const char *lower, const char *empty, const char *mnt, const char *root,
+		    const eng_userns *u, berr *e)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return berr_sys(e, "pipe");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return berr_sys(e, "fork the copy of the image");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		berr ce = {0};
+		int r = copy_in_child(lower, empty, mnt, root, u, &ce);
+		/* one write below PIPE_BUF: whole or nothing */
+		if (r < 0 && write(p[1], &ce, sizeof(ce)) != (ssize_t)sizeof(ce))
+			_exit(2);
+		_exit(r < 0 ? 1 : 0);
+	}
+	close(p[1]);
+	berr ce = {0};
+	ssize_t n;
+	do
+		n = read(p[0], &ce, sizeof(ce));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return berr_sys(e, "wait for the copy of the image");
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (n == (ssize_t)sizeof(ce)) {
+		ce.msg[sizeof(ce.msg) - 1] = 0;
+		return berr_set(e, ce.errnum, "%s", ce.msg);
+	}
+	return berr_set(e, EIO, "the copy of the image failed (status %d)", st);
+}
+
 /* Copy the merged tree of `lower` to <cache>/<key> (cfd: the cache dir). */
 static int build_copy(eng *g, int cfd, const char *key, const char *lower, const eng_userns *u,
 		      berr *e)
@@ -140,43 +210,22 @@ static int build_copy(eng *g, int cfd, const char *key, const char *lower, const
 	if (mkdirat(cfd, tmp, 0700) < 0)
 		return berr_sys(e, "mkdir %s", tdir);
 	int r = -1;
-	bool mounted = false;
 	_cleanup_free_ char *mnt = xasprintf("%s/m", tdir);
 	_cleanup_free_ char *empty = xasprintf("%s/empty", tdir);
 	_cleanup_free_ char *root = xasprintf("%s/root", tdir);
 	_cleanup_free_ char *troot = xasprintf("%s/root", tmp);
-	/* an empty bottom layer: overlay wants two lower dirs without an upper */
-	_cleanup_free_ char *data = xasprintf("lowerdir=%s:%s", lower, empty);
 	if (mkdir(mnt, 0700) < 0 || mkdir(empty, 0700) < 0 || mkdir(root, 0700) < 0) {
 		berr_sys(e, "mkdir in %s", tdir);
 		goto out;
 	}
-	if (mount("overlay", mnt, "overlay", MS_RDONLY, data) < 0) {
-		berr_sys(e, "mount the image's layers on %s", mnt);
+	if (run_copy(lower, empty, mnt, root, u, e) < 0)
 		goto out;
-	}
-	mounted = true;
-	{
-		_cleanup_close_ int s = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		_cleanup_close_ int d = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (s < 0 || d < 0) {
-			berr_sys(e, "open %s", s < 0 ? mnt : root);
-			goto out;
-		}
-		const fs_owner_map om = {map_owner, (void *)u};
-		if (fs_copy_tree_owners(s, d, &om, e) < 0) {
-			berr_ctx(e, "copy the image with the container's owners");
-			goto out;
-		}
-	}
 	if (renameat(cfd, troot, cfd, key) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
 		berr_sys(e, "rename %s into %s/" CACHE, root, g->ctrs);
 		goto out;
 	}
 	r = 0; /* made, or another create made it first */
-out:
-	if (mounted && umount2(mnt, MNT_DETACH) < 0 && r == 0)
-		r = berr_sys(e, "umount %s", mnt);
+out:;
 	berr ig;
 	fs_rm_rf_at(cfd, tmp, &ig);
 	return r;
