@@ -37,11 +37,12 @@ def test_uidmap_gidmap_seen_inside_and_owners_kept(b):
     r = b("run", "--rm", "--network", "none", "--uidmap", f"0:{h}:65536",
           "--gidmap", f"0:{h + 65536}:65536", BUSYBOX, "sh", "-c",
           "cat /proc/self/uid_map; echo --; cat /proc/self/gid_map; echo --; "
-          "stat -c %u:%g /bin/busybox /home/app /; touch /new; stat -c %u:%g /new")
+          "stat -c %u:%g /bin/busybox /home/app /; touch /new; stat -c %u:%g /new; "
+          "stat -c %u:%g /etc/hosts /etc/hostname /etc/resolv.conf")
     um, gm, owners = r.stdout.split("--\n")
     assert maps(um) == [["0", str(h), "65536"]]
     assert maps(gm) == [["0", str(h + 65536), "65536"]]
-    assert owners.split() == ["0:0", "1000:1000", "0:0", "0:0"], r.stdout
+    assert owners.split() == ["0:0", "1000:1000", "0:0", "0:0"] + ["0:0"] * 3, r.stdout
     # the image's copy on the host: owned by the mapped ids
     cache = b.root / "containers" / ".idmapped"
     copies = [p for p in cache.iterdir() if not p.name.startswith(".")]

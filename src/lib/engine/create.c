@@ -938,7 +938,8 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object_object_add(doc, "HostConfig", hc);
 	eng_userns_host_config(&p->userns, hc);
 	if (eng_net_plan_apply(g, &p->net, o, m->id, name, dir, hostname, ic->exposed_ports, hc, cf,
-			       doc, e) < 0)
+			       doc, e) < 0 ||
+	    eng_userns_own_files(&p->userns, dir, e) < 0)
 		goto out;
 	if (eng_lock(g, true, e) < 0)
 		goto out;

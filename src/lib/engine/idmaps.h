@@ -81,3 +81,7 @@ int eng_userns_lower(eng *g, const eng_userns *u, char **lower, const char *dir,
  * volume's dir searchable by the container's root (ACL), a new volume's
  * _data given to it. An existing volume keeps its owners. */
 int eng_userns_volume(eng *g, const eng_userns *u, const char *name, bool created, berr *e);
+
+/* The container's hostname, hosts and resolv.conf (bind-mounted from its
+ * dir) given to its root, as Podman does. */
+int eng_userns_own_files(const eng_userns *u, const char *dir, berr *e);

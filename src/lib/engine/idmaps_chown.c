@@ -345,3 +345,18 @@ int eng_userns_volume(eng *g, const eng_userns *u, const char *name, bool create
 		return berr_sys(e, "chown %s", data);
 	return 0;
 }
+
+int eng_userns_own_files(const eng_userns *u, const char *dir, berr *e)
+{
+	if (!u->nested)
+		return 0;
+	static const char *const names[] = {"hostname", "hosts", "resolv.conf"};
+	uid_t ru = eng_userns_to_engine(&u->uids, 0);
+	gid_t rg = eng_userns_to_engine(&u->gids, 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", dir, names[i]);
+		if (lchown(p, ru, rg) < 0 && errno != ENOENT)
+			return berr_sys(e, "chown %s", p);
+	}
+	return 0;
+}
