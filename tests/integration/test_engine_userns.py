@@ -5,6 +5,7 @@ no user namespace; keep-id is refused as Podman refuses it; bad maps refused wit
 125 and nothing made."""
 import os
 import random
+import shutil
 import subprocess
 
 import pytest
@@ -160,3 +161,22 @@ def test_parallel_creates_share_one_copy(b):
         assert not [n for n in after if n.startswith(".tmp-")]
     finally:
         b("rm", "-f", *[i for i in ids if i], check=False)
+
+
+def test_a_killed_copys_leftover_is_swept(b):
+    cache = b.root / "containers" / ".idmapped"
+    h = base()  # size 65000: a mapping no other test makes
+    b("run", "--rm", "--network", "none", "--uidmap", f"0:{h}:65000", BUSYBOX, "true")
+    old, fresh = cache / ".tmp-deadbeefdeadbeef", cache / ".tmp-0123456789abcdef"
+    for d in (old, fresh):
+        (d / "root/bin").mkdir(parents=True)
+    os.utime(old, (1_000_000, 1_000_000))
+    try:
+        # a new mapping: a copy is made, what a killed one left is removed first
+        b("run", "--rm", "--network", "none", "--uidmap", f"0:{h + 65536}:65000", BUSYBOX,
+          "true")
+        assert not old.exists()
+        assert fresh.exists()  # maybe another create's, still at work
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)

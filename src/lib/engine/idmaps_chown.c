@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -199,6 +201,29 @@ static int run_copy(const char *lower, const char *empty, const char *mnt, const
 	return berr_set(e, EIO, "the copy of the image failed (status %d)", st);
 }
 
+/* A .tmp-* dir nobody holds the lock of and older than STALE_S is what a
+ * killed create left: removed. */
+#define STALE_S 600
+static void sweep_stale(int cfd)
+{
+	berr ig;
+	char **names = fs_list_at(cfd, ".", &ig);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (char **n = names; n && *n; n++) {
+		if (strncmp(*n, ".tmp-", 5))
+			continue;
+		_cleanup_close_ int fd =
+		    openat(cfd, *n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0 || now.tv_sec - st.st_mtim.tv_sec < STALE_S ||
+		    flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue;
+		fs_rm_rf_at(cfd, *n, &ig);
+	}
+	strv_free(names);
+}
+
 /* Copy the merged tree of `lower` to <cache>/<key> (cfd: the cache dir). */
 static int build_copy(eng *g, int cfd, const char *key, const char *lower, const eng_userns *u,
 		      berr *e)
@@ -209,7 +234,14 @@ static int build_copy(eng *g, int cfd, const char *key, const char *lower, const
 	_cleanup_free_ char *tdir = xasprintf("%s/" CACHE "/%s", g->ctrs, tmp);
 	if (mkdirat(cfd, tmp, 0700) < 0)
 		return berr_sys(e, "mkdir %s", tdir);
+	/* held while the copy is made (by the child too): sweep_stale passes
+	 * it by */
+	_cleanup_close_ int lk = openat(cfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int r = -1;
+	if (lk < 0 || flock(lk, LOCK_EX) < 0) {
+		berr_sys(e, "lock %s", tdir);
+		goto out;
+	}
 	_cleanup_free_ char *mnt = xasprintf("%s/m", tdir);
 	_cleanup_free_ char *empty = xasprintf("%s/empty", tdir);
 	_cleanup_free_ char *root = xasprintf("%s/root", tdir);
@@ -304,6 +336,7 @@ int eng_userns_lower(eng *g, const eng_userns *u, char **lower, const char *dir,
 	if (fstatat(cfd, key, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT)
 			return berr_sys(e, "stat %s/" CACHE "/%s", g->ctrs, key);
+		sweep_stale(cfd);
 		if (build_copy(g, cfd, key, *lower, u, e) < 0)
 			return -1;
 	} else if (!S_ISDIR(st.st_mode)) {
