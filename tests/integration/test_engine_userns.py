@@ -28,9 +28,13 @@ def maps(text):
     return [ln.split() for ln in text.strip().splitlines()]
 
 
+_NEXT = [random.randrange(1_500_000_000, 1_900_000_000, 65536)]
+
+
 def base():
-    # a high range no other test uses: every run its own
-    return random.randrange(1_500_000_000, 2_000_000_000, 65536)
+    """A high range of host ids: every call its own (so its own mapping and copy)."""
+    _NEXT[0] += 2 * 65536
+    return _NEXT[0]
 
 
 def test_uidmap_gidmap_seen_inside_and_owners_kept(b):
