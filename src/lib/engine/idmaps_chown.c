@@ -238,14 +238,14 @@ static int build_copy(eng *g, int cfd, const char *key, const char *lower, const
 	 * it by */
 	_cleanup_close_ int lk = openat(cfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int r = -1;
-	if (lk < 0 || flock(lk, LOCK_EX) < 0) {
-		berr_sys(e, "lock %s", tdir);
-		goto out;
-	}
 	_cleanup_free_ char *mnt = xasprintf("%s/m", tdir);
 	_cleanup_free_ char *empty = xasprintf("%s/empty", tdir);
 	_cleanup_free_ char *root = xasprintf("%s/root", tdir);
 	_cleanup_free_ char *troot = xasprintf("%s/root", tmp);
+	if (lk < 0 || flock(lk, LOCK_EX) < 0) {
+		berr_sys(e, "lock %s", tdir);
+		goto out;
+	}
 	if (mkdir(mnt, 0700) < 0 || mkdir(empty, 0700) < 0 || mkdir(root, 0700) < 0) {
 		berr_sys(e, "mkdir in %s", tdir);
 		goto out;
