@@ -264,5 +264,46 @@ static void test_failed_copy_leaves_nothing(void)
 	drop_root(root);
 }
 
+static void add_base(void *arg, uid_t *uid, gid_t *gid)
+{
+	*uid += *(const unsigned *)arg;
+	*gid += *(const unsigned *)arg + 1;
+}
+
+/* fs_copy_tree_owners: every owner (files, directories, symlinks, the
+ * copy's root) sent through the map; the modes (setuid too) kept. */
+static void test_copy_maps_owners(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "skip test_copy_maps_owners: needs root (chown)\n");
+		return;
+	}
+	int root = make_root();
+	CHECK(root >= 0);
+	CHECK(mkdirat(root, "src", 0755) == 0 && mkdirat(root, "dst", 0700) == 0);
+	_cleanup_close_ int src = openat(root, "src", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dst = openat(root, "dst", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(mkdirat(src, "d", 0750) == 0 && fchownat(src, "d", 33, 33, 0) == 0);
+	CHECK(write_file(src, "d/f", "x") == 0 && fchownat(src, "d/f", 1000, 2000, 0) == 0);
+	CHECK(fchmodat(src, "d/f", 04755, 0) == 0);
+	CHECK(symlinkat("f", src, "d/l") == 0);
+	CHECK(fchownat(src, "d/l", 7, 8, AT_SYMLINK_NOFOLLOW) == 0);
+	unsigned base = 100000;
+	const fs_owner_map om = {add_base, &base};
+	berr e = {0};
+	CHECK(fs_copy_tree_owners(src, dst, &om, &e) == 0);
+	struct stat st;
+	CHECK(fstat(dst, &st) == 0 && st.st_uid == 100000 && st.st_gid == 100001);
+	CHECK(fstatat(dst, "d", &st, 0) == 0 && st.st_uid == 100033 && st.st_gid == 100034);
+	CHECK(fstatat(dst, "d/f", &st, 0) == 0 && st.st_uid == 101000 && st.st_gid == 102001);
+	CHECK((st.st_mode & 07777) == 04755);
+	CHECK(fstatat(dst, "d/l", &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid == 100007 &&
+	      st.st_gid == 100009);
+	/* the source is untouched */
+	CHECK(fstatat(src, "d/f", &st, 0) == 0 && st.st_uid == 1000);
+	drop_root(root);
+}
+
 CHECK_MAIN(test_deep_tree_copy_and_remove, test_copy_keeps_modes_owners_times_links,
-	   test_copy_never_follows_destination_symlinks, test_failed_copy_leaves_nothing)
+	   test_copy_never_follows_destination_symlinks, test_failed_copy_leaves_nothing,
+	   test_copy_maps_owners)

@@ -496,6 +496,15 @@ static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flag
 	     "string", "json-file"},
 	    {"log-opt", 0, FLAG_LIST, &f->o.log_opts, "Log driver option: max-size, max-file",
 	     "KEY=VALUE"},
+	    {"userns", 0, FLAG_STRING, &f->o.userns,
+	     "User namespace: host (shared), keep-id[:uid=U,gid=G] (rootless: you inside)", "mode",
+	     "host"},
+	    {"uidmap", 0, FLAG_LIST, &f->o.uidmaps,
+	     "A uid range of a new user namespace (repeatable; rootless: ids of your namespace)",
+	     "CONTAINER:HOST:SIZE"},
+	    {"gidmap", 0, FLAG_LIST, &f->o.gidmaps,
+	     "A gid range of a new user namespace (repeatable; default: --uidmap's)",
+	     "CONTAINER:HOST:SIZE"},
 	    {0},
 	};
 	int i = cli_flags(c, doc, defs, argc, argv, status);
@@ -528,6 +537,8 @@ static void free_run(run_flags *f)
 	strv_free(f->o.security_opt);
 	strv_free(f->o.ulimits);
 	strv_free(f->o.log_opts);
+	strv_free(f->o.uidmaps);
+	strv_free(f->o.gidmaps);
 }
 
 static int run_or_create(cli *c, int argc, char **argv, bool run)

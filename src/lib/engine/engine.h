@@ -137,7 +137,9 @@ typedef struct eng_run_opts {
 	const char *ip, *mac;
 	const char *log_driver;
 	char **log_opts;
-	bool *image_missing; /* out (may be NULL): set when the image is not in the store */
+	const char *userns;	   /* --userns: host, keep-id[:uid=U,gid=G] (idmaps.h) */
+	char **uidmaps, **gidmaps; /* --uidmap/--gidmap CONTAINER:HOST:SIZE */
+	bool *image_missing;	   /* out (may be NULL): set when the image is not in the store */
 } eng_run_opts;
 
 /* `system check` of <root>/containers (check.c): leftovers of a kill -9

@@ -105,7 +105,8 @@ typedef struct walk {
 	dev_t stop_dev; /* copy: the destination's root, never copied into itself */
 	ino_t stop_ino;
 	char *buf;
-	struct links *links; /* copy: files with more than one name */
+	struct links *links;	    /* copy: files with more than one name */
+	const fs_owner_map *owners; /* copy: owners rewritten (NULL: kept) */
 } walk;
 
 static void links_free(struct links *l);
@@ -290,9 +291,28 @@ static int clear_slot(int dir, const char *name, unsigned flags, berr *e)
 	return 0;
 }
 
-static int set_owner_times(int fd, const struct stat *st, unsigned flags, const char *name, berr *e)
+/* The owner a copy gives: the source's, or what w->owners maps it to. */
+static void copy_owner(const walk *w, const struct stat *st, uid_t *uid, gid_t *gid)
 {
-	if (!(flags & FS_COPY_NO_OWNER) && fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM)
+	*uid = st->st_uid;
+	*gid = st->st_gid;
+	if (w->owners)
+		w->owners->map(w->owners->arg, uid, gid);
+}
+
+/* A refused chown is ignored unless the owners are mapped: then a file
+ * left with the wrong owner is an error. */
+static bool chown_failed(const walk *w)
+{
+	return errno != EPERM || w->owners;
+}
+
+static int set_owner_times(const walk *w, int fd, const struct stat *st, const char *name, berr *e)
+{
+	uid_t uid;
+	gid_t gid;
+	copy_owner(w, st, &uid, &gid);
+	if (!(w->flags & FS_COPY_NO_OWNER) && fchown(fd, uid, gid) < 0 && chown_failed(w))
 		return berr_sys(e, "chown %s", name);
 	if (fchmod(fd, st->st_mode & 07777) < 0)
 		return berr_sys(e, "chmod %s", name);
@@ -345,7 +365,7 @@ static int copy_file(walk *w, int in, int dir, const char *name, const struct st
 			return berr_sys(e, "write %s", name);
 		off += n;
 	}
-	return set_owner_times(out, st, w->flags, name, e);
+	return set_owner_times(w, out, st, name, e);
 }
 
 static int copy_link(walk *w, const char *name, const struct stat *st, berr *e)
@@ -362,8 +382,11 @@ static int copy_link(walk *w, const char *name, const struct stat *st, berr *e)
 		return -1;
 	if (symlinkat(target, dir, name) < 0)
 		return berr_sys(e, "symlink %s", name);
+	uid_t uid;
+	gid_t gid;
+	copy_owner(w, st, &uid, &gid);
 	if (!(w->flags & FS_COPY_NO_OWNER) &&
-	    fchownat(dir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
+	    fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && chown_failed(w))
 		return berr_sys(e, "chown %s", name);
 	const struct timespec ts[2] = {st->st_atim, st->st_mtim};
 	if (utimensat(dir, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
@@ -518,14 +541,14 @@ static int copy_walk(walk *w, berr *e)
 			continue;
 		}
 		if (w->depth == 1)
-			return set_owner_times(w->fd[1], &t->st, w->flags, t->name, e);
+			return set_owner_times(w, w->fd[1], &t->st, t->name, e);
 		/* up first: a directory whose mode is 0 is still left by ".." */
 		int old[2];
 		struct stat st;
 		_cleanup_free_ char *name = NULL;
 		if (walk_up(w, old, &name, &st, e) < 0)
 			return -1;
-		int r = set_owner_times(old[1], &st, w->flags, name, e);
+		int r = set_owner_times(w, old[1], &st, name, e);
 		close(old[0]);
 		close(old[1]);
 		if (r < 0)
@@ -534,9 +557,10 @@ static int copy_walk(walk *w, berr *e)
 }
 
 /* Walk the directories src and dst (owned); name is for messages. */
-static int copy_dirs(int src, int dst, const char *name, unsigned flags, berr *e)
+static int copy_dirs(int src, int dst, const char *name, unsigned flags, const fs_owner_map *owners,
+		     berr *e)
 {
-	walk w = {.fd = {-1, -1}, .root = {-1, -1}, .sides = 2, .flags = flags};
+	walk w = {.fd = {-1, -1}, .root = {-1, -1}, .sides = 2, .flags = flags, .owners = owners};
 	const int fds[2] = {src, dst};
 	struct stat st, dst_st;
 	int r = -1;
@@ -566,7 +590,20 @@ int fs_copy_tree(int src_dirfd, int dst_dirfd, berr *e)
 		close(s);
 		return berr_sys(e, "open the destination directory");
 	}
-	return copy_dirs(s, d, ".", 0, e);
+	return copy_dirs(s, d, ".", 0, NULL, e);
+}
+
+int fs_copy_tree_owners(int src_dirfd, int dst_dirfd, const fs_owner_map *owners, berr *e)
+{
+	int s = openat(src_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s < 0)
+		return berr_sys(e, "open the source directory");
+	int d = openat(dst_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d < 0) {
+		close(s);
+		return berr_sys(e, "open the destination directory");
+	}
+	return copy_dirs(s, d, ".", 0, owners, e);
 }
 
 int fs_copy_at(int src_fd, int dst_dirfd, const char *name, unsigned flags, berr *e)
@@ -592,7 +629,7 @@ int fs_copy_at(int src_fd, int dst_dirfd, const char *name, unsigned flags, berr
 			if (s >= 0)
 				close(s);
 		} else {
-			r = copy_dirs(s, d, name, flags, e);
+			r = copy_dirs(s, d, name, flags, NULL, e);
 		}
 	}
 	if (r < 0 && !existed) {

@@ -10,6 +10,8 @@
  * moved away while it is walked stops the walk with an error. */
 #pragma once
 
+#include <sys/types.h>
+
 #include "util/error.h"
 
 /* Flags of fs_copy_at. */
@@ -33,6 +35,16 @@ int fs_copy_at(int src_fd, int dst_dirfd, const char *name, unsigned flags, berr
 /* Copy the tree under src_dirfd into the directory dst_dirfd, which gets
  * the source's mode, owner and times (volume copy-up, tmpcopyup). */
 int fs_copy_tree(int src_dirfd, int dst_dirfd, berr *e);
+
+/* Owners rewritten by a copy: map() gets each source (uid, gid) and
+ * changes it in place. */
+typedef struct fs_owner_map {
+	void (*map)(void *arg, uid_t *uid, gid_t *gid);
+	void *arg;
+} fs_owner_map;
+/* fs_copy_tree with every owner passed through owners->map; a chown the
+ * kernel refuses is an error here (never a file left with a wrong owner). */
+int fs_copy_tree_owners(int src_dirfd, int dst_dirfd, const fs_owner_map *owners, berr *e);
 
 /* rm -rf of `name` under dirfd; never follows symlinks; mount points are
  * not avoided (callers own these trees). ENOENT is success. */
