@@ -53,7 +53,7 @@ typedef struct plan {
 	eng_net_plan net;
 	strv_builder env_extra; /* --env-file lines, -e */
 	eng_log_cfg log;
-	eng_userns userns; /* --userns, --uidmap, --gidmap */
+	eng_idmaps userns; /* --userns, --uidmap, --gidmap */
 } plan;
 
 static void plan_free(plan *p)
@@ -332,7 +332,7 @@ static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
 	}
 	if (eng_log_cfg_parse(o->log_driver, o->log_opts, &p->log, e) < 0)
 		return -1;
-	if (eng_userns_parse(o, &p->userns, e) < 0)
+	if (eng_idmaps_parse(o, &p->userns, e) < 0)
 		return -1;
 	if (o->memory && (eng_parse_size(o->memory, &p->memory) < 0 || p->memory < 6 * 1024 * 1024))
 		return berr_set(e, EINVAL, "invalid --memory \"%s\" (minimum 6m)", o->memory);
@@ -504,7 +504,7 @@ static int make_volumes(eng *g, plan *p, const img_config *ic, const char *rootf
 		}
 		free(v->src);
 		v->src = eng_volume_data(g, v->name);
-		if (eng_userns_volume(g, &p->userns, v->name, created, e) < 0)
+		if (eng_idmaps_volume(g, &p->userns, v->name, created, e) < 0)
 			return -1;
 	}
 	return 0;
@@ -673,9 +673,9 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	}
 	char keep_user[32];
 	const char *user =
-	    eng_userns_user(&p->userns, o->user ? o->user : ic->user, keep_user, sizeof(keep_user));
-	if (eng_userns_check_user(&p->userns, user, e) < 0 ||
-	    eng_userns_lower(g, &p->userns, &lower, dir, e) < 0)
+	    eng_idmaps_user(&p->userns, o->user ? o->user : ic->user, keep_user, sizeof(keep_user));
+	if (eng_idmaps_check_user(&p->userns, user, e) < 0 ||
+	    eng_idmaps_lower(g, &p->userns, &lower, dir, e) < 0)
 		goto out;
 	data = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
 	if (mount("overlay", rootfs, "overlay", 0, data) < 0) {
@@ -683,7 +683,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		goto out;
 	}
 	m->mounted = true;
-	if (eng_userns_passwd(&p->userns, rootfs, e) < 0)
+	if (eng_idmaps_passwd(&p->userns, rootfs, e) < 0)
 		goto out;
 	if (user && *user) {
 		int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -861,7 +861,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		json_object_object_add(lx, "seccomp", json_tokener_parse(txt));
 		free(txt);
 	}
-	if (eng_userns_config(&p->userns, cfg, uid, gid, groups, n_groups, e) < 0)
+	if (eng_idmaps_config(&p->userns, cfg, uid, gid, groups, n_groups, e) < 0)
 		goto out;
 	const char *cj = json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
 	if (write_file(dir, "config.json", cj, e) < 0)
@@ -936,10 +936,10 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object_object_add(hc, "CapDrop", jstrv(o->cap_drop));
 	json_object_object_add(hc, "LogConfig", eng_log_cfg_json(&p->log));
 	json_object_object_add(doc, "HostConfig", hc);
-	eng_userns_host_config(&p->userns, hc);
+	eng_idmaps_host_config(&p->userns, hc);
 	if (eng_net_plan_apply(g, &p->net, o, m->id, name, dir, hostname, ic->exposed_ports, hc, cf,
 			       doc, e) < 0 ||
-	    eng_userns_own_files(&p->userns, dir, e) < 0)
+	    eng_idmaps_own_files(&p->userns, dir, e) < 0)
 		goto out;
 	if (eng_lock(g, true, e) < 0)
 		goto out;

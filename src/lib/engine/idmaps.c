@@ -168,7 +168,7 @@ static int split_at_parent(idmap *m, const idmap *self, const char *flag, berr *
 }
 
 /* keep-id[:uid=U,gid=G] */
-static int parse_keep_id(const char *opts, eng_userns *u, berr *e)
+static int parse_keep_id(const char *opts, eng_idmaps *u, berr *e)
 {
 	if (!*opts)
 		return 0;
@@ -215,7 +215,7 @@ static uint32_t caller_of(const idmap *self)
 	return 0;
 }
 
-int eng_userns_parse(const eng_run_opts *o, eng_userns *u, berr *e)
+int eng_idmaps_parse(const eng_run_opts *o, eng_idmaps *u, berr *e)
 {
 	memset(u, 0, sizeof(*u));
 	u->mode = o->userns ? o->userns : "";
@@ -286,7 +286,7 @@ out:
 	return r;
 }
 
-int eng_userns_check_user(const eng_userns *u, const char *uspec, berr *e)
+int eng_idmaps_check_user(const eng_idmaps *u, const char *uspec, berr *e)
 {
 	if (!u->nested)
 		return 0;
@@ -307,7 +307,7 @@ int eng_userns_check_user(const eng_userns *u, const char *uspec, berr *e)
 	return 0;
 }
 
-const char *eng_userns_user(const eng_userns *u, const char *given, char *buf, size_t bufsz)
+const char *eng_idmaps_user(const eng_idmaps *u, const char *given, char *buf, size_t bufsz)
 {
 	if (!u->keep_id || (given && *given))
 		return given;
@@ -315,7 +315,7 @@ const char *eng_userns_user(const eng_userns *u, const char *given, char *buf, s
 	return buf;
 }
 
-uint32_t eng_userns_to_engine(const idmap *m, uint32_t id)
+uint32_t eng_idmaps_to_engine(const idmap *m, uint32_t id)
 {
 	for (size_t i = 0; i < m->n; i++)
 		if (id >= m->r[i].inside && id - m->r[i].inside < m->r[i].count)
@@ -347,7 +347,7 @@ static json_object *maps_strv(const idmap *m)
 	return a;
 }
 
-void eng_userns_host_config(const eng_userns *u, json_object *hc)
+void eng_idmaps_host_config(const eng_idmaps *u, json_object *hc)
 {
 	json_object_object_add(hc, "UsernsMode", json_object_new_string(u->mode));
 	if (!u->nested)
@@ -356,7 +356,7 @@ void eng_userns_host_config(const eng_userns *u, json_object *hc)
 	json_object_object_add(hc, "GIDMaps", maps_strv(&u->gids));
 }
 
-int eng_userns_config(const eng_userns *u, json_object *cfg, uid_t uid, gid_t gid,
+int eng_idmaps_config(const eng_idmaps *u, json_object *cfg, uid_t uid, gid_t gid,
 		      const gid_t *groups, size_t n_groups, berr *e)
 {
 	if (!u->nested)
@@ -408,7 +408,7 @@ static bool has_id(const char *txt, uint32_t id)
 
 /* Append line to rootfs' path (made when missing, owned as the
  * container's root) unless an entry has id. */
-static int add_entry(int rfd, const eng_userns *u, const char *path, uint32_t id, const char *line,
+static int add_entry(int rfd, const eng_idmaps *u, const char *path, uint32_t id, const char *line,
 		     berr *e)
 {
 	_cleanup_free_ char *txt = NULL;
@@ -420,7 +420,7 @@ static int add_entry(int rfd, const eng_userns *u, const char *path, uint32_t id
 	if (fstat(fd, &st) < 0)
 		return berr_sys(e, "keep-id: stat %s", path);
 	if (st.st_size == 0 &&
-	    fchown(fd, eng_userns_to_engine(&u->uids, 0), eng_userns_to_engine(&u->gids, 0)) < 0)
+	    fchown(fd, eng_idmaps_to_engine(&u->uids, 0), eng_idmaps_to_engine(&u->gids, 0)) < 0)
 		return berr_sys(e, "keep-id: chown %s", path);
 	if (fs_read_fd(fd, &txt, &len, e) < 0)
 		return berr_ctx(e, "keep-id: %s", path);
@@ -433,7 +433,7 @@ static int add_entry(int rfd, const eng_userns *u, const char *path, uint32_t id
 	return 0;
 }
 
-int eng_userns_passwd(const eng_userns *u, const char *rootfs, berr *e)
+int eng_idmaps_passwd(const eng_idmaps *u, const char *rootfs, berr *e)
 {
 	if (!u->keep_id)
 		return 0;

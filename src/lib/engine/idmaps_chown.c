@@ -120,9 +120,9 @@ static int grant_search(const char *path, uid_t uid, berr *e)
 
 static void map_owner(void *arg, uid_t *uid, gid_t *gid)
 {
-	const eng_userns *u = arg;
-	*uid = eng_userns_to_engine(&u->uids, *uid);
-	*gid = eng_userns_to_engine(&u->gids, *gid);
+	const eng_idmaps *u = arg;
+	*uid = eng_idmaps_to_engine(&u->uids, *uid);
+	*gid = eng_idmaps_to_engine(&u->gids, *gid);
 }
 
 static void hash_map(dg_hasher *h, const char *tag, const idmap *m)
@@ -140,7 +140,7 @@ static void hash_map(dg_hasher *h, const char *tag, const idmap *m)
  * with it, even on a kill -9): mount the merged layers read-only at mnt
  * and copy them to root with the owners mapped. */
 static int copy_in_child(const char *lower, const char *empty, const char *mnt, const char *root,
-			 const eng_userns *u, berr *e)
+			 const eng_idmaps *u, berr *e)
 {
 	if (unshare(CLONE_NEWNS) < 0)
 		return berr_sys(e, "unshare a mount namespace for the copy");
@@ -161,7 +161,7 @@ static int copy_in_child(const char *lower, const char *empty, const char *mnt, 
 }
 
 static int run_copy(const char *lower, const char *empty, const char *mnt, const char *root,
-		    const eng_userns *u, berr *e)
+		    const eng_idmaps *u, berr *e)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -225,7 +225,7 @@ static void sweep_stale(int cfd)
 }
 
 /* Copy the merged tree of `lower` to <cache>/<key> (cfd: the cache dir). */
-static int build_copy(eng *g, int cfd, const char *key, const char *lower, const eng_userns *u,
+static int build_copy(eng *g, int cfd, const char *key, const char *lower, const eng_idmaps *u,
 		      berr *e)
 {
 	char rnd[65];
@@ -277,7 +277,7 @@ static bool maps_outside(const idmap *m, uint32_t id)
  * copied. Searchable: by the mode bits for the container's root, or the
  * owner and group both mapped (its CAP_DAC_READ_SEARCH applies), or an ACL
  * (not evaluated: taken as granting). */
-static int check_reachable(const eng_userns *u, const char *root, uid_t ru, gid_t rg, berr *e)
+static int check_reachable(const eng_idmaps *u, const char *root, uid_t ru, gid_t rg, berr *e)
 {
 	_cleanup_free_ char *p = xstrdup(root);
 	for (char *slash = p;; slash++) {
@@ -307,12 +307,12 @@ static int check_reachable(const eng_userns *u, const char *root, uid_t ru, gid_
 	}
 }
 
-int eng_userns_lower(eng *g, const eng_userns *u, char **lower, const char *dir, berr *e)
+int eng_idmaps_lower(eng *g, const eng_idmaps *u, char **lower, const char *dir, berr *e)
 {
 	if (!u->nested)
 		return 0;
-	uid_t ru = eng_userns_to_engine(&u->uids, 0);
-	gid_t rg = eng_userns_to_engine(&u->gids, 0);
+	uid_t ru = eng_idmaps_to_engine(&u->uids, 0);
+	gid_t rg = eng_idmaps_to_engine(&u->gids, 0);
 	_cleanup_free_ char *parent = xstrdup(g->root);
 	char *cut = strrchr(parent, '/');
 	if (cut && cut != parent)
@@ -358,12 +358,12 @@ int eng_userns_lower(eng *g, const eng_userns *u, char **lower, const char *dir,
 	return 0;
 }
 
-int eng_userns_volume(eng *g, const eng_userns *u, const char *name, bool created, berr *e)
+int eng_idmaps_volume(eng *g, const eng_idmaps *u, const char *name, bool created, berr *e)
 {
 	if (!u->nested)
 		return 0;
-	uid_t ru = eng_userns_to_engine(&u->uids, 0);
-	gid_t rg = eng_userns_to_engine(&u->gids, 0);
+	uid_t ru = eng_idmaps_to_engine(&u->uids, 0);
+	gid_t rg = eng_idmaps_to_engine(&u->gids, 0);
 	_cleanup_free_ char *vols = xasprintf("%s/volumes", g->root);
 	_cleanup_free_ char *vol = xasprintf("%s/%s", vols, name);
 	_cleanup_free_ char *data = eng_volume_data(g, name);
@@ -379,13 +379,13 @@ int eng_userns_volume(eng *g, const eng_userns *u, const char *name, bool create
 	return 0;
 }
 
-int eng_userns_own_files(const eng_userns *u, const char *dir, berr *e)
+int eng_idmaps_own_files(const eng_idmaps *u, const char *dir, berr *e)
 {
 	if (!u->nested)
 		return 0;
 	static const char *const names[] = {"hostname", "hosts", "resolv.conf"};
-	uid_t ru = eng_userns_to_engine(&u->uids, 0);
-	gid_t rg = eng_userns_to_engine(&u->gids, 0);
+	uid_t ru = eng_idmaps_to_engine(&u->uids, 0);
+	gid_t rg = eng_idmaps_to_engine(&u->gids, 0);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		_cleanup_free_ char *p = xasprintf("%s/%s", dir, names[i]);
 		if (lchown(p, ru, rg) < 0 && errno != ENOENT)
