@@ -65,7 +65,8 @@ class Berth:
 
 
 def oci_image_dir(d, rootfs_tar_bytes, config):
-    """An OCI image layout with one layer and the given config section."""
+    """An OCI image layout with one layer (or a list of layer tars, bottom first) and the
+    given config section."""
     d = pathlib.Path(d)
     blobs = d / "blobs/sha256"
     blobs.mkdir(parents=True)
@@ -75,16 +76,17 @@ def oci_image_dir(d, rootfs_tar_bytes, config):
         (blobs / h).write_bytes(data)
         return "sha256:" + h, len(data)
 
-    diff_id = "sha256:" + hashlib.sha256(rootfs_tar_bytes).hexdigest()
-    layer, lsize = put(gzip.compress(rootfs_tar_bytes, 1))
+    tars = rootfs_tar_bytes if isinstance(rootfs_tar_bytes, list) else [rootfs_tar_bytes]
+    diff_ids = ["sha256:" + hashlib.sha256(t).hexdigest() for t in tars]
+    layers = [put(gzip.compress(t, 1)) for t in tars]
     cfg = {"architecture": "amd64", "os": "linux", "config": config,
-           "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
+           "rootfs": {"type": "layers", "diff_ids": diff_ids}}
     cdg, csize = put(json.dumps(cfg).encode())
     man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cdg,
                       "size": csize},
            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                       "digest": layer, "size": lsize}]}
+                       "digest": dg, "size": size} for dg, size in layers]}
     mdg, msize = put(json.dumps(man).encode())
     (d / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
     (d / "index.json").write_text(json.dumps({

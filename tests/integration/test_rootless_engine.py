@@ -4,9 +4,12 @@ user's namespace held by a pause process (engine/userns.c), image files unpacked
 their real owners mapped through the account's subordinate range, containers run,
 detached, logged, exec'd into, stopped and removed; single-uid mode without ranges;
 root and rootless stores never mix; nothing of the account left after it goes."""
+import io
 import os
 import pathlib
 import shutil
+import subprocess
+import tarfile
 import tempfile
 import time
 
@@ -93,6 +96,9 @@ def test_single_uid_mode_without_ranges(tar):
         u = a.user()
         r = u.berth("import", tar, IMG)
         assert "/etc/subuid" in r.stderr and "single-uid" in r.stderr
+        # the unpack says how many files changed hands (/www, its index.html, /home/app)
+        assert "3 files of ids this user's namespace does not map now belong to you" \
+            in r.stderr, r.stderr
         r = u.berth("run", "--rm", IMG, "sh", "-c", "cat /proc/self/uid_map; stat -c %u /www")
         assert r.stdout.split()[:3] == ["0", str(a.uid), "1"], r.stdout
         assert r.stdout.split()[-1] == "0"  # uid 33's files became the caller's
@@ -126,3 +132,45 @@ def test_pause_process_killed_is_replaced(acct):
     assert u.berth("run", "--rm", IMG, "echo", "again").stdout == "again\n"
     new = u.pause_pid()
     assert new and new != old
+
+
+def _tar(entries):
+    """A layer tar from (name, kind, data) entries: kind "f" file, "d" dir."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, kind, data in entries:
+            ti = tarfile.TarInfo(name)
+            ti.mtime = 1700000000
+            if kind == "d":
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                t.addfile(ti)
+            else:
+                ti.size, ti.mode = len(data), 0o644
+                t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_whiteouts_and_opaque_directories_in_the_users_namespace(acct):
+    """An upper layer deletes a file (.wh.a) and makes a directory opaque
+    (.wh..wh..opq): trusted.* xattrs cannot be set in a user namespace, so the unpack
+    writes user.overlay.opaque and the overlay reads it (userxattr)."""
+    from engine_helpers import oci_image_dir, rootfs_tar
+    base = rootfs_tar()
+    lower = _tar([("data", "d", None), ("data/a", "f", b"a"), ("data/b", "f", b"b"),
+                  ("keep", "d", None), ("keep/old", "f", b"old")])
+    upper = _tar([("data", "d", None), ("data/.wh.a", "f", b""), ("keep", "d", None),
+                  ("keep/.wh..wh..opq", "f", b""), ("keep/new", "f", b"new")])
+    d = pathlib.Path(tempfile.mkdtemp(prefix="berth-rl-wh-", dir="/tmp"))
+    try:
+        oci_image_dir(d / "oci", [base, lower, upper], {"Cmd": ["sh"]})
+        subprocess.run(["tar", "-C", str(d / "oci"), "-cf", str(d / "img.tar"), "."],
+                       check=True)
+        os.chmod(d, 0o755)
+        os.chmod(d / "img.tar", 0o644)
+        u = acct.user()
+        out = u.berth("load", "-i", d / "img.tar").stdout
+        ref = out.split(":", 1)[1].strip()
+        r = u.berth("run", "--rm", ref, "sh", "-c", "ls /data; echo --; ls /keep")
+        assert r.stdout.split() == ["b", "--", "new"], r.stdout
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

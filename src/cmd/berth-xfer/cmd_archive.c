@@ -29,6 +29,13 @@ int xfer_max_layer_size(const char *arg, unsigned long long *max)
 	return 0;
 }
 
+void xfer_warn_unpack(img_store *s)
+{
+	_cleanup_free_ char *w = s ? store_unpack_warning(s) : NULL;
+	if (w)
+		fprintf(stderr, "berth: warning: %s\n", w);
+}
+
 int cmd_import(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
@@ -69,6 +76,7 @@ int cmd_import(cli *c, int argc, char **argv)
 		berr_ctx(&e, "import %s", fd >= 0 ? argv[1] : "from stdin");
 		return cli_fail(125, &e);
 	}
+	xfer_warn_unpack(s);
 	printf("%s\n", id.s);
 	return 0;
 }
@@ -119,6 +127,7 @@ int cmd_load(cli *c, int argc, char **argv)
 		strv_free(out);
 		return cli_fail(125, &e);
 	}
+	xfer_warn_unpack(s);
 	for (size_t i = 0; !quiet && out && out[i]; i++)
 		printf("Loaded image%s: %s\n", strncmp(out[i], "sha256:", 7) ? "" : " ID", out[i]);
 	strv_free(out);

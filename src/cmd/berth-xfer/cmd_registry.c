@@ -130,6 +130,7 @@ int cmd_pull(cli *c, int argc, char **argv)
 		store_set_max_layer_size(s, max);
 	dg_str id, dig;
 	int r = registry_pull(s, argv[first], &ro, &id, &dig, &e);
+	xfer_warn_unpack(s);
 	store_close(s);
 	if (r < 0)
 		return cli_fail(125, &e);

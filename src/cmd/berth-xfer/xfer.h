@@ -5,6 +5,7 @@
 #pragma once
 
 #include "cli_common.h"
+#include "image/store.h"
 
 int cmd_import(cli *c, int argc, char **argv);
 int cmd_load(cli *c, int argc, char **argv);
@@ -18,6 +19,8 @@ int cmd_system(cli *c, int argc, char **argv);
 /* --max-layer-size SIZE (pull, load, import): parse into *max; 0 or a
  * cli_failf exit code. */
 int xfer_max_layer_size(const char *arg, unsigned long long *max);
+/* "berth: warning: ..." for what unpacking in a user namespace changed. */
+void xfer_warn_unpack(img_store *s);
 /* Its entry in a command's flag table (the string for xfer_max_layer_size). */
 #define XFER_MAX_LAYER_SIZE_FLAG(strp)                                                             \
 	{                                                                                          \

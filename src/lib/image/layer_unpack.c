@@ -77,7 +77,8 @@ int store_layer_unpack(img_store *s, const char *blob_digest, const char *diff_i
 	unsigned long long max;
 	if (store_max_layer_size(s, &max, e) < 0)
 		goto out;
-	if (unpack_layer_max(blob, dfd, max, &got, e) < 0) {
+	unpack_stats st = {0};
+	if (unpack_layer_stats(blob, dfd, max, &got, &st, e) < 0) {
 		berr_ctx(e, "layer %s", blob_digest);
 		goto out;
 	}
@@ -92,6 +93,7 @@ int store_layer_unpack(img_store *s, const char *blob_digest, const char *diff_i
 		goto out;
 	}
 	fsync(store_layers_fd(s));
+	store_unpack_counts(s, st.remapped, st.devices);
 	ret = 0;
 out : {
 	berr ignore;

@@ -29,7 +29,33 @@ struct img_store {
 	/* largest uncompressed layer (0: no limit); from storage.json unless set */
 	unsigned long long max_layer_size;
 	bool max_layer_size_set;
+	/* what unpacks in a user namespace changed (layer_unpack.c; pulls
+	 * unpack from several threads) */
+	_Atomic unsigned long remapped, devices;
 };
+
+void store_unpack_counts(img_store *s, unsigned long remapped, unsigned long devices)
+{
+	s->remapped += remapped;
+	s->devices += devices;
+}
+
+char *store_unpack_warning(img_store *s)
+{
+	unsigned long r = s->remapped, d = s->devices;
+	if (!r && !d)
+		return NULL;
+	if (r && d)
+		return xasprintf("%lu files of ids this user's namespace does not map now belong "
+				 "to you (single-uid mode: see /etc/subuid), %lu device nodes "
+				 "skipped (no mknod in a user namespace)",
+				 r, d);
+	if (r)
+		return xasprintf("%lu files of ids this user's namespace does not map now belong "
+				 "to you (single-uid mode: see /etc/subuid)",
+				 r);
+	return xasprintf("%lu device nodes skipped (no mknod in a user namespace)", d);
+}
 
 struct blob_writer {
 	img_store *s;

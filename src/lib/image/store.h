@@ -30,6 +30,11 @@ img_store *store_open(const char *root, berr *e);
  * caller (uid 0 of the caller's namespace; a rootless user's files are
  * that). EPERM naming the owner otherwise. store_open and eng_open call it. */
 int store_check_owner(const char *root, berr *e);
+/* What unpacking in a user namespace changed (unpack.h unpack_stats),
+ * summed over the store handle's life; the warning line for the front end,
+ * or NULL when nothing was (malloc'ed). */
+void store_unpack_counts(img_store *s, unsigned long remapped, unsigned long devices);
+char *store_unpack_warning(img_store *s);
 void store_close(img_store *s);
 static inline void store_closep(img_store **s)
 {

@@ -17,6 +17,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/idmap.h"
 #include "util/xalloc.h"
 
 #define BUF_SIZE  (1 << 20)
@@ -197,11 +198,42 @@ typedef struct ux {
 	int cache_fd;	  /* ... and its O_PATH fd */
 	dirtime **dirs;	  /* directory mtimes, applied at the end ... */
 	size_t n_dirs, cap_dirs;
-	void *dir_tree;	  /* ... and the same by path (tsearch: a balanced tree) */
-	bool cache_stale; /* an rm -rf may have removed the cached dir */
-	bool is_root;	  /* can chown / mknod */
-	bool archive;	  /* an image archive: files, dirs and links only */
+	void *dir_tree;	    /* ... and the same by path (tsearch: a balanced tree) */
+	bool cache_stale;   /* an rm -rf may have removed the cached dir */
+	bool is_root;	    /* can chown / mknod */
+	bool archive;	    /* an image archive: files, dirs and links only */
+	idmap *uids, *gids; /* in a user namespace: what it maps (else NULL) */
+	unpack_stats st;
 } ux;
+
+/* The owner to give an entry: its own, or 0 when the user namespace we are
+ * in does not map it (counted). */
+static void entry_owner(ux *u, struct archive_entry *ent, uid_t *uid, gid_t *gid)
+{
+	la_int64_t ou = archive_entry_uid(ent), og = archive_entry_gid(ent);
+	*uid = (uid_t)ou;
+	*gid = (gid_t)og;
+	if (!u->uids)
+		return;
+	bool bad = false;
+	if (ou < 0 || ou > UINT32_MAX || !idmap_maps(u->uids, (uint32_t)ou)) {
+		*uid = 0;
+		bad = true;
+	}
+	if (og < 0 || og > UINT32_MAX || !idmap_maps(u->gids, (uint32_t)og)) {
+		*gid = 0;
+		bad = true;
+	}
+	u->st.remapped += bad;
+}
+
+static int own_at(ux *u, int parent, const char *name, struct archive_entry *ent)
+{
+	uid_t uid;
+	gid_t gid;
+	entry_owner(u, ent, &uid, &gid);
+	return fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+}
 
 static void cache_drop(ux *u)
 {
@@ -285,7 +317,9 @@ static int clear_slot(ux *u, int parent, const char *name, bool want_dir, berr *
  * from our own whiteout handling, never from the tar. */
 static bool xattr_allowed(const char *name)
 {
-	return strncmp(name, "trusted.overlay.", 16) != 0;
+	return strncmp(name, "trusted.overlay.", 16) != 0 &&
+	       strncmp(name, "user.overlay.", 13) != 0 &&
+	       strncmp(name, "user.fuseoverlayfs.", 19) != 0;
 }
 
 static void set_xattrs_fd(int fd, struct archive_entry *ent)
@@ -321,8 +355,10 @@ static void entry_times(struct archive_entry *ent, struct timespec ts[2])
 
 static int own_fd(ux *u, int fd, struct archive_entry *ent, const char *path, berr *e)
 {
-	if (u->is_root &&
-	    fchown(fd, (uid_t)archive_entry_uid(ent), (gid_t)archive_entry_gid(ent)) < 0)
+	uid_t uid;
+	gid_t gid;
+	entry_owner(u, ent, &uid, &gid);
+	if (u->is_root && fchown(fd, uid, gid) < 0)
 		return berr_sys(e, "chown %s", path);
 	if (fchmod(fd, archive_entry_perm(ent)) < 0)
 		return berr_sys(e, "chmod %s", path);
@@ -457,11 +493,15 @@ static int make_special(ux *u, int parent, const char *name, const char *path,
 	dev_t dev = 0;
 	if (type == AE_IFCHR || type == AE_IFBLK)
 		dev = makedev(archive_entry_rdevmajor(ent), archive_entry_rdevminor(ent));
-	if (mknodat(parent, name, type | 0600, dev) < 0)
+	if (mknodat(parent, name, type | 0600, dev) < 0) {
+		if (errno == EPERM && u->uids && type != AE_IFIFO) {
+			u->st.devices++; /* no mknod in a user namespace: skipped */
+			return 0;
+		}
 		return berr_sys(e, "mknod %s", path);
+	}
 	_cleanup_free_ char *pp = xasprintf("%s/%s", fs_fd_path(parent).s, name);
-	if (u->is_root && fchownat(parent, name, (uid_t)archive_entry_uid(ent),
-				   (gid_t)archive_entry_gid(ent), AT_SYMLINK_NOFOLLOW) < 0)
+	if (u->is_root && own_at(u, parent, name, ent) < 0)
 		return berr_sys(e, "chown %s", path);
 	if (fchmodat(parent, name, archive_entry_perm(ent), 0) < 0)
 		return berr_sys(e, "chmod %s", path);
@@ -481,8 +521,7 @@ static int make_symlink(ux *u, int parent, const char *name, const char *path,
 		return berr_set(e, EINVAL, "symlink %s: no target", path);
 	if (symlinkat(target, parent, name) < 0)
 		return berr_sys(e, "symlink %s", path);
-	if (u->is_root && fchownat(parent, name, (uid_t)archive_entry_uid(ent),
-				   (gid_t)archive_entry_gid(ent), AT_SYMLINK_NOFOLLOW) < 0)
+	if (u->is_root && own_at(u, parent, name, ent) < 0)
 		return berr_sys(e, "lchown %s", path);
 	_cleanup_free_ char *pp = xasprintf("%s/%s", fs_fd_path(parent).s, name);
 	set_xattrs_path(pp, ent);
@@ -500,8 +539,15 @@ static int whiteout(ux *u, int parent, const char *name, const char *path,
 		_cleanup_close_ int d = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (d < 0)
 			return berr_sys(e, "open directory of %s", path);
-		if (fsetxattr(d, "trusted.overlay.opaque", "y", 1, 0) < 0)
+		/* in a user namespace: the names the kernel's overlay (userxattr)
+		 * and fuse-overlayfs read there */
+		if (u->uids) {
+			if (fsetxattr(d, "user.overlay.opaque", "y", 1, 0) < 0 ||
+			    fsetxattr(d, "user.fuseoverlayfs.opaque", "y", 1, 0) < 0)
+				return berr_sys(e, "set opaque xattr for %s", path);
+		} else if (fsetxattr(d, "trusted.overlay.opaque", "y", 1, 0) < 0) {
 			return berr_sys(e, "set opaque xattr for %s", path);
+		}
 		return 0;
 	}
 	if (!strncmp(name, WH_PREFIX WH_PREFIX, 8))
@@ -513,8 +559,7 @@ static int whiteout(ux *u, int parent, const char *name, const char *path,
 		return -1;
 	if (mknodat(parent, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
 		return berr_sys(e, "mknod whiteout for %s", path);
-	if (u->is_root && fchownat(parent, victim, (uid_t)archive_entry_uid(ent),
-				   (gid_t)archive_entry_gid(ent), AT_SYMLINK_NOFOLLOW) < 0)
+	if (u->is_root && own_at(u, parent, victim, ent) < 0)
 		return berr_sys(e, "chown whiteout %s", path);
 	return 0;
 }
@@ -589,10 +634,20 @@ static void apply_dir_times(ux *u)
 }
 
 static int unpack_tree(int fd, int dirfd, bool archive, unsigned long long max, dg_str *diff_id,
-		       berr *e)
+		       unpack_stats *st, berr *e)
 {
 	ux u = {
 	    .root = -1, .cache_fd = -1, .is_root = !archive && geteuid() == 0, .archive = archive};
+	if (u.is_root && idmap_in_userns()) {
+		u.uids = xzalloc(sizeof(*u.uids));
+		u.gids = xzalloc(sizeof(*u.gids));
+		if (idmap_read_self("uid", u.uids, e) < 0 ||
+		    idmap_read_self("gid", u.gids, e) < 0) {
+			free(u.uids);
+			free(u.gids);
+			return -1;
+		}
+	}
 	struct archive *b = NULL;
 	int ret = -1, sv[2] = {-1, -1};
 	pump p = {.in = fd, .max = max};
@@ -657,6 +712,12 @@ out:
 	}
 	if (ret == 0)
 		*diff_id = p.digest;
+	if (st) {
+		st->remapped += u.st.remapped;
+		st->devices += u.st.devices;
+	}
+	free(u.uids);
+	free(u.gids);
 	if (b)
 		archive_read_free(b);
 	cache_drop(&u);
@@ -669,16 +730,22 @@ out:
 
 int unpack_layer(int fd, int dirfd, dg_str *diff_id, berr *e)
 {
-	return unpack_tree(fd, dirfd, false, 0, diff_id, e);
+	return unpack_tree(fd, dirfd, false, 0, diff_id, NULL, e);
 }
 
 int unpack_layer_max(int fd, int dirfd, unsigned long long max, dg_str *diff_id, berr *e)
 {
-	return unpack_tree(fd, dirfd, false, max, diff_id, e);
+	return unpack_tree(fd, dirfd, false, max, diff_id, NULL, e);
+}
+
+int unpack_layer_stats(int fd, int dirfd, unsigned long long max, dg_str *diff_id, unpack_stats *st,
+		       berr *e)
+{
+	return unpack_tree(fd, dirfd, false, max, diff_id, st, e);
 }
 
 int unpack_archive(int fd, int dirfd, berr *e)
 {
 	dg_str ignored;
-	return unpack_tree(fd, dirfd, true, 0, &ignored, e);
+	return unpack_tree(fd, dirfd, true, 0, &ignored, NULL, e);
 }

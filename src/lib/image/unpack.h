@@ -15,7 +15,14 @@
  * media type. The diffID (sha256 of the uncompressed tar) is computed while
  * unpacking. OCI whiteouts become overlayfs markers: `.wh.NAME` a 0/0
  * character device NAME, `.wh..wh..opq` the xattr trusted.overlay.opaque=y
- * on the directory. */
+ * on the directory (user.overlay.opaque and user.fuseoverlayfs.opaque in a
+ * user namespace, where trusted.* cannot be set and the overlay is mounted
+ * with userxattr; both names are refused from the tar itself).
+ *
+ * In a user namespace (rootless berth, util/idmap.h) an owner the namespace
+ * does not map (single-uid mode maps only 0) becomes 0, the caller, and a
+ * device node (mknod is refused there) is skipped: both are counted in the
+ * unpack_stats so the front end can say so, as Podman does. */
 #pragma once
 
 #include "image/digest.h"
@@ -27,6 +34,14 @@ int unpack_layer(int fd, int dirfd, dg_str *diff_id, berr *e);
 /* The same with a limit on the uncompressed size (0: none): past `max`
  * bytes it stops with EFBIG (the bytes up to there are written). */
 int unpack_layer_max(int fd, int dirfd, unsigned long long max, dg_str *diff_id, berr *e);
+
+typedef struct unpack_stats {
+	unsigned long remapped; /* entries whose unmapped owner became 0 */
+	unsigned long devices;	/* device nodes skipped (no mknod in a user namespace) */
+} unpack_stats;
+/* unpack_layer_max, adding to *st (may be NULL). */
+int unpack_layer_stats(int fd, int dirfd, unsigned long long max, dg_str *diff_id, unpack_stats *st,
+		       berr *e);
 
 /* Unpack an image archive (docker-archive, oci-archive) the same way, but
  * only regular files, directories, symlinks and hard links: an entry of any
