@@ -340,7 +340,8 @@ def test_kill9_monitor_of_a_running_container(acct):
 def test_kill9_pause_process_while_a_container_runs(acct):
     u = acct.user()
     u.berth("run", "-d", "--name", "pp", "--network", "none", IMG, "sleep", "300")
-    pid = int(u.berth("inspect", "-f", "{{.State.Pid}}", "pp").stdout)
+    st = u.berth("inspect", "-f", "{{.State.Pid}} {{.State.MonitorPid}}", "pp").stdout.split()
+    pid, mon = int(st[0]), int(st[1])
     pause = u.pause_pid()
     os.kill(pause, signal.SIGKILL)
     wait_for(lambda: not pathlib.Path(f"/proc/{pause}").exists())
@@ -348,7 +349,13 @@ def test_kill9_pause_process_while_a_container_runs(acct):
     # still reachable, and goes with rm -f
     r = u.berth("ps", "-a", "--format", "{{.Names}} {{.State}}")
     assert r.stdout.split() == ["pp", "running"], r.stdout
-    assert u.pause_pid() not in (None, pause)
+    # the new pause process holds the namespace the container runs in (rejoined
+    # through the container's monitor), not a new one
+    new = u.pause_pid()
+    assert new not in (None, pause)
+    ino = lambda p, ns: os.stat(f"/proc/{p}/ns/{ns}").st_ino  # noqa: E731
+    assert ino(new, "user") == ino(pid, "user") == ino(mon, "user")
+    assert ino(new, "mnt") == ino(mon, "mnt")
     assert u.berth("exec", "pp", "echo", "in").stdout == "in\n"
     u.berth("rm", "-f", "pp")
     wait_for(lambda: not pathlib.Path(f"/proc/{pid}").exists())
