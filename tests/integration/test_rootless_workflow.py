@@ -5,6 +5,7 @@ the container lifecycle commands, cp, exec -it, logs -f, rm -f; kill -9 of the C
 the monitor and the pause process at awkward moments, and the store and `system
 check` afterwards; the root store untouched by all of it. Every test leaves through
 Account, which asserts that nothing of the account is left on the host."""
+import json
 import os
 import pathlib
 import shlex
@@ -81,7 +82,11 @@ def berth_child(runuser_pid):
 def check_clean(u):
     r = u.berth("system", "check", check=False)
     assert r.returncode == 0, r
-    assert "garbage:" not in r.stdout and r.stdout.endswith("store is consistent\n"), r.stdout
+    # the host's bv* veths of other stores' containers (other tests' on this host)
+    # are listed by every store's check: test_system_check_ignores_host_veths
+    lines = [ln for ln in r.stdout.splitlines() if not ln.startswith("garbage: veth bv")]
+    assert not any(ln.startswith("garbage:") for ln in lines), r.stdout
+    assert lines[-1:] == ["store is consistent"], r.stdout
     return r
 
 
@@ -291,6 +296,7 @@ def after_kill(u):
     """After a kill -9: ps -a works, system check lists and repairs what is left, rm -f
     of whatever is listed works, a new run works and the store is consistent."""
     u.berth("ps", "-a")
+    json.loads(u.berth("ps", "-a", "--format", "json").stdout)
     before = check_and_repair(u)
     for cid in u.berth("ps", "-aq").stdout.split():
         u.berth("rm", "-f", cid)
@@ -300,7 +306,7 @@ def after_kill(u):
     return before
 
 
-@pytest.mark.parametrize("delay_ms", [3, 10, 30, 80])
+@pytest.mark.parametrize("delay_ms", [1, 3, 6, 10])
 def test_kill9_cli_during_create(acct, delay_ms):
     u = acct.user()
     u.berth("images")  # the pause process exists: the kill lands in create, not in setup
@@ -320,6 +326,53 @@ def test_kill9_cli_during_create(acct, delay_ms):
     # the name is free again
     u.berth("create", "--name", "k9", "--network", "none", IMG, "true")
     u.berth("rm", "k9")
+
+
+def test_kill9_cli_of_an_attached_run(acct):
+    # the CLI of `berth run` (attached) killed while its container runs: the
+    # container and its monitor stay, are listed, and go with rm -f
+    u = acct.user()
+    p = subprocess.Popen(u.argv(acct.bins["berth"], "run", "--name", "fg", "--network",
+                                "none", IMG, "sleep", "300"),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL, cwd="/tmp")
+    try:
+        pid = berth_child(p.pid)
+        assert pid
+        wait_for(lambda: u.berth("ps", "--format", "{{.Names}} {{.State}}").stdout
+                 == "fg running\n", timeout=30)
+        os.kill(pid, signal.SIGKILL)
+        p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert u.berth("ps", "--format", "{{.Names}} {{.State}}").stdout == "fg running\n"
+    u.berth("rm", "-f", "fg")
+    after_kill(u)
+
+
+def test_record_of_a_create_killed_early(acct):
+    # the first record a create writes has only Id, Name and State (creating,
+    # by a pid): a kill -9 right then leaves it; ps in every format reads it as
+    # Dead (ps --format json crashed on the missing image), rm removes it
+    u = acct.user()
+    cid = u.berth("create", "--name", "half", "--network", "none", IMG, "true").stdout.strip()
+    f = u.store / "containers" / cid / "container.json"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    f.write_text(json.dumps({"Id": cid, "Name": "/half", "State": {
+        "Status": "creating", "CreatorPid": gone.pid, "CreatorStart": 1}}))
+    assert f.stat().st_uid == acct.uid
+    out = json.loads(u.berth("ps", "-a", "--format", "json").stdout)
+    assert [(c["Id"], c["Image"], c["State"]) for c in out] == [(cid, "", "dead")], out
+    table = u.berth("ps", "-a").stdout
+    assert "half" in table and "Dead" in table and "(null)" not in table, table
+    assert "days ago" not in table, table
+    r = u.berth("ps", "-a", "--format", "{{.Image}}|{{.RunningFor}}|{{.Names}}")
+    assert r.stdout == "||half\n", r.stdout
+    u.berth("rm", "half")
+    check_clean(u)
 
 
 def test_kill9_monitor_of_a_running_container(acct):
@@ -370,6 +423,28 @@ def test_system_check_clean_store(acct):
     check_clean(u)
     u.berth("run", "--rm", "--network", "none", IMG, "true")
     check_clean(u)
+
+
+@pytest.mark.xfail(strict=True, reason="netcheck.c check_ports opens libnftables as the "
+                   "account: libnftables prints 'Operation not permitted (you must be root)' to "
+                   "stderr (the networking helper's part: skip the host's nft in a user "
+                   "namespace)")
+def test_system_check_says_nothing_on_stderr(acct):
+    r = acct.user().berth("system", "check", check=False)
+    assert r.returncode == 0 and r.stderr == "", r
+
+
+@pytest.mark.xfail(strict=True, reason="netcheck.c check_veths lists (and with --repair "
+                   "deletes) every host bv* link whose container is not in this store: a "
+                   "rootless store has no host veths at all (the networking helper's part)")
+def test_system_check_ignores_host_veths(acct):
+    name = "bv" + os.urandom(6).hex()
+    subprocess.run(["ip", "link", "add", name, "type", "dummy"], check=True)
+    try:
+        r = acct.user().berth("system", "check", check=False)
+        assert name not in r.stdout, r.stdout
+    finally:
+        subprocess.run(["ip", "link", "del", name], check=True)
 
 
 def test_root_store_unaffected(tar):
