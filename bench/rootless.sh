@@ -27,7 +27,13 @@ added=0
 cleanup() {
 	set +e
 	if [ $added = 1 ]; then
-		for _ in 1 2 3 4 5; do pkill -9 -U "$acct" 2>/dev/null || break; sleep 0.2; done
+		# the account's processes (its pause processes, podman's too), by pid
+		for _ in 1 2 3 4 5; do
+			pids=$(ps -o pid= -U "$uid" | tr -d ' ')
+			[ -n "$pids" ] || break
+			kill -9 $pids 2>/dev/null
+			sleep 0.2
+		done
 		userdel -r "$acct" >/dev/null 2>&1
 		sed -i "/^$acct:/d" /etc/subuid /etc/subgid
 		rm -rf "/run/user/$uid"

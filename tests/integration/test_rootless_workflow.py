@@ -438,8 +438,10 @@ def test_system_check_says_nothing_on_stderr(acct):
                    "deletes) every host bv* link whose container is not in this store: a "
                    "rootless store has no host veths at all (the networking helper's part)")
 def test_system_check_ignores_host_veths(acct):
+    # what a root container's veth looks like on the host (no dummy module here)
     name = "bv" + os.urandom(6).hex()
-    subprocess.run(["ip", "link", "add", name, "type", "dummy"], check=True)
+    subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name",
+                    "rlw" + os.urandom(5).hex()], check=True)
     try:
         r = acct.user().berth("system", "check", check=False)
         assert name not in r.stdout, r.stdout
