@@ -46,8 +46,8 @@ trap cleanup EXIT
 start=$(cat /etc/subuid /etc/subgid 2>/dev/null |
 	awk -F: 'NF == 3 {e = $2 + $3; if (e > m) m = e} END {print (m > 1000000 ? m : 1000000)}')
 useradd -m -s /bin/sh "$acct"
-added=1
 uid=$(id -u "$acct")
+added=1
 echo "$acct:$start:65536" >>/etc/subuid
 echo "$acct:$start:65536" >>/etc/subgid
 mkdir -p /run/user
