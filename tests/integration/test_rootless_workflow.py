@@ -5,6 +5,7 @@ the container lifecycle commands, cp, exec -it, logs -f, rm -f; kill -9 of the C
 the monitor and the pause process at awkward moments, and the store and `system
 check` afterwards; the root store untouched by all of it. Every test leaves through
 Account, which asserts that nothing of the account is left on the host."""
+import fcntl
 import json
 import os
 import pathlib
@@ -422,6 +423,32 @@ def test_system_check_clean_store(acct):
     u = acct.user()
     check_clean(u)
     u.berth("run", "--rm", "--network", "none", IMG, "true")
+    check_clean(u)
+
+
+def test_system_check_leaves_a_live_removal_alone(acct):
+    # `rm` renames a container into .trash/ and a detached child of it sweeps it;
+    # `system check` right after an rm saw that sweep as garbage. A remover holds
+    # .trash.lock shared until its sweep is done: here the test is that remover.
+    u = acct.user()
+    u.berth("run", "--rm", "--network", "none", IMG, "true")  # .trash and its lock exist
+    ctrs = u.store / "containers"
+    wait_for(lambda: list((ctrs / ".trash").iterdir()) == [])
+    left = ctrs / ".trash" / ("ef" * 32)
+    left.mkdir()
+    os.chown(left, acct.uid, acct.pw.pw_gid)
+    fd = os.open(ctrs / ".trash.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    os.fchown(fd, acct.uid, acct.pw.pw_gid)
+    with os.fdopen(fd, "r+") as lk:
+        fcntl.flock(lk, fcntl.LOCK_SH)
+        r = u.berth("system", "check")
+        assert "garbage:" not in r.stdout, r.stdout
+        assert left.exists()
+    # no remover left: what is there is garbage, and --repair removes it
+    r = u.berth("system", "check")
+    assert f"garbage: removed container files left in .trash/{'ef' * 32}" in r.stdout, r.stdout
+    u.berth("system", "check", "--repair")
+    assert not left.exists()
     check_clean(u)
 
 
