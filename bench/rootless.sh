@@ -20,6 +20,7 @@ for t in podman newuidmap runuser useradd; do
 done
 make -j2 >/dev/null
 
+read -r load0 _ </proc/loadavg
 acct=brb$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 work=$(mktemp -d /tmp/berth-bench-rootless.XXXXXX)
 chmod 755 "$work"
@@ -163,7 +164,9 @@ Podman's flags: \`--cgroup-manager=cgroupfs\` (no systemd user session),
 \`--events-backend=file\` (no journald), \`--storage-driver=overlay\` (its default
 here is vfs: no fuse-overlayfs installed, native overlay in the user namespace
 works on this kernel), \`--ulimit nofile=1024:1024 --ulimit nproc=1024:1024\` (as
-in bench/engine.sh, for crun on this host). berth needs none.
+in bench/engine.sh: root podman's crun needs them on this host; rootless runs
+without them too, and they cost nothing measurable). berth needs none.
+Load average when the run started: $load0 (other work on the host counts).
 
 ## \`run --rm --network none IMG true\`, $W warm-up, then $N runs each, interleaved
 
