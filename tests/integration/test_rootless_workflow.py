@@ -221,12 +221,19 @@ def test_create_start_wait_restart_kill(acct):
 
 
 def test_attach(acct):
+    # the container waits for a line on its stdin: only an attached client gives it
+    # one, so what it prints after is the attached client's to see
     u = acct.user()
-    u.berth("create", "--name", "a", "--network", "none", IMG, "sh", "-c",
-            "sleep 0.5; echo out; echo err >&2; exit 4")
+    u.berth("create", "-i", "--name", "a", "--network", "none", IMG, "sh", "-c",
+            "read l; echo got-$l; echo err >&2; exit 4")
     u.berth("start", "a")
-    r = u.berth("attach", "a", check=False)
-    assert r.returncode == 4 and "out" in r.stdout, r
+    assert u.berth("inspect", "-f", "{{.State.Status}}", "a").stdout.strip() == "running"
+    r = u.berth("attach", "a", input="hello\n", check=False)
+    assert r.returncode == 4 and "got-hello" in r.stdout, r
+    assert u.berth("wait", "a").stdout.strip() == "4"
+    # start -a -i: the same in one command
+    r = u.berth("start", "-a", "-i", "a", input="again\n", check=False)
+    assert r.returncode == 4 and "got-again" in r.stdout, r
     u.berth("rm", "a")
 
 
