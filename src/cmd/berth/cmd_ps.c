@@ -43,6 +43,28 @@ static void human(int64_t ns, char *out, size_t sz)
 		snprintf(out, sz, "%lld days", (long long)(s / 86400));
 }
 
+/* A field a record may lack ("" then): a create killed before it filled
+ * the record in leaves only Id, Name and State. */
+static const char *str_or_empty(json_object *doc, const char *path)
+{
+	const char *v = ctr_str(doc, path);
+	return v ? v : "";
+}
+
+/* "N units ago", or "" when the record has no creation time */
+static void created_ago(json_object *doc, char *out, size_t sz)
+{
+	int64_t t = eng_time_parse(ctr_str(doc, "Created"));
+	char ago[64];
+	if (t <= 0) {
+		if (sz)
+			out[0] = 0;
+		return;
+	}
+	human(now_ns() - t, ago, sizeof(ago));
+	snprintf(out, sz, "%s ago", ago);
+}
+
 static char *status_text(json_object *doc, const char *s)
 {
 	char d[64];
@@ -83,9 +105,8 @@ static void print_format(const char *fmt, json_object *doc, const char *status, 
 	const char *name = ctr_str(doc, "Name");
 	if (name && name[0] == '/')
 		name++;
-	char created[80], ago[64];
-	human(now_ns() - eng_time_parse(ctr_str(doc, "Created")), ago, sizeof(ago));
-	snprintf(created, sizeof(created), "%s ago", ago);
+	char created[80];
+	created_ago(doc, created, sizeof(created));
 	for (const char *p = fmt; *p;) {
 		if (!strncmp(p, "{{", 2)) {
 			const char *e = strstr(p, "}}");
@@ -107,7 +128,7 @@ static void print_format(const char *fmt, json_object *doc, const char *status, 
 			} else if (!strcmp(k, ".Names"))
 				v = name;
 			else if (!strcmp(k, ".Image"))
-				v = ctr_str(doc, "Config.Image");
+				v = str_or_empty(doc, "Config.Image");
 			else if (!strcmp(k, ".Command"))
 				v = cmd;
 			else if (!strcmp(k, ".Status"))
@@ -115,7 +136,7 @@ static void print_format(const char *fmt, json_object *doc, const char *status, 
 			else if (!strcmp(k, ".State"))
 				v = st;
 			else if (!strcmp(k, ".CreatedAt"))
-				v = ctr_str(doc, "Created");
+				v = str_or_empty(doc, "Created");
 			else if (!strcmp(k, ".RunningFor"))
 				v = created;
 			fputs(v ? v : "", stdout);
@@ -224,12 +245,12 @@ int cmd_ps(cli *c, int argc, char **argv)
 		} else if (json) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "Id", json_object_new_string(id));
-			json_object_object_add(o, "Image",
-					       json_object_new_string(ctr_str(d, "Config.Image")));
+			json_object_object_add(
+			    o, "Image", json_object_new_string(str_or_empty(d, "Config.Image")));
 			_cleanup_free_ char *cmd = command_text(d);
 			json_object_object_add(o, "Command", json_object_new_string(cmd));
 			json_object_object_add(o, "Created",
-					       json_object_new_string(ctr_str(d, "Created")));
+					       json_object_new_string(str_or_empty(d, "Created")));
 			json_object_object_add(o, "State", json_object_new_string(s));
 			json_object_object_add(o, "Status", json_object_new_string(st));
 			json_object_object_add(
@@ -248,15 +269,14 @@ int cmd_ps(cli *c, int argc, char **argv)
 			_cleanup_free_ char *cmd = command_text(d);
 			char qc[32];
 			snprintf(qc, sizeof(qc), "\"%.19s%s\"", cmd, strlen(cmd) > 19 ? "…" : "");
-			char ago[64], created[80];
-			human(now_ns() - eng_time_parse(ctr_str(d, "Created")), ago, sizeof(ago));
-			snprintf(created, sizeof(created), "%s ago", ago);
+			char created[80];
+			created_ago(d, created, sizeof(created));
 			const char *nm = ctr_str(d, "Name");
 			_cleanup_free_ char *ports = !strcmp(s, "running") || !strcmp(s, "paused")
 							 ? ctr_ports_text(d)
 							 : xstrdup("");
 			printf("%-15.12s %-20s %-22s %-16s %-26s %-10s %s\n", id,
-			       ctr_str(d, "Config.Image"), qc, created, st, ports,
+			       str_or_empty(d, "Config.Image"), qc, created, st, ports,
 			       nm[0] == '/' ? nm + 1 : nm);
 		}
 	}

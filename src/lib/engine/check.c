@@ -98,7 +98,8 @@ int eng_check(eng *g, bool repair, char ***garbage, char ***repaired, berr *e)
 	ctx c = {.repair = repair, .garbage = garbage, .repaired = repaired};
 	each(g, ".", check_dir, &c);
 	each(g, ".names", check_name, &c);
-	each(g, ".trash", check_trash, &c);
+	if (!eng_trash_busy(g)) /* else a live remover is sweeping it */
+		each(g, ".trash", check_trash, &c);
 	eng_net_check(g, repair, garbage, repaired);
 	eng_unlock(g);
 	return 0;

@@ -35,7 +35,12 @@ typedef struct eng {
 	int lock_fd;   /* <root>/containers/.lock */
 	rt_ctx rt;
 	bool trash_pending; /* removed containers wait in .trash for eng_close */
+	int trash_lock;	    /* LOCK_SH of .trash.lock while ours wait or are swept */
 } eng;
+
+/* Whether a remover has containers waiting in .trash or is sweeping them
+ * (what is there then is not garbage yet). */
+bool eng_trash_busy(eng *g);
 
 /* run_root: where the runtime keeps its state (<run_root>/runtime). */
 eng *eng_open(const char *root, const char *run_root, berr *e);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -191,10 +192,40 @@ void eng_trash_flush(eng *g)
 	}
 }
 
+/* The remover holds .trash.lock shared from before its first rename into
+ * .trash until its detached sweeper is done (the child inherits the lock);
+ * system check, which tries it exclusively, then knows that what .trash
+ * holds is on its way out and not what a killed remover left. */
+static void trash_hold(eng *g)
+{
+	if (g->trash_lock >= 0)
+		return;
+	int fd = openat(g->ctrs_fd, TRASH ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return; /* then check may list the sweep in progress: harmless */
+	while (flock(fd, LOCK_SH) < 0)
+		if (errno != EINTR) {
+			close(fd);
+			return;
+		}
+	g->trash_lock = fd;
+}
+
+bool eng_trash_busy(eng *g)
+{
+	int fd = openat(g->ctrs_fd, TRASH ".lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	bool busy = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd); /* drops the lock if we got it */
+	return busy;
+}
+
 static int trash(eng *g, const char *id, berr *e)
 {
 	char dst[96];
 	snprintf(dst, sizeof(dst), TRASH "/%s", id);
+	trash_hold(g);
 	if ((mkdirat(g->ctrs_fd, TRASH, 0700) < 0 && errno != EEXIST) ||
 	    renameat(g->ctrs_fd, id, g->ctrs_fd, dst) < 0) {
 		if (errno == ENOENT)

@@ -19,7 +19,7 @@
 eng *eng_open(const char *root, const char *run_root, berr *e)
 {
 	eng *g = xzalloc(sizeof(*g));
-	g->ctrs_fd = g->lock_fd = -1;
+	g->ctrs_fd = g->lock_fd = g->trash_lock = -1;
 	g->root = xstrdup(root);
 	g->ctrs = xasprintf("%s/containers", root);
 	g->rt_root = xasprintf("%s/runtime", run_root);
@@ -48,6 +48,8 @@ void eng_close(eng *g)
 	if (!g)
 		return;
 	eng_trash_flush(g);
+	if (g->trash_lock >= 0)
+		close(g->trash_lock); /* the sweeper's copy holds the lock on */
 	if (g->ctrs_fd >= 0)
 		close(g->ctrs_fd);
 	if (g->lock_fd >= 0)

@@ -1,6 +1,7 @@
 /* Rootless berth: the user's namespace and its pause process (userns.h). */
 #include "engine/userns.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -98,21 +99,97 @@ static int read_subids(const char *path, const char *user, uint32_t id,
 
 /* ---- the pause process ------------------------------------------------- */
 
-pid_t eng_userns_pause_pid(const char *run_root)
+/* The namespaces a pause process holds, by inode: pause.pid records them so
+ * that when it dies the next command can find them again in a process that
+ * is still in both (a container's monitor) and rejoin them. */
+typedef struct ns_ino {
+	unsigned long long user, mnt;
+} ns_ino;
+
+static int ns_ino_of(pid_t pid, ns_ino *o)
+{
+	char p[64];
+	struct stat st;
+	snprintf(p, sizeof(p), "/proc/%d/ns/user", (int)pid);
+	if (stat(p, &st) < 0)
+		return -1;
+	o->user = (unsigned long long)st.st_ino;
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)pid);
+	if (stat(p, &st) < 0)
+		return -1;
+	o->mnt = (unsigned long long)st.st_ino;
+	return 0;
+}
+
+/* pause.pid: "PID STARTTICKS USERNS-INODE MNTNS-INODE" (the inodes 0 when
+ * unknown). The pid is 0 unless that process still runs. */
+static pid_t read_pause(const char *run_root, ns_ino *ns)
 {
 	_cleanup_free_ char *path = xasprintf("%s/pause.pid", run_root);
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	berr e = {0};
+	*ns = (ns_ino){0};
 	if (fs_read_file_at(AT_FDCWD, path, &text, &len, &e) < 0)
 		return 0;
 	long pid = 0;
-	unsigned long long start = 0;
-	if (sscanf(text, "%ld %llu", &pid, &start) != 2 || pid <= 1 || pid > INT_MAX)
+	unsigned long long start = 0, u = 0, m = 0;
+	int n = sscanf(text, "%ld %llu %llu %llu", &pid, &start, &u, &m);
+	if (n < 2 || pid <= 1 || pid > INT_MAX)
 		return 0;
+	if (n == 4)
+		*ns = (ns_ino){u, m};
 	if (start == 0 || eng_proc_start((pid_t)pid) != start)
 		return 0;
 	return (pid_t)pid;
+}
+
+pid_t eng_userns_pause_pid(const char *run_root)
+{
+	ns_ino ns;
+	return read_pause(run_root, &ns);
+}
+
+static int write_pause(const char *run_root, pid_t pid, berr *e)
+{
+	_cleanup_free_ char *path = xasprintf("%s/pause.pid", run_root);
+	unsigned long long start = eng_proc_start(pid);
+	ns_ino ns;
+	if (start == 0 || ns_ino_of(pid, &ns) < 0)
+		return berr_set(e, ESRCH, "the pause process %d exited", (int)pid);
+	char buf[128];
+	int len =
+	    snprintf(buf, sizeof(buf), "%d %llu %llu %llu\n", (int)pid, start, ns.user, ns.mnt);
+	return fs_write_atomic(path, buf, (size_t)len, 0600, false, e);
+}
+
+/* A process of the caller's, other than itself, still in both namespaces
+ * of a dead pause process (a running container's monitor), or 0. One pass
+ * over /proc. */
+static pid_t find_survivor(const ns_ino *want)
+{
+	if (want->user == 0 || want->mnt == 0)
+		return 0;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	pid_t found = 0, self = getpid();
+	uid_t me = geteuid();
+	struct dirent *de;
+	while (!found && (de = readdir(d)) != NULL) {
+		char *end = NULL;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 1 || pid > INT_MAX || pid == self)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || st.st_uid != me)
+			continue;
+		ns_ino ns;
+		if (ns_ino_of((pid_t)pid, &ns) == 0 && ns.user == want->user && ns.mnt == want->mnt)
+			found = (pid_t)pid;
+	}
+	closedir(d);
+	return found;
 }
 
 /* Run a setuid helper (newuidmap PID 0 ID 1 IN START COUNT...); its stderr
@@ -192,13 +269,14 @@ static int write_proc(pid_t pid, const char *file, const char *text, berr *e)
 
 /* The pause process: unshare, say so, wait to be mapped, then hold the
  * namespaces. Never returns. */
-static _Noreturn void pause_main(int in, int out)
+static _Noreturn void pause_main(int in, int out, bool fresh)
 {
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	int32_t msg[2] = {(int32_t)getpid(), 0};
-	msg[1] = unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ? errno : 0;
+	if (fresh)
+		msg[1] = unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ? errno : 0;
 	if (fs_write_all(out, msg, sizeof(msg)) < 0 || msg[1])
 		_exit(1);
 	char go = 0;
@@ -218,9 +296,9 @@ static _Noreturn void pause_main(int in, int out)
 }
 
 /* Fork (twice, so the pause process is nobody's child here and no
- * waitpid(-1) of ours can reap it) and return its pid, unshared and waiting
- * for 'g' on *go_fd. */
-static pid_t spawn_pause(int *go_fd, berr *e)
+ * waitpid(-1) of ours can reap it) and return its pid, unshared (fresh) or
+ * in the caller's namespaces, waiting for 'g' on *go_fd. */
+static pid_t spawn_pause(int *go_fd, bool fresh, berr *e)
 {
 	int to[2], from[2];
 	if (pipe2(to, O_CLOEXEC) < 0)
@@ -247,7 +325,7 @@ static pid_t spawn_pause(int *go_fd, berr *e)
 		if (p < 0)
 			_exit(1);
 		if (p == 0)
-			pause_main(3, 4);
+			pause_main(3, 4, fresh);
 		_exit(0);
 	}
 	close(to[0]);
@@ -317,14 +395,15 @@ static int map_ids(pid_t pid, uid_t uid, gid_t gid, eng_userns *u, berr *e)
 	return 0;
 }
 
+/* A pause process: with u, in new namespaces mapped as u says; without, in
+ * the caller's (after rejoining those of a dead one). */
 static int make_pause(const char *run_root, eng_userns *u, berr *e)
 {
 	int go = -1;
-	_cleanup_free_ char *path = xasprintf("%s/pause.pid", run_root);
-	pid_t pid = spawn_pause(&go, e);
+	pid_t pid = spawn_pause(&go, u != NULL, e);
 	if (pid < 0)
 		return -1;
-	if (map_ids(pid, geteuid(), getegid(), u, e) < 0)
+	if (u && map_ids(pid, geteuid(), getegid(), u, e) < 0)
 		goto fail;
 	if (fs_write_all(go, "g", 1) < 0) {
 		berr_sys(e, "start the pause process");
@@ -332,22 +411,19 @@ static int make_pause(const char *run_root, eng_userns *u, berr *e)
 	}
 	close(go);
 	go = -1;
-	unsigned long long start = eng_proc_start(pid);
-	char buf[64];
-	int len = snprintf(buf, sizeof(buf), "%d %llu\n", (int)pid, start);
-	if (start == 0 || fs_write_atomic(path, buf, (size_t)len, 0600, false, e) < 0) {
-		if (start == 0)
-			berr_set(e, ESRCH, "the pause process %d exited", (int)pid);
+	if (write_pause(run_root, pid, e) < 0)
 		goto fail;
-	}
-	u->created = true;
+	if (u)
+		u->created = true;
 	return (int)pid;
 fail:
 	if (go >= 0)
 		close(go);
 	kill(pid, SIGKILL);
-	free(u->warning);
-	u->warning = NULL;
+	if (u) {
+		free(u->warning);
+		u->warning = NULL;
+	}
 	return -1;
 }
 
@@ -413,13 +489,26 @@ int eng_userns_enter(const char *run_root, eng_userns *out, berr *e)
 	while (flock(lfd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return berr_sys(e, "flock %s", lp);
-	pid_t pid = eng_userns_pause_pid(run_root);
+	ns_ino held;
+	pid_t pid = read_pause(run_root, &held);
 	if (pid > 0 && join(pid, e) == 0) {
 		count_ids(out);
 		return 0;
 	}
 	if (pid > 0 && eng_userns_pause_pid(run_root) == pid)
 		return -1; /* alive but not joinable: the error says why */
+	berr_clear(e);
+	/* the pause process died (kill -9) while containers still run in its
+	 * namespaces: rejoin them through a survivor, as Podman does through
+	 * conmon, and hold them again; a new namespace would not see those
+	 * containers' mounts nor be allowed into their processes */
+	pid_t old = find_survivor(&held);
+	if (old > 0 && join(old, e) == 0) {
+		count_ids(out);
+		if (make_pause(run_root, NULL, e) < 0)
+			return berr_ctx(e, "holding the namespaces of process %d again", (int)old);
+		return 0;
+	}
 	berr_clear(e);
 	pid = make_pause(run_root, out, e);
 	if (pid < 0)

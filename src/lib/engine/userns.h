@@ -12,10 +12,14 @@
  * an image gives to other ids become the caller's.
  *
  * Under <run_root> (the user's $XDG_RUNTIME_DIR/berth):
- *   pause.pid   "PID STARTTICKS" of the pause process (written atomically)
+ *   pause.pid   "PID STARTTICKS USERNS-INODE MNTNS-INODE" of the pause
+ *               process (written atomically)
  *   pause.lock  flock held while a pause process is looked up or made
- * A pause process that died (reboot, kill) is replaced by the next command;
- * the containers it left keep their own namespaces. */
+ * A pause process that died (kill) is replaced by the next command: in the
+ * same namespaces when a process of the user is still in both (a running
+ * container's monitor: found by the inodes, joined, then held by a new pause
+ * process, so those containers stay reachable), else in new ones (after a
+ * reboot, or when nothing of the old ones is left). */
 #pragma once
 
 #include <stdbool.h>
