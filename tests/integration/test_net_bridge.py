@@ -346,3 +346,25 @@ def test_a_lost_bridge_is_made_again(b):
     web(b, "--network", "again", "-p", f"{port}:80", name="w")
     assert br in links()
     assert wait_http(f"http://127.0.0.1:{port}/").startswith("hello-")
+
+
+def test_system_check_leaves_other_stores_veths_alone(b):
+    """A bv* veth of a container this store does not know is another store's (--root)
+    unless it is a port of one of this store's bridges: only then is it garbage."""
+    b("run", "--rm", BUSYBOX, "true")  # the default network and its bridge exist now
+    br = json.loads(b("network", "inspect", "bridge").stdout)[0]["Options"][
+        "com.docker.network.bridge.name"]
+    other, ours = ("bv" + os.urandom(6).hex() for _ in range(2))
+    peers = ["bvp" + os.urandom(5).hex() for _ in range(2)]
+    try:
+        for name, peer in zip((other, ours), peers):
+            run(["ip", "link", "add", name, "type", "veth", "peer", "name", peer])
+        run(["ip", "link", "set", ours, "master", br])
+        r = b("system", "check", check=False)
+        assert other not in r.stdout, r.stdout
+        assert f"veth {ours}" in r.stdout, r.stdout
+        b("system", "check", "--repair", check=False)
+        assert other in links() and ours not in links()
+    finally:
+        for name in (other, ours):
+            subprocess.run(["ip", "link", "del", name], capture_output=True)

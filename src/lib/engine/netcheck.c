@@ -8,12 +8,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/netpriv.h"
 #include "net/netlink.h"
 #include "net/nft.h"
 #include "util/cleanup.h"
+#include "util/idmap.h"
 
 static void found(char ***garbage, char ***repaired, bool repair, bool done, char *what)
 {
@@ -160,6 +162,11 @@ static void check_ports(eng *g, bool repair, char ***garbage, char ***repaired)
 	bnft_close(n);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void check_veths(eng *g, bool repair, char ***garbage, char ***repaired)
 {
 	nl_sock nl;
@@ -167,13 +174,33 @@ static void check_veths(eng *g, bool repair, char ***garbage, char ***repaired)
 	if (nl_open(&nl, -1, &ig) < 0)
 		return;
 	_cleanup_strv_ char **links = nl_link_names(&nl, "bv", &ig);
+	/* the ports of this store's bridges: a veth of a container this store
+	 * does not know is garbage only there (another store's --root
+	 * containers have theirs on their own bridges) */
+	strv_builder ours = {0};
+	_cleanup_strv_ char **nets = eng_net_names(g);
+	for (char **nm = nets; nm && *nm; nm++) {
+		json_object *rec = eng_net_load(g, *nm, NULL, &ig);
+		const char *br = jstr(jpath(rec, "Options"), "com.docker.network.bridge.name");
+		int idx = br ? nl_link_index(&nl, br, &ig) : -1;
+		_cleanup_strv_ char **ports =
+		    idx > 0 ? nl_link_names_on(&nl, "bv", idx, &ig) : NULL;
+		for (char **p = ports; p && *p; p++)
+			strvb_push(&ours, *p);
+		json_object_put(rec);
+	}
+	_cleanup_strv_ char **mine = strvb_take(&ours);
+	size_t nmine = strv_len(mine);
+	if (nmine)
+		qsort(mine, nmine, sizeof(*mine), cmp_str);
 	for (char **l = links; l && *l; l++) {
 		if (strlen(*l) < 12)
 			continue;
 		char pre[11];
 		snprintf(pre, sizeof(pre), "%.10s", *l + 2);
 		const char *st = status_of(g, pre);
-		if (live(st))
+		if (live(st) || (!strcmp(st, "removed") &&
+				 !(nmine && bsearch(l, mine, nmine, sizeof(*mine), cmp_str))))
 			continue;
 		bool done = repair && nl_link_del(&nl, *l, &ig) == 0;
 		found(garbage, repaired, repair, done,
@@ -185,6 +212,10 @@ static void check_veths(eng *g, bool repair, char ***garbage, char ***repaired)
 void eng_net_check(eng *g, bool repair, char ***garbage, char ***repaired)
 {
 	check_leases(g, repair, garbage, repaired);
+	/* the host's nft table and veths are root's: a rootless store has
+	 * neither (and libnftables would complain about the permission) */
+	if (idmap_in_userns())
+		return;
 	check_ports(g, repair, garbage, repaired);
 	check_veths(g, repair, garbage, repaired);
 }

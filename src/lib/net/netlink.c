@@ -324,6 +324,8 @@ int nl_parse_link(const struct nlmsghdr *nlh, nl_link_info *li)
 	li->index = ifi->ifi_index;
 	li->flags = ifi->ifi_flags;
 	nl_attr_str(tb[IFLA_IFNAME], li->name, sizeof(li->name));
+	if (tb[IFLA_MASTER] && mnl_attr_get_payload_len(tb[IFLA_MASTER]) >= sizeof(uint32_t))
+		li->master = (int)mnl_attr_get_u32(tb[IFLA_MASTER]);
 	const struct nlattr *info[IFLA_INFO_MAX + 1];
 	if (tb[IFLA_LINKINFO] && nl_attrs_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX) == 0)
 		nl_attr_str(info[IFLA_INFO_KIND], li->kind, sizeof(li->kind));
@@ -397,6 +399,7 @@ typedef struct names_ctx {
 	const char *prefix;
 	size_t plen;
 	strv_builder v;
+	int master; /* only ports of this bridge (> 0) */
 } names_ctx;
 
 static int names_cb(const struct nlmsghdr *nlh, unsigned int idx, void *data, berr *e)
@@ -405,7 +408,8 @@ static int names_cb(const struct nlmsghdr *nlh, unsigned int idx, void *data, be
 	(void)e;
 	names_ctx *c = data;
 	nl_link_info li;
-	if (nl_parse_link(nlh, &li) == 0 && li.name[0] && !strncmp(li.name, c->prefix, c->plen))
+	if (nl_parse_link(nlh, &li) == 0 && li.name[0] && !strncmp(li.name, c->prefix, c->plen) &&
+	    (c->master <= 0 || li.master == c->master))
 		strvb_push(&c->v, li.name);
 	return 0;
 }
@@ -444,7 +448,12 @@ static void names_reset(void *data)
 
 char **nl_link_names(nl_sock *s, const char *prefix, berr *e)
 {
-	names_ctx c = {prefix ? prefix : "", strlen(prefix ? prefix : ""), {0}};
+	return nl_link_names_on(s, prefix, 0, e);
+}
+
+char **nl_link_names_on(nl_sock *s, const char *prefix, int master, berr *e)
+{
+	names_ctx c = {prefix ? prefix : "", strlen(prefix ? prefix : ""), {0}, master};
 	if (nl_dump(s, RTM_GETLINK, AF_UNSPEC, "list links", names_cb, &c, names_reset, e) < 0) {
 		strvb_free(&c.v);
 		return NULL;

@@ -69,6 +69,8 @@ int nl_link_del(nl_sock *s, const char *name, berr *e);
 /* Names of the links whose name starts with prefix (strv, NULL-terminated,
  * empty but not NULL when none; strv_free). NULL with e on error. */
 char **nl_link_names(nl_sock *s, const char *prefix, berr *e);
+/* The same, only the ports of the bridge with this ifindex (> 0). */
+char **nl_link_names_on(nl_sock *s, const char *prefix, int master, berr *e);
 
 /* The IPv4 routes of every table except local (dst, prefix; the default
  * route has prefix 0), for "the subnet berth picks overlaps no route the host

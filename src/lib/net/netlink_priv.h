@@ -84,6 +84,7 @@ typedef struct nl_link_info {
 	unsigned int flags;
 	char name[16];
 	char kind[16]; /* IFLA_INFO_KIND, "" when none */
+	int master;    /* IFLA_MASTER (the bridge of a port), 0 when none */
 } nl_link_info;
 int nl_parse_link(const struct nlmsghdr *nlh, nl_link_info *li);
 
