@@ -100,3 +100,48 @@ def test_volume_errors(b):
     b("rm", "-f", "u")
     assert "busy" in b("volume", "rm", "busy").stdout
     assert vols(b) == set()
+
+
+def _tmpfs_line(b, *flags, dst="/t"):
+    r = b("run", "--rm", "--network", "none", *flags, BUSYBOX, "sh", "-c",
+          f"grep ' {dst} ' /proc/mounts")
+    return r.stdout.split()
+
+
+def test_tmpfs_flag_with_docker_defaults_and_options(b):
+    line = _tmpfs_line(b, "--tmpfs", "/t")
+    assert line[2] == "tmpfs"
+    assert {"rw", "noexec", "nosuid", "nodev"} <= set(line[3].split(","))
+    opts = set(_tmpfs_line(b, "--tmpfs", "/t:size=1m,mode=1770,exec,ro")[3].split(","))
+    assert {"ro", "size=1024k", "mode=1770"} <= opts and "noexec" not in opts
+    # writable on a read-only root, and gone with the container
+    r = b("run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/t", BUSYBOX, "sh",
+          "-c", "echo x > /t/f && cat /t/f && ! touch /nope 2>/dev/null && echo ro-root")
+    assert r.stdout.split() == ["x", "ro-root"]
+
+
+def test_mount_type_tmpfs(b):
+    opts = set(_tmpfs_line(b, "--mount", "type=tmpfs,destination=/u,tmpfs-size=2m,tmpfs-mode=700",
+                           dst="/u")[3].split(","))
+    assert {"rw", "nosuid", "nodev", "size=2048k", "mode=700"} <= opts
+    assert "noexec" not in opts  # --mount's tmpfs allows exec, as Docker's
+    cid = b("create", "--mount", "type=tmpfs,target=/u", BUSYBOX, "true").stdout.strip()
+    m = [x for x in b.inspect(cid)["Mounts"] if x["Destination"] == "/u"]
+    assert m == [{"Type": "tmpfs", "Source": "", "Destination": "/u", "RW": True}]
+    b("rm", cid)
+
+
+@pytest.mark.parametrize("flags,msg", [
+    (["--tmpfs", "/t:bogus"], 'unknown option "bogus"'),
+    (["--tmpfs", "t"], "must be absolute"),
+    (["--tmpfs", "/t:size=lots"], 'invalid size "lots"'),
+    (["--tmpfs", "/t:mode=999"], 'invalid mode "999"'),
+    (["--tmpfs", "/t", "-v", "/tmp:/t"], "duplicate mount point: /t"),
+    (["--mount", "type=tmpfs,source=/x,target=/t"], "a tmpfs has no source"),
+    (["--mount", "type=bind,source=/tmp,target=/t,tmpfs-size=1m"], "are for type=tmpfs"),
+])
+def test_bad_tmpfs_refused_with_nothing_left(b, flags, msg):
+    before = b.ids()
+    r = b("run", "--rm", *flags, BUSYBOX, "true", check=False)
+    assert r.returncode == 125 and msg in r.stderr, r.stderr
+    assert b.ids() == before

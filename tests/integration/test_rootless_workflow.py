@@ -181,9 +181,6 @@ def test_read_only(acct):
     assert r.stdout.strip() == "rootfs-writable"
 
 
-@pytest.mark.xfail(strict=True, reason="berth has no tmpfs mounts: no --tmpfs, and --mount "
-                   "type=tmpfs is refused ('type must be bind or volume') though run --help "
-                   "names it; not rootless-specific")
 def test_tmpfs(acct):
     u = acct.user()
     r = u.berth("run", "--rm", "--network", "none", "--read-only", "--mount",

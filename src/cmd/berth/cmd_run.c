@@ -453,6 +453,9 @@ static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flag
 	     "string"},
 	    {"volume", 'v', FLAG_LIST, &f->o.volumes, "Bind mount or volume (repeatable)",
 	     "[SRC:]DST[:OPTS]"},
+	    {"tmpfs", 0, FLAG_LIST, &f->o.tmpfs,
+	     "A tmpfs mount: DST[:size=,mode=,ro,exec,...] (default rw,noexec,nosuid,nodev)",
+	     "DST[:OPTS]"},
 	    {"mount", 0, FLAG_LIST, &f->o.mounts, "Mount: type=bind|volume|tmpfs,... (repeatable)",
 	     "SPEC"},
 	    {"read-only", 0, FLAG_BOOL, &f->o.read_only, "Mount the root filesystem read-only"},
@@ -538,6 +541,7 @@ static void free_run(run_flags *f)
 	strv_free(f->o.ulimits);
 	strv_free(f->o.log_opts);
 	strv_free(f->o.uidmaps);
+	strv_free(f->o.tmpfs);
 	strv_free(f->o.gidmaps);
 }
 

@@ -14,6 +14,7 @@
 
 #include "engine/engine.h"
 #include "engine/idmaps.h"
+#include "engine/volspec.h"
 #include "engine/netplan.h"
 #include "engine/envset.h"
 #include "image/image.h"
@@ -28,21 +29,13 @@ static const char *const default_caps[] = {
     "CAP_KILL",	   "CAP_NET_BIND_SERVICE", "CAP_SETFCAP",    "CAP_SETGID",
     "CAP_SETPCAP", "CAP_SETUID",	   "CAP_SYS_CHROOT", NULL};
 
-typedef struct vol {
-	char *type; /* "bind" or "volume" */
-	char *name; /* volume name */
-	char *src, *dst;
-	bool ro;
-} vol;
-
 typedef struct plan {
 	uint64_t caps;
 	int64_t memory, pids;
 	int64_t quota, period;
 	bool no_seccomp, no_new_privs;
 	json_object *seccomp_file;
-	vol *vols;
-	size_t n_vols;
+	eng_vols vols; /* -v, --mount, --tmpfs */
 	struct {
 		int res;
 		uint64_t soft, hard;
@@ -58,13 +51,7 @@ typedef struct plan {
 
 static void plan_free(plan *p)
 {
-	for (size_t i = 0; i < p->n_vols; i++) {
-		free(p->vols[i].type);
-		free(p->vols[i].name);
-		free(p->vols[i].src);
-		free(p->vols[i].dst);
-	}
-	free(p->vols);
+	eng_vols_free(&p->vols);
 	json_object_put(p->seccomp_file);
 	strvb_free(&p->env_extra);
 	eng_net_plan_free(&p->net);
@@ -109,102 +96,6 @@ static uint64_t all_caps(void)
 		fclose(f);
 	}
 	return all;
-}
-
-static int add_vol(eng *g, plan *p, const char *type, const char *src, const char *dst, bool ro,
-		   const char *vspec, berr *e)
-{
-	if (!dst || dst[0] != '/')
-		return berr_set(
-		    e, EINVAL,
-		    "invalid volume specification \"%s\": the container path must be absolute",
-		    vspec);
-	if ((!src || !*src) && strcmp(type, "volume"))
-		return berr_set(e, EINVAL, "invalid volume specification \"%s\"", vspec);
-	for (size_t i = 0; i < p->n_vols; i++)
-		if (!strcmp(p->vols[i].dst, dst))
-			return berr_set(e, EINVAL, "duplicate mount point: %s", dst);
-	vol v = {.type = xstrdup(type), .dst = xstrdup(dst), .ro = ro};
-	if (!strcmp(type, "bind")) {
-		if (src[0] != '/') {
-			free(v.type);
-			free(v.dst);
-			return berr_set(
-			    e, EINVAL,
-			    "invalid volume specification \"%s\": bind source must be absolute",
-			    vspec);
-		}
-		v.src = xstrdup(src);
-	} else if (src && *src) {
-		if (!eng_volume_name_valid(src)) {
-			free(v.type);
-			free(v.dst);
-			return berr_set(e, EINVAL, "invalid volume name \"%s\"", src);
-		}
-		v.name = xstrdup(src);
-		v.src = eng_volume_data(g, src);
-	} /* else anonymous: named and made when the container is */
-	p->vols = xreallocarray(p->vols, p->n_vols + 1, sizeof(vol));
-	p->vols[p->n_vols++] = v;
-	return 0;
-}
-
-static int parse_volume(eng *g, plan *p, const char *s, berr *e)
-{
-	_cleanup_free_ char *c = xstrdup(s);
-	char *parts[4] = {0};
-	int n = 0;
-	for (char *t = c, *sv; n < 4 && (t = strtok_r(n ? NULL : t, ":", &sv)); n++)
-		parts[n] = t;
-	if (n == 1 && parts[0][0] == '/') /* -v /path: an anonymous volume */
-		return add_vol(g, p, "volume", NULL, parts[0], false, s, e);
-	if (n < 2 || n > 3)
-		return berr_set(e, EINVAL,
-				"invalid volume specification \"%s\" (want [SRC:]DST[:ro|rw])", s);
-	bool ro = false;
-	if (n == 3) {
-		if (!strcmp(parts[2], "ro"))
-			ro = true;
-		else if (strcmp(parts[2], "rw"))
-			return berr_set(e, EINVAL,
-					"invalid volume specification \"%s\": mode \"%s\"", s,
-					parts[2]);
-	}
-	return add_vol(g, p, parts[0][0] == '/' ? "bind" : "volume", parts[0], parts[1], ro, s, e);
-}
-
-static int parse_mount(eng *g, plan *p, const char *s, berr *e)
-{
-	_cleanup_free_ char *c = xstrdup(s);
-	const char *type = "volume", *src = NULL, *dst = NULL;
-	bool ro = false;
-	for (char *t = c, *sv; (t = strtok_r(t == c ? c : NULL, ",", &sv)); t = NULL) {
-		char *v = strchr(t, '=');
-		if (v)
-			*v++ = 0;
-		if (!strcmp(t, "type") && v)
-			type = v;
-		else if ((!strcmp(t, "source") || !strcmp(t, "src")) && v)
-			src = v;
-		else if ((!strcmp(t, "target") || !strcmp(t, "destination") || !strcmp(t, "dst")) &&
-			 v)
-			dst = v;
-		else if (!strcmp(t, "readonly") || !strcmp(t, "ro"))
-			ro = !v || !strcmp(v, "true") || !strcmp(v, "1");
-		else
-			return berr_set(e, EINVAL, "--mount \"%s\": unknown option \"%s\"", s, t);
-		if (t != c)
-			continue;
-	}
-	if (strcmp(type, "bind") && strcmp(type, "volume"))
-		return berr_set(e, EINVAL, "--mount \"%s\": type must be bind or volume", s);
-	if (!strcmp(type, "bind")) {
-		struct stat st;
-		if (!src || stat(src, &st) < 0)
-			return berr_set(e, ENOENT,
-					"--mount \"%s\": bind source path does not exist", s);
-	}
-	return add_vol(g, p, type, src, dst, ro, s, e);
 }
 
 static const struct {
@@ -351,10 +242,13 @@ static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
 		p->quota = (int64_t)(c * 100000);
 	}
 	for (char **v = o->volumes; v && *v; v++)
-		if (parse_volume(g, p, *v, e) < 0)
+		if (eng_vols_add_volume(g, &p->vols, *v, e) < 0)
 			return -1;
 	for (char **v = o->mounts; v && *v; v++)
-		if (parse_mount(g, p, *v, e) < 0)
+		if (eng_vols_add_mount(g, &p->vols, *v, e) < 0)
+			return -1;
+	for (char **v = o->tmpfs; v && *v; v++)
+		if (eng_vols_add_tmpfs(&p->vols, *v, e) < 0)
 			return -1;
 	for (char **u = o->ulimits; u && *u; u++)
 		if (parse_ulimit(p, *u, e) < 0)
@@ -473,17 +367,17 @@ static void undo(eng *g, img_store *s, made *m)
 static int make_volumes(eng *g, plan *p, const img_config *ic, const char *rootfs, made *m, berr *e)
 {
 	for (char **v = ic->volumes; v && *v; v++) {
-		bool covered = false;
-		for (size_t i = 0; i < p->n_vols && !covered; i++)
-			covered = !strcmp(p->vols[i].dst, *v);
-		if (!covered && add_vol(g, p, "volume", NULL, *v, false, *v, e) < 0)
+		if (!eng_vols_has(&p->vols, *v) &&
+		    eng_vols_add(g, &p->vols, "volume", NULL, *v, false, *v, e) < 0)
 			return berr_ctx(e, "image config: Volumes");
 	}
 	_cleanup_close_ int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
 		return berr_sys(e, "open %s", rootfs);
-	for (size_t i = 0; i < p->n_vols; i++) {
-		vol *v = &p->vols[i];
+	for (size_t i = 0; i < p->vols.n; i++) {
+		eng_vol *v = &p->vols.v[i];
+		if (!strcmp(v->type, "tmpfs"))
+			continue;
 		if (strcmp(v->type, "volume")) {
 			if (access(v->src, F_OK) != 0 && fs_mkdir_p(v->src, 0755, e) < 0)
 				return -1;
@@ -782,8 +676,19 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	p_res = xasprintf("%s/resolv.conf", dir);
 	jmounts = json_object_new_array();
 	binds = json_object_new_array();
-	for (size_t i = 0; i < p->n_vols; i++) {
-		vol *v = &p->vols[i];
+	for (size_t i = 0; i < p->vols.n; i++) {
+		eng_vol *v = &p->vols.v[i];
+		if (!strcmp(v->type, "tmpfs")) {
+			json_object_array_add(
+			    mounts, jmount(v->dst, "tmpfs", "tmpfs", (const char *const *)v->opts));
+			json_object *jm = json_object_new_object();
+			json_object_object_add(jm, "Type", json_object_new_string("tmpfs"));
+			json_object_object_add(jm, "Source", json_object_new_string(""));
+			json_object_object_add(jm, "Destination", json_object_new_string(v->dst));
+			json_object_object_add(jm, "RW", json_object_new_boolean(!v->ro));
+			json_object_array_add(jmounts, jm);
+			continue;
+		}
 		json_object_array_add(mounts,
 				      jmount(v->dst, "bind", v->src, v->ro ? bind_ro : bind_rw));
 		json_object *jm = json_object_new_object();

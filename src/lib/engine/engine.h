@@ -131,7 +131,7 @@ typedef struct eng_run_opts {
 	char **env, **env_files;
 	const char *workdir, *user, *entrypoint, *hostname;
 	bool entrypoint_set;
-	char **volumes, **mounts;
+	char **volumes, **mounts, **tmpfs;
 	bool read_only, privileged, tty, interactive, rm, detach, init;
 	const char *memory, *cpus, *pids_limit;
 	char **cap_add, **cap_drop, **security_opt, **ulimits;
