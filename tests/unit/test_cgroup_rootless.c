@@ -89,8 +89,9 @@ static void test_v2_procs_not_owned(void)
 	CHECK(!p);
 }
 
-/* Hybrid: v1 directories chowned to the caller; memory is preferred, the
- * unified tree (not delegated) does not matter. */
+/* Hybrid: v1 directories chowned to the caller, at different paths; the
+ * path is relative to the caller's own cgroups; the unified tree (not
+ * delegated) does not matter. */
 static void test_hybrid_v1_delegation(void)
 {
 	if (!need_root())
@@ -99,16 +100,17 @@ static void test_hybrid_v1_delegation(void)
 	cgdir(root, "memory", OTHER);
 	cgdir(root, "memory/deleg", 0);
 	cgdir(root, "pids", OTHER);
-	cgdir(root, "pids/deleg", 0);
+	cgdir(root, "pids/elsewhere", OTHER);
+	cgdir(root, "pids/elsewhere/deleg", 0);
 	cgdir(root, "cpu,cpuacct", OTHER);
 	cgdir(root, "cpu,cpuacct/other", OTHER);
 	cgdir(root, "unified", OTHER);
 	cgdir(root, "unified/u", OTHER);
 	cgroup_ctx ctx;
 	CHECK(ctx_for(&ctx, CGROUP_HYBRID, root,
-		      "5:pids:/deleg\n4:memory:/deleg\n3:cpu,cpuacct:/other\n0::/u\n"));
+		      "5:pids:/elsewhere/deleg\n4:memory:/deleg\n3:cpu,cpuacct:/other\n0::/u\n"));
 	char *p = eng_cgroup_parent(&ctx, 0, "id1");
-	bool ok = p && !strcmp(p, "/deleg/berth-id1");
+	bool ok = p && !strcmp(p, "berth-id1");
 	free(p);
 	cgroup_ctx_clear(&ctx);
 	tf_rm(root);

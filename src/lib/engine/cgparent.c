@@ -77,25 +77,27 @@ char *eng_cgroup_parent(const cgroup_ctx *ctx, uid_t owner, const char *id)
 
 	char *root = NULL;
 	if (ctx->mode != CGROUP_V2) {
-		for (size_t p = 0; !root && p < sizeof(preference) / sizeof(*preference); p++)
-			for (size_t h = 0; !root && h < ctx->n_hier; h++) {
+		for (size_t p = 0; p < sizeof(preference) / sizeof(*preference); p++)
+			for (size_t h = 0; h < ctx->n_hier; h++) {
 				if (!(ctx->hier[h].ctrl & preference[p]))
 					continue;
 				const char *mine = own_path(lines, ctx->hier[h].name);
 				_cleanup_free_ char *dir =
 				    xasprintf("%s/%s", ctx->root, ctx->hier[h].name);
-				if (mine)
-					root = delegated_root(dir, mine, owner);
+				_cleanup_free_ char *r =
+				    mine ? delegated_root(dir, mine, owner) : NULL;
+				/* v1 has no internal-process rule: relative to
+				 * the caller's own (owned) cgroup, whatever
+				 * path it has in each hierarchy */
+				if (r)
+					return xasprintf("berth-%s", id);
 			}
 	}
-	if (!root) {
-		const char *mine = own_path(lines, "");
-		_cleanup_free_ char *dir = ctx->mode == CGROUP_HYBRID
-					       ? xasprintf("%s/unified", ctx->root)
-					       : xstrdup(ctx->root);
-		if (mine && ctx->mode != CGROUP_V1)
-			root = delegated_root(dir, mine, owner);
-	}
+	const char *mine = own_path(lines, "");
+	_cleanup_free_ char *dir =
+	    ctx->mode == CGROUP_HYBRID ? xasprintf("%s/unified", ctx->root) : xstrdup(ctx->root);
+	if (mine && ctx->mode != CGROUP_V1)
+		root = delegated_root(dir, mine, owner);
 	if (!root)
 		return NULL;
 	char *out = xasprintf("%s/berth-%s", root, id);
