@@ -194,3 +194,36 @@ def test_no_delegation_warns_exactly_the_asked_limits(tar):
         assert len(w) == 1 and w[0].endswith("NOT enforced: memory"), r.stderr
         r = u.berth("run", "--rm", IMG, "true")
         assert "NOT enforced" not in r.stderr and "cgroup" not in r.stderr, r.stderr
+
+
+def _cgroup_commands(u, cid):
+    out = {}
+    for cmd in (["stats", "--no-stream", cid], ["top", cid], ["inspect", cid], ["pause", cid],
+                ["unpause", cid]):
+        r = u.berth(*cmd, check=False)
+        out[cmd[0]] = r
+    return out
+
+
+def test_stats_top_inspect_pause_without_cgroup(tar):
+    with Account() as a:
+        u = a.user()
+        u.berth("import", tar, IMG)
+        cid = u.berth("run", "-d", IMG, "sleep", "300").stdout.strip()
+        out = _cgroup_commands(u, cid)
+        for k, r in out.items():
+            print(k, r.returncode, repr(r.stdout[:600]), repr(r.stderr[:300]))
+        u.berth("rm", "-f", cid)
+        assert False
+
+
+def test_stats_top_pause_partial_cgroup(tar):
+    with Account() as a, Delegation(a, ["memory"]) as dg:
+        u = a.user(cgroups=dg.procs)
+        u.berth("import", tar, IMG)
+        cid = u.berth("run", "-d", "-m", "64m", IMG, "sleep", "300").stdout.strip()
+        out = _cgroup_commands(u, cid)
+        for k, r in out.items():
+            print(k, r.returncode, repr(r.stdout[:600]), repr(r.stderr[:300]))
+        u.berth("rm", "-f", cid)
+        assert False
