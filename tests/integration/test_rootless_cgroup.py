@@ -60,7 +60,7 @@ class Delegation:
     def _v1(self):
         for c in self.controllers:
             base = CG / c
-            own = own_cgroup(c)
+            own = own_cgroup("" if c == "unified" else c)  # hybrid's v2 tree
             if not base.is_dir() or own is None:
                 pytest.skip(f"no v1 {c} hierarchy at {base}")
             d = base.resolve() / own.lstrip("/") / self.name
@@ -156,7 +156,8 @@ def test_memory_and_pids_limits_bite(tar):
         assert r.returncode != 0, "a 100 MiB allocation survived -m 64m"
         assert not warnings(r), r.stderr
         # the same without a limit works: the failure above is the limit's
-        u.berth("run", "--rm", IMG, "sh", "-c", OOM_ALLOC_100M)
+        r = u.berth("run", "--rm", IMG, "sh", "-c", OOM_ALLOC_100M)
+        assert not warnings(r), r.stderr  # no limits asked: nothing to warn about
         r = u.berth("run", "--rm", "--pids-limit", "10", IMG, "sh", "-c",
                     "i=0; while [ $i -lt 30 ]; do sleep 30 & i=$((i+1)); done; kill $(jobs -p)",
                     check=False)
@@ -237,3 +238,20 @@ def test_stats_top_partial_cgroup(tar):
         if not V2:
             assert out["pause"].returncode != 0
             assert "freezer" in out["pause"].stderr, out["pause"].stderr
+
+
+@pytest.mark.skipif(not HYBRID, reason="hybrid cgroups only: the unified tree next to v1")
+def test_hybrid_unified_tree_delegated_too(tar):
+    """Hybrid with the v2 tree delegated as well: the container is tracked
+    there too (rm -f kills through it) and both directories go with rm."""
+    with Account() as a, Delegation(a, ["memory", "pids", "unified"]) as dg:
+        u = a.user(cgroups=dg.procs)
+        u.berth("import", tar, IMG)
+        r = u.berth("run", "-d", "-m", "64m", "--pids-limit", "10", IMG, "sleep", "300")
+        cid = r.stdout.strip()
+        assert not warnings(r), r.stderr
+        uni, mem = dg.container("unified", cid), dg.container("memory", cid)
+        assert read(uni, "cgroup.procs") and read(mem, "cgroup.procs")
+        assert read(uni, "cgroup.procs").split() == read(mem, "cgroup.procs").split()
+        u.berth("rm", "-f", cid)
+        assert not uni.exists() and not mem.exists()
