@@ -468,30 +468,13 @@ static int apply_resources(const cgroup *cg, const spec *s, unsigned missing, ch
 
 static void warn_skipped_limits(rt_ctx *c, const spec_resources *r, const berr *why)
 {
-	const char *names[8];
-	size_t n = 0;
-	if (r->memory.limit.set || r->memory.reservation.set || r->memory.swap.set)
-		names[n++] = "memory";
-	if (r->cpu.shares.set || r->cpu.quota.set || r->cpu.period.set || r->cpu.cpus ||
-	    r->cpu.mems)
-		names[n++] = "cpu";
-	if (r->pids_limit.set)
-		names[n++] = "pids";
-	if (r->block_io.weight.set || r->block_io.n_weight_device)
-		names[n++] = "blockIO";
-	if (r->n_hugepages)
-		names[n++] = "hugepageLimits";
-	if (r->n_unified)
-		names[n++] = "unified";
-	if (n == 0)
+	unsigned asked = cgroup_asked(r);
+	if (!asked && !r->n_unified)
 		return; /* nothing was asked that a cgroup would enforce */
-	char list[128] = "";
-	for (size_t i = 0; i < n; i++) {
-		strcat(list, i ? ", " : "");
-		strcat(list, names[i]);
-	}
-	_cleanup_free_ char *w = xasprintf(
-	    "rootless: no cgroup (%s); these limits are NOT enforced: %s", why->msg, list);
+	_cleanup_free_ char *names = cgroup_limit_names(asked);
+	_cleanup_free_ char *w =
+	    xasprintf("rootless: no cgroup (%s); these limits are NOT enforced: %s%s%s", why->msg,
+		      names, *names && r->n_unified ? ", " : "", r->n_unified ? "unified" : "");
 	strv_push(&c->warnings, w);
 }
 
