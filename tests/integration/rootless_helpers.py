@@ -218,16 +218,17 @@ class Account:
                 pathlib.Path(f).write_text("".join(ln + "\n" for ln in keep))
 
     # -- the account's side --------------------------------------------------
-    def user(self, **env):
-        return User(self, env)
+    def user(self, cgroups=(), **env):
+        return User(self, env, cgroups)
 
 
 class User:
     """Commands run as the account (runuser, a clean environment)."""
 
-    def __init__(self, acct, env):
+    def __init__(self, acct, env, cgroups=()):
         self.acct = acct
         self.extra = env
+        self.cgroups = list(cgroups)  # cgroup.procs files each command first joins (as root)
 
     def env(self):
         e = {"HOME": self.acct.pw.pw_dir, "USER": self.acct.name, "LOGNAME": self.acct.name,
@@ -241,7 +242,12 @@ class User:
 
     def argv(self, *cmd):
         env = [f"{k}={v}" for k, v in self.env().items()]
-        return ["runuser", "-u", self.acct.name, "--", "env", "-i", *env, *map(str, cmd)]
+        join = []
+        if self.cgroups:
+            join = ["sh", "-c", 'for f in "$@"; do [ "$f" = -- ] && break; '
+                    'echo $$ >"$f" || exit 125; shift; done; shift; exec "$@"',
+                    "join", *map(str, self.cgroups), "--"]
+        return [*join, "runuser", "-u", self.acct.name, "--", "env", "-i", *env, *map(str, cmd)]
 
     def run(self, *cmd, check=True, timeout=60, input=None, cwd=None):
         """Output through files: a detached container keeps copies of stdio open."""

@@ -28,7 +28,7 @@ typedef struct sample {
 	int64_t t;
 } sample;
 
-static int take(eng *g, const char *id, sample *s)
+static int take(eng *g, const char *id, sample *s, berr *err)
 {
 	berr e;
 	char *js = NULL;
@@ -36,13 +36,15 @@ static int take(eng *g, const char *id, sample *s)
 	 * call is its best time stamp (a busy host preempting us between the
 	 * read and a clock taken after it made a busy loop read as 108%). */
 	int64_t before = mono_ns();
-	if (rt_stats_json(&g->rt, id, &js, &e) < 0)
+	if (rt_stats_json(&g->rt, id, &js, &e) < 0) {
+		*err = e;
 		return -1;
+	}
 	s->t = before + (mono_ns() - before) / 2;
 	json_object *o = json_tokener_parse(js);
 	free(js);
 	if (!o)
-		return -1;
+		return berr_set(err, EINVAL, "container \"%s\": stats are not JSON", id);
 	s->cpu = (uint64_t)ctr_int(o, "data.cpu.usage.total");
 	s->mem = (uint64_t)ctr_int(o, "data.memory.usage.usage");
 	s->limit = (uint64_t)ctr_int(o, "data.memory.usage.limit");
@@ -112,9 +114,10 @@ int cmd_stats(cli *c, int argc, char **argv)
 	size_t n = strv_len(ids);
 	int rc = 0;
 	sample *a = xzalloc((n + 1) * sizeof(sample)), *b = xzalloc((n + 1) * sizeof(sample));
+	unsigned char *told = xzalloc(n + 1); /* warned once that it has no stats */
 	for (;;) {
 		for (size_t k = 0; k < n; k++)
-			take(g, ids[k], &a[k]);
+			take(g, ids[k], &a[k], &e);
 		struct timespec ts = {0, 200000000};
 		nanosleep(&ts, NULL);
 		if (!format)
@@ -124,7 +127,14 @@ int cmd_stats(cli *c, int argc, char **argv)
 			json_object *d = eng_load(g, ids[k], &e);
 			const char *nm = d ? ctr_str(d, "Name") : "/?";
 			double cpu = 0, memp = 0;
-			if (take(g, ids[k], &b[k]) == 0 && b[k].t > a[k].t)
+			berr why;
+			bool have = take(g, ids[k], &b[k], &why) == 0;
+			/* a rootless container without a cgroup: said, not zeros alone */
+			if (!have && !told[k]) {
+				told[k] = 1;
+				fprintf(stderr, "berth: warning: %s: no statistics\n", why.msg);
+			}
+			if (have && b[k].t > a[k].t)
 				cpu = (double)(b[k].cpu - a[k].cpu) / (double)(b[k].t - a[k].t) *
 				      100.0;
 			uint64_t lim = b[k].limit;
@@ -182,6 +192,7 @@ int cmd_stats(cli *c, int argc, char **argv)
 	}
 	free(a);
 	free(b);
+	free(told);
 	strv_free(ids);
 	eng_close(g);
 	return rc;

@@ -128,6 +128,19 @@ void cgroup_free(cgroup *cg);
  * from the parents, on v2 enables the available controllers in the parents'
  * cgroup.subtree_control. On any failure everything it made is removed. */
 int cgroup_create(cgroup *cg, berr *e);
+/* Rootless (cgroup_rootless.c): cgroup_create() that keeps the hierarchies
+ * the caller may write (EACCES/EPERM/EROFS drop one, other errors fail) and
+ * never makes the devices hierarchy. *missing gets the CG_* bits it could
+ * not get (v2: the controllers absent from the new cgroup.controllers).
+ * Fails (errnum of the first refusal) when nothing at all could be made;
+ * the dropped directories leave cg, so serialize it afterwards. */
+int cgroup_create_rootless(cgroup *cg, unsigned *missing, berr *e);
+/* The CG_* controllers the limits in r need (values meaning unset: none). */
+unsigned cgroup_asked(const spec_resources *r);
+/* Remove from r the limits of the `ctrl` controllers. */
+void cgroup_unask(spec_resources *r, unsigned ctrl);
+/* "memory, pids": the limits of `ctrl` as the warnings name them. */
+char *cgroup_limit_names(unsigned ctrl);
 /* Move a process into the cgroup in every hierarchy. */
 int cgroup_enter(const cgroup *cg, pid_t pid, berr *e);
 /* Only the v2 tree (after a clone3 whose CLONE_INTO_CGROUP was refused). */
@@ -299,6 +312,12 @@ static inline bool cg_str_given(const char *s)
 {
 	return s && *s;
 }
+/* mkdir -p of a cgroup directory (cpuset: cpus/mems copied down; v2_root:
+ * controllers enabled from there down), counting the levels it made; and
+ * the removal of those levels. */
+int cg_mkdir_tracked(const char *path, bool cpuset, const char *v2_root, size_t *n_created,
+		     berr *e);
+void cg_rmdir_created(const char *path, size_t n);
 /* Read dir/file; NULL + e on error (e->errnum = errno). */
 char *cg_read(const char *dir, const char *file, berr *e);
 bool cg_exists(const char *dir, const char *file);

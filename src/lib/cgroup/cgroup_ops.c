@@ -202,8 +202,7 @@ static void v2_enable_controllers(const char *dir)
 }
 
 /* mkdir -p, recording how many trailing components were new. */
-static int mkdir_tracked(const char *path, bool cpuset, const char *v2_root, size_t *n_created,
-			 berr *e)
+int cg_mkdir_tracked(const char *path, bool cpuset, const char *v2_root, size_t *n_created, berr *e)
 {
 	_cleanup_free_ char *p = xstrdup(path);
 	*n_created = 0;
@@ -251,7 +250,7 @@ static int mkdir_tracked(const char *path, bool cpuset, const char *v2_root, siz
 }
 
 /* Remove the `n` trailing components of `path` that create() made. */
-static void rmdir_created(const char *path, size_t n)
+void cg_rmdir_created(const char *path, size_t n)
 {
 	_cleanup_free_ char *p = xstrdup(path);
 	for (size_t i = 0; i < n; i++) {
@@ -268,21 +267,21 @@ int cgroup_create(cgroup *cg, berr *e)
 	size_t done = 0;
 	for (; done < cg->n_v1; done++) {
 		cgroup_dir *d = &cg->v1[done];
-		if (mkdir_tracked(d->path, d->ctrl & CG_CPUSET, NULL, &d->n_created, e) < 0)
+		if (cg_mkdir_tracked(d->path, d->ctrl & CG_CPUSET, NULL, &d->n_created, e) < 0)
 			goto fail;
 	}
 	/* hybrid: the v2 tree only tracks processes, no controllers there */
 	const char *enable = cg->mode == CGROUP_V2 ? cg->v2_root : NULL;
-	if (cg->v2 && mkdir_tracked(cg->v2, false, enable, &cg->v2_created, e) < 0)
+	if (cg->v2 && cg_mkdir_tracked(cg->v2, false, enable, &cg->v2_created, e) < 0)
 		goto fail;
 	return 0;
 fail:
 	/* The failing mkdir_tracked may have made some levels: its count is
 	 * up to date, so include it. */
 	if (cg->v2)
-		rmdir_created(cg->v2, cg->v2_created);
+		cg_rmdir_created(cg->v2, cg->v2_created);
 	for (size_t i = 0; i <= done && i < cg->n_v1; i++)
-		rmdir_created(cg->v1[i].path, cg->v1[i].n_created);
+		cg_rmdir_created(cg->v1[i].path, cg->v1[i].n_created);
 	return -1;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/cgparent.h"
 #include "engine/engine.h"
 #include "engine/idmaps.h"
 #include "engine/volspec.h"
@@ -756,6 +757,10 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		json_object_object_add(res, "pids", po);
 	}
 	json_object_object_add(lx, "resources", res);
+	char *cgpath = idmap_in_userns() ? eng_cgroup_parent_self(m->id) : NULL;
+	if (cgpath) /* rootless: under the caller's delegated cgroup (cgparent.h) */
+		json_object_object_add(lx, "cgroupsPath", json_object_new_string(cgpath));
+	free(cgpath);
 	if (p->seccomp_file) {
 		json_object_object_add(lx, "seccomp", json_object_get(p->seccomp_file));
 	} else if (!p->no_seccomp) {

@@ -420,9 +420,30 @@ static const spec_dev_rule default_rules[] = {
     {true, 'c', 136, -1, "rwm"}, {true, 'c', 5, 2, "rwm"}, {true, 'c', 10, 200, "rwm"},
 };
 
-static int apply_resources(const cgroup *cg, const spec *s, char ***warn, berr *e)
+/* Rootless: what was made is recorded, the limits of the controllers it
+ * could not get are named in one warning. */
+static int rootless_record(rt_ctx *c, launch_state *ls, unsigned missing, berr *e)
+{
+	_cleanup_free_ char *recorded = cgroup_serialize(ls->cg);
+	if (fs_write_atomic_at(ls->dirfd, CGROUP_FILE, recorded, strlen(recorded), 0600, false, e) <
+	    0)
+		return -1;
+	unsigned lost = missing & cgroup_asked(&ls->s->linux_.resources);
+	if (!lost)
+		return 0;
+	_cleanup_free_ char *names = cgroup_limit_names(lost);
+	_cleanup_free_ char *w = xasprintf(
+	    "rootless: cgroup controllers not delegated; these limits are NOT enforced: %s", names);
+	strv_push(&c->warnings, w);
+	return 0;
+}
+
+/* `missing` (rootless): controllers whose limits are dropped, and no device
+ * rules (they need CAP_SYS_ADMIN on the host). */
+static int apply_resources(const cgroup *cg, const spec *s, unsigned missing, char ***warn, berr *e)
 {
 	spec_resources r = s->linux_.resources;
+	cgroup_unask(&r, missing);
 	size_t n = r.n_devices + ARRAY_SIZE(default_rules) + s->linux_.n_devices;
 	_cleanup_free_ spec_dev_rule *rules = xreallocarray(NULL, n, sizeof(*rules));
 	size_t k = 0;
@@ -441,36 +462,19 @@ static int apply_resources(const cgroup *cg, const spec *s, char ***warn, berr *
 			k--; /* fifos are not devices to the cgroup */
 	}
 	r.devices = rules;
-	r.n_devices = k;
+	r.n_devices = missing & CG_DEVICES ? 0 : k;
 	return cgroup_apply(cg, &r, warn, e);
 }
 
 static void warn_skipped_limits(rt_ctx *c, const spec_resources *r, const berr *why)
 {
-	const char *names[8];
-	size_t n = 0;
-	if (r->memory.limit.set || r->memory.reservation.set || r->memory.swap.set)
-		names[n++] = "memory";
-	if (r->cpu.shares.set || r->cpu.quota.set || r->cpu.period.set || r->cpu.cpus ||
-	    r->cpu.mems)
-		names[n++] = "cpu";
-	if (r->pids_limit.set)
-		names[n++] = "pids";
-	if (r->block_io.weight.set || r->block_io.n_weight_device)
-		names[n++] = "blockIO";
-	if (r->n_hugepages)
-		names[n++] = "hugepageLimits";
-	if (r->n_unified)
-		names[n++] = "unified";
-	if (n == 0)
+	unsigned asked = cgroup_asked(r);
+	if (!asked && !r->n_unified)
 		return; /* nothing was asked that a cgroup would enforce */
-	char list[128] = "";
-	for (size_t i = 0; i < n; i++) {
-		strcat(list, i ? ", " : "");
-		strcat(list, names[i]);
-	}
-	_cleanup_free_ char *w = xasprintf(
-	    "rootless: no cgroup (%s); these limits are NOT enforced: %s", why->msg, list);
+	_cleanup_free_ char *names = cgroup_limit_names(asked);
+	_cleanup_free_ char *w =
+	    xasprintf("rootless: no cgroup (%s); these limits are NOT enforced: %s%s%s", why->msg,
+		      names, *names && r->n_unified ? ", " : "", r->n_unified ? "unified" : "");
 	strv_push(&c->warnings, w);
 }
 
@@ -499,20 +503,25 @@ static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *
 	if (fs_write_atomic_at(ls->dirfd, CGROUP_FILE, recorded, strlen(recorded), 0600, false, e) <
 	    0)
 		return -1;
-	if (cgroup_create(ls->cg, e) < 0) {
+	bool rootless = geteuid() != 0 || idmap_in_userns();
+	unsigned missing = 0;
+	if ((rootless ? cgroup_create_rootless(ls->cg, &missing, e) : cgroup_create(ls->cg, e)) <
+	    0) {
 		cgroup_free(ls->cg);
 		ls->cg = NULL;
 		unlinkat(ls->dirfd, CGROUP_FILE, 0);
 		/* Rootless without a delegated cgroup: run without one, and
 		 * say which limits are not enforced. */
-		if ((geteuid() != 0 || idmap_in_userns()) &&
-		    (e->errnum == EACCES || e->errnum == EPERM || e->errnum == EROFS)) {
+		if (rootless && (e->errnum == EACCES || e->errnum == EPERM || e->errnum == EROFS)) {
 			warn_skipped_limits(c, &s->linux_.resources, e);
 			goto no_cgroup;
 		}
 		return -1;
 	}
-	if (apply_resources(ls->cg, s, &c->warnings, e) < 0)
+	missing |= rootless ? CG_DEVICES : 0;
+	if (rootless && rootless_record(c, ls, missing, e) < 0)
+		return -1;
+	if (apply_resources(ls->cg, s, missing, &c->warnings, e) < 0)
 		return berr_ctx(e, "config.json: linux.resources");
 no_cgroup:
 	if (compile_seccomp(c, &s->linux_.seccomp, ls->config_text, &ls->sec, e) < 0)
