@@ -118,7 +118,7 @@ static json_object *gather(cli *c, berr *e)
 		json_object_put(info);
 		return NULL;
 	}
-	bool fuse = eng_overlay_fuse_forced(), rootless = idmap_in_userns();
+	bool fuse = !strcmp(eng_overlay_driver(), "fuse-overlayfs"), rootless = idmap_in_userns();
 	json_object_object_add(info, "Driver", json_object_new_string("overlay"));
 	json_object *ds = json_object_new_array();
 	json_object *kv = json_object_new_array();
