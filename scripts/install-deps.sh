@@ -23,7 +23,7 @@ demo=(busybox-static python3)
 # nftables (the tests list berth's table), aardvark-dns (names on user
 # networks), netavark (Podman's own network stack, its side of bench/net.sh),
 # iperf3, slirp4netns and passt (rootless), curl (published ports))
-tests=(python3 python3-pytest busybox-static procps iproute2 uidmap tmux crun runc podman skopeo
+tests=(python3 python3-pytest busybox-static procps iproute2 uidmap fuse-overlayfs tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
 	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish
 	nftables aardvark-dns netavark iperf3 slirp4netns passt curl)

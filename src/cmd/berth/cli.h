@@ -18,6 +18,7 @@ int cli_xfer_pull(cli *c, const char *ref);
 
 int cmd_vm(cli *c, int argc, char **argv);
 int cmd_version(cli *c, int argc, char **argv);
+int cmd_info(cli *c, int argc, char **argv); /* cmd_info.c */
 
 /* `berth completion SHELL`, and the store's names for the completion of
  * arguments (cli_complete_fn; opaque is the cli). */

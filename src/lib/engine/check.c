@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -63,7 +64,16 @@ static void check_dir(eng *g, int dfd, const char *name, void *arg)
 	if (faccessat(g->ctrs_fd, p, F_OK, 0) == 0)
 		return;
 	berr ig;
-	bool done = c->repair && fs_rm_rf_at(dfd, name, &ig) == 0;
+	bool unmounted = true;
+	if (c->repair) {
+		/* a creator killed after the mount: its overlay (or fuse-overlayfs,
+		 * whose daemon ends with the mount) goes before the files, and a
+		 * mount that stays keeps them (never delete through it) */
+		char *rootfs = xasprintf("%s/%s/rootfs", g->ctrs, name);
+		unmounted = umount2(rootfs, MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT;
+		free(rootfs);
+	}
+	bool done = c->repair && unmounted && fs_rm_rf_at(dfd, name, &ig) == 0;
 	char *what = xasprintf("container directory %s has no container.json", name);
 	found(c->garbage, c->repaired, c->repair, done, what);
 	free(what);

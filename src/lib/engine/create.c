@@ -572,11 +572,8 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	if (eng_idmaps_check_user(&p->userns, user, e) < 0 ||
 	    eng_idmaps_lower(g, &p->userns, &lower, dir, e) < 0)
 		goto out;
-	data = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
-	if (mount("overlay", rootfs, "overlay", 0, data) < 0) {
-		berr_sys(e, "mount overlay on %s", rootfs);
+	if (eng_overlay_mount(lower, upper, work, rootfs, e) < 0)
 		goto out;
-	}
 	m->mounted = true;
 	if (eng_idmaps_passwd(&p->userns, rootfs, e) < 0)
 		goto out;

@@ -109,6 +109,15 @@ void eng_trash_flush(eng *g);
  * NAME is a container id, unmount its rootfs (a busy mount keeps it there,
  * never deleted through), rm -rf. */
 int eng_trash_purge(eng *g, int tfd, const char *name, berr *e);
+/* The rootfs overlay (overlay.c): kernel overlayfs (with userxattr in a
+ * rootless store), or fuse-overlayfs where the kernel refuses it in the user
+ * namespace or BERTH_STORAGE_DRIVER=fuse-overlayfs forces it. A plain
+ * umount2 of target unmounts either (and ends the fuse daemon). */
+int eng_overlay_mount(const char *lower, const char *upper, const char *work, const char *target,
+		      berr *e);
+bool eng_overlay_fuse_forced(void);
+/* "fuse-overlayfs" when forced, else "overlay" (static). */
+const char *eng_overlay_driver(void);
 /* After exit: runtime delete (cgroup, state) and unmount the rootfs. */
 int eng_cleanup(eng *g, const char *id, berr *e);
 

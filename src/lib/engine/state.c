@@ -294,9 +294,5 @@ int eng_mount_rootfs(eng *g, const char *id, json_object *doc, berr *e)
 	if (!json_object_object_get_ex(doc, "GraphDriver", &gd) ||
 	    !json_object_object_get_ex(gd, "LowerDir", &l))
 		return berr_set(e, EINVAL, "container %s: no GraphDriver.LowerDir", id);
-	_cleanup_free_ char *data =
-	    xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", json_object_get_string(l), upper, work);
-	if (mount("overlay", rootfs, "overlay", 0, data) < 0)
-		return berr_sys(e, "mount overlay on %s", rootfs);
-	return 0;
+	return eng_overlay_mount(json_object_get_string(l), upper, work, rootfs, e);
 }
