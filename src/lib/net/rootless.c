@@ -109,6 +109,15 @@ static int pick_tool(const char *want, char name[16], char *path, size_t size, b
 			"(apt-get install passt, or slirp4netns)");
 }
 
+const char *net_rl_default_tool(void)
+{
+	char path[PATH_MAX];
+	for (size_t i = 0; i < ARRAY_SIZE(PACKAGE_OF); i++)
+		if (find_tool(PACKAGE_OF[i][0], path, sizeof(path)) == 0)
+			return PACKAGE_OF[i][0];
+	return NULL;
+}
+
 /* One host address: "" / NULL (every address) or an IPv4/IPv6 literal. */
 static int parse_host_ip(const char *ip, struct sockaddr_storage *ss, socklen_t *len)
 {
