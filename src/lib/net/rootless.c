@@ -375,6 +375,12 @@ static void pasta_argv(const char **argv, char *specs, const net_rl_port *ports,
 			       "-U",	      "none",	       "-P",	     pidpath};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		argv[k++] = fixed[i];
+	/* uid 0 of the user's namespace (berth's rootless commands): pasta would
+	 * switch to nobody, who cannot open the container's namespaces */
+	if (geteuid() == 0) {
+		argv[k++] = "--runas";
+		argv[k++] = "0";
+	}
 	bool tcp = false, udp = false;
 	for (size_t i = 0; i < n; i++) {
 		const net_rl_port *p = &ports[i];
@@ -398,7 +404,7 @@ static void pasta_argv(const char **argv, char *specs, const net_rl_port *ports,
 	argv[k++] = pidstr;
 	argv[k] = NULL;
 }
-#define PASTA_ARGV_FIXED 24 /* fixed options, the two "none", the pid, NULL */
+#define PASTA_ARGV_FIXED 24 /* fixed options, --runas 0, the two "none", the pid, NULL */
 
 static int pasta_attach(const char *path, pid_t ctr_pid, const net_rl_port *ports, size_t n,
 			net_rl *out, berr *e)

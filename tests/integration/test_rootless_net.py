@@ -1,0 +1,167 @@
+"""Rootless `berth run` networking (issues #14, #11) as a real account: pasta (the
+default when installed) or slirp4netns per container, published ports through the
+tool, the tool gone once the container is, bridges refused, --network none."""
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+import threading
+import http.server
+import urllib.request
+
+import pytest
+
+from conftest import missing_tool, need
+from rootless_helpers import Account, busybox_tar, need_rootless
+
+IMG = "localhost/busybox"
+TUN = "/dev/net/tun"
+TOOLS = {"pasta": "passt", "slirp4netns": "slirp4netns"}
+
+
+@pytest.fixture(scope="module")
+def tar():
+    need_rootless()
+    d = tempfile.mkdtemp(prefix="berth-rlnet-img-", dir="/tmp")
+    try:
+        yield busybox_tar(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def tun():
+    if not os.path.exists(TUN):
+        pytest.skip(f"needs {TUN} (the tun module)")
+    mode = stat.S_IMODE(os.stat(TUN).st_mode)
+    if mode & 0o006 != 0o006:
+        os.chmod(TUN, 0o666)
+    yield
+    if mode & 0o006 != 0o006:
+        os.chmod(TUN, mode)
+
+
+@pytest.fixture
+def acct(tar, tun):
+    with Account() as a:
+        a.user().berth("import", tar, IMG)
+        yield a
+
+
+@pytest.fixture(params=sorted(TOOLS))
+def tool(request):
+    need(missing_tool(request.param, TOOLS[request.param]))
+    return request.param
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tool_pids(acct, name):
+    r = subprocess.run(["pgrep", "-u", str(acct.uid), "-x", name], capture_output=True,
+                       text=True)
+    return r.stdout.split()
+
+
+def host_address():
+    """An address of the host on a non-loopback interface, or None."""
+    r = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"],
+                       capture_output=True, text=True)
+    for ln in r.stdout.splitlines():
+        return ln.split()[3].split("/")[0]
+    return None
+
+
+def test_publish_to_host_loopback_and_tool_gone(acct, tool):
+    u = acct.user()
+    port = free_port()
+    cid = u.berth("run", "-d", "--network", tool, "-p", f"127.0.0.1:{port}:80", IMG,
+                  "httpd", "-f", "-p", "80", "-h", "/www").stdout.strip()
+    try:
+        assert tool_pids(acct, tool), f"no {tool} process for the container"
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html",
+                                      timeout=10).read()
+        assert body
+        assert f"127.0.0.1:{port}" in u.berth("port", cid).stdout
+        assert f"{port}->80/tcp" in u.berth("ps").stdout
+        r = u.berth("inspect", "-f", "{{.HostConfig.NetworkMode}}", cid)
+        assert r.stdout.strip() == tool
+    finally:
+        u.berth("rm", "-f", cid)
+    assert tool_pids(acct, tool) == [], f"{tool} left after rm -f"
+
+
+def test_run_rm_and_own_exit_leave_no_tool(acct, tool):
+    u = acct.user()
+    r = u.berth("run", "--rm", "--network", tool, IMG, "sh", "-c",
+                "ip -o link | grep -c eth0; cat /etc/resolv.conf")
+    assert r.stdout.splitlines()[0] == "1", r.stdout
+    want = "10.0.2.3" if tool == "slirp4netns" else None
+    if want:
+        assert f"nameserver {want}" in r.stdout
+    assert tool_pids(acct, tool) == []
+    cid = u.berth("run", "-d", "--network", tool, IMG, "true").stdout.strip()
+    u.berth("wait", cid)
+    assert tool_pids(acct, tool) == [], f"{tool} left after the container exited"
+    u.berth("rm", cid)
+
+
+def test_container_reaches_a_host_server(acct, tool):
+    addr = host_address()
+    if not addr:
+        pytest.skip("the host has no non-loopback IPv4 address")
+    srv = http.server.HTTPServer((addr, 0), http.server.SimpleHTTPRequestHandler)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        target = addr
+        if tool == "slirp4netns":
+            target = "10.0.2.2"  # slirp's gateway is the host
+        u = acct.user()
+        r = u.berth("run", "--rm", "--network", tool, IMG, "wget", "-q", "-O", "-",
+                    f"http://{target}:{srv.server_port}/", check=False)
+        assert r.returncode == 0, r.stderr
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert tool_pids(acct, tool) == []
+
+
+def test_port_in_use_refused_nothing_left(acct, tool):
+    u = acct.user()
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = u.berth("run", "-d", "--name", "rlnet-busy", "--network", tool, "-p",
+                    f"127.0.0.1:{port}:80", IMG, "sleep", "100", check=False)
+        assert r.returncode != 0
+        assert str(port) in r.stderr, r.stderr
+    assert tool_pids(acct, tool) == []
+    ps = u.berth("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout
+    assert "running" not in ps.lower() and "Up" not in ps, ps
+
+
+def test_default_network_and_none(acct):
+    u = acct.user()
+    r = u.berth("run", "--rm", "--network", "none", IMG, "ip", "-o", "link")
+    names = [ln.split(":")[1].strip() for ln in r.stdout.splitlines()]
+    assert names == ["lo"], r.stdout
+    if shutil.which("pasta") or shutil.which("slirp4netns"):
+        r = u.berth("run", "--rm", IMG, "ip", "-o", "link")
+        assert "eth0" in r.stdout, r.stdout
+
+
+def test_bridges_refused_for_rootless(acct):
+    u = acct.user()
+    r = u.berth("network", "create", "rlnet-x", check=False)
+    assert r.returncode != 0 and "not supported for rootless" in r.stderr, r.stderr
+    r = u.berth("run", "--rm", "--network", "bridge", IMG, "true", check=False)
+    assert r.returncode != 0 and "not supported for rootless" in r.stderr, r.stderr
+    assert "rlnet-x" not in u.berth("network", "ls", check=False).stdout
