@@ -401,10 +401,15 @@ static void pasta_argv(const char **argv, char *specs, const net_rl_port *ports,
 		argv[k++] = "-u";
 		argv[k++] = "none";
 	}
-	argv[k++] = pidstr;
+	if (pidstr) {
+		argv[k++] = pidstr;
+	} else { /* the netns the caller opened, as fd 3 (see pasta_attach) */
+		argv[k++] = "--netns";
+		argv[k++] = "/proc/self/fd/3";
+	}
 	argv[k] = NULL;
 }
-#define PASTA_ARGV_FIXED 24 /* fixed options, --runas 0, the two "none", the pid, NULL */
+#define PASTA_ARGV_FIXED 24 /* fixed options, --runas 0, the two "none", the netns, NULL */
 
 static int pasta_attach(const char *path, pid_t ctr_pid, const net_rl_port *ports, size_t n,
 			net_rl *out, berr *e)
@@ -425,9 +430,24 @@ static int pasta_attach(const char *path, pid_t ctr_pid, const net_rl_port *port
 	}
 	char pidstr[16];
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)ctr_pid);
-	pasta_argv(argv, specs, ports, n, pidpath, pidstr);
+	/* uid 0 of the user's namespace (berth's rootless commands): the
+	 * container shares our user namespace, and pasta, which drops its
+	 * capabilities first, could not open the namespaces of a process holding
+	 * more than it does; it gets the netns as an fd instead, and stays in our
+	 * user namespace */
+	_cleanup_close_ int nsfd = -1;
+	if (geteuid() == 0) {
+		char nsp[64];
+		snprintf(nsp, sizeof(nsp), "/proc/%d/ns/net", (int)ctr_pid);
+		nsfd = open(nsp, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0) {
+			unlink(pidpath);
+			return berr_sys(e, "rootless network: open %s", nsp);
+		}
+	}
+	pasta_argv(argv, specs, ports, n, pidpath, nsfd >= 0 ? NULL : pidstr);
 	pid_t pid;
-	if (spawn_helper(path, (char *const *)argv, log_fd, -1, -1, &pid, e) < 0) {
+	if (spawn_helper(path, (char *const *)argv, log_fd, nsfd, -1, &pid, e) < 0) {
 		unlink(pidpath);
 		return -1;
 	}
