@@ -28,12 +28,16 @@ static bool is_bridged_mode(const char *m)
 static int rootless_mode(const char **m, berr *e)
 {
 	if (!*m || !**m || !strcmp(*m, "default")) {
+		/* the default only where the tools can run: installed, and
+		 * /dev/net/tun usable by the user (0666, as udev sets it; a host
+		 * without udev may have 0600): else none, as before. An explicit
+		 * --network pasta names what is missing. */
 		*m = net_rl_default_tool();
-		if (!*m)
-			return berr_set(e, ENOENT,
-					"rootless network: neither pasta nor slirp4netns is "
-					"installed (apt-get install passt, or slirp4netns; or "
-					"--network none)");
+		int tun = *m ? open("/dev/net/tun", O_RDWR | O_CLOEXEC) : -1;
+		if (tun < 0)
+			*m = "none";
+		else
+			close(tun);
 	}
 	const char *t = eng_net_rl_tool(*m);
 	if (t && (*m)[strlen(t)] == ':' && (*m)[strlen(t) + 1])
