@@ -188,3 +188,28 @@ def test_bridges_refused_for_rootless(acct):
     r = u.berth("run", "--rm", "--network", "bridge", IMG, "true", check=False)
     assert r.returncode != 0 and "not supported for rootless" in r.stderr, r.stderr
     assert "rlnet-x" not in u.berth("network", "ls", check=False).stdout
+
+
+def test_kill9_of_monitor_then_system_check_kills_the_tool(acct, tool):
+    u = acct.user()
+    cid = u.berth("run", "-d", "--network", tool, IMG, "sleep", "1000").stdout.strip()
+    pids = tool_pids(acct, tool)
+    assert pids
+    mon = int(u.berth("inspect", "-f", "{{.State.MonitorPid}}", cid).stdout)
+    pid = int(u.berth("inspect", "-f", "{{.State.Pid}}", cid).stdout)
+    os.kill(mon, 9)
+    os.kill(pid, 9)
+    if tool == "slirp4netns":
+        # its exit fd was the monitor's: it goes with it
+        assert tool_gone(acct, tool)
+    else:
+        # pasta outlives its netns: the leak is found, and repaired
+        for _ in range(100):
+            if "running" not in u.berth("inspect", "-f", "{{.State.Status}}", cid).stdout:
+                break
+            time.sleep(0.1)
+        r = u.berth("system", "check", check=False)
+        assert f"pasta process {pids[0]}" in r.stdout + r.stderr, r.stdout + r.stderr
+        u.berth("system", "check", "--repair", check=False)
+        assert tool_gone(acct, tool)
+    u.berth("rm", "-f", cid)
