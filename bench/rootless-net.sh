@@ -44,10 +44,15 @@ try:
                 continue
             b = measure(lambda p: u.berth("run", "--rm", "--network", tool, "-p",
                                           f"127.0.0.1:{p}:80", "localhost/busybox", "true"))
+            print(f"{tool:12s} berth  median {b[0]:7.1f} ms  p10 {b[1]:7.1f}  p90 {b[2]:7.1f}")
+            probe = u.run("podman", "run", "--rm", "--network", tool, "localhost/busybox",
+                          "true", check=False, timeout=120)
+            if probe.returncode != 0:
+                print(f"{tool:12s} podman n/a: {probe.stderr.strip()[:100]}")
+                continue
             pm = measure(lambda p: u.run("podman", "run", "--rm", "--network", tool, "-p",
                                          f"127.0.0.1:{p}:80", "localhost/busybox", "true",
                                          timeout=120))
-            print(f"{tool:12s} berth  median {b[0]:7.1f} ms  p10 {b[1]:7.1f}  p90 {b[2]:7.1f}")
             print(f"{tool:12s} podman median {pm[0]:7.1f} ms  p10 {pm[1]:7.1f}  p90 {pm[2]:7.1f}"
                   f"  (berth/podman {b[0] / pm[0]:.2f})")
 finally:
