@@ -12,6 +12,7 @@
 
 #include "engine/netpriv.h"
 #include "engine/netports.h"
+#include "engine/netrl.h"
 #include "net/netlink.h"
 #include "net/nft.h"
 #include "util/cleanup.h"
@@ -140,6 +141,8 @@ int eng_net_prepare(eng *g, const char *id, json_object *doc, berr *e)
 	const char *mode = jstr(jget(doc, "HostConfig"), "NetworkMode");
 	if (mode && !strncmp(mode, "container:", 10))
 		return prepare_container_mode(g, id, mode + 10, e);
+	if (eng_net_rl_tool(mode))
+		return prepare_ports(doc, e);
 	if (!bridged(doc))
 		return 0;
 	berr ig;
@@ -322,6 +325,8 @@ fail:
 int eng_net_attach(eng *g, const char *id, json_object *doc, pid_t pid, eng_net_hold *hold, berr *e)
 {
 	hold->n = 0;
+	if (eng_net_rl_tool(jstr(jget(doc, "HostConfig"), "NetworkMode")))
+		return eng_net_rl_attach(g, id, doc, pid, hold, e);
 	if (!bridged(doc))
 		return 0;
 	_cleanup_close_ int nsfd = -1;
@@ -390,6 +395,8 @@ int eng_net_attach(eng *g, const char *id, json_object *doc, pid_t pid, eng_net_
 
 int eng_net_detach(eng *g, const char *id, json_object *doc, berr *e)
 {
+	if (eng_net_rl_tool(jstr(jget(doc, "HostConfig"), "NetworkMode")))
+		return eng_net_rl_detach(g, id, e);
 	if (!bridged(doc))
 		return 0;
 	int r = 0;
@@ -430,6 +437,8 @@ int eng_net_detach(eng *g, const char *id, json_object *doc, berr *e)
 
 int eng_net_forget(eng *g, const char *id, json_object *doc, berr *e)
 {
+	if (eng_net_rl_tool(jstr(jget(doc, "HostConfig"), "NetworkMode")))
+		return eng_net_rl_detach(g, id, e);
 	if (!bridged(doc))
 		return 0;
 	int r = eng_net_detach(g, id, doc, e);

@@ -4,6 +4,8 @@
  *   - a lease marked active (in DNS) of a container that is not running
  *   - a published port (nft element) whose container is not running
  *   - a host veth (bv...) whose container is not running
+ *   - a rootless network tool (pasta, slirp4netns) whose container is not
+ *     running
  * Called by eng_check under the containers lock (then the networks lock). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "engine/netpriv.h"
+#include "engine/netrl.h"
 #include "net/netlink.h"
 #include "net/nft.h"
 #include "util/cleanup.h"
@@ -218,4 +221,5 @@ void eng_net_check(eng *g, bool repair, char ***garbage, char ***repaired)
 		return;
 	check_ports(g, repair, garbage, repaired);
 	check_veths(g, repair, garbage, repaired);
+	eng_net_rl_check(g, repair, garbage, repaired);
 }

@@ -9,6 +9,8 @@
 
 #include "engine/netplan.h"
 #include "engine/netpriv.h"
+#include "engine/netrl.h"
+#include "net/rootless.h"
 #include "net/etcfiles.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -16,15 +18,54 @@
 
 static bool is_bridged_mode(const char *m)
 {
-	return strcmp(m, "none") && strcmp(m, "host") && strncmp(m, "container:", 10);
+	return strcmp(m, "none") && strcmp(m, "host") && strncmp(m, "container:", 10) &&
+	       !eng_net_rl_tool(m);
+}
+
+/* The rootless modes: the default (pasta, else slirp4netns, as Podman 5),
+ * --network pasta / slirp4netns checked. Bridges need a rootless netns of
+ * their own (Podman's): refused, before anything is made. */
+static int rootless_mode(const char **m, berr *e)
+{
+	if (!*m || !**m || !strcmp(*m, "default")) {
+		/* the default only where the tools can run: installed, and
+		 * /dev/net/tun usable by the user (0666, as udev sets it; a host
+		 * without udev may have 0600): else none, as before. An explicit
+		 * --network pasta names what is missing. */
+		*m = net_rl_default_tool();
+		int tun = *m ? open("/dev/net/tun", O_RDWR | O_CLOEXEC) : -1;
+		if (tun < 0)
+			*m = "none";
+		else
+			close(tun);
+	}
+	const char *t = eng_net_rl_tool(*m);
+	if (t && (*m)[strlen(t)] == ':' && (*m)[strlen(t) + 1])
+		return berr_set(e, EINVAL,
+				"--network %s: options of %s are not supported yet (--network %s)",
+				*m, t, t);
+	if (t)
+		*m = t;
+	else if (is_bridged_mode(*m))
+		return berr_set(e, ENOTSUP,
+				"--network %s: bridge networks are not supported for rootless "
+				"yet (use pasta, slirp4netns, host or none)",
+				*m);
+	return 0;
 }
 
 int eng_net_plan_make(eng *g, const eng_run_opts *o, eng_net_plan *np, berr *e)
 {
 	memset(np, 0, sizeof(*np));
 	const char *m = o->network;
+	bool rootless = geteuid() != 0 || idmap_in_userns();
+	if (rootless && rootless_mode(&m, e) < 0)
+		return -1;
 	if (!m || !*m || !strcmp(m, "default"))
-		m = geteuid() == 0 && !idmap_in_userns() ? ENG_NET_DEFAULT : "none";
+		m = ENG_NET_DEFAULT;
+	if (eng_net_rl_tool(m) && !rootless)
+		return berr_set(e, EINVAL,
+				"--network %s: for rootless containers (root's use a bridge)", m);
 	if (!strcmp(m, "bridge"))
 		m = ENG_NET_DEFAULT;
 	np->mode = xstrdup(m);
@@ -94,6 +135,28 @@ int eng_net_plan_make(eng *g, const eng_run_opts *o, eng_net_plan *np, berr *e)
 			return berr_ctx(e, "--add-host");
 	}
 	return 0;
+}
+
+/* The nameserver of a rootless tool's container as Podman writes it:
+ * slirp4netns's forwarder 10.0.2.3; pasta: the host's own nameservers (its
+ * copy of the host's address reaches them), or pasta's forwarder
+ * 169.254.1.1 when the host has only loopback ones. NULL: the host's. */
+static const char *rootless_dns(const char *tool, const char *host_resolv)
+{
+	if (!tool)
+		return NULL;
+	if (!strcmp(tool, "slirp4netns"))
+		return "10.0.2.3";
+	for (const char *l = host_resolv; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t n = nl ? (size_t)(nl - l) : strlen(l);
+		char ip[64];
+		if (n < 128 && sscanf(l, " nameserver %63s", ip) == 1 && strncmp(ip, "127.", 4) &&
+		    strcmp(ip, "::1"))
+			return NULL;
+		l += n + (nl ? 1 : 0);
+	}
+	return "169.254.1.1";
 }
 
 static json_object *jarr(char *const *v)
@@ -178,6 +241,11 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 		json_object_object_add(ns, "MacAddress", json_object_new_string(mb));
 		addrs[naddr++] = ipb;
 	}
+	/* rootless tools: slirp4netns gives the container 10.0.2.100 (its
+	 * gateway 10.0.2.2 is the host), pasta a copy of the host's address */
+	const char *rlt = eng_net_rl_tool(np->mode);
+	if (rlt && !strcmp(rlt, "slirp4netns"))
+		addrs[naddr++] = "10.0.2.100";
 	/* /etc/hosts: --add-host (host-gateway: the network's gateway) */
 	size_t nh = strv_len(o->add_hosts);
 	net_host_entry *hx = xreallocarray(NULL, nh ? nh : 1, sizeof(*hx));
@@ -185,7 +253,10 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 	int r = 0;
 	for (size_t i = 0; i < nh && r == 0; i++) {
 		own[2 * i] = own[2 * i + 1] = NULL;
-		r = net_add_host_parse(o->add_hosts[i], np->bridged ? gwb : "127.0.0.1",
+		r = net_add_host_parse(o->add_hosts[i],
+				       np->bridged			    ? gwb
+				       : rlt && !strcmp(rlt, "slirp4netns") ? "10.0.2.2"
+									    : "127.0.0.1",
 				       &own[2 * i], &own[2 * i + 1], e);
 		hx[i] = (net_host_entry){own[2 * i], own[2 * i + 1]};
 	}
@@ -212,8 +283,11 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 	if (fs_read_file_at(AT_FDCWD, "/etc/resolv.conf", &host_resolv, &rl, &ig) < 0)
 		host_resolv = xstrdup("");
 	const char *none[] = {NULL};
+	const char *rl_dns[] = {rootless_dns(rlt, host_resolv), NULL};
 	net_resolv_opts ro = {
-	    .dns = o->dns ? (const char *const *)o->dns : none,
+	    .dns = o->dns && *o->dns ? (const char *const *)o->dns
+		   : rl_dns[0]	     ? rl_dns
+				     : none,
 	    .search = o->dns_search ? (const char *const *)o->dns_search : none,
 	    .options = o->dns_opts ? (const char *const *)o->dns_opts : none,
 	    .internal_dns = np->bridged && ep.dns ? gwb : NULL,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine/netpriv.h"
+#include "util/idmap.h"
 #include "net/dns.h"
 #include "net/netlink.h"
 #include "net/nft.h"
@@ -461,6 +462,14 @@ static json_object *create_locked(eng *g, net_store *s, const eng_net_opts *o, b
 
 json_object *eng_net_create(eng *g, const eng_net_opts *o, berr *e)
 {
+	/* a bridge of a rootless user needs a rootless netns (Podman's): none
+	 * yet, so nothing is made */
+	if (geteuid() != 0 || idmap_in_userns()) {
+		berr_set(e, ENOTSUP,
+			 "network create: bridge networks are not supported for rootless yet "
+			 "(containers use pasta or slirp4netns)");
+		return NULL;
+	}
 	net_store s;
 	if (net_store_open(g, &s, e) < 0)
 		return NULL;

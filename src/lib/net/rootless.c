@@ -109,6 +109,15 @@ static int pick_tool(const char *want, char name[16], char *path, size_t size, b
 			"(apt-get install passt, or slirp4netns)");
 }
 
+const char *net_rl_default_tool(void)
+{
+	char path[PATH_MAX];
+	for (size_t i = 0; i < ARRAY_SIZE(PACKAGE_OF); i++)
+		if (find_tool(PACKAGE_OF[i][0], path, sizeof(path)) == 0)
+			return PACKAGE_OF[i][0];
+	return NULL;
+}
+
 /* One host address: "" / NULL (every address) or an IPv4/IPv6 literal. */
 static int parse_host_ip(const char *ip, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -366,6 +375,12 @@ static void pasta_argv(const char **argv, char *specs, const net_rl_port *ports,
 			       "-U",	      "none",	       "-P",	     pidpath};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		argv[k++] = fixed[i];
+	/* uid 0 of the user's namespace (berth's rootless commands): pasta would
+	 * switch to nobody, who cannot open the container's namespaces */
+	if (geteuid() == 0) {
+		argv[k++] = "--runas";
+		argv[k++] = "0";
+	}
 	bool tcp = false, udp = false;
 	for (size_t i = 0; i < n; i++) {
 		const net_rl_port *p = &ports[i];
@@ -386,10 +401,15 @@ static void pasta_argv(const char **argv, char *specs, const net_rl_port *ports,
 		argv[k++] = "-u";
 		argv[k++] = "none";
 	}
-	argv[k++] = pidstr;
+	if (pidstr) {
+		argv[k++] = pidstr;
+	} else { /* the netns the caller opened, as fd 3 (see pasta_attach) */
+		argv[k++] = "--netns";
+		argv[k++] = "/proc/self/fd/3";
+	}
 	argv[k] = NULL;
 }
-#define PASTA_ARGV_FIXED 24 /* fixed options, the two "none", the pid, NULL */
+#define PASTA_ARGV_FIXED 24 /* fixed options, --runas 0, the two "none", the netns, NULL */
 
 static int pasta_attach(const char *path, pid_t ctr_pid, const net_rl_port *ports, size_t n,
 			net_rl *out, berr *e)
@@ -410,9 +430,24 @@ static int pasta_attach(const char *path, pid_t ctr_pid, const net_rl_port *port
 	}
 	char pidstr[16];
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)ctr_pid);
-	pasta_argv(argv, specs, ports, n, pidpath, pidstr);
+	/* uid 0 of the user's namespace (berth's rootless commands): the
+	 * container shares our user namespace, and pasta, which drops its
+	 * capabilities first, could not open the namespaces of a process holding
+	 * more than it does; it gets the netns as an fd instead, and stays in our
+	 * user namespace */
+	_cleanup_close_ int nsfd = -1;
+	if (geteuid() == 0) {
+		char nsp[64];
+		snprintf(nsp, sizeof(nsp), "/proc/%d/ns/net", (int)ctr_pid);
+		nsfd = open(nsp, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0) {
+			unlink(pidpath);
+			return berr_sys(e, "rootless network: open %s", nsp);
+		}
+	}
+	pasta_argv(argv, specs, ports, n, pidpath, nsfd >= 0 ? NULL : pidstr);
 	pid_t pid;
-	if (spawn_helper(path, (char *const *)argv, log_fd, -1, -1, &pid, e) < 0) {
+	if (spawn_helper(path, (char *const *)argv, log_fd, nsfd, -1, &pid, e) < 0) {
 		unlink(pidpath);
 		return -1;
 	}

@@ -69,6 +69,10 @@ typedef struct net_rl {
 int net_rl_attach(pid_t ctr_pid, const char *tool, const net_rl_port *ports, size_t nports,
 		  net_rl *out, char dns[64], berr *e);
 
+/* The tool net_rl_attach picks for NULL: "pasta" when installed, else
+ * "slirp4netns", NULL when neither is (static strings). */
+const char *net_rl_default_tool(void);
+
 /* Stop the helper (closes exit_fd, SIGTERM, then SIGKILL if it lingers; reaps
  * it when it is our child) and reset `rl`. Fine after the helper exited, on a
  * zeroed or already detached `rl`. */

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util/idmap.h"
 #include "runtime/internal.h"
 #include "runtime/sync.h"
 #include "util/cleanup.h"
@@ -148,8 +149,15 @@ _Noreturn void rt_init_main(rt_launch *l)
 	if (l->wait_go && wait_go(l->sync_fd, &e) < 0)
 		fail(report, &e);
 	/* Non-dumpable from here on (nothing else is in the container yet);
-	 * not before: an unprivileged parent must still write our id maps. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	 * not before: an unprivileged parent must still write our id maps.
+	 * A rootless container in its caller's user namespace stays dumpable
+	 * while it waits for `start`: the engine's rootless network tool
+	 * (pasta, slirp4netns) must open /proc/PID/ns/net then, which the
+	 * kernel hides for a non-dumpable process from an unprivileged user. */
+	bool late_nodump = !s->linux_.ns[NS_USER].present && l->exec_listen_fd >= 0 &&
+			   (geteuid() != 0 || idmap_in_userns());
+	if (!late_nodump)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* Now inside the container's cgroup: a new cgroup namespace is rooted
 	 * there. */
 	if (s->linux_.ns[NS_CGROUP].present && !s->linux_.ns[NS_CGROUP].path &&
@@ -229,6 +237,8 @@ _Noreturn void rt_init_main(rt_launch *l)
 			_exit(1);
 		close(l->exec_listen_fd);
 		close(l->sync_fd);
+		if (late_nodump)
+			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	} else if (wait_go(l->sync_fd, &e) < 0) {
 		fail(report, &e);
 	}
