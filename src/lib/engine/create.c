@@ -551,8 +551,8 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 
 	int r = -1;
 	json_object *cfg = NULL, *doc = NULL, *jmounts = NULL, *binds = NULL;
-	_cleanup_free_ char *data = NULL, *hostline = NULL, *def = NULL, *p_hn = NULL,
-			    *p_hosts = NULL, *p_res = NULL, *logp = NULL, *slash = NULL;
+	_cleanup_free_ char *hostline = NULL, *def = NULL, *p_hn = NULL, *p_hosts = NULL,
+			    *p_res = NULL, *logp = NULL, *slash = NULL;
 	char *user_home = NULL;
 	gid_t *groups = NULL;
 	size_t n_groups = 0;
