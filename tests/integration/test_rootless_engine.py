@@ -174,3 +174,28 @@ def test_whiteouts_and_opaque_directories_in_the_users_namespace(acct):
         assert r.stdout.split() == ["b", "--", "new"], r.stdout
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_no_usable_tun_says_so_and_refuses_published_ports(acct):
+    """pasta and slirp4netns need /dev/net/tun: where the account cannot open it, the
+    default network is none with a warning, and -p is refused (never a silent drop)."""
+    import stat
+    tun = "/dev/net/tun"
+    if not os.path.exists(tun):
+        pytest.skip("needs /dev/net/tun (the tun module)")
+    mode = stat.S_IMODE(os.stat(tun).st_mode)
+    os.chmod(tun, 0o600)
+    try:
+        u = acct.user()
+        r = u.berth("run", "--rm", IMG, "ls", "/sys/class/net")
+        assert r.stdout.split() == ["lo"]
+        assert "no rootless network" in r.stderr and "/dev/net/tun" in r.stderr, r.stderr
+        r = u.berth("run", "--rm", "-p", "18080:80", IMG, "true", check=False)
+        assert r.returncode == 125, r
+        assert "published ports need a rootless network" in r.stderr, r.stderr
+        assert u.berth("ps", "-aq").stdout == ""
+        # asked for by name: no warning, none it is
+        r = u.berth("run", "--rm", "--network", "none", IMG, "true")
+        assert r.stderr == ""
+    finally:
+        os.chmod(tun, mode)

@@ -552,7 +552,7 @@ static int run_or_create(cli *c, int argc, char **argv, bool run)
 	int first;
 	int rc = 125;
 	eng *g = NULL;
-	char *sd = NULL, *initp = NULL;
+	char *sd = NULL, *initp = NULL, *warning = NULL;
 	if (parse_run(c, run ? &run_doc : &create_doc, argc, argv, &f, &first, &rc) < 0)
 		goto out;
 	if (f.o.detach && f.o.rm && !run) {
@@ -578,6 +578,7 @@ static int run_or_create(cli *c, int argc, char **argv, bool run)
 	}
 	bool missing = false;
 	f.o.image_missing = &missing;
+	f.o.warning = &warning;
 	int made = eng_create(g, &f.o, initp, id, &e);
 	if (made < 0 && missing && !strcmp(pull, "missing")) {
 		fprintf(stderr, "Unable to find image '%s' locally\n", f.o.image);
@@ -591,6 +592,8 @@ static int run_or_create(cli *c, int argc, char **argv, bool run)
 		rc = cli_fail(125, &e);
 		goto out;
 	}
+	if (warning)
+		fprintf(stderr, "berth: warning: %s\n", warning);
 	if (!run) {
 		printf("%s\n", id);
 		rc = 0;
@@ -610,6 +613,7 @@ static int run_or_create(cli *c, int argc, char **argv, bool run)
 out:
 	free(sd);
 	free(initp);
+	free(warning);
 	eng_close(g);
 	free_run(&f);
 	return rc;

@@ -154,6 +154,7 @@ typedef struct eng_run_opts {
 	const char *userns;	   /* --userns: host, keep-id[:uid=U,gid=G] (idmaps.h) */
 	char **uidmaps, **gidmaps; /* --uidmap/--gidmap CONTAINER:HOST:SIZE */
 	bool *image_missing;	   /* out (may be NULL): set when the image is not in the store */
+	char **warning; /* out (may be NULL): a line for the front end to print (malloc'ed) */
 } eng_run_opts;
 
 /* `system check` of <root>/containers (check.c): leftovers of a kill -9

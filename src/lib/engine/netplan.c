@@ -25,19 +25,40 @@ static bool is_bridged_mode(const char *m)
 /* The rootless modes: the default (pasta, else slirp4netns, as Podman 5),
  * --network pasta / slirp4netns checked. Bridges need a rootless netns of
  * their own (Podman's): refused, before anything is made. */
-static int rootless_mode(const char **m, berr *e)
+static int rootless_mode(const char **m, const eng_run_opts *o, berr *e)
 {
 	if (!*m || !**m || !strcmp(*m, "default")) {
 		/* the default only where the tools can run: installed, and
 		 * /dev/net/tun usable by the user (0666, as udev sets it; a host
 		 * without udev may have 0600): else none, as before. An explicit
 		 * --network pasta names what is missing. */
-		*m = net_rl_default_tool();
-		int tun = *m ? open("/dev/net/tun", O_RDWR | O_CLOEXEC) : -1;
-		if (tun < 0)
-			*m = "none";
-		else
+		const char *tool = net_rl_default_tool();
+		*m = tool;
+		int tun = tool ? open("/dev/net/tun", O_RDWR | O_CLOEXEC) : -1;
+		int err = errno;
+		if (tun >= 0) {
 			close(tun);
+		} else {
+			/* never a silent drop: published ports cannot be had, and
+			 * without them the front end says what the container got */
+			char why[160];
+			if (!tool)
+				snprintf(why, sizeof(why),
+					 "neither pasta (passt) nor slirp4netns is installed");
+			else
+				snprintf(why, sizeof(why), "%s needs /dev/net/tun: %s", tool,
+					 strerror(err));
+			if ((o->publish && *o->publish) || o->publish_all)
+				return berr_set(e, ENOTSUP,
+						"published ports need a rootless network: %s", why);
+			if (o->warning) {
+				free(*o->warning);
+				*o->warning = xasprintf("no rootless network (%s): the container "
+							"gets --network none",
+							why);
+			}
+			*m = "none";
+		}
 	}
 	const char *t = eng_net_rl_tool(*m);
 	if (t && (*m)[strlen(t)] == ':' && (*m)[strlen(t) + 1])
@@ -59,7 +80,7 @@ int eng_net_plan_make(eng *g, const eng_run_opts *o, eng_net_plan *np, berr *e)
 	memset(np, 0, sizeof(*np));
 	const char *m = o->network;
 	bool rootless = geteuid() != 0 || idmap_in_userns();
-	if (rootless && rootless_mode(&m, e) < 0)
+	if (rootless && rootless_mode(&m, o, e) < 0)
 		return -1;
 	if (!m || !*m || !strcmp(m, "default"))
 		m = ENG_NET_DEFAULT;
