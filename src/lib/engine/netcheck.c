@@ -215,11 +215,11 @@ static void check_veths(eng *g, bool repair, char ***garbage, char ***repaired)
 void eng_net_check(eng *g, bool repair, char ***garbage, char ***repaired)
 {
 	check_leases(g, repair, garbage, repaired);
+	eng_net_rl_check(g, repair, garbage, repaired);
 	/* the host's nft table and veths are root's: a rootless store has
 	 * neither (and libnftables would complain about the permission) */
 	if (idmap_in_userns())
 		return;
 	check_ports(g, repair, garbage, repaired);
 	check_veths(g, repair, garbage, repaired);
-	eng_net_rl_check(g, repair, garbage, repaired);
 }
