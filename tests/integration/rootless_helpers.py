@@ -81,8 +81,10 @@ class Account:
 
     # -- lifetime ------------------------------------------------------------
     def __enter__(self):
-        subprocess.run(["useradd", "-m", "-s", "/bin/sh", self.name], check=True,
-                       capture_output=True)
+        # uids from 20000: not an image's own users (the test images have app:1000,
+        # which the first account of a fresh machine would otherwise be)
+        subprocess.run(["useradd", "-m", "-s", "/bin/sh", "-K", "UID_MIN=20000",
+                        "-K", "GID_MIN=20000", self.name], check=True, capture_output=True)
         self.pw = pwd.getpwnam(self.name)
         # useradd may have given it ranges itself (SUB_UID_COUNT in login.defs): the
         # test decides
