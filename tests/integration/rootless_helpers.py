@@ -14,6 +14,7 @@ Usage:
 The binaries are copied where the account can run them (the checkout may lie under a
 home it cannot enter); the account's HOME is its own, XDG_RUNTIME_DIR is
 /run/user/UID (made here, 0700, as logind makes it) unless xdg=False."""
+import contextlib
 import os
 import pathlib
 import pwd
@@ -35,6 +36,25 @@ def lines(p):
         return pathlib.Path(p).read_text().splitlines()
     except FileNotFoundError:
         return []
+
+
+@contextlib.contextmanager
+def tun_for_accounts(tun="/dev/net/tun"):
+    """pasta and slirp4netns open /dev/net/tun as the account: 0666 as udev sets it (a
+    host without udev may have 0600) for the block, the old mode restored after; skips
+    where there is no tun device."""
+    import pytest
+    import stat
+    if not os.path.exists(tun):
+        pytest.skip(f"needs {tun} (the tun module)")
+    mode = stat.S_IMODE(os.stat(tun).st_mode)
+    if mode & 0o006 != 0o006:
+        os.chmod(tun, 0o666)
+    try:
+        yield
+    finally:
+        if mode & 0o006 != 0o006:
+            os.chmod(tun, mode)
 
 
 def need_rootless():

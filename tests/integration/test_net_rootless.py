@@ -27,6 +27,7 @@ import uuid
 import pytest
 
 from conftest import ASAN, missing_root, missing_tool, missing_userns, need
+from rootless_helpers import tun_for_accounts
 from runtime_helpers import MARK_VAR, Env, is_zombie, runtime_binary
 
 USER = "berthnet"  # not test_hardening_rootless's account: its fixture may remove that one
@@ -92,14 +93,8 @@ def bins():
 
 @pytest.fixture(scope="module")
 def tun():
-    if not os.path.exists(TUN):
-        pytest.skip(f"needs {TUN} (the tun module)")
-    mode = stat.S_IMODE(os.stat(TUN).st_mode)
-    if mode & 0o006 != 0o006:
-        os.chmod(TUN, 0o666)
-    yield
-    if mode & 0o006 != 0o006:
-        os.chmod(TUN, mode)
+    with tun_for_accounts(TUN):
+        yield
 
 
 @pytest.fixture(params=sorted(TOOLS))

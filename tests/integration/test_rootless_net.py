@@ -4,7 +4,6 @@ tool, the tool gone once the container is, bridges refused, --network none."""
 import os
 import shutil
 import socket
-import stat
 import subprocess
 import tempfile
 import threading
@@ -15,7 +14,7 @@ import urllib.request
 import pytest
 
 from conftest import missing_tool, need
-from rootless_helpers import Account, busybox_tar, need_rootless
+from rootless_helpers import Account, busybox_tar, need_rootless, tun_for_accounts
 
 IMG = "localhost/busybox"
 TUN = "/dev/net/tun"
@@ -34,14 +33,8 @@ def tar():
 
 @pytest.fixture
 def tun():
-    if not os.path.exists(TUN):
-        pytest.skip(f"needs {TUN} (the tun module)")
-    mode = stat.S_IMODE(os.stat(TUN).st_mode)
-    if mode & 0o006 != 0o006:
-        os.chmod(TUN, 0o666)
-    yield
-    if mode & 0o006 != 0o006:
-        os.chmod(TUN, mode)
+    with tun_for_accounts(TUN):
+        yield
 
 
 @pytest.fixture
