@@ -1,6 +1,5 @@
 /* The rootless defaults of the store paths (see cli_common.h). */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,14 +8,23 @@
 
 #include "cli_common.h"
 #include "util/idmap.h"
+#include "util/passwd.h"
 
-static const char *home_dir(void)
+/* $HOME, else the passwd file's entry (into buf) */
+static const char *home_dir(char *buf, size_t size)
 {
 	const char *h = getenv("HOME");
 	if (h && *h)
 		return h;
-	struct passwd *pw = getpwuid(geteuid());
-	return pw && pw->pw_dir ? pw->pw_dir : NULL;
+	char *home = NULL;
+	if (!passwd_find_uid("/etc/passwd", geteuid(), NULL, &home) || !*home ||
+	    strlen(home) >= size) {
+		free(home);
+		return NULL;
+	}
+	memcpy(buf, home, strlen(home) + 1);
+	free(home);
+	return buf;
 }
 
 void cli_rootless_defaults(cli *c)
@@ -26,7 +34,8 @@ void cli_rootless_defaults(cli *c)
 	c->rootless = true;
 	const char *env_root = getenv("BERTH_ROOT");
 	if (!env_root || !*env_root) {
-		const char *xdg = getenv("XDG_DATA_HOME"), *home = home_dir();
+		char hbuf[1024];
+		const char *xdg = getenv("XDG_DATA_HOME"), *home = home_dir(hbuf, sizeof(hbuf));
 		if (xdg && *xdg == '/')
 			snprintf(c->root_buf, sizeof(c->root_buf), "%s/berth", xdg);
 		else if (home)

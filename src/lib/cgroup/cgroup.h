@@ -128,6 +128,13 @@ void cgroup_free(cgroup *cg);
  * from the parents, on v2 enables the available controllers in the parents'
  * cgroup.subtree_control. On any failure everything it made is removed. */
 int cgroup_create(cgroup *cg, berr *e);
+/* Which trees cgroup_create_part and cgroup_join_open_part deal with: the
+ * runtime makes the v2 directory before the clone (CLONE_INTO_CGROUP) and,
+ * on a v1 or hybrid host, the v1 directories after it, while the init sets
+ * up its root. */
+#define CG_PART_V1 1u
+#define CG_PART_V2 2u
+int cgroup_create_part(cgroup *cg, unsigned parts, berr *e);
 /* Rootless (cgroup_rootless.c): cgroup_create() that keeps the hierarchies
  * the caller may write (EACCES/EPERM/EROFS drop one, other errors fail) and
  * never makes the devices hierarchy. *missing gets the CG_* bits it could
@@ -166,6 +173,12 @@ int cgroup_join_open(const cgroup *cg, cgroup_join *j, berr *e);
 /* In the child: write "0" to every v1 `tasks` fd (the names of the files
  * are in the error). Closes the v1 fds. */
 int cgroup_join_self(const cgroup *cg, cgroup_join *j, berr *e);
+int cgroup_join_open_part(const cgroup *cg, cgroup_join *j, unsigned parts, berr *e);
+/* In a (single-threaded) child made before its v1 directories existed:
+ * open each v1 `tasks` file through hostroot (an fd of the host's "/",
+ * opened before the clone, so the child's own mounts do not matter) and
+ * write "0". */
+int cgroup_join_self_v1_at(const cgroup *cg, int hostroot, berr *e);
 void cgroup_join_close(cgroup_join *j);
 /* Write linux.resources (create and update). Warnings are appended to *warn. */
 int cgroup_apply(const cgroup *cg, const spec_resources *r, char ***warn, berr *e);

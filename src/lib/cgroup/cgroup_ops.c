@@ -262,27 +262,33 @@ void cg_rmdir_created(const char *path, size_t n)
 	}
 }
 
-int cgroup_create(cgroup *cg, berr *e)
+int cgroup_create_part(cgroup *cg, unsigned parts, berr *e)
 {
 	size_t done = 0;
-	for (; done < cg->n_v1; done++) {
+	bool v1 = parts & CG_PART_V1, v2 = (parts & CG_PART_V2) && cg->v2;
+	for (; v1 && done < cg->n_v1; done++) {
 		cgroup_dir *d = &cg->v1[done];
 		if (cg_mkdir_tracked(d->path, d->ctrl & CG_CPUSET, NULL, &d->n_created, e) < 0)
 			goto fail;
 	}
 	/* hybrid: the v2 tree only tracks processes, no controllers there */
 	const char *enable = cg->mode == CGROUP_V2 ? cg->v2_root : NULL;
-	if (cg->v2 && cg_mkdir_tracked(cg->v2, false, enable, &cg->v2_created, e) < 0)
+	if (v2 && cg_mkdir_tracked(cg->v2, false, enable, &cg->v2_created, e) < 0)
 		goto fail;
 	return 0;
 fail:
 	/* The failing mkdir_tracked may have made some levels: its count is
 	 * up to date, so include it. */
-	if (cg->v2)
+	if (v2)
 		cg_rmdir_created(cg->v2, cg->v2_created);
-	for (size_t i = 0; i <= done && i < cg->n_v1; i++)
+	for (size_t i = 0; v1 && i <= done && i < cg->n_v1; i++)
 		cg_rmdir_created(cg->v1[i].path, cg->v1[i].n_created);
 	return -1;
+}
+
+int cgroup_create(cgroup *cg, berr *e)
+{
+	return cgroup_create_part(cg, CG_PART_V1 | CG_PART_V2, e);
 }
 
 int cgroup_enter(const cgroup *cg, pid_t pid, berr *e)
@@ -298,11 +304,12 @@ int cgroup_enter_v2(const cgroup *cg, pid_t pid, berr *e)
 	return cg->v2 ? cg_writef(cg->v2, "cgroup.procs", e, "%d", (int)pid) : 0;
 }
 
-int cgroup_join_open(const cgroup *cg, cgroup_join *j, berr *e)
+int cgroup_join_open_part(const cgroup *cg, cgroup_join *j, unsigned parts, berr *e)
 {
 	*j = (cgroup_join){.v2_dir = -1};
-	j->v1_tasks = xreallocarray(NULL, cg->n_v1 ? cg->n_v1 : 1, sizeof(int));
-	for (; j->n_v1 < cg->n_v1; j->n_v1++) {
+	size_t n = (parts & CG_PART_V1) ? cg->n_v1 : 0;
+	j->v1_tasks = xreallocarray(NULL, n ? n : 1, sizeof(int));
+	for (; j->n_v1 < n; j->n_v1++) {
 		_cleanup_free_ char *p = xasprintf("%s/tasks", cg->v1[j->n_v1].path);
 		int fd = open(p, O_WRONLY | O_CLOEXEC);
 		if (fd < 0) {
@@ -312,9 +319,30 @@ int cgroup_join_open(const cgroup *cg, cgroup_join *j, berr *e)
 		}
 		j->v1_tasks[j->n_v1] = fd;
 	}
-	if (cg->v2 && (j->v2_dir = cgroup_v2_dir_fd(cg, e)) < 0) {
+	if ((parts & CG_PART_V2) && cg->v2 && (j->v2_dir = cgroup_v2_dir_fd(cg, e)) < 0) {
 		cgroup_join_close(j);
 		return -1;
+	}
+	return 0;
+}
+
+int cgroup_join_open(const cgroup *cg, cgroup_join *j, berr *e)
+{
+	return cgroup_join_open_part(cg, j, CG_PART_V1 | CG_PART_V2, e);
+}
+
+int cgroup_join_self_v1_at(const cgroup *cg, int hostroot, berr *e)
+{
+	for (size_t i = 0; i < cg->n_v1; i++) {
+		const char *path = cg->v1[i].path;
+		if (path[0] != '/')
+			return berr_set(e, EINVAL, "cgroup %s: not an absolute path", path);
+		_cleanup_free_ char *rel = xasprintf("%s/tasks", path + 1);
+		_cleanup_close_ int fd = openat(hostroot, rel, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return berr_sys(e, "cgroup %s/tasks: open", path);
+		if (write(fd, "0", 1) != 1)
+			return berr_sys(e, "cgroup %s/tasks: write 0", path);
 	}
 	return 0;
 }

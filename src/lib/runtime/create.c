@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +22,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/idmap.h"
+#include "util/passwd.h"
 #include "util/xalloc.h"
 
 bool launch_has_hooks(const spec *s)
@@ -147,6 +148,7 @@ typedef struct launch_state {
 	cgroup_ctx cgctx;
 	cgroup *cg;
 	cgroup_join cgj;
+	launch_cg_late late; /* the v1 cgroups, made after the clone */
 	seccomp_prog sec;
 } launch_state;
 
@@ -162,6 +164,9 @@ static void launch_cleanup(launch_state *ls, const char *id, bool failed)
 	if (failed && ls->made_dir)
 		st_remove_dir(ls->rootfd, id, &ignore);
 	cgroup_join_close(&ls->cgj);
+	if (ls->late.hostroot >= 0)
+		close(ls->late.hostroot);
+	ls->late.hostroot = -1;
 	cgroup_free(ls->cg);
 	ls->cg = NULL;
 	cgroup_ctx_clear(&ls->cgctx);
@@ -266,7 +271,8 @@ static int spawn(launch_state *ls, berr *e)
 	ls->l.wait_go = true;
 	uint64_t flags = ns_new_flags(ls->s) & ~(uint64_t)CLONE_NEWCGROUP;
 	if (ls->cg) {
-		if (cgroup_join_open(ls->cg, &ls->cgj, e) < 0)
+		unsigned parts = ls->late.pending ? CG_PART_V2 : CG_PART_V1 | CG_PART_V2;
+		if (cgroup_join_open_part(ls->cg, &ls->cgj, parts, e) < 0)
 			return -1;
 		ls->l.cgj = &ls->cgj;
 	}
@@ -288,6 +294,14 @@ static int spawn(launch_state *ls, berr *e)
 		if (ls->pidfd < 0)
 			return berr_sys(e, "pidfd_open");
 	} else {
+		/* The network namespace, the dearest to make (most of clone3's
+		 * time), is made by the init itself while this process makes the
+		 * v1 cgroups (late_cgroups). Not in a new user namespace, which
+		 * must own it: there clone3 makes both. */
+		if (!(flags & CLONE_NEWUSER)) {
+			ls->l.unshare_first = flags & CLONE_NEWNET;
+			flags &= ~(uint64_t)CLONE_NEWNET;
+		}
 		ls->pid = ns_clone_into(flags, &ls->pidfd, ls->cgj.v2_dir, &in_v2);
 		if (ls->pid < 0)
 			return berr_sys(e, "clone into new namespaces");
@@ -353,11 +367,14 @@ static int until_ready(launch_state *ls, berr *e)
 
 static char *owner_name(void)
 {
-	struct passwd *pw = getpwuid(geteuid());
-	return xstrdup(pw ? pw->pw_name : "");
+	char *name = NULL;
+	return passwd_find_uid("/etc/passwd", geteuid(), &name, NULL) ? name : xstrdup("");
 }
 
-static int record_state(launch_state *ls, const char *id, const char *pid_file, berr *e)
+/* The state is recorded as soon as the init exists, while it sets up its
+ * root (on the other CPU, if there is one): `state` says "creating" until
+ * create or run lets go of the directory's lock (st_status). */
+static int record_state(launch_state *ls, const char *id, berr *e)
 {
 	st_record r = {
 	    .id = (char *)id,
@@ -368,6 +385,7 @@ static int record_state(launch_state *ls, const char *id, const char *pid_file, 
 	    .created = st_now_rfc3339(),
 	    .owner = owner_name(),
 	    .own_pidns = ls->s->linux_.ns[NS_PID].present && !ls->s->linux_.ns[NS_PID].path,
+	    .start_config = ls->s->hooks.n[HOOK_POSTSTART] || ls->s->linux_.seccomp.listener_path,
 	};
 	r.annotations = annotations_strv(ls->s);
 	r.cgroup = ls->cg ? cgroup_serialize(ls->cg) : NULL;
@@ -379,14 +397,19 @@ static int record_state(launch_state *ls, const char *id, const char *pid_file, 
 	free(r.owner);
 	free(r.cgroup);
 	strv_free(r.annotations);
-	if (ret == 0 && pid_file) {
-		char buf[32];
-		int n = snprintf(buf, sizeof(buf), "%d", (int)ls->pid);
-		ret = fs_write_atomic(pid_file, buf, (size_t)n, 0644, false, e);
-		if (ret < 0)
-			berr_ctx(e, "--pid-file");
-	}
 	return ret;
+}
+
+/* --pid-file: once the container is created */
+static int write_pid_file(const launch_state *ls, const char *pid_file, berr *e)
+{
+	if (!pid_file)
+		return 0;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)ls->pid);
+	if (fs_write_atomic(pid_file, buf, (size_t)n, 0644, false, e) < 0)
+		return berr_ctx(e, "--pid-file");
+	return 0;
 }
 
 char *config_seccomp_json(const char *config_text)
@@ -491,6 +514,29 @@ static void warn_unused_label(rt_ctx *c, const char *field, const char *label, b
 
 /* cgroup (created and limited), seccomp (compiled here, installed by the
  * init), LSM (detected here, applied by the init). */
+/* Right after the clone, on this CPU while the init mounts its root on
+ * the other: the v1 cgroups (a mkdir and its kernfs files per hierarchy,
+ * the dearest part of a start on a hybrid host) and their limits, then
+ * SYNC_CG_READY. The init joins them before its first cgroup mount and
+ * before anything of the container's runs (launch_join_late); a failure
+ * here leaves it waiting until the caller kills it. */
+static int late_cgroups(rt_ctx *c, launch_state *ls, berr *e)
+{
+	if (!ls->late.pending)
+		return 0;
+	ls->late.pending = false;
+	close(ls->late.hostroot);
+	ls->late.hostroot = -1;
+	if (cgroup_create_part(ls->cg, CG_PART_V1, e) < 0)
+		return -1;
+	if (apply_resources(ls->cg, ls->s, 0, &c->warnings, e) < 0)
+		return berr_ctx(e, "config.json: linux.resources");
+	if (sync_send(ls->sync[0], SYNC_CG_READY, 0, NULL, -1) < 0 && errno != EPIPE &&
+	    errno != ECONNRESET)
+		return berr_sys(e, "cgroups ready: tell the container's init");
+	return 0; /* a gone init: until_ready reads why */
+}
+
 static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *e)
 {
 	const spec *s = ls->s;
@@ -505,8 +551,21 @@ static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *
 		return -1;
 	bool rootless = geteuid() != 0 || idmap_in_userns();
 	unsigned missing = 0;
-	if ((rootless ? cgroup_create_rootless(ls->cg, &missing, e) : cgroup_create(ls->cg, e)) <
-	    0) {
+	/* The v1 hierarchies (eleven on a hybrid host) are made and limited
+	 * after the clone, while the init sets up its root: see late_cgroups. */
+	bool late = !rootless && ls->cg->mode != CGROUP_V2 && ls->cg->n_v1 > 0 &&
+		    !ns_needs_two_stages(s) && !s->linux_.ns[NS_USER].present;
+	if (late) {
+		ls->late.hostroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (ls->late.hostroot < 0)
+			return berr_sys(e, "open /");
+		ls->late.pending = true;
+		ls->l.cg_late = &ls->late;
+	}
+	int made = rootless
+		       ? cgroup_create_rootless(ls->cg, &missing, e)
+		       : cgroup_create_part(ls->cg, late ? CG_PART_V2 : CG_PART_V1 | CG_PART_V2, e);
+	if (made < 0) {
 		cgroup_free(ls->cg);
 		ls->cg = NULL;
 		unlinkat(ls->dirfd, CGROUP_FILE, 0);
@@ -521,7 +580,7 @@ static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *
 	missing |= rootless ? CG_DEVICES : 0;
 	if (rootless && rootless_record(c, ls, missing, e) < 0)
 		return -1;
-	if (apply_resources(ls->cg, s, missing, &c->warnings, e) < 0)
+	if (!late && apply_resources(ls->cg, s, missing, &c->warnings, e) < 0)
 		return berr_ctx(e, "config.json: linux.resources");
 no_cgroup:
 	if (compile_seccomp(c, &s->linux_.seccomp, ls->config_text, &ls->sec, e) < 0)
@@ -547,6 +606,7 @@ static int launch_begin(rt_ctx *c, const char *id, const rt_create_opts *o, laun
 	ls->rootfd = ls->dirfd = ls->sync[0] = ls->sync[1] = ls->pidfd = ls->pty_master = -1;
 	ls->l.console_fd = ls->l.exec_listen_fd = -1;
 	ls->cgj.v2_dir = -1;
+	ls->late.hostroot = -1;
 	if (rt_validate_id(id, e) < 0 || load_bundle(ls, o->bundle, e) < 0)
 		return -1;
 	bool terminal_ok = o->console_socket || attach;
@@ -572,6 +632,7 @@ static int launch_begin(rt_ctx *c, const char *id, const rt_create_opts *o, laun
 	    .rootfs = ls->rootfs,
 	    .console_fd = -1,
 	    .exec_listen_fd = -1,
+	    .state_fds = {ls->rootfd, ls->dirfd},
 	    .send_pty = attach && ls->s->process.terminal && !o->console_socket,
 	    .no_pivot = o->no_pivot,
 	    .no_new_keyring = o->no_new_keyring,
@@ -600,9 +661,13 @@ int rt_create(rt_ctx *c, const char *id, const rt_create_opts *o, berr *e)
 	if (r == 0)
 		r = spawn(&ls, e);
 	if (r == 0)
+		r = late_cgroups(c, &ls, e);
+	if (r == 0)
+		r = record_state(&ls, id, e);
+	if (r == 0)
 		r = until_ready(&ls, e);
 	if (r == 0)
-		r = record_state(&ls, id, o->pid_file, e);
+		r = write_pid_file(&ls, o->pid_file, e);
 	if (r < 0 && ls.pid > 0) {
 		/* as run does: a container that failed after its init came
 		 * (a failing prestart, createRuntime or createContainer hook) is
@@ -637,12 +702,19 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 	if (r == 0)
 		r = spawn(&ls, e);
 	if (r == 0)
+		r = late_cgroups(c, &ls, e);
+	if (r == 0)
+		r = record_state(&ls, id, e);
+	/* A mount namespace of its own: the one whose teardown is in the
+	 * exit. Its holder is forked now, while the init sets up its root, not
+	 * on the path after the exec. */
+	bool own_mnt = r == 0 && ls.s->linux_.ns[NS_MNT].present && !ls.s->linux_.ns[NS_MNT].path;
+	if (own_mnt && !detach)
+		ns_holder_start(ns_hold_open(ls.pid), ls.pidfd);
+	if (r == 0)
 		r = until_ready(&ls, e);
 	if (r == 0)
-		r = record_state(&ls, id, o->pid_file, e);
-	/* a mount namespace of its own: the one whose teardown is in the exit */
-	bool own_mnt = r == 0 && ls.s->linux_.ns[NS_MNT].present && !ls.s->linux_.ns[NS_MNT].path;
-	int held = own_mnt && !detach ? ns_hold_open(ls.pid) : -1;
+		r = write_pid_file(&ls, o->pid_file, e);
 	if (r == 0) {
 		_cleanup_free_ char *st = launch_state_json(&ls.l, ls.pid, "created");
 		r = release_init(ls.sync[0], ls.s, st, e);
@@ -653,8 +725,6 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		hooks_run_all(ls.s, HOOK_POSTSTART, st, &c->warnings);
 	}
 	if (r < 0) {
-		if (held >= 0)
-			close(held);
 		if (ls.pid > 0) {
 			kill(ls.pid, SIGKILL);
 			waitpid(ls.pid, NULL, 0);
@@ -672,7 +742,6 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 	/* No one else waits: drop the lock so state/kill/exec work meanwhile. */
 	close(ls.dirfd);
 	ls.dirfd = -1;
-	ns_holder_start(held, ls.pidfd);
 	int status = 0;
 	if (ls.pty_master >= 0)
 		r = term_attach_and_wait(ls.pty_master, ls.pid, ls.pidfd, &status, e);

@@ -41,13 +41,45 @@ static int wait_go(int fd, berr *e)
 }
 
 /* First thing in the first process made for the container (the init, or
- * stage 1, whose children inherit the cgroup). */
+ * stage 1, whose children inherit the cgroup). The state directory's lock
+ * is the parent's: `state` says "creating" while that fd is open anywhere. */
 static void join_cgroup(rt_launch *l)
 {
 	berr e;
+	for (int i = 0; i < 2; i++)
+		if (l->state_fds[i] >= 0) {
+			close(l->state_fds[i]);
+			l->state_fds[i] = -1;
+		}
 	if (l->cgj && cgroup_join_self(l->cg, l->cgj, &e) < 0)
 		fail(l->sync_fd, &e);
 	l->cgj = NULL;
+}
+
+static int own_cgroupns(const spec *s, berr *e)
+{
+	if (s->linux_.ns[NS_CGROUP].present && !s->linux_.ns[NS_CGROUP].path &&
+	    unshare(CLONE_NEWCGROUP) < 0)
+		return berr_sys(e, "unshare cgroup namespace");
+	return 0;
+}
+
+int launch_join_late(const rt_launch *l, berr *e)
+{
+	launch_cg_late *late = l->cg_late;
+	if (!late || !late->pending)
+		return 0;
+	late->pending = false;
+	sync_msg m;
+	int r = sync_recv(l->sync_fd, &m, NULL, e);
+	if (r < 0)
+		return -1;
+	if (r == 0 || m.type != SYNC_CG_READY)
+		return berr_set(e, EPIPE, "runtime went away during setup");
+	r = cgroup_join_self_v1_at(l->cg, late->hostroot, e);
+	close(late->hostroot);
+	late->hostroot = -1;
+	return r < 0 ? -1 : own_cgroupns(l->s, e);
 }
 
 _Noreturn void rt_stage1_main(rt_launch *l, uint64_t new_flags)
@@ -146,6 +178,10 @@ _Noreturn void rt_init_main(rt_launch *l)
 	int report = l->sync_fd;
 	join_cgroup(l);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (l->unshare_first && unshare((int)l->unshare_first) < 0) {
+		berr_sys(&e, "unshare network namespace");
+		fail(report, &e);
+	}
 	if (l->wait_go && wait_go(l->sync_fd, &e) < 0)
 		fail(report, &e);
 	/* Non-dumpable from here on (nothing else is in the container yet);
@@ -158,13 +194,10 @@ _Noreturn void rt_init_main(rt_launch *l)
 			   (geteuid() != 0 || idmap_in_userns());
 	if (!late_nodump)
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	/* Now inside the container's cgroup: a new cgroup namespace is rooted
-	 * there. */
-	if (s->linux_.ns[NS_CGROUP].present && !s->linux_.ns[NS_CGROUP].path &&
-	    unshare(CLONE_NEWCGROUP) < 0) {
-		berr_sys(&e, "unshare cgroup namespace");
+	/* Now inside the container's cgroup (unless its v1 part comes late):
+	 * a new cgroup namespace is rooted there. */
+	if (!(l->cg_late && l->cg_late->pending) && own_cgroupns(s, &e) < 0)
 		fail(report, &e);
-	}
 	if (s->linux_.ns[NS_USER].present && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		berr_sys(&e, "linux.uidMappings: become root in the user namespace (is 0 mapped?)");
 		fail(report, &e);
@@ -183,7 +216,7 @@ _Noreturn void rt_init_main(rt_launch *l)
 	if (process_prepare_fds(l->preserve_fds, &e) < 0)
 		fail(report, &e);
 	int rootfd = -1;
-	if (rootfs_prepare(l, &rootfd, &e) < 0)
+	if (rootfs_prepare(l, &rootfd, &e) < 0 || launch_join_late(l, &e) < 0)
 		fail(report, &e);
 	close(rootfd);
 	pid_t host_pid = 0;

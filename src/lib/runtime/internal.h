@@ -13,6 +13,15 @@
 
 /* Everything the container's init needs; built by the parent before clone,
  * inherited by the child through fork's copy of memory. */
+/* v1 cgroups made after the clone: the parent creates and limits them
+ * while the init sets up its root, says SYNC_CG_READY, and the init joins
+ * them (and makes its cgroup namespace) before its first cgroup mount
+ * (launch_join_late). */
+typedef struct launch_cg_late {
+	bool pending;
+	int hostroot; /* O_PATH fd of the host's "/", opened before the clone */
+} launch_cg_late;
+
 typedef struct rt_launch {
 	const spec *s;
 	const char *id;
@@ -21,13 +30,18 @@ typedef struct rt_launch {
 	int sync_fd;	    /* child's end of the socketpair */
 	int console_fd;	    /* connected --console-socket, or -1 */
 	int exec_listen_fd; /* create mode: listening exec.sock; run mode: -1 */
+	int state_fds[2];   /* the state root and the container's locked state
+			     * directory: the first processes close their
+			     * copies at once (the lock says "creating") */
 	bool send_pty;	    /* run/exec attach: send the pty master to the parent */
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
-	bool wait_go;	  /* init waits until the parent wrote maps / entered the cgroup */
-	const cgroup *cg; /* the container's cgroup (never NULL once created) */
-	cgroup_join *cgj; /* fds to join it with (cgroup_join_self), or NULL */
+	bool wait_go;		 /* init waits until the parent wrote maps / entered the cgroup */
+	uint64_t unshare_first;	 /* CLONE_NEW* the init makes itself, first thing */
+	const cgroup *cg;	 /* the container's cgroup (never NULL once created) */
+	cgroup_join *cgj;	 /* fds to join it with (cgroup_join_self), or NULL */
+	launch_cg_late *cg_late; /* NULL unless the v1 cgroups come late */
 	const seccomp_prog *sec;
 	lsm_host lsm;
 } rt_launch;
@@ -42,6 +56,11 @@ int compile_seccomp(rt_ctx *c, const spec_seccomp *sc, const char *config_text, 
 char *launch_state_json(const rt_launch *l, pid_t pid, const char *status);
 /* Hooks that need the parent/child handshake before pivot_root. */
 bool launch_has_hooks(const spec *s);
+
+/* ---- init.c ---- */
+/* In the init: wait for SYNC_CG_READY and join the late v1 cgroups, then
+ * make the cgroup namespace; nothing if there is nothing pending. */
+int launch_join_late(const rt_launch *l, berr *e);
 
 /* ---- ops.c: an existing container ---- */
 #include "runtime/state.h"

@@ -362,7 +362,10 @@ mounted:
 int mount_one(const rt_launch *l, int rootfd, const spec_mount *m, size_t idx, berr *e)
 {
 	int r;
-	if (m->bind)
+	bool cgroup_fs = m->type && (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2"));
+	if (cgroup_fs && !m->bind && launch_join_late(l, e) < 0)
+		r = -1;
+	else if (m->bind)
 		r = do_bind(l, rootfd, m, e);
 	else if (m->type && !strcmp(m->type, "cgroup"))
 		r = do_cgroup(l, rootfd, m, e);

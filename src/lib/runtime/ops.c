@@ -108,8 +108,9 @@ static int start_container(rt_ctx *c, container *k, const char *id, berr *e)
 	if (k->status != RT_CREATED)
 		return berr_set(e, EINVAL, "cannot start container \"%s\": it is %s, not created",
 				id, rt_status_name(k->status));
-	spec *sp = container_config(k, NULL, e);
-	if (!sp)
+	/* parsed only when start has a use for it: most have none */
+	spec *sp = NULL;
+	if (k->r.start_config && !(sp = container_config(k, NULL, e)))
 		return berr_ctx(e, "container \"%s\"", id);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", k->dirfd, EXEC_SOCK);
@@ -124,7 +125,7 @@ static int start_container(rt_ctx *c, container *k, const char *id, berr *e)
 		_cleanup_free_ char *created = st_spec_state_json(&k->r, RT_CREATED);
 		ret = release_init(s, sp, created, e);
 	}
-	if (ret == 0 && sp->hooks.n[HOOK_POSTSTART]) {
+	if (ret == 0 && sp && sp->hooks.n[HOOK_POSTSTART]) {
 		/* a failure is a warning: the lifecycle goes on (runtime-spec) */
 		_cleanup_free_ char *st = st_spec_state_json(&k->r, RT_RUNNING);
 		hooks_run_all(sp, HOOK_POSTSTART, st, &c->warnings);

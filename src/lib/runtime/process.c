@@ -19,6 +19,7 @@
 #include "runtime/sync.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/passwd.h"
 #include "util/xalloc.h"
 
 int process_apply_rlimits(const spec_process *p, berr *e)
@@ -263,24 +264,11 @@ int process_finish(const spec_process *p, const seccomp_prog *sec, const lsm_hos
 /* Home directory of uid from the container's /etc/passwd, "/" if none. */
 static char *passwd_home(uid_t uid)
 {
-	FILE *f = fopen("/etc/passwd", "re");
 	char *home = NULL;
-	if (f) {
-		char line[1024];
-		while (!home && fgets(line, sizeof(line), f)) {
-			char *fields[7] = {0};
-			char *p = line;
-			int n = 0;
-			/* strsep keeps empty fields (an empty password is common) */
-			while (n < 7 && (fields[n] = strsep(&p, ":\n")) != NULL)
-				n++;
-			if (n >= 6 && fields[2] && strtoul(fields[2], NULL, 10) == uid &&
-			    *fields[2])
-				home = xstrdup(*fields[5] ? fields[5] : "/");
-		}
-		fclose(f);
-	}
-	return home ? home : xstrdup("/");
+	if (passwd_find_uid("/etc/passwd", uid, NULL, &home) && *home)
+		return home;
+	free(home);
+	return xstrdup("/");
 }
 
 void process_default_home(spec_process *p)

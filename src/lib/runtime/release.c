@@ -33,7 +33,10 @@ int release_init(int sock, const spec *s, const char *state_json, berr *e)
 		if (m.type == SYNC_ERROR)
 			return berr_set(e, m.value, "%s", m.text);
 		if (m.type == SYNC_SECCOMP) {
-			r = seccomp_forward_listener(s, fd, state_json, e);
+			/* s is NULL for a start whose config has no listener */
+			r = s ? seccomp_forward_listener(s, fd, state_json, e)
+			      : berr_set(e, EINVAL,
+					 "linux.seccomp: a notify rule needs listenerPath");
 			close(fd);
 			if (r < 0)
 				return -1;

@@ -89,6 +89,7 @@ int st_write(int dirfd, const st_record *r, berr *e)
 	json_object_object_add(o, "created", json_object_new_string(r->created));
 	json_object_object_add(o, "owner", json_object_new_string(r->owner ? r->owner : ""));
 	json_object_object_add(o, "own_pidns", json_object_new_boolean(r->own_pidns));
+	json_object_object_add(o, "start_config", json_object_new_boolean(r->start_config));
 	if (r->cgroup)
 		json_object_object_add(o, "cgroup", json_object_new_string(r->cgroup));
 	json_object *ann = json_object_new_array();
@@ -126,6 +127,8 @@ int st_read(int dirfd, st_record *r, berr *e)
 		r->pid_start = json_object_get_uint64(v);
 	if (json_object_object_get_ex(o, "own_pidns", &v))
 		r->own_pidns = json_object_get_boolean(v);
+	r->start_config =
+	    !json_object_object_get_ex(o, "start_config", &v) || json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "annotations", &v) &&
 	    json_object_is_type(v, json_type_array)) {
 		strv_builder b = strvb_from(r->annotations);
@@ -203,6 +206,11 @@ enum rt_status st_status(int dirfd, const st_record *r, bool have_record)
 	}
 	if (!st_process_alive(r))
 		return RT_STOPPED;
+	/* recorded while the init still sets up: create or run holds the lock
+	 * until it is done */
+	if (flock(dirfd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		return RT_CREATING;
+	flock(dirfd, LOCK_UN);
 	if (faccessat(dirfd, EXEC_SOCK, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return RT_CREATED;
 	return RT_RUNNING;

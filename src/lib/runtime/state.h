@@ -26,6 +26,9 @@ typedef struct st_record {
 	char **annotations; /* "k=v" */
 	bool own_pidns;	    /* the container has its own pid namespace */
 	char *cgroup;	    /* serialized cgroup paths, NULL if none */
+	/* start needs the config copy (poststart hooks, a seccomp notify
+	 * listener); true too for a record without the field */
+	bool start_config;
 } st_record;
 
 /* Open (and with create, make) the state root; returns an fd. */

@@ -15,6 +15,7 @@ enum sync_type {
 	SYNC_PTY,	/* child -> parent: the pty master (fd attached) */
 	SYNC_ERROR,	/* child -> parent: text is the error, value its errno */
 	SYNC_SECCOMP,	/* child -> parent: the seccomp notify listener (fd attached) */
+	SYNC_CG_READY,	/* parent -> child: the v1 cgroups are made and limited: join */
 };
 
 typedef struct sync_msg {

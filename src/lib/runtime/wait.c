@@ -69,8 +69,9 @@ int status_to_exit_code(int status)
  * nothing else (stdio on /dev/null, every other fd closed) and ends once
  * the init did: nothing is left behind. Nobody waits for it: it is orphaned
  * when the runtime exits, and a zombie of it until then costs nothing.
- * ns_hold_open takes the reference while the init still waits for GO (a
- * quick process may be gone, namespaces and all, right after its execve);
+ * ns_hold_open takes the reference right after the clone, while the init
+ * sets up its root (a quick process may be gone, namespaces and all, right
+ * after its execve), and the holder is forked then, off the path;
  * ns_holder_start forks the holder with it and closes the caller's copy.
  * A failure only means the caller waits for the teardown, as before. */
 int ns_hold_open(pid_t pid)
