@@ -87,16 +87,16 @@ typedef struct df_instr {
 } df_instr;
 
 typedef struct df_stage {
-	char *image;	/* FROM's image reference, unexpanded */
-	char *name;	/* `AS name`, lower-cased; NULL without one */
-	char *platform; /* --platform=..., NULL without one */
+	char *image;	  /* FROM's image reference, unexpanded */
+	char *name;	  /* `AS name`, lower-cased; NULL without one */
+	char *platform;	  /* --platform=..., NULL without one */
 	df_instr *instrs; /* instrs[0] is the FROM itself */
 	size_t n_instrs;
 } df_stage;
 
 typedef struct df_file {
-	char escape;	     /* '\\' or '`' */
-	char *syntax, *check; /* the directives' values, NULL when absent */
+	char escape;	       /* '\\' or '`' */
+	char *syntax, *check;  /* the directives' values, NULL when absent */
 	df_instr *global_args; /* the ARGs before the first FROM */
 	size_t n_global_args;
 	df_stage *stages;

@@ -11,12 +11,12 @@
 #include "util/xalloc.h"
 
 enum tok_kind {
-	T_LIT,		/* one code point */
-	T_ANY,		/* ?: one code point but '/' */
-	T_CLASS,	/* [...]: one code point in (or not in) the ranges, never '/' */
-	T_STAR,		/* *: any run without '/' */
-	T_DSTAR_SLASH,	/* ** before more pattern: (.*/)? */
-	T_DSTAR_END,	/* ** at the end: .* */
+	T_LIT,	       /* one code point */
+	T_ANY,	       /* ?: one code point but '/' */
+	T_CLASS,       /* [...]: one code point in (or not in) the ranges, never '/' */
+	T_STAR,	       /* *: any run without '/' */
+	T_DSTAR_SLASH, /* ** before more pattern: any run of whole directories, or none */
+	T_DSTAR_END,   /* ** at the end: .* */
 };
 
 typedef struct tok {
@@ -52,10 +52,15 @@ static size_t utf8_decode(const char *s, size_t len, uint32_t *out)
 	size_t n = 0;
 	for (size_t i = 0; i < len;) {
 		unsigned b = u[i];
-		size_t need = b < 0x80 ? 0 : (b & 0xe0) == 0xc0 ? 1 : (b & 0xf0) == 0xe0 ? 2
-				       : (b & 0xf8) == 0xf0     ? 3
-							       : 9;
-		uint32_t cp = need == 0 ? b : need == 1 ? (b & 0x1f) : need == 2 ? (b & 0x0f) : b & 0x07;
+		size_t need = b < 0x80		   ? 0
+			      : (b & 0xe0) == 0xc0 ? 1
+			      : (b & 0xf0) == 0xe0 ? 2
+			      : (b & 0xf8) == 0xf0 ? 3
+						   : 9;
+		uint32_t cp = need == 0	  ? b
+			      : need == 1 ? (b & 0x1f)
+			      : need == 2 ? (b & 0x0f)
+					  : b & 0x07;
 		bool ok = need != 9 && need < len - i;
 		for (size_t k = 1; ok && k <= need; k++) {
 			if ((u[i + k] & 0xc0) != 0x80)
