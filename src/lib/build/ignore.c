@@ -125,7 +125,28 @@ static char *clean_path(const char *in)
 	return out;
 }
 
-/* Compile p->text (without its '!'); -1 for a bad pattern. */
+/* How moby's compile classifies a pattern (its fast paths): a pattern whose
+ * only special part is a leading `**` (not followed by '/') is a suffix
+ * match there, so `**file` also matches "myfile", which the equivalent
+ * regular expression would not. */
+enum match_type { M_EXACT, M_PREFIX, M_SUFFIX, M_REGEXP };
+
+/* A class's next member (lo, or hi of a range); -1 for an unescaped '-' or
+ * ']' where a character must be, or the end (filepath.Match's ErrBadPattern). */
+static int64_t class_char(const uint32_t *cp, size_t n, size_t *i)
+{
+	if (*i >= n || cp[*i] == '-' || cp[*i] == ']')
+		return -1;
+	uint32_t c = cp[(*i)++];
+	if (c == '\\') {
+		if (*i >= n)
+			return -1;
+		c = cp[(*i)++];
+	}
+	return c;
+}
+
+/* Compile text (the pattern without its '!'); -1 for a bad pattern. */
 static int compile(pattern *p, const char *text)
 {
 	size_t len = strlen(text);
@@ -134,59 +155,61 @@ static int compile(pattern *p, const char *text)
 	p->toks = xreallocarray(NULL, n + 1, sizeof(*p->toks));
 	p->ranges = xreallocarray(NULL, n + 1, sizeof(*p->ranges));
 	size_t nt = 0, nr = 0;
+	enum match_type type = M_EXACT;
+	bool lead_dstar_bare = false; /* a leading `**` not followed by '/' */
 	for (size_t i = 0; i < n;) {
+		bool first = i == 0;
 		tok *t = &p->toks[nt++];
 		*t = (tok){.kind = T_LIT};
 		uint32_t c = cp[i++];
 		if (c == '*') {
 			if (i < n && cp[i] == '*') {
 				i++;
-				if (i < n && cp[i] == '/')
-					i++;
+				bool slash = i < n && cp[i] == '/';
+				i += slash;
 				t->kind = i == n ? T_DSTAR_END : T_DSTAR_SLASH;
+				if (i == n)
+					type = type == M_EXACT ? M_PREFIX : M_REGEXP;
+				else
+					type = M_REGEXP;
+				if (first) {
+					type = M_SUFFIX;
+					lead_dstar_bare = !slash && i < n;
+				}
 			} else {
 				t->kind = T_STAR;
+				type = M_REGEXP;
 			}
 		} else if (c == '?') {
 			t->kind = T_ANY;
+			type = M_REGEXP;
 		} else if (c == '\\') {
 			if (i == n)
 				return -1; /* filepath.Match: ErrBadPattern */
 			t->c = cp[i++];
+			type = M_REGEXP;
 		} else if (c == '[') {
 			t->kind = T_CLASS;
+			type = M_REGEXP;
 			t->r_off = nr;
 			if (i < n && cp[i] == '^')
 				t->negated = true, i++;
-			bool closed = false;
-			for (size_t k = 0; i < n; k++) {
-				if (cp[i] == ']' && k > 0) {
+			for (size_t k = 0;; k++) {
+				if (k > 0 && i < n && cp[i] == ']') {
 					i++;
-					closed = true;
 					break;
 				}
-				uint32_t lo = cp[i++];
-				if (lo == '\\') {
-					if (i == n)
-						return -1;
-					lo = cp[i++];
-				}
-				uint32_t hi = lo;
-				if (i + 1 < n && cp[i] == '-' && cp[i + 1] != ']') {
+				int64_t lo = class_char(cp, n, &i), hi = lo;
+				if (lo < 0)
+					return -1;
+				if (i < n && cp[i] == '-') {
 					i++;
-					hi = cp[i++];
-					if (hi == '\\') {
-						if (i == n)
-							return -1;
-						hi = cp[i++];
-					}
-					if (hi < lo)
+					hi = class_char(cp, n, &i);
+					if (hi < 0 || hi < lo)
 						return -1;
 				}
-				p->ranges[nr++] = (range){lo, hi};
+				p->ranges[nr++] = (range){(uint32_t)lo, (uint32_t)hi};
 			}
-			if (!closed)
-				return -1;
 			t->r_n = nr - t->r_off;
 		} else if (c == ']') {
 			return -1; /* as filepath.Match: an unopened ']' */
@@ -194,6 +217,9 @@ static int compile(pattern *p, const char *text)
 			t->c = c;
 		}
 	}
+	/* the suffix fast path: `**` + literal text is ".*" + that text */
+	if (type == M_SUFFIX && lead_dstar_bare)
+		p->toks[0].kind = T_DSTAR_END;
 	p->n = nt;
 	return 0;
 }
@@ -432,6 +458,10 @@ bool ignore_match(const ignore_matcher *m, const char *path, bool is_dir)
 	query qr;
 	query_init(&qr, m, path, false);
 	bool matched = false;
+	if (qr.n == 1 && qr.cp[0] == '.') { /* the context itself: never excluded */
+		query_free(&qr);
+		return false;
+	}
 	for (size_t i = 0; i < m->n; i++) {
 		const pattern *p = &m->p[i];
 		/* an inclusion cannot change a match, nor an exception a non-match */
