@@ -182,9 +182,11 @@ static int read_logical(reader *r, const df_ctx *c, const char *s, size_t n, bbu
 	return 0;
 }
 
-/* Each heredoc's body, in order: the lines up to its delimiter. */
-static int read_heredocs(reader *r, const df_ctx *c, df_instr *in)
+/* Each heredoc's body, in order: the lines up to its delimiter (those of
+ * an ONBUILD's trigger too: `ONBUILD RUN <<EOF`). */
+static int read_heredocs(reader *r, const df_ctx *c, df_instr *top)
 {
+	df_instr *in = top->onbuild ? top->onbuild : top;
 	for (size_t h = 0; h < in->n_heredocs; h++) {
 		df_heredoc *d = &in->heredocs[h];
 		bbuf body = {0};
@@ -216,7 +218,7 @@ static int read_heredocs(reader *r, const df_ctx *c, df_instr *in)
 		free(d->content);
 		d->content = bbuf_take(&body);
 	}
-	in->end_line = r->line;
+	in->end_line = top->end_line = r->line;
 	return 0;
 }
 

@@ -394,52 +394,77 @@ static int parse_health(const df_ctx *c, const char *s, size_t line, df_instr *i
 }
 
 /* A heredoc marker as BuildKit reads one: [fd]<<[-]WORD with no '<' in
- * WORD; WORD quoted (in part or whole) means no expansion. */
-static void heredoc_marker(const char *w, df_instr *in)
+ * WORD (`<< WORD`, the word apart, too). Quotes in WORD (in part or whole)
+ * mean no expansion; `\` makes the next character literal. Returns 1 for a
+ * marker, 0 for none, -1 for an unterminated quote. */
+static int heredoc_marker(const df_ctx *c, size_t line, const char *w, const char *next,
+			  df_instr *in)
 {
 	const char *p = w;
 	while (*p >= '0' && *p <= '9')
 		p++;
 	if (p[0] != '<' || p[1] != '<')
-		return;
+		return 0;
 	int fd = p > w ? atoi(w) : -1;
 	p += 2;
 	bool chomp = *p == '-';
 	p += chomp;
+	int used_next = 0;
+	if (!*p && next) { /* `<< EOF`: the name is the next word */
+		p = next;
+		used_next = 1;
+	}
 	if (!*p || strchr(p, '<'))
-		return;
+		return 0;
 	bbuf name = {0};
 	bool quoted = false;
+	char quote = 0;
 	for (; *p; p++) {
-		if (*p == '"' || *p == '\'') {
+		if (quote) {
+			if (*p == quote) {
+				quote = 0;
+				continue;
+			}
+		} else if (*p == '"' || *p == '\'') {
+			quote = *p;
 			quoted = true;
 			continue;
-		}
-		if (*p == '\\' && p[1])
+		} else if (*p == '\\' && p[1]) {
 			p++;
+		}
 		bbuf_addc(&name, *p);
 	}
 	char *nm = bbuf_take(&name);
-	if (!*nm || strpbrk(nm, " \t")) {
+	if (quote) {
 		free(nm);
-		return;
+		return df_perr(c, line, "heredoc %s: unterminated quote", w);
+	}
+	if (!*nm) {
+		free(nm);
+		return 0;
 	}
 	if ((in->n_heredocs & (in->n_heredocs - 1)) == 0)
 		in->heredocs = xreallocarray(in->heredocs, in->n_heredocs ? in->n_heredocs * 2 : 1,
 					     sizeof(*in->heredocs));
 	in->heredocs[in->n_heredocs++] = (df_heredoc){
 	    .name = nm, .content = xstrdup(""), .expand = !quoted, .strip_tabs = chomp, .fd = fd};
+	return 1 + used_next;
 }
 
-static void find_heredocs(const char *s, char esc, df_instr *in)
+static int find_heredocs(const df_ctx *c, size_t line, const char *s, df_instr *in)
 {
 	if (!strstr(s, "<<"))
-		return;
+		return 0;
 	size_t n;
-	char **w = parse_words(s, esc, &n);
-	for (size_t i = 0; i < n; i++)
-		heredoc_marker(w[i], in);
+	char **w = parse_words(s, '\\', &n);
+	int r = 0;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		r = heredoc_marker(c, line, w[i], w[i + 1], in);
+		if (r == 2)
+			i++; /* the name was the next word */
+	}
 	strv_free(w);
+	return r < 0 ? -1 : 0;
 }
 
 static bool kind_lookup(const char *word, size_t len, df_kind *k)
@@ -543,8 +568,8 @@ int df_parse_instr(const df_ctx *c, const char *logical, size_t line, bool in_on
 		return -1;
 	if (!in->args)
 		in->args = xzalloc(sizeof(char *));
-	if (kinds[kind].heredoc && !in_onbuild && !in->json)
-		find_heredocs(rest, c->escape, in);
+	if (kinds[kind].heredoc && !in->json)
+		return find_heredocs(c, line, rest, in);
 	return 0;
 }
 
