@@ -553,6 +553,8 @@ int df_parse_instr(const df_ctx *c, const char *logical, size_t line, bool in_on
 	const char *rest = extract_flags(c, o + wl, line, in, &err);
 	if (err)
 		return -1;
+	while (is_ws(*rest))
+		rest++; /* after `--` */
 	if (kind == DF_ONBUILD) {
 		if (in_onbuild)
 			return df_perr(c, line, "ONBUILD ONBUILD isn't allowed");
