@@ -184,7 +184,7 @@ static void test_directives(void)
 	CHECK_STREQ(f->stages[0].instrs[3].args[0], "a   b");
 	df_free(f);
 	/* spacing and case are free; check= kept */
-	f = parse("#ESCAPE = `\n#  Syntax=  x/y:1  \n# check=skip=all\nFROM a\n", &e);
+	f = parse("#ESCAPE = `\n  #  Syntax=  x/y:1  \n# check=skip=all\nFROM a\n", &e);
 	CHECK(f && f->escape == '`');
 	CHECK_STREQ(f->syntax, "x/y:1");
 	CHECK_STREQ(f->check, "skip=all");

@@ -62,10 +62,11 @@ static size_t skip_blank(const char *s, size_t n)
 static bool directive(const char *s, size_t n, char *key, size_t keysz, const char **val,
 		      size_t *vlen)
 {
-	size_t i = 0;
-	if (!n || s[0] != '#')
+	size_t i = skip_blank(s, n);
+	if (i >= n || s[i] != '#')
 		return false;
-	i = 1 + skip_blank(s + 1, n - 1);
+	i++;
+	i += skip_blank(s + i, n - i);
 	size_t ks = i;
 	if (i >= n || !((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z'))
 		return false;

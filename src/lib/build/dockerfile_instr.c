@@ -100,7 +100,9 @@ static bool is_ws(char ch)
 /* Append to a NULL-terminated vector with a count. */
 static void args_push(df_instr *in, char *s)
 {
-	in->args = xreallocarray(in->args, in->n_args + 2, sizeof(char *));
+	size_t used = in->n_args + 1; /* the NULL too: full at powers of two */
+	if (!in->args || (used & (used - 1)) == 0)
+		in->args = xreallocarray(in->args, used * 2, sizeof(char *));
 	in->args[in->n_args++] = s;
 	in->args[in->n_args] = NULL;
 }
