@@ -252,6 +252,63 @@ static void test_continuations(void)
 	df_free(f);
 }
 
+/* The shapes of BuildKit's parser testfiles (testfiles/docker, testfiles/
+ * health): tabs as separators, legacy ENV/LABEL, continuation lines that
+ * keep their leading tab, comments between instructions. */
+static void test_buildkit_testfile_shapes(void)
+{
+	const char *s =
+	    "# Usage:\n"
+	    "#\n"
+	    "# # docker build -t docker .\n"
+	    "\n"
+	    "FROM\tubuntu:14.04\n"
+	    "LABEL\tmaintainer\tSome One <x@example.com> (@x)\n"
+	    "RUN\tapt-get update && apt-get install -yq \\\n"
+	    "\tapt-utils \\\n"
+	    "\tcurl \\\n"
+	    "\t--no-install-recommends\n"
+	    "# note\n"
+	    "ENV\tPATH\t/usr/local/go/bin:$PATH\n"
+	    "ENV\tPLATFORMS\t\\\n"
+	    "\tlinux/386 linux/arm \\\n"
+	    "\tdarwin/amd64\n"
+	    "RUN\t/bin/echo -e '[default]\\naccess_key=$KEY' > /.s3cfg\n"
+	    "VOLUME\t/var/lib/docker\n"
+	    "ENTRYPOINT\t[\"hack/dind\"]\n"
+	    "COPY\t.\t/go/src/x\n"
+	    "HEALTHCHECK --interval=5s --timeout=3s --retries=3 \\\n"
+	    "  CMD /app/check.sh --quiet\n"
+	    "HEALTHCHECK   CMD   a b\n"
+	    "HEALTHCHECK --start-period=0s --interval=5s --timeout=0s --retries=0 CMD [\"foo\"]\n";
+	berr e = {0};
+	df_file *f = parse(s, &e);
+	CHECK(f != NULL);
+	const df_instr *in = f->stages[0].instrs;
+	CHECK(f->stages[0].n_instrs == 12);
+	CHECK_STREQ(f->stages[0].image, "ubuntu:14.04");
+	CHECK(in[0].line == 5);
+	CHECK_STREQ(in[1].pairs[0].key, "maintainer");
+	CHECK_STREQ(in[1].pairs[0].value, "Some One <x@example.com> (@x)");
+	CHECK_STREQ(in[2].args[0], "apt-get update && apt-get install -yq \tapt-utils \tcurl "
+				   "\t--no-install-recommends");
+	CHECK_STREQ(in[3].pairs[0].key, "PATH");
+	CHECK_STREQ(in[3].pairs[0].value, "/usr/local/go/bin:$PATH");
+	CHECK(in[3].line == 12);
+	CHECK_STREQ(in[4].pairs[0].value, "linux/386 linux/arm \tdarwin/amd64");
+	CHECK_STREQ(in[5].args[0], "/bin/echo -e '[default]\\naccess_key=$KEY' > /.s3cfg");
+	CHECK_STREQ(in[6].args[0], "/var/lib/docker");
+	CHECK(in[7].json);
+	CHECK_STREQ(in[8].args[1], "/go/src/x");
+	CHECK(in[9].n_flags == 3 && in[9].n_args == 2);
+	CHECK_STREQ(flag(&in[9], "retries"), "3");
+	CHECK_STREQ(in[9].args[1], "/app/check.sh --quiet");
+	CHECK_STREQ(in[10].args[1], "a b");
+	CHECK(in[11].n_flags == 4 && in[11].json);
+	CHECK_STREQ(flag(&in[11], "start-period"), "0s");
+	df_free(f);
+}
+
 static void test_heredocs(void)
 {
 	/* BuildKit's parser_heredoc_test.go (TestParseExtractsHeredoc) */
@@ -606,5 +663,6 @@ static void test_bounds(void)
 }
 
 CHECK_MAIN(test_every_instruction, test_kind_table, test_directives, test_continuations,
-	   test_heredocs, test_json_and_shell_forms, test_env_label_arg, test_from_and_stages,
-	   test_flags, test_onbuild, test_errors, test_bounds)
+	   test_buildkit_testfile_shapes, test_heredocs, test_json_and_shell_forms,
+	   test_env_label_arg, test_from_and_stages, test_flags, test_onbuild, test_errors,
+	   test_bounds)
