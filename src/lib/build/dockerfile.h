@@ -4,9 +4,9 @@
  * BuildKit's parser: parser directives at the top (syntax, escape, check),
  * line continuations with the escape character (comment and empty lines
  * inside a continued instruction skipped), here-documents for RUN, COPY and
- * ADD, the JSON (exec) form parsed strictly with json-c (an invalid array
- * falls back to the shell form), ENV/LABEL pairs and their legacy
- * `ENV k v` form, ONBUILD wrapping one instruction.
+ * ADD (an ONBUILD trigger's too), the JSON (exec) form parsed strictly with json-c (an invalid
+ * array falls back to the shell form), ENV/LABEL pairs and their legacy `ENV k v` form, ONBUILD
+ * wrapping one instruction.
  *
  * Nothing is expanded here: words keep their quotes and `$VAR`s, and the
  * executor passes them through build/subst.h (df_kind_expands says which
@@ -71,8 +71,9 @@ typedef struct df_instr {
 	df_kv *flags;
 	size_t n_flags;
 	/* json: the exec form, args are the array's strings.
-	 * Otherwise RUN/CMD/ENTRYPOINT/SHELL and USER/WORKDIR/STOPSIGNAL/
-	 * MAINTAINER have one arg (the rest of the line); HEALTHCHECK has
+	 * Otherwise (the shell form) RUN/CMD/ENTRYPOINT and USER/WORKDIR/
+	 * STOPSIGNAL/MAINTAINER have one arg (the rest of the line; SHELL must
+	 * be json); HEALTHCHECK has
 	 * "NONE", or "CMD" followed by the command (json or one string);
 	 * FROM/COPY/ADD/EXPOSE/VOLUME have the white-space separated words;
 	 * ENV/LABEL/ARG have no args but pairs. */
