@@ -241,6 +241,19 @@ static void test_continuations(void)
 	/* `a\\` ends with the escape char: a continuation, as in BuildKit */
 	CHECK_STREQ(in[4].args[0], "a\\RUN b");
 	df_free(f);
+	/* BuildKit's TestParseWarnsOnEmptyContinutationLine: the joined lines */
+	f = parse("FROM alpine:3.6\n\nRUN valid \\\n    continuation\n\n"
+		  "RUN something \\\n\n    following \\\n\n    more\n\n"
+		  "RUN non-indented \\\n# this is a comment\n   after-comment\n\n"
+		  "RUN indented \\\n    # this is an indented comment\n    comment\n\t",
+		  &e);
+	CHECK(f && f->stages[0].n_instrs == 5);
+	CHECK_STREQ(f->stages[0].instrs[1].original, "RUN valid     continuation");
+	CHECK_STREQ(f->stages[0].instrs[2].original, "RUN something     following     more");
+	CHECK(f->stages[0].instrs[2].line == 6 && f->stages[0].instrs[2].end_line == 10);
+	CHECK_STREQ(f->stages[0].instrs[3].original, "RUN non-indented    after-comment");
+	CHECK_STREQ(f->stages[0].instrs[4].original, "RUN indented     comment");
+	df_free(f);
 	/* CRLF line ends, a byte order mark, a continuation at the very end */
 	f = parse("\xef\xbb\xbf"
 		  "FROM a\r\nRUN x \\\r\n  y\r\nRUN last \\",
