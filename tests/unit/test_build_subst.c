@@ -91,6 +91,8 @@ static const struct {
     {"안녕${XXX:-${YYY:-yyy}}xx", "안녕yyyxx"},
     {"$KOREAN", "한국어"},
     {"안녕$KOREAN", "안녕한국어"},
+    {"$KOREAN한", ""}, /* the name is "KOREAN한" (unicode.IsLetter) */
+    {"${KOREAN}한", "한국어한"},
     {"${{aaa}", NULL},
     {"${aaa}}", "}"},
     {"${aaa", NULL},

@@ -78,9 +78,12 @@ static int peek(const lexer *lx)
 	return lx->i < lx->n ? (unsigned char)lx->s[lx->i] : -1;
 }
 
+/* BuildKit takes unicode.IsLetter: any non-ASCII byte counts as part of a
+ * letter here (so `$A한` names "A한", as there), an approximation for the
+ * rare non-ASCII symbol that is no letter. */
 static bool name_start(int c)
 {
-	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
 }
 
 static bool name_char(int c)
@@ -93,7 +96,7 @@ static bool special_param(int c)
 	return c && strchr("@*#?-$!", c) != NULL;
 }
 
-/* A variable's name at the cursor: [A-Za-z_][A-Za-z0-9_]*, digits (a
+/* A variable's name at the cursor: [letter_][letter digit _]*, digits (a
  * positional parameter) or one special parameter; "" when none. */
 static char *lex_name(lexer *lx)
 {
