@@ -49,7 +49,9 @@ typedef enum df_kind {
 
 /* A flag (`--from=build`: key "from", value "build"; `--link`: value NULL)
  * or a pair (ENV/LABEL `k=v`: value the raw word; ARG `name` without a
- * default: value NULL). Values are raw: quotes are still in them. */
+ * default: value NULL). Pair keys and values are raw words, quotes and
+ * escapes still in them (`LABEL "a.b"="x y"`): subst_word gives the final
+ * text. Flag values have their quotes removed (as BuildKit's flag reader). */
 typedef struct df_kv {
 	char *key;
 	char *value;
