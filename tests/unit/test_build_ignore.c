@@ -302,6 +302,19 @@ static void test_bounds(void)
 	CHECK(ignore_parse(big, o, ".dockerignore", &e) == NULL);
 	CHECK_CONTAINS(e.msg, ":10001: more than 10000 patterns");
 	free(big);
+	/* a pattern over 64 KiB, a file over 16 MiB */
+	char *longp = xmalloc(IGNORE_MAX_PATTERN + 8);
+	memcpy(longp, "ok\n", 3);
+	memset(longp + 3, 'a', IGNORE_MAX_PATTERN + 1);
+	CHECK(ignore_parse(longp, IGNORE_MAX_PATTERN + 4, ".dockerignore", &e) == NULL);
+	CHECK_STREQ(e.msg, ".dockerignore:2: pattern longer than 65536 bytes");
+	m = ignore_parse(longp + 3, IGNORE_MAX_PATTERN, ".dockerignore", &e);
+	CHECK(m && ignore_count(m) == 1);
+	ignore_free(m);
+	free(longp);
+	char dummy = 'x';
+	CHECK(ignore_parse(&dummy, IGNORE_MAX_BYTES + 1, ".dockerignore", &e) == NULL);
+	CHECK_CONTAINS(e.msg, ".dockerignore: larger than");
 	/* `**` chains against a long path that does not match: a backtracking
 	 * matcher is exponential here; the NFA is pattern x path */
 	char pat[2048] = "";

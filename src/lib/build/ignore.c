@@ -364,6 +364,9 @@ static int add_pattern(ignore_matcher *m, const char *raw, size_t line, const ch
 	_cleanup_free_ char *body = excl ? trim(t + 1, strlen(t + 1)) : xstrdup(t);
 	if (!*body)
 		return berr_set(e, 0, "%s:%zu: illegal exclusion pattern: \"!\"", name, line);
+	if (strlen(body) > IGNORE_MAX_PATTERN)
+		return berr_set(e, 0, "%s:%zu: pattern longer than %u bytes", name, line,
+				IGNORE_MAX_PATTERN);
 	char *c = clean_path(body);
 	if (strlen(c) > 1 && c[0] == '/')
 		memmove(c, c + 1, strlen(c));
@@ -393,6 +396,10 @@ static int add_pattern(ignore_matcher *m, const char *raw, size_t line, const ch
 
 ignore_matcher *ignore_parse(const char *data, size_t len, const char *name, berr *e)
 {
+	if (len > IGNORE_MAX_BYTES) {
+		berr_set(e, 0, "%s: larger than %u bytes", name, IGNORE_MAX_BYTES);
+		return NULL;
+	}
 	ignore_matcher *m = xzalloc(sizeof(*m));
 	size_t line = 0;
 	for (size_t i = 0; i < len;) {

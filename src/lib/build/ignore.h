@@ -25,12 +25,14 @@
 #include "util/error.h"
 
 #define IGNORE_MAX_PATTERNS 10000u
+#define IGNORE_MAX_BYTES    (16u << 20) /* the file */
+#define IGNORE_MAX_PATTERN  65536u	/* one pattern (paths are at most PATH_MAX) */
 
 typedef struct ignore_matcher ignore_matcher;
 
 /* Parse a .dockerignore's bytes (len may be 0: nothing is excluded). name is
  * the file's name in error messages. NULL on error (a bad pattern such as
- * `[a`, a lone `!`, too many patterns). */
+ * `[a`, a lone `!`, too many patterns, a file or a pattern over the bounds). */
 ignore_matcher *ignore_parse(const char *data, size_t len, const char *name, berr *e);
 void ignore_free(ignore_matcher *m);
 
