@@ -542,6 +542,19 @@ static void test_from_and_stages(void)
 	df_free(f);
 	CHECK_CONTAINS(parse_err("FROM a AS x\nFROM b AS X\n"),
 		       "Dockerfile:2: duplicate stage name \"x\"");
+	CHECK_CONTAINS(
+	    parse_err("FROM a AS y\nFROM a AS x\nFROM a AS y\nFROM a AS x\nFROM b AS y\n"),
+	    "Dockerfile:3: duplicate stage name \"y\"");
+	/* 10,000 stages, the last a repeat of the first */
+	char *many = xmalloc(10000 * 24);
+	size_t o = 0;
+	for (int i = 0; i < 9999; i++)
+		o += (size_t)sprintf(many + o, "FROM a AS s%d\n", i);
+	o += (size_t)sprintf(many + o, "FROM a AS s0\n");
+	df_file *g = df_parse(many, o, "Dockerfile", &e);
+	CHECK(g == NULL);
+	CHECK_STREQ(e.msg, "Dockerfile:10000: duplicate stage name \"s0\"");
+	free(many);
 	CHECK_CONTAINS(parse_err("FROM a AS 1x\n"), "Dockerfile:1: invalid name for build stage");
 	CHECK_CONTAINS(parse_err("FROM a AS b@c\n"), "invalid name for build stage");
 	CHECK_CONTAINS(parse_err("FROM a b\n"), "FROM requires either one or three arguments");

@@ -269,9 +269,6 @@ static int add_instr(df_file *f, const df_ctx *c, df_instr *in)
 {
 	if (in->kind == DF_FROM) {
 		const char *name = in->n_args == 3 ? in->args[2] : NULL;
-		for (size_t i = 0; name && i < f->n_stages; i++)
-			if (f->stages[i].name && !strcmp(f->stages[i].name, name))
-				return df_perr(c, in->line, "duplicate stage name \"%s\"", name);
 		if ((f->n_stages & (f->n_stages - 1)) == 0)
 			f->stages = xreallocarray(f->stages, f->n_stages ? f->n_stages * 2 : 1,
 						  sizeof(*f->stages));
@@ -341,6 +338,35 @@ static int parse_body(reader *r, df_ctx *c, df_file *f)
 	return 0;
 }
 
+static int by_name_then_line(const void *a, const void *b)
+{
+	const df_stage *x = *(const df_stage *const *)a, *y = *(const df_stage *const *)b;
+	int r = strcmp(x->name, y->name);
+	if (r)
+		return r;
+	return x->instrs[0].line < y->instrs[0].line ? -1 : x->instrs[0].line > y->instrs[0].line;
+}
+
+/* Two stages of one name: the first repeat (by line) is the error. Sorted,
+ * so that 10,000 named stages are not 50 million comparisons. */
+static int check_stage_names(const df_file *f, const df_ctx *c)
+{
+	_cleanup_free_ const df_stage **v = xreallocarray(NULL, f->n_stages + 1, sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; i < f->n_stages; i++)
+		if (f->stages[i].name)
+			v[n++] = &f->stages[i];
+	qsort(v, n, sizeof(*v), by_name_then_line);
+	const df_stage *dup = NULL;
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(v[i]->name, v[i - 1]->name) &&
+		    (!dup || v[i]->instrs[0].line < dup->instrs[0].line))
+			dup = v[i];
+	if (dup)
+		return df_perr(c, dup->instrs[0].line, "duplicate stage name \"%s\"", dup->name);
+	return 0;
+}
+
 df_file *df_parse(const char *data, size_t len, const char *name, berr *e)
 {
 	if (!name)
@@ -353,7 +379,8 @@ df_file *df_parse(const char *data, size_t len, const char *name, berr *e)
 	f->escape = '\\';
 	df_ctx c = {.name = name, .escape = '\\', .e = e};
 	reader r = {.data = data, .len = len};
-	if (read_directives(&r, &c, f) < 0 || parse_body(&r, &c, f) < 0) {
+	if (read_directives(&r, &c, f) < 0 || parse_body(&r, &c, f) < 0 ||
+	    check_stage_names(f, &c) < 0) {
 		df_free(f);
 		return NULL;
 	}
