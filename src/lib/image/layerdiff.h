@@ -34,7 +34,7 @@
  * comes before its children, and the order depends on the names only). */
 typedef struct ld_node {
 	const char *path; /* relative to the root: "etc/passwd" */
-	const char *name; /* last component */
+	const char *name; /* last component (points into path) */
 	int dirfd;	  /* the directory holding it */
 	int fd;		  /* directories (and with LD_WALK_OPEN_FILES regular files)
 			     opened read-only, checked to be the entry stat'ed; else -1 */

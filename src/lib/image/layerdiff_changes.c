@@ -31,9 +31,9 @@ typedef struct cctx {
 	const int *lowers;
 	size_t nl;
 	ld_changes *out;
-	dirdata *all;	/* the root: every layer */
-	char *cached;	/* the parent path the fds below are open for */
-	int *pfd;	/* per contributing layer of `cached` (parallel to its idx) */
+	dirdata *all; /* the root: every layer */
+	char *cached; /* the parent path the fds below are open for */
+	int *pfd;     /* per contributing layer of `cached` (parallel to its idx) */
 	size_t npfd;
 	const dirdata *pdd;
 } cctx;
@@ -86,7 +86,8 @@ static int open_parent(cctx *c, const ld_node *n, const dirdata *pdd, berr *e)
 			c->pfd[i] = lfd; /* the layers' roots: not ours to close */
 			continue;
 		}
-		c->pfd[i] = fs_open_in_root(lfd, c->cached, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, e);
+		c->pfd[i] =
+		    fs_open_in_root(lfd, c->cached, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, e);
 		if (c->pfd[i] < 0)
 			return berr_ctx(e, "lower layer %zu", pdd->idx[i]);
 	}

@@ -19,10 +19,10 @@
 #include "image/layerdiff.h"
 #include "util/xalloc.h"
 
-#define BUF_SIZE   (1 << 16)
-#define XATTR_MAX  (64 << 10)
-#define WH_PREFIX  ".wh."
-#define WH_OPAQUE  ".wh..wh..opq"
+#define BUF_SIZE  (1 << 16)
+#define XATTR_MAX (64 << 10)
+#define WH_PREFIX ".wh."
+#define WH_OPAQUE ".wh..wh..opq"
 
 typedef struct link_ent {
 	dev_t dev;
@@ -193,7 +193,8 @@ static int copy_data(tctx *t, int fd, long long size, const char *path)
 			break; /* shrank while read: the rest is zeros (the header is out) */
 		if (archive_write_data(t->tar, t->buf, (size_t)n) != n) {
 			if (!t->failed)
-				berr_set(t->e, EIO, "tar %s: %s", path, archive_error_string(t->tar));
+				berr_set(t->e, EIO, "tar %s: %s", path,
+					 archive_error_string(t->tar));
 			return -1;
 		}
 		left -= n;

@@ -185,7 +185,7 @@ static int visit_dir(walk *w, berr *e)
 			continue;
 		path_set(w, f->pathlen, names[i]);
 		ld_node nd = {.path = w->path,
-			      .name = names[i],
+			      .name = w->path + f->pathlen + (f->pathlen ? 1 : 0),
 			      .dirfd = w->fd,
 			      .fd = -1,
 			      .st = &st,
@@ -221,10 +221,8 @@ static int visit_dir(walk *w, berr *e)
 				cap = cap ? cap * 2 : 8;
 				f->sub = xreallocarray(f->sub, cap, sizeof(subdir));
 			}
-			f->sub[f->n++] = (subdir){.name = names[i],
-						  .dev = st.st_dev,
-						  .ino = st.st_ino,
-						  .data = data};
+			f->sub[f->n++] = (subdir){
+			    .name = names[i], .dev = st.st_dev, .ino = st.st_ino, .data = data};
 			names[i] = NULL;
 		} else if (data && w->v->free_data) {
 			w->v->free_data(w->v->ctx, data);
@@ -279,7 +277,8 @@ static int down(walk *w, berr *e)
 static int up(walk *w, berr *e)
 {
 	frame *top = &w->f[w->depth - 1], *par = top - 1;
-	int fd = w->depth == 2 ? fcntl(w->root, F_DUPFD_CLOEXEC, 3) : openat(w->fd, "..", DIR_FLAGS);
+	int fd =
+	    w->depth == 2 ? fcntl(w->root, F_DUPFD_CLOEXEC, 3) : openat(w->fd, "..", DIR_FLAGS);
 	struct stat cur;
 	if (fd < 0 || fstat(fd, &cur) < 0) {
 		berr_sys(e, "open the parent of %s", w->path);
