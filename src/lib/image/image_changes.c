@@ -231,11 +231,9 @@ static int workdir(json_object *cfg, const char *arg, berr *e)
 	if (!d)
 		return -1;
 	json_object *cur;
-	const char *old = json_object_object_get_ex(cfg, "WorkingDir", &cur)
-			      ? json_object_get_string(cur)
-			      : NULL;
-	char *full = d[0] == '/' ? xstrdup(d)
-				 : xasprintf("%s/%s", old && old[0] ? old : "", d);
+	const char *old =
+	    json_object_object_get_ex(cfg, "WorkingDir", &cur) ? json_object_get_string(cur) : NULL;
+	char *full = d[0] == '/' ? xstrdup(d) : xasprintf("%s/%s", old && old[0] ? old : "", d);
 	json_object_object_add(cfg, "WorkingDir", json_object_new_string(full));
 	free(full);
 	free(d);
@@ -304,10 +302,11 @@ static int apply_one(json_object *cfg, const char *instr, bool *cmd_set, berr *e
 					       json_object_new_string(w));
 		free(w);
 	} else {
-		ret = berr_set(e, EINVAL,
-			       "%s is not a valid change instruction (CMD, ENTRYPOINT, ENV, EXPOSE, "
-			       "LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)",
-			       kw);
+		ret =
+		    berr_set(e, EINVAL,
+			     "%s is not a valid change instruction (CMD, ENTRYPOINT, ENV, EXPOSE, "
+			     "LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)",
+			     kw);
 		free(a);
 		return ret;
 	}

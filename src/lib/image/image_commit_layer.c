@@ -30,8 +30,9 @@ static int blob_sink(void *ctx, const void *buf, size_t len, berr *e)
 
 static const char *layer_mt(int compression)
 {
-	return compression == 2 ? MT_OCI_LAYER_ZSTD : compression == 1 ? MT_OCI_LAYER_GZIP
-								       : MT_OCI_LAYER;
+	return compression == 2	  ? MT_OCI_LAYER_ZSTD
+	       : compression == 1 ? MT_OCI_LAYER_GZIP
+				  : MT_OCI_LAYER;
 }
 
 /* The new config document: the parent's with the layer, history and
@@ -109,10 +110,8 @@ static int write_layer(img_store *s, const img_commit_opts *o, img_desc *d, dg_s
 	blob_writer *w = blob_begin(s, NULL, e);
 	if (!w)
 		return -1;
-	ld_tar_opts t = {.compression = o->compression,
-			 .layer = true,
-			 .clamp = o->clamp,
-			 .epoch = o->epoch};
+	ld_tar_opts t = {
+	    .compression = o->compression, .layer = true, .clamp = o->clamp, .epoch = o->epoch};
 	ld_sink sink = {.write = blob_sink, .ctx = w};
 	ld_tar_result r;
 	if (ld_tar(o->upper, &t, &sink, &r, e) < 0) {

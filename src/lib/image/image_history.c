@@ -76,10 +76,10 @@ int image_history(img_store *s, const char *ref, img_hist **out, size_t *n, berr
 		berr_set(e, EINVAL, "image %s: config is not a JSON object", rec->id.s);
 		goto out;
 	}
-	size_t nh = json_object_object_get_ex(c, "history", &h) &&
-			    json_object_is_type(h, json_type_array)
-			? json_object_array_length(h)
-			: 0;
+	size_t nh =
+	    json_object_object_get_ex(c, "history", &h) && json_object_is_type(h, json_type_array)
+		? json_object_array_length(h)
+		: 0;
 	size_t total = nh ? nh : rec->n_layers;
 	img_hist *v = xzalloc(sizeof(img_hist) * (total ? total : 1));
 	size_t layer = 0;

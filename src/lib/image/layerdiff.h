@@ -108,3 +108,10 @@ typedef struct ld_tar_result {
  * trusted.* and the overlay's user.overlay.* / user.fuseoverlayfs.*; files
  * with several names in the tree as hard links; sockets skipped). */
 int ld_tar(int root, const ld_tar_opts *o, const ld_sink *sink, ld_tar_result *r, berr *e);
+
+/* The directories of an overlay mount's options: upperdir (a path) and
+ * lowerdir ("top:...:bottom") opened as directory fds (*lowers malloc'ed,
+ * top first; ld_dirs_close). ENOENT names the directory missing. */
+int ld_dirs_open(const char *upperdir, const char *lowerdir, int *upper, int **lowers, size_t *n,
+		 berr *e);
+void ld_dirs_close(int upper, int *lowers, size_t n);

@@ -271,3 +271,51 @@ void ld_changes_free(ld_changes *c)
 	free(c->v);
 	*c = (ld_changes){0};
 }
+
+void ld_dirs_close(int upper, int *lowers, size_t n)
+{
+	if (upper >= 0)
+		close(upper);
+	for (size_t i = 0; i < n; i++)
+		if (lowers[i] >= 0)
+			close(lowers[i]);
+	free(lowers);
+}
+
+int ld_dirs_open(const char *upperdir, const char *lowerdir, int *upper, int **lowers, size_t *n,
+		 berr *e)
+{
+	*upper = -1;
+	*lowers = NULL;
+	*n = 0;
+	size_t cap = 1;
+	for (const char *p = lowerdir; *p; p++)
+		cap += *p == ':';
+	int *v = xreallocarray(NULL, cap, sizeof(int));
+	size_t k = 0;
+	for (const char *p = lowerdir; *p;) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *d = xstrndup(p, len);
+		int fd = len ? open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (fd < 0) {
+			berr_sys(e, "open lower directory %s", d);
+			free(d);
+			ld_dirs_close(-1, v, k);
+			return -1;
+		}
+		free(d);
+		v[k++] = fd;
+		p += len + (end ? 1 : 0);
+	}
+	int u = open(upperdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (u < 0) {
+		berr_sys(e, "open upper directory %s", upperdir);
+		ld_dirs_close(-1, v, k);
+		return -1;
+	}
+	*upper = u;
+	*lowers = v;
+	*n = k;
+	return 0;
+}
