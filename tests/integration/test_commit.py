@@ -1,0 +1,170 @@
+"""A container's changes as a layer: `berth diff` (A/C/D lines as docker
+diff prints them), `berth commit` (a new image whose layer carries the
+changes: deletions, an opaque directory, config changes with -c),
+`berth history` (the new entry on top) and `berth export` (the container's
+whole filesystem as a tar). Bad input is one line, status 125 and no new
+image; the store passes `berth system check` afterwards."""
+import io
+import json
+import os
+import tarfile
+
+import pytest
+
+from engine_helpers import BUSYBOX, engine_store
+
+if os.geteuid() != 0:
+    pytest.skip("the engine tests need root", allow_module_level=True)
+
+# adds, changes and deletes files; /srv/data is removed and made again (an
+# opaque directory over the image's /srv/data with its two files)
+SCRIPT = ("echo new > /etc/added; echo more >> /etc/group; rm /etc/passwd.bak; "
+          "rm -rf /srv/data; mkdir /srv/data; echo fresh > /srv/data/only; "
+          "mkdir -p /opt/app/sub; echo x > /opt/app/sub/f; ln /opt/app/sub/f /opt/app/link")
+
+
+@pytest.fixture
+def b():
+    with engine_store("berth-commit-") as bb:
+        # an image with something to delete and a directory to make opaque
+        bb("create", "--name", "prep", BUSYBOX, "sh", "-c",
+           "cp /etc/passwd /etc/passwd.bak; mkdir -p /srv/data; echo a > /srv/data/a; "
+           "echo b > /srv/data/b")
+        bb("start", "-a", "prep")
+        bb("commit", "prep", "localhost/base:1")
+        bb("rm", "prep")
+        yield bb
+
+
+def images(b):
+    """Full IDs of the store's images."""
+    short = b("images", "-q").stdout.split()
+    return sorted(i["Id"] for i in json.loads(b("image", "inspect", *short).stdout)) if short else []
+
+
+def run_changes(b, name):
+    b("create", "--name", name, "localhost/base:1", "sh", "-c", SCRIPT)
+    b("start", "-a", name)
+
+
+WANT_DIFF = """C /etc
+A /etc/added
+C /etc/group
+D /etc/passwd.bak
+A /opt
+A /opt/app
+A /opt/app/link
+A /opt/app/sub
+A /opt/app/sub/f
+C /root
+A /root/.ash_history
+C /srv
+C /srv/data
+D /srv/data/a
+D /srv/data/b
+A /srv/data/only
+"""
+
+
+def test_diff_lines(b):
+    run_changes(b, "d1")
+    out = b("diff", "d1").stdout
+    # sh may or may not keep a history file: compare the rest exactly
+    lines = [ln for ln in out.splitlines() if "/root" not in ln]
+    want = [ln for ln in WANT_DIFF.splitlines() if "/root" not in ln]
+    assert lines == want, out
+
+
+def test_commit_then_run_sees_the_changes(b):
+    run_changes(b, "c1")
+    before = images(b)
+    r = b("commit", "-m", "my changes", "-a", "Me <me@example.com>", "c1", "localhost/after:1")
+    new_id = r.stdout.strip()
+    assert new_id.startswith("sha256:") and len(new_id) == 71, r.stdout
+    assert new_id in images(b) and new_id not in before
+    out = b("run", "--rm", "localhost/after:1", "sh", "-c",
+            "cat /etc/added; tail -n1 /etc/group; ls /etc/passwd.bak 2>&1; ls /srv/data; "
+            "cat /opt/app/link; stat -c %h /opt/app/sub/f").stdout
+    lines = out.splitlines()
+    assert lines[0] == "new"
+    assert lines[1] == "more"
+    assert "No such file" in lines[2]
+    assert lines[3] == "only"  # a and b of the image are gone (opaque)
+    assert lines[4] == "x"
+    assert lines[5] == "2"  # the hard link stayed a hard link
+    info = b.inspect("localhost/after:1")
+    assert info["Author"] == "Me <me@example.com>"
+    assert len(info["RootFS"]["Layers"]) == len(b.inspect("localhost/base:1")["RootFS"]["Layers"]) + 1
+
+
+def test_commit_change_cmd_and_env(b):
+    b("create", "--name", "c2", "localhost/base:1", "true")
+    r = b("commit", "-c", 'CMD ["sh", "-c", "echo from-cmd $GREETING"]', "-c", "ENV GREETING=hi",
+          "-c", "EXPOSE 8080", "-c", "LABEL tier=web", "c2", "localhost/cmd:1")
+    assert r.returncode == 0
+    assert b("run", "--rm", "localhost/cmd:1").stdout == "from-cmd hi\n"
+    cfg = b.inspect("localhost/cmd:1")["Config"]
+    assert "8080/tcp" in cfg["ExposedPorts"]
+    assert cfg["Labels"]["tier"] == "web"
+
+
+def test_commit_dangling_without_name(b):
+    b("create", "--name", "c3", "localhost/base:1", "true")
+    new_id = b("commit", "c3").stdout.strip()
+    out = b("images").stdout
+    assert "<none>" in out
+    assert new_id in images(b)
+
+
+def test_history_new_entry_on_top(b):
+    run_changes(b, "h1")
+    new_id = b("commit", "-m", "the comment", "h1", "localhost/hist:1").stdout.strip()
+    out = b("history", "localhost/hist:1").stdout.splitlines()
+    assert out[0].split()[:3] == ["IMAGE", "CREATED", "CREATED"]
+    top = out[1]
+    assert top.startswith(new_id[7:19])
+    assert "the comment" in top
+    assert "sh -c echo new" in top
+    # below: localhost/base:1 is a local image (its ID), the import below it too
+    base_id = b.inspect("localhost/base:1")["Id"]
+    assert out[2].startswith(base_id[7:19])
+    ids = b("history", "-q", "--no-trunc", "localhost/hist:1").stdout.split()
+    assert ids[0] == new_id and ids[1] == base_id
+    fmt = b("history", "--format", "{{.ID}}|{{.Comment}}", "localhost/hist:1").stdout
+    assert fmt.splitlines()[0] == f"{new_id}|the comment"
+
+
+def test_export_is_the_containers_view(b):
+    run_changes(b, "e1")
+    tarp = b.tmp / "e1.tar"
+    b("export", "-o", tarp, "e1")
+    with tarfile.open(tarp) as t:
+        names = {m.name.rstrip("/") for m in t.getmembers()}
+        assert t.extractfile("etc/added").read() == b"new\n"
+        assert t.extractfile("srv/data/only").read() == b"fresh\n"
+    assert "etc/passwd.bak" not in names
+    assert "srv/data/a" not in names
+    assert "bin/busybox" in names
+    # stdout gives the same tar, and the rootfs is not left mounted
+    data = b("export", "e1", text=False).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        assert {m.name.rstrip("/") for m in t.getmembers()} == names
+    with open("/proc/self/mountinfo") as f:
+        assert not [ln for ln in f if str(b.root) in ln]
+
+
+def test_bad_input_one_line_no_image(b):
+    b("create", "--name", "x1", "localhost/base:1", "true")
+    before = images(b)
+    r = b("commit", "-c", "RUN echo hi", "x1", "localhost/bad:1", check=False)
+    assert r.returncode == 125
+    assert r.stderr.count("\n") == 1 and "RUN is not a valid change instruction" in r.stderr
+    r = b("commit", "nosuchctr", check=False)
+    assert r.returncode == 125 and r.stderr.count("\n") == 1 and "nosuchctr" in r.stderr
+    r = b("diff", "nosuchctr", check=False)
+    assert r.returncode == 125 and r.stderr.count("\n") == 1
+    r = b("history", "localhost/nosuchimage:1", check=False)
+    assert r.returncode == 125 and r.stderr.count("\n") == 1
+    assert images(b) == before
+    chk = b("system", "check")
+    assert chk.returncode == 0, chk.stdout + chk.stderr
