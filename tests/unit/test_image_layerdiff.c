@@ -104,6 +104,7 @@ static bool setup(void)
 	mkd(u, "etc");
 	mkfile(u, "etc/passwd", "root:x:0:0::/root:/bin/ash\n");
 	mkfile(u, "etc/new", "new");
+	mkfile(u, "etc/resolv.conf", ""); /* an engine's mount point */
 	if (linkat(u, "etc/new", u, "etc/newlink", 0) < 0)
 		abort();
 	set_xattr(u, "etc/new", "user.note", "kept");
@@ -132,17 +133,18 @@ static bool setup(void)
 }
 
 static const char *const want_changes[] = {
-    "C /bin",	      "D /bin/sh",     "C /etc",    "D /etc/group", "A /etc/new",
-    "A /etc/newlink", "C /etc/passwd", "A /newdir", "A /newdir/f",  "A /newdir/null",
-    "A /newdir/sock", "C /opt",	       "C /opt/a",  "A /opt/a/w",   "D /opt/a/z",
-    "C /var",	      "A /var/old",
+    "C /bin",	  "D /bin/sh",	    "C /etc",	      "D /etc/group",
+    "A /etc/new", "A /etc/newlink", "C /etc/passwd",  "A /etc/resolv.conf",
+    "A /newdir",  "A /newdir/f",    "A /newdir/null", "A /newdir/sock",
+    "C /opt",	  "C /opt/a",	    "A /opt/a/w",     "D /opt/a/z",
+    "C /var",	  "A /var/old",
 };
 
 static void test_changes(void)
 {
 	ld_changes c;
 	berr e;
-	int r = ld_changes_of(upper, lowers, 2, &c, &e);
+	int r = ld_changes_of(upper, lowers, 2, NULL, &c, &e);
 	if (r < 0)
 		fprintf(stderr, "ld_changes_of: %s\n", e.msg);
 	CHECK(r == 0);
@@ -156,12 +158,30 @@ static void test_changes(void)
 	ld_changes_free(&c);
 }
 
+/* The engine's mount points are no change (empty files only). */
+static void test_changes_stubs(void)
+{
+	ld_changes c;
+	berr e;
+	CHECK(ld_changes_of(upper, lowers, 2, ld_engine_stubs, &c, &e) == 0);
+	size_t n = sizeof(want_changes) / sizeof(want_changes[0]);
+	CHECK(c.n == n - 1);
+	for (size_t i = 0; i < c.n; i++)
+		CHECK(strcmp(c.v[i].path, "/etc/resolv.conf") != 0);
+	ld_changes_free(&c);
+	mkfile(upper, "etc/resolv.conf", "nameserver 10.0.0.1\n");
+	CHECK(ld_changes_of(upper, lowers, 2, ld_engine_stubs, &c, &e) == 0);
+	CHECK(c.n == n);
+	ld_changes_free(&c);
+	mkfile(upper, "etc/resolv.conf", "");
+}
+
 /* Without lower layers everything is added. */
 static void test_changes_no_lowers(void)
 {
 	ld_changes c;
 	berr e;
-	CHECK(ld_changes_of(upper, NULL, 0, &c, &e) == 0);
+	CHECK(ld_changes_of(upper, NULL, 0, NULL, &c, &e) == 0);
 	CHECK(c.n > 0);
 	for (size_t i = 0; i < c.n; i++)
 		CHECK(c.v[i].kind == 'A' || c.v[i].kind == 'D');
@@ -311,10 +331,10 @@ static void test_depth_limit(void)
 	int ok = nest("deep-ok", LD_MAX_DEPTH), bad = nest("deep-bad", LD_MAX_DEPTH + 1);
 	ld_changes c;
 	berr e;
-	CHECK(ld_changes_of(ok, NULL, 0, &c, &e) == 0);
+	CHECK(ld_changes_of(ok, NULL, 0, NULL, &c, &e) == 0);
 	CHECK(c.n == LD_MAX_DEPTH + 1);
 	ld_changes_free(&c);
-	CHECK(ld_changes_of(bad, NULL, 0, &c, &e) < 0);
+	CHECK(ld_changes_of(bad, NULL, 0, NULL, &c, &e) < 0);
 	CHECK(e.errnum == ELOOP);
 	CHECK_CONTAINS(e.msg, "deeper than 4096");
 	close(ok);
@@ -346,11 +366,12 @@ static void test_setup(void)
 			fn();                                                                      \
 	}
 NEEDS_SETUP(test_changes)
+NEEDS_SETUP(test_changes_stubs)
 NEEDS_SETUP(test_changes_no_lowers)
 NEEDS_SETUP(test_layer_tar)
 NEEDS_SETUP(test_reproducible)
 NEEDS_SETUP(test_depth_limit)
 NEEDS_SETUP(teardown)
 
-CHECK_MAIN(test_setup, test_changes_run, test_changes_no_lowers_run, test_layer_tar_run,
-	   test_reproducible_run, test_depth_limit_run, teardown_run)
+CHECK_MAIN(test_setup, test_changes_run, test_changes_stubs_run, test_changes_no_lowers_run,
+	   test_layer_tar_run, test_reproducible_run, test_depth_limit_run, teardown_run)

@@ -140,7 +140,8 @@ int cmd_commit(cli *c, int argc, char **argv)
 			     .author = author,
 			     .comment = message,
 			     .changes = changes,
-			     .compression = 1};
+			     .compression = 1,
+			     .stubs = ld_engine_stubs};
 	rc = !g || do_commit(c, g, argv[i], &o, pause, &e) < 0 ? cli_fail(125, &e) : 0;
 	eng_close(g);
 	strv_free(changes);

@@ -53,7 +53,7 @@ int cmd_diff(cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (ld_dirs_open(up, low, &upper, &lowers, &n, &e) < 0 ||
-	    ld_changes_of(upper, lowers, n, &ch, &e) < 0) {
+	    ld_changes_of(upper, lowers, n, ld_engine_stubs, &ch, &e) < 0) {
 		berr_ctx(&e, "diff %s", argv[i]);
 		rc = cli_fail(125, &e);
 		goto out;
@@ -122,12 +122,15 @@ int cmd_history(cli *c, int argc, char **argv)
 	if (!s || image_history(s, argv[i], &h, &n, &e) < 0)
 		return cli_fail(125, &e);
 	int rc = 0;
-	if (!quiet && !format)
-		printf("%-14s %-19s %-46s %-9s %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE",
-		       "COMMENT");
-	for (size_t k = 0; k < n && rc == 0; k++) {
-		_cleanup_free_ char *id = short_id(h[k].id, no_trunc || format);
-		_cleanup_free_ char *by = created_by(h[k].created_by, no_trunc || format);
+	/* the table's columns as Docker's tabwriter pads them (3 spaces) */
+	enum { NCOL = 5 };
+	char **cells = xzalloc(sizeof(char *) * NCOL * (n + 1));
+	const char *head[NCOL] = {"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"};
+	size_t w[NCOL] = {0};
+	for (int k = 0; k < NCOL; k++)
+		cells[k] = xstrdup(head[k]);
+	for (size_t k = 0; k < n; k++) {
+		char **row = cells + NCOL * (k + 1);
 		char age[64], size[32];
 		if (human) {
 			cli_human_age(h[k].created, age, sizeof(age));
@@ -136,29 +139,44 @@ int cmd_history(cli *c, int argc, char **argv)
 			snprintf(age, sizeof(age), "%s", h[k].created ? h[k].created : "");
 			snprintf(size, sizeof(size), "%lld", h[k].size);
 		}
+		row[0] = short_id(h[k].id, no_trunc || format);
+		row[1] = xstrdup(age);
+		row[2] = created_by(h[k].created_by, no_trunc || format);
+		row[3] = xstrdup(size);
+		row[4] = xstrdup(h[k].comment ? h[k].comment : "");
+	}
+	for (size_t k = 0; k <= n; k++)
+		for (int j = 0; j < NCOL; j++)
+			if (strlen(cells[NCOL * k + j]) > w[j])
+				w[j] = strlen(cells[NCOL * k + j]);
+	for (size_t k = quiet || format ? 1 : 0; k <= n && rc == 0; k++) {
+		char **row = cells + NCOL * k;
 		if (quiet) {
-			printf("%s\n", id);
+			printf("%s\n", row[0]);
 		} else if (format) {
 			json_object *o = json_object_new_object();
-			json_object_object_add(o, "ID", json_object_new_string(id));
-			json_object_object_add(o, "CreatedSince", json_object_new_string(age));
+			json_object_object_add(o, "ID", json_object_new_string(row[0]));
+			json_object_object_add(o, "CreatedSince", json_object_new_string(row[1]));
 			json_object_object_add(
 			    o, "CreatedAt",
-			    json_object_new_string(h[k].created ? h[k].created : ""));
-			json_object_object_add(o, "CreatedBy", json_object_new_string(by));
-			json_object_object_add(o, "Size", json_object_new_string(size));
-			json_object_object_add(
-			    o, "Comment", json_object_new_string(h[k].comment ? h[k].comment : ""));
+			    json_object_new_string(h[k - 1].created ? h[k - 1].created : ""));
+			json_object_object_add(o, "CreatedBy", json_object_new_string(row[2]));
+			json_object_object_add(o, "Size", json_object_new_string(row[3]));
+			json_object_object_add(o, "Comment", json_object_new_string(row[4]));
 			if (tmpl_render(format, o, stdout, &e) < 0)
 				rc = cli_fail(125, &e);
 			else
 				putchar('\n');
 			json_object_put(o);
 		} else {
-			printf("%-14s %-19s %-46s %-9s %s\n", id, age, by, size,
-			       h[k].comment ? h[k].comment : "");
+			for (int j = 0; j < NCOL - 1; j++)
+				printf("%-*s", (int)(w[j] < 7 ? 10 : w[j] + 3), row[j]);
+			printf("%s\n", row[NCOL - 1]);
 		}
 	}
+	for (size_t k = 0; k < NCOL * (n + 1); k++)
+		free(cells[k]);
+	free(cells);
 	image_history_free(h, n);
 	return rc;
 }

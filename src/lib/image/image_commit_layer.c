@@ -110,8 +110,11 @@ static int write_layer(img_store *s, const img_commit_opts *o, img_desc *d, dg_s
 	blob_writer *w = blob_begin(s, NULL, e);
 	if (!w)
 		return -1;
-	ld_tar_opts t = {
-	    .compression = o->compression, .layer = true, .clamp = o->clamp, .epoch = o->epoch};
+	ld_tar_opts t = {.compression = o->compression,
+			 .layer = true,
+			 .clamp = o->clamp,
+			 .epoch = o->epoch,
+			 .stubs = o->stubs};
 	ld_sink sink = {.write = blob_sink, .ctx = w};
 	ld_tar_result r;
 	if (ld_tar(o->upper, &t, &sink, &r, e) < 0) {

@@ -61,6 +61,14 @@ int ld_walk(int root, unsigned flags, const ld_visitor *v, berr *e);
 /* Whether a directory (an fd that can read xattrs) is marked opaque. */
 bool ld_is_opaque(int dirfd);
 
+/* The files a container engine bind-mounts over (what Docker keeps in its
+ * init layer): the runtime makes them as empty mount points in the upper
+ * directory when the image lacks them. As empty regular files they are no
+ * change of the container's (ld_changes_of and ld_tar skip them when given
+ * this NULL-terminated list of paths relative to the root). */
+extern const char *const ld_engine_stubs[];
+bool ld_is_stub(const ld_node *n, const char *const *stubs);
+
 /* ---- the change list (layerdiff_changes.c) ---- */
 
 typedef struct ld_change {
@@ -77,7 +85,8 @@ typedef struct ld_changes {
  * them. A path is C when it exists in the merged lower view, else A; a
  * whiteout is D; an opaque directory (or one below it) that exists below
  * also gives D for every entry of its lower view it no longer has. */
-int ld_changes_of(int upper, const int *lowers, size_t n, ld_changes *out, berr *e);
+int ld_changes_of(int upper, const int *lowers, size_t n, const char *const *stubs, ld_changes *out,
+		  berr *e);
 void ld_changes_free(ld_changes *c);
 
 /* ---- tars (layerdiff_tar.c: links libarchive) ---- */
@@ -90,12 +99,13 @@ typedef struct ld_sink {
 int ld_sink_fd(void *ctx, const void *buf, size_t len, berr *e);
 
 typedef struct ld_tar_opts {
-	int compression;     /* 0 none, 1 gzip, 2 zstd */
-	bool layer;	     /* an upper dir: whiteouts as .wh.NAME, opaque dirs as
-				.wh..wh..opq; else a plain tree (export) */
-	bool clamp;	     /* reproducible: every mtime clamped to `epoch` */
-	long long epoch;     /* seconds (SOURCE_DATE_EPOCH) */
-	bool one_filesystem; /* skip other mounts below the root (export) */
+	int compression;	  /* 0 none, 1 gzip, 2 zstd */
+	bool layer;		  /* an upper dir: whiteouts as .wh.NAME, opaque dirs as
+				     .wh..wh..opq; else a plain tree (export) */
+	bool clamp;		  /* reproducible: every mtime clamped to `epoch` */
+	long long epoch;	  /* seconds (SOURCE_DATE_EPOCH) */
+	bool one_filesystem;	  /* skip other mounts below the root (export) */
+	const char *const *stubs; /* ld_engine_stubs, or NULL */
 } ld_tar_opts;
 typedef struct ld_tar_result {
 	dg_str diff_id;		     /* sha256 of the uncompressed tar */

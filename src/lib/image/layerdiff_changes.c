@@ -36,6 +36,7 @@ typedef struct cctx {
 	int *pfd;     /* per contributing layer of `cached` (parallel to its idx) */
 	size_t npfd;
 	const dirdata *pdd;
+	const char *const *stubs;
 } cctx;
 
 static void add(ld_changes *c, char kind, const char *path)
@@ -213,6 +214,8 @@ static int visit(void *ctx, const ld_node *n, bool *skip, berr *e)
 	cctx *c = ctx;
 	const dirdata *pdd = n->parent_data ? n->parent_data : c->all;
 	(void)skip;
+	if (ld_is_stub(n, c->stubs))
+		return 0;
 	if (n->whiteout) {
 		add(c->out, 'D', n->path);
 		return 0;
@@ -244,10 +247,11 @@ static int cmp_change(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-int ld_changes_of(int upper, const int *lowers, size_t n, ld_changes *out, berr *e)
+int ld_changes_of(int upper, const int *lowers, size_t n, const char *const *stubs, ld_changes *out,
+		  berr *e)
 {
 	*out = (ld_changes){0};
-	cctx c = {.lowers = lowers, .nl = n, .out = out};
+	cctx c = {.lowers = lowers, .nl = n, .out = out, .stubs = stubs};
 	c.all = xzalloc(sizeof(dirdata) + sizeof(size_t) * (n ? n : 1));
 	for (size_t i = 0; i < n; i++)
 		c.all->idx[c.all->n++] = i;

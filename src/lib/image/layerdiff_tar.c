@@ -232,7 +232,7 @@ static int visit(void *ctx, const ld_node *n, bool *skip, berr *e)
 	time_t mtime = st->st_mtim.tv_sec;
 	if (t->o->clamp && mtime > t->o->epoch)
 		mtime = (time_t)t->o->epoch;
-	if (S_ISSOCK(st->st_mode))
+	if (S_ISSOCK(st->st_mode) || ld_is_stub(n, t->o->stubs))
 		return 0;
 	if (t->o->layer && n->whiteout) {
 		char *p = sibling(n, WH_PREFIX, n->name);

@@ -104,6 +104,18 @@ static bool xattr_set(int fd, const char *name, const char *want)
 	return !want || ((size_t)n == strlen(want) && !memcmp(buf, want, (size_t)n));
 }
 
+const char *const ld_engine_stubs[] = {"etc/hostname", "etc/hosts", "etc/resolv.conf", NULL};
+
+bool ld_is_stub(const ld_node *n, const char *const *stubs)
+{
+	if (!stubs || !S_ISREG(n->st->st_mode) || n->st->st_size != 0)
+		return false;
+	for (size_t i = 0; stubs[i]; i++)
+		if (!strcmp(n->path, stubs[i]))
+			return true;
+	return false;
+}
+
 bool ld_is_opaque(int dirfd)
 {
 	return xattr_set(dirfd, "trusted.overlay.opaque", "y") ||
