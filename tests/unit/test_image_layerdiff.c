@@ -334,6 +334,15 @@ static void test_depth_limit(void)
 	CHECK(ld_changes_of(ok, NULL, 0, NULL, &c, &e) == 0);
 	CHECK(c.n == LD_MAX_DEPTH + 1);
 	ld_changes_free(&c);
+	/* the tree over itself: paths longer than PATH_MAX looked up below */
+	int r = ld_changes_of(ok, &ok, 1, NULL, &c, &e);
+	if (r < 0)
+		fprintf(stderr, "deep over itself: %s\n", e.msg);
+	CHECK(r == 0);
+	CHECK(c.n == LD_MAX_DEPTH + 1);
+	for (size_t i = 0; i < c.n; i++)
+		CHECK(c.v[i].kind == 'C');
+	ld_changes_free(&c);
 	CHECK(ld_changes_of(bad, NULL, 0, NULL, &c, &e) < 0);
 	CHECK(e.errnum == ELOOP);
 	CHECK_CONTAINS(e.msg, "deeper than 4096");

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,43 @@ static bool is_whiteout(const struct stat *st)
 	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
 }
 
+/* A directory of a lower layer by its path, in pieces shorter than
+ * PATH_MAX (a deep tree's paths are longer); every piece resolved inside
+ * the layer. */
+static int open_below(int lfd, const char *path, berr *e)
+{
+	int fd = -1;
+	const char *p = path;
+	if (!*p)
+		return berr_set(e, EINVAL, "no path");
+	while (*p) {
+		size_t len = strlen(p);
+		if (len >= PATH_MAX - 1) {
+			len = PATH_MAX - 2;
+			while (len && p[len] != '/')
+				len--;
+			if (!len) {
+				if (fd >= 0)
+					close(fd);
+				return berr_set(e, ENAMETOOLONG, "a name in %.64s...: too long",
+						path);
+			}
+		}
+		char *piece = xstrndup(p, len);
+		int next = fs_open_in_root(fd >= 0 ? fd : lfd, piece,
+					   O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, e);
+		free(piece);
+		if (fd >= 0)
+			close(fd);
+		if ((fd = next) < 0)
+			return -1;
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	return fd;
+}
+
 static void close_cached(cctx *c)
 {
 	for (size_t i = 0; i < c->npfd; i++)
@@ -87,8 +125,7 @@ static int open_parent(cctx *c, const ld_node *n, const dirdata *pdd, berr *e)
 			c->pfd[i] = lfd; /* the layers' roots: not ours to close */
 			continue;
 		}
-		c->pfd[i] =
-		    fs_open_in_root(lfd, c->cached, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, e);
+		c->pfd[i] = open_below(lfd, c->cached, e);
 		if (c->pfd[i] < 0)
 			return berr_ctx(e, "lower layer %zu", pdd->idx[i]);
 	}
@@ -149,7 +186,7 @@ static int lower_gone(cctx *c, const ld_node *n, const dirdata *dd, berr *e)
 	int ret = -1;
 	for (size_t i = 0; i < dd->n; i++) {
 		int lfd = c->lowers[dd->idx[i]];
-		int d = fs_open_in_root(lfd, n->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, e);
+		int d = open_below(lfd, n->path, e);
 		if (d < 0)
 			goto out;
 		int own = d;
