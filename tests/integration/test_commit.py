@@ -11,7 +11,7 @@ import tarfile
 
 import pytest
 
-from conftest import binary, run_in_script
+from conftest import binary, missing_userns, need, run_in_script
 from engine_helpers import BUSYBOX, engine_store
 
 if os.geteuid() != 0:
@@ -209,3 +209,23 @@ def test_export_refuses_a_terminal(b):
     r = run_in_script(f"{binary('berth')} --root {b.root} export t1", env=b.env)
     assert r.returncode == 125
     assert "cowardly refusing to save to a terminal" in r.stdout + r.stderr
+
+
+def test_commit_and_export_of_a_user_namespace_keep_the_containers_owners(b):
+    """With --uidmap the container's files are owned by host ids on disk;
+    the layer and the export carry the ids the container sees."""
+    need(missing_userns())
+    os.chmod(b.tmp, 0o711)  # the container's root reaches its rootfs by path
+    h = 1_700_000_000
+    b("create", "--name", "u1", "--network", "none", "--uidmap", f"0:{h}:65536", "--gidmap",
+      f"0:{h}:65536", "localhost/base:1", "sh", "-c",
+      "echo r > /rootfile; echo a > /home/app/f; chown 1000:1000 /home/app/f")
+    b("start", "-a", "u1")
+    b("commit", "u1", "localhost/owners:1")
+    out = b("run", "--rm", "--network", "none", "localhost/owners:1", "stat", "-c", "%u:%g",
+            "/rootfile", "/home/app/f").stdout.split()
+    assert out == ["0:0", "1000:1000"]
+    data = b("export", "u1", text=False).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        assert (t.getmember("rootfile").uid, t.getmember("home/app/f").uid) == (0, 1000)
+        assert t.getmember("bin/busybox").uid == 0

@@ -36,6 +36,34 @@ static int load_ctr(eng *g, const char *ref, char id[65], json_object **doc, ber
 	return 0;
 }
 
+/* linux.uidMappings / gidMappings of the container's bundle (none: no user
+ * namespace of its own); *v malloc'ed. */
+static int ctr_maps(eng *g, const char *id, const char *key, ld_idmap **v, size_t *n, berr *e)
+{
+	*v = NULL;
+	*n = 0;
+	_cleanup_free_ char *path = eng_path(g, id, "config.json");
+	json_object *cfg = json_object_from_file(path), *lx, *m;
+	if (!cfg)
+		return berr_set(e, EINVAL, "read %s: %s", path, json_util_get_last_err());
+	if (json_object_object_get_ex(cfg, "linux", &lx) &&
+	    json_object_object_get_ex(lx, key, &m) && json_object_is_type(m, json_type_array)) {
+		size_t k = json_object_array_length(m);
+		*v = xzalloc(sizeof(ld_idmap) * (k ? k : 1));
+		for (size_t i = 0; i < k; i++) {
+			json_object *r = json_object_array_get_idx(m, i), *x;
+			unsigned *f[3] = {&(*v)[i].container, &(*v)[i].host, &(*v)[i].size};
+			const char *names[3] = {"containerID", "hostID", "size"};
+			for (int j = 0; j < 3; j++)
+				if (json_object_object_get_ex(r, names[j], &x))
+					*f[j] = (unsigned)json_object_get_int64(x);
+		}
+		*n = k;
+	}
+	json_object_put(cfg);
+	return 0;
+}
+
 /* "Path Args..." as Docker's history shows what made a committed layer. */
 static char *command_line(json_object *doc)
 {
@@ -82,11 +110,22 @@ static int do_commit(cli *c, eng *g, const char *ref, img_commit_opts *o, bool p
 			goto out;
 		paused = true;
 	}
+	ld_idmap *um = NULL, *gm = NULL;
+	if (ctr_maps(g, id, "uidMappings", &um, &o->n_uids, e) < 0 ||
+	    ctr_maps(g, id, "gidMappings", &gm, &o->n_gids, e) < 0) {
+		free(um);
+		goto out;
+	}
+	o->uids = um;
+	o->gids = gm;
 	o->parent = image;
 	o->upper = upper;
 	o->created_by = by;
 	dg_str nid;
-	if (image_commit_layer(s, o, &nid, e) < 0)
+	int r = image_commit_layer(s, o, &nid, e);
+	free(um);
+	free(gm);
+	if (r < 0)
 		goto out;
 	printf("%s\n", nid.s);
 	ret = 0;
@@ -159,13 +198,18 @@ static int export_to(eng *g, const char *ref, int out, berr *e)
 	struct stat a, b;
 	bool was_mounted = stat(rootfs, &a) == 0 && stat(cdir, &b) == 0 && a.st_dev != b.st_dev;
 	int ret = -1;
-	if (eng_mount_rootfs(g, id, doc, e) < 0)
+	ld_idmap *um = NULL, *gm = NULL;
+	ld_tar_opts t = {.one_filesystem = true};
+	if (ctr_maps(g, id, "uidMappings", &um, &t.n_uids, e) < 0 ||
+	    ctr_maps(g, id, "gidMappings", &gm, &t.n_gids, e) < 0 ||
+	    eng_mount_rootfs(g, id, doc, e) < 0)
 		goto out;
+	t.uids = um;
+	t.gids = gm;
 	int rfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0) {
 		berr_sys(e, "open %s", rootfs);
 	} else {
-		ld_tar_opts t = {.one_filesystem = true};
 		ld_sink sink = {.write = ld_sink_fd, .ctx = &out};
 		ret = ld_tar(rfd, &t, &sink, NULL, e);
 		close(rfd);
@@ -173,6 +217,8 @@ static int export_to(eng *g, const char *ref, int out, berr *e)
 	if (!was_mounted && umount2(rootfs, MNT_DETACH) < 0 && ret == 0)
 		ret = berr_sys(e, "unmount %s", rootfs);
 out:
+	free(um);
+	free(gm);
 	json_object_put(doc);
 	return ret;
 }

@@ -24,7 +24,9 @@ typedef struct img_commit_opts {
 	int compression;      /* of the layer blob: 0 none, 1 gzip, 2 zstd */
 	bool clamp;	      /* reproducible: mtimes clamped to epoch, and created = epoch */
 	long long epoch;
-	const char *const *stubs; /* mount points not committed: ld_engine_stubs (or NULL) */
+	const char *const *stubs;    /* mount points not committed: ld_engine_stubs (or NULL) */
+	const ld_idmap *uids, *gids; /* the container's user namespace (ld_tar_opts) */
+	size_t n_uids, n_gids;
 } img_commit_opts;
 
 /* The upper directory as a new layer on the parent: the layer blob, a

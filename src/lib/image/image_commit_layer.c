@@ -114,7 +114,11 @@ static int write_layer(img_store *s, const img_commit_opts *o, img_desc *d, dg_s
 			 .layer = true,
 			 .clamp = o->clamp,
 			 .epoch = o->epoch,
-			 .stubs = o->stubs};
+			 .stubs = o->stubs,
+			 .uids = o->uids,
+			 .gids = o->gids,
+			 .n_uids = o->n_uids,
+			 .n_gids = o->n_gids};
 	ld_sink sink = {.write = blob_sink, .ctx = w};
 	ld_tar_result r;
 	if (ld_tar(o->upper, &t, &sink, &r, e) < 0) {

@@ -98,6 +98,11 @@ typedef struct ld_sink {
 /* A sink writing to a file descriptor (ctx: a pointer to the int fd). */
 int ld_sink_fd(void *ctx, const void *buf, size_t len, berr *e);
 
+/* One range of a user namespace's id map (OCI linux.uidMappings). */
+typedef struct ld_idmap {
+	unsigned container, host, size;
+} ld_idmap;
+
 typedef struct ld_tar_opts {
 	int compression;	  /* 0 none, 1 gzip, 2 zstd */
 	bool layer;		  /* an upper dir: whiteouts as .wh.NAME, opaque dirs as
@@ -106,6 +111,10 @@ typedef struct ld_tar_opts {
 	long long epoch;	  /* seconds (SOURCE_DATE_EPOCH) */
 	bool one_filesystem;	  /* skip other mounts below the root (export) */
 	const char *const *stubs; /* ld_engine_stubs, or NULL */
+	/* a container in a user namespace: its files are owned by host ids,
+	 * written as the container's (an id outside every range: 65534) */
+	const ld_idmap *uids, *gids;
+	size_t n_uids, n_gids;
 } ld_tar_opts;
 typedef struct ld_tar_result {
 	dg_str diff_id;		     /* sha256 of the uncompressed tar */

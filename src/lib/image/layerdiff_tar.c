@@ -202,6 +202,23 @@ static int copy_data(tctx *t, int fd, long long size, const char *path)
 	return 0;
 }
 
+/* A host id as the container sees it (no map: as is). */
+static unsigned long map_id(const ld_idmap *m, size_t n, unsigned long id)
+{
+	if (!n)
+		return id;
+	for (size_t i = 0; i < n; i++)
+		if (id >= m[i].host && id - m[i].host < m[i].size)
+			return m[i].container + (id - m[i].host);
+	return 65534;
+}
+
+static void set_owner(tctx *t, struct archive_entry *ent, const struct stat *st)
+{
+	archive_entry_set_uid(ent, (la_int64_t)map_id(t->o->uids, t->o->n_uids, st->st_uid));
+	archive_entry_set_gid(ent, (la_int64_t)map_id(t->o->gids, t->o->n_gids, st->st_gid));
+}
+
 /* An empty regular file entry (whiteouts). */
 static int marker(tctx *t, const char *path, const struct stat *st, time_t mtime)
 {
@@ -209,8 +226,7 @@ static int marker(tctx *t, const char *path, const struct stat *st, time_t mtime
 	archive_entry_set_pathname(ent, path);
 	archive_entry_set_filetype(ent, AE_IFREG);
 	archive_entry_set_perm(ent, 0);
-	archive_entry_set_uid(ent, st->st_uid);
-	archive_entry_set_gid(ent, st->st_gid);
+	set_owner(t, ent, st);
 	archive_entry_set_mtime(ent, mtime, 0);
 	archive_entry_set_size(ent, 0);
 	int r = header(t, ent, path);
@@ -245,8 +261,7 @@ static int visit(void *ctx, const ld_node *n, bool *skip, berr *e)
 	char *dirpath = NULL;
 	archive_entry_set_pathname(ent, n->path);
 	archive_entry_set_mode(ent, st->st_mode);
-	archive_entry_set_uid(ent, st->st_uid);
-	archive_entry_set_gid(ent, st->st_gid);
+	set_owner(t, ent, st);
 	archive_entry_set_mtime(ent, mtime, 0);
 	const char *first = NULL;
 	if (S_ISREG(st->st_mode) && st->st_nlink > 1)
