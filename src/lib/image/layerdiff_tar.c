@@ -41,6 +41,7 @@ typedef struct tctx {
 	link_ent *links;
 	size_t nlinks, cap;
 	char *buf;
+	char *names; /* XATTR_MAX: an xattr name list */
 } tctx;
 
 int ld_sink_fd(void *ctx, const void *buf, size_t len, berr *e)
@@ -148,8 +149,8 @@ static bool xattr_kept(const char *name)
 
 static int add_xattrs(tctx *t, struct archive_entry *ent, int fd, const char *path)
 {
-	char list[XATTR_MAX];
-	ssize_t n = flistxattr(fd, list, sizeof(list));
+	char *list = t->names;
+	ssize_t n = flistxattr(fd, list, XATTR_MAX);
 	if (n < 0) {
 		if (errno == ENOTSUP)
 			return 0;
@@ -339,6 +340,7 @@ int ld_tar(int root, const ld_tar_opts *o, const ld_sink *sink, ld_tar_result *r
 	t.raw = dg_new();
 	t.out = dg_new();
 	t.buf = xmalloc(BUF_SIZE);
+	t.names = xmalloc(XATTR_MAX);
 	if (open_z(&t, e) < 0)
 		goto out;
 	t.tar = archive_write_new();
@@ -381,5 +383,6 @@ out:
 		free(t.links[i].path);
 	free(t.links);
 	free(t.buf);
+	free(t.names);
 	return ret;
 }

@@ -210,6 +210,8 @@ static int visit_dir(walk *w, berr *e)
 		else if (isreg && ((w->flags & LD_WALK_OPEN_FILES) || (upper && st.st_size == 0)))
 			nd.fd = open_checked(w->fd, names[i], FILE_FLAGS, &st, e);
 		if ((isdir || (isreg && (w->flags & LD_WALK_OPEN_FILES))) && nd.fd < 0) {
+			if (e->errnum == ENOENT)
+				continue; /* removed since the stat (a running container) */
 			berr_ctx(e, "%s", w->path);
 			ret = -1;
 			break;
