@@ -68,6 +68,10 @@ A /srv/data/only
 def test_diff_lines(b):
     run_changes(b, "d1")
     assert b("diff", "d1").stdout == WANT_DIFF
+    # a container that changed nothing: the runtime's mount points are no change
+    b("create", "--name", "d0", "localhost/base:1", "true")
+    b("start", "-a", "d0")
+    assert b("diff", "d0").stdout == ""
 
 
 def test_commit_then_run_sees_the_changes(b):

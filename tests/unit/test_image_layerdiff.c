@@ -174,6 +174,22 @@ static void test_changes_stubs(void)
 	CHECK(c.n == n);
 	ld_changes_free(&c);
 	mkfile(upper, "etc/resolv.conf", "");
+	/* a directory copied up for mount points only is no change */
+	int b = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	mkd(b, "u2");
+	int u2 = open_in(b, "u2");
+	close(b);
+	mkd(u2, "etc");
+	mkfile(u2, "etc/hosts", "");
+	mkfile(u2, "etc/hostname", "");
+	CHECK(ld_changes_of(u2, lowers, 2, ld_engine_stubs, &c, &e) == 0);
+	CHECK(c.n == 0);
+	ld_changes_free(&c);
+	mkfile(u2, "etc/motd", "hi");
+	CHECK(ld_changes_of(u2, lowers, 2, ld_engine_stubs, &c, &e) == 0);
+	CHECK(c.n == 2 && !strcmp(c.v[0].path, "/etc") && !strcmp(c.v[1].path, "/etc/motd"));
+	ld_changes_free(&c);
+	close(u2);
 }
 
 /* Without lower layers everything is added. */
