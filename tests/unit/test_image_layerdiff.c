@@ -282,6 +282,49 @@ static void test_layer_tar(void)
 	free(m.p);
 }
 
+/* fuse-overlayfs' file whiteouts: .wh.NAME and .wh..wh..opq. */
+static void test_fuse_whiteouts(void)
+{
+	int b = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	mkd(b, "u3");
+	int u3 = open_in(b, "u3");
+	close(b);
+	mkd(u3, "etc");
+	mkfile(u3, "etc/.wh.group", "");
+	mkd(u3, "opt");
+	mkd(u3, "opt/a");
+	mkfile(u3, "opt/a/.wh..wh..opq", "");
+	ld_changes c;
+	berr e;
+	CHECK(ld_changes_of(u3, lowers, 2, NULL, &c, &e) == 0);
+	const char *want[] = {"C /etc", "D /etc/group", "C /opt", "C /opt/a", "D /opt/a/z"};
+	CHECK(c.n == 5);
+	for (size_t i = 0; i < c.n; i++) {
+		char line[64];
+		snprintf(line, sizeof(line), "%c %s", c.v[i].kind, c.v[i].path);
+		CHECK_STREQ(line, want[i]);
+	}
+	ld_changes_free(&c);
+	ld_tar_opts o = {.layer = true};
+	membuf m;
+	ld_tar_result r;
+	CHECK(tar_of(u3, &o, &m, &r) == 0);
+	struct archive *a = archive_read_new();
+	archive_read_support_format_tar(a);
+	CHECK(archive_read_open_memory(a, m.p, m.n) == ARCHIVE_OK);
+	struct archive_entry *ent;
+	int seen = 0, n = 0;
+	while (archive_read_next_header(a, &ent) == ARCHIVE_OK) {
+		const char *p = archive_entry_pathname(ent);
+		seen += !strcmp(p, "etc/.wh.group") || !strcmp(p, "opt/a/.wh..wh..opq");
+		n++;
+	}
+	archive_read_free(a);
+	free(m.p);
+	close(u3);
+	CHECK(seen == 2 && n == 5); /* etc/ opt/ opt/a/ and the two markers */
+}
+
 /* The same tree gives the same digest; with clamping, an mtime changed past
  * the epoch too; without, it does not. The uncompressed tar's digest is the
  * compressed run's diffID. */
@@ -393,10 +436,12 @@ static void test_setup(void)
 NEEDS_SETUP(test_changes)
 NEEDS_SETUP(test_changes_stubs)
 NEEDS_SETUP(test_changes_no_lowers)
+NEEDS_SETUP(test_fuse_whiteouts)
 NEEDS_SETUP(test_layer_tar)
 NEEDS_SETUP(test_reproducible)
 NEEDS_SETUP(test_depth_limit)
 NEEDS_SETUP(teardown)
 
-CHECK_MAIN(test_setup, test_changes_run, test_changes_stubs_run, test_changes_no_lowers_run,
-	   test_layer_tar_run, test_reproducible_run, test_depth_limit_run, teardown_run)
+CHECK_MAIN(test_setup, test_changes_run, test_changes_stubs_run, test_fuse_whiteouts_run,
+	   test_changes_no_lowers_run, test_layer_tar_run, test_reproducible_run,
+	   test_depth_limit_run, teardown_run)

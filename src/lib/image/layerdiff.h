@@ -15,7 +15,9 @@
  *              trusted.overlay.whiteout / user.overlay.whiteout
  *   opaque     a directory with trusted.overlay.opaque=y (user.overlay.opaque
  *              or user.fuseoverlayfs.opaque in a rootless store): its lower
- *              contents are gone. */
+ *              contents are gone
+ * and fuse-overlayfs' where it cannot make devices: a file .wh.NAME for a
+ * whiteout of NAME, .wh..wh..opq in an opaque directory. */
 #pragma once
 
 #include <stdbool.h>

@@ -118,7 +118,9 @@ bool ld_is_stub(const ld_node *n, const char *const *stubs)
 
 bool ld_is_opaque(int dirfd)
 {
+	struct stat st;
 	return xattr_set(dirfd, "trusted.overlay.opaque", "y") ||
+	       fstatat(dirfd, ".wh..wh..opq", &st, AT_SYMLINK_NOFOLLOW) == 0 ||
 	       xattr_set(dirfd, "user.overlay.opaque", "y") ||
 	       xattr_set(dirfd, "user.fuseoverlayfs.opaque", "y");
 }
@@ -195,16 +197,24 @@ static int visit_dir(walk *w, berr *e)
 		}
 		if ((w->flags & LD_WALK_ONE_FS) && st.st_dev != w->root_dev)
 			continue;
-		path_set(w, f->pathlen, names[i]);
+		bool upper = w->flags & LD_WALK_UPPER;
+		/* fuse-overlayfs' whiteouts where it cannot make devices: .wh.NAME,
+		 * and .wh..wh..opq in an opaque directory (seen at the directory) */
+		const char *shown = names[i];
+		bool wh_file = upper && !strncmp(shown, ".wh.", 4);
+		if (wh_file && (!strncmp(shown, ".wh..wh.", 8) || !shown[4]))
+			continue;
+		if (wh_file)
+			shown += 4;
+		path_set(w, f->pathlen, shown);
 		ld_node nd = {.path = w->path,
 			      .name = w->path + f->pathlen + (f->pathlen ? 1 : 0),
 			      .dirfd = w->fd,
 			      .fd = -1,
 			      .st = &st,
 			      .parent_data = f->data};
-		bool upper = w->flags & LD_WALK_UPPER;
-		bool isdir = S_ISDIR(st.st_mode);
-		bool isreg = S_ISREG(st.st_mode);
+		bool isdir = S_ISDIR(st.st_mode) && !wh_file;
+		bool isreg = S_ISREG(st.st_mode) && !wh_file;
 		if (isdir)
 			nd.fd = open_checked(w->fd, names[i], DIR_FLAGS, &st, e);
 		else if (isreg && ((w->flags & LD_WALK_OPEN_FILES) || (upper && st.st_size == 0)))
@@ -216,7 +226,7 @@ static int visit_dir(walk *w, berr *e)
 			ret = -1;
 			break;
 		}
-		if (upper && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0))
+		if (wh_file || (upper && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)))
 			nd.whiteout = true;
 		if (upper && isreg && st.st_size == 0 && nd.fd >= 0 && xattr_whiteout(nd.fd))
 			nd.whiteout = true;
