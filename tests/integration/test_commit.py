@@ -7,12 +7,15 @@ image; the store passes `berth system check` afterwards."""
 import io
 import json
 import os
+import shutil
 import tarfile
+import tempfile
 
 import pytest
 
 from conftest import binary, missing_userns, need, run_in_script
 from engine_helpers import BUSYBOX, engine_store
+from rootless_helpers import Account, busybox_tar, need_rootless
 
 if os.geteuid() != 0:
     pytest.skip("the engine tests need root", allow_module_level=True)
@@ -233,3 +236,34 @@ def test_commit_and_export_of_a_user_namespace_keep_the_containers_owners(b):
     with tarfile.open(fileobj=io.BytesIO(data)) as t:
         assert (t.getmember("rootfile").uid, t.getmember("home/app/f").uid) == (0, 1000)
         assert t.getmember("bin/busybox").uid == 0
+
+
+def test_rootless_diff_commit_run():
+    """A rootless store: whiteouts and the opaque directory come from the
+    kernel's overlay in userxattr mode (user.overlay.*); the committed image
+    runs with the changes, owned by the ids the account's containers see."""
+    need_rootless()
+    d = tempfile.mkdtemp(prefix="berth-commit-rl-", dir="/tmp")  # readable by the account
+    try:
+        tar = busybox_tar(d)
+        rootless_commit(tar)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def rootless_commit(tar):
+    with Account() as a:
+        u = a.user()
+        u.berth("import", tar, BUSYBOX)
+        u.berth("create", "--name", "rl", "--network", "none", BUSYBOX, "sh", "-c",
+                "rm /etc/group; rm -rf /home/app; mkdir /home/app; echo n > /home/app/new; "
+                "chown 1000 /home/app/new")
+        u.berth("start", "-a", "rl")
+        assert u.berth("diff", "rl").stdout == ("C /etc\nD /etc/group\nC /home\nC /home/app\n"
+                                                "A /home/app/new\n")
+        u.berth("commit", "rl", "localhost/rl:1")
+        out = u.berth("run", "--rm", "--network", "none", "localhost/rl:1", "sh", "-c",
+                      "ls /etc/group 2>&1; stat -c %u /home/app/new").stdout.splitlines()
+        assert "No such file" in out[0] and out[1] == "1000"
+        u.berth("rm", "-f", "rl")
+        assert u.berth("system", "check").returncode == 0
