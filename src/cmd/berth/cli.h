@@ -31,6 +31,12 @@ int cmd_image(cli *c, int argc, char **argv);
 int cmd_inspect(cli *c, int argc, char **argv);
 int cmd_tag(cli *c, int argc, char **argv);
 int cmd_rmi(cli *c, int argc, char **argv);
+/* Docker's SIZE ("5.6MB") and CREATED ("2 hours ago") columns (cmd_image.c). */
+void cli_human_size(long long n, char *buf, size_t sz);
+void cli_human_age(const char *created, char *buf, size_t sz);
+/* diff, history (cmd_changes.c); commit and export are berth-xfer's */
+int cmd_diff(cli *c, int argc, char **argv);
+int cmd_history(cli *c, int argc, char **argv);
 
 /* containers (cmd_run.c, cmd_container.c, cmd_ps.c) */
 int cmd_run(cli *c, int argc, char **argv);

@@ -28,7 +28,7 @@ static void print_lines(char **v)
 
 /* ---- images ---- */
 
-static void human_size(long long n, char *buf, size_t sz)
+void cli_human_size(long long n, char *buf, size_t sz)
 {
 	const char *u[] = {"B", "kB", "MB", "GB", "TB"};
 	double v = (double)n;
@@ -40,7 +40,7 @@ static void human_size(long long n, char *buf, size_t sz)
 	snprintf(buf, sz, i ? "%.3g%s" : "%.0f%s", v, u[i]);
 }
 
-static void human_age(const char *created, char *buf, size_t sz)
+void cli_human_age(const char *created, char *buf, size_t sz)
 {
 	struct tm tm = {0};
 	if (!created || !strptime(created, "%Y-%m-%dT%H:%M:%S", &tm)) {
@@ -118,8 +118,8 @@ int cmd_images(cli *c, int argc, char **argv)
 			printf("%s\n", id);
 			continue;
 		}
-		human_size(r->size, size, sizeof(size));
-		human_age(r->created, age, sizeof(age));
+		cli_human_size(r->size, size, sizeof(size));
+		cli_human_age(r->created, age, sizeof(age));
 		if (json) {
 			json_object *o2 = json_object_new_object(),
 				    *names = json_object_new_array();
