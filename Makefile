@@ -5,6 +5,7 @@
 # every tests/unit/test_*.c is one unit-test binary.
 
 BUILD ?= release
+.DEFAULT_GOAL := all
 O ?= build/$(BUILD)
 CC ?= gcc
 
@@ -70,6 +71,33 @@ $(O)/bin/berth-init: LDFLAGS_MODE := -Wl,-z,relro,-z,now
 ifneq ($(BUILD),asan)
 LIBS_berth-monitor := -static
 endif
+
+# berth-init and berth-monitor use nothing but libc. With musl (musl-tools)
+# each starts in ~0.1 ms where a static glibc one takes ~0.7 ms on a VM
+# (glibc's CPU-feature and cache probing at start-up runs cpuid, which traps
+# to the hypervisor: the monitor's exec is on the path of every `run`), and
+# is ~60 KiB instead of ~900 KiB (the monitor's RSS is a per-container cost).
+# gcc -static (glibc) where musl-gcc is missing. The monitor keeps the
+# sanitizers in the asan build; berth-init is never sanitized.
+MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
+MUSL_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
+	-Wno-missing-field-initializers -O2 -g -fstack-protector-strong -static -Wl,-z,relro,-z,now
+MUSL_BINS :=
+ifneq ($(MUSL_CC),)
+ifneq ($(BUILD),fuzz)
+MUSL_BINS += berth-init
+endif
+ifeq ($(BUILD),release)
+MUSL_BINS += berth-monitor
+endif
+endif
+define musl_bin
+$(O)/bin/$(1): src/cmd/$(1)/main.c
+	@mkdir -p $$(dir $$@)
+	$$(call say,MUSL,$$@)
+	$$(Q)$(MUSL_CC) $(MUSL_CFLAGS) -o $$@ $$<
+endef
+$(foreach b,$(MUSL_BINS),$(eval $(call musl_bin,$(b))))
 
 LIB_SRCS := $(sort $(shell find src/lib -name '*.c'))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)

@@ -387,6 +387,10 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		close(sock);
 		return 0;
 	}
+	/* run --rm: the sweeper of the removal is forked now, while the
+	 * container runs, not after its exit */
+	if (rm)
+		eng_trash_prefork(g);
 	/* docker run -it: ctrl-p,ctrl-q detaches (the monitor then cleans up) */
 	ctr_relay_opts ro = {.g = g, .id = id, .in = interactive, .tty = tty, .eof_closes = true};
 	if (interactive && tty)
