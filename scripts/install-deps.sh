@@ -9,7 +9,7 @@
 set -euo pipefail
 
 # build: compiler, pkg-config, the libraries berth links
-build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-dev
+build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-dev libyaml-dev
 	libcurl4-openssl-dev libssl-dev libzstd-dev libmnl-dev libnftables-dev)
 # demo: the bundled busybox image and the script that writes its config
 demo=(busybox-static python3)
