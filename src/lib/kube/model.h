@@ -202,8 +202,8 @@ typedef struct kube_pod {
 } kube_pod;
 
 typedef struct kube_deployment {
-	int replicas;	     /* default 1 */
-	kube_kv *selector;   /* spec.selector.matchLabels (required, matched by the template) */
+	int replicas;	   /* default 1 */
+	kube_kv *selector; /* spec.selector.matchLabels (required, matched by the template) */
 	size_t n_selector;
 	kube_meta tmpl_meta; /* spec.template.metadata */
 	kube_pod_spec tmpl;  /* spec.template.spec */

@@ -119,8 +119,9 @@ static int env_value_from(kctx *c, const ky_node *v, void *obj)
 	OBJ(kube_env);
 	if (k_walk(c, v, value_from_fields, o) < 0)
 		return -1;
-	return o->src == KUBE_ENV_VALUE ? kerr(c, v, "one of configMapKeyRef, secretKeyRef, "
-						     "fieldRef is required")
+	return o->src == KUBE_ENV_VALUE ? kerr(c, v,
+					       "one of configMapKeyRef, secretKeyRef, "
+					       "fieldRef is required")
 					: 0;
 }
 
@@ -283,7 +284,8 @@ static int ct_resources(kctx *c, const ky_node *v, void *obj)
 	if (r->mem_request < 0)
 		r->mem_request = r->mem_limit;
 	if (r->cpu_limit_m >= 0 && r->cpu_request_m > r->cpu_limit_m)
-		return kerr_field(c, v, "requests.cpu", "must be less than or equal to the cpu limit");
+		return kerr_field(c, v, "requests.cpu",
+				  "must be less than or equal to the cpu limit");
 	if (r->mem_limit >= 0 && r->mem_request > r->mem_limit)
 		return kerr_field(c, v, "requests.memory",
 				  "must be less than or equal to the memory limit");
@@ -336,11 +338,8 @@ static int vm_sub(kctx *c, const ky_node *v, void *obj)
 	return why ? kerr(c, v, "%s", why) : 0;
 }
 
-static const kfield mount_fields[] = {{"name", vm_name},
-				      {"mountPath", vm_path},
-				      {"readOnly", vm_ro},
-				      {"subPath", vm_sub},
-				      {0}};
+static const kfield mount_fields[] = {
+    {"name", vm_name}, {"mountPath", vm_path}, {"readOnly", vm_ro}, {"subPath", vm_sub}, {0}};
 
 static int mount_item(kctx *c, const ky_node *v, void *elem)
 {
@@ -529,8 +528,8 @@ static const kfield probe_fields[] = {{"exec", pr_exec},
 
 static int probe(kctx *c, const ky_node *v, kube_probe *o, bool readiness)
 {
-	*o = (kube_probe){.period = 10, .timeout = 1, .failure_threshold = 3,
-			  .success_threshold = 1};
+	*o = (kube_probe){
+	    .period = 10, .timeout = 1, .failure_threshold = 3, .success_threshold = 1};
 	if (k_walk(c, v, probe_fields, o) < 0)
 		return -1;
 	if (o->kind == KUBE_PROBE_NONE)
@@ -774,9 +773,9 @@ static int hp_path(kctx *c, const ky_node *v, void *obj)
 static int hp_type(kctx *c, const ky_node *v, void *obj)
 {
 	OBJ(kube_volume);
-	static const char *const types[] = {"",	    "DirectoryOrCreate", "Directory",
-					    "FileOrCreate", "File",	     "Socket",
-					    "CharDevice",   "BlockDevice",	     NULL};
+	static const char *const types[] = {
+	    "",		  "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket",
+	    "CharDevice", "BlockDevice",       NULL};
 	int i;
 	if (k_enum(c, v, types, &i) < 0)
 		return -1;
@@ -854,8 +853,8 @@ static const kfield secret_vol_fields[] = {
     {"secretName", ref_name}, {"optional", ref_optional}, {0}};
 static const kfield pvc_vol_fields[] = {{"claimName", ref_name}, {"readOnly", ref_ro}, {0}};
 
-static int vol_ref(kctx *c, const ky_node *v, kube_volume *o, kube_vol_kind k,
-		   const kfield *fields, const char *name_field)
+static int vol_ref(kctx *c, const ky_node *v, kube_volume *o, kube_vol_kind k, const kfield *fields,
+		   const char *name_field)
 {
 	if (vol_source(c, v, o, k) < 0)
 		return -1;
@@ -975,8 +974,8 @@ static int ps_dns(kctx *c, const ky_node *v, void *obj)
 {
 	OBJ(kube_pod_spec);
 	/* None needs a dnsConfig, which berth does not read */
-	static const char *const policies[] = {"ClusterFirst", "ClusterFirstWithHostNet",
-					       "Default", NULL};
+	static const char *const policies[] = {"ClusterFirst", "ClusterFirstWithHostNet", "Default",
+					       NULL};
 	int i;
 	if (k_enum(c, v, policies, &i) < 0)
 		return -1;
@@ -984,14 +983,11 @@ static int ps_dns(kctx *c, const ky_node *v, void *obj)
 	return 0;
 }
 
-static const kfield pod_spec_fields[] = {{"containers", ps_containers},
-					 {"initContainers", ps_init},
-					 {"volumes", ps_volumes},
-					 {"restartPolicy", ps_restart},
-					 {"hostname", ps_hostname},
-					 {"hostNetwork", ps_host_net},
-					 {"dnsPolicy", ps_dns},
-					 {0}};
+static const kfield pod_spec_fields[] = {
+    {"containers", ps_containers}, {"initContainers", ps_init},
+    {"volumes", ps_volumes},	   {"restartPolicy", ps_restart},
+    {"hostname", ps_hostname},	   {"hostNetwork", ps_host_net},
+    {"dnsPolicy", ps_dns},	   {0}};
 
 /* Where an item of spec.<list>[i] is, for the messages of the pod-wide
  * checks. */

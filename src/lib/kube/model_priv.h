@@ -22,8 +22,7 @@ typedef struct kctx {
 /* An error at node n (its line) under the current path: returns -1. */
 int kerr(kctx *c, const ky_node *n, const char *fmt, ...) BERR_FMT(3, 4);
 /* The same one path element deeper (a missing field: named but absent). */
-int kerr_field(kctx *c, const ky_node *n, const char *field, const char *fmt, ...)
-    BERR_FMT(4, 5);
+int kerr_field(kctx *c, const ky_node *n, const char *field, const char *fmt, ...) BERR_FMT(4, 5);
 
 /* Path: push ".field" / "[i]" / "[key]", returning the length to pop to. */
 size_t kp_field(kctx *c, const char *field);
@@ -69,10 +68,10 @@ int k_bytes(kctx *c, const ky_node *v, int64_t *out);
 int k_milli(kctx *c, const ky_node *v, int64_t *out);
 
 /* Name rules (Kubernetes' validation): NULL if s is fine, else why not. */
-const char *k_dns_label(const char *s);	    /* DNS-1123 label */
-const char *k_dns_subdomain(const char *s); /* DNS-1123 subdomain */
-const char *k_dns1035_label(const char *s); /* DNS-1035 label (Service names) */
-const char *k_iana_svc_name(const char *s); /* named ports */
+const char *k_dns_label(const char *s);	     /* DNS-1123 label */
+const char *k_dns_subdomain(const char *s);  /* DNS-1123 subdomain */
+const char *k_dns1035_label(const char *s);  /* DNS-1035 label (Service names) */
+const char *k_iana_svc_name(const char *s);  /* named ports */
 const char *k_qualified_name(const char *s); /* label and annotation keys */
 const char *k_label_value(const char *s);
 const char *k_config_key(const char *s); /* ConfigMap / Secret keys */

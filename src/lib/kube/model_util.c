@@ -306,10 +306,10 @@ static int quantity(const char *s, unsigned scale, int64_t *out, const char **wh
 		const char *suffix;
 		int pow10;
 		unsigned pow2;
-	} suffixes[] = {{"", 0, 0},   {"Ki", 0, 10}, {"Mi", 0, 20}, {"Gi", 0, 30}, {"Ti", 0, 40},
-			{"Pi", 0, 50}, {"Ei", 0, 60}, {"n", -9, 0},  {"u", -6, 0},  {"m", -3, 0},
-			{"k", 3, 0},   {"M", 6, 0},   {"G", 9, 0},   {"T", 12, 0},  {"P", 15, 0},
-			{"E", 18, 0}};
+	} suffixes[] = {{"", 0, 0},    {"Ki", 0, 10}, {"Mi", 0, 20}, {"Gi", 0, 30},
+			{"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60}, {"n", -9, 0},
+			{"u", -6, 0},  {"m", -3, 0},  {"k", 3, 0},   {"M", 6, 0},
+			{"G", 9, 0},   {"T", 12, 0},  {"P", 15, 0},  {"E", 18, 0}};
 	int pow10 = 0;
 	unsigned pow2 = 0;
 	bool found = false;
