@@ -170,6 +170,8 @@ typedef struct kube_volume {
 	int64_t size_limit; /* emptyDir.sizeLimit bytes, -1 if not given */
 	bool read_only;	    /* persistentVolumeClaim.readOnly */
 	bool optional;	    /* configMap / secret optional */
+	kube_kv *items;	    /* configMap / secret items: key -> relative path */
+	size_t n_items;
 } kube_volume;
 
 typedef enum kube_restart {

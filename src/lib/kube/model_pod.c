@@ -848,9 +848,46 @@ static int ref_ro(kctx *c, const ky_node *v, void *obj)
 	return k_bool(c, v, &o->read_only);
 }
 
-static const kfield cm_vol_fields[] = {{"name", ref_name}, {"optional", ref_optional}, {0}};
+static int it_key(kctx *c, const ky_node *v, void *obj)
+{
+	OBJ(kube_kv);
+	if (k_str(c, v, &o->key) < 0)
+		return -1;
+	const char *why = k_config_key(o->key);
+	return why ? kerr(c, v, "%s", why) : 0;
+}
+
+static int it_path(kctx *c, const ky_node *v, void *obj)
+{
+	OBJ(kube_kv);
+	if (k_str(c, v, &o->value) < 0)
+		return -1;
+	const char *why = o->value[0] ? sub_path_ok(o->value) : "must not be empty";
+	return why ? kerr(c, v, "%s", why) : 0;
+}
+
+static const kfield item_fields[] = {{"key", it_key}, {"path", it_path}, {0}};
+
+static int item_item(kctx *c, const ky_node *v, void *elem)
+{
+	kube_kv *o = elem;
+	if (k_walk(c, v, item_fields, o) < 0)
+		return -1;
+	if (!o->key)
+		return kerr_field(c, v, "key", "required");
+	return o->value ? 0 : kerr_field(c, v, "path", "required");
+}
+
+static int ref_items(kctx *c, const ky_node *v, void *obj)
+{
+	OBJ(kube_volume);
+	return k_list(c, v, sizeof(kube_kv), (void **)&o->items, &o->n_items, item_item);
+}
+
+static const kfield cm_vol_fields[] = {
+    {"name", ref_name}, {"optional", ref_optional}, {"items", ref_items}, {0}};
 static const kfield secret_vol_fields[] = {
-    {"secretName", ref_name}, {"optional", ref_optional}, {0}};
+    {"secretName", ref_name}, {"optional", ref_optional}, {"items", ref_items}, {0}};
 static const kfield pvc_vol_fields[] = {{"claimName", ref_name}, {"readOnly", ref_ro}, {0}};
 
 static int vol_ref(kctx *c, const ky_node *v, kube_volume *o, kube_vol_kind k, const kfield *fields,
@@ -1192,6 +1229,7 @@ void k_pod_spec_free(kube_pod_spec *s)
 		free(s->volumes[i].source);
 		free(s->volumes[i].host_type);
 		free(s->volumes[i].medium);
+		k_kv_free(s->volumes[i].items, s->volumes[i].n_items);
 	}
 	free(s->volumes);
 	free(s->hostname);
