@@ -92,6 +92,8 @@ static bool resolve_float(const char *s, size_t len)
 	if (in_set(s, len, special))
 		return true;
 	const char *end = s + len, *p = s;
+	if (p < end && *p == '_')
+		return false; /* yaml.v2 only tries numbers starting with a sign, digit or '.' */
 	if (p < end && (*p == '-' || *p == '+'))
 		p++;
 	size_t nint = 0, nfrac = 0;
