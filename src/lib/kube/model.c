@@ -163,8 +163,21 @@ static int dp_template(kctx *c, const ky_node *v, void *obj)
 	return 0;
 }
 
-static const kfield deploy_spec_fields[] = {
-    {"replicas", dp_replicas}, {"selector", dp_selector}, {"template", dp_template}, {0}};
+/* `strategy: {}` is what kubectl's generator writes; a rollout strategy is
+ * not berth's. */
+static int dp_strategy(kctx *c, const ky_node *v, void *obj)
+{
+	(void)obj;
+	if (v->kind == KY_MAP && !v->n)
+		return 0;
+	return kerr(c, v, "not supported by berth (only {})");
+}
+
+static const kfield deploy_spec_fields[] = {{"replicas", dp_replicas},
+					    {"selector", dp_selector},
+					    {"template", dp_template},
+					    {"strategy", dp_strategy},
+					    {0}};
 
 static int cmp_kv(const void *a, const void *b)
 {

@@ -1156,7 +1156,10 @@ static int pod_checks(kctx *c, const ky_node *v, kube_pod_spec *s)
 				size_t old = kp_field(c, "containers");
 				kp_index(c, i);
 				kp_field(c, pnames[k]);
-				r = kerr(c, ky_get(refs[i].node, pnames[k]),
+				const ky_node *pn = ky_get(refs[i].node, pnames[k]);
+				const ky_node *h = ky_get(pn, "tcpSocket");
+				const ky_node *at = ky_get(h ? h : ky_get(pn, "httpGet"), "port");
+				r = kerr(c, at ? at : pn,
 					 "port: no port named \"%.100s\" in this container",
 					 probes[k]->port.name);
 				kp_pop(c, old);
