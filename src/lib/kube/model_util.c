@@ -11,6 +11,8 @@
 #include "util/xalloc.h"
 
 static int kerr_v(kctx *c, const ky_node *n, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static int kerr_v(kctx *c, const ky_node *n, const char *fmt, va_list ap)
 {
 	char what[512];
 	vsnprintf(what, sizeof(what), fmt, ap);
