@@ -14,7 +14,8 @@ static size_t count_lines(const uint8_t *data, size_t size)
 {
 	size_t lines = 1;
 	for (size_t i = 0; i < size; i++)
-		lines += data[i] == '\n' || data[i] == '\r';
+		lines += data[i] == '\n' || data[i] == '\r' || data[i] == 0x85 || data[i] == 0xa8 ||
+			 data[i] == 0xa9;
 	return lines;
 }
 

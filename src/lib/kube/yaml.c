@@ -25,7 +25,8 @@ typedef struct builder {
 	berr *e;
 	frame stack[KY_MAX_DEPTH + 1];
 	size_t depth;
-	ky_node *root; /* of the document being read */
+	ky_node *root;	 /* of the document being read */
+	size_t max_line; /* an upper bound of the input's lines */
 } builder;
 
 static bool in_set(const char *s, size_t len, const char *const *set)
@@ -173,7 +174,9 @@ static ky_node *new_node(builder *b, ky_kind kind, size_t line0)
 	}
 	ky_node *n = xzalloc(sizeof(*n));
 	n->kind = kind;
-	n->line = (unsigned)(line0 + 1);
+	/* libyaml places an empty node at the end of the input, which may
+	 * count as one line more than the input has */
+	n->line = (unsigned)(line0 + 1 > b->max_line ? b->max_line : line0 + 1);
 	s->all[s->n_all++] = n;
 	return n;
 }
@@ -326,7 +329,13 @@ ky_stream *ky_parse(const char *data, size_t len, const char *file, berr *e)
 		return NULL;
 	}
 	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
-	builder b = {.s = xzalloc(sizeof(ky_stream)), .file = file, .e = e};
+	builder b = {.s = xzalloc(sizeof(ky_stream)), .file = file, .e = e, .max_line = 1};
+	/* line breaks as libyaml counts them (\n, \r, and NEL, LS, PS whose
+	 * UTF-8 ends in 0x85, 0xa8, 0xa9): at most one per such byte */
+	for (size_t i = 0; i < len; i++)
+		b.max_line += data[i] == '\n' || data[i] == '\r' ||
+			      (unsigned char)data[i] == 0x85 || (unsigned char)data[i] == 0xa8 ||
+			      (unsigned char)data[i] == 0xa9;
 	int r = 0;
 	for (bool done = false; !done && !r;) {
 		yaml_event_t ev;
