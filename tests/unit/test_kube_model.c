@@ -507,6 +507,14 @@ static void test_document_errors(void)
 		    "t.yaml:4: Pod: metadata.name: \"Web_1\": must be a DNS-1123 subdomain (lower "
 		    "case letters, digits, '-' and '.', starting and ending with a letter or "
 		    "digit)");
+	/* what a value holds is escaped: the message stays one line */
+	CHECK_STREQ(
+	    err("apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"a\\nb\\x01\"\n"),
+	    "t.yaml:4: Pod: metadata.name: \"a\\nb\\x01\": must be a DNS-1123 subdomain "
+	    "(lower case letters, digits, '-' and '.', starting and ending with a letter or "
+	    "digit)");
+	CHECK_STREQ(err("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  \"x\\ty\": 1\n"),
+		    "t.yaml:5: Pod \"p\": spec.x\\ty: not supported by berth");
 	CHECK_STREQ(err("apiVersion: v1\nkind: Service\nmetadata:\n  name: 1web\n"),
 		    "t.yaml:4: Service: metadata.name: \"1web\": must be a DNS-1035 label (start "
 		    "with a lower case letter)");

@@ -165,6 +165,7 @@ static void test_refusals(void)
 	CHECK_STREQ(error_of("x:\n  k: 1\n  k: 2\ny:\n  k: 1\n"), "t.yaml:3: duplicate key \"k\"");
 	/* the same text quoted is the same key */
 	CHECK_STREQ(error_of("'1': a\n1: b\n"), "t.yaml:2: duplicate key \"1\"");
+	CHECK_STREQ(error_of("\"a\\nb\": 1\n\"a\\nb\": 2\n"), "t.yaml:2: duplicate key \"a\\nb\"");
 	CHECK_STREQ(error_of("? [a]\n: 1\n"), "t.yaml:1: a mapping key that is a list (keys are "
 					      "strings)");
 	CHECK_STREQ(error_of("? {a: 1}\n: 1\n"), "t.yaml:1: a mapping key that is a mapping (keys "

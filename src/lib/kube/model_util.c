@@ -14,15 +14,16 @@ static int kerr_v(kctx *c, const ky_node *n, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 static int kerr_v(kctx *c, const ky_node *n, const char *fmt, va_list ap)
 {
-	char what[512];
+	char what[512], where[256] = "", all[2048], clean[1024];
 	vsnprintf(what, sizeof(what), fmt, ap);
-	char where[256] = "";
 	if (c->kind && c->name)
 		snprintf(where, sizeof(where), "%s \"%.200s\": ", c->kind, c->name);
 	else if (c->kind)
 		snprintf(where, sizeof(where), "%s: ", c->kind);
-	return berr_set(c->e, EINVAL, "%s:%u: %s%s%s%s", c->file, n ? n->line : 1, where, c->path,
-			c->plen ? ": " : "", what);
+	snprintf(all, sizeof(all), "%s%s%s%s", where, c->path, c->plen ? ": " : "", what);
+	/* keys and values quoted in it may hold anything: one line */
+	ky_escape(clean, sizeof(clean), all);
+	return berr_set(c->e, EINVAL, "%s:%u: %s", c->file, n ? n->line : 1, clean);
 }
 
 int kerr(kctx *c, const ky_node *n, const char *fmt, ...)

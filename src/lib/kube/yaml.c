@@ -152,12 +152,30 @@ const char *ky_type_name(const ky_node *n)
 static int fail(builder *b, size_t line0, const char *fmt, ...) BERR_FMT(3, 4);
 static int fail(builder *b, size_t line0, const char *fmt, ...)
 {
-	char what[512];
+	char what[512], clean[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return berr_set(b->e, EINVAL, "%s:%zu: %s", b->file, line0 + 1, what);
+	ky_escape(clean, sizeof(clean), what);
+	return berr_set(b->e, EINVAL, "%s:%zu: %s", b->file, line0 + 1, clean);
+}
+
+void ky_escape(char *dst, size_t n, const char *src)
+{
+	size_t o = 0;
+	for (; *src && o + 5 < n; src++) {
+		unsigned char ch = (unsigned char)*src;
+		if (ch == '\n' || ch == '\t' || ch == '\r') {
+			dst[o++] = '\\';
+			dst[o++] = ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r';
+		} else if (ch < 0x20 || ch == 0x7f) {
+			o += (size_t)snprintf(dst + o, n - o, "\\x%02x", ch);
+		} else {
+			dst[o++] = (char)ch;
+		}
+	}
+	dst[o] = '\0';
 }
 
 static ky_node *new_node(builder *b, ky_kind kind, size_t line0)

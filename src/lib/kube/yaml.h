@@ -65,6 +65,11 @@ const ky_node *ky_get(const ky_node *map, const char *key);
 /* The name of a node's type as messages say it: "a mapping", "a string"... */
 const char *ky_type_name(const ky_node *n);
 
+/* src into dst (n bytes, always terminated) with control characters
+ * written as \n, \t, \xHH: an error message stays one line whatever a
+ * key or a value in it holds. */
+void ky_escape(char *dst, size_t n, const char *src);
+
 /* The type a plain (unquoted, untagged) scalar resolves to; for KY_BOOL and
  * KY_INT *b / *i are set. Exposed for the tests. */
 ky_type ky_resolve(const char *s, size_t len, bool *b, int64_t *i);
