@@ -652,9 +652,13 @@ static void test_port_errors(void)
 		    "integer, not a string");
 	CHECK_STREQ(err(CT("    ports:\n    - name: http\n")),
 		    "t.yaml:10: Pod \"web\": spec.containers[0].ports[0].containerPort: required");
-	CHECK_STREQ(err(CT("    ports:\n    - {containerPort: 80, hostPort: 0}\n")),
-		    "t.yaml:10: Pod \"web\": spec.containers[0].ports[0].hostPort: 0: must be "
-		    "between 1 and 65535");
+	CHECK_STREQ(err(CT("    ports:\n    - {containerPort: 80, hostPort: -1}\n")),
+		    "t.yaml:10: Pod \"web\": spec.containers[0].ports[0].hostPort: -1: must be "
+		    "between 0 and 65535");
+	/* hostPort 0: not published (twice is no clash) */
+	CHECK_STREQ(err(CT("    ports:\n    - {containerPort: 80, hostPort: 0}\n"
+			   "    - {containerPort: 81, hostPort: 0}\n")),
+		    "");
 	CHECK_STREQ(err(CT("    ports:\n    - {containerPort: 80, protocol: SCTP}\n")),
 		    "t.yaml:10: Pod \"web\": spec.containers[0].ports[0].protocol: \"SCTP\": not "
 		    "supported by berth (one of TCP, UDP)");

@@ -77,6 +77,7 @@ const char *k_label_value(const char *s);
 const char *k_config_key(const char *s); /* ConfigMap / Secret keys */
 const char *k_env_name(const char *s);
 const char *k_abs_path(const char *s);
+const char *k_rel_path(const char *s); /* subPath, items' paths: relative, no ".." */
 
 /* The index of the first item (in order) whose key equals an earlier
  * one's, or -1; by sorting, never pairwise. */
@@ -89,6 +90,10 @@ void k_sort_strs(char **v, size_t n);
  * NUL-terminated, *len bytes; NULL if invalid. */
 unsigned char *k_b64_decode(const char *s, size_t *len);
 
+/* model_container.c: one item of containers / initContainers */
+int k_container(kctx *c, const ky_node *v, void *elem);
+int k_init_container(kctx *c, const ky_node *v, void *elem);
+void k_container_free(kube_container *ct);
 /* model_pod.c */
 int k_pod_spec(kctx *c, const ky_node *v, kube_pod_spec *spec);
 void k_pod_spec_free(kube_pod_spec *spec);

@@ -502,6 +502,19 @@ const char *k_env_name(const char *s)
 	return NULL;
 }
 
+const char *k_rel_path(const char *s)
+{
+	if (s[0] == '/')
+		return "must be a relative path";
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && !strncmp(p, "..", 2))
+			return "must not contain '..'";
+		p += n + (p[n] == '/');
+	}
+	return NULL;
+}
+
 const char *k_abs_path(const char *s)
 {
 	return s[0] == '/' ? NULL : "must be an absolute path";
