@@ -973,6 +973,19 @@ static void test_configmap_secret_errors(void)
 	CHECK_STREQ(f->objs[0].u.secret.type, "kubernetes.io/basic-auth");
 	CHECK_STREQ((char *)f->objs[0].u.secret.data[0].value, "admin");
 	kube_file_free(f);
+	/* stringData over data, whatever the order of keys: eA== is "x" */
+	s = xasprintf("%sdata: {c: eA==, zz: eA==, a: eA==, b: eA==}\n"
+		      "stringData: {zz: s1, a: s2, c: s3}\n",
+		      sec);
+	f = parse(s);
+	free(s);
+	CHECK(f && f->objs[0].u.secret.n_data == 4);
+	const kube_blob *d = f->objs[0].u.secret.data;
+	CHECK(!strcmp(d[0].key, "a") && !strcmp((char *)d[0].value, "s2"));
+	CHECK(!strcmp(d[1].key, "b") && !strcmp((char *)d[1].value, "x"));
+	CHECK(!strcmp(d[2].key, "c") && !strcmp((char *)d[2].value, "s3"));
+	CHECK(!strcmp(d[3].key, "zz") && !strcmp((char *)d[3].value, "s1"));
+	kube_file_free(f);
 }
 
 CHECK_MAIN(test_docs_deployment, test_kubectl_generated, test_docs_service, test_docs_configmap_pod,

@@ -421,12 +421,10 @@ static int blob_map(kctx *c, const ky_node *v, bool base64, blob_list *l)
 	return 0;
 }
 
+/* by key (keys are unique where this sorts) */
 static int cmp_blob(const void *a, const void *b)
 {
-	const kube_blob *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
-	/* the later (stringData over data) sorts last among equals */
-	return c ? c : (x < y ? -1 : x > y);
+	return strcmp(((const kube_blob *)a)->key, ((const kube_blob *)b)->key);
 }
 
 static int cm_data(kctx *c, const ky_node *v, void *obj)
@@ -501,29 +499,36 @@ static int secret_type(kctx *c, const ky_node *v, void *obj)
 	return sc_type(c, v, b->o);
 }
 
-/* stringData's keys win over data's (Kubernetes' merge): sorted by key,
- * the last of equal keys kept. */
+/* stringData's keys win over data's (Kubernetes' merge): a data key that
+ * stringData has too is dropped (found by binary search in stringData's
+ * sorted keys), then the whole sorted by key. */
 static void secret_merge(secret_build *b)
 {
-	blob_list all = b->data;
+	char **str_keys = xzalloc((b->str.n + 1) * sizeof(char *));
+	for (size_t i = 0; i < b->str.n; i++)
+		str_keys[i] = b->str.v[i].key;
+	k_sort_strs(str_keys, b->str.n);
+	blob_list all = {0};
+	for (size_t i = 0; i < b->data.n; i++) {
+		kube_blob *d = &b->data.v[i];
+		if (k_sorted_has(str_keys, b->str.n, d->key)) {
+			free(d->value);
+		} else {
+			blob_push(&all, d->key, d->value, d->len);
+		}
+		free(d->key);
+	}
 	for (size_t i = 0; i < b->str.n; i++) {
 		blob_push(&all, b->str.v[i].key, b->str.v[i].value, b->str.v[i].len);
 		free(b->str.v[i].key);
 	}
+	free(str_keys);
+	free(b->data.v);
 	free(b->str.v);
 	if (all.n > 1)
 		qsort(all.v, all.n, sizeof(*all.v), cmp_blob);
-	size_t w = 0;
-	for (size_t i = 0; i < all.n; i++) {
-		if (i + 1 < all.n && !strcmp(all.v[i].key, all.v[i + 1].key)) {
-			free(all.v[i].key);
-			free(all.v[i].value);
-			continue;
-		}
-		all.v[w++] = all.v[i];
-	}
 	b->o->u.secret.data = all.v;
-	b->o->u.secret.n_data = w;
+	b->o->u.secret.n_data = all.n;
 }
 
 /* ---- PersistentVolumeClaim ---- */

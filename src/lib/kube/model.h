@@ -238,7 +238,7 @@ typedef struct kube_configmap {
 
 typedef struct kube_secret {
 	char *type;	 /* "Opaque" if not given */
-	kube_blob *data; /* data decoded, then stringData over it (as Kubernetes merges) */
+	kube_blob *data; /* data decoded, stringData over it (as Kubernetes merges); by key */
 	size_t n_data;
 } kube_secret;
 
