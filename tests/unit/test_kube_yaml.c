@@ -172,6 +172,11 @@ static void test_refusals(void)
 						 "are strings)");
 	CHECK_CONTAINS(error_of("a: [1, 2\n"), "t.yaml:");
 	CHECK_CONTAINS(error_of("a: [1, 2\n"), "YAML: ");
+	CHECK_STREQ(error_of("a: {b: c\nd: e\n"),
+		    "t.yaml:2: YAML: did not find expected ',' or '}' while parsing a flow mapping "
+		    "(started at line 1)");
+	CHECK_STREQ(error_of("a: b\n  c: d\n"),
+		    "t.yaml:2: YAML: mapping values are not allowed in this context");
 	CHECK_CONTAINS(error_of("a: b\n c: d\n  - x\n"), "t.yaml:2: YAML: ");
 	CHECK_CONTAINS(error_of("a:\tb: c\n"), "YAML: ");
 	CHECK_STREQ(error_of("a: \"x\\0y\"\n"), "t.yaml:1: a scalar with a NUL byte");

@@ -358,11 +358,17 @@ ky_stream *ky_parse(const char *data, size_t len, const char *file, berr *e)
 	for (bool done = false; !done && !r;) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&p, &ev)) {
+			/* the problem's place; where the construct it is in began,
+			 * when that is another line (an unclosed '{' two lines up) */
 			const yaml_mark_t *m =
 			    p.problem_mark.line || !p.context ? &p.problem_mark : &p.context_mark;
-			r = berr_set(e, EINVAL, "%s:%zu: YAML: %s%s%s", file, m->line + 1,
+			char began[64] = "";
+			if (p.context && p.context_mark.line != m->line)
+				snprintf(began, sizeof(began), " (started at line %zu)",
+					 p.context_mark.line + 1);
+			r = berr_set(e, EINVAL, "%s:%zu: YAML: %s%s%s%s", file, m->line + 1,
 				     p.problem ? p.problem : "parse error", p.context ? " " : "",
-				     p.context ? p.context : "");
+				     p.context ? p.context : "", began);
 			break;
 		}
 		done = ev.type == YAML_STREAM_END_EVENT;
