@@ -803,11 +803,11 @@ static void test_volume_errors(void)
 	CHECK_STREQ(
 	    err(CT("  volumes:\n  - {name: d, hostPath: {path: /x, type: Pipe}}\n")),
 	    "t.yaml:10: Pod \"web\": spec.volumes[0].hostPath.type: \"Pipe\": not "
-	    "supported by berth (one of , DirectoryOrCreate, Directory, FileOrCreate, File, "
+	    "supported by berth (one of \"\", DirectoryOrCreate, Directory, FileOrCreate, File, "
 	    "Socket, CharDevice, BlockDevice)");
 	CHECK_STREQ(err(CT("  volumes:\n  - {name: d, emptyDir: {medium: HugePages}}\n")),
 		    "t.yaml:10: Pod \"web\": spec.volumes[0].emptyDir.medium: \"HugePages\": not "
-		    "supported by berth (one of , Memory)");
+		    "supported by berth (one of \"\", Memory)");
 	CHECK_STREQ(err(CT("  volumes:\n  - {name: d, configMap: {optional: true}}\n")),
 		    "t.yaml:10: Pod \"web\": spec.volumes[0].configMap.name: required");
 	CHECK_STREQ(err(CT("  volumes:\n  - {name: d, secret: {secretName: s, defaultMode: "

@@ -239,7 +239,7 @@ int k_enum(kctx *c, const ky_node *v, const char *const *values, int *out)
 	char list[256] = "";
 	for (int i = 0; values[i]; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
-			 values[i]);
+			 values[i][0] ? values[i] : "\"\"");
 	kerr(c, v, "\"%.100s\": not supported by berth (one of %s)", s, list);
 	free(s);
 	return -1;
