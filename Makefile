@@ -50,6 +50,10 @@ LIBS_RUNTIME := -Wl,-Bstatic -ljson-c -lseccomp -lcap -Wl,-Bdynamic
 LIBS_berth := -Wl,-Bstatic -ljson-c -lseccomp -lcap -lcrypto -Wl,-Bdynamic -lmnl -lpthread
 endif
 LIBS_ALL := $(LIBS_RUNTIME) -larchive -lcurl -lcrypto -lmnl -lpthread
+# libyaml: only the Kubernetes YAML reader (src/lib/kube) uses it, so only
+# berth-xfer (berth kube ...) and the kube tests and harness link it.
+LIBS_YAML := -lyaml
+kube_libs = $(if $(findstring kube,$(1)),$(LIBS_YAML))
 LIBS_berth-runtime := $(LIBS_RUNTIME)
 # berth-runtime is started once (or several times) per container by every
 # caller, Podman and containerd included: a static PIE, so its exec maps no
@@ -60,7 +64,7 @@ LIBS_berth-runtime := -static-pie -ljson-c -lseccomp -lcap
 endif
 # berth itself: no libcurl/libarchive (their ~40 shared objects cost every
 # command milliseconds of loading); the transfer commands are berth-xfer.
-LIBS_berth-xfer := $(LIBS_ALL)
+LIBS_berth-xfer := $(LIBS_ALL) $(LIBS_YAML)
 # berth-init runs inside containers (no host libc there): static, and never
 # sanitized (no sanitizer runtime in a container), in every build.
 # berth-monitor runs once per container, so its RSS is per-container cost:
@@ -142,12 +146,12 @@ $(O)/bin/%: $$(call cmd_objs,$$*) $(O)/libcli.a $(O)/libberth.a
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libberth.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_MODE) -o $@ $< $(O)/libberth.a $(LIBS_ALL)
+	$(Q)$(CC) $(LDFLAGS_MODE) -o $@ $< $(O)/libberth.a $(LIBS_ALL) $(call kube_libs,$*)
 
 # One libFuzzer binary per tests/fuzz/fuzz_*.c (built with BUILD=fuzz).
 $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(O)/libberth.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_MODE) -o $@ $< $(O)/libberth.a $(LIBS_ALL)
+	$(Q)$(CC) $(LDFLAGS_MODE) -o $@ $< $(O)/libberth.a $(LIBS_ALL) $(call kube_libs,$*)
 
 fuzzers: $(FUZZ_BINS)
 fuzz-build:

@@ -8,10 +8,10 @@
 #   install-deps.sh --build-only what `make` needs
 set -euo pipefail
 
-# build: compiler, pkg-config, the libraries berth links; musl-tools builds
-# berth-monitor and berth-init against musl (the Makefile says why; without
-# it they are static glibc)
-build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-dev
+# build: compiler, pkg-config, the libraries berth links (libyaml: berth kube);
+# musl-tools builds berth-monitor and berth-init against musl (the Makefile
+# says why; without it they are static glibc)
+build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-dev libyaml-dev
 	libcurl4-openssl-dev libssl-dev libzstd-dev libmnl-dev libnftables-dev musl-tools)
 # demo: the bundled busybox image and the script that writes its config
 demo=(busybox-static python3)
