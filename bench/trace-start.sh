@@ -25,7 +25,7 @@ cleanup() {
 	grep -o "$work[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do
 		umount -l "$m" 2>/dev/null || true
 	done
-	rm -rf "$work"
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 scripts/make-bundle.sh "$work/bundle" /bin/true >/dev/null
@@ -66,8 +66,9 @@ cc -O2 -o "$work/t" "$work/t.c"
 probe() { # binary function... -> bpftrace lines
 	local b=$1
 	shift
+	nm "$b" >"$work/syms" # (not nm | grep -q: grep's early exit fails the pipe)
 	for f in "$@"; do
-		if nm "$b" | grep -qE " [tT] $f\$"; then
+		if grep -qE " [tT] $f\$" "$work/syms"; then
 			echo "uprobe:$b:$f { printf(\"%llu %d > $f\\n\", nsecs, tid); }"
 			echo "uretprobe:$b:$f { printf(\"%llu %d < $f\\n\", nsecs, tid); }"
 		fi
@@ -115,7 +116,7 @@ trace() { # name bpftrace-script command...
 	shift 2
 	bpftrace "$script" >"$work/$name.out" 2>&1 &
 	local bt=$!
-	sleep 5 # attaching takes a moment
+	sleep 8 # attaching takes a moment
 	"$work/t" "$runs" "$@"
 	kill -INT $bt
 	wait $bt || true

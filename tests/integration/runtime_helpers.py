@@ -267,8 +267,15 @@ class Env:
         return sorted(set(out))
 
     def leftover_state(self):
+        """What the state root holds. `run` renames a finished container's
+        state directory to .gone.PID and its holder process deletes it right
+        after (runtime/wait.c): that is polled for briefly, then counts."""
         if not self.root.exists():
             return []
+        deadline = time.monotonic() + 5
+        while any(n.startswith(".gone.") for n in os.listdir(self.root)) and \
+                time.monotonic() < deadline:
+            time.sleep(0.02)
         return sorted(os.listdir(self.root))
 
     # ---- teardown ----

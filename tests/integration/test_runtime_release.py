@@ -114,10 +114,16 @@ def test_run_holds_mount_ns_outside_container_then_releases_it(rtenv):
         # outside the container: not in its mount namespace, not in its cgroup
         assert os.readlink(f"/proc/{h}/ns/mnt") != link
         assert cid not in pathlib.Path(f"/proc/{h}/cgroup").read_text()
-        # nothing of the caller's: no stdio pipe, only the ns fd and a pidfd
-        fds = sorted(os.readlink(f) for f in pathlib.Path(f"/proc/{h}/fd").iterdir())
-        assert [f for f in fds if f.startswith(("pipe:", "socket:"))] == [], fds
-        assert link in fds and "anon_inode:[pidfd]" in fds, fds
+        # nothing of the caller's: stdio on /dev/null, no pipe; the ns fd, a
+        # pidfd, the state root (it deletes the renamed state directory) and
+        # one socket, the runtime's order to do so
+        fdir = pathlib.Path(f"/proc/{h}/fd")
+        fds = sorted(os.readlink(f) for f in fdir.iterdir())
+        assert [os.readlink(fdir / str(i)) for i in range(3)] == ["/dev/null"] * 3, fds
+        assert [f for f in fds if f.startswith("pipe:")] == [], fds
+        assert len([f for f in fds if f.startswith("socket:")]) == 1, fds
+        assert str(rtenv.root) in fds, fds
+        assert link in fds and "anon_inode:[pidfd]" in fds and len(fds) == 7, fds
     finally:
         (host / "go").write_text("")
     err = finish(p)
@@ -141,3 +147,38 @@ def test_run_quick_exit_codes_nothing_left(rtenv):
         err = finish(p)
         assert p.returncode == code, err
         assert_released(rtenv, link)
+
+
+def test_state_dir_deleted_by_holder_or_swept(rtenv):
+    """run renames the finished container's state directory to .gone.HOLDER
+    (the id is free at once) and tells the holder to delete it. A holder
+    killed before: run deletes it itself (and is not killed by SIGPIPE). A
+    .gone.PID whose process is gone (a holder killed after the order) is
+    deleted by the next `list`; one whose process lives is not."""
+    p, cid, host, link = start_held(rtenv, "while [ ! -e /host/go ]; do sleep 0.05; done")
+    try:
+        (h,) = wait_for(lambda: ns_holders(link), timeout=5)
+        os.kill(h, 9)
+    finally:
+        (host / "go").write_text("")
+    err = finish(p)
+    assert p.returncode == 0, err
+    assert sorted(os.listdir(rtenv.root)) == []
+    r = rtenv.rt("state", cid)
+    assert r.returncode != 0 and "does not exist" in r.stderr, repr(r)
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale, live = rtenv.root / f".gone.{dead.pid}", rtenv.root / f".gone.{os.getpid()}"
+    for d in (stale, live):
+        d.mkdir()
+        (d / "state.json").write_text("{}")
+    rtenv.rt("list").ok()
+    assert not stale.exists() and live.exists()
+    (live / "state.json").unlink()
+    live.rmdir()
+
+    p, cid, host, link = start_held(rtenv, "exit 0")
+    finish(p)
+    assert p.returncode == 0
+    assert rtenv.leftover_state() == [] and rtenv.leftover_cgroups() == []

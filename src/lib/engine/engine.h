@@ -36,7 +36,7 @@ typedef struct eng {
 	rt_ctx rt;
 	bool trash_pending; /* removed containers wait in .trash for eng_close */
 	int trash_lock;	    /* LOCK_SH of .trash.lock while ours wait or are swept */
-	int sweeper_fd;	    /* write end to a pre-forked sweeper (eng_trash_prefork) */
+	int sweeper_fd;	    /* socket to a pre-forked sweeper (eng_trash_prefork) */
 } eng;
 
 /* Whether a remover has containers waiting in .trash or is sweeping them

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -172,6 +174,9 @@ static void trash_sweep(eng *g)
  * keeps a pipe open for whoever reads it), its own session. */
 static void sweeper_detach(void)
 {
+	/* background work: at nice 19 its wake-up does not preempt the
+	 * command that woke it on its way out (2 CPUs: it did, by ~0.5 ms) */
+	setpriority(PRIO_PROCESS, 0, 19);
 	setsid();
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int fd = 0; fd < 3 && nul >= 0; fd++)
@@ -184,8 +189,8 @@ void eng_trash_flush(eng *g)
 {
 	if (g->sweeper_fd >= 0) {
 		/* 'g': sweep; EOF: nothing to do */
-		if (g->trash_pending && write(g->sweeper_fd, "g", 1) != 1)
-			trash_sweep(g);
+		if (g->trash_pending && send(g->sweeper_fd, "g", 1, MSG_NOSIGNAL) != 1)
+			trash_sweep(g); /* it was killed: sweep here */
 		close(g->sweeper_fd);
 		g->sweeper_fd = -1;
 		g->trash_pending = false;
@@ -214,8 +219,8 @@ void eng_trash_prefork(eng *g)
 	if (g->sweeper_fd >= 0)
 		return;
 	trash_hold(g); /* the child's copy keeps the lock until it is done */
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
+	int p[2];      /* a socket: a send to a killed sweeper is EPIPE, not SIGPIPE */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
 		return; /* eng_trash_flush forks then */
 	fflush(NULL);
 	pid_t pid = fork();

@@ -149,6 +149,8 @@ typedef struct launch_state {
 	cgroup *cg;
 	cgroup_join cgj;
 	launch_cg_late late; /* the v1 cgroups, made after the clone */
+	pid_t holder;	     /* run: the mount namespace's holder, or -1 */
+	int holder_order;    /* its pipe (ns_holder_start) */
 	seccomp_prog sec;
 } launch_state;
 
@@ -171,8 +173,9 @@ static void launch_cleanup(launch_state *ls, const char *id, bool failed)
 	ls->cg = NULL;
 	cgroup_ctx_clear(&ls->cgctx);
 	seccomp_prog_free(&ls->sec);
-	int *fds[] = {&ls->dirfd, &ls->rootfd,	   &ls->sync[0],      &ls->sync[1],
-		      &ls->pidfd, &ls->pty_master, &ls->l.console_fd, &ls->l.exec_listen_fd};
+	int *fds[] = {&ls->dirfd,	&ls->rootfd,	 &ls->sync[0],	    &ls->sync[1],
+		      &ls->pidfd,	&ls->pty_master, &ls->l.console_fd, &ls->l.exec_listen_fd,
+		      &ls->holder_order};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0) {
 			close(*fds[i]);
@@ -607,6 +610,7 @@ static int launch_begin(rt_ctx *c, const char *id, const rt_create_opts *o, laun
 	ls->l.console_fd = ls->l.exec_listen_fd = -1;
 	ls->cgj.v2_dir = -1;
 	ls->late.hostroot = -1;
+	ls->holder = ls->holder_order = -1;
 	if (rt_validate_id(id, e) < 0 || load_bundle(ls, o->bundle, e) < 0)
 		return -1;
 	bool terminal_ok = o->console_socket || attach;
@@ -692,6 +696,17 @@ static void remove_container(rt_ctx *c, launch_state *ls, const char *id)
 	if (ls->cg)
 		cgroup_destroy(ls->cg, &ignore);
 	hooks_run_all(ls->s, HOOK_POSTSTOP, st, &c->warnings);
+	/* With a holder: the state directory is renamed away (the id is free
+	 * at once) and the holder deletes it after we are gone. */
+	char gone[32];
+	if (ls->holder > 0) {
+		ns_holder_trash_name(ls->holder, gone, sizeof(gone));
+		if (renameat(ls->rootfd, id, ls->rootfd, gone) == 0 &&
+		    send(ls->holder_order, "g", 1, MSG_NOSIGNAL) == 1)
+			return;
+		if (renameat(ls->rootfd, gone, ls->rootfd, id) < 0)
+			fs_rm_rf_at(ls->rootfd, gone, &ignore);
+	}
 	st_remove_dir(ls->rootfd, id, &ignore);
 }
 
@@ -712,7 +727,8 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 	 * on the path after the exec. */
 	bool own_mnt = r == 0 && ls.s->linux_.ns[NS_MNT].present && !ls.s->linux_.ns[NS_MNT].path;
 	if (own_mnt && !detach)
-		ns_holder_start(ns_hold_open(ls.pid), ls.pidfd);
+		ls.holder =
+		    ns_holder_start(ns_hold_open(ls.pid), ls.pidfd, ls.rootfd, &ls.holder_order);
 	if (r == 0)
 		r = until_ready(&ls, e);
 	if (r == 0)

@@ -173,4 +173,11 @@ int status_to_exit_code(int status);
 /* A detached process that holds the container's mount namespace until its
  * init (pidfd) is gone, so its teardown is not in the wait (see wait.c). */
 int ns_hold_open(pid_t pid);
-void ns_holder_start(int nsfd, int pidfd);
+/* Forks the holder (or returns -1: then the caller waits for the
+ * teardown); *order_fd is its end of a socketpair: "g" (send with
+ * MSG_NOSIGNAL: the holder may have been killed) once the caller
+ * has renamed the container's state directory (in the state root, rootfd)
+ * to ns_holder_trash_name(holder): the holder deletes it after the init's
+ * end, off the caller's path. EOF: nothing to delete. */
+pid_t ns_holder_start(int nsfd, int pidfd, int rootfd, int *order_fd);
+void ns_holder_trash_name(pid_t holder, char *buf, size_t size);

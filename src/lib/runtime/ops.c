@@ -3,9 +3,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -183,6 +185,20 @@ int rt_state_json(rt_ctx *c, const char *id, char **json, berr *e)
 	return 0;
 }
 
+/* A state directory `run` renamed for its holder to delete (wait.c), left
+ * there because the holder was killed first: deleted now. */
+static void sweep_gone(int rootfd, const char *name)
+{
+	if (strncmp(name, ".gone.", 6))
+		return;
+	char *end;
+	long pid = strtol(name + 6, &end, 10);
+	if (*end || pid <= 0 || pid > INT_MAX || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return;
+	berr ig;
+	fs_rm_rf_at(rootfd, name, &ig);
+}
+
 int rt_list(rt_ctx *c, rt_info **out, size_t *n, berr *e)
 {
 	*out = NULL;
@@ -197,8 +213,10 @@ int rt_list(rt_ctx *c, rt_info **out, size_t *n, berr *e)
 	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.') {
+			sweep_gone(fd, de->d_name);
 			continue;
+		}
 		rt_info i;
 		berr ignore;
 		if (rt_info_get(c, de->d_name, &i, &ignore) < 0)

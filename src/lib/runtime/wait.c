@@ -6,13 +6,16 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/internal.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 static const int forwarded[] = {SIGINT,	 SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
 				SIGUSR2, SIGWINCH, SIGCONT, SIGALRM};
@@ -81,33 +84,61 @@ int ns_hold_open(pid_t pid)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-void ns_holder_start(int nsfd, int pidfd)
+void ns_holder_trash_name(pid_t holder, char *buf, size_t size)
 {
+	snprintf(buf, size, ".gone.%d", (int)holder);
+}
+
+pid_t ns_holder_start(int nsfd, int pidfd, int rootfd, int *order_fd)
+{
+	*order_fd = -1;
 	if (nsfd < 0)
-		return;
-	pid_t h = pidfd < 0 ? -1 : fork();
+		return -1;
+	int order[2] = {-1, -1};
+	/* a socket, not a pipe: the runtime's send to a holder that was killed
+	 * fails with EPIPE (MSG_NOSIGNAL), no SIGPIPE */
+	pid_t h = pidfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, order) < 0
+		      ? -1
+		      : fork();
 	if (h != 0) {
 		close(nsfd); /* the holder has its copy (or there is none) */
-		return;
+		if (order[0] >= 0)
+			close(order[0]);
+		if (h > 0)
+			*order_fd = order[1];
+		else if (order[1] >= 0)
+			close(order[1]);
+		return h;
 	}
 	/* above stdio, which goes to /dev/null: the caller's pipes are not
 	 * kept open */
-	int keep[2] = {fcntl(nsfd, F_DUPFD_CLOEXEC, 3), fcntl(pidfd, F_DUPFD_CLOEXEC, 3)};
-	if (keep[0] < 0 || keep[1] < 0)
+	int keep[4] = {fcntl(nsfd, F_DUPFD_CLOEXEC, 3), fcntl(pidfd, F_DUPFD_CLOEXEC, 3),
+		       rootfd >= 0 ? fcntl(rootfd, F_DUPFD_CLOEXEC, 3) : -1,
+		       fcntl(order[0], F_DUPFD_CLOEXEC, 3)};
+	if (keep[0] < 0 || keep[1] < 0 || keep[3] < 0)
 		_exit(0);
 	setsid(); /* out of the caller's process group: a ^C is for the runtime */
+	/* background work: at nice 19 its wake-ups (the init's exit, the
+	 * "g") do not preempt the runtime on its way out */
+	setpriority(PRIO_PROCESS, 0, 19);
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int fd = 0; fd < 3 && nul >= 0; fd++)
 		dup2(nul, fd);
-	unsigned lo = (unsigned)(keep[0] < keep[1] ? keep[0] : keep[1]);
-	unsigned hi = (unsigned)(keep[0] < keep[1] ? keep[1] : keep[0]);
-	if (lo > 3)
-		syscall(SYS_close_range, 3U, lo - 1, 0U);
-	if (hi > lo + 1)
-		syscall(SYS_close_range, lo + 1, hi - 1, 0U);
-	syscall(SYS_close_range, hi + 1, ~0U, 0U);
+	fs_close_all_but(keep, 4);
 	struct pollfd p = {.fd = keep[1], .events = POLLIN};
 	while (poll(&p, 1, -1) < 0 && errno == EINTR) {
 	}
-	_exit(0); /* the last reference goes with the exit */
+	close(keep[0]); /* the last reference: the teardown is here */
+	/* "g": the runtime has renamed the state directory for us to delete */
+	char c;
+	ssize_t n;
+	while ((n = read(keep[3], &c, 1)) < 0 && errno == EINTR) {
+	}
+	if (n == 1 && keep[2] >= 0) {
+		char name[32];
+		berr ig;
+		ns_holder_trash_name(getpid(), name, sizeof(name));
+		fs_rm_rf_at(keep[2], name, &ig);
+	}
+	_exit(0);
 }
