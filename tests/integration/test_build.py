@@ -1,0 +1,141 @@
+"""`berth build` (issue #12): a Dockerfile's stages run step by step on the
+store's images (RUN as containers, COPY/ADD from the context less what
+.dockerignore excludes), each step cached by its parent and inputs. Errors
+are one line, non-zero, and leave no container, mount or temp dir behind
+(the fixture checks the host; `berth system check` must stay clean)."""
+import io
+import json
+import pathlib
+import os
+import tarfile
+
+import pytest
+
+from engine_helpers import BUSYBOX, engine_store
+
+if os.geteuid() != 0:
+    pytest.skip("the engine tests need root", allow_module_level=True)
+
+MULTI = f"""ARG BASE={BUSYBOX}
+FROM $BASE AS builder
+ARG V=1
+RUN echo built-$V > /out.txt
+FROM {BUSYBOX}
+ENV GREETING=hi
+WORKDIR /app
+COPY --from=builder /out.txt ./
+COPY . .
+USER 1000
+CMD ["sh", "-c", "cat /app/out.txt /app/hello.txt; echo $GREETING; pwd; id -u; ls /app"]
+"""
+
+
+@pytest.fixture
+def b():
+    with engine_store("berth-build-") as bb:
+        yield bb
+        # nothing of the builds left: no container, no temp dir, a clean store
+        assert not bb.ids()
+        assert not (bb.root / "build-tmp").exists()
+        bb("system", "check")
+
+
+def context(b, dockerfile, files=None):
+    ctx = b.tmp / "ctx"
+    ctx.mkdir(exist_ok=True)
+    (ctx / "Dockerfile").write_text(dockerfile)
+    for name, text in (files or {}).items():
+        (ctx / name).parent.mkdir(parents=True, exist_ok=True)
+        (ctx / name).write_text(text)
+    return ctx
+
+
+def build(b, *args, check=True):
+    return b("build", *args, check=check)
+
+
+def image_id(out):
+    return out.strip().splitlines()[-1]
+
+
+def test_multi_stage_args_env_workdir_user_cmd(b):
+    ctx = context(b, MULTI, {"hello.txt": "hello\n"})
+    r = build(b, "-t", "app", "--build-arg", "V=7", ctx)
+    assert "STEP 3/10: RUN echo built-$V > /out.txt" in r.stdout
+    out = b("run", "--rm", "app").stdout.split()
+    assert out == ["built-7", "hello", "hi", "/app", "1000", "Dockerfile", "hello.txt", "out.txt"]
+    cfg = json.loads(b("image", "inspect", "app").stdout)[0]["Config"]
+    assert cfg["WorkingDir"] == "/app" and cfg["User"] == "1000"
+    assert "GREETING=hi" in cfg["Env"]
+    hist = b("history", "--no-trunc", "app").stdout
+    assert "/bin/sh -c #(nop) WORKDIR /app" in hist
+
+
+def test_cache_reuse_change_and_no_cache(b):
+    ctx = context(b, MULTI, {"hello.txt": "hello\n"})
+    first = image_id(build(b, "-t", "app", ctx).stdout)
+    again = build(b, "-t", "app", ctx).stdout
+    assert image_id(again) == first
+    assert again.count(" --> Using cache") == 7  # every step but FROM and ARG
+    (ctx / "hello.txt").write_text("changed\n")
+    third = build(b, "-t", "app", ctx).stdout
+    steps = third.split("STEP ")
+    cached = [s.split(":")[0] for s in steps if " --> Using cache" in s]
+    assert cached == ["3/10", "5/10", "6/10", "7/10"]  # from COPY . . on: run again
+    assert image_id(third) != first
+    assert b("run", "--rm", "app").stdout.split()[1] == "changed"
+    fresh = build(b, "--no-cache", "-t", "app", ctx).stdout
+    assert " --> Using cache" not in fresh
+
+
+def test_dockerignore_excludes(b):
+    ctx = context(b, f"FROM {BUSYBOX}\nCOPY . /c/\nCMD [\"ls\", \"-a\", \"/c\"]\n",
+                  {"keep": "1", "secret.key": "2", ".dockerignore": "*.key\n"})
+    build(b, "-t", "ign", ctx)
+    names = b("run", "--rm", "ign").stdout.split()
+    assert "keep" in names and "secret.key" not in names
+
+
+def test_target_builds_only_that_stage(b):
+    ctx = context(b, f"FROM {BUSYBOX} AS one\nRUN echo one > /one\n"
+                     f"FROM {BUSYBOX} AS two\nRUN false\n")
+    r = build(b, "--target", "one", "-t", "one", ctx)
+    assert "RUN false" not in r.stdout
+    assert b("run", "--rm", "one", "cat", "/one").stdout == "one\n"
+
+
+def test_quiet_iidfile_and_stdin_tar(b):
+    ctx = context(b, f"FROM {BUSYBOX}\nCOPY f /f\nLABEL a=b\n", {"f": "from-tar\n"})
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name in ("Dockerfile", "f"):
+            t.add(ctx / name, arcname=name)
+    iid = b.tmp / "iid"
+    tarp = b.tmp / "ctx.tar"
+    tarp.write_bytes(buf.getvalue())
+    with open(tarp, "rb") as f:
+        r = b("build", "-q", "--iidfile", iid, "-t", "fromtar", "-", stdin=f)
+    assert r.stdout.strip() == iid.read_text() and r.stdout.startswith("sha256:")
+    assert b("run", "--rm", "fromtar", "cat", "/f").stdout == "from-tar\n"
+
+
+@pytest.mark.parametrize("dockerfile,files,msg", [
+    (f"FROM {BUSYBOX}\nRUNN true\n", {}, "Dockerfile:2: unknown instruction"),
+    ("FROM localhost/nope:1\nRUN true\n", {}, "FROM localhost/nope:1: image not found locally"),
+    (f"FROM {BUSYBOX}\nRUN true\nRUN exit 3\n", {}, "step 3/3 RUN exit 3: exited with status 3"),
+    (f"FROM {BUSYBOX}\nCOPY missing /x\n", {}, "missing: no such file or directory"),
+    (f"FROM {BUSYBOX}\nCOPY ../x /x\n", {}, "forbidden path outside the build context"),
+])
+def test_errors_one_line_nothing_left(b, dockerfile, files, msg):
+    (b.tmp / "x").write_text("outside\n")
+    ctx = context(b, dockerfile, files)
+    before = sorted(p.name for p in (b.root / "containers").iterdir()) \
+        if (b.root / "containers").exists() else []
+    r = build(b, "-t", "bad", ctx, check=False)
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("berth: build: ") and msg in lines[0], r.stderr
+    assert b("image", "inspect", "bad", check=False).returncode != 0
+    after = sorted(p.name for p in (b.root / "containers").iterdir()) \
+        if (b.root / "containers").exists() else []
+    assert [n for n in after if len(n) == 64] == [n for n in before if len(n) == 64]
