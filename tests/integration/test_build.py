@@ -139,3 +139,26 @@ def test_errors_one_line_nothing_left(b, dockerfile, files, msg):
     after = sorted(p.name for p in (b.root / "containers").iterdir()) \
         if (b.root / "containers").exists() else []
     assert [n for n in after if len(n) == 64] == [n for n in before if len(n) == 64]
+
+
+def test_copy_flags_glob_add_tar_label_history(b):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        data = b"in-tar\n"
+        ti = tarfile.TarInfo("sub/t.txt")
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+    ctx = context(b, f"FROM {BUSYBOX}\nCOPY --chown=1:2 --chmod=640 *.txt /g/\n"
+                     "ADD a.tgz /x/\nRUN echo r > /r\nENTRYPOINT [\"cat\"]\n",
+                  {"a.txt": "a\n", "b.txt": "b\n", "c.md": "c\n"})
+    (ctx / "a.tgz").write_bytes(buf.getvalue())
+    build(b, "--label", "org.x=y", "-t", "flags", ctx)
+    out = b("run", "--rm", "--entrypoint", "sh", "flags", "-c",
+            "stat -c '%n %u %g %a' /g/*; ls /g; cat /x/sub/t.txt").stdout.split("\n")
+    assert out[:2] == ["/g/a.txt 1 2 640", "/g/b.txt 1 2 640"] and "c.md" not in out
+    assert "in-tar" in out
+    assert b("run", "--rm", "flags", "/r").stdout == "r\n"  # the ENTRYPOINT
+    info = json.loads(b("image", "inspect", "flags").stdout)[0]
+    assert info["Config"]["Labels"]["org.x"] == "y"
+    hist = b("history", "--no-trunc", "flags").stdout
+    assert "/bin/sh -c echo r > /r" in hist
