@@ -162,3 +162,17 @@ def test_copy_flags_glob_add_tar_label_history(b):
     assert info["Config"]["Labels"]["org.x"] == "y"
     hist = b("history", "--no-trunc", "flags").stdout
     assert "/bin/sh -c echo r > /r" in hist
+
+
+def test_symlinks_context_and_destination(b):
+    # in the context: a link out of it is resolved inside it (here: to nothing)
+    ctx = context(b, f"FROM {BUSYBOX}\nCOPY esc /x\n", {"f": "f\n"})
+    os.symlink("/etc/hostname", ctx / "esc")
+    r = build(b, ctx, check=False)
+    assert r.returncode != 0 and "esc: no such file or directory" in r.stderr
+    # in the image: COPY through a link of the destination writes where it points
+    (ctx / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN mkdir /real && ln -s /real /lnk\n"
+                                    "COPY f /lnk/f\n")
+    build(b, "-t", "lnk", ctx)
+    out = b("run", "--rm", "lnk", "sh", "-c", "cat /real/f; readlink /lnk").stdout
+    assert out == "f\n/real\n"

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -283,6 +284,70 @@ static bool view_isdir(int vfd, const char *path)
 	bool d = fstat(fd, &s) == 0 && S_ISDIR(s.st_mode);
 	close(fd);
 	return d;
+}
+
+/* dest with the symlinks the image has on its way resolved in the image's
+ * root (COPY x /var/run/y where /var/run -> /run writes /run/y, as
+ * Docker): lexically, component by component, at most 40 links. */
+static int resolve_dest(int vfd, const char *dest, char **out, berr *e)
+{
+	char *rest = xstrdup(dest), *done = xstrdup("");
+	int links = 0;
+	while (*rest) {
+		char *c = rest + strspn(rest, "/");
+		size_t len = strcspn(c, "/");
+		char *tail = xstrdup(c + len);
+		char *comp = xstrndup(c, len);
+		free(rest);
+		rest = tail;
+		if (!*comp || !strcmp(comp, ".")) {
+			free(comp);
+			continue;
+		}
+		if (!strcmp(comp, "..")) {
+			char *sl = strrchr(done, '/');
+			if (sl)
+				*sl = '\0';
+			free(comp);
+			continue;
+		}
+		char *cand = xasprintf("%s/%s", done, comp);
+		free(comp);
+		char target[PATH_MAX];
+		ssize_t n = -1;
+		if (vfd >= 0) {
+			berr ig;
+			int pfd =
+			    fs_open_in_root(vfd, *done ? done : "/", O_PATH | O_DIRECTORY, 0, &ig);
+			if (pfd >= 0) {
+				n = readlinkat(pfd, strrchr(cand, '/') + 1, target,
+					       sizeof(target) - 1);
+				close(pfd);
+			}
+		}
+		if (n < 0) {
+			free(done);
+			done = cand;
+			continue;
+		}
+		free(cand);
+		if (++links > 40) {
+			free(rest);
+			free(done);
+			return berr_set(e, ELOOP, "%s: too many levels of symbolic links", dest);
+		}
+		target[n] = '\0';
+		char *next = xasprintf("%s/%s", target, rest);
+		free(rest);
+		rest = next;
+		if (target[0] == '/') {
+			free(done);
+			done = xstrdup("");
+		}
+	}
+	free(rest);
+	*out = *done ? done : (free(done), xstrdup("/"));
+	return 0;
 }
 
 /* mkdir -p of the absolute path in upper; a directory the image has keeps
@@ -575,6 +640,11 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 		berr_sys(e, "mkdir %s/%s", b->tmp, uname);
 		goto out;
 	}
+	char *rd = NULL;
+	if (resolve_dest(vfd, dest, &rd, e) < 0)
+		goto out;
+	free(dest);
+	dest = rd;
 	for (size_t i = 0; paths[i]; i++)
 		if (copy_one(b, add, src, ufd, vfd, paths[i], dest, dest_dir, &o, e) < 0)
 			goto out;
