@@ -176,3 +176,36 @@ def test_symlinks_context_and_destination(b):
     build(b, "-t", "lnk", ctx)
     out = b("run", "--rm", "lnk", "sh", "-c", "cat /real/f; readlink /lnk").stdout
     assert out == "f\n/real\n"
+
+
+def test_arg_env_scoping(b):
+    ctx = context(b, f"ARG G=global\nFROM {BUSYBOX} AS one\nARG L=one\n"
+                     f"FROM {BUSYBOX}\nARG G\nARG L=local\nENV L=env\n"
+                     "RUN echo \"$G $L [$HTTP_PROXY]\" > /o\n")
+    r = build(b, "-t", "scope", "--build-arg", "HTTP_PROXY=http://p:1",
+              "--build-arg", "UNUSED=1", ctx)
+    assert "UNUSED" in r.stderr and "not consumed" in r.stderr
+    assert b("run", "--rm", "scope", "cat", "/o").stdout == "global env [http://p:1]\n"
+    hist = b("history", "--no-trunc", "scope").stdout
+    assert "|2 G=global L=local /bin/sh -c" in hist and "p:1" not in hist
+    cfg = json.loads(b("image", "inspect", "scope").stdout)[0]["Config"]
+    assert "L=env" in cfg["Env"] and not any(e.startswith("G=") for e in cfg["Env"])
+
+
+def test_stdin_tar_escape_refused(b):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        data = f"FROM {BUSYBOX}\n".encode()
+        ti = tarfile.TarInfo("Dockerfile")
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+        ti = tarfile.TarInfo("../../../../../../tmp/berth-build-evil")
+        ti.size = 1
+        t.addfile(ti, io.BytesIO(b"x"))
+    tarp = b.tmp / "evil.tar"
+    tarp.write_bytes(buf.getvalue())
+    with open(tarp, "rb") as f:
+        r = b("build", "-", stdin=f, check=False)
+    assert r.returncode != 0 and "a path outside the directory" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not pathlib.Path("/tmp/berth-build-evil").exists()

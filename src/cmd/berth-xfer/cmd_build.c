@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "build/build.h"
@@ -37,6 +38,13 @@ static char **resolve_args(char **args)
 		}
 	}
 	return v;
+}
+
+/* <root>/build-tmp when no other build uses it */
+static void rm_base(const char *root)
+{
+	_cleanup_free_ char *base = xasprintf("%s/build-tmp", root);
+	rmdir(base);
 }
 
 static int redirect(int fd, int to)
@@ -114,9 +122,12 @@ int cmd_build(cli *c, int argc, char **argv)
 	char *tmp = NULL;
 	const char *context = argv[i];
 	if (!strcmp(context, "-")) {
-		tmp = xstrdup("/tmp/berth-build-XXXXXX");
+		/* under the store (its filesystem, its permissions) */
+		_cleanup_free_ char *base = xasprintf("%s/build-tmp", c->root);
+		tmp = xasprintf("%s/stdin-XXXXXX", base);
 		int d = -1;
-		if (!mkdtemp(tmp) || (d = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		if ((mkdir(base, 0700) < 0 && errno != EEXIST) || !mkdtemp(tmp) ||
+		    (d = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 			cli_failf(125, "build: make a temp dir: %s", strerror(errno));
 			free(tmp);
 			goto done;
@@ -127,6 +138,7 @@ int cmd_build(cli *c, int argc, char **argv)
 			berr_ctx(&e, "build: the context on stdin");
 			cli_fail(125, &e);
 			fs_rm_rf_at(AT_FDCWD, tmp, &e);
+			rm_base(c->root);
 			free(tmp);
 			goto done;
 		}
@@ -162,6 +174,7 @@ int cmd_build(cli *c, int argc, char **argv)
 	if (tmp) {
 		berr ig;
 		fs_rm_rf_at(AT_FDCWD, tmp, &ig);
+		rm_base(c->root);
 		free(tmp);
 	}
 	if (r < 0) {
@@ -175,7 +188,7 @@ int cmd_build(cli *c, int argc, char **argv)
 		cli_fail(125, &e);
 		goto done;
 	}
-	printf("%s\n", quiet ? id.s : id.s);
+	printf("%s\n", id.s);
 	rc = 0;
 done:
 	strv_free(tags);
