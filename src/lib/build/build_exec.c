@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "build/buf.h"
 #include "build/build_priv.h"
 #include "build/ignore.h"
 #include "build/subst.h"
@@ -344,33 +345,49 @@ static int run_stage(bctx *b, size_t i, berr *e)
 	return 0;
 }
 
-/* --label K=V on the final image: one more config step. */
+/* --label K=V on the final image: one more config step (cached). */
 static int final_labels(bctx *b, bstage *st, berr *e)
 {
 	if (!b->o->labels || !*b->o->labels)
 		return 0;
-	json_object *doc = NULL;
-	if (json_object_deep_copy(st->doc, &doc, NULL) < 0)
-		return berr_set(e, ENOMEM, "copy the image config");
-	json_object *cfg = jobj(doc, "config"), *labels = jobj(cfg, "Labels");
-	if (!labels || !json_object_is_type(labels, json_type_object)) {
-		labels = json_object_new_object();
-		json_object_object_add(cfg, "Labels", labels);
-	}
-	char *by = xstrdup("/bin/sh -c #(nop) LABEL");
+	bbuf by = {0};
+	const char *nop = "/bin/sh -c #(nop) LABEL";
+	bbuf_add(&by, nop, strlen(nop));
 	for (char *const *l = b->o->labels; *l; l++) {
-		const char *eq = strchr(*l, '=');
-		_cleanup_free_ char *k = eq ? xstrndup(*l, (size_t)(eq - *l)) : xstrdup(*l);
-		json_object_object_add(labels, k, json_object_new_string(eq ? eq + 1 : ""));
-		char *n = xasprintf("%s %s", by, *l);
-		free(by);
-		by = n;
+		bbuf_add(&by, " ", 1);
+		bbuf_add(&by, *l, strlen(*l));
 	}
-	bimg_history(doc, by, true);
+	bkey k;
+	bcache_key(st->image, by.p, NULL, NULL, &k);
 	dg_str id;
-	int r = bimg_write(b, st->image, doc, -1, false, &id, e);
-	json_object_put(doc);
-	free(by);
+	int r = 0;
+	if (bcache_get(b, &k, &id)) {
+		bx_progress(b, " --> Using cache %s", dg_hex(id.s));
+	} else {
+		json_object *doc = NULL;
+		if (json_object_deep_copy(st->doc, &doc, NULL) < 0) {
+			free(by.p);
+			return berr_set(e, ENOMEM, "copy the image config");
+		}
+		json_object *cfg = jobj(doc, "config"), *labels = jobj(cfg, "Labels");
+		if (!labels || !json_object_is_type(labels, json_type_object)) {
+			labels = json_object_new_object();
+			json_object_object_add(cfg, "Labels", labels);
+		}
+		for (char *const *l = b->o->labels; *l; l++) {
+			const char *eq = strchr(*l, '=');
+			_cleanup_free_ char *key =
+			    eq ? xstrndup(*l, (size_t)(eq - *l)) : xstrdup(*l);
+			json_object_object_add(labels, key,
+					       json_object_new_string(eq ? eq + 1 : ""));
+		}
+		bimg_history(doc, by.p, true);
+		r = bimg_write(b, st->image, doc, -1, false, &id, e);
+		json_object_put(doc);
+		if (r == 0)
+			r = bcache_put(b, &k, &id, e);
+	}
+	free(by.p);
 	if (r < 0)
 		return -1;
 	free(st->image);

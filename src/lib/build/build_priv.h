@@ -86,10 +86,30 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 int bstep_workdir(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, bool *cached,
 		  berr *e);
 
+/* The step's image: the stage's doc with a history entry, upper (>= 0) as
+ * a layer (stubs: the engine's mount points left out); cached under k. */
+struct bkey;
+int bstep_commit(bctx *b, bstage *st, const char *by, const struct bkey *k, int upper, bool stubs,
+		 dg_str *id, berr *e);
+
+/* ---- build_path.c ---- */
+/* src cleaned, relative to its root ("a/b"); `..` above it: EPERM. */
+int bpath_clean(const char *src, char **out, berr *e);
+/* The matches of path's glob components under root, sorted (strv). */
+int bpath_glob(int root, const char *path, char ***out, berr *e);
+/* Whether path is a directory in the view (vfd -1: no). */
+bool bpath_isdir(int vfd, const char *path);
+/* dest with the view's symlinks on its way resolved in its root. */
+int bpath_resolve(int vfd, const char *dest, char **out, berr *e);
+/* mkdir -p of path in upper, modes and owners of the view's directories
+ * (else 0755 root); a directory fd. */
+int bpath_mkparents(int upper, int vfd, const char *path, berr *e);
+
 /* ---- build_cache.c ---- */
-typedef struct bkey {
+struct bkey {
 	char hex[65];
-} bkey;
+};
+typedef struct bkey bkey;
 /* sha256 over the parent, the text, the args (each NUL-terminated) and
  * extra (a content digest, or NULL). */
 void bcache_key(const char *parent, const char *text, char *const *args, const char *extra,
