@@ -125,6 +125,8 @@ def test_quiet_iidfile_and_stdin_tar(b):
     (f"FROM {BUSYBOX}\nRUN true\nRUN exit 3\n", {}, "step 3/3 RUN exit 3: exited with status 3"),
     (f"FROM {BUSYBOX}\nCOPY missing /x\n", {}, "missing: no such file or directory"),
     (f"FROM {BUSYBOX}\nCOPY ../x /x\n", {}, "forbidden path outside the build context"),
+    (f"FROM {BUSYBOX}\nADD http://127.0.0.1:1/f /f\n", {}, "URLs are not supported yet"),
+    (f"FROM {BUSYBOX}\nRUN echo to-std''err >&2; false\n", {}, "exited with status 1"),
 ])
 def test_errors_one_line_nothing_left(b, dockerfile, files, msg):
     (b.tmp / "x").write_text("outside\n")
@@ -135,6 +137,9 @@ def test_errors_one_line_nothing_left(b, dockerfile, files, msg):
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("berth: build: ") and msg in lines[0], r.stderr
+    assert "to-stderr" not in r.stderr  # a RUN step's output goes to stdout
+    if "to-std" in dockerfile:
+        assert "to-stderr" in r.stdout
     assert b("image", "inspect", "bad", check=False).returncode != 0
     after = sorted(p.name for p in (b.root / "containers").iterdir()) \
         if (b.root / "containers").exists() else []

@@ -156,13 +156,18 @@ int cmd_build(cli *c, int argc, char **argv)
 			.no_cache = no_cache,
 			.host_network = network && !strcmp(network, "host"),
 			.progress = quiet ? NULL : progress};
-	/* RUN steps read nothing; with -q their output goes nowhere */
+	/* RUN steps read nothing and write to stdout (their stderr too); with -q
+	 * their output goes nowhere. Errors are printed once stderr is back. */
+	fflush(stdout);
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int saved_in = nul >= 0 ? redirect(0, nul) : -1;
 	int saved_out = quiet && nul >= 0 ? redirect(1, nul) : -1;
+	int saved_err = redirect(2, 1);
 	dg_str id;
 	int r = build_run(&o, &id, &e);
 	fflush(stdout);
+	fflush(stderr);
+	restore(2, saved_err);
 	restore(1, saved_out);
 	restore(0, saved_in);
 	if (nul >= 0)
