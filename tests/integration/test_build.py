@@ -214,3 +214,19 @@ def test_stdin_tar_escape_refused(b):
     assert r.returncode != 0 and "a path outside the directory" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert not pathlib.Path("/tmp/berth-build-evil").exists()
+
+
+def test_onbuild_triggers_and_heredocs(b):
+    ctx = context(b, f"FROM {BUSYBOX}\nONBUILD RUN echo trig > /trig\nONBUILD COPY f /f\n",
+                  {"f": "f-from-child\n"})
+    build(b, "-t", "base", ctx)
+    cfg = json.loads(b("image", "inspect", "base").stdout)[0]["Config"]
+    assert cfg["OnBuild"] == ["RUN echo trig > /trig", "COPY f /f"]
+    (ctx / "Dockerfile").write_text("FROM base\nRUN <<EOF\necho hd > /hd\nEOF\n"
+                                    "RUN cat <<EOF > /hd2\nline\nEOF\n")
+    r = build(b, "-t", "child", ctx)
+    assert "Executing 2 build triggers" in r.stdout
+    out = b("run", "--rm", "child", "cat", "/trig", "/f", "/hd", "/hd2").stdout
+    assert out == "trig\nf-from-child\nhd\nline\n"
+    cfg = json.loads(b("image", "inspect", "child").stdout)[0]["Config"]
+    assert not cfg.get("OnBuild")

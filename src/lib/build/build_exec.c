@@ -326,13 +326,46 @@ static int run_step(bctx *b, bstage *st, const df_instr *in, berr *e)
 	return 0;
 }
 
+/* The base image's ONBUILD triggers, run right after FROM as Docker does;
+ * the new image does not inherit them. */
+static int onbuild_triggers(bctx *b, bstage *st, berr *e)
+{
+	json_object *cfg = jobj(st->doc, "config"), *ob = jobj(cfg, "OnBuild");
+	if (!ob || !json_object_is_type(ob, json_type_array) || !json_object_array_length(ob))
+		return 0;
+	json_object_get(ob);
+	json_object_object_del(cfg, "OnBuild");
+	size_t n = json_object_array_length(ob);
+	bx_progress(b, " --> Executing %zu build trigger%s", n, n > 1 ? "s" : "");
+	int ret = 0;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		const char *t = json_object_get_string(json_object_array_get_idx(ob, i));
+		_cleanup_free_ char *data = xasprintf("FROM scratch\n%s\n", t ? t : "");
+		df_file *f = df_parse(data, strlen(data), "ONBUILD", e);
+		if (!f) {
+			ret = -1;
+			break;
+		}
+		const df_instr *in = f->stages[0].n_instrs == 2 ? &f->stages[0].instrs[1] : NULL;
+		if (!in || in->kind == DF_FROM || in->kind == DF_ONBUILD ||
+		    in->kind == DF_MAINTAINER)
+			ret =
+			    berr_set(e, EINVAL, "ONBUILD trigger \"%s\": not allowed", t ? t : "");
+		else if (run_step(b, st, in, e) < 0)
+			ret = berr_ctx(e, "ONBUILD trigger %s", in->original);
+		df_free(f);
+	}
+	json_object_put(ob);
+	return ret;
+}
+
 static int run_stage(bctx *b, size_t i, berr *e)
 {
 	const df_stage *s = &b->df->stages[i];
 	bstage *st = &b->stages[i];
 	b->step++;
 	bx_progress(b, "STEP %zu/%zu: %s", b->step, b->n_steps, s->instrs[0].original);
-	if (from_step(b, i, e) < 0)
+	if (from_step(b, i, e) < 0 || onbuild_triggers(b, st, e) < 0)
 		return berr_ctx(e, "step %zu/%zu %s", b->step, b->n_steps, s->instrs[0].original);
 	for (size_t j = 1; j < s->n_instrs; j++) {
 		const df_instr *in = &s->instrs[j];
