@@ -230,3 +230,22 @@ def test_onbuild_triggers_and_heredocs(b):
     assert out == "trig\nf-from-child\nhd\nline\n"
     cfg = json.loads(b("image", "inspect", "child").stdout)[0]["Config"]
     assert not cfg.get("OnBuild")
+
+
+def test_interrupted_run_step_cleans_up(b):
+    import signal
+    import subprocess
+    ctx = context(b, f"FROM {BUSYBOX}\nRUN echo started; sleep 60\n")
+    p = b.popen("build", ctx, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in p.stdout:
+            if line.strip() == "started":
+                break
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode != 0
+    assert "exited with status 130" in err, err

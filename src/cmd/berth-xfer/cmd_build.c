@@ -2,6 +2,7 @@
  * context from stdin is a tar (libarchive). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,16 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 #include "xfer.h"
+
+/* SIGINT/SIGTERM/SIGHUP: the build stops after the step it is in and
+ * cleans up (a second one ends the process at once). */
+static volatile sig_atomic_t cancelled;
+
+static void on_signal(int sig)
+{
+	cancelled = 1;
+	signal(sig, SIG_DFL);
+}
 
 static void progress(void *ctx, const char *line)
 {
@@ -82,6 +93,7 @@ int cmd_build(cli *c, int argc, char **argv)
 	char **tags = NULL, **args = NULL, **labels = NULL;
 	const char *file = NULL, *target = NULL, *iidfile = NULL, *network = NULL;
 	bool no_cache = false, quiet = false, pull = false;
+	char *sd = NULL, *initp = NULL; /* berth-init, next to us */
 	const flag_def defs[] = {
 	    {"tag", 't', FLAG_LIST, &tags, "Name the image (NAME[:TAG])", "list"},
 	    {"file", 'f', FLAG_STRING, &file,
@@ -145,6 +157,8 @@ int cmd_build(cli *c, int argc, char **argv)
 		context = tmp;
 	}
 	char **bargs = resolve_args(args);
+	sd = cli_self_dir();
+	initp = sd ? xasprintf("%s/berth-init", sd) : NULL;
 	build_opts o = {.root = c->root,
 			.run_root = c->run_root,
 			.context = context,
@@ -155,7 +169,13 @@ int cmd_build(cli *c, int argc, char **argv)
 			.target = target,
 			.no_cache = no_cache,
 			.host_network = network && !strcmp(network, "host"),
-			.progress = quiet ? NULL : progress};
+			.progress = quiet ? NULL : progress,
+			.cancel = &cancelled,
+			.init_path = initp && access(initp, X_OK) == 0 ? initp : NULL};
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART}, old[3];
+	const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+	for (int k = 0; k < 3; k++)
+		sigaction(sigs[k], &sa, &old[k]);
 	/* RUN steps read nothing and write to stdout (their stderr too); with -q
 	 * their output goes nowhere. Errors are printed once stderr is back. */
 	fflush(stdout);
@@ -165,6 +185,8 @@ int cmd_build(cli *c, int argc, char **argv)
 	int saved_err = redirect(2, 1);
 	dg_str id;
 	int r = build_run(&o, &id, &e);
+	for (int k = 0; k < 3; k++)
+		sigaction(sigs[k], &old[k], NULL);
 	fflush(stdout);
 	fflush(stderr);
 	restore(2, saved_err);
@@ -196,6 +218,8 @@ int cmd_build(cli *c, int argc, char **argv)
 	printf("%s\n", id.s);
 	rc = 0;
 done:
+	free(sd);
+	free(initp);
 	strv_free(tags);
 	strv_free(args);
 	strv_free(labels);

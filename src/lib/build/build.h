@@ -35,6 +35,12 @@ typedef struct build_opts {
 	const char *target;	 /* a stage name or index; NULL: the last */
 	bool no_cache;
 	bool host_network; /* RUN with the host's network; else none */
+	/* berth-init: RUN's PID 1 when given (it forwards signals, so an
+	 * interrupted build ends its step; without it a PID 1 ignores them) */
+	const char *init_path;
+	/* set (by a signal handler) to stop after the current step, cleaning up;
+	 * a RUN step meanwhile gets the signals the runtime forwards */
+	const volatile int *cancel;
 	build_progress_fn progress;
 	void *progress_ctx;
 	char **warnings; /* out: lines for the front end (strv, caller frees) */

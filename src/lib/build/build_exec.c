@@ -370,6 +370,9 @@ static int run_stage(bctx *b, size_t i, berr *e)
 	for (size_t j = 1; j < s->n_instrs; j++) {
 		const df_instr *in = &s->instrs[j];
 		b->step++;
+		if (b->o->cancel && *b->o->cancel)
+			return berr_set(e, EINTR, "interrupted before step %zu/%zu", b->step,
+					b->n_steps);
 		bx_progress(b, "STEP %zu/%zu: %s", b->step, b->n_steps, in->original);
 		if (run_step(b, st, in, e) < 0)
 			return berr_ctx(e, "step %zu/%zu %s", b->step, b->n_steps, in->original);

@@ -152,9 +152,10 @@ int bstep_run(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, b
 			   .entrypoint = "",
 			   .entrypoint_set = true,
 			   .env = extra,
-			   .network = b->o->host_network ? "host" : "none"};
+			   .network = b->o->host_network ? "host" : "none",
+			   .init = b->o->init_path != NULL};
 	char cid[65];
-	if (eng_create(b->g, &ro, NULL, cid, e) < 0)
+	if (eng_create(b->g, &ro, b->o->init_path, cid, e) < 0)
 		return -1;
 	_cleanup_free_ char *dir = eng_path(b->g, cid, ".");
 	_cleanup_free_ char *updir = eng_path(b->g, cid, "upper");
