@@ -249,3 +249,24 @@ def test_interrupted_run_step_cleans_up(b):
             p.wait()
     assert p.returncode != 0
     assert "exited with status 130" in err, err
+
+
+def test_config_instructions(b):
+    ctx = context(b, f"FROM {BUSYBOX}\nMAINTAINER A Name <a@example.com>\nCMD [\"inherited\"]\n"
+                     "FROM 0\nENTRYPOINT [\"/bin/echo\"]\nEXPOSE 80 53/UDP\nVOLUME /data\n"
+                     "STOPSIGNAL SIGINT\nLABEL \"a.b\"=\"x y\" c=d\n"
+                     "HEALTHCHECK --interval=30s --retries=2 CMD wget -q localhost\n"
+                     "SHELL [\"/bin/sh\", \"-ec\"]\nRUN echo $0 $- > /shell\n"
+                     "ONBUILD RUN echo later\n")
+    build(b, "-t", "cfg", ctx)
+    info = json.loads(b("image", "inspect", "cfg").stdout)[0]
+    cfg = info["Config"]
+    assert info["Author"] == "A Name <a@example.com>"
+    assert cfg["Entrypoint"] == ["/bin/echo"] and not cfg.get("Cmd")  # ENTRYPOINT drops it
+    assert set(cfg["ExposedPorts"]) == {"80/tcp", "53/udp"} and set(cfg["Volumes"]) == {"/data"}
+    assert cfg["StopSignal"] == "SIGINT" and cfg["Labels"] == {"a.b": "x y", "c": "d"}
+    assert cfg["Healthcheck"]["Test"] == ["CMD-SHELL", "wget -q localhost"]
+    assert cfg["Healthcheck"]["Interval"] == 30 * 10**9 and cfg["Healthcheck"]["Retries"] == 2
+    assert cfg["Shell"] == ["/bin/sh", "-ec"] and cfg["OnBuild"] == ["RUN echo later"]
+    out = b("run", "--rm", "--network", "none", "--entrypoint", "cat", "cfg", "/shell").stdout
+    assert out.split()[0] == "/bin/sh" and "e" in out.split()[1]
