@@ -153,7 +153,7 @@ def test_copy_flags_glob_add_tar_label_history(b):
         ti = tarfile.TarInfo("sub/t.txt")
         ti.size = len(data)
         t.addfile(ti, io.BytesIO(data))
-    ctx = context(b, f"FROM {BUSYBOX}\nCOPY --chown=1:2 --chmod=640 *.txt /g/\n"
+    ctx = context(b, f"FROM {BUSYBOX}\nARG MODE=640\nCOPY --chown=1:2 --chmod=$MODE *.txt /g/\n"
                      "ADD a.tgz /x/\nRUN echo r > /r\nENTRYPOINT [\"cat\"]\n",
                   {"a.txt": "a\n", "b.txt": "b\n", "c.md": "c\n"})
     (ctx / "a.tgz").write_bytes(buf.getvalue())

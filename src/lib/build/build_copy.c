@@ -97,8 +97,10 @@ static int copy_one(bctx *b, bool add, int src, int upper, int vfd, const char *
 		/* the directory's contents, as Docker */
 		_cleanup_close_ int d = bpath_mkparents(upper, vfd, dest, e);
 		struct stat before;
-		if (d < 0 || fstat(d, &before) < 0)
+		if (d < 0)
 			return -1;
+		if (fstat(d, &before) < 0)
+			return berr_sys(e, "stat %s", dest);
 		if (fs_copy_tree_owners(fd, d, &om, e) < 0)
 			return -1;
 		if (fchmod(d, before.st_mode & 07777) < 0 ||
@@ -113,8 +115,8 @@ static int copy_one(bctx *b, bool add, int src, int upper, int vfd, const char *
 	}
 	if (!S_ISREG(s.st_mode))
 		return berr_set(e, EINVAL, "%s: not a regular file or directory", path);
-	_cleanup_close_ int rfd = openat(fd, ".", O_RDONLY | O_CLOEXEC);
-	if (rfd < 0 && (rfd = fs_open_in_root(src, path, O_RDONLY, 0, e)) < 0)
+	_cleanup_close_ int rfd = fs_open_in_root(src, path, O_RDONLY, 0, e);
+	if (rfd < 0)
 		return -1;
 	if (add && bctx_is_tar(rfd)) {
 		_cleanup_close_ int d = bpath_mkparents(upper, vfd, dest, e);
@@ -192,6 +194,14 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 	if (in->n_args < 2)
 		return berr_set(e, EINVAL, "%s requires at least two arguments",
 				df_kind_name(in->kind));
+	/* --chown and --chmod take variables (as BuildKit) */
+	_cleanup_free_ char *chown_x = NULL, *chmod_x = NULL;
+	if (chown_spec && !(chown_spec = chown_x =
+				subst_word(chown_spec, b->df->escape, subst_env_lookup, env, e)))
+		return -1;
+	if (chmod_spec && !(chmod_spec = chmod_x =
+				subst_word(chmod_spec, b->df->escape, subst_env_lookup, env, e)))
+		return -1;
 	own o = {.mode = -1};
 	if (chmod_spec) {
 		char *end;
