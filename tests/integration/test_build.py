@@ -270,3 +270,16 @@ def test_config_instructions(b):
     assert cfg["Shell"] == ["/bin/sh", "-ec"] and cfg["OnBuild"] == ["RUN echo later"]
     out = b("run", "--rm", "--network", "none", "--entrypoint", "cat", "cfg", "/shell").stdout
     assert out.split()[0] == "/bin/sh" and "e" in out.split()[1]
+
+
+def test_from_scratch(b):
+    ctx = context(b, f"FROM {BUSYBOX} AS tools\nFROM scratch\nCOPY --from=tools /bin/busybox /busybox\n"
+                     "COPY f /data/f\nENTRYPOINT [\"/busybox\"]\n", {"f": "in-scratch\n"})
+    build(b, "-t", "scr", ctx)
+    info = json.loads(b("image", "inspect", "scr").stdout)[0]
+    assert len(info["RootFS"]["Layers"]) == 2
+    assert b("run", "--rm", "--network", "none", "scr", "cat", "/data/f").stdout == "in-scratch\n"
+    (ctx / "Dockerfile").write_text("FROM scratch\nLABEL only=config\n")
+    build(b, "-t", "empty", ctx)
+    info = json.loads(b("image", "inspect", "empty").stdout)[0]
+    assert info["Config"]["Labels"] == {"only": "config"} and not info["RootFS"].get("Layers")
