@@ -283,3 +283,15 @@ def test_from_scratch(b):
     build(b, "-t", "empty", ctx)
     info = json.loads(b("image", "inspect", "empty").stdout)[0]
     assert info["Config"]["Labels"] == {"only": "config"} and not info["RootFS"].get("Layers")
+
+
+def test_dockerfile_fifo_and_containerfile_first(b):
+    ctx = context(b, "FROM localhost/not-this-one\n")
+    (ctx / "Containerfile").write_text(f"FROM {BUSYBOX}\nLABEL from=containerfile\n")
+    build(b, "-t", "cf", ctx)
+    assert json.loads(b("image", "inspect", "cf").stdout)[0]["Config"]["Labels"] == \
+        {"from": "containerfile"}
+    os.unlink(ctx / "Containerfile")
+    os.mkfifo(ctx / ".dockerignore")  # never read (it would block)
+    r = build(b, ctx, check=False)
+    assert r.returncode != 0 and ".dockerignore: not a regular file" in r.stderr

@@ -431,6 +431,31 @@ static int final_labels(bctx *b, bstage *st, berr *e)
 	return 0;
 }
 
+/* A regular file of at most max bytes (a fifo or a device named Dockerfile
+ * is refused, never read): 0, 1 when it does not exist, -1. */
+static int read_small(int dirfd, const char *path, bool in_root, size_t max, char **data,
+		      size_t *len, berr *e)
+{
+	int fd = in_root ? fs_open_in_root(dirfd, path, O_RDONLY | O_NONBLOCK, 0, e)
+			 : openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && (in_root ? e->errnum : errno) == ENOENT)
+		return 1;
+	if (fd < 0)
+		return in_root ? -1 : berr_sys(e, "open %s", path);
+	struct stat st;
+	int r = -1;
+	if (fstat(fd, &st) < 0)
+		berr_sys(e, "stat %s", path);
+	else if (!S_ISREG(st.st_mode))
+		berr_set(e, EINVAL, "%s: not a regular file", path);
+	else if ((unsigned long long)st.st_size > max)
+		berr_set(e, EFBIG, "%s: larger than %zu bytes", path, max);
+	else
+		r = fs_read_fd(fd, data, len, e);
+	close(fd);
+	return r;
+}
+
 /* The Dockerfile's bytes: -f FILE, else Containerfile or Dockerfile in the
  * context. */
 static int read_dockerfile(bctx *b, int cfd, char **data, size_t *len, berr *e)
@@ -438,18 +463,15 @@ static int read_dockerfile(bctx *b, int cfd, char **data, size_t *len, berr *e)
 	if (b->o->file) {
 		const char *sl = strrchr(b->o->file, '/');
 		b->df_name = sl ? sl + 1 : b->o->file;
-		return fs_read_file_at(AT_FDCWD, b->o->file, data, len, e);
+		int r = read_small(AT_FDCWD, b->o->file, false, DF_MAX_BYTES, data, len, e);
+		return r == 1 ? berr_set(e, ENOENT, "%s: no such file", b->o->file) : r;
 	}
 	const char *names[] = {"Containerfile", "Dockerfile"};
 	for (size_t i = 0; i < 2; i++) {
-		int fd = fs_open_in_root(cfd, names[i], O_RDONLY, 0, e);
-		if (fd < 0 && e->errnum == ENOENT)
+		int r = read_small(cfd, names[i], true, DF_MAX_BYTES, data, len, e);
+		if (r == 1)
 			continue;
-		if (fd < 0)
-			return -1;
 		b->df_name = names[i];
-		int r = fs_read_fd(fd, data, len, e);
-		close(fd);
 		return r;
 	}
 	return berr_set(e, ENOENT, "%s: no Containerfile or Dockerfile in the context",
@@ -460,15 +482,11 @@ static ignore_matcher *read_ignore(int cfd, berr *e)
 {
 	const char *names[] = {".containerignore", ".dockerignore"};
 	for (size_t i = 0; i < 2; i++) {
-		int fd = fs_open_in_root(cfd, names[i], O_RDONLY, 0, e);
-		if (fd < 0 && e->errnum == ENOENT)
-			continue;
-		if (fd < 0)
-			return NULL;
 		char *data;
 		size_t len;
-		int r = fs_read_fd(fd, &data, &len, e);
-		close(fd);
+		int r = read_small(cfd, names[i], true, IGNORE_MAX_BYTES, &data, &len, e);
+		if (r == 1)
+			continue;
 		if (r < 0)
 			return NULL;
 		ignore_matcher *m = ignore_parse(data, len, names[i], e);
