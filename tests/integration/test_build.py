@@ -295,3 +295,14 @@ def test_dockerfile_fifo_and_containerfile_first(b):
     os.mkfifo(ctx / ".dockerignore")  # never read (it would block)
     r = build(b, ctx, check=False)
     assert r.returncode != 0 and ".dockerignore: not a regular file" in r.stderr
+
+
+def test_cache_after_image_prune(b):
+    ctx = context(b, f"FROM {BUSYBOX}\nRUN echo one > /one\nLABEL x=y\n")
+    build(b, "-t", "pr", ctx)
+    b("rmi", "pr")
+    b("image", "prune", "-f")
+    r = build(b, "-t", "pr", ctx)
+    assert " --> Using cache" not in r.stdout  # the images went, so did the cache
+    assert b("run", "--rm", "pr", "cat", "/one").stdout == "one\n"
+    assert len(list((b.root / "build-cache").iterdir())) == 2

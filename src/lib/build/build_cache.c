@@ -49,8 +49,11 @@ bool bcache_get(bctx *b, const bkey *k, dg_str *id)
 	if (!dg_valid(buf))
 		return false;
 	img_image im;
-	if (image_resolve(b->s, buf, &im, &ig) < 0)
+	if (image_resolve(b->s, buf, &im, &ig) < 0) {
+		if (ig.errnum == ENOENT)
+			unlink(path); /* its image was pruned: the entry is stale */
 		return false;
+	}
 	image_free(&im);
 	snprintf(id->s, sizeof(id->s), "%s", buf);
 	return true;
