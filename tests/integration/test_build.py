@@ -62,7 +62,7 @@ def test_multi_stage_args_env_workdir_user_cmd(b):
     ctx = context(b, MULTI, {"hello.txt": "hello\n"})
     r = build(b, "-t", "app", "--build-arg", "V=7", ctx)
     assert "STEP 3/10: RUN echo built-$V > /out.txt" in r.stdout
-    out = b("run", "--rm", "app").stdout.split()
+    out = b("run", "--rm", "--network", "none", "app").stdout.split()
     assert out == ["built-7", "hello", "hi", "/app", "1000", "Dockerfile", "hello.txt", "out.txt"]
     cfg = json.loads(b("image", "inspect", "app").stdout)[0]["Config"]
     assert cfg["WorkingDir"] == "/app" and cfg["User"] == "1000"
@@ -83,7 +83,7 @@ def test_cache_reuse_change_and_no_cache(b):
     cached = [s.split(":")[0] for s in steps if " --> Using cache" in s]
     assert cached == ["3/10", "5/10", "6/10", "7/10"]  # from COPY . . on: run again
     assert image_id(third) != first
-    assert b("run", "--rm", "app").stdout.split()[1] == "changed"
+    assert b("run", "--rm", "--network", "none", "app").stdout.split()[1] == "changed"
     fresh = build(b, "--no-cache", "-t", "app", ctx).stdout
     assert " --> Using cache" not in fresh
 
@@ -92,7 +92,7 @@ def test_dockerignore_excludes(b):
     ctx = context(b, f"FROM {BUSYBOX}\nCOPY . /c/\nCMD [\"ls\", \"-a\", \"/c\"]\n",
                   {"keep": "1", "secret.key": "2", ".dockerignore": "*.key\n"})
     build(b, "-t", "ign", ctx)
-    names = b("run", "--rm", "ign").stdout.split()
+    names = b("run", "--rm", "--network", "none", "ign").stdout.split()
     assert "keep" in names and "secret.key" not in names
 
 
@@ -101,7 +101,7 @@ def test_target_builds_only_that_stage(b):
                      f"FROM {BUSYBOX} AS two\nRUN false\n")
     r = build(b, "--target", "one", "-t", "one", ctx)
     assert "RUN false" not in r.stdout
-    assert b("run", "--rm", "one", "cat", "/one").stdout == "one\n"
+    assert b("run", "--rm", "--network", "none", "one", "cat", "/one").stdout == "one\n"
 
 
 def test_quiet_iidfile_and_stdin_tar(b):
@@ -116,7 +116,7 @@ def test_quiet_iidfile_and_stdin_tar(b):
     with open(tarp, "rb") as f:
         r = b("build", "-q", "--iidfile", iid, "-t", "fromtar", "-", stdin=f)
     assert r.stdout.strip() == iid.read_text() and r.stdout.startswith("sha256:")
-    assert b("run", "--rm", "fromtar", "cat", "/f").stdout == "from-tar\n"
+    assert b("run", "--rm", "--network", "none", "fromtar", "cat", "/f").stdout == "from-tar\n"
 
 
 @pytest.mark.parametrize("dockerfile,files,msg", [
@@ -158,11 +158,11 @@ def test_copy_flags_glob_add_tar_label_history(b):
                   {"a.txt": "a\n", "b.txt": "b\n", "c.md": "c\n"})
     (ctx / "a.tgz").write_bytes(buf.getvalue())
     build(b, "--label", "org.x=y", "-t", "flags", ctx)
-    out = b("run", "--rm", "--entrypoint", "sh", "flags", "-c",
+    out = b("run", "--rm", "--network", "none", "--entrypoint", "sh", "flags", "-c",
             "stat -c '%n %u %g %a' /g/*; ls /g; cat /x/sub/t.txt").stdout.split("\n")
     assert out[:2] == ["/g/a.txt 1 2 640", "/g/b.txt 1 2 640"] and "c.md" not in out
     assert "in-tar" in out
-    assert b("run", "--rm", "flags", "/r").stdout == "r\n"  # the ENTRYPOINT
+    assert b("run", "--rm", "--network", "none", "flags", "/r").stdout == "r\n"  # the ENTRYPOINT
     info = json.loads(b("image", "inspect", "flags").stdout)[0]
     assert info["Config"]["Labels"]["org.x"] == "y"
     hist = b("history", "--no-trunc", "flags").stdout
@@ -179,7 +179,7 @@ def test_symlinks_context_and_destination(b):
     (ctx / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN mkdir /real && ln -s /real /lnk\n"
                                     "COPY f /lnk/f\n")
     build(b, "-t", "lnk", ctx)
-    out = b("run", "--rm", "lnk", "sh", "-c", "cat /real/f; readlink /lnk").stdout
+    out = b("run", "--rm", "--network", "none", "lnk", "sh", "-c", "cat /real/f; readlink /lnk").stdout
     assert out == "f\n/real\n"
 
 
@@ -190,7 +190,7 @@ def test_arg_env_scoping(b):
     r = build(b, "-t", "scope", "--build-arg", "HTTP_PROXY=http://p:1",
               "--build-arg", "UNUSED=1", ctx)
     assert "UNUSED" in r.stderr and "not consumed" in r.stderr
-    assert b("run", "--rm", "scope", "cat", "/o").stdout == "global env [http://p:1]\n"
+    assert b("run", "--rm", "--network", "none", "scope", "cat", "/o").stdout == "global env [http://p:1]\n"
     hist = b("history", "--no-trunc", "scope").stdout
     assert "|2 G=global L=local /bin/sh -c" in hist and "p:1" not in hist
     cfg = json.loads(b("image", "inspect", "scope").stdout)[0]["Config"]
@@ -226,7 +226,7 @@ def test_onbuild_triggers_and_heredocs(b):
                                     "RUN cat <<EOF > /hd2\nline\nEOF\n")
     r = build(b, "-t", "child", ctx)
     assert "Executing 2 build triggers" in r.stdout
-    out = b("run", "--rm", "child", "cat", "/trig", "/f", "/hd", "/hd2").stdout
+    out = b("run", "--rm", "--network", "none", "child", "cat", "/trig", "/f", "/hd", "/hd2").stdout
     assert out == "trig\nf-from-child\nhd\nline\n"
     cfg = json.loads(b("image", "inspect", "child").stdout)[0]["Config"]
     assert not cfg.get("OnBuild")
@@ -304,5 +304,13 @@ def test_cache_after_image_prune(b):
     b("image", "prune", "-f")
     r = build(b, "-t", "pr", ctx)
     assert " --> Using cache" not in r.stdout  # the images went, so did the cache
-    assert b("run", "--rm", "pr", "cat", "/one").stdout == "one\n"
-    assert len(list((b.root / "build-cache").iterdir())) == 2
+    assert b("run", "--rm", "--network", "none", "pr", "cat", "/one").stdout == "one\n"
+
+
+def test_dockerfile_on_stdin(b):
+    ctx = context(b, "FROM localhost/not-this-one\n", {"f": "ctx-file\n"})
+    r = b("build", "-f", "-", "-t", "sin", ctx, input=f"FROM {BUSYBOX}\nCOPY f /f\n")
+    assert r.returncode == 0
+    assert b("run", "--rm", "--network", "none", "sin", "cat", "/f").stdout == "ctx-file\n"
+    r = b("build", "-f", "-", "-", input="", check=False)
+    assert r.returncode == 125 and "only one can be read" in r.stderr

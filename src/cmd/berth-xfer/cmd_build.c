@@ -94,10 +94,12 @@ int cmd_build(cli *c, int argc, char **argv)
 	const char *file = NULL, *target = NULL, *iidfile = NULL, *network = NULL;
 	bool no_cache = false, quiet = false, pull = false;
 	char *sd = NULL, *initp = NULL; /* berth-init, next to us */
+	char *df_data = NULL;		/* -f -: the Dockerfile read from stdin */
+	size_t df_len = 0;
 	const flag_def defs[] = {
 	    {"tag", 't', FLAG_LIST, &tags, "Name the image (NAME[:TAG])", "list"},
 	    {"file", 'f', FLAG_STRING, &file,
-	     "The Dockerfile (default CONTEXT/Containerfile, "
+	     "The Dockerfile (- for STDIN; default CONTEXT/Containerfile, "
 	     "CONTEXT/Dockerfile)",
 	     "FILE"},
 	    {"build-arg", 0, FLAG_LIST, &args,
@@ -133,6 +135,16 @@ int cmd_build(cli *c, int argc, char **argv)
 	berr e;
 	char *tmp = NULL;
 	const char *context = argv[i];
+	bool df_stdin = file && !strcmp(file, "-");
+	if (df_stdin && !strcmp(context, "-")) {
+		cli_failf(125, "build: -f - and a context on stdin: only one can be read");
+		goto done;
+	}
+	if (df_stdin && fs_read_fd(0, &df_data, &df_len, &e) < 0) {
+		berr_ctx(&e, "build: the Dockerfile on stdin");
+		cli_fail(125, &e);
+		goto done;
+	}
 	if (!strcmp(context, "-")) {
 		/* under the store (its filesystem, its permissions) */
 		_cleanup_free_ char *base = xasprintf("%s/build-tmp", c->root);
@@ -162,7 +174,9 @@ int cmd_build(cli *c, int argc, char **argv)
 	build_opts o = {.root = c->root,
 			.run_root = c->run_root,
 			.context = context,
-			.file = file,
+			.file = df_stdin ? NULL : file,
+			.file_data = df_data,
+			.file_len = df_len,
 			.build_args = bargs,
 			.labels = labels,
 			.tags = tags,
@@ -218,6 +232,7 @@ int cmd_build(cli *c, int argc, char **argv)
 	printf("%s\n", id.s);
 	rc = 0;
 done:
+	free(df_data);
 	free(sd);
 	free(initp);
 	strv_free(tags);

@@ -28,7 +28,9 @@ typedef void (*build_progress_fn)(void *ctx, const char *line);
 typedef struct build_opts {
 	const char *root, *run_root; /* the store, the runtime state */
 	const char *context;	     /* a directory */
-	const char *file;	 /* the Dockerfile (NULL: Containerfile, Dockerfile in context) */
+	const char *file;      /* the Dockerfile (NULL: Containerfile, Dockerfile in context) */
+	const char *file_data; /* or its bytes (`-f -`: the front end reads stdin) */
+	size_t file_len;
 	char *const *build_args; /* "K=V" or "K" (from the environment), may be NULL */
 	char *const *labels;	 /* "K=V", set on the final image */
 	char *const *tags;	 /* names the final image gets */

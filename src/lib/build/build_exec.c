@@ -460,6 +460,14 @@ static int read_small(int dirfd, const char *path, bool in_root, size_t max, cha
  * context. */
 static int read_dockerfile(bctx *b, int cfd, char **data, size_t *len, berr *e)
 {
+	if (b->o->file_data) {
+		if (b->o->file_len > DF_MAX_BYTES)
+			return berr_set(e, EFBIG, "the Dockerfile: larger than %u bytes",
+					DF_MAX_BYTES);
+		*data = xstrndup(b->o->file_data, b->o->file_len);
+		*len = b->o->file_len;
+		return 0;
+	}
 	if (b->o->file) {
 		const char *sl = strrchr(b->o->file, '/');
 		b->df_name = sl ? sl + 1 : b->o->file;
