@@ -314,3 +314,13 @@ def test_dockerfile_on_stdin(b):
     assert b("run", "--rm", "--network", "none", "sin", "cat", "/f").stdout == "ctx-file\n"
     r = b("build", "-f", "-", "-", input="", check=False)
     assert r.returncode == 125 and "only one can be read" in r.stderr
+
+
+def test_run_without_changes_is_an_empty_layer(b):
+    ctx = context(b, f"FROM {BUSYBOX}\nRUN true\nRUN mkdir /made\n")
+    build(b, "-t", "lay", ctx)
+    info = json.loads(b("image", "inspect", "lay").stdout)[0]
+    base = json.loads(b("image", "inspect", BUSYBOX).stdout)[0]
+    assert len(info["RootFS"]["Layers"]) == len(base["RootFS"]["Layers"]) + 1  # mkdir's only
+    hist = b("history", "--no-trunc", "lay").stdout.splitlines()
+    assert "0B" in next(h for h in hist if "/bin/sh -c true" in h)
