@@ -223,6 +223,7 @@ static int config_step(bctx *b, bstage *st, const df_instr *in, char **env, berr
 		json_object_put(doc);
 		if (r < 0 || bcache_put(b, &k, &id, e) < 0)
 			return -1;
+		bx_progress(b, " --> %.12s", dg_hex(id.s));
 	}
 	json_object *doc = bimg_doc(b, id.s, e);
 	if (!doc)
@@ -316,6 +317,8 @@ static int run_step(bctx *b, bstage *st, const df_instr *in, berr *e)
 		return -1;
 	if (cached)
 		bx_progress(b, " --> Using cache %s", dg_hex(id.s));
+	else
+		bx_progress(b, " --> %.12s", dg_hex(id.s));
 	json_object *doc = bimg_doc(b, id.s, e);
 	if (!doc)
 		return -1;
