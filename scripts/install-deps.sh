@@ -8,9 +8,11 @@
 #   install-deps.sh --build-only what `make` needs
 set -euo pipefail
 
-# build: compiler, pkg-config, the libraries berth links
-build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-dev
-	libcurl4-openssl-dev libssl-dev libzstd-dev libmnl-dev libnftables-dev)
+# build: compiler, pkg-config, the libraries berth links (libyaml: berth kube);
+# musl-tools builds berth-monitor and berth-init against musl (the Makefile
+# says why; without it they are static glibc)
+build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-dev libyaml-dev
+	libcurl4-openssl-dev libssl-dev libzstd-dev libmnl-dev libnftables-dev musl-tools)
 # demo: the bundled busybox image and the script that writes its config
 demo=(busybox-static python3)
 # tests: test runner, a busybox for bundles, peers and tools the tests drive
@@ -22,11 +24,12 @@ demo=(busybox-static python3)
 # scripts: tests/integration/test_cli_help.py; networking, docs/networking.md:
 # nftables (the tests list berth's table), aardvark-dns (names on user
 # networks), netavark (Podman's own network stack, its side of bench/net.sh),
-# iperf3, slirp4netns and passt (rootless), curl (published ports))
+# iperf3, slirp4netns and passt (rootless), curl (published ports); bpftrace:
+# bench/trace-start.sh)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap fuse-overlayfs tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
 	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish
-	nftables aardvark-dns netavark iperf3 slirp4netns passt curl)
+	nftables aardvark-dns netavark iperf3 slirp4netns passt curl bpftrace)
 
 want=("${build[@]}")
 case "${1:-}" in

@@ -399,3 +399,34 @@ def test_hook_closing_stdin_with_large_state(rtenv):
             {"path": "/bin/sh", "args": ["sh", "-c", f"cat > {out}"]}]}
     rtenv.rt("run", "--bundle", b, rtenv.cid(), timeout=30).ok()
     assert len(json.loads(out.read_text())["annotations"]) == 5000
+
+
+def test_state_seen_by_hooks_creating_then_running(rtenv):
+    """The state is recorded while the init still sets up (issue #16: off the
+    path of the start), so `state` must say "creating" until create (or run)
+    is done: a prestart hook asking sees "creating", `state` after create
+    "created", a poststart hook of `run` "running"."""
+    def hook(kind):
+        out = rtenv.path(f"{kind}.state")
+        cmd = " ".join(rtenv.rt_cmd("state", "$ID")) + f" > {out}"
+        return out, {"path": "/bin/sh", "args": ["sh", "-c", cmd],
+                     "env": [f"{MARK_VAR}={rtenv.mark}", "PATH=/bin:/usr/bin", f"ID={cid}"]}
+    for mode in ("create", "run"):
+        cid = rtenv.cid()
+        b = rtenv.bundle("sleep", "1")
+        pre_out, pre = hook("prestart")
+        post_out, post = hook("poststart")
+        with rtenv.config(b) as c:
+            c["hooks"] = {"prestart": [pre], "poststart": [post]}
+        if mode == "create":
+            rtenv.rt("create", "--bundle", b, cid).ok()
+            rtenv.track(rtenv.state(cid)["pid"])
+            assert json.loads(pre_out.read_text())["status"] == "creating"
+            assert rtenv.state(cid)["status"] == "created"
+            rtenv.rt("start", cid).ok()
+            rtenv.wait_status(cid, "stopped")
+            rtenv.rt("delete", cid).ok()
+        else:
+            rtenv.rt("run", "--bundle", b, cid).ok()
+            assert json.loads(pre_out.read_text())["status"] == "creating"
+        assert json.loads(post_out.read_text())["status"] == "running", mode

@@ -147,7 +147,8 @@ static _Noreturn void monitor_child(eng *g, const char *id, json_object *doc, bo
 		goto fail;
 	char cs[64];
 	snprintf(cs, sizeof(cs), "/proc/self/fd/%d/console.sock", dfd);
-	rt_create_opts o = {.bundle = dir, .console_socket = tty ? cs : NULL};
+	pid_t pid = 0;
+	rt_create_opts o = {.bundle = dir, .console_socket = tty ? cs : NULL, .pid_out = &pid};
 	if (rt_create(&g->rt, id, &o, &e) < 0)
 		goto fail;
 	/* the runtime's warnings (limits a rootless container cannot have, ...)
@@ -172,11 +173,6 @@ static _Noreturn void monitor_child(eng *g, const char *id, json_object *doc, bo
 		close(console);
 		unlinkat(dfd, "console.sock", 0);
 	}
-	rt_info info;
-	if (rt_info_get(&g->rt, id, &info, &e) < 0)
-		goto fail_kill;
-	pid_t pid = info.pid;
-	rt_info_clear(&info);
 	/* networks between create and start; the published ports' sockets
 	 * stay open in the monitor (above fd 8, inherited) while it runs */
 	eng_net_hold hold;
@@ -207,8 +203,22 @@ static _Noreturn void monitor_child(eng *g, const char *id, json_object *doc, bo
 	if (log->max_size)
 		snprintf(flags + fl, sizeof(flags) - (size_t)fl, "@%lld,%d",
 			 (long long)log->max_size, log->max_file);
-	/* the monitor says OK on fd 7 once it runs */
-	if (dup2(status_fd, 7) < 0)
+	/* OK now, before the exec of berth-monitor: berth attaches and starts
+	 * the container while the exec runs (glibc's start-up alone is most of
+	 * a millisecond on a VM, where its cpuid probing traps). SIGCHLD is
+	 * blocked first, and stays so across the exec: the init's exit waits,
+	 * pending, for the monitor's signalfd. The monitor accepts berth's
+	 * attach before it pumps any output (berth-monitor main). Its own "OK"
+	 * on fd 7 goes to /dev/null. */
+	if (access(mon, X_OK) < 0) {
+		berr_sys(&e, "%s", mon);
+		goto fail_kill;
+	}
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	if (fs_write_all(status_fd, "OK\n", 3) < 0 || dup2(nul, 7) < 0)
 		goto fail_sys_kill;
 	/* fd 8: the container's mount namespace, held by the monitor past the
 	 * init's exit so its teardown is not in the wait (berth-monitor) */
@@ -287,9 +297,20 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		monitor_child(g, id, doc, tty, open_stdin, rm, &log, sp[1], c->root);
 	}
 	close(sp[1]);
+	/* recorded while the monitor's child creates the container */
+	json_object *st;
+	json_object_object_get_ex(doc, "State", &st);
+	json_object_object_add(st, "MonitorPid", json_object_new_int(m));
+	json_object_object_add(st, "MonitorStart",
+			       json_object_new_int64((int64_t)eng_proc_start(m)));
+	json_object_object_add(st, "Status", json_object_new_string("created"));
+	json_object_object_add(st, "FinishedAt", json_object_new_string("0001-01-01T00:00:00Z"));
+	json_object_object_add(st, "ExitCode", json_object_new_int(0));
+	if (eng_save(g, id, doc, &e) < 0)
+		cli_fail(0, &e);
 	/* "W msg" lines (warnings, printed), then one status line: "OK" from the
-	 * monitor or "E errno msg" from the child (not EOF: the container's init
-	 * holds a copy until it execs) */
+	 * monitor's child just before it execs berth-monitor, or "E errno msg"
+	 * (not EOF: the container's init holds a copy until it execs) */
 	char msg[1300];
 	size_t got = 0;
 	for (;;) {
@@ -331,16 +352,6 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		json_object_put(doc);
 		return rc;
 	}
-	json_object *st;
-	json_object_object_get_ex(doc, "State", &st);
-	json_object_object_add(st, "MonitorPid", json_object_new_int(m));
-	json_object_object_add(st, "MonitorStart",
-			       json_object_new_int64((int64_t)eng_proc_start(m)));
-	json_object_object_add(st, "Status", json_object_new_string("created"));
-	json_object_object_add(st, "FinishedAt", json_object_new_string("0001-01-01T00:00:00Z"));
-	json_object_object_add(st, "ExitCode", json_object_new_int(0));
-	if (eng_save(g, id, doc, &e) < 0)
-		cli_fail(0, &e);
 	int sock = -1;
 	if (attach && (sock = ctr_attach_sock(g, id, &e)) < 0)
 		cli_fail(0, &e);
@@ -376,6 +387,10 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 		close(sock);
 		return 0;
 	}
+	/* run --rm: the sweeper of the removal is forked now, while the
+	 * container runs, not after its exit */
+	if (rm)
+		eng_trash_prefork(g);
 	/* docker run -it: ctrl-p,ctrl-q detaches (the monitor then cleans up) */
 	ctr_relay_opts ro = {.g = g, .id = id, .in = interactive, .tty = tty, .eof_closes = true};
 	if (interactive && tty)

@@ -49,6 +49,7 @@ static const cli_cmd commands[] = {
     {"load", cli_xfer, "Load images from a docker-archive or oci-archive"},
     {"save", cli_xfer, "Save images to a docker-archive or oci-archive"},
     {"system", cli_xfer, "Verify or clean the image store (check, prune)"},
+    {"kube", cli_xfer, "Read Kubernetes YAML (check)"},
     {"completion", cmd_completion, "Print a shell completion script (bash, zsh, fish)"},
     {"info", cmd_info, "Display system-wide information"},
     {"version", cmd_version, "Show the version information"},

@@ -36,6 +36,7 @@ typedef struct eng {
 	rt_ctx rt;
 	bool trash_pending; /* removed containers wait in .trash for eng_close */
 	int trash_lock;	    /* LOCK_SH of .trash.lock while ours wait or are swept */
+	int sweeper_fd;	    /* write end to a pre-forked sweeper (eng_trash_prefork) */
 } eng;
 
 /* Whether a remover has containers waiting in .trash or is sweeping them
@@ -105,6 +106,11 @@ int64_t eng_time_parse(const char *s);
 int eng_remove(eng *g, const char *id, bool volumes, berr *e);
 /* Fork the child that purges .trash if this process put anything there. */
 void eng_trash_flush(eng *g);
+/* Fork the sweeper now, at a moment the caller would wait anyway (run --rm
+ * while its container runs), not on the way out: it holds .trash.lock and
+ * waits; eng_trash_flush then only tells it to go (or, with nothing in
+ * .trash, to exit). */
+void eng_trash_prefork(eng *g);
 /* Purge .trash/NAME (tfd: .trash): runtime delete (cgroups, state) when
  * NAME is a container id, unmount its rootfs (a busy mount keeps it there,
  * never deleted through), rm -rf. */

@@ -168,8 +168,29 @@ static void trash_sweep(eng *g)
 		close(tfd);
 }
 
+/* In a fresh child: stdio on /dev/null (no copy of the caller's stdout
+ * keeps a pipe open for whoever reads it), its own session. */
+static void sweeper_detach(void)
+{
+	setsid();
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3 && nul >= 0; fd++)
+		dup2(nul, fd);
+}
+
+static void trash_hold(eng *g);
+
 void eng_trash_flush(eng *g)
 {
+	if (g->sweeper_fd >= 0) {
+		/* 'g': sweep; EOF: nothing to do */
+		if (g->trash_pending && write(g->sweeper_fd, "g", 1) != 1)
+			trash_sweep(g);
+		close(g->sweeper_fd);
+		g->sweeper_fd = -1;
+		g->trash_pending = false;
+		return;
+	}
 	if (!g->trash_pending)
 		return;
 	g->trash_pending = false;
@@ -180,16 +201,46 @@ void eng_trash_flush(eng *g)
 		return;
 	}
 	if (pid == 0) {
-		/* no copy of the caller's stdout keeping a pipe open for whoever
-		 * reads it; not waited for (berth exits right after a removal,
-		 * and init reaps the child then) */
-		setsid();
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		for (int fd = 0; fd < 3 && nul >= 0; fd++)
-			dup2(nul, fd);
+		/* not waited for (berth exits right after a removal, and init
+		 * reaps the child then) */
+		sweeper_detach();
 		trash_sweep(g);
 		_exit(0);
 	}
+}
+
+void eng_trash_prefork(eng *g)
+{
+	if (g->sweeper_fd >= 0)
+		return;
+	trash_hold(g); /* the child's copy keeps the lock until it is done */
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return; /* eng_trash_flush forks then */
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		sweeper_detach();
+		/* only what a sweep uses: the containers dir, the lock, the pipe
+		 * (not the caller's attach socket, terminal, ...) */
+		int keep[3] = {g->ctrs_fd, g->trash_lock, p[0]};
+		close(p[1]);
+		fs_close_all_but(keep, 3);
+		char c;
+		ssize_t n;
+		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR) {
+		}
+		if (n == 1)
+			trash_sweep(g);
+		_exit(0);
+	}
+	close(p[0]);
+	g->sweeper_fd = p[1];
 }
 
 /* The remover holds .trash.lock shared from before its first rename into

@@ -19,7 +19,7 @@
 eng *eng_open(const char *root, const char *run_root, berr *e)
 {
 	eng *g = xzalloc(sizeof(*g));
-	g->ctrs_fd = g->lock_fd = g->trash_lock = -1;
+	g->ctrs_fd = g->lock_fd = g->trash_lock = g->sweeper_fd = -1;
 	g->root = xstrdup(root);
 	g->ctrs = xasprintf("%s/containers", root);
 	g->rt_root = xasprintf("%s/runtime", run_root);

@@ -668,6 +668,8 @@ int rt_create(rt_ctx *c, const char *id, const rt_create_opts *o, berr *e)
 		r = until_ready(&ls, e);
 	if (r == 0)
 		r = write_pid_file(&ls, o->pid_file, e);
+	if (r == 0 && o->pid_out)
+		*o->pid_out = ls.pid;
 	if (r < 0 && ls.pid > 0) {
 		/* as run does: a container that failed after its init came
 		 * (a failing prestart, createRuntime or createContainer hook) is
@@ -719,6 +721,12 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		_cleanup_free_ char *st = launch_state_json(&ls.l, ls.pid, "created");
 		r = release_init(ls.sync[0], ls.s, st, e);
 	}
+	/* Running: the lock goes (state says "running" from here, also to the
+	 * poststart hooks), so state/kill/exec work meanwhile. */
+	if (r == 0) {
+		close(ls.dirfd);
+		ls.dirfd = -1;
+	}
 	if (r == 0 && ls.s->hooks.n[HOOK_POSTSTART]) {
 		/* a failure is a warning: the lifecycle goes on (runtime-spec) */
 		_cleanup_free_ char *st = launch_state_json(&ls.l, ls.pid, "running");
@@ -739,9 +747,6 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		launch_cleanup(&ls, id, false);
 		return 0;
 	}
-	/* No one else waits: drop the lock so state/kill/exec work meanwhile. */
-	close(ls.dirfd);
-	ls.dirfd = -1;
 	int status = 0;
 	if (ls.pty_master >= 0)
 		r = term_attach_and_wait(ls.pty_master, ls.pid, ls.pidfd, &status, e);

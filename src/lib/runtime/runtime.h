@@ -31,6 +31,7 @@ typedef struct rt_create_opts {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
+	pid_t *pid_out; /* if set: the init's pid, once created */
 } rt_create_opts;
 
 enum rt_status { RT_CREATING, RT_CREATED, RT_RUNNING, RT_STOPPED, RT_PAUSED };

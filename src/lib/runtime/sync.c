@@ -1,6 +1,7 @@
 #include "runtime/sync.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -48,11 +49,22 @@ int sync_recv(int sock, sync_msg *m, int *fd, berr *e)
 	if (fd)
 		*fd = -1;
 	ssize_t r;
-	do
+	bool reset = false;
+	for (;;) {
 		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
-	/* a peer that died with our last message unread resets the socket:
-	 * to the caller that is the same as its end of the conversation */
+		if (r < 0 && errno == EINTR)
+			continue;
+		/* A peer that died with our last message unread resets the
+		 * socket. The kernel reports that (once) before the messages
+		 * the peer sent first, which are still queued: an init's
+		 * error, sent just before it exited, comes after it. Only
+		 * with nothing queued is the reset the end of the talk. */
+		if (r < 0 && errno == ECONNRESET && !reset) {
+			reset = true;
+			continue;
+		}
+		break;
+	}
 	if (r < 0 && errno == ECONNRESET)
 		return 0;
 	if (r < 0)

@@ -287,3 +287,49 @@ char **fs_list_at(int at, const char *name, berr *e)
 	closedir(d);
 	return strvb_take(&v);
 }
+
+static bool kept(const int *keep, size_t n, long fd)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] == fd)
+			return true;
+	return false;
+}
+
+void fs_close_all_but(const int *keep, size_t n)
+{
+	/* ascending, the negatives and stdio out: a handful at most */
+	int k[16];
+	size_t m = 0;
+	for (size_t i = 0; i < n && m < ARRAY_SIZE(k); i++) {
+		if (keep[i] < 3)
+			continue;
+		size_t j = m++;
+		for (; j > 0 && k[j - 1] > keep[i]; j--)
+			k[j] = k[j - 1];
+		k[j] = keep[i];
+	}
+	unsigned lo = 3;
+	bool ok = true;
+	for (size_t i = 0; i < m && ok; i++) {
+		if ((unsigned)k[i] > lo)
+			ok = syscall(SYS_close_range, lo, (unsigned)k[i] - 1, 0U) == 0;
+		lo = (unsigned)k[i] + 1;
+	}
+	if (ok && syscall(SYS_close_range, lo, ~0U, 0U) == 0)
+		return;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int self = dirfd(d);
+	struct dirent *de;
+	/* closing while listing: what was read is not revisited */
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (*end || end == de->d_name || fd < 3 || fd == self || kept(keep, n, fd))
+			continue;
+		close((int)fd);
+	}
+	closedir(d);
+}

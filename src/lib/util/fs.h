@@ -62,5 +62,10 @@ char **fs_list_at(int at, const char *name, berr *e);
 
 /* Write all of buf (retrying short writes and EINTR). */
 int fs_write_all(int fd, const void *buf, size_t len);
+
+/* In a freshly forked child: close every fd from 3 up except the n in keep
+ * (at most 16; negative entries ignored), by close_range over the gaps (a walk of
+ * /proc/self/fd where close_range is refused). */
+void fs_close_all_but(const int *keep, size_t n);
 /* Read exactly len bytes; returns bytes read (< len only at EOF) or -1. */
 ssize_t fs_read_full(int fd, void *buf, size_t len);
