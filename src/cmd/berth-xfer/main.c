@@ -8,7 +8,7 @@ static const cli_cmd commands[] = {
     {"pull", cmd_pull, NULL},	  {"push", cmd_push, NULL},	{"login", cmd_login, NULL},
     {"logout", cmd_logout, NULL}, {"import", cmd_import, NULL}, {"load", cmd_load, NULL},
     {"save", cmd_save, NULL},	  {"system", cmd_system, NULL}, {"commit", cmd_commit, NULL},
-    {"export", cmd_export, NULL}, {"kube", cmd_kube, NULL},
+    {"export", cmd_export, NULL}, {"kube", cmd_kube, NULL},	{"build", cmd_build, NULL},
 };
 
 int main(int argc, char **argv)
@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 		i++;
 	if (i >= argc)
 		return cli_failf(125, "usage: berth-xfer [--root DIR] pull|push|login|logout|"
-				      "import|load|save|system|commit|export|kube ARGS...");
+				      "import|load|save|system|commit|export|kube|build ARGS...");
 	/* kube reads a file, never the store */
 	if (c.ui.mode == CLI_RUN && strcmp(argv[i], "kube") && cli_enter_store(&c) != 0)
 		return 125;

@@ -36,6 +36,7 @@ static const cli_cmd commands[] = {
     {"diff", cmd_diff, "Inspect changes to files or directories on a container's filesystem"},
     {"commit", cli_xfer, "Create a new image from a container's changes"},
     {"export", cli_xfer, "Export a container's filesystem as a tar archive"},
+    {"build", cli_xfer, "Build an image from a Dockerfile"},
     {"history", cmd_history, "Show the history of an image"},
     {"volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)"},
     {"network", cmd_network,

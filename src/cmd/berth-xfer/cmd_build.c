@@ -1,0 +1,242 @@
+/* berth build: a Dockerfile's image (src/lib/build/build.h). Here since the
+ * context from stdin is a tar (libarchive). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "build/build.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+#include "xfer.h"
+
+/* SIGINT/SIGTERM/SIGHUP: the build stops after the step it is in and
+ * cleans up (a second one ends the process at once). */
+static volatile sig_atomic_t cancelled;
+
+static void on_signal(int sig)
+{
+	cancelled = 1;
+	signal(sig, SIG_DFL);
+}
+
+static void progress(void *ctx, const char *line)
+{
+	(void)ctx;
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+/* "K" alone takes K's value from the environment (left out when unset). */
+static char **resolve_args(char **args)
+{
+	char **v = NULL;
+	for (size_t i = 0; args && args[i]; i++) {
+		if (strchr(args[i], '=')) {
+			strv_push(&v, args[i]);
+			continue;
+		}
+		const char *x = getenv(args[i]);
+		if (x) {
+			char *kv = xasprintf("%s=%s", args[i], x);
+			strv_push(&v, kv);
+			free(kv);
+		}
+	}
+	return v;
+}
+
+/* <root>/build-tmp when no other build uses it */
+static void rm_base(const char *root)
+{
+	_cleanup_free_ char *base = xasprintf("%s/build-tmp", root);
+	rmdir(base);
+}
+
+static int redirect(int fd, int to)
+{
+	int saved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (saved >= 0 && dup2(to, fd) < 0) {
+		close(saved);
+		return -1;
+	}
+	return saved;
+}
+
+static void restore(int fd, int saved)
+{
+	if (saved >= 0) {
+		dup2(saved, fd);
+		close(saved);
+	}
+}
+
+int cmd_build(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {
+	    "build",
+	    "[OPTIONS] CONTEXT",
+	    "Build an image from a Dockerfile",
+	    "Runs the Containerfile or Dockerfile of CONTEXT (a directory, or - for a tar on "
+	    "STDIN) step by step: RUN steps as containers (network none unless --network host), "
+	    "COPY/ADD from the context (less what .dockerignore excludes). Steps are cached: a "
+	    "step whose parent and inputs did not change reuses its image (--no-cache: not). "
+	    "Base images must be in the store (berth pull them first). Prints the image's ID.",
+	    "berth build -t app .\nberth build -f Containerfile.dev --build-arg V=2 -t app:dev .\n"
+	    "tar -c . | berth build -t app -",
+	    CLI_ARGS_NONE};
+	char **tags = NULL, **args = NULL, **labels = NULL;
+	const char *file = NULL, *target = NULL, *iidfile = NULL, *network = NULL;
+	bool no_cache = false, quiet = false, pull = false;
+	char *sd = NULL, *initp = NULL; /* berth-init, next to us */
+	char *df_data = NULL;		/* -f -: the Dockerfile read from stdin */
+	size_t df_len = 0;
+	const flag_def defs[] = {
+	    {"tag", 't', FLAG_LIST, &tags, "Name the image (NAME[:TAG])", "list"},
+	    {"file", 'f', FLAG_STRING, &file,
+	     "The Dockerfile (- for STDIN; default CONTEXT/Containerfile, "
+	     "CONTEXT/Dockerfile)",
+	     "FILE"},
+	    {"build-arg", 0, FLAG_LIST, &args,
+	     "Set a build-time variable (K=V, or K from the "
+	     "environment)",
+	     "list"},
+	    {"target", 0, FLAG_STRING, &target, "Build the stage named (and what it needs)",
+	     "STAGE"},
+	    {"no-cache", 0, FLAG_BOOL, &no_cache, "Do not use the cache", NULL},
+	    {"quiet", 'q', FLAG_BOOL, &quiet, "Print only the image ID", NULL},
+	    {"iidfile", 0, FLAG_STRING, &iidfile, "Write the image ID to the file", "FILE"},
+	    {"label", 0, FLAG_LIST, &labels, "Set a label on the image (K=V)", "list"},
+	    {"network", 0, FLAG_STRING, &network, "RUN's network: none (default) or host", "MODE"},
+	    {"pull", 0, FLAG_BOOL, &pull, "Pull the base images (not supported yet)", NULL},
+	    {0}};
+	int rc, i = cli_flags(c, &doc, defs, argc, argv, &rc);
+	if (i < 0)
+		goto done;
+	rc = 125;
+	if (argc - i != 1) {
+		cli_failf(125, "\"build\" requires exactly 1 argument: usage: berth build "
+			       "[OPTIONS] CONTEXT");
+		goto done;
+	}
+	if (pull) {
+		cli_failf(125, "build: --pull is not supported yet: berth pull the base images");
+		goto done;
+	}
+	if (network && strcmp(network, "none") && strcmp(network, "host")) {
+		cli_failf(125, "build: --network %s: only none and host are supported", network);
+		goto done;
+	}
+	berr e;
+	char *tmp = NULL;
+	const char *context = argv[i];
+	bool df_stdin = file && !strcmp(file, "-");
+	if (df_stdin && !strcmp(context, "-")) {
+		cli_failf(125, "build: -f - and a context on stdin: only one can be read");
+		goto done;
+	}
+	if (df_stdin && fs_read_fd(0, &df_data, &df_len, &e) < 0) {
+		berr_ctx(&e, "build: the Dockerfile on stdin");
+		cli_fail(125, &e);
+		goto done;
+	}
+	if (!strcmp(context, "-")) {
+		/* under the store (its filesystem, its permissions) */
+		_cleanup_free_ char *base = xasprintf("%s/build-tmp", c->root);
+		tmp = xasprintf("%s/stdin-XXXXXX", base);
+		int d = -1;
+		if ((mkdir(base, 0700) < 0 && errno != EEXIST) || !mkdtemp(tmp) ||
+		    (d = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			cli_failf(125, "build: make a temp dir: %s", strerror(errno));
+			free(tmp);
+			goto done;
+		}
+		int r = build_context_untar(0, d, 0, &e);
+		close(d);
+		if (r < 0) {
+			berr_ctx(&e, "build: the context on stdin");
+			cli_fail(125, &e);
+			fs_rm_rf_at(AT_FDCWD, tmp, &e);
+			rm_base(c->root);
+			free(tmp);
+			goto done;
+		}
+		context = tmp;
+	}
+	char **bargs = resolve_args(args);
+	sd = cli_self_dir();
+	initp = sd ? xasprintf("%s/berth-init", sd) : NULL;
+	build_opts o = {.root = c->root,
+			.run_root = c->run_root,
+			.context = context,
+			.file = df_stdin ? NULL : file,
+			.file_data = df_data,
+			.file_len = df_len,
+			.build_args = bargs,
+			.labels = labels,
+			.tags = tags,
+			.target = target,
+			.no_cache = no_cache,
+			.host_network = network && !strcmp(network, "host"),
+			.progress = quiet ? NULL : progress,
+			.cancel = &cancelled,
+			.init_path = initp && access(initp, X_OK) == 0 ? initp : NULL};
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART}, old[3];
+	const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+	for (int k = 0; k < 3; k++)
+		sigaction(sigs[k], &sa, &old[k]);
+	/* RUN steps read nothing and write to stdout (their stderr too); with -q
+	 * their output goes nowhere. Errors are printed once stderr is back. */
+	fflush(stdout);
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int saved_in = nul >= 0 ? redirect(0, nul) : -1;
+	int saved_out = quiet && nul >= 0 ? redirect(1, nul) : -1;
+	int saved_err = redirect(2, 1);
+	dg_str id;
+	int r = build_run(&o, &id, &e);
+	for (int k = 0; k < 3; k++)
+		sigaction(sigs[k], &old[k], NULL);
+	fflush(stdout);
+	fflush(stderr);
+	restore(2, saved_err);
+	restore(1, saved_out);
+	restore(0, saved_in);
+	if (nul >= 0)
+		close(nul);
+	for (size_t k = 0; o.warnings && o.warnings[k]; k++)
+		fprintf(stderr, "berth: warning: %s\n", o.warnings[k]);
+	strv_free(o.warnings);
+	strv_free(bargs);
+	if (tmp) {
+		berr ig;
+		fs_rm_rf_at(AT_FDCWD, tmp, &ig);
+		rm_base(c->root);
+		free(tmp);
+	}
+	if (r < 0) {
+		berr_ctx(&e, "build");
+		cli_fail(1, &e);
+		rc = 1;
+		goto done;
+	}
+	if (iidfile && fs_write_atomic(iidfile, id.s, strlen(id.s), 0644, false, &e) < 0) {
+		berr_ctx(&e, "build: --iidfile");
+		cli_fail(125, &e);
+		goto done;
+	}
+	printf("%s\n", id.s);
+	rc = 0;
+done:
+	free(df_data);
+	free(sd);
+	free(initp);
+	strv_free(tags);
+	strv_free(args);
+	strv_free(labels);
+	return rc;
+}

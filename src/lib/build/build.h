@@ -1,0 +1,57 @@
+/* The Dockerfile executor (`berth build`): a parsed Dockerfile (dockerfile.h)
+ * run step by step on images of the store, as Docker's classic builder does.
+ *
+ * Each stage the target needs runs in order. Every instruction of a stage
+ * makes an image (dangling until the end tags the result): config
+ * instructions change the config with an empty_layer history entry, RUN runs
+ * the step as a container of the engine (its upper directory becomes a layer
+ * when it changed anything), COPY/ADD write the sources into a fresh
+ * directory that becomes a layer. A step's cache key is a function of its
+ * parent image, its text after substitution, the build args in scope and for
+ * COPY/ADD the content copied (build_cache.c): a hit reuses the image the
+ * step made before.
+ *
+ * The library prints nothing: progress lines ("STEP 2/5: RUN make",
+ * " --> Using cache", " --> 3f2a...") go to the caller's callback; a RUN
+ * step's own output goes to the process's stdout and stderr (the front end
+ * arranges them). On error nothing is left behind (no container, mount,
+ * temp dir); the images earlier steps made stay (they are the cache). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "image/digest.h"
+#include "util/error.h"
+
+typedef void (*build_progress_fn)(void *ctx, const char *line);
+
+typedef struct build_opts {
+	const char *root, *run_root; /* the store, the runtime state */
+	const char *context;	     /* a directory */
+	const char *file;      /* the Dockerfile (NULL: Containerfile, Dockerfile in context) */
+	const char *file_data; /* or its bytes (`-f -`: the front end reads stdin) */
+	size_t file_len;
+	char *const *build_args; /* "K=V" or "K" (from the environment), may be NULL */
+	char *const *labels;	 /* "K=V", set on the final image */
+	char *const *tags;	 /* names the final image gets */
+	const char *target;	 /* a stage name or index; NULL: the last */
+	bool no_cache;
+	bool host_network; /* RUN with the host's network; else none */
+	/* berth-init: RUN's PID 1 when given (it forwards signals, so an
+	 * interrupted build ends its step; without it a PID 1 ignores them) */
+	const char *init_path;
+	/* set (by a signal handler) to stop after the current step, cleaning up;
+	 * a RUN step meanwhile gets the signals the runtime forwards */
+	const volatile int *cancel;
+	build_progress_fn progress;
+	void *progress_ctx;
+	char **warnings; /* out: lines for the front end (strv, caller frees) */
+} build_opts;
+
+/* Build; *id is the final image's ID. */
+int build_run(build_opts *o, dg_str *id, berr *e);
+
+/* Extract a tar (the `-` context on stdin) into the empty directory dirfd,
+ * safely: no entry is written outside it (absolute names, `..`, symlinks
+ * and hard links resolved in it), devices skipped, at most max_bytes. */
+int build_context_untar(int in_fd, int dirfd, unsigned long long max_bytes, berr *e);

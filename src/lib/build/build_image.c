@@ -1,0 +1,240 @@
+/* The executor's images: each step's result written to the store as an
+ * image (config, optional layer, manifest), and the read-only merged view
+ * of an image's layers (COPY --from, the checks of WORKDIR and COPY's
+ * destination). Crash safety as image_commit_layer's: blobs first, the
+ * index last, what was written removed again on failure. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "build/build_priv.h"
+#include "image/gc.h"
+#include "image/layerdiff.h"
+#include "image/manifest.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+
+static char *now_rfc3339(void)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char buf[64];
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return xstrdup(buf);
+}
+
+json_object *bimg_scratch_doc(void)
+{
+	json_object *d = json_object_new_object();
+	json_object_object_add(d, "architecture", json_object_new_string("amd64"));
+	json_object_object_add(d, "os", json_object_new_string("linux"));
+	json_object_object_add(d, "config", json_object_new_object());
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "type", json_object_new_string("layers"));
+	json_object_object_add(r, "diff_ids", json_object_new_array());
+	json_object_object_add(d, "rootfs", r);
+	json_object_object_add(d, "history", json_object_new_array());
+	return d;
+}
+
+json_object *bimg_doc(bctx *b, const char *id, berr *e)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	if (store_blob_read(b->s, id, &buf, &len, e) < 0)
+		return NULL;
+	json_object *c = json_tokener_parse(buf);
+	if (!c || !json_object_is_type(c, json_type_object)) {
+		json_object_put(c);
+		berr_set(e, EINVAL, "image %s: config is not a JSON object", id);
+		return NULL;
+	}
+	json_object *x;
+	if (!json_object_object_get_ex(c, "config", &x) ||
+	    !json_object_is_type(x, json_type_object))
+		json_object_object_add(c, "config", json_object_new_object());
+	if (!json_object_object_get_ex(c, "history", &x) ||
+	    !json_object_is_type(x, json_type_array))
+		json_object_object_add(c, "history", json_object_new_array());
+	return c;
+}
+
+void bimg_history(json_object *doc, const char *created_by, bool empty_layer)
+{
+	json_object *hist;
+	json_object_object_get_ex(doc, "history", &hist);
+	char *t = now_rfc3339();
+	json_object *h = json_object_new_object();
+	json_object_object_add(h, "created", json_object_new_string(t));
+	json_object_object_add(h, "created_by", json_object_new_string(created_by));
+	if (empty_layer)
+		json_object_object_add(h, "empty_layer", json_object_new_boolean(1));
+	json_object_array_add(hist, h);
+	json_object_object_add(doc, "created", json_object_new_string(t));
+	free(t);
+}
+
+static int blob_sink(void *ctx, const void *buf, size_t len, berr *e)
+{
+	return blob_write(ctx, buf, len, e);
+}
+
+static int put(img_store *s, const char *buf, const char *mt, img_desc *d, char ***wrote, berr *e)
+{
+	memset(d, 0, sizeof(*d));
+	if (store_blob_put(s, buf, strlen(buf), NULL, &d->digest, e) < 0)
+		return -1;
+	strv_push(wrote, dg_hex(d->digest.s));
+	d->media_type = xstrdup(mt);
+	d->size = (long long)strlen(buf);
+	return 0;
+}
+
+static int write_layer(img_store *s, int upper, bool stubs, img_desc *d, dg_str *diff_id, berr *e)
+{
+	blob_writer *w = blob_begin(s, NULL, e);
+	if (!w)
+		return -1;
+	ld_tar_opts t = {.compression = 1, .layer = true, .stubs = stubs ? ld_engine_stubs : NULL};
+	ld_sink sink = {.write = blob_sink, .ctx = w};
+	ld_tar_result r;
+	if (ld_tar(upper, &t, &sink, &r, e) < 0) {
+		blob_abort(w, false);
+		return berr_ctx(e, "the step's changes");
+	}
+	if (blob_commit(w, &d->digest, e) < 0)
+		return -1;
+	d->size = (long long)r.size;
+	d->media_type = xstrdup(MT_OCI_LAYER_GZIP);
+	*diff_id = r.diff_id;
+	return 0;
+}
+
+int bimg_write(bctx *b, const char *parent, json_object *doc, int upper, bool stubs, dg_str *id,
+	       berr *e)
+{
+	img_store *s = b->s;
+	if (store_lock_shared(s, e) < 0)
+		return -1;
+	img_image pim = {0};
+	img_desc layer = {0}, cd = {0}, md = {0};
+	img_desc *descs = NULL;
+	char **wrote = NULL, **layers = NULL;
+	char *man = NULL;
+	dg_str diff_id;
+	int ret = -1;
+	size_t n = 0;
+	if (parent) {
+		if (image_resolve(s, parent, &pim, e) < 0)
+			goto out;
+		n = pim.rec.n_layers;
+	}
+	descs = xzalloc(sizeof(img_desc) * (n + 1));
+	for (size_t i = 0; i < n; i++) {
+		const img_layer_rec *l = &pim.rec.layers[i];
+		descs[i].digest = l->digest;
+		descs[i].size = l->size;
+		descs[i].media_type = l->media_type ? l->media_type : (char *)MT_OCI_LAYER_GZIP;
+	}
+	if (upper >= 0) {
+		if (write_layer(s, upper, stubs, &layer, &diff_id, e) < 0)
+			goto out;
+		strv_push(&wrote, dg_hex(layer.digest.s));
+		strv_push(&layers, dg_hex(diff_id.s));
+		json_object *rootfs, *ids;
+		if (!json_object_object_get_ex(doc, "rootfs", &rootfs) ||
+		    !json_object_object_get_ex(rootfs, "diff_ids", &ids) ||
+		    !json_object_is_type(ids, json_type_array)) {
+			berr_set(e, EINVAL, "image config has no rootfs.diff_ids");
+			goto out;
+		}
+		json_object_array_add(ids, json_object_new_string(diff_id.s));
+		descs[n++] = layer;
+	}
+	const char *cfg = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (put(s, cfg, MT_OCI_CONFIG, &cd, &wrote, e) < 0)
+		goto out;
+	man = manifest_build_oci(&cd, descs, n);
+	if (put(s, man, MT_OCI_MANIFEST, &md, &wrote, e) < 0 ||
+	    image_commit(s, md.digest.s, NULL, NULL, id, e) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(descs);
+	free(man);
+	desc_free(&layer);
+	desc_free(&cd);
+	desc_free(&md);
+	if (parent)
+		image_free(&pim);
+	store_unlock(s);
+	if (ret < 0) {
+		berr ig;
+		store_discard(s, wrote, strv_len(wrote), layers, strv_len(layers), &ig);
+	}
+	strv_free(wrote);
+	strv_free(layers);
+	return ret;
+}
+
+int bimg_view(bctx *b, const char *id, int *fd, char **mnt, berr *e)
+{
+	*fd = -1;
+	*mnt = NULL;
+	if (!id)
+		return 0;
+	img_image im;
+	if (image_resolve(b->s, id, &im, e) < 0)
+		return -1;
+	int ret = -1;
+	if (im.n_layers == 0) {
+		ret = 0;
+	} else if (im.n_layers == 1) {
+		if ((*fd = open(im.layer_dirs[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			berr_sys(e, "open %s", im.layer_dirs[0]);
+		else
+			ret = 0;
+	} else {
+		/* two or more lowers and no upper: a read-only overlay */
+		_cleanup_free_ char *name = bx_tmpname(b, "view");
+		char *path = xasprintf("%s/%s", b->tmp, name);
+		_cleanup_free_ char *lower = image_lowerdir(&im);
+		_cleanup_free_ char *opts = xasprintf("lowerdir=%s", lower);
+		if (mkdir(path, 0700) < 0) {
+			berr_sys(e, "mkdir %s", path);
+			free(path);
+		} else if (mount("overlay", path, "overlay", MS_RDONLY, opts) < 0) {
+			berr_sys(e, "mount the layers of %s", id);
+			rmdir(path);
+			free(path);
+		} else if ((*fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			berr_sys(e, "open %s", path);
+			umount2(path, MNT_DETACH);
+			rmdir(path);
+			free(path);
+		} else {
+			*mnt = path;
+			ret = 0;
+		}
+	}
+	image_free(&im);
+	return ret;
+}
+
+void bimg_view_close(int fd, char *mnt)
+{
+	if (fd >= 0)
+		close(fd);
+	if (mnt) {
+		umount2(mnt, MNT_DETACH);
+		rmdir(mnt);
+		free(mnt);
+	}
+}
