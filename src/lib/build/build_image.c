@@ -14,20 +14,12 @@
 
 #include "build/build_priv.h"
 #include "image/gc.h"
+#include "image/image_commit.h"
 #include "image/layerdiff.h"
 #include "image/manifest.h"
 #include "util/cleanup.h"
+#include "util/timefmt.h"
 #include "util/xalloc.h"
-
-static char *now_rfc3339(void)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char buf[64];
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
-}
 
 json_object *bimg_scratch_doc(void)
 {
@@ -69,7 +61,7 @@ void bimg_history(json_object *doc, const char *created_by, bool empty_layer)
 {
 	json_object *hist;
 	json_object_object_get_ex(doc, "history", &hist);
-	char *t = now_rfc3339();
+	char *t = time_rfc3339(time(NULL));
 	json_object *h = json_object_new_object();
 	json_object_object_add(h, "created", json_object_new_string(t));
 	json_object_object_add(h, "created_by", json_object_new_string(created_by));
@@ -80,40 +72,10 @@ void bimg_history(json_object *doc, const char *created_by, bool empty_layer)
 	free(t);
 }
 
-static int blob_sink(void *ctx, const void *buf, size_t len, berr *e)
-{
-	return blob_write(ctx, buf, len, e);
-}
-
-static int put(img_store *s, const char *buf, const char *mt, img_desc *d, char ***wrote, berr *e)
-{
-	memset(d, 0, sizeof(*d));
-	if (store_blob_put(s, buf, strlen(buf), NULL, &d->digest, e) < 0)
-		return -1;
-	strv_push(wrote, dg_hex(d->digest.s));
-	d->media_type = xstrdup(mt);
-	d->size = (long long)strlen(buf);
-	return 0;
-}
-
 static int write_layer(img_store *s, int upper, bool stubs, img_desc *d, dg_str *diff_id, berr *e)
 {
-	blob_writer *w = blob_begin(s, NULL, e);
-	if (!w)
-		return -1;
 	ld_tar_opts t = {.compression = 1, .layer = true, .stubs = stubs ? ld_engine_stubs : NULL};
-	ld_sink sink = {.write = blob_sink, .ctx = w};
-	ld_tar_result r;
-	if (ld_tar(upper, &t, &sink, &r, e) < 0) {
-		blob_abort(w, false);
-		return berr_ctx(e, "the step's changes");
-	}
-	if (blob_commit(w, &d->digest, e) < 0)
-		return -1;
-	d->size = (long long)r.size;
-	d->media_type = xstrdup(MT_OCI_LAYER_GZIP);
-	*diff_id = r.diff_id;
-	return 0;
+	return image_layer_blob(s, upper, &t, "the step's changes", d, diff_id, e);
 }
 
 int bimg_write(bctx *b, const char *parent, json_object *doc, int upper, bool stubs, dg_str *id,
@@ -159,10 +121,10 @@ int bimg_write(bctx *b, const char *parent, json_object *doc, int upper, bool st
 	}
 	const char *cfg = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
 								  JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (put(s, cfg, MT_OCI_CONFIG, &cd, &wrote, e) < 0)
+	if (image_doc_blob(s, cfg, MT_OCI_CONFIG, &cd, &wrote, e) < 0)
 		goto out;
 	man = manifest_build_oci(&cd, descs, n);
-	if (put(s, man, MT_OCI_MANIFEST, &md, &wrote, e) < 0 ||
+	if (image_doc_blob(s, man, MT_OCI_MANIFEST, &md, &wrote, e) < 0 ||
 	    image_commit(s, md.digest.s, NULL, NULL, id, e) < 0)
 		goto out;
 	ret = 0;

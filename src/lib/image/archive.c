@@ -18,19 +18,10 @@
 #include "image/unpack.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/timefmt.h"
 #include "util/xalloc.h"
 
 #define BUF_SIZE (1 << 20)
-
-static char *now_rfc3339(void)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char buf[64];
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
-}
 
 /* Store `buf` as a blob (its hex noted in *wrote) and fill a descriptor. */
 static int put_desc(img_store *s, const char *buf, size_t len, const char *mt, img_desc *d,
@@ -163,7 +154,7 @@ out:
 static char *import_config(const dg_str *dp)
 {
 	dg_str diff = *dp;
-	_cleanup_free_ char *created = now_rfc3339();
+	_cleanup_free_ char *created = time_rfc3339(time(NULL));
 	json_object *c = json_object_new_object();
 	json_object_object_add(c, "created", json_object_new_string(created));
 	json_object_object_add(c, "architecture", json_object_new_string("amd64"));

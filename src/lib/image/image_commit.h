@@ -7,6 +7,7 @@
 
 #include "image/image.h"
 #include "image/layerdiff.h"
+#include "image/manifest.h"
 
 /* Docker's --change instructions applied to an image config's "config"
  * object: CMD, ENTRYPOINT (JSON or shell form; ENTRYPOINT drops the
@@ -36,6 +37,15 @@ typedef struct img_commit_opts {
  * anything is written; on failure what was written is removed again, and a
  * kill -9 leaves only unreferenced blobs (garbage for system prune). */
 int image_commit_layer(img_store *s, const img_commit_opts *o, dg_str *id, berr *e);
+
+/* The pieces, for other writers of images (the build executor): the upper
+ * directory as a layer blob (ld_tar with t; `what` names it in errors),
+ * and a JSON document (config, manifest) as a blob whose hex digest is
+ * appended to *wrote (what to discard on a later failure). */
+int image_layer_blob(img_store *s, int upper, const ld_tar_opts *t, const char *what, img_desc *d,
+		     dg_str *diff_id, berr *e);
+int image_doc_blob(img_store *s, const char *buf, const char *mt, img_desc *d, char ***wrote,
+		   berr *e);
 
 /* One line of `docker history`, newest first. */
 typedef struct img_hist {

@@ -11,17 +11,8 @@
 #include "image/image_commit.h"
 #include "image/manifest.h"
 #include "util/cleanup.h"
+#include "util/timefmt.h"
 #include "util/xalloc.h"
-
-static char *rfc3339(long long when)
-{
-	time_t t = (time_t)when;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char buf[64];
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
-}
 
 static int blob_sink(void *ctx, const void *buf, size_t len, berr *e)
 {
@@ -50,7 +41,7 @@ static char *new_config(img_store *s, const img_commit_opts *o, const img_image 
 		berr_set(e, EINVAL, "image %s: config is not a JSON object", parent->rec.id.s);
 		return NULL;
 	}
-	char *created = rfc3339(o->clamp ? o->epoch : (long long)time(NULL));
+	char *created = time_rfc3339(o->clamp ? (time_t)o->epoch : time(NULL));
 	json_object *cfg, *rootfs, *ids, *hist;
 	if (!json_object_object_get_ex(c, "config", &cfg) ||
 	    !json_object_is_type(cfg, json_type_object)) {
@@ -93,7 +84,8 @@ out:
 	return ret;
 }
 
-static int put(img_store *s, const char *buf, const char *mt, img_desc *d, char ***wrote, berr *e)
+int image_doc_blob(img_store *s, const char *buf, const char *mt, img_desc *d, char ***wrote,
+		   berr *e)
 {
 	memset(d, 0, sizeof(*d));
 	if (store_blob_put(s, buf, strlen(buf), NULL, &d->digest, e) < 0)
@@ -104,12 +96,29 @@ static int put(img_store *s, const char *buf, const char *mt, img_desc *d, char 
 	return 0;
 }
 
-static int write_layer(img_store *s, const img_commit_opts *o, img_desc *d, dg_str *diff_id,
-		       berr *e)
+int image_layer_blob(img_store *s, int upper, const ld_tar_opts *t, const char *what, img_desc *d,
+		     dg_str *diff_id, berr *e)
 {
 	blob_writer *w = blob_begin(s, NULL, e);
 	if (!w)
 		return -1;
+	ld_sink sink = {.write = blob_sink, .ctx = w};
+	ld_tar_result r;
+	if (ld_tar(upper, t, &sink, &r, e) < 0) {
+		blob_abort(w, false);
+		return berr_ctx(e, "%s", what);
+	}
+	if (blob_commit(w, &d->digest, e) < 0)
+		return -1;
+	d->size = (long long)r.size;
+	d->media_type = xstrdup(layer_mt(t->compression));
+	*diff_id = r.diff_id;
+	return 0;
+}
+
+static int write_layer(img_store *s, const img_commit_opts *o, img_desc *d, dg_str *diff_id,
+		       berr *e)
+{
 	ld_tar_opts t = {.compression = o->compression,
 			 .layer = true,
 			 .clamp = o->clamp,
@@ -119,18 +128,7 @@ static int write_layer(img_store *s, const img_commit_opts *o, img_desc *d, dg_s
 			 .gids = o->gids,
 			 .n_uids = o->n_uids,
 			 .n_gids = o->n_gids};
-	ld_sink sink = {.write = blob_sink, .ctx = w};
-	ld_tar_result r;
-	if (ld_tar(o->upper, &t, &sink, &r, e) < 0) {
-		blob_abort(w, false);
-		return berr_ctx(e, "the container's changes");
-	}
-	if (blob_commit(w, &d->digest, e) < 0)
-		return -1;
-	d->size = (long long)r.size;
-	d->media_type = xstrdup(layer_mt(o->compression));
-	*diff_id = r.diff_id;
-	return 0;
+	return image_layer_blob(s, o->upper, &t, "the container's changes", d, diff_id, e);
 }
 
 int image_commit_layer(img_store *s, const img_commit_opts *o, dg_str *id, berr *e)
@@ -158,7 +156,7 @@ int image_commit_layer(img_store *s, const img_commit_opts *o, dg_str *id, berr 
 	strv_push(&wrote, dg_hex(layer.digest.s));
 	strv_push(&layers, dg_hex(diff_id.s));
 	if (!(cfg = new_config(s, o, &parent, &diff_id, e)) ||
-	    put(s, cfg, MT_OCI_CONFIG, &cd, &wrote, e) < 0)
+	    image_doc_blob(s, cfg, MT_OCI_CONFIG, &cd, &wrote, e) < 0)
 		goto out;
 	size_t n = parent.rec.n_layers;
 	descs = xzalloc(sizeof(img_desc) * (n + 1));
@@ -170,7 +168,7 @@ int image_commit_layer(img_store *s, const img_commit_opts *o, dg_str *id, berr 
 	}
 	descs[n] = layer;
 	man = manifest_build_oci(&cd, descs, n + 1);
-	if (put(s, man, MT_OCI_MANIFEST, &md, &wrote, e) < 0 ||
+	if (image_doc_blob(s, man, MT_OCI_MANIFEST, &md, &wrote, e) < 0 ||
 	    image_commit(s, md.digest.s, name, NULL, id, e) < 0)
 		goto out;
 	ret = 0;
