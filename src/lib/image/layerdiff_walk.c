@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "image/layerdiff.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 #define DIR_FLAGS  (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -55,41 +56,12 @@ static int cmp_str(const void *a, const void *b)
 /* The sorted names of directory fd (without . and ..). */
 static int list_dir(int fd, char ***names, size_t *n, berr *e)
 {
-	int own = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (own < 0)
-		return berr_sys(e, "open directory");
-	DIR *d = fdopendir(own);
-	if (!d) {
-		close(own);
-		return berr_sys(e, "fdopendir");
-	}
-	size_t cap = 0;
-	*names = NULL;
-	*n = 0;
-	struct dirent *de;
-	for (;;) {
-		errno = 0;
-		if (!(de = readdir(d)))
-			break;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*names = xreallocarray(*names, cap, sizeof(char *));
-		}
-		(*names)[(*n)++] = xstrdup(de->d_name);
-	}
-	int err = errno;
-	closedir(d);
-	if (err) {
-		for (size_t i = 0; i < *n; i++)
-			free((*names)[i]);
-		free(*names);
-		*names = NULL;
+	*names = fs_list_at(fd, ".", e);
+	if (!*names) {
 		*n = 0;
-		errno = err;
-		return berr_sys(e, "read directory");
+		return -1;
 	}
+	*n = strv_len(*names);
 	if (*n)
 		qsort(*names, *n, sizeof(char *), cmp_str);
 	return 0;

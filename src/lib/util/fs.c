@@ -281,11 +281,23 @@ char **fs_list_at(int at, const char *name, berr *e)
 	}
 	strv_builder v = strvb_from(xzalloc(sizeof(char *)));
 	struct dirent *de;
-	while ((de = readdir(d)))
+	for (;;) {
+		errno = 0;
+		if (!(de = readdir(d)))
+			break;
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			strvb_push(&v, de->d_name);
+	}
+	int err = errno;
 	closedir(d);
-	return strvb_take(&v);
+	char **names = strvb_take(&v);
+	if (err) {
+		strv_free(names);
+		errno = err;
+		berr_sys(e, "read directory %s", name);
+		return NULL;
+	}
+	return names;
 }
 
 static bool kept(const int *keep, size_t n, long fd)
