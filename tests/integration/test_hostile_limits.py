@@ -299,8 +299,12 @@ def big_oci(tmp):
 def test_signal_mid_unpack_leaves_no_half_layer(tmp, berth, sig):
     oci, diff = big_oci(tmp)
     tmpdir = berth.store() / "tmp"
+    # SIGINT as a ^C on a terminal finds it: at its default action (a test
+    # run started as a background job of a shell without job control has it
+    # ignored, and berth keeps what it was started with, as programs do)
     p = subprocess.Popen([str(binary("berth")), "--root", str(berth.root), "load", "-i", str(oci)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # wait until the unpack directory holds some files, then interrupt
         def started():
