@@ -196,6 +196,20 @@ static int mark_needed(bctx *b, size_t target, berr *e)
 }
 
 /* A step that only changes the config: cached by its text. */
+
+/* The stage goes on from image id: its config is the stage's now. */
+static int stage_take(bctx *b, bstage *st, const dg_str *id, berr *e)
+{
+	json_object *doc = bimg_doc(b, id->s, e);
+	if (!doc)
+		return -1;
+	json_object_put(st->doc);
+	st->doc = doc;
+	free(st->image);
+	st->image = xstrdup(id->s);
+	return 0;
+}
+
 static int config_step(bctx *b, bstage *st, const df_instr *in, char **env, berr *e)
 {
 	_cleanup_free_ char *text =
@@ -225,13 +239,8 @@ static int config_step(bctx *b, bstage *st, const df_instr *in, char **env, berr
 			return -1;
 		bx_progress(b, " --> %.12s", dg_hex(id.s));
 	}
-	json_object *doc = bimg_doc(b, id.s, e);
-	if (!doc)
+	if (stage_take(b, st, &id, e) < 0)
 		return -1;
-	json_object_put(st->doc);
-	st->doc = doc;
-	free(st->image);
-	st->image = xstrdup(id.s);
 	if (in->kind == DF_CMD)
 		st->cmd_set = true;
 	return 0;
@@ -319,14 +328,7 @@ static int run_step(bctx *b, bstage *st, const df_instr *in, berr *e)
 		bx_progress(b, " --> Using cache %s", dg_hex(id.s));
 	else
 		bx_progress(b, " --> %.12s", dg_hex(id.s));
-	json_object *doc = bimg_doc(b, id.s, e);
-	if (!doc)
-		return -1;
-	json_object_put(st->doc);
-	st->doc = doc;
-	free(st->image);
-	st->image = xstrdup(id.s);
-	return 0;
+	return stage_take(b, st, &id, e);
 }
 
 /* The base image's ONBUILD triggers, run right after FROM as Docker does;
