@@ -18,7 +18,8 @@ bin=$PWD/build/release/bin
 work=$(mktemp -d /tmp/berth-trace.XXXXXX)
 export BERTH_RUNROOT=$work/run
 cleanup() {
-	pkill -INT -f "bpftrace $work" 2>/dev/null || true
+	set +e # every step runs (a grep finding no mount fails under pipefail)
+	pkill -INT -f "bpftrace $work" 2>/dev/null
 	for id in $("$bin/berth" --root "$work/store" ps -aq 2>/dev/null); do
 		"$bin/berth" --root "$work/store" rm -f "$id" >/dev/null 2>&1 || true
 	done
