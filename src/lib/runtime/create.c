@@ -150,7 +150,7 @@ typedef struct launch_state {
 	cgroup_join cgj;
 	launch_cg_late late; /* the v1 cgroups, made after the clone */
 	pid_t holder;	     /* run: the mount namespace's holder, or -1 */
-	int holder_order;    /* its pipe (ns_holder_start) */
+	int holder_order;    /* our end of its socketpair (ns_holder_start) */
 	seccomp_prog sec;
 } launch_state;
 
@@ -515,8 +515,6 @@ static void warn_unused_label(rt_ctx *c, const char *field, const char *label, b
 	strv_push(&c->warnings, w);
 }
 
-/* cgroup (created and limited), seccomp (compiled here, installed by the
- * init), LSM (detected here, applied by the init). */
 /* Right after the clone, on this CPU while the init mounts its root on
  * the other: the v1 cgroups (a mkdir and its kernfs files per hierarchy,
  * the dearest part of a start on a hybrid host) and their limits, then
@@ -540,6 +538,8 @@ static int late_cgroups(rt_ctx *c, launch_state *ls, berr *e)
 	return 0; /* a gone init: until_ready reads why */
 }
 
+/* cgroup (created and limited), seccomp (compiled here, installed by the
+ * init), LSM (detected here, applied by the init). */
 static int setup_confinement(rt_ctx *c, launch_state *ls, const char *id, berr *e)
 {
 	const spec *s = ls->s;
