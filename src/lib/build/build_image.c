@@ -85,25 +85,12 @@ int bimg_write(bctx *b, const char *parent, json_object *doc, int upper, bool st
 	if (store_lock_shared(s, e) < 0)
 		return -1;
 	img_image pim = {0};
-	img_desc layer = {0}, cd = {0}, md = {0};
-	img_desc *descs = NULL;
+	img_desc layer = {0};
 	char **wrote = NULL, **layers = NULL;
-	char *man = NULL;
 	dg_str diff_id;
 	int ret = -1;
-	size_t n = 0;
-	if (parent) {
-		if (image_resolve(s, parent, &pim, e) < 0)
-			goto out;
-		n = pim.rec.n_layers;
-	}
-	descs = xzalloc(sizeof(img_desc) * (n + 1));
-	for (size_t i = 0; i < n; i++) {
-		const img_layer_rec *l = &pim.rec.layers[i];
-		descs[i].digest = l->digest;
-		descs[i].size = l->size;
-		descs[i].media_type = l->media_type ? l->media_type : (char *)MT_OCI_LAYER_GZIP;
-	}
+	if (parent && image_resolve(s, parent, &pim, e) < 0)
+		goto out;
 	if (upper >= 0) {
 		if (write_layer(s, upper, stubs, &layer, &diff_id, e) < 0)
 			goto out;
@@ -117,23 +104,15 @@ int bimg_write(bctx *b, const char *parent, json_object *doc, int upper, bool st
 			goto out;
 		}
 		json_object_array_add(ids, json_object_new_string(diff_id.s));
-		descs[n++] = layer;
 	}
 	const char *cfg = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
 								  JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (image_doc_blob(s, cfg, MT_OCI_CONFIG, &cd, &wrote, e) < 0)
-		goto out;
-	man = manifest_build_oci(&cd, descs, n);
-	if (image_doc_blob(s, man, MT_OCI_MANIFEST, &md, &wrote, e) < 0 ||
-	    image_commit(s, md.digest.s, NULL, NULL, id, e) < 0)
+	if (image_write_rest(s, parent ? &pim : NULL, cfg, upper >= 0 ? &layer : NULL, NULL, id,
+			     &wrote, e) < 0)
 		goto out;
 	ret = 0;
 out:
-	free(descs);
-	free(man);
 	desc_free(&layer);
-	desc_free(&cd);
-	desc_free(&md);
 	if (parent)
 		image_free(&pim);
 	store_unlock(s);

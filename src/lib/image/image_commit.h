@@ -46,6 +46,12 @@ int image_layer_blob(img_store *s, int upper, const ld_tar_opts *t, const char *
 		     dg_str *diff_id, berr *e);
 int image_doc_blob(img_store *s, const char *buf, const char *mt, img_desc *d, char ***wrote,
 		   berr *e);
+/* The rest of a new image: the config blob (its text, rootfs.diff_ids
+ * already complete), an OCI manifest of the parent's layers (parent may be
+ * NULL: no layers) and then layer (may be NULL), and the image recorded
+ * (name, or dangling) into *id. Blobs written are appended to *wrote. */
+int image_write_rest(img_store *s, const img_image *parent, const char *config,
+		     const img_desc *layer, const char *name, dg_str *id, char ***wrote, berr *e);
 
 /* One line of `docker history`, newest first. */
 typedef struct img_hist {

@@ -116,6 +116,37 @@ int image_layer_blob(img_store *s, int upper, const ld_tar_opts *t, const char *
 	return 0;
 }
 
+int image_write_rest(img_store *s, const img_image *parent, const char *config,
+		     const img_desc *layer, const char *name, dg_str *id, char ***wrote, berr *e)
+{
+	size_t n = parent ? parent->rec.n_layers : 0;
+	img_desc *descs = xzalloc(sizeof(img_desc) * (n + 1));
+	for (size_t i = 0; i < n; i++) {
+		const img_layer_rec *l = &parent->rec.layers[i];
+		descs[i].digest = l->digest;
+		descs[i].size = l->size;
+		descs[i].media_type = l->media_type ? l->media_type : (char *)MT_OCI_LAYER_GZIP;
+	}
+	if (layer)
+		descs[n++] = *layer;
+	img_desc cd = {0}, md = {0};
+	char *man = NULL;
+	int r = -1;
+	if (image_doc_blob(s, config, MT_OCI_CONFIG, &cd, wrote, e) < 0)
+		goto out;
+	man = manifest_build_oci(&cd, descs, n);
+	if (image_doc_blob(s, man, MT_OCI_MANIFEST, &md, wrote, e) < 0 ||
+	    image_commit(s, md.digest.s, name, NULL, id, e) < 0)
+		goto out;
+	r = 0;
+out:
+	free(man);
+	free(descs);
+	desc_free(&cd);
+	desc_free(&md);
+	return r;
+}
+
 static int write_layer(img_store *s, const img_commit_opts *o, img_desc *d, dg_str *diff_id,
 		       berr *e)
 {
@@ -139,10 +170,9 @@ int image_commit_layer(img_store *s, const img_commit_opts *o, dg_str *id, berr 
 	if (store_lock_shared(s, e) < 0)
 		return -1;
 	img_image parent = {0};
-	img_desc layer = {0}, cd = {0}, md = {0};
-	img_desc *descs = NULL;
+	img_desc layer = {0};
 	char **wrote = NULL, **layers = NULL;
-	char *cfg = NULL, *man = NULL;
+	char *cfg = NULL;
 	dg_str diff_id;
 	int ret = -1;
 	if (image_resolve(s, o->parent, &parent, e) < 0)
@@ -156,29 +186,12 @@ int image_commit_layer(img_store *s, const img_commit_opts *o, dg_str *id, berr 
 	strv_push(&wrote, dg_hex(layer.digest.s));
 	strv_push(&layers, dg_hex(diff_id.s));
 	if (!(cfg = new_config(s, o, &parent, &diff_id, e)) ||
-	    image_doc_blob(s, cfg, MT_OCI_CONFIG, &cd, &wrote, e) < 0)
-		goto out;
-	size_t n = parent.rec.n_layers;
-	descs = xzalloc(sizeof(img_desc) * (n + 1));
-	for (size_t i = 0; i < n; i++) {
-		const img_layer_rec *l = &parent.rec.layers[i];
-		descs[i].digest = l->digest;
-		descs[i].size = l->size;
-		descs[i].media_type = l->media_type ? l->media_type : (char *)MT_OCI_LAYER_GZIP;
-	}
-	descs[n] = layer;
-	man = manifest_build_oci(&cd, descs, n + 1);
-	if (image_doc_blob(s, man, MT_OCI_MANIFEST, &md, &wrote, e) < 0 ||
-	    image_commit(s, md.digest.s, name, NULL, id, e) < 0)
+	    image_write_rest(s, &parent, cfg, &layer, name, id, &wrote, e) < 0)
 		goto out;
 	ret = 0;
 out:
-	free(descs);
 	free(cfg);
-	free(man);
 	desc_free(&layer);
-	desc_free(&cd);
-	desc_free(&md);
 	image_free(&parent);
 	store_unlock(s);
 	if (ret < 0) {
