@@ -25,11 +25,12 @@ demo=(busybox-static python3)
 # nftables (the tests list berth's table), aardvark-dns (names on user
 # networks), netavark (Podman's own network stack, its side of bench/net.sh),
 # iperf3, slirp4netns and passt (rootless), curl (published ports); bpftrace:
-# bench/trace-start.sh)
+# bench/trace-start.sh; buildah: the peer of berth build, tests/integration/test_build_peers.py
+# and bench/build.sh)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap fuse-overlayfs tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
 	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish
-	nftables aardvark-dns netavark iperf3 slirp4netns passt curl bpftrace)
+	nftables aardvark-dns netavark iperf3 slirp4netns passt curl bpftrace buildah)
 
 want=("${build[@]}")
 case "${1:-}" in
