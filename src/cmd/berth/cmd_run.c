@@ -20,6 +20,7 @@
 
 #include "ctr.h"
 #include "engine/network.h"
+#include "engine/nsmode.h"
 #include "util/cleanup.h"
 #include "util/flags.h"
 #include "util/fs.h"
@@ -274,7 +275,8 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 	unlink(exitp);
 	berr ig;
 	rt_delete(&g->rt, id, true, &ig); /* leftovers of a previous run */
-	if (eng_mount_rootfs(g, id, doc, &e) < 0 || eng_net_prepare(g, id, doc, &e) < 0) {
+	if (eng_mount_rootfs(g, id, doc, &e) < 0 || eng_net_prepare(g, id, doc, &e) < 0 ||
+	    eng_ns_prepare(g, id, doc, &e) < 0) {
 		json_object_put(doc);
 		return cli_fail(125, &e);
 	}
@@ -514,6 +516,14 @@ static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flag
 	     "string", "json-file"},
 	    {"log-opt", 0, FLAG_LIST, &f->o.log_opts, "Log driver option: max-size, max-file",
 	     "KEY=VALUE"},
+	    {"ipc", 0, FLAG_STRING, &f->o.ipc,
+	     "IPC namespace: private, shareable, none, host, container:NAME|ID", "mode", "private"},
+	    {"pid", 0, FLAG_STRING, &f->o.pid, "PID namespace: private, host, container:NAME|ID",
+	     "mode", "private"},
+	    {"uts", 0, FLAG_STRING, &f->o.uts, "UTS namespace: private, host, container:NAME|ID",
+	     "mode", "private"},
+	    {"cgroup-parent", 0, FLAG_STRING, &f->o.cgroup_parent,
+	     "The cgroup the container's cgroup goes under", "path"},
 	    {"userns", 0, FLAG_STRING, &f->o.userns,
 	     "User namespace: host (shared), keep-id[:uid=U,gid=G] (rootless: you inside)", "mode",
 	     "host"},

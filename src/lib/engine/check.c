@@ -16,6 +16,7 @@
 
 #include "engine/engine.h"
 #include "engine/network.h"
+#include "engine/nsmode.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 
@@ -69,9 +70,12 @@ static void check_dir(eng *g, int dfd, const char *name, void *arg)
 		/* a creator killed after the mount: its overlay (or fuse-overlayfs,
 		 * whose daemon ends with the mount) goes before the files, and a
 		 * mount that stays keeps them (never delete through it) */
-		char *rootfs = xasprintf("%s/%s/rootfs", g->ctrs, name);
-		unmounted = umount2(rootfs, MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT;
+		char *dir = xasprintf("%s/%s", g->ctrs, name),
+		     *rootfs = xasprintf("%s/rootfs", dir);
+		unmounted = eng_shm_unmount(dir, &ig) == 0 && (umount2(rootfs, MNT_DETACH) == 0 ||
+							       errno == EINVAL || errno == ENOENT);
 		free(rootfs);
+		free(dir);
 	}
 	bool done = c->repair && unmounted && fs_rm_rf_at(dfd, name, &ig) == 0;
 	char *what = xasprintf("container directory %s has no container.json", name);

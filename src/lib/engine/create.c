@@ -17,6 +17,7 @@
 #include "engine/idmaps.h"
 #include "engine/volspec.h"
 #include "engine/netplan.h"
+#include "engine/nsmode.h"
 #include "engine/envset.h"
 #include "image/image.h"
 #include "seccomp/seccomp.h"
@@ -48,6 +49,7 @@ typedef struct plan {
 	strv_builder env_extra; /* --env-file lines, -e */
 	eng_log_cfg log;
 	eng_idmaps userns; /* --userns, --uidmap, --gidmap */
+	eng_ns_plan ns;	   /* --ipc, --pid, --uts, --cgroup-parent */
 } plan;
 
 static void plan_free(plan *p)
@@ -56,6 +58,7 @@ static void plan_free(plan *p)
 	json_object_put(p->seccomp_file);
 	strvb_free(&p->env_extra);
 	eng_net_plan_free(&p->net);
+	eng_ns_plan_free(&p->ns);
 }
 
 static int cap_parse(const char *n, int *out)
@@ -257,6 +260,8 @@ static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
 	if (eng_net_plan_make(g, o, &p->net, e) < 0)
 		return -1;
 	p->host_net = !strcmp(p->net.mode, "host");
+	if (eng_ns_plan_make(g, o, &p->ns, e) < 0)
+		return -1;
 	for (char **f = o->env_files; f && *f; f++) {
 		_cleanup_free_ char *txt = NULL;
 		size_t len;
@@ -538,7 +543,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		envset_set(&env, *v);
 	char hn[64];
 	snprintf(hn, sizeof(hn), "%.12s", m->id);
-	const char *hostname = o->hostname ? o->hostname : hn;
+	const char *hostname = o->hostname ? o->hostname : p->ns.hostname ? p->ns.hostname : hn;
 	if (!envset_has(&env, "HOSTNAME")) {
 		char *h = xasprintf("HOSTNAME=%s", hostname);
 		envset_set(&env, h);
@@ -768,7 +773,8 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 		json_object_object_add(lx, "seccomp", json_tokener_parse(txt));
 		free(txt);
 	}
-	if (eng_idmaps_config(&p->userns, cfg, uid, gid, groups, n_groups, e) < 0)
+	if (eng_idmaps_config(&p->userns, cfg, uid, gid, groups, n_groups, e) < 0 ||
+	    eng_ns_plan_config(g, &p->ns, m->id, dir, cfg, e) < 0)
 		goto out;
 	const char *cj = json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
 	if (write_file(dir, "config.json", cj, e) < 0)
@@ -844,6 +850,7 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object_object_add(hc, "LogConfig", eng_log_cfg_json(&p->log));
 	json_object_object_add(doc, "HostConfig", hc);
 	eng_idmaps_host_config(&p->userns, hc);
+	eng_ns_plan_host_config(&p->ns, hc);
 	if (eng_net_plan_apply(g, &p->net, o, m->id, name, dir, hostname, ic->exposed_ports, hc, cf,
 			       doc, e) < 0 ||
 	    eng_idmaps_own_files(&p->userns, dir, e) < 0)

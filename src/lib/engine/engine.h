@@ -159,6 +159,8 @@ typedef struct eng_run_opts {
 	char **log_opts;
 	const char *userns;	   /* --userns: host, keep-id[:uid=U,gid=G] (idmaps.h) */
 	char **uidmaps, **gidmaps; /* --uidmap/--gidmap CONTAINER:HOST:SIZE */
+	const char *ipc, *pid, *uts; /* --ipc, --pid, --uts (nsmode.h); NULL: private */
+	const char *cgroup_parent;   /* --cgroup-parent (nsmode.h) */
 	bool *image_missing;	   /* out (may be NULL): set when the image is not in the store */
 	char **warning; /* out (may be NULL): a line for the front end to print (malloc'ed) */
 } eng_run_opts;

@@ -12,6 +12,7 @@
 
 #include "engine/engine.h"
 #include "engine/network.h"
+#include "engine/nsmode.h"
 #include "image/image.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -125,6 +126,9 @@ int eng_cleanup(eng *g, const char *id, berr *e)
 	if (rt_delete(&g->rt, id, true, &ig) < 0 && ig.errnum != ENOENT) {
 		/* not fatal for removal: the state may already be gone */
 	}
+	_cleanup_free_ char *dir = eng_path(g, id, ".");
+	if (eng_shm_unmount(dir, e) < 0) /* --ipc shareable's */
+		return -1;
 	_cleanup_free_ char *rootfs = eng_path(g, id, "rootfs");
 	if (umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
 		return berr_sys(e, "unmount %s", rootfs);
@@ -151,8 +155,11 @@ int eng_trash_purge(eng *g, int tfd, const char *name, berr *e)
 	berr ig;
 	if (hex64(name) && rt_delete(&g->rt, name, true, &ig) < 0 && ig.errnum != ENOENT)
 		return berr_set(e, ig.errnum, "%s", ig.msg);
-	_cleanup_free_ char *rootfs = xasprintf("%s/" TRASH "/%s/rootfs", g->ctrs, name);
-	/* never delete through a mount: a rootfs still mounted stays */
+	_cleanup_free_ char *dir = xasprintf("%s/" TRASH "/%s", g->ctrs, name);
+	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
+	/* never delete through a mount: a rootfs (or shm) still mounted stays */
+	if (eng_shm_unmount(dir, e) < 0)
+		return -1;
 	if (umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
 		return berr_sys(e, "unmount %s", rootfs);
 	return fs_rm_rf_at(tfd, name, e);
