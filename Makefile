@@ -72,6 +72,10 @@ LIBS_berth-xfer := $(LIBS_ALL) $(LIBS_YAML)
 LIBS_berth-init := -static
 $(O)/src/cmd/berth-init/%.o: CFLAGS := $(CFLAGS_BASE) -O2 -g -fstack-protector-strong
 $(O)/bin/berth-init: LDFLAGS_MODE := -Wl,-z,relro,-z,now
+# berth-pause: a pod's infra process, the one file of its image: the same.
+LIBS_berth-pause := -static
+$(O)/src/cmd/berth-pause/%.o: CFLAGS := $(CFLAGS_BASE) -O2 -g -fstack-protector-strong
+$(O)/bin/berth-pause: LDFLAGS_MODE := -Wl,-z,relro,-z,now
 ifneq ($(BUILD),asan)
 LIBS_berth-monitor := -static
 endif
@@ -89,7 +93,7 @@ MUSL_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla -Wfor
 MUSL_BINS :=
 ifneq ($(MUSL_CC),)
 ifneq ($(BUILD),fuzz)
-MUSL_BINS += berth-init
+MUSL_BINS += berth-init berth-pause
 endif
 ifeq ($(BUILD),release)
 MUSL_BINS += berth-monitor

@@ -11,7 +11,7 @@
 #include "util/flags.h"
 #include "util/xalloc.h"
 
-#define BERTH_VERSION "0.1.0"
+#include "util/version.h"
 #define SPEC_VERSION  "1.2.0"
 
 static void log_line(rcli *c, const char *level, const char *msg)

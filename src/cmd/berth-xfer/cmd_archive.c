@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "engine/pod.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 #include "xfer.h"
@@ -79,6 +80,33 @@ int cmd_import(cli *c, int argc, char **argv)
 	xfer_warn_unpack(s);
 	printf("%s\n", id.s);
 	return 0;
+}
+
+/* `berth pod create` runs this when the infra image is missing (pod.h). */
+int cmd_pause_image(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {"pause-image",
+				    "PAUSE_BINARY [REPOSITORY[:TAG]]",
+				    "Make the image of pods' infra containers",
+				    "The static berth-pause program as /pause in a one-layer image "
+				    "(default name " ENG_PAUSE_IMAGE
+				    "). `berth pod create` makes it on first use.",
+				    "berth-xfer pause-image /usr/local/bin/berth-pause",
+				    CLI_ARGS_FILES};
+	int rc, i = cli_flags(c, &doc, NULL, argc, argv, &rc);
+	if (i < 0)
+		return rc;
+	if (argc - i < 1 || argc - i > 2)
+		return usage_fail("pause-image", "pause-image PAUSE_BINARY [REPOSITORY[:TAG]]");
+	berr e;
+	_cleanup_store_ img_store *s = store_open(c->root, &e);
+	if (!s)
+		return cli_fail(125, &e);
+	dg_str id;
+	if (image_make_pause(s, argc - i == 2 ? argv[i + 1] : ENG_PAUSE_IMAGE, argv[i], &id, &e) <
+	    0)
+		return cli_fail(125, &e);
+	return 0; /* quiet: `pod create` prints the pod's ID only */
 }
 
 int cmd_load(cli *c, int argc, char **argv)

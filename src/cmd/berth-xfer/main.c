@@ -5,10 +5,19 @@
 #include "xfer.h"
 
 static const cli_cmd commands[] = {
-    {"pull", cmd_pull, NULL},	  {"push", cmd_push, NULL},	{"login", cmd_login, NULL},
-    {"logout", cmd_logout, NULL}, {"import", cmd_import, NULL}, {"load", cmd_load, NULL},
-    {"save", cmd_save, NULL},	  {"system", cmd_system, NULL}, {"commit", cmd_commit, NULL},
-    {"export", cmd_export, NULL}, {"kube", cmd_kube, NULL},	{"build", cmd_build, NULL},
+    {"pull", cmd_pull, NULL},
+    {"push", cmd_push, NULL},
+    {"login", cmd_login, NULL},
+    {"logout", cmd_logout, NULL},
+    {"import", cmd_import, NULL},
+    {"load", cmd_load, NULL},
+    {"save", cmd_save, NULL},
+    {"system", cmd_system, NULL},
+    {"commit", cmd_commit, NULL},
+    {"export", cmd_export, NULL},
+    {"kube", cmd_kube, NULL},
+    {"build", cmd_build, NULL},
+    {"pause-image", cmd_pause_image, NULL},
 };
 
 int main(int argc, char **argv)

@@ -8,6 +8,7 @@
 #include "image/store.h"
 
 int cmd_import(cli *c, int argc, char **argv);
+int cmd_pause_image(cli *c, int argc, char **argv);
 int cmd_load(cli *c, int argc, char **argv);
 int cmd_save(cli *c, int argc, char **argv);
 int cmd_pull(cli *c, int argc, char **argv);

@@ -12,9 +12,11 @@
  * libarchive, whose ~40 shared objects would otherwise cost every berth
  * command several milliseconds of dynamic loading. cli_xfer() execs it with
  * the whole command line (cli.argv); cli_xfer_pull() runs `berth-xfer pull`
- * for `run`/`create` (its progress goes to stderr) and returns its status. */
+ * for `run`/`create` (its progress goes to stderr) and returns its status;
+ * cli_xfer_run() any berth-xfer command so (args NULL-terminated, at most 16). */
 int cli_xfer(cli *c, int argc, char **argv);
 int cli_xfer_pull(cli *c, const char *ref);
+int cli_xfer_run(cli *c, const char *const *args);
 
 int cmd_vm(cli *c, int argc, char **argv);
 int cmd_version(cli *c, int argc, char **argv);
@@ -59,5 +61,6 @@ int cmd_stats(cli *c, int argc, char **argv);
 int cmd_top(cli *c, int argc, char **argv);
 int cmd_cp(cli *c, int argc, char **argv);
 int cmd_volume(cli *c, int argc, char **argv);
+int cmd_pod(cli *c, int argc, char **argv);
 int cmd_network(cli *c, int argc, char **argv);
 int cmd_port(cli *c, int argc, char **argv);

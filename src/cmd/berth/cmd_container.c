@@ -109,6 +109,44 @@ static int stop_one(eng *g, const char *id, int timeout_s, int *code)
 	return 0;
 }
 
+int ctr_stop(eng *g, const char *id, int timeout_s)
+{
+	return stop_one(g, id, timeout_s, NULL);
+}
+
+/* As stop_one for each, but the stop signals all go out first, so that the
+ * containers wait out one timeout together, not one each. */
+int ctr_stop_many(eng *g, char *const *ids, int timeout_s)
+{
+	berr e;
+	for (char *const *i = ids; *i; i++) {
+		json_object *doc = NULL;
+		const char *s = status_of(g, *i, &doc);
+		if (s && (!strcmp(s, "running") || !strcmp(s, "paused"))) {
+			const char *ss = ctr_str(doc, "Config.StopSignal");
+			int sig = ss ? spec_signal_from_name(ss) : SIGTERM;
+			if (!strcmp(s, "paused"))
+				rt_pause(&g->rt, *i, false, &e);
+			rt_kill(&g->rt, *i, sig > 0 ? sig : SIGTERM, false, &e);
+		}
+		json_object_put(doc);
+	}
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (char *const *i = ids; *i; i++) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		long left = timeout_s * 1000L - spent;
+		if (ctr_wait_exit(g, *i, left > 0 ? (int)left : 0) < 0) {
+			rt_kill(&g->rt, *i, SIGKILL, false, &e);
+			ctr_wait_exit(g, *i, 10000);
+		}
+		wait_monitor(g, *i, 10000);
+	}
+	return 0;
+}
+
 static int for_each(cli *c, int argc, char **argv, int i,
 		    int (*fn)(eng *, const char *id, const char *ref, void *arg), void *arg)
 {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ctr.h"
+#include "engine/pod.h"
 #include "ps_filter.h"
 #include "util/cleanup.h"
 #include "util/flags.h"
@@ -43,6 +44,36 @@ static void human(int64_t ns, char *out, size_t sz)
 		snprintf(out, sz, "%lld days", (long long)(s / 86400));
 }
 
+static int newest_first(const void *a, const void *b)
+{
+	int64_t x =
+	    json_object_get_int64(json_object_object_get(*(json_object *const *)a, "_created"));
+	int64_t y =
+	    json_object_get_int64(json_object_object_get(*(json_object *const *)b, "_created"));
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* "POD ID  PODNAME" of a member, from the pod records (cached in pods). */
+static void pod_cols(eng *g, json_object *d, json_object *pods, char id[13], const char **name)
+{
+	const char *p = ctr_str(d, "Pod");
+	*id = 0;
+	*name = "";
+	if (!p)
+		return;
+	snprintf(id, 13, "%.12s", p);
+	json_object *n = json_object_object_get(pods, p);
+	if (!n) {
+		berr ig;
+		json_object *rec = eng_pod_load(g, p, &ig);
+		json_object *nm = rec ? json_object_object_get(rec, "Name") : NULL;
+		n = json_object_new_string(nm ? json_object_get_string(nm) : "");
+		json_object_put(rec);
+		json_object_object_add(pods, p, n);
+	}
+	*name = json_object_get_string(n);
+}
+
 /* A field a record may lack ("" then): a create killed before it filled
  * the record in leaves only Id, Name and State. */
 static const char *str_or_empty(json_object *doc, const char *path)
@@ -52,7 +83,7 @@ static const char *str_or_empty(json_object *doc, const char *path)
 }
 
 /* "N units ago", or "" when the record has no creation time */
-static void created_ago(json_object *doc, char *out, size_t sz)
+void ctr_created_ago(json_object *doc, char *out, size_t sz)
 {
 	int64_t t = eng_time_parse(ctr_str(doc, "Created"));
 	char ago[64];
@@ -106,7 +137,7 @@ static void print_format(const char *fmt, json_object *doc, const char *status, 
 	if (name && name[0] == '/')
 		name++;
 	char created[80];
-	created_ago(doc, created, sizeof(created));
+	ctr_created_ago(doc, created, sizeof(created));
 	for (const char *p = fmt; *p;) {
 		if (!strncmp(p, "{{", 2)) {
 			const char *e = strstr(p, "}}");
@@ -153,7 +184,7 @@ static void print_format(const char *fmt, json_object *doc, const char *status, 
 
 int cmd_ps(cli *c, int argc, char **argv)
 {
-	bool all = false, quiet = false, notrunc = false;
+	bool all = false, quiet = false, notrunc = false, show_pod = false;
 	const char *format = NULL;
 	char **filters = NULL;
 	static const cli_doc doc = {
@@ -173,6 +204,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 	    {"no-trunc", 0, FLAG_BOOL, &notrunc, "Do not truncate output"},
 	    {"format", 0, FLAG_STRING, &format, "Format: table, json, or a Go template", "string",
 	     "table"},
+	    {"pod", 'p', FLAG_BOOL, &show_pod, "Show the pod of each container (POD ID, PODNAME)"},
 	    {0}};
 	berr e;
 	int status, i = cli_flags(c, &doc, defs, argc, argv, &status);
@@ -217,24 +249,26 @@ int cmd_ps(cli *c, int argc, char **argv)
 		json_object_object_add(d, "_status", json_object_new_string(s));
 		docs[n++] = d;
 	}
-	/* newest first */
-	for (size_t a = 0; a < n; a++)
-		for (size_t b = a + 1; b < n; b++)
-			if (eng_time_parse(ctr_str(docs[b], "Created")) >
-			    eng_time_parse(ctr_str(docs[a], "Created"))) {
-				json_object *t = docs[a];
-				docs[a] = docs[b];
-				docs[b] = t;
-			}
+	/* newest first (the time parsed once per record) */
+	for (size_t k = 0; k < n; k++)
+		json_object_object_add(
+		    docs[k], "_created",
+		    json_object_new_int64(eng_time_parse(ctr_str(docs[k], "Created"))));
+	qsort(docs, n, sizeof(*docs), newest_first);
 	bool json = format && !strcmp(format, "json");
 	if (!quiet && !json && (!format || !strcmp(format, "table")))
-		printf("%-15s %-20s %-22s %-16s %-26s %-10s %s\n", "CONTAINER ID", "IMAGE",
-		       "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
+		printf("%-15s %-20s %-22s %-16s %-26s %-10s %s%s\n", "CONTAINER ID", "IMAGE",
+		       "COMMAND", "CREATED", "STATUS", "PORTS",
+		       show_pod ? "NAMES                "
+				  "POD ID        "
+				: "NAMES",
+		       show_pod ? "PODNAME" : "");
 	else if (format && !strncmp(format, "table ", 6)) {
 		printf("%s\n", format + 6); /* header: the template itself */
 		format += 6;
 	}
 	json_object *arr = json ? json_object_new_array() : NULL;
+	json_object *pods = json_object_new_object(); /* pod id -> name */
 	for (size_t k = 0; k < n; k++) {
 		json_object *d = docs[k];
 		const char *s = ctr_str(d, "_status");
@@ -262,6 +296,14 @@ int cmd_ps(cli *c, int argc, char **argv)
 			json_object_object_add(o, "Names", names);
 			json_object_object_add(o, "Pid",
 					       json_object_new_int((int)ctr_int(d, "State.Pid")));
+			if (ctr_str(d, "Pod")) { /* Podman's ps --format json */
+				char pid[13];
+				const char *pname;
+				pod_cols(g, d, pods, pid, &pname);
+				json_object_object_add(o, "Pod",
+						       json_object_new_string(ctr_str(d, "Pod")));
+				json_object_object_add(o, "PodName", json_object_new_string(pname));
+			}
 			json_object_array_add(arr, o);
 		} else if (format && strcmp(format, "table")) {
 			print_format(format, d, st, s);
@@ -270,14 +312,21 @@ int cmd_ps(cli *c, int argc, char **argv)
 			char qc[32];
 			snprintf(qc, sizeof(qc), "\"%.19s%s\"", cmd, strlen(cmd) > 19 ? "…" : "");
 			char created[80];
-			created_ago(d, created, sizeof(created));
+			ctr_created_ago(d, created, sizeof(created));
 			const char *nm = ctr_str(d, "Name");
 			_cleanup_free_ char *ports = !strcmp(s, "running") || !strcmp(s, "paused")
 							 ? ctr_ports_text(d)
 							 : xstrdup("");
-			printf("%-15.12s %-20s %-22s %-16s %-26s %-10s %s\n", id,
-			       str_or_empty(d, "Config.Image"), qc, created, st, ports,
-			       nm[0] == '/' ? nm + 1 : nm);
+			printf("%-15.12s %-20s %-22s %-16s %-26s %-10s ", id,
+			       str_or_empty(d, "Config.Image"), qc, created, st, ports);
+			if (show_pod) {
+				char pid[13];
+				const char *pname;
+				pod_cols(g, d, pods, pid, &pname);
+				printf("%-20s %-13s %s\n", nm[0] == '/' ? nm + 1 : nm, pid, pname);
+			} else {
+				printf("%s\n", nm[0] == '/' ? nm + 1 : nm);
+			}
 		}
 	}
 	if (json) {
@@ -287,6 +336,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 	}
 	for (size_t k = 0; k < n; k++)
 		json_object_put(docs[k]);
+	json_object_put(pods);
 	free(docs);
 	strv_free(ids);
 	ps_filter_free(pf);

@@ -21,6 +21,7 @@
 #include "ctr.h"
 #include "engine/network.h"
 #include "engine/nsmode.h"
+#include "engine/pod.h"
 #include "util/cleanup.h"
 #include "util/flags.h"
 #include "util/fs.h"
@@ -260,6 +261,27 @@ static int exec_status(const berr *e)
 	return 125;
 }
 
+/* The infra container of pod, started unless it runs. */
+static int start_infra(cli *c, eng *g, const char *pod)
+{
+	berr e;
+	json_object *rec = eng_pod_load(g, pod, &e);
+	if (!rec)
+		return cli_fail(125, &e);
+	_cleanup_free_ char *infra =
+	    xstrdup(ctr_str(rec, "InfraContainerID") ? ctr_str(rec, "InfraContainerID") : "");
+	json_object_put(rec);
+	if (!*infra)
+		return 0;
+	json_object *d = eng_load(g, infra, &e);
+	if (!d)
+		return cli_fail(125, &e);
+	const char *s = eng_reconcile(g, infra, d);
+	bool up = !strcmp(s, "running") || !strcmp(s, "paused");
+	json_object_put(d);
+	return up ? 0 : ctr_launch(c, g, infra, false, false);
+}
+
 int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 {
 	berr e;
@@ -275,6 +297,15 @@ int ctr_launch(cli *c, eng *g, const char *id, bool attach, bool interactive)
 	unlink(exitp);
 	berr ig;
 	rt_delete(&g->rt, id, true, &ig); /* leftovers of a previous run */
+	/* a pod's container needs its infra up: the namespaces it joins */
+	const char *pod = ctr_str(doc, "Pod");
+	if (pod && !ctr_bool(doc, "IsInfra")) {
+		int rc = start_infra(c, g, pod);
+		if (rc) {
+			json_object_put(doc);
+			return rc;
+		}
+	}
 	if (eng_mount_rootfs(g, id, doc, &e) < 0 || eng_net_prepare(g, id, doc, &e) < 0 ||
 	    eng_ns_prepare(g, id, doc, &e) < 0) {
 		json_object_put(doc);
@@ -524,6 +555,8 @@ static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flag
 	     "mode", "private"},
 	    {"cgroup-parent", 0, FLAG_STRING, &f->o.cgroup_parent,
 	     "The cgroup the container's cgroup goes under", "path"},
+	    {"pod", 0, FLAG_STRING, &f->o.pod,
+	     "Put the container into this pod (its namespaces, network, cgroup)", "NAME|ID"},
 	    {"userns", 0, FLAG_STRING, &f->o.userns,
 	     "User namespace: host (shared), keep-id[:uid=U,gid=G] (rootless: you inside)", "mode",
 	     "host"},

@@ -44,6 +44,13 @@ int ctr_attach(eng *g, const char *ref, const char *id, const ctr_attach_opts *a
 /* Wait until the container is exited (timeout_ms < 0: forever); returns the
  * exit code or -1 on timeout. */
 int ctr_wait_exit(eng *g, const char *id, int timeout_ms);
+/* Stop a running or paused container as `stop -t` does (its stop signal,
+ * SIGKILL after timeout_s) and wait for its clean-up; not running: 0. */
+int ctr_stop(eng *g, const char *id, int timeout_s);
+/* The same for many (NULL-terminated), sharing one timeout. */
+int ctr_stop_many(eng *g, char *const *ids, int timeout_s);
+/* "N units ago" of doc's Created, as ps prints it ("" without one). */
+void ctr_created_ago(json_object *doc, char *out, size_t sz);
 /* JSON helpers */
 const char *ctr_str(json_object *o, const char *path); /* "State.Status" */
 int64_t ctr_int(json_object *o, const char *path);

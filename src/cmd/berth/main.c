@@ -5,7 +5,7 @@
 #include "cli.h"
 #include "util/cleanup.h"
 
-#define BERTH_VERSION "0.1.0"
+#include "util/version.h"
 
 static const cli_cmd commands[] = {
     {"vm", cmd_vm, "Run and manage KVM micro-VMs"},
@@ -39,6 +39,7 @@ static const cli_cmd commands[] = {
     {"build", cli_xfer, "Build an image from a Dockerfile"},
     {"history", cmd_history, "Show the history of an image"},
     {"volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)"},
+    {"pod", cmd_pod, "Manage pods (create, ls, inspect, start, stop, rm, ...)"},
     {"network", cmd_network,
      "Manage networks (create, ls, inspect, rm, prune, connect, disconnect)"},
     {"port", cmd_port, "List a container's published ports"},

@@ -27,8 +27,22 @@ int cli_xfer(cli *c, int argc, char **argv)
 
 int cli_xfer_pull(cli *c, const char *ref)
 {
+	const char *args[] = {"pull", ref, NULL};
+	return cli_xfer_run(c, args);
+}
+
+int cli_xfer_run(cli *c, const char *const *args)
+{
 	_cleanup_free_ char *path = xfer_path();
-	char *av[] = {path, "--root", (char *)c->root, "pull", (char *)ref, NULL};
+	size_t n = 0;
+	while (args[n])
+		n++;
+	if (n > 16)
+		return cli_failf(125, "berth-xfer: too many arguments");
+	char *av[20] = {path, "--root", (char *)c->root};
+	for (size_t k = 0; k < n; k++)
+		av[3 + k] = (char *)args[k];
+	av[3 + n] = NULL;
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)

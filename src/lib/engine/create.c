@@ -18,6 +18,7 @@
 #include "engine/volspec.h"
 #include "engine/netplan.h"
 #include "engine/nsmode.h"
+#include "engine/pod.h"
 #include "engine/envset.h"
 #include "image/image.h"
 #include "seccomp/seccomp.h"
@@ -413,7 +414,23 @@ static int make_volumes(eng *g, plan *p, const img_config *ic, const char *rootf
 static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m, const char *name,
 		 const char *init_path, berr *e);
 
+static int create(eng *g, const eng_run_opts *o, const char *init_path, char id[65], berr *e);
+
 int eng_create(eng *g, const eng_run_opts *o, const char *init_path, char id[65], berr *e)
+{
+	if (!o->pod || o->pod_infra)
+		return create(g, o, init_path, id, e);
+	/* --pod: the pod's namespaces and cgroup parent (pod.h) */
+	eng_run_opts mo;
+	eng_pod_member hold;
+	int r = eng_pod_member_opts(g, o->pod, o, &mo, &hold, e);
+	if (r == 0)
+		r = create(g, &mo, init_path, id, e);
+	eng_pod_member_free(&hold);
+	return r;
+}
+
+static int create(eng *g, const eng_run_opts *o, const char *init_path, char id[65], berr *e)
 {
 	plan p;
 	int r = plan_make(g, o, &p, e);
@@ -804,6 +821,11 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object_object_add(doc, "LogPath", json_object_new_string(logp));
 	slash = xasprintf("/%s", name);
 	json_object_object_add(doc, "Name", json_object_new_string(slash));
+	if (o->pod) { /* berth's (Podman's inspect has Pod too) */
+		json_object_object_add(doc, "Pod", json_object_new_string(o->pod));
+		if (o->pod_infra)
+			json_object_object_add(doc, "IsInfra", json_object_new_boolean(1));
+	}
 	json_object_object_add(doc, "Driver", json_object_new_string("overlay"));
 	json_object *gd = json_object_new_object();
 	json_object_object_add(gd, "LowerDir", json_object_new_string(lower));

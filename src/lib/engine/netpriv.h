@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/network.h"
+#include "util/cleanup.h"
 #include "util/xalloc.h"
 
 /* <root>/networks with its .lock held exclusively from open to close. */
@@ -27,12 +28,6 @@ int net_realize(eng *g, json_object *rec, berr *e);
 char *net_dns_dir(eng *g);
 /* Rewrite the network's aardvark file from its active leases + reload. */
 int net_dns_sync(eng *g, net_store *s, const char *name, json_object *rec, berr *e);
-
-static inline void cleanup_strvp(char ***p)
-{
-	strv_free(*p);
-}
-#define _cleanup_strv_ __attribute__((cleanup(cleanup_strvp)))
 
 static inline json_object *jget(json_object *o, const char *k)
 {

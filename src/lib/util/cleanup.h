@@ -22,7 +22,14 @@ static inline void cleanup_fclosep(FILE **f)
 		fclose(*f);
 }
 
+void strv_free(char **v); /* xalloc.h */
+static inline void cleanup_strvp(char ***p)
+{
+	strv_free(*p);
+}
+
 #define _cleanup_free_	 __attribute__((cleanup(cleanup_freep)))
+#define _cleanup_strv_	 __attribute__((cleanup(cleanup_strvp)))
 #define _cleanup_close_	 __attribute__((cleanup(cleanup_closep)))
 #define _cleanup_fclose_ __attribute__((cleanup(cleanup_fclosep)))
 

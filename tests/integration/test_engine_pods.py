@@ -1,0 +1,171 @@
+"""berth pod: pods of containers sharing the infra's namespaces, with a
+published port, the lifecycle commands, and what rm leaves (nothing)."""
+import json
+import os
+import pathlib
+import subprocess
+import time
+
+import pytest
+
+from engine_helpers import BUSYBOX, engine_store, wait_for
+from net_helpers import free_port
+
+if os.geteuid() != 0:
+    pytest.skip("the engine tests need root", allow_module_level=True)
+
+
+@pytest.fixture
+def b():
+    with engine_store("berth-pod-") as bb:
+        yield bb
+        for p in json.loads(bb("pod", "ls", "--format", "json").stdout or "[]"):
+            bb("pod", "rm", "-f", p["Id"], check=False)
+
+
+def pod(b, ref):
+    return json.loads(b("pod", "inspect", ref).stdout)[0]
+
+
+def ns(b, ref, kind):
+    pid = b.inspect(ref)["State"]["Pid"]
+    assert pid > 0, ref
+    return os.readlink(f"/proc/{pid}/ns/{kind}")
+
+
+def pod_cgroups(pid):
+    return [p for p in pathlib.Path("/sys/fs/cgroup").glob(f"**/berth/pod-{pid}")
+            if p.is_dir()]
+
+
+def test_pod_shares_infra_namespaces_and_port(b):
+    port = free_port()
+    pid = b("pod", "create", "--name", "web", "-p", f"{port}:80").stdout.strip()
+    assert len(pid) == 64
+    p = pod(b, "web")
+    assert p["State"] == "Created" and p["SharedNamespaces"] == ["ipc", "net", "uts"]
+    infra = p["InfraContainerID"]
+    assert b.inspect(infra)["Config"]["Image"].startswith("localhost/berth-pause:")
+    # a server in the pod answers on the pod's published port
+    b("run", "-d", "--pod", "web", "--name", "srv", BUSYBOX, "sh", "-c",
+      "mkdir -p /www && echo pod-page > /www/index.html && httpd -f -p 80 -h /www")
+    out = wait_for(lambda: subprocess.run(
+        ["curl", "-s", "--max-time", "2", f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True).stdout, timeout=10)
+    assert out == "pod-page\n"
+    # another member reaches it on localhost (one network namespace)
+    r = b("run", "--rm", "--pod", "web", BUSYBOX, "sh", "-c",
+          "wget -qO- http://127.0.0.1:80/; hostname")
+    assert r.stdout.split() == ["pod-page", "web"]
+    for kind in ("net", "ipc", "uts"):
+        assert ns(b, "srv", kind) == ns(b, infra, kind), kind
+    assert ns(b, "srv", "pid") != ns(b, infra, "pid")  # pid is not shared by default
+    assert pod(b, "web")["State"] == "Running"
+    ps = b("ps", "--pod").stdout
+    line = [ln for ln in ps.splitlines() if ln.split()[-3:-2] == ["srv"]]
+    assert line and line[0].split()[-2:] == [pid[:12], "web"], ps
+    hc = b.inspect("srv")["HostConfig"]
+    assert hc["NetworkMode"] == f"container:{infra}"
+    assert hc["CgroupParent"] == f"/berth/pod-{pid}"
+    assert pod_cgroups(pid), "the members' cgroups are under the pod's"
+    b("pod", "rm", "-f", "web")
+    assert b.ids() == [] and b("pod", "ls", "-q").stdout == ""
+    assert wait_for(lambda: not pod_cgroups(pid)), pod_cgroups(pid)
+
+
+def test_share_pid_and_none(b):
+    b("pod", "create", "--name", "pp", "--share", "pid,net")
+    out = b("run", "--rm", "--pod", "pp", BUSYBOX, "sh", "-c", "cat /proc/1/cmdline").stdout
+    assert out.rstrip("\0") == "/pause"
+    # uts is not shared: the member has its own host name
+    hn = b("run", "--rm", "--pod", "pp", BUSYBOX, "hostname").stdout.strip()
+    assert hn != "pp"
+    b("pod", "create", "--name", "solo", "--infra=false")
+    p = pod(b, "solo")
+    assert p["InfraContainerID"] == "" and p["SharedNamespaces"] == []
+    b("run", "-d", "--pod", "solo", "--name", "s1", BUSYBOX, "sleep", "300")
+    assert ns(b, "s1", "net") != os.readlink("/proc/self/ns/net")
+    assert b.inspect("s1")["Pod"] == p["Id"]
+    assert pod(b, "solo")["State"] == "Running"
+
+
+def test_lifecycle_status_and_infra_first(b):
+    lc = b("pod", "create", "--name", "lc").stdout.strip()
+    b("run", "-d", "--pod", "lc", "--name", "a", BUSYBOX, "sleep", "300")
+    b("run", "-d", "--pod", "lc", "--name", "c", BUSYBOX, "sleep", "300")
+    assert pod(b, "lc")["State"] == "Running"
+    b("kill", "c")
+    assert wait_for(lambda: pod(b, "lc")["State"] == "Degraded")
+    # sleep as PID 1 ignores SIGTERM: both wait out one shared timeout
+    t = time.monotonic()
+    b("pod", "stop", "-t", "2", "lc")
+    took = time.monotonic() - t
+    assert pod(b, "lc")["State"] == "Exited"
+    assert took < 3.9, f"pod stop took {took:.1f} s: the timeouts were not shared"
+    # starting a member starts its infra first (the namespaces it joins)
+    b("start", "a")
+    infra = pod(b, "lc")["InfraContainerID"]
+    assert b.inspect(infra)["State"]["Status"] == "running"
+    assert ns(b, "a", "net") == ns(b, infra, "net")
+    b("pod", "start", "lc")
+    assert pod(b, "lc")["State"] == "Running"
+    b("pod", "pause", "lc")
+    assert pod(b, "lc")["State"] == "Paused"
+    b("pod", "unpause", "lc")
+    assert pod(b, "lc")["State"] == "Running"
+    old = b.inspect("a")["State"]["Pid"]
+    b("pod", "restart", "-t", "0", "lc")
+    assert b.inspect("a")["State"]["Pid"] not in (0, old)
+    assert ns(b, "a", "net") == ns(b, infra, "net")
+    r = b("pod", "rm", "lc", check=False)
+    assert r.returncode == 1 and "pod rm -f stops it" in r.stderr, r.stderr
+    b("pod", "kill", "lc")
+    assert wait_for(lambda: pod(b, "lc")["State"] == "Exited")
+    b("pod", "create", "--name", "busy")
+    b("run", "-d", "--pod", "busy", BUSYBOX, "sleep", "300")
+    assert b("pod", "prune").stdout.split() == [lc]  # not the running one
+    r = b("pod", "inspect", "lc", check=False)
+    assert r.returncode == 125 and "no such pod: lc" in r.stderr
+    assert pod(b, "busy")["State"] == "Running"
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["-p", "8080:80"], "the pod's network is its own"),
+    (["--network", "none"], "the pod's network is its own"),
+    (["--hostname", "x"], "--uts and --hostname do not apply"),
+    (["--ipc", "host"], "--ipc does not apply"),
+    (["--cgroup-parent", "/x"], "the pod's cgroup is the parent"),
+])
+def test_member_flags_that_conflict(b, args, msg):
+    b("pod", "create", "--name", "cf")
+    r = b("run", "--rm", "--pod", "cf", *args, BUSYBOX, "true", check=False)
+    assert r.returncode == 125 and msg in r.stderr, r.stderr
+    assert len(b.ids()) == 1  # the infra only
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--share", "net,mnt"], 'unknown namespace "mnt"'),
+    (["--infra=false", "-p", "80"], "no network of its own"),
+    (["--infra=false", "--share", "net"], "shares no namespace"),
+    (["--name", "bad name"], 'invalid pod name "bad name"'),
+    (["--label", "=x"], 'invalid --label "=x"'),
+    (["--network", "nosuch"], "nosuch"),
+])
+def test_bad_pod_create_leaves_nothing(b, args, msg):
+    r = b("pod", "create", *args, check=False)
+    assert r.returncode == 125 and msg in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert b("pod", "ls", "-q").stdout == "" and b.ids() == []
+
+
+def test_names_and_unknown_pods(b):
+    b("pod", "create", "--name", "dup")
+    r = b("pod", "create", "--name", "dup", check=False)
+    assert r.returncode == 125 and 'pod name "dup" is already in use' in r.stderr
+    r = b("run", "--rm", "--pod", "nosuch", BUSYBOX, "true", check=False)
+    assert r.returncode == 125 and "no such pod: nosuch" in r.stderr
+    r = b("pod", "stop", "nosuch", check=False)
+    assert r.returncode == 125 and "no such pod: nosuch" in r.stderr
+    # a generated name, and a prefix of the id finds the pod
+    pid = b("pod", "create").stdout.strip()
+    assert pod(b, pid[:8])["Name"].endswith("_pod")
