@@ -169,3 +169,22 @@ def test_names_and_unknown_pods(b):
     # a generated name, and a prefix of the id finds the pod
     pid = b("pod", "create").stdout.strip()
     assert pod(b, pid[:8])["Name"].endswith("_pod")
+
+
+def test_ps_filters_pod_and_label(b):
+    pid = b("pod", "create", "--name", "fp").stdout.strip()
+    b("run", "-d", "--pod", "fp", "--name", "in1", "--label", "tier=web", "-l", "flag",
+      BUSYBOX, "sleep", "300")
+    b("run", "-d", "--name", "out1", "--label", "tier=db", BUSYBOX, "sleep", "300")
+    names = lambda *f: sorted(b("ps", "-a", "--format", "{{.Names}}", *f).stdout.split())
+    infra = f"{pid[:12]}-infra"
+    assert names("--filter", "pod=fp") == sorted(["in1", infra])
+    assert names("--filter", f"pod={pid[:6]}") == sorted(["in1", infra])
+    assert names("--filter", "pod=nosuch") == []
+    assert names("--filter", "label=tier") == ["in1", "out1"]
+    assert names("--filter", "label=tier=db") == ["out1"]
+    assert names("--filter", "label=flag") == ["in1"]
+    assert names("--filter", "label=tier=web", "--filter", "pod=fp") == ["in1"]
+    assert b.inspect("in1")["Config"]["Labels"] == {"tier": "web", "flag": ""}
+    r = b("run", "--rm", "--label", "=x", BUSYBOX, "true", check=False)
+    assert r.returncode == 125 and 'invalid --label "=x"' in r.stderr

@@ -138,10 +138,18 @@ static json_object *pod_view(eng *g, const char *id, berr *e)
 	return rec;
 }
 
+/* oldest first, as Podman lists them */
+static int by_created(const void *a, const void *b)
+{
+	int64_t x = eng_time_parse(ctr_str(*(json_object *const *)a, "Created"));
+	int64_t y = eng_time_parse(ctr_str(*(json_object *const *)b, "Created"));
+	return x < y ? -1 : x > y;
+}
+
 static int pod_ls(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {"pod ls",	    "[OPTIONS]",
-				    "List pods",    "Newest last; STATUS as Podman derives it.",
+				    "List pods",    "Oldest first; STATUS as Podman derives it.",
 				    "berth pod ls", CLI_ARGS_NONE};
 	bool quiet = false, notrunc = false;
 	const char *format = NULL;
@@ -163,6 +171,7 @@ static int pod_ls(cli *c, int argc, char **argv)
 		if (v)
 			json_object_array_add(arr, v);
 	}
+	json_object_array_sort(arr, by_created);
 	int rc = 0;
 	bool table = !format || !strcmp(format, "table");
 	if (quiet || table) {

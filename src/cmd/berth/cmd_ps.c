@@ -192,7 +192,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 	    "[OPTIONS]",
 	    "List containers",
 	    "Running ones, newest first; --all: every one. Filters: status=, name=, id=, label=, "
-	    "ancestor=, exited= (repeatable; the same key ORs, different keys AND).",
+	    "ancestor=, exited=, pod= (repeatable; the same key ORs, different keys AND).",
 	    "berth ps -a\nberth ps -aq\nberth ps -f status=exited -f name=web\nberth ps --format "
 	    "json\nberth ps --format '{{.ID}} {{.Names}}'",
 	    CLI_ARGS_NONE};
@@ -242,7 +242,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 			continue;
 		}
 		if ((!all && strcmp(s, "running") && strcmp(s, "paused")) ||
-		    !ps_filter_match(pf, d, s)) {
+		    !ps_filter_match(pf, g, d, s)) {
 			json_object_put(d);
 			continue;
 		}

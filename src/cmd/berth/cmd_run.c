@@ -555,6 +555,8 @@ static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flag
 	     "mode", "private"},
 	    {"cgroup-parent", 0, FLAG_STRING, &f->o.cgroup_parent,
 	     "The cgroup the container's cgroup goes under", "path"},
+	    {"label", 'l', FLAG_LIST, &f->o.labels, "Set a label on the container (repeatable)",
+	     "KEY[=VALUE]"},
 	    {"pod", 0, FLAG_STRING, &f->o.pod,
 	     "Put the container into this pod (its namespaces, network, cgroup)", "NAME|ID"},
 	    {"userns", 0, FLAG_STRING, &f->o.userns,
@@ -601,6 +603,7 @@ static void free_run(run_flags *f)
 	strv_free(f->o.uidmaps);
 	strv_free(f->o.tmpfs);
 	strv_free(f->o.gidmaps);
+	strv_free(f->o.labels);
 }
 
 static int run_or_create(cli *c, int argc, char **argv, bool run)

@@ -4,12 +4,14 @@
  * status, exited (exit code of an exited container), ancestor (the image
  * the value resolves to in the store, as Docker; also by the name as typed,
  * its normalised form, or a prefix of the image ID, so containers of a
- * since removed or re-tagged image still match). */
+ * since removed or re-tagged image still match), label (KEY or KEY=VALUE of
+ * Config.Labels), pod (the pod's ID, a prefix of it, or its name: Podman's). */
 #include <errno.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/pod.h"
 #include "image/image.h"
 #include "image/reference.h"
 #include "image/store.h"
@@ -17,8 +19,8 @@
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
-enum { K_ID, K_NAME, K_STATUS, K_EXITED, K_ANCESTOR, K_N };
-static const char *const keys[K_N] = {"id", "name", "status", "exited", "ancestor"};
+enum { K_ID, K_NAME, K_STATUS, K_EXITED, K_ANCESTOR, K_LABEL, K_POD, K_N };
+static const char *const keys[K_N] = {"id", "name", "status", "exited", "ancestor", "label", "pod"};
 
 typedef struct fval {
 	char *v;
@@ -32,7 +34,8 @@ struct ps_filter {
 	fval *vals[K_N];
 	size_t n[K_N];
 	const char *root;
-	img_store *st; /* opened for the first ancestor name */
+	img_store *st;		/* opened for the first ancestor name */
+	json_object *pod_names; /* pod: id -> name */
 };
 
 static const char *const states[] = {"created", "restarting", "running", "removing",
@@ -118,6 +121,7 @@ void ps_filter_free(ps_filter *f)
 		free(f->vals[k]);
 	}
 	store_close(f->st);
+	json_object_put(f->pod_names);
 	free(f);
 }
 
@@ -146,7 +150,43 @@ static bool ancestor_match(const fval *v, const char *typed, const char *iid, co
 	return tn && !strcmp(tn, v->norm);
 }
 
-bool ps_filter_match(ps_filter *f, json_object *doc, const char *status)
+static bool label_match(json_object *doc, const char *want)
+{
+	json_object *cfg, *labels, *val;
+	if (!json_object_object_get_ex(doc, "Config", &cfg) ||
+	    !json_object_object_get_ex(cfg, "Labels", &labels))
+		return false;
+	const char *eq = strchr(want, '=');
+	_cleanup_free_ char *k = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
+	if (!json_object_object_get_ex(labels, k, &val))
+		return false;
+	return !eq || !strcmp(json_object_get_string(val), eq + 1);
+}
+
+/* By the pod's id, a prefix of it, or its name (the record read once per
+ * pod: f->pod_names caches id -> name). */
+static bool pod_match(ps_filter *f, eng *g, json_object *doc, const char *want)
+{
+	const char *pod = ctr_str(doc, "Pod");
+	if (!pod)
+		return false;
+	if (!strncmp(pod, want, strlen(want)))
+		return true;
+	if (!f->pod_names)
+		f->pod_names = json_object_new_object();
+	json_object *n;
+	if (!json_object_object_get_ex(f->pod_names, pod, &n)) {
+		berr ig;
+		json_object *rec = eng_pod_load(g, pod, &ig);
+		json_object *nm = rec ? json_object_object_get(rec, "Name") : NULL;
+		n = json_object_new_string(nm ? json_object_get_string(nm) : "");
+		json_object_put(rec);
+		json_object_object_add(f->pod_names, pod, n);
+	}
+	return !strcmp(json_object_get_string(n), want);
+}
+
+bool ps_filter_match(ps_filter *f, eng *g, json_object *doc, const char *status)
 {
 	if (!f)
 		return true;
@@ -175,6 +215,12 @@ bool ps_filter_match(ps_filter *f, json_object *doc, const char *status)
 			case K_ANCESTOR:
 				any = ancestor_match(v, ctr_str(doc, "Config.Image"),
 						     ctr_str(doc, "Image"), f->root, &f->st);
+				break;
+			case K_LABEL:
+				any = label_match(doc, v->v);
+				break;
+			case K_POD:
+				any = pod_match(f, g, doc, v->v);
 				break;
 			}
 		}

@@ -1,6 +1,8 @@
 /* berth ps --filter (ps_filter.c). */
 #pragma once
 
+#include "engine/engine.h"
+
 #include <json-c/json.h>
 #include <stdbool.h>
 
@@ -14,5 +16,6 @@ ps_filter *ps_filter_parse(char **specs, const char *root, berr *e);
 void ps_filter_free(ps_filter *f);
 /* A status or exited filter lists stopped containers without -a. */
 bool ps_filter_shows_stopped(const ps_filter *f);
-/* doc: container.json; status: the reconciled state. */
-bool ps_filter_match(ps_filter *f, json_object *doc, const char *status);
+/* doc: container.json; status: the reconciled state; g: the store (pod
+ * names are read from it). */
+bool ps_filter_match(ps_filter *f, eng *g, json_object *doc, const char *status);

@@ -279,6 +279,10 @@ static int plan_make(eng *g, const eng_run_opts *o, plan *p, berr *e)
 	for (char **v = o->env; v && *v; v++)
 		if (add_env_line(p, *v, e) < 0)
 			return -1;
+	for (char **l = o->labels; l && *l; l++)
+		if (!**l || **l == '=')
+			return berr_set(e, EINVAL, "invalid --label \"%s\": expected KEY[=VALUE]",
+					*l);
 	if (o->name) {
 		const char *n = o->name[0] == '/' ? o->name + 1 : o->name;
 		if (!eng_volume_name_valid(n)) /* the same character rule */
@@ -854,6 +858,17 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 			       json_object_new_string(ic->stop_signal && *ic->stop_signal
 							  ? ic->stop_signal
 							  : "SIGTERM"));
+	/* the image's labels, then --label over them (Docker) */
+	json_object *labels = json_object_new_object();
+	for (size_t k = 0; ic->label_keys && ic->label_keys[k]; k++)
+		json_object_object_add(labels, ic->label_keys[k],
+				       json_object_new_string(ic->label_values[k]));
+	for (char **l = o->labels; l && *l; l++) {
+		const char *eq = strchr(*l, '=');
+		_cleanup_free_ char *k = eq ? xstrndup(*l, (size_t)(eq - *l)) : xstrdup(*l);
+		json_object_object_add(labels, k, json_object_new_string(eq ? eq + 1 : ""));
+	}
+	json_object_object_add(cf, "Labels", labels);
 	json_object_object_add(doc, "Config", cf);
 	json_object *hc = json_object_new_object();
 	json_object_object_add(hc, "Binds", binds);
