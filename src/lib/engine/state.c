@@ -88,6 +88,26 @@ const char *eng_reconcile(eng *g, const char *id, json_object *doc)
 	rt_info info;
 	bool rt_ok = rt_info_get(&g->rt, id, &info, &e) == 0;
 	bool alive = mpid > 0 && eng_proc_start(mpid) == mstart && mstart != 0;
+	if (alive && (!rt_ok || info.status == RT_STOPPED)) {
+		/* The monitor lives: the container is being started (no runtime
+		 * state yet: "created") or its process has just ended and the monitor is
+		 * draining the output into the log before it writes the exit
+		 * file, a bounded moment. It is not exited until that file says
+		 * so: `wait` would read no status, `logs -f` would stop before
+		 * the last lines. */
+		if (rt_ok)
+			rt_info_clear(&info);
+		_cleanup_free_ char *ex1 = NULL;
+		if (fs_read_file_at(g->ctrs_fd, p, &ex1, &len, &e) == 0) {
+			int code = 255;
+			long long fin = 0;
+			sscanf(ex1, "%d %lld", &code, &fin);
+			set_exited(st, code, fin);
+			return "exited";
+		}
+		/* starting: not running until the runtime has it */
+		return rt_ok ? "running" : "created";
+	}
 	if (!alive || !rt_ok || info.status == RT_STOPPED) {
 		if (rt_ok)
 			rt_info_clear(&info);
