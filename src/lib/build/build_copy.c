@@ -147,6 +147,50 @@ static int copy_one(bctx *b, bool add, int src, int upper, int vfd, const char *
 	return 0;
 }
 
+/* A here-document source (`COPY <<EOF /dst`): a file named after its
+ * delimiter (or dest itself when dest names a file), mode 0644 as BuildKit
+ * makes it (--chmod applies), the body expanded unless the delimiter was
+ * quoted. */
+static int copy_heredoc(bctx *b, int upper, int vfd, const df_heredoc *h, char **env,
+			const char *dest, bool dest_dir, own *o, berr *e)
+{
+	if (!*h->name || strchr(h->name, '/') || !strcmp(h->name, ".") || !strcmp(h->name, ".."))
+		return berr_set(e, EINVAL, "here-document <<%s: not a file name", h->name);
+	_cleanup_free_ char *body =
+	    h->expand ? subst_heredoc(h->content, subst_env_lookup, env, e) : xstrdup(h->content);
+	if (!body)
+		return berr_ctx(e, "here-document <<%s", h->name);
+	_cleanup_free_ char *pdir = xstrdup(dest), *name = NULL;
+	if (dest_dir || bpath_isdir(vfd, dest)) {
+		name = xstrdup(h->name);
+	} else {
+		char *sl = strrchr(pdir, '/');
+		name = xstrdup(sl + 1);
+		sl[sl == pdir ? 1 : 0] = '\0';
+	}
+	_cleanup_close_ int d = bpath_mkparents(upper, vfd, pdir, e);
+	if (d < 0)
+		return -1;
+	_cleanup_close_ int fd =
+	    openat(d, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return berr_sys(e, "create %s", dest);
+	if (fs_write_all(fd, body, strlen(body)) < 0)
+		return berr_sys(e, "write %s", dest);
+	if (fchmod(fd, o->mode >= 0 ? (mode_t)o->mode : 0644) < 0 || fchown(fd, o->uid, o->gid) < 0)
+		return berr_sys(e, "set the mode and owner of %s", dest);
+	(void)b;
+	return 0;
+}
+
+/* Whether a COPY/ADD source word is a here-document's marker (the parser
+ * collected the body in order). */
+static bool is_heredoc_word(const char *w)
+{
+	w += strspn(w, "0123456789");
+	return w[0] == '<' && w[1] == '<' && w[2];
+}
+
 static int null_sink(void *ctx, const void *buf, size_t len, berr *e)
 {
 	(void)ctx, (void)buf, (void)len, (void)e;
@@ -188,9 +232,6 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 		else if (strcmp(f->key, "link"))
 			return berr_set(e, ENOTSUP, "--%s: not supported yet", f->key);
 	}
-	if (in->n_heredocs)
-		return berr_set(e, ENOTSUP, "a here-document in %s: not supported yet",
-				df_kind_name(in->kind));
 	if (in->n_args < 2)
 		return berr_set(e, EINVAL, "%s requires at least two arguments",
 				df_kind_name(in->kind));
@@ -238,8 +279,18 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 		goto out;
 	}
 	bool glob = false;
+	size_t n_hd = 0;
+	if (in->n_heredocs && is_heredoc_word(in->args[n_src])) {
+		berr_set(e, EINVAL, "%s: a here-document can not be the destination",
+			 df_kind_name(in->kind));
+		goto out;
+	}
 	for (size_t i = 0; i < n_src; i++) {
 		const char *w = words[i];
+		if (n_hd < in->n_heredocs && is_heredoc_word(in->args[i])) {
+			n_hd++;
+			continue;
+		}
 		if (add && (!strncmp(w, "http://", 7) || !strncmp(w, "https://", 8) ||
 			    !strncmp(w, "git@", 4))) {
 			berr_set(e, ENOTSUP, "ADD %s: URLs are not supported yet", w);
@@ -260,7 +311,7 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 		}
 		free(c);
 	}
-	if (!paths) {
+	if (!paths && !n_hd) {
 		berr_set(e, ENOENT, "no source files were specified");
 		goto out;
 	}
@@ -283,8 +334,11 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 		goto out;
 	free(dest);
 	dest = rd;
-	for (size_t i = 0; paths[i]; i++)
+	for (size_t i = 0; paths && paths[i]; i++)
 		if (copy_one(b, add, src, ufd, vfd, paths[i], dest, dest_dir, &o, e) < 0)
+			goto out;
+	for (size_t i = 0; i < n_hd; i++)
+		if (copy_heredoc(b, ufd, vfd, &in->heredocs[i], env, dest, dest_dir, &o, e) < 0)
 			goto out;
 	/* the content's digest (mtimes clamped away) goes into the key */
 	ld_tar_opts t = {.layer = true, .clamp = true, .epoch = 0};
