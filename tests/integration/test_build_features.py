@@ -48,3 +48,29 @@ def test_heredoc_errors(b, df, msg):
     r = build(b, ctx, check=False)
     assert r.returncode != 0 and msg in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+REPRO = f"FROM {BUSYBOX}\nRUN echo made > /made && mkdir -p /d/e\nCOPY f /f\nENV X=1\n"
+
+
+def test_timestamp_reproducible_image_id(b):
+    ctx = context(b, REPRO, {"f": "ctx\n"})
+    one = image_id(build(b, "--timestamp", "1700000000", "-t", "r1", ctx).stdout)
+    (ctx / "f").touch()  # a newer mtime in the context: clamped too
+    two = image_id(build(b, "--no-cache", "--timestamp", "1700000000", "-t", "r2", ctx).stdout)
+    assert one == two
+    info = json.loads(b("image", "inspect", "r1").stdout)[0]
+    assert info["Created"].startswith("2023-11-14T22:13:20")
+    out = run(b, "r1", "stat", "-c", "%Y", "/made", "/d/e", "/f")
+    assert out.split() == ["1700000000"] * 3
+    # SOURCE_DATE_EPOCH as a build arg, and from the environment: the same image
+    three = image_id(build(b, "--no-cache", "--build-arg", "SOURCE_DATE_EPOCH=1700000000",
+                           ctx).stdout)
+    assert three == one
+    r = b("build", "--no-cache", ctx, env={**b.env, "SOURCE_DATE_EPOCH": "1700000000"})
+    assert image_id(r.stdout) == one and "not consumed" not in r.stderr
+    # another time: another image, and not the cached one of the first
+    four = image_id(build(b, "--timestamp", "1600000000", ctx).stdout)
+    assert four != one
+    r = build(b, "--timestamp", "soon", ctx, check=False)
+    assert r.returncode == 125 and "--timestamp=soon: not a number" in r.stderr

@@ -51,6 +51,34 @@ static char **resolve_args(char **args)
 	return v;
 }
 
+/* --timestamp, else the SOURCE_DATE_EPOCH build arg, else the variable
+ * (as buildah and BuildKit): seconds since the epoch. 0: none, 1: *t set,
+ * -1: printed. */
+static int timestamp_of(const char *flag, char *const *bargs, long long *t)
+{
+	const char *what = "--timestamp", *v = flag;
+	for (size_t i = 0; !v && bargs && bargs[i]; i++)
+		if (!strncmp(bargs[i], "SOURCE_DATE_EPOCH=", 18)) {
+			v = bargs[i] + 18;
+			what = "--build-arg SOURCE_DATE_EPOCH";
+		}
+	if (!v && (v = getenv("SOURCE_DATE_EPOCH")))
+		what = "SOURCE_DATE_EPOCH";
+	if (!v || (!flag && !*v))
+		return 0;
+	char *end;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	/* up to 9999-12-31 (RFC 3339's four-digit years) */
+	if (errno || end == v || *end || x < 0 || x > 253402300799LL) {
+		cli_failf(125, "build: %s=%s: not a number of seconds since 1970 (0..253402300799)",
+			  what, v);
+		return -1;
+	}
+	*t = x;
+	return 1;
+}
+
 /* <root>/build-tmp when no other build uses it */
 static void rm_base(const char *root)
 {
@@ -91,10 +119,11 @@ int cmd_build(cli *c, int argc, char **argv)
 	    "tar -c . | berth build -t app -",
 	    CLI_ARGS_NONE};
 	char **tags = NULL, **args = NULL, **labels = NULL;
-	const char *file = NULL, *target = NULL, *iidfile = NULL, *network = NULL;
+	const char *file = NULL, *target = NULL, *iidfile = NULL, *network = NULL, *ts = NULL;
 	bool no_cache = false, quiet = false, pull = false;
 	char *sd = NULL, *initp = NULL; /* berth-init, next to us */
 	char *df_data = NULL;		/* -f -: the Dockerfile read from stdin */
+	char **bargs = NULL;
 	size_t df_len = 0;
 	const flag_def defs[] = {
 	    {"tag", 't', FLAG_LIST, &tags, "Name the image (NAME[:TAG])", "list"},
@@ -113,6 +142,10 @@ int cmd_build(cli *c, int argc, char **argv)
 	    {"iidfile", 0, FLAG_STRING, &iidfile, "Write the image ID to the file", "FILE"},
 	    {"label", 0, FLAG_LIST, &labels, "Set a label on the image (K=V)", "list"},
 	    {"network", 0, FLAG_STRING, &network, "RUN's network: none (default) or host", "MODE"},
+	    {"timestamp", 0, FLAG_STRING, &ts,
+	     "Created times and layer file mtimes (clamped) set to SECONDS since the epoch "
+	     "(default: SOURCE_DATE_EPOCH, as a build arg or in the environment)",
+	     "SECONDS"},
 	    {"pull", 0, FLAG_BOOL, &pull, "Pull the base images (not supported yet)", NULL},
 	    {0}};
 	int rc, i = cli_flags(c, &doc, defs, argc, argv, &rc);
@@ -132,6 +165,11 @@ int cmd_build(cli *c, int argc, char **argv)
 		cli_failf(125, "build: --network %s: only none and host are supported", network);
 		goto done;
 	}
+	bargs = resolve_args(args);
+	long long stamp = 0;
+	int has_stamp = timestamp_of(ts, bargs, &stamp);
+	if (has_stamp < 0)
+		goto done;
 	berr e;
 	char *tmp = NULL;
 	const char *context = argv[i];
@@ -168,7 +206,6 @@ int cmd_build(cli *c, int argc, char **argv)
 		}
 		context = tmp;
 	}
-	char **bargs = resolve_args(args);
 	sd = cli_self_dir();
 	initp = sd ? xasprintf("%s/berth-init", sd) : NULL;
 	build_opts o = {.root = c->root,
@@ -182,6 +219,8 @@ int cmd_build(cli *c, int argc, char **argv)
 			.tags = tags,
 			.target = target,
 			.no_cache = no_cache,
+			.reproducible = has_stamp > 0,
+			.timestamp = stamp,
 			.host_network = network && !strcmp(network, "host"),
 			.progress = quiet ? NULL : progress,
 			.cancel = &cancelled,
@@ -211,7 +250,6 @@ int cmd_build(cli *c, int argc, char **argv)
 	for (size_t k = 0; o.warnings && o.warnings[k]; k++)
 		fprintf(stderr, "berth: warning: %s\n", o.warnings[k]);
 	strv_free(o.warnings);
-	strv_free(bargs);
 	if (tmp) {
 		berr ig;
 		fs_rm_rf_at(AT_FDCWD, tmp, &ig);
@@ -232,6 +270,7 @@ int cmd_build(cli *c, int argc, char **argv)
 	printf("%s\n", id.s);
 	rc = 0;
 done:
+	strv_free(bargs);
 	free(df_data);
 	free(sd);
 	free(initp);

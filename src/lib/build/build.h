@@ -36,6 +36,10 @@ typedef struct build_opts {
 	char *const *tags;	 /* names the final image gets */
 	const char *target;	 /* a stage name or index; NULL: the last */
 	bool no_cache;
+	/* --timestamp / SOURCE_DATE_EPOCH: the config's and history's created
+	 * time, and every layer file's mtime clamped to it (reproducible) */
+	bool reproducible;
+	long long timestamp;
 	bool host_network; /* RUN with the host's network; else none */
 	/* berth-init: RUN's PID 1 when given (it forwards signals, so an
 	 * interrupted build ends its step; without it a PID 1 ignores them) */

@@ -232,7 +232,7 @@ static int config_step(bctx *b, bstage *st, const df_instr *in, char **env, berr
 			json_object_put(doc);
 			return -1;
 		}
-		bimg_history(doc, by, true);
+		bimg_history(b, doc, by, true);
 		int r = bimg_write(b, st->image, doc, -1, false, &id, e);
 		json_object_put(doc);
 		if (r < 0 || bcache_put(b, &k, &id, e) < 0)
@@ -422,7 +422,7 @@ static int final_labels(bctx *b, bstage *st, berr *e)
 			json_object_object_add(labels, key,
 					       json_object_new_string(eq ? eq + 1 : ""));
 		}
-		bimg_history(doc, by.p, true);
+		bimg_history(b, doc, by.p, true);
 		r = bimg_write(b, st->image, doc, -1, false, &id, e);
 		json_object_put(doc);
 		if (r == 0)
@@ -582,7 +582,7 @@ static void warn_unused(bctx *b)
 {
 	for (char *const *a = b->o->build_args; a && *a; a++) {
 		_cleanup_free_ char *k = xstrndup(*a, strcspn(*a, "="));
-		bool proxy = false;
+		bool proxy = !strcmp(k, "SOURCE_DATE_EPOCH"); /* the front end's */
 		for (size_t i = 0; proxy_args[i]; i++)
 			proxy |= !strcmp(proxy_args[i], k);
 		if (!proxy && !kv_get(b->used_args, k)) {
@@ -635,7 +635,7 @@ int build_run(build_opts *o, dg_str *id, berr *e)
 		goto out;
 	if (!st->image) {
 		/* FROM scratch and nothing else: an image of the config alone */
-		bimg_history(st->doc, "/bin/sh -c #(nop) FROM scratch", true);
+		bimg_history(&b, st->doc, "/bin/sh -c #(nop) FROM scratch", true);
 		if (bimg_write(&b, NULL, st->doc, -1, false, id, e) < 0)
 			goto out;
 		st->image = xstrdup(id->s);

@@ -64,8 +64,8 @@ int bx_config(bctx *b, bstage *st, const df_instr *in, char **env, json_object *
 json_object *bimg_scratch_doc(void);
 /* The config document of image id (a copy the caller owns). */
 json_object *bimg_doc(bctx *b, const char *id, berr *e);
-/* Append a history entry (created now) to doc. */
-void bimg_history(json_object *doc, const char *created_by, bool empty_layer);
+/* Append a history entry (created now, or at the build's timestamp) to doc. */
+void bimg_history(const bctx *b, json_object *doc, const char *created_by, bool empty_layer);
 /* A new image: parent's layers (parent NULL: none), upper (>= 0) as one more
  * layer (its diffID appended to doc's rootfs), doc as the config. */
 int bimg_write(bctx *b, const char *parent, json_object *doc, int upper, bool stubs, dg_str *id,

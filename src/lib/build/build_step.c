@@ -33,7 +33,7 @@ int bstep_commit(bctx *b, bstage *st, const char *by, const bkey *k, int upper, 
 	json_object *doc = NULL;
 	if (json_object_deep_copy(st->doc, &doc, NULL) < 0)
 		return berr_set(e, ENOMEM, "copy the image config");
-	bimg_history(doc, by, upper < 0);
+	bimg_history(b, doc, by, upper < 0);
 	int r = bimg_write(b, st->image, doc, upper, stubs, id, e);
 	json_object_put(doc);
 	return r < 0 ? -1 : bcache_put(b, k, id, e);
