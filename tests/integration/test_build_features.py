@@ -2,6 +2,7 @@
 --timestamp / SOURCE_DATE_EPOCH, RUN's flags, --secret, --pull, ADD of a
 URL, builder prune and the kill -9 leftovers `system check` finds. The
 fixture `b` (test_build.py) checks that nothing is left behind."""
+import hashlib
 import json
 import os
 
@@ -74,3 +75,111 @@ def test_timestamp_reproducible_image_id(b):
     assert four != one
     r = build(b, "--timestamp", "soon", ctx, check=False)
     assert r.returncode == 125 and "--timestamp=soon: not a number" in r.stderr
+
+
+MOUNTS = f"""FROM {BUSYBOX} AS other
+RUN echo from-stage > /stagefile
+FROM {BUSYBOX}
+RUN mkdir -p /var/cache /mnt
+RUN --mount=type=bind,target=/ctx cat /ctx/src/a.txt > /out-bind
+RUN --mount=type=bind,source=src,target=/mnt/s,rw touch /mnt/s/new && cat /mnt/s/a.txt > /out-rw
+RUN --mount=type=bind,from=other,source=/stagefile,target=/sf cat /sf > /out-from
+RUN --mount=type=cache,target=/var/cache/b3,id=b3c echo run >> /var/cache/b3/log && \\
+    wc -l < /var/cache/b3/log > /out-cache
+RUN --mount=type=tmpfs,target=/tmpfs-b3 grep " /tmpfs-b3 tmpfs" /proc/mounts | wc -l > /out-tmpfs
+RUN ls /sys/class/net > /nets-none
+RUN --network=host ls /sys/class/net > /nets-host
+"""
+
+
+def test_run_mounts_and_network(b):
+    ctx = context(b, MOUNTS, {"src/a.txt": "ctx-a\n"})
+    build(b, "-t", "mnt", ctx)
+    out = run(b, "mnt", "cat", "/out-bind", "/out-rw", "/out-from", "/out-cache", "/out-tmpfs")
+    assert out.split() == ["ctx-a", "ctx-a", "from-stage", "1", "1"]
+    assert not (ctx / "src" / "new").exists()  # rw: the writes are dropped
+    # no mount target, nor what was mounted there, is in the image
+    ls = run(b, "mnt", "ls", "-a", "/", "/mnt", "/var/cache").split()
+    for gone in ("ctx", "sf", "tmpfs-b3", "s", "b3", "stagefile"):
+        assert gone not in ls, (gone, ls)
+    assert run(b, "mnt", "cat", "/nets-none").split() == ["lo"]
+    assert len(run(b, "mnt", "cat", "/nets-host").split()) > 1
+    # the cache mount is kept between builds; a bind source's change reruns its step
+    (ctx / "src" / "a.txt").write_text("ctx-b\n")
+    r = build(b, "-t", "mnt", "--no-cache", ctx)
+    assert run(b, "mnt", "cat", "/out-cache", "/out-bind").split() == ["2", "ctx-b"]
+    (ctx / "src" / "a.txt").write_text("ctx-c\n")
+    r = build(b, "-t", "mnt", ctx).stdout
+    assert run(b, "mnt", "cat", "/out-bind").split() == ["ctx-c"]
+    assert r.count("Using cache") == 2  # the other stage's RUN, the mkdir; the bind step reran
+
+
+@pytest.mark.parametrize("flag,msg", [
+    ("--mount=type=bind,target=/x,bogus=1", 'unknown key "bogus" for type=bind'),
+    ("--mount=type=ssh", 'type "ssh" unknown'),
+    ("--mount=type=cache,target=/c,sharing=maybe", "sharing must be"),
+    ("--mount=type=bind,source=nope,target=/x", "nope: no such file"),
+    ("--mount=type=bind,source=../..,target=/x", "outside the build context"),
+    ("--network=bridge", "must be none, host or default"),
+    ("--security=insecure", "only sandbox"),
+    ("--frob", "unknown flag --frob for RUN"),
+])
+def test_run_flag_errors(b, flag, msg):
+    ctx = context(b, f"FROM {BUSYBOX}\nRUN {flag} true\n")
+    r = build(b, ctx, check=False)
+    assert r.returncode != 0 and msg in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+SECRET = "s3cr3t-value-b4"
+SECRET_SHA = hashlib.sha256(SECRET.encode()).hexdigest()  # the Dockerfile has only this
+SECRETS = f"""FROM {BUSYBOX}
+RUN --mount=type=secret,id=tok sha256sum /run/secrets/tok | grep -q {SECRET_SHA} && \\
+    echo ok > /file-ok
+RUN --mount=type=secret,id=tok,env=TOK,target=/etc/tok echo -n "$TOK" | sha256sum | \\
+    grep -q {SECRET_SHA} && sha256sum /etc/tok | grep -q {SECRET_SHA} && echo ok > /env-ok
+RUN --mount=type=secret,id=absent echo skipped > /skipped
+"""
+
+
+def store_has(root, needle):
+    """Whether any file of the store, gzip layers uncompressed, holds needle."""
+    import gzip
+    for p in root.rglob("*"):
+        if not p.is_file() or p.is_symlink():
+            continue
+        data = p.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            try:
+                data = gzip.decompress(data)
+            except OSError:
+                pass
+        if needle in data:
+            return str(p)
+    return None
+
+
+def test_secrets_never_in_layers_history_or_key(b):
+    ctx = context(b, SECRETS)
+    sf = b.tmp / "tok.txt"
+    sf.write_text(SECRET)
+    build(b, "--secret", f"id=tok,src={sf}", "-t", "sec", ctx)
+    assert run(b, "sec", "cat", "/file-ok", "/env-ok", "/skipped").split() == ["ok"] * 2 + [
+        "skipped"]
+    ls = run(b, "sec", "ls", "-a", "/", "/etc").split()
+    assert "tok" not in ls and "secrets" not in ls
+    assert SECRET not in b("history", "--no-trunc", "sec").stdout
+    assert store_has(b.root, SECRET.encode()) is None
+    # the content is not in the cache key: another value, the same steps
+    sf.write_text("other-value")
+    r = build(b, "--secret", f"id=tok,src={sf}", "-t", "sec", ctx).stdout
+    assert r.count("Using cache") == 3
+    # env= of --secret, and a required one missing
+    r = b("build", "--no-cache", "--secret", "id=tok,env=B4TOK", ctx,
+          env={**b.env, "B4TOK": SECRET})
+    assert r.returncode == 0
+    (ctx / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN --mount=type=secret,id=need,required true\n")
+    r = build(b, ctx, check=False)
+    assert r.returncode != 0 and "the secret is required but not given" in r.stderr
+    r = build(b, "--secret", "id=x,bogus=1", ctx, check=False)
+    assert r.returncode != 0 and 'unknown key "bogus"' in r.stderr

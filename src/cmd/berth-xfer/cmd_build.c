@@ -118,7 +118,7 @@ int cmd_build(cli *c, int argc, char **argv)
 	    "berth build -t app .\nberth build -f Containerfile.dev --build-arg V=2 -t app:dev .\n"
 	    "tar -c . | berth build -t app -",
 	    CLI_ARGS_NONE};
-	char **tags = NULL, **args = NULL, **labels = NULL;
+	char **tags = NULL, **args = NULL, **labels = NULL, **secrets = NULL;
 	const char *file = NULL, *target = NULL, *iidfile = NULL, *network = NULL, *ts = NULL;
 	bool no_cache = false, quiet = false, pull = false;
 	char *sd = NULL, *initp = NULL; /* berth-init, next to us */
@@ -142,6 +142,8 @@ int cmd_build(cli *c, int argc, char **argv)
 	    {"iidfile", 0, FLAG_STRING, &iidfile, "Write the image ID to the file", "FILE"},
 	    {"label", 0, FLAG_LIST, &labels, "Set a label on the image (K=V)", "list"},
 	    {"network", 0, FLAG_STRING, &network, "RUN's network: none (default) or host", "MODE"},
+	    {"secret", 0, FLAG_LIST, &secrets,
+	     "A secret for RUN --mount=type=secret (id=ID,src=FILE or id=ID,env=VAR)", "list"},
 	    {"timestamp", 0, FLAG_STRING, &ts,
 	     "Created times and layer file mtimes (clamped) set to SECONDS since the epoch "
 	     "(default: SOURCE_DATE_EPOCH, as a build arg or in the environment)",
@@ -219,6 +221,7 @@ int cmd_build(cli *c, int argc, char **argv)
 			.tags = tags,
 			.target = target,
 			.no_cache = no_cache,
+			.secrets = secrets,
 			.reproducible = has_stamp > 0,
 			.timestamp = stamp,
 			.host_network = network && !strcmp(network, "host"),
@@ -277,5 +280,6 @@ done:
 	strv_free(tags);
 	strv_free(args);
 	strv_free(labels);
+	strv_free(secrets);
 	return rc;
 }

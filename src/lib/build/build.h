@@ -36,6 +36,7 @@ typedef struct build_opts {
 	char *const *tags;	 /* names the final image gets */
 	const char *target;	 /* a stage name or index; NULL: the last */
 	bool no_cache;
+	char *const *secrets; /* --secret id=ID,src=FILE | id=ID,env=VAR */
 	/* --timestamp / SOURCE_DATE_EPOCH: the config's and history's created
 	 * time, and every layer file's mtime clamped to it (reproducible) */
 	bool reproducible;

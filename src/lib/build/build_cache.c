@@ -29,6 +29,11 @@ void bcache_key(const char *parent, const char *text, char *const *args, const c
 	snprintf(k->hex, sizeof(k->hex), "%s", dg_hex(d.s));
 }
 
+char *bx_cache_mounts_dir(const bctx *b)
+{
+	return xasprintf("%s/build-mounts", b->o->root);
+}
+
 static char *cache_dir(bctx *b)
 {
 	return xasprintf("%s/build-cache", b->o->root);

@@ -191,12 +191,6 @@ static bool is_heredoc_word(const char *w)
 	return w[0] == '<' && w[1] == '<' && w[2];
 }
 
-static int null_sink(void *ctx, const void *buf, size_t len, berr *e)
-{
-	(void)ctx, (void)buf, (void)len, (void)e;
-	return 0;
-}
-
 /* The source root of --from: an earlier stage's image, or an image. */
 static int from_root(bctx *b, bstage *st, const char *from, int *fd, char **mnt, berr *e)
 {
@@ -341,17 +335,15 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 		if (copy_heredoc(b, ufd, vfd, &in->heredocs[i], env, dest, dest_dir, &o, e) < 0)
 			goto out;
 	/* the content's digest (mtimes clamped away) goes into the key */
-	ld_tar_opts t = {.layer = true, .clamp = true, .epoch = 0};
-	ld_sink sink = {.write = null_sink};
-	ld_tar_result tr;
-	if (ld_tar(ufd, &t, &sink, &tr, e) < 0)
+	dg_str digest;
+	if (bx_tree_digest(ufd, &digest, e) < 0)
 		goto out;
 	text = subst_word(in->original, b->df->escape, subst_env_lookup, env, e);
 	if (!text)
 		goto out;
 	by = xasprintf("/bin/sh -c #(nop) %s", text);
 	bkey k;
-	bcache_key(st->image, by, st->args, tr.diff_id.s, &k);
+	bcache_key(st->image, by, st->args, digest.s, &k);
 	if (bcache_get(b, &k, id)) {
 		*cached = true;
 		ret = 0;

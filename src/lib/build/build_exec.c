@@ -178,12 +178,18 @@ static int mark_needed(bctx *b, size_t target, berr *e)
 		}
 		for (size_t j = 1; j < s->n_instrs; j++) {
 			const df_instr *in = &s->instrs[j];
-			if (in->kind != DF_COPY && in->kind != DF_ADD)
+			if (in->kind != DF_COPY && in->kind != DF_ADD && in->kind != DF_RUN)
 				continue;
 			for (size_t k = 0; k < in->n_flags; k++) {
-				if (strcmp(in->flags[k].key, "from") || !in->flags[k].value)
+				const df_kv *f = &in->flags[k];
+				bool run = in->kind == DF_RUN;
+				if (strcmp(f->key, run ? "mount" : "from") || !f->value)
 					continue;
-				dep = stage_ref(b, in->flags[k].value, i);
+				_cleanup_free_ char *from =
+				    run ? brun_mount_from(f->value) : xstrdup(f->value);
+				if (!from)
+					continue;
+				dep = stage_ref(b, from, i);
 				if (dep >= 0 && !b->stages[dep].needed) {
 					b->stages[dep].needed = true;
 					work[n++] = (size_t)dep;
@@ -554,6 +560,7 @@ static int prepare(bctx *b, berr *e)
 
 static void finish(bctx *b)
 {
+	bsecret_free(b);
 	if (b->ctx_fd >= 0)
 		close(b->ctx_fd);
 	if (b->tmp_fd >= 0)
@@ -610,7 +617,7 @@ int build_run(build_opts *o, dg_str *id, berr *e)
 	bctx b = {.o = o, .tmp_fd = -1, .ctx_fd = -1, .df_name = "Dockerfile"};
 	int ret = -1;
 	if (!(b.s = store_open(o->root, e)) || !(b.g = eng_open(o->root, o->run_root, e)) ||
-	    prepare(&b, e) < 0 || global_args(&b, e) < 0)
+	    bsecret_load(&b, e) < 0 || prepare(&b, e) < 0 || global_args(&b, e) < 0)
 		goto out;
 	b.stages = xzalloc(sizeof(bstage) * b.df->n_stages);
 	size_t target = b.df->n_stages - 1;
