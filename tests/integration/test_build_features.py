@@ -183,3 +183,43 @@ def test_secrets_never_in_layers_history_or_key(b):
     assert r.returncode != 0 and "the secret is required but not given" in r.stderr
     r = build(b, "--secret", "id=x,bogus=1", ctx, check=False)
     assert r.returncode != 0 and 'unknown key "bogus"' in r.stderr
+
+
+@pytest.fixture(scope="module")
+def registry():
+    import pathlib
+    import shutil
+    import tempfile
+    from test_image_registry import start_registry, stop
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="berth-b5-reg-"))
+    p, addr = start_registry(tmp)
+    yield addr
+    stop(p)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_pull_policies(b, registry):
+    ref = f"{registry}/b5/pullbase:1"
+    for v in ("v1", "v2"):
+        build(b, "-t", f"b5-{v}", context(b, f"FROM {BUSYBOX}\nRUN echo {v} > /v\n"))
+    b("push", "b5-v1", ref)
+    ctx = context(b, f"FROM {ref}\nRUN cat /v > /seen\n")
+    r = build(b, "--pull=never", ctx, check=False)
+    assert r.returncode != 0 and "image not found locally (--pull=never" in r.stderr
+    r = build(b, "-t", "b5-out", ctx)  # missing, the default: pulled
+    assert f" --> Pulling {ref}" in r.stdout
+    assert run(b, "b5-out", "cat", "/seen") == "v1\n"
+    b("push", "b5-v2", ref)
+    r = build(b, "-t", "b5-out", "--pull=missing", ctx)  # in the store: not pulled again
+    assert "Pulling" not in r.stdout and run(b, "b5-out", "cat", "/seen") == "v1\n"
+    r = build(b, "-t", "b5-out", "--pull", ctx)
+    assert "Pulling" in r.stdout and run(b, "b5-out", "cat", "/seen") == "v2\n"
+    for spelling in ("--pull=always", "--pull=true", "--pull-always"):
+        assert "Pulling" in build(b, spelling, ctx).stdout
+    assert "Pulling" not in build(b, "--pull=false", ctx).stdout
+    r = build(b, "--pull=sometimes", ctx, check=False)
+    assert r.returncode == 125 and "--pull=sometimes: must be" in r.stderr
+    b("rmi", ref)
+    r = build(b, "--pull=always", context(b, f"FROM {registry}/b5/nope:1\n"), check=False)
+    assert r.returncode != 0 and "not found locally, and the pull failed" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -79,6 +79,36 @@ static int timestamp_of(const char *flag, char *const *bargs, long long *t)
 	return 1;
 }
 
+/* --pull takes an optional value (--pull, --pull=always|missing|never and
+ * Podman's true|false|newer), which a bool flag can not: the words are
+ * read here and become a plain --pull for the flag parser. Returns -1 on a
+ * bad value (printed). */
+static int pull_policy(int argc, char **argv, build_pull *p)
+{
+	for (int k = 1; k < argc && strcmp(argv[k], "--"); k++) {
+		const char *a = argv[k];
+		if (!strcmp(a, "--pull")) {
+			*p = BUILD_PULL_ALWAYS;
+			continue;
+		}
+		if (strncmp(a, "--pull=", 7))
+			continue;
+		const char *v = a + 7;
+		if (!strcmp(v, "always") || !strcmp(v, "true") || !strcmp(v, "newer"))
+			*p = BUILD_PULL_ALWAYS;
+		else if (!strcmp(v, "missing"))
+			*p = BUILD_PULL_MISSING;
+		else if (!strcmp(v, "never") || !strcmp(v, "false"))
+			*p = BUILD_PULL_NEVER;
+		else {
+			cli_failf(125, "build: --pull=%s: must be always, missing or never", v);
+			return -1;
+		}
+		argv[k] = (char *)"--pull";
+	}
+	return 0;
+}
+
 /* <root>/build-tmp when no other build uses it */
 static void rm_base(const char *root)
 {
@@ -120,7 +150,10 @@ int cmd_build(cli *c, int argc, char **argv)
 	    CLI_ARGS_NONE};
 	char **tags = NULL, **args = NULL, **labels = NULL, **secrets = NULL;
 	const char *file = NULL, *target = NULL, *iidfile = NULL, *network = NULL, *ts = NULL;
-	bool no_cache = false, quiet = false, pull = false;
+	bool no_cache = false, quiet = false, pull = false, pull_always = false,
+	     pull_never = false, tls = true;
+	build_pull policy = BUILD_PULL_MISSING;
+	reg_opts ro = {.tls_verify = -1};
 	char *sd = NULL, *initp = NULL; /* berth-init, next to us */
 	char *df_data = NULL;		/* -f -: the Dockerfile read from stdin */
 	char **bargs = NULL;
@@ -148,19 +181,32 @@ int cmd_build(cli *c, int argc, char **argv)
 	     "Created times and layer file mtimes (clamped) set to SECONDS since the epoch "
 	     "(default: SOURCE_DATE_EPOCH, as a build arg or in the environment)",
 	     "SECONDS"},
-	    {"pull", 0, FLAG_BOOL, &pull, "Pull the base images (not supported yet)", NULL},
+	    {"pull", 0, FLAG_BOOL, &pull,
+	     "FROM's images: --pull[=always] pulls them, =missing (default) when not in the "
+	     "store, =never not",
+	     NULL},
+	    {"pull-always", 0, FLAG_BOOL, &pull_always, "The same as --pull=always", NULL},
+	    {"pull-never", 0, FLAG_BOOL, &pull_never, "The same as --pull=never", NULL},
+	    {"tls-verify", 0, FLAG_BOOL, &tls, "Pulls: require HTTPS and verify certificates",
+	     NULL, "true"},
+	    {"authfile", 0, FLAG_STRING, &ro.auth_file, "Pulls: the authentication file", "FILE"},
 	    {0}};
-	int rc, i = cli_flags(c, &doc, defs, argc, argv, &rc);
-	if (i < 0)
+	int rc = 125, i;
+	if (pull_policy(argc, argv, &policy) < 0)
 		goto done;
+	if ((i = cli_flags(c, &doc, defs, argc, argv, &rc)) < 0)
+		goto done;
+	for (int k = 1; k < i; k++)
+		if (!strncmp(argv[k], "--tls-verify", 12))
+			ro.tls_verify = tls;
+	if (pull_always)
+		policy = BUILD_PULL_ALWAYS;
+	if (pull_never)
+		policy = BUILD_PULL_NEVER;
 	rc = 125;
 	if (argc - i != 1) {
 		cli_failf(125, "\"build\" requires exactly 1 argument: usage: berth build "
 			       "[OPTIONS] CONTEXT");
-		goto done;
-	}
-	if (pull) {
-		cli_failf(125, "build: --pull is not supported yet: berth pull the base images");
 		goto done;
 	}
 	if (network && strcmp(network, "none") && strcmp(network, "host")) {
@@ -222,6 +268,8 @@ int cmd_build(cli *c, int argc, char **argv)
 			.target = target,
 			.no_cache = no_cache,
 			.secrets = secrets,
+			.pull = policy,
+			.reg = &ro,
 			.reproducible = has_stamp > 0,
 			.timestamp = stamp,
 			.host_network = network && !strcmp(network, "host"),

@@ -21,9 +21,17 @@
 #include <stdbool.h>
 
 #include "image/digest.h"
+#include "registry/registry.h"
 #include "util/error.h"
 
 typedef void (*build_progress_fn)(void *ctx, const char *line);
+
+/* When FROM's image is pulled (registry_pull) before the stage runs. */
+typedef enum build_pull {
+	BUILD_PULL_MISSING, /* when the store lacks it (the default, as Podman) */
+	BUILD_PULL_ALWAYS,  /* every time (a newer one replaces the tag) */
+	BUILD_PULL_NEVER,   /* never: a missing image is an error */
+} build_pull;
 
 typedef struct build_opts {
 	const char *root, *run_root; /* the store, the runtime state */
@@ -36,6 +44,8 @@ typedef struct build_opts {
 	char *const *tags;	 /* names the final image gets */
 	const char *target;	 /* a stage name or index; NULL: the last */
 	bool no_cache;
+	build_pull pull;
+	const reg_opts *reg; /* for the pulls (NULL: the defaults) */
 	char *const *secrets; /* --secret id=ID,src=FILE | id=ID,env=VAR */
 	/* --timestamp / SOURCE_DATE_EPOCH: the config's and history's created
 	 * time, and every layer file's mtime clamped to it (reproducible) */

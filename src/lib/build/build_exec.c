@@ -265,6 +265,36 @@ static int stage_arg(bctx *b, bstage *st, const df_instr *in, char **env, berr *
 	return 0;
 }
 
+/* --pull: FROM's image through the registry client (berth pull's code),
+ * once per reference and build. */
+static int pull_base(bctx *b, const char *ref, berr *e)
+{
+	if (b->o->pull == BUILD_PULL_NEVER)
+		return 0;
+	for (size_t i = 0; b->pulled && b->pulled[i]; i++)
+		if (!strcmp(b->pulled[i], ref))
+			return 0;
+	img_image im;
+	berr ig;
+	bool present = image_resolve(b->s, ref, &im, &ig) == 0;
+	if (present)
+		image_free(&im);
+	if (present && b->o->pull == BUILD_PULL_MISSING)
+		return 0;
+	bx_progress(b, " --> Pulling %s", ref);
+	reg_opts ro = b->o->reg ? *b->o->reg : (reg_opts){.tls_verify = -1};
+	ro.progress = NULL;
+	dg_str id, digest;
+	if (registry_pull(b->s, ref, &ro, &id, &digest, e) < 0) {
+		if (present)
+			return berr_ctx(e, "FROM %s: --pull=always", ref);
+		return berr_ctx(e, "FROM %s: image not found locally, and the pull failed", ref);
+	}
+	bx_progress(b, " --> Pulled %s (%s)", ref, digest.s);
+	strv_push(&b->pulled, ref);
+	return 0;
+}
+
 static int from_step(bctx *b, size_t i, berr *e)
 {
 	bstage *st = &b->stages[i];
@@ -289,12 +319,14 @@ static int from_step(bctx *b, size_t i, berr *e)
 		st->doc = bimg_scratch_doc();
 		return 0;
 	}
+	if (pull_base(b, ref, e) < 0)
+		return -1;
 	img_image im;
 	if (image_resolve(b->s, ref, &im, e) < 0) {
 		if (e->errnum == ENOENT)
 			return berr_set(e, ENOENT,
-					"FROM %s: image not found locally (berth build does "
-					"not pull: berth pull it first)",
+					"FROM %s: image not found locally (--pull=never; "
+					"--pull=missing pulls it)",
 					ref);
 		return -1;
 	}
@@ -561,6 +593,7 @@ static int prepare(bctx *b, berr *e)
 static void finish(bctx *b)
 {
 	bsecret_free(b);
+	strv_free(b->pulled);
 	if (b->ctx_fd >= 0)
 		close(b->ctx_fd);
 	if (b->tmp_fd >= 0)

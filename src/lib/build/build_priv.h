@@ -45,6 +45,7 @@ typedef struct bctx {
 	unsigned seq; /* names in tmp */
 	bsecret *secrets;
 	size_t n_secrets;
+	char **pulled; /* the FROM references pulled in this build (once each) */
 } bctx;
 
 static inline void strv_freep(char ***v)
