@@ -223,3 +223,69 @@ def test_pull_policies(b, registry):
     r = build(b, "--pull=always", context(b, f"FROM {registry}/b5/nope:1\n"), check=False)
     assert r.returncode != 0 and "not found locally, and the pull failed" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def http_dir(tmp_path):
+    """python3 -m http.server on 127.0.0.1 serving a temp dir: (dir, base URL)."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    d = tmp_path / "www"
+    d.mkdir()
+    p = subprocess.Popen(["/usr/bin/python3", "-m", "http.server", "-b", "127.0.0.1", str(port),
+                          "-d", str(d)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.05)
+        yield d, url
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
+def test_add_url(b, http_dir):
+    import io
+    import tarfile
+    d, url = http_dir
+    (d / "hello.txt").write_text("hello over http\n")
+    os.utime(d / "hello.txt", (1600000000, 1600000000))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        ti = tarfile.TarInfo("inside")
+        t.addfile(ti, io.BytesIO(b""))
+    (d / "a.tar").write_bytes(buf.getvalue())
+    sha = hashlib.sha256(buf.getvalue()).hexdigest()
+    ctx = context(b, f"FROM {BUSYBOX}\nADD {url}/hello.txt /dl/\n"
+                     f"ADD {url}/hello.txt /named.txt\n"
+                     f"ADD --checksum=sha256:{sha} {url}/a.tar /t/\n"
+                     f"ADD --chmod=0644 {url}/hello.txt?x=1#f /q/\n")
+    build(b, "-t", "url", ctx)
+    assert run(b, "url", "cat", "/dl/hello.txt", "/named.txt") == "hello over http\n" * 2
+    st = run(b, "url", "stat", "-c", "%n %a %Y", "/dl/hello.txt", "/t/a.tar", "/q/hello.txt")
+    lines = st.splitlines()
+    assert lines[0] == "/dl/hello.txt 600 1600000000"
+    assert lines[1].startswith("/t/a.tar 600 ")  # a file: not extracted
+    assert lines[2].startswith("/q/hello.txt 644 ")
+    # the content is the cache key: a change is seen
+    (d / "hello.txt").write_text("changed\n")
+    r = build(b, "-t", "url", ctx)
+    assert run(b, "url", "cat", "/dl/hello.txt") == "changed\n"
+    for df, msg in [(f"ADD --checksum=sha256:{'0' * 64} {url}/a.tar /t/", "checksum mismatch"),
+                    (f"ADD {url}/missing.txt /m/", "HTTP status 404"),
+                    (f"ADD {url}/ /m/", "no file name in the URL"),
+                    (f"ADD --checksum=md5:abc {url}/a.tar /t/", "not sha256:"),
+                    (f"COPY {url}/hello.txt /c/", "no such file or directory")]:
+        (ctx / "Dockerfile").write_text(f"FROM {BUSYBOX}\n{df}\n")
+        r = build(b, ctx, check=False)
+        assert r.returncode != 0 and msg in r.stderr, (df, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1

@@ -183,6 +183,69 @@ static int copy_heredoc(bctx *b, int upper, int vfd, const df_heredoc *h, char *
 	return 0;
 }
 
+/* The largest file ADD downloads */
+#define ADD_URL_MAX (8ull << 30)
+
+/* ADD URL: a file named after the URL path's last segment (or dest itself
+ * when dest names a file), mode 0600, the mtime from Last-Modified, as
+ * Docker; never extracted. checksum: "sha256:HEX" to verify, or NULL. */
+static int add_url(bctx *b, int upper, int vfd, const char *url, const char *dest, bool dest_dir,
+		   const char *checksum, own *o, berr *e)
+{
+	_cleanup_free_ char *pdir = xstrdup(dest), *name = NULL;
+	if (dest_dir || bpath_isdir(vfd, dest)) {
+		const char *p = strstr(url, "://") + 3;
+		size_t end = strcspn(p, "?#");
+		const char *path = memchr(p, '/', end);
+		size_t plen = path ? end - (size_t)(path - p) : 0;
+		while (plen && path[plen - 1] == '/')
+			plen--;
+		const char *base = path;
+		for (size_t i = 0; i < plen; i++)
+			if (path[i] == '/')
+				base = path + i + 1;
+		size_t blen = path ? plen - (size_t)(base - path) : 0;
+		if (!blen || (blen == 1 && base[0] == '.') ||
+		    (blen == 2 && base[0] == '.' && base[1] == '.'))
+			return berr_set(
+			    e, EINVAL,
+			    "ADD %s: no file name in the URL's path: give a destination "
+			    "file path",
+			    url);
+		name = xstrndup(base, blen);
+	} else {
+		char *sl = strrchr(pdir, '/');
+		name = xstrdup(sl + 1);
+		sl[sl == pdir ? 1 : 0] = '\0';
+	}
+	_cleanup_close_ int d = bpath_mkparents(upper, vfd, pdir, e);
+	if (d < 0)
+		return -1;
+	_cleanup_close_ int fd =
+	    openat(d, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return berr_sys(e, "ADD %s: create %s", url, name);
+	reg_fetch r;
+	if (registry_fetch_url(url, b->o->reg, fd, ADD_URL_MAX, &r, e) < 0)
+		return berr_ctx(e, "ADD");
+	if (checksum && strcmp(checksum, r.digest.s))
+		return berr_set(e, EINVAL, "ADD %s: checksum mismatch: got %s, want %s", url,
+				r.digest.s, checksum);
+	if (fchmod(fd, o->mode >= 0 ? (mode_t)o->mode : 0600) < 0 || fchown(fd, o->uid, o->gid) < 0)
+		return berr_sys(e, "ADD %s: set the mode and owner of %s", url, name);
+	if (r.mtime >= 0) {
+		struct timespec ts[2] = {{.tv_sec = (time_t)r.mtime}, {.tv_sec = (time_t)r.mtime}};
+		if (futimens(fd, ts) < 0)
+			return berr_sys(e, "ADD %s: set the mtime of %s", url, name);
+	}
+	return 0;
+}
+
+static bool is_url(const char *w)
+{
+	return !strncmp(w, "http://", 7) || !strncmp(w, "https://", 8);
+}
+
 /* Whether a COPY/ADD source word is a here-document's marker (the parser
  * collected the body in order). */
 static bool is_heredoc_word(const char *w)
@@ -214,7 +277,7 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 	       berr *e)
 {
 	bool add = in->kind == DF_ADD;
-	const char *from = NULL, *chown_spec = NULL, *chmod_spec = NULL;
+	const char *from = NULL, *chown_spec = NULL, *chmod_spec = NULL, *checksum = NULL;
 	for (size_t i = 0; i < in->n_flags; i++) {
 		const df_kv *f = &in->flags[i];
 		if (!strcmp(f->key, "from"))
@@ -223,6 +286,8 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 			chown_spec = f->value;
 		else if (!strcmp(f->key, "chmod"))
 			chmod_spec = f->value;
+		else if (!strcmp(f->key, "checksum"))
+			checksum = f->value;
 		else if (strcmp(f->key, "link"))
 			return berr_set(e, ENOTSUP, "--%s: not supported yet", f->key);
 	}
@@ -237,6 +302,15 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 	if (chmod_spec && !(chmod_spec = chmod_x =
 				subst_word(chmod_spec, b->df->escape, subst_env_lookup, env, e)))
 		return -1;
+	_cleanup_free_ char *checksum_x = NULL;
+	if (checksum) {
+		if (!(checksum = checksum_x =
+			  subst_word(checksum, b->df->escape, subst_env_lookup, env, e)))
+			return -1;
+		if (strncmp(checksum, "sha256:", 7) || !dg_valid(checksum))
+			return berr_set(e, EINVAL, "ADD --checksum=%s: not sha256:<64 hex digits>",
+					checksum);
+	}
 	own o = {.mode = -1};
 	if (chmod_spec) {
 		char *end;
@@ -274,6 +348,7 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 	}
 	bool glob = false;
 	size_t n_hd = 0;
+	char **urls = NULL;
 	if (in->n_heredocs && is_heredoc_word(in->args[n_src])) {
 		berr_set(e, EINVAL, "%s: a here-document can not be the destination",
 			 df_kind_name(in->kind));
@@ -285,9 +360,12 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 			n_hd++;
 			continue;
 		}
-		if (add && (!strncmp(w, "http://", 7) || !strncmp(w, "https://", 8) ||
-			    !strncmp(w, "git@", 4))) {
-			berr_set(e, ENOTSUP, "ADD %s: URLs are not supported yet", w);
+		if (add && is_url(w)) {
+			strv_push(&urls, w);
+			continue;
+		}
+		if (add && !strncmp(w, "git@", 4)) {
+			berr_set(e, ENOTSUP, "ADD %s: git sources are not supported", w);
 			goto out;
 		}
 		char *c;
@@ -305,7 +383,11 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 		}
 		free(c);
 	}
-	if (!paths && !n_hd) {
+	if (checksum && (paths || n_hd || strv_len(urls) != 1)) {
+		berr_set(e, EINVAL, "ADD --checksum: only for one URL source");
+		goto out;
+	}
+	if (!paths && !n_hd && !urls) {
 		berr_set(e, ENOENT, "no source files were specified");
 		goto out;
 	}
@@ -334,6 +416,9 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 	for (size_t i = 0; i < n_hd; i++)
 		if (copy_heredoc(b, ufd, vfd, &in->heredocs[i], env, dest, dest_dir, &o, e) < 0)
 			goto out;
+	for (size_t i = 0; urls && urls[i]; i++)
+		if (add_url(b, ufd, vfd, urls[i], dest, dest_dir, checksum, &o, e) < 0)
+			goto out;
 	/* the content's digest (mtimes clamped away) goes into the key */
 	dg_str digest;
 	if (bx_tree_digest(ufd, &digest, e) < 0)
@@ -352,6 +437,7 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 	}
 out:
 	strv_free(paths);
+	strv_free(urls);
 	if (ufd >= 0) {
 		berr ig;
 		close(ufd);
