@@ -5,6 +5,7 @@ fixture `b` (test_build.py) checks that nothing is left behind."""
 import hashlib
 import json
 import os
+import pathlib
 
 import pytest
 
@@ -289,3 +290,68 @@ def test_add_url(b, http_dir):
         r = build(b, ctx, check=False)
         assert r.returncode != 0 and msg in r.stderr, (df, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1
+
+
+def image_ids(b):
+    """The store's image IDs (sha256:...), from its index."""
+    idx = json.loads((b.root / "image" / "index.json").read_text())
+    return {r["id"] for r in (idx["images"] if isinstance(idx, dict) else idx)}
+
+
+def test_builder_prune(b):
+    before = image_ids(b)
+    ctx = context(b, f"FROM {BUSYBOX}\nRUN echo a > /a\n"
+                     "RUN --mount=type=cache,target=/c,id=b7 echo x > /c/x\nLABEL l=1\n")
+    final = image_id(build(b, "-t", "pr7", ctx).stdout)
+    made = image_ids(b) - before
+    assert final in made and len(made) == 3  # the RUNs' and LABEL's (the tagged one)
+    mounts = b.root / "build-mounts"
+    assert len(list(mounts.iterdir())) == 1
+    # a container on a step image keeps that image
+    step = sorted(made - {final})[0]
+    b("create", "--name", "b7-keep", step, "true")
+    out = b("builder", "prune", "-f").stdout
+    assert "Deleted 1 step image, " in out and "1 cache mount" in out, out
+    assert image_ids(b) - before == {final, step}
+    assert not mounts.exists()
+    assert run(b, "pr7", "cat", "/a") == "a\n"  # the tagged image is whole
+    b("rm", "b7-keep")
+    entries = [p for p in (b.root / "build-cache").iterdir() if p.name != "made"]
+    assert entries  # the tagged image's entry stays without -a
+    out = b("builder", "prune", "-a").stdout
+    assert [p for p in (b.root / "build-cache").iterdir() if p.name != "made"] == []
+    assert image_ids(b) - before == {final}
+    r = build(b, "-t", "pr7", ctx).stdout
+    assert "Using cache" not in r
+    b("system", "check")
+
+
+def test_kill9_leftovers_system_check(b):
+    import signal
+    import subprocess
+    ctx = context(b, f"FROM {BUSYBOX} AS two\nRUN echo 2 > /two\n"
+                     f"FROM {BUSYBOX}\nRUN --mount=type=bind,from=two,target=/v "
+                     "echo started; sleep 60\n")
+    p = b.popen("build", ctx, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in p.stdout:
+            if line.strip() == "started":
+                break
+        # a build that runs: nothing of it is garbage
+        out = b("system", "check").stdout
+        assert "garbage" not in out, out
+        p.send_signal(signal.SIGKILL)
+        p.wait(30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    out = b("system", "check").stdout
+    garbage = [ln for ln in out.splitlines() if ln.startswith("garbage:")]
+    assert any("the temp dir of a build that is not running" in ln for ln in garbage), out
+    assert any("a RUN step of a build that is not running" in ln for ln in garbage), out
+    out = b("system", "check", "--repair").stdout
+    assert len([ln for ln in out.splitlines() if ln.startswith("repaired:")]) >= 2, out
+    assert "garbage" not in b("system", "check").stdout
+    assert not b.ids() and not (b.root / "build-tmp").exists()
+    assert str(b.root) not in pathlib.Path("/proc/self/mountinfo").read_text()

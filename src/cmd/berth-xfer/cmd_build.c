@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,14 +145,14 @@ int cmd_build(cli *c, int argc, char **argv)
 	    "STDIN) step by step: RUN steps as containers (network none unless --network host), "
 	    "COPY/ADD from the context (less what .dockerignore excludes). Steps are cached: a "
 	    "step whose parent and inputs did not change reuses its image (--no-cache: not). "
-	    "Base images must be in the store (berth pull them first). Prints the image's ID.",
+	    "FROM's images are pulled when the store lacks them (--pull). Prints the image's ID.",
 	    "berth build -t app .\nberth build -f Containerfile.dev --build-arg V=2 -t app:dev .\n"
 	    "tar -c . | berth build -t app -",
 	    CLI_ARGS_NONE};
 	char **tags = NULL, **args = NULL, **labels = NULL, **secrets = NULL;
 	const char *file = NULL, *target = NULL, *iidfile = NULL, *network = NULL, *ts = NULL;
-	bool no_cache = false, quiet = false, pull = false, pull_always = false,
-	     pull_never = false, tls = true;
+	bool no_cache = false, quiet = false, pull = false, pull_always = false, pull_never = false,
+	     tls = true;
 	build_pull policy = BUILD_PULL_MISSING;
 	reg_opts ro = {.tls_verify = -1};
 	char *sd = NULL, *initp = NULL; /* berth-init, next to us */
@@ -187,8 +188,8 @@ int cmd_build(cli *c, int argc, char **argv)
 	     NULL},
 	    {"pull-always", 0, FLAG_BOOL, &pull_always, "The same as --pull=always", NULL},
 	    {"pull-never", 0, FLAG_BOOL, &pull_never, "The same as --pull=never", NULL},
-	    {"tls-verify", 0, FLAG_BOOL, &tls, "Pulls: require HTTPS and verify certificates",
-	     NULL, "true"},
+	    {"tls-verify", 0, FLAG_BOOL, &tls, "Pulls: require HTTPS and verify certificates", NULL,
+	     "true"},
 	    {"authfile", 0, FLAG_STRING, &ro.auth_file, "Pulls: the authentication file", "FILE"},
 	    {0}};
 	int rc = 125, i;
@@ -220,6 +221,7 @@ int cmd_build(cli *c, int argc, char **argv)
 		goto done;
 	berr e;
 	char *tmp = NULL;
+	int tmp_fd = -1;
 	const char *context = argv[i];
 	bool df_stdin = file && !strcmp(file, "-");
 	if (df_stdin && !strcmp(context, "-")) {
@@ -235,18 +237,20 @@ int cmd_build(cli *c, int argc, char **argv)
 		/* under the store (its filesystem, its permissions) */
 		_cleanup_free_ char *base = xasprintf("%s/build-tmp", c->root);
 		tmp = xasprintf("%s/stdin-XXXXXX", base);
-		int d = -1;
 		if ((mkdir(base, 0700) < 0 && errno != EEXIST) || !mkdtemp(tmp) ||
-		    (d = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		    (tmp_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+		    flock(tmp_fd, LOCK_EX) < 0) { /* held: "a live build's" for system check */
 			cli_failf(125, "build: make a temp dir: %s", strerror(errno));
+			if (tmp_fd >= 0)
+				rmdir(tmp);
 			free(tmp);
 			goto done;
 		}
-		int r = build_context_untar(0, d, 0, &e);
-		close(d);
+		int r = build_context_untar(0, tmp_fd, 0, &e);
 		if (r < 0) {
 			berr_ctx(&e, "build: the context on stdin");
 			cli_fail(125, &e);
+			close(tmp_fd);
 			fs_rm_rf_at(AT_FDCWD, tmp, &e);
 			rm_base(c->root);
 			free(tmp);
@@ -303,6 +307,7 @@ int cmd_build(cli *c, int argc, char **argv)
 	strv_free(o.warnings);
 	if (tmp) {
 		berr ig;
+		close(tmp_fd);
 		fs_rm_rf_at(AT_FDCWD, tmp, &ig);
 		rm_base(c->root);
 		free(tmp);

@@ -45,7 +45,7 @@ typedef struct build_opts {
 	const char *target;	 /* a stage name or index; NULL: the last */
 	bool no_cache;
 	build_pull pull;
-	const reg_opts *reg; /* for the pulls (NULL: the defaults) */
+	const reg_opts *reg;  /* for the pulls (NULL: the defaults) */
 	char *const *secrets; /* --secret id=ID,src=FILE | id=ID,env=VAR */
 	/* --timestamp / SOURCE_DATE_EPOCH: the config's and history's created
 	 * time, and every layer file's mtime clamped to it (reproducible) */
@@ -65,6 +65,17 @@ typedef struct build_opts {
 
 /* Build; *id is the final image's ID. */
 int build_run(build_opts *o, dg_str *id, berr *e);
+
+/* berth builder prune (build_gc.c): the step images no name needs (not
+ * those a container uses), the cache entries whose image is gone (all with
+ * all), the RUN cache mounts no step uses; lines for the user in *out. */
+int build_prune(const char *root, bool all, char ***out, berr *e);
+
+/* system check's part: <root>/build-tmp/X of builds that are not running
+ * and their RUN containers (berth-build.X.N), removed with repair. */
+struct eng;
+int build_check(struct eng *g, const char *root, bool repair, char ***garbage, char ***repaired,
+		berr *e);
 
 /* Extract a tar (the `-` context on stdin) into the empty directory dirfd,
  * safely: no entry is written outside it (absolute names, `..`, symlinks

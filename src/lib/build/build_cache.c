@@ -79,6 +79,7 @@ int bcache_put(bctx *b, const bkey *k, const dg_str *id, berr *e)
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return berr_sys(e, "mkdir %s", dir);
 	_cleanup_free_ char *path = entry_path(b, dir, k);
+	bx_made(b, id);
 	_cleanup_free_ char *line = xasprintf("%s\n", id->s);
 	return fs_write_atomic(path, line, strlen(line), 0600, false, e);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -580,6 +581,8 @@ static int prepare(bctx *b, berr *e)
 	int r = -1;
 	if ((b->tmp_fd = open(t, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		berr_sys(e, "open %s", t);
+	else if (flock(b->tmp_fd, LOCK_EX) < 0) /* "a live build's" (build_gc.c) */
+		berr_sys(e, "lock %s", t);
 	else if (mkdirat(b->tmp_fd, "context", 0755) < 0)
 		berr_sys(e, "mkdir %s/context", t);
 	else if ((b->ctx_fd = openat(b->tmp_fd, "context", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)

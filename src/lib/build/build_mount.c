@@ -426,11 +426,10 @@ static int mount_cache(bctx *b, bmount *m, berr *e)
 	} else if (errno != EEXIST) {
 		return berr_sys(e, "mkdir %s", m->host);
 	}
-	if (m->locked) {
-		m->lock_fd = open(m->host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (m->lock_fd < 0 || flock(m->lock_fd, LOCK_EX) < 0)
-			return berr_sys(e, "lock %s", m->host);
-	}
+	/* shared while a step uses it (prune skips it), exclusive for locked */
+	m->lock_fd = open(m->host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->lock_fd < 0 || flock(m->lock_fd, m->locked ? LOCK_EX : LOCK_SH) < 0)
+		return berr_sys(e, "lock %s", m->host);
 	return 0;
 }
 

@@ -163,6 +163,13 @@ char *brun_mount_from(const char *spec);
 /* <root>/build-mounts (malloc'ed): the cache mounts' directories. */
 char *bx_cache_mounts_dir(const bctx *b);
 
+/* ---- build_gc.c ---- */
+/* The name of the build's RUN container n: berth-build.X.n (X: the temp
+ * dir's name; system check ties the two). */
+char *bx_run_name(const bctx *b, unsigned n);
+/* Record id as a step image (builder prune removes it once no name needs it). */
+void bx_made(const bctx *b, const dg_str *id);
+
 /* ---- build_cache.c ---- */
 struct bkey {
 	char hex[65];

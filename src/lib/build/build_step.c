@@ -174,7 +174,9 @@ static int run_step(bctx *b, bstage *st, const df_instr *in, brun *rm, dg_str *i
 			strv_push(&extra, st->args[i]);
 	for (size_t i = 0; rm->env && rm->env[i]; i++)
 		strv_push(&extra, rm->env[i]);
+	_cleanup_free_ char *name = bx_run_name(b, b->seq++);
 	eng_run_opts ro = {.image = st->image,
+			   .name = name,
 			   .command = argv,
 			   .entrypoint = "",
 			   .entrypoint_set = true,
