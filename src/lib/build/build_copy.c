@@ -227,7 +227,7 @@ static int add_url(bctx *b, int upper, int vfd, const char *url, const char *des
 		return berr_sys(e, "ADD %s: create %s", url, name);
 	reg_fetch r;
 	if (registry_fetch_url(url, b->o->reg, fd, ADD_URL_MAX, &r, e) < 0)
-		return berr_ctx(e, "ADD");
+		return -1;
 	if (checksum && strcmp(checksum, r.digest.s))
 		return berr_set(e, EINVAL, "ADD %s: checksum mismatch: got %s, want %s", url,
 				r.digest.s, checksum);
