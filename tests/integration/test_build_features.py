@@ -283,7 +283,7 @@ def test_add_url(b, http_dir):
     assert run(b, "url", "cat", "/dl/hello.txt") == "changed\n"
     for df, msg in [(f"ADD --checksum=sha256:{'0' * 64} {url}/a.tar /t/", "checksum mismatch"),
                     (f"ADD {url}/missing.txt /m/", "HTTP status 404"),
-                    (f"ADD {url}/ /m/", "no file name in the URL"),
+                    (f"ADD {url}/ /m/", "no file name: give a destination file path"),
                     (f"ADD --checksum=md5:abc {url}/a.tar /t/", "not sha256:"),
                     (f"COPY {url}/hello.txt /c/", "no such file or directory")]:
         (ctx / "Dockerfile").write_text(f"FROM {BUSYBOX}\n{df}\n")
