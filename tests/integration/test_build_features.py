@@ -85,6 +85,7 @@ RUN mkdir -p /var/cache /mnt
 RUN --mount=type=bind,target=/ctx cat /ctx/src/a.txt > /out-bind
 RUN --mount=type=bind,source=src,target=/mnt/s,rw touch /mnt/s/new && cat /mnt/s/a.txt > /out-rw
 RUN --mount=type=bind,from=other,source=/stagefile,target=/sf cat /sf > /out-from
+RUN --mount=type=bind,source=src/a.txt,target=/a1,rw echo more >> /a1 && cat /a1 > /out-rwfile
 RUN --mount=type=cache,target=/var/cache/b3,id=b3c echo run >> /var/cache/b3/log && \\
     wc -l < /var/cache/b3/log > /out-cache
 RUN --mount=type=tmpfs,target=/tmpfs-b3 grep " /tmpfs-b3 tmpfs" /proc/mounts | wc -l > /out-tmpfs
@@ -99,9 +100,11 @@ def test_run_mounts_and_network(b):
     out = run(b, "mnt", "cat", "/out-bind", "/out-rw", "/out-from", "/out-cache", "/out-tmpfs")
     assert out.split() == ["ctx-a", "ctx-a", "from-stage", "1", "1"]
     assert not (ctx / "src" / "new").exists()  # rw: the writes are dropped
+    assert run(b, "mnt", "cat", "/out-rwfile") == "ctx-a\nmore\n"
+    assert (ctx / "src" / "a.txt").read_text() == "ctx-a\n"
     # no mount target, nor what was mounted there, is in the image
     ls = run(b, "mnt", "ls", "-a", "/", "/mnt", "/var/cache").split()
-    for gone in ("ctx", "sf", "tmpfs-b3", "s", "b3", "stagefile"):
+    for gone in ("ctx", "sf", "tmpfs-b3", "s", "b3", "stagefile", "a1"):
         assert gone not in ls, (gone, ls)
     assert run(b, "mnt", "cat", "/nets-none").split() == ["lo"]
     assert len(run(b, "mnt", "cat", "/nets-host").split()) > 1

@@ -371,9 +371,10 @@ static int rw_copy(bctx *b, bmount *m, int fd, berr *e)
 		return berr_sys(e, "stat the bind source");
 	m->tmpname = bx_tmpname(b, "bind");
 	if (S_ISDIR(s.st_mode)) {
-		_cleanup_close_ int src = fs_open_in_root(fd, ".", O_RDONLY | O_DIRECTORY, 0, e);
+		_cleanup_close_ int src =
+		    open(fs_fd_path(fd).s, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (src < 0)
-			return -1;
+			return berr_sys(e, "open the bind source");
 		if (mkdirat(b->tmp_fd, m->tmpname, 0755) < 0)
 			return berr_sys(e, "mkdir %s/%s", b->tmp, m->tmpname);
 		_cleanup_close_ int dst =
@@ -383,8 +384,10 @@ static int rw_copy(bctx *b, bmount *m, int fd, berr *e)
 		if (fs_copy_tree(src, dst, e) < 0)
 			return -1;
 	} else {
-		_cleanup_close_ int src = fs_open_in_root(fd, ".", O_RDONLY, 0, e);
-		if (src < 0 || fs_copy_at(src, b->tmp_fd, m->tmpname, 0, e) < 0)
+		_cleanup_close_ int src = open(fs_fd_path(fd).s, O_RDONLY | O_CLOEXEC);
+		if (src < 0)
+			return berr_sys(e, "open the bind source");
+		if (fs_copy_at(src, b->tmp_fd, m->tmpname, 0, e) < 0)
 			return -1;
 	}
 	m->host = xasprintf("%s/%s", b->tmp, m->tmpname);
