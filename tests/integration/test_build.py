@@ -125,7 +125,7 @@ def test_quiet_iidfile_and_stdin_tar(b):
     (f"FROM {BUSYBOX}\nRUN true\nRUN exit 3\n", {}, "step 3/3 RUN exit 3: exited with status 3"),
     (f"FROM {BUSYBOX}\nCOPY missing /x\n", {}, "missing: no such file or directory"),
     (f"FROM {BUSYBOX}\nCOPY ../x /x\n", {}, "forbidden path outside the build context"),
-    (f"FROM {BUSYBOX}\nADD http://127.0.0.1:1/f /f\n", {}, "URLs are not supported yet"),
+    (f"FROM {BUSYBOX}\nADD http://127.0.0.1:1/f /f\n", {}, "GET http://127.0.0.1:1/f: Couldn't connect"),
     (f"FROM {BUSYBOX}\nRUN echo to-std''err >&2; false\n", {}, "exited with status 1"),
 ])
 def test_errors_one_line_nothing_left(b, dockerfile, files, msg):

@@ -259,5 +259,18 @@ static void test_nesting_bounded(void)
 	free(big);
 }
 
-CHECK_MAIN(test_envvar_table, test_errors_name_the_variable, test_backtick_escape,
-	   test_lookup_unset_vs_empty, test_words, test_nesting_bounded)
+/* COPY's here-document bodies: quotes stay, only \$ and \\ escape */
+static void test_heredoc_body(void)
+{
+	berr e;
+	char *env[] = {"A=x y", NULL};
+	char *r =
+	    subst_heredoc("a='$A' \"${A}\" \\$A \\n \\\\ ${B:-it's}\n", subst_env_lookup, env, &e);
+	CHECK_STREQ(r, "a='x y' \"x y\" $A \\n \\ it's\n");
+	free(r);
+	CHECK(subst_heredoc("${A", subst_env_lookup, env, &e) == NULL);
+	CHECK_CONTAINS(e.msg, "missing '}'");
+}
+
+CHECK_MAIN(test_heredoc_body, test_envvar_table, test_errors_name_the_variable,
+	   test_backtick_escape, test_lookup_unset_vs_empty, test_words, test_nesting_bounded)

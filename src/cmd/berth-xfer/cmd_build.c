@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +52,64 @@ static char **resolve_args(char **args)
 	return v;
 }
 
+/* --timestamp, else the SOURCE_DATE_EPOCH build arg, else the variable
+ * (as buildah and BuildKit): seconds since the epoch. 0: none, 1: *t set,
+ * -1: printed. */
+static int timestamp_of(const char *flag, char *const *bargs, long long *t)
+{
+	const char *what = "--timestamp", *v = flag;
+	for (size_t i = 0; !v && bargs && bargs[i]; i++)
+		if (!strncmp(bargs[i], "SOURCE_DATE_EPOCH=", 18)) {
+			v = bargs[i] + 18;
+			what = "--build-arg SOURCE_DATE_EPOCH";
+		}
+	if (!v && (v = getenv("SOURCE_DATE_EPOCH")))
+		what = "SOURCE_DATE_EPOCH";
+	if (!v || (!flag && !*v))
+		return 0;
+	char *end;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	/* up to 9999-12-31 (RFC 3339's four-digit years) */
+	if (errno || end == v || *end || x < 0 || x > 253402300799LL) {
+		cli_failf(125, "build: %s=%s: not a number of seconds since 1970 (0..253402300799)",
+			  what, v);
+		return -1;
+	}
+	*t = x;
+	return 1;
+}
+
+/* --pull takes an optional value (--pull, --pull=always|missing|never and
+ * Podman's true|false|newer), which a bool flag can not: the words are
+ * read here and become a plain --pull for the flag parser. Returns -1 on a
+ * bad value (printed). */
+static int pull_policy(int argc, char **argv, build_pull *p)
+{
+	for (int k = 1; k < argc && strcmp(argv[k], "--"); k++) {
+		const char *a = argv[k];
+		if (!strcmp(a, "--pull")) {
+			*p = BUILD_PULL_ALWAYS;
+			continue;
+		}
+		if (strncmp(a, "--pull=", 7))
+			continue;
+		const char *v = a + 7;
+		if (!strcmp(v, "always") || !strcmp(v, "true") || !strcmp(v, "newer"))
+			*p = BUILD_PULL_ALWAYS;
+		else if (!strcmp(v, "missing"))
+			*p = BUILD_PULL_MISSING;
+		else if (!strcmp(v, "never") || !strcmp(v, "false"))
+			*p = BUILD_PULL_NEVER;
+		else {
+			cli_failf(125, "build: --pull=%s: must be always, missing or never", v);
+			return -1;
+		}
+		argv[k] = (char *)"--pull";
+	}
+	return 0;
+}
+
 /* <root>/build-tmp when no other build uses it */
 static void rm_base(const char *root)
 {
@@ -86,15 +145,19 @@ int cmd_build(cli *c, int argc, char **argv)
 	    "STDIN) step by step: RUN steps as containers (network none unless --network host), "
 	    "COPY/ADD from the context (less what .dockerignore excludes). Steps are cached: a "
 	    "step whose parent and inputs did not change reuses its image (--no-cache: not). "
-	    "Base images must be in the store (berth pull them first). Prints the image's ID.",
+	    "FROM's images are pulled when the store lacks them (--pull). Prints the image's ID.",
 	    "berth build -t app .\nberth build -f Containerfile.dev --build-arg V=2 -t app:dev .\n"
 	    "tar -c . | berth build -t app -",
 	    CLI_ARGS_NONE};
-	char **tags = NULL, **args = NULL, **labels = NULL;
-	const char *file = NULL, *target = NULL, *iidfile = NULL, *network = NULL;
-	bool no_cache = false, quiet = false, pull = false;
+	char **tags = NULL, **args = NULL, **labels = NULL, **secrets = NULL;
+	const char *file = NULL, *target = NULL, *iidfile = NULL, *network = NULL, *ts = NULL;
+	bool no_cache = false, quiet = false, pull = false, pull_always = false, pull_never = false,
+	     tls = true;
+	build_pull policy = BUILD_PULL_MISSING;
+	reg_opts ro = {.tls_verify = -1};
 	char *sd = NULL, *initp = NULL; /* berth-init, next to us */
 	char *df_data = NULL;		/* -f -: the Dockerfile read from stdin */
+	char **bargs = NULL;
 	size_t df_len = 0;
 	const flag_def defs[] = {
 	    {"tag", 't', FLAG_LIST, &tags, "Name the image (NAME[:TAG])", "list"},
@@ -113,27 +176,52 @@ int cmd_build(cli *c, int argc, char **argv)
 	    {"iidfile", 0, FLAG_STRING, &iidfile, "Write the image ID to the file", "FILE"},
 	    {"label", 0, FLAG_LIST, &labels, "Set a label on the image (K=V)", "list"},
 	    {"network", 0, FLAG_STRING, &network, "RUN's network: none (default) or host", "MODE"},
-	    {"pull", 0, FLAG_BOOL, &pull, "Pull the base images (not supported yet)", NULL},
+	    {"secret", 0, FLAG_LIST, &secrets,
+	     "A secret for RUN --mount=type=secret (id=ID,src=FILE or id=ID,env=VAR)", "list"},
+	    {"timestamp", 0, FLAG_STRING, &ts,
+	     "Created times and layer file mtimes (clamped) set to SECONDS since the epoch "
+	     "(default: SOURCE_DATE_EPOCH, as a build arg or in the environment)",
+	     "SECONDS"},
+	    {"pull", 0, FLAG_BOOL, &pull,
+	     "FROM's images: --pull[=always] pulls them, =missing (default) when not in the "
+	     "store, =never not",
+	     NULL},
+	    {"pull-always", 0, FLAG_BOOL, &pull_always, "The same as --pull=always", NULL},
+	    {"pull-never", 0, FLAG_BOOL, &pull_never, "The same as --pull=never", NULL},
+	    {"tls-verify", 0, FLAG_BOOL, &tls, "Pulls: require HTTPS and verify certificates", NULL,
+	     "true"},
+	    {"authfile", 0, FLAG_STRING, &ro.auth_file, "Pulls: the authentication file", "FILE"},
 	    {0}};
-	int rc, i = cli_flags(c, &doc, defs, argc, argv, &rc);
-	if (i < 0)
+	int rc = 125, i;
+	if (pull_policy(argc, argv, &policy) < 0)
 		goto done;
+	if ((i = cli_flags(c, &doc, defs, argc, argv, &rc)) < 0)
+		goto done;
+	for (int k = 1; k < i; k++)
+		if (!strncmp(argv[k], "--tls-verify", 12))
+			ro.tls_verify = tls;
+	if (pull_always)
+		policy = BUILD_PULL_ALWAYS;
+	if (pull_never)
+		policy = BUILD_PULL_NEVER;
 	rc = 125;
 	if (argc - i != 1) {
 		cli_failf(125, "\"build\" requires exactly 1 argument: usage: berth build "
 			       "[OPTIONS] CONTEXT");
 		goto done;
 	}
-	if (pull) {
-		cli_failf(125, "build: --pull is not supported yet: berth pull the base images");
-		goto done;
-	}
 	if (network && strcmp(network, "none") && strcmp(network, "host")) {
 		cli_failf(125, "build: --network %s: only none and host are supported", network);
 		goto done;
 	}
+	bargs = resolve_args(args);
+	long long stamp = 0;
+	int has_stamp = timestamp_of(ts, bargs, &stamp);
+	if (has_stamp < 0)
+		goto done;
 	berr e;
 	char *tmp = NULL;
+	int tmp_fd = -1;
 	const char *context = argv[i];
 	bool df_stdin = file && !strcmp(file, "-");
 	if (df_stdin && !strcmp(context, "-")) {
@@ -149,18 +237,20 @@ int cmd_build(cli *c, int argc, char **argv)
 		/* under the store (its filesystem, its permissions) */
 		_cleanup_free_ char *base = xasprintf("%s/build-tmp", c->root);
 		tmp = xasprintf("%s/stdin-XXXXXX", base);
-		int d = -1;
 		if ((mkdir(base, 0700) < 0 && errno != EEXIST) || !mkdtemp(tmp) ||
-		    (d = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		    (tmp_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+		    flock(tmp_fd, LOCK_EX) < 0) { /* held: "a live build's" for system check */
 			cli_failf(125, "build: make a temp dir: %s", strerror(errno));
+			if (tmp_fd >= 0)
+				rmdir(tmp);
 			free(tmp);
 			goto done;
 		}
-		int r = build_context_untar(0, d, 0, &e);
-		close(d);
+		int r = build_context_untar(0, tmp_fd, 0, &e);
 		if (r < 0) {
 			berr_ctx(&e, "build: the context on stdin");
 			cli_fail(125, &e);
+			close(tmp_fd);
 			fs_rm_rf_at(AT_FDCWD, tmp, &e);
 			rm_base(c->root);
 			free(tmp);
@@ -168,7 +258,6 @@ int cmd_build(cli *c, int argc, char **argv)
 		}
 		context = tmp;
 	}
-	char **bargs = resolve_args(args);
 	sd = cli_self_dir();
 	initp = sd ? xasprintf("%s/berth-init", sd) : NULL;
 	build_opts o = {.root = c->root,
@@ -182,6 +271,11 @@ int cmd_build(cli *c, int argc, char **argv)
 			.tags = tags,
 			.target = target,
 			.no_cache = no_cache,
+			.secrets = secrets,
+			.pull = policy,
+			.reg = &ro,
+			.reproducible = has_stamp > 0,
+			.timestamp = stamp,
 			.host_network = network && !strcmp(network, "host"),
 			.progress = quiet ? NULL : progress,
 			.cancel = &cancelled,
@@ -211,9 +305,9 @@ int cmd_build(cli *c, int argc, char **argv)
 	for (size_t k = 0; o.warnings && o.warnings[k]; k++)
 		fprintf(stderr, "berth: warning: %s\n", o.warnings[k]);
 	strv_free(o.warnings);
-	strv_free(bargs);
 	if (tmp) {
 		berr ig;
+		close(tmp_fd);
 		fs_rm_rf_at(AT_FDCWD, tmp, &ig);
 		rm_base(c->root);
 		free(tmp);
@@ -232,11 +326,13 @@ int cmd_build(cli *c, int argc, char **argv)
 	printf("%s\n", id.s);
 	rc = 0;
 done:
+	strv_free(bargs);
 	free(df_data);
 	free(sd);
 	free(initp);
 	strv_free(tags);
 	strv_free(args);
 	strv_free(labels);
+	strv_free(secrets);
 	return rc;
 }

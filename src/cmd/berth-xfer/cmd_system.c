@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "build/build.h"
 #include "engine/engine.h"
 #include "image/image.h"
 #include "util/cleanup.h"
@@ -70,7 +71,8 @@ static int system_check(cli *c, int argc, char **argv)
 	if (!s || store_check(s, repair, &r, &e) < 0)
 		return cli_fail(125, &e);
 	eng *g = eng_open(c->root, c->run_root, &e);
-	if (!g || eng_check(g, repair, &r.garbage, &r.repaired, &e) < 0) {
+	if (!g || eng_check(g, repair, &r.garbage, &r.repaired, &e) < 0 ||
+	    build_check(g, c->root, repair, &r.garbage, &r.repaired, &e) < 0) {
 		eng_close(g);
 		store_report_free(&r);
 		return cli_fail(125, &e);

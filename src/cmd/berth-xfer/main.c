@@ -18,6 +18,7 @@ static const cli_cmd commands[] = {
     {"kube", cmd_kube, NULL},
     {"build", cmd_build, NULL},
     {"pause-image", cmd_pause_image, NULL},
+    {"builder", cmd_builder, NULL},
 };
 
 int main(int argc, char **argv)

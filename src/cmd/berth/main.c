@@ -37,6 +37,7 @@ static const cli_cmd commands[] = {
     {"commit", cli_xfer, "Create a new image from a container's changes"},
     {"export", cli_xfer, "Export a container's filesystem as a tar archive"},
     {"build", cli_xfer, "Build an image from a Dockerfile"},
+    {"builder", cli_xfer, "Manage the build cache (prune)"},
     {"history", cmd_history, "Show the history of an image"},
     {"volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)"},
     {"pod", cmd_pod, "Manage pods (create, ls, inspect, start, stop, rm, ...)"},

@@ -21,9 +21,17 @@
 #include <stdbool.h>
 
 #include "image/digest.h"
+#include "registry/registry.h"
 #include "util/error.h"
 
 typedef void (*build_progress_fn)(void *ctx, const char *line);
+
+/* When FROM's image is pulled (registry_pull) before the stage runs. */
+typedef enum build_pull {
+	BUILD_PULL_MISSING, /* when the store lacks it (the default, as Podman) */
+	BUILD_PULL_ALWAYS,  /* every time (a newer one replaces the tag) */
+	BUILD_PULL_NEVER,   /* never: a missing image is an error */
+} build_pull;
 
 typedef struct build_opts {
 	const char *root, *run_root; /* the store, the runtime state */
@@ -36,6 +44,13 @@ typedef struct build_opts {
 	char *const *tags;	 /* names the final image gets */
 	const char *target;	 /* a stage name or index; NULL: the last */
 	bool no_cache;
+	build_pull pull;
+	const reg_opts *reg;  /* for the pulls (NULL: the defaults) */
+	char *const *secrets; /* --secret id=ID,src=FILE | id=ID,env=VAR */
+	/* --timestamp / SOURCE_DATE_EPOCH: the config's and history's created
+	 * time, and every layer file's mtime clamped to it (reproducible) */
+	bool reproducible;
+	long long timestamp;
 	bool host_network; /* RUN with the host's network; else none */
 	/* berth-init: RUN's PID 1 when given (it forwards signals, so an
 	 * interrupted build ends its step; without it a PID 1 ignores them) */
@@ -50,6 +65,17 @@ typedef struct build_opts {
 
 /* Build; *id is the final image's ID. */
 int build_run(build_opts *o, dg_str *id, berr *e);
+
+/* berth builder prune (build_gc.c): the step images no name needs (not
+ * those a container uses), the cache entries whose image is gone (all with
+ * all), the RUN cache mounts no step uses; lines for the user in *out. */
+int build_prune(const char *root, bool all, char ***out, berr *e);
+
+/* system check's part: <root>/build-tmp/X of builds that are not running
+ * and their RUN containers (berth-build.X.N), removed with repair. */
+struct eng;
+int build_check(struct eng *g, const char *root, bool repair, char ***garbage, char ***repaired,
+		berr *e);
 
 /* Extract a tar (the `-` context on stdin) into the empty directory dirfd,
  * safely: no entry is written outside it (absolute names, `..`, symlinks

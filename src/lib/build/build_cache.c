@@ -29,9 +29,23 @@ void bcache_key(const char *parent, const char *text, char *const *args, const c
 	snprintf(k->hex, sizeof(k->hex), "%s", dg_hex(d.s));
 }
 
+char *bx_cache_mounts_dir(const bctx *b)
+{
+	return xasprintf("%s/build-mounts", b->o->root);
+}
+
 static char *cache_dir(bctx *b)
 {
 	return xasprintf("%s/build-cache", b->o->root);
+}
+
+/* A reproducible build's images differ from others' (their times): its
+ * entries are apart, per timestamp. */
+static char *entry_path(bctx *b, const char *dir, const bkey *k)
+{
+	if (b->o->reproducible)
+		return xasprintf("%s/%s-t%lld", dir, k->hex, b->o->timestamp);
+	return xasprintf("%s/%s", dir, k->hex);
 }
 
 bool bcache_get(bctx *b, const bkey *k, dg_str *id)
@@ -39,7 +53,7 @@ bool bcache_get(bctx *b, const bkey *k, dg_str *id)
 	if (b->o->no_cache)
 		return false;
 	_cleanup_free_ char *dir = cache_dir(b);
-	_cleanup_free_ char *path = xasprintf("%s/%s", dir, k->hex);
+	_cleanup_free_ char *path = entry_path(b, dir, k);
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
 	berr ig;
@@ -64,7 +78,8 @@ int bcache_put(bctx *b, const bkey *k, const dg_str *id, berr *e)
 	_cleanup_free_ char *dir = cache_dir(b);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return berr_sys(e, "mkdir %s", dir);
-	_cleanup_free_ char *path = xasprintf("%s/%s", dir, k->hex);
+	_cleanup_free_ char *path = entry_path(b, dir, k);
+	bx_made(b, id);
 	_cleanup_free_ char *line = xasprintf("%s\n", id->s);
 	return fs_write_atomic(path, line, strlen(line), 0600, false, e);
 }

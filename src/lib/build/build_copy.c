@@ -76,6 +76,26 @@ static int chown_ids(bctx *b, bstage *st, const char *cspec, own *o, berr *e)
 	return r < 0 ? berr_ctx(e, "--chown=%s", cspec) : 0;
 }
 
+/* Where a file source of this name goes: dest/name when dest is a
+ * directory (dest_dir, or one in the image), else dest itself. Its parent
+ * is made in upper (a directory fd returned), *fname set. name NULL: none
+ * is known (dest must then name a file). */
+static int dest_parent(int upper, int vfd, const char *dest, bool dest_dir, const char *name,
+		       char **fname, berr *e)
+{
+	_cleanup_free_ char *pdir = xstrdup(dest);
+	if (dest_dir || bpath_isdir(vfd, dest)) {
+		if (!name)
+			return berr_set(e, EINVAL, "no file name: give a destination file path");
+		*fname = xstrdup(name);
+	} else {
+		char *sl = strrchr(pdir, '/');
+		*fname = xstrdup(sl + 1);
+		sl[sl == pdir ? 1 : 0] = '\0';
+	}
+	return bpath_mkparents(upper, vfd, pdir, e);
+}
+
 /* One source (a cleaned path under src) into upper at dest. */
 static int copy_one(bctx *b, bool add, int src, int upper, int vfd, const char *path,
 		    const char *dest, bool dest_dir, own *o, berr *e)
@@ -125,17 +145,8 @@ static int copy_one(bctx *b, bool add, int src, int upper, int vfd, const char *
 		return build_context_untar(rfd, d, 0, e) < 0 ? berr_ctx(e, "ADD %s", path) : 0;
 	}
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	_cleanup_free_ char *pdir = NULL, *name = NULL;
-	if (dest_dir || bpath_isdir(vfd, dest)) {
-		pdir = xstrdup(dest);
-		name = xstrdup(base);
-	} else {
-		pdir = xstrdup(dest);
-		char *sl = strrchr(pdir, '/');
-		name = xstrdup(sl + 1);
-		sl[sl == pdir ? 1 : 0] = '\0';
-	}
-	_cleanup_close_ int d = bpath_mkparents(upper, vfd, pdir, e);
+	_cleanup_free_ char *name = NULL;
+	_cleanup_close_ int d = dest_parent(upper, vfd, dest, dest_dir, base, &name, e);
 	if (d < 0)
 		return -1;
 	if (fs_copy_at(rfd, d, name, FS_COPY_REPLACE | FS_COPY_NO_OWNER, e) < 0)
@@ -147,10 +158,106 @@ static int copy_one(bctx *b, bool add, int src, int upper, int vfd, const char *
 	return 0;
 }
 
-static int null_sink(void *ctx, const void *buf, size_t len, berr *e)
+/* The file a generated source (a here-document, a download) becomes
+ * (dest_parent), created, owned by o, mode o's --chmod or mode. */
+static int dest_file(int upper, int vfd, const char *dest, bool dest_dir, const char *name,
+		     mode_t mode, const own *o, berr *e)
 {
-	(void)ctx, (void)buf, (void)len, (void)e;
+	_cleanup_free_ char *fname = NULL;
+	_cleanup_close_ int d = dest_parent(upper, vfd, dest, dest_dir, name, &fname, e);
+	if (d < 0)
+		return -1;
+	int fd = openat(d, fname, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return berr_sys(e, "create %s", fname);
+	/* the owner first: a chown clears the set-id bits a --chmod may give */
+	if (fchown(fd, o->uid, o->gid) < 0 ||
+	    fchmod(fd, o->mode >= 0 ? (mode_t)o->mode : mode) < 0) {
+		close(fd);
+		return berr_sys(e, "set the mode and owner of %s", fname);
+	}
+	return fd;
+}
+
+/* A here-document source (`COPY <<EOF /dst`): a file named after its
+ * delimiter, mode 0644 as BuildKit makes it (--chmod applies), the body
+ * expanded unless the delimiter was quoted. */
+static int copy_heredoc(int upper, int vfd, const df_heredoc *h, char **env, const char *dest,
+			bool dest_dir, const own *o, berr *e)
+{
+	if (!*h->name || strchr(h->name, '/') || !strcmp(h->name, ".") || !strcmp(h->name, ".."))
+		return berr_set(e, EINVAL, "here-document <<%s: not a file name", h->name);
+	_cleanup_free_ char *body =
+	    h->expand ? subst_heredoc(h->content, subst_env_lookup, env, e) : xstrdup(h->content);
+	if (!body)
+		return berr_ctx(e, "here-document <<%s", h->name);
+	_cleanup_close_ int fd = dest_file(upper, vfd, dest, dest_dir, h->name, 0644, o, e);
+	if (fd < 0)
+		return berr_ctx(e, "here-document <<%s", h->name);
+	if (fs_write_all(fd, body, strlen(body)) < 0)
+		return berr_sys(e, "write %s", dest);
 	return 0;
+}
+
+/* The largest file ADD downloads */
+#define ADD_URL_MAX (8ull << 30)
+
+/* The last segment of a URL's path (query and fragment left out), or NULL. */
+static char *url_base(const char *url)
+{
+	const char *p = strstr(url, "://") + 3;
+	size_t end = strcspn(p, "?#");
+	const char *path = memchr(p, '/', end);
+	if (!path)
+		return NULL;
+	size_t plen = end - (size_t)(path - p);
+	while (plen && path[plen - 1] == '/')
+		plen--;
+	const char *base = path;
+	for (size_t i = 0; i < plen; i++)
+		if (path[i] == '/')
+			base = path + i + 1;
+	size_t blen = plen - (size_t)(base - path);
+	if (!blen || (blen == 1 && base[0] == '.') || (blen == 2 && !strncmp(base, "..", 2)))
+		return NULL;
+	return xstrndup(base, blen);
+}
+
+/* ADD URL: a file named after the URL path's last segment (or dest itself
+ * when dest names a file), mode 0600, the mtime from Last-Modified, as
+ * Docker; never extracted. checksum: "sha256:HEX" to verify, or NULL. */
+static int add_url(bctx *b, int upper, int vfd, const char *url, const char *dest, bool dest_dir,
+		   const char *checksum, const own *o, berr *e)
+{
+	_cleanup_free_ char *name = url_base(url);
+	_cleanup_close_ int fd = dest_file(upper, vfd, dest, dest_dir, name, 0600, o, e);
+	if (fd < 0)
+		return berr_ctx(e, "ADD %s", url);
+	reg_fetch r;
+	if (registry_fetch_url(url, b->o->reg, fd, ADD_URL_MAX, &r, e) < 0)
+		return -1;
+	if (checksum && strcmp(checksum, r.digest.s))
+		return berr_set(e, EINVAL, "ADD %s: checksum mismatch: got %s, want %s", url,
+				r.digest.s, checksum);
+	if (r.mtime >= 0) {
+		struct timespec ts[2] = {{.tv_sec = (time_t)r.mtime}, {.tv_sec = (time_t)r.mtime}};
+		if (futimens(fd, ts) < 0)
+			return berr_sys(e, "ADD %s: set the mtime", url);
+	}
+	return 0;
+}
+
+static bool is_url(const char *w)
+{
+	return !strncmp(w, "http://", 7) || !strncmp(w, "https://", 8);
+}
+
+/* Whether a COPY/ADD source word is a here-document's marker (the parser
+ * collected the body in order). */
+static bool is_heredoc_word(const char *w)
+{
+	w += strspn(w, "0123456789");
+	return w[0] == '<' && w[1] == '<' && w[2];
 }
 
 /* The source root of --from: an earlier stage's image, or an image. */
@@ -176,7 +283,7 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 	       berr *e)
 {
 	bool add = in->kind == DF_ADD;
-	const char *from = NULL, *chown_spec = NULL, *chmod_spec = NULL;
+	const char *from = NULL, *chown_spec = NULL, *chmod_spec = NULL, *checksum = NULL;
 	for (size_t i = 0; i < in->n_flags; i++) {
 		const df_kv *f = &in->flags[i];
 		if (!strcmp(f->key, "from"))
@@ -185,12 +292,11 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 			chown_spec = f->value;
 		else if (!strcmp(f->key, "chmod"))
 			chmod_spec = f->value;
+		else if (!strcmp(f->key, "checksum"))
+			checksum = f->value;
 		else if (strcmp(f->key, "link"))
 			return berr_set(e, ENOTSUP, "--%s: not supported yet", f->key);
 	}
-	if (in->n_heredocs)
-		return berr_set(e, ENOTSUP, "a here-document in %s: not supported yet",
-				df_kind_name(in->kind));
 	if (in->n_args < 2)
 		return berr_set(e, EINVAL, "%s requires at least two arguments",
 				df_kind_name(in->kind));
@@ -202,6 +308,15 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 	if (chmod_spec && !(chmod_spec = chmod_x =
 				subst_word(chmod_spec, b->df->escape, subst_env_lookup, env, e)))
 		return -1;
+	_cleanup_free_ char *checksum_x = NULL;
+	if (checksum) {
+		if (!(checksum = checksum_x =
+			  subst_word(checksum, b->df->escape, subst_env_lookup, env, e)))
+			return -1;
+		if (strncmp(checksum, "sha256:", 7) || !dg_valid(checksum))
+			return berr_set(e, EINVAL, "ADD --checksum=%s: not sha256:<64 hex digits>",
+					checksum);
+	}
 	own o = {.mode = -1};
 	if (chmod_spec) {
 		char *end;
@@ -238,11 +353,25 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 		goto out;
 	}
 	bool glob = false;
+	size_t n_hd = 0;
+	char **urls = NULL;
+	if (in->n_heredocs && is_heredoc_word(in->args[n_src])) {
+		berr_set(e, EINVAL, "%s: a here-document can not be the destination",
+			 df_kind_name(in->kind));
+		goto out;
+	}
 	for (size_t i = 0; i < n_src; i++) {
 		const char *w = words[i];
-		if (add && (!strncmp(w, "http://", 7) || !strncmp(w, "https://", 8) ||
-			    !strncmp(w, "git@", 4))) {
-			berr_set(e, ENOTSUP, "ADD %s: URLs are not supported yet", w);
+		if (n_hd < in->n_heredocs && is_heredoc_word(in->args[i])) {
+			n_hd++;
+			continue;
+		}
+		if (add && is_url(w)) {
+			strv_push(&urls, w);
+			continue;
+		}
+		if (add && !strncmp(w, "git@", 4)) {
+			berr_set(e, ENOTSUP, "ADD %s: git sources are not supported", w);
 			goto out;
 		}
 		char *c;
@@ -260,7 +389,11 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 		}
 		free(c);
 	}
-	if (!paths) {
+	if (checksum && (paths || n_hd || strv_len(urls) != 1)) {
+		berr_set(e, EINVAL, "ADD --checksum: only for one URL source");
+		goto out;
+	}
+	if (!paths && !n_hd && !urls) {
 		berr_set(e, ENOENT, "no source files were specified");
 		goto out;
 	}
@@ -283,21 +416,25 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 		goto out;
 	free(dest);
 	dest = rd;
-	for (size_t i = 0; paths[i]; i++)
+	for (size_t i = 0; paths && paths[i]; i++)
 		if (copy_one(b, add, src, ufd, vfd, paths[i], dest, dest_dir, &o, e) < 0)
 			goto out;
+	for (size_t i = 0; i < n_hd; i++)
+		if (copy_heredoc(ufd, vfd, &in->heredocs[i], env, dest, dest_dir, &o, e) < 0)
+			goto out;
+	for (size_t i = 0; urls && urls[i]; i++)
+		if (add_url(b, ufd, vfd, urls[i], dest, dest_dir, checksum, &o, e) < 0)
+			goto out;
 	/* the content's digest (mtimes clamped away) goes into the key */
-	ld_tar_opts t = {.layer = true, .clamp = true, .epoch = 0};
-	ld_sink sink = {.write = null_sink};
-	ld_tar_result tr;
-	if (ld_tar(ufd, &t, &sink, &tr, e) < 0)
+	dg_str digest;
+	if (bx_tree_digest(ufd, &digest, e) < 0)
 		goto out;
 	text = subst_word(in->original, b->df->escape, subst_env_lookup, env, e);
 	if (!text)
 		goto out;
 	by = xasprintf("/bin/sh -c #(nop) %s", text);
 	bkey k;
-	bcache_key(st->image, by, st->args, tr.diff_id.s, &k);
+	bcache_key(st->image, by, st->args, digest.s, &k);
 	if (bcache_get(b, &k, id)) {
 		*cached = true;
 		ret = 0;
@@ -306,6 +443,7 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 	}
 out:
 	strv_free(paths);
+	strv_free(urls);
 	if (ufd >= 0) {
 		berr ig;
 		close(ufd);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -178,12 +179,18 @@ static int mark_needed(bctx *b, size_t target, berr *e)
 		}
 		for (size_t j = 1; j < s->n_instrs; j++) {
 			const df_instr *in = &s->instrs[j];
-			if (in->kind != DF_COPY && in->kind != DF_ADD)
+			if (in->kind != DF_COPY && in->kind != DF_ADD && in->kind != DF_RUN)
 				continue;
 			for (size_t k = 0; k < in->n_flags; k++) {
-				if (strcmp(in->flags[k].key, "from") || !in->flags[k].value)
+				const df_kv *f = &in->flags[k];
+				bool run = in->kind == DF_RUN;
+				if (strcmp(f->key, run ? "mount" : "from") || !f->value)
 					continue;
-				dep = stage_ref(b, in->flags[k].value, i);
+				_cleanup_free_ char *from =
+				    run ? brun_mount_from(f->value) : xstrdup(f->value);
+				if (!from)
+					continue;
+				dep = stage_ref(b, from, i);
 				if (dep >= 0 && !b->stages[dep].needed) {
 					b->stages[dep].needed = true;
 					work[n++] = (size_t)dep;
@@ -232,7 +239,7 @@ static int config_step(bctx *b, bstage *st, const df_instr *in, char **env, berr
 			json_object_put(doc);
 			return -1;
 		}
-		bimg_history(doc, by, true);
+		bimg_history(b, doc, by, true);
 		int r = bimg_write(b, st->image, doc, -1, false, &id, e);
 		json_object_put(doc);
 		if (r < 0 || bcache_put(b, &k, &id, e) < 0)
@@ -256,6 +263,36 @@ static int stage_arg(bctx *b, bstage *st, const df_instr *in, char **env, berr *
 			kv_set(&st->args, in->pairs[j].key, v);
 		free(v);
 	}
+	return 0;
+}
+
+/* --pull: FROM's image through the registry client (berth pull's code),
+ * once per reference and build. */
+static int pull_base(bctx *b, const char *ref, berr *e)
+{
+	if (b->o->pull == BUILD_PULL_NEVER)
+		return 0;
+	for (size_t i = 0; b->pulled && b->pulled[i]; i++)
+		if (!strcmp(b->pulled[i], ref))
+			return 0;
+	img_image im;
+	berr ig;
+	bool present = image_resolve(b->s, ref, &im, &ig) == 0;
+	if (present)
+		image_free(&im);
+	if (present && b->o->pull == BUILD_PULL_MISSING)
+		return 0;
+	bx_progress(b, " --> Pulling %s", ref);
+	reg_opts ro = b->o->reg ? *b->o->reg : (reg_opts){.tls_verify = -1};
+	ro.progress = NULL;
+	dg_str id, digest;
+	if (registry_pull(b->s, ref, &ro, &id, &digest, e) < 0) {
+		if (present)
+			return berr_ctx(e, "FROM %s: --pull=always", ref);
+		return berr_ctx(e, "FROM %s: image not found locally, and the pull failed", ref);
+	}
+	bx_progress(b, " --> Pulled %s (%s)", ref, digest.s);
+	strv_push(&b->pulled, ref);
 	return 0;
 }
 
@@ -283,12 +320,14 @@ static int from_step(bctx *b, size_t i, berr *e)
 		st->doc = bimg_scratch_doc();
 		return 0;
 	}
+	if (pull_base(b, ref, e) < 0)
+		return -1;
 	img_image im;
 	if (image_resolve(b->s, ref, &im, e) < 0) {
 		if (e->errnum == ENOENT)
 			return berr_set(e, ENOENT,
-					"FROM %s: image not found locally (berth build does "
-					"not pull: berth pull it first)",
+					"FROM %s: image not found locally (--pull=never; "
+					"--pull=missing pulls it)",
 					ref);
 		return -1;
 	}
@@ -422,7 +461,7 @@ static int final_labels(bctx *b, bstage *st, berr *e)
 			json_object_object_add(labels, key,
 					       json_object_new_string(eq ? eq + 1 : ""));
 		}
-		bimg_history(doc, by.p, true);
+		bimg_history(b, doc, by.p, true);
 		r = bimg_write(b, st->image, doc, -1, false, &id, e);
 		json_object_put(doc);
 		if (r == 0)
@@ -542,6 +581,8 @@ static int prepare(bctx *b, berr *e)
 	int r = -1;
 	if ((b->tmp_fd = open(t, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		berr_sys(e, "open %s", t);
+	else if (flock(b->tmp_fd, LOCK_EX) < 0) /* "a live build's" (build_gc.c) */
+		berr_sys(e, "lock %s", t);
 	else if (mkdirat(b->tmp_fd, "context", 0755) < 0)
 		berr_sys(e, "mkdir %s/context", t);
 	else if ((b->ctx_fd = openat(b->tmp_fd, "context", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -554,6 +595,8 @@ static int prepare(bctx *b, berr *e)
 
 static void finish(bctx *b)
 {
+	bsecret_free(b);
+	strv_free(b->pulled);
 	if (b->ctx_fd >= 0)
 		close(b->ctx_fd);
 	if (b->tmp_fd >= 0)
@@ -582,7 +625,7 @@ static void warn_unused(bctx *b)
 {
 	for (char *const *a = b->o->build_args; a && *a; a++) {
 		_cleanup_free_ char *k = xstrndup(*a, strcspn(*a, "="));
-		bool proxy = false;
+		bool proxy = !strcmp(k, "SOURCE_DATE_EPOCH"); /* the front end's */
 		for (size_t i = 0; proxy_args[i]; i++)
 			proxy |= !strcmp(proxy_args[i], k);
 		if (!proxy && !kv_get(b->used_args, k)) {
@@ -610,7 +653,7 @@ int build_run(build_opts *o, dg_str *id, berr *e)
 	bctx b = {.o = o, .tmp_fd = -1, .ctx_fd = -1, .df_name = "Dockerfile"};
 	int ret = -1;
 	if (!(b.s = store_open(o->root, e)) || !(b.g = eng_open(o->root, o->run_root, e)) ||
-	    prepare(&b, e) < 0 || global_args(&b, e) < 0)
+	    bsecret_load(&b, e) < 0 || prepare(&b, e) < 0 || global_args(&b, e) < 0)
 		goto out;
 	b.stages = xzalloc(sizeof(bstage) * b.df->n_stages);
 	size_t target = b.df->n_stages - 1;
@@ -635,7 +678,7 @@ int build_run(build_opts *o, dg_str *id, berr *e)
 		goto out;
 	if (!st->image) {
 		/* FROM scratch and nothing else: an image of the config alone */
-		bimg_history(st->doc, "/bin/sh -c #(nop) FROM scratch", true);
+		bimg_history(&b, st->doc, "/bin/sh -c #(nop) FROM scratch", true);
 		if (bimg_write(&b, NULL, st->doc, -1, false, id, e) < 0)
 			goto out;
 		st->image = xstrdup(id->s);

@@ -57,11 +57,11 @@ json_object *bimg_doc(bctx *b, const char *id, berr *e)
 	return c;
 }
 
-void bimg_history(json_object *doc, const char *created_by, bool empty_layer)
+void bimg_history(const bctx *b, json_object *doc, const char *created_by, bool empty_layer)
 {
 	json_object *hist;
 	json_object_object_get_ex(doc, "history", &hist);
-	char *t = time_rfc3339(time(NULL));
+	char *t = time_rfc3339(b->o->reproducible ? (time_t)b->o->timestamp : time(NULL));
 	json_object *h = json_object_new_object();
 	json_object_object_add(h, "created", json_object_new_string(t));
 	json_object_object_add(h, "created_by", json_object_new_string(created_by));
@@ -72,10 +72,14 @@ void bimg_history(json_object *doc, const char *created_by, bool empty_layer)
 	free(t);
 }
 
-static int write_layer(img_store *s, int upper, bool stubs, img_desc *d, dg_str *diff_id, berr *e)
+static int write_layer(const bctx *b, int upper, bool stubs, img_desc *d, dg_str *diff_id, berr *e)
 {
-	ld_tar_opts t = {.compression = 1, .layer = true, .stubs = stubs ? ld_engine_stubs : NULL};
-	return image_layer_blob(s, upper, &t, "the step's changes", d, diff_id, e);
+	ld_tar_opts t = {.compression = 1,
+			 .layer = true,
+			 .stubs = stubs ? ld_engine_stubs : NULL,
+			 .clamp = b->o->reproducible,
+			 .epoch = b->o->timestamp};
+	return image_layer_blob(b->s, upper, &t, "the step's changes", d, diff_id, e);
 }
 
 int bimg_write(bctx *b, const char *parent, json_object *doc, int upper, bool stubs, dg_str *id,
@@ -92,7 +96,7 @@ int bimg_write(bctx *b, const char *parent, json_object *doc, int upper, bool st
 	if (parent && image_resolve(s, parent, &pim, e) < 0)
 		goto out;
 	if (upper >= 0) {
-		if (write_layer(s, upper, stubs, &layer, &diff_id, e) < 0)
+		if (write_layer(b, upper, stubs, &layer, &diff_id, e) < 0)
 			goto out;
 		strv_push(&wrote, dg_hex(layer.digest.s));
 		strv_push(&layers, dg_hex(diff_id.s));

@@ -22,6 +22,13 @@ typedef struct bstage {
 	bool needed, done;
 } bstage;
 
+/* A --secret: its id and content (build_secret.c). */
+typedef struct bsecret {
+	char *id;
+	char *data; /* NUL-terminated too */
+	size_t len;
+} bsecret;
+
 typedef struct bctx {
 	build_opts *o;
 	img_store *s;
@@ -36,6 +43,9 @@ typedef struct bctx {
 	bstage *stages;
 	size_t step, n_steps;
 	unsigned seq; /* names in tmp */
+	bsecret *secrets;
+	size_t n_secrets;
+	char **pulled; /* the FROM references pulled in this build (once each) */
 } bctx;
 
 static inline void strv_freep(char ***v)
@@ -64,8 +74,8 @@ int bx_config(bctx *b, bstage *st, const df_instr *in, char **env, json_object *
 json_object *bimg_scratch_doc(void);
 /* The config document of image id (a copy the caller owns). */
 json_object *bimg_doc(bctx *b, const char *id, berr *e);
-/* Append a history entry (created now) to doc. */
-void bimg_history(json_object *doc, const char *created_by, bool empty_layer);
+/* Append a history entry (created now, or at the build's timestamp) to doc. */
+void bimg_history(const bctx *b, json_object *doc, const char *created_by, bool empty_layer);
 /* A new image: parent's layers (parent NULL: none), upper (>= 0) as one more
  * layer (its diffID appended to doc's rootfs), doc as the config. */
 int bimg_write(bctx *b, const char *parent, json_object *doc, int upper, bool stubs, dg_str *id,
@@ -105,6 +115,61 @@ int bpath_resolve(int vfd, const char *dest, char **out, berr *e);
  * (else 0755 root); a directory fd. */
 int bpath_mkparents(int upper, int vfd, const char *path, berr *e);
 
+/* ---- build_secret.c ---- */
+/* Parse and read o->secrets into b->secrets. */
+int bsecret_load(bctx *b, berr *e);
+const bsecret *bsecret_find(const bctx *b, const char *id);
+void bsecret_free(bctx *b);
+
+/* ---- build_mount.c: RUN's --network and --mount ---- */
+typedef enum bm_type { BM_BIND, BM_CACHE, BM_TMPFS, BM_SECRET } bm_type;
+typedef struct bmount {
+	bm_type type;
+	char *target;  /* absolute, cleaned (NULL: a secret as env only) */
+	char *source;  /* bind: cleaned, relative to its root ("" the root) */
+	char *from_id; /* bind from=: the image; NULL: the context */
+	char *id;      /* cache, secret */
+	bool rw, required, locked, skip;
+	long mode, uid, gid; /* -1: unset */
+	char *size, *env;
+	/* made by brun_mount */
+	char *host; /* the host path bind-mounted */
+	int vfd;    /* a from= view (bimg_view) */
+	char *vmnt;
+	int lock_fd;	/* sharing=locked */
+	char *tmpname;	/* under b->tmp: a secret's file, a rw bind's copy */
+	char *real;	/* the target resolved in the rootfs (brun_targets) */
+	size_t missing; /* its first component absent before the step (SIZE_MAX: none) */
+} bmount;
+typedef struct brun {
+	bmount *m;
+	size_t n;
+	const char *network; /* "none", "host" */
+	char *key;	     /* for the cache key: the normalised mounts, the network */
+	char **specs;	     /* eng_run_opts.mounts */
+	char **env;	     /* secrets as env=, "K=V" */
+} brun;
+/* The flags of in (variables expanded with env), the cache key's text. */
+int brun_parse(bctx *b, bstage *st, const df_instr *in, char **env, brun *r, berr *e);
+/* Make the mounts' sources (views, cache dirs, secret files) and specs. */
+int brun_mount(bctx *b, brun *r, berr *e);
+/* Before the step: which target components the rootfs lacks. */
+int brun_targets(brun *r, int rootfd, berr *e);
+/* After it: those components removed from upper while empty. */
+void brun_scrub(brun *r, int upper);
+void brun_free(bctx *b, brun *r);
+/* A --mount spec's from= (malloc'ed), or NULL. */
+char *brun_mount_from(const char *spec);
+/* <root>/build-mounts (malloc'ed): the cache mounts' directories. */
+char *bx_cache_mounts_dir(const bctx *b);
+
+/* ---- build_gc.c ---- */
+/* The name of the build's RUN container n: berth-build.X.n (X: the temp
+ * dir's name; system check ties the two). */
+char *bx_run_name(const bctx *b, unsigned n);
+/* Record id as a step image (builder prune removes it once no name needs it). */
+void bx_made(const bctx *b, const dg_str *id);
+
 /* ---- build_cache.c ---- */
 struct bkey {
 	char hex[65];
@@ -123,5 +188,7 @@ struct ignore_matcher;
 /* Copy the context src into dst without what m excludes (the files
  * COPY/ADD may then see). */
 int bctx_filter_copy(int src, const struct ignore_matcher *m, int dst, berr *e);
+/* The digest of the directory's tree as a layer (mtimes clamped away). */
+int bx_tree_digest(int dirfd, dg_str *d, berr *e);
 /* Whether the regular file fd is a tar (plain or compressed), for ADD. */
 bool bctx_is_tar(int fd);

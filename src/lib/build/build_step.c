@@ -33,7 +33,7 @@ int bstep_commit(bctx *b, bstage *st, const char *by, const bkey *k, int upper, 
 	json_object *doc = NULL;
 	if (json_object_deep_copy(st->doc, &doc, NULL) < 0)
 		return berr_set(e, ENOMEM, "copy the image config");
-	bimg_history(doc, by, upper < 0);
+	bimg_history(b, doc, by, upper < 0);
 	int r = bimg_write(b, st->image, doc, upper, stubs, id, e);
 	json_object_put(doc);
 	return r < 0 ? -1 : bcache_put(b, k, id, e);
@@ -117,14 +117,36 @@ static bool upper_changed(bctx *b, const char *cid, int upper)
 	return changed;
 }
 
+/* Which of the mounts' targets the container's rootfs lacks (made by the
+ * runtime as mount points, removed from the layer after the step). */
+static int mount_targets(bctx *b, const char *cid, brun *rm, berr *e)
+{
+	_cleanup_free_ char *rootfs = eng_path(b->g, cid, "rootfs");
+	_cleanup_close_ int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return berr_sys(e, "open %s", rootfs);
+	return brun_targets(rm, fd, e);
+}
+
+static int run_step(bctx *b, bstage *st, const df_instr *in, brun *rm, dg_str *id, bool *cached,
+		    berr *e);
+
 int bstep_run(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, bool *cached,
 	      berr *e)
 {
-	(void)env;
-	if (in->n_flags)
-		return berr_set(e, ENOTSUP, "RUN --%s: not supported yet", in->flags[0].key);
 	if (!st->image)
 		return berr_set(e, EINVAL, "RUN: the stage has no filesystem (FROM scratch)");
+	brun rm;
+	int r = brun_parse(b, st, in, env, &rm, e);
+	if (r == 0)
+		r = run_step(b, st, in, &rm, id, cached, e);
+	brun_free(b, &rm);
+	return r;
+}
+
+static int run_step(bctx *b, bstage *st, const df_instr *in, brun *rm, dg_str *id, bool *cached,
+		    berr *e)
+{
 	__attribute__((cleanup(strv_freep))) char **argv = run_argv(st, in);
 	_cleanup_free_ char *cmd = join(argv);
 	size_t nargs = strv_len(st->args);
@@ -136,32 +158,45 @@ int bstep_run(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, b
 		by = xstrdup(cmd);
 	}
 	bkey k;
-	bcache_key(st->image, by, st->args, NULL, &k);
+	bcache_key(st->image, by, st->args, rm->n || strcmp(rm->network, "none") ? rm->key : NULL,
+		   &k);
 	if (bcache_get(b, &k, id)) {
 		*cached = true;
 		return 0;
 	}
+	if (brun_mount(b, rm, e) < 0)
+		return -1;
 	/* the args in scope and the proxies, under the config's own ENV */
 	json_object *cenv = jobj(jobj(st->doc, "config"), "Env");
 	__attribute__((cleanup(strv_freep))) char **extra = bx_proxy_env(b);
 	for (size_t i = 0; i < nargs; i++)
 		if (!in_env(cenv, st->args[i]))
 			strv_push(&extra, st->args[i]);
+	for (size_t i = 0; rm->env && rm->env[i]; i++)
+		strv_push(&extra, rm->env[i]);
+	_cleanup_free_ char *name = bx_run_name(b, b->seq++);
 	eng_run_opts ro = {.image = st->image,
+			   .name = name,
 			   .command = argv,
 			   .entrypoint = "",
 			   .entrypoint_set = true,
 			   .env = extra,
-			   .network = b->o->host_network ? "host" : "none",
+			   .network = rm->network,
+			   .mounts = rm->specs,
 			   .init = b->o->init_path != NULL};
 	char cid[65];
-	if (eng_create(b->g, &ro, b->o->init_path, cid, e) < 0)
+	int r = eng_create(b->g, &ro, b->o->init_path, cid, e);
+	for (size_t i = 0; extra && extra[i]; i++)
+		explicit_bzero(extra[i], strlen(extra[i])); /* secrets as env */
+	if (r < 0)
 		return -1;
 	_cleanup_free_ char *dir = eng_path(b->g, cid, ".");
 	_cleanup_free_ char *updir = eng_path(b->g, cid, "upper");
 	rt_create_opts co = {.bundle = dir};
 	int status = 0, ret = -1;
 	berr ig;
+	if (rm->n && mount_targets(b, cid, rm, e) < 0)
+		goto out;
 	if (rt_run(&b->g->rt, cid, &co, false, &status, e) < 0) {
 		eng_cleanup(b->g, cid, &ig);
 		goto out;
@@ -177,6 +212,7 @@ int bstep_run(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, b
 		berr_sys(e, "open %s", updir);
 		goto out;
 	}
+	brun_scrub(rm, upper);
 	bool changed = upper_changed(b, cid, upper);
 	ret = bstep_commit(b, st, by, &k, changed ? upper : -1, true, id, e);
 	close(upper);

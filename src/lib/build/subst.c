@@ -19,6 +19,7 @@ typedef struct lexer {
 	void *ctx;
 	berr *e;
 	int depth;
+	bool raw_quotes; /* quotes are plain characters (a here-document's body) */
 } lexer;
 
 /* What one lexing level builds: the joined result, and the words. */
@@ -250,7 +251,10 @@ static int lex_until(lexer *lx, int stop, out *o)
 		lx->i++;
 		if (c == stop)
 			return 1;
-		if (c == '\'') {
+		if ((c == '\'' || c == '"') && lx->raw_quotes) {
+			char ch = (char)c;
+			add_split(o, &ch, 1);
+		} else if (c == '\'') {
 			if (lex_single(lx, o) < 0)
 				return -1;
 		} else if (c == '"') {
@@ -261,6 +265,9 @@ static int lex_until(lexer *lx, int stop, out *o)
 			if (!v)
 				return -1;
 			add_split(o, v, strlen(v));
+		} else if (c == lx->esc && lx->raw_quotes && !(peek(lx) == '$' || peek(lx) == c)) {
+			char ch = (char)c; /* as a shell's here-document: only \$ and \\ */
+			add_split(o, &ch, 1);
 		} else if (c == lx->esc) {
 			if (lx->i < lx->n) {
 				add_raw(o, lx->s + lx->i, 1);
@@ -274,16 +281,23 @@ static int lex_until(lexer *lx, int stop, out *o)
 	return 0;
 }
 
-static int lex_all(const char *text, char escape, subst_lookup_fn fn, void *ctx, out *o, berr *e)
+static int lex_all(const char *text, char escape, bool raw_quotes, subst_lookup_fn fn, void *ctx,
+		   out *o, berr *e)
 {
-	lexer lx = {.s = text, .n = strlen(text), .esc = escape, .fn = fn, .ctx = ctx, .e = e};
+	lexer lx = {.s = text,
+		    .n = strlen(text),
+		    .esc = escape,
+		    .fn = fn,
+		    .ctx = ctx,
+		    .e = e,
+		    .raw_quotes = raw_quotes};
 	return lex_until(&lx, -2, o) < 0 ? -1 : 0;
 }
 
 char *subst_word(const char *word, char escape, subst_lookup_fn fn, void *ctx, berr *e)
 {
 	out o = {0};
-	if (lex_all(word, escape, fn, ctx, &o, e) < 0) {
+	if (lex_all(word, escape, false, fn, ctx, &o, e) < 0) {
 		out_free(&o);
 		return NULL;
 	}
@@ -292,10 +306,22 @@ char *subst_word(const char *word, char escape, subst_lookup_fn fn, void *ctx, b
 	return r;
 }
 
+char *subst_heredoc(const char *body, subst_lookup_fn fn, void *ctx, berr *e)
+{
+	out o = {0};
+	if (lex_all(body, '\\', true, fn, ctx, &o, e) < 0) {
+		out_free(&o);
+		return NULL;
+	}
+	char *r = bbuf_take(&o.result);
+	out_free(&o);
+	return r ? r : xstrdup("");
+}
+
 char **subst_words(const char *text, char escape, subst_lookup_fn fn, void *ctx, berr *e)
 {
 	out o = {0};
-	if (lex_all(text, escape, fn, ctx, &o, e) < 0) {
+	if (lex_all(text, escape, false, fn, ctx, &o, e) < 0) {
 		out_free(&o);
 		return NULL;
 	}

@@ -29,6 +29,11 @@ const char *subst_env_lookup(void *ctx, const char *name);
  * NULL on error. */
 char *subst_word(const char *word, char escape, subst_lookup_fn fn, void *ctx, berr *e);
 
+/* A here-document's body as COPY/ADD expand it (BuildKit's lexer with
+ * SkipProcessQuotes): variables and `\` escapes processed, quotes kept as
+ * plain characters. NULL on error. */
+char *subst_heredoc(const char *body, subst_lookup_fn fn, void *ctx, berr *e);
+
 /* Expand and split into words at white space outside quotes (white space
  * in an unquoted variable's value splits too; `"$A"` keeps it one word).
  * Returns a NULL-terminated vector (empty when there is no word), NULL on

@@ -51,6 +51,17 @@ int registry_pull(img_store *s, const char *ref, const reg_opts *o, dg_str *id, 
 int registry_push(img_store *s, const char *src, const char *dest, const reg_opts *o,
 		  dg_str *digest, berr *e);
 
+/* GET url (http or https, on the registry client's transport: o's
+ * tls_verify 0 turns verification off, stall_timeout applies) into out_fd,
+ * at most max bytes (fetch.c, for ADD of a URL). */
+typedef struct reg_fetch {
+	unsigned long long size;
+	dg_str digest;	 /* sha256 of the body */
+	long long mtime; /* Last-Modified, -1 without one */
+} reg_fetch;
+int registry_fetch_url(const char *url, const reg_opts *o, int out_fd, unsigned long long max,
+		       reg_fetch *r, berr *e);
+
 /* Check the credentials against the registry, then store them. */
 int registry_login(img_store *s, const char *host, const char *user, const char *pass,
 		   const reg_opts *o, berr *e);
