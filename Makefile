@@ -65,6 +65,8 @@ endif
 # berth itself: no libcurl/libarchive (their ~40 shared objects cost every
 # command milliseconds of loading); the transfer commands are berth-xfer.
 LIBS_berth-xfer := $(LIBS_ALL) $(LIBS_YAML)
+# berth-service: the Docker API (`berth system service`), HTTP by libmicrohttpd.
+LIBS_berth-service := $(LIBS_ALL) -lmicrohttpd
 # berth-init runs inside containers (no host libc there): static, and never
 # sanitized (no sanitizer runtime in a container), in every build.
 # berth-monitor runs once per container, so its RSS is per-container cost:

@@ -8,11 +8,12 @@
 #   install-deps.sh --build-only what `make` needs
 set -euo pipefail
 
-# build: compiler, pkg-config, the libraries berth links (libyaml: berth kube);
+# build: compiler, pkg-config, the libraries berth links (libyaml: berth kube;
+# libmicrohttpd: berth-service, the Docker API of `berth system service`);
 # musl-tools builds berth-monitor and berth-init against musl (the Makefile
 # says why; without it they are static glibc)
 build=(build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-dev libyaml-dev
-	libcurl4-openssl-dev libssl-dev libzstd-dev libmnl-dev libnftables-dev musl-tools)
+	libcurl4-openssl-dev libssl-dev libzstd-dev libmnl-dev libnftables-dev musl-tools libmicrohttpd-dev)
 # demo: the bundled busybox image and the script that writes its config
 demo=(busybox-static python3)
 # tests: test runner, a busybox for bundles, peers and tools the tests drive
@@ -26,11 +27,13 @@ demo=(busybox-static python3)
 # networks), netavark (Podman's own network stack, its side of bench/net.sh),
 # iperf3, slirp4netns and passt (rootless), curl (published ports); bpftrace:
 # bench/trace-start.sh; buildah: the peer of berth build, tests/integration/test_build_peers.py
-# and bench/build.sh)
+# and bench/build.sh; python3-docker (docker-py) and docker-compose: clients of
+# berth's Docker API, tests/integration/test_api_*.py)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap fuse-overlayfs tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
 	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish
-	nftables aardvark-dns netavark iperf3 slirp4netns passt curl bpftrace buildah)
+	nftables aardvark-dns netavark iperf3 slirp4netns passt curl bpftrace buildah python3-docker
+	docker-compose)
 
 want=("${build[@]}")
 case "${1:-}" in

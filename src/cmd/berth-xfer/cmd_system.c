@@ -1,6 +1,7 @@
 /* berth system check [--repair]: verify the image store (repairing may
  * unpack layers again, hence here with libarchive) and the container
  * store's leftovers; berth system prune. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,10 +93,24 @@ static int system_check(cli *c, int argc, char **argv)
 	return ok ? 0 : 1;
 }
 
+/* The Docker API server is its own binary (only it links libmicrohttpd):
+ * berth-service next to this one gets the whole command line. */
+static int system_service(cli *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	_cleanup_free_ char *dir = cli_self_dir();
+	_cleanup_free_ char *path = xasprintf("%s/berth-service", dir);
+	fflush(NULL);
+	execv(path, c->argv);
+	return cli_failf(125, "exec %s: %s (it is installed next to berth)", path, strerror(errno));
+}
+
 int cmd_system(cli *c, int argc, char **argv)
 {
 	static const cli_cmd subs[] = {{"check", system_check, "Verify (or --repair) the stores"},
-				       {"prune", system_prune, "Remove unused data"}};
+				       {"prune", system_prune, "Remove unused data"},
+				       {"service", system_service, "Serve the Docker Engine API"}};
 	static const cli_doc doc = {"system",
 				    "COMMAND",
 				    "Manage berth's stores",

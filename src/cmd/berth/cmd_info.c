@@ -19,144 +19,6 @@
 #include "util/idmap.h"
 #include "util/xalloc.h"
 
-static const char *cgroup_version(void)
-{
-	struct statfs s;
-	if (statfs("/sys/fs/cgroup", &s) == 0 && s.f_type == CGROUP2_SUPER_MAGIC)
-		return "2";
-	if (statfs("/sys/fs/cgroup/unified", &s) == 0 && s.f_type == CGROUP2_SUPER_MAGIC)
-		return "hybrid";
-	return "1";
-}
-
-static json_object *os_name(void)
-{
-	FILE *f = fopen("/etc/os-release", "re");
-	char line[512], out[512] = "Linux";
-	while (f && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "PRETTY_NAME=", 12))
-			continue;
-		char *v = line + 12;
-		v[strcspn(v, "\n")] = 0;
-		size_t n = strlen(v);
-		if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-			v[n - 1] = 0;
-			v++;
-		}
-		snprintf(out, sizeof(out), "%s", v);
-	}
-	if (f)
-		fclose(f);
-	return json_object_new_string(out);
-}
-
-static json_object *map_json(const char *which)
-{
-	idmap m;
-	berr e;
-	json_object *a = json_object_new_array();
-	if (idmap_read_self(which, &m, &e) < 0)
-		return a;
-	for (size_t i = 0; i < m.n; i++) {
-		json_object *o = json_object_new_object();
-		json_object_object_add(o, "ContainerID", json_object_new_int64(m.r[i].inside));
-		json_object_object_add(o, "HostID", json_object_new_int64(m.r[i].outside));
-		json_object_object_add(o, "Size", json_object_new_int64(m.r[i].count));
-		json_object_array_add(a, o);
-	}
-	return a;
-}
-
-static int count_containers(cli *c, json_object *info, berr *e)
-{
-	eng *g = ctr_open(c, e);
-	if (!g)
-		return -1;
-	int64_t run = 0, paused = 0, stopped = 0, all = 0;
-	char **ids = eng_list(g);
-	for (char **p = ids; p && *p; p++) {
-		berr ig;
-		json_object *d = eng_load(g, *p, &ig);
-		if (!d)
-			continue;
-		const char *s = eng_reconcile(g, *p, d);
-		if (strcmp(s, "creating")) {
-			all++;
-			if (!strcmp(s, "running"))
-				run++;
-			else if (!strcmp(s, "paused"))
-				paused++;
-			else
-				stopped++;
-		}
-		json_object_put(d);
-	}
-	strv_free(ids);
-	eng_close(g);
-	json_object_object_add(info, "Containers", json_object_new_int64(all));
-	json_object_object_add(info, "ContainersRunning", json_object_new_int64(run));
-	json_object_object_add(info, "ContainersPaused", json_object_new_int64(paused));
-	json_object_object_add(info, "ContainersStopped", json_object_new_int64(stopped));
-	return 0;
-}
-
-static int count_images(cli *c, json_object *info, berr *e)
-{
-	_cleanup_store_ img_store *s = store_open(c->root, e);
-	img_index x;
-	if (!s || index_load(s, &x, e) < 0)
-		return -1;
-	json_object_object_add(info, "Images", json_object_new_int64((int64_t)x.n));
-	index_free(&x);
-	return 0;
-}
-
-static json_object *gather(cli *c, berr *e)
-{
-	json_object *info = json_object_new_object();
-	if (count_containers(c, info, e) < 0 || count_images(c, info, e) < 0) {
-		json_object_put(info);
-		return NULL;
-	}
-	bool fuse = !strcmp(eng_overlay_driver(), "fuse-overlayfs"), rootless = idmap_in_userns();
-	json_object_object_add(info, "Driver", json_object_new_string("overlay"));
-	json_object *ds = json_object_new_array();
-	json_object *kv = json_object_new_array();
-	json_object_array_add(
-	    kv, json_object_new_string(fuse ? "Mount Program" : "Native Overlay Diff"));
-	json_object_array_add(kv, json_object_new_string(fuse ? "fuse-overlayfs" : "true"));
-	json_object_array_add(ds, kv);
-	json_object_object_add(info, "DriverStatus", ds);
-	json_object_object_add(info, "DockerRootDir", json_object_new_string(c->root));
-	json_object_object_add(info, "RunRoot", json_object_new_string(c->run_root));
-	json_object_object_add(info, "CgroupDriver", json_object_new_string("cgroupfs"));
-	json_object_object_add(info, "CgroupVersion", json_object_new_string(cgroup_version()));
-	json_object *so = json_object_new_array();
-	json_object_array_add(so, json_object_new_string("name=seccomp,profile=builtin"));
-	if (rootless)
-		json_object_array_add(so, json_object_new_string("name=rootless"));
-	json_object_array_add(so, json_object_new_string("name=userns"));
-	json_object_object_add(info, "SecurityOptions", so);
-	json_object_object_add(info, "Rootless", json_object_new_boolean(rootless));
-	if (rootless) {
-		json_object_object_add(info, "UIDMap", map_json("uid"));
-		json_object_object_add(info, "GIDMap", map_json("gid"));
-	}
-	struct utsname u;
-	if (uname(&u) == 0) {
-		json_object_object_add(info, "KernelVersion", json_object_new_string(u.release));
-		json_object_object_add(info, "Architecture", json_object_new_string(u.machine));
-	}
-	json_object_object_add(info, "OperatingSystem", os_name());
-	json_object_object_add(info, "OSType", json_object_new_string("linux"));
-	json_object_object_add(info, "NCPU", json_object_new_int64(sysconf(_SC_NPROCESSORS_ONLN)));
-	struct sysinfo si;
-	if (sysinfo(&si) == 0)
-		json_object_object_add(info, "MemTotal",
-				       json_object_new_int64((int64_t)si.totalram * si.mem_unit));
-	return info;
-}
-
 static const char *str(json_object *o, const char *k)
 {
 	json_object *v;
@@ -240,7 +102,9 @@ int cmd_info(cli *c, int argc, char **argv)
 		json = true;
 	}
 	berr e;
-	json_object *o = gather(c, &e);
+	eng *g = ctr_open(c, &e);
+	json_object *o = g ? eng_info(g, c->run_root, &e) : NULL;
+	eng_close(g);
 	if (!o)
 		return cli_fail(125, &e);
 	if (json)

@@ -191,6 +191,10 @@ bool eng_volume_user(eng *g, const char *name, char id[65]);
 /* Remove a volume no container uses (EBUSY names the user). */
 int eng_volume_remove(eng *g, const char *name, berr *e);
 
+/* `docker info` of this store (info.c): a new object, Docker's field names;
+ * run_root is reported as RunRoot. */
+json_object *eng_info(eng *g, const char *run_root, berr *e);
+
 /* The host's device nodes as linux.devices entries, for --privileged
  * (hostdev.c). */
 json_object *eng_host_devices(void);

@@ -1,0 +1,278 @@
+/* The HTTP side of berth-service: who may connect (SO_PEERCRED), the
+ * version prefix, routing, request bodies, and turning a handler's answer
+ * into a response with Docker's headers. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "service.h"
+#include "util/version.h"
+#include "util/xalloc.h"
+
+static const api_route routes[] = {
+    {"GET", "/_ping", api_ping},
+    {"HEAD", "/_ping", api_ping},
+    {"GET", "/version", api_version},
+    {"GET", "/info", api_info},
+    {"GET", "/containers/json", api_containers_list},
+    {"GET", "/containers/*/json", api_container_inspect},
+    {"GET", "/images/json", api_images_list},
+    {"GET", "/images/**/json", api_image_inspect},
+};
+
+void resp_error(resp *r, unsigned status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = NULL;
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	json_object_put(r->json);
+	r->json = json_object_new_object();
+	json_object_object_add(r->json, "message", json_object_new_string(m ? m : "error"));
+	free(m);
+	r->status = status;
+}
+
+unsigned status_of_errno(int errnum)
+{
+	switch (errnum) {
+	case ENOENT:
+		return MHD_HTTP_NOT_FOUND;
+	case EEXIST:
+	case EBUSY:
+		return MHD_HTTP_CONFLICT;
+	case EINVAL:
+		return MHD_HTTP_BAD_REQUEST;
+	default:
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+const char *req_arg(const req *q, const char *name)
+{
+	return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool req_arg_bool(const req *q, const char *name)
+{
+	const char *v = req_arg(q, name);
+	return v && (!strcmp(v, "1") || !strcasecmp(v, "true"));
+}
+
+/* Tags in the connection's socket context: whether its peer is admitted. */
+static const char peer_ok = 1, peer_refused = 2;
+
+void svc_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+		    enum MHD_ConnectionNotificationCode toe)
+{
+	svc *s = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+		bool ok = ci &&
+			  getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 &&
+			  (cr.uid == 0 || cr.uid == s->owner);
+		*socket_context = (void *)(ok ? &peer_ok : &peer_refused);
+	}
+	pthread_mutex_lock(&s->mu);
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		s->active++;
+	} else {
+		s->active--;
+		clock_gettime(CLOCK_MONOTONIC, &s->last);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* "/v1.41/containers/json" -> "/containers/json"; 0, or -1 when the
+ * client asks for a version newer than ours (Docker's 400). */
+static int strip_version(const char *url, const char **path, char *ver, size_t vsz)
+{
+	*path = url;
+	ver[0] = 0;
+	if (url[0] != '/' || url[1] != 'v')
+		return 0;
+	const char *p = url + 2;
+	unsigned maj, min;
+	int n = 0;
+	if (sscanf(p, "%u.%u%n", &maj, &min, &n) != 2 || p[n] != '/')
+		return 0;
+	snprintf(ver, vsz, "%u.%u", maj, min);
+	*path = p + n;
+	return maj > 1 || (maj == 1 && min > 41) ? -1 : 0;
+}
+
+static void split(req *q)
+{
+	char *t = xstrdup(q->path), *sv = NULL;
+	for (char *w = strtok_r(t, "/", &sv); w; w = strtok_r(NULL, "/", &sv)) {
+		if (q->n_words == REQ_MAX_WORDS) {
+			q->n_words = REQ_MAX_WORDS + 1; /* matches no route */
+			break;
+		}
+		q->words[q->n_words++] = xstrdup(w);
+	}
+	free(t);
+}
+
+/* Pattern words: a name, "*" (any one word) or "**" (one or more: an image
+ * name has slashes), matched against the request's words. */
+static bool matches(const api_route *rt, const req *q)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "%s", rt->pattern);
+	char *pw[REQ_MAX_WORDS], *sv = NULL;
+	size_t np = 0;
+	for (char *w = strtok_r(pat, "/", &sv); w && np < REQ_MAX_WORDS;
+	     w = strtok_r(NULL, "/", &sv))
+		pw[np++] = w;
+	if (q->n_words > REQ_MAX_WORDS)
+		return false;
+	size_t n = 0;
+	for (size_t i = 0; i < np; i++) {
+		if (!strcmp(pw[i], "**")) {
+			size_t rest = np - i - 1;
+			if (q->n_words < n + 1 + rest)
+				return false;
+			n = q->n_words - rest;
+			continue;
+		}
+		if (n >= q->n_words || (strcmp(pw[i], "*") && strcmp(pw[i], q->words[n])))
+			return false;
+		n++;
+	}
+	return n == q->n_words;
+}
+
+char *req_join(const req *q, size_t from, size_t drop_last)
+{
+	size_t len = 1;
+	for (size_t i = from; i + drop_last < q->n_words; i++)
+		len += strlen(q->words[i]) + 1;
+	char *s = xzalloc(len), *w = s;
+	for (size_t i = from; i + drop_last < q->n_words; i++)
+		w += sprintf(w, "%s%s", i > from ? "/" : "", q->words[i]);
+	return s;
+}
+
+static void route(req *q, resp *r)
+{
+	bool path_known = false;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++) {
+		if (!matches(&routes[i], q))
+			continue;
+		path_known = true;
+		if (!strcmp(routes[i].method, q->method)) {
+			routes[i].fn(q, r);
+			return;
+		}
+	}
+	if (path_known)
+		resp_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: method not allowed", q->method,
+			   q->path);
+	else
+		resp_error(r, MHD_HTTP_NOT_FOUND, "page not found");
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *conn, resp *r, bool head)
+{
+	const char *body = "";
+	size_t len = 0;
+	if (r->json) {
+		body = json_object_to_json_string_ext(r->json, JSON_C_TO_STRING_PLAIN);
+		len = strlen(body);
+	} else if (r->text) {
+		body = r->text;
+		len = strlen(body);
+	}
+	struct MHD_Response *mr =
+	    MHD_create_response_from_buffer(head ? 0 : len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!mr)
+		return MHD_NO;
+	MHD_add_response_header(mr, "Content-Type",
+				r->content_type ? r->content_type
+				: r->json	? "application/json"
+						: "text/plain; charset=utf-8");
+	MHD_add_response_header(mr, "Api-Version", API_VERSION);
+	MHD_add_response_header(mr, "Docker-Experimental", "false");
+	MHD_add_response_header(mr, "Ostype", "linux");
+	MHD_add_response_header(mr, "Server", "berth/" BERTH_VERSION " (linux)");
+	enum MHD_Result ret = MHD_queue_response(conn, r->status ? r->status : MHD_HTTP_OK, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *url,
+			   const char *method, const char *version, const char *upload,
+			   size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	svc *s = cls;
+	req *q = *con_cls;
+	if (!q) { /* the headers: the request starts */
+		q = xzalloc(sizeof(*q));
+		q->s = s;
+		q->conn = conn;
+		*con_cls = q;
+		return MHD_YES;
+	}
+	if (*upload_size) { /* a chunk of the body */
+		if (q->body_len + *upload_size > BODY_MAX) {
+			q->too_big = true;
+		} else {
+			q->body = xrealloc(q->body, q->body_len + *upload_size + 1);
+			memcpy(q->body + q->body_len, upload, *upload_size);
+			q->body_len += *upload_size;
+			q->body[q->body_len] = 0;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	resp r = {0};
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	char ver[32];
+	q->method = method;
+	if (!ci || ci->socket_context != &peer_ok) {
+		resp_error(&r, MHD_HTTP_FORBIDDEN,
+			   "this socket admits only its owner (uid %u) and root", s->owner);
+	} else if (q->too_big) {
+		resp_error(&r, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %d bytes",
+			   BODY_MAX);
+	} else if (strip_version(url, &q->path, ver, sizeof(ver)) < 0) {
+		resp_error(
+		    &r, MHD_HTTP_BAD_REQUEST,
+		    "client version %s is too new. Maximum supported API version is " API_VERSION,
+		    ver);
+	} else {
+		split(q);
+		route(q, &r);
+	}
+	enum MHD_Result ret = send_resp(conn, &r, !strcmp(method, "HEAD"));
+	json_object_put(r.json);
+	free(r.text);
+	return ret;
+}
+
+void svc_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		   enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	req *q = *con_cls;
+	if (!q)
+		return;
+	for (size_t i = 0; i < q->n_words && i < REQ_MAX_WORDS; i++)
+		free(q->words[i]);
+	free(q->body);
+	free(q);
+	*con_cls = NULL;
+}

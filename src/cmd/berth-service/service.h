@@ -1,0 +1,87 @@
+/* berth-service: the Docker Engine API on a unix socket (`berth system
+ * service`), HTTP by libmicrohttpd, JSON by json-c, the work by the engine
+ * library. This header is what its files share: the server, one request
+ * and the handlers' table (api_*.c). */
+#pragma once
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "cli_common.h"
+
+#define API_VERSION	"1.41"
+#define API_MIN_VERSION "1.24"
+#define BODY_MAX	(16 << 20) /* a JSON request body */
+
+typedef struct svc {
+	cli *c; /* --root, run root */
+	pthread_mutex_t mu;
+	int active;	      /* open connections */
+	struct timespec last; /* when the last one closed (CLOCK_MONOTONIC) */
+	uid_t owner;	      /* who may connect: this uid (and root) */
+} svc;
+
+/* One request: the path without its /vX.Y prefix, split in words. */
+#define REQ_MAX_WORDS 8
+typedef struct req {
+	svc *s;
+	struct MHD_Connection *conn;
+	const char *method, *path;
+	char *words[REQ_MAX_WORDS];
+	size_t n_words;
+	char *body;
+	size_t body_len;
+	bool too_big;
+} req;
+
+/* What a handler answers: a status and a JSON body (owned), or a text body. */
+typedef struct resp {
+	unsigned status;
+	json_object *json;
+	char *text; /* malloc'ed, used when json is NULL */
+	const char *content_type;
+} resp;
+
+/* Docker's error body {"message": ...} with status. */
+void resp_error(resp *r, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The status Docker gives an engine error: 404 ENOENT, 409 EEXIST/EBUSY,
+ * 400 EINVAL, else 500. */
+unsigned status_of_errno(int errnum);
+/* A query argument, or NULL. */
+const char *req_arg(const req *q, const char *name);
+/* words[from .. n - drop_last - 1] joined by "/" (malloc'ed): an image name. */
+char *req_join(const req *q, size_t from, size_t drop_last);
+/* Docker's booleans in queries: 1, true, True. */
+bool req_arg_bool(const req *q, const char *name);
+
+typedef void (*api_fn)(req *q, resp *r);
+typedef struct api_route {
+	const char *method;
+	const char *pattern; /* "/containers/STAR/json": words; a word "*" matches any one */
+	api_fn fn;
+} api_route;
+
+/* api_system.c */
+void api_ping(req *q, resp *r);
+void api_version(req *q, resp *r);
+void api_info(req *q, resp *r);
+/* api_containers.c */
+void api_containers_list(req *q, resp *r);
+void api_container_inspect(req *q, resp *r);
+/* api_images.c */
+void api_images_list(req *q, resp *r);
+void api_image_inspect(req *q, resp *r);
+
+/* The routes (http.c) and the request handler libmicrohttpd calls. */
+enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *url,
+			   const char *method, const char *version, const char *upload,
+			   size_t *upload_size, void **con_cls);
+void svc_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		   enum MHD_RequestTerminationCode toe);
+void svc_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+		    enum MHD_ConnectionNotificationCode toe);
