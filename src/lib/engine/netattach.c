@@ -367,7 +367,17 @@ int eng_net_attach(eng *g, const char *id, json_object *doc, pid_t pid, eng_net_
 		struct in_addr a = {htonl(ep.ip)}, gw = {htonl(ep.gw)};
 		bool def = !route && !ep.internal;
 		route = route || def;
-		if ((r = nl_ctr_configure(&ctr, cn, a, ep.prefix, def ? &gw : NULL, e)) < 0)
+		struct in6_addr gw6;
+		nl_ctr_v6 v6 = {.prefix = ep.prefix6, .gw = def ? &gw6 : NULL};
+		net_ip6_to_in6(ep.ip6, &v6.addr);
+		net_ip6_to_in6(ep.gw6, &gw6);
+		r = nl_ctr_configure_ds(&ctr, cn, a, ep.prefix, def ? &gw : NULL,
+					ep.has6 ? &v6 : NULL, e);
+		if (r < 0 && ep.has6 && e->errnum == EACCES)
+			berr_ctx(e, "network %s: IPv6 is disabled in the container's netns "
+				    "(net.ipv6.conf.default.disable_ipv6)",
+				 name);
+		if (r < 0)
 			break;
 	}
 	if (r >= 0)

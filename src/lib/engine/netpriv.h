@@ -23,6 +23,20 @@ char **net_rec_names(net_store *s);
 int net_rec_subnet(json_object *rec, net_cidr *sub, net_cidr *range, uint32_t *gw);
 const char *net_rec_bridge(json_object *rec);
 int net_realize(eng *g, json_object *rec, berr *e);
+
+/* ---- the IPv6 side (network6.c) ---- */
+struct nl_sock;
+/* The record's IPv6 IPAM.Config entry; -1 when it has none (v4 only). */
+int net_rec_subnet6(json_object *rec, net_cidr6 *sub, net_cidr6 *range, net_ip6 *gw);
+/* The kernel has IPv6 (not disabled at boot). */
+bool net_host_ipv6(void);
+/* --ipv6: the v6 IPAM.Config entry appended to rec (its Id seeds the ULA
+ * /64 picked when no v6 --subnet is given); the v6 options checked. */
+int net6_config_add(net_store *s, const eng_net_opts *o, json_object *rec, berr *e);
+/* The bridge's v6 gateway (nodad), IPv6 on, the ip6 table's elements;
+ * nothing for a v4-only record. */
+int net6_realize(struct nl_sock *nl, json_object *rec, const char *br, int ifindex, berr *e);
+int net6_unrealize(json_object *rec, const char *br, berr *e);
 /* <run_root>/aardvark (malloc'ed) */
 char *net_dns_dir(eng *g);
 /* Rewrite the network's aardvark file from its active leases + reload. */
