@@ -330,8 +330,11 @@ char *ctr_ports_text(json_object *doc)
 					   i < json_object_array_length(arr);
 			     i++) {
 				json_object *p = json_object_array_get_idx(arr, i);
-				strvb_push_take(&b, xasprintf("%s:%s->%s", jstr_(p, "HostIp"),
-							      jstr_(p, "HostPort"), key));
+				const char *hip = jstr_(p, "HostIp");
+				bool v6 = strchr(hip, ':') != NULL;
+				strvb_push_take(&b, xasprintf("%s%s%s:%s->%s", v6 ? "[" : "", hip,
+							      v6 ? "]" : "", jstr_(p, "HostPort"),
+							      key));
 			}
 		}
 	}
@@ -388,10 +391,13 @@ int cmd_port(cli *c, int argc, char **argv)
 					   k < json_object_array_length(arr);
 			     k++) {
 				json_object *p = json_object_array_get_idx(arr, k);
+				const char *hip = jstr_(p, "HostIp");
+				const char *l = strchr(hip, ':') ? "[" : "",
+					   *r = strchr(hip, ':') ? "]" : "";
 				if (want)
-					printf("%s:%s\n", jstr_(p, "HostIp"), jstr_(p, "HostPort"));
+					printf("%s%s%s:%s\n", l, hip, r, jstr_(p, "HostPort"));
 				else
-					printf("%s -> %s:%s\n", key, jstr_(p, "HostIp"),
+					printf("%s -> %s%s%s:%s\n", key, l, hip, r,
 					       jstr_(p, "HostPort"));
 				found = true;
 			}

@@ -12,6 +12,7 @@
 
 #include "engine/netpriv.h"
 #include "engine/netports.h"
+#include "engine/netports6.h"
 #include "engine/netrl.h"
 #include "net/netlink.h"
 #include "net/nft.h"
@@ -56,6 +57,8 @@ static int prepare_ports(json_object *doc, berr *e)
 		}
 	}
 	int r = 0;
+	struct in6_addr cip6;
+	bool v6 = ctr_first_ip6(doc, &cip6);
 	json_object_object_foreach(all, key, arr)
 	{
 		int proto;
@@ -70,7 +73,20 @@ static int prepare_ports(json_object *doc, berr *e)
 			json_object *b = json_object_array_get_idx(arr, i);
 			const char *hip = jstr(b, "HostIp"), *hp = jstr(b, "HostPort");
 			uint32_t ip = 0;
-			if (hip && *hip && net_ip_parse(hip, &ip, e) < 0) {
+			struct in6_addr ip6;
+			bool is6 = hip && strchr(hip, ':');
+			if (is6 && inet_pton(AF_INET6, hip, &ip6) != 1) {
+				r = berr_set(e, EINVAL, "publish %s: bad host address %s", key, hip);
+				break;
+			}
+			if (is6 && !v6) {
+				r = berr_set(e, EINVAL,
+					     "publish [%s]:%s: the container has no IPv6 address "
+					     "(a network made with --ipv6)",
+					     hip, key);
+				break;
+			}
+			if (!is6 && hip && *hip && net_ip_parse(hip, &ip, e) < 0) {
 				r = -1;
 				break;
 			}
@@ -82,17 +98,29 @@ static int prepare_ports(json_object *doc, berr *e)
 					hi = strtol(end + 1, &end, 10);
 			}
 			uint16_t port = (uint16_t)lo;
-			if ((lo == 0 || lo != hi) && port_pick(proto, ip, lo, hi, &port, e) < 0) {
+			if ((lo == 0 || lo != hi) &&
+			    (is6 ? port_pick6(proto, &ip6, lo, hi, &port, e)
+				 : port_pick(proto, ip, lo, hi, &port, e)) < 0) {
 				r = berr_ctx(e, "publish %s", key);
 				break;
 			}
-			char ipb[16], pbuf[8];
+			char ipb[INET6_ADDRSTRLEN], pbuf[8];
 			json_object *o = json_object_new_object();
-			json_object_object_add(
-			    o, "HostIp", json_object_new_string(net_ip_fmt(ip, ipb, sizeof(ipb))));
+			if (is6)
+				inet_ntop(AF_INET6, &ip6, ipb, sizeof(ipb));
+			else
+				net_ip_fmt(ip, ipb, sizeof(ipb));
+			json_object_object_add(o, "HostIp", json_object_new_string(ipb));
 			snprintf(pbuf, sizeof(pbuf), "%u", port);
 			json_object_object_add(o, "HostPort", json_object_new_string(pbuf));
 			json_object_array_add(out, o);
+			/* every address, on a dual-stack container: [::] too (Docker 27) */
+			if (v6 && !is6 && ip == 0) {
+				json_object *o6 = json_object_new_object();
+				json_object_object_add(o6, "HostIp", json_object_new_string("::"));
+				json_object_object_add(o6, "HostPort", json_object_new_string(pbuf));
+				json_object_array_add(out, o6);
+			}
 		}
 		if (r < 0)
 			break;
@@ -382,6 +410,8 @@ int eng_net_attach(eng *g, const char *id, json_object *doc, pid_t pid, eng_net_
 	}
 	if (r >= 0)
 		r = publish(g, doc, first_ip(doc), hold, e);
+	if (r >= 0)
+		r = publish6(g, doc, hold, e);
 	if (r >= 0) {
 		json_object_object_foreach(ctr_networks(doc), name2, v2)
 		{
@@ -417,6 +447,8 @@ int eng_net_detach(eng *g, const char *id, json_object *doc, berr *e)
 		if (net_lease_active(g, name, id, false, &ig) < 0 && r == 0)
 			r = berr_set(e, ig.errnum, "%s", ig.msg);
 	}
+	if (unpublish6(doc, &ig) < 0 && r == 0)
+		r = berr_set(e, ig.errnum, "%s", ig.msg);
 	size_t np;
 	_cleanup_free_ bnft_port *p = ports_of(doc, first_ip(doc), &np);
 	if (!np)
