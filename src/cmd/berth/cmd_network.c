@@ -34,7 +34,7 @@ static int net_create(cli *c, int argc, char **argv)
 	    CLI_ARGS_NONE};
 	eng_net_opts o = {0};
 	__attribute__((cleanup(strv_freep))) char **subnets = NULL, **gateways = NULL,
-						 **ranges = NULL;
+						  **ranges = NULL;
 	const flag_def defs[] = {
 	    {"driver", 'd', FLAG_STRING, &o.driver, "Driver (bridge)", "string", "bridge"},
 	    {"subnet", 0, FLAG_LIST, &subnets, "Subnet in CIDR form (once per IP family)", "CIDR"},

@@ -76,7 +76,8 @@ static int prepare_ports(json_object *doc, berr *e)
 			struct in6_addr ip6;
 			bool is6 = hip && strchr(hip, ':');
 			if (is6 && inet_pton(AF_INET6, hip, &ip6) != 1) {
-				r = berr_set(e, EINVAL, "publish %s: bad host address %s", key, hip);
+				r = berr_set(e, EINVAL, "publish %s: bad host address %s", key,
+					     hip);
 				break;
 			}
 			if (is6 && !v6) {
@@ -118,7 +119,8 @@ static int prepare_ports(json_object *doc, berr *e)
 			if (v6 && !is6 && ip == 0) {
 				json_object *o6 = json_object_new_object();
 				json_object_object_add(o6, "HostIp", json_object_new_string("::"));
-				json_object_object_add(o6, "HostPort", json_object_new_string(pbuf));
+				json_object_object_add(o6, "HostPort",
+						       json_object_new_string(pbuf));
 				json_object_array_add(out, o6);
 			}
 		}
@@ -402,8 +404,9 @@ int eng_net_attach(eng *g, const char *id, json_object *doc, pid_t pid, eng_net_
 		r = nl_ctr_configure_ds(&ctr, cn, a, ep.prefix, def ? &gw : NULL,
 					ep.has6 ? &v6 : NULL, e);
 		if (r < 0 && ep.has6 && e->errnum == EACCES)
-			berr_ctx(e, "network %s: IPv6 is disabled in the container's netns "
-				    "(net.ipv6.conf.default.disable_ipv6)",
+			berr_ctx(e,
+				 "network %s: IPv6 is disabled in the container's netns "
+				 "(net.ipv6.conf.default.disable_ipv6)",
 				 name);
 		if (r < 0)
 			break;

@@ -116,8 +116,7 @@ static int lease6(const char *net, json_object *rec, json_object *ctrs, const ch
 
 static int lease_locked(net_store *s, const char *net, json_object *rec, const char *id,
 			const char *cname, const char *ip_req, const char *ip6_req,
-			const char *mac_req,
-			char *const *aliases, eng_endpoint *ep, berr *e)
+			const char *mac_req, char *const *aliases, eng_endpoint *ep, berr *e)
 {
 	json_object *ctrs = jobj(rec, "Containers");
 	json_object *have = jget(ctrs, id);
@@ -206,7 +205,9 @@ int eng_net_lease(eng *g, const char *net, const char *id, const char *cname, co
 	if (net_store_open(g, &s, e) < 0)
 		return -1;
 	json_object *rec = net_rec_read(&s, net, e);
-	int r = rec ? lease_locked(&s, net, rec, id, cname, ip_req, ip6_req, mac_req, aliases, ep, e) : -1;
+	int r =
+	    rec ? lease_locked(&s, net, rec, id, cname, ip_req, ip6_req, mac_req, aliases, ep, e)
+		: -1;
 	json_object_put(rec);
 	net_store_close(&s);
 	return r;

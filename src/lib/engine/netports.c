@@ -85,7 +85,7 @@ int eng_port_spec_add(const char *pspec, json_object *bindings, json_object *exp
 					pspec);
 	}
 	struct in_addr a;
-	if (ip && *ip && !strchr(ip, ':') && inet_pton(AF_INET, ip, &a) != 1)
+	if (ip && *ip && ip[-1] != '[' && inet_pton(AF_INET, ip, &a) != 1)
 		return berr_set(e, EINVAL, "invalid port spec \"%s\": bad host address \"%s\"",
 				pspec, ip);
 	long clo, chi, hlo = 0, hhi = 0;

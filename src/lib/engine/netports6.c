@@ -26,7 +26,8 @@ int port_hold6(int proto, const struct in6_addr *ip, uint16_t port, berr *e)
 		close(fd);
 		return berr_errno(e, err, "setsockopt IPV6_V6ONLY");
 	}
-	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = *ip};
+	struct sockaddr_in6 sa = {
+	    .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = *ip};
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int err = errno;
 		close(fd);

@@ -25,7 +25,8 @@ int net_rec_subnet6(json_object *rec, net_cidr6 *sub, net_cidr6 *range, net_ip6 
 		const char *s = jstr(c, "Subnet");
 		if (!s || !strchr(s, ':'))
 			continue;
-		if (net_cidr6_parse_any(s, sub, &ig) < 0 || net_ip6_parse(jstr(c, "Gateway"), gw, &ig) < 0)
+		if (net_cidr6_parse_any(s, sub, &ig) < 0 ||
+		    net_ip6_parse(jstr(c, "Gateway"), gw, &ig) < 0)
 			return -1;
 		if (!jstr(c, "IPRange") || !*jstr(c, "IPRange") ||
 		    net_cidr6_parse_any(jstr(c, "IPRange"), range, &ig) < 0)
@@ -55,7 +56,8 @@ static int overlap6(net_store *s, net_cidr6 c, const char *self, char *what, siz
 		net_ip6 gw;
 		if (o && strcmp(*n, self) && net_rec_subnet6(o, &sub, &rg, &gw) == 0 &&
 		    net_cidr6_overlap(sub, c)) {
-			snprintf(what, wsz, "network %s (%s)", *n, net_cidr6_fmt(sub, b, sizeof(b)));
+			snprintf(what, wsz, "network %s (%s)", *n,
+				 net_cidr6_fmt(sub, b, sizeof(b)));
 			*hit = true;
 		}
 		json_object_put(o);
@@ -107,7 +109,8 @@ int net6_config_add(net_store *s, const eng_net_opts *o, json_object *rec, berr 
 		if (hit)
 			return berr_set(e, EEXIST, "subnet %s overlaps %s", o->subnet6, what);
 	} else if (o->gateway6 || o->ip_range6) {
-		return berr_set(e, EINVAL, "an IPv6 --gateway or --ip-range needs an IPv6 --subnet");
+		return berr_set(e, EINVAL,
+				"an IPv6 --gateway or --ip-range needs an IPv6 --subnet");
 	} else {
 		/* Docker 27's way: a ULA /64 from the network id */
 		const char *id = jstr(rec, "Id");
@@ -126,7 +129,8 @@ int net6_config_add(net_store *s, const eng_net_opts *o, json_object *rec, berr 
 				break;
 		}
 		if (salt == 64)
-			return berr_set(e, ENOSPC, "no free IPv6 subnet in fd00::/8: give one with --subnet");
+			return berr_set(e, ENOSPC,
+					"no free IPv6 subnet in fd00::/8: give one with --subnet");
 	}
 	net_ip6 gw = net_ip6_add(sub.addr, 1);
 	if (o->gateway6) {
@@ -146,8 +150,10 @@ int net6_config_add(net_store *s, const eng_net_opts *o, json_object *rec, berr 
 	}
 	json_object *c = json_object_new_object();
 	char gb[INET6_ADDRSTRLEN];
-	json_object_object_add(c, "Subnet", json_object_new_string(net_cidr6_fmt(sub, b, sizeof(b))));
-	json_object_object_add(c, "Gateway", json_object_new_string(net_ip6_fmt(gw, gb, sizeof(gb))));
+	json_object_object_add(c, "Subnet",
+			       json_object_new_string(net_cidr6_fmt(sub, b, sizeof(b))));
+	json_object_object_add(c, "Gateway",
+			       json_object_new_string(net_ip6_fmt(gw, gb, sizeof(gb))));
 	if (o->ip_range6)
 		json_object_object_add(c, "IPRange", json_object_new_string(o->ip_range6));
 	json_object_array_add(jpath(rec, "IPAM.Config"), c);

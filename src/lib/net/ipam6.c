@@ -129,10 +129,11 @@ static int parse(const char *s, net_cidr6 *out, bool strict, berr *e)
 					NET6_PREFIX_MIN, NET6_PREFIX_MAX);
 		if (net_ip6_cmp(n, a)) {
 			char b[INET6_ADDRSTRLEN];
-			return berr_set(e, EINVAL,
-					"invalid IPv6 subnet \"%s\": host bits are set (the network "
-					"is %s/%ld)",
-					s, net_ip6_fmt(n, b, sizeof(b)), p);
+			return berr_set(
+			    e, EINVAL,
+			    "invalid IPv6 subnet \"%s\": host bits are set (the network "
+			    "is %s/%ld)",
+			    s, net_ip6_fmt(n, b, sizeof(b)), p);
 		}
 	}
 	out->addr = n;
@@ -150,29 +151,39 @@ int net_cidr6_parse_any(const char *s, net_cidr6 *out, berr *e)
 	return parse(s, out, false, e);
 }
 
-int net_ip6_pick(net_cidr6 subnet, net_cidr6 range, net_ip6 gw, const net_ip6 *used, size_t nused,
-		 net_ip6 *out, berr *e)
+/* The lowest address in from..to that is not in used (sorted), gw or the
+ * subnet's first; each step returns or passes one lease: O(nused). */
+static bool scan(net_ip6 from, net_ip6 to, net_ip6 gw, net_ip6 first, const net_ip6 *used,
+		 size_t nused, net_ip6 *out)
 {
-	net_ip6 c = range.addr, last = net_cidr6_last(range);
-	if (net_cidr6_contains(range, gw) && net_ip6_cmp(gw, c) >= 0)
-		c = net_ip6_add(gw, 1);
-	if (net_ip6_cmp(c, subnet.addr) == 0)
-		c = net_ip6_add(c, 1);
 	size_t i = 0;
-	/* each step either returns or passes one lease: at most nused + 2 */
-	while (net_ip6_cmp(c, last) <= 0) {
+	for (net_ip6 c = from; net_ip6_cmp(c, to) <= 0;) {
 		while (i < nused && net_ip6_cmp(used[i], c) < 0)
 			i++;
 		bool taken = i < nused && net_ip6_cmp(used[i], c) == 0;
-		if (!taken && net_ip6_cmp(c, gw) && net_ip6_cmp(c, subnet.addr)) {
+		if (!taken && net_ip6_cmp(c, gw) && net_ip6_cmp(c, first)) {
 			*out = c;
-			return 0;
+			return true;
 		}
 		net_ip6 next = net_ip6_add(c, 1);
-		if (net_ip6_cmp(next, c) <= 0) /* wrapped at ffff...: none left */
+		if (net_ip6_cmp(next, c) <= 0) /* the top of the address space */
 			break;
 		c = next;
 	}
+	return false;
+}
+
+int net_ip6_pick(net_cidr6 subnet, net_cidr6 range, net_ip6 gw, const net_ip6 *used, size_t nused,
+		 net_ip6 *out, berr *e)
+{
+	net_ip6 start = range.addr, last = net_cidr6_last(range);
+	/* above the gateway first (the leases follow it, as Docker's), then
+	 * what the range has below it */
+	bool above = net_cidr6_contains(range, gw) && net_ip6_cmp(gw, last) < 0;
+	if (above && scan(net_ip6_add(gw, 1), last, gw, subnet.addr, used, nused, out))
+		return 0;
+	if (scan(start, above ? gw : last, gw, subnet.addr, used, nused, out))
+		return 0;
 	char b[INET6_ADDRSTRLEN + 5];
 	return berr_set(e, ENOSPC, "no free IPv6 address left in %s",
 			net_cidr6_fmt(range, b, sizeof(b)));

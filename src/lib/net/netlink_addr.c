@@ -153,8 +153,7 @@ int nl_ctr_configure_ds(nl_sock *ns, const char *ifname, struct in_addr addr, in
 		return -1;
 	if (v6 && nl_put_addr(ns, &b, ifindex, AF_INET6, &v6->addr, v6->prefix, ifname, e) < 0)
 		return -1;
-	if (v6 && v6->gw &&
-	    nl_put_default_route(ns, &b, AF_INET6, v6->gw, ifindex, ifname, e) < 0)
+	if (v6 && v6->gw && nl_put_default_route(ns, &b, AF_INET6, v6->gw, ifindex, ifname, e) < 0)
 		return -1;
 	return nl_batch_run(ns, &b, NULL, NULL, e);
 }

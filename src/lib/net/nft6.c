@@ -34,7 +34,7 @@
 
 #include "util/xalloc.h"
 
-#define T6 "ip6 berth"
+#define T6	    "ip6 berth"
 #define RULES6_MARK "rules6_v1"
 
 static const char objects6[] =
@@ -183,13 +183,13 @@ int bnft6_table_del(bnft *n, berr *e)
 static const char *map_of(const bnft_port6 *p)
 {
 	bool any = IN6_IS_ADDR_UNSPECIFIED(&p->host_ip);
-	return p->proto == IPPROTO_UDP ? (any ? "udp_any" : "udp_ip") : (any ? "tcp_any" : "tcp_ip");
+	return p->proto == IPPROTO_UDP ? (any ? "udp_any" : "udp_ip")
+				       : (any ? "tcp_any" : "tcp_ip");
 }
 
 static int check_port6(const bnft_port6 *p, berr *e)
 {
-	if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || !p->host_port ||
-	    !p->ctr_port)
+	if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || !p->host_port || !p->ctr_port)
 		return berr_set(e, EINVAL, "nft: bad IPv6 port mapping");
 	return 0;
 }
@@ -227,8 +227,8 @@ int bnft6_ports_add(bnft *n, const bnft_port6 *p, size_t np, berr *e)
 	if (r < 0 && e->errnum == EEXIST) {
 		char k[64];
 		key_text(&p[0], k, sizeof(k));
-		return berr_set(e, EADDRINUSE, "IPv6 port [%s]/%s is already published",
-				k, p[0].proto == IPPROTO_UDP ? "udp" : "tcp");
+		return berr_set(e, EADDRINUSE, "IPv6 port [%s]/%s is already published", k,
+				p[0].proto == IPPROTO_UDP ? "udp" : "tcp");
 	}
 	return r;
 }
@@ -302,8 +302,8 @@ int bnft6_ports_list(bnft *n, bnft_port6 **out, size_t *np, berr *e)
 				continue;
 			for (size_t j = 0; j < json_object_array_length(elems); j++) {
 				bnft_port6 p;
-				if (!parse_elem6(json_object_array_get_idx(elems, j),
-						 maps[m].proto, maps[m].any, &p))
+				if (!parse_elem6(json_object_array_get_idx(elems, j), maps[m].proto,
+						 maps[m].any, &p))
 					continue;
 				if (*np == cap)
 					*out = xreallocarray(*out, cap = cap ? 2 * cap : 8,
