@@ -68,7 +68,8 @@ int eng_port_spec_add(const char *pspec, json_object *bindings, json_object *exp
 		}
 	}
 	struct in6_addr a6;
-	if (ip && *ip == '[' && ip[strlen(ip) - 1] == ']') {
+	bool v6 = ip && *ip == '[' && ip[strlen(ip) - 1] == ']';
+	if (v6) {
 		ip[strlen(ip) - 1] = 0;
 		ip++;
 		if (inet_pton(AF_INET6, ip, &a6) != 1)
@@ -85,7 +86,7 @@ int eng_port_spec_add(const char *pspec, json_object *bindings, json_object *exp
 					pspec);
 	}
 	struct in_addr a;
-	if (ip && *ip && ip[-1] != '[' && inet_pton(AF_INET, ip, &a) != 1)
+	if (ip && *ip && !v6 && inet_pton(AF_INET, ip, &a) != 1)
 		return berr_set(e, EINVAL, "invalid port spec \"%s\": bad host address \"%s\"",
 				pspec, ip);
 	long clo, chi, hlo = 0, hhi = 0;
