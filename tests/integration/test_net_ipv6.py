@@ -10,7 +10,6 @@ table's elements of the test's subnets gone."""
 import ipaddress
 import json
 import os
-import random
 import signal
 import subprocess
 
@@ -18,7 +17,7 @@ import pytest
 
 from conftest import missing_netns, missing_tool, requires, run
 from engine_helpers import BUSYBOX, wait_for
-from net_helpers import free_port, links, net_store
+from net_helpers import Outside, free_port, links, net_store
 
 HOST_V6 = os.path.exists("/proc/sys/net/ipv6/conf/all/disable_ipv6") and \
     open("/proc/sys/net/ipv6/conf/all/disable_ipv6").read().strip() == "0"
@@ -80,46 +79,9 @@ def s():
         assert sub not in left, f"ip6 berth still has {sub}"
 
 
-class Outside6:
-    """A netns standing in for an outside host, linked to this one by a veth
-    with v6 addresses: host side fdb6:N::1/64, outside fdb6:N::2/64."""
-
-    def __init__(self):
-        n = random.randint(1, 0xfff0)
-        self.name = f"b6-out-{os.getpid()}-{n}"
-        self.host_if = f"b6o{os.getpid() % 10000}{n % 1000}"[:15]
-        self.host_ip = f"fdb6:{n:x}::1"
-        self.ip = f"fdb6:{n:x}::2"
-        self.procs = []
-        run(["ip", "netns", "add", self.name])
-        run(["ip", "link", "add", self.host_if, "type", "veth", "peer", "name", "eth0",
-             "netns", self.name])
-        run(["ip", "addr", "add", f"{self.host_ip}/64", "dev", self.host_if, "nodad"])
-        run(["ip", "link", "set", self.host_if, "up"])
-        for c in (["ip", "addr", "add", f"{self.ip}/64", "dev", "eth0", "nodad"],
-                  ["ip", "link", "set", "eth0", "up"], ["ip", "link", "set", "lo", "up"],
-                  ["ip", "-6", "route", "add", "default", "via", self.host_ip]):
-            run(["ip", "netns", "exec", self.name, *c])
-
-    def run(self, *cmd, **kw):
-        return run(["ip", "netns", "exec", self.name, *cmd], **kw)
-
-    def popen(self, *cmd, **kw):
-        p = subprocess.Popen(["ip", "netns", "exec", self.name, *cmd], **kw)
-        self.procs.append(p)
-        return p
-
-    def close(self):
-        for p in self.procs:
-            p.kill()
-            p.wait()
-        run(["ip", "link", "del", self.host_if], check=False)
-        run(["ip", "netns", "del", self.name], check=False)
-
-
 @pytest.fixture
 def outside():
-    o = Outside6()
+    o = Outside()
     yield o
     o.close()
 
@@ -195,15 +157,14 @@ def test_published_port_over_v6_and_outbound_masquerade(s, outside):
     web(b, "--network", "b6-pub", "-p", f"{port}:80", name="b6p1")
     # from the outside host, to this host's v6 address on that link
     r = wait_for(lambda: outside.run("curl", "-sS", "-g", "--max-time", "3",
-                                     f"http://[{outside.host_ip}]:{port}/", check=False).stdout,
+                                     f"http://[{outside.host_ip6}]:{port}/", check=False).stdout,
                  timeout=10)
     assert r == "hello-b6p1\n"
     # v4 still works on the same container
-    assert outside.run("true").returncode == 0
     r = run(["curl", "-sS", "--max-time", "3", f"http://127.0.0.1:{port}/"], check=False)
     assert r.stdout == "hello-b6p1\n"
     # from the host itself, to one of its v6 addresses (output chain)
-    r = run(["curl", "-sS", "-g", "--max-time", "3", f"http://[{outside.host_ip}]:{port}/"],
+    r = run(["curl", "-sS", "-g", "--max-time", "3", f"http://[{outside.host_ip6}]:{port}/"],
             check=False)
     assert r.stdout == "hello-b6p1\n"
     # berth port: both families
@@ -213,13 +174,13 @@ def test_published_port_over_v6_and_outbound_masquerade(s, outside):
     sp = free_port()
     srv = outside.popen("python3", "-c", PEER6, str(sp), stdout=subprocess.PIPE, text=True)
     assert srv.stdout.readline().strip() == "ready"
-    r = b("run", "--rm", "--network", "b6-pub", BUSYBOX, "nc", "-w", "3", outside.ip, str(sp))
-    assert r.stdout.strip() == outside.host_ip
+    r = b("run", "--rm", "--network", "b6-pub", BUSYBOX, "nc", "-w", "3", outside.ip6, str(sp))
+    assert r.stdout.strip() == outside.host_ip6
     # a published one-address v6 port, and [::1] refused with one line
     p2 = free_port()
-    web(b, "--network", "b6-pub", "-p", f"[{outside.host_ip}]:{p2}:80", name="b6p2")
+    web(b, "--network", "b6-pub", "-p", f"[{outside.host_ip6}]:{p2}:80", name="b6p2")
     r = wait_for(lambda: outside.run("curl", "-sS", "-g", "--max-time", "3",
-                                     f"http://[{outside.host_ip}]:{p2}/", check=False).stdout,
+                                     f"http://[{outside.host_ip6}]:{p2}/", check=False).stdout,
                  timeout=10)
     assert r == "hello-b6p2\n"
     r = b("run", "--rm", "--network", "b6-pub", "-p", f"[::1]:{free_port()}:80", BUSYBOX, "true",
@@ -238,14 +199,14 @@ def test_internal_v6_and_isolation_between_v6_networks(s, outside):
     s.net("b6-one")
     s.net("b6-two")
     # internal: no v6 route out
-    r = b("run", "--rm", "--network", "b6-priv", BUSYBOX, "nc", "-w", "2", outside.ip, str(sp),
+    r = b("run", "--rm", "--network", "b6-priv", BUSYBOX, "nc", "-w", "2", outside.ip6, str(sp),
           check=False)
-    assert outside.host_ip not in r.stdout
+    assert outside.host_ip6 not in r.stdout
     r = b("run", "--rm", "--network", "b6-priv", BUSYBOX, "ip", "-6", "route").stdout
     assert "default" not in r
     # the control: a normal v6 network goes out
-    r = b("run", "--rm", "--network", "b6-one", BUSYBOX, "nc", "-w", "3", outside.ip, str(sp))
-    assert r.stdout.strip() == outside.host_ip
+    r = b("run", "--rm", "--network", "b6-one", BUSYBOX, "nc", "-w", "3", outside.ip6, str(sp))
+    assert r.stdout.strip() == outside.host_ip6
     # two v6 networks do not reach each other by v6 address
     web(b, "--network", "b6-two", name="b6t1")
     ip6 = v6_of(b, "b6t1", "b6-two")

@@ -237,34 +237,6 @@ static bnft_port *ports_of(json_object *doc, uint32_t ctr_ip, size_t *np)
 	return v;
 }
 
-/* The container holding ctr_ip on some network, if it is not running (its
- * cleanup never ran: a kill -9): its stale ports may go. */
-static bool ip_owner_gone(eng *g, struct in_addr ctr_ip)
-{
-	_cleanup_strv_ char **nets = eng_net_names(g);
-	berr ig;
-	char want[24];
-	inet_ntop(AF_INET, &ctr_ip, want, sizeof(want));
-	size_t wl = strlen(want);
-	for (char **n = nets; *n; n++) {
-		json_object *rec = eng_net_load(g, *n, NULL, &ig);
-		json_object_object_foreach(jpath(rec, "Containers"), cid, l)
-		{
-			const char *a = jstr(l, "IPv4Address");
-			if (!a || strncmp(a, want, wl) || a[wl] != '/')
-				continue;
-			json_object *d = eng_load(g, cid, &ig);
-			const char *st = d ? eng_reconcile(g, cid, d) : "removed";
-			bool gone = strcmp(st, "running") && strcmp(st, "paused");
-			json_object_put(d);
-			json_object_put(rec);
-			return gone;
-		}
-		json_object_put(rec);
-	}
-	return false; /* not this store's address (--root): not ours to free */
-}
-
 static int publish(eng *g, json_object *doc, uint32_t ctr_ip, eng_net_hold *hold, berr *e)
 {
 	size_t np;
@@ -296,7 +268,7 @@ static int publish(eng *g, json_object *doc, uint32_t ctr_ip, eng_net_hold *hold
 					if (have[j].proto == p[i].proto &&
 					    have[j].host_port == p[i].host_port &&
 					    have[j].host_ip.s_addr == p[i].host_ip.s_addr &&
-					    ip_owner_gone(g, have[j].ctr_ip)) {
+					    net_addr_owner_gone(g, AF_INET, &have[j].ctr_ip)) {
 						bnft_ports_del(n, &have[j], 1, &ig);
 						freed = true;
 					}

@@ -96,28 +96,11 @@ static void check_leases(eng *g, bool repair, char ***garbage, char ***repaired)
 	net_store_close(&s);
 }
 
-/* the container holding ctr_ip: its status, "removed" if none */
-static const char *owner_status(eng *g, struct in_addr ip)
+/* the container holding ip (AF_INET or AF_INET6): its status, "removed" if none */
+static const char *owner_status(eng *g, int family, const void *ip)
 {
-	char want[24];
-	inet_ntop(AF_INET, &ip, want, sizeof(want));
-	size_t wl = strlen(want);
-	_cleanup_strv_ char **nets = eng_net_names(g);
-	berr ig;
-	for (char **n = nets; *n; n++) {
-		json_object *rec = eng_net_load(g, *n, NULL, &ig);
-		json_object_object_foreach(jpath(rec, "Containers"), cid, l)
-		{
-			const char *a = jstr(l, "IPv4Address");
-			if (a && !strncmp(a, want, wl) && a[wl] == '/') {
-				const char *st = status_of(g, cid);
-				json_object_put(rec);
-				return st;
-			}
-		}
-		json_object_put(rec);
-	}
-	return "removed";
+	char cid[65];
+	return net_lease_holder(g, family, ip, cid) ? status_of(g, cid) : "removed";
 }
 
 static void check_ports(eng *g, bool repair, char ***garbage, char ***repaired)
@@ -149,7 +132,7 @@ static void check_ports(eng *g, bool repair, char ***garbage, char ***repaired)
 			mine = net_cidr_contains(subs[k], ntohl(p[i].ctr_ip.s_addr));
 		if (!mine)
 			continue;
-		const char *st = owner_status(g, p[i].ctr_ip);
+		const char *st = owner_status(g, AF_INET, &p[i].ctr_ip);
 		if (live(st))
 			continue;
 		char hb[16], cb[16];
@@ -168,29 +151,6 @@ static void check_ports(eng *g, bool repair, char ***garbage, char ***repaired)
 
 /* The same for `ip6 berth`: elements to a v6 address of this store's
  * dual-stack subnets whose container is not running. */
-static const char *owner6_status(eng *g, const struct in6_addr *ip)
-{
-	char want[INET6_ADDRSTRLEN];
-	inet_ntop(AF_INET6, ip, want, sizeof(want));
-	size_t wl = strlen(want);
-	_cleanup_strv_ char **nets = eng_net_names(g);
-	berr ig;
-	for (char **n = nets; *n; n++) {
-		json_object *rec = eng_net_load(g, *n, NULL, &ig);
-		json_object_object_foreach(jpath(rec, "Containers"), cid, l)
-		{
-			const char *a = jstr(l, "IPv6Address");
-			if (a && !strncmp(a, want, wl) && a[wl] == '/') {
-				const char *st = status_of(g, cid);
-				json_object_put(rec);
-				return st;
-			}
-		}
-		json_object_put(rec);
-	}
-	return "removed";
-}
-
 static void check_ports6(eng *g, bool repair, char ***garbage, char ***repaired)
 {
 	berr ig;
@@ -216,7 +176,7 @@ static void check_ports6(eng *g, bool repair, char ***garbage, char ***repaired)
 		net_ip6_from_in6(&p[i].ctr_ip, &cip);
 		for (size_t k = 0; k < ns && !mine; k++)
 			mine = net_cidr6_contains(subs[k], cip);
-		const char *st = mine ? owner6_status(g, &p[i].ctr_ip) : "running";
+		const char *st = mine ? owner_status(g, AF_INET6, &p[i].ctr_ip) : "running";
 		if (live(st))
 			continue;
 		char hb[INET6_ADDRSTRLEN], cb[INET6_ADDRSTRLEN];

@@ -338,3 +338,40 @@ int eng_net_release(eng *g, const char *net, const char *id, berr *e)
 	net_store_close(&s);
 	return r;
 }
+
+bool net_lease_holder(eng *g, int family, const void *addr, char id[65])
+{
+	char want[INET6_ADDRSTRLEN];
+	inet_ntop(family, addr, want, sizeof(want));
+	size_t wl = strlen(want);
+	const char *field = family == AF_INET6 ? "IPv6Address" : "IPv4Address";
+	_cleanup_strv_ char **nets = eng_net_names(g);
+	berr ig;
+	for (char **n = nets; *n; n++) {
+		json_object *rec = eng_net_load(g, *n, NULL, &ig);
+		json_object_object_foreach(jpath(rec, "Containers"), cid, l)
+		{
+			const char *a = jstr(l, field);
+			if (a && !strncmp(a, want, wl) && a[wl] == '/') {
+				snprintf(id, 65, "%s", cid);
+				json_object_put(rec);
+				return true;
+			}
+		}
+		json_object_put(rec);
+	}
+	return false;
+}
+
+bool net_addr_owner_gone(eng *g, int family, const void *addr)
+{
+	char cid[65];
+	if (!net_lease_holder(g, family, addr, cid))
+		return false; /* not this store's address (--root): not ours to free */
+	berr ig;
+	json_object *d = eng_load(g, cid, &ig);
+	const char *st = d ? eng_reconcile(g, cid, d) : "removed";
+	bool gone = strcmp(st, "running") && strcmp(st, "paused");
+	json_object_put(d);
+	return gone;
+}

@@ -111,34 +111,6 @@ bnft_port6 *ports6_of(json_object *doc, const struct in6_addr *ctr_ip, size_t *n
 	return v;
 }
 
-/* The container holding ctr_ip, if it is not running (a kill -9): its
- * elements may go. Not this store's address: false. */
-static bool owner6_gone(eng *g, const struct in6_addr *ip)
-{
-	char want[INET6_ADDRSTRLEN];
-	inet_ntop(AF_INET6, ip, want, sizeof(want));
-	size_t wl = strlen(want);
-	_cleanup_strv_ char **nets = eng_net_names(g);
-	berr ig;
-	for (char **n = nets; *n; n++) {
-		json_object *rec = eng_net_load(g, *n, NULL, &ig);
-		json_object_object_foreach(jpath(rec, "Containers"), cid, l)
-		{
-			const char *a = jstr(l, "IPv6Address");
-			if (!a || strncmp(a, want, wl) || a[wl] != '/')
-				continue;
-			json_object *d = eng_load(g, cid, &ig);
-			const char *st = d ? eng_reconcile(g, cid, d) : "removed";
-			bool gone = strcmp(st, "running") && strcmp(st, "paused");
-			json_object_put(d);
-			json_object_put(rec);
-			return gone;
-		}
-		json_object_put(rec);
-	}
-	return false;
-}
-
 int publish6(eng *g, json_object *doc, eng_net_hold *hold, berr *e)
 {
 	struct in6_addr cip;
@@ -168,7 +140,7 @@ int publish6(eng *g, json_object *doc, eng_net_hold *hold, berr *e)
 		berr ig;
 		if (bnft6_ports_list(n, &have, &nh, &ig) == 0) {
 			for (size_t j = 0; j < nh; j++)
-				if (owner6_gone(g, &have[j].ctr_ip))
+				if (net_addr_owner_gone(g, AF_INET6, &have[j].ctr_ip))
 					bnft6_ports_del(n, &have[j], 1, &ig);
 			r = bnft6_ports_add(n, p, np, e);
 		}

@@ -92,6 +92,12 @@ static inline json_object *jobj(json_object *o, const char *k)
  * removed meanwhile has none: ENOENT). */
 int net_lease_get(eng *g, const char *net, const char *id, eng_endpoint *ep, berr *e);
 int net_lease_active(eng *g, const char *net, const char *id, bool active, berr *e);
+/* The container whose lease on some network of this store has this address
+ * (family AF_INET or AF_INET6): its id; none: false. */
+bool net_lease_holder(eng *g, int family, const void *addr, char id[65]);
+/* That container exists no more or is not running (a kill -9 before its
+ * cleanup): its stale port elements may go. Not this store's: false. */
+bool net_addr_owner_gone(eng *g, int family, const void *addr);
 /* The netns of pid (*nsfd) with a netlink socket in it (ctr) and one in
  * ours (host); all closed again on error. */
 struct nl_sock;

@@ -18,8 +18,9 @@
  * leaves lo, so a DNAT of the host's [::1]:PORT to a container cannot work
  * without a userland proxy (berth has none): `-p [::1]:...` is refused by
  * the engine, and a port on every address answers the host's other v6
- * addresses, not ::1. Unlike nft_ports.c the port elements go through
- * libnftables' text too: only v6 containers with published ports pay it.
+ * addresses, not ::1. The port elements are added and removed as raw
+ * nfnetlink messages (nft_ports.c, as the v4 ones); only the listing
+ * (system check, a stale port's take-over) goes through libnftables.
  */
 #include "net/nft6.h"
 #include "net/nft_priv.h"
@@ -80,57 +81,29 @@ static const char rules6[] =
     /* neighbour discovery and the like are not forwarded: nothing else */
     "add rule " T6 " forward oifname @bridges drop\n";
 
-typedef struct cmdbuf6 {
-	char *s;
-	size_t len, cap;
-} cmdbuf6;
-
-__attribute__((format(printf, 2, 3))) static void addf(cmdbuf6 *b, const char *fmt, ...)
-{
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		size_t room = b->cap - b->len;
-		int k = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (k < 0)
-			abort(); /* only on a bad format: a programming error */
-		if ((size_t)k < room) {
-			b->len += (size_t)k;
-			return;
-		}
-		b->cap = b->cap * 2 + (size_t)k + 64;
-		b->s = xrealloc(b->s, b->cap);
-	}
-}
-
 static int check_net6(const bnft_net6 *net, berr *e)
 {
-	const char *b = net->bridge;
-	size_t len = b ? strlen(b) : 0;
-	if (len == 0 || len > 15 ||
-	    strspn(b, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		      "0123456789-_.") != len)
-		return berr_set(e, EINVAL, "nft: bad bridge name \"%s\"", b ? b : "");
+	if (bnft_check_bridge(net->bridge, e) < 0)
+		return -1;
 	if (net->prefix < 1 || net->prefix > 128)
 		return berr_set(e, EINVAL, "nft: bad IPv6 prefix length %d", net->prefix);
 	return 0;
 }
 
-static void net6_elements(cmdbuf6 *b, const bnft_net6 *net, bool del)
+static void net6_elements(cmdbuf *b, const bnft_net6 *net, bool del)
 {
 	char a[INET6_ADDRSTRLEN];
 	inet_ntop(AF_INET6, &net->subnet, a, sizeof(a));
 	const char *br = net->bridge;
 	for (int pass = 0; pass < (del ? 2 : 1); pass++) {
 		const char *verb = pass ? "delete" : "add";
-		addf(b, "%s element " T6 " bridges { \"%s\" }\n", verb, br);
-		addf(b, "%s element " T6 " same { \"%s\" . \"%s\" }\n", verb, br, br);
-		addf(b, "%s element " T6 " subnets { %s/%d }\n", verb, a, net->prefix);
+		cb_addf(b, "%s element " T6 " bridges { \"%s\" }\n", verb, br);
+		cb_addf(b, "%s element " T6 " same { \"%s\" . \"%s\" }\n", verb, br, br);
+		cb_addf(b, "%s element " T6 " subnets { %s/%d }\n", verb, a, net->prefix);
 		if (del || net->internal)
-			addf(b, "%s element " T6 " internal { \"%s\" }\n", verb, br);
+			cb_addf(b, "%s element " T6 " internal { \"%s\" }\n", verb, br);
 		if (del || !net->internal)
-			addf(b, "%s element " T6 " masq { %s/%d }\n", verb, a, net->prefix);
+			cb_addf(b, "%s element " T6 " masq { %s/%d }\n", verb, a, net->prefix);
 	}
 }
 
@@ -141,13 +114,13 @@ int bnft6_network_add(bnft *n, const bnft_net6 *net, berr *e)
 	const char *json;
 	berr le = {0};
 	bool have_rules = bnft_list_json(n, "list set " T6 " " RULES6_MARK, &json, &le) == 0;
-	cmdbuf6 b = {0};
-	addf(&b, "%s%s", objects6, have_rules ? "" : rules6);
+	cmdbuf b = {0};
+	cb_addf(&b, "%s%s", objects6, have_rules ? "" : rules6);
 	net6_elements(&b, net, false);
 	int r = bnft_run(n, b.s, e);
 	if (r < 0 && e->errnum == EEXIST && !have_rules) { /* made meanwhile */
 		b.len = 0;
-		addf(&b, "%s", objects6);
+		cb_addf(&b, "%s", objects6);
 		net6_elements(&b, net, false);
 		r = bnft_run(n, b.s, e);
 	}
@@ -168,7 +141,7 @@ int bnft6_network_del(bnft *n, const bnft_net6 *net, berr *e)
 		return -1;
 	if (!table6_exists(n))
 		return 0;
-	cmdbuf6 b = {0};
+	cmdbuf b = {0};
 	net6_elements(&b, net, true);
 	int r = bnft_run(n, b.s, e);
 	free(b.s);
@@ -178,59 +151,6 @@ int bnft6_network_del(bnft *n, const bnft_net6 *net, berr *e)
 int bnft6_table_del(bnft *n, berr *e)
 {
 	return bnft_run(n, "add table " T6 "\ndelete table " T6 "\n", e);
-}
-
-static const char *map_of(const bnft_port6 *p)
-{
-	bool any = IN6_IS_ADDR_UNSPECIFIED(&p->host_ip);
-	return p->proto == IPPROTO_UDP ? (any ? "udp_any" : "udp_ip")
-				       : (any ? "tcp_any" : "tcp_ip");
-}
-
-static int check_port6(const bnft_port6 *p, berr *e)
-{
-	if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || !p->host_port || !p->ctr_port)
-		return berr_set(e, EINVAL, "nft: bad IPv6 port mapping");
-	return 0;
-}
-
-/* "8080" or "fd00::2 . 8080" */
-static void key_text(const bnft_port6 *p, char *buf, size_t sz)
-{
-	char a[INET6_ADDRSTRLEN];
-	if (IN6_IS_ADDR_UNSPECIFIED(&p->host_ip)) {
-		snprintf(buf, sz, "%u", p->host_port);
-		return;
-	}
-	inet_ntop(AF_INET6, &p->host_ip, a, sizeof(a));
-	snprintf(buf, sz, "%s . %u", a, p->host_port);
-}
-
-int bnft6_ports_add(bnft *n, const bnft_port6 *p, size_t np, berr *e)
-{
-	if (!np)
-		return 0;
-	cmdbuf6 b = {0};
-	for (size_t i = 0; i < np; i++) {
-		if (check_port6(&p[i], e) < 0) {
-			free(b.s);
-			return -1;
-		}
-		char k[64], c[INET6_ADDRSTRLEN];
-		key_text(&p[i], k, sizeof(k));
-		inet_ntop(AF_INET6, &p[i].ctr_ip, c, sizeof(c));
-		addf(&b, "create element " T6 " %s { %s : %s . %u }\n", map_of(&p[i]), k, c,
-		     p[i].ctr_port);
-	}
-	int r = bnft_run(n, b.s, e);
-	free(b.s);
-	if (r < 0 && e->errnum == EEXIST) {
-		char k[64];
-		key_text(&p[0], k, sizeof(k));
-		return berr_set(e, EADDRINUSE, "IPv6 port [%s]/%s is already published", k,
-				p[0].proto == IPPROTO_UDP ? "udp" : "tcp");
-	}
-	return r;
 }
 
 /* One element of a map listing: [key, {"concat": [addr, port]}] with key a
@@ -314,35 +234,4 @@ int bnft6_ports_list(bnft *n, bnft_port6 **out, size_t *np, berr *e)
 		json_object_put(root);
 	}
 	return 0;
-}
-
-static bool port6_eq(const bnft_port6 *a, const bnft_port6 *b)
-{
-	return a->proto == b->proto && a->host_port == b->host_port && a->ctr_port == b->ctr_port &&
-	       !memcmp(&a->host_ip, &b->host_ip, 16) && !memcmp(&a->ctr_ip, &b->ctr_ip, 16);
-}
-
-int bnft6_ports_del(bnft *n, const bnft_port6 *p, size_t np, berr *e)
-{
-	if (!np)
-		return 0;
-	bnft_port6 *have = NULL;
-	size_t nh = 0;
-	if (bnft6_ports_list(n, &have, &nh, e) < 0)
-		return -1;
-	cmdbuf6 b = {0};
-	/* np and nh are both a container's few ports at most: O(np * nh) over
-	 * the table's elements, which a listing returns anyway */
-	for (size_t i = 0; i < np; i++)
-		for (size_t j = 0; j < nh; j++)
-			if (port6_eq(&p[i], &have[j])) {
-				char k[64];
-				key_text(&p[i], k, sizeof(k));
-				addf(&b, "delete element " T6 " %s { %s }\n", map_of(&p[i]), k);
-				break;
-			}
-	free(have);
-	int r = b.s ? bnft_run(n, b.s, e) : 0;
-	free(b.s);
-	return r;
 }

@@ -35,11 +35,12 @@ typedef struct bnft_port6 {
 	uint16_t ctr_port;
 } bnft_port6;
 
-/* Publish v6 ports in one transaction (`create element`): a host port
- * already in a map (another container's) -> EADDRINUSE naming it. */
+/* Publish v6 ports in one transaction (raw nfnetlink, nft_ports.c): a
+ * host key already in a map (another container's) -> EADDRINUSE naming it.
+ * Unlike v4 there is no clash check between [::]:P and [ADDR]:P. */
 int bnft6_ports_add(bnft *n, const bnft_port6 *p, size_t np, berr *e);
-/* Remove the elements of these host keys whose value is still this
- * container's (no table, absent: fine). */
+/* Remove these exact elements (raw nfnetlink); absent ones, or a key that
+ * maps to another container now, are left alone; no table: fine. */
 int bnft6_ports_del(bnft *n, const bnft_port6 *p, size_t np, berr *e);
 /* Every v6 published port (system check); *out malloc'ed, no table: 0. */
 int bnft6_ports_list(bnft *n, bnft_port6 **out, size_t *np, berr *e);
