@@ -286,12 +286,12 @@ def test_leases_freed_after_rm_and_run_rm(s):
     assert json.loads(b("network", "inspect", "b6-lease").stdout)[0]["Containers"] == {}
 
 
-def test_kill9_of_run_then_system_check_repair(s):
-    b = s.b
-    s.net("b6-k")
-    port = free_port()
+def _kill9_run(b, port):
+    """`berth run -p PORT:80` on b6-k, then kill -9 of it and of its monitor and
+    container: its v6 address (whose port element stays behind)."""
     p = b.popen("run", "--name", "b6k", "--network", "b6-k", "-p", f"{port}:80", BUSYBOX, *HTTPD,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     def running():
         r = b("inspect", "b6k", check=False)
         return r.returncode == 0 and json.loads(r.stdout)[0]["State"]["Status"] == "running"
@@ -299,7 +299,6 @@ def test_kill9_of_run_then_system_check_repair(s):
     ip6 = v6_of(b, "b6k", "b6-k")
     wait_for(lambda: ip6 in nft6(), timeout=10)
     mon = b.inspect("b6k")["State"]["MonitorPid"]
-    cid = b.inspect("b6k")["Id"]
     p.kill()
     p.wait()
     os.kill(mon, signal.SIGKILL)
@@ -310,10 +309,41 @@ def test_kill9_of_run_then_system_check_repair(s):
         except ProcessLookupError:
             pass
     wait_for(lambda: b.inspect("b6k")["State"]["Status"] in ("exited", "dead"), timeout=10)
+    return ip6
+
+
+def test_kill9_of_run_then_system_check_repair(s, outside):
+    b = s.b
+    s.net("b6-k")
+    port = free_port()
+    ip6 = _kill9_run(b, port)
+    cid = b.inspect("b6k")["Id"]
+    assert ip6 in nft6()  # left behind: nobody ran the cleanup
     r = b("system", "check", check=False)
     assert f"[::]:{port}/tcp" in r.stdout + r.stderr
     b("system", "check", "--repair", check=False)
     assert ip6 not in nft6()
     assert not any(l.startswith("bv" + cid[:10]) for l in links())
+    # the port works again, over v6, for a new container
+    web(b, "--network", "b6-k", "-p", f"{port}:80", name="b6k2")
+    r = wait_for(lambda: outside.run("curl", "-sS", "-g", "--max-time", "3",
+                                     f"http://[{outside.host_ip6}]:{port}/", check=False).stdout,
+                 timeout=10)
+    assert r == "hello-b6k2\n"
     b("rm", "-f", "b6k")
-    assert json.loads(b("network", "inspect", "b6-k").stdout)[0]["Containers"] == {}
+    leases = json.loads(b("network", "inspect", "b6-k").stdout)[0]["Containers"]
+    assert cid not in leases and len(leases) == 1
+
+
+def test_kill9_of_run_then_the_next_container_takes_the_port(s, outside):
+    b = s.b
+    s.net("b6-k")
+    port = free_port()
+    ip6 = _kill9_run(b, port)
+    # no repair: the next container publishing the port takes the stale element over
+    web(b, "--network", "b6-k", "-p", f"{port}:80", name="b6k2")
+    r = wait_for(lambda: outside.run("curl", "-sS", "-g", "--max-time", "3",
+                                     f"http://[{outside.host_ip6}]:{port}/", check=False).stdout,
+                 timeout=10)
+    assert r == "hello-b6k2\n"
+    assert ip6 not in nft6()
