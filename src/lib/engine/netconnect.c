@@ -118,15 +118,7 @@ int eng_net_connect(eng *g, const char *ctr, const char *net, const char *ip, co
 		json_object_array_add(al, json_object_new_string(*a));
 	json_object_object_add(n, "Aliases", al);
 	json_object_object_add(n, "BerthIf", json_object_new_int(ifk));
-	char ip6b[INET6_ADDRSTRLEN] = "", gw6b[INET6_ADDRSTRLEN] = "";
-	if (ep.has6) {
-		net_ip6_fmt(ep.ip6, ip6b, sizeof(ip6b));
-		net_ip6_fmt(ep.gw6, gw6b, sizeof(gw6b));
-	}
-	json_object_object_add(n, "IPv6Gateway", json_object_new_string(gw6b));
-	json_object_object_add(n, "GlobalIPv6Address", json_object_new_string(ip6b));
-	json_object_object_add(n, "GlobalIPv6PrefixLen",
-			       json_object_new_int(ep.has6 ? ep.prefix6 : 0));
+	net_ep6_json(n, &ep);
 	json_object_object_add(nets, name, n);
 	if (eng_lock(g, true, e) == 0) {
 		r = eng_save(g, id, doc, e);

@@ -228,7 +228,7 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 			   : 0;
 	const char *addrs[2];
 	size_t naddr = 0;
-	char ipb[16] = "", gwb[16] = "", ip6b[INET6_ADDRSTRLEN] = "", gw6b[INET6_ADDRSTRLEN] = "";
+	char ipb[16] = "", gwb[16] = "", ip6b[INET6_ADDRSTRLEN] = "";
 	eng_endpoint ep = {0};
 	if (np->bridged) {
 		if (eng_net_lease(g, np->mode, id, name, o->ip, o->ip6, o->mac, o->net_aliases, &ep,
@@ -255,14 +255,9 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 		json_object_object_add(n, "MacAddress",
 				       json_object_new_string(net_mac_fmt(ep.mac, mb, sizeof(mb))));
 		json_object_object_add(n, "Aliases", jarr(o->net_aliases));
-		if (ep.has6) {
+		net_ep6_json(n, &ep);
+		if (ep.has6)
 			net_ip6_fmt(ep.ip6, ip6b, sizeof(ip6b));
-			net_ip6_fmt(ep.gw6, gw6b, sizeof(gw6b));
-		}
-		json_object_object_add(n, "IPv6Gateway", json_object_new_string(gw6b));
-		json_object_object_add(n, "GlobalIPv6Address", json_object_new_string(ip6b));
-		json_object_object_add(n, "GlobalIPv6PrefixLen",
-				       json_object_new_int(ep.has6 ? ep.prefix6 : 0));
 		json_object_object_add(n, "BerthIf", json_object_new_int(0));
 		json_object_object_add(nets, np->mode, n);
 		/* Docker's top-level fields, for the first network */
@@ -270,10 +265,7 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 		json_object_object_add(ns, "IPPrefixLen", json_object_new_int(ep.prefix));
 		json_object_object_add(ns, "Gateway", json_object_new_string(gwb));
 		json_object_object_add(ns, "MacAddress", json_object_new_string(mb));
-		json_object_object_add(ns, "GlobalIPv6Address", json_object_new_string(ip6b));
-		json_object_object_add(ns, "GlobalIPv6PrefixLen",
-				       json_object_new_int(ep.has6 ? ep.prefix6 : 0));
-		json_object_object_add(ns, "IPv6Gateway", json_object_new_string(gw6b));
+		net_ep6_json(ns, &ep);
 		addrs[naddr++] = ipb;
 		if (ep.has6)
 			addrs[naddr++] = ip6b;

@@ -37,6 +37,10 @@ int net6_config_add(net_store *s, const eng_net_opts *o, json_object *rec, berr 
  * nothing for a v4-only record. */
 int net6_realize(struct nl_sock *nl, json_object *rec, const char *br, int ifindex, berr *e);
 int net6_unrealize(json_object *rec, const char *br, berr *e);
+/* Docker's IPv6 fields of an endpoint into n (NetworkSettings or one of its
+ * Networks): GlobalIPv6Address, GlobalIPv6PrefixLen, IPv6Gateway ("" and 0
+ * without IPv6). */
+void net_ep6_json(json_object *n, const eng_endpoint *ep);
 /* <run_root>/aardvark (malloc'ed) */
 char *net_dns_dir(eng *g);
 /* Rewrite the network's aardvark file from its active leases + reload. */

@@ -205,3 +205,16 @@ int net6_unrealize(json_object *rec, const char *br, berr *e)
 	bnft_close(n);
 	return r;
 }
+
+void net_ep6_json(json_object *n, const eng_endpoint *ep)
+{
+	char ip6b[INET6_ADDRSTRLEN] = "", gw6b[INET6_ADDRSTRLEN] = "";
+	if (ep->has6) {
+		net_ip6_fmt(ep->ip6, ip6b, sizeof(ip6b));
+		net_ip6_fmt(ep->gw6, gw6b, sizeof(gw6b));
+	}
+	json_object_object_add(n, "IPv6Gateway", json_object_new_string(gw6b));
+	json_object_object_add(n, "GlobalIPv6Address", json_object_new_string(ip6b));
+	json_object_object_add(n, "GlobalIPv6PrefixLen",
+			       json_object_new_int(ep->has6 ? ep->prefix6 : 0));
+}

@@ -598,15 +598,13 @@ int bnft_ports_add(bnft *n, const bnft_port *p, size_t np, berr *e)
  * absent) and its delete: absent elements are no error (a lone delete of an
  * absent element fails ENOENT, and one failure aborts the whole batch).
  * *err: the first failing message's errno, 0 when none. */
-static int del_batch(bnft *n, const bnft_port *p, size_t np, int *err, berr *e)
+static int del_elems(bnft *n, const elem *x, size_t nx, int *err, berr *e)
 {
 	msgs m = {0};
 	batch_begin(n, &m);
-	for (size_t i = 0; i < np; i++) {
-		elem x;
-		encode(&p[i], is_any(p[i].host_ip), &x);
-		elem_msg(n, &m, NFT_MSG_NEWSETELEM, NLM_F_CREATE, &x, true);
-		elem_msg(n, &m, NFT_MSG_DELSETELEM, 0, &x, false);
+	for (size_t i = 0; i < nx; i++) {
+		elem_msg(n, &m, NFT_MSG_NEWSETELEM, NLM_F_CREATE, &x[i], true);
+		elem_msg(n, &m, NFT_MSG_DELSETELEM, 0, &x[i], false);
 	}
 	batch_end(n, &m);
 	n->deleted = true;
@@ -619,6 +617,16 @@ static int del_batch(bnft *n, const bnft_port *p, size_t np, int *err, berr *e)
 			       a.ext);
 	free(errs);
 	free(m.buf);
+	return r;
+}
+
+static int del_batch(bnft *n, const bnft_port *p, size_t np, int *err, berr *e)
+{
+	elem *x = xreallocarray(NULL, np ? np : 1, sizeof(*x));
+	for (size_t i = 0; i < np; i++)
+		encode(&p[i], is_any(p[i].host_ip), &x[i]);
+	int r = del_elems(n, x, np, err, e);
+	free(x);
 	return r;
 }
 
@@ -705,29 +713,15 @@ int bnft6_ports_add(bnft *n, const bnft_port6 *p, size_t np, berr *e)
 	return r;
 }
 
-/* As del_batch: an add of the exact element then its delete, so an absent
- * one is no error and one mapped elsewhere (EEXIST) aborts the batch. */
+/* As del_batch: an absent element is no error, one mapped elsewhere
+ * (EEXIST) aborts the batch. */
 static int del6_batch(bnft *n, const bnft_port6 *p, size_t np, int *err, berr *e)
 {
-	msgs m = {0};
-	batch_begin(n, &m);
-	for (size_t i = 0; i < np; i++) {
-		elem x;
-		encode6(&p[i], &x);
-		elem_msg(n, &m, NFT_MSG_NEWSETELEM, NLM_F_CREATE, &x, true);
-		elem_msg(n, &m, NFT_MSG_DELSETELEM, 0, &x, false);
-	}
-	batch_end(n, &m);
-	n->deleted = true;
-	int *errs = xreallocarray(NULL, m.n, sizeof(*errs));
-	answers a = {.err = errs};
-	int r = talk(n, &m, true, false, &a, e);
-	*err = 0;
-	if (r == 0 && first_failure(&m, &a, err) >= 0 && *err != ENOENT && *err != EEXIST)
-		r = berr_errno(e, *err, "nfnetlink: unpublish IPv6 ports%s%s", a.ext[0] ? ": " : "",
-			       a.ext);
-	free(errs);
-	free(m.buf);
+	elem *x = xreallocarray(NULL, np ? np : 1, sizeof(*x));
+	for (size_t i = 0; i < np; i++)
+		encode6(&p[i], &x[i]);
+	int r = del_elems(n, x, np, err, e);
+	free(x);
 	return r;
 }
 
