@@ -182,10 +182,11 @@ int net6_realize(nl_sock *nl, json_object *rec, const char *br, int ifindex, ber
 	net_ip6_to_in6(gw, &a);
 	if (nl_addr_add(nl, ifindex, AF_INET6, &a, sub.prefix, e) < 0 && e->errnum != EEXIST)
 		return -1;
-	/* forwarding for v6 (Docker sets it too): the host keeps its default
-	 * route (accept_ra is per interface and 2 is not needed here) */
-	berr ig;
-	fs_write_str_at(AT_FDCWD, "/proc/sys/net/ipv6/conf/all/forwarding", "1", &ig);
+	/* forwarding for v6 (Docker sets it too); the host's own v6 routes
+	 * here are static (a host that takes its default route from router
+	 * advertisements needs accept_ra=2 on that link then) */
+	if (fs_write_str_at(AT_FDCWD, "/proc/sys/net/ipv6/conf/all/forwarding", "1", e) < 0)
+		return berr_ctx(e, "network %s: enable IPv6 forwarding", jstr(rec, "Name"));
 	bnft *n = bnft_open(e);
 	bnft_net6 bn = nft_net_of(rec, br, sub);
 	int r = n ? bnft6_network_add(n, &bn, e) : -1;
