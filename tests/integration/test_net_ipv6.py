@@ -183,6 +183,10 @@ def test_published_port_over_v6_and_outbound_masquerade(s, outside):
                                      f"http://[{outside.host_ip6}]:{p2}/", check=False).stdout,
                  timeout=10)
     assert r == "hello-b6p2\n"
+    # that port on every address clashes with it (the held v6 sockets), one line
+    r = b("run", "--rm", "--network", "b6-pub", "-p", f"{p2}:80", BUSYBOX, "true", check=False)
+    assert r.returncode != 0 and str(p2) in r.stderr and "in use" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
     r = b("run", "--rm", "--network", "b6-pub", "-p", f"[::1]:{free_port()}:80", BUSYBOX, "true",
           check=False)
     assert r.returncode != 0 and "[::1]" in r.stderr and len(r.stderr.strip().splitlines()) == 1
@@ -282,6 +286,10 @@ def test_leases_freed_after_rm_and_run_rm(s):
     assert v6_of(b, "b6l", "b6-lease") == str(sub6[2])
     b("rm", "-f", "b6l")
     assert json.loads(b("network", "inspect", "b6-lease").stdout)[0]["Containers"] == {}
+    # --ip-range per family: the v6 one's first address
+    s.net("--subnet", "fdb6:1:2:5::/64", "--ip-range", "fdb6:1:2:5::100/120", "b6-rg")
+    r = b("run", "--rm", "--network", "b6-rg", BUSYBOX, "ip", "-6", "addr", "show", "eth0")
+    assert "fdb6:1:2:5::100/64" in r.stdout
     # a failed create frees its lease too
     r = b("run", "--rm", "--network", "b6-lease", "-p", "[::1]:1:80", BUSYBOX, "true",
           check=False)

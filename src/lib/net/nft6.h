@@ -37,7 +37,8 @@ typedef struct bnft_port6 {
 
 /* Publish v6 ports in one transaction (raw nfnetlink, nft_ports.c): a
  * host key already in a map (another container's) -> EADDRINUSE naming it.
- * Unlike v4 there is no clash check between [::]:P and [ADDR]:P. */
+ * Unlike v4 there is no clash check between [::]:P and [ADDR]:P here: the
+ * engine's held v6 sockets refuse that (bind without SO_REUSEADDR). */
 int bnft6_ports_add(bnft *n, const bnft_port6 *p, size_t np, berr *e);
 /* Remove these exact elements (raw nfnetlink); absent ones, or a key that
  * maps to another container now, are left alone; no table: fine. */
