@@ -290,11 +290,16 @@ def test_leases_freed_after_rm_and_run_rm(s):
     s.net("--subnet", "fdb6:1:2:5::/64", "--ip-range", "fdb6:1:2:5::100/120", "b6-rg")
     r = b("run", "--rm", "--network", "b6-rg", BUSYBOX, "ip", "-6", "addr", "show", "eth0")
     assert "fdb6:1:2:5::100/64" in r.stdout
-    # a failed create frees its lease too
-    r = b("run", "--rm", "--network", "b6-lease", "-p", "[::1]:1:80", BUSYBOX, "true",
-          check=False)
-    assert r.returncode != 0
+    # a start that fails after the lease (a v6 host address this host has not:
+    # the port cannot be held) frees it, and leaves no port element
+    port = free_port()
+    r = b("run", "--rm", "--network", "b6-lease", "-p", f"[fdb6:dead::1]:{port}:80", BUSYBOX,
+          "true", check=False)
+    assert r.returncode != 0 and "fdb6:dead::1" in r.stderr, r.stderr
     assert json.loads(b("network", "inspect", "b6-lease").stdout)[0]["Containers"] == {}
+    assert f" {port} " not in nft6().replace(":", " ")
+    assert not [l for l in links() if l.startswith("bv")
+                and l[2:12] in "".join(i[:10] for i in b.ids())]
 
 
 def _kill9_run(b, port):
