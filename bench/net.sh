@@ -3,7 +3,9 @@
 # (netavark + aardvark-dns), side by side in one run. Needs root, podman, iperf3.
 #   1. `run --rm IMG true` latency, RUNS runs each (default 20, at least 10), in turn:
 #      berth --network none, berth on the default network with -p, podman none,
-#      podman default network with -p. Medians, p10, p90; ratios.
+#      podman default network with -p. Medians, p10, p90; ratios. Then the same
+#      with -p on a v4-only user network and on a dual-stack one (--ipv6), for
+#      berth and for podman (`podman network create --ipv6`).
 #   2. N containers (default 100) started on one user network, each started with
 #      `run -d` and then reaching the previous one by name (`exec wget
 #      http://cI-1/`): total time per engine.
@@ -44,13 +46,14 @@ P=(podman --root "$work/storage" --runroot "$work/run" --tmpdir "$work/tmpdir"
 POPTS=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 IMG=localhost/berth-bench-net:1
 PNET=berthbench$$
+PNET4=berthbench4$$ PNET6=berthbench6$$
 ns1=berth-bench-a$$ ns2=berth-bench-b$$
 cleanup() {
 	set +e
 	"${BR[@]}" rm -f $("${BR[@]}" ps -aq 2>/dev/null) >/dev/null 2>&1
-	"${BR[@]}" network rm bnet bridge >/dev/null 2>&1
+	"${BR[@]}" network rm bnet bnet4 bnet6 bridge >/dev/null 2>&1
 	"${P[@]}" rm -af -t 0 >/dev/null 2>&1
-	"${P[@]}" network rm -f $PNET >/dev/null 2>&1
+	"${P[@]}" network rm -f $PNET $PNET4 $PNET6 >/dev/null 2>&1
 	"${P[@]}" rmi -af >/dev/null 2>&1
 	ip netns del $ns1 2>/dev/null
 	ip netns del $ns2 2>/dev/null
@@ -77,9 +80,18 @@ tar -C "$r" -cf "$work/rootfs.tar" .
 now_ns() { date +%s%N; }
 port=18080
 declare -A t
-kinds=(berth_none berth_bridge podman_none podman_bridge)
+kinds=(berth_none berth_bridge podman_none podman_bridge berth_v4net berth_ds podman_v4net
+	podman_ds)
+"${BR[@]}" network create bnet4 >/dev/null
+"${BR[@]}" network create --ipv6 bnet6 >/dev/null
+"${P[@]}" network create $PNET4 >/dev/null
+"${P[@]}" network create --ipv6 $PNET6 >/dev/null
 once() {
 	case $1 in
+	berth_v4net) "${BR[@]}" run --rm --network bnet4 -p $port:80 "$IMG" true ;;
+	berth_ds) "${BR[@]}" run --rm --network bnet6 -p $port:80 "$IMG" true ;;
+	podman_v4net) "${P[@]}" run --rm --network $PNET4 -p $port:80 "${POPTS[@]}" "$IMG" true ;;
+	podman_ds) "${P[@]}" run --rm --network $PNET6 -p $port:80 "${POPTS[@]}" "$IMG" true ;;
 	berth_none) "${BR[@]}" run --rm --network none "$IMG" true ;;
 	berth_bridge) "${BR[@]}" run --rm -p $port:80 "$IMG" true ;;
 	podman_none) "${P[@]}" run --rm --network none "${POPTS[@]}" "$IMG" true ;;
@@ -180,6 +192,10 @@ read -r bn_med bn_p10 bn_p90 <<<"$(stats ${t[berth_none]})"
 read -r bb_med bb_p10 bb_p90 <<<"$(stats ${t[berth_bridge]})"
 read -r pn_med pn_p10 pn_p90 <<<"$(stats ${t[podman_none]})"
 read -r pb_med pb_p10 pb_p90 <<<"$(stats ${t[podman_bridge]})"
+read -r b4_med b4_p10 b4_p90 <<<"$(stats ${t[berth_v4net]})"
+read -r b6_med b6_p10 b6_p90 <<<"$(stats ${t[berth_ds]})"
+read -r p4_med p4_p10 p4_p90 <<<"$(stats ${t[podman_v4net]})"
+read -r p6_med p6_p10 p6_p90 <<<"$(stats ${t[podman_ds]})"
 ratio() { python3 -c "print(f'{$1/$2:.1f}')"; }
 pct() { python3 -c "print(f'{100*$1/$2:.0f}')"; }
 date_s=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -189,7 +205,7 @@ out=docs/benchmarks-net.md
 {
 	echo "# Networking: berth against Podman (netavark)"
 	echo
-	echo "- Date: $date_s; machine: $machine"
+	echo "- Date: $date_s; machine: $machine; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- $(podman --version) with $(/usr/lib/podman/netavark --version 2>/dev/null | head -1);" \
 		"berth release build ($(git rev-parse --short HEAD)); $(iperf3 --version | head -1 | cut -d' ' -f1-2)"
 	echo "- Command: \`bench/net.sh $runs $n $secs\`; private stores in a temp dir; image: busybox + iperf3."
@@ -207,6 +223,19 @@ out=docs/benchmarks-net.md
 	echo "- podman / berth on the default network with a port: **$(ratio "$pb_med" "$bb_med")x** (target: at least 10x)"
 	echo "- berth's cost of the network and port: **$(python3 -c "print(f'{$bb_med-$bn_med:.2f}')") ms** (target: at most 5 ms);" \
 		"podman's: $(python3 -c "print(f'{$pb_med-$pn_med:.1f}')") ms"
+	echo
+	echo "## run --rm -p $port:80 IMG true on a user network: v4-only against dual-stack (--ipv6)"
+	echo
+	echo "| engine, network | median ms | p10 | p90 |"
+	echo "|---|---|---|---|"
+	echo "| berth, v4-only user network | $b4_med | $b4_p10 | $b4_p90 |"
+	echo "| berth, dual-stack network (--ipv6) | $b6_med | $b6_p10 | $b6_p90 |"
+	echo "| podman, v4-only user network | $p4_med | $p4_p10 | $p4_p90 |"
+	echo "| podman, dual-stack network (--ipv6) | $p6_med | $p6_p10 | $p6_p90 |"
+	echo
+	echo "- berth's cost of IPv6 (dual-stack against v4-only): **$(python3 -c "print(f'{$b6_med-$b4_med:.2f}')") ms**;" \
+		"podman's: $(python3 -c "print(f'{$p6_med-$p4_med:.1f}')") ms"
+	echo "- podman / berth on the dual-stack network: **$(ratio "$p6_med" "$b6_med")x**"
 	echo
 	echo "## $n containers on one network, each reaching the previous by name"
 	echo

@@ -53,7 +53,8 @@ def net_store(prefix):
 
 class Outside:
     """A network namespace standing in for a host outside this one, linked
-    to the host by a veth: host side 10.250.N.1/24, outside 10.250.N.2/24."""
+    to the host by a veth: host side 10.250.N.1/24 and fdb6:N::1/64, outside
+    10.250.N.2/24 and fdb6:N::2/64 (IPv6 only where the host has it)."""
 
     def __init__(self):
         n = random.randint(1, 250)
@@ -71,6 +72,13 @@ class Outside:
                   ["ip", "link", "set", "eth0", "up"], ["ip", "link", "set", "lo", "up"],
                   ["ip", "route", "add", "default", "via", self.host_ip]):
             run(["ip", "netns", "exec", self.name, *c])
+        self.host_ip6 = f"fdb6:{n:x}::1"
+        self.ip6 = f"fdb6:{n:x}::2"
+        if os.path.exists("/proc/sys/net/ipv6/conf/all/disable_ipv6"):
+            run(["ip", "addr", "add", f"{self.host_ip6}/64", "dev", self.host_if, "nodad"])
+            for c in (["ip", "addr", "add", f"{self.ip6}/64", "dev", "eth0", "nodad"],
+                      ["ip", "-6", "route", "add", "default", "via", self.host_ip6]):
+                run(["ip", "netns", "exec", self.name, *c])
 
     def run(self, *cmd, **kw):
         return run(["ip", "netns", "exec", self.name, *cmd], **kw)

@@ -84,6 +84,29 @@ static void test_write_format(void)
 		       " 10.213.0.2  web,111111111111,alias.one\n" ID2 " 10.213.0.3  db\n");
 }
 
+/* A dual-stack network: the v6 gateway as a second listen address, the
+ * records' v6 addresses in the ipv6 column. */
+static void test_write_dual_stack(void)
+{
+	_cleanup_free_ char *t = tmpdir();
+	CHECK(t);
+	struct in6_addr gw6, a6;
+	inet_pton(AF_INET6, "fd12:3456::1", &gw6);
+	inet_pton(AF_INET6, "fd12:3456::2", &a6);
+	const char *n1[] = {"web"};
+	const char *n2[] = {"v4only"};
+	net_dns_rec recs[] = {{ID1, ip4("10.213.0.2"), n1, 1, &a6},
+			      {ID2, ip4("10.213.0.3"), n2, 1, NULL}};
+	berr e = {0};
+	int r = net_dns_write_ds(t, "n6", ip4("10.213.0.1"), &gw6, NULL, recs, 2, &e);
+	_cleanup_free_ char *s = slurp(t, "n6");
+	rm_rf(t);
+	CHECK(r == 0);
+	CHECK(s);
+	CHECK_STREQ(s, "10.213.0.1,fd12:3456::1\n" ID1 " 10.213.0.2 fd12:3456::2 web\n" ID2
+		       " 10.213.0.3  v4only\n");
+}
+
 static void test_write_remove(void)
 {
 	_cleanup_free_ char *t = tmpdir();
@@ -510,5 +533,6 @@ static void test_reload_parallel(void)
 		in_netns(parallel_body);
 }
 
-CHECK_MAIN(test_write_format, test_write_remove, test_write_refuses_bad_values,
-	   test_reload_missing_binary, test_reload_live, test_reload_parallel)
+CHECK_MAIN(test_write_format, test_write_dual_stack, test_write_remove,
+	   test_write_refuses_bad_values, test_reload_missing_binary, test_reload_live,
+	   test_reload_parallel)

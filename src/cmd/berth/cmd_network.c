@@ -17,6 +17,11 @@
 	if (!g)                                                                                    \
 		return cli_fail(125, &e);
 
+static void strv_freep(char ***p)
+{
+	strv_free(*p);
+}
+
 static int net_create(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
@@ -28,14 +33,18 @@ static int net_create(cli *c, int argc, char **argv)
 	    "berth network create app\nberth network create --subnet 10.90.0.0/24 --internal db",
 	    CLI_ARGS_NONE};
 	eng_net_opts o = {0};
+	__attribute__((cleanup(strv_freep))) char **subnets = NULL, **gateways = NULL,
+						  **ranges = NULL;
 	const flag_def defs[] = {
 	    {"driver", 'd', FLAG_STRING, &o.driver, "Driver (bridge)", "string", "bridge"},
-	    {"subnet", 0, FLAG_STRING, &o.subnet, "Subnet in CIDR form", "CIDR"},
-	    {"gateway", 0, FLAG_STRING, &o.gateway, "Gateway address (default: the first)", "IP"},
-	    {"ip-range", 0, FLAG_STRING, &o.ip_range,
-	     "Allocate addresses from this part of the subnet", "CIDR"},
+	    {"subnet", 0, FLAG_LIST, &subnets, "Subnet in CIDR form (once per IP family)", "CIDR"},
+	    {"gateway", 0, FLAG_LIST, &gateways,
+	     "Gateway address (default: the first; once per IP family)", "IP"},
+	    {"ip-range", 0, FLAG_LIST, &ranges,
+	     "Allocate addresses from this part of the subnet (once per IP family)", "CIDR"},
 	    {"internal", 0, FLAG_BOOL, &o.internal, "No traffic to or from outside the network"},
-	    {"ipv6", 0, FLAG_BOOL, &o.ipv6, "IPv6 (not supported yet)"},
+	    {"ipv6", 0, FLAG_BOOL, &o.ipv6,
+	     "Dual-stack: an IPv6 subnet too (a ULA /64 unless --subnet gives one)"},
 	    {"disable-dns", 0, FLAG_BOOL, &o.disable_dns, "No name resolution on the network"},
 	    {"label", 0, FLAG_LIST, &o.labels, "Set a label (repeatable)", "KEY=VALUE"},
 	    {"opt", 'o', FLAG_LIST, &o.options, "Driver option (repeatable)", "KEY=VALUE"},
@@ -46,6 +55,21 @@ static int net_create(cli *c, int argc, char **argv)
 	if (argc - i != 1)
 		return cli_failf(125, "\"network create\" requires exactly 1 argument (a name)");
 	o.name = argv[i];
+	/* paired by family, as Docker: an address with ':' is IPv6 */
+	struct {
+		char **v;
+		const char *flag, **v4, **v6;
+	} fam[] = {{subnets, "--subnet", &o.subnet, &o.subnet6},
+		   {gateways, "--gateway", &o.gateway, &o.gateway6},
+		   {ranges, "--ip-range", &o.ip_range, &o.ip_range6}};
+	for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++)
+		for (char **v = fam[f].v; v && *v; v++) {
+			const char **slot = strchr(*v, ':') ? fam[f].v6 : fam[f].v4;
+			if (*slot)
+				return cli_failf(125, "%s %s: at most one per IP family (have %s)",
+						 fam[f].flag, *v, *slot);
+			*slot = *v;
+		}
 	NET_OPEN(c, g);
 	json_object *rec = eng_net_create(g, &o, &e);
 	if (!rec)
@@ -228,10 +252,11 @@ static int net_connect(cli *c, int argc, char **argv)
 				    "A running container gets the new interface at once.",
 				    "berth network connect --alias db app web",
 				    CLI_ARGS_NONE};
-	const char *ip = NULL;
+	const char *ip = NULL, *ip6 = NULL;
 	char **aliases = NULL;
 	const flag_def defs[] = {
 	    {"ip", 0, FLAG_STRING, &ip, "IPv4 address", "IP"},
+	    {"ip6", 0, FLAG_STRING, &ip6, "IPv6 address (a --ipv6 network)", "IP"},
 	    {"alias", 0, FLAG_LIST, &aliases, "Another name on the network (repeatable)", "NAME"},
 	    {0}};
 	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
@@ -243,7 +268,7 @@ static int net_connect(cli *c, int argc, char **argv)
 	}
 	NET_OPEN(c, g);
 	int rc = 0;
-	if (eng_net_connect(g, argv[i + 1], argv[i], ip, aliases, &e) < 0)
+	if (eng_net_connect(g, argv[i + 1], argv[i], ip, ip6, aliases, &e) < 0)
 		rc = cli_fail(1, &e);
 	strv_free(aliases);
 	return rc;
@@ -305,8 +330,11 @@ char *ctr_ports_text(json_object *doc)
 					   i < json_object_array_length(arr);
 			     i++) {
 				json_object *p = json_object_array_get_idx(arr, i);
-				strvb_push_take(&b, xasprintf("%s:%s->%s", jstr_(p, "HostIp"),
-							      jstr_(p, "HostPort"), key));
+				const char *hip = jstr_(p, "HostIp");
+				bool v6 = strchr(hip, ':') != NULL;
+				strvb_push_take(&b, xasprintf("%s%s%s:%s->%s", v6 ? "[" : "", hip,
+							      v6 ? "]" : "", jstr_(p, "HostPort"),
+							      key));
 			}
 		}
 	}
@@ -363,10 +391,13 @@ int cmd_port(cli *c, int argc, char **argv)
 					   k < json_object_array_length(arr);
 			     k++) {
 				json_object *p = json_object_array_get_idx(arr, k);
+				const char *hip = jstr_(p, "HostIp");
+				const char *l = strchr(hip, ':') ? "[" : "",
+					   *r = strchr(hip, ':') ? "]" : "";
 				if (want)
-					printf("%s:%s\n", jstr_(p, "HostIp"), jstr_(p, "HostPort"));
+					printf("%s%s%s:%s\n", l, hip, r, jstr_(p, "HostPort"));
 				else
-					printf("%s -> %s:%s\n", key, jstr_(p, "HostIp"),
+					printf("%s -> %s%s%s:%s\n", key, l, hip, r,
 					       jstr_(p, "HostPort"));
 				found = true;
 			}

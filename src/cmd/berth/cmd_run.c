@@ -528,6 +528,7 @@ static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flag
 	     "Publish every exposed port to a free host port"},
 	    {"expose", 0, FLAG_LIST, &f->o.expose, "Expose a port (repeatable)", "PORT[/PROTO]"},
 	    {"ip", 0, FLAG_STRING, &f->o.ip, "IPv4 address on the network", "IP"},
+	    {"ip6", 0, FLAG_STRING, &f->o.ip6, "IPv6 address on the network (--ipv6 ones)", "IP"},
 	    {"mac-address", 0, FLAG_STRING, &f->o.mac, "MAC address on the network", "MAC"},
 	    {"network-alias", 0, FLAG_LIST, &f->o.net_aliases,
 	     "Another name on the network (repeatable)", "NAME"},

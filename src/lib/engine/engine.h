@@ -154,7 +154,7 @@ typedef struct eng_run_opts {
 	char **publish;	     /* -p specs */
 	bool publish_all;    /* -P */
 	char **expose, **net_aliases, **dns, **dns_search, **dns_opts, **add_hosts;
-	const char *ip, *mac;
+	const char *ip, *ip6, *mac;
 	const char *log_driver;
 	char **log_opts;
 	const char *userns;	   /* --userns: host, keep-id[:uid=U,gid=G] (idmaps.h) */

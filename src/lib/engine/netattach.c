@@ -12,6 +12,7 @@
 
 #include "engine/netpriv.h"
 #include "engine/netports.h"
+#include "engine/netports6.h"
 #include "engine/netrl.h"
 #include "net/netlink.h"
 #include "net/nft.h"
@@ -56,6 +57,8 @@ static int prepare_ports(json_object *doc, berr *e)
 		}
 	}
 	int r = 0;
+	struct in6_addr cip6;
+	bool v6 = ctr_first_ip6(doc, &cip6);
 	json_object_object_foreach(all, key, arr)
 	{
 		int proto;
@@ -70,7 +73,21 @@ static int prepare_ports(json_object *doc, berr *e)
 			json_object *b = json_object_array_get_idx(arr, i);
 			const char *hip = jstr(b, "HostIp"), *hp = jstr(b, "HostPort");
 			uint32_t ip = 0;
-			if (hip && *hip && net_ip_parse(hip, &ip, e) < 0) {
+			struct in6_addr ip6;
+			bool is6 = hip && strchr(hip, ':');
+			if (is6 && inet_pton(AF_INET6, hip, &ip6) != 1) {
+				r = berr_set(e, EINVAL, "publish %s: bad host address %s", key,
+					     hip);
+				break;
+			}
+			if (is6 && !v6) {
+				r = berr_set(e, EINVAL,
+					     "publish [%s]:%s: the container has no IPv6 address "
+					     "(a network made with --ipv6)",
+					     hip, key);
+				break;
+			}
+			if (!is6 && hip && *hip && net_ip_parse(hip, &ip, e) < 0) {
 				r = -1;
 				break;
 			}
@@ -82,17 +99,30 @@ static int prepare_ports(json_object *doc, berr *e)
 					hi = strtol(end + 1, &end, 10);
 			}
 			uint16_t port = (uint16_t)lo;
-			if ((lo == 0 || lo != hi) && port_pick(proto, ip, lo, hi, &port, e) < 0) {
+			if ((lo == 0 || lo != hi) &&
+			    (is6 ? port_pick6(proto, &ip6, lo, hi, &port, e)
+				 : port_pick(proto, ip, lo, hi, &port, e)) < 0) {
 				r = berr_ctx(e, "publish %s", key);
 				break;
 			}
-			char ipb[16], pbuf[8];
+			char ipb[INET6_ADDRSTRLEN], pbuf[8];
 			json_object *o = json_object_new_object();
-			json_object_object_add(
-			    o, "HostIp", json_object_new_string(net_ip_fmt(ip, ipb, sizeof(ipb))));
+			if (is6)
+				inet_ntop(AF_INET6, &ip6, ipb, sizeof(ipb));
+			else
+				net_ip_fmt(ip, ipb, sizeof(ipb));
+			json_object_object_add(o, "HostIp", json_object_new_string(ipb));
 			snprintf(pbuf, sizeof(pbuf), "%u", port);
 			json_object_object_add(o, "HostPort", json_object_new_string(pbuf));
 			json_object_array_add(out, o);
+			/* every address, on a dual-stack container: [::] too (Docker 27) */
+			if (v6 && !is6 && ip == 0) {
+				json_object *o6 = json_object_new_object();
+				json_object_object_add(o6, "HostIp", json_object_new_string("::"));
+				json_object_object_add(o6, "HostPort",
+						       json_object_new_string(pbuf));
+				json_object_array_add(out, o6);
+			}
 		}
 		if (r < 0)
 			break;
@@ -207,34 +237,6 @@ static bnft_port *ports_of(json_object *doc, uint32_t ctr_ip, size_t *np)
 	return v;
 }
 
-/* The container holding ctr_ip on some network, if it is not running (its
- * cleanup never ran: a kill -9): its stale ports may go. */
-static bool ip_owner_gone(eng *g, struct in_addr ctr_ip)
-{
-	_cleanup_strv_ char **nets = eng_net_names(g);
-	berr ig;
-	char want[24];
-	inet_ntop(AF_INET, &ctr_ip, want, sizeof(want));
-	size_t wl = strlen(want);
-	for (char **n = nets; *n; n++) {
-		json_object *rec = eng_net_load(g, *n, NULL, &ig);
-		json_object_object_foreach(jpath(rec, "Containers"), cid, l)
-		{
-			const char *a = jstr(l, "IPv4Address");
-			if (!a || strncmp(a, want, wl) || a[wl] != '/')
-				continue;
-			json_object *d = eng_load(g, cid, &ig);
-			const char *st = d ? eng_reconcile(g, cid, d) : "removed";
-			bool gone = strcmp(st, "running") && strcmp(st, "paused");
-			json_object_put(d);
-			json_object_put(rec);
-			return gone;
-		}
-		json_object_put(rec);
-	}
-	return false; /* not this store's address (--root): not ours to free */
-}
-
 static int publish(eng *g, json_object *doc, uint32_t ctr_ip, eng_net_hold *hold, berr *e)
 {
 	size_t np;
@@ -266,7 +268,7 @@ static int publish(eng *g, json_object *doc, uint32_t ctr_ip, eng_net_hold *hold
 					if (have[j].proto == p[i].proto &&
 					    have[j].host_port == p[i].host_port &&
 					    have[j].host_ip.s_addr == p[i].host_ip.s_addr &&
-					    ip_owner_gone(g, have[j].ctr_ip)) {
+					    net_addr_owner_gone(g, AF_INET, &have[j].ctr_ip)) {
 						bnft_ports_del(n, &have[j], 1, &ig);
 						freed = true;
 					}
@@ -367,11 +369,24 @@ int eng_net_attach(eng *g, const char *id, json_object *doc, pid_t pid, eng_net_
 		struct in_addr a = {htonl(ep.ip)}, gw = {htonl(ep.gw)};
 		bool def = !route && !ep.internal;
 		route = route || def;
-		if ((r = nl_ctr_configure(&ctr, cn, a, ep.prefix, def ? &gw : NULL, e)) < 0)
+		struct in6_addr gw6;
+		nl_ctr_v6 v6 = {.prefix = ep.prefix6, .gw = def ? &gw6 : NULL};
+		net_ip6_to_in6(ep.ip6, &v6.addr);
+		net_ip6_to_in6(ep.gw6, &gw6);
+		r = nl_ctr_configure_ds(&ctr, cn, a, ep.prefix, def ? &gw : NULL,
+					ep.has6 ? &v6 : NULL, e);
+		if (r < 0 && ep.has6 && e->errnum == EACCES)
+			berr_ctx(e,
+				 "network %s: IPv6 is disabled in the container's netns "
+				 "(net.ipv6.conf.default.disable_ipv6)",
+				 name);
+		if (r < 0)
 			break;
 	}
 	if (r >= 0)
 		r = publish(g, doc, first_ip(doc), hold, e);
+	if (r >= 0)
+		r = publish6(g, doc, hold, e);
 	if (r >= 0) {
 		json_object_object_foreach(ctr_networks(doc), name2, v2)
 		{
@@ -407,6 +422,8 @@ int eng_net_detach(eng *g, const char *id, json_object *doc, berr *e)
 		if (net_lease_active(g, name, id, false, &ig) < 0 && r == 0)
 			r = berr_set(e, ig.errnum, "%s", ig.msg);
 	}
+	if (unpublish6(doc, &ig) < 0 && r == 0)
+		r = berr_set(e, ig.errnum, "%s", ig.msg);
 	size_t np;
 	_cleanup_free_ bnft_port *p = ports_of(doc, first_ip(doc), &np);
 	if (!np)

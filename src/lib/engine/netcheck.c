@@ -17,6 +17,7 @@
 #include "engine/netrl.h"
 #include "net/netlink.h"
 #include "net/nft.h"
+#include "net/nft6.h"
 #include "util/cleanup.h"
 #include "util/idmap.h"
 
@@ -95,28 +96,11 @@ static void check_leases(eng *g, bool repair, char ***garbage, char ***repaired)
 	net_store_close(&s);
 }
 
-/* the container holding ctr_ip: its status, "removed" if none */
-static const char *owner_status(eng *g, struct in_addr ip)
+/* the container holding ip (AF_INET or AF_INET6): its status, "removed" if none */
+static const char *owner_status(eng *g, int family, const void *ip)
 {
-	char want[24];
-	inet_ntop(AF_INET, &ip, want, sizeof(want));
-	size_t wl = strlen(want);
-	_cleanup_strv_ char **nets = eng_net_names(g);
-	berr ig;
-	for (char **n = nets; *n; n++) {
-		json_object *rec = eng_net_load(g, *n, NULL, &ig);
-		json_object_object_foreach(jpath(rec, "Containers"), cid, l)
-		{
-			const char *a = jstr(l, "IPv4Address");
-			if (a && !strncmp(a, want, wl) && a[wl] == '/') {
-				const char *st = status_of(g, cid);
-				json_object_put(rec);
-				return st;
-			}
-		}
-		json_object_put(rec);
-	}
-	return "removed";
+	char cid[65];
+	return net_lease_holder(g, family, ip, cid) ? status_of(g, cid) : "removed";
 }
 
 static void check_ports(eng *g, bool repair, char ***garbage, char ***repaired)
@@ -148,7 +132,7 @@ static void check_ports(eng *g, bool repair, char ***garbage, char ***repaired)
 			mine = net_cidr_contains(subs[k], ntohl(p[i].ctr_ip.s_addr));
 		if (!mine)
 			continue;
-		const char *st = owner_status(g, p[i].ctr_ip);
+		const char *st = owner_status(g, AF_INET, &p[i].ctr_ip);
 		if (live(st))
 			continue;
 		char hb[16], cb[16];
@@ -162,6 +146,50 @@ static void check_ports(eng *g, bool repair, char ***garbage, char ***repaired)
 	}
 	free(subs);
 	free(p);
+	bnft_close(n);
+}
+
+/* The same for `ip6 berth`: elements to a v6 address of this store's
+ * dual-stack subnets whose container is not running. */
+static void check_ports6(eng *g, bool repair, char ***garbage, char ***repaired)
+{
+	berr ig;
+	_cleanup_strv_ char **nets = eng_net_names(g);
+	size_t nn = strv_len(nets), ns = 0;
+	net_cidr6 *subs = xreallocarray(NULL, nn ? nn : 1, sizeof(*subs));
+	for (char **nm = nets; *nm; nm++) {
+		json_object *rec = eng_net_load(g, *nm, NULL, &ig);
+		net_cidr6 rg;
+		net_ip6 gw;
+		if (rec && net_rec_subnet6(rec, &subs[ns], &rg, &gw) == 0)
+			ns++;
+		json_object_put(rec);
+	}
+	bnft *n = ns ? bnft_open(&ig) : NULL;
+	bnft_port6 *p = NULL;
+	size_t np = 0;
+	if (!n || bnft6_ports_list(n, &p, &np, &ig) < 0)
+		np = 0;
+	for (size_t i = 0; i < np; i++) {
+		bool mine = false;
+		net_ip6 cip;
+		net_ip6_from_in6(&p[i].ctr_ip, &cip);
+		for (size_t k = 0; k < ns && !mine; k++)
+			mine = net_cidr6_contains(subs[k], cip);
+		const char *st = mine ? owner_status(g, AF_INET6, &p[i].ctr_ip) : "running";
+		if (live(st))
+			continue;
+		char hb[INET6_ADDRSTRLEN], cb[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &p[i].host_ip, hb, sizeof(hb));
+		inet_ntop(AF_INET6, &p[i].ctr_ip, cb, sizeof(cb));
+		bool done = repair && bnft6_ports_del(n, &p[i], 1, &ig) == 0;
+		found(garbage, repaired, repair, done,
+		      xasprintf("published port [%s]:%u/%s -> [%s]:%u of a container that is %s",
+				hb, p[i].host_port, p[i].proto == IPPROTO_UDP ? "udp" : "tcp", cb,
+				p[i].ctr_port, st));
+	}
+	free(p);
+	free(subs);
 	bnft_close(n);
 }
 
@@ -221,5 +249,6 @@ void eng_net_check(eng *g, bool repair, char ***garbage, char ***repaired)
 	if (idmap_in_userns())
 		return;
 	check_ports(g, repair, garbage, repaired);
+	check_ports6(g, repair, garbage, repaired);
 	check_veths(g, repair, garbage, repaired);
 }

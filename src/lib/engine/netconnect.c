@@ -33,9 +33,11 @@ static int live_attach(const char *id, int pid, int ifk, const eng_endpoint *ep,
 	int br = nl_link_index(&host, ep->bridge, e);
 	int r = br <= 0 ? (br == 0 ? berr_set(e, ENODEV, "no bridge %s", ep->bridge) : -1)
 			: nl_veth_add(&host, hn, cn, nsfd, ep->mac, br, 0, e);
+	nl_ctr_v6 v6 = {.prefix = ep->prefix6};
+	net_ip6_to_in6(ep->ip6, &v6.addr);
 	if (r == 0)
-		r = nl_ctr_configure(&ctr, cn, (struct in_addr){htonl(ep->ip)}, ep->prefix, NULL,
-				     e);
+		r = nl_ctr_configure_ds(&ctr, cn, (struct in_addr){htonl(ep->ip)}, ep->prefix, NULL,
+					ep->has6 ? &v6 : NULL, e);
 	if (r < 0) {
 		berr ig;
 		nl_link_del(&host, hn, &ig);
@@ -45,8 +47,8 @@ static int live_attach(const char *id, int pid, int ifk, const eng_endpoint *ep,
 	return r;
 }
 
-int eng_net_connect(eng *g, const char *ctr, const char *net, const char *ip, char *const *aliases,
-		    berr *e)
+int eng_net_connect(eng *g, const char *ctr, const char *net, const char *ip, const char *ip6,
+		    char *const *aliases, berr *e)
 {
 	char id[65];
 	json_object *doc = NULL;
@@ -91,7 +93,7 @@ int eng_net_connect(eng *g, const char *ctr, const char *net, const char *ip, ch
 	const char *cname = jstr(doc, "Name");
 	cname = cname && cname[0] == '/' ? cname + 1 : cname;
 	eng_endpoint ep;
-	if (eng_net_lease(g, name, id, cname, ip, NULL, aliases, &ep, e) < 0)
+	if (eng_net_lease(g, name, id, cname, ip, ip6, NULL, aliases, &ep, e) < 0)
 		goto out;
 	bool running = !strcmp(status, "running") || !strcmp(status, "paused");
 	json_object *pid = jpath(doc, "State.Pid");
@@ -116,6 +118,7 @@ int eng_net_connect(eng *g, const char *ctr, const char *net, const char *ip, ch
 		json_object_array_add(al, json_object_new_string(*a));
 	json_object_object_add(n, "Aliases", al);
 	json_object_object_add(n, "BerthIf", json_object_new_int(ifk));
+	net_ep6_json(n, &ep);
 	json_object_object_add(nets, name, n);
 	if (eng_lock(g, true, e) == 0) {
 		r = eng_save(g, id, doc, e);

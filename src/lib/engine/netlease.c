@@ -44,11 +44,79 @@ static void ep_fill(eng_endpoint *ep, const char *net, json_object *rec, json_ob
 		net_mac_of_ip(ep->ip, ep->mac);
 	ep->internal = jbool(rec, "Internal");
 	ep->dns = jbool(rec, "BerthDNS");
+	net_cidr6 s6, r6;
+	const char *a6 = jstr(lease, "IPv6Address");
+	char ip6[INET6_ADDRSTRLEN] = "";
+	if (a6 && *a6 && net_rec_subnet6(rec, &s6, &r6, &ep->gw6) == 0) {
+		snprintf(ip6, sizeof(ip6), "%.*s", (int)strcspn(a6, "/"), a6);
+		ep->has6 = net_ip6_parse(ip6, &ep->ip6, &ig) == 0;
+		ep->prefix6 = s6.prefix;
+	}
+}
+
+static int cmp_ip6(const void *a, const void *b)
+{
+	return net_ip6_cmp(*(const net_ip6 *)a, *(const net_ip6 *)b);
+}
+
+/* The v6 address of a new lease on a dual-stack network ("" on a v4-only
+ * one, where --ip6 is refused): --ip6 checked, else the lowest free above
+ * the gateway among the sorted leases. *out "ADDR/PREFIX". */
+static int lease6(const char *net, json_object *rec, json_object *ctrs, const char *ip6_req,
+		  char *out, size_t osz, berr *e)
+{
+	net_cidr6 sub, rg;
+	net_ip6 gw, ip;
+	*out = 0;
+	if (net_rec_subnet6(rec, &sub, &rg, &gw) < 0) {
+		if (ip6_req)
+			return berr_set(e, EINVAL, "--ip6 %s: network %s has no IPv6 (--ipv6)",
+					ip6_req, net);
+		return 0;
+	}
+	if (ip6_req && net_ip6_parse(ip6_req, &ip, e) < 0)
+		return berr_ctx(e, "--ip6");
+	size_t n = (size_t)json_object_object_length(ctrs), k = 0;
+	net_ip6 *used = xreallocarray(NULL, n ? n : 1, sizeof(*used));
+	int r = 0;
+	json_object_object_foreach(ctrs, cid, l)
+	{
+		eng_endpoint x;
+		ep_fill(&x, net, rec, l);
+		if (!x.has6)
+			continue;
+		if (ip6_req && !net_ip6_cmp(x.ip6, ip)) {
+			r = berr_set(e, EADDRINUSE,
+				     "address %s on network %s is in use by %s (%.12s)", ip6_req,
+				     net, jstr(l, "Name") ? jstr(l, "Name") : "?", cid);
+			break;
+		}
+		used[k++] = x.ip6;
+	}
+	char b[INET6_ADDRSTRLEN + 5];
+	if (r == 0 && ip6_req) {
+		if (!net_cidr6_contains(sub, ip) || !net_ip6_cmp(ip, sub.addr) ||
+		    !net_ip6_cmp(ip, gw))
+			r = berr_set(e, EINVAL,
+				     "--ip6 %s is not a free host address of network %s (%s)",
+				     ip6_req, net, net_cidr6_fmt(sub, b, sizeof(b)));
+	} else if (r == 0) {
+		qsort(used, k, sizeof(*used), cmp_ip6);
+		r = net_ip6_pick(sub, rg, gw, used, k, &ip, e);
+		if (r < 0)
+			berr_ctx(e, "network %s", net);
+	}
+	free(used);
+	if (r < 0)
+		return -1;
+	char a[INET6_ADDRSTRLEN];
+	snprintf(out, osz, "%s/%d", net_ip6_fmt(ip, a, sizeof(a)), sub.prefix);
+	return 0;
 }
 
 static int lease_locked(net_store *s, const char *net, json_object *rec, const char *id,
-			const char *cname, const char *ip_req, const char *mac_req,
-			char *const *aliases, eng_endpoint *ep, berr *e)
+			const char *cname, const char *ip_req, const char *ip6_req,
+			const char *mac_req, char *const *aliases, eng_endpoint *ep, berr *e)
 {
 	json_object *ctrs = jobj(rec, "Containers");
 	json_object *have = jget(ctrs, id);
@@ -93,6 +161,9 @@ static int lease_locked(net_store *s, const char *net, json_object *rec, const c
 	free(used);
 	if (r < 0)
 		return -1;
+	char cb6[INET6_ADDRSTRLEN + 5];
+	if (lease6(net, rec, ctrs, ip6_req, cb6, sizeof(cb6), e) < 0)
+		return -1;
 	uint8_t mac[6];
 	if (mac_req) {
 		if (net_mac_parse(mac_req, mac, e) < 0)
@@ -111,7 +182,7 @@ static int lease_locked(net_store *s, const char *net, json_object *rec, const c
 	json_object_object_add(nl, "MacAddress",
 			       json_object_new_string(net_mac_fmt(mac, mb, sizeof(mb))));
 	json_object_object_add(nl, "IPv4Address", json_object_new_string(cb));
-	json_object_object_add(nl, "IPv6Address", json_object_new_string(""));
+	json_object_object_add(nl, "IPv6Address", json_object_new_string(cb6));
 	json_object *al = json_object_new_array();
 	for (char *const *a = aliases; a && *a; a++)
 		json_object_array_add(al, json_object_new_string(*a));
@@ -125,7 +196,8 @@ static int lease_locked(net_store *s, const char *net, json_object *rec, const c
 }
 
 int eng_net_lease(eng *g, const char *net, const char *id, const char *cname, const char *ip_req,
-		  const char *mac_req, char *const *aliases, eng_endpoint *ep, berr *e)
+		  const char *ip6_req, const char *mac_req, char *const *aliases, eng_endpoint *ep,
+		  berr *e)
 {
 	if (!strcmp(net, ENG_NET_DEFAULT) && eng_net_ensure_default(g, e) < 0)
 		return -1;
@@ -133,7 +205,9 @@ int eng_net_lease(eng *g, const char *net, const char *id, const char *cname, co
 	if (net_store_open(g, &s, e) < 0)
 		return -1;
 	json_object *rec = net_rec_read(&s, net, e);
-	int r = rec ? lease_locked(&s, net, rec, id, cname, ip_req, mac_req, aliases, ep, e) : -1;
+	int r =
+	    rec ? lease_locked(&s, net, rec, id, cname, ip_req, ip6_req, mac_req, aliases, ep, e)
+		: -1;
 	json_object_put(rec);
 	net_store_close(&s);
 	return r;
@@ -169,6 +243,7 @@ int net_dns_sync(eng *g, net_store *s, const char *name, json_object *rec, berr 
 	net_dns_rec *recs = xreallocarray(NULL, n ? n : 1, sizeof(*recs));
 	const char ***names = xreallocarray(NULL, n ? n : 1, sizeof(*names));
 	char(*short_ids)[13] = xreallocarray(NULL, n ? n : 1, 13);
+	struct in6_addr *v6 = xreallocarray(NULL, n ? n : 1, sizeof(*v6));
 	uint32_t gw = 0;
 	json_object_object_foreach(ctrs, cid, l)
 	{
@@ -188,16 +263,27 @@ int net_dns_sync(eng *g, net_store *s, const char *name, json_object *rec, berr 
 			names[k][m++] = json_object_get_string(json_object_array_get_idx(al, i));
 		recs[k] =
 		    (net_dns_rec){.id = cid, .ip = {htonl(x.ip)}, .names = names[k], .nnames = m};
+		if (x.has6) {
+			net_ip6_to_in6(x.ip6, &v6[k]);
+			recs[k].ip6 = &v6[k];
+		}
 		k++;
 	}
 	if (!k) {
 		net_cidr sub, rg;
 		net_rec_subnet(rec, &sub, &rg, &gw);
 	}
+	net_cidr6 s6, r6;
+	net_ip6 g6;
+	struct in6_addr gw6;
+	bool has6 = net_rec_subnet6(rec, &s6, &r6, &g6) == 0;
+	if (has6)
+		net_ip6_to_in6(g6, &gw6);
 	_cleanup_free_ char *dir = net_dns_dir(g);
 	int r = fs_mkdir_p(dir, 0700, e);
 	if (r == 0)
-		r = net_dns_write(dir, name, (struct in_addr){htonl(gw)}, NULL, recs, k, e);
+		r = net_dns_write_ds(dir, name, (struct in_addr){htonl(gw)}, has6 ? &gw6 : NULL,
+				     NULL, recs, k, e);
 	if (r == 0)
 		r = net_dns_reload(dir, e);
 	for (size_t i = 0; i < k; i++)
@@ -205,6 +291,7 @@ int net_dns_sync(eng *g, net_store *s, const char *name, json_object *rec, berr 
 	free(names);
 	free(recs);
 	free(short_ids);
+	free(v6);
 	return r < 0 ? berr_ctx(e, "network %s: DNS", name) : 0;
 }
 
@@ -250,4 +337,41 @@ int eng_net_release(eng *g, const char *net, const char *id, berr *e)
 	json_object_put(rec);
 	net_store_close(&s);
 	return r;
+}
+
+bool net_lease_holder(eng *g, int family, const void *addr, char id[65])
+{
+	char want[INET6_ADDRSTRLEN];
+	inet_ntop(family, addr, want, sizeof(want));
+	size_t wl = strlen(want);
+	const char *field = family == AF_INET6 ? "IPv6Address" : "IPv4Address";
+	_cleanup_strv_ char **nets = eng_net_names(g);
+	berr ig;
+	for (char **n = nets; *n; n++) {
+		json_object *rec = eng_net_load(g, *n, NULL, &ig);
+		json_object_object_foreach(jpath(rec, "Containers"), cid, l)
+		{
+			const char *a = jstr(l, field);
+			if (a && !strncmp(a, want, wl) && a[wl] == '/') {
+				snprintf(id, 65, "%s", cid);
+				json_object_put(rec);
+				return true;
+			}
+		}
+		json_object_put(rec);
+	}
+	return false;
+}
+
+bool net_addr_owner_gone(eng *g, int family, const void *addr)
+{
+	char cid[65];
+	if (!net_lease_holder(g, family, addr, cid))
+		return false; /* not this store's address (--root): not ours to free */
+	berr ig;
+	json_object *d = eng_load(g, cid, &ig);
+	const char *st = d ? eng_reconcile(g, cid, d) : "removed";
+	bool gone = strcmp(st, "running") && strcmp(st, "paused");
+	json_object_put(d);
+	return gone;
 }

@@ -105,10 +105,11 @@ int eng_net_plan_make(eng *g, const eng_run_opts *o, eng_net_plan *np, berr *e)
 				return -1;
 			json_object_put(rec);
 		}
-	} else if (o->ip || o->mac || (o->net_aliases && *o->net_aliases)) {
+	} else if (o->ip || o->ip6 || o->mac || (o->net_aliases && *o->net_aliases)) {
 		return berr_set(
 		    e, EINVAL,
-		    "--ip, --mac-address and --network-alias need a network (--network %s)", m);
+		    "--ip, --ip6, --mac-address and --network-alias need a network (--network %s)",
+		    m);
 	}
 	bool shared = !strncmp(m, "container:", 10) || !strcmp(m, "host");
 	if (shared && ((o->publish && *o->publish) || o->publish_all))
@@ -225,12 +226,13 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 			       copy_from_target(g, np->ctr_ref, dir, "resolv.conf", e) < 0
 			   ? -1
 			   : 0;
-	const char *addrs[1];
+	const char *addrs[2];
 	size_t naddr = 0;
-	char ipb[16] = "", gwb[16] = "";
+	char ipb[16] = "", gwb[16] = "", ip6b[INET6_ADDRSTRLEN] = "";
 	eng_endpoint ep = {0};
 	if (np->bridged) {
-		if (eng_net_lease(g, np->mode, id, name, o->ip, o->mac, o->net_aliases, &ep, e) < 0)
+		if (eng_net_lease(g, np->mode, id, name, o->ip, o->ip6, o->mac, o->net_aliases, &ep,
+				  e) < 0)
 			return -1;
 		np->leased = true;
 		char mb[18];
@@ -253,6 +255,9 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 		json_object_object_add(n, "MacAddress",
 				       json_object_new_string(net_mac_fmt(ep.mac, mb, sizeof(mb))));
 		json_object_object_add(n, "Aliases", jarr(o->net_aliases));
+		net_ep6_json(n, &ep);
+		if (ep.has6)
+			net_ip6_fmt(ep.ip6, ip6b, sizeof(ip6b));
 		json_object_object_add(n, "BerthIf", json_object_new_int(0));
 		json_object_object_add(nets, np->mode, n);
 		/* Docker's top-level fields, for the first network */
@@ -260,7 +265,10 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 		json_object_object_add(ns, "IPPrefixLen", json_object_new_int(ep.prefix));
 		json_object_object_add(ns, "Gateway", json_object_new_string(gwb));
 		json_object_object_add(ns, "MacAddress", json_object_new_string(mb));
+		net_ep6_json(ns, &ep);
 		addrs[naddr++] = ipb;
+		if (ep.has6)
+			addrs[naddr++] = ip6b;
 	}
 	/* rootless tools: slirp4netns gives the container 10.0.2.100 (its
 	 * gateway 10.0.2.2 is the host), pasta a copy of the host's address */
@@ -312,6 +320,7 @@ int eng_net_plan_apply(eng *g, eng_net_plan *np, const eng_run_opts *o, const ch
 	    .search = o->dns_search ? (const char *const *)o->dns_search : none,
 	    .options = o->dns_opts ? (const char *const *)o->dns_opts : none,
 	    .internal_dns = np->bridged && ep.dns ? gwb : NULL,
+	    .ipv6 = ep.has6,
 	};
 	resolv = net_resolv_text(host_resolv, &ro, !strcmp(np->mode, "host"), e);
 	if (!resolv)

@@ -67,12 +67,26 @@ int eng_port_spec_add(const char *pspec, json_object *bindings, json_object *exp
 			host = s;
 		}
 	}
-	if (ip && *ip == '[' && ip[strlen(ip) - 1] == ']')
-		return berr_set(
-		    e, ENOTSUP,
-		    "invalid port spec \"%s\": IPv6 host addresses are not supported yet", pspec);
+	struct in6_addr a6;
+	bool v6 = ip && *ip == '[' && ip[strlen(ip) - 1] == ']';
+	if (v6) {
+		ip[strlen(ip) - 1] = 0;
+		ip++;
+		if (inet_pton(AF_INET6, ip, &a6) != 1)
+			return berr_set(e, EINVAL,
+					"invalid port spec \"%s\": bad IPv6 host address \"%s\"",
+					pspec, ip);
+		/* IPv6 has no route_localnet: a DNAT of ::1 to a container
+		 * needs a userland proxy, which berth does not have */
+		if (IN6_IS_ADDR_LOOPBACK(&a6))
+			return berr_set(e, ENOTSUP,
+					"invalid port spec \"%s\": [::1] cannot be published "
+					"(IPv6 has no route_localnet and berth no userland proxy; "
+					"use 127.0.0.1 or [::])",
+					pspec);
+	}
 	struct in_addr a;
-	if (ip && *ip && inet_pton(AF_INET, ip, &a) != 1)
+	if (ip && *ip && !v6 && inet_pton(AF_INET, ip, &a) != 1)
 		return berr_set(e, EINVAL, "invalid port spec \"%s\": bad host address \"%s\"",
 				pspec, ip);
 	long clo, chi, hlo = 0, hhi = 0;

@@ -316,6 +316,8 @@ int net_realize(eng *g, json_object *rec, berr *e)
 				 &created, e);
 	if (r == 0)
 		r = nl_ip_forward_enable(e);
+	if (r == 0)
+		r = net6_realize(&nl, rec, br, ifx, e);
 	if (r == 0) {
 		bnft *n = bnft_open(e);
 		bnft_net bn = {.bridge = br,
@@ -396,8 +398,6 @@ static json_object *create_locked(eng *g, net_store *s, const eng_net_opts *o, b
 		return berr_set(e, EINVAL, "network driver \"%s\" is not supported (bridge only)",
 				o->driver),
 		       NULL;
-	if (o->ipv6)
-		return berr_set(e, ENOTSUP, "--ipv6 networks are not supported yet"), NULL;
 	berr ig;
 	json_object *old = net_rec_read(s, name, &ig);
 	if (old) {
@@ -447,6 +447,10 @@ static json_object *create_locked(eng *g, net_store *s, const eng_net_opts *o, b
 	if (pick_bridge(s, is_default, bridge, e) < 0)
 		return NULL;
 	json_object *rec = rec_new(name, o, sub, gw, o->ip_range, bridge);
+	if (net6_config_add(s, o, rec, e) < 0) {
+		json_object_put(rec);
+		return NULL;
+	}
 	if (is_default)
 		json_object_object_add(rec, "BerthDNS", json_object_new_boolean(false));
 	/* the record first: a kill -9 before the bridge leaves a record
@@ -526,7 +530,7 @@ int eng_net_remove(eng *g, const char *ref, berr *e)
 			       .subnet = {htonl(sub.addr)},
 			       .prefix = sub.prefix,
 			       .internal = jbool(rec, "Internal")};
-		if (!n || bnft_network_del(n, &bn, e) < 0) {
+		if (!n || bnft_network_del(n, &bn, e) < 0 || net6_unrealize(rec, br, e) < 0) {
 			bnft_close(n);
 			goto out;
 		}

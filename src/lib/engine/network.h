@@ -25,11 +25,13 @@
 
 #include "engine/engine.h"
 #include "net/ipam.h"
+#include "net/ipam6.h"
 
 #define ENG_NET_DEFAULT "bridge"
 
 typedef struct eng_net_opts {
 	const char *name, *driver, *subnet, *gateway, *ip_range;
+	const char *subnet6, *gateway6, *ip_range6; /* the IPv6 ones (with ipv6) */
 	bool internal, ipv6, disable_dns;
 	char **labels;	/* KEY=VALUE */
 	char **options; /* -o KEY=VALUE (com.docker.network.bridge.name=..., mtu=...) */
@@ -57,13 +59,17 @@ typedef struct eng_endpoint {
 	int prefix;
 	uint8_t mac[6];
 	bool internal, dns;
+	bool has6; /* a dual-stack network: ip6, gw6, prefix6 */
+	net_ip6 ip6, gw6;
+	int prefix6;
 } eng_endpoint;
 
 /* Lease an address on `net` for container id (ip_req/mac_req: --ip,
  * --mac-address, may be NULL); aliases: --network-alias. EADDRINUSE names
  * the holder of a requested address. Idempotent for the same container. */
 int eng_net_lease(eng *g, const char *net, const char *id, const char *cname, const char *ip_req,
-		  const char *mac_req, char *const *aliases, eng_endpoint *ep, berr *e);
+		  const char *ip6_req, const char *mac_req, char *const *aliases, eng_endpoint *ep,
+		  berr *e);
 /* Free it (and drop the container from DNS); 0 when there is none. */
 int eng_net_release(eng *g, const char *net, const char *id, berr *e);
 
@@ -98,8 +104,8 @@ int eng_net_forget(eng *g, const char *id, json_object *doc, berr *e);
 /* network connect / disconnect (netconnect.c): the lease and the record's
  * NetworkSettings.Networks entry; a running container gets (loses) the
  * interface at once. */
-int eng_net_connect(eng *g, const char *ctr, const char *net, const char *ip, char *const *aliases,
-		    berr *e);
+int eng_net_connect(eng *g, const char *ctr, const char *net, const char *ip, const char *ip6,
+		    char *const *aliases, berr *e);
 int eng_net_disconnect(eng *g, const char *ctr, const char *net, berr *e);
 
 /* system check (netcheck.c): leaked leases, DNS entries, published ports

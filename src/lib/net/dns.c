@@ -124,6 +124,13 @@ static int replace_file(const char *real, int dfd, const char *name, const char 
 int net_dns_write(const char *dir, const char *network, struct in_addr gw,
 		  const char *const *upstream, const net_dns_rec *recs, size_t nrec, berr *e)
 {
+	return net_dns_write_ds(dir, network, gw, NULL, upstream, recs, nrec, e);
+}
+
+int net_dns_write_ds(const char *dir, const char *network, struct in_addr gw,
+		     const struct in6_addr *gw6, const char *const *upstream,
+		     const net_dns_rec *recs, size_t nrec, berr *e)
+{
 	if (!valid_network(network))
 		return berr_set(e, EINVAL, "aardvark config: bad network file name \"%s\"",
 				network);
@@ -166,12 +173,19 @@ int net_dns_write(const char *dir, const char *network, struct in_addr gw,
 	if (!f)
 		abort();
 	fputs(gwbuf, f);
+	if (gw6) { /* aardvark listens on every address of the first column */
+		char g6[INET6_ADDRSTRLEN];
+		fprintf(f, ",%s", inet_ntop(AF_INET6, gw6, g6, sizeof(g6)));
+	}
 	for (size_t i = 0; upstream && upstream[i]; i++)
 		fprintf(f, "%c%s", i ? ',' : ' ', upstream[i]);
 	fputc('\n', f);
 	for (size_t i = 0; i < nrec; i++) {
 		inet_ntop(AF_INET, &recs[i].ip, ipbuf, sizeof(ipbuf));
-		fprintf(f, "%s %s  ", recs[i].id, ipbuf);
+		char ip6buf[INET6_ADDRSTRLEN] = "";
+		if (recs[i].ip6)
+			inet_ntop(AF_INET6, recs[i].ip6, ip6buf, sizeof(ip6buf));
+		fprintf(f, "%s %s %s ", recs[i].id, ipbuf, ip6buf);
 		for (size_t j = 0; j < recs[i].nnames; j++)
 			fprintf(f, "%s%s", j ? "," : "", recs[i].names[j]);
 		fputc('\n', f);

@@ -5,7 +5,7 @@
  *
  * The file, in aardvark 1.4's format (its config.md; checked against 1.4.0):
  *   <gateway>[ <upstream>,<upstream>]
- *   <container id> <ipv4> <ipv6, empty> <name>,<name>,...
+ *   <container id> <ipv4> <ipv6, empty on a v4-only network> <name>,<name>,...
  *   ...
  *   berthprobe 0.0.0.0  _berth-probe-<16 hex>
  * The last record is the readiness probe, renewed in every file by every
@@ -31,6 +31,7 @@ typedef struct net_dns_rec {
 	struct in_addr ip;
 	const char *const *names; /* container name, its short id (12), --network-alias values */
 	size_t nnames;
+	const struct in6_addr *ip6; /* its IPv6 address (AAAA), NULL: none */
 } net_dns_rec;
 
 /* Write the config of one network in dir (created if missing, 0700): the
@@ -43,6 +44,12 @@ typedef struct net_dns_rec {
  * '.' (at most 253): EINVAL names the value. */
 int net_dns_write(const char *dir, const char *network, struct in_addr gw,
 		  const char *const *upstream, const net_dns_rec *recs, size_t nrec, berr *e);
+/* The same for a dual-stack network: gw6 (may be NULL) is a second listen
+ * address of aardvark ("10.89.0.1,fd12::1" in the first column), and the
+ * records' ip6 fill the ipv6 column (AAAA answers). */
+int net_dns_write_ds(const char *dir, const char *network, struct in_addr gw,
+		     const struct in6_addr *gw6, const char *const *upstream,
+		     const net_dns_rec *recs, size_t nrec, berr *e);
 
 /* Make aardvark-dns serve dir's current files: start it if it is not
  * running (`aardvark-dns --config DIR -p 53 run`: it daemonizes and writes

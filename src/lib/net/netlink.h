@@ -83,11 +83,30 @@ typedef struct nl_route4 {
 } nl_route4;
 int nl_routes4(nl_sock *s, nl_route4 **out, size_t *n, berr *e);
 
+/* The same for IPv6: unicast routes with a prefix (not the default, not
+ * link-local fe80::/10, not multicast), for the v6 subnet check. */
+typedef struct nl_route6 {
+	struct in6_addr dst;
+	int prefix;
+	char dev[16];
+} nl_route6;
+int nl_routes6(nl_sock *s, nl_route6 **out, size_t *n, berr *e);
+
 /* One call that does all of a container's side in its netns, for speed: lo
  * up, `ifname` up with addr/prefix, and (gw non-NULL) the default route via
  * gw. Two round trips (the ifindex of ifname is learnt in the first). */
 int nl_ctr_configure(nl_sock *ns, const char *ifname, struct in_addr addr, int prefix,
 		     const struct in_addr *gw, berr *e);
+/* The same with an IPv6 address (nodad) and (gw non-NULL) a default v6
+ * route, in the same second round trip. IPv6 disabled on the link: EACCES
+ * (the kernel's "IPv6 is disabled on this device"). */
+typedef struct nl_ctr_v6 {
+	struct in6_addr addr;
+	int prefix;
+	const struct in6_addr *gw;
+} nl_ctr_v6;
+int nl_ctr_configure_ds(nl_sock *ns, const char *ifname, struct in_addr addr, int prefix,
+			const struct in_addr *gw, const nl_ctr_v6 *v6, berr *e);
 
 /* net.ipv4.ip_forward = 1 if it is 0 (Docker and Podman do this when a
  * bridge network is made), in the calling thread's netns. */

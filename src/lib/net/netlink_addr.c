@@ -122,6 +122,12 @@ static int ifindex_cb(const struct nlmsghdr *nlh, unsigned int idx, void *data, 
 int nl_ctr_configure(nl_sock *ns, const char *ifname, struct in_addr addr, int prefix,
 		     const struct in_addr *gw, berr *e)
 {
+	return nl_ctr_configure_ds(ns, ifname, addr, prefix, gw, NULL, e);
+}
+
+int nl_ctr_configure_ds(nl_sock *ns, const char *ifname, struct in_addr addr, int prefix,
+			const struct in_addr *gw, const nl_ctr_v6 *v6, berr *e)
+{
 	if (nl_name_check(ifname, "container link name", e) < 0)
 		return -1;
 	/* 1: lo and ifname up, and ifname's ifindex (an address needs it). */
@@ -144,6 +150,10 @@ int nl_ctr_configure(nl_sock *ns, const char *ifname, struct in_addr addr, int p
 	if (nl_put_addr(ns, &b, ifindex, AF_INET, &addr, prefix, ifname, e) < 0)
 		return -1;
 	if (gw && nl_put_default_route(ns, &b, AF_INET, gw, ifindex, ifname, e) < 0)
+		return -1;
+	if (v6 && nl_put_addr(ns, &b, ifindex, AF_INET6, &v6->addr, v6->prefix, ifname, e) < 0)
+		return -1;
+	if (v6 && v6->gw && nl_put_default_route(ns, &b, AF_INET6, v6->gw, ifindex, ifname, e) < 0)
 		return -1;
 	return nl_batch_run(ns, &b, NULL, NULL, e);
 }
@@ -186,6 +196,8 @@ static int ifname_cmp(const void *a, const void *b)
 
 typedef struct routes_ctx {
 	nl_route4 *v;
+	nl_route6 *v6; /* family AF_INET6: these instead of v */
+	int family;
 	size_t n, cap;
 	int *oif; /* per route: its device's ifindex (0: none), named afterwards */
 } routes_ctx;
@@ -200,17 +212,26 @@ static int route_cb(const struct nlmsghdr *nlh, unsigned int idx, void *data, be
 		return 0;
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[RTA_MAX + 1];
-	if (rtm->rtm_family != AF_INET || (rtm->rtm_flags & RTM_F_CLONED) ||
+	if (rtm->rtm_family != c->family || (rtm->rtm_flags & RTM_F_CLONED) ||
 	    nl_attrs(nlh, sizeof(*rtm), tb, RTA_MAX) < 0)
 		return 0;
 	uint32_t table = rtm->rtm_table;
 	if (tb[RTA_TABLE] && mnl_attr_validate(tb[RTA_TABLE], MNL_TYPE_U32) == 0)
 		table = mnl_attr_get_u32(tb[RTA_TABLE]);
-	if (table == RT_TABLE_LOCAL || rtm->rtm_dst_len > 32)
+	bool v6 = c->family == AF_INET6;
+	if (table == RT_TABLE_LOCAL || rtm->rtm_dst_len > (v6 ? 128 : 32))
+		return 0;
+	/* IPv6: the kernel's multicast and link-local routes are no subnet */
+	if (v6 && (rtm->rtm_type != RTN_UNICAST || rtm->rtm_dst_len == 0))
 		return 0;
 	nl_route4 r = {.prefix = rtm->rtm_dst_len};
-	if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) == 4)
+	nl_route6 r6 = {.prefix = rtm->rtm_dst_len};
+	if (!v6 && tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) == 4)
 		memcpy(&r.dst, mnl_attr_get_payload(tb[RTA_DST]), 4);
+	if (v6 && tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) == 16)
+		memcpy(&r6.dst, mnl_attr_get_payload(tb[RTA_DST]), 16);
+	if (v6 && IN6_IS_ADDR_LINKLOCAL(&r6.dst))
+		return 0;
 	int oif = 0;
 	if (tb[RTA_OIF] && mnl_attr_validate(tb[RTA_OIF], MNL_TYPE_U32) == 0)
 		oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
@@ -220,11 +241,17 @@ static int route_cb(const struct nlmsghdr *nlh, unsigned int idx, void *data, be
 			  ->rtnh_ifindex; /* the first hop's device */
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 16;
-		c->v = xreallocarray(c->v, c->cap, sizeof(*c->v));
+		if (v6)
+			c->v6 = xreallocarray(c->v6, c->cap, sizeof(*c->v6));
+		else
+			c->v = xreallocarray(c->v, c->cap, sizeof(*c->v));
 		c->oif = xreallocarray(c->oif, c->cap, sizeof(*c->oif));
 	}
 	c->oif[c->n] = oif;
-	c->v[c->n++] = r;
+	if (v6)
+		c->v6[c->n++] = r6;
+	else
+		c->v[c->n++] = r;
 	return 0;
 }
 
@@ -238,36 +265,58 @@ static void routes_reset(void *data)
 	((routes_ctx *)data)->n = 0;
 }
 
-int nl_routes4(nl_sock *s, nl_route4 **out, size_t *n, berr *e)
+static int routes(nl_sock *s, routes_ctx *c, berr *e)
 {
-	*out = NULL;
-	*n = 0;
-	routes_ctx c = {0};
 	ifname_tab t = {0};
-	int r =
-	    nl_dump(s, RTM_GETROUTE, AF_INET, "list IPv4 routes", route_cb, &c, routes_reset, e);
-	if (r == 0 && c.n > 0)
+	int r = nl_dump(s, RTM_GETROUTE, (uint8_t)c->family,
+			c->family == AF_INET6 ? "list IPv6 routes" : "list IPv4 routes", route_cb,
+			c, routes_reset, e);
+	if (r == 0 && c->n > 0)
 		r = nl_dump(s, RTM_GETLINK, AF_UNSPEC, "list links", ifname_cb, &t, ifname_reset,
 			    e);
 	if (r < 0) {
-		free(c.v);
-		free(c.oif);
+		free(c->v);
+		free(c->v6);
+		free(c->oif);
 		free(t.v);
 		return -1;
 	}
 	/* Names by ifindex: sorted once, searched per route. */
 	if (t.n > 1)
 		qsort(t.v, t.n, sizeof(*t.v), ifname_cmp);
-	for (size_t i = 0; i < c.n; i++) {
-		ifname_ent key = {.index = c.oif[i]};
+	for (size_t i = 0; i < c->n; i++) {
+		ifname_ent key = {.index = c->oif[i]};
 		const ifname_ent *f =
-		    c.oif[i] > 0 && t.n ? bsearch(&key, t.v, t.n, sizeof(*t.v), ifname_cmp) : NULL;
+		    c->oif[i] > 0 && t.n ? bsearch(&key, t.v, t.n, sizeof(*t.v), ifname_cmp) : NULL;
 		if (f)
-			memcpy(c.v[i].dev, f->name, sizeof(c.v[i].dev));
+			memcpy(c->family == AF_INET6 ? c->v6[i].dev : c->v[i].dev, f->name,
+			       sizeof(c->v[i].dev));
 	}
-	free(c.oif);
+	free(c->oif);
 	free(t.v);
+	return 0;
+}
+
+int nl_routes4(nl_sock *s, nl_route4 **out, size_t *n, berr *e)
+{
+	*out = NULL;
+	*n = 0;
+	routes_ctx c = {.family = AF_INET};
+	if (routes(s, &c, e) < 0)
+		return -1;
 	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+int nl_routes6(nl_sock *s, nl_route6 **out, size_t *n, berr *e)
+{
+	*out = NULL;
+	*n = 0;
+	routes_ctx c = {.family = AF_INET6};
+	if (routes(s, &c, e) < 0)
+		return -1;
+	*out = c.v6;
 	*n = c.n;
 	return 0;
 }

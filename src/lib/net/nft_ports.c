@@ -22,6 +22,7 @@
  * is there); a port on every address is checked against a dump of its
  * protocol's *_ip map before the batch. */
 #include "net/nft.h"
+#include "net/nft6.h"
 #include "net/nft_priv.h"
 
 #include <arpa/inet.h>
@@ -88,9 +89,10 @@ static bool is_any(struct in_addr a)
 }
 
 typedef struct elem {
-	char set[8]; /* tcp_any ... */
-	uint8_t key[8], data[8];
-	size_t klen;
+	char set[8];		   /* tcp_any ... */
+	uint8_t key[20], data[20]; /* ip6 . port, padded: 20 bytes at most */
+	size_t klen, dlen;
+	uint8_t family; /* NFPROTO_IPV4 (table ip berth) or NFPROTO_IPV6 (ip6 berth) */
 } elem;
 
 /* p's element (any: in the *_any map whatever p's address; that is the
@@ -111,6 +113,31 @@ static void encode(const bnft_port *p, bool any, elem *x)
 	}
 	memcpy(x->data, &p->ctr_ip.s_addr, 4);
 	memcpy(x->data + 4, &cp, 2);
+	x->dlen = 8;
+	x->family = NFPROTO_IPV4;
+}
+
+/* The same for ip6 berth (nft6.c): keys PORT (2 bytes) or IP6 . PORT,pad
+ * (20), data CIP6 . CPORT,pad (20). */
+static void encode6(const bnft_port6 *p, elem *x)
+{
+	memset(x, 0, sizeof(*x));
+	bool any = IN6_IS_ADDR_UNSPECIFIED(&p->host_ip);
+	snprintf(x->set, sizeof(x->set), "%s_%s", p->proto == IPPROTO_UDP ? "udp" : "tcp",
+		 any ? "any" : "ip");
+	uint16_t hp = htons(p->host_port), cp = htons(p->ctr_port);
+	if (any) {
+		memcpy(x->key, &hp, 2);
+		x->klen = 2;
+	} else {
+		memcpy(x->key, &p->host_ip, 16);
+		memcpy(x->key + 16, &hp, 2);
+		x->klen = 20;
+	}
+	memcpy(x->data, &p->ctr_ip, 16);
+	memcpy(x->data + 16, &cp, 2);
+	x->dlen = 20;
+	x->family = NFPROTO_IPV6;
 }
 
 /* A growing buffer of messages. */
@@ -168,7 +195,7 @@ static uint16_t nft_type(int msg)
  * success, see talk). */
 static void elem_msg(bnft *n, msgs *m, int msg, uint16_t flags, const elem *x, bool with_data)
 {
-	struct nlmsghdr *nlh = msg_put(n, m, nft_type(msg), flags, NFPROTO_IPV4, 0);
+	struct nlmsghdr *nlh = msg_put(n, m, nft_type(msg), flags, x->family, 0);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, TABLE);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, x->set);
 	struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -178,7 +205,7 @@ static void elem_msg(bnft *n, msgs *m, int msg, uint16_t flags, const elem *x, b
 	mnl_attr_nest_end(nlh, k);
 	if (with_data) {
 		struct nlattr *d = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_DATA);
-		mnl_attr_put(nlh, NFTA_DATA_VALUE, 8, x->data);
+		mnl_attr_put(nlh, NFTA_DATA_VALUE, x->dlen, x->data);
 		mnl_attr_nest_end(nlh, d);
 	}
 	mnl_attr_nest_end(nlh, el);
@@ -571,15 +598,13 @@ int bnft_ports_add(bnft *n, const bnft_port *p, size_t np, berr *e)
  * absent) and its delete: absent elements are no error (a lone delete of an
  * absent element fails ENOENT, and one failure aborts the whole batch).
  * *err: the first failing message's errno, 0 when none. */
-static int del_batch(bnft *n, const bnft_port *p, size_t np, int *err, berr *e)
+static int del_elems(bnft *n, const elem *x, size_t nx, int *err, berr *e)
 {
 	msgs m = {0};
 	batch_begin(n, &m);
-	for (size_t i = 0; i < np; i++) {
-		elem x;
-		encode(&p[i], is_any(p[i].host_ip), &x);
-		elem_msg(n, &m, NFT_MSG_NEWSETELEM, NLM_F_CREATE, &x, true);
-		elem_msg(n, &m, NFT_MSG_DELSETELEM, 0, &x, false);
+	for (size_t i = 0; i < nx; i++) {
+		elem_msg(n, &m, NFT_MSG_NEWSETELEM, NLM_F_CREATE, &x[i], true);
+		elem_msg(n, &m, NFT_MSG_DELSETELEM, 0, &x[i], false);
 	}
 	batch_end(n, &m);
 	n->deleted = true;
@@ -592,6 +617,16 @@ static int del_batch(bnft *n, const bnft_port *p, size_t np, int *err, berr *e)
 			       a.ext);
 	free(errs);
 	free(m.buf);
+	return r;
+}
+
+static int del_batch(bnft *n, const bnft_port *p, size_t np, int *err, berr *e)
+{
+	elem *x = xreallocarray(NULL, np ? np : 1, sizeof(*x));
+	for (size_t i = 0; i < np; i++)
+		encode(&p[i], is_any(p[i].host_ip), &x[i]);
+	int r = del_elems(n, x, np, err, e);
+	free(x);
 	return r;
 }
 
@@ -623,6 +658,87 @@ int bnft_ports_del(bnft *n, const bnft_port *p, size_t np, berr *e)
 		if (have.ctr_ip.s_addr != p[i].ctr_ip.s_addr || have.ctr_port != p[i].ctr_port)
 			continue;
 		if (del_batch(n, &p[i], 1, &err, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- IPv6 (ip6 berth, nft6.h): add and delete only, no clash check
+ * between a port on [::] and the same port on one v6 address ---- */
+
+static void spec6(const bnft_port6 *p, char *buf, size_t sz)
+{
+	char a[INET6_ADDRSTRLEN];
+	snprintf(buf, sz, "[%s]:%u/%s", inet_ntop(AF_INET6, &p->host_ip, a, sizeof(a)),
+		 p->host_port, p->proto == IPPROTO_UDP ? "udp" : "tcp");
+}
+
+int bnft6_ports_add(bnft *n, const bnft_port6 *p, size_t np, berr *e)
+{
+	for (size_t i = 0; i < np; i++)
+		if ((p[i].proto != IPPROTO_TCP && p[i].proto != IPPROTO_UDP) || !p[i].host_port ||
+		    !p[i].ctr_port)
+			return berr_set(e, EINVAL, "nft: bad IPv6 port mapping");
+	if (!np)
+		return 0;
+	if (sock(n, e) < 0)
+		return -1;
+	msgs m = {0};
+	batch_begin(n, &m);
+	for (size_t i = 0; i < np; i++) {
+		elem x;
+		encode6(&p[i], &x);
+		elem_msg(n, &m, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, &x, true);
+	}
+	batch_end(n, &m);
+	int *errs = xreallocarray(NULL, m.n, sizeof(*errs));
+	answers a = {.err = errs};
+	int r = talk(n, &m, true, false, &a, e);
+	int err = 0, bad = r < 0 ? -1 : first_failure(&m, &a, &err);
+	if (bad >= 0) {
+		n->deleted = true; /* an abort frees what the batch made */
+		char spec[80];
+		spec6(&p[bad < (int)m.n ? bad : 0], spec, sizeof(spec));
+		if (err == ENOENT)
+			r = berr_set(e, ENOENT,
+				     "nft table ip6 " TABLE " or its port maps are missing");
+		else if (err == EEXIST)
+			r = berr_set(e, EADDRINUSE, "port %s is already published", spec);
+		else
+			r = berr_errno(e, err, "nfnetlink: publish port %s%s%s", spec,
+				       a.ext[0] ? ": " : "", a.ext);
+	}
+	free(errs);
+	free(m.buf);
+	return r;
+}
+
+/* As del_batch: an absent element is no error, one mapped elsewhere
+ * (EEXIST) aborts the batch. */
+static int del6_batch(bnft *n, const bnft_port6 *p, size_t np, int *err, berr *e)
+{
+	elem *x = xreallocarray(NULL, np ? np : 1, sizeof(*x));
+	for (size_t i = 0; i < np; i++)
+		encode6(&p[i], &x[i]);
+	int r = del_elems(n, x, np, err, e);
+	free(x);
+	return r;
+}
+
+int bnft6_ports_del(bnft *n, const bnft_port6 *p, size_t np, berr *e)
+{
+	if (!np)
+		return 0;
+	if (sock(n, e) < 0)
+		return -1;
+	int err;
+	if (del6_batch(n, p, np, &err, e) < 0)
+		return -1;
+	/* EEXIST: a key maps to another container now; the others one by one
+	 * (each such batch aborts alone, leaving that one) */
+	for (size_t i = 0; err == EEXIST && np > 1 && i < np; i++) {
+		int e1;
+		if (del6_batch(n, &p[i], 1, &e1, e) < 0)
 			return -1;
 	}
 	return 0;

@@ -50,3 +50,13 @@ int bnft_conflict(const bnft_port *want, const bnft_port *have, berr *e);
 /* The first clash between the new ports p and those in have, or within p
  * (a port on every address clashes with the same port on one address). */
 int bnft_find_conflict(const bnft_port *have, size_t nh, const bnft_port *p, size_t np, berr *e);
+
+/* A growing command buffer for libnftables' text (nft_rules.c, nft6.c). */
+typedef struct cmdbuf {
+	char *s;
+	size_t len, cap;
+} cmdbuf;
+__attribute__((format(printf, 2, 3))) void cb_addf(cmdbuf *b, const char *fmt, ...);
+/* Interface names go into nft's text between quotes: letters, digits and
+ * "-_." only, at most 15 bytes (IFNAMSIZ - 1); EINVAL names it. */
+int bnft_check_bridge(const char *bridge, berr *e);

@@ -143,13 +143,7 @@ static const char rules[] =
     "add rule " T " input iifname @bridges ip daddr 127.0.0.0/8 "
     "ct state != { established, related } drop\n";
 
-/* A growing command buffer. */
-typedef struct cmdbuf {
-	char *s;
-	size_t len, cap;
-} cmdbuf;
-
-__attribute__((format(printf, 2, 3))) static void cb_addf(cmdbuf *b, const char *fmt, ...)
+void cb_addf(cmdbuf *b, const char *fmt, ...)
 {
 	for (;;) {
 		va_list ap;
@@ -170,14 +164,20 @@ __attribute__((format(printf, 2, 3))) static void cb_addf(cmdbuf *b, const char 
 
 /* Interface names go into nft's text between quotes: letters, digits and
  * "-_." only, at most 15 bytes (IFNAMSIZ - 1). */
-static int check_net(const bnft_net *net, berr *e)
+int bnft_check_bridge(const char *b, berr *e)
 {
-	const char *b = net->bridge;
 	size_t len = b ? strlen(b) : 0;
 	if (len == 0 || len > 15 ||
 	    strspn(b, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		      "0123456789-_.") != len)
 		return berr_set(e, EINVAL, "nft: bad bridge name \"%s\"", b ? b : "");
+	return 0;
+}
+
+static int check_net(const bnft_net *net, berr *e)
+{
+	if (bnft_check_bridge(net->bridge, e) < 0)
+		return -1;
 	if (net->prefix < 0 || net->prefix > 32)
 		return berr_set(e, EINVAL, "nft: bad prefix length %d", net->prefix);
 	uint32_t mask = net->prefix ? ~0u << (32 - net->prefix) : 0;
