@@ -115,11 +115,12 @@ static json_object *summary(json_object *doc, const char *status)
 	return o;
 }
 
+/* newest first, by the record's nanosecond time (Created in the answer is
+ * in seconds: ties would be in no order) */
 static int by_created_desc(const void *a, const void *b)
 {
 	json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
-	int64_t cx = json_object_get_int64(at(x, "Created")),
-		cy = json_object_get_int64(at(y, "Created"));
+	int64_t cx = json_object_get_int64(at(x, "_ns")), cy = json_object_get_int64(at(y, "_ns"));
 	return cx < cy ? 1 : cx > cy ? -1 : 0;
 }
 
@@ -154,12 +155,19 @@ void api_containers_list(req *q, resp *r)
 			continue;
 		const char *s = eng_reconcile(g, *p, d);
 		bool live = !strcmp(s, "running") || !strcmp(s, "paused");
-		if (strcmp(s, "creating") && (all || live))
-			json_object_array_add(arr, summary(d, s));
+		if (strcmp(s, "creating") && (all || live)) {
+			json_object *o = summary(d, s);
+			json_object_object_add(o, "_ns",
+					       json_object_new_int64(eng_time_parse(
+						   json_object_get_string(at(d, "Created")))));
+			json_object_array_add(arr, o);
+		}
 		json_object_put(d);
 	}
 	eng_close(g);
 	json_object_array_sort(arr, by_created_desc);
+	for (size_t k = 0; k < json_object_array_length(arr); k++)
+		json_object_object_del(json_object_array_get_idx(arr, k), "_ns");
 	if (limit >= 0 && (size_t)limit < json_object_array_length(arr)) {
 		json_object_array_del_idx(arr, (size_t)limit,
 					  json_object_array_length(arr) - (size_t)limit);

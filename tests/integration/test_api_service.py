@@ -1,0 +1,188 @@
+"""berth system service: the Docker Engine API on a unix socket, driven by the real
+clients (the docker CLI, docker-py) and by raw HTTP for the edges (version prefix,
+errors, who may connect, the idle exit, a socket already served)."""
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import binary, need
+from engine_helpers import BUSYBOX, engine_store, wait_for
+
+if os.geteuid() != 0:
+    pytest.skip("the engine tests need root", allow_module_level=True)
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path, timeout=10):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def call(sock, method, url, body=None):
+    c = UnixHTTP(sock)
+    c.request(method, url, body=body, headers={"Content-Type": "application/json"} if body else {})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, dict(r.getheaders()), data
+
+
+class Service:
+    def __init__(self, b, *extra):
+        self.b = b
+        self.sock = str(b.tmp / "api.sock")
+        self.proc = b.popen("system", "service", *extra, f"unix://{self.sock}",
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert wait_for(lambda: self.answers() or self.proc.poll() is not None)
+        assert self.proc.poll() is None, self.proc.stderr.read().decode()
+
+    def answers(self):
+        try:
+            with socket.socket(socket.AF_UNIX) as c:
+                c.connect(self.sock)
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def svc():
+    with engine_store("berth-api-") as b:
+        s = Service(b, "--time", "0")
+        try:
+            yield s
+        finally:
+            s.stop()
+        assert not os.path.exists(s.sock), "the service removes its socket"
+
+
+def docker_cli():
+    cli = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else shutil.which("docker")
+    if not cli:
+        pytest.skip("no docker CLI (Debian's docker.io)")
+    return cli
+
+
+def docker(s, *args, check=True):
+    r = subprocess.run([docker_cli(), *args], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, DOCKER_HOST=f"unix://{s.sock}",
+                                DOCKER_CONFIG=str(s.b.tmp / "dcli")))
+    if check:
+        assert r.returncode == 0, f"docker {args}: {r.returncode}\n{r.stderr}"
+    return r
+
+
+def test_ping_version_prefix_and_errors(svc):
+    st, h, body = call(svc.sock, "GET", "/_ping")
+    assert st == 200 and body == b"OK" and h["Api-Version"] == "1.41"
+    st, h, body = call(svc.sock, "HEAD", "/_ping")
+    assert st == 200 and body == b""
+    st, _, body = call(svc.sock, "GET", "/v1.41/version")
+    v = json.loads(body)
+    assert st == 200 and v["ApiVersion"] == "1.41" and v["Os"] == "linux"
+    st, _, body = call(svc.sock, "GET", "/v1.99/version")
+    assert st == 400 and "too new" in json.loads(body)["message"]
+    st, _, body = call(svc.sock, "GET", "/v1.41/nosuch/thing")
+    assert st == 404 and json.loads(body) == {"message": "page not found"}
+    st, _, body = call(svc.sock, "DELETE", "/version")
+    assert st == 405
+    st, _, body = call(svc.sock, "GET", "/containers/nosuch/json")
+    assert st == 404 and json.loads(body)["message"] == "No such container: nosuch"
+    st, _, body = call(svc.sock, "GET", "/images/localhost/nosuch:1/json")
+    assert st == 404 and "No such image: localhost/nosuch:1" in json.loads(body)["message"]
+    st, _, body = call(svc.sock, "GET", "/containers/json?filters=%7B%22x%22%3A%5B%22y%22%5D%7D")
+    assert st == 400 and "filters" in json.loads(body)["message"]
+    st, _, body = call(svc.sock, "GET", "/containers/json?limit=abc")
+    assert st == 400
+
+
+def test_the_cli_sees_what_berth_made(svc):
+    b = svc.b
+    cid = b("run", "-d", "--name", "web", "--label", "app=x", BUSYBOX, "sleep", "300").stdout.strip()
+    b("run", "--name", "done", BUSYBOX, "true")
+    ps = docker(svc, "ps", "--format", "{{.ID}} {{.Names}} {{.Status}}").stdout.split("\n")
+    assert ps[0].startswith(cid[:12] + " web Up"), ps
+    names = docker(svc, "ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert names == ["done", "web"]  # newest first
+    assert docker(svc, "ps", "-a", "-n", "1", "--format", "{{.Names}}").stdout.split() == ["done"]
+    assert docker(svc, "inspect", "-f", "{{.State.Status}} {{.Config.Labels.app}}",
+                  "web").stdout.strip() == "running x"
+    img = docker(svc, "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    assert img == [BUSYBOX + ":latest"]
+    iid = docker(svc, "image", "inspect", "-f", "{{.Id}}", BUSYBOX).stdout.strip()
+    assert iid == b.inspect("web")["Image"]
+    info = docker(svc, "info", "--format", "{{.Containers}} {{.ContainersRunning}} {{.Images}}")
+    assert info.stdout.split() == ["2", "1", "1"]
+    r = docker(svc, "inspect", "nosuch", check=False)
+    assert r.returncode != 0 and "No such object: nosuch" in r.stderr
+
+
+def test_docker_py(svc):
+    docker_mod = pytest.importorskip("docker", reason="python3-docker (docker-py) is missing")
+    b = svc.b
+    b("run", "-d", "--name", "py1", BUSYBOX, "sleep", "300")
+    cl = docker_mod.DockerClient(base_url=f"unix://{svc.sock}", version="auto")
+    assert cl.ping() is True
+    assert cl.version()["ApiVersion"] == "1.41"
+    assert [c.name for c in cl.containers.list()] == ["py1"]
+    c = cl.containers.get("py1")
+    assert c.status == "running" and c.attrs["Config"]["Cmd"] == ["sleep", "300"]
+    with pytest.raises(docker_mod.errors.NotFound):
+        cl.containers.get("nosuch")
+    assert [t for i in cl.images.list() for t in i.tags] == [BUSYBOX + ":latest"]
+    cl.close()
+
+
+def test_only_owner_and_root_may_connect(svc):
+    os.chmod(svc.b.tmp, 0o711)
+    os.chmod(svc.sock, 0o666)  # even so: the peer's uid is checked
+    nobody = 65534
+    out = subprocess.run(
+        ["/usr/bin/python3", "-c",
+         "import os,socket,sys\n"
+         f"os.setgid({nobody}); os.setuid({nobody})\n"
+         "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+         "s.sendall(b'GET /_ping HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n')\n"
+         "print(s.recv(4096).decode(errors='replace'))", svc.sock],
+        capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("HTTP/1.1 403"), out.stdout
+    assert "admits only its owner" in out.stdout
+
+
+def test_idle_exit_and_socket_in_use():
+    with engine_store("berth-api-idle-") as b:
+        s = Service(b, "--time", "1")
+        # a second service on the same socket is refused while the first lives
+        r = b("system", "service", "--time", "1", f"unix://{s.sock}", check=False)
+        assert r.returncode == 125 and "another service is listening" in r.stderr
+        assert call(s.sock, "GET", "/_ping")[0] == 200
+        t = time.monotonic()
+        assert s.proc.wait(timeout=10) == 0
+        assert time.monotonic() - t < 5
+        assert not os.path.exists(s.sock)
+        # a stale socket file (no listener) is replaced
+        stale = socket.socket(socket.AF_UNIX)
+        stale.bind(s.sock)
+        stale.close()
+        s2 = Service(b, "--time", "1")
+        assert call(s2.sock, "GET", "/_ping")[0] == 200
+        s2.stop()
+        r = b("system", "service", "tcp://127.0.0.1:2375", check=False)
+        assert r.returncode == 125 and "only unix:///PATH" in r.stderr
