@@ -96,7 +96,7 @@ def tar_files(path):
     out = {}
     with tarfile.open(path) as t:
         for m in t:
-            name = m.name.lstrip("./").rstrip("/")
+            name = m.name.removeprefix("./").lstrip("/").rstrip("/")
             if not name:
                 continue
             rel, own = "/" + name, (m.uid, m.gid)
