@@ -42,7 +42,7 @@ def peers():
         b("system", "check")
 
 
-def context(tmp, name, containerfile, files=None):
+def context(tmp, name, containerfile, files=None, links=None):
     ctx = pathlib.Path(tmp) / f"ctx-{name}"
     if ctx.exists():
         shutil.rmtree(ctx)
@@ -55,13 +55,15 @@ def context(tmp, name, containerfile, files=None):
         else:
             (ctx / rel).write_text(data)
         os.chmod(ctx / rel, 0o644)
+    for rel, target in (links or {}).items():
+        os.symlink(target, ctx / rel)
     return ctx
 
 
-def both(peers, name, containerfile, files=None, args=()):
+def both(peers, name, containerfile, files=None, args=(), links=None):
     """Build with both; compare configs and files; the berth image's name."""
     b, bah = peers
-    ctx = context(b.tmp, name, containerfile, files)
+    ctx = context(b.tmp, name, containerfile, files, links)
     tag = f"localhost/b12p-{name}"
     b("build", "-t", tag, *args, ctx)
     bah.bud(ctx, tag, *args)
@@ -245,3 +247,31 @@ def test_whiteouts_and_opaque_dir(peers):
     b, _ = peers
     tag, _ = both(peers, "wh", WHITEOUT)
     assert brun(b, tag).split() == [".", "..", "new", "0", "0", "k"]
+
+
+MISC = f"""FROM {BUSYBOX}
+ARG PORT=8080
+ARG DIR
+LABEL port=$PORT dir=${{DIR:-none}}
+EXPOSE $PORT/udp
+ENV HOME_DIR=/srv/${{DIR:-dflt}}
+WORKDIR $HOME_DIR
+COPY --chmod=751 tree/ /tree/
+COPY link lnk/ /links/
+RUN ln /tree/a /tree/hard && chmod 4755 /tree/sub/x && mkdir -m 1777 /scratch
+USER app
+WORKDIR /home/app/made
+RUN touch mine
+CMD ["sh", "-c", "stat -c '%n %a %u %h' /tree/a /tree/hard /tree/sub/x mine; stat -c '%n %a %u' /scratch ."]
+"""
+
+
+def test_modes_links_args_in_config(peers):
+    b, _ = peers
+    tag, got = both(peers, "misc", MISC, {"tree/a": "a\n", "tree/sub/x": "x\n", "lnk/target": "t\n"},
+                    args=("--build-arg", "DIR=d"), links={"link": "tree/a", "lnk/rel": "target"})
+    assert got["Labels"] == {"port": "8080", "dir": "d"} and list(got["ExposedPorts"]) == ["8080/udp"]
+    out = brun(b, tag).splitlines()
+    # a hard link made by RUN stays one; WORKDIR made under USER app is app's (BuildKit, buildah)
+    assert out == ["/tree/a 751 0 2", "/tree/hard 751 0 2", "/tree/sub/x 4755 0 1",
+                   "mine 644 1000 1", "/scratch 1777 0", ". 755 1000"]

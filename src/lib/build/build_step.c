@@ -185,6 +185,37 @@ out:
 	return ret;
 }
 
+/* The directories of dir that WORKDIR made (the image lacks them) go to the
+ * stage's USER, as BuildKit (Docker's builder) and buildah make them; the
+ * classic builder left them root's. */
+static int workdir_chown(int ufd, int vfd, const char *user, const char *dir, berr *e)
+{
+	if (!user || !*user || vfd < 0)
+		return 0;
+	uid_t uid;
+	gid_t gid, *groups = NULL;
+	size_t ng = 0;
+	char *home = NULL;
+	if (eng_resolve_user(vfd, user, &uid, &gid, &groups, &ng, &home, e) < 0)
+		return berr_ctx(e, "WORKDIR: USER %s", user);
+	free(groups);
+	free(home);
+	_cleanup_free_ char *sofar = xstrdup("");
+	for (const char *c = dir; *c;) {
+		size_t n = strcspn(c, "/");
+		if (n) {
+			char *x = xasprintf("%s/%.*s", sofar, (int)n, c);
+			free(sofar);
+			sofar = x;
+			if (!bpath_isdir(vfd, sofar) &&
+			    fchownat(ufd, sofar + 1, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+				return berr_sys(e, "chown %s", sofar);
+		}
+		c += n + (c[n] == '/');
+	}
+	return 0;
+}
+
 int bstep_workdir(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, bool *cached,
 		  berr *e)
 {
@@ -226,6 +257,8 @@ int bstep_workdir(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *i
 	if (d < 0)
 		goto out;
 	close(d);
+	if (workdir_chown(ufd, vfd, json_object_get_string(jobj(cfg, "User")), dir, e) < 0)
+		goto out;
 	ret = bstep_commit(b, st, by, &k, ufd, false, id, e);
 out:
 	if (ufd >= 0) {
