@@ -171,7 +171,7 @@ COPY . /ctx/
 CMD ["sh", "-c", "pwd; stat -c '%u %g' one.txt; find /ctx /opt/dst | sort"]
 """
 
-IGNORE = "**/*.log\n!keep.log\nsecret*\n!secret-ok\ntmpdir\n"
+IGNORE = "**/*.log\n!keep.log\nsecret*\n!secret-ok\ntmpdir\n!tmpdir/keep\n"
 
 
 def tar_bytes(members):
@@ -190,7 +190,7 @@ def test_copy_env_paths_workdir_ignore_from_image(peers):
     b, _ = peers
     files = {"files/one.txt": "one\n", "files/sub/two.txt": "two\n", "a.log": "x",
              "sub/deep/b.log": "x", "keep.log": "k", "secret.txt": "s", "secret-ok": "ok",
-             "tmpdir/x": "x", ".dockerignore": IGNORE,
+             "tmpdir/x": "x", "tmpdir/keep": "k", ".dockerignore": IGNORE,
              "t.tar": tar_bytes({"in/t.txt": b"in-tar\n"})}
     tag, cfg = both(peers, "copy", COPY, files)
     assert cfg["WorkingDir"] == "/a/b/c/rel"
@@ -198,8 +198,9 @@ def test_copy_env_paths_workdir_ignore_from_image(peers):
     assert out[:2] == ["/a/b/c/rel", "1000 2000"]
     listed = set(out[2:])
     assert {"/ctx/keep.log", "/ctx/secret-ok", "/ctx/files/sub/two.txt",
-            "/opt/dst/one.txt", "/opt/dst/sub/two.txt"} <= listed
-    assert not {"/ctx/a.log", "/ctx/sub/deep/b.log", "/ctx/secret.txt", "/ctx/tmpdir"} & listed
+            "/opt/dst/one.txt", "/opt/dst/sub/two.txt", "/ctx/tmpdir/keep"} <= listed
+    # an exception inside an excluded directory brings that file (and its dir) back
+    assert not {"/ctx/a.log", "/ctx/sub/deep/b.log", "/ctx/secret.txt", "/ctx/tmpdir/x"} & listed
     assert brun(b, tag, "cat", "/added/in/t.txt") == "in-tar\n"
 
 
@@ -275,3 +276,36 @@ def test_modes_links_args_in_config(peers):
     # a hard link made by RUN stays one; WORKDIR made under USER app is app's (BuildKit, buildah)
     assert out == ["/tree/a 751 0 2", "/tree/hard 751 0 2", "/tree/sub/x 4755 0 1",
                    "mine 644 1000 1", "/scratch 1777 0", ". 755 1000"]
+
+
+COPY_FORMS = f"""FROM {BUSYBOX} AS src
+RUN mkdir -p /out/d && echo 1 > /out/d/f && echo 2 > /out/g
+FROM {BUSYBOX}
+ENV LEGACY two words
+ENV ESC=\\$HOME Q="a \\"q\\""
+COPY a.txt /renamed
+COPY *.txt /multi/
+COPY d/* /flat/
+COPY --chown=7:8 d /kept/
+COPY --from=src /out/d /fromdir
+COPY --from=src /out/ /fromall/
+ADD z.tgz /z/
+CMD ["sh", "-c", "echo \\"$LEGACY|$ESC|$Q\\"; find /renamed /multi /flat /kept /fromdir /fromall /z | sort"]
+"""
+
+
+def test_copy_forms_and_env_forms(peers):
+    import gzip
+    b, _ = peers
+    files = {"a.txt": "a\n", "b.txt": "b\n", "d/x": "x\n", "d/sub/y": "y\n",
+             "z.tgz": gzip.compress(tar_bytes({"zz/in": b"z\n"}))}
+    tag, cfg = both(peers, "forms", COPY_FORMS, files)
+    assert "LEGACY=two words" in cfg["Env"] and "ESC=$HOME" in cfg["Env"]
+    out = brun(b, tag).splitlines()
+    assert out[0] == 'two words|$HOME|a "q"'
+    # d/* names d/x and d/sub, and of a directory source its contents are copied: /flat/y
+    assert out[1:] == ["/flat", "/flat/x", "/flat/y", "/fromall", "/fromall/d", "/fromall/d/f",
+                       "/fromall/g", "/fromdir", "/fromdir/f", "/kept", "/kept/sub",
+                       "/kept/sub/y", "/kept/x", "/multi", "/multi/a.txt", "/multi/b.txt",
+                       "/renamed", "/z", "/z/zz", "/z/zz/in"]
+    assert brun(b, tag, "stat", "-c", "%u:%g", "/kept", "/kept/sub/y").split() == ["7:8", "7:8"]
