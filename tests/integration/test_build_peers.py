@@ -4,10 +4,12 @@ dir) from the same busybox base, then the image configs (Env, Entrypoint, Cmd,
 WorkingDir, User, ExposedPorts, Volumes, Labels, StopSignal, Healthcheck,
 OnBuild, Shell) and the files of the root filesystems (path, type, mode,
 owner, content; not mtimes) compared, and each image run by berth."""
+import gzip
+import io
 import os
 import pathlib
 import shutil
-import tempfile
+import tarfile
 
 import pytest
 
@@ -175,8 +177,6 @@ IGNORE = "**/*.log\n!keep.log\nsecret*\n!secret-ok\ntmpdir\n!tmpdir/keep\n"
 
 
 def tar_bytes(members):
-    import io
-    import tarfile
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as t:
         for name, data in members.items():
@@ -295,7 +295,6 @@ CMD ["sh", "-c", "echo \\"$LEGACY|$ESC|$Q\\"; find /renamed /multi /flat /kept /
 
 
 def test_copy_forms_and_env_forms(peers):
-    import gzip
     b, _ = peers
     files = {"a.txt": "a\n", "b.txt": "b\n", "d/x": "x\n", "d/sub/y": "y\n",
              "z.tgz": gzip.compress(tar_bytes({"zz/in": b"z\n"}))}

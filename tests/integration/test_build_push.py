@@ -4,8 +4,10 @@ pulled and run by Podman (its own storage in a temp dir; runc: crun refuses
 this host's hybrid cgroups). The multi-layer build's whiteouts hold there."""
 import json
 import os
+import pathlib
 import shutil
 import subprocess
+import tarfile
 import tempfile
 
 import pytest
@@ -68,7 +70,7 @@ class Podman:
 @pytest.fixture(scope="module")
 def peers():
     reg_tmp = tempfile.mkdtemp(prefix="b12r-reg-")
-    proc, addr = start_registry(__import__("pathlib").Path(reg_tmp))
+    proc, addr = start_registry(pathlib.Path(reg_tmp))
     try:
         with engine_store("b12r-") as b:
             pod = Podman(str(b.tmp))
@@ -131,7 +133,6 @@ def test_multi_layer_whiteouts_run_by_podman(peers):
     # .wh. file for /gone and /srv, an opaque /dir or the old entries whited out)
     lay = b.tmp / "oci"
     run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"oci:{lay}:x"])
-    import tarfile
     idx = json.loads((lay / "index.json").read_text())
     man = json.loads((lay / "blobs/sha256" / idx["manifests"][0]["digest"][7:]).read_text())
     names = []
