@@ -94,10 +94,9 @@ static int copy_one(bctx *b, bool add, int src, int upper, int vfd, const char *
 		return berr_sys(e, "stat %s", path);
 	fs_owner_map om = {.map = own_map, .arg = o};
 	if (S_ISDIR(s.st_mode)) {
-		/* the directory's contents, as Docker; a destination directory it
-		 * makes is --chown's (BuildKit, buildah), one the image has keeps its owner */
-		bool made = !bpath_isdir(vfd, dest);
-		_cleanup_close_ int d = bpath_mkparents(upper, vfd, dest, e);
+		/* the directory's contents, as Docker; the directories it makes are
+		 * --chown's (BuildKit, buildah), one the image has keeps its owner */
+		_cleanup_close_ int d = bpath_mkparents_owned(upper, vfd, dest, o->uid, o->gid, e);
 		struct stat before;
 		if (d < 0)
 			return -1;
@@ -106,7 +105,7 @@ static int copy_one(bctx *b, bool add, int src, int upper, int vfd, const char *
 		if (fs_copy_tree_owners(fd, d, &om, e) < 0)
 			return -1;
 		if (fchmod(d, before.st_mode & 07777) < 0 ||
-		    fchown(d, made ? o->uid : before.st_uid, made ? o->gid : before.st_gid) < 0)
+		    fchown(d, before.st_uid, before.st_gid) < 0)
 			return berr_sys(e, "restore the mode of %s", dest);
 		if (o->mode >= 0) {
 			ld_visitor v = {.visit = chmod_visit, .ctx = o};
@@ -137,7 +136,7 @@ static int copy_one(bctx *b, bool add, int src, int upper, int vfd, const char *
 		name = xstrdup(sl + 1);
 		sl[sl == pdir ? 1 : 0] = '\0';
 	}
-	_cleanup_close_ int d = bpath_mkparents(upper, vfd, pdir, e);
+	_cleanup_close_ int d = bpath_mkparents_owned(upper, vfd, pdir, o->uid, o->gid, e);
 	if (d < 0)
 		return -1;
 	if (fs_copy_at(rfd, d, name, FS_COPY_REPLACE | FS_COPY_NO_OWNER, e) < 0)

@@ -185,34 +185,21 @@ out:
 	return ret;
 }
 
-/* The directories of dir that WORKDIR made (the image lacks them) go to the
- * stage's USER, as BuildKit (Docker's builder) and buildah make them; the
- * classic builder left them root's. */
-static int workdir_chown(int ufd, int vfd, const char *user, const char *dir, berr *e)
+/* The owner of what WORKDIR makes: the stage's USER, as BuildKit (Docker's
+ * builder) and buildah do; the classic builder made it root's. */
+static int workdir_owner(int vfd, const char *user, uid_t *uid, gid_t *gid, berr *e)
 {
+	*uid = 0;
+	*gid = 0;
 	if (!user || !*user || vfd < 0)
 		return 0;
-	uid_t uid;
-	gid_t gid, *groups = NULL;
+	gid_t *groups = NULL;
 	size_t ng = 0;
 	char *home = NULL;
-	if (eng_resolve_user(vfd, user, &uid, &gid, &groups, &ng, &home, e) < 0)
+	if (eng_resolve_user(vfd, user, uid, gid, &groups, &ng, &home, e) < 0)
 		return berr_ctx(e, "WORKDIR: USER %s", user);
 	free(groups);
 	free(home);
-	_cleanup_free_ char *sofar = xstrdup("");
-	for (const char *c = dir; *c;) {
-		size_t n = strcspn(c, "/");
-		if (n) {
-			char *x = xasprintf("%s/%.*s", sofar, (int)n, c);
-			free(sofar);
-			sofar = x;
-			if (!bpath_isdir(vfd, sofar) &&
-			    fchownat(ufd, sofar + 1, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-				return berr_sys(e, "chown %s", sofar);
-		}
-		c += n + (c[n] == '/');
-	}
 	return 0;
 }
 
@@ -253,12 +240,14 @@ int bstep_workdir(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *i
 		berr_sys(e, "mkdir %s/%s", b->tmp, uname);
 		goto out;
 	}
-	int d = bpath_mkparents(ufd, vfd, dir, e);
+	uid_t uid;
+	gid_t gid;
+	if (workdir_owner(vfd, json_object_get_string(jobj(cfg, "User")), &uid, &gid, e) < 0)
+		goto out;
+	int d = bpath_mkparents_owned(ufd, vfd, dir, uid, gid, e);
 	if (d < 0)
 		goto out;
 	close(d);
-	if (workdir_chown(ufd, vfd, json_object_get_string(jobj(cfg, "User")), dir, e) < 0)
-		goto out;
 	ret = bstep_commit(b, st, by, &k, ufd, false, id, e);
 out:
 	if (ufd >= 0) {
