@@ -324,3 +324,18 @@ def test_run_without_changes_is_an_empty_layer(b):
     assert len(info["RootFS"]["Layers"]) == len(base["RootFS"]["Layers"]) + 1  # mkdir's only
     hist = b("history", "--no-trunc", "lay").stdout.splitlines()
     assert "0B" in next(h for h in hist if "/bin/sh -c true" in h)
+
+
+def test_cached_rebuild_writes_no_index(b):
+    # a fully cached build tags the image it already tagged: index.json is not rewritten
+    ctx = context(b, f"FROM {BUSYBOX}\nRUN echo x > /x\n")
+    first = image_id(build(b, "-t", "same", ctx).stdout)
+    idx = b.root / "image" / "index.json"
+    before = idx.stat()
+    again = build(b, "-t", "same", ctx).stdout
+    assert image_id(again) == first and " --> Using cache" in again
+    after = idx.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    build(b, "-t", "other", ctx)  # a new name is written
+    assert idx.stat().st_ino != before.st_ino
+    assert json.loads(b("image", "inspect", "other").stdout)[0]["Id"] == first

@@ -81,7 +81,7 @@ static int chown_ids(bctx *b, bstage *st, const char *cspec, own *o, berr *e)
  * is made in upper (a directory fd returned), *fname set. name NULL: none
  * is known (dest must then name a file). */
 static int dest_parent(int upper, int vfd, const char *dest, bool dest_dir, const char *name,
-		       char **fname, berr *e)
+		       const own *o, char **fname, berr *e)
 {
 	_cleanup_free_ char *pdir = xstrdup(dest);
 	if (dest_dir || bpath_isdir(vfd, dest)) {
@@ -93,7 +93,8 @@ static int dest_parent(int upper, int vfd, const char *dest, bool dest_dir, cons
 		*fname = xstrdup(sl + 1);
 		sl[sl == pdir ? 1 : 0] = '\0';
 	}
-	return bpath_mkparents(upper, vfd, pdir, e);
+	/* the directories it makes are --chown's (buildah, BuildKit) */
+	return bpath_mkparents_owned(upper, vfd, pdir, o->uid, o->gid, e);
 }
 
 /* One source (a cleaned path under src) into upper at dest. */
@@ -114,8 +115,9 @@ static int copy_one(bctx *b, bool add, int src, int upper, int vfd, const char *
 		return berr_sys(e, "stat %s", path);
 	fs_owner_map om = {.map = own_map, .arg = o};
 	if (S_ISDIR(s.st_mode)) {
-		/* the directory's contents, as Docker */
-		_cleanup_close_ int d = bpath_mkparents(upper, vfd, dest, e);
+		/* the directory's contents, as Docker; the directories it makes are
+		 * --chown's (BuildKit, buildah), one the image has keeps its owner */
+		_cleanup_close_ int d = bpath_mkparents_owned(upper, vfd, dest, o->uid, o->gid, e);
 		struct stat before;
 		if (d < 0)
 			return -1;
@@ -146,7 +148,7 @@ static int copy_one(bctx *b, bool add, int src, int upper, int vfd, const char *
 	}
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	_cleanup_free_ char *name = NULL;
-	_cleanup_close_ int d = dest_parent(upper, vfd, dest, dest_dir, base, &name, e);
+	_cleanup_close_ int d = dest_parent(upper, vfd, dest, dest_dir, base, o, &name, e);
 	if (d < 0)
 		return -1;
 	if (fs_copy_at(rfd, d, name, FS_COPY_REPLACE | FS_COPY_NO_OWNER, e) < 0)
@@ -164,7 +166,7 @@ static int dest_file(int upper, int vfd, const char *dest, bool dest_dir, const 
 		     mode_t mode, const own *o, berr *e)
 {
 	_cleanup_free_ char *fname = NULL;
-	_cleanup_close_ int d = dest_parent(upper, vfd, dest, dest_dir, name, &fname, e);
+	_cleanup_close_ int d = dest_parent(upper, vfd, dest, dest_dir, name, o, &fname, e);
 	if (d < 0)
 		return -1;
 	int fd = openat(d, fname, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -186,6 +186,13 @@ int bpath_resolve(int vfd, const char *dest, char **out, berr *e)
  * its mode and owner, a new one is 0755 root. A directory fd. */
 int bpath_mkparents(int upper, int vfd, const char *path, berr *e)
 {
+	return bpath_mkparents_owned(upper, vfd, path, 0, 0, e);
+}
+
+/* The same, a new directory uid:gid's (COPY --chown, WORKDIR under USER:
+ * BuildKit and buildah give what they make to that owner). */
+int bpath_mkparents_owned(int upper, int vfd, const char *path, uid_t nuid, gid_t ngid, berr *e)
+{
 	int cur = openat(upper, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cur < 0)
 		return berr_sys(e, "open the layer directory");
@@ -199,8 +206,8 @@ int bpath_mkparents(int upper, int vfd, const char *path, berr *e)
 		struct stat s;
 		if (fstatat(cur, c, &s, AT_SYMLINK_NOFOLLOW) < 0) {
 			mode_t mode = 0755;
-			uid_t uid = 0;
-			gid_t gid = 0;
+			uid_t uid = nuid;
+			gid_t gid = ngid;
 			berr ig;
 			int v = vfd >= 0 ? fs_open_in_root(vfd, sofar, O_PATH, 0, &ig) : -1;
 			struct stat vs;

@@ -114,6 +114,7 @@ int bpath_resolve(int vfd, const char *dest, char **out, berr *e);
 /* mkdir -p of path in upper, modes and owners of the view's directories
  * (else 0755 root); a directory fd. */
 int bpath_mkparents(int upper, int vfd, const char *path, berr *e);
+int bpath_mkparents_owned(int upper, int vfd, const char *path, uid_t uid, gid_t gid, berr *e);
 
 /* ---- build_secret.c ---- */
 /* Parse and read o->secrets into b->secrets. */

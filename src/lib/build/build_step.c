@@ -221,6 +221,24 @@ out:
 	return ret;
 }
 
+/* The owner of what WORKDIR makes: the stage's USER, as BuildKit (Docker's
+ * builder) and buildah do; the classic builder made it root's. */
+static int workdir_owner(int vfd, const char *user, uid_t *uid, gid_t *gid, berr *e)
+{
+	*uid = 0;
+	*gid = 0;
+	if (!user || !*user || vfd < 0)
+		return 0;
+	gid_t *groups = NULL;
+	size_t ng = 0;
+	char *home = NULL;
+	if (eng_resolve_user(vfd, user, uid, gid, &groups, &ng, &home, e) < 0)
+		return berr_ctx(e, "WORKDIR: USER %s", user);
+	free(groups);
+	free(home);
+	return 0;
+}
+
 int bstep_workdir(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, bool *cached,
 		  berr *e)
 {
@@ -258,7 +276,11 @@ int bstep_workdir(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *i
 		berr_sys(e, "mkdir %s/%s", b->tmp, uname);
 		goto out;
 	}
-	int d = bpath_mkparents(ufd, vfd, dir, e);
+	uid_t uid;
+	gid_t gid;
+	if (workdir_owner(vfd, json_object_get_string(jobj(cfg, "User")), &uid, &gid, e) < 0)
+		goto out;
+	int d = bpath_mkparents_owned(ufd, vfd, dir, uid, gid, e);
 	if (d < 0)
 		goto out;
 	close(d);

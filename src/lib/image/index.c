@@ -317,6 +317,16 @@ int index_add(img_store *s, img_rec *rec, const char *name, const char *repo_dig
 	int ret = -1;
 	if (index_load(s, &x, e) < 0)
 		goto out_unlock;
+	/* already so (a cached build's tag, a repeated tag): no rewrite, no fsync */
+	for (size_t i = 0; i < x.n; i++)
+		if (!strcmp(x.v[i].id.s, rec->id.s) &&
+		    (!name || strv_contains(x.v[i].names, name)) &&
+		    (!repo_digest || strv_contains(x.v[i].repo_digests, repo_digest))) {
+			rec_free(rec);
+			index_free(&x);
+			ret = 0;
+			goto out_unlock;
+		}
 	img_rec *target = NULL;
 	for (size_t i = 0; i < x.n; i++) {
 		if (name)

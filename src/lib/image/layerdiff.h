@@ -70,6 +70,8 @@ bool ld_is_opaque(int dirfd);
  * this NULL-terminated list of paths relative to the root). */
 extern const char *const ld_engine_stubs[];
 bool ld_is_stub(const ld_node *n, const char *const *stubs);
+/* A directory holding nothing but stubs (copied up or made to hold them). */
+bool ld_only_stubs(const ld_node *n, const char *const *stubs);
 
 /* ---- the change list (layerdiff_changes.c) ---- */
 

@@ -246,38 +246,6 @@ out:
 	return ret;
 }
 
-/* A directory the upper dir has only for the engine's mount points (copied
- * up to hold them): no change either. */
-static bool only_stubs(const ld_node *n, const char *const *stubs)
-{
-	size_t plen = strlen(n->path), hits = 0;
-	for (size_t i = 0; stubs && stubs[i]; i++)
-		hits += !strncmp(stubs[i], n->path, plen) && stubs[i][plen] == '/';
-	if (!hits)
-		return false;
-	int fd = openat(n->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	bool only = true;
-	struct dirent *de;
-	while (only && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		struct stat st;
-		char *p = xasprintf("%s/%s", n->path, de->d_name);
-		ld_node child = {.path = p, .st = &st};
-		only = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		       ld_is_stub(&child, stubs);
-		free(p);
-	}
-	closedir(d);
-	return only;
-}
-
 static int visit(void *ctx, const ld_node *n, bool *skip, berr *e)
 {
 	cctx *c = ctx;
@@ -298,7 +266,7 @@ static int visit(void *ctx, const ld_node *n, bool *skip, berr *e)
 	}
 	if (lookup(c, n, pdd, &found, dd, e) < 0)
 		return -1;
-	if (!(found && isdir && !n->opaque && only_stubs(n, c->stubs)))
+	if (!(found && isdir && !n->opaque && ld_only_stubs(n, c->stubs)))
 		add(c->out, found ? 'C' : 'A', n->path);
 	if (dd && dd->gone && dd->n)
 		return lower_gone(c, n, dd, e);

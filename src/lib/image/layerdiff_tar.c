@@ -251,6 +251,9 @@ static int visit(void *ctx, const ld_node *n, bool *skip, berr *e)
 		mtime = (time_t)t->o->epoch;
 	if (S_ISSOCK(st->st_mode) || ld_is_stub(n, t->o->stubs))
 		return 0;
+	/* /etc copied up only to hold the mount points: not a change (as `diff` says) */
+	if (S_ISDIR(st->st_mode) && !n->opaque && ld_only_stubs(n, t->o->stubs))
+		return 0;
 	if (t->o->layer && n->whiteout) {
 		char *p = sibling(n, WH_PREFIX, n->name);
 		int r = marker(t, p, st, mtime);

@@ -88,6 +88,38 @@ bool ld_is_stub(const ld_node *n, const char *const *stubs)
 	return false;
 }
 
+/* A directory the upper dir has only for the engine's mount points (copied
+ * up to hold them): no change either. */
+bool ld_only_stubs(const ld_node *n, const char *const *stubs)
+{
+	size_t plen = strlen(n->path), hits = 0;
+	for (size_t i = 0; stubs && stubs[i]; i++)
+		hits += !strncmp(stubs[i], n->path, plen) && stubs[i][plen] == '/';
+	if (!hits)
+		return false;
+	int fd = openat(n->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	bool only = true;
+	struct dirent *de;
+	while (only && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat st;
+		char *p = xasprintf("%s/%s", n->path, de->d_name);
+		ld_node child = {.path = p, .st = &st};
+		only = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		       ld_is_stub(&child, stubs);
+		free(p);
+	}
+	closedir(d);
+	return only;
+}
+
 bool ld_is_opaque(int dirfd)
 {
 	struct stat st;

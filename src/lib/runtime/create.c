@@ -733,6 +733,12 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		r = until_ready(&ls, e);
 	if (r == 0)
 		r = write_pid_file(&ls, o->pid_file, e);
+	/* The signals to forward are blocked before the init runs: one that
+	 * comes before the wait is pending for it, not lost to a handler. */
+	sigset_t unfwd;
+	bool fwd = !detach && ls.pty_master < 0;
+	if (fwd)
+		wait_block_forwarded(&unfwd);
 	if (r == 0) {
 		_cleanup_free_ char *st = launch_state_json(&ls.l, ls.pid, "created");
 		r = release_init(ls.sync[0], ls.s, st, e);
@@ -749,6 +755,8 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		hooks_run_all(ls.s, HOOK_POSTSTART, st, &c->warnings);
 	}
 	if (r < 0) {
+		if (fwd)
+			sigprocmask(SIG_SETMASK, &unfwd, NULL);
 		if (ls.pid > 0) {
 			kill(ls.pid, SIGKILL);
 			waitpid(ls.pid, NULL, 0);
@@ -768,6 +776,8 @@ int rt_run(rt_ctx *c, const char *id, const rt_create_opts *o, bool detach, int 
 		r = term_attach_and_wait(ls.pty_master, ls.pid, ls.pidfd, &status, e);
 	else
 		r = wait_forwarding(ls.pid, ls.pidfd, &status, e);
+	if (fwd)
+		sigprocmask(SIG_SETMASK, &unfwd, NULL);
 	ls.pid = -1;
 	if (r == 0)
 		*exit_status = status_to_exit_code(status);

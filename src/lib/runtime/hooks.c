@@ -130,6 +130,9 @@ static int run_one(const spec_hook *h, const char *state, berr *e)
 			_exit(127);
 		dup2(in[0], STDIN_FILENO);
 		signal(SIGPIPE, SIG_DFL); /* ignored by us, not by the hook */
+		sigset_t none;		  /* blocked by rt_run for its wait, not by the hook */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		char *const fallback[] = {h->path, NULL};
 		char *const empty[] = {NULL};
 		execve(h->path, h->args && h->args[0] ? h->args : fallback,

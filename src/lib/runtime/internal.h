@@ -169,6 +169,8 @@ const char *hooks_kind_name(enum spec_hook_kind kind);
 /* ---- wait.c ---- */
 /* Forward signals to pid and wait for it; status as from waitpid. */
 int wait_forwarding(pid_t pid, int pidfd, int *status, berr *e);
+/* Block the signals wait_forwarding forwards (the mask before: old). */
+void wait_block_forwarded(sigset_t *old);
 int status_to_exit_code(int status);
 /* A detached process that holds the container's mount namespace until its
  * init (pidfd) is gone, so its teardown is not in the wait (see wait.c). */
