@@ -223,7 +223,16 @@ def test_pull_policies(b, registry):
     assert "Pulling" not in build(b, "--pull=false", ctx).stdout
     r = build(b, "--pull=sometimes", ctx, check=False)
     assert r.returncode == 125 and "--pull=sometimes: must be" in r.stderr
+    # COPY --from= and RUN --mount from= an image pull it too (missing)
     b("rmi", ref)
+    ctx2 = context(b, f"FROM {BUSYBOX}\nCOPY --from={ref} /v /copied\n"
+                      f"RUN --mount=type=bind,from={ref},target=/m cat /m/v > /mounted\n")
+    r = build(b, "-t", "b5-from", ctx2)
+    assert r.stdout.count(f" --> Pulling {ref}") == 1, r.stdout  # once per build
+    assert run(b, "b5-from", "cat", "/copied", "/mounted") == "v2\nv2\n"
+    b("rmi", ref)
+    r = build(b, "--pull=never", "--no-cache", ctx2, check=False)
+    assert r.returncode != 0 and f"--from={ref}" in r.stderr, r.stderr
     r = build(b, "--pull=always", context(b, f"FROM {registry}/b5/nope:1\n"), check=False)
     assert r.returncode != 0 and "not found locally, and the pull failed" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1

@@ -272,6 +272,8 @@ static int from_root(bctx *b, bstage *st, const char *from, int *fd, char **mnt,
 	if (s && (size_t)(s - b->df->stages) < cur) {
 		id = b->stages[s - b->df->stages].image;
 	} else {
+		if (bx_pull_image(b, "--from=", from, e) < 0)
+			return -1;
 		if (image_resolve(b->s, from, &im, e) < 0)
 			return berr_ctx(e, "--from=%s", from);
 		id = im.rec.id.s;

@@ -266,9 +266,7 @@ static int stage_arg(bctx *b, bstage *st, const df_instr *in, char **env, berr *
 	return 0;
 }
 
-/* --pull: FROM's image through the registry client (berth pull's code),
- * once per reference and build. */
-static int pull_base(bctx *b, const char *ref, berr *e)
+int bx_pull_image(bctx *b, const char *what, const char *ref, berr *e)
 {
 	if (b->o->pull == BUILD_PULL_NEVER)
 		return 0;
@@ -288,8 +286,8 @@ static int pull_base(bctx *b, const char *ref, berr *e)
 	dg_str id, digest;
 	if (registry_pull(b->s, ref, &ro, &id, &digest, e) < 0) {
 		if (present)
-			return berr_ctx(e, "FROM %s: --pull=always", ref);
-		return berr_ctx(e, "FROM %s: image not found locally, and the pull failed", ref);
+			return berr_ctx(e, "%s%s: --pull=always", what, ref);
+		return berr_ctx(e, "%s%s: image not found locally, and the pull failed", what, ref);
 	}
 	bx_progress(b, " --> Pulled %s (%s)", ref, digest.s);
 	strv_push(&b->pulled, ref);
@@ -320,7 +318,7 @@ static int from_step(bctx *b, size_t i, berr *e)
 		st->doc = bimg_scratch_doc();
 		return 0;
 	}
-	if (pull_base(b, ref, e) < 0)
+	if (bx_pull_image(b, "FROM ", ref, e) < 0)
 		return -1;
 	img_image im;
 	if (image_resolve(b->s, ref, &im, e) < 0) {

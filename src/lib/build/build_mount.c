@@ -156,6 +156,8 @@ static int from_image(bctx *b, bstage *st, const char *mspec, const char *from, 
 		return 0;
 	}
 	img_image im = {0};
+	if (bx_pull_image(b, "RUN --mount from=", from, e) < 0)
+		return -1;
 	if (image_resolve(b->s, from, &im, e) < 0)
 		return berr_ctx(e, "RUN --mount=%s: from=%s", mspec, from);
 	*id = xstrdup(im.rec.id.s);

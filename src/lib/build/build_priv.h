@@ -193,3 +193,9 @@ int bctx_filter_copy(int src, const struct ignore_matcher *m, int dst, berr *e);
 int bx_tree_digest(int dirfd, dg_str *d, berr *e);
 /* Whether the regular file fd is a tar (plain or compressed), for ADD. */
 bool bctx_is_tar(int fd);
+
+/* --pull for an image a step names (FROM, COPY --from, RUN --mount from=):
+ * pulled through the registry client (berth pull's code) when the policy
+ * says so (missing: only when absent), once per reference and build. what
+ * prefixes the error ("FROM ", "COPY --from="). */
+int bx_pull_image(bctx *b, const char *what, const char *ref, berr *e);
