@@ -500,3 +500,30 @@ def test_root_store_unaffected(tar):
         u.berth("system", "prune", check=False)
         assert not (u.store / "image").stat().st_uid == 0
     assert root_view() == before
+
+
+def test_build_rootless(acct):
+    """berth build as the account: RUN as a rootless container, COPY with --chown
+    mapped into the account's ids, the image runs, and nothing is left."""
+    u = acct.user()
+    ctx = pathlib.Path(tempfile.mkdtemp(prefix="berth-rlw-build-", dir="/tmp"))
+    try:
+        (ctx / "Containerfile").write_text(
+            f"FROM {IMG}\nRUN echo built > /b && id -u > /uid\n"
+            "COPY --chown=1000:1000 f.txt /srv/f.txt\nCMD [\"cat\", \"/b\", \"/srv/f.txt\"]\n")
+        (ctx / "f.txt").write_text("from-context\n")
+        os.chmod(ctx, 0o755)
+        os.chmod(ctx / "Containerfile", 0o644)
+        os.chmod(ctx / "f.txt", 0o644)
+        r = u.berth("build", "-t", "localhost/rl-built", str(ctx), timeout=120)
+        assert "STEP 2/4: RUN" in r.stdout, r.stdout
+        assert u.berth("run", "--rm", "localhost/rl-built").stdout == "built\nfrom-context\n"
+        out = u.berth("run", "--rm", "localhost/rl-built", "sh", "-c",
+                      "cat /uid; stat -c %u:%g /srv/f.txt").stdout.split()
+        assert out == ["0", "1000:1000"], out
+        # the cached rebuild runs nothing
+        r = u.berth("build", "-t", "localhost/rl-built", str(ctx), timeout=120)
+        assert r.stdout.count("Using cache") == 3, r.stdout
+        check_clean(u)
+    finally:
+        shutil.rmtree(ctx, ignore_errors=True)
