@@ -19,6 +19,7 @@ static const api_route routes[] = {
     {"GET", "/info", api_info},
     {"GET", "/containers/json", api_containers_list},
     {"GET", "/containers/*/json", api_container_inspect},
+    {"POST", "/containers/create", api_container_create},
     {"GET", "/images/json", api_images_list},
     {"GET", "/images/**/json", api_image_inspect},
 };

@@ -73,6 +73,7 @@ void api_info(req *q, resp *r);
 /* api_containers.c */
 void api_containers_list(req *q, resp *r);
 void api_container_inspect(req *q, resp *r);
+void api_container_create(req *q, resp *r); /* api_create.c */
 /* api_images.c */
 void api_images_list(req *q, resp *r);
 void api_image_inspect(req *q, resp *r);

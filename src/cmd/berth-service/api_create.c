@@ -1,0 +1,452 @@
+/* POST /containers/create: Docker's create body (Config + HostConfig +
+ * NetworkingConfig) translated into `berth create`'s options, and the
+ * engine makes the container. A field berth does not support is refused by
+ * its name when it is set (a client sends every field, most of them zero:
+ * null, false, 0, "", [] and {} count as not set). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "service.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+
+/* The create options and the strings they point into. */
+typedef struct copts {
+	eng_run_opts o;
+	strv_builder cmd, env, vols, mounts, tmpfs, caps_add, caps_drop, publish, expose, dns,
+	    dns_search, dns_opts, hosts, aliases, labels, sec, ulimits, log_opts;
+	char *entry, *memory, *cpus, *pids, *name;
+} copts;
+
+static void copts_free(copts *c)
+{
+	strv_builder *v[] = {&c->cmd,	     &c->env,	    &c->vols,	 &c->mounts,  &c->tmpfs,
+			     &c->caps_add,   &c->caps_drop, &c->publish, &c->expose,  &c->dns,
+			     &c->dns_search, &c->dns_opts,  &c->hosts,	 &c->aliases, &c->labels,
+			     &c->sec,	     &c->ulimits,   &c->log_opts};
+	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++)
+		strvb_free(v[i]);
+	free(c->entry);
+	free(c->memory);
+	free(c->cpus);
+	free(c->pids);
+	free(c->name);
+}
+
+static bool is_unset(json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return true;
+	case json_type_boolean:
+		return !json_object_get_boolean(v);
+	case json_type_int:
+	case json_type_double:
+		return json_object_get_double(v) == 0;
+	case json_type_string:
+		return !*json_object_get_string(v);
+	case json_type_array:
+		return json_object_array_length(v) == 0;
+	case json_type_object:
+		return json_object_object_length(v) == 0;
+	}
+	return false;
+}
+
+static const char *str(json_object *o, const char *k)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
+		   ? json_object_get_string(v)
+		   : NULL;
+}
+
+static json_object *get(json_object *o, const char *k)
+{
+	json_object *v;
+	return o && json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+
+/* A string array field into b; "field: not a list of strings" otherwise. */
+static int strs(json_object *o, const char *k, strv_builder *b, resp *r, const char *where)
+{
+	json_object *v = get(o, k);
+	if (!v || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_array)) {
+		resp_error(r, 400, "%s%s: not a list of strings", where, k);
+		return -1;
+	}
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		json_object *s = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(s, json_type_string)) {
+			resp_error(r, 400, "%s%s[%zu]: not a string", where, k, i);
+			return -1;
+		}
+		strvb_push(b, json_object_get_string(s));
+	}
+	return 0;
+}
+
+/* Every key of o must be known, or unset. */
+static int known_only(json_object *o, const char *const *known, const char *where, resp *r)
+{
+	if (!o || !json_object_is_type(o, json_type_object))
+		return 0;
+	json_object_object_foreach(o, k, v)
+	{
+		bool ok = false;
+		for (const char *const *n = known; *n && !ok; n++)
+			ok = !strcmp(*n, k);
+		if (!ok && !is_unset(v)) {
+			resp_error(r, 400, "%s%s: not supported by berth", where, k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *const config_keys[] = {"Hostname",
+					  "Domainname",
+					  "User",
+					  "AttachStdin",
+					  "AttachStdout",
+					  "AttachStderr",
+					  "ExposedPorts",
+					  "Tty",
+					  "OpenStdin",
+					  "StdinOnce",
+					  "Env",
+					  "Cmd",
+					  "Image",
+					  "Volumes",
+					  "WorkingDir",
+					  "Entrypoint",
+					  "Labels",
+					  "HostConfig",
+					  "NetworkingConfig",
+					  "StopSignal",
+					  "ArgsEscaped",
+					  "NetworkDisabled",
+					  NULL};
+static const char *const host_keys[] = {"Binds",
+					"Mounts",
+					"Tmpfs",
+					"Memory",
+					"NanoCpus",
+					"CpuQuota",
+					"CpuPeriod",
+					"PidsLimit",
+					"CapAdd",
+					"CapDrop",
+					"Privileged",
+					"ReadonlyRootfs",
+					"NetworkMode",
+					"PortBindings",
+					"PublishAllPorts",
+					"AutoRemove",
+					"Init",
+					"IpcMode",
+					"PidMode",
+					"UTSMode",
+					"CgroupParent",
+					"Dns",
+					"DnsSearch",
+					"DnsOptions",
+					"ExtraHosts",
+					"LogConfig",
+					"Ulimits",
+					"SecurityOpt",
+					"UsernsMode",
+					"RestartPolicy",
+					"ConsoleSize",
+					"MemorySwappiness",
+					"OomKillDisable",
+					NULL};
+
+static int host_config(json_object *hc, copts *c, resp *r)
+{
+	const char *w = "HostConfig.";
+	if (known_only(hc, host_keys, w, r) < 0 || strs(hc, "Binds", &c->vols, r, w) < 0 ||
+	    strs(hc, "CapAdd", &c->caps_add, r, w) < 0 ||
+	    strs(hc, "CapDrop", &c->caps_drop, r, w) < 0 || strs(hc, "Dns", &c->dns, r, w) < 0 ||
+	    strs(hc, "DnsSearch", &c->dns_search, r, w) < 0 ||
+	    strs(hc, "DnsOptions", &c->dns_opts, r, w) < 0 ||
+	    strs(hc, "ExtraHosts", &c->hosts, r, w) < 0 ||
+	    strs(hc, "SecurityOpt", &c->sec, r, w) < 0)
+		return -1;
+	json_object *rp = get(hc, "RestartPolicy");
+	const char *rpn = rp ? str(rp, "Name") : NULL;
+	if (rpn && *rpn && strcmp(rpn, "no")) {
+		resp_error(r, 400, "HostConfig.RestartPolicy.Name %s: not supported by berth", rpn);
+		return -1;
+	}
+	json_object *mems = get(hc, "Memory"), *nc = get(hc, "NanoCpus"),
+		    *pl = get(hc, "PidsLimit");
+	if (mems && json_object_get_int64(mems) > 0)
+		c->o.memory = c->memory = xasprintf("%lld", (long long)json_object_get_int64(mems));
+	json_object *cq = get(hc, "CpuQuota"), *cp = get(hc, "CpuPeriod");
+	if (nc && json_object_get_int64(nc) > 0)
+		c->o.cpus = c->cpus = xasprintf("%.9f", (double)json_object_get_int64(nc) / 1e9);
+	else if (cq && json_object_get_int64(cq) > 0)
+		c->o.cpus = c->cpus =
+		    xasprintf("%.9f", (double)json_object_get_int64(cq) /
+					  (double)(cp && json_object_get_int64(cp) > 0
+						       ? json_object_get_int64(cp)
+						       : 100000));
+	if (pl && json_object_get_int64(pl) > 0)
+		c->o.pids_limit = c->pids = xasprintf("%lld", (long long)json_object_get_int64(pl));
+	c->o.privileged = json_object_get_boolean(get(hc, "Privileged"));
+	c->o.read_only = json_object_get_boolean(get(hc, "ReadonlyRootfs"));
+	c->o.publish_all = json_object_get_boolean(get(hc, "PublishAllPorts"));
+	c->o.rm = json_object_get_boolean(get(hc, "AutoRemove"));
+	c->o.init = json_object_get_boolean(get(hc, "Init"));
+	const char *nm = str(hc, "NetworkMode");
+	c->o.network = nm && *nm && strcmp(nm, "default") ? nm : NULL;
+	const char *ipc = str(hc, "IpcMode"), *pid = str(hc, "PidMode"), *uts = str(hc, "UTSMode");
+	c->o.ipc = ipc && *ipc ? ipc : NULL;
+	c->o.pid = pid && *pid ? pid : NULL;
+	c->o.uts = uts && *uts ? uts : NULL;
+	const char *cg = str(hc, "CgroupParent"), *un = str(hc, "UsernsMode");
+	c->o.cgroup_parent = cg && *cg ? cg : NULL;
+	c->o.userns = un && *un ? un : NULL;
+	json_object *tmp = get(hc, "Tmpfs");
+	if (tmp && json_object_is_type(tmp, json_type_object)) {
+		json_object_object_foreach(tmp, dst, opts)
+		{
+			const char *os = json_object_get_string(opts);
+			char *t = os && *os ? xasprintf("%s:%s", dst, os) : xstrdup(dst);
+			strvb_push(&c->tmpfs, t);
+			free(t);
+		}
+	}
+	json_object *pb = get(hc, "PortBindings");
+	if (pb && json_object_is_type(pb, json_type_object)) {
+		json_object_object_foreach(pb, port, binds)
+		{
+			size_t n = json_object_is_type(binds, json_type_array)
+				       ? json_object_array_length(binds)
+				       : 0;
+			for (size_t i = 0; i < n; i++) {
+				json_object *b = json_object_array_get_idx(binds, i);
+				const char *ip = str(b, "HostIp"), *hp = str(b, "HostPort");
+				char *sp = xasprintf("%s%s%s:%s", ip && *ip ? ip : "",
+						       ip && *ip ? ":" : "", hp ? hp : "", port);
+				strvb_push(&c->publish, sp);
+				free(sp);
+			}
+			if (!n)
+				strvb_push(&c->expose, port);
+		}
+	}
+	json_object *mounts = get(hc, "Mounts");
+	for (size_t i = 0; mounts && json_object_is_type(mounts, json_type_array) &&
+			   i < json_object_array_length(mounts);
+	     i++) {
+		json_object *m = json_object_array_get_idx(mounts, i);
+		const char *t = str(m, "Type"), *src = str(m, "Source"), *dst = str(m, "Target");
+		bool ro = json_object_get_boolean(get(m, "ReadOnly"));
+		if (!t || !dst) {
+			resp_error(r, 400, "HostConfig.Mounts[%zu]: Type and Target are required",
+				   i);
+			return -1;
+		}
+		char *sp = xasprintf("type=%s%s%s,target=%s%s", t, src && *src ? ",source=" : "",
+				       src && *src ? src : "", dst, ro ? ",readonly" : "");
+		strvb_push(&c->mounts, sp);
+		free(sp);
+	}
+	json_object *ul = get(hc, "Ulimits");
+	for (size_t i = 0;
+	     ul && json_object_is_type(ul, json_type_array) && i < json_object_array_length(ul);
+	     i++) {
+		json_object *u = json_object_array_get_idx(ul, i);
+		char *sp = xasprintf("%s=%lld:%lld", str(u, "Name") ? str(u, "Name") : "",
+				       (long long)json_object_get_int64(get(u, "Soft")),
+				       (long long)json_object_get_int64(get(u, "Hard")));
+		strvb_push(&c->ulimits, sp);
+		free(sp);
+	}
+	json_object *lc = get(hc, "LogConfig");
+	const char *lt = lc ? str(lc, "Type") : NULL;
+	c->o.log_driver = lt && *lt ? lt : NULL;
+	json_object *lco = lc ? get(lc, "Config") : NULL;
+	if (lco && json_object_is_type(lco, json_type_object)) {
+		json_object_object_foreach(lco, k, v)
+		{
+			char *kv = xasprintf("%s=%s", k, json_object_get_string(v));
+			strvb_push(&c->log_opts, kv);
+			free(kv);
+		}
+	}
+	return 0;
+}
+
+static int networking(json_object *nc, copts *c, resp *r)
+{
+	json_object *eps = get(nc, "EndpointsConfig");
+	if (!eps || !json_object_is_type(eps, json_type_object))
+		return 0;
+	if (json_object_object_length(eps) > 1) {
+		resp_error(r, 400,
+			   "NetworkingConfig.EndpointsConfig: one network at create "
+			   "(connect the others after)");
+		return -1;
+	}
+	json_object_object_foreach(eps, net, ep)
+	{
+		if (!c->o.network || !strcmp(c->o.network, "bridge"))
+			c->o.network = net;
+		if (strs(ep, "Aliases", &c->aliases, r, "NetworkingConfig.EndpointsConfig.") < 0)
+			return -1;
+		json_object *ipam = get(ep, "IPAMConfig");
+		const char *ip4 = ipam ? str(ipam, "IPv4Address") : NULL;
+		c->o.ip = ip4 && *ip4 ? ip4 : NULL;
+		const char *mac = str(ep, "MacAddress");
+		c->o.mac = mac && *mac ? mac : NULL;
+	}
+	return 0;
+}
+
+static int translate(req *q, json_object *body, copts *c, resp *r)
+{
+	memset(c, 0, sizeof(*c));
+	if (!json_object_is_type(body, json_type_object)) {
+		resp_error(r, 400, "the request body is not a JSON object");
+		return -1;
+	}
+	if (known_only(body, config_keys, "", r) < 0)
+		return -1;
+	const char *img = str(body, "Image");
+	if (!img || !*img) {
+		resp_error(r, 400, "Image: required");
+		return -1;
+	}
+	c->o.image = img;
+	const char *name = req_arg(q, "name");
+	if (name && *name)
+		c->o.name = c->name = xstrdup(name);
+	json_object *ep = get(body, "Entrypoint");
+	if (ep && !json_object_is_type(ep, json_type_null)) {
+		c->o.entrypoint_set = true;
+		if (json_object_is_type(ep, json_type_string)) {
+			c->entry = xstrdup(json_object_get_string(ep));
+		} else if (json_object_is_type(ep, json_type_array) &&
+			   json_object_array_length(ep) > 0) {
+			c->entry =
+			    xstrdup(json_object_get_string(json_object_array_get_idx(ep, 0)));
+			for (size_t i = 1; i < json_object_array_length(ep); i++)
+				strvb_push(&c->cmd, json_object_get_string(
+							json_object_array_get_idx(ep, i)));
+		}
+		c->o.entrypoint = c->entry;
+	}
+	if (strs(body, "Cmd", &c->cmd, r, "") < 0 || strs(body, "Env", &c->env, r, "") < 0)
+		return -1;
+	const char *wd = str(body, "WorkingDir"), *user = str(body, "User"),
+		   *hn = str(body, "Hostname");
+	c->o.workdir = wd && *wd ? wd : NULL;
+	c->o.user = user && *user ? user : NULL;
+	c->o.hostname = hn && *hn ? hn : NULL;
+	c->o.tty = json_object_get_boolean(get(body, "Tty"));
+	c->o.interactive = json_object_get_boolean(get(body, "OpenStdin"));
+	const char *ss = str(body, "StopSignal");
+	if (ss && *ss && strcmp(ss, "SIGTERM") && strcmp(ss, "TERM") && strcmp(ss, "15")) {
+		resp_error(r, 400, "StopSignal %s: not supported by berth (the image's is used)",
+			   ss);
+		return -1;
+	}
+	json_object *labels = get(body, "Labels");
+	if (labels && json_object_is_type(labels, json_type_object)) {
+		json_object_object_foreach(labels, k, v)
+		{
+			char *kv = xasprintf("%s=%s", k, json_object_get_string(v));
+			strvb_push(&c->labels, kv);
+			free(kv);
+		}
+	}
+	json_object *ex = get(body, "ExposedPorts");
+	if (ex && json_object_is_type(ex, json_type_object)) {
+		json_object_object_foreach(ex, port, v)
+		{
+			(void)v;
+			strvb_push(&c->expose, port);
+		}
+	}
+	json_object *vols = get(body, "Volumes");
+	if (vols && json_object_is_type(vols, json_type_object)) {
+		json_object_object_foreach(vols, dst, v)
+		{
+			(void)v;
+			strvb_push(&c->vols, dst);
+		}
+	}
+	if (host_config(get(body, "HostConfig"), c, r) < 0 ||
+	    networking(get(body, "NetworkingConfig"), c, r) < 0)
+		return -1;
+	c->o.command = c->cmd.n ? c->cmd.v : NULL;
+	c->o.env = c->env.v;
+	c->o.volumes = c->vols.v;
+	c->o.mounts = c->mounts.v;
+	c->o.tmpfs = c->tmpfs.v;
+	c->o.cap_add = c->caps_add.v;
+	c->o.cap_drop = c->caps_drop.v;
+	c->o.publish = c->publish.v;
+	c->o.expose = c->expose.v;
+	c->o.dns = c->dns.v;
+	c->o.dns_search = c->dns_search.v;
+	c->o.dns_opts = c->dns_opts.v;
+	c->o.add_hosts = c->hosts.v;
+	c->o.net_aliases = c->aliases.v;
+	c->o.labels = c->labels.v;
+	c->o.security_opt = c->sec.v;
+	c->o.ulimits = c->ulimits.v;
+	c->o.log_opts = c->log_opts.v;
+	return 0;
+}
+
+void api_container_create(req *q, resp *r)
+{
+	json_object *body = q->body ? json_tokener_parse(q->body) : NULL;
+	if (!body) {
+		resp_error(r, 400, "the request body is not valid JSON");
+		return;
+	}
+	copts c;
+	if (translate(q, body, &c, r) < 0) {
+		copts_free(&c);
+		json_object_put(body);
+		return;
+	}
+	bool missing = false;
+	char *warning = NULL;
+	c.o.image_missing = &missing;
+	c.o.warning = &warning;
+	berr e;
+	char id[65];
+	eng *g = eng_open(q->s->c->root, q->s->c->run_root, &e);
+	_cleanup_free_ char *sd = cli_self_dir();
+	_cleanup_free_ char *initp = xasprintf("%s/berth-init", sd);
+	int rc = g ? eng_create(g, &c.o, initp, id, &e) : -1;
+	eng_close(g);
+	if (rc < 0) {
+		if (missing)
+			resp_error(r, 404, "No such image: %s", c.o.image);
+		else
+			resp_error(r, status_of_errno(e.errnum), "%s", e.msg);
+	} else {
+		r->status = 201;
+		r->json = json_object_new_object();
+		json_object_object_add(r->json, "Id", json_object_new_string(id));
+		json_object *w = json_object_new_array();
+		if (warning)
+			json_object_array_add(w, json_object_new_string(warning));
+		json_object_object_add(r->json, "Warnings", w);
+	}
+	free(warning);
+	copts_free(&c);
+	json_object_put(body);
+}
