@@ -186,3 +186,56 @@ def test_idle_exit_and_socket_in_use():
         s2.stop()
         r = b("system", "service", "tcp://127.0.0.1:2375", check=False)
         assert r.returncode == 125 and "only unix:///PATH" in r.stderr
+
+
+def test_images_tag_history_rmi_pull(svc, tmp_path):
+    from test_image_registry import start_registry, stop
+    b = svc.b
+    docker(svc, "tag", BUSYBOX, "localhost/other:v1")
+    assert sorted(docker(svc, "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()) \
+        == sorted([BUSYBOX + ":latest", "localhost/other:v1"])
+    hist = docker(svc, "history", "--format", "{{.CreatedBy}}|{{.Size}}", "localhost/other:v1")
+    assert hist.stdout.strip(), hist.stdout
+    r = docker(svc, "rmi", "localhost/other:v1")
+    assert "Untagged: localhost/other:v1" in r.stdout
+    r = docker(svc, "rmi", "localhost/nosuch:1", check=False)
+    assert r.returncode != 0 and "No such image: localhost/nosuch:1" in r.stderr
+    # docker pull through the API: the registry client pulls into berth's store
+    p, addr = start_registry(tmp_path)
+    try:
+        b("push", BUSYBOX, f"{addr}/api/bb:1")
+        r = docker(svc, "pull", f"{addr}/api/bb:1")
+        assert "Digest: sha256:" in r.stdout, r.stdout
+        assert b("run", "--rm", f"{addr}/api/bb:1", "echo", "pulled").stdout == "pulled\n"
+        r = docker(svc, "pull", f"{addr}/api/nope:1", check=False)
+        assert r.returncode != 0 and "nope" in r.stderr
+    finally:
+        stop(p)
+
+
+def test_create_translates_and_refuses_by_name(svc):
+    b = svc.b
+    cid = docker(svc, "create", "--name", "c2", "-e", "A=b", "-l", "x=y", "--memory", "64m",
+                 "--cpus", "0.5", "-p", "127.0.0.1:18081:80", "-v", "/data", "--read-only",
+                 "--entrypoint", "sh", BUSYBOX, "-c", "echo hi").stdout.strip()
+    d = b.inspect("c2")
+    assert d["Id"] == cid and d["State"]["Status"] == "created"
+    assert "A=b" in d["Config"]["Env"] and d["Config"]["Labels"]["x"] == "y"
+    hc = d["HostConfig"]
+    assert hc["Memory"] == 64 << 20 and hc["NanoCpus"] == 500000000 and hc["ReadonlyRootfs"]
+    assert hc["PortBindings"]["80/tcp"][0]["HostPort"] == "18081"
+    assert d["Path"] == "sh" and d["Args"] == ["-c", "echo hi"]
+    assert any(m["Destination"] == "/data" for m in d["Mounts"])
+    for args, msg in [(["--restart", "always"], "RestartPolicy.Name always: not supported"),
+                      (["--name", "c2"], 'the container name "c2" is already in use'),
+                      (["--device", "/dev/null"], "HostConfig.Devices: not supported"),
+                      (["--network", "none", "-p", "80"], "-p/-P need a network")]:
+        r = docker(svc, "create", *args, BUSYBOX, "true", check=False)
+        assert r.returncode != 0 and msg in r.stderr, (args, r.stderr)
+    st, _, body = call(svc.sock, "POST", "/v1.41/containers/create", b"{not json")
+    assert st == 400 and "not valid JSON" in json.loads(body)["message"]
+    st, _, body = call(svc.sock, "POST", "/v1.41/containers/create",
+                       json.dumps({"Image": "localhost/nosuch:1"}).encode())
+    assert st == 404 and "No such image: localhost/nosuch:1" in json.loads(body)["message"]
+    assert sorted(x["Names"][0] for x in json.loads(call(svc.sock, "GET", "/containers/json?all=1")[2])) \
+        == ["/c2"]

@@ -234,7 +234,7 @@ static int host_config(json_object *hc, copts *c, resp *r)
 				json_object *b = json_object_array_get_idx(binds, i);
 				const char *ip = str(b, "HostIp"), *hp = str(b, "HostPort");
 				char *sp = xasprintf("%s%s%s:%s", ip && *ip ? ip : "",
-						       ip && *ip ? ":" : "", hp ? hp : "", port);
+						     ip && *ip ? ":" : "", hp ? hp : "", port);
 				strvb_push(&c->publish, sp);
 				free(sp);
 			}
@@ -255,7 +255,7 @@ static int host_config(json_object *hc, copts *c, resp *r)
 			return -1;
 		}
 		char *sp = xasprintf("type=%s%s%s,target=%s%s", t, src && *src ? ",source=" : "",
-				       src && *src ? src : "", dst, ro ? ",readonly" : "");
+				     src && *src ? src : "", dst, ro ? ",readonly" : "");
 		strvb_push(&c->mounts, sp);
 		free(sp);
 	}
@@ -265,8 +265,8 @@ static int host_config(json_object *hc, copts *c, resp *r)
 	     i++) {
 		json_object *u = json_object_array_get_idx(ul, i);
 		char *sp = xasprintf("%s=%lld:%lld", str(u, "Name") ? str(u, "Name") : "",
-				       (long long)json_object_get_int64(get(u, "Soft")),
-				       (long long)json_object_get_int64(get(u, "Hard")));
+				     (long long)json_object_get_int64(get(u, "Soft")),
+				     (long long)json_object_get_int64(get(u, "Hard")));
 		strvb_push(&c->ulimits, sp);
 		free(sp);
 	}

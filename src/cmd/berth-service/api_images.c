@@ -1,11 +1,14 @@
 /* GET /images/json and /images/{name}/json: the image store's index in
  * Docker's shapes. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/engine.h"
 #include "image/image.h"
+#include "image/image_commit.h"
 #include "image/index.h"
+#include "registry/registry.h"
 #include "service.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -77,4 +80,154 @@ void api_image_inspect(req *q, resp *r)
 		return;
 	}
 	r->json = o;
+}
+
+/* POST /images/create?fromImage=X[&tag=T]: a pull, answered as Docker's
+ * progress stream (JSON lines; an error is a line too, status 200). */
+void api_images_create(req *q, resp *r)
+{
+	const char *from = req_arg(q, "fromImage"), *tag = req_arg(q, "tag");
+	if (req_arg(q, "fromSrc")) {
+		resp_error(r, 400, "fromSrc (import): not supported by the API yet (berth import)");
+		return;
+	}
+	if (!from || !*from) {
+		resp_error(r, 400, "fromImage: required");
+		return;
+	}
+	/* tag may be a tag or a digest; fromImage may carry either already */
+	const char *last = strrchr(from, '/');
+	bool has = strchr(from, '@') || strchr(last ? last : from, ':');
+	_cleanup_free_ char *ref =
+	    tag && *tag && !has
+		? xasprintf("%s%s%s", from, tag[0] == 's' && strchr(tag, ':') ? "@" : ":", tag)
+		: xstrdup(from);
+	berr e;
+	_cleanup_store_ img_store *s = store_open(q->s->c->root, &e);
+	reg_opts ro = {.tls_verify = -1};
+	dg_str id, digest;
+	json_object *lines = json_object_new_array();
+	json_object *l = json_object_new_object();
+	json_object_object_add(l, "status", json_object_new_string("Pulling from"));
+	json_object_object_add(l, "id", json_object_new_string(ref));
+	json_object_array_add(lines, l);
+	l = json_object_new_object();
+	if (!s || registry_pull(s, ref, &ro, &id, &digest, &e) < 0) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "message", json_object_new_string(e.msg));
+		json_object_object_add(l, "errorDetail", d);
+		json_object_object_add(l, "error", json_object_new_string(e.msg));
+	} else {
+		char *st = xasprintf("Digest: %s", digest.s);
+		json_object_object_add(l, "status", json_object_new_string(st));
+		free(st);
+		json_object_array_add(lines, l);
+		l = json_object_new_object();
+		st = xasprintf("Status: Image is up to date for %s", ref);
+		json_object_object_add(l, "status", json_object_new_string(st));
+		free(st);
+	}
+	json_object_array_add(lines, l);
+	/* JSON lines, as Docker streams them */
+	size_t n = json_object_array_length(lines), len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(json_object_to_json_string_ext(json_object_array_get_idx(lines, i),
+							     JSON_C_TO_STRING_PLAIN)) +
+		       2;
+	char *text = xzalloc(len + 1), *w = text;
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "%s\r\n",
+			     json_object_to_json_string_ext(json_object_array_get_idx(lines, i),
+							    JSON_C_TO_STRING_PLAIN));
+	json_object_put(lines);
+	r->text = text;
+	r->content_type = "application/json";
+}
+
+/* DELETE /images/{name}[?force=1]: [{"Untagged": x}, {"Deleted": id}] */
+void api_image_remove(req *q, resp *r)
+{
+	_cleanup_free_ char *name = req_join(q, 1, 0);
+	berr e;
+	_cleanup_store_ img_store *s = store_open(q->s->c->root, &e);
+	char **out = NULL;
+	if (!s || image_remove(s, name, req_arg_bool(q, "force"), &out, &e) < 0) {
+		strv_free(out);
+		if (e.errnum == ENOENT)
+			resp_error(r, 404, "No such image: %s", name);
+		else
+			resp_error(r, status_of_errno(e.errnum), "%s", e.msg);
+		return;
+	}
+	json_object *arr = json_object_new_array();
+	for (char **l = out; l && *l; l++) {
+		const char *colon = strchr(*l, ':');
+		if (!colon)
+			continue;
+		json_object *o = json_object_new_object();
+		_cleanup_free_ char *k = xstrndup(*l, (size_t)(colon - *l));
+		json_object_object_add(
+		    o, k, json_object_new_string(colon + 2 <= *l + strlen(*l) ? colon + 2 : ""));
+		json_object_array_add(arr, o);
+	}
+	strv_free(out);
+	r->json = arr;
+}
+
+/* POST /images/{name}/tag?repo=R&tag=T: 201 */
+void api_image_tag(req *q, resp *r)
+{
+	_cleanup_free_ char *name = req_join(q, 1, 1);
+	const char *repo = req_arg(q, "repo"), *tag = req_arg(q, "tag");
+	if (!repo || !*repo) {
+		resp_error(r, 400, "repo: required");
+		return;
+	}
+	_cleanup_free_ char *dst = xasprintf("%s:%s", repo, tag && *tag ? tag : "latest");
+	berr e;
+	_cleanup_store_ img_store *s = store_open(q->s->c->root, &e);
+	if (!s || image_tag(s, name, dst, &e) < 0) {
+		if (e.errnum == ENOENT)
+			resp_error(r, 404, "No such image: %s", name);
+		else
+			resp_error(r, status_of_errno(e.errnum), "%s", e.msg);
+		return;
+	}
+	r->status = 201;
+}
+
+/* GET /images/{name}/history */
+void api_image_history(req *q, resp *r)
+{
+	_cleanup_free_ char *name = req_join(q, 1, 1);
+	berr e;
+	_cleanup_store_ img_store *s = store_open(q->s->c->root, &e);
+	img_hist *h = NULL;
+	size_t n = 0;
+	if (!s || image_history(s, name, &h, &n, &e) < 0) {
+		if (e.errnum == ENOENT)
+			resp_error(r, 404, "No such image: %s", name);
+		else
+			resp_error(r, status_of_errno(e.errnum), "%s", e.msg);
+		return;
+	}
+	json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "Id",
+				       json_object_new_string(h[i].id ? h[i].id : "<missing>"));
+		json_object_object_add(
+		    o, "Created",
+		    json_object_new_int64(h[i].created ? eng_time_parse(h[i].created) / 1000000000
+						       : 0));
+		json_object_object_add(
+		    o, "CreatedBy", json_object_new_string(h[i].created_by ? h[i].created_by : ""));
+		json_object_object_add(o, "Tags", NULL);
+		json_object_object_add(o, "Size", json_object_new_int64(h[i].size));
+		json_object_object_add(o, "Comment",
+				       json_object_new_string(h[i].comment ? h[i].comment : ""));
+		json_object_array_add(arr, o);
+	}
+	image_history_free(h, n);
+	r->json = arr;
 }

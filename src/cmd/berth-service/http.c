@@ -22,6 +22,10 @@ static const api_route routes[] = {
     {"POST", "/containers/create", api_container_create},
     {"GET", "/images/json", api_images_list},
     {"GET", "/images/**/json", api_image_inspect},
+    {"POST", "/images/create", api_images_create},
+    {"GET", "/images/**/history", api_image_history},
+    {"POST", "/images/**/tag", api_image_tag},
+    {"DELETE", "/images/**", api_image_remove},
 };
 
 void resp_error(resp *r, unsigned status, const char *fmt, ...)

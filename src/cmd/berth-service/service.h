@@ -77,6 +77,10 @@ void api_container_create(req *q, resp *r); /* api_create.c */
 /* api_images.c */
 void api_images_list(req *q, resp *r);
 void api_image_inspect(req *q, resp *r);
+void api_images_create(req *q, resp *r); /* a pull */
+void api_image_remove(req *q, resp *r);
+void api_image_tag(req *q, resp *r);
+void api_image_history(req *q, resp *r);
 
 /* The routes (http.c) and the request handler libmicrohttpd calls. */
 enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *url,
