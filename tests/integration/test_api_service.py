@@ -239,3 +239,30 @@ def test_create_translates_and_refuses_by_name(svc):
     assert st == 404 and "No such image: localhost/nosuch:1" in json.loads(body)["message"]
     assert sorted(x["Names"][0] for x in json.loads(call(svc.sock, "GET", "/containers/json?all=1")[2])) \
         == ["/c2"]
+
+
+def test_volumes_and_networks(svc):
+    b = svc.b
+    assert docker(svc, "volume", "create", "apivol").stdout.strip() == "apivol"
+    assert "apivol" in docker(svc, "volume", "ls", "-q").stdout.split()
+    assert docker(svc, "volume", "inspect", "-f", "{{.Name}} {{.Driver}}",
+                  "apivol").stdout.strip() == "apivol local"
+    assert "apivol" in b("volume", "ls", "-q").stdout.split()  # the same store
+    b("create", "--name", "user", "-v", "apivol:/d", BUSYBOX, "true")
+    r = docker(svc, "volume", "rm", "apivol", check=False)
+    assert r.returncode != 0 and f"in use by container {b.inspect('user')['Id'][:12]}" in r.stderr
+    b("rm", "user")
+    docker(svc, "volume", "rm", "apivol")
+    r = docker(svc, "volume", "inspect", "apivol", check=False)
+    assert r.returncode != 0 and "no such volume" in r.stderr.lower()
+    anon = b("volume", "create").stdout.strip()
+    assert anon in docker(svc, "volume", "prune", "-f").stdout
+    nid = docker(svc, "network", "create", "--subnet", "10.231.0.0/24", "apinet").stdout.strip()
+    assert len(nid) == 64
+    assert "apinet" in docker(svc, "network", "ls", "--format", "{{.Name}}").stdout.split()
+    assert docker(svc, "network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}",
+                  "apinet").stdout.strip() == "10.231.0.0/24"
+    r = docker(svc, "network", "create", "apinet", check=False)
+    assert r.returncode != 0 and "apinet" in r.stderr
+    docker(svc, "network", "rm", "apinet")
+    assert "apinet" not in b("network", "ls").stdout

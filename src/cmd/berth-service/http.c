@@ -26,6 +26,15 @@ static const api_route routes[] = {
     {"GET", "/images/**/history", api_image_history},
     {"POST", "/images/**/tag", api_image_tag},
     {"DELETE", "/images/**", api_image_remove},
+    {"GET", "/volumes", api_volumes_list},
+    {"POST", "/volumes/create", api_volume_create},
+    {"POST", "/volumes/prune", api_volumes_prune},
+    {"GET", "/volumes/*", api_volume_inspect},
+    {"DELETE", "/volumes/*", api_volume_remove},
+    {"GET", "/networks", api_networks_list},
+    {"POST", "/networks/create", api_network_create},
+    {"GET", "/networks/*", api_network_inspect},
+    {"DELETE", "/networks/*", api_network_remove},
 };
 
 void resp_error(resp *r, unsigned status, const char *fmt, ...)

@@ -82,6 +82,17 @@ void api_image_remove(req *q, resp *r);
 void api_image_tag(req *q, resp *r);
 void api_image_history(req *q, resp *r);
 
+/* api_objects.c */
+void api_volumes_list(req *q, resp *r);
+void api_volume_create(req *q, resp *r);
+void api_volume_inspect(req *q, resp *r);
+void api_volume_remove(req *q, resp *r);
+void api_volumes_prune(req *q, resp *r);
+void api_networks_list(req *q, resp *r);
+void api_network_inspect(req *q, resp *r);
+void api_network_remove(req *q, resp *r);
+void api_network_create(req *q, resp *r);
+
 /* The routes (http.c) and the request handler libmicrohttpd calls. */
 enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *url,
 			   const char *method, const char *version, const char *upload,
