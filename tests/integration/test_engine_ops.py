@@ -128,3 +128,15 @@ def test_tty_size_and_sigwinch_reach_the_container(b):
     r = run_in_script(line, timeout=30, env=b.env)
     sizes = re.findall(r"^(\d+ \d+)\r?$", r.stdout, re.M)
     assert sizes == ["33 77", "40 100"], r
+
+
+def test_container_prune_removes_the_stopped_only(b):
+    made = b("create", "--network", "none", BUSYBOX, "true").stdout.strip()
+    b("run", "--network", "none", "--name", "eo-done", BUSYBOX, "true")
+    done = b.inspect("eo-done")["Id"]
+    up = b("run", "-d", "--network", "none", BUSYBOX, "sleep", "60").stdout.strip()
+    r = b("container", "prune", "-f")
+    assert sorted(r.stdout.split()) == sorted([made, done]), r
+    assert b.ids() == [up]
+    assert b("container", "prune", "-f").stdout == ""
+    b("rm", "-f", up)

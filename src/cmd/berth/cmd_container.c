@@ -403,15 +403,9 @@ static int cmd_prune(cli *c, int argc, char **argv)
 	eng *g = ctr_open(c, &e);
 	if (!g)
 		return cli_fail(125, &e);
-	char **ids = eng_list(g);
-	for (char **p = ids; *p; p++) {
-		const char *s = eng_container_status(g, *p, NULL);
-		if (s && (!strcmp(s, "exited") || !strcmp(s, "created") || !strcmp(s, "dead"))) {
-			eng_container_wait_monitor(g, *p, 5000);
-			if (eng_remove(g, *p, false, &e) == 0)
-				printf("%s\n", *p);
-		}
-	}
+	char **ids = eng_container_prune(g);
+	for (char **p = ids; *p; p++)
+		printf("%s\n", *p);
 	strv_free(ids);
 	eng_close(g);
 	return 0;

@@ -167,6 +167,9 @@ typedef struct eng_rm_opts {
 } eng_rm_opts;
 int eng_container_rm(eng *g, const char *id, const eng_rm_opts *o, berr *e);
 int eng_container_pause(eng *g, const char *id, bool pause, berr *e);
+/* Remove every stopped container (exited, created, dead; their anonymous
+ * volumes stay): the ids removed (strv, empty when none). */
+char **eng_container_prune(eng *g);
 
 /* ---- exec (exec.c) -------------------------------------------------- */
 

@@ -6,6 +6,7 @@
 
 #include "engine/container.h"
 #include "spec/spec.h"
+#include "util/xalloc.h"
 
 int eng_container_stop(eng *g, const char *id, int timeout_s, int sig, int *code, berr *e)
 {
@@ -124,4 +125,22 @@ int eng_container_rm(eng *g, const char *id, const eng_rm_opts *o, berr *e)
 int eng_container_pause(eng *g, const char *id, bool pause, berr *e)
 {
 	return rt_pause(&g->rt, id, pause, e);
+}
+
+char **eng_container_prune(eng *g)
+{
+	char **ids = eng_list(g), **removed = NULL;
+	berr ig;
+	for (char **p = ids; *p; p++) {
+		const char *s = eng_container_status(g, *p, NULL);
+		if (s && (!strcmp(s, "exited") || !strcmp(s, "created") || !strcmp(s, "dead"))) {
+			eng_container_wait_monitor(g, *p, 5000);
+			if (eng_remove(g, *p, false, &ig) == 0)
+				strv_push(&removed, *p);
+		}
+	}
+	strv_free(ids);
+	if (!removed)
+		removed = xzalloc(sizeof(char *));
+	return removed;
 }
