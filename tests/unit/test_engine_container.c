@@ -449,6 +449,39 @@ static void logs_of_a_store(void)
 	free(run);
 }
 
+static void start_refuses_a_dead_one(void)
+{
+	/* a record still "creating" whose creator is gone reads as dead: start
+	 * refuses it and leaves it as it was (no monitor forked, no mount) */
+	char tmpl[] = "/tmp/test-engine-dead-XXXXXX";
+	CHECK(mkdtemp(tmpl));
+	char *root = xasprintf("%s/root", tmpl), *run = xasprintf("%s/run", tmpl);
+	berr e;
+	eng *g = eng_open(root, run, &e);
+	CHECK(g);
+	char id[65];
+	eng_new_id(id);
+	char *dir = eng_path(g, id, "");
+	CHECK(mkdir(dir, 0700) == 0);
+	json_object *doc = json_tokener_parse("{\"Name\":\"/half\",\"State\":{\"Status\":"
+					      "\"creating\",\"CreatorPid\":1,\"CreatorStart\":0}}");
+	CHECK(eng_save(g, id, doc, &e) == 0);
+	json_object_put(doc);
+	eng_start_opts o = {.helper_dir = "/nonexistent"};
+	eng_start_result r;
+	CHECK(eng_container_start(g, id, &o, &r, &e) < 0);
+	CHECK(e.errnum == EINVAL && r.exit_code == 125 && r.attach_fd == -1 && !r.warnings);
+	CHECK_STREQ(e.msg, "container half is dead (its creation was interrupted): remove it");
+	doc = eng_load(g, id, &e);
+	CHECK(doc && !eng_doc_int(doc, "State.MonitorPid"));
+	json_object_put(doc);
+	eng_close(g);
+	fs_rm_rf_at(AT_FDCWD, tmpl, &e);
+	free(dir);
+	free(root);
+	free(run);
+}
+
 CHECK_MAIN(detach_keys, relay_output_and_exit, relay_input_partial_sequence, relay_detach,
 	   relay_busy_and_gone, relay_writer, relay_resize_event, log_lines, log_times,
-	   logs_of_a_store)
+	   logs_of_a_store, start_refuses_a_dead_one)

@@ -69,9 +69,11 @@ typedef struct eng_start_result {
 
 /* Start a created or exited container under a new berth-monitor (the
  * monitor protocol: docs/engine.md); a pod's container after its pod's
- * infra container (started too when it is not running). Failing, it cleans up (and removes an
- * --rm container) itself. With attach and --rm, the removal's sweeper is
- * forked now (eng_trash_prefork). */
+ * infra container (started too when it is not running). A running, paused
+ * or creating one is refused (EALREADY), a dead one too (EINVAL). Failing
+ * after that, it cleans up (and removes an --rm container) itself. With
+ * attach and --rm, the removal's sweeper is forked now
+ * (eng_trash_prefork). */
 int eng_container_start(eng *g, const char *id, const eng_start_opts *o, eng_start_result *r,
 			berr *e);
 /* After an attached start and its relay (status: eng_attach_relay's):

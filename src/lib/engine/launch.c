@@ -309,6 +309,18 @@ int eng_container_start(eng *g, const char *id, const eng_start_opts *o, eng_sta
 	json_object *doc = eng_load(g, id, e);
 	if (!doc)
 		return -1;
+	const char *status = eng_reconcile(g, id, doc);
+	if (strcmp(status, "created") && strcmp(status, "exited")) {
+		char name[128];
+		eng_doc_name(doc, id, name);
+		json_object_put(doc);
+		if (!strcmp(status, "dead"))
+			return berr_set(e, EINVAL,
+					"container %s is dead (its creation was interrupted): "
+					"remove it",
+					name);
+		return berr_set(e, EALREADY, "container %s is already %s", name, status);
+	}
 	bool tty = eng_doc_bool(doc, "Config.Tty");
 	bool rm = eng_doc_bool(doc, "HostConfig.AutoRemove");
 	r->auto_remove = rm;
