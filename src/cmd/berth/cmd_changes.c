@@ -42,8 +42,8 @@ int cmd_diff(cli *c, int argc, char **argv)
 	json_object *doc = eng_load(g, id, &e);
 	if (!doc)
 		return cli_fail(125, &e);
-	const char *up = ctr_str(doc, "GraphDriver.UpperDir");
-	const char *low = ctr_str(doc, "GraphDriver.LowerDir");
+	const char *up = eng_doc_str(doc, "GraphDriver.UpperDir");
+	const char *low = eng_doc_str(doc, "GraphDriver.LowerDir");
 	int rc = 125, upper = -1, *lowers = NULL;
 	size_t n = 0;
 	ld_changes ch = {0};

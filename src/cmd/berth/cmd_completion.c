@@ -123,7 +123,7 @@ static void complete_containers(cli *c, const char *cur)
 		json_object *d = eng_load(g, *p, &e);
 		if (!d)
 			continue;
-		const char *nm = ctr_str(d, "Name");
+		const char *nm = eng_doc_str(d, "Name");
 		put_match(nm && nm[0] == '/' ? nm + 1 : nm, cur);
 		if (*cur) /* ids only when asked for: names are what people type */
 			put_match(*p, cur);

@@ -1,5 +1,6 @@
 /* Container lifecycle commands: stop, kill, rm, wait, restart, pause,
- * unpause, inspect, exec, prune and the monitor's `container cleanup`. */
+ * unpause, inspect, exec, prune and the monitor's `container cleanup`:
+ * their flags and output over the engine's calls (engine/container.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,136 +17,6 @@
 #include "util/cleanup.h"
 #include "util/flags.h"
 #include "util/xalloc.h"
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
-}
-
-static const char *status_of(eng *g, const char *id, json_object **docp)
-{
-	berr e;
-	json_object *doc = eng_load(g, id, &e);
-	if (!doc)
-		return NULL;
-	const char *s = eng_reconcile(g, id, doc);
-	if (docp)
-		*docp = doc;
-	else
-		json_object_put(doc);
-	return s;
-}
-
-/* Poll steps of 1, 2, 4 .. 20 ms: a killed container is gone in about a
- * millisecond, and `rm -f` of many running ones waits for each in turn. */
-static int backoff(int step)
-{
-	return step >= 10 ? 20 : step * 2;
-}
-
-int ctr_wait_exit(eng *g, const char *id, int timeout_ms)
-{
-	for (int waited = 0, step = 1;; waited += step, step = backoff(step)) {
-		json_object *doc = NULL;
-		const char *s = status_of(g, id, &doc);
-		if (!s)
-			return 255;
-		if (!strcmp(s, "exited") || !strcmp(s, "created") || !strcmp(s, "dead")) {
-			int code = (int)ctr_int(doc, "State.ExitCode");
-			json_object_put(doc);
-			return code;
-		}
-		json_object_put(doc);
-		if (timeout_ms >= 0 && waited >= timeout_ms)
-			return -1;
-		sleep_ms(step);
-	}
-}
-
-/* The monitor process (and the cleanup it execs into) is gone. */
-static void wait_monitor(eng *g, const char *id, int timeout_ms)
-{
-	berr e;
-	json_object *doc = eng_load(g, id, &e);
-	if (!doc)
-		return;
-	pid_t m = (pid_t)ctr_int(doc, "State.MonitorPid");
-	unsigned long long st = (unsigned long long)ctr_int(doc, "State.MonitorStart");
-	json_object_put(doc);
-	for (int w = 0, step = 1; m > 0 && st && eng_proc_start(m) == st && w < timeout_ms;
-	     w += step, step = backoff(step))
-		sleep_ms(step);
-}
-
-static int stop_one(eng *g, const char *id, int timeout_s, int *code)
-{
-	json_object *doc = NULL;
-	const char *s = status_of(g, id, &doc);
-	if (!s)
-		return -1;
-	if (strcmp(s, "running") && strcmp(s, "paused")) {
-		json_object_put(doc);
-		return 0;
-	}
-	const char *ss = ctr_str(doc, "Config.StopSignal");
-	int sig = ss ? spec_signal_from_name(ss) : SIGTERM;
-	if (sig <= 0)
-		sig = SIGTERM;
-	json_object_put(doc);
-	berr e;
-	if (!strcmp(s, "paused"))
-		rt_pause(&g->rt, id, false, &e);
-	rt_kill(&g->rt, id, sig, false, &e);
-	int r = ctr_wait_exit(g, id, timeout_s * 1000);
-	if (r < 0) {
-		rt_kill(&g->rt, id, SIGKILL, false, &e);
-		r = ctr_wait_exit(g, id, 10000);
-	}
-	if (code)
-		*code = r;
-	/* and its clean-up (runtime delete, unmount) is done when we return */
-	wait_monitor(g, id, 10000);
-	return 0;
-}
-
-int ctr_stop(eng *g, const char *id, int timeout_s)
-{
-	return stop_one(g, id, timeout_s, NULL);
-}
-
-/* As stop_one for each, but the stop signals all go out first, so that the
- * containers wait out one timeout together, not one each. */
-int ctr_stop_many(eng *g, char *const *ids, int timeout_s)
-{
-	berr e;
-	for (char *const *i = ids; *i; i++) {
-		json_object *doc = NULL;
-		const char *s = status_of(g, *i, &doc);
-		if (s && (!strcmp(s, "running") || !strcmp(s, "paused"))) {
-			const char *ss = ctr_str(doc, "Config.StopSignal");
-			int sig = ss ? spec_signal_from_name(ss) : SIGTERM;
-			if (!strcmp(s, "paused"))
-				rt_pause(&g->rt, *i, false, &e);
-			rt_kill(&g->rt, *i, sig > 0 ? sig : SIGTERM, false, &e);
-		}
-		json_object_put(doc);
-	}
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (char *const *i = ids; *i; i++) {
-		struct timespec t;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		long spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-		long left = timeout_s * 1000L - spent;
-		if (ctr_wait_exit(g, *i, left > 0 ? (int)left : 0) < 0) {
-			rt_kill(&g->rt, *i, SIGKILL, false, &e);
-			ctr_wait_exit(g, *i, 10000);
-		}
-		wait_monitor(g, *i, 10000);
-	}
-	return 0;
-}
 
 static int for_each(cli *c, int argc, char **argv, int i,
 		    int (*fn)(eng *, const char *id, const char *ref, void *arg), void *arg)
@@ -176,7 +47,8 @@ static int for_each(cli *c, int argc, char **argv, int i,
 
 static int do_stop(eng *g, const char *id, const char *ref, void *arg)
 {
-	if (stop_one(g, id, *(int *)arg, NULL) < 0)
+	berr e;
+	if (eng_container_stop(g, id, *(int *)arg, 0, NULL, &e) < 0)
 		return cli_failf(125, "no such container: %s", ref);
 	printf("%s\n", ref);
 	return 0;
@@ -225,14 +97,18 @@ int cmd_stop(cli *c, int argc, char **argv)
 
 static int do_restart(eng *g, const char *id, const char *ref, void *arg)
 {
-	cli *c = ((void **)arg)[0];
-	int t = *(int *)((void **)arg)[1];
-	stop_one(g, id, t, NULL);
-	wait_monitor(g, id, 5000);
-	int r = ctr_launch(c, g, id, false, false);
-	if (!r)
-		printf("%s\n", ref);
-	return r;
+	int t = *(int *)arg;
+	_cleanup_free_ char *sd = cli_self_dir();
+	eng_start_opts so = {.helper_dir = sd};
+	eng_start_result r;
+	berr e;
+	int rc = eng_container_restart(g, id, t, &so, &r, &e);
+	ctr_start_report(&r);
+	eng_start_result_free(&r);
+	if (rc < 0)
+		return cli_fail(r.exit_code, &e);
+	printf("%s\n", ref);
+	return 0;
 }
 
 static const cli_doc restart_doc = {"restart",
@@ -255,17 +131,15 @@ int cmd_restart(cli *c, int argc, char **argv)
 	int st, i = cli_flags(c, &restart_doc, defs, argc, argv, &st);
 	if (i < 0)
 		return st;
-	void *arg[2] = {c, &t};
-	return for_selected(c, &sel, argc, argv, i, do_restart, arg);
+	return for_selected(c, &sel, argc, argv, i, do_restart, &t);
 }
 
 static int do_kill(eng *g, const char *id, const char *ref, void *arg)
 {
-	const char *s = status_of(g, id, NULL);
-	if (!s || (strcmp(s, "running") && strcmp(s, "paused")))
-		return cli_failf(125, "cannot kill container %s: container is not running", ref);
 	berr e;
-	if (rt_kill(&g->rt, id, *(int *)arg, false, &e) < 0)
+	if (!eng_status_live(eng_container_status(g, id, NULL)))
+		return cli_failf(125, "cannot kill container %s: container is not running", ref);
+	if (eng_container_kill(g, id, *(int *)arg, &e) < 0)
 		return cli_fail(125, &e);
 	printf("%s\n", ref);
 	return 0;
@@ -304,23 +178,19 @@ typedef struct rm_args {
 static int do_rm(eng *g, const char *id, const char *ref, void *arg)
 {
 	rm_args *a = arg;
-	const char *s = status_of(g, id, NULL);
-	if (s && (!strcmp(s, "running") || !strcmp(s, "paused"))) {
-		if (!a->force)
+	berr e;
+	eng_rm_opts o = {.force = a->force, .volumes = a->volumes};
+	if (!a->force) {
+		/* Docker's message names the container as it was given */
+		const char *s = eng_container_status(g, id, NULL);
+		if (eng_status_live(s))
 			return cli_failf(
 			    125,
 			    "cannot remove container \"%s\": container is %s: stop the "
 			    "container before removing or force remove",
 			    ref, s);
-		berr e;
-		if (!strcmp(s, "paused"))
-			rt_pause(&g->rt, id, false, &e);
-		rt_kill(&g->rt, id, SIGKILL, false, &e);
-		ctr_wait_exit(g, id, 10000);
 	}
-	wait_monitor(g, id, 10000);
-	berr e;
-	if (eng_remove(g, id, a->volumes, &e) < 0)
+	if (eng_container_rm(g, id, &o, &e) < 0)
 		return cli_fail(125, &e);
 	if (!a->quiet)
 		printf("%s\n", ref);
@@ -353,7 +223,10 @@ static int do_wait(eng *g, const char *id, const char *ref, void *arg)
 {
 	(void)ref;
 	(void)arg;
-	printf("%d\n", ctr_wait_exit(g, id, -1));
+	int code = 255;
+	berr e;
+	eng_container_wait(g, id, -1, &code, &e);
+	printf("%d\n", code);
 	fflush(stdout);
 	return 0;
 }
@@ -380,7 +253,7 @@ int cmd_wait(cli *c, int argc, char **argv)
 static int do_pause(eng *g, const char *id, const char *ref, void *arg)
 {
 	berr e;
-	if (rt_pause(&g->rt, id, *(bool *)arg, &e) < 0)
+	if (eng_container_pause(g, id, *(bool *)arg, &e) < 0)
 		return cli_fail(125, &e);
 	printf("%s\n", ref);
 	return 0;
@@ -530,15 +403,9 @@ static int cmd_prune(cli *c, int argc, char **argv)
 	eng *g = ctr_open(c, &e);
 	if (!g)
 		return cli_fail(125, &e);
-	char **ids = eng_list(g);
-	for (char **p = ids; *p; p++) {
-		const char *s = status_of(g, *p, NULL);
-		if (s && (!strcmp(s, "exited") || !strcmp(s, "created") || !strcmp(s, "dead"))) {
-			wait_monitor(g, *p, 5000);
-			if (eng_remove(g, *p, false, &e) == 0)
-				printf("%s\n", *p);
-		}
-	}
+	char **ids = eng_container_prune(g);
+	for (char **p = ids; *p; p++)
+		printf("%s\n", *p);
 	strv_free(ids);
 	eng_close(g);
 	return 0;
@@ -602,63 +469,22 @@ int cmd_exec(cli *c, int argc, char **argv)
 		rc = cli_fail(125, &e);
 		goto out;
 	}
-	const char *s = status_of(g, id, NULL);
+	const char *s = eng_container_status(g, id, NULL);
 	if (!s || strcmp(s, "running")) {
 		rc = cli_failf(125, "container %s is not running", av[i]);
 		goto out;
 	}
-	char *u = NULL;
-	if (user) {
-		_cleanup_free_ char *rootfs = eng_path(g, id, "rootfs");
-		int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		uid_t uid;
-		gid_t gid;
-		gid_t *groups;
-		size_t ng;
-		char *home;
-		if (rfd < 0 ||
-		    eng_resolve_user(rfd, user, &uid, &gid, &groups, &ng, &home, &e) < 0) {
-			if (rfd >= 0)
-				close(rfd);
-			rc = cli_fail(125, &e);
-			goto out;
-		}
-		close(rfd);
-		free(groups);
-		free(home);
-		u = xasprintf("%u:%u", uid, gid);
-	}
-	rt_exec_opts o = {
-	    .args = av + i + 1, .env = env, .cwd = wd, .user = u, .tty = tty, .detach = detach};
+	eng_exec_opts o = {.args = av + i + 1,
+			   .env = env,
+			   .cwd = wd,
+			   .user = user,
+			   .tty = tty,
+			   .detach = detach,
+			   .stdio = {-1, -1, -1}};
 	int status = 0;
-	/* -d: the process gets no stdio of ours (as Docker: a caller reading
-	 * our output must not wait for the detached process to end) */
-	int saved[3] = {-1, -1, -1};
-	if (detach) {
-		fflush(NULL);
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		for (int fd = 0; fd < 3 && nul >= 0; fd++) {
-			saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-			dup2(nul, fd);
-		}
-		if (nul >= 0)
-			close(nul);
-	}
-	int er = rt_exec(&g->rt, id, &o, &status, &e);
-	for (int fd = 0; fd < 3; fd++)
-		if (saved[fd] >= 0) {
-			dup2(saved[fd], fd);
-			close(saved[fd]);
-		}
-	if (er < 0) {
-		rc = strstr(e.msg, "executable file not found") ? 127
-		     : strstr(e.msg, "permission denied")	? 126
-								: 125;
-		cli_fail(rc, &e);
-	} else {
-		rc = status;
-	}
-	free(u);
+	if (eng_container_exec(g, id, &o, &status, &e) < 0)
+		cli_fail(status, &e);
+	rc = status;
 out:
 	eng_close(g);
 	strv_free(env);

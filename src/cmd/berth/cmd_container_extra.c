@@ -1,4 +1,5 @@
-/* berth stats, top, cp. */
+/* berth stats, top, cp: flags and output; the sampling, the process list
+ * and the copy are the engine's (stats.c, cp.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,40 +17,22 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
+/* What the table needs of a sample (eng_container_stats). */
 typedef struct sample {
 	uint64_t cpu, mem, limit, pids;
 	int64_t t;
 } sample;
 
-static int take(eng *g, const char *id, sample *s, berr *err)
+static int take(eng *g, const char *id, sample *s, berr *e)
 {
-	berr e;
-	char *js = NULL;
-	/* The usage is read somewhere inside rt_stats_json: the middle of the
-	 * call is its best time stamp (a busy host preempting us between the
-	 * read and a clock taken after it made a busy loop read as 108%). */
-	int64_t before = mono_ns();
-	if (rt_stats_json(&g->rt, id, &js, &e) < 0) {
-		*err = e;
+	eng_stats st;
+	if (eng_container_stats(g, id, &st, e) < 0)
 		return -1;
-	}
-	s->t = before + (mono_ns() - before) / 2;
-	json_object *o = json_tokener_parse(js);
-	free(js);
-	if (!o)
-		return berr_set(err, EINVAL, "container \"%s\": stats are not JSON", id);
-	s->cpu = (uint64_t)ctr_int(o, "data.cpu.usage.total");
-	s->mem = (uint64_t)ctr_int(o, "data.memory.usage.usage");
-	s->limit = (uint64_t)ctr_int(o, "data.memory.usage.limit");
-	s->pids = (uint64_t)ctr_int(o, "data.pids.current");
-	json_object_put(o);
+	*s = (sample){.cpu = st.cpu_ns,
+		      .mem = st.mem,
+		      .limit = st.mem_limit,
+		      .pids = st.pids,
+		      .t = st.mono_ns};
 	return 0;
 }
 
@@ -125,7 +108,7 @@ int cmd_stats(cli *c, int argc, char **argv)
 			       "MEM USAGE / LIMIT", "MEM %", "PIDS");
 		for (size_t k = 0; k < n; k++) {
 			json_object *d = eng_load(g, ids[k], &e);
-			const char *nm = d ? ctr_str(d, "Name") : "/?";
+			const char *nm = d ? eng_doc_str(d, "Name") : "/?";
 			double cpu = 0, memp = 0;
 			berr why;
 			bool have = take(g, ids[k], &b[k], &why) == 0;
@@ -219,58 +202,22 @@ int cmd_top(cli *c, int argc, char **argv)
 		eng_close(g);
 		return cli_fail(125, &e);
 	}
-	pid_t *pids = NULL;
+	eng_proc *procs = NULL;
 	size_t n = 0;
-	if (rt_pids(&g->rt, id, &pids, &n, &e) < 0) {
+	if (eng_container_top(g, id, &procs, &n, &e) < 0) {
 		eng_close(g);
 		return cli_failf(125, "container %s is not running", argv[i]);
 	}
 	printf("%-8s %-8s %-8s %s\n", "UID", "PID", "PPID", "CMD");
-	for (size_t k = 0; k < n; k++) {
-		char p[64], buf[4096];
-		snprintf(p, sizeof(p), "/proc/%d/cmdline", pids[k]);
-		int fd = open(p, O_RDONLY | O_CLOEXEC);
-		ssize_t r = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (r < 0)
-			continue;
-		buf[r] = 0;
-		for (ssize_t q = 0; q + 1 < r; q++)
-			if (!buf[q])
-				buf[q] = ' ';
-		snprintf(p, sizeof(p), "/proc/%d/status", pids[k]);
-		FILE *f = fopen(p, "re");
-		unsigned uid = 0, ppid = 0;
-		char line[256];
-		while (f && fgets(line, sizeof(line), f)) {
-			sscanf(line, "Uid: %u", &uid);
-			sscanf(line, "PPid: %u", &ppid);
-		}
-		if (f)
-			fclose(f);
-		printf("%-8u %-8d %-8u %s\n", uid, pids[k], ppid, buf);
-	}
-	free(pids);
+	for (size_t k = 0; k < n; k++)
+		printf("%-8u %-8d %-8d %s\n", (unsigned)procs[k].uid, procs[k].pid, procs[k].ppid,
+		       procs[k].cmd);
+	eng_procs_free(procs, n);
 	eng_close(g);
 	return 0;
 }
 
 /* ---- cp ---- */
-
-/* Docker's cp: the copy is merged into an existing directory, replaces
- * existing files, and the files get the caller's owner (no -a). */
-#define CP_FLAGS (FS_COPY_REPLACE | FS_COPY_NO_OWNER)
-
-static char *base_name(const char *p)
-{
-	_cleanup_free_ char *c = xstrdup(p);
-	size_t l = strlen(c);
-	while (l > 1 && c[l - 1] == '/')
-		c[--l] = 0;
-	char *s = strrchr(c, '/');
-	return xstrdup(s ? s + 1 : c);
-}
 
 int cmd_cp(cli *c, int argc, char **argv)
 {
@@ -302,86 +249,8 @@ int cmd_cp(cli *c, int argc, char **argv)
 		eng_close(g);
 		return cli_fail(125, &e);
 	}
-	json_object *doc = eng_load(g, id, &e);
-	_cleanup_free_ char *rootfs = eng_path(g, id, "rootfs");
-	struct stat a, b2;
-	_cleanup_free_ char *cdir = eng_path(g, id, ".");
-	bool was_mounted = stat(rootfs, &a) == 0 && stat(cdir, &b2) == 0 && a.st_dev != b2.st_dev;
-	int rc = 125;
-	if (!doc || eng_mount_rootfs(g, id, doc, &e) < 0) {
-		cli_fail(125, &e);
-		goto out;
-	}
-	int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0) {
-		cli_failf(125, "open %s: %s", rootfs, strerror(errno));
-		goto umount;
-	}
-	if (colon_s) {
-		/* container -> host (a fifo is not waited on: it is skipped) */
-		int in = fs_open_in_root(rfd, cpath, O_RDONLY | O_NONBLOCK, 0, &e);
-		if (in < 0) {
-			cli_fail(125, &e);
-			goto close_root;
-		}
-		struct stat ds;
-		_cleanup_free_ char *bn = base_name(cpath);
-		int r;
-		if (stat(dst, &ds) == 0 && S_ISDIR(ds.st_mode)) {
-			int d = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			r = d < 0 ? berr_sys(&e, "open %s", dst)
-				  : fs_copy_at(in, d, bn, CP_FLAGS, &e);
-			if (d >= 0)
-				close(d);
-		} else {
-			_cleanup_free_ char *parent = xstrdup(dst);
-			char *sl = strrchr(parent, '/');
-			_cleanup_free_ char *dbn = base_name(dst);
-			int d = open(sl ? (sl == parent ? "/" : (*sl = 0, parent)) : ".",
-				     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			r = d < 0 ? berr_sys(&e, "open the parent of %s", dst)
-				  : fs_copy_at(in, d, dbn, CP_FLAGS, &e);
-			if (d >= 0)
-				close(d);
-		}
-		close(in);
-		rc = r < 0 ? cli_fail(125, &e) : 0;
-	} else {
-		/* host -> container */
-		int in = open(src, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (in < 0) {
-			cli_failf(125, "open %s: %s", src, strerror(errno));
-			goto close_root;
-		}
-		_cleanup_free_ char *bn = base_name(src);
-		int d = fs_open_in_root(rfd, cpath, O_RDONLY | O_DIRECTORY, 0, &e);
-		int r;
-		if (d >= 0) {
-			r = fs_copy_at(in, d, bn, CP_FLAGS, &e);
-			close(d);
-		} else {
-			char name[256];
-			int pd = fs_parent_in_root(rfd, cpath, name, sizeof(name), false, &e);
-			int pdir =
-			    pd < 0 ? -1 : openat(pd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (pd >= 0 && pdir < 0)
-				berr_sys(&e, "open the parent of %s", cpath);
-			r = pdir < 0 ? -1 : fs_copy_at(in, pdir, name, CP_FLAGS, &e);
-			if (pd >= 0)
-				close(pd);
-			if (pdir >= 0)
-				close(pdir);
-		}
-		close(in);
-		rc = r < 0 ? cli_fail(125, &e) : 0;
-	}
-close_root:
-	close(rfd);
-umount:
-	if (!was_mounted)
-		umount2(rootfs, MNT_DETACH);
-out:
-	json_object_put(doc);
+	int r = colon_s ? eng_container_copy_out(g, id, cpath, dst, &e)
+			: eng_container_copy_in(g, id, src, cpath, &e);
 	eng_close(g);
-	return rc;
+	return r < 0 ? cli_fail(125, &e) : 0;
 }

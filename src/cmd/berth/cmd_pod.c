@@ -121,7 +121,7 @@ static json_object *pod_view(eng *g, const char *id, berr *e)
 		if (!d)
 			continue;
 		const char *s = eng_reconcile(g, *m, d);
-		const char *nm = ctr_str(d, "Name");
+		const char *nm = eng_doc_str(d, "Name");
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "Id", json_object_new_string(*m));
 		json_object_object_add(o, "Name",
@@ -141,8 +141,8 @@ static json_object *pod_view(eng *g, const char *id, berr *e)
 /* oldest first, as Podman lists them */
 static int by_created(const void *a, const void *b)
 {
-	int64_t x = eng_time_parse(ctr_str(*(json_object *const *)a, "Created"));
-	int64_t y = eng_time_parse(ctr_str(*(json_object *const *)b, "Created"));
+	int64_t x = eng_time_parse(eng_doc_str(*(json_object *const *)a, "Created"));
+	int64_t y = eng_time_parse(eng_doc_str(*(json_object *const *)b, "Created"));
 	return x < y ? -1 : x > y;
 }
 
@@ -180,7 +180,7 @@ static int pod_ls(cli *c, int argc, char **argv)
 			       "CREATED", "INFRA ID", "# OF CONTAINERS");
 		for (size_t k = 0; k < json_object_array_length(arr); k++) {
 			json_object *v = json_object_array_get_idx(arr, k);
-			const char *id = ctr_str(v, "Id");
+			const char *id = eng_doc_str(v, "Id");
 			if (quiet) {
 				printf("%.*s\n", notrunc ? 64 : 12, id);
 				continue;
@@ -188,8 +188,9 @@ static int pod_ls(cli *c, int argc, char **argv)
 			char ago[80];
 			ctr_created_ago(v, ago, sizeof(ago));
 			printf("%-14.*s %-20s %-9s %-26s %-14.12s %d\n", notrunc ? 64 : 12, id,
-			       ctr_str(v, "Name"), ctr_str(v, "State"), ago,
-			       ctr_str(v, "InfraContainerID"), (int)ctr_int(v, "NumContainers"));
+			       eng_doc_str(v, "Name"), eng_doc_str(v, "State"), ago,
+			       eng_doc_str(v, "InfraContainerID"),
+			       (int)eng_doc_int(v, "NumContainers"));
 		}
 	} else if (!strcmp(format, "json")) {
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
@@ -256,7 +257,7 @@ static int remove_pod(eng *g, const char *id, bool force, berr *e)
 					ms[k], s);
 	}
 	if (force) /* SIGKILL to all at once (timeout 0) */
-		ctr_stop_many(g, ms, 0);
+		eng_container_stop_many(g, ms, 0);
 	/* the infra (first) goes last: the members leave its namespaces first */
 	for (size_t k = n; k-- > 0;)
 		if (eng_remove(g, ms[k], false, e) < 0)

@@ -49,11 +49,12 @@ static bool live(const char *s)
 
 static int start_all(cli *c, eng *g, char **ms, berr *e)
 {
+	(void)c;
 	for (char **m = ms; *m; m++) {
 		const char *s = status_of(g, *m);
 		if (live(s))
 			continue;
-		if (ctr_launch(c, g, *m, false, false) != 0)
+		if (ctr_start(g, *m, false, false) != 0)
 			return berr_set(e, EIO, "container %.12s did not start", *m);
 	}
 	return 0;
@@ -65,9 +66,9 @@ static int stop_all(eng *g, char **ms, int timeout, berr *e)
 {
 	(void)e;
 	bool infra = ms[0] && ms[1] && status_of_infra(g, ms[0]);
-	ctr_stop_many(g, infra ? ms + 1 : ms, timeout);
+	eng_container_stop_many(g, infra ? ms + 1 : ms, timeout);
 	if (infra)
-		ctr_stop(g, ms[0], timeout);
+		eng_container_stop(g, ms[0], timeout, 0, NULL, e);
 	return 0;
 }
 

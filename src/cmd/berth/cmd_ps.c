@@ -56,7 +56,7 @@ static int newest_first(const void *a, const void *b)
 /* "POD ID  PODNAME" of a member, from the pod records (cached in pods). */
 static void pod_cols(eng *g, json_object *d, json_object *pods, char id[13], const char **name)
 {
-	const char *p = ctr_str(d, "Pod");
+	const char *p = eng_doc_str(d, "Pod");
 	*id = 0;
 	*name = "";
 	if (!p)
@@ -78,14 +78,14 @@ static void pod_cols(eng *g, json_object *d, json_object *pods, char id[13], con
  * the record in leaves only Id, Name and State. */
 static const char *str_or_empty(json_object *doc, const char *path)
 {
-	const char *v = ctr_str(doc, path);
+	const char *v = eng_doc_str(doc, path);
 	return v ? v : "";
 }
 
 /* "N units ago", or "" when the record has no creation time */
 void ctr_created_ago(json_object *doc, char *out, size_t sz)
 {
-	int64_t t = eng_time_parse(ctr_str(doc, "Created"));
+	int64_t t = eng_time_parse(eng_doc_str(doc, "Created"));
 	char ago[64];
 	if (t <= 0) {
 		if (sz)
@@ -100,24 +100,24 @@ static char *status_text(json_object *doc, const char *s)
 {
 	char d[64];
 	if (!strcmp(s, "running") || !strcmp(s, "paused")) {
-		human(now_ns() - eng_time_parse(ctr_str(doc, "State.StartedAt")), d, sizeof(d));
+		human(now_ns() - eng_time_parse(eng_doc_str(doc, "State.StartedAt")), d, sizeof(d));
 		return xasprintf("Up %s%s", d, !strcmp(s, "paused") ? " (Paused)" : "");
 	}
 	if (!strcmp(s, "exited")) {
-		int64_t f = eng_time_parse(ctr_str(doc, "State.FinishedAt"));
+		int64_t f = eng_time_parse(eng_doc_str(doc, "State.FinishedAt"));
 		if (f <= 0)
 			return xasprintf("Exited (%lld)",
-					 (long long)ctr_int(doc, "State.ExitCode"));
+					 (long long)eng_doc_int(doc, "State.ExitCode"));
 		human(now_ns() - f, d, sizeof(d));
-		return xasprintf("Exited (%lld) %s ago", (long long)ctr_int(doc, "State.ExitCode"),
-				 d);
+		return xasprintf("Exited (%lld) %s ago",
+				 (long long)eng_doc_int(doc, "State.ExitCode"), d);
 	}
 	return xstrdup(!strcmp(s, "dead") ? "Dead" : "Created");
 }
 
 static char *command_text(json_object *doc)
 {
-	char *s = xstrdup(ctr_str(doc, "Path") ? ctr_str(doc, "Path") : "");
+	char *s = xstrdup(eng_doc_str(doc, "Path") ? eng_doc_str(doc, "Path") : "");
 	json_object *a;
 	if (json_object_object_get_ex(doc, "Args", &a))
 		for (size_t i = 0; i < json_object_array_length(a); i++) {
@@ -133,7 +133,7 @@ static char *command_text(json_object *doc)
 static void print_format(const char *fmt, json_object *doc, const char *status, const char *st)
 {
 	_cleanup_free_ char *cmd = command_text(doc);
-	const char *name = ctr_str(doc, "Name");
+	const char *name = eng_doc_str(doc, "Name");
 	if (name && name[0] == '/')
 		name++;
 	char created[80];
@@ -154,7 +154,7 @@ static void print_format(const char *fmt, json_object *doc, const char *status, 
 			const char *v = "";
 			char idb[16];
 			if (!strcmp(k, ".ID")) {
-				snprintf(idb, sizeof(idb), "%.12s", ctr_str(doc, "Id"));
+				snprintf(idb, sizeof(idb), "%.12s", eng_doc_str(doc, "Id"));
 				v = idb;
 			} else if (!strcmp(k, ".Names"))
 				v = name;
@@ -253,7 +253,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 	for (size_t k = 0; k < n; k++)
 		json_object_object_add(
 		    docs[k], "_created",
-		    json_object_new_int64(eng_time_parse(ctr_str(docs[k], "Created"))));
+		    json_object_new_int64(eng_time_parse(eng_doc_str(docs[k], "Created"))));
 	qsort(docs, n, sizeof(*docs), newest_first);
 	bool json = format && !strcmp(format, "json");
 	if (!quiet && !json && (!format || !strcmp(format, "table")))
@@ -271,9 +271,9 @@ int cmd_ps(cli *c, int argc, char **argv)
 	json_object *pods = json_object_new_object(); /* pod id -> name */
 	for (size_t k = 0; k < n; k++) {
 		json_object *d = docs[k];
-		const char *s = ctr_str(d, "_status");
+		const char *s = eng_doc_str(d, "_status");
 		_cleanup_free_ char *st = status_text(d, s);
-		const char *id = ctr_str(d, "Id");
+		const char *id = eng_doc_str(d, "Id");
 		if (quiet) {
 			printf("%.*s\n", notrunc ? 64 : 12, id);
 		} else if (json) {
@@ -288,20 +288,21 @@ int cmd_ps(cli *c, int argc, char **argv)
 			json_object_object_add(o, "State", json_object_new_string(s));
 			json_object_object_add(o, "Status", json_object_new_string(st));
 			json_object_object_add(
-			    o, "ExitCode", json_object_new_int((int)ctr_int(d, "State.ExitCode")));
-			const char *nm = ctr_str(d, "Name");
+			    o, "ExitCode",
+			    json_object_new_int((int)eng_doc_int(d, "State.ExitCode")));
+			const char *nm = eng_doc_str(d, "Name");
 			json_object *names = json_object_new_array();
 			json_object_array_add(names,
 					      json_object_new_string(nm[0] == '/' ? nm + 1 : nm));
 			json_object_object_add(o, "Names", names);
-			json_object_object_add(o, "Pid",
-					       json_object_new_int((int)ctr_int(d, "State.Pid")));
-			if (ctr_str(d, "Pod")) { /* Podman's ps --format json */
+			json_object_object_add(
+			    o, "Pid", json_object_new_int((int)eng_doc_int(d, "State.Pid")));
+			if (eng_doc_str(d, "Pod")) { /* Podman's ps --format json */
 				char pid[13];
 				const char *pname;
 				pod_cols(g, d, pods, pid, &pname);
-				json_object_object_add(o, "Pod",
-						       json_object_new_string(ctr_str(d, "Pod")));
+				json_object_object_add(
+				    o, "Pod", json_object_new_string(eng_doc_str(d, "Pod")));
 				json_object_object_add(o, "PodName", json_object_new_string(pname));
 			}
 			json_object_array_add(arr, o);
@@ -313,7 +314,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 			snprintf(qc, sizeof(qc), "\"%.19s%s\"", cmd, strlen(cmd) > 19 ? "…" : "");
 			char created[80];
 			ctr_created_ago(d, created, sizeof(created));
-			const char *nm = ctr_str(d, "Name");
+			const char *nm = eng_doc_str(d, "Name");
 			_cleanup_free_ char *ports = !strcmp(s, "running") || !strcmp(s, "paused")
 							 ? ctr_ports_text(d)
 							 : xstrdup("");

@@ -167,7 +167,7 @@ static bool label_match(json_object *doc, const char *want)
  * pod: f->pod_names caches id -> name). */
 static bool pod_match(ps_filter *f, eng *g, json_object *doc, const char *want)
 {
-	const char *pod = ctr_str(doc, "Pod");
+	const char *pod = eng_doc_str(doc, "Pod");
 	if (!pod)
 		return false;
 	if (!strncmp(pod, want, strlen(want)))
@@ -190,7 +190,7 @@ bool ps_filter_match(ps_filter *f, eng *g, json_object *doc, const char *status)
 {
 	if (!f)
 		return true;
-	const char *id = ctr_str(doc, "Id"), *name = ctr_str(doc, "Name");
+	const char *id = eng_doc_str(doc, "Id"), *name = eng_doc_str(doc, "Name");
 	bool ok = true;
 	for (int k = 0; ok && k < K_N; k++) {
 		if (!f->n[k])
@@ -210,11 +210,11 @@ bool ps_filter_match(ps_filter *f, eng *g, json_object *doc, const char *status)
 				break;
 			case K_EXITED:
 				any = !strcmp(status, "exited") &&
-				      ctr_int(doc, "State.ExitCode") == v->code;
+				      eng_doc_int(doc, "State.ExitCode") == v->code;
 				break;
 			case K_ANCESTOR:
-				any = ancestor_match(v, ctr_str(doc, "Config.Image"),
-						     ctr_str(doc, "Image"), f->root, &f->st);
+				any = ancestor_match(v, eng_doc_str(doc, "Config.Image"),
+						     eng_doc_str(doc, "Image"), f->root, &f->st);
 				break;
 			case K_LABEL:
 				any = label_match(doc, v->v);

@@ -1,224 +1,182 @@
-/* The attached client's side of berth-monitor's attach protocol (see
- * src/cmd/berth-monitor/main.c): one relay for run, start -a and attach. */
+/* The front end's side of start and attach: this terminal (raw mode, its
+ * size) and this process's signals (SIGWINCH, the proxied ones) around the
+ * engine's relay (src/lib/engine/attach.c), which polls a signalfd made
+ * here; and the printing of what a start or an attach reports. One place
+ * for run, start (-a) and attach. */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "ctr.h"
-#include "util/fs.h"
+#include "util/cleanup.h"
 
-static volatile sig_atomic_t winch, proxied;
-static void on_proxy(int s)
-{
-	proxied = s;
-}
-static void on_winch(int s)
-{
-	(void)s;
-	winch = 1;
-}
+static const int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
-void ctr_send_frame(int fd, int type, const void *d, uint32_t len)
-{
-	unsigned char h[5] = {(unsigned char)type, (unsigned char)len, (unsigned char)(len >> 8),
-			      (unsigned char)(len >> 16), (unsigned char)(len >> 24)};
-	fs_write_all(fd, h, 5);
-	if (len)
-		fs_write_all(fd, d, len);
-}
-
-static void send_size(int sock)
+static bool term_size(uint16_t *rows, uint16_t *cols)
 {
 	struct winsize ws;
 	if (ioctl(0, TIOCGWINSZ, &ws) < 0)
+		return false;
+	*rows = ws.ws_row;
+	*cols = ws.ws_col;
+	return true;
+}
+
+/* The signalfd is readable: a resize, or a signal for the container. */
+static void on_signal(void *arg, eng_attach_event *ev)
+{
+	int sfd = *(int *)arg;
+	struct signalfd_siginfo si;
+	if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return;
-	unsigned char b[4] = {(unsigned char)ws.ws_row, (unsigned char)(ws.ws_row >> 8),
-			      (unsigned char)ws.ws_col, (unsigned char)(ws.ws_col >> 8)};
-	ctr_send_frame(sock, 4, b, 4);
+	if ((int)si.ssi_signo == SIGWINCH)
+		ev->resize = term_size(&ev->rows, &ev->cols);
+	else
+		ev->signal = (int)si.ssi_signo;
 }
 
-int ctr_attach_sock(eng *g, const char *id, berr *e)
+/* Relay on sock, or with sock -1 attach (eng_container_attach): *status.
+ * The signals stay blocked afterwards, as a handler that swallows them
+ * would (one arriving late must not kill us half-way through a cleanup);
+ * what is pending then goes unseen. */
+static int relay_io(eng *g, const char *id, int sock, const ctr_io *io, int *status, berr *e)
 {
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return berr_sys(e, "socket");
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%.64s/attach.sock", g->ctrs_fd,
-		 id);
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		berr_sys(e, "connect to the container's monitor");
-		close(s);
+	eng_attach_opts o = {.in_fd = io->in ? 0 : -1,
+			     .out_fd = 1,
+			     .err_fd = 2,
+			     .eof_closes = io->eof_closes,
+			     .sig_proxy = io->sig_proxy,
+			     .event_fd = -1};
+	if (io->keys && eng_parse_detach_keys(io->keys, o.keys, &o.nkeys, e) < 0)
 		return -1;
-	}
-	return s;
-}
-
-/* Docker's detach keys: "ctrl-p,ctrl-q", "ctrl-a,x", ... */
-int ctr_parse_detach_keys(const char *s, unsigned char out[16], size_t *n, berr *e)
-{
-	*n = 0;
-	char buf[256];
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *sv, *t = strtok_r(buf, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
-		if (*n >= 16)
-			return berr_set(e, EINVAL, "--detach-keys \"%s\": too many keys", s);
-		if (strlen(t) == 1) {
-			out[(*n)++] = (unsigned char)t[0];
-		} else if (!strncmp(t, "ctrl-", 5) && strlen(t) == 6) {
-			char k = t[5];
-			if (k >= 'a' && k <= 'z')
-				out[(*n)++] = (unsigned char)(k - 'a' + 1);
-			else if (k == '@' || k == '[' || k == '\\' || k == ']' || k == '^' ||
-				 k == '_')
-				out[(*n)++] = (unsigned char)(k - '@');
-			else
-				return berr_set(e, EINVAL, "--detach-keys: invalid key \"%s\"", t);
-		} else {
-			return berr_set(e, EINVAL, "--detach-keys: invalid key \"%s\"", t);
-		}
-	}
-	if (!*n)
-		return berr_set(e, EINVAL, "--detach-keys \"%s\": no keys", s);
-	return 0;
-}
-
-/* Forward stdin bytes, holding back a partial detach sequence; returns true
- * when the whole sequence was typed (what came before it is sent). */
-static bool forward_input(int sock, const ctr_relay_opts *o, const char *in, size_t n,
-			  size_t *matched)
-{
-	static char out[65536 + 16];
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)in[i];
-		if (o->nkeys && ch == o->keys[*matched]) {
-			if (++*matched == o->nkeys) {
-				if (k)
-					ctr_send_frame(sock, 0, out, (uint32_t)k);
-				return true;
-			}
-			continue;
-		}
-		if (*matched) { /* not the sequence after all: pass the held keys */
-			memcpy(out + k, o->keys, *matched);
-			k += *matched;
-			*matched = 0;
-			if (o->nkeys && ch == o->keys[0]) {
-				*matched = 1;
-				continue;
-			}
-		}
-		out[k++] = (char)ch;
-		if (k >= 65536) {
-			ctr_send_frame(sock, 0, out, (uint32_t)k);
-			k = 0;
-		}
-	}
-	if (k)
-		ctr_send_frame(sock, 0, out, (uint32_t)k);
-	return false;
-}
-
-int ctr_relay(int sock, const ctr_relay_opts *o)
-{
 	struct termios saved;
 	bool raw = false;
 	/* raw only when our input goes there (as Docker): otherwise ^C must
 	 * stay a signal, or nothing could stop us */
-	if (o->tty && o->in && isatty(0) && tcgetattr(0, &saved) == 0) {
+	if (io->tty && io->in && isatty(0) && tcgetattr(0, &saved) == 0) {
 		struct termios t = saved;
 		cfmakeraw(&t);
 		raw = tcsetattr(0, TCSANOW, &t) == 0;
 	}
-	if (o->tty) {
-		struct sigaction sa = {.sa_handler = on_winch};
-		sigaction(SIGWINCH, &sa, NULL);
-		send_size(sock);
+	sigset_t set;
+	sigemptyset(&set);
+	if (io->tty) {
+		sigaddset(&set, SIGWINCH);
+		term_size(&o.rows, &o.cols);
 	}
-	/* like docker's sig-proxy: what we get, the container gets */
-	if (o->g) {
-		struct sigaction sp = {.sa_handler = on_proxy};
-		sigaction(SIGINT, &sp, NULL);
-		sigaction(SIGTERM, &sp, NULL);
-		sigaction(SIGHUP, &sp, NULL);
-		sigaction(SIGQUIT, &sp, NULL);
-		sigaction(SIGUSR1, &sp, NULL);
-		sigaction(SIGUSR2, &sp, NULL);
-	} else {
-		/* ^C and a kill stop us even when we were started with them
-		 * ignored (an asynchronous job of a shell without job control
-		 * inherits SIGINT ignored), as Docker's runtime does */
-		struct sigaction dfl = {.sa_handler = SIG_DFL};
-		sigaction(SIGINT, &dfl, NULL);
-		sigaction(SIGTERM, &dfl, NULL);
-	}
-	bool in_open = o->in;
-	int status = CTR_RELAY_GONE;
-	size_t matched = 0;
-	static char buf[65536];
-	for (;;) {
-		if (winch) {
-			winch = 0;
-			send_size(sock);
-		}
-		if (proxied && o->g) {
-			berr ig;
-			int sig = proxied;
-			proxied = 0;
-			rt_kill(&o->g->rt, o->id, sig, false, &ig);
-		}
-		struct pollfd p[2] = {{.fd = sock, .events = POLLIN},
-				      {.fd = in_open ? 0 : -1, .events = POLLIN}};
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = read(0, buf, sizeof(buf));
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0) {
-				in_open = false;
-				if (matched) /* a held partial sequence */
-					ctr_send_frame(sock, 0, o->keys, (uint32_t)matched);
-				if (o->eof_closes)
-					ctr_send_frame(sock, 0, NULL, 0);
-			} else if (forward_input(sock, o, buf, (size_t)n, &matched)) {
-				status = CTR_RELAY_DETACHED;
-				break;
-			}
-		}
-		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			unsigned char h[5];
-			if (fs_read_full(sock, h, 5) != 5)
-				break;
-			uint32_t len = h[1] | (uint32_t)h[2] << 8 | (uint32_t)h[3] << 16 |
-				       (uint32_t)h[4] << 24;
-			if (len > sizeof(buf) || fs_read_full(sock, buf, len) != (ssize_t)len)
-				break;
-			if (h[0] == 1)
-				fs_write_all(1, buf, len);
-			else if (h[0] == 2)
-				fs_write_all(2, buf, len);
-			else if (h[0] == 3 && len == 4) {
-				status = (int)((unsigned char)buf[0] | (unsigned char)buf[1] << 8);
-				break;
-			} else if (h[0] == 6) {
-				status = CTR_RELAY_BUSY;
-				break;
-			}
+	for (size_t k = 0; k < sizeof(proxied) / sizeof(proxied[0]); k++) {
+		if (io->sig_proxy) {
+			/* like docker's sig-proxy: what we get, the container gets */
+			sigaddset(&set, proxied[k]);
+		} else if (proxied[k] == SIGINT || proxied[k] == SIGTERM) {
+			/* ^C and a kill stop us even when we were started with
+			 * them ignored (an asynchronous job of a shell without
+			 * job control inherits SIGINT ignored), as Docker's
+			 * runtime does */
+			struct sigaction dfl = {.sa_handler = SIG_DFL};
+			sigaction(proxied[k], &dfl, NULL);
 		}
 	}
+	int sfd = -1;
+	if (io->tty || io->sig_proxy) {
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+		if (sfd >= 0) {
+			o.event_fd = sfd;
+			o.on_event = on_signal;
+			o.arg = &sfd;
+		}
+	}
+	int r = 0;
+	if (sock >= 0)
+		*status = eng_attach_relay(g, id, sock, &o);
+	else
+		r = eng_container_attach(g, id, &o, status, e);
+	if (sfd >= 0)
+		close(sfd);
 	if (raw)
 		tcsetattr(0, TCSANOW, &saved);
+	return r;
+}
+
+int ctr_relay(eng *g, const char *id, int sock, const ctr_io *io)
+{
+	int status = ENG_ATTACH_GONE;
+	berr e;
+	if (relay_io(g, id, sock, io, &status, &e) < 0)
+		cli_fail(0, &e);
+	return status;
+}
+
+void ctr_start_report(const eng_start_result *r)
+{
+	for (size_t i = 0; r->warnings && r->warnings[i]; i++)
+		fprintf(stderr, "berth: warning: %s\n", r->warnings[i]);
+	if (r->attach_lost)
+		cli_fail(0, &r->attach_err);
+}
+
+int ctr_start(eng *g, const char *id, bool attach, bool interactive)
+{
+	_cleanup_free_ char *sd = cli_self_dir();
+	eng_start_opts so = {.helper_dir = sd, .attach = attach, .interactive = interactive};
+	eng_start_result r;
+	berr e;
+	if (eng_container_start(g, id, &so, &r, &e) < 0) {
+		ctr_start_report(&r);
+		cli_fail(0, &e);
+		eng_start_result_free(&r);
+		return r.exit_code;
+	}
+	ctr_start_report(&r);
+	if (r.attach_fd < 0) {
+		eng_start_result_free(&r);
+		return 0;
+	}
+	bool tty = r.tty;
+	/* docker run -it: ctrl-p,ctrl-q detaches (the monitor then cleans up) */
+	ctr_io io = {.in = interactive,
+		     .tty = tty,
+		     .eof_closes = true,
+		     .sig_proxy = true,
+		     .keys = interactive && tty ? "ctrl-p,ctrl-q" : NULL};
+	int status = ctr_relay(g, id, r.attach_fd, &io);
+	return eng_container_release(g, id, &r, status);
+}
+
+int ctr_attach(eng *g, const char *ref, const char *id, const ctr_attach_opts *a)
+{
+	berr e;
+	json_object *doc = eng_load(g, id, &e);
+	if (!doc)
+		return cli_fail(125, &e);
+	bool tty = eng_doc_bool(doc, "Config.Tty");
+	bool open_stdin = eng_doc_bool(doc, "Config.OpenStdin");
+	json_object_put(doc);
+	ctr_io io = {.in = open_stdin && !a->no_stdin,
+		     .tty = tty,
+		     /* docker attach: signals are proxied, but not to a tty
+		      * container (there the terminal sends ^C as a byte) */
+		     .sig_proxy = a->sig_proxy && !tty};
+	if (io.in)
+		io.keys = a->detach_keys ? a->detach_keys : "ctrl-p,ctrl-q";
+	int status;
+	if (relay_io(g, id, -1, &io, &status, &e) < 0)
+		return cli_fail(125, &e);
+	if (status == ENG_ATTACH_DETACHED)
+		return 0;
+	if (status == ENG_ATTACH_BUSY)
+		return cli_failf(125,
+				 "container %s already has an attached client (berth allows "
+				 "one at a time)",
+				 ref);
+	if (status == ENG_ATTACH_GONE)
+		return cli_failf(125, "lost the connection to %s's monitor", ref);
 	return status;
 }

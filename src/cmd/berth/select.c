@@ -38,7 +38,7 @@ char **ctr_select(cli *c, const ctr_sel *s, int argc, char **argv, int i, int *s
 		if (!d)
 			continue;
 		const char *st = eng_reconcile(g, *p, d);
-		int64_t t = eng_time_parse(ctr_str(d, "Created"));
+		int64_t t = eng_time_parse(eng_doc_str(d, "Created"));
 		bool skip = !strcmp(st, "creating") || (s->running && !is_running(st));
 		json_object_put(d);
 		if (skip)
