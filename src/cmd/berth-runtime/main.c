@@ -12,7 +12,7 @@
 #include "util/xalloc.h"
 
 #include "util/version.h"
-#define SPEC_VERSION  "1.2.0"
+#define SPEC_VERSION "1.2.0"
 
 static void log_line(rcli *c, const char *level, const char *msg)
 {

@@ -157,14 +157,14 @@ typedef struct eng_run_opts {
 	const char *ip, *ip6, *mac;
 	const char *log_driver;
 	char **log_opts;
-	const char *userns;	   /* --userns: host, keep-id[:uid=U,gid=G] (idmaps.h) */
-	char **uidmaps, **gidmaps; /* --uidmap/--gidmap CONTAINER:HOST:SIZE */
+	const char *userns;	     /* --userns: host, keep-id[:uid=U,gid=G] (idmaps.h) */
+	char **uidmaps, **gidmaps;   /* --uidmap/--gidmap CONTAINER:HOST:SIZE */
 	const char *ipc, *pid, *uts; /* --ipc, --pid, --uts (nsmode.h); NULL: private */
 	const char *cgroup_parent;   /* --cgroup-parent (nsmode.h) */
 	const char *pod;	     /* --pod: the pod's id (pod.h: eng_pod_member_opts) */
 	char **labels;		     /* --label K=V (over the image's labels) */
 	bool pod_infra;		     /* this is the pod's infra container */
-	bool *image_missing;	   /* out (may be NULL): set when the image is not in the store */
+	bool *image_missing;	     /* out (may be NULL): set when the image is not in the store */
 	char **warning; /* out (may be NULL): a line for the front end to print (malloc'ed) */
 } eng_run_opts;
 
