@@ -266,3 +266,44 @@ def test_volumes_and_networks(svc):
     assert r.returncode != 0 and "apinet" in r.stderr
     docker(svc, "network", "rm", "apinet")
     assert "apinet" not in b("network", "ls").stdout
+
+
+def test_lifecycle_detached(svc):
+    """docker run -d, logs, top, stop, start, restart, kill, wait, rm through the API."""
+    b = svc.b
+    cid = docker(svc, "run", "-d", "--name", "d1", "--network", "none", BUSYBOX, "sh", "-c",
+                 "echo out; echo err >&2; trap 'exit 7' TERM; while :; do sleep 0.1; done"
+                 ).stdout.strip()
+    assert b.inspect("d1")["Id"] == cid and b.inspect("d1")["State"]["Status"] == "running"
+    assert wait_for(lambda: docker(svc, "logs", "d1").stdout == "out\n")
+    r = docker(svc, "logs", "d1")
+    assert r.stdout == "out\n" and r.stderr == "err\n"  # the streams demultiplexed
+    assert docker(svc, "logs", "--tail", "0", "d1").stdout == ""
+    assert "sleep" in docker(svc, "top", "d1").stdout or "sh -c" in docker(svc, "top", "d1").stdout
+    docker(svc, "stop", "-t", "5", "d1")
+    code = b.inspect("d1")["State"]["ExitCode"]
+    assert b.inspect("d1")["State"]["Status"] == "exited" and code in (7, 137)
+    assert docker(svc, "wait", "d1").stdout.strip() == str(code)
+    docker(svc, "start", "d1")
+    assert b.inspect("d1")["State"]["Status"] == "running"
+    docker(svc, "restart", "-t", "1", "d1")
+    assert b.inspect("d1")["State"]["Status"] == "running"
+    docker(svc, "pause", "d1")
+    assert b.inspect("d1")["State"]["Status"] == "paused"
+    docker(svc, "unpause", "d1")
+    r = docker(svc, "rm", "d1", check=False)
+    assert r.returncode != 0 and "d1" in r.stderr + cid
+    docker(svc, "kill", "d1")
+    assert wait_for(lambda: b.inspect("d1")["State"]["Status"] == "exited")
+    r = docker(svc, "kill", "d1", check=False)
+    assert r.returncode != 0 and "is not running" in r.stderr
+    docker(svc, "rm", "d1")
+    assert b.ids() == []
+    # follow: the log until the exit
+    docker(svc, "run", "-d", "--name", "d2", "--network", "none", BUSYBOX, "sh", "-c",
+           "echo a; sleep 1; echo b")
+    assert docker(svc, "logs", "-f", "d2").stdout == "a\nb\n"
+    assert docker(svc, "wait", "d2").stdout.strip() == "0"
+    docker(svc, "rm", "-f", "d2")
+    st, _, body = call(svc.sock, "POST", "/containers/nosuch/start")
+    assert st == 404

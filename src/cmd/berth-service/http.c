@@ -20,6 +20,17 @@ static const api_route routes[] = {
     {"GET", "/containers/json", api_containers_list},
     {"GET", "/containers/*/json", api_container_inspect},
     {"POST", "/containers/create", api_container_create},
+    {"POST", "/containers/prune", api_containers_prune},
+    {"POST", "/containers/*/start", api_container_start},
+    {"POST", "/containers/*/stop", api_container_stop},
+    {"POST", "/containers/*/restart", api_container_restart},
+    {"POST", "/containers/*/kill", api_container_kill},
+    {"POST", "/containers/*/wait", api_container_wait},
+    {"POST", "/containers/*/pause", api_container_pause},
+    {"POST", "/containers/*/unpause", api_container_unpause},
+    {"GET", "/containers/*/logs", api_container_logs},
+    {"GET", "/containers/*/top", api_container_top},
+    {"DELETE", "/containers/*", api_container_remove},
     {"GET", "/images/json", api_images_list},
     {"GET", "/images/**/json", api_image_inspect},
     {"POST", "/images/create", api_images_create},
@@ -206,10 +217,12 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, resp *r, bool head
 		body = r->text;
 		len = strlen(body);
 	}
-	struct MHD_Response *mr =
-	    MHD_create_response_from_buffer(head ? 0 : len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *mr = r->raw ? r->raw
+					 : MHD_create_response_from_buffer(
+					       head ? 0 : len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!mr)
 		return MHD_NO;
+	r->raw = NULL;
 	MHD_add_response_header(mr, "Content-Type",
 				r->content_type ? r->content_type
 				: r->json	? "application/json"

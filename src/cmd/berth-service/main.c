@@ -111,6 +111,7 @@ static int serve(cli *c, const char *uri, int idle_s)
 	}
 	svc s = {.c = c, .owner = geteuid()};
 	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.started, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &s.last);
 	/* the threads libmicrohttpd starts inherit this mask: the signals come here */
 	sigset_t set;
@@ -152,6 +153,7 @@ static int serve(cli *c, const char *uri, int idle_s)
 	if (path)
 		unlink(path);
 	pthread_mutex_destroy(&s.mu);
+	pthread_cond_destroy(&s.started);
 	return 0;
 }
 

@@ -20,10 +20,25 @@
 typedef struct svc {
 	cli *c; /* --root, run root */
 	pthread_mutex_t mu;
-	int active;	      /* open connections */
-	struct timespec last; /* when the last one closed (CLOCK_MONOTONIC) */
-	uid_t owner;	      /* who may connect: this uid (and root) */
+	int active;		/* open connections */
+	struct timespec last;	/* when the last one closed (CLOCK_MONOTONIC) */
+	uid_t owner;		/* who may connect: this uid (and root) */
+	struct pend *pending;	/* attaches waiting for their container's start (mu) */
+	pthread_cond_t started; /* a pending attach got its socket */
 } svc;
+
+/* An attach that came before the start (docker run's order): the start
+ * connects to the monitor for it (so no output is lost) and hands the
+ * socket over (api_attach.c). */
+typedef struct pend {
+	struct pend *next;
+	char id[65];
+	bool ready, failed;
+	int attach_fd;
+	bool auto_remove, tty;
+} pend;
+/* The start handler's side: the pending attach of id, or NULL (under mu). */
+pend *svc_pending_find(svc *s, const char *id);
 
 /* One request: the path without its /vX.Y prefix, split in words. */
 #define REQ_MAX_WORDS 8
@@ -44,6 +59,7 @@ typedef struct resp {
 	json_object *json;
 	char *text; /* malloc'ed, used when json is NULL */
 	const char *content_type;
+	struct MHD_Response *raw; /* instead: a stream or an upgrade (status given) */
 } resp;
 
 /* Docker's error body {"message": ...} with status. */
@@ -92,6 +108,21 @@ void api_networks_list(req *q, resp *r);
 void api_network_inspect(req *q, resp *r);
 void api_network_remove(req *q, resp *r);
 void api_network_create(req *q, resp *r);
+
+/* api_life.c */
+void api_container_start(req *q, resp *r);
+void api_container_stop(req *q, resp *r);
+void api_container_restart(req *q, resp *r);
+void api_container_kill(req *q, resp *r);
+void api_container_wait(req *q, resp *r);
+void api_container_remove(req *q, resp *r);
+void api_container_pause(req *q, resp *r);
+void api_container_unpause(req *q, resp *r);
+void api_containers_prune(req *q, resp *r);
+void api_container_top(req *q, resp *r);
+/* api_attach.c */
+void api_container_logs(req *q, resp *r);
+void api_container_attach(req *q, resp *r);
 
 /* The routes (http.c) and the request handler libmicrohttpd calls. */
 enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *url,

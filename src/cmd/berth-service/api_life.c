@@ -1,0 +1,386 @@
+/* A container's life over the API: start, stop, restart, kill, wait,
+ * remove, pause, unpause, prune, top; each one call of the engine
+ * (engine/container.h), the same the CLI makes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/container.h"
+#include "engine/engine.h"
+#include "service.h"
+#include "spec/spec.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+/* The store and the container the path names: NULL after answering 404/500. */
+static eng *open_ctr(req *q, resp *r, char id[65])
+{
+	berr e;
+	eng *g = eng_open(q->s->c->root, q->s->c->run_root, &e);
+	if (!g) {
+		resp_error(r, 500, "%s", e.msg);
+		return NULL;
+	}
+	if (eng_lookup(g, q->words[1], id, &e) < 0) {
+		if (e.errnum == ENOENT)
+			resp_error(r, 404, "No such container: %s", q->words[1]);
+		else
+			resp_error(r, status_of_errno(e.errnum), "%s", e.msg);
+		eng_close(g);
+		return NULL;
+	}
+	return g;
+}
+
+static int arg_int(req *q, resp *r, const char *name, int dflt, int *out)
+{
+	const char *v = req_arg(q, name);
+	*out = dflt;
+	if (!v || !*v)
+		return 0;
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (*end || n < -1 || n > 86400 * 365) {
+		resp_error(r, 400, "invalid %s \"%s\"", name, v);
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+static char *helper_dir(void)
+{
+	return cli_self_dir();
+}
+
+pend *svc_pending_find(svc *s, const char *id)
+{
+	for (pend *p = s->pending; p; p = p->next)
+		if (!strcmp(p->id, id) && !p->ready && !p->failed)
+			return p;
+	return NULL;
+}
+
+void api_container_start(req *q, resp *r)
+{
+	char id[65];
+	eng *g = open_ctr(q, r, id);
+	if (!g)
+		return;
+	const char *st = eng_container_status(g, id, NULL);
+	if (st && eng_status_live(st)) {
+		r->status = 304; /* Docker: already started */
+		eng_close(g);
+		return;
+	}
+	_cleanup_free_ char *hd = helper_dir();
+	svc *s = q->s;
+	pthread_mutex_lock(&s->mu);
+	pend *p = svc_pending_find(s, id);
+	pthread_mutex_unlock(&s->mu);
+	eng_start_opts so = {.helper_dir = hd, .attach = p != NULL, .interactive = false};
+	eng_start_result res = {.attach_fd = -1};
+	berr e;
+	int rc = eng_container_start(g, id, &so, &res, &e);
+	if (p) { /* hand the monitor's socket to the waiting attach */
+		pthread_mutex_lock(&s->mu);
+		if (rc == 0 && !res.attach_lost) {
+			p->attach_fd = res.attach_fd;
+			p->auto_remove = res.auto_remove;
+			p->tty = res.tty;
+			p->ready = true;
+			res.attach_fd = -1;
+		} else {
+			p->failed = true;
+		}
+		pthread_cond_broadcast(&s->started);
+		pthread_mutex_unlock(&s->mu);
+	}
+	eng_start_result_free(&res);
+	eng_close(g);
+	if (rc < 0)
+		resp_error(r, e.errnum == EALREADY ? 304 : status_of_errno(e.errnum), "%s", e.msg);
+	else
+		r->status = 204;
+}
+
+static int stop_signal(req *q, resp *r, int *sig)
+{
+	const char *s = req_arg(q, "signal");
+	*sig = 0;
+	if (s && *s && (*sig = spec_signal_from_name(s)) <= 0) {
+		resp_error(r, 400, "invalid signal: %s", s);
+		return -1;
+	}
+	return 0;
+}
+
+void api_container_stop(req *q, resp *r)
+{
+	int t, sig;
+	if (arg_int(q, r, "t", 10, &t) < 0 || stop_signal(q, r, &sig) < 0)
+		return;
+	char id[65];
+	eng *g = open_ctr(q, r, id);
+	if (!g)
+		return;
+	const char *st = eng_container_status(g, id, NULL);
+	berr e;
+	if (!st || !eng_status_live(st))
+		r->status = 304; /* Docker: already stopped */
+	else if (eng_container_stop(g, id, t < 0 ? 10 : t, sig, NULL, &e) < 0)
+		resp_error(r, status_of_errno(e.errnum), "%s", e.msg);
+	else
+		r->status = 204;
+	eng_close(g);
+}
+
+void api_container_restart(req *q, resp *r)
+{
+	int t;
+	if (arg_int(q, r, "t", 10, &t) < 0)
+		return;
+	char id[65];
+	eng *g = open_ctr(q, r, id);
+	if (!g)
+		return;
+	_cleanup_free_ char *hd = helper_dir();
+	eng_start_opts so = {.helper_dir = hd};
+	eng_start_result res = {.attach_fd = -1};
+	berr e;
+	if (eng_container_restart(g, id, t < 0 ? 10 : t, &so, &res, &e) < 0)
+		resp_error(r, status_of_errno(e.errnum), "%s", e.msg);
+	else
+		r->status = 204;
+	eng_start_result_free(&res);
+	eng_close(g);
+}
+
+void api_container_kill(req *q, resp *r)
+{
+	int sig;
+	if (stop_signal(q, r, &sig) < 0)
+		return;
+	char id[65];
+	eng *g = open_ctr(q, r, id);
+	if (!g)
+		return;
+	berr e;
+	if (eng_container_kill(g, id, sig ? sig : SIGKILL, &e) < 0)
+		resp_error(r, e.errnum == EINVAL ? 409 : status_of_errno(e.errnum),
+			   "Container %s is not running", q->words[1]);
+	else
+		r->status = 204;
+	eng_close(g);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&t, NULL);
+}
+
+typedef struct wait_job {
+	char *root, *run_root, id[65];
+	bool next, removed;
+	int fd; /* the pipe the answer goes into */
+} wait_job;
+
+/* The reader (the client's connection) went away: the pipe's write end
+ * reports an error. */
+static bool reader_gone(int fd)
+{
+	struct pollfd pf = {.fd = fd, .events = 0};
+	return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP));
+}
+
+static void *wait_thread(void *arg)
+{
+	wait_job *j = arg;
+	berr e;
+	int code = 255;
+	eng *g = eng_open(j->root, j->run_root, &e);
+	/* next-exit / removed of a created container: the exit after its start */
+	json_object *doc = NULL;
+	const char *st = g ? eng_container_status(g, j->id, &doc) : NULL;
+	if (doc)
+		code = (int)eng_doc_int(doc, "State.ExitCode");
+	bool seen_start = st && eng_status_live(st);
+	json_object_put(doc);
+	for (int step = 1; g;) {
+		doc = NULL;
+		st = eng_container_status(g, j->id, &doc);
+		if (!st) /* removed */
+			break;
+		if (eng_status_live(st))
+			seen_start = true;
+		code = (int)eng_doc_int(doc, "State.ExitCode");
+		bool stopped = !eng_status_live(st) && strcmp(st, "creating");
+		bool waiting_start =
+		    (j->next || j->removed) && !seen_start && !strcmp(st, "created");
+		json_object_put(doc);
+		if (stopped && !waiting_start && !j->removed)
+			break;
+		if (reader_gone(j->fd))
+			break;
+		sleep_ms(step);
+		step = step < 16 ? step * 2 : 20;
+	}
+	eng_close(g);
+	char out[64];
+	int n = snprintf(out, sizeof(out), "{\"StatusCode\":%d,\"Error\":null}\n", code);
+	fs_write_all(j->fd, out, (size_t)n);
+	close(j->fd);
+	free(j->root);
+	free(j->run_root);
+	free(j);
+	return NULL;
+}
+
+/* condition: not-running (the default), next-exit, removed. The headers go
+ * out at once and the body when the condition is met (a client, docker run,
+ * starts the container only once it has the headers). The exit code is
+ * read while the record is there; with removed the wait goes on until the
+ * record is gone (an --rm container's monitor removes it). */
+void api_container_wait(req *q, resp *r)
+{
+	const char *cond = req_arg(q, "condition");
+	if (cond && *cond && strcmp(cond, "not-running") && strcmp(cond, "next-exit") &&
+	    strcmp(cond, "removed")) {
+		resp_error(r, 400, "invalid condition: \"%s\"", cond);
+		return;
+	}
+	char id[65];
+	eng *g = open_ctr(q, r, id);
+	if (!g)
+		return;
+	eng_close(g);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		resp_error(r, 500, "pipe: %s", strerror(errno));
+		return;
+	}
+	wait_job *j = xzalloc(sizeof(*j));
+	snprintf(j->id, sizeof(j->id), "%s", id);
+	j->next = cond && !strcmp(cond, "next-exit");
+	j->removed = cond && !strcmp(cond, "removed");
+	j->fd = p[1];
+	j->root = xstrdup(q->s->c->root);
+	j->run_root = xstrdup(q->s->c->run_root);
+	pthread_t t;
+	if (pthread_create(&t, NULL, wait_thread, j) != 0) {
+		close(p[0]);
+		close(p[1]);
+		free(j->root);
+		free(j->run_root);
+		free(j);
+		resp_error(r, 500, "pthread_create failed");
+		return;
+	}
+	pthread_detach(t);
+	r->raw = MHD_create_response_from_pipe(p[0]);
+	r->status = 200;
+	r->content_type = "application/json";
+}
+
+void api_container_remove(req *q, resp *r)
+{
+	char id[65];
+	eng *g = open_ctr(q, r, id);
+	if (!g)
+		return;
+	eng_rm_opts o = {.force = req_arg_bool(q, "force"), .volumes = req_arg_bool(q, "v")};
+	berr e;
+	if (eng_container_rm(g, id, &o, &e) < 0)
+		resp_error(r, e.errnum == EBUSY ? 409 : status_of_errno(e.errnum), "%s", e.msg);
+	else
+		r->status = 204;
+	eng_close(g);
+}
+
+static void pause_or_not(req *q, resp *r, bool p)
+{
+	char id[65];
+	eng *g = open_ctr(q, r, id);
+	if (!g)
+		return;
+	berr e;
+	if (eng_container_pause(g, id, p, &e) < 0)
+		resp_error(r, e.errnum == EINVAL ? 409 : status_of_errno(e.errnum), "%s", e.msg);
+	else
+		r->status = 204;
+	eng_close(g);
+}
+
+void api_container_pause(req *q, resp *r)
+{
+	pause_or_not(q, r, true);
+}
+
+void api_container_unpause(req *q, resp *r)
+{
+	pause_or_not(q, r, false);
+}
+
+void api_containers_prune(req *q, resp *r)
+{
+	berr e;
+	eng *g = eng_open(q->s->c->root, q->s->c->run_root, &e);
+	if (!g) {
+		resp_error(r, 500, "%s", e.msg);
+		return;
+	}
+	_cleanup_strv_ char **gone = eng_container_prune(g);
+	eng_close(g);
+	json_object *arr = json_object_new_array();
+	for (char **i = gone; i && *i; i++)
+		json_object_array_add(arr, json_object_new_string(*i));
+	r->json = json_object_new_object();
+	json_object_object_add(r->json, "ContainersDeleted", arr);
+	json_object_object_add(r->json, "SpaceReclaimed", json_object_new_int(0));
+}
+
+void api_container_top(req *q, resp *r)
+{
+	char id[65];
+	eng *g = open_ctr(q, r, id);
+	if (!g)
+		return;
+	eng_proc *ps = NULL;
+	size_t n = 0;
+	berr e;
+	if (eng_container_top(g, id, &ps, &n, &e) < 0) {
+		resp_error(r, e.errnum == EINVAL ? 409 : status_of_errno(e.errnum), "%s", e.msg);
+		eng_close(g);
+		return;
+	}
+	eng_close(g);
+	json_object *titles = json_object_new_array(), *procs = json_object_new_array();
+	const char *const t[] = {"UID", "PID", "PPID", "CMD"};
+	for (size_t k = 0; k < 4; k++)
+		json_object_array_add(titles, json_object_new_string(t[k]));
+	for (size_t i = 0; i < n; i++) {
+		json_object *row = json_object_new_array();
+		char b[32];
+		snprintf(b, sizeof(b), "%u", (unsigned)ps[i].uid);
+		json_object_array_add(row, json_object_new_string(b));
+		snprintf(b, sizeof(b), "%d", (int)ps[i].pid);
+		json_object_array_add(row, json_object_new_string(b));
+		snprintf(b, sizeof(b), "%d", (int)ps[i].ppid);
+		json_object_array_add(row, json_object_new_string(b));
+		json_object_array_add(row, json_object_new_string(ps[i].cmd ? ps[i].cmd : ""));
+		json_object_array_add(procs, row);
+	}
+	eng_procs_free(ps, n);
+	r->json = json_object_new_object();
+	json_object_object_add(r->json, "Titles", titles);
+	json_object_object_add(r->json, "Processes", procs);
+}
