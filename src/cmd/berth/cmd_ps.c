@@ -9,6 +9,7 @@
 
 #include "ctr.h"
 #include "engine/pod.h"
+#include "engine/summary.h"
 #include "ps_filter.h"
 #include "util/cleanup.h"
 #include "util/flags.h"
@@ -20,28 +21,6 @@ static int64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Docker's units.HumanDuration */
-static void human(int64_t ns, char *out, size_t sz)
-{
-	int64_t s = ns / 1000000000;
-	if (s < 1)
-		snprintf(out, sz, "Less than a second");
-	else if (s == 1)
-		snprintf(out, sz, "1 second");
-	else if (s < 60)
-		snprintf(out, sz, "%lld seconds", (long long)s);
-	else if (s / 60 == 1)
-		snprintf(out, sz, "About a minute");
-	else if (s < 3600)
-		snprintf(out, sz, "%lld minutes", (long long)(s / 60));
-	else if (s / 3600 == 1)
-		snprintf(out, sz, "About an hour");
-	else if (s < 48 * 3600)
-		snprintf(out, sz, "%lld hours", (long long)(s / 3600));
-	else
-		snprintf(out, sz, "%lld days", (long long)(s / 86400));
 }
 
 static int newest_first(const void *a, const void *b)
@@ -92,47 +71,14 @@ void ctr_created_ago(json_object *doc, char *out, size_t sz)
 			out[0] = 0;
 		return;
 	}
-	human(now_ns() - t, ago, sizeof(ago));
+	eng_human_duration(now_ns() - t, ago, sizeof(ago));
 	snprintf(out, sz, "%s ago", ago);
-}
-
-static char *status_text(json_object *doc, const char *s)
-{
-	char d[64];
-	if (!strcmp(s, "running") || !strcmp(s, "paused")) {
-		human(now_ns() - eng_time_parse(eng_doc_str(doc, "State.StartedAt")), d, sizeof(d));
-		return xasprintf("Up %s%s", d, !strcmp(s, "paused") ? " (Paused)" : "");
-	}
-	if (!strcmp(s, "exited")) {
-		int64_t f = eng_time_parse(eng_doc_str(doc, "State.FinishedAt"));
-		if (f <= 0)
-			return xasprintf("Exited (%lld)",
-					 (long long)eng_doc_int(doc, "State.ExitCode"));
-		human(now_ns() - f, d, sizeof(d));
-		return xasprintf("Exited (%lld) %s ago",
-				 (long long)eng_doc_int(doc, "State.ExitCode"), d);
-	}
-	return xstrdup(!strcmp(s, "dead") ? "Dead" : "Created");
-}
-
-static char *command_text(json_object *doc)
-{
-	char *s = xstrdup(eng_doc_str(doc, "Path") ? eng_doc_str(doc, "Path") : "");
-	json_object *a;
-	if (json_object_object_get_ex(doc, "Args", &a))
-		for (size_t i = 0; i < json_object_array_length(a); i++) {
-			char *n = xasprintf(
-			    "%s %s", s, json_object_get_string(json_object_array_get_idx(a, i)));
-			free(s);
-			s = n;
-		}
-	return s;
 }
 
 /* {{.ID}} {{.Names}} ... */
 static void print_format(const char *fmt, json_object *doc, const char *status, const char *st)
 {
-	_cleanup_free_ char *cmd = command_text(doc);
+	_cleanup_free_ char *cmd = eng_command_text(doc);
 	const char *name = eng_doc_str(doc, "Name");
 	if (name && name[0] == '/')
 		name++;
@@ -272,7 +218,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 	for (size_t k = 0; k < n; k++) {
 		json_object *d = docs[k];
 		const char *s = eng_doc_str(d, "_status");
-		_cleanup_free_ char *st = status_text(d, s);
+		_cleanup_free_ char *st = eng_status_text(d, s);
 		const char *id = eng_doc_str(d, "Id");
 		if (quiet) {
 			printf("%.*s\n", notrunc ? 64 : 12, id);
@@ -281,7 +227,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 			json_object_object_add(o, "Id", json_object_new_string(id));
 			json_object_object_add(
 			    o, "Image", json_object_new_string(str_or_empty(d, "Config.Image")));
-			_cleanup_free_ char *cmd = command_text(d);
+			_cleanup_free_ char *cmd = eng_command_text(d);
 			json_object_object_add(o, "Command", json_object_new_string(cmd));
 			json_object_object_add(o, "Created",
 					       json_object_new_string(str_or_empty(d, "Created")));
@@ -309,7 +255,7 @@ int cmd_ps(cli *c, int argc, char **argv)
 		} else if (format && strcmp(format, "table")) {
 			print_format(format, d, st, s);
 		} else {
-			_cleanup_free_ char *cmd = command_text(d);
+			_cleanup_free_ char *cmd = eng_command_text(d);
 			char qc[32];
 			snprintf(qc, sizeof(qc), "\"%.19s%s\"", cmd, strlen(cmd) > 19 ? "…" : "");
 			char created[80];
