@@ -347,7 +347,9 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 	/* the sources, cleaned and expanded */
 	int src = b->ctx_fd, vfd = -1, ufd = -1, ret = -1;
 	char *src_mnt = NULL, *vmnt = NULL;
-	char **paths = NULL;
+	char **paths = NULL, **urls = NULL;
+	bool glob = false;
+	size_t n_hd = 0;
 	_cleanup_free_ char *uname = bx_tmpname(b, "u");
 	_cleanup_free_ char *text = NULL, *by = NULL;
 	if (from && from_root(b, st, from, &src, &src_mnt, e) < 0)
@@ -356,9 +358,6 @@ int bstep_copy(bctx *b, bstage *st, const df_instr *in, char **env, dg_str *id, 
 		berr_set(e, ENOENT, "--from=%s: the image has no files", from);
 		goto out;
 	}
-	bool glob = false;
-	size_t n_hd = 0;
-	char **urls = NULL;
 	if (in->n_heredocs && is_heredoc_word(in->args[n_src])) {
 		berr_set(e, EINVAL, "%s: a here-document can not be the destination",
 			 df_kind_name(in->kind));

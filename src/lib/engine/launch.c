@@ -81,6 +81,7 @@ static _Noreturn void monitor_child(eng *g, const char *id, json_object *doc, bo
 	setsid();
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	_cleanup_free_ char *dir = eng_path(g, id, "");
+	_cleanup_free_ char *mon = NULL, *berth = NULL; /* before any goto (clang) */
 	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1};
@@ -157,8 +158,8 @@ static _Noreturn void monitor_child(eng *g, const char *id, json_object *doc, bo
 	dup2(nul, 0);
 	dup2(nul, 1);
 	dup2(nul, 2);
-	_cleanup_free_ char *mon = xasprintf("%s/berth-monitor", helper_dir);
-	_cleanup_free_ char *berth = xasprintf("%s/berth", helper_dir);
+	mon = xasprintf("%s/berth-monitor", helper_dir);
+	berth = xasprintf("%s/berth", helper_dir);
 	char pids[32], flags[64];
 	snprintf(pids, sizeof(pids), "%d", pid);
 	/* letters, then the log rotation as @MAXBYTES,FILES (see berth-monitor) */
