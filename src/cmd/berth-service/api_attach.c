@@ -52,9 +52,9 @@ static int sink_write(sink *k, int stream, const void *b, size_t n)
 /* ---- logs ---- */
 
 typedef struct logs_job {
-	char *root, *run_root, id[65];
+	svc_job base;
 	eng_logs_opts o;
-	sink k;
+	sink k; /* k.fd: base.fd */
 } logs_job;
 
 static int log_entry(void *arg, const eng_log_entry *en)
@@ -77,15 +77,14 @@ static void *logs_thread(void *arg)
 {
 	logs_job *j = arg;
 	berr e;
-	eng *g = eng_open(j->root, j->run_root, &e);
+	j->k.fd = j->base.fd;
+	eng *g = eng_open(j->base.root, j->base.run_root, &e);
 	if (g) {
-		eng_container_logs(g, j->id, &j->o, &e);
+		eng_container_logs(g, j->base.id, &j->o, &e);
 		eng_close(g);
 	}
-	close(j->k.fd);
-	free(j->root);
-	free(j->run_root);
-	free(j);
+	close(j->base.fd);
+	svc_job_free(&j->base);
 	return NULL;
 }
 
@@ -99,16 +98,10 @@ static int64_t now_ns(void)
 void api_container_logs(req *q, resp *r)
 {
 	berr e;
-	eng *g = eng_open(q->s->c->root, q->s->c->run_root, &e);
 	char id[65];
-	if (!g || eng_lookup(g, q->words[1], id, &e) < 0) {
-		eng_close(g);
-		if (e.errnum == ENOENT)
-			resp_error(r, 404, "No such container: %s", q->words[1]);
-		else
-			resp_error(r, 500, "%s", e.msg);
+	eng *g = svc_open_ctr(q, r, id);
+	if (!g)
 		return;
-	}
 	json_object *doc = NULL;
 	eng_container_status(g, id, &doc);
 	bool tty = doc && eng_doc_bool(doc, "Config.Tty");
@@ -120,7 +113,7 @@ void api_container_logs(req *q, resp *r)
 		return;
 	}
 	logs_job *j = xzalloc(sizeof(*j));
-	snprintf(j->id, sizeof(j->id), "%s", id);
+	snprintf(j->base.id, sizeof(j->base.id), "%s", id);
 	j->o = (eng_logs_opts){.follow = req_arg_bool(q, "follow"),
 			       .tail = -1,
 			       .no_stdout = !out,
@@ -149,32 +142,9 @@ void api_container_logs(req *q, resp *r)
 	}
 	j->k.mux = !tty;
 	j->k.timestamps = req_arg_bool(q, "timestamps");
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		free(j);
-		resp_error(r, 500, "pipe: %s", strerror(errno));
-		return;
-	}
-	j->k.fd = p[1];
-	j->root = xstrdup(q->s->c->root);
-	j->run_root = xstrdup(q->s->c->run_root);
-	pthread_t t;
-	if (pthread_create(&t, NULL, logs_thread, j) != 0) {
-		close(p[0]);
-		close(p[1]);
-		free(j->root);
-		free(j->run_root);
-		free(j);
-		resp_error(r, 500, "pthread_create failed");
-		return;
-	}
-	pthread_detach(t);
-	/* the reader's end is the body; a client gone closes it, the writer
-	 * then fails (EPIPE) and the thread ends */
-	r->raw = MHD_create_response_from_pipe(p[0]);
-	r->status = 200;
-	r->content_type =
-	    tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+	svc_stream(q, r, &j->base, logs_thread,
+		   tty ? "application/vnd.docker.raw-stream"
+		       : "application/vnd.docker.multiplexed-stream");
 }
 
 /* ---- attach ---- */
@@ -279,17 +249,10 @@ static void upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, cons
 
 void api_container_attach(req *q, resp *r)
 {
-	berr e;
-	eng *g = eng_open(q->s->c->root, q->s->c->run_root, &e);
 	char id[65];
-	if (!g || eng_lookup(g, q->words[1], id, &e) < 0) {
-		eng_close(g);
-		if (e.errnum == ENOENT)
-			resp_error(r, 404, "No such container: %s", q->words[1]);
-		else
-			resp_error(r, 500, "%s", e.msg);
+	eng *g = svc_open_ctr(q, r, id);
+	if (!g)
 		return;
-	}
 	json_object *doc = NULL;
 	const char *st = eng_container_status(g, id, &doc);
 	bool tty = doc && eng_doc_bool(doc, "Config.Tty");

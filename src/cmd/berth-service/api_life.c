@@ -20,26 +20,6 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-/* The store and the container the path names: NULL after answering 404/500. */
-static eng *open_ctr(req *q, resp *r, char id[65])
-{
-	berr e;
-	eng *g = eng_open(q->s->c->root, q->s->c->run_root, &e);
-	if (!g) {
-		resp_error(r, 500, "%s", e.msg);
-		return NULL;
-	}
-	if (eng_lookup(g, q->words[1], id, &e) < 0) {
-		if (e.errnum == ENOENT)
-			resp_error(r, 404, "No such container: %s", q->words[1]);
-		else
-			resp_error(r, status_of_errno(e.errnum), "%s", e.msg);
-		eng_close(g);
-		return NULL;
-	}
-	return g;
-}
-
 static int arg_int(req *q, resp *r, const char *name, int dflt, int *out)
 {
 	const char *v = req_arg(q, name);
@@ -72,7 +52,7 @@ pend *svc_pending_find(svc *s, const char *id)
 void api_container_start(req *q, resp *r)
 {
 	char id[65];
-	eng *g = open_ctr(q, r, id);
+	eng *g = svc_open_ctr(q, r, id);
 	if (!g)
 		return;
 	const char *st = eng_container_status(g, id, NULL);
@@ -129,7 +109,7 @@ void api_container_stop(req *q, resp *r)
 	if (arg_int(q, r, "t", 10, &t) < 0 || stop_signal(q, r, &sig) < 0)
 		return;
 	char id[65];
-	eng *g = open_ctr(q, r, id);
+	eng *g = svc_open_ctr(q, r, id);
 	if (!g)
 		return;
 	const char *st = eng_container_status(g, id, NULL);
@@ -149,7 +129,7 @@ void api_container_restart(req *q, resp *r)
 	if (arg_int(q, r, "t", 10, &t) < 0)
 		return;
 	char id[65];
-	eng *g = open_ctr(q, r, id);
+	eng *g = svc_open_ctr(q, r, id);
 	if (!g)
 		return;
 	_cleanup_free_ char *hd = helper_dir();
@@ -170,7 +150,7 @@ void api_container_kill(req *q, resp *r)
 	if (stop_signal(q, r, &sig) < 0)
 		return;
 	char id[65];
-	eng *g = open_ctr(q, r, id);
+	eng *g = svc_open_ctr(q, r, id);
 	if (!g)
 		return;
 	berr e;
@@ -189,9 +169,8 @@ static void sleep_ms(int ms)
 }
 
 typedef struct wait_job {
-	char *root, *run_root, id[65];
+	svc_job base; /* the answer goes into base.fd */
 	bool next, removed;
-	int fd; /* the pipe the answer goes into */
 } wait_job;
 
 /* The reader (the client's connection) went away: the pipe's write end
@@ -207,17 +186,17 @@ static void *wait_thread(void *arg)
 	wait_job *j = arg;
 	berr e;
 	int code = 255;
-	eng *g = eng_open(j->root, j->run_root, &e);
+	eng *g = eng_open(j->base.root, j->base.run_root, &e);
 	/* next-exit / removed of a created container: the exit after its start */
 	json_object *doc = NULL;
-	const char *st = g ? eng_container_status(g, j->id, &doc) : NULL;
+	const char *st = g ? eng_container_status(g, j->base.id, &doc) : NULL;
 	if (doc)
 		code = (int)eng_doc_int(doc, "State.ExitCode");
 	bool seen_start = st && eng_status_live(st);
 	json_object_put(doc);
 	for (int step = 1; g;) {
 		doc = NULL;
-		st = eng_container_status(g, j->id, &doc);
+		st = eng_container_status(g, j->base.id, &doc);
 		if (!st) /* removed */
 			break;
 		if (eng_status_live(st))
@@ -229,7 +208,7 @@ static void *wait_thread(void *arg)
 		json_object_put(doc);
 		if (stopped && !waiting_start && !j->removed)
 			break;
-		if (reader_gone(j->fd))
+		if (reader_gone(j->base.fd))
 			break;
 		sleep_ms(step);
 		step = step < 16 ? step * 2 : 20;
@@ -237,11 +216,9 @@ static void *wait_thread(void *arg)
 	eng_close(g);
 	char out[64];
 	int n = snprintf(out, sizeof(out), "{\"StatusCode\":%d,\"Error\":null}\n", code);
-	fs_write_all(j->fd, out, (size_t)n);
-	close(j->fd);
-	free(j->root);
-	free(j->run_root);
-	free(j);
+	fs_write_all(j->base.fd, out, (size_t)n);
+	close(j->base.fd);
+	svc_job_free(&j->base);
 	return NULL;
 }
 
@@ -259,42 +236,21 @@ void api_container_wait(req *q, resp *r)
 		return;
 	}
 	char id[65];
-	eng *g = open_ctr(q, r, id);
+	eng *g = svc_open_ctr(q, r, id);
 	if (!g)
 		return;
 	eng_close(g);
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		resp_error(r, 500, "pipe: %s", strerror(errno));
-		return;
-	}
 	wait_job *j = xzalloc(sizeof(*j));
-	snprintf(j->id, sizeof(j->id), "%s", id);
+	snprintf(j->base.id, sizeof(j->base.id), "%s", id);
 	j->next = cond && !strcmp(cond, "next-exit");
 	j->removed = cond && !strcmp(cond, "removed");
-	j->fd = p[1];
-	j->root = xstrdup(q->s->c->root);
-	j->run_root = xstrdup(q->s->c->run_root);
-	pthread_t t;
-	if (pthread_create(&t, NULL, wait_thread, j) != 0) {
-		close(p[0]);
-		close(p[1]);
-		free(j->root);
-		free(j->run_root);
-		free(j);
-		resp_error(r, 500, "pthread_create failed");
-		return;
-	}
-	pthread_detach(t);
-	r->raw = MHD_create_response_from_pipe(p[0]);
-	r->status = 200;
-	r->content_type = "application/json";
+	svc_stream(q, r, &j->base, wait_thread, "application/json");
 }
 
 void api_container_remove(req *q, resp *r)
 {
 	char id[65];
-	eng *g = open_ctr(q, r, id);
+	eng *g = svc_open_ctr(q, r, id);
 	if (!g)
 		return;
 	eng_rm_opts o = {.force = req_arg_bool(q, "force"), .volumes = req_arg_bool(q, "v")};
@@ -309,7 +265,7 @@ void api_container_remove(req *q, resp *r)
 static void pause_or_not(req *q, resp *r, bool p)
 {
 	char id[65];
-	eng *g = open_ctr(q, r, id);
+	eng *g = svc_open_ctr(q, r, id);
 	if (!g)
 		return;
 	berr e;
@@ -351,7 +307,7 @@ void api_containers_prune(req *q, resp *r)
 void api_container_top(req *q, resp *r)
 {
 	char id[65];
-	eng *g = open_ctr(q, r, id);
+	eng *g = svc_open_ctr(q, r, id);
 	if (!g)
 		return;
 	eng_proc *ps = NULL;

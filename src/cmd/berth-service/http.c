@@ -2,12 +2,15 @@
  * version prefix, routing, request bodies, and turning a handler's answer
  * into a response with Docker's headers. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "engine/engine.h"
 #include "service.h"
 #include "util/version.h"
 #include "util/xalloc.h"
@@ -87,6 +90,58 @@ bool req_arg_bool(const req *q, const char *name)
 {
 	const char *v = req_arg(q, name);
 	return v && (!strcmp(v, "1") || !strcasecmp(v, "true"));
+}
+
+struct eng *svc_open_ctr(req *q, resp *r, char id[65])
+{
+	berr e;
+	eng *g = eng_open(q->s->c->root, q->s->c->run_root, &e);
+	if (!g) {
+		resp_error(r, 500, "%s", e.msg);
+		return NULL;
+	}
+	if (eng_lookup(g, q->words[1], id, &e) < 0) {
+		if (e.errnum == ENOENT)
+			resp_error(r, 404, "No such container: %s", q->words[1]);
+		else
+			resp_error(r, status_of_errno(e.errnum), "%s", e.msg);
+		eng_close(g);
+		return NULL;
+	}
+	return g;
+}
+
+void svc_job_free(svc_job *j)
+{
+	free(j->root);
+	free(j->run_root);
+	free(j);
+}
+
+void svc_stream(req *q, resp *r, svc_job *job, void *(*fn)(void *), const char *content_type)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		svc_job_free(job);
+		resp_error(r, 500, "pipe: %s", strerror(errno));
+		return;
+	}
+	job->fd = p[1];
+	job->root = xstrdup(q->s->c->root);
+	job->run_root = xstrdup(q->s->c->run_root);
+	pthread_t t;
+	if (pthread_create(&t, NULL, fn, job) != 0) {
+		close(p[0]);
+		close(p[1]);
+		svc_job_free(job);
+		resp_error(r, 500, "pthread_create failed");
+		return;
+	}
+	pthread_detach(t);
+	/* a client gone closes the read end: the writer then fails (EPIPE) */
+	r->raw = MHD_create_response_from_pipe(p[0]);
+	r->status = 200;
+	r->content_type = content_type;
 }
 
 /* Tags in the connection's socket context: whether its peer is admitted. */

@@ -72,6 +72,22 @@ unsigned status_of_errno(int errnum);
 const char *req_arg(const req *q, const char *name);
 /* words[from .. n - drop_last - 1] joined by "/" (malloc'ed): an image name. */
 char *req_join(const req *q, size_t from, size_t drop_last);
+/* The store and the container the path's second word names (id filled):
+ * NULL after answering 404 (no such container) or the error's status. */
+struct eng;
+struct eng *svc_open_ctr(req *q, resp *r, char id[65]);
+
+/* A body a detached thread writes (logs, wait): fn(job) gets the pipe's
+ * write end in job->fd, closes it and frees the job (svc_job_free); the
+ * read end is the response, so the headers go out at once. A job type
+ * starts with an svc_job. On failure (answered 500) the job is freed here. */
+typedef struct svc_job {
+	char *root, *run_root; /* the store, for the thread's own eng_open */
+	char id[65];
+	int fd;
+} svc_job;
+void svc_stream(req *q, resp *r, svc_job *job, void *(*fn)(void *), const char *content_type);
+void svc_job_free(svc_job *j);
 /* Docker's booleans in queries: 1, true, True. */
 bool req_arg_bool(const req *q, const char *name);
 
