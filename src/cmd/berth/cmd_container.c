@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctr.h"
+#include "engine/summary.h"
 #include "template.h"
 #include "image/image.h"
 #include "spec/spec.h"
@@ -329,14 +330,8 @@ int cmd_container_inspect(cli *c, int argc, char **argv)
 	json_object *arr = json_object_new_array();
 	bool all = true;
 	for (int k = i; k < argc; k++) {
-		char id[65];
-		json_object *doc = NULL;
-		if (eng_lookup(g, argv[k], id, &e) == 0 && (doc = eng_load(g, id, &e))) {
-			eng_reconcile(g, id, doc);
-			json_object *state;
-			if (json_object_object_get_ex(doc, "State", &state)) {
-				json_object_object_del(state, "MonitorStart");
-			}
+		json_object *doc = eng_inspect(g, argv[k], &e); /* the API's too */
+		if (doc) {
 			json_object_array_add(arr, doc);
 		} else {
 			all = false;
