@@ -139,6 +139,8 @@ int eng_log_cfg_parse(const char *driver, char *const *opts, eng_log_cfg *out, b
 json_object *eng_log_cfg_json(const eng_log_cfg *c);	 /* HostConfig.LogConfig */
 void eng_log_cfg_of(json_object *doc, eng_log_cfg *out); /* from container.json */
 
+struct eng_probe; /* health.h */
+
 typedef struct eng_run_opts {
 	const char *image; /* as typed */
 	char **command;	   /* after IMAGE, may be NULL */
@@ -164,8 +166,17 @@ typedef struct eng_run_opts {
 	const char *pod;	     /* --pod: the pod's id (pod.h: eng_pod_member_opts) */
 	char **labels;		     /* --label K=V (over the image's labels) */
 	bool pod_infra;		     /* this is the pod's infra container */
-	bool *image_missing;	     /* out (may be NULL): set when the image is not in the store */
-	char **warning; /* out (may be NULL): a line for the front end to print (malloc'ed) */
+	/* restart policy and probes (health.h): --restart; the probes given
+	 * (--health-*, kube probes) over the image's HEALTHCHECK; no_healthcheck
+	 * (--no-healthcheck) drops the image's. readiness_hook: argv the
+	 * prober runs when the readiness changes (kube play's Services). */
+	const char *restart;
+	const struct eng_probe *probes;
+	size_t n_probes;
+	bool no_healthcheck;
+	char **readiness_hook;
+	bool *image_missing; /* out (may be NULL): set when the image is not in the store */
+	char **warning;	     /* out (may be NULL): a line for the front end to print (malloc'ed) */
 } eng_run_opts;
 
 /* `system check` of <root>/containers (check.c): leftovers of a kill -9
