@@ -32,9 +32,9 @@ static int put(int fd, const void *b, size_t n)
 	return fs_write_all(fd, b, n) < 0 ? -1 : 0;
 }
 
-static int sink_write(sink *k, int stream, const void *b, size_t n)
+int svc_write_frame(int fd, bool mux, int stream, const void *b, size_t n)
 {
-	if (k->mux) {
+	if (mux) {
 		unsigned char h[8] = {(unsigned char)stream,
 				      0,
 				      0,
@@ -43,10 +43,15 @@ static int sink_write(sink *k, int stream, const void *b, size_t n)
 				      (unsigned char)(n >> 16),
 				      (unsigned char)(n >> 8),
 				      (unsigned char)n};
-		if (put(k->fd, h, sizeof(h)) < 0)
+		if (put(fd, h, sizeof(h)) < 0)
 			return -1;
 	}
-	return put(k->fd, b, n);
+	return put(fd, b, n);
+}
+
+static int sink_write(sink *k, int stream, const void *b, size_t n)
+{
+	return svc_write_frame(k->fd, k->mux, stream, b, n);
 }
 
 /* ---- logs ---- */
@@ -71,6 +76,12 @@ static int log_entry(void *arg, const eng_log_entry *en)
 	int r = sink_write(&j->k, en->stream, b, tl + 1 + en->len);
 	free(b);
 	return r;
+}
+
+static bool logs_gone(void *arg)
+{
+	logs_job *j = arg;
+	return svc_job_gone(&j->base);
 }
 
 static void *logs_thread(void *arg)
@@ -119,6 +130,7 @@ void api_container_logs(req *q, resp *r)
 			       .no_stdout = !out,
 			       .no_stderr = !err,
 			       .write = log_entry,
+			       .gone = logs_gone,
 			       .arg = j};
 	const char *tail = req_arg(q, "tail"), *since = req_arg(q, "since"),
 		   *until = req_arg(q, "until");
@@ -186,9 +198,11 @@ static int wait_handover(att *a, int sock, pend *p, bool *auto_remove, bool *tty
 			until.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&s->started, &s->mu, &until);
-		struct pollfd pf = {.fd = sock, .events = POLLRDHUP};
-		if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR)))
-			break; /* the client left */
+		/* the client left: POLLHUP, not POLLRDHUP, since a client without
+		 * stdin half-closes its side at once (the docker CLI does) */
+		struct pollfd pf = {.fd = sock, .events = 0};
+		if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR)))
+			break;
 	}
 	/* unlink it */
 	for (pend **pp = &s->pending; *pp; pp = &(*pp)->next)
@@ -216,6 +230,7 @@ static void upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, cons
 			     .write = att_write,
 			     .eof_closes = true,
 			     .event_fd = -1,
+			     .hup_fd = sock,
 			     .arg = &k};
 	eng *g = eng_open(a->s->c->root, a->s->c->run_root, &e);
 	if (g && a->running) {
@@ -304,7 +319,6 @@ void api_container_attach(req *q, resp *r)
 		return;
 	}
 	MHD_add_response_header(r->raw, MHD_HTTP_HEADER_UPGRADE, "tcp");
-	MHD_add_response_header(r->raw, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
 	r->status = MHD_HTTP_SWITCHING_PROTOCOLS;
 	r->content_type =
 	    tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";

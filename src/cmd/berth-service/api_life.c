@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,23 +163,22 @@ void api_container_kill(req *q, resp *r)
 	eng_close(g);
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
-}
-
 typedef struct wait_job {
 	svc_job base; /* the answer goes into base.fd */
 	bool next, removed;
 } wait_job;
 
-/* The reader (the client's connection) went away: the pipe's write end
- * reports an error. */
-static bool reader_gone(int fd)
+/* The exit file's code ("STATUS FINISHED_NS", the monitor's), read through
+ * the container's directory fd: that still works once an --rm container's
+ * directory went to .trash, until it is purged. */
+static bool exit_code_at(int dfd, int *code)
 {
-	struct pollfd pf = {.fd = fd, .events = 0};
-	return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP));
+	_cleanup_free_ char *ex = NULL;
+	size_t len;
+	berr e;
+	if (dfd < 0 || fs_read_file_at(dfd, "exit", &ex, &len, &e) < 0)
+		return false;
+	return sscanf(ex, "%d", code) == 1;
 }
 
 static void *wait_thread(void *arg)
@@ -187,6 +187,17 @@ static void *wait_thread(void *arg)
 	berr e;
 	int code = 255;
 	eng *g = eng_open(j->base.root, j->base.run_root, &e);
+	/* the directory, watched: the monitor renames "exit" into it at the
+	 * exit, and the wait wakes then rather than at its next poll (an --rm
+	 * container is gone a few ms later, its code with it) */
+	_cleanup_free_ char *dir = g ? eng_path(g, j->base.id, "") : NULL;
+	_cleanup_close_ int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	_cleanup_close_ int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ino >= 0 && dfd >= 0) {
+		char pp[64];
+		snprintf(pp, sizeof(pp), "/proc/self/fd/%d", dfd);
+		inotify_add_watch(ino, pp, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF);
+	}
 	/* next-exit / removed of a created container: the exit after its start */
 	json_object *doc = NULL;
 	const char *st = g ? eng_container_status(g, j->base.id, &doc) : NULL;
@@ -197,8 +208,10 @@ static void *wait_thread(void *arg)
 	for (int step = 1; g;) {
 		doc = NULL;
 		st = eng_container_status(g, j->base.id, &doc);
-		if (!st) /* removed */
+		if (!st) { /* removed: its code from the exit file if still there */
+			exit_code_at(dfd, &code);
 			break;
+		}
 		if (eng_status_live(st))
 			seen_start = true;
 		code = (int)eng_doc_int(doc, "State.ExitCode");
@@ -208,9 +221,21 @@ static void *wait_thread(void *arg)
 		json_object_put(doc);
 		if (stopped && !waiting_start && !j->removed)
 			break;
-		if (reader_gone(j->base.fd))
+		if (svc_job_gone(&j->base))
 			break;
-		sleep_ms(step);
+		struct pollfd pf = {.fd = ino, .events = POLLIN};
+		if (poll(&pf, ino >= 0 ? 1 : 0, step) > 0) {
+			char buf[4096];
+			while (read(ino, buf, sizeof(buf)) > 0)
+				;
+			/* an exit written now: it ran, however short (it may
+			 * have started and ended between two looks) */
+			if (exit_code_at(dfd, &code)) {
+				seen_start = true;
+				if (!j->removed)
+					break;
+			}
+		}
 		step = step < 16 ? step * 2 : 20;
 	}
 	eng_close(g);

@@ -3,6 +3,7 @@
  * into a response with Docker's headers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,11 @@ static const api_route routes[] = {
     {"POST", "/containers/*/pause", api_container_pause},
     {"POST", "/containers/*/unpause", api_container_unpause},
     {"GET", "/containers/*/logs", api_container_logs},
+    {"POST", "/containers/*/attach", api_container_attach},
+    {"POST", "/containers/*/exec", api_exec_create},
+    {"POST", "/exec/*/start", api_exec_start},
+    {"POST", "/exec/*/resize", api_exec_resize},
+    {"GET", "/exec/*/json", api_exec_inspect},
     {"GET", "/containers/*/top", api_container_top},
     {"DELETE", "/containers/*", api_container_remove},
     {"GET", "/images/json", api_images_list},
@@ -113,13 +119,23 @@ struct eng *svc_open_ctr(req *q, resp *r, char id[65])
 
 void svc_job_free(svc_job *j)
 {
+	if (j->client_fd >= 0)
+		close(j->client_fd);
 	free(j->root);
 	free(j->run_root);
 	free(j);
 }
 
+bool svc_job_gone(const svc_job *j)
+{
+	struct pollfd pf[2] = {{.fd = j->fd, .events = 0}, {.fd = j->client_fd, .events = 0}};
+	return poll(pf, j->client_fd >= 0 ? 2 : 1, 0) > 0 &&
+	       ((pf[0].revents | pf[1].revents) & (POLLERR | POLLHUP));
+}
+
 void svc_stream(req *q, resp *r, svc_job *job, void *(*fn)(void *), const char *content_type)
 {
+	job->client_fd = -1;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		svc_job_free(job);
@@ -127,6 +143,9 @@ void svc_stream(req *q, resp *r, svc_job *job, void *(*fn)(void *), const char *
 		return;
 	}
 	job->fd = p[1];
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(q->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	job->client_fd = ci ? fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 3) : -1;
 	job->root = xstrdup(q->s->c->root);
 	job->run_root = xstrdup(q->s->c->run_root);
 	pthread_t t;

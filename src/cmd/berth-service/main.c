@@ -149,6 +149,7 @@ static int serve(cli *c, const char *uri, int idle_s)
 			break;
 	}
 	MHD_stop_daemon(d);
+	svc_execs_free(&s);
 	close(fd);
 	if (path)
 		unlink(path);

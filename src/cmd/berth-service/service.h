@@ -25,7 +25,16 @@ typedef struct svc {
 	uid_t owner;		/* who may connect: this uid (and root) */
 	struct pend *pending;	/* attaches waiting for their container's start (mu) */
 	pthread_cond_t started; /* a pending attach got its socket */
+	struct xrec **execs;	/* exec instances (api_exec.c; mu) */
+	size_t n_execs;
+	unsigned long exec_seq;
 } svc;
+typedef struct xrec xrec;
+/* The exec instances, at the service's end (api_exec.c). */
+void svc_execs_free(svc *s);
+/* One chunk of a container's output to fd: Docker's 8-byte frame header
+ * first when mux (stream 1 stdout, 2 stderr) (api_attach.c). */
+int svc_write_frame(int fd, bool mux, int stream, const void *b, size_t n);
 
 /* An attach that came before the start (docker run's order): the start
  * connects to the monitor for it (so no output is lost) and hands the
@@ -85,9 +94,16 @@ typedef struct svc_job {
 	char *root, *run_root; /* the store, for the thread's own eng_open */
 	char id[65];
 	int fd;
+	/* a dup of the client's socket (or -1), only polled: libmicrohttpd
+	 * notices a client gone only when it has something to send, and a
+	 * wait or a followed log may have nothing to send for hours */
+	int client_fd;
 } svc_job;
 void svc_stream(req *q, resp *r, svc_job *job, void *(*fn)(void *), const char *content_type);
 void svc_job_free(svc_job *j);
+/* The job's reader went away: the client closed its connection, or the
+ * response pipe's reader is gone. */
+bool svc_job_gone(const svc_job *j);
 /* Docker's booleans in queries: 1, true, True. */
 bool req_arg_bool(const req *q, const char *name);
 
@@ -139,6 +155,11 @@ void api_container_top(req *q, resp *r);
 /* api_attach.c */
 void api_container_logs(req *q, resp *r);
 void api_container_attach(req *q, resp *r);
+/* api_exec.c */
+void api_exec_create(req *q, resp *r);
+void api_exec_start(req *q, resp *r);
+void api_exec_inspect(req *q, resp *r);
+void api_exec_resize(req *q, resp *r);
 
 /* The routes (http.c) and the request handler libmicrohttpd calls. */
 enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *url,

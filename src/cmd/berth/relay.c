@@ -52,7 +52,8 @@ static int relay_io(eng *g, const char *id, int sock, const ctr_io *io, int *sta
 			     .err_fd = 2,
 			     .eof_closes = io->eof_closes,
 			     .sig_proxy = io->sig_proxy,
-			     .event_fd = -1};
+			     .event_fd = -1,
+			     .hup_fd = -1};
 	if (io->keys && eng_parse_detach_keys(io->keys, o.keys, &o.nkeys, e) < 0)
 		return -1;
 	struct termios saved;

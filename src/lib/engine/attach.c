@@ -141,12 +141,17 @@ int eng_attach_relay(eng *g, const char *id, int sock, const eng_attach_opts *o)
 	_cleanup_free_ char *buf = xmalloc(RELAY_BUF);
 	_cleanup_free_ char *out = xmalloc(RELAY_BUF + 16);
 	for (;;) {
-		struct pollfd p[3] = {{.fd = sock, .events = POLLIN},
+		struct pollfd p[4] = {{.fd = sock, .events = POLLIN},
 				      {.fd = in_open ? o->in_fd : -1, .events = POLLIN},
-				      {.fd = o->on_event ? o->event_fd : -1, .events = POLLIN}};
-		if (poll(p, 3, -1) < 0) {
+				      {.fd = o->on_event ? o->event_fd : -1, .events = POLLIN},
+				      {.fd = o->hup_fd, .events = 0}};
+		if (poll(p, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
+			break;
+		}
+		if (p[3].revents & (POLLHUP | POLLERR)) {
+			status = ENG_ATTACH_DETACHED;
 			break;
 		}
 		if (p[2].revents & POLLIN) {

@@ -121,7 +121,10 @@ typedef struct eng_attach_opts {
 	int event_fd;
 	void (*on_event)(void *arg, eng_attach_event *ev);
 	bool sig_proxy; /* an event's signal goes to the container */
-	void *arg;	/* for write and on_event */
+	/* -1, or an fd whose hangup ends the relay as a detach (the client's
+	 * connection: its going away leaves the container running) */
+	int hup_fd;
+	void *arg; /* for write and on_event */
 } eng_attach_opts;
 
 /* Docker's detach keys: "ctrl-p,ctrl-q", "ctrl-a,x" ... (at most 16). */
@@ -181,10 +184,15 @@ typedef struct eng_exec_opts {
 	const char *cwd;
 	const char *user; /* "user[:group]" resolved in the container's root */
 	bool tty, detach;
-	/* the process's stdin, stdout, stderr (-1: the caller's own): put on
-	 * fds 0..2 for the call, then restored; detach without them gives it
+	/* the process's stdin, stdout, stderr (-1: the caller's own fd 0, 1,
+	 * 2), given to it in the runtime's child (the caller's fds are never
+	 * swapped: threads may exec at once); detach without them gives it
 	 * /dev/null (a reader of our output must not wait for it) */
 	int stdio[3];
+	/* NULL: wait for the process (a tty relayed to the caller's stdio).
+	 * Else return once it runs: its pid (the caller's child: the caller
+	 * reaps it), pidfd and the tty's master (-1 without tty). */
+	rt_exec_started *started;
 } eng_exec_opts;
 /* *status: the process's exit status; failing, Docker's (125, 126, 127). */
 int eng_container_exec(eng *g, const char *id, const eng_exec_opts *o, int *status, berr *e);
@@ -210,6 +218,8 @@ typedef struct eng_logs_opts {
 	bool no_stdout, no_stderr;
 	/* each entry; < 0 stops (the call then fails, EPIPE) */
 	int (*write)(void *arg, const eng_log_entry *en);
+	/* may be NULL: follow ends (EPIPE) when it says the reader left */
+	bool (*gone)(void *arg);
 	void *arg;
 } eng_logs_opts;
 /* Docker's --since/--until: an RFC 3339 time ("2013-01-02T13:23:37Z",

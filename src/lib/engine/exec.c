@@ -1,6 +1,6 @@
-/* exec: a process in a running container (container.h). The runtime's
- * rt_exec gives the process this process's fds 0..2, so the caller's stdio
- * choice (opts.stdio) is put there for the call and restored after it. */
+/* exec: a process in a running container (container.h), through the
+ * runtime's rt_exec; the caller's stdio choice (opts.stdio) is given to the
+ * process by the runtime's child. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,47 +44,35 @@ int eng_container_exec(eng *g, const char *id, const eng_exec_opts *o, int *stat
 	_cleanup_free_ char *u = NULL;
 	if (o->user && !(u = resolve_user(g, id, o->user, e)))
 		return -1;
+	int fds[3], nul = -1;
+	for (int fd = 0; fd < 3; fd++) {
+		fds[fd] = o->stdio[fd] >= 0 ? o->stdio[fd] : fd;
+		/* as Docker: a caller reading our output must not wait for the
+		 * detached process to end */
+		if (o->detach && o->stdio[fd] < 0) {
+			if (nul < 0 && (nul = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+				return berr_sys(e, "open /dev/null");
+			fds[fd] = nul;
+		}
+	}
 	rt_exec_opts ro = {.args = o->args,
 			   .env = o->env,
 			   .cwd = o->cwd,
 			   .user = u,
 			   .tty = o->tty,
-			   .detach = o->detach};
-	int want[3] = {o->stdio[0], o->stdio[1], o->stdio[2]};
-	int nul = -1;
+			   .detach = o->detach,
+			   .stdio = fds,
+			   .started = o->started};
 	fflush(NULL); /* nothing buffered goes out on the process's fds */
-	if (o->detach) {
-		/* as Docker: a caller reading our output must not wait for the
-		 * detached process to end */
-		nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		for (int fd = 0; fd < 3 && nul >= 0; fd++)
-			if (want[fd] < 0)
-				want[fd] = nul;
-	}
-	int saved[3] = {-1, -1, -1};
-	for (int fd = 0; fd < 3; fd++)
-		if (want[fd] >= 0 && want[fd] != fd) {
-			saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-			if (dup2(want[fd], fd) < 0) {
-				berr_sys(e, "exec: dup2");
-				want[fd] = -2; /* restore what was saved, no exec */
-			}
-		}
-	int er = -1;
-	bool ok = want[0] != -2 && want[1] != -2 && want[2] != -2;
-	if (ok)
-		er = rt_exec(&g->rt, id, &ro, status, e);
-	for (int fd = 0; fd < 3; fd++)
-		if (saved[fd] >= 0) {
-			dup2(saved[fd], fd);
-			close(saved[fd]);
-		}
+	int er = rt_exec(&g->rt, id, &ro, status, e);
 	if (nul >= 0)
 		close(nul);
 	if (er < 0) {
-		*status = strstr(e->msg, "executable file not found") ? 127
-			  : strstr(e->msg, "permission denied")	      ? 126
-								      : 125;
+		/* Docker's: not found (by $PATH or at its path) 127, not runnable 126 */
+		bool missing = strstr(e->msg, "executable file not found") ||
+			       (!strncmp(e->msg, "exec: \"", 7) &&
+				strstr(e->msg, "No such file or directory"));
+		*status = missing ? 127 : strstr(e->msg, "permission denied") ? 126 : 125;
 		return -1;
 	}
 	return 0;

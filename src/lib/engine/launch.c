@@ -401,7 +401,7 @@ int eng_container_start(eng *g, const char *id, const eng_start_opts *o, eng_sta
 		if (r->attach_fd >= 0) {
 			/* what it wrote is dropped; the exit frame ends it */
 			eng_attach_opts ao = {
-			    .in_fd = -1, .out_fd = -1, .err_fd = -1, .event_fd = -1};
+			    .in_fd = -1, .out_fd = -1, .err_fd = -1, .event_fd = -1, .hup_fd = -1};
 			eng_attach_relay(g, id, r->attach_fd, &ao);
 			eng_attach_send(r->attach_fd, ENG_FRAME_CLEANUP, NULL, 0);
 			close(r->attach_fd);

@@ -323,6 +323,10 @@ static int follow(eng *g, const char *id, const eng_logs_opts *o, int max_file, 
 		/* a last read after the exit (or after until) */
 		last = !s || !strcmp(s, "exited") || !strcmp(s, "dead") ||
 		       (o->until_ns && now_ns() > o->until_ns);
+		if (!last && o->gone && o->gone(o->arg)) {
+			r = -1;
+			break;
+		}
 		if (!last) {
 			struct timespec t = {0, 50000000};
 			nanosleep(&t, NULL);

@@ -45,6 +45,7 @@ typedef struct exec_ctx {
 	bool send_pty;
 	bool joins_user;
 	int preserve_fds;
+	const int *stdio; /* rt_exec_opts.stdio */
 	seccomp_prog sec;
 	lsm_host lsm;
 	spec listener;	 /* only linux.seccomp.listenerPath/-Metadata, for notify */
@@ -233,6 +234,22 @@ static _Noreturn void exec_grandchild(exec_ctx *x)
 	fail(fd, &e);
 }
 
+/* The caller's three fds onto 0..2 (in the child): through copies above
+ * them first, as one may be another's target (stdio[1] == 0). */
+static int give_stdio(const int *stdio, berr *e)
+{
+	int tmp[3];
+	for (int i = 0; i < 3; i++)
+		if ((tmp[i] = fcntl(stdio[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			return berr_sys(e, "exec: fd %d for the process's fd %d", stdio[i], i);
+	for (int i = 0; i < 3; i++)
+		if (dup2(tmp[i], i) < 0)
+			return berr_sys(e, "exec: dup2 onto fd %d", i);
+	for (int i = 0; i < 3; i++)
+		close(tmp[i]);
+	return 0;
+}
+
 static _Noreturn void exec_child(exec_ctx *x)
 {
 	berr e;
@@ -242,6 +259,8 @@ static _Noreturn void exec_child(exec_ctx *x)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Never openable through /proc/<pid>/exe from inside (CVE-2019-5736). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (x->stdio && give_stdio(x->stdio, &e) < 0)
+		fail(x->sync[1], &e);
 	/* Before the container's /proc replaces ours and before its filter. */
 	if (process_prepare_fds(x->preserve_fds, &e) < 0)
 		fail(x->sync[1], &e);
@@ -304,6 +323,7 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 		      .rootfd = -1,
 		      .console_fd = -1,
 		      .preserve_fds = o->preserve_fds,
+		      .stdio = o->stdio,
 		      .cgj = {.v2_dir = -1}};
 	for (size_t i = 0; i < N_NS; i++)
 		x.nsfd[i] = -1;
@@ -381,6 +401,13 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 	}
 	if (o->detach) {
 		pid = -1;
+		ret = 0;
+		goto out;
+	}
+	if (o->started) {
+		*o->started = (rt_exec_started){.pid = pid, .pidfd = pidfd, .pty = pty};
+		pid = -1;
+		pidfd = pty = -1;
 		ret = 0;
 		goto out;
 	}

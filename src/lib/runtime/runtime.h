@@ -88,7 +88,22 @@ typedef struct rt_exec_opts {
 	const char *pid_file;
 	const char *console_socket;
 	int preserve_fds;
+	/* NULL: the process gets this process's fds 0..2; else these three
+	 * (put in place in the forked child: the caller's own fds are never
+	 * touched, so a threaded caller may exec from several threads) */
+	const int *stdio;
+	/* NULL: wait for the process, relaying a tty to our stdio, forwarding
+	 * signals. Else rt_exec returns once the process runs, with *started
+	 * filled: the caller relays (pty) and reaps it (waitpid; it is this
+	 * process's child) and installs nothing process-wide for it. */
+	struct rt_exec_started *started;
 } rt_exec_opts;
+
+typedef struct rt_exec_started {
+	pid_t pid;
+	int pidfd; /* the caller closes it */
+	int pty;   /* the terminal's master with tty, else -1; the caller closes it */
+} rt_exec_started;
 
 int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, berr *e);
 
