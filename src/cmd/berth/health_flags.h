@@ -1,0 +1,60 @@
+/* run/create's --restart and --health-* flags (cmd_health.c). */
+#pragma once
+
+#include "engine/engine.h"
+#include "engine/health.h"
+
+typedef struct health_flags {
+	const char *restart;
+	const char *cmd, *interval, *timeout, *retries, *start_period;
+	bool none; /* --no-healthcheck */
+	eng_probe probe;
+	char *argv[4];
+} health_flags;
+
+#define HEALTH_FLAG_DEFS(h)                                                                        \
+	{"restart",                                                                                \
+	 0,                                                                                        \
+	 FLAG_STRING,                                                                              \
+	 &(h)->restart,                                                                            \
+	 "Restart policy: no, always, on-failure[:MAX], unless-stopped",                           \
+	 "string",                                                                                 \
+	 "no"},                                                                                    \
+	    {"health-cmd", 0, FLAG_STRING, &(h)->cmd, "Command to check health (a shell line)",    \
+	     "string"},                                                                            \
+	    {"health-interval",                                                                    \
+	     0,                                                                                    \
+	     FLAG_STRING,                                                                          \
+	     &(h)->interval,                                                                       \
+	     "Time between running the check (ms|s|m|h)",                                          \
+	     "duration",                                                                           \
+	     "30s"},                                                                               \
+	    {"health-timeout",                                                                     \
+	     0,                                                                                    \
+	     FLAG_STRING,                                                                          \
+	     &(h)->timeout,                                                                        \
+	     "Maximum time to allow one check to run (ms|s|m|h)",                                  \
+	     "duration",                                                                           \
+	     "30s"},                                                                               \
+	    {"health-retries",                                                                     \
+	     0,                                                                                    \
+	     FLAG_STRING,                                                                          \
+	     &(h)->retries,                                                                        \
+	     "Consecutive failures needed to report unhealthy",                                    \
+	     "int",                                                                                \
+	     "3"},                                                                                 \
+	    {"health-start-period",                                                                \
+	     0,                                                                                    \
+	     FLAG_STRING,                                                                          \
+	     &(h)->start_period,                                                                   \
+	     "Start period for the container to initialize (ms|s|m|h)",                            \
+	     "duration",                                                                           \
+	     "0s"},                                                                                \
+	{                                                                                          \
+		"no-healthcheck", 0, FLAG_BOOL, &(h)->none,                                        \
+		    "Disable any container-specified "                                             \
+		    "HEALTHCHECK"                                                                  \
+	}
+
+/* The flags into o (o->probes points into h). */
+int health_flags_apply(health_flags *h, eng_run_opts *o, berr *e);
