@@ -13,9 +13,109 @@
 #include "util/flags.h"
 #include "util/xalloc.h"
 
+static char **shell_argv(const char *line)
+{
+	char **v = NULL;
+	strv_push(&v, "/bin/sh");
+	strv_push(&v, "-c");
+	strv_push(&v, line);
+	return v;
+}
+
+static int parse_int(const char *flag, const char *s, int *out, berr *e)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < 0 || v > 1000000)
+		return berr_set(e, EINVAL, "invalid %s \"%s\": a number, 0 or more", flag, s);
+	*out = (int)v;
+	return 0;
+}
+
+/* One KEY=VALUE of --probe into p (owned strings go to *own). */
+static int probe_key(const char *pspec, const char *k, const char *v, eng_probe *p, char ***own,
+		     bool *kind, berr *e)
+{
+	int64_t *dur = !strcmp(k, "interval")	     ? &p->interval_ns
+		       : !strcmp(k, "timeout")	     ? &p->timeout_ns
+		       : !strcmp(k, "initial-delay") ? &p->initial_delay_ns
+		       : !strcmp(k, "start-period")  ? &p->start_period_ns
+						     : NULL;
+	if (dur)
+		return eng_duration_parse(k, v, dur, e) < 0 ? berr_ctx(e, "--probe") : 0;
+	if (!strcmp(k, "role")) {
+		static const char *const roles[] = {"health", "liveness", "readiness", "startup"};
+		for (int r = 0; r < 4; r++)
+			if (!strcmp(v, roles[r])) {
+				p->role = (eng_probe_role)r;
+				return 0;
+			}
+		return berr_set(
+		    e, EINVAL,
+		    "--probe: unknown role \"%s\" (health, liveness, readiness, startup)", v);
+	}
+	if (!strcmp(k, "exec")) {
+		p->kind = ENG_PROBE_EXEC;
+		*own = shell_argv(v);
+		p->cmd = *own;
+		*kind = true;
+		return 0;
+	}
+	if (!strcmp(k, "http") || !strcmp(k, "tcp")) {
+		p->kind = !strcmp(k, "http") ? ENG_PROBE_HTTP : ENG_PROBE_TCP;
+		const char *slash = p->kind == ENG_PROBE_HTTP ? strchr(v, '/') : NULL;
+		_cleanup_free_ char *port = slash ? xstrndup(v, (size_t)(slash - v)) : xstrdup(v);
+		if (parse_int("--probe port", port, &p->port, e) < 0)
+			return -1;
+		if (slash) {
+			strv_push(own, slash);
+			p->http_path = (*own)[0];
+		}
+		*kind = true;
+		return 0;
+	}
+	if (!strcmp(k, "failure-threshold"))
+		return parse_int("--probe failure-threshold", v, &p->failure_threshold, e);
+	if (!strcmp(k, "success-threshold"))
+		return parse_int("--probe success-threshold", v, &p->success_threshold, e);
+	return berr_set(e, EINVAL, "--probe \"%s\": unknown key \"%s\"", pspec, k);
+}
+
+/* --probe role=R,exec=LINE | http=PORT[/PATH] | tcp=PORT, and the timing
+ * keys; exec= takes the rest of the pspec, commas included. */
+static int parse_probe(const char *pspec, eng_probe *p, char ***own, berr *e)
+{
+	*p = (eng_probe){.role = ENG_PROBE_LIVENESS, .kind = ENG_PROBE_TCP};
+	bool kind = false;
+	_cleanup_free_ char *s = xstrdup(pspec);
+	for (char *f = s, *next; f && *f; f = next) {
+		char *eq = strchr(f, '=');
+		if (!eq)
+			return berr_set(e, EINVAL, "--probe \"%s\": \"%s\" is not KEY=VALUE", pspec,
+					f);
+		*eq = 0;
+		next = NULL;
+		if (strcmp(f, "exec") && (next = strchr(eq + 1, ',')))
+			*next++ = 0;
+		if (probe_key(pspec, f, eq + 1, p, own, &kind, e) < 0)
+			return -1;
+	}
+	if (!kind)
+		return berr_set(e, EINVAL, "--probe \"%s\": exec=, http= or tcp= is missing",
+				pspec);
+	return 0;
+}
+
+void health_flags_free(health_flags *h)
+{
+	for (size_t i = 0; i < sizeof(h->argvs) / sizeof(*h->argvs); i++)
+		strv_free(h->argvs[i]);
+	strv_free(h->probe_specs);
+}
+
 int health_flags_apply(health_flags *h, eng_run_opts *o, berr *e)
 {
-	eng_probe *p = &h->probe;
+	eng_probe *p = &h->probes[0];
 	*p = (eng_probe){.role = ENG_PROBE_HEALTH, .kind = ENG_PROBE_EXEC};
 	bool any = false;
 	const struct {
@@ -31,27 +131,33 @@ int health_flags_apply(health_flags *h, eng_run_opts *o, berr *e)
 			any = true;
 		}
 	if (h->retries) {
-		char *end;
-		long v = strtol(h->retries, &end, 10);
-		if (!*h->retries || *end || v < 0 || v > 1000000)
-			return berr_set(e, EINVAL,
-					"invalid --health-retries \"%s\": a number, 0 or more",
-					h->retries);
-		p->failure_threshold = (int)v;
+		if (parse_int("--health-retries", h->retries, &p->failure_threshold, e) < 0)
+			return -1;
 		any = true;
 	}
-	if (h->cmd) {
-		/* Docker: --health-cmd is a shell command (CMD-SHELL) */
-		h->argv[0] = "/bin/sh";
-		h->argv[1] = "-c";
-		h->argv[2] = (char *)h->cmd;
-		h->argv[3] = NULL;
-		p->cmd = h->argv;
+	if (h->cmd) { /* Docker: --health-cmd is a shell line (CMD-SHELL) */
+		h->argvs[0] = shell_argv(h->cmd);
+		p->cmd = h->argvs[0];
 		any = true;
 	}
-	if (any) {
-		o->probes = p;
-		o->n_probes = 1;
+	h->n = any ? 1 : 0;
+	for (char **s = h->probe_specs; s && *s; s++) {
+		if (h->n >= 5)
+			return berr_set(e, EINVAL, "--probe: at most 4, one per role");
+		if (parse_probe(*s, &h->probes[h->n], &h->argvs[h->n + 1], e) < 0)
+			return -1;
+		h->n++;
+	}
+	if (h->n) {
+		o->probes = h->probes;
+		o->n_probes = h->n;
+	}
+	if (h->hook) {
+		h->hook_argv[0] = "/bin/sh";
+		h->hook_argv[1] = "-c";
+		h->hook_argv[2] = (char *)h->hook;
+		h->hook_argv[3] = NULL;
+		o->readiness_hook = h->hook_argv;
 	}
 	o->no_healthcheck = h->none;
 	o->restart = h->restart;

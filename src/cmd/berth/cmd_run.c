@@ -170,6 +170,7 @@ static void free_run(run_flags *f)
 	strv_free(f->o.tmpfs);
 	strv_free(f->o.gidmaps);
 	strv_free(f->o.labels);
+	health_flags_free(&f->health);
 }
 
 static int run_or_create(cli *c, int argc, char **argv, bool run)

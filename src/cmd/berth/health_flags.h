@@ -1,4 +1,5 @@
-/* run/create's --restart and --health-* flags (cmd_health.c). */
+/* run/create's --restart, --health-* and berth's --probe flags
+ * (cmd_health.c). */
 #pragma once
 
 #include "engine/engine.h"
@@ -7,9 +8,13 @@
 typedef struct health_flags {
 	const char *restart;
 	const char *cmd, *interval, *timeout, *retries, *start_period;
-	bool none; /* --no-healthcheck */
-	eng_probe probe;
-	char *argv[4];
+	bool none;	     /* --no-healthcheck */
+	char **probe_specs;  /* --probe (berth's own) */
+	const char *hook;    /* --readiness-hook, a shell line */
+	eng_probe probes[5]; /* the health check's, then --probe's */
+	size_t n;
+	char **argvs[6]; /* the commands and paths made (strv), health_flags_free */
+	char *hook_argv[4];
 } health_flags;
 
 #define HEALTH_FLAG_DEFS(h)                                                                        \
@@ -50,11 +55,23 @@ typedef struct health_flags {
 	     "Start period for the container to initialize (ms|s|m|h)",                            \
 	     "duration",                                                                           \
 	     "0s"},                                                                                \
+	    {"no-healthcheck", 0, FLAG_BOOL, &(h)->none,                                           \
+	     "Disable any container-specified HEALTHCHECK"},                                       \
+	    {"probe",                                                                              \
+	     0,                                                                                    \
+	     FLAG_LIST,                                                                            \
+	     &(h)->probe_specs,                                                                    \
+	     "A probe (berth's own): role=liveness|readiness|startup|health,"                      \
+	     "exec=SHELL-LINE|http=PORT[/PATH]|tcp=PORT, interval=, timeout=, "                    \
+	     "initial-delay=, start-period=, failure-threshold=, success-threshold= "              \
+	     "(exec= last; repeatable)",                                                           \
+	     "SPEC"},                                                                              \
 	{                                                                                          \
-		"no-healthcheck", 0, FLAG_BOOL, &(h)->none,                                        \
-		    "Disable any container-specified "                                             \
-		    "HEALTHCHECK"                                                                  \
+		"readiness-hook", 0, FLAG_STRING, &(h)->hook,                                      \
+		    "A shell line run when the readiness changes (the container's ID as $0)",      \
+		    "string"                                                                       \
 	}
 
-/* The flags into o (o->probes points into h). */
+/* The flags into o (o->probes, o->readiness_hook point into h). */
 int health_flags_apply(health_flags *h, eng_run_opts *o, berr *e);
+void health_flags_free(health_flags *h);
