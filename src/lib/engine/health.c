@@ -160,8 +160,10 @@ static int health_probe(const eng_run_opts *o, json_object *image_raw, json_obje
 	if (p.kind == ENG_PROBE_EXEC) { /* Docker's shape */
 		json_object *h = json_object_new_object();
 		json_object *t = json_object_new_array();
-		json_object_array_add(t, json_object_new_string("CMD"));
-		for (char **c = cmd; *c; c++)
+		bool shell = strv_len(cmd) == 3 && !strcmp(cmd[0], "/bin/sh") &&
+			     !strcmp(cmd[1], "-c");
+		json_object_array_add(t, json_object_new_string(shell ? "CMD-SHELL" : "CMD"));
+		for (char **c = cmd + (shell ? 2 : 0); *c; c++)
 			json_object_array_add(t, json_object_new_string(*c));
 		json_object_object_add(h, "Test", t);
 		static const char *const ks[][2] = {{"Interval", "Interval"},
