@@ -298,7 +298,8 @@ def test_readiness_probe_flips_ready_and_runs_hook(b):
 
 
 def test_http_and_tcp_probes_against_real_servers(b):
-    b("run", "-d", *NONET, "--name", "hl-net",
+    # the default network (--network none leaves the loopback down here)
+    b("run", "-d", "--name", "hl-net",
       "--probe", "role=health,interval=1s,failure-threshold=1,http=8080/index.html",
       "--probe", "role=readiness,interval=1s,tcp=9090",
       BUSYBOX, "sh", "-c",

@@ -17,10 +17,16 @@ static void test_restart_parse(void)
 	      p.kind == ENG_RESTART_UNLESS_STOPPED);
 	CHECK(eng_restart_parse("on-failure", &p, &e) == 0 && p.kind == ENG_RESTART_ON_FAILURE &&
 	      p.max_retries == 0);
-	CHECK(eng_restart_parse("on-failure:5", &p, &e) == 0 &&
-	      p.kind == ENG_RESTART_ON_FAILURE && p.max_retries == 5);
-	const char *bad[] = {"sometimes", "alway",	  "always:3",	    "on-failure:",
-			     "on-failure:x", "on-failure:-1", "on-failure:99999999999", "on-failure:3x",
+	CHECK(eng_restart_parse("on-failure:5", &p, &e) == 0 && p.kind == ENG_RESTART_ON_FAILURE &&
+	      p.max_retries == 5);
+	const char *bad[] = {"sometimes",
+			     "alway",
+			     "always:3",
+			     "on-failure:",
+			     "on-failure:x",
+			     "on-failure:-1",
+			     "on-failure:99999999999",
+			     "on-failure:3x",
 			     "ON-FAILURE"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		CHECK(eng_restart_parse(bad[i], &p, &e) == -1);

@@ -160,8 +160,8 @@ static int health_probe(const eng_run_opts *o, json_object *image_raw, json_obje
 	if (p.kind == ENG_PROBE_EXEC) { /* Docker's shape */
 		json_object *h = json_object_new_object();
 		json_object *t = json_object_new_array();
-		bool shell = strv_len(cmd) == 3 && !strcmp(cmd[0], "/bin/sh") &&
-			     !strcmp(cmd[1], "-c");
+		bool shell =
+		    strv_len(cmd) == 3 && !strcmp(cmd[0], "/bin/sh") && !strcmp(cmd[1], "-c");
 		json_object_array_add(t, json_object_new_string(shell ? "CMD-SHELL" : "CMD"));
 		for (char **c = cmd + (shell ? 2 : 0); *c; c++)
 			json_object_array_add(t, json_object_new_string(*c));
