@@ -61,10 +61,10 @@ typedef struct health_flags {
 	     0,                                                                                    \
 	     FLAG_LIST,                                                                            \
 	     &(h)->probe_specs,                                                                    \
-	     "A probe (berth's own): role=liveness|readiness|startup|health,"                      \
-	     "exec=SHELL-LINE|http=PORT[/PATH]|tcp=PORT, interval=, timeout=, "                    \
-	     "initial-delay=, start-period=, failure-threshold=, success-threshold= "              \
-	     "(exec= last; repeatable)",                                                           \
+	     "A probe (berth's own), comma-separated: role= liveness, readiness, "                 \
+	     "startup or health; one of exec= (a shell line, last), http= PORT[/PATH], "           \
+	     "tcp= PORT; interval=, timeout=, initial-delay=, start-period=, "                     \
+	     "failure-threshold=, success-threshold= (repeatable)",                                \
 	     "SPEC"},                                                                              \
 	{                                                                                          \
 		"readiness-hook", 0, FLAG_STRING, &(h)->hook,                                      \
