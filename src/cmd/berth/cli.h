@@ -56,6 +56,8 @@ int cmd_exec(cli *c, int argc, char **argv);
 int cmd_ps(cli *c, int argc, char **argv);
 int cmd_logs(cli *c, int argc, char **argv);
 int cmd_container(cli *c, int argc, char **argv);
+int cmd_healthcheck(cli *c, int argc, char **argv); /* cmd_health.c */
+int cmd_probe(cli *c, int argc, char **argv);
 int cmd_container_inspect(cli *c, int argc, char **argv);
 int cmd_stats(cli *c, int argc, char **argv);
 int cmd_top(cli *c, int argc, char **argv);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctr.h"
+#include "engine/health.h"
 #include "engine/summary.h"
 #include "template.h"
 #include "image/image.h"
@@ -376,6 +377,13 @@ static int cmd_cleanup(cli *c, int argc, char **argv)
 		return cli_fail(125, &e);
 	/* --rm: anonymous volumes go too, as with docker run --rm */
 	int r = rm ? eng_remove(g, argv[i], true, &e) : eng_cleanup(g, argv[i], &e);
+	/* then its restart policy (health.h): this process, the monitor
+	 * exec'ed, waits out the back-off and starts it under a new monitor */
+	bool again = false;
+	if (r == 0 && !rm) {
+		_cleanup_free_ char *sd = cli_self_dir();
+		r = eng_restart_after_exit(g, argv[i], sd, &again, &e);
+	}
 	eng_close(g);
 	return r < 0 ? 125 : 0;
 }
@@ -512,6 +520,7 @@ int cmd_container(cli *c, int argc, char **argv)
 	    {"logs", cmd_logs, "Show a container's logs"},
 	    {"prune", cmd_prune, "Remove all stopped containers"},
 	    {"cleanup", cmd_cleanup, "After a container's exit (run by its monitor)"},
+	    {"probe", cmd_probe, "Run a container's probes (started by berth)"},
 	    {"stats", cmd_stats, "Show containers' resource usage"},
 	    {"top", cmd_top, "Show a container's processes"},
 	    {"cp", cmd_cp, "Copy files between a container and the host"}};

@@ -187,7 +187,8 @@ int cmd_ps(cli *c, int argc, char **argv)
 			json_object_put(d);
 			continue;
 		}
-		if ((!all && strcmp(s, "running") && strcmp(s, "paused")) ||
+		if ((!all && strcmp(s, "running") && strcmp(s, "paused") &&
+		     strcmp(s, "restarting")) ||
 		    !ps_filter_match(pf, g, d, s)) {
 			json_object_put(d);
 			continue;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctr.h"
+#include "health_flags.h"
 #include "util/flags.h"
 #include "util/xalloc.h"
 
@@ -16,6 +17,7 @@ typedef struct run_flags {
 	char **network;
 	const char *net;
 	const char *pull; /* missing (default), always, never */
+	health_flags health;
 } run_flags;
 
 static const cli_doc run_doc = {
@@ -126,11 +128,17 @@ static int parse_run(cli *c, const cli_doc *doc, int argc, char **argv, run_flag
 	    {"gidmap", 0, FLAG_LIST, &f->o.gidmaps,
 	     "A gid range of a new user namespace (repeatable; default: --uidmap's)",
 	     "CONTAINER:HOST:SIZE"},
+	    HEALTH_FLAG_DEFS(&f->health),
 	    {0},
 	};
 	int i = cli_flags(c, doc, defs, argc, argv, status);
 	if (i < 0)
 		return -1;
+	berr e;
+	if (health_flags_apply(&f->health, &f->o, &e) < 0) {
+		*status = cli_fail(125, &e);
+		return -1;
+	}
 	for (int k = 1; k < i; k++)
 		if (!strcmp(argv[k], "--entrypoint") || !strncmp(argv[k], "--entrypoint=", 13))
 			f->o.entrypoint_set = true;
@@ -162,6 +170,7 @@ static void free_run(run_flags *f)
 	strv_free(f->o.tmpfs);
 	strv_free(f->o.gidmaps);
 	strv_free(f->o.labels);
+	health_flags_free(&f->health);
 }
 
 static int run_or_create(cli *c, int argc, char **argv, bool run)

@@ -45,6 +45,7 @@ static const cli_cmd commands[] = {
      "Manage networks (create, ls, inspect, rm, prune, connect, disconnect)"},
     {"port", cmd_port, "List a container's published ports"},
     {"container", cmd_container, "Manage containers (run, ls, rm, prune, ...)"},
+    {"healthcheck", cmd_healthcheck, "Run a container's health check (run)"},
     {"tag", cmd_tag, "Give an image another name"},
     {"rmi", cmd_rmi, "Remove images"},
     {"import", cli_xfer, "Make an image from a root filesystem tar"},

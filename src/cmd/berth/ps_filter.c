@@ -5,7 +5,8 @@
  * the value resolves to in the store, as Docker; also by the name as typed,
  * its normalised form, or a prefix of the image ID, so containers of a
  * since removed or re-tagged image still match), label (KEY or KEY=VALUE of
- * Config.Labels), pod (the pod's ID, a prefix of it, or its name: Podman's). */
+ * Config.Labels), pod (the pod's ID, a prefix of it, or its name: Podman's),
+ * health (starting, healthy, unhealthy, none: State.Health.Status). */
 #include <errno.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -19,8 +20,9 @@
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
-enum { K_ID, K_NAME, K_STATUS, K_EXITED, K_ANCESTOR, K_LABEL, K_POD, K_N };
-static const char *const keys[K_N] = {"id", "name", "status", "exited", "ancestor", "label", "pod"};
+enum { K_ID, K_NAME, K_STATUS, K_EXITED, K_ANCESTOR, K_LABEL, K_POD, K_HEALTH, K_N };
+static const char *const keys[K_N] = {"id",	  "name",  "status", "exited",
+				      "ancestor", "label", "pod",    "health"};
 
 typedef struct fval {
 	char *v;
@@ -81,6 +83,9 @@ ps_filter *ps_filter_parse(char **specs, const char *root, berr *e)
 			long c = strtol(v.v, &end, 10);
 			ok = *v.v && !*end && c >= 0 && c <= 255;
 			v.code = (int)c;
+		} else if (k == K_HEALTH) { /* Docker's words */
+			ok = !strcmp(v.v, "starting") || !strcmp(v.v, "healthy") ||
+			     !strcmp(v.v, "unhealthy") || !strcmp(v.v, "none");
 		} else if (k == K_NAME) {
 			ok = regcomp(&v.re, v.v, REG_EXTENDED | REG_NOSUB) == 0;
 		} else if (k == K_ANCESTOR) {
@@ -222,6 +227,11 @@ bool ps_filter_match(ps_filter *f, eng *g, json_object *doc, const char *status)
 			case K_POD:
 				any = pod_match(f, g, doc, v->v);
 				break;
+			case K_HEALTH: {
+				const char *h = eng_doc_str(doc, "State.Health.Status");
+				any = !strcmp(v->v, h ? h : "none");
+				break;
+			}
 			}
 		}
 		ok = any;

@@ -54,6 +54,9 @@ typedef struct eng_start_opts {
 	/* keep the container's stdin open (run -i, start -i; a container
 	 * created with -i keeps it anyway) */
 	bool interactive;
+	/* the restart policy's start (eng_restart_after_exit): a stop by the
+	 * user (health.h) is not forgotten, as a user's start forgets it */
+	bool policy_restart;
 } eng_start_opts;
 
 typedef struct eng_start_result {
@@ -65,6 +68,9 @@ typedef struct eng_start_result {
 	bool tty;	  /* created with -t */
 	pid_t monitor;
 	int exit_code; /* when the call fails: 125, 126 or 127 */
+	/* a restart policy other than no: the monitor, not an attached
+	 * client, cleans up after the exit (and restarts) */
+	bool restart_policy;
 } eng_start_result;
 
 /* Start a created or exited container under a new berth-monitor (the

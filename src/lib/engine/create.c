@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/healthpriv.h"
 #include "engine/cgparent.h"
 #include "engine/engine.h"
 #include "engine/idmaps.h"
@@ -436,6 +437,9 @@ int eng_create(eng *g, const eng_run_opts *o, const char *init_path, char id[65]
 
 static int create(eng *g, const eng_run_opts *o, const char *init_path, char id[65], berr *e)
 {
+	eng_restart_policy pol;
+	if (eng_restart_check_opts(o, &pol, e) < 0)
+		return -1;
 	plan p;
 	int r = plan_make(g, o, &p, e);
 	if (r < 0) {
@@ -888,6 +892,8 @@ static int build(eng *g, const eng_run_opts *o, plan *p, img_image *im, made *m,
 	json_object_object_add(doc, "HostConfig", hc);
 	eng_idmaps_host_config(&p->userns, hc);
 	eng_ns_plan_host_config(&p->ns, hc);
+	if (eng_health_record(o, ic->raw, doc, e) < 0)
+		goto out;
 	if (eng_net_plan_apply(g, &p->net, o, m->id, name, dir, hostname, ic->exposed_ports, hc, cf,
 			       doc, e) < 0 ||
 	    eng_idmaps_own_files(&p->userns, dir, e) < 0)

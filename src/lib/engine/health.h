@@ -61,3 +61,44 @@ typedef struct eng_health_state {
 	int failing_streak;
 	bool ready; /* readiness: true without a readiness probe once running */
 } eng_health_state;
+
+/* ---- implementation (restart.c, health.c, probe_run.c) ---------------- */
+
+typedef struct eng eng; /* engine.h */
+
+/* Go durations ("30s", "1m30s", "500ms", "1.5h", "0"), as Docker's
+ * --health-* flags take them, in ns; negative, empty or out of range
+ * values are refused naming flag (which may be NULL). */
+int eng_duration_parse(const char *flag, const char *s, int64_t *ns, berr *e);
+
+/* Docker's defaults for a HEALTHCHECK field left 0. */
+#define ENG_HEALTH_INTERVAL_NS (30LL * 1000000000)
+#define ENG_HEALTH_TIMEOUT_NS  (30LL * 1000000000)
+#define ENG_HEALTH_RETRIES     3
+
+/* An ENG_PROBE_HEALTH probe in eng_run_opts.probes with cmd NULL overrides
+ * only the fields it gives (non-zero) of the image's HEALTHCHECK (docker
+ * run --health-interval without --health-cmd). */
+
+/* The probes' state now: status "" when the container has no health probe;
+ * ready false unless the container is running and its readiness probe (if
+ * any) passed. ENOENT: no such container. */
+int eng_health_read(eng *g, const char *id, eng_health_state *out, berr *e);
+/* Until eng_health_read says ready (polled every 100 ms), at most
+ * timeout_ms (< 0: forever): ETIMEDOUT "container X: not ready after N ms";
+ * EINVAL when the container is not running (exited, removed). */
+int eng_health_wait_ready(eng *g, const char *id, int timeout_ms, berr *e);
+/* `berth healthcheck run`: the health probe once, now, its result recorded
+ * as the prober's are; *healthy its outcome. EINVAL: not running, or no
+ * health check configured. */
+int eng_health_run_once(eng *g, const char *id, bool *healthy, berr *e);
+/* The prober (`berth container probe ID`, started detached by
+ * eng_container_start when the container has probes): runs each probe on
+ * its schedule until the container exits; returns then. */
+int eng_probe_loop(eng *g, const char *id, berr *e);
+/* The monitor's last step (`berth container cleanup`, after the runtime
+ * delete and unmount): apply the restart policy (back-off, RestartCount,
+ * State.Restarting, then a new start under a new monitor). 0 also when
+ * the policy says no; *restarted says whether it started the container. */
+int eng_restart_after_exit(eng *g, const char *id, const char *helper_dir, bool *restarted,
+			   berr *e);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "engine/container.h"
+#include "engine/healthpriv.h"
 #include "engine/network.h"
 #include "engine/nsmode.h"
 #include "engine/pod.h"
@@ -325,6 +326,11 @@ int eng_container_start(eng *g, const char *id, const eng_start_opts *o, eng_sta
 	bool tty = eng_doc_bool(doc, "Config.Tty");
 	bool rm = eng_doc_bool(doc, "HostConfig.AutoRemove");
 	r->auto_remove = rm;
+	eng_restart_policy pol;
+	eng_restart_of(doc, &pol);
+	r->restart_policy = pol.kind != ENG_RESTART_NO;
+	if (!o->policy_restart)
+		eng_manual_stop_clear(g, id);
 	r->tty = tty;
 	/* created with -i: the container's stdin stays open for later
 	 * attaches, also when nobody is attached now (docker run -di) */
@@ -415,12 +421,15 @@ int eng_container_start(eng *g, const char *id, const eng_start_opts *o, eng_sta
 	}
 	json_object_object_add(st, "StartedAt", json_object_new_string(started));
 	json_object_object_add(st, "Status", json_object_new_string("running"));
+	json_object_object_add(st, "Restarting", json_object_new_boolean(0));
 	if (eng_lock(g, true, &ig) == 0) {
 		/* a concurrent rm has moved the directory away: no record
 		 * comes back (eng_save opens the directory by id) */
 		eng_save(g, id, doc, &ig);
 		eng_unlock(g);
 	}
+	/* the probes' state afresh, and their prober */
+	eng_health_started(g, id, doc, o->helper_dir);
 	json_object_put(doc);
 	/* run --rm: the sweeper of the removal is forked now, while the
 	 * container runs, not after its exit */
@@ -438,6 +447,10 @@ int eng_container_release(eng *g, const char *id, eng_start_result *r, int statu
 	} else if (status < 0) {
 		/* the monitor went away: it cleans up, if anyone */
 		rc = 125;
+	} else if (r->attach_fd >= 0 && r->restart_policy) {
+		/* the monitor cleans up and applies the policy: no frame 5 */
+		close(r->attach_fd);
+		r->attach_fd = -1;
 	} else if (r->attach_fd >= 0) {
 		berr ig;
 		eng_attach_send(r->attach_fd, ENG_FRAME_CLEANUP, NULL, 0);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/healthpriv.h"
 #include "engine/network.h"
 #include "engine/nsmode.h"
 #include "image/image.h"
@@ -50,7 +51,35 @@ static void set_exited(json_object *st, int code, int64_t fin_ns)
 	}
 }
 
+/* After an exit with a restart policy: the monitor (now `container
+ * cleanup`, eng_restart_after_exit) waits out the back-off. Docker's
+ * "restarting": Running and Restarting true. A killed monitor leaves it
+ * exited. */
+static const char *exited_or_restarting(json_object *st)
+{
+	pid_t mpid = (pid_t)int_field(st, "MonitorPid");
+	unsigned long long mstart = (unsigned long long)int_field(st, "MonitorStart");
+	bool restarting =
+	    int_field(st, "Restarting") && mpid > 0 && mstart && eng_proc_start(mpid) == mstart;
+	json_object_object_add(st, "Restarting", json_object_new_boolean(restarting));
+	if (!restarting)
+		return "exited";
+	json_object_object_add(st, "Status", json_object_new_string("restarting"));
+	json_object_object_add(st, "Running", json_object_new_boolean(1));
+	return "restarting";
+}
+
+static const char *reconcile(eng *g, const char *id, json_object *doc);
+
 const char *eng_reconcile(eng *g, const char *id, json_object *doc)
+{
+	const char *s = reconcile(g, id, doc);
+	if (!strcmp(s, "running"))
+		eng_health_attach(g, id, doc);
+	return s;
+}
+
+static const char *reconcile(eng *g, const char *id, json_object *doc)
 {
 	json_object *st = obj(doc, "State");
 	json_object *v;
@@ -66,7 +95,7 @@ const char *eng_reconcile(eng *g, const char *id, json_object *doc)
 		long long fin = 0;
 		sscanf(ex, "%d %lld", &code, &fin);
 		set_exited(st, code, fin);
-		return "exited";
+		return exited_or_restarting(st);
 	}
 	if (!strcmp(status, "creating")) {
 		pid_t cpid = (pid_t)int_field(st, "CreatorPid");

@@ -5,13 +5,31 @@
 #include <time.h>
 
 #include "engine/container.h"
+#include "engine/healthpriv.h"
 #include "spec/spec.h"
 #include "util/xalloc.h"
+
+/* A stop by the user: marked, so that the restart policy leaves it; one
+ * waiting out its back-off is then let go (its monitor sees the mark) and
+ * the status taken again (*docp replaced). */
+static const char *user_stop(eng *g, const char *id, const char *s, json_object **docp)
+{
+	eng_manual_stop_mark(g, id);
+	if (!s || strcmp(s, "restarting"))
+		return s;
+	json_object_put(*docp);
+	*docp = NULL;
+	eng_container_wait_monitor(g, id, 5000);
+	return eng_container_status(g, id, docp);
+}
 
 int eng_container_stop(eng *g, const char *id, int timeout_s, int sig, int *code, berr *e)
 {
 	json_object *doc = NULL;
 	const char *s = eng_container_status(g, id, &doc);
+	if (!s)
+		return berr_set(e, ENOENT, "no such container: %.12s", id);
+	s = user_stop(g, id, s, &doc);
 	if (!s)
 		return berr_set(e, ENOENT, "no such container: %.12s", id);
 	if (!eng_status_live(s)) {
@@ -50,6 +68,7 @@ int eng_container_stop_many(eng *g, char *const *ids, int timeout_s)
 	for (char *const *i = ids; *i; i++) {
 		json_object *doc = NULL;
 		const char *s = eng_container_status(g, *i, &doc);
+		s = user_stop(g, *i, s, &doc);
 		if (eng_status_live(s)) {
 			const char *ss = eng_doc_str(doc, "Config.StopSignal");
 			int sig = ss ? spec_signal_from_name(ss) : SIGTERM;
@@ -82,10 +101,20 @@ int eng_container_kill(eng *g, const char *id, int sig, berr *e)
 	const char *s = eng_container_status(g, id, &doc);
 	char name[128];
 	eng_doc_name(doc, id, name);
+	const char *ss = eng_doc_str(doc, "Config.StopSignal");
+	int stopsig = ss ? spec_signal_from_name(ss) : SIGTERM;
 	json_object_put(doc);
+	if (s && !strcmp(s, "restarting"))
+		return berr_set(e, EINVAL,
+				"cannot kill container %s: container is restarting, wait until "
+				"the container is running",
+				name);
 	if (!eng_status_live(s))
 		return berr_set(e, EINVAL, "cannot kill container %s: container is not running",
 				name);
+	/* Docker: the stop signal or SIGKILL is a stop the policy obeys */
+	if (sig == SIGKILL || sig == (stopsig > 0 ? stopsig : SIGTERM))
+		eng_manual_stop_mark(g, id);
 	return rt_kill(&g->rt, id, sig, false, e);
 }
 
@@ -102,10 +131,12 @@ int eng_container_rm(eng *g, const char *id, const eng_rm_opts *o, berr *e)
 {
 	json_object *doc = NULL;
 	const char *s = eng_container_status(g, id, &doc);
+	if (o->force)
+		s = user_stop(g, id, s, &doc);
 	char name[128];
 	eng_doc_name(doc, id, name);
 	json_object_put(doc);
-	if (eng_status_live(s)) {
+	if (eng_status_live(s) || (s && !strcmp(s, "restarting"))) {
 		if (!o->force)
 			return berr_set(e, EBUSY,
 					"cannot remove container \"%s\": container is %s: stop "

@@ -52,7 +52,21 @@ char *eng_status_text(json_object *doc, const char *s)
 		eng_human_duration(now_ns() - eng_time_parse(json_object_get_string(
 						  at(doc, "State", "StartedAt"))),
 				   d, sizeof(d));
-		return xasprintf("Up %s%s", d, !strcmp(s, "paused") ? " (Paused)" : "");
+		/* Docker's health words after the age */
+		const char *h =
+		    json_object_get_string(at(at(doc, "State", "Health"), "Status", NULL));
+		const char *hw = !h || !strcmp(s, "paused") ? ""
+				 : !strcmp(h, "healthy")    ? " (healthy)"
+				 : !strcmp(h, "unhealthy")  ? " (unhealthy)"
+				 : !strcmp(h, "starting")   ? " (health: starting)"
+							    : "";
+		return xasprintf("Up %s%s%s", d, !strcmp(s, "paused") ? " (Paused)" : "", hw);
+	}
+	if (!strcmp(s, "restarting")) {
+		long long code = json_object_get_int64(at(doc, "State", "ExitCode"));
+		int64_t f = eng_time_parse(json_object_get_string(at(doc, "State", "FinishedAt")));
+		eng_human_duration(f > 0 ? now_ns() - f : 0, d, sizeof(d));
+		return xasprintf("Restarting (%lld) %s ago", code, d);
 	}
 	if (!strcmp(s, "exited")) {
 		long long code = json_object_get_int64(at(doc, "State", "ExitCode"));

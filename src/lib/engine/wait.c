@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "engine/container.h"
+#include "engine/healthpriv.h"
 
 static void sleep_ms(int ms)
 {
@@ -19,6 +20,22 @@ static int backoff(int step)
 	return step >= 10 ? 20 : step * 2;
 }
 
+/* Exited, but its monitor lives on under a restart policy: it may yet
+ * start it again (`wait` returns at the final exit). */
+static bool monitor_alive(json_object *doc)
+{
+	pid_t m = (pid_t)eng_doc_int(doc, "State.MonitorPid");
+	unsigned long long st = (unsigned long long)eng_doc_int(doc, "State.MonitorStart");
+	return m > 0 && st && eng_proc_start(m) == st;
+}
+
+static bool restart_pending(json_object *doc)
+{
+	eng_restart_policy pol;
+	eng_restart_of(doc, &pol);
+	return pol.kind != ENG_RESTART_NO && monitor_alive(doc);
+}
+
 int eng_container_wait(eng *g, const char *id, int timeout_ms, int *code, berr *e)
 {
 	for (int waited = 0, step = 1;; waited += step, step = backoff(step)) {
@@ -28,7 +45,9 @@ int eng_container_wait(eng *g, const char *id, int timeout_ms, int *code, berr *
 			*code = 255;
 			return 0;
 		}
-		if (!strcmp(s, "exited") || !strcmp(s, "created") || !strcmp(s, "dead")) {
+		/* "created" with a live monitor: being (re)started */
+		if ((!strcmp(s, "exited") && !restart_pending(doc)) ||
+		    (!strcmp(s, "created") && !restart_pending(doc)) || !strcmp(s, "dead")) {
 			*code = (int)eng_doc_int(doc, "State.ExitCode");
 			json_object_put(doc);
 			return 0;
