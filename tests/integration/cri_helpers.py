@@ -17,6 +17,8 @@ import tempfile
 import time
 import uuid
 
+from runtime_helpers import mounts_under, pids_mentioning
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 PROTO = ROOT / "tests" / "cri" / "api.proto"
 CNI_BIN = "/usr/lib/cni"
@@ -274,7 +276,7 @@ state = "{t}/state"
                 self.daemon.wait()
         if self.log:
             self.log.close()
-        procs = _pids_mentioning(self.tmp) + self._pids_in_cgroups()
+        procs = pids_mentioning(self.tmp) + self._pids_in_cgroups()
         for p in procs:
             try:
                 os.kill(p, signal.SIGKILL)
@@ -283,10 +285,10 @@ state = "{t}/state"
         if procs:
             problems.append(f"processes left: {procs}")
             end = time.monotonic() + 10
-            while (_pids_mentioning(self.tmp) or self._pids_in_cgroups()) and \
+            while (pids_mentioning(self.tmp) or self._pids_in_cgroups()) and \
                     time.monotonic() < end:
                 time.sleep(0.1)
-        mounts = _mounts_under(self.tmp)
+        mounts = mounts_under(self.tmp)
         for mp in sorted(mounts, reverse=True):
             subprocess.run(["umount", "-l", mp], capture_output=True)
         if mounts:
@@ -323,24 +325,6 @@ state = "{t}/state"
                 except OSError:
                     pass
         return sorted(pids)
-
-
-def _mounts_under(path):
-    with open("/proc/self/mountinfo") as f:
-        return [ln.split()[4] for ln in f if ln.split()[4].startswith(str(path))]
-
-
-def _pids_mentioning(text):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit() and int(d) != os.getpid():
-            try:
-                with open(f"/proc/{d}/cmdline", "rb") as f:
-                    if text.encode() in f.read():
-                        out.append(int(d))
-            except OSError:
-                pass
-    return out
 
 
 def cgroup_of(pid, controller):

@@ -332,3 +332,18 @@ def test_cri_runc_handler_same_containerd(cri):
             raise
         pod.remove()
     assert outs["berth"] == outs["runc"] == (4, b"0\n", b"e\n"), outs
+
+
+def test_readme_kubernetes_snippet_is_the_tested_config(cri):
+    """The README's containerd lines (BinaryName's path aside) are in the config this
+    test runs, and its RuntimeClass names the handler the test asks for."""
+    readme = (cri_helpers.ROOT / "README.md").read_text()
+    sec = readme.split("\n## Kubernetes\n", 1)[1].split("\n## ", 1)[0]
+    block = [ln.strip() for ln in sec.splitlines() if ln.startswith("    ")]
+    toml = [ln for ln in block if ln.startswith("[plugins") or " = " in ln]
+    assert len(toml) == 4, toml
+    conf = {ln.strip() for ln in open(f"{cri.tmp}/config.toml")}
+    for ln in toml:
+        ln = ln.replace("/usr/local/bin/berth-runtime", str(cri.runtime))
+        assert ln in conf, ln
+    assert "handler: berth" in block and "kind: RuntimeClass" in block, block
