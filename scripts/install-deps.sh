@@ -28,12 +28,14 @@ demo=(busybox-static python3)
 # iperf3, slirp4netns and passt (rootless), curl (published ports); bpftrace:
 # bench/trace-start.sh; buildah: the peer of berth build, tests/integration/test_build_peers.py
 # and bench/build.sh; python3-docker (docker-py) and docker-compose: clients of
-# berth's Docker API, tests/integration/test_api_*.py)
+# berth's Docker API, tests/integration/test_api_*.py; python3-grpcio,
+# python3-protobuf and python3-grpc-tools: the CRI client of
+# tests/integration/test_cri.py and bench/cri.sh, tests/cri/api.proto compiled at test time)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap fuse-overlayfs tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
 	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish
 	nftables aardvark-dns netavark iperf3 slirp4netns passt curl bpftrace buildah python3-docker
-	docker-compose)
+	docker-compose python3-grpcio python3-protobuf python3-grpc-tools)
 
 want=("${build[@]}")
 case "${1:-}" in

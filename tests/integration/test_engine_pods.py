@@ -188,3 +188,102 @@ def test_ps_filters_pod_and_label(b):
     assert b.inspect("in1")["Config"]["Labels"] == {"tier": "web", "flag": ""}
     r = b("run", "--rm", "--label", "=x", BUSYBOX, "true", check=False)
     assert r.returncode == 125 and 'invalid --label "=x"' in r.stderr
+
+
+# ---- pod top | stats | logs, and the CPU numbers an autoscaler reads ----------
+
+def burn_truth(b, ref):
+    """A child shell burns a CPU for ~1 s inside the container (berth exec: the
+    container's cgroup); the CPU time it got, in ns, from its parent's cutime +
+    cstime (/proc/PID/stat after the wait): a measure independent of the cgroup."""
+    r = b("exec", ref, "sh", "-c", "sh -c 'while :; do :; done' & p=$!; sleep 1; kill $p; "
+                                   "wait $p; cat /proc/$$/stat")
+    f = r.stdout.rsplit(")", 1)[1].split()
+    return (int(f[13]) + int(f[14])) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+def cpu_nano(b, *args):
+    """{name: CPUNano} of `berth stats` or `berth pod stats` (args: its words, then
+    the container or pod)."""
+    rows = [json.loads(ln) for ln in b(*args[:-1], "--no-stream", "--format", "json",
+                                       args[-1]).stdout.splitlines()]
+    return {r["Name"]: r["CPUNano"] for r in rows}
+
+
+def test_stats_and_pod_stats_cpu_within_10_percent(b):
+    """berth stats and berth pod stats: the total CPU time (CPUNano) grows by the
+    CPU time a 1-second burn got, within 10%."""
+    # --network none here and below: the default network's bridge (berth1) is one
+    # name on the host for every store, which other tests may hold at the same time
+    b("run", "-d", "--network", "none", "--name", "cr-solo", BUSYBOX, "sleep", "300")
+    b("pod", "create", "--network", "none", "--name", "cr-sp")
+    b("run", "-d", "--pod", "cr-sp", "--name", "cr-member", BUSYBOX, "sleep", "300")
+    for name, cmd in (("cr-solo", ["stats", "cr-solo"]), ("cr-member", ["pod", "stats", "cr-sp"])):
+        before = cpu_nano(b, *cmd)[name]
+        truth = burn_truth(b, name)
+        got = cpu_nano(b, *cmd)[name] - before
+        print(f"cr-stats: {' '.join(cmd)}: {got / 1e9:.3f} s, the burn got {truth / 1e9:.3f} s")
+        assert truth > 0.3e9, f"the burn got {truth / 1e9:.2f} CPU s only: host too loaded"
+        assert abs(got - truth) <= 0.1 * truth, (cmd, got, truth)
+    rows = [json.loads(ln) for ln in b("pod", "stats", "--no-stream", "--format", "json")
+            .stdout.splitlines()]
+    infra = f"{pod(b, 'cr-sp')['Id'][:12]}-infra"
+    assert sorted(r["Name"] for r in rows) == sorted(["cr-member", infra]), rows
+    assert {r["Pod"] for r in rows} == {"cr-sp"}
+    table = b("pod", "stats", "--no-stream", "cr-sp").stdout.splitlines()
+    assert table[0].split()[:3] == ["POD", "CID", "NAME"] and len(table) == 3, table
+    b("pod", "rm", "-f", "cr-sp")
+    b("rm", "-f", "cr-solo")
+
+
+def test_pod_top_and_logs(b):
+    pid = b("pod", "create", "--network", "none", "--name", "cr-lp").stdout.strip()
+    b("run", "-d", "--pod", "cr-lp", "--name", "cr-a", BUSYBOX, "sh", "-c",
+      "echo a1; echo a2; echo a-err >&2; exec sleep 300")
+    b("run", "-d", "--pod", "cr-lp", "--name", "cr-c", BUSYBOX, "sh", "-c",
+      "echo c1; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo c-late; exec sleep 300")
+    assert wait_for(lambda: "c1" in b("logs", "cr-c").stdout and
+                    "a-err" in b("logs", "cr-a").stderr)
+
+    top = [ln.split(None, 4) for ln in b("pod", "top", "cr-lp").stdout.splitlines()]
+    assert top[0] == ["CONTAINER", "UID", "PID", "PPID", "CMD"]
+    rows = {(r[0], r[4]) for r in top[1:]}
+    assert (f"{pid[:12]}-infra", "/pause") in rows and ("cr-a", "sleep 300") in rows, rows
+    assert any(n == "cr-c" for n, _ in rows), rows
+
+    r = b("pod", "logs", "cr-lp")
+    assert r.stdout == "cr-a a1\ncr-a a2\ncr-c c1\n" and r.stderr == "cr-a a-err\n", r
+    r = b("pod", "logs", "--tail", "1", "cr-lp")
+    assert r.stdout == "cr-c c1\n" and r.stderr == "cr-a a-err\n", r
+    assert b("pod", "logs", "-c", "cr-c", "cr-lp").stdout == "cr-c c1\n"
+
+    # -f: both followed at once; a line written later arrives; the end of the
+    # containers ends it
+    with open(b.tmp / "follow.out", "w+") as out:
+        p = b.popen("pod", "logs", "-f", "cr-lp", stdout=out, stderr=subprocess.DEVNULL)
+        try:
+            assert wait_for(lambda: "cr-c c1\n" in (b.tmp / "follow.out").read_text())
+            b("exec", "cr-c", "touch", "/tmp/go")
+            assert wait_for(lambda: "cr-c c-late\n" in (b.tmp / "follow.out").read_text()), \
+                (b.tmp / "follow.out").read_text()
+            assert p.poll() is None, "pod logs -f ended while its containers run"
+            b("pod", "stop", "-t", "1", "cr-lp")
+            assert p.wait(timeout=20) == 0
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    text = (b.tmp / "follow.out").read_text()
+    assert sorted(text.splitlines()) == ["cr-a a1", "cr-a a2", "cr-c c-late", "cr-c c1"], text
+
+    r = b("pod", "top", "cr-lp", check=False)
+    assert r.returncode == 125 and "pod cr-lp has no running container" in r.stderr, r
+    for args, msg in ((["logs", "nosuch"], "no such pod: nosuch"),
+                      (["top", "nosuch"], "no such pod: nosuch"),
+                      (["stats", "--no-stream", "nosuch"], "no such pod: nosuch"),
+                      (["logs", "--tail", "x", "cr-lp"], 'invalid --tail "x"'),
+                      (["logs", "-c", "nosuch", "cr-lp"], "no such container: nosuch")):
+        r = b("pod", *args, check=False)
+        assert r.returncode == 125 and msg in r.stderr, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    b("pod", "rm", "-f", "cr-lp")

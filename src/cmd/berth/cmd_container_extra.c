@@ -48,6 +48,111 @@ static void human_bytes(uint64_t b, char *out, size_t sz)
 	snprintf(out, sz, "%.4g%s", v, u[i]);
 }
 
+/* One row of stats: ids[k]'s name (and pod) and usage between a and b. */
+static int stats_row(eng *g, const char *id, const char *pod, const sample *a, const sample *b,
+		     bool have, const char *format, berr *e)
+{
+	json_object *d = eng_load(g, id, e);
+	const char *nm = d ? eng_doc_str(d, "Name") : "/?";
+	nm = nm[0] == '/' ? nm + 1 : nm;
+	double cpu = 0, memp = 0;
+	if (have && b->t > a->t)
+		cpu = (double)(b->cpu - a->cpu) / (double)(b->t - a->t) * 100.0;
+	uint64_t lim = b->limit;
+	if (!lim || lim > (1ULL << 62)) {
+		long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+		lim = (uint64_t)pages * (uint64_t)psz;
+	}
+	memp = lim ? (double)b->mem / (double)lim * 100.0 : 0;
+	char mu[32], ml[32];
+	human_bytes(b->mem, mu, sizeof(mu));
+	human_bytes(lim, ml, sizeof(ml));
+	char both[80];
+	snprintf(both, sizeof(both), "%s / %s", mu, ml);
+	int r = 0;
+	if (format) {
+		/* docker stats --format: its field names, its strings; Podman's
+		 * CPUNano (the total CPU time, what an autoscaler differentiates)
+		 * and, for pod stats, Pod */
+		json_object *o = json_object_new_object();
+		char v[64];
+		snprintf(v, sizeof(v), "%.12s", id);
+		json_object_object_add(o, "ID", json_object_new_string(v));
+		json_object_object_add(o, "Container", json_object_new_string(v));
+		json_object_object_add(o, "Name", json_object_new_string(nm));
+		if (pod)
+			json_object_object_add(o, "Pod", json_object_new_string(pod));
+		snprintf(v, sizeof(v), "%.2f%%", cpu);
+		json_object_object_add(o, "CPUPerc", json_object_new_string(v));
+		json_object_object_add(o, "CPUNano", json_object_new_uint64(b->cpu));
+		json_object_object_add(o, "MemUsage", json_object_new_string(both));
+		json_object_object_add(o, "MemBytes", json_object_new_uint64(b->mem));
+		snprintf(v, sizeof(v), "%.2f%%", memp);
+		json_object_object_add(o, "MemPerc", json_object_new_string(v));
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)b->pids);
+		json_object_object_add(o, "PIDs", json_object_new_string(v));
+		r = !strcmp(format, "json")
+			? (fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), stdout),
+			   0)
+			: tmpl_render(format, o, stdout, e);
+		json_object_put(o);
+		if (r == 0)
+			putchar('\n');
+	} else if (pod) {
+		printf("%-15.12s %-15.12s %-20s %-8.2f %-22s %-8.2f %llu\n", pod, id, nm, cpu, both,
+		       memp, (unsigned long long)b->pids);
+	} else {
+		printf("%-15.12s %-20s %-8.2f %-22s %-8.2f %llu\n", id, nm, cpu, both, memp,
+		       (unsigned long long)b->pids);
+	}
+	json_object_put(d);
+	return r;
+}
+
+int ctr_stats_show(eng *g, char **ids, char **pods, bool no_stream, const char *format)
+{
+	size_t n = strv_len(ids);
+	int rc = 0;
+	berr e;
+	sample *a = xzalloc((n + 1) * sizeof(sample)), *b = xzalloc((n + 1) * sizeof(sample));
+	unsigned char *told = xzalloc(n + 1); /* warned once that it has no stats */
+	for (;;) {
+		for (size_t k = 0; k < n; k++)
+			take(g, ids[k], &a[k], &e);
+		struct timespec ts = {0, 200000000};
+		nanosleep(&ts, NULL);
+		if (!format && pods)
+			printf("%-15s %-15s %-20s %-8s %-22s %-8s %s\n", "POD", "CID", "NAME",
+			       "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS");
+		else if (!format)
+			printf("%-15s %-20s %-8s %-22s %-8s %s\n", "CONTAINER ID", "NAME", "CPU %",
+			       "MEM USAGE / LIMIT", "MEM %", "PIDS");
+		for (size_t k = 0; k < n; k++) {
+			berr why;
+			bool have = take(g, ids[k], &b[k], &why) == 0;
+			/* a rootless container without a cgroup: said, not zeros alone */
+			if (!have && !told[k]) {
+				told[k] = 1;
+				fprintf(stderr, "berth: warning: %s: no statistics\n", why.msg);
+			}
+			if (stats_row(g, ids[k], pods ? pods[k] : NULL, &a[k], &b[k], have, format,
+				      &e) < 0) {
+				no_stream = true;
+				rc = cli_fail(125, &e);
+				break;
+			}
+		}
+		fflush(stdout);
+		if (no_stream)
+			break;
+		sleep(1);
+	}
+	free(a);
+	free(b);
+	free(told);
+	return rc;
+}
+
 int cmd_stats(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
@@ -94,88 +199,7 @@ int cmd_stats(cli *c, int argc, char **argv)
 			strv_push(&ids, id);
 		}
 	}
-	size_t n = strv_len(ids);
-	int rc = 0;
-	sample *a = xzalloc((n + 1) * sizeof(sample)), *b = xzalloc((n + 1) * sizeof(sample));
-	unsigned char *told = xzalloc(n + 1); /* warned once that it has no stats */
-	for (;;) {
-		for (size_t k = 0; k < n; k++)
-			take(g, ids[k], &a[k], &e);
-		struct timespec ts = {0, 200000000};
-		nanosleep(&ts, NULL);
-		if (!format)
-			printf("%-15s %-20s %-8s %-22s %-8s %s\n", "CONTAINER ID", "NAME", "CPU %",
-			       "MEM USAGE / LIMIT", "MEM %", "PIDS");
-		for (size_t k = 0; k < n; k++) {
-			json_object *d = eng_load(g, ids[k], &e);
-			const char *nm = d ? eng_doc_str(d, "Name") : "/?";
-			double cpu = 0, memp = 0;
-			berr why;
-			bool have = take(g, ids[k], &b[k], &why) == 0;
-			/* a rootless container without a cgroup: said, not zeros alone */
-			if (!have && !told[k]) {
-				told[k] = 1;
-				fprintf(stderr, "berth: warning: %s: no statistics\n", why.msg);
-			}
-			if (have && b[k].t > a[k].t)
-				cpu = (double)(b[k].cpu - a[k].cpu) / (double)(b[k].t - a[k].t) *
-				      100.0;
-			uint64_t lim = b[k].limit;
-			if (!lim || lim > (1ULL << 62)) {
-				long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-				lim = (uint64_t)pages * (uint64_t)psz;
-			}
-			memp = lim ? (double)b[k].mem / (double)lim * 100.0 : 0;
-			char mu[32], ml[32];
-			human_bytes(b[k].mem, mu, sizeof(mu));
-			human_bytes(lim, ml, sizeof(ml));
-			char both[80];
-			snprintf(both, sizeof(both), "%s / %s", mu, ml);
-			if (format) {
-				/* docker stats --format: its field names, its strings */
-				json_object *o = json_object_new_object();
-				char v[64];
-				snprintf(v, sizeof(v), "%.12s", ids[k]);
-				json_object_object_add(o, "ID", json_object_new_string(v));
-				json_object_object_add(o, "Container", json_object_new_string(v));
-				json_object_object_add(
-				    o, "Name", json_object_new_string(nm[0] == '/' ? nm + 1 : nm));
-				snprintf(v, sizeof(v), "%.2f%%", cpu);
-				json_object_object_add(o, "CPUPerc", json_object_new_string(v));
-				json_object_object_add(o, "MemUsage", json_object_new_string(both));
-				snprintf(v, sizeof(v), "%.2f%%", memp);
-				json_object_object_add(o, "MemPerc", json_object_new_string(v));
-				snprintf(v, sizeof(v), "%llu", (unsigned long long)b[k].pids);
-				json_object_object_add(o, "PIDs", json_object_new_string(v));
-				int r = !strcmp(format, "json")
-					    ? (fputs(json_object_to_json_string_ext(
-							 o, JSON_C_TO_STRING_PLAIN),
-						     stdout),
-					       0)
-					    : tmpl_render(format, o, stdout, &e);
-				json_object_put(o);
-				if (r < 0) {
-					json_object_put(d);
-					no_stream = true;
-					rc = cli_fail(125, &e);
-					break;
-				}
-				putchar('\n');
-			} else {
-				printf("%-15.12s %-20s %-8.2f %-22s %-8.2f %llu\n", ids[k],
-				       nm[0] == '/' ? nm + 1 : nm, cpu, both, memp,
-				       (unsigned long long)b[k].pids);
-			}
-			json_object_put(d);
-		}
-		fflush(stdout);
-		if (no_stream)
-			break;
-		sleep(1);
-	}
-	free(a);
-	free(b);
-	free(told);
+	int rc = ctr_stats_show(g, ids, NULL, no_stream, format);
 	strv_free(ids);
 	eng_close(g);
 	return rc;

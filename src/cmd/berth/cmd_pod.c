@@ -1,5 +1,5 @@
-/* berth pod create|ls|inspect|rm|prune|start|stop|kill|restart|pause|unpause,
- * as Podman's (the engine's side: src/lib/engine/pod.h). */
+/* berth pod create|ls|inspect|rm|prune|start|stop|kill|restart|pause|unpause
+ * (top|stats|logs: cmd_pod_extra.c), as Podman's (the engine's side: src/lib/engine/pod.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +345,9 @@ int cmd_pod(cli *c, int argc, char **argv)
 	    {"restart", pod_restart, "Restart pods"},
 	    {"pause", pod_pause, "Pause the containers of pods"},
 	    {"unpause", pod_unpause, "Unpause the containers of pods"},
+	    {"top", pod_top, "Display the running processes of a pod's containers"},
+	    {"stats", pod_stats, "Display resource usage of pods' containers"},
+	    {"logs", pod_logs, "Fetch the logs of a pod's containers"},
 	};
 	static const cli_doc doc = {"pod",
 				    "COMMAND",

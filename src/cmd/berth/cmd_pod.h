@@ -10,3 +10,7 @@ int pod_kill(cli *c, int argc, char **argv);
 int pod_restart(cli *c, int argc, char **argv);
 int pod_pause(cli *c, int argc, char **argv);
 int pod_unpause(cli *c, int argc, char **argv);
+/* cmd_pod_extra.c */
+int pod_top(cli *c, int argc, char **argv);
+int pod_stats(cli *c, int argc, char **argv);
+int pod_logs(cli *c, int argc, char **argv);

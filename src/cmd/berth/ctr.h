@@ -56,5 +56,10 @@ char **ctr_select(cli *c, const ctr_sel *s, int argc, char **argv, int i, int *s
  * *status after printing an error. */
 int ctr_select_one(cli *c, const ctr_sel *s, int *argc, char ***argv, int *i, char *one[3],
 		   char id[65], int *status);
+/* berth stats' and berth pod stats' table (or --format json/template, one
+ * object a line) of ids, sampled 200 ms apart, every second unless
+ * no_stream; pods (NULL: none) the pod of each, a POD column. Returns the
+ * exit status (an error printed). */
+int ctr_stats_show(eng *g, char **ids, char **pods, bool no_stream, const char *format);
 /* "0.0.0.0:8080->80/tcp, ..." for ps (cmd_network.c), malloc'ed */
 char *ctr_ports_text(json_object *doc);

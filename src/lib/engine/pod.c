@@ -320,12 +320,14 @@ static int create_infra(eng *g, const eng_pod_opts *o, json_object *rec, const c
 {
 	char name[32];
 	snprintf(name, sizeof(name), "%.12s-infra", id);
-	char *cmd[] = {"/pause", NULL};
 	_cleanup_free_ char *cg = cgroup_parent_of(id);
 	bool net = shares(rec, "net");
 	eng_run_opts io = {
 	    .image = o->pause_image ? o->pause_image : ENG_PAUSE_IMAGE,
-	    .command = cmd,
+	    /* set, not the image's: an image from before the pause image had
+	     * its Entrypoint (pause_image.c) has none */
+	    .entrypoint = "/pause",
+	    .entrypoint_set = true,
 	    .name = name,
 	    .hostname = shares(rec, "uts") ? jstr(rec, "Hostname") : NULL,
 	    .ipc = shares(rec, "ipc") ? "shareable" : NULL,

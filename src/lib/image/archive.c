@@ -151,7 +151,7 @@ out:
 	return 0;
 }
 
-static char *import_config(const dg_str *dp)
+static char *import_config(const dg_str *dp, const char *entrypoint)
 {
 	dg_str diff = *dp;
 	_cleanup_free_ char *created = time_rfc3339(time(NULL));
@@ -159,7 +159,13 @@ static char *import_config(const dg_str *dp)
 	json_object_object_add(c, "created", json_object_new_string(created));
 	json_object_object_add(c, "architecture", json_object_new_string("amd64"));
 	json_object_object_add(c, "os", json_object_new_string("linux"));
-	json_object_object_add(c, "config", json_object_new_object());
+	json_object *conf = json_object_new_object();
+	if (entrypoint) {
+		json_object *ep = json_object_new_array();
+		json_object_array_add(ep, json_object_new_string(entrypoint));
+		json_object_object_add(conf, "Entrypoint", ep);
+	}
+	json_object_object_add(c, "config", conf);
 	json_object *rootfs = json_object_new_object(), *ids = json_object_new_array();
 	json_object_array_add(ids, json_object_new_string(diff.s));
 	json_object_object_add(rootfs, "type", json_object_new_string("layers"));
@@ -178,6 +184,12 @@ static char *import_config(const dg_str *dp)
 
 int image_import(img_store *s, int fd, const char *ref, dg_str *id, berr *e)
 {
+	return image_import_entrypoint(s, fd, ref, NULL, id, e);
+}
+
+int image_import_entrypoint(img_store *s, int fd, const char *ref, const char *entrypoint,
+			    dg_str *id, berr *e)
+{
 	_cleanup_free_ char *name = NULL;
 	if (ref && image_tag_name(s, ref, &name, e) < 0)
 		return -1;
@@ -191,7 +203,7 @@ int image_import(img_store *s, int fd, const char *ref, dg_str *id, berr *e)
 		goto out;
 	strv_push(&wrote, dg_hex(layer.digest.s));
 	strv_push(&layers, dg_hex(diff.s));
-	char *cfg = import_config(&diff);
+	char *cfg = import_config(&diff, entrypoint);
 	ret = commit_new(s, cfg, &layer, 1, name, id, &wrote, e);
 	free(cfg);
 out:

@@ -104,8 +104,13 @@ void store_report_free(store_report *r);
 /* Import a root-filesystem tar (any compression) as a one-layer image. An
  * empty input is refused; on failure the blobs it wrote are removed. */
 int image_import(img_store *s, int fd, const char *name, dg_str *id, berr *e);
-/* The pods' infra image `name`: the static pause_bin as /pause and the
- * mount-point directories, one layer (pause_image.c). */
+/* The same with the config's Entrypoint [entrypoint] (NULL: none). */
+int image_import_entrypoint(img_store *s, int fd, const char *name, const char *entrypoint,
+			    dg_str *id, berr *e);
+/* The pods' infra image `name`: the static pause_bin as /pause, its
+ * Entrypoint (containerd's CRI runs a sandbox image by its config, as the
+ * kubelet's registry.k8s.io/pause is run), and the mount-point directories,
+ * one layer (pause_image.c). */
 int image_make_pause(img_store *s, const char *name, const char *pause_bin, dg_str *id, berr *e);
 /* Load a docker-archive or oci-archive tar from fd, or an OCI layout
  * directory (path != NULL) (load.c). Loaded names (or IDs) appended to *out.

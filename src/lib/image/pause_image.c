@@ -75,7 +75,7 @@ int image_make_pause(img_store *s, const char *name, const char *pause_bin, dg_s
 		berr_sys(e, "lseek");
 		goto out;
 	}
-	r = image_import(s, fd, name, id, e);
+	r = image_import_entrypoint(s, fd, name, "/pause", id, e);
 out:
 	archive_write_free(a);
 	return r;

@@ -293,7 +293,11 @@ int rt_kill(rt_ctx *c, const char *id, int sig, bool all, berr *e)
 		return -1;
 	int ret = 0;
 	if (k.status != RT_CREATED && k.status != RT_RUNNING && k.status != RT_PAUSED) {
-		ret = berr_set(e, ESRCH, "container \"%s\" is not running", id);
+		/* runc's words at the end: containerd's runc shim (the kubelet's
+		 * StopContainer of an exited container) treats a kill error
+		 * containing them as "already finished", anything else as failed */
+		ret = berr_set(e, ESRCH, "container \"%s\" is not running (container not running)",
+			       id);
 		goto out;
 	}
 	cgroup *cg = all ? container_cgroup(&k) : NULL;
