@@ -226,12 +226,17 @@ def test_create_translates_and_refuses_by_name(svc):
     assert hc["PortBindings"]["80/tcp"][0]["HostPort"] == "18081"
     assert d["Path"] == "sh" and d["Args"] == ["-c", "echo hi"]
     assert any(m["Destination"] == "/data" for m in d["Mounts"])
-    for args, msg in [(["--restart", "always"], "RestartPolicy.Name always: not supported"),
-                      (["--name", "c2"], 'the container name "c2" is already in use'),
+    for args, msg in [(["--name", "c2"], 'the container name "c2" is already in use'),
                       (["--device", "/dev/null"], "HostConfig.Devices: not supported"),
                       (["--network", "none", "-p", "80"], "-p/-P need a network")]:
         r = docker(svc, "create", *args, BUSYBOX, "true", check=False)
         assert r.returncode != 0 and msg in r.stderr, (args, r.stderr)
+    st, _, body = call(svc.sock, "POST", "/v1.41/containers/create", json.dumps(
+        {"Image": BUSYBOX, "HostConfig": {"RestartPolicy": {"Name": "sometimes"}}}).encode())
+    assert st == 400 and 'invalid restart policy "sometimes"' in json.loads(body)["message"]
+    st, _, body = call(svc.sock, "POST", "/v1.41/containers/create", json.dumps(
+        {"Image": BUSYBOX, "Healthcheck": {"Test": ["WHAT", "x"]}}).encode())
+    assert st == 400 and "Healthcheck.Test" in json.loads(body)["message"]
     st, _, body = call(svc.sock, "POST", "/v1.41/containers/create", b"{not json")
     assert st == 400 and "not valid JSON" in json.loads(body)["message"]
     st, _, body = call(svc.sock, "POST", "/v1.41/containers/create",
@@ -307,3 +312,26 @@ def test_lifecycle_detached(svc):
     docker(svc, "rm", "-f", "d2")
     st, _, body = call(svc.sock, "POST", "/containers/nosuch/start")
     assert st == 404
+
+
+def test_restart_policy_and_healthcheck_through_the_api(svc):
+    b = svc.b
+    docker(svc, "run", "-d", "--name", "rp1", "--network", "none", "--restart", "on-failure:2",
+           BUSYBOX, "sh", "-c", "echo run; exit 3")
+    assert wait_for(lambda: b.inspect("rp1")["RestartCount"] == 2
+                    and b.inspect("rp1")["State"]["Status"] == "exited", timeout=30)
+    assert docker(svc, "wait", "rp1").stdout.strip() == "3"
+    pol = b.inspect("rp1")["HostConfig"]["RestartPolicy"]
+    assert pol == {"Name": "on-failure", "MaximumRetryCount": 2}
+    assert docker(svc, "logs", "rp1").stdout == "run\nrun\nrun\n"
+    docker(svc, "run", "-d", "--name", "hc1", "--network", "none", "--health-cmd",
+           "test -e /tmp/ok", "--health-interval", "1s", "--health-retries", "1",
+           BUSYBOX, "sleep", "300")
+    hc = b.inspect("hc1")["Config"]["Healthcheck"]
+    assert hc["Test"][-1] == "test -e /tmp/ok" and hc["Interval"] == 1000000000
+    st = lambda: docker(svc, "inspect", "-f", "{{.State.Health.Status}}", "hc1").stdout.strip()
+    assert wait_for(lambda: st() == "unhealthy", timeout=20)
+    docker(svc, "exec", "hc1", "touch", "/tmp/ok")
+    assert wait_for(lambda: st() == "healthy", timeout=20)
+    assert "(healthy)" in docker(svc, "ps", "--format", "{{.Status}}").stdout
+    docker(svc, "rm", "-f", "hc1", "rp1")

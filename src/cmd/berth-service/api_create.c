@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/health.h"
 #include "service.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -17,16 +18,17 @@
 typedef struct copts {
 	eng_run_opts o;
 	strv_builder cmd, env, vols, mounts, tmpfs, caps_add, caps_drop, publish, expose, dns,
-	    dns_search, dns_opts, hosts, aliases, labels, sec, ulimits, log_opts;
-	char *entry, *memory, *cpus, *pids, *name;
+	    dns_search, dns_opts, hosts, aliases, labels, sec, ulimits, log_opts, health;
+	char *entry, *memory, *cpus, *pids, *name, *restart;
+	eng_probe probe; /* Config.Healthcheck */
 } copts;
 
 static void copts_free(copts *c)
 {
-	strv_builder *v[] = {&c->cmd,	     &c->env,	    &c->vols,	 &c->mounts,  &c->tmpfs,
-			     &c->caps_add,   &c->caps_drop, &c->publish, &c->expose,  &c->dns,
-			     &c->dns_search, &c->dns_opts,  &c->hosts,	 &c->aliases, &c->labels,
-			     &c->sec,	     &c->ulimits,   &c->log_opts};
+	strv_builder *v[] = {&c->cmd,	     &c->env,	    &c->vols,	  &c->mounts,  &c->tmpfs,
+			     &c->caps_add,   &c->caps_drop, &c->publish,  &c->expose,  &c->dns,
+			     &c->dns_search, &c->dns_opts,  &c->hosts,	  &c->aliases, &c->labels,
+			     &c->sec,	     &c->ulimits,   &c->log_opts, &c->health};
 	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++)
 		strvb_free(v[i]);
 	free(c->entry);
@@ -34,6 +36,7 @@ static void copts_free(copts *c)
 	free(c->cpus);
 	free(c->pids);
 	free(c->name);
+	free(c->restart);
 }
 
 static bool is_unset(json_object *v)
@@ -129,6 +132,7 @@ static const char *const config_keys[] = {"Hostname",
 					  "HostConfig",
 					  "NetworkingConfig",
 					  "StopSignal",
+					  "Healthcheck",
 					  "ArgsEscaped",
 					  "NetworkDisabled",
 					  NULL};
@@ -180,9 +184,12 @@ static int host_config(json_object *hc, copts *c, resp *r)
 		return -1;
 	json_object *rp = get(hc, "RestartPolicy");
 	const char *rpn = rp ? str(rp, "Name") : NULL;
-	if (rpn && *rpn && strcmp(rpn, "no")) {
-		resp_error(r, 400, "HostConfig.RestartPolicy.Name %s: not supported by berth", rpn);
-		return -1;
+	if (rpn && *rpn) { /* checked by the engine (eng_restart_parse) */
+		json_object *mx = get(rp, "MaximumRetryCount");
+		int64_t n = mx ? json_object_get_int64(mx) : 0;
+		c->o.restart = c->restart = n > 0 && !strcmp(rpn, "on-failure")
+						? xasprintf("%s:%lld", rpn, (long long)n)
+						: xstrdup(rpn);
 	}
 	json_object *mems = get(hc, "Memory"), *nc = get(hc, "NanoCpus"),
 		    *pl = get(hc, "PidsLimit");
@@ -311,6 +318,76 @@ static int networking(json_object *nc, copts *c, resp *r)
 	return 0;
 }
 
+/* Config.Healthcheck: Test ["CMD", args...] | ["CMD-SHELL", line] |
+ * ["NONE"] | [] (the image's), durations in ns, Retries; 0 keeps the
+ * image's (or Docker's default) value, as the CLI's --health-* flags. */
+static int healthcheck(json_object *hc, copts *c, resp *r)
+{
+	static const char *const keys[] = {"Test",    "Interval",    "Timeout",
+					   "Retries", "StartPeriod", NULL};
+	if (!hc || json_object_is_type(hc, json_type_null))
+		return 0;
+	if (!json_object_is_type(hc, json_type_object)) {
+		resp_error(r, 400, "Healthcheck: not an object");
+		return -1;
+	}
+	if (known_only(hc, keys, "Healthcheck.", r) < 0 ||
+	    strs(hc, "Test", &c->health, r, "Healthcheck.") < 0)
+		return -1;
+	eng_probe *p = &c->probe;
+	*p = (eng_probe){.role = ENG_PROBE_HEALTH, .kind = ENG_PROBE_EXEC};
+	const struct {
+		const char *k;
+		int64_t *out;
+	} durs[] = {{"Interval", &p->interval_ns},
+		    {"Timeout", &p->timeout_ns},
+		    {"StartPeriod", &p->start_period_ns}};
+	bool any = false;
+	for (size_t i = 0; i < sizeof(durs) / sizeof(*durs); i++) {
+		int64_t v = json_object_get_int64(get(hc, durs[i].k));
+		if (v < 0 || (v > 0 && v < 1000000)) {
+			resp_error(r, 400, "Healthcheck.%s: %lld is under 1ms", durs[i].k,
+				   (long long)v);
+			return -1;
+		}
+		*durs[i].out = v;
+		any = any || v;
+	}
+	int64_t n = json_object_get_int64(get(hc, "Retries"));
+	if (n < 0 || n > 1000000) {
+		resp_error(r, 400, "Healthcheck.Retries: %lld is out of range", (long long)n);
+		return -1;
+	}
+	p->failure_threshold = (int)n;
+	any = any || n;
+	char **t = c->health.v;
+	if (t && t[0] && !strcmp(t[0], "NONE")) {
+		c->o.no_healthcheck = true;
+		return 0;
+	}
+	if (t && t[0] && !strcmp(t[0], "CMD-SHELL") && t[1] && !t[2]) {
+		char *line = xstrdup(t[1]);
+		strvb_free(&c->health);
+		strvb_push(&c->health, "/bin/sh");
+		strvb_push(&c->health, "-c");
+		strvb_push(&c->health, line);
+		free(line);
+		p->cmd = c->health.v;
+	} else if (t && t[0] && !strcmp(t[0], "CMD") && t[1]) {
+		p->cmd = t + 1;
+	} else if (t && t[0]) {
+		resp_error(r, 400,
+			   "Healthcheck.Test: \"%s\" is not CMD, CMD-SHELL (one line) or NONE",
+			   t[0]);
+		return -1;
+	}
+	if (p->cmd || any) {
+		c->o.probes = p;
+		c->o.n_probes = 1;
+	}
+	return 0;
+}
+
 static int translate(req *q, json_object *body, copts *c, resp *r)
 {
 	memset(c, 0, sizeof(*c));
@@ -384,7 +461,8 @@ static int translate(req *q, json_object *body, copts *c, resp *r)
 			strvb_push(&c->vols, dst);
 		}
 	}
-	if (host_config(get(body, "HostConfig"), c, r) < 0 ||
+	if (healthcheck(get(body, "Healthcheck"), c, r) < 0 ||
+	    host_config(get(body, "HostConfig"), c, r) < 0 ||
 	    networking(get(body, "NetworkingConfig"), c, r) < 0)
 		return -1;
 	c->o.command = c->cmd.n ? c->cmd.v : NULL;
