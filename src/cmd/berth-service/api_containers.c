@@ -6,6 +6,7 @@
 
 #include "engine/engine.h"
 #include "engine/summary.h"
+#include "engine/ctr_filter.h"
 #include "service.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -137,13 +138,22 @@ void api_containers_list(req *q, resp *r)
 			return;
 		}
 	}
-	if (filters && strcmp(filters, "{}") && *filters) {
-		resp_error(r, 400, "filters are not supported yet (got %s)", filters);
+	(void)filters;
+	static const char *const keys[] = {"id",    "name", "status", "exited", "ancestor",
+					   "label", "pod",  "health", NULL};
+	_cleanup_strv_ char **specs = NULL;
+	if (req_filters(q, r, keys, &specs) < 0)
+		return;
+	berr e;
+	ps_filter *pf = ps_filter_parse(specs, q->s->c->root, &e);
+	if (!pf) {
+		resp_error(r, 400, "%s", e.msg);
 		return;
 	}
-	berr e;
+	all = all || ps_filter_shows_stopped(pf);
 	eng *g = eng_open(q->s->c->root, q->s->c->run_root, &e);
 	if (!g) {
+		ps_filter_free(pf);
 		resp_error(r, 500, "%s", e.msg);
 		return;
 	}
@@ -155,7 +165,7 @@ void api_containers_list(req *q, resp *r)
 			continue;
 		const char *s = eng_reconcile(g, *p, d);
 		bool live = !strcmp(s, "running") || !strcmp(s, "paused");
-		if (strcmp(s, "creating") && (all || live)) {
+		if (strcmp(s, "creating") && (all || live) && ps_filter_match(pf, g, d, s)) {
 			json_object *o = summary(d, s);
 			json_object_object_add(o, "_ns",
 					       json_object_new_int64(eng_time_parse(
@@ -165,6 +175,7 @@ void api_containers_list(req *q, resp *r)
 		json_object_put(d);
 	}
 	eng_close(g);
+	ps_filter_free(pf);
 	json_object_array_sort(arr, by_created_desc);
 	for (size_t k = 0; k < json_object_array_length(arr); k++)
 		json_object_object_del(json_object_array_get_idx(arr, k), "_ns");

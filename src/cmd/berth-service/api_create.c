@@ -318,6 +318,24 @@ static int networking(json_object *nc, copts *c, resp *r)
 	return 0;
 }
 
+/* Whether a bind ("SRC:DST[:OPTS]") or a mount ("...,target=DST,...")
+ * already goes to dst. */
+static bool covered(const copts *c, const char *dst)
+{
+	size_t dl = strlen(dst);
+	for (size_t i = 0; i < c->vols.n; i++) {
+		const char *b = strchr(c->vols.v[i], ':');
+		if (b && !strncmp(b + 1, dst, dl) && (b[1 + dl] == ':' || !b[1 + dl]))
+			return true;
+	}
+	for (size_t i = 0; i < c->mounts.n; i++) {
+		const char *t = strstr(c->mounts.v[i], "target=");
+		if (t && !strncmp(t + 7, dst, dl) && (t[7 + dl] == ',' || !t[7 + dl]))
+			return true;
+	}
+	return false;
+}
+
 /* Config.Healthcheck: Test ["CMD", args...] | ["CMD-SHELL", line] |
  * ["NONE"] | [] (the image's), durations in ns, Retries; 0 keeps the
  * image's (or Docker's default) value, as the CLI's --health-* flags. */
@@ -453,18 +471,26 @@ static int translate(req *q, json_object *body, copts *c, resp *r)
 			strvb_push(&c->expose, port);
 		}
 	}
-	json_object *vols = get(body, "Volumes");
-	if (vols && json_object_is_type(vols, json_type_object)) {
-		json_object_object_foreach(vols, dst, v)
-		{
-			(void)v;
-			strvb_push(&c->vols, dst);
-		}
-	}
 	if (healthcheck(get(body, "Healthcheck"), c, r) < 0 ||
 	    host_config(get(body, "HostConfig"), c, r) < 0 ||
 	    networking(get(body, "NetworkingConfig"), c, r) < 0)
 		return -1;
+	/* Config.Volumes: anonymous volumes, except where a bind or a mount
+	 * of HostConfig covers the path (docker-compose sends both) */
+	json_object *vols = get(body, "Volumes");
+	if (vols && json_object_is_type(vols, json_type_object) &&
+	    (json_object_object_length(vols) > 1024 || c->vols.n + c->mounts.n > 1024)) {
+		resp_error(r, 400, "Volumes: more than 1024 volumes and mounts");
+		return -1;
+	}
+	if (vols && json_object_is_type(vols, json_type_object)) {
+		json_object_object_foreach(vols, dst, v)
+		{
+			(void)v;
+			if (!covered(c, dst))
+				strvb_push(&c->vols, dst);
+		}
+	}
 	c->o.command = c->cmd.n ? c->cmd.v : NULL;
 	c->o.env = c->env.v;
 	c->o.volumes = c->vols.v;

@@ -46,8 +46,23 @@ static const char *str(json_object *o, const char *k)
 		   : NULL;
 }
 
+/* dangling=true|false: no container uses it (or one does) */
+static bool volume_key(void *arg, const char *key, const char *val)
+{
+	void **a = arg;
+	if (strcmp(key, "dangling"))
+		return false;
+	char id[65];
+	bool used = eng_volume_user(a[0], a[1], id);
+	return !strcmp(val, "true") || !strcmp(val, "1") ? !used : used;
+}
+
 void api_volumes_list(req *q, resp *r)
 {
+	static const char *const keys[] = {"name", "label", "driver", "dangling", NULL};
+	_cleanup_strv_ char **specs = NULL;
+	if (req_filters(q, r, keys, &specs) < 0)
+		return;
 	eng *g = open_eng(q, r);
 	if (!g)
 		return;
@@ -56,9 +71,12 @@ void api_volumes_list(req *q, resp *r)
 	for (char **n = names; *n; n++) {
 		berr ig;
 		json_object *v = eng_volume_inspect(g, *n, &ig);
-		if (v) {
+		void *arg[2] = {g, *n};
+		if (v && filters_match(specs, v, volume_key, arg)) {
 			json_object_object_del(v, "Anonymous");
 			json_object_array_add(vols, v);
+		} else {
+			json_object_put(v);
 		}
 	}
 	eng_close(g);
@@ -157,6 +175,10 @@ void api_volumes_prune(req *q, resp *r)
 
 void api_networks_list(req *q, resp *r)
 {
+	static const char *const keys[] = {"name", "id", "label", "driver", NULL};
+	_cleanup_strv_ char **specs = NULL;
+	if (req_filters(q, r, keys, &specs) < 0)
+		return;
 	eng *g = open_eng(q, r);
 	if (!g)
 		return;
@@ -165,8 +187,10 @@ void api_networks_list(req *q, resp *r)
 	for (char **n = names; *n; n++) {
 		berr ig;
 		json_object *rec = eng_net_load(g, *n, NULL, &ig);
-		if (rec)
+		if (rec && filters_match(specs, rec, NULL, NULL))
 			json_object_array_add(arr, rec);
+		else
+			json_object_put(rec);
 	}
 	eng_close(g);
 	r->json = arr;
@@ -276,4 +300,58 @@ void api_network_create(req *q, resp *r)
 	strvb_free(&labels);
 	strvb_free(&options);
 	json_object_put(b);
+}
+
+/* POST /networks/{id}/connect {Container, EndpointConfig: {Aliases,
+ * IPAMConfig: {IPv4Address, IPv6Address}}} and /disconnect {Container,
+ * Force}: `berth network connect/disconnect`. */
+static void net_connect(req *q, resp *r, bool connect)
+{
+	json_object *b = body_of(q, r);
+	if (!b)
+		return;
+	const char *ctr = str(b, "Container");
+	if (!ctr || !*ctr) {
+		json_object_put(b);
+		resp_error(r, 400, "Container: required");
+		return;
+	}
+	json_object *ep = NULL, *ipam = NULL, *al = NULL;
+	json_object_object_get_ex(b, "EndpointConfig", &ep);
+	if (ep)
+		json_object_object_get_ex(ep, "IPAMConfig", &ipam);
+	if (ep)
+		json_object_object_get_ex(ep, "Aliases", &al);
+	const char *ip = ipam ? str(ipam, "IPv4Address") : NULL,
+		   *ip6 = ipam ? str(ipam, "IPv6Address") : NULL;
+	strv_builder aliases = {0};
+	for (size_t i = 0; al && json_object_is_type(al, json_type_array) &&
+			   i < json_object_array_length(al) && i < 256;
+	     i++)
+		strvb_push(&aliases, json_object_get_string(json_object_array_get_idx(al, i)));
+	eng *g = open_eng(q, r);
+	berr e;
+	int rc = 0;
+	if (g && connect)
+		rc = eng_net_connect(g, ctr, q->words[1], ip && *ip ? ip : NULL,
+				     ip6 && *ip6 ? ip6 : NULL, aliases.v, &e);
+	else if (g)
+		rc = eng_net_disconnect(g, ctr, q->words[1], &e);
+	if (g && rc < 0)
+		fail(r, &e);
+	else if (g)
+		r->status = 200, r->text = xstrdup("");
+	eng_close(g);
+	strvb_free(&aliases);
+	json_object_put(b);
+}
+
+void api_network_connect(req *q, resp *r)
+{
+	net_connect(q, r, true);
+}
+
+void api_network_disconnect(req *q, resp *r)
+{
+	net_connect(q, r, false);
 }

@@ -54,6 +54,9 @@ static const api_route routes[] = {
     {"GET", "/networks", api_networks_list},
     {"POST", "/networks/create", api_network_create},
     {"GET", "/networks/*", api_network_inspect},
+    {"POST", "/networks/*/connect", api_network_connect},
+    {"POST", "/networks/*/disconnect", api_network_disconnect},
+    {"GET", "/events", api_events},
     {"DELETE", "/networks/*", api_network_remove},
 };
 
@@ -276,8 +279,12 @@ static void route(req *q, resp *r)
 	if (path_known)
 		resp_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: method not allowed", q->method,
 			   q->path);
-	else
+	else {
+		/* told on the service's stderr: what a client wanted that berth
+		 * does not serve */
+		fprintf(stderr, "berth-service: %s %s: no such endpoint\n", q->method, q->path);
 		resp_error(r, MHD_HTTP_NOT_FOUND, "page not found");
+	}
 }
 
 static enum MHD_Result send_resp(struct MHD_Connection *conn, resp *r, bool head)

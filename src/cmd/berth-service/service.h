@@ -114,6 +114,14 @@ typedef struct api_route {
 	api_fn fn;
 } api_route;
 
+/* api_filters.c: the filters argument as "KEY=VALUE" strings (NULL: none),
+ * keys other than allowed (NULL-terminated) refused; -1 after answering
+ * 400. filters_match: a network or volume record (name, id, label, driver;
+ * other keys asked of fn). */
+int req_filters(const req *q, resp *r, const char *const *allowed, char ***out);
+bool filters_match(char **specs, json_object *rec, bool (*fn)(void *, const char *, const char *),
+		   void *arg);
+
 /* api_system.c */
 void api_ping(req *q, resp *r);
 void api_version(req *q, resp *r);
@@ -155,6 +163,9 @@ void api_container_top(req *q, resp *r);
 /* api_attach.c */
 void api_container_logs(req *q, resp *r);
 void api_container_attach(req *q, resp *r);
+void api_network_connect(req *q, resp *r);
+void api_network_disconnect(req *q, resp *r);
+void api_events(req *q, resp *r);
 /* api_exec.c */
 void api_exec_create(req *q, resp *r);
 void api_exec_start(req *q, resp *r);

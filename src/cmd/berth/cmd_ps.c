@@ -10,7 +10,7 @@
 #include "ctr.h"
 #include "engine/pod.h"
 #include "engine/summary.h"
-#include "ps_filter.h"
+#include "engine/ctr_filter.h"
 #include "util/cleanup.h"
 #include "util/flags.h"
 #include "util/fs.h"

@@ -1,12 +1,10 @@
-/* berth ps --filter (ps_filter.c). */
+/* Container filters: berth ps --filter and the API's filters (ctr_filter.c). */
 #pragma once
-
-#include "engine/engine.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
 
-#include "ctr.h"
+#include "engine/engine.h"
 
 typedef struct ps_filter ps_filter;
 /* specs: "key=value" strings (NULL-terminated, may be NULL); root: the

@@ -1,5 +1,6 @@
-/* berth ps --filter KEY=VALUE, Docker's semantics: the same key given again
- * widens (OR), different keys narrow (AND). Keys: id (prefix of the ID),
+/* Container filters (berth ps --filter KEY=VALUE, the API's filters), Docker's semantics: the same key given again
+ * widens (OR), different keys narrow (AND), except label: every label
+ * given must match (AND), as Docker's. Keys: id (prefix of the ID),
  * name (regular expression, unanchored, against "/name" as Docker's),
  * status, exited (exit code of an exited container), ancestor (the image
  * the value resolves to in the store, as Docker; also by the name as typed,
@@ -12,11 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/container.h"
 #include "engine/pod.h"
 #include "image/image.h"
 #include "image/reference.h"
 #include "image/store.h"
-#include "ps_filter.h"
+#include "engine/ctr_filter.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
@@ -200,6 +202,11 @@ bool ps_filter_match(ps_filter *f, eng *g, json_object *doc, const char *status)
 	for (int k = 0; ok && k < K_N; k++) {
 		if (!f->n[k])
 			continue;
+		if (k == K_LABEL) { /* as Docker: every label given must match */
+			for (size_t i = 0; ok && i < f->n[k]; i++)
+				ok = label_match(doc, f->vals[k][i].v);
+			continue;
+		}
 		bool any = false;
 		for (size_t i = 0; !any && i < f->n[k]; i++) {
 			const fval *v = &f->vals[k][i];
