@@ -177,12 +177,7 @@ static int kube_play_cmd(cli *c, int argc, char **argv)
 			rc = cmd_pause_image(c, 2, av);
 		} else if (attempt < 16 && r.missing_image) {
 			char *av[] = {"pull", r.missing_image, NULL};
-			rc = cmd_pull(c, 2, av);
-			if (rc)
-				cli_failf(0,
-					  "kube play: image %s: not found locally, and the pull "
-					  "failed",
-					  r.missing_image);
+			rc = cmd_pull(c, 2, av); /* its error is the one line */
 		} else {
 			rc = cli_fail(125, &e);
 		}

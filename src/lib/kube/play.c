@@ -84,7 +84,7 @@ static int play_pod(eng *g, const kube_file *f, const kube_obj *obj, const kube_
 		ro.image_missing = &img_missing;
 		char id[65];
 		if (eng_create(g, &ro, initp, id, e) < 0) {
-			if (img_missing)
+			if (img_missing && c->pull != KUBE_PULL_NEVER)
 				r->missing_image = xstrdup(c->image);
 			rc = berr_ctx(e, "%s \"%s\": container \"%s\"", kube_kind_name(obj->kind),
 				      obj->meta.name, c->name);
