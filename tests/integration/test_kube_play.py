@@ -121,3 +121,31 @@ def test_kube_play_bad_yaml_and_unknown_kind(tmp_path):
             assert r.returncode == 125
             assert len(r.stderr.strip().splitlines()) == 1, r.stderr
             assert pod_names(b) == []
+
+
+def test_kube_play_init_containers_refused_service_warned(tmp_path):
+    with engine_store("kb-init-") as b:
+        init = MANIFEST.replace("      containers:\n",
+                                f"      initContainers:\n"
+                                f"      - {{name: i, image: {BUSYBOX}, command: ['true']}}\n"
+                                f"      containers:\n")
+        r, _ = play(b, tmp_path, init, check=False)
+        assert r.returncode == 125
+        assert r.stderr.strip() == ('berth: Deployment "kb-web": spec.template.spec.'
+                                    'initContainers: not supported by berth kube play yet')
+        assert pod_names(b) == [] and b.ids() == []
+        svc = MANIFEST.replace("replicas: 3", "replicas: 1") + textwrap.dedent("""\
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: kb-svc}
+            spec:
+              selector: {app: kb-web}
+              ports: [{port: 80}]
+            """)
+        r, f = play(b, tmp_path, svc)
+        assert r.stdout.split() == ["kb-web-0"]
+        assert 'warning: Service "kb-svc": not acted on' in r.stderr
+        assert b("kube", "down", f).stdout.split() == ["kb-web-0"]
+        assert b.ids() == []
+        assert remove_networks(b) == []

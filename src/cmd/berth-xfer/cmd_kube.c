@@ -163,6 +163,8 @@ static int kube_play_cmd(cli *c, int argc, char **argv)
 		int p = kube_play(g, f, &o, &r, &e);
 		eng_close(g);
 		if (!p) {
+			for (size_t i = 0; r.warnings && r.warnings[i]; i++)
+				fprintf(stderr, "berth: warning: %s\n", r.warnings[i]);
 			for (size_t i = 0; r.pods && r.pods[i]; i++) {
 				cli_print_clean(stdout, r.pods[i]);
 				putchar('\n');

@@ -14,6 +14,7 @@
 void kube_play_result_free(kube_play_result *r)
 {
 	strv_free(r->pods);
+	strv_free(r->warnings);
 	free(r->missing_image);
 	memset(r, 0, sizeof(*r));
 }
@@ -112,11 +113,27 @@ int kube_play(eng *g, const kube_file *f, const kube_play_opts *o, kube_play_res
 	_cleanup_strv_ char **made = NULL; /* pod ids, for the rollback */
 	for (size_t i = 0; i < f->n_objs && !rc; i++) {
 		const kube_obj *obj = &f->objs[i];
+		if (obj->kind == KUBE_SERVICE) {
+			char *w =
+			    xasprintf("Service \"%s\": not acted on by berth kube play yet (no "
+				      "network made, no port published)",
+				      obj->meta.name);
+			strv_push(&r->warnings, w);
+			free(w);
+		}
 		if (obj->kind != KUBE_POD && obj->kind != KUBE_DEPLOYMENT)
 			continue;
 		int n = obj->kind == KUBE_POD ? 1 : obj->u.deploy.replicas;
 		const kube_pod_spec *ps =
 		    obj->kind == KUBE_POD ? &obj->u.pod.spec : &obj->u.deploy.tmpl;
+		if (ps->n_init_containers) {
+			rc = berr_set(e, EOPNOTSUPP,
+				      "%s \"%s\": %sinitContainers: not supported by berth kube "
+				      "play yet",
+				      kube_kind_name(obj->kind), obj->meta.name,
+				      obj->kind == KUBE_POD ? "spec." : "spec.template.spec.");
+			break;
+		}
 		const kube_meta *tm = obj->kind == KUBE_POD ? &obj->meta : &obj->u.deploy.tmpl_meta;
 		for (int k = 0; k < n && !rc; k++) {
 			_cleanup_free_ char *name = obj->kind == KUBE_POD

@@ -31,6 +31,7 @@ typedef struct kube_play_result {
 	char **pods;	     /* names made (strv) */
 	char *missing_image; /* the image to pull (then play again); NULL if none */
 	bool pause_missing;  /* the pods' infra image must be made first */
+	char **warnings;     /* objects read but not acted on (Services), one line each */
 } kube_play_result;
 
 /* Make everything; on error nothing made is left (one line in e; ENOENT
