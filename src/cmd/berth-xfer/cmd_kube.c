@@ -148,11 +148,11 @@ static int kube_play_cmd(cli *c, int argc, char **argv)
 	kube_file *f = kube_load(argv[first], &rc);
 	if (!f)
 		return rc;
-	if (replace && (rc = down_file(c, f)) != 0)
-		goto out;
 	_cleanup_free_ char *sd = cli_self_dir();
 	kube_play_opts o = {.helper_dir = sd, .network = network, .no_start = no_start};
-	for (int attempt = 0;; attempt++) {
+	if (replace)
+		rc = down_file(c, f);
+	for (int attempt = 0; !rc; attempt++) {
 		berr e;
 		eng *g = eng_open(c->root, c->run_root, &e);
 		if (!g) {
@@ -189,7 +189,6 @@ static int kube_play_cmd(cli *c, int argc, char **argv)
 			break;
 		}
 	}
-out:
 	kube_file_free(f);
 	return rc;
 }
