@@ -88,12 +88,31 @@ def test_kube_play_deployment_env_limits_security_down(tmp_path):
         # --replace: removes what the play made and makes it again
         r, f = play(b, tmp_path, MANIFEST, "--replace")
         assert pod_names(b) == ["kb-web-0", "kb-web-1", "kb-web-2"]
-        # a second play without --replace: refused, nothing changed
-        r, f = play(b, tmp_path, MANIFEST, check=False)
-        assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1
-        assert pod_names(b) == ["kb-web-0", "kb-web-1", "kb-web-2"]
+        ids = {n: b.inspect(f"{n}-web")["Id"] for n in pod_names(b)}
+        # a re-play converges: nothing to make, the pods kept as they are
+        r, f = play(b, tmp_path, MANIFEST)
+        assert r.stdout.split() == []
+        assert {n: b.inspect(f"{n}-web")["Id"] for n in pod_names(b)} == ids
+        # scale 3 -> 1 -> 2 by re-play: only the pods that go or come change
+        r, f = play(b, tmp_path, MANIFEST.replace("replicas: 3", "replicas: 1"))
+        assert r.stdout.split() == [] and pod_names(b) == ["kb-web-0"]
+        assert b.inspect("kb-web-0-web")["Id"] == ids["kb-web-0"]
+        r, f = play(b, tmp_path, MANIFEST.replace("replicas: 3", "replicas: 2"))
+        assert r.stdout.split() == ["kb-web-1"]
+        assert pod_names(b) == ["kb-web-0", "kb-web-1"]
+        assert b.inspect("kb-web-0-web")["Id"] == ids["kb-web-0"]
+        assert b.inspect("kb-web-1-web")["Id"] != ids["kb-web-1"]
+        # a pod of the name that another object owns: refused, one line
+        other = MANIFEST.replace("metadata: {name: kb-web}", "metadata: {name: kb}").replace(
+            "replicas: 3", "replicas: 1")
+        b("pod", "create", "kb-0")
+        r, _ = play(b, tmp_path, other, check=False)
+        assert r.returncode == 125 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert 'pod "kb-0" exists' in r.stderr
+        b("pod", "rm", "kb-0")
+        r, f = play(b, tmp_path, MANIFEST.replace("replicas: 3", "replicas: 2"))
         d = b("kube", "down", f)
-        assert sorted(d.stdout.split()) == ["kb-web-0", "kb-web-1", "kb-web-2"]
+        assert sorted(d.stdout.split()) == ["kb-web-0", "kb-web-1"]
         assert pod_names(b) == []
         assert b.ids() == []
         assert remove_networks(b) == []

@@ -15,6 +15,7 @@ void kube_play_result_free(kube_play_result *r)
 {
 	strv_free(r->pods);
 	strv_free(r->warnings);
+	strv_free(r->removed);
 	free(r->missing_image);
 	memset(r, 0, sizeof(*r));
 }
@@ -38,6 +39,43 @@ static char *owner_of(const kube_obj *o)
 	return xasprintf("%s=%s/%s", KUBE_OWNER_LABEL, kube_kind_name(o->kind), o->meta.name);
 }
 
+/* The pod's owner label (malloc'ed) and *name, or NULL when not a pod. */
+static char *pod_owner(eng *g, const char *id, char **name)
+{
+	berr ig;
+	json_object *rec = eng_pod_load(g, id, &ig), *labels = NULL, *v = NULL, *nm = NULL;
+	if (!rec)
+		return NULL;
+	char *owner = json_object_object_get_ex(rec, "Labels", &labels) &&
+			      json_object_object_get_ex(labels, KUBE_OWNER_LABEL, &v) &&
+			      json_object_is_type(v, json_type_string)
+			  ? xstrdup(json_object_get_string(v))
+			  : xstrdup("");
+	*name =
+	    xstrdup(json_object_object_get_ex(rec, "Name", &nm) ? json_object_get_string(nm) : id);
+	json_object_put(rec);
+	return owner;
+}
+
+/* A pod of this name already there: 1 when the same object owns it (kept:
+ * a re-play converges), 0 when there is none, -1 (EEXIST) when another
+ * owns it. */
+static int pod_existing(eng *g, const char *name, const char *owner_kv, berr *e)
+{
+	_cleanup_strv_ char **pods = eng_pod_list(g);
+	for (size_t i = 0; pods && pods[i]; i++) {
+		_cleanup_free_ char *nm = NULL;
+		_cleanup_free_ char *ow = pod_owner(g, pods[i], &nm);
+		if (!ow || strcmp(nm, name))
+			continue;
+		if (!strcmp(ow, strchr(owner_kv, '=') + 1))
+			return 1;
+		return berr_set(e, EEXIST, "pod \"%s\" exists and is not this object's (%s)", name,
+				ow[0] ? ow : "not made by kube play");
+	}
+	return 0;
+}
+
 /* One pod: the record, its containers created (and started). */
 static int play_pod(eng *g, const kube_file *f, const kube_obj *obj, const kube_pod_spec *ps,
 		    const kube_meta *tm, const char *name, const kube_play_opts *o,
@@ -51,6 +89,10 @@ static int play_pod(eng *g, const kube_file *f, const kube_obj *obj, const kube_
 		strv_push(&labels, kv);
 		free(kv);
 	}
+	int ex = pod_existing(g, name, owner, e);
+	if (ex)
+		return ex < 0 ? berr_ctx(e, "%s \"%s\"", kube_kind_name(obj->kind), obj->meta.name)
+			      : 0;
 	eng_pod_opts po = {.name = name,
 			   .hostname = ps->hostname,
 			   .labels = labels,
@@ -106,6 +148,37 @@ static int play_pod(eng *g, const kube_file *f, const kube_obj *obj, const kube_
 	return rc;
 }
 
+/* A Deployment's pods beyond its replicas (NAME-K, K >= replicas, or any
+ * other name it owns) removed: the scale down of a re-play. */
+static int remove_surplus(eng *g, const kube_obj *obj, kube_play_result *r, berr *e)
+{
+	_cleanup_free_ char *kv = owner_of(obj);
+	const char *owner = strchr(kv, '=') + 1;
+	size_t nl = strlen(obj->meta.name);
+	_cleanup_strv_ char **pods = eng_pod_list(g);
+	for (size_t i = 0; pods && pods[i]; i++) {
+		_cleanup_free_ char *nm = NULL;
+		_cleanup_free_ char *ow = pod_owner(g, pods[i], &nm);
+		if (!ow || strcmp(ow, owner))
+			continue;
+		char *end = NULL;
+		long k = -1;
+		if (!strncmp(nm, obj->meta.name, nl) && nm[nl] == '-' && nm[nl + 1] >= '0' &&
+		    nm[nl + 1] <= '9') {
+			errno = 0;
+			k = strtol(nm + nl + 1, &end, 10);
+			if (errno || *end)
+				k = -1;
+		}
+		if (k >= 0 && k < obj->u.deploy.replicas)
+			continue;
+		if (pod_destroy(g, pods[i], e) < 0)
+			return berr_ctx(e, "Deployment \"%s\": scale down", obj->meta.name);
+		strv_push(&r->removed, nm);
+	}
+	return 0;
+}
+
 int kube_play(eng *g, const kube_file *f, const kube_play_opts *o, kube_play_result *r, berr *e)
 {
 	memset(r, 0, sizeof(*r));
@@ -145,6 +218,9 @@ int kube_play(eng *g, const kube_file *f, const kube_play_opts *o, kube_play_res
 				strv_push(&made, id);
 		}
 	}
+	for (size_t i = 0; i < f->n_objs && !rc; i++)
+		if (f->objs[i].kind == KUBE_DEPLOYMENT)
+			rc = remove_surplus(g, &f->objs[i], r, e);
 	if (rc) {
 		for (size_t i = 0; made && made[i]; i++) {
 			berr ig;

@@ -29,14 +29,18 @@ typedef struct kube_play_opts {
 
 typedef struct kube_play_result {
 	char **pods;	     /* names made (strv) */
+	char **removed;	     /* a Deployment's pods beyond its replicas, removed */
 	char *missing_image; /* the image to pull (then play again); NULL if none */
 	bool pause_missing;  /* the pods' infra image must be made first */
 	char **warnings;     /* objects read but not acted on (Services), one line each */
 } kube_play_result;
 
 /* Make everything; on error nothing made is left (one line in e; ENOENT
- * with missing_image or pause_missing set when an image is missing). A pod
- * of the same name already there is EEXIST. */
+ * with missing_image or pause_missing set when an image is missing). A
+ * re-play converges: a pod already there that the same object owns is
+ * kept as it is (--replace remakes it), a Deployment's pods beyond its
+ * replicas are removed, the missing ones made; a pod of the name that
+ * another owns is EEXIST. */
 int kube_play(eng *g, const kube_file *f, const kube_play_opts *o, kube_play_result *r, berr *e);
 void kube_play_result_free(kube_play_result *r);
 
