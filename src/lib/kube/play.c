@@ -250,28 +250,33 @@ int kube_down(eng *g, const kube_file *f, char ***removed, berr *e)
 {
 	*removed = NULL;
 	_cleanup_strv_ char **pods = eng_pod_list(g);
-	int rc = 0;
+	strv_builder mine = {0}, names = {0}, members = {0};
 	for (size_t i = 0; pods && pods[i]; i++) {
-		berr ig;
-		json_object *rec = eng_pod_load(g, pods[i], &ig);
-		if (!rec)
+		char *nm = NULL;
+		_cleanup_free_ char *ow = pod_owner(g, pods[i], &nm);
+		if (!ow || !owned(f, ow)) {
+			free(nm);
 			continue;
-		json_object *labels = NULL, *v = NULL, *nm = NULL;
-		bool mine = json_object_object_get_ex(rec, "Labels", &labels) &&
-			    json_object_object_get_ex(labels, KUBE_OWNER_LABEL, &v) &&
-			    json_object_is_type(v, json_type_string) &&
-			    owned(f, json_object_get_string(v));
-		_cleanup_free_ char *name = json_object_object_get_ex(rec, "Name", &nm)
-						? xstrdup(json_object_get_string(nm))
-						: xstrdup(pods[i]);
-		json_object_put(rec);
-		if (!mine)
-			continue;
-		if (pod_destroy(g, pods[i], e) < 0) {
+		}
+		strvb_push(&mine, pods[i]);
+		strvb_push_take(&names, nm);
+		_cleanup_strv_ char **ms = eng_pod_members(g, pods[i]);
+		for (size_t k = 0; ms && ms[k]; k++)
+			strvb_push(&members, ms[k]);
+	}
+	_cleanup_strv_ char **ids = strvb_take(&mine);
+	_cleanup_strv_ char **nms = strvb_take(&names);
+	_cleanup_strv_ char **all = strvb_take(&members);
+	/* the stop signals all out first: one stop timeout for all the pods */
+	if (all)
+		eng_container_stop_many(g, all, 2);
+	int rc = 0;
+	for (size_t i = 0; ids && ids[i]; i++) {
+		if (pod_destroy(g, ids[i], e) < 0) {
 			rc = -1;
 			continue;
 		}
-		strv_push(removed, name);
+		strv_push(removed, nms[i]);
 	}
 	return rc;
 }
