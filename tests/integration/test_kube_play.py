@@ -162,7 +162,9 @@ def test_kube_play_init_containers_refused_service_warned(tmp_path):
               selector: {app: kb-web}
               ports: [{port: 80}]
             """)
-        r, f = play(b, tmp_path, svc)
+        r = b("kube", "play", "-", input=svc)  # standard input
+        f = tmp_path / "svc.yaml"
+        f.write_text(svc)
         assert r.stdout.split() == ["kb-web-0"]
         assert 'warning: Service "kb-svc": not acted on' in r.stderr
         assert b("kube", "down", f).stdout.split() == ["kb-web-0"]
