@@ -173,6 +173,19 @@ void api_volumes_prune(req *q, resp *r)
 	json_object_object_add(r->json, "SpaceReclaimed", json_object_new_int(0));
 }
 
+/* A network record as the API shows it: the bridge's name berth picked is
+ * not an option the user gave (Docker shows none for a user network, and
+ * docker-compose takes any other option as a changed network to recreate). */
+static json_object *net_public(json_object *rec)
+{
+	json_object *opts, *name;
+	if (rec && json_object_object_get_ex(rec, "Name", &name) &&
+	    strcmp(json_object_get_string(name), ENG_NET_DEFAULT) &&
+	    json_object_object_get_ex(rec, "Options", &opts))
+		json_object_object_del(opts, "com.docker.network.bridge.name");
+	return rec;
+}
+
 void api_networks_list(req *q, resp *r)
 {
 	static const char *const keys[] = {"name", "id", "label", "driver", NULL};
@@ -188,7 +201,7 @@ void api_networks_list(req *q, resp *r)
 		berr ig;
 		json_object *rec = eng_net_load(g, *n, NULL, &ig);
 		if (rec && filters_match(specs, rec, NULL, NULL))
-			json_object_array_add(arr, rec);
+			json_object_array_add(arr, net_public(rec));
 		else
 			json_object_put(rec);
 	}
@@ -211,7 +224,7 @@ void api_network_inspect(req *q, resp *r)
 			fail(r, &e);
 		return;
 	}
-	r->json = rec;
+	r->json = net_public(rec);
 }
 
 void api_network_remove(req *q, resp *r)

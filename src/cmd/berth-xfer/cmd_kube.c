@@ -1,5 +1,6 @@
 /* berth kube check: read a Kubernetes manifest into the model
- * (src/lib/kube) and list its objects, or name the first error. Here, in
+ * (src/lib/kube) and list its objects, or name the first error; kube play
+ * and kube down: its pods made and removed (src/lib/kube/play.c). Here, in
  * berth-xfer, so that only these commands load libyaml. */
 #include <errno.h>
 #include <fcntl.h>
@@ -7,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/engine.h"
 #include "kube/model.h"
+#include "kube/play.h"
 #include "kube/yaml.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -51,6 +54,26 @@ static void print_obj(const kube_obj *o)
 	putchar('\n');
 }
 
+/* The manifest at path (- standard input), parsed; NULL with *rc set and
+ * the error printed. */
+static kube_file *kube_load(const char *path, int *rc)
+{
+	bool in = !strcmp(path, "-");
+	const char *name = in ? "<stdin>" : path;
+	_cleanup_close_ int fd = in ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	if (!in && fd < 0) {
+		*rc = cli_failf(125, "open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	berr e = {0};
+	size_t len = 0;
+	_cleanup_free_ char *data = read_bounded(in ? STDIN_FILENO : fd, name, &len, &e);
+	kube_file *f = data ? kube_parse(data, len, name, &e) : NULL;
+	if (!f)
+		*rc = cli_fail(125, &e);
+	return f;
+}
+
 static int kube_check(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
@@ -69,32 +92,139 @@ static int kube_check(cli *c, int argc, char **argv)
 		return st;
 	if (argc - first != 1)
 		return cli_failf(125, "kube check: one FILE (or - for standard input)");
-	const char *path = argv[first];
-	bool in = !strcmp(path, "-");
-	const char *name = in ? "<stdin>" : path;
-	_cleanup_close_ int fd = in ? -1 : open(path, O_RDONLY | O_CLOEXEC);
-	if (!in && fd < 0)
-		return cli_failf(125, "open %s: %s", path, strerror(errno));
-	berr e = {0};
-	size_t len = 0;
-	_cleanup_free_ char *data = read_bounded(in ? STDIN_FILENO : fd, name, &len, &e);
-	if (!data)
-		return cli_fail(125, &e);
-	kube_file *f = kube_parse(data, len, name, &e);
+	int rc = 0;
+	kube_file *f = kube_load(argv[first], &rc);
 	if (!f)
-		return cli_fail(125, &e);
+		return rc;
 	for (size_t i = 0; i < f->n_objs; i++)
 		print_obj(&f->objs[i]);
 	kube_file_free(f);
 	return 0;
 }
 
+static int down_file(cli *c, const kube_file *f)
+{
+	berr e;
+	eng *g = eng_open(c->root, c->run_root, &e);
+	if (!g)
+		return cli_fail(125, &e);
+	char **removed = NULL;
+	int r = kube_down(g, f, &removed, &e);
+	for (size_t i = 0; removed && removed[i]; i++) {
+		cli_print_clean(stdout, removed[i]);
+		putchar('\n');
+	}
+	strv_free(removed);
+	eng_close(g);
+	return r < 0 ? cli_fail(125, &e) : 0;
+}
+
+static int kube_play_cmd(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {
+	    "kube play",
+	    "[OPTIONS] FILE|-",
+	    "Make the pods of a Kubernetes YAML file",
+	    "Each Pod becomes a berth pod of its name, each Deployment of N replicas the pods "
+	    "NAME-0 .. NAME-(N-1); a container is POD-CONTAINER. Images are pulled when missing. "
+	    "Everything is labelled " KUBE_OWNER_LABEL "=KIND/NAME, which kube down removes. A "
+	    "failure leaves nothing made. See docs/kube.md.",
+	    "berth kube play app.yaml\nberth kube play --replace app.yaml",
+	    CLI_ARGS_FILES};
+	bool replace = false, no_start = false;
+	const char *network = NULL;
+	const flag_def defs[] = {
+	    {"replace", 0, FLAG_BOOL, &replace,
+	     "Remove what an earlier play of the file made first"},
+	    {"network", 0, FLAG_STRING, &network, "The pods' network", "NAME"},
+	    {"no-start", 0, FLAG_BOOL, &no_start, "Create the pods, do not start them"},
+	    {0}};
+	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (first < 0)
+		return st;
+	if (argc - first != 1)
+		return cli_failf(125, "kube play: one FILE (or - for standard input)");
+	int rc = 0;
+	kube_file *f = kube_load(argv[first], &rc);
+	if (!f)
+		return rc;
+	_cleanup_free_ char *sd = cli_self_dir();
+	kube_play_opts o = {.helper_dir = sd, .network = network, .no_start = no_start};
+	if (replace)
+		rc = down_file(c, f);
+	for (int attempt = 0; !rc; attempt++) {
+		berr e;
+		eng *g = eng_open(c->root, c->run_root, &e);
+		if (!g) {
+			rc = cli_fail(125, &e);
+			break;
+		}
+		kube_play_result r;
+		int p = kube_play(g, f, &o, &r, &e);
+		eng_close(g);
+		if (!p) {
+			for (size_t i = 0; r.warnings && r.warnings[i]; i++)
+				fprintf(stderr, "berth: warning: %s\n", r.warnings[i]);
+			for (size_t i = 0; r.pods && r.pods[i]; i++) {
+				cli_print_clean(stdout, r.pods[i]);
+				putchar('\n');
+			}
+			kube_play_result_free(&r);
+			break;
+		}
+		/* an image to make or pull, then again (a bounded number of times) */
+		if (attempt < 16 && r.pause_missing) {
+			_cleanup_free_ char *pause = xasprintf("%s/berth-pause", sd);
+			char *av[] = {"pause-image", pause, NULL};
+			rc = cmd_pause_image(c, 2, av);
+		} else if (attempt < 16 && r.missing_image) {
+			char *av[] = {"pull", r.missing_image, NULL};
+			rc = cmd_pull(c, 2, av); /* its error is the one line */
+		} else {
+			rc = cli_fail(125, &e);
+		}
+		kube_play_result_free(&r);
+		if (rc) {
+			rc = 125;
+			break;
+		}
+	}
+	kube_file_free(f);
+	return rc;
+}
+
+static int kube_down_cmd(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {
+	    "kube down",
+	    "FILE|-",
+	    "Remove the pods a kube play of the file made",
+	    "The pods (and their containers) labelled " KUBE_OWNER_LABEL
+	    "=KIND/NAME for an object of the file; their names are printed.",
+	    "berth kube down app.yaml",
+	    CLI_ARGS_FILES};
+	int st, first = cli_flags(c, &doc, NULL, argc, argv, &st);
+	if (first < 0)
+		return st;
+	if (argc - first != 1)
+		return cli_failf(125, "kube down: one FILE (or - for standard input)");
+	int rc = 0;
+	kube_file *f = kube_load(argv[first], &rc);
+	if (!f)
+		return rc;
+	rc = down_file(c, f);
+	kube_file_free(f);
+	return rc;
+}
+
 int cmd_kube(cli *c, int argc, char **argv)
 {
 	static const cli_cmd subs[] = {
-	    {"check", kube_check, "Check a Kubernetes YAML file and list its objects"}};
+	    {"check", kube_check, "Check a Kubernetes YAML file and list its objects"},
+	    {"play", kube_play_cmd, "Make the pods of a Kubernetes YAML file"},
+	    {"down", kube_down_cmd, "Remove the pods a kube play of the file made"}};
 	static const cli_doc doc = {
-	    "kube",	  "COMMAND", "Read Kubernetes YAML", NULL, "berth kube check app.yaml",
+	    "kube",	  "COMMAND", "Run Kubernetes YAML", NULL, "berth kube check app.yaml",
 	    CLI_ARGS_NONE};
 	return cli_subcommands(c, &doc, subs, ARRAY_SIZE(subs), argc, argv);
 }

@@ -1,0 +1,282 @@
+/* berth kube play / down: pods and containers from the model (play.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/container.h"
+#include "engine/pod.h"
+#include "kube/play.h"
+#include "kube/play_opts.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+
+void kube_play_result_free(kube_play_result *r)
+{
+	strv_free(r->pods);
+	strv_free(r->warnings);
+	strv_free(r->removed);
+	free(r->missing_image);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Stop and remove a pod's containers and the pod (best effort: rollback
+ * and down). */
+static int pod_destroy(eng *g, const char *id, berr *e)
+{
+	_cleanup_strv_ char **ms = eng_pod_members(g, id);
+	eng_container_stop_many(g, ms, 2);
+	eng_rm_opts ro = {.force = true};
+	for (size_t i = 0; ms && ms[i]; i++) {
+		berr ig;
+		eng_container_rm(g, ms[i], &ro, &ig);
+	}
+	return eng_pod_remove(g, id, e);
+}
+
+static char *owner_of(const kube_obj *o)
+{
+	return xasprintf("%s=%s/%s", KUBE_OWNER_LABEL, kube_kind_name(o->kind), o->meta.name);
+}
+
+/* The pod's owner label (malloc'ed) and *name, or NULL when not a pod. */
+static char *pod_owner(eng *g, const char *id, char **name)
+{
+	berr ig;
+	json_object *rec = eng_pod_load(g, id, &ig), *labels = NULL, *v = NULL, *nm = NULL;
+	if (!rec)
+		return NULL;
+	char *owner = json_object_object_get_ex(rec, "Labels", &labels) &&
+			      json_object_object_get_ex(labels, KUBE_OWNER_LABEL, &v) &&
+			      json_object_is_type(v, json_type_string)
+			  ? xstrdup(json_object_get_string(v))
+			  : xstrdup("");
+	*name =
+	    xstrdup(json_object_object_get_ex(rec, "Name", &nm) ? json_object_get_string(nm) : id);
+	json_object_put(rec);
+	return owner;
+}
+
+/* A pod of this name already there: 1 when the same object owns it (kept:
+ * a re-play converges), 0 when there is none, -1 (EEXIST) when another
+ * owns it. */
+static int pod_existing(eng *g, const char *name, const char *owner_kv, berr *e)
+{
+	_cleanup_strv_ char **pods = eng_pod_list(g);
+	for (size_t i = 0; pods && pods[i]; i++) {
+		_cleanup_free_ char *nm = NULL;
+		_cleanup_free_ char *ow = pod_owner(g, pods[i], &nm);
+		if (!ow || strcmp(nm, name))
+			continue;
+		if (!strcmp(ow, strchr(owner_kv, '=') + 1))
+			return 1;
+		return berr_set(e, EEXIST, "pod \"%s\" exists and is not this object's (%s)", name,
+				ow[0] ? ow : "not made by kube play");
+	}
+	return 0;
+}
+
+/* One pod: the record, its containers created (and started). */
+static int play_pod(eng *g, const kube_file *f, const kube_obj *obj, const kube_pod_spec *ps,
+		    const kube_meta *tm, const char *name, const kube_play_opts *o,
+		    kube_play_result *r, char pod_id[65], berr *e)
+{
+	_cleanup_free_ char *owner = owner_of(obj);
+	_cleanup_strv_ char **labels = NULL;
+	strv_push(&labels, owner);
+	for (size_t i = 0; tm && i < tm->n_labels; i++) {
+		char *kv = xasprintf("%s=%s", tm->labels[i].key, tm->labels[i].value);
+		strv_push(&labels, kv);
+		free(kv);
+	}
+	int ex = pod_existing(g, name, owner, e);
+	if (ex)
+		return ex < 0 ? berr_ctx(e, "%s \"%s\"", kube_kind_name(obj->kind), obj->meta.name)
+			      : 0;
+	eng_pod_opts po = {.name = name,
+			   .hostname = ps->hostname,
+			   .labels = labels,
+			   .network = ps->host_network ? "host" : o->network};
+	bool missing = false;
+	if (eng_pod_create(g, &po, &missing, pod_id, e) < 0) {
+		r->pause_missing = missing;
+		return berr_ctx(e, "%s \"%s\"", kube_kind_name(obj->kind), obj->meta.name);
+	}
+	strv_push(&r->pods, name);
+	_cleanup_free_ char *initp = xasprintf("%s/berth-init", o->helper_dir);
+	char **ids = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < ps->n_containers && !rc; i++) {
+		const kube_container *c = &ps->containers[i];
+		char what[64];
+		snprintf(what, sizeof(what), "spec.containers[%zu]", i);
+		eng_run_opts ro;
+		kube_opts_hold h;
+		if (kube_opts_fill(f, ps, c, name, what, &ro, &h, e) < 0) {
+			rc = berr_ctx(e, "%s \"%s\"", kube_kind_name(obj->kind), obj->meta.name);
+			break;
+		}
+		_cleanup_free_ char *cname = xasprintf("%s-%s", name, c->name);
+		_cleanup_strv_ char **cl = strv_dup(ro.labels);
+		strv_push(&cl, owner);
+		ro.labels = cl;
+		ro.name = cname;
+		ro.pod = pod_id;
+		ro.detach = true;
+		bool img_missing = false;
+		ro.image_missing = &img_missing;
+		char id[65];
+		if (eng_create(g, &ro, initp, id, e) < 0) {
+			if (img_missing && c->pull != KUBE_PULL_NEVER)
+				r->missing_image = xstrdup(c->image);
+			rc = berr_ctx(e, "%s \"%s\": container \"%s\"", kube_kind_name(obj->kind),
+				      obj->meta.name, c->name);
+		} else {
+			strv_push(&ids, id);
+		}
+		kube_opts_free(&h);
+	}
+	for (size_t i = 0; !rc && !o->no_start && ids && ids[i]; i++) {
+		eng_start_opts so = {.helper_dir = o->helper_dir};
+		eng_start_result sr;
+		if (eng_container_start(g, ids[i], &so, &sr, e) < 0)
+			rc = berr_ctx(e, "%s \"%s\": start", kube_kind_name(obj->kind),
+				      obj->meta.name);
+		eng_start_result_free(&sr);
+	}
+	strv_free(ids);
+	return rc;
+}
+
+/* A Deployment's pods beyond its replicas (NAME-K, K >= replicas, or any
+ * other name it owns) removed: the scale down of a re-play. */
+static int remove_surplus(eng *g, const kube_obj *obj, kube_play_result *r, berr *e)
+{
+	_cleanup_free_ char *kv = owner_of(obj);
+	const char *owner = strchr(kv, '=') + 1;
+	size_t nl = strlen(obj->meta.name);
+	_cleanup_strv_ char **pods = eng_pod_list(g);
+	for (size_t i = 0; pods && pods[i]; i++) {
+		_cleanup_free_ char *nm = NULL;
+		_cleanup_free_ char *ow = pod_owner(g, pods[i], &nm);
+		if (!ow || strcmp(ow, owner))
+			continue;
+		char *end = NULL;
+		long k = -1;
+		if (!strncmp(nm, obj->meta.name, nl) && nm[nl] == '-' && nm[nl + 1] >= '0' &&
+		    nm[nl + 1] <= '9') {
+			errno = 0;
+			k = strtol(nm + nl + 1, &end, 10);
+			if (errno || *end)
+				k = -1;
+		}
+		if (k >= 0 && k < obj->u.deploy.replicas)
+			continue;
+		if (pod_destroy(g, pods[i], e) < 0)
+			return berr_ctx(e, "Deployment \"%s\": scale down", obj->meta.name);
+		strv_push(&r->removed, nm);
+	}
+	return 0;
+}
+
+int kube_play(eng *g, const kube_file *f, const kube_play_opts *o, kube_play_result *r, berr *e)
+{
+	memset(r, 0, sizeof(*r));
+	int rc = 0;
+	_cleanup_strv_ char **made = NULL; /* pod ids, for the rollback */
+	for (size_t i = 0; i < f->n_objs && !rc; i++) {
+		const kube_obj *obj = &f->objs[i];
+		if (obj->kind == KUBE_SERVICE) {
+			char *w =
+			    xasprintf("Service \"%s\": not acted on by berth kube play yet (no "
+				      "network made, no port published)",
+				      obj->meta.name);
+			strv_push(&r->warnings, w);
+			free(w);
+		}
+		if (obj->kind != KUBE_POD && obj->kind != KUBE_DEPLOYMENT)
+			continue;
+		int n = obj->kind == KUBE_POD ? 1 : obj->u.deploy.replicas;
+		const kube_pod_spec *ps =
+		    obj->kind == KUBE_POD ? &obj->u.pod.spec : &obj->u.deploy.tmpl;
+		if (ps->n_init_containers) {
+			rc = berr_set(e, EOPNOTSUPP,
+				      "%s \"%s\": %sinitContainers: not supported by berth kube "
+				      "play yet",
+				      kube_kind_name(obj->kind), obj->meta.name,
+				      obj->kind == KUBE_POD ? "spec." : "spec.template.spec.");
+			break;
+		}
+		const kube_meta *tm = obj->kind == KUBE_POD ? &obj->meta : &obj->u.deploy.tmpl_meta;
+		for (int k = 0; k < n && !rc; k++) {
+			_cleanup_free_ char *name = obj->kind == KUBE_POD
+							? xstrdup(obj->meta.name)
+							: xasprintf("%s-%d", obj->meta.name, k);
+			char id[65] = "";
+			rc = play_pod(g, f, obj, ps, tm, name, o, r, id, e);
+			if (id[0])
+				strv_push(&made, id);
+		}
+	}
+	for (size_t i = 0; i < f->n_objs && !rc; i++)
+		if (f->objs[i].kind == KUBE_DEPLOYMENT)
+			rc = remove_surplus(g, &f->objs[i], r, e);
+	if (rc) {
+		for (size_t i = 0; made && made[i]; i++) {
+			berr ig;
+			pod_destroy(g, made[i], &ig);
+		}
+		strv_free(r->pods);
+		r->pods = NULL;
+	}
+	return rc;
+}
+
+/* "Kind/name" owned by an object of f */
+static bool owned(const kube_file *f, const char *owner)
+{
+	for (size_t i = 0; i < f->n_objs; i++) {
+		const kube_obj *o = &f->objs[i];
+		const char *k = kube_kind_name(o->kind);
+		size_t kl = strlen(k);
+		if (!strncmp(owner, k, kl) && owner[kl] == '/' &&
+		    !strcmp(owner + kl + 1, o->meta.name))
+			return true;
+	}
+	return false;
+}
+
+int kube_down(eng *g, const kube_file *f, char ***removed, berr *e)
+{
+	*removed = NULL;
+	_cleanup_strv_ char **pods = eng_pod_list(g);
+	strv_builder mine = {0}, names = {0}, members = {0};
+	for (size_t i = 0; pods && pods[i]; i++) {
+		char *nm = NULL;
+		_cleanup_free_ char *ow = pod_owner(g, pods[i], &nm);
+		if (!ow || !owned(f, ow)) {
+			free(nm);
+			continue;
+		}
+		strvb_push(&mine, pods[i]);
+		strvb_push_take(&names, nm);
+		_cleanup_strv_ char **ms = eng_pod_members(g, pods[i]);
+		for (size_t k = 0; ms && ms[k]; k++)
+			strvb_push(&members, ms[k]);
+	}
+	_cleanup_strv_ char **ids = strvb_take(&mine);
+	_cleanup_strv_ char **nms = strvb_take(&names);
+	_cleanup_strv_ char **all = strvb_take(&members);
+	/* the stop signals all out first: one stop timeout for all the pods */
+	if (all)
+		eng_container_stop_many(g, all, 2);
+	int rc = 0;
+	for (size_t i = 0; ids && ids[i]; i++) {
+		if (pod_destroy(g, ids[i], e) < 0) {
+			rc = -1;
+			continue;
+		}
+		strv_push(removed, nms[i]);
+	}
+	return rc;
+}
