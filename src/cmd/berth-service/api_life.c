@@ -203,18 +203,23 @@ static void *wait_thread(void *arg)
 	const char *st = g ? eng_container_status(g, j->base.id, &doc) : NULL;
 	if (doc)
 		code = (int)eng_doc_int(doc, "State.ExitCode");
-	bool seen_start = st && eng_status_live(st);
+	bool seen_start = st && eng_status_live(st), from_file = false;
 	json_object_put(doc);
 	for (int step = 1; g;) {
 		doc = NULL;
 		st = eng_container_status(g, j->base.id, &doc);
 		if (!st) { /* removed: its code from the exit file if still there */
-			exit_code_at(dfd, &code);
+			if (!from_file)
+				exit_code_at(dfd, &code);
 			break;
 		}
 		if (eng_status_live(st))
 			seen_start = true;
-		code = (int)eng_doc_int(doc, "State.ExitCode");
+		/* the exit file's code, once read, is the truth: a record read
+		 * while an --rm container's directory moves away reconciles
+		 * as a lost container (255) */
+		if (!from_file)
+			code = (int)eng_doc_int(doc, "State.ExitCode");
 		bool stopped = !eng_status_live(st) && strcmp(st, "creating");
 		bool waiting_start =
 		    (j->next || j->removed) && !seen_start && !strcmp(st, "created");
@@ -231,7 +236,7 @@ static void *wait_thread(void *arg)
 			/* an exit written now: it ran, however short (it may
 			 * have started and ended between two looks) */
 			if (exit_code_at(dfd, &code)) {
-				seen_start = true;
+				seen_start = from_file = true;
 				if (!j->removed)
 					break;
 			}

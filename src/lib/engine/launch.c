@@ -184,6 +184,14 @@ static _Noreturn void monitor_child(eng *g, const char *id, json_object *doc, bo
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
+	/* the log made now, not by the monitor after its exec: a follower
+	 * started right after the start (docker-py's run, logs -f) has it open
+	 * before the container can end and an --rm take its directory away */
+	if (!log->none) {
+		int lf = openat(dfd, "ctr.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (lf >= 0)
+			close(lf);
+	}
 	if (fs_write_all(status_fd, "OK\n", 3) < 0 || dup2(nul, 7) < 0)
 		goto fail_sys_kill;
 	/* fd 8: the container's mount namespace, held by the monitor past the
