@@ -196,7 +196,8 @@ static void *wait_thread(void *arg)
 	if (ino >= 0 && dfd >= 0) {
 		char pp[64];
 		snprintf(pp, sizeof(pp), "/proc/self/fd/%d", dfd);
-		inotify_add_watch(ino, pp, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF);
+		inotify_add_watch(ino, pp,
+				  IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF);
 	}
 	/* next-exit / removed of a created container: the exit after its start */
 	json_object *doc = NULL;
