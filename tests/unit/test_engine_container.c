@@ -78,7 +78,8 @@ static void relay_output_and_exit(void)
 	eng_attach_send(sp[1], ENG_FRAME_STDERR, "oops\n", 5);
 	eng_attach_send(sp[1], ENG_FRAME_STDOUT, "bye\n", 4);
 	send_exit(sp[1], 7);
-	eng_attach_opts o = {.in_fd = -1, .out_fd = out[1], .err_fd = err[1], .event_fd = -1, .hup_fd = -1};
+	eng_attach_opts o = {
+	    .in_fd = -1, .out_fd = out[1], .err_fd = err[1], .event_fd = -1, .hup_fd = -1};
 	int st = eng_attach_relay(NULL, "x", sp[0], &o);
 	close(out[1]);
 	close(err[1]);
@@ -142,8 +143,12 @@ static void relay_input_partial_sequence(void)
 		    "b\x10",
 		    4) == 4);
 	close(in[1]);
-	eng_attach_opts o = {
-	    .in_fd = in[0], .out_fd = out[1], .err_fd = -1, .eof_closes = true, .event_fd = -1, .hup_fd = -1};
+	eng_attach_opts o = {.in_fd = in[0],
+			     .out_fd = out[1],
+			     .err_fd = -1,
+			     .eof_closes = true,
+			     .event_fd = -1,
+			     .hup_fd = -1};
 	berr e;
 	CHECK(eng_parse_detach_keys("ctrl-p,ctrl-q", o.keys, &o.nkeys, &e) == 0);
 	int st = eng_attach_relay(NULL, "x", sp[0], &o);
@@ -167,7 +172,8 @@ static void relay_detach(void)
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
 	CHECK(pipe2(in, O_CLOEXEC) == 0);
 	CHECK(write(in[1], "xy\x10\x11z", 5) == 5);
-	eng_attach_opts o = {.in_fd = in[0], .out_fd = -1, .err_fd = -1, .event_fd = -1, .hup_fd = -1};
+	eng_attach_opts o = {
+	    .in_fd = in[0], .out_fd = -1, .err_fd = -1, .event_fd = -1, .hup_fd = -1};
 	berr e;
 	CHECK(eng_parse_detach_keys("ctrl-p,ctrl-q", o.keys, &o.nkeys, &e) == 0);
 	int st = eng_attach_relay(NULL, "x", sp[0], &o);
@@ -233,7 +239,8 @@ static void relay_writer(void)
 	eng_attach_send(sp[1], ENG_FRAME_STDOUT, "3", 1);
 	send_exit(sp[1], 0);
 	collect c = {.stop_after = 2};
-	eng_attach_opts o = {.in_fd = -1, .write = collect_write, .arg = &c, .event_fd = -1, .hup_fd = -1};
+	eng_attach_opts o = {
+	    .in_fd = -1, .write = collect_write, .arg = &c, .event_fd = -1, .hup_fd = -1};
 	int st = eng_attach_relay(NULL, "x", sp[0], &o);
 	close(sp[0]);
 	close(sp[1]);

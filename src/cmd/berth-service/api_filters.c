@@ -119,7 +119,7 @@ bool filters_match(char **specs, json_object *rec, bool (*fn)(void *, const char
 		/* label: every one given must match (Docker's AND) */
 		bool and = kl == 5 && !strncmp(*p, "label", 5);
 		bool any = false, all = true;
-		for (char **q = p; *q && (and ? all : !any); q++) {
+		for (char **q = p; *q && (and? all : !any); q++) {
 			if (strcspn(*q, "=") != kl || strncmp(*q, *p, kl))
 				continue;
 			char *key = xstrndup(*q, kl);
@@ -128,7 +128,7 @@ bool filters_match(char **specs, json_object *rec, bool (*fn)(void *, const char
 			any = any || m;
 			all = all && m;
 		}
-		if (and ? !all : !any)
+		if (and? !all : !any)
 			return false;
 	}
 	return true;

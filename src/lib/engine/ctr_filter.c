@@ -1,13 +1,11 @@
-/* Container filters (berth ps --filter KEY=VALUE, the API's filters), Docker's semantics: the same key given again
- * widens (OR), different keys narrow (AND), except label: every label
- * given must match (AND), as Docker's. Keys: id (prefix of the ID),
- * name (regular expression, unanchored, against "/name" as Docker's),
- * status, exited (exit code of an exited container), ancestor (the image
- * the value resolves to in the store, as Docker; also by the name as typed,
- * its normalised form, or a prefix of the image ID, so containers of a
- * since removed or re-tagged image still match), label (KEY or KEY=VALUE of
- * Config.Labels), pod (the pod's ID, a prefix of it, or its name: Podman's),
- * health (starting, healthy, unhealthy, none: State.Health.Status). */
+/* Container filters (berth ps --filter KEY=VALUE, the API's filters), Docker's semantics: the same
+ * key given again widens (OR), different keys narrow (AND), except label: every label given must
+ * match (AND), as Docker's. Keys: id (prefix of the ID), name (regular expression, unanchored,
+ * against "/name" as Docker's), status, exited (exit code of an exited container), ancestor (the
+ * image the value resolves to in the store, as Docker; also by the name as typed, its normalised
+ * form, or a prefix of the image ID, so containers of a since removed or re-tagged image still
+ * match), label (KEY or KEY=VALUE of Config.Labels), pod (the pod's ID, a prefix of it, or its
+ * name: Podman's), health (starting, healthy, unhealthy, none: State.Health.Status). */
 #include <errno.h>
 #include <regex.h>
 #include <stdlib.h>
