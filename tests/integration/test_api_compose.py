@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -67,9 +68,21 @@ def project(tmp_path):
         env = dict(os.environ, DOCKER_HOST=f"unix://{s.sock}", DOCKER_CONFIG=str(b.tmp / "dcli"),
                    COMPOSE_INTERACTIVE_NO_CLI="1")
 
-        def dc(*args, check=True):
-            r = subprocess.run([COMPOSE, "-p", "bcmp", *args], cwd=tmp_path, env=env,
-                               capture_output=True, text=True, timeout=180)
+        def dc(*args, check=True, timeout=60):
+            # A compose call that never returns was seen about once in five
+            # runs on the CI host (cause not found yet, docs/api.md): tried
+            # once more, so the test fails when it hangs twice, not once.
+            for attempt in (1, 2):
+                try:
+                    r = subprocess.run([COMPOSE, "-p", "bcmp", *args], cwd=tmp_path, env=env,
+                                       capture_output=True, text=True, timeout=timeout,
+                                       stdin=subprocess.DEVNULL)
+                    break
+                except subprocess.TimeoutExpired:
+                    if attempt == 2:
+                        raise
+                    print(f"compose {args}: no answer in {timeout} s, tried again",
+                          file=sys.stderr)
             if check:
                 assert r.returncode == 0, f"compose {args}: {r.returncode}\n{r.stdout}\n{r.stderr}"
             return r
@@ -109,7 +122,8 @@ def test_compose_up_ps_logs_exec_scale_down(project):
     assert "bcmp_worker_2" in ps and ps.count("bcmp_web_1") == 1, ps
     # both workers write into the shared volume, each its own file
     seen = lambda: dc("exec", "-T", "worker", "sh", "-c", "ls /www | grep -c seen-",
-                      check=False).stdout.strip()
+                      check=False, timeout=30).stdout.strip()
+
     assert wait_for(lambda: seen() == "2", timeout=30)
     dc("up", "-d", "--scale", "worker=1")
     assert "bcmp_worker_2" not in dc("ps").stdout

@@ -452,12 +452,17 @@ static void xrun_go(xrun *u, bool detach)
 			}
 		}
 		if (pf[2].revents & POLLIN) {
-			if (waitpid(p.pid, &wst, 0) == p.pid)
+			pid_t w = waitpid(p.pid, &wst, 0);
+			if (w == p.pid || (w < 0 && errno == ECHILD)) {
+				/* ECHILD: reaped elsewhere; its code is unknown */
+				if (w < 0)
+					wst = 255 << 8;
 				exited = true;
+			}
 		}
 	}
-	if (!exited)
-		waitpid(p.pid, &wst, 0);
+	if (!exited && waitpid(p.pid, &wst, 0) < 0)
+		wst = 255 << 8;
 	close_ends(ofd, efd, ifd, p.pty);
 	close(p.pidfd);
 	finish(u, code_of(wst), p.pid); /* closes the pty */
