@@ -460,6 +460,20 @@ static int cgroup_parent_remove(const char *id, berr *e)
 	return r;
 }
 
+void eng_pod_cgroup_gc(eng *g, const char *pod)
+{
+	berr ig;
+	if (!is_hex_id(pod) || idmap_in_userns())
+		return;
+	json_object *rec = eng_pod_load(g, pod, &ig);
+	if (rec) { /* the pod is still there: its parent stays */
+		json_object_put(rec);
+		return;
+	}
+	if (ig.errnum == ENOENT)
+		cgroup_parent_remove(pod, &ig);
+}
+
 int eng_pod_remove(eng *g, const char *id, berr *e)
 {
 	_cleanup_strv_ char **ms = eng_pod_members(g, id);

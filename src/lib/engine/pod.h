@@ -62,6 +62,11 @@ void eng_pod_status(eng *g, const char *id, char out[16]);
 /* The record and the cgroup parent removed; the containers must be gone
  * (EBUSY names one that is not). */
 int eng_pod_remove(eng *g, const char *id, berr *e);
+/* The pod's cgroup parent, once the pod record is gone (best effort: a
+ * member's cgroup still there keeps it). The trash sweeper calls it after a
+ * member's runtime delete: a pod removed right after its members (rm -f,
+ * kube down) had their cgroups still in it, as those go in the sweeper. */
+void eng_pod_cgroup_gc(eng *g, const char *pod);
 
 /* `run/create --pod REF`: the options of a member, from o with the pod's
  * shared namespaces, cgroup parent and "Pod" filled in (strings in *hold,

@@ -14,6 +14,7 @@
 #include "engine/healthpriv.h"
 #include "engine/network.h"
 #include "engine/nsmode.h"
+#include "engine/pod.h"
 #include "image/image.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -205,6 +206,15 @@ int eng_trash_purge(eng *g, int tfd, const char *name, berr *e)
 	if (hex64(name) && rt_delete(&g->rt, name, true, &ig) < 0 && ig.errnum != ENOENT)
 		return berr_set(e, ig.errnum, "%s", ig.msg);
 	_cleanup_free_ char *dir = xasprintf("%s/" TRASH "/%s", g->ctrs, name);
+	if (hex64(name)) { /* a pod member: the pod's cgroup parent, if the pod is gone */
+		_cleanup_free_ char *rp = xasprintf("%s/container.json", dir);
+		json_object *doc = json_object_from_file(rp);
+		json_object *pv;
+		if (doc && json_object_object_get_ex(doc, "Pod", &pv) &&
+		    json_object_is_type(pv, json_type_string))
+			eng_pod_cgroup_gc(g, json_object_get_string(pv));
+		json_object_put(doc);
+	}
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
 	/* never delete through a mount: a rootfs (or shm) still mounted stays */
 	if (eng_shm_unmount(dir, e) < 0)
