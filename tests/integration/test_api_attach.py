@@ -39,6 +39,44 @@ def test_run_attached_streams_and_exit_code(svc):
     assert lines[0] == "line0" and lines[1999] == "line1999" and len(lines) == 2001
 
 
+def test_run_attached_slow_reader_gets_everything(svc):
+    # the client stops reading for a while (its stdout pipe full): the
+    # service's writes block instead of failing (a non-blocking socket lost
+    # the rest of the stream with EAGAIN)
+    env = dict(os.environ, DOCKER_HOST=f"unix://{svc.sock}",
+               DOCKER_CONFIG=str(svc.b.tmp / "dcli"))
+    r = subprocess.run(
+        ["sh", "-c", f"/usr/bin/docker run --rm --network none {BUSYBOX} "
+         "sh -c 'head -c 4000000 /dev/zero | tr \\\\0 x' | (sleep 2; wc -c)"],
+        capture_output=True, text=True, timeout=60, env=env)
+    assert r.stdout.strip() == "4000000", r
+
+
+def test_service_keeps_no_children_or_fds(svc):
+    # every start's monitor is launched by a fresh process (a fork of the
+    # threaded service may wait forever on a lock another thread held) and
+    # is not the service's child: nothing is left to reap; no fd leaks
+    def fds():
+        return len(os.listdir(f"/proc/{svc.proc.pid}/fd"))
+
+    def kids():
+        out = subprocess.run(["pgrep", "-P", str(svc.proc.pid)], capture_output=True,
+                             text=True).stdout.split()
+        return [k for k in out if os.path.exists(f"/proc/{k}")]
+
+    docker(svc, "run", "--rm", "--network", "none", BUSYBOX, "true")
+    before = fds()
+    for i in range(8):
+        r = docker(svc, "run", "--rm", "--network", "none", BUSYBOX, "sh", "-c", f"echo r{i}")
+        assert r.stdout == f"r{i}\n"
+        docker(svc, "run", "-d", "--name", f"kid{i}", "--network", "none", BUSYBOX, "true")
+        docker(svc, "wait", f"kid{i}")
+        docker(svc, "rm", f"kid{i}")
+    assert wait_for(lambda: kids() == [], timeout=10), kids()
+    assert wait_for(lambda: fds() <= before + 2, timeout=10), os.listdir(f"/proc/{svc.proc.pid}/fd")
+    assert svc.b.ids() == []
+
+
 def test_run_attached_without_rm_and_name(svc):
     r = docker(svc, "run", "--name", "at1", "--network", "none", BUSYBOX, "echo", "hello")
     assert r.stdout == "hello\n"

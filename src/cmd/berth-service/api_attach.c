@@ -49,6 +49,13 @@ int svc_write_frame(int fd, bool mux, int stream, const void *b, size_t n)
 	return put(fd, b, n);
 }
 
+void svc_sock_blocking(int sock)
+{
+	int fl = fcntl(sock, F_GETFL);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
+}
+
 static int sink_write(sink *k, int stream, const void *b, size_t n)
 {
 	return svc_write_frame(k->fd, k->mux, stream, b, n);
@@ -84,6 +91,12 @@ static bool logs_gone(void *arg)
 	return svc_job_gone(&j->base);
 }
 
+static void logs_opened(void *arg)
+{
+	logs_job *j = arg;
+	svc_job_ready(&j->base);
+}
+
 static void *logs_thread(void *arg)
 {
 	logs_job *j = arg;
@@ -94,6 +107,7 @@ static void *logs_thread(void *arg)
 		eng_container_logs(g, j->base.id, &j->o, &e);
 		eng_close(g);
 	}
+	svc_job_ready(&j->base); /* if not yet (no store) */
 	close(j->base.fd);
 	svc_job_free(&j->base);
 	return NULL;
@@ -131,6 +145,7 @@ void api_container_logs(req *q, resp *r)
 			       .no_stderr = !err,
 			       .write = log_entry,
 			       .gone = logs_gone,
+			       .opened = logs_opened,
 			       .arg = j};
 	const char *tail = req_arg(q, "tail"), *since = req_arg(q, "since"),
 		   *until = req_arg(q, "until");
@@ -154,6 +169,7 @@ void api_container_logs(req *q, resp *r)
 	}
 	j->k.mux = !tty;
 	j->k.timestamps = req_arg_bool(q, "timestamps");
+	j->base.gated = true; /* docker-py's run: logs, wait, remove, then reads */
 	svc_stream(q, r, &j->base, logs_thread,
 		   tty ? "application/vnd.docker.raw-stream"
 		       : "application/vnd.docker.multiplexed-stream");
@@ -223,6 +239,7 @@ static void upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, cons
 	(void)extra_n; /* a client sends its stdin only after the 101 */
 	att *a = cls;
 	berr e;
+	svc_sock_blocking(sock);
 	sink k = {.fd = sock, .mux = !a->tty};
 	eng_attach_opts o = {.in_fd = a->in ? sock : -1,
 			     .out_fd = -1,

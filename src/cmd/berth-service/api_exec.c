@@ -485,9 +485,7 @@ static void upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, cons
 	(void)extra_n;
 	xrun *u = cls;
 	u->sock = sock;
-	int fl = fcntl(sock, F_GETFL);
-	if (fl >= 0)
-		fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
+	svc_sock_blocking(sock);
 	xrun_go(u, false);
 	free(u);
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);

@@ -136,8 +136,29 @@ bool svc_job_gone(const svc_job *j)
 	       ((pf[0].revents | pf[1].revents) & (POLLERR | POLLHUP));
 }
 
+struct svc_gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool open;
+};
+
+void svc_job_ready(svc_job *j)
+{
+	struct svc_gate *g = j->gate;
+	if (!g)
+		return;
+	j->gate = NULL;
+	pthread_mutex_lock(&g->mu);
+	g->open = true;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
 void svc_stream(req *q, resp *r, svc_job *job, void *(*fn)(void *), const char *content_type)
 {
+	struct svc_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+	bool gated = job->gated; /* job is the thread's once it runs */
+	job->gate = gated ? &gate : NULL;
 	job->client_fd = -1;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -160,6 +181,12 @@ void svc_stream(req *q, resp *r, svc_job *job, void *(*fn)(void *), const char *
 		return;
 	}
 	pthread_detach(t);
+	if (gated) {
+		pthread_mutex_lock(&gate.mu);
+		while (!gate.open)
+			pthread_cond_wait(&gate.cv, &gate.mu);
+		pthread_mutex_unlock(&gate.mu);
+	}
 	/* a client gone closes the read end: the writer then fails (EPIPE) */
 	r->raw = MHD_create_response_from_pipe(p[0]);
 	r->status = 200;

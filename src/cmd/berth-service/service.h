@@ -17,6 +17,11 @@
 #define API_MIN_VERSION "1.24"
 #define BODY_MAX	(16 << 20) /* a JSON request body */
 
+/* An upgraded connection's socket made blocking: MHD hands it over
+ * non-blocking, and a relay's write to a client slower than the container
+ * (EAGAIN) ended the stream early, output lost. */
+void svc_sock_blocking(int sock);
+
 typedef struct svc {
 	cli *c; /* --root, run root */
 	pthread_mutex_t mu;
@@ -98,8 +103,15 @@ typedef struct svc_job {
 	 * notices a client gone only when it has something to send, and a
 	 * wait or a followed log may have nothing to send for hours */
 	int client_fd;
+	/* set by the handler: svc_stream returns (the response's headers go
+	 * out) only once the thread has called svc_job_ready, e.g. when a log
+	 * is open: a client may remove the container as soon as it has them */
+	bool gated;
+	struct svc_gate *gate;
 } svc_job;
 void svc_stream(req *q, resp *r, svc_job *job, void *(*fn)(void *), const char *content_type);
+/* The thread's word that svc_stream may return (once; also when it fails). */
+void svc_job_ready(svc_job *j);
 void svc_job_free(svc_job *j);
 /* The job's reader went away: the client closed its connection, or the
  * response pipe's reader is gone. */

@@ -18,6 +18,7 @@
 #include "spec/spec.h"
 #include "util/cleanup.h"
 #include "util/flags.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 static int for_each(cli *c, int argc, char **argv, int i,
@@ -388,6 +389,70 @@ static int cmd_cleanup(cli *c, int argc, char **argv)
 	return r < 0 ? 125 : 0;
 }
 
+static int cmd_monitor_child(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {
+	    "container monitor-child",
+	    "[-i] CONTAINER FD",
+	    "Launch a container's monitor (run by a threaded berth, the API service)",
+	    "Forks the monitor-to-be, which creates the container and execs berth-monitor; "
+	    "reports on FD as the start expects (see engine/launch.c).",
+	    NULL,
+	    CLI_ARGS_CONTAINERS};
+	bool interactive = false;
+	const flag_def defs[] = {
+	    {"interactive", 'i', FLAG_BOOL, &interactive, "Keep the container's stdin open"}, {0}};
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
+	if (i + 2 != argc)
+		return 125;
+	char *end;
+	long fd = strtol(argv[i + 1], &end, 10);
+	if (*end || fd < 3 || fd > 65535)
+		return 125;
+	berr e;
+	eng *g = ctr_open(c, &e);
+	int r = -1;
+	if (g) {
+		_cleanup_free_ char *sd = cli_self_dir();
+		r = eng_monitor_launch(g, argv[i], interactive, (int)fd, sd, &e);
+		eng_close(g);
+	}
+	if (r < 0) {
+		char line[1300];
+		snprintf(line, sizeof(line), "E %d %s\n", e.errnum, e.msg);
+		fs_write_all((int)fd, line, strlen(line));
+		return 125;
+	}
+	return 0;
+}
+
+static int cmd_sweep(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {
+	    "container sweep",
+	    "",
+	    "Purge removed containers' leftovers (run by a threaded berth, the API service)",
+	    "What `rm` moved to the store's .trash: runtime state, cgroups, the root's mount, "
+	    "files.",
+	    NULL,
+	    CLI_ARGS_NONE};
+	const flag_def defs[] = {{0}};
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
+	if (i != argc)
+		return 125;
+	berr e;
+	eng *g = ctr_open(c, &e);
+	if (!g)
+		return cli_fail(125, &e);
+	eng_trash_sweep(g);
+	eng_close(g);
+	return 0;
+}
+
 static int cmd_prune(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
@@ -521,6 +586,8 @@ int cmd_container(cli *c, int argc, char **argv)
 	    {"prune", cmd_prune, "Remove all stopped containers"},
 	    {"cleanup", cmd_cleanup, "After a container's exit (run by its monitor)"},
 	    {"probe", cmd_probe, "Run a container's probes (started by berth)"},
+	    {"monitor-child", cmd_monitor_child, "Launch a container's monitor (started by berth)"},
+	    {"sweep", cmd_sweep, "Purge removed containers' leftovers (started by berth)"},
 	    {"stats", cmd_stats, "Show containers' resource usage"},
 	    {"top", cmd_top, "Show a container's processes"},
 	    {"cp", cmd_cp, "Copy files between a container and the host"}};

@@ -82,6 +82,11 @@ typedef struct eng_start_result {
  * (eng_trash_prefork). */
 int eng_container_start(eng *g, const char *id, const eng_start_opts *o, eng_start_result *r,
 			berr *e);
+/* The fresh process a threaded caller's start execs (`berth container
+ * monitor-child`): forks the container's monitor-to-be, which reports on
+ * status_fd as under eng_container_start, after a first line "P pid". */
+int eng_monitor_launch(eng *g, const char *id, bool interactive, int status_fd,
+		       const char *helper_dir, berr *e);
 /* After an attached start and its relay (status: eng_attach_relay's):
  * with an exit status, tell the monitor we clean up (frame 5) and do it
  * (runtime delete and unmount, or the removal with --rm); closes
@@ -226,6 +231,10 @@ typedef struct eng_logs_opts {
 	int (*write)(void *arg, const eng_log_entry *en);
 	/* may be NULL: follow ends (EPIPE) when it says the reader left */
 	bool (*gone)(void *arg);
+	/* may be NULL: called once, when the log is read and its live file
+	 * held open (or the call fails before): from then on a removal of the
+	 * container takes nothing from the reader */
+	void (*opened)(void *arg);
 	void *arg;
 } eng_logs_opts;
 /* Docker's --since/--until: an RFC 3339 time ("2013-01-02T13:23:37Z",

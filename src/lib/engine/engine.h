@@ -106,6 +106,8 @@ int64_t eng_time_parse(const char *s);
 int eng_remove(eng *g, const char *id, bool volumes, berr *e);
 /* Fork the child that purges .trash if this process put anything there. */
 void eng_trash_flush(eng *g);
+/* Purge what .trash holds, here (`berth container sweep`). */
+void eng_trash_sweep(eng *g);
 /* Fork the sweeper now, at a moment the caller would wait anyway (run --rm
  * while its container runs), not on the way out: it holds .trash.lock and
  * waits; eng_trash_flush then only tells it to go (or, with nothing in

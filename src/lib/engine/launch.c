@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@
 #include "engine/pod.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/proc.h"
 #include "util/xalloc.h"
 
 static int recv_fd(int sock)
@@ -89,6 +92,16 @@ static _Noreturn void monitor_child(eng *g, const char *id, json_object *doc, bo
 	int console = -1, lsock;
 	if (dfd < 0 || nul < 0)
 		goto fail_sys;
+	/* the log made now, not by the monitor after its exec: a follower
+	 * started right after the start (docker-py's run, logs -f) has it open
+	 * before the container can end and an --rm take its directory away.
+	 * (Here, while dfd is still dfd: fds 3..6 are replaced below.) */
+	if (!log->none) {
+		int lf = openat(dfd, "ctr.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (lf < 0)
+			goto fail_sys;
+		close(lf);
+	}
 	if (tty) {
 		console = unix_listen_at(dfd, "console.sock", &e);
 		if (console < 0)
@@ -184,14 +197,6 @@ static _Noreturn void monitor_child(eng *g, const char *id, json_object *doc, bo
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
-	/* the log made now, not by the monitor after its exec: a follower
-	 * started right after the start (docker-py's run, logs -f) has it open
-	 * before the container can end and an --rm take its directory away */
-	if (!log->none) {
-		int lf = openat(dfd, "ctr.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (lf >= 0)
-			close(lf);
-	}
 	if (fs_write_all(status_fd, "OK\n", 3) < 0 || dup2(nul, 7) < 0)
 		goto fail_sys_kill;
 	/* fd 8: the container's mount namespace, held by the monitor past the
@@ -224,6 +229,84 @@ fail:
 	snprintf(msg, sizeof(msg), "E %d %s\n", e.errnum, e.msg);
 	fs_write_all(status_fd, msg, strlen(msg));
 	_exit(1);
+}
+
+/* A threaded caller (the API service) must not run monitor_child in its
+ * fork: other threads may hold locks (the sanitizer's allocator's was seen)
+ * that the child then waits on forever. Its child execs at once
+ * `berth container monitor-child`, a fresh process that forks the
+ * monitor-to-be (whose first line is "P pid") and exits; the monitor is then
+ * init's (or the nearest subreaper's), and nobody leaves a zombie in the
+ * service. */
+int eng_monitor_launch(eng *g, const char *id, bool interactive, int status_fd,
+		       const char *helper_dir, berr *e)
+{
+	json_object *doc = eng_load(g, id, e);
+	if (!doc)
+		return -1;
+	bool tty = eng_doc_bool(doc, "Config.Tty");
+	bool rm = eng_doc_bool(doc, "HostConfig.AutoRemove");
+	eng_log_cfg log;
+	eng_log_cfg_of(doc, &log);
+	pid_t m = fork();
+	if (m < 0) {
+		json_object_put(doc);
+		return berr_sys(e, "fork the container monitor");
+	}
+	if (m == 0) {
+		/* the monitor-to-be tells its pid itself: its lines stay in order */
+		char line[32];
+		snprintf(line, sizeof(line), "P %d\n", (int)getpid());
+		if (fs_write_all(status_fd, line, strlen(line)) < 0)
+			_exit(1);
+		monitor_child(g, id, doc, tty, interactive, rm, &log, status_fd, helper_dir);
+	}
+	json_object_put(doc);
+	return 0;
+}
+
+/* The first line of a fresh launcher: "P pid", or "E errno msg" when it
+ * failed before the fork, EOF when it could not even exec. Read a byte at
+ * a time: what follows is read_status's. */
+static pid_t read_monitor_pid(int fd, berr *e)
+{
+	char line[1300];
+	size_t n = 0;
+	while (n < sizeof(line) - 1) {
+		ssize_t k = read(fd, line + n, 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0 || line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = 0;
+	int pid = 0, errnum = 0, off = 0;
+	if (sscanf(line, "P %d", &pid) == 1 && pid > 0)
+		return pid;
+	if (sscanf(line, "E %d %n", &errnum, &off) >= 1)
+		return berr_set(e, errnum, "%s", line + off);
+	return berr_set(e, EIO,
+			"the container monitor's launcher (berth container monitor-child) "
+			"ended without starting it");
+}
+
+/* Until process pid is gone: a child is reaped; the fresh launcher's monitor
+ * is not ours, so its pidfd tells. */
+static void wait_gone(pid_t pid, bool ours)
+{
+	if (ours) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+		}
+		return;
+	}
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return;
+	struct pollfd p = {.fd = pfd, .events = POLLIN};
+	while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+	}
+	close(pfd);
 }
 
 /* Docker's status for a failed start: the command cannot be run (126) or
@@ -364,6 +447,24 @@ int eng_container_start(eng *g, const char *id, const eng_start_opts *o, eng_sta
 		json_object_put(doc);
 		return berr_sys(e, "pipe");
 	}
+	/* a threaded caller's child only execs (eng_monitor_launch): its
+	 * argv is made before the fork */
+	bool fresh = proc_is_threaded();
+	/* which reads the record from the store: what the preparations above
+	 * put in it (the network's addresses, ports) must be there first */
+	if (fresh && eng_save(g, id, doc, e) < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		eng_cleanup(g, id, &ig);
+		json_object_put(doc);
+		return -1;
+	}
+	_cleanup_free_ char *self = xasprintf("%s/berth", o->helper_dir);
+	char fdarg[16];
+	snprintf(fdarg, sizeof(fdarg), "%d", sp[1]);
+	char *largv[] = {self,	      "--root",	       g->root,
+			 "container", "monitor-child", open_stdin ? "-i" : "--",
+			 (char *)id,  fdarg,	       NULL};
 	/* the child must not write out what the caller's stdio buffers hold */
 	fflush(NULL);
 	pid_t m = fork();
@@ -373,6 +474,11 @@ int eng_container_start(eng *g, const char *id, const eng_start_opts *o, eng_sta
 		json_object_put(doc);
 		return berr_sys(e, "fork");
 	}
+	if (m == 0 && fresh) {
+		if (fcntl(sp[1], F_SETFD, 0) == 0)
+			execv(self, largv);
+		_exit(127);
+	}
 	if (m == 0) {
 		close(sp[0]);
 		eng_log_cfg log;
@@ -380,6 +486,19 @@ int eng_container_start(eng *g, const char *id, const eng_start_opts *o, eng_sta
 		monitor_child(g, id, doc, tty, open_stdin, rm, &log, sp[1], o->helper_dir);
 	}
 	close(sp[1]);
+	if (fresh) {
+		pid_t l = m;
+		m = read_monitor_pid(sp[0], e);
+		wait_gone(l, true);
+		if (m < 0) {
+			close(sp[0]);
+			eng_cleanup(g, id, &ig);
+			if (rm)
+				eng_remove(g, id, true, &ig);
+			json_object_put(doc);
+			return -1;
+		}
+	}
 	r->monitor = m;
 	/* recorded while the monitor's child creates the container */
 	json_object *st;
@@ -396,7 +515,7 @@ int eng_container_start(eng *g, const char *id, const eng_start_opts *o, eng_sta
 	int st_rc = read_status(sp[0], r, e);
 	close(sp[0]);
 	if (st_rc < 0) {
-		waitpid(m, NULL, 0);
+		wait_gone(m, !fresh);
 		r->exit_code = exec_status(e);
 		eng_cleanup(g, id, &ig);
 		if (rm)
@@ -421,7 +540,7 @@ int eng_container_start(eng *g, const char *id, const eng_start_opts *o, eng_sta
 			close(r->attach_fd);
 			r->attach_fd = -1;
 		}
-		waitpid(m, NULL, 0);
+		wait_gone(m, !fresh);
 		if (rm)
 			eng_remove(g, id, true, &ig);
 		json_object_put(doc);

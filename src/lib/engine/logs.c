@@ -337,7 +337,17 @@ static int follow(eng *g, const char *id, const eng_logs_opts *o, int max_file, 
 	return r;
 }
 
+static int logs(eng *g, const char *id, const eng_logs_opts *o, berr *e);
+
 int eng_container_logs(eng *g, const char *id, const eng_logs_opts *o, berr *e)
+{
+	int r = logs(g, id, o, e);
+	if (o->opened) /* if not yet */
+		o->opened(o->arg);
+	return r;
+}
+
+static int logs(eng *g, const char *id, const eng_logs_opts *o, berr *e)
 {
 	json_object *doc = eng_load(g, id, e);
 	if (!doc)
@@ -350,6 +360,8 @@ int eng_container_logs(eng *g, const char *id, const eng_logs_opts *o, berr *e)
 	int fd = -1;
 	size_t live_len = 0;
 	char *txt = read_all(g, id, log.max_file, &fd, &live_len);
+	if (o->opened)
+		o->opened(o->arg);
 	size_t len = strlen(txt);
 	/* a last line without its newline yet is given by follow, once whole */
 	const char *lastnl = strrchr(txt, '\n');

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -18,6 +19,7 @@
 #include "image/image.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/proc.h"
 #include "util/xalloc.h"
 
 #define TRASH ".trash"
@@ -251,6 +253,45 @@ static void sweeper_detach(void)
 
 static void trash_hold(eng *g);
 
+void eng_trash_sweep(eng *g)
+{
+	trash_sweep(g);
+}
+
+/* A threaded caller's sweep (the API service): its fork only execs
+ * `berth container sweep` (the child of a threaded process may wait
+ * forever on a lock another thread held), twice forked so that no zombie
+ * stays with the caller; the lock goes with it, open across the exec. */
+static void trash_spawn(eng *g)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 16);
+	char *sl = n > 0 ? memchr(exe, '/', (size_t)n) : NULL;
+	if (!sl) {
+		trash_sweep(g); /* here, then */
+		return;
+	}
+	exe[n] = 0;
+	strcpy(strrchr(exe, '/'), "/berth");
+	char *argv[] = {exe, "--root", g->root, "container", "sweep", NULL};
+	pid_t pid = fork();
+	if (pid < 0) {
+		trash_sweep(g);
+		return;
+	}
+	if (pid == 0) {
+		if (fork() != 0)
+			_exit(0);
+		sweeper_detach();
+		if (g->trash_lock >= 0)
+			fcntl(g->trash_lock, F_SETFD, 0);
+		execv(exe, argv);
+		_exit(127);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+	}
+}
+
 void eng_trash_flush(eng *g)
 {
 	if (g->sweeper_fd >= 0) {
@@ -265,6 +306,10 @@ void eng_trash_flush(eng *g)
 	if (!g->trash_pending)
 		return;
 	g->trash_pending = false;
+	if (proc_is_threaded()) {
+		trash_spawn(g);
+		return;
+	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -282,10 +327,10 @@ void eng_trash_flush(eng *g)
 
 void eng_trash_prefork(eng *g)
 {
-	if (g->sweeper_fd >= 0)
-		return;
-	trash_hold(g); /* the child's copy keeps the lock until it is done */
-	int p[2];      /* a socket: a send to a killed sweeper is EPIPE, not SIGPIPE */
+	if (g->sweeper_fd >= 0 || proc_is_threaded())
+		return; /* a threaded caller's is spawned by the flush */
+	trash_hold(g);	/* the child's copy keeps the lock until it is done */
+	int p[2];	/* a socket: a send to a killed sweeper is EPIPE, not SIGPIPE */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
 		return; /* eng_trash_flush forks then */
 	fflush(NULL);

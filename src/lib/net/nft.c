@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "util/proc.h"
 #include "util/xalloc.h"
 
 #define NFT_SONAME "libnftables.so.1"
@@ -124,6 +125,10 @@ static void close_later(void)
 	/* one fork, not waited for: berth's commands exit soon after (the
 	 * child is then init's), and the monitor-to-be's children become the
 	 * monitor's, which reaps every child */
+	/* a threaded caller (the API service) closes here: its child could
+	 * wait forever on a lock another thread held (opendir allocates) */
+	if (proc_is_threaded())
+		return;
 	pid_t c = fork();
 	if (c < 0)
 		return; /* then the caller's close waits: slow, not wrong */

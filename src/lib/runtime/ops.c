@@ -43,12 +43,19 @@ int container_open(rt_ctx *c, const char *id, container *k, berr *e)
 			berr_set(e, ENOENT, "container \"%s\" does not exist", id);
 		return -1;
 	}
+	/* a failure leaves nothing open: the callers return at once */
 	k->dirfd = st_open_dir(k->rootfd, id, e);
-	if (k->dirfd < 0)
+	if (k->dirfd < 0) {
+		container_close(k);
+		k->rootfd = k->dirfd = -1;
 		return -1;
+	}
 	int r = st_read(k->dirfd, &k->r, e);
-	if (r < 0)
+	if (r < 0) {
+		container_close(k);
+		k->rootfd = k->dirfd = -1;
 		return berr_ctx(e, "container \"%s\"", id);
+	}
 	k->have = r == 1;
 	if (!k->have) {
 		k->r.id = xstrdup(id);
