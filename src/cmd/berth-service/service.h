@@ -16,6 +16,9 @@
 #define API_VERSION	"1.41"
 #define API_MIN_VERSION "1.24"
 #define BODY_MAX	(16 << 20) /* a JSON request body */
+/* a tar body (POST /images/load, /build): into an unlinked file in the
+ * store's tmp/, never memory */
+#define BODY_FILE_MAX (8ULL << 30)
 
 typedef struct svc {
 	cli *c; /* --root, run root */
@@ -60,7 +63,15 @@ typedef struct req {
 	char *body;
 	size_t body_len;
 	bool too_big;
+	/* a tar body: in body_fd (-1: none; rewound for the handler) */
+	int body_fd;
+	unsigned long long body_size;
+	int body_errno; /* a write of it failed */
 } req;
+/* api_body.c: whether method + url (version prefix included) take a tar
+ * body; and the unlinked temp file in the store for it (-1, errno). */
+bool svc_body_is_file(const char *method, const char *url);
+int svc_body_file(const svc *s);
 
 /* What a handler answers: a status and a JSON body (owned), or a text body. */
 typedef struct resp {
@@ -137,6 +148,16 @@ void api_images_create(req *q, resp *r); /* a pull */
 void api_image_remove(req *q, resp *r);
 void api_image_tag(req *q, resp *r);
 void api_image_history(req *q, resp *r);
+void api_images_prune(req *q, resp *r); /* api_images_list.c */
+void api_image_push(req *q, resp *r);	/* api_push.c */
+/* api_archive_images.c */
+void api_image_get(req *q, resp *r);
+void api_images_get(req *q, resp *r);
+void api_images_load(req *q, resp *r);
+/* api_build.c */
+void api_build(req *q, resp *r);
+/* api_df.c */
+void api_system_df(req *q, resp *r);
 
 /* api_objects.c */
 void api_volumes_list(req *q, resp *r);

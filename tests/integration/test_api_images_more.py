@@ -1,0 +1,205 @@
+"""berth system service, the image and system endpoints beyond the basics: push to a
+registry on 127.0.0.1 and pull back, save (get) and load with a docker save | docker
+load round trip, a corrupt load refused with nothing stored, prune, the list's filters,
+build from a tar context (the docker CLI's classic builder and docker-py), system df.
+The real clients (docker CLI, docker-py) against a service the test starts."""
+import base64
+import io
+import json
+import os
+import subprocess
+import tarfile
+
+import pytest
+
+from engine_helpers import BUSYBOX, engine_store
+from test_api_service import Service, call, docker, docker_cli
+
+if os.geteuid() != 0:
+    pytest.skip("the engine tests need root", allow_module_level=True)
+
+
+@pytest.fixture
+def svc():
+    with engine_store("berth-ai-") as b:
+        s = Service(b, "--time", "0")
+        try:
+            yield s
+        finally:
+            s.stop()
+
+
+def lines(body):
+    return [json.loads(x) for x in body.decode().split("\r\n") if x.strip()]
+
+
+def store_files(b):
+    """The store's blobs and layers: what a failed load must not add to."""
+    out = set()
+    for sub in ("blobs", "layers"):
+        d = b.root / sub
+        for dirpath, dirnames, files in os.walk(d):
+            out.update(os.path.join(dirpath, n) for n in dirnames + files)
+    return out
+
+
+def test_push_to_registry_and_pull_back(svc, tmp_path):
+    from test_image_registry import start_registry, stop
+    b = svc.b
+    p, addr = start_registry(tmp_path)
+    try:
+        docker(svc, "tag", BUSYBOX, f"{addr}/ai/bb:1")
+        r = docker(svc, "push", f"{addr}/ai/bb:1")
+        assert f"The push refers to repository [{addr}/ai/bb]" in r.stdout, r.stdout
+        assert "1: digest: sha256:" in r.stdout, r.stdout
+        # the raw stream: Docker's progress lines and the aux record
+        auth = base64.urlsafe_b64encode(json.dumps({"username": "u", "password": "p"})
+                                        .encode()).decode()
+        c = __import__("test_api_service").UnixHTTP(svc.sock, timeout=60)
+        c.request("POST", f"/v1.41/images/{addr}/ai/bb/push?tag=1",
+                  headers={"X-Registry-Auth": auth})
+        resp = c.getresponse()
+        ls = lines(resp.read())
+        c.close()
+        assert resp.status == 200
+        assert any(x.get("status") == "Layer already exists" for x in ls), ls
+        assert ls[-1]["aux"]["Tag"] == "1" and ls[-1]["aux"]["Digest"].startswith("sha256:")
+        # pulled back into a second store, it runs
+        with engine_store("berth-ai-pull-") as b2:
+            b2("pull", f"{addr}/ai/bb:1")
+            assert b2("run", "--rm", f"{addr}/ai/bb:1", "echo", "back").stdout == "back\n"
+        # an error is a line with errorDetail, status 200 (Docker's), the CLI fails
+        r = docker(svc, "push", f"{addr}/ai/nosuch:1", check=False)
+        assert r.returncode != 0
+        docker(svc, "tag", BUSYBOX, "127.0.0.1:1/ai/x:1")
+        st, _, body = call(svc.sock, "POST", "/v1.41/images/127.0.0.1:1/ai/x/push?tag=1")
+        ls = lines(body)
+        assert st == 200 and "errorDetail" in ls[-1] and ls[-1]["error"], ls
+        # a bad X-Registry-Auth is refused by name
+        c = __import__("test_api_service").UnixHTTP(svc.sock)
+        c.request("POST", f"/v1.41/images/{addr}/ai/bb/push?tag=1",
+                  headers={"X-Registry-Auth": "!!!"})
+        resp = c.getresponse()
+        assert resp.status == 400 and "X-Registry-Auth" in json.loads(resp.read())["message"]
+        c.close()
+    finally:
+        stop(p)
+    assert b("images", "-q").stdout.strip()
+
+
+def test_save_load_round_trip_and_corrupt_load(svc, tmp_path):
+    b = svc.b
+    docker(svc, "tag", BUSYBOX, "localhost/ai-save:1")
+    tar = tmp_path / "img.tar"
+    docker(svc, "save", "-o", str(tar), "localhost/ai-save:1")
+    with tarfile.open(tar) as t:
+        names = t.getnames()
+        man = json.load(t.extractfile("manifest.json"))
+    assert "manifest.json" in names and man[0]["RepoTags"] == ["localhost/ai-save:1"], man
+    # GET /images/get?names=A&names=B: both in one archive
+    st, h, body = call(svc.sock, "GET", f"/images/get?names={BUSYBOX}&names=localhost/ai-save:1")
+    assert st == 200 and h["Content-Type"] == "application/x-tar"
+    with tarfile.open(fileobj=io.BytesIO(body)) as t:
+        tags = sorted(sum((m["RepoTags"] for m in json.load(t.extractfile("manifest.json"))), []))
+    assert tags == sorted([BUSYBOX + ":latest", "localhost/ai-save:1"]), tags
+    st, _, body = call(svc.sock, "GET", "/images/localhost/nosuch:1/get")
+    assert st == 404 and "No such image: localhost/nosuch:1" in json.loads(body)["message"]
+    # docker save | docker load through berth, into the same store after an rmi
+    docker(svc, "rmi", "localhost/ai-save:1")
+    r = docker(svc, "load", "-i", str(tar))
+    assert "Loaded image: localhost/ai-save:1" in r.stdout, r.stdout
+    assert b("run", "--rm", "localhost/ai-save:1", "echo", "loaded").stdout == "loaded\n"
+    env = dict(os.environ, DOCKER_HOST=f"unix://{svc.sock}", DOCKER_CONFIG=str(b.tmp / "dcli"))
+    docker(svc, "rmi", "localhost/ai-save:1")
+    r = subprocess.run(f"{docker_cli()} save localhost/busybox | {docker_cli()} load",
+                       shell=True, capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0 and "Loaded image: localhost/busybox:latest" in r.stdout, r
+    # a corrupt tar: one line, nothing half-stored
+    before, images = store_files(b), b("images", "-a", "-q").stdout
+    data = tar.read_bytes()
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(data[: len(data) // 2])
+    r = docker(svc, "load", "-i", str(bad), check=False)
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "load" in r.stderr, r.stderr
+    assert store_files(b) == before and b("images", "-a", "-q").stdout == images
+    assert not os.listdir(b.root / "tmp"), "the body's temp file is gone"
+    st, _, body = call(svc.sock, "POST", "/images/load", b"")
+    assert st == 400 and "empty" in json.loads(body)["message"]
+
+
+def test_list_filters_and_prune(svc):
+    b = svc.b
+    (b.tmp / "ctx").mkdir()
+    (b.tmp / "ctx" / "Dockerfile").write_text(
+        f"FROM {BUSYBOX}\nLABEL ai.kind=one\nRUN echo one > /f\n")
+    b("build", "-t", "localhost/ai-one:1", str(b.tmp / "ctx"))
+    (b.tmp / "ctx" / "Dockerfile").write_text(
+        f"FROM {BUSYBOX}\nLABEL ai.kind=two\nRUN echo two > /f\n")
+    b("build", "-t", "localhost/ai-two:1", str(b.tmp / "ctx"))
+
+    def listed(**filters):
+        q = json.dumps({k: v if isinstance(v, list) else [v] for k, v in filters.items()})
+        st, _, body = call(svc.sock, "GET", "/images/json?filters=" +
+                           __import__("urllib.parse").parse.quote(q))
+        assert st == 200, body
+        return sorted(t for i in json.loads(body) for t in i["RepoTags"])
+    assert listed(reference="localhost/ai-*") == ["localhost/ai-one:1", "localhost/ai-two:1"]
+    assert listed(reference="localhost/ai-one") == ["localhost/ai-one:1"]
+    assert listed(label="ai.kind=two") == ["localhost/ai-two:1"]
+    assert listed(label="ai.kind") == ["localhost/ai-one:1", "localhost/ai-two:1"]
+    assert listed(since="localhost/ai-one:1") == ["localhost/ai-two:1"]
+    assert "localhost/ai-two:1" not in listed(before="localhost/ai-one:1")
+    out = docker(svc, "images", "--filter", "reference=localhost/ai-two",
+                 "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    assert out == ["localhost/ai-two:1"]
+    st, _, body = call(svc.sock, "GET", "/images/json?filters=%7B%22nope%22%3A%5B%22x%22%5D%7D")
+    assert st == 400 and "invalid filter 'nope'" in json.loads(body)["message"]
+    st, _, body = call(svc.sock, "GET", "/images/json?digests=1")
+    assert st == 200 and all("RepoDigests" in i for i in json.loads(body))
+    # dangling: ai-one's name moved to ai-two's image leaves ai-one's untagged
+    docker(svc, "tag", "localhost/ai-two:1", "localhost/ai-one:1")
+    dang = json.loads(call(svc.sock, "GET", "/images/json?filters=" +
+                           '%7B%22dangling%22%3A%5B%22true%22%5D%7D')[2])
+    assert len(dang) >= 1 and all(i["RepoTags"] == ["<none>:<none>"] for i in dang)
+    n_before = len(b("images", "-a", "-q").stdout.split())
+    r = docker(svc, "image", "prune", "-f")
+    assert "Total reclaimed space" in r.stdout and "deleted: sha256:" in r.stdout.lower(), r.stdout
+    assert len(b("images", "-a", "-q").stdout.split()) < n_before
+    # prune -a with a label: only that image goes; a used one stays
+    b("create", "--name", "ai-user", BUSYBOX, "true")
+    r = docker(svc, "image", "prune", "-a", "-f", "--filter", "label=ai.kind=two")
+    names = b("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    assert "localhost/ai-two:1" not in names and BUSYBOX + ":latest" in names, names
+    r = docker(svc, "image", "prune", "-a", "-f", "--filter", "until=1h")
+    assert BUSYBOX + ":latest" in b("images", "--format", "{{.Repository}}:{{.Tag}}").stdout
+    st, _, body = call(svc.sock, "POST", "/images/prune?filters=%7B%22until%22%3A%5B%22xyz%22%5D%7D")
+    assert st == 400 and "until" in json.loads(body)["message"]
+
+
+def test_system_df(svc):
+    b = svc.b
+    b("run", "-d", "--name", "ai-df", "-v", "ai-vol:/data", BUSYBOX, "sh", "-c",
+      "head -c 300000 /dev/zero > /big; head -c 5000 /dev/zero > /data/v; sleep 300")
+    b("run", "--name", "ai-df2", BUSYBOX, "true")
+    st, _, body = call(svc.sock, "GET", "/system/df")
+    d = json.loads(body)
+    assert st == 200 and d["LayersSize"] > 0 and d["BuildCache"] == []
+    import time
+    for _ in range(50):
+        d = json.loads(call(svc.sock, "GET", "/system/df")[2])
+        c = {x["Names"][0].lstrip("/"): x for x in d["Containers"]}
+        v = {x["Name"]: x for x in d["Volumes"]}
+        if c["ai-df"]["SizeRw"] >= 300000 and v["ai-vol"]["UsageData"]["Size"] >= 5000:
+            break
+        time.sleep(0.1)
+    assert c["ai-df"]["SizeRw"] >= 300000 and c["ai-df"]["State"] == "running", c
+    assert v["ai-vol"]["UsageData"]["Size"] >= 5000 and v["ai-vol"]["UsageData"]["RefCount"] == 1
+    img = [i for i in d["Images"] if BUSYBOX + ":latest" in i["RepoTags"]][0]
+    assert img["Containers"] == 2 and img["Size"] > 0
+    out = docker(svc, "system", "df").stdout
+    assert "Images" in out and "Containers" in out and "Local Volumes" in out, out
+    row = [l for l in out.splitlines() if l.startswith("Containers")][0].split()
+    assert row[1:3] == ["2", "1"], out  # total, active
+    b("rm", "-f", "ai-df", "ai-df2")
+    b("volume", "rm", "ai-vol")
