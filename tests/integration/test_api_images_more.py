@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import tarfile
+import time
 
 import pytest
 
@@ -37,7 +38,7 @@ def store_files(b):
     """The store's blobs and layers: what a failed load must not add to."""
     out = set()
     for sub in ("blobs", "layers"):
-        d = b.root / sub
+        d = b.root / "image" / sub
         for dirpath, dirnames, files in os.walk(d):
             out.update(os.path.join(dirpath, n) for n in dirnames + files)
     return out
@@ -116,6 +117,7 @@ def test_save_load_round_trip_and_corrupt_load(svc, tmp_path):
     assert r.returncode == 0 and "Loaded image: localhost/busybox:latest" in r.stdout, r
     # a corrupt tar: one line, nothing half-stored
     before, images = store_files(b), b("images", "-a", "-q").stdout
+    assert before
     data = tar.read_bytes()
     bad = tmp_path / "bad.tar"
     bad.write_bytes(data[: len(data) // 2])
@@ -123,7 +125,7 @@ def test_save_load_round_trip_and_corrupt_load(svc, tmp_path):
     assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "load" in r.stderr, r.stderr
     assert store_files(b) == before and b("images", "-a", "-q").stdout == images
-    assert not os.listdir(b.root / "tmp"), "the body's temp file is gone"
+    assert not os.listdir(b.root / "image" / "tmp"), "the body's temp file is gone"
     st, _, body = call(svc.sock, "POST", "/images/load", b"")
     assert st == 400 and "empty" in json.loads(body)["message"]
 
@@ -134,6 +136,7 @@ def test_list_filters_and_prune(svc):
     (b.tmp / "ctx" / "Dockerfile").write_text(
         f"FROM {BUSYBOX}\nLABEL ai.kind=one\nRUN echo one > /f\n")
     b("build", "-t", "localhost/ai-one:1", str(b.tmp / "ctx"))
+    time.sleep(1.1)  # created times are in seconds: before/since need an order
     (b.tmp / "ctx" / "Dockerfile").write_text(
         f"FROM {BUSYBOX}\nLABEL ai.kind=two\nRUN echo two > /f\n")
     b("build", "-t", "localhost/ai-two:1", str(b.tmp / "ctx"))
@@ -169,10 +172,10 @@ def test_list_filters_and_prune(svc):
     # prune -a with a label: only that image goes; a used one stays
     b("create", "--name", "ai-user", BUSYBOX, "true")
     r = docker(svc, "image", "prune", "-a", "-f", "--filter", "label=ai.kind=two")
-    names = b("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    names = docker(svc, "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     assert "localhost/ai-two:1" not in names and BUSYBOX + ":latest" in names, names
     r = docker(svc, "image", "prune", "-a", "-f", "--filter", "until=1h")
-    assert BUSYBOX + ":latest" in b("images", "--format", "{{.Repository}}:{{.Tag}}").stdout
+    assert BUSYBOX + ":latest" in docker(svc, "images", "--format", "{{.Repository}}:{{.Tag}}").stdout
     st, _, body = call(svc.sock, "POST", "/images/prune?filters=%7B%22until%22%3A%5B%22xyz%22%5D%7D")
     assert st == 400 and "until" in json.loads(body)["message"]
 
@@ -185,7 +188,6 @@ def test_system_df(svc):
     st, _, body = call(svc.sock, "GET", "/system/df")
     d = json.loads(body)
     assert st == 200 and d["LayersSize"] > 0 and d["BuildCache"] == []
-    import time
     for _ in range(50):
         d = json.loads(call(svc.sock, "GET", "/system/df")[2])
         c = {x["Names"][0].lstrip("/"): x for x in d["Containers"]}

@@ -37,9 +37,16 @@ static json_object *labels_of(img_store *s, const img_rec *rec)
 	return out ? out : json_object_new_object();
 }
 
+/* ns: images built in one second still have an order for before/since */
+static long long created_ns(const img_rec *rec)
+{
+	int64_t t = rec->created ? eng_time_parse(rec->created) : 0;
+	return t ? t : rec->added * 1000000000LL;
+}
+
 static long long created_of(const img_rec *rec)
 {
-	return rec->created ? eng_time_parse(rec->created) / 1000000000 : rec->added;
+	return created_ns(rec) / 1000000000;
 }
 
 static bool dangling(const img_rec *rec)
@@ -80,7 +87,7 @@ static bool label_match(json_object *labels, const char *val)
 /* The filters, parsed once: times resolved, values kept as given. */
 typedef struct img_filter {
 	char **specs;			/* "key=value" */
-	long long before, since, until; /* seconds; 0: not given */
+	long long before, since, until; /* ns; 0: not given */
 } img_filter;
 
 static int filter_times(req *q, resp *r, img_store *s, img_filter *f)
@@ -99,7 +106,7 @@ static int filter_times(req *q, resp *r, img_store *s, img_filter *f)
 				resp_error(r, 400, "invalid filter 'until=%s': %s", v, e.msg);
 				return -1;
 			}
-			f->until = ns / 1000000000;
+			f->until = ns;
 		}
 		bool bef = !strncmp(*p, "before=", 7);
 		if (bef || !strncmp(*p, "since=", 6)) {
@@ -111,7 +118,7 @@ static int filter_times(req *q, resp *r, img_store *s, img_filter *f)
 			}
 			int i = index_find(&x, v, NULL, &e);
 			if (i >= 0)
-				*(bef ? &f->before : &f->since) = created_of(&x.v[i]);
+				*(bef ? &f->before : &f->since) = created_ns(&x.v[i]);
 			index_free(&x);
 			if (i < 0) {
 				resp_error(r, 404, "No such image: %s", v);
@@ -141,7 +148,7 @@ static bool passes(const img_filter *f, const img_rec *rec, json_object *labels)
 			ref_ok = ref_ok || ref_match(rec, v);
 		}
 	}
-	long long c = created_of(rec);
+	long long c = created_ns(rec);
 	if ((f->before && c >= f->before) || (f->since && c <= f->since) ||
 	    (f->until && c >= f->until))
 		return false;

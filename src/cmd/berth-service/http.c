@@ -375,7 +375,7 @@ enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *u
 		resp_error(&r, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %llu bytes",
 			   q->body_fd >= 0 ? BODY_FILE_MAX : (unsigned long long)BODY_MAX);
 	} else if (q->body_errno) {
-		resp_error(&r, 500, "the request body: a temp file in %s/tmp: %s", s->c->root,
+		resp_error(&r, 500, "the request body: a temp file in %s/image/tmp: %s", s->c->root,
 			   strerror(q->body_errno));
 	} else if (strip_version(url, &q->path, ver, sizeof(ver)) < 0) {
 		resp_error(
