@@ -205,3 +205,89 @@ def test_system_df(svc):
     assert row[1:3] == ["2", "1"], out  # total, active
     b("rm", "-f", "ai-df", "ai-df2")
     b("volume", "rm", "ai-vol")
+
+
+def build_env(svc):
+    return dict(os.environ, DOCKER_HOST=f"unix://{svc.sock}", DOCKER_BUILDKIT="0",
+                DOCKER_CONFIG=str(svc.b.tmp / "dcli"))
+
+
+def test_docker_build_then_run(svc, tmp_path):
+    b = svc.b
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "hello.txt").write_text("hello from the context\n")
+    (ctx / "Dockerfile").write_text(
+        f"FROM {BUSYBOX}\nARG WHO=nobody\nENV GREETING=hi\nRUN echo ran-$WHO > /ran\n"
+        "COPY hello.txt /hello.txt\nLABEL ai.built=yes\n"
+        'CMD ["sh", "-c", "cat /hello.txt /ran; echo $GREETING"]\n')
+    r = subprocess.run([docker_cli(), "build", "-t", "localhost/ai-built:1", "--build-arg",
+                        "WHO=api", "--label", "ai.l=v", "."], cwd=ctx, capture_output=True,
+                       text=True, timeout=120, env=build_env(svc))
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert "Step 1/7 : FROM" in r.stdout and "Successfully tagged localhost/ai-built:1" in r.stdout
+    assert "Successfully built" in r.stdout, r.stdout
+    out = docker(svc, "run", "--rm", "localhost/ai-built:1").stdout
+    assert out == "hello from the context\nran-api\nhi\n", out
+    d = json.loads(docker(svc, "image", "inspect", "localhost/ai-built:1").stdout)[0]
+    assert d["Config"]["Labels"] == {"ai.built": "yes", "ai.l": "v"}, d["Config"]["Labels"]
+    # again: every step from the cache; -q prints the ID only
+    r = subprocess.run([docker_cli(), "build", "-q", "-t", "localhost/ai-built:1",
+                        "--build-arg", "WHO=api", "--label", "ai.l=v", "."], cwd=ctx,
+                       capture_output=True, text=True, timeout=120, env=build_env(svc))
+    assert r.returncode == 0 and r.stdout.strip() == d["Id"], (r.stdout, d["Id"])
+    # -f: a Dockerfile elsewhere in the context; one outside it is refused
+    (ctx / "sub").mkdir()
+    (ctx / "sub" / "Other").write_text(f"FROM {BUSYBOX}\nRUN echo other\n")
+    r = subprocess.run([docker_cli(), "build", "-f", "sub/Other", "-t", "localhost/ai-o:1", "."],
+                       cwd=ctx, capture_output=True, text=True, timeout=120, env=build_env(svc))
+    assert r.returncode == 0 and "other" in r.stdout, r.stderr
+    st, _, body = call(svc.sock, "POST", "/build?dockerfile=../../../../etc/passwd",
+                       tar_of(ctx))
+    assert st == 200 and "errorDetail" in lines(body)[-1], body
+    assert not (b.root / "build-tmp").exists()
+
+
+def tar_of(d):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for p in sorted(d.rglob("*")):
+            t.add(p, arcname=str(p.relative_to(d)), recursive=False)
+    return buf.getvalue()
+
+
+def test_build_failure_and_docker_py(svc, tmp_path):
+    docker_mod = pytest.importorskip("docker", reason="python3-docker (docker-py) is missing")
+    b = svc.b
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN echo before-fail; exit 3\n")
+    n_images = b("images", "-q").stdout
+    r = subprocess.run([docker_cli(), "build", "-t", "localhost/ai-bad:1", "."], cwd=ctx,
+                       capture_output=True, text=True, timeout=120, env=build_env(svc))
+    assert r.returncode != 0 and "before-fail" in r.stdout, (r.stdout, r.stderr)
+    assert "status 3" in r.stderr, r.stderr
+    assert "localhost/ai-bad" not in docker(svc, "images").stdout
+    assert b("images", "-q").stdout == n_images and not b.ids()
+    assert not (b.root / "build-tmp").exists()
+    # docker-py's images.build: the image and its log
+    (ctx / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN echo py-built | tee /p\nCMD cat /p\n")
+    cl = docker_mod.DockerClient(base_url=f"unix://{svc.sock}", version="auto")
+    try:
+        img, log = cl.images.build(path=str(ctx), tag="localhost/ai-py:1", rm=True,
+                                   buildargs={"X": "1"}, labels={"ai.py": "1"})
+        log = list(log)
+        assert "localhost/ai-py:1" in img.tags and img.labels["ai.py"] == "1"
+        assert any("py-built" in x.get("stream", "") for x in log), log
+        assert any("aux" in x and x["aux"]["ID"] == img.id for x in log), log
+        assert cl.containers.run("localhost/ai-py:1", remove=True) == b"py-built\n"
+        (ctx / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN exit 7\n")
+        with pytest.raises(docker_mod.errors.BuildError) as ei:
+            cl.images.build(path=str(ctx), tag="localhost/ai-py-bad:1")
+        assert "status 7" in str(ei.value)
+    finally:
+        cl.close()
+    st, _, body = call(svc.sock, "POST", "/build", b"")
+    assert st == 400 and "empty" in json.loads(body)["message"]
+    st, _, body = call(svc.sock, "POST", "/build?remote=http://x/y.tar", b"x")
+    assert st == 400 and "remote: not supported" in json.loads(body)["message"]

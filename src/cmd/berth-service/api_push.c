@@ -30,11 +30,10 @@ typedef struct push_job {
 /* One JSON line to the client (frees o). */
 static void put_line(push_job *p, json_object *o)
 {
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	if (!p->failed &&
-	    (fs_write_all(p->j.fd, s, strlen(s)) < 0 || fs_write_all(p->j.fd, "\r\n", 2) < 0))
+	if (p->failed)
+		json_object_put(o);
+	else if (svc_put_line(p->j.fd, o) < 0)
 		p->failed = true;
-	json_object_put(o);
 }
 
 static void put_status(push_job *p, const char *status, const char *id)
@@ -50,11 +49,8 @@ static void put_status(push_job *p, const char *status, const char *id)
 
 static void put_error(push_job *p, const char *msg)
 {
-	json_object *o = json_object_new_object(), *d = json_object_new_object();
-	json_object_object_add(d, "message", json_object_new_string(msg));
-	json_object_object_add(o, "errorDetail", d);
-	json_object_object_add(o, "error", json_object_new_string(msg));
-	put_line(p, o);
+	if (!p->failed && svc_put_error(p->j.fd, msg) < 0)
+		p->failed = true;
 }
 
 static void on_progress(void *ctx, const char *digest, const char *status, unsigned long long done,

@@ -154,6 +154,10 @@ void api_image_push(req *q, resp *r);	/* api_push.c */
 void api_image_get(req *q, resp *r);
 void api_images_get(req *q, resp *r);
 void api_images_load(req *q, resp *r);
+/* api_stream.c: one JSON line of a progress stream to fd (o put); an
+ * error line. -1 when the write failed (the client is gone). */
+int svc_put_line(int fd, json_object *o);
+int svc_put_error(int fd, const char *msg);
 /* api_build.c */
 void api_build(req *q, resp *r);
 /* api_df.c */
