@@ -291,3 +291,29 @@ def test_build_failure_and_docker_py(svc, tmp_path):
     assert st == 400 and "empty" in json.loads(body)["message"]
     st, _, body = call(svc.sock, "POST", "/build?remote=http://x/y.tar", b"x")
     assert st == 400 and "remote: not supported" in json.loads(body)["message"]
+
+
+def test_commit(svc):
+    b = svc.b
+    b("run", "-d", "--name", "ai-c", BUSYBOX, "sh", "-c", "echo committed > /c; sleep 300")
+    import time as _t
+    for _ in range(50):
+        if b("exec", "ai-c", "cat", "/c", check=False).stdout == "committed\n":
+            break
+        _t.sleep(0.1)
+    r = docker(svc, "commit", "-c", "ENV AI=1", "-c", 'CMD ["cat", "/c"]', "-m", "ai msg",
+               "ai-c", "localhost/ai-commit:1")
+    iid = r.stdout.strip()
+    assert iid.startswith("sha256:"), r.stdout
+    assert b.inspect("ai-c")["State"]["Status"] == "running"  # unpaused again
+    assert docker(svc, "run", "--rm", "localhost/ai-commit:1").stdout == "committed\n"
+    d = json.loads(docker(svc, "image", "inspect", "localhost/ai-commit:1").stdout)[0]
+    assert d["Id"] == iid and "AI=1" in d["Config"]["Env"]
+    st, _, body = call(svc.sock, "POST", "/commit?container=nosuch&repo=localhost/x")
+    assert st == 404 and "nosuch" in json.loads(body)["message"]
+    st, _, body = call(svc.sock, "POST", "/commit?container=ai-c", json.dumps(
+        {"Cmd": ["x"]}).encode())
+    assert st == 400 and "Cmd: not supported" in json.loads(body)["message"]
+    st, _, body = call(svc.sock, "POST", "/commit?container=ai-c&changes=FROM%20x")
+    assert st == 400, body
+    b("rm", "-f", "ai-c")

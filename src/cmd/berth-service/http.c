@@ -51,6 +51,7 @@ static const api_route routes[] = {
     {"GET", "/images/**/get", api_image_get},
     {"POST", "/images/**/push", api_image_push},
     {"POST", "/build", api_build},
+    {"POST", "/commit", api_commit},
     {"GET", "/system/df", api_system_df},
     {"POST", "/images/**/tag", api_image_tag},
     {"DELETE", "/images/**", api_image_remove},

@@ -160,6 +160,7 @@ int svc_put_line(int fd, json_object *o);
 int svc_put_error(int fd, const char *msg);
 /* api_build.c */
 void api_build(req *q, resp *r);
+void api_commit(req *q, resp *r); /* api_commit.c */
 /* api_df.c */
 void api_system_df(req *q, resp *r);
 
