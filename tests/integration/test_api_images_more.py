@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from engine_helpers import BUSYBOX, engine_store
+from engine_helpers import BUSYBOX, engine_store, remove_networks
 from test_api_service import Service, call, docker, docker_cli
 
 if os.geteuid() != 0:
@@ -28,6 +28,11 @@ def svc():
             yield s
         finally:
             s.stop()
+            ids = b.ids()
+            if ids:
+                b("rm", "-f", *ids, check=False)
+            left = remove_networks(b)
+        assert not left, left
 
 
 def lines(body):
@@ -68,7 +73,7 @@ def test_push_to_registry_and_pull_back(svc, tmp_path):
         # pulled back into a second store, it runs
         with engine_store("berth-ai-pull-") as b2:
             b2("pull", f"{addr}/ai/bb:1")
-            assert b2("run", "--rm", f"{addr}/ai/bb:1", "echo", "back").stdout == "back\n"
+            assert b2("run", "--rm", "--network", "none", f"{addr}/ai/bb:1", "echo", "back").stdout == "back\n"
         # an error is a line with errorDetail, status 200 (Docker's), the CLI fails
         r = docker(svc, "push", f"{addr}/ai/nosuch:1", check=False)
         assert r.returncode != 0
@@ -109,7 +114,7 @@ def test_save_load_round_trip_and_corrupt_load(svc, tmp_path):
     docker(svc, "rmi", "localhost/ai-save:1")
     r = docker(svc, "load", "-i", str(tar))
     assert "Loaded image: localhost/ai-save:1" in r.stdout, r.stdout
-    assert b("run", "--rm", "localhost/ai-save:1", "echo", "loaded").stdout == "loaded\n"
+    assert b("run", "--rm", "--network", "none", "localhost/ai-save:1", "echo", "loaded").stdout == "loaded\n"
     env = dict(os.environ, DOCKER_HOST=f"unix://{svc.sock}", DOCKER_CONFIG=str(b.tmp / "dcli"))
     docker(svc, "rmi", "localhost/ai-save:1")
     r = subprocess.run(f"{docker_cli()} save localhost/busybox | {docker_cli()} load",
@@ -170,7 +175,7 @@ def test_list_filters_and_prune(svc):
     assert "Total reclaimed space" in r.stdout and "deleted: sha256:" in r.stdout.lower(), r.stdout
     assert len(b("images", "-a", "-q").stdout.split()) < n_before
     # prune -a with a label: only that image goes; a used one stays
-    b("create", "--name", "ai-user", BUSYBOX, "true")
+    b("create", "--name", "ai-user", "--network", "none", BUSYBOX, "true")
     r = docker(svc, "image", "prune", "-a", "-f", "--filter", "label=ai.kind=two")
     names = docker(svc, "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     assert "localhost/ai-two:1" not in names and BUSYBOX + ":latest" in names, names
@@ -182,9 +187,9 @@ def test_list_filters_and_prune(svc):
 
 def test_system_df(svc):
     b = svc.b
-    b("run", "-d", "--name", "ai-df", "-v", "ai-vol:/data", BUSYBOX, "sh", "-c",
+    b("run", "-d", "--name", "ai-df", "--network", "none", "-v", "ai-vol:/data", BUSYBOX, "sh", "-c",
       "head -c 300000 /dev/zero > /big; head -c 5000 /dev/zero > /data/v; sleep 300")
-    b("run", "--name", "ai-df2", BUSYBOX, "true")
+    b("run", "--name", "ai-df2", "--network", "none", BUSYBOX, "true")
     st, _, body = call(svc.sock, "GET", "/system/df")
     d = json.loads(body)
     assert st == 200 and d["LayersSize"] > 0 and d["BuildCache"] == []
@@ -227,7 +232,7 @@ def test_docker_build_then_run(svc, tmp_path):
     assert r.returncode == 0, r.stderr + r.stdout
     assert "Step 1/7 : FROM" in r.stdout and "Successfully tagged localhost/ai-built:1" in r.stdout
     assert "Successfully built" in r.stdout, r.stdout
-    out = docker(svc, "run", "--rm", "localhost/ai-built:1").stdout
+    out = docker(svc, "run", "--rm", "--network", "none", "localhost/ai-built:1").stdout
     assert out == "hello from the context\nran-api\nhi\n", out
     d = json.loads(docker(svc, "image", "inspect", "localhost/ai-built:1").stdout)[0]
     assert d["Config"]["Labels"] == {"ai.built": "yes", "ai.l": "v"}, d["Config"]["Labels"]
@@ -280,7 +285,7 @@ def test_build_failure_and_docker_py(svc, tmp_path):
         assert "localhost/ai-py:1" in img.tags and img.labels["ai.py"] == "1"
         assert any("py-built" in x.get("stream", "") for x in log), log
         assert any("aux" in x and x["aux"]["ID"] == img.id for x in log), log
-        assert cl.containers.run("localhost/ai-py:1", remove=True) == b"py-built\n"
+        assert cl.containers.run("localhost/ai-py:1", remove=True, network_mode="none") == b"py-built\n"
         (ctx / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN exit 7\n")
         with pytest.raises(docker_mod.errors.BuildError) as ei:
             cl.images.build(path=str(ctx), tag="localhost/ai-py-bad:1")
@@ -295,7 +300,7 @@ def test_build_failure_and_docker_py(svc, tmp_path):
 
 def test_commit(svc):
     b = svc.b
-    b("run", "-d", "--name", "ai-c", BUSYBOX, "sh", "-c", "echo committed > /c; sleep 300")
+    b("run", "-d", "--name", "ai-c", "--network", "none", BUSYBOX, "sh", "-c", "echo committed > /c; sleep 300")
     import time as _t
     for _ in range(50):
         if b("exec", "ai-c", "cat", "/c", check=False).stdout == "committed\n":
@@ -306,7 +311,7 @@ def test_commit(svc):
     iid = r.stdout.strip()
     assert iid.startswith("sha256:"), r.stdout
     assert b.inspect("ai-c")["State"]["Status"] == "running"  # unpaused again
-    assert docker(svc, "run", "--rm", "localhost/ai-commit:1").stdout == "committed\n"
+    assert docker(svc, "run", "--rm", "--network", "none", "localhost/ai-commit:1").stdout == "committed\n"
     d = json.loads(docker(svc, "image", "inspect", "localhost/ai-commit:1").stdout)[0]
     assert d["Id"] == iid and "AI=1" in d["Config"]["Env"]
     st, _, body = call(svc.sock, "POST", "/commit?container=nosuch&repo=localhost/x")
