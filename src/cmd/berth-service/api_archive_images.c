@@ -37,27 +37,12 @@ static void *save_thread(void *arg)
 	return NULL;
 }
 
-static enum MHD_Result collect_names(void *cls, enum MHD_ValueKind kind, const char *key,
-				     const char *value)
-{
-	(void)kind;
-	strv_builder *b = cls;
-	if (key && !strcmp(key, "names") && value && *value && b->n <= SAVE_MAX_NAMES)
-		strvb_push(b, value);
-	return MHD_YES;
-}
-
 /* Every name resolved first: an unknown one is a 404 before any byte. */
 static void save(req *q, resp *r, char **refs)
 {
 	if (!refs || !*refs) {
 		strv_free(refs);
 		resp_error(r, 400, "names: at least one image is required");
-		return;
-	}
-	if (strv_len(refs) > SAVE_MAX_NAMES) {
-		strv_free(refs);
-		resp_error(r, 400, "names: at most %d images", SAVE_MAX_NAMES);
 		return;
 	}
 	berr e;
@@ -94,9 +79,14 @@ void api_image_get(req *q, resp *r)
 
 void api_images_get(req *q, resp *r)
 {
-	strv_builder b = {0};
-	MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, collect_names, &b);
-	save(q, r, strvb_take(&b));
+	bool over;
+	char **refs = req_args(q, "names", SAVE_MAX_NAMES, &over);
+	if (over) {
+		strv_free(refs);
+		resp_error(r, 400, "names: at most %d images", SAVE_MAX_NAMES);
+		return;
+	}
+	save(q, r, refs);
 }
 
 void api_images_load(req *q, resp *r)

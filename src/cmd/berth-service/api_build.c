@@ -282,16 +282,6 @@ done:
 
 /* ---- the request ---- */
 
-static enum MHD_Result collect_tags(void *cls, enum MHD_ValueKind kind, const char *key,
-				    const char *value)
-{
-	(void)kind;
-	strv_builder *b = cls;
-	if (key && !strcmp(key, "t") && value && *value && b->n <= BUILD_MAX_TAGS)
-		strvb_push(b, value);
-	return MHD_YES;
-}
-
 /* buildargs / labels: a JSON object of strings -> "K=V" (a null value: K
  * left out, as Docker); -1 after answering 400. */
 static int kv_arg(req *q, resp *r, const char *name, char ***out)
@@ -352,17 +342,17 @@ void api_build(req *q, resp *r)
 			   "expected");
 		return;
 	}
-	strv_builder tb = {0};
-	MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, collect_tags, &tb);
-	if (tb.n > BUILD_MAX_TAGS) {
-		strvb_free(&tb);
+	bool over;
+	char **tags = req_args(q, "t", BUILD_MAX_TAGS, &over);
+	if (over) {
+		strv_free(tags);
 		resp_error(r, 400, "t: at most %d tags", BUILD_MAX_TAGS);
 		return;
 	}
 	build_job *b = xzalloc(sizeof(*b));
 	b->body_fd = -1;
 	b->j.client_fd = -1;
-	b->tags = strvb_take(&tb);
+	b->tags = tags;
 	if (kv_arg(q, r, "buildargs", &b->args) < 0 || kv_arg(q, r, "labels", &b->labels) < 0) {
 		job_free(b);
 		return;

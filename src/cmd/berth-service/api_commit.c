@@ -15,43 +15,6 @@
 
 #define COMMIT_MAX_CHANGES 256
 
-static enum MHD_Result collect_changes(void *cls, enum MHD_ValueKind kind, const char *key,
-				       const char *value)
-{
-	(void)kind;
-	strv_builder *b = cls;
-	if (!key || strcmp(key, "changes") || !value)
-		return MHD_YES;
-	_cleanup_free_ char *v = xstrdup(value);
-	char *sv = NULL;
-	for (char *l = strtok_r(v, "\n", &sv); l && b->n <= COMMIT_MAX_CHANGES;
-	     l = strtok_r(NULL, "\n", &sv))
-		if (*l)
-			strvb_push(b, l);
-	return MHD_YES;
-}
-
-/* null, false, 0, "", [] and {} (nested too) */
-static bool empty(json_object *v)
-{
-	switch (json_object_get_type(v)) {
-	case json_type_null:
-		return true;
-	case json_type_boolean:
-		return !json_object_get_boolean(v);
-	case json_type_int:
-	case json_type_double:
-		return json_object_get_double(v) == 0;
-	case json_type_string:
-		return !json_object_get_string_len(v);
-	case json_type_array:
-		return !json_object_array_length(v);
-	case json_type_object:
-		return !json_object_object_length(v);
-	}
-	return false;
-}
-
 static const char *body_field(const req *q, resp *r)
 {
 	if (!q->body || !q->body_len)
@@ -66,7 +29,7 @@ static const char *body_field(const req *q, resp *r)
 	if (b && json_object_is_type(b, json_type_object)) {
 		json_object_object_foreach(b, k, v)
 		{
-			if (!empty(v)) {
+			if (!svc_json_unset(v)) {
 				resp_error(r, 400,
 					   "%s: not supported by berth in a commit's config (use "
 					   "changes)",
@@ -90,9 +53,18 @@ void api_commit(req *q, resp *r)
 	}
 	if (body_field(q, r))
 		return;
+	bool over;
+	_cleanup_strv_ char **given = req_args(q, "changes", COMMIT_MAX_CHANGES, &over);
 	strv_builder ch = {0};
-	MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, collect_changes, &ch);
-	if (ch.n > COMMIT_MAX_CHANGES) {
+	/* one instruction per line, too (Docker's form) */
+	for (char **g = given; g && *g && ch.n <= COMMIT_MAX_CHANGES; g++) {
+		_cleanup_free_ char *v = xstrdup(*g);
+		char *sv = NULL;
+		for (char *l = strtok_r(v, "\n", &sv); l && ch.n <= COMMIT_MAX_CHANGES;
+		     l = strtok_r(NULL, "\n", &sv))
+			strvb_push(&ch, l);
+	}
+	if (over || ch.n > COMMIT_MAX_CHANGES) {
 		strvb_free(&ch);
 		resp_error(r, 400, "changes: at most %d", COMMIT_MAX_CHANGES);
 		return;

@@ -130,6 +130,9 @@ typedef struct api_route {
  * 400. filters_match: a network or volume record (name, id, label, driver;
  * other keys asked of fn). */
 int req_filters(const req *q, resp *r, const char *const *allowed, char ***out);
+/* Every non-empty value of a repeated query argument (t=a&t=b), at most
+ * max (*over set when there were more); never NULL. */
+char **req_args(const req *q, const char *name, size_t max, bool *over);
 bool filters_match(char **specs, json_object *rec, bool (*fn)(void *, const char *, const char *),
 		   void *arg);
 
@@ -141,6 +144,9 @@ void api_info(req *q, resp *r);
 void api_containers_list(req *q, resp *r);
 void api_container_inspect(req *q, resp *r);
 void api_container_create(req *q, resp *r); /* api_create.c */
+/* null, false, 0, "", [] and {}: a field a client sent but did not set
+ * (api_create.c) */
+bool svc_json_unset(json_object *v);
 /* api_images.c */
 void api_images_list(req *q, resp *r);
 void api_image_inspect(req *q, resp *r);
