@@ -322,3 +322,33 @@ def test_commit(svc):
     st, _, body = call(svc.sock, "POST", "/commit?container=ai-c&changes=FROM%20x")
     assert st == 400, body
     b("rm", "-f", "ai-c")
+
+
+def test_build_client_gone_stops_it(svc, tmp_path):
+    import socket as _s
+    b = svc.b
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN echo started; sleep 60\n")
+    body = tar_of(ctx)
+    c = _s.socket(_s.AF_UNIX)
+    c.connect(svc.sock)
+    c.sendall(b"POST /v1.41/build?t=localhost/ai-gone:1 HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/x-tar\r\n" +
+              f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    got = b""
+    c.settimeout(30)
+    while b'{"stream":"started\\n"}' not in got:  # RUN's output, not the step's line
+        chunk = c.recv(65536)
+        assert chunk, got
+        got += chunk
+    assert b.ids() and (b.root / "build-tmp").exists()  # the step's container, the context
+    c.close()  # the client goes away in the RUN step
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 20:
+        if not b.ids() and not (b.root / "build-tmp").exists():
+            break
+        time.sleep(0.2)
+    assert not b.ids() and not (b.root / "build-tmp").exists(), b.ids()
+    assert time.monotonic() - t0 < 20
+    assert "localhost/ai-gone" not in docker(svc, "images").stdout
