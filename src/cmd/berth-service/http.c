@@ -337,16 +337,21 @@ enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *u
 		q = xzalloc(sizeof(*q));
 		q->s = s;
 		q->conn = conn;
-		q->body_fd = svc_body_is_file(method, url) ? svc_body_file(s) : -1;
-		if (q->body_fd < 0 && svc_body_is_file(method, url))
-			q->body_errno = errno;
+		/* a tar body goes to a file: only for a peer admitted */
+		const union MHD_ConnectionInfo *pi =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		bool tar = svc_body_is_file(method, url) && pi && pi->socket_context == &peer_ok;
+		q->body_fd = tar ? svc_body_file(s) : -1;
+		if (tar && q->body_fd < 0)
+			q->body_errno = errno ? errno : EIO;
 		*con_cls = q;
 		return MHD_YES;
 	}
 	if (*upload_size && svc_body_is_file(method, url)) { /* a tar body: to its file */
 		if (q->body_size + *upload_size > BODY_FILE_MAX)
 			q->too_big = true;
-		else if (!q->body_errno && fs_write_all(q->body_fd, upload, *upload_size) < 0)
+		else if (q->body_fd >= 0 && !q->body_errno &&
+			 fs_write_all(q->body_fd, upload, *upload_size) < 0)
 			q->body_errno = errno;
 		q->body_size += *upload_size;
 		*upload_size = 0;
@@ -383,9 +388,9 @@ enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *u
 		    &r, MHD_HTTP_BAD_REQUEST,
 		    "client version %s is too new. Maximum supported API version is " API_VERSION,
 		    ver);
+	} else if (q->body_fd >= 0 && lseek(q->body_fd, 0, SEEK_SET) < 0) {
+		resp_error(&r, 500, "the request body: lseek: %s", strerror(errno));
 	} else {
-		if (q->body_fd >= 0 && lseek(q->body_fd, 0, SEEK_SET) < 0)
-			q->body_errno = errno;
 		split(q);
 		route(q, &r);
 	}
