@@ -74,6 +74,13 @@ def test_push_to_registry_and_pull_back(svc, tmp_path):
         with engine_store("berth-ai-pull-") as b2:
             b2("pull", f"{addr}/ai/bb:1")
             assert b2("run", "--rm", "--network", "none", f"{addr}/ai/bb:1", "echo", "back").stdout == "back\n"
+        # no tag (docker push -a): every tag of the repository
+        docker(svc, "tag", BUSYBOX, f"{addr}/ai/multi:a")
+        docker(svc, "tag", BUSYBOX, f"{addr}/ai/multi:b")
+        r = docker(svc, "push", "-a", f"{addr}/ai/multi")
+        assert "a: digest: sha256:" in r.stdout and "b: digest: sha256:" in r.stdout, r.stdout
+        with engine_store("berth-ai-pull-") as b2:
+            b2("pull", f"{addr}/ai/multi:b")
         # an error is a line with errorDetail, status 200 (Docker's), the CLI fails
         r = docker(svc, "push", f"{addr}/ai/nosuch:1", check=False)
         assert r.returncode != 0
