@@ -39,7 +39,7 @@ static void copts_free(copts *c)
 	free(c->restart);
 }
 
-static bool is_unset(json_object *v)
+bool svc_json_unset(json_object *v)
 {
 	switch (json_object_get_type(v)) {
 	case json_type_null:
@@ -104,7 +104,7 @@ static int known_only(json_object *o, const char *const *known, const char *wher
 		bool ok = false;
 		for (const char *const *n = known; *n && !ok; n++)
 			ok = !strcmp(*n, k);
-		if (!ok && !is_unset(v)) {
+		if (!ok && !svc_json_unset(v)) {
 			resp_error(r, 400, "%s%s: not supported by berth", where, k);
 			return -1;
 		}

@@ -11,6 +11,36 @@
 
 #define FILTERS_MAX 64
 
+typedef struct args_ctx {
+	const char *name;
+	size_t max;
+	strv_builder b;
+	bool over;
+} args_ctx;
+
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	(void)kind;
+	args_ctx *a = cls;
+	if (!key || strcmp(key, a->name) || !value || !*value)
+		return MHD_YES;
+	if (a->b.n >= a->max) {
+		a->over = true;
+		return MHD_NO;
+	}
+	strvb_push(&a->b, value);
+	return MHD_YES;
+}
+
+char **req_args(const req *q, const char *name, size_t max, bool *over)
+{
+	args_ctx a = {.name = name, .max = max};
+	MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, collect, &a);
+	*over = a.over;
+	return strvb_take(&a.b);
+}
+
 static bool allowed_key(const char *k, const char *const *allowed)
 {
 	for (const char *const *a = allowed; *a; a++)

@@ -13,6 +13,7 @@
 
 #include "engine/engine.h"
 #include "service.h"
+#include "util/fs.h"
 #include "util/version.h"
 #include "util/xalloc.h"
 
@@ -44,6 +45,14 @@ static const api_route routes[] = {
     {"GET", "/images/**/json", api_image_inspect},
     {"POST", "/images/create", api_images_create},
     {"GET", "/images/**/history", api_image_history},
+    {"POST", "/images/prune", api_images_prune},
+    {"POST", "/images/load", api_images_load},
+    {"GET", "/images/get", api_images_get},
+    {"GET", "/images/**/get", api_image_get},
+    {"POST", "/images/**/push", api_image_push},
+    {"POST", "/build", api_build},
+    {"POST", "/commit", api_commit},
+    {"GET", "/system/df", api_system_df},
     {"POST", "/images/**/tag", api_image_tag},
     {"DELETE", "/images/**", api_image_remove},
     {"GET", "/volumes", api_volumes_list},
@@ -355,7 +364,24 @@ enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *u
 		q = xzalloc(sizeof(*q));
 		q->s = s;
 		q->conn = conn;
+		/* a tar body goes to a file: only for a peer admitted */
+		const union MHD_ConnectionInfo *pi =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		bool tar = svc_body_is_file(method, url) && pi && pi->socket_context == &peer_ok;
+		q->body_fd = tar ? svc_body_file(s) : -1;
+		if (tar && q->body_fd < 0)
+			q->body_errno = errno ? errno : EIO;
 		*con_cls = q;
+		return MHD_YES;
+	}
+	if (*upload_size && svc_body_is_file(method, url)) { /* a tar body: to its file */
+		if (q->body_size + *upload_size > BODY_FILE_MAX)
+			q->too_big = true;
+		else if (q->body_fd >= 0 && !q->body_errno &&
+			 fs_write_all(q->body_fd, upload, *upload_size) < 0)
+			q->body_errno = errno;
+		q->body_size += *upload_size;
+		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_size) { /* a chunk of the body */
@@ -379,13 +405,18 @@ enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *u
 		resp_error(&r, MHD_HTTP_FORBIDDEN,
 			   "this socket admits only its owner (uid %u) and root", s->owner);
 	} else if (q->too_big) {
-		resp_error(&r, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %d bytes",
-			   BODY_MAX);
+		resp_error(&r, MHD_HTTP_CONTENT_TOO_LARGE, "request body larger than %llu bytes",
+			   q->body_fd >= 0 ? BODY_FILE_MAX : (unsigned long long)BODY_MAX);
+	} else if (q->body_errno) {
+		resp_error(&r, 500, "the request body: a temp file in %s/image/tmp: %s", s->c->root,
+			   strerror(q->body_errno));
 	} else if (strip_version(url, &q->path, ver, sizeof(ver)) < 0) {
 		resp_error(
 		    &r, MHD_HTTP_BAD_REQUEST,
 		    "client version %s is too new. Maximum supported API version is " API_VERSION,
 		    ver);
+	} else if (q->body_fd >= 0 && lseek(q->body_fd, 0, SEEK_SET) < 0) {
+		resp_error(&r, 500, "the request body: lseek: %s", strerror(errno));
 	} else {
 		split(q);
 		route(q, &r);
@@ -408,6 +439,8 @@ void svc_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	for (size_t i = 0; i < q->n_words && i < REQ_MAX_WORDS; i++)
 		free(q->words[i]);
 	free(q->body);
+	if (q->body_fd >= 0)
+		close(q->body_fd);
 	free(q);
 	*con_cls = NULL;
 }

@@ -16,6 +16,9 @@
 #define API_VERSION	"1.41"
 #define API_MIN_VERSION "1.24"
 #define BODY_MAX	(16 << 20) /* a JSON request body */
+/* a tar body (POST /images/load, /build): into an unlinked file in the
+ * store's tmp/, never memory */
+#define BODY_FILE_MAX (8ULL << 30)
 
 /* An upgraded connection's socket made blocking: MHD hands it over
  * non-blocking, and a relay's write to a client slower than the container
@@ -65,7 +68,15 @@ typedef struct req {
 	char *body;
 	size_t body_len;
 	bool too_big;
+	/* a tar body: in body_fd (-1: none; rewound for the handler) */
+	int body_fd;
+	unsigned long long body_size;
+	int body_errno; /* a write of it failed */
 } req;
+/* api_body.c: whether method + url (version prefix included) take a tar
+ * body; and the unlinked temp file in the store for it (-1, errno). */
+bool svc_body_is_file(const char *method, const char *url);
+int svc_body_file(const svc *s);
 
 /* What a handler answers: a status and a JSON body (owned), or a text body. */
 typedef struct resp {
@@ -131,6 +142,9 @@ typedef struct api_route {
  * 400. filters_match: a network or volume record (name, id, label, driver;
  * other keys asked of fn). */
 int req_filters(const req *q, resp *r, const char *const *allowed, char ***out);
+/* Every non-empty value of a repeated query argument (t=a&t=b), at most
+ * max (*over set when there were more); never NULL. */
+char **req_args(const req *q, const char *name, size_t max, bool *over);
 bool filters_match(char **specs, json_object *rec, bool (*fn)(void *, const char *, const char *),
 		   void *arg);
 
@@ -142,6 +156,9 @@ void api_info(req *q, resp *r);
 void api_containers_list(req *q, resp *r);
 void api_container_inspect(req *q, resp *r);
 void api_container_create(req *q, resp *r); /* api_create.c */
+/* null, false, 0, "", [] and {}: a field a client sent but did not set
+ * (api_create.c) */
+bool svc_json_unset(json_object *v);
 /* api_images.c */
 void api_images_list(req *q, resp *r);
 void api_image_inspect(req *q, resp *r);
@@ -149,6 +166,21 @@ void api_images_create(req *q, resp *r); /* a pull */
 void api_image_remove(req *q, resp *r);
 void api_image_tag(req *q, resp *r);
 void api_image_history(req *q, resp *r);
+void api_images_prune(req *q, resp *r); /* api_images_list.c */
+void api_image_push(req *q, resp *r);	/* api_push.c */
+/* api_archive_images.c */
+void api_image_get(req *q, resp *r);
+void api_images_get(req *q, resp *r);
+void api_images_load(req *q, resp *r);
+/* api_stream.c: one JSON line of a progress stream to fd (o put); an
+ * error line. -1 when the write failed (the client is gone). */
+int svc_put_line(int fd, json_object *o);
+int svc_put_error(int fd, const char *msg);
+/* api_build.c */
+void api_build(req *q, resp *r);
+void api_commit(req *q, resp *r); /* api_commit.c */
+/* api_df.c */
+void api_system_df(req *q, resp *r);
 
 /* api_objects.c */
 void api_volumes_list(req *q, resp *r);

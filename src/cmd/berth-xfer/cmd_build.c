@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,13 +107,6 @@ static int pull_policy(int argc, char **argv, build_pull *p)
 		argv[k] = (char *)"--pull";
 	}
 	return 0;
-}
-
-/* <root>/build-tmp when no other build uses it */
-static void rm_base(const char *root)
-{
-	_cleanup_free_ char *base = xasprintf("%s/build-tmp", root);
-	rmdir(base);
 }
 
 static int redirect(int fd, int to)
@@ -220,8 +212,7 @@ int cmd_build(cli *c, int argc, char **argv)
 	if (has_stamp < 0)
 		goto done;
 	berr e;
-	char *tmp = NULL;
-	int tmp_fd = -1;
+	build_tar_ctx tc = {.fd = -1};
 	const char *context = argv[i];
 	bool df_stdin = file && !strcmp(file, "-");
 	if (df_stdin && !strcmp(context, "-")) {
@@ -234,29 +225,12 @@ int cmd_build(cli *c, int argc, char **argv)
 		goto done;
 	}
 	if (!strcmp(context, "-")) {
-		/* under the store (its filesystem, its permissions) */
-		_cleanup_free_ char *base = xasprintf("%s/build-tmp", c->root);
-		tmp = xasprintf("%s/stdin-XXXXXX", base);
-		if ((mkdir(base, 0700) < 0 && errno != EEXIST) || !mkdtemp(tmp) ||
-		    (tmp_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-		    flock(tmp_fd, LOCK_EX) < 0) { /* held: "a live build's" for system check */
-			cli_failf(125, "build: make a temp dir: %s", strerror(errno));
-			if (tmp_fd >= 0)
-				rmdir(tmp);
-			free(tmp);
-			goto done;
-		}
-		int r = build_context_untar(0, tmp_fd, 0, &e);
-		if (r < 0) {
+		if (build_tar_context(c->root, 0, 0, &tc, &e) < 0) {
 			berr_ctx(&e, "build: the context on stdin");
 			cli_fail(125, &e);
-			close(tmp_fd);
-			fs_rm_rf_at(AT_FDCWD, tmp, &e);
-			rm_base(c->root);
-			free(tmp);
 			goto done;
 		}
-		context = tmp;
+		context = tc.dir;
 	}
 	sd = cli_self_dir();
 	initp = sd ? xasprintf("%s/berth-init", sd) : NULL;
@@ -305,13 +279,7 @@ int cmd_build(cli *c, int argc, char **argv)
 	for (size_t k = 0; o.warnings && o.warnings[k]; k++)
 		fprintf(stderr, "berth: warning: %s\n", o.warnings[k]);
 	strv_free(o.warnings);
-	if (tmp) {
-		berr ig;
-		close(tmp_fd);
-		fs_rm_rf_at(AT_FDCWD, tmp, &ig);
-		rm_base(c->root);
-		free(tmp);
-	}
+	build_tar_context_done(&tc);
 	if (r < 0) {
 		berr_ctx(&e, "build");
 		cli_fail(1, &e);

@@ -81,3 +81,14 @@ int build_check(struct eng *g, const char *root, bool repair, char ***garbage, c
  * safely: no entry is written outside it (absolute names, `..`, symlinks
  * and hard links resolved in it), devices skipped, at most max_bytes. */
 int build_context_untar(int in_fd, int dirfd, unsigned long long max_bytes, berr *e);
+
+/* A tar context (build_tarctx.c): extracted into a new directory under
+ * <root>/build-tmp, held (flock) while the build runs; dir is the context
+ * for build_opts. On failure nothing is left. _done removes it. */
+typedef struct build_tar_ctx {
+	char *dir, *root;
+	int fd;
+} build_tar_ctx;
+int build_tar_context(const char *root, int in_fd, unsigned long long max_bytes, build_tar_ctx *out,
+		      berr *e);
+void build_tar_context_done(build_tar_ctx *c);

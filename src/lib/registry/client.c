@@ -23,7 +23,10 @@ reg_client *reg_client_new(img_store *s, const char *domain, const reg_opts *o, 
 	c->insecure = tv == 0 || (tv < 0 && registry_insecure(s ? store_root(s) : NULL, domain));
 	c->verify = !c->insecure;
 	c->stall_s = o && o->stall_timeout > 0 ? o->stall_timeout : REG_STALL_S;
-	if (want_creds) {
+	if (want_creds && o && o->user) {
+		c->user = xstrdup(o->user);
+		c->pass = xstrdup(o->pass ? o->pass : "");
+	} else if (want_creds) {
 		_cleanup_free_ char *f = auth_file_path(o ? o->auth_file : NULL);
 		auth_lookup(f, domain, &c->user, &c->pass);
 	}

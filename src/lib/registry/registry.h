@@ -31,8 +31,11 @@ typedef void (*reg_progress_fn)(void *ctx, const char *digest, const char *statu
 				unsigned long long done, unsigned long long total);
 
 typedef struct reg_opts {
-	int tls_verify;		  /* -1: per registries.json/localhost rule, 0: off, 1: on */
-	const char *auth_file;	  /* NULL: the lookup above */
+	int tls_verify;	       /* -1: per registries.json/localhost rule, 0: off, 1: on */
+	const char *auth_file; /* NULL: the lookup above */
+	/* credentials given by the caller (the API's X-Registry-Auth): used
+	 * instead of the auth file's when user is set */
+	const char *user, *pass;
 	reg_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
 	int max_parallel; /* blob downloads at once, 0: 3 */
