@@ -10,10 +10,12 @@
  * remote, squash, extrahosts and a BuildKit session are refused by name.
  *
  * RUN steps write to the builder's stdout and stderr, and signals stop a
- * build: so the build runs in a child process of the service (forked by
- * the request's thread, every fd but its pipes closed), whose output the
- * thread turns into stream lines; a client that goes away stops it
- * (SIGTERM: build_opts.cancel) and it cleans up as `berth build` does. */
+ * build: so the build runs in a child process of the service, whose output
+ * the thread turns into stream lines; a client that goes away stops it
+ * (SIGTERM: build_opts.cancel) and it cleans up as `berth build` does. The
+ * child is a fresh process (`berth-service __build-child ...`, the job in
+ * its argv): the fork of a threaded process may wait forever on a lock
+ * another thread held, so the fork only execs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -184,6 +186,71 @@ static _Noreturn void child_main(build_job *b, int out, int res, const char *ctx
 	_exit(0);
 }
 
+/* The job as the fresh child's argv: ROOT RUN_ROOT CTX_DIR CTX_FD OUT RES
+ * DOCKERFILE TARGET FLAGS, then -t TAG, -a ARG, -l LABEL pairs. */
+static char **child_argv(const build_job *b, const char *self, const build_tar_ctx *tc, int out,
+			 int res)
+{
+	strv_builder v = {0};
+	strvb_push(&v, self);
+	strvb_push(&v, "__build-child");
+	strvb_push(&v, b->j.root);
+	strvb_push(&v, b->j.run_root);
+	strvb_push(&v, tc->dir);
+	strvb_push_take(&v, xasprintf("%d", tc->fd));
+	strvb_push_take(&v, xasprintf("%d", out));
+	strvb_push_take(&v, xasprintf("%d", res));
+	strvb_push(&v, b->dockerfile ? b->dockerfile : "");
+	strvb_push(&v, b->target ? b->target : "");
+	strvb_push_take(&v, xasprintf("-%s%s%s%s", b->nocache ? "n" : "", b->pull ? "p" : "",
+				      b->host_net ? "h" : "", b->quiet ? "q" : ""));
+	const struct {
+		const char *flag;
+		char **list;
+	} lists[] = {{"-t", b->tags}, {"-a", b->args}, {"-l", b->labels}};
+	for (size_t k = 0; k < sizeof(lists) / sizeof(*lists); k++)
+		for (size_t i = 0; lists[k].list && lists[k].list[i]; i++) {
+			strvb_push(&v, lists[k].flag);
+			strvb_push(&v, lists[k].list[i]);
+		}
+	return strvb_take(&v);
+}
+
+static int fd_arg(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	return *end || end == s || v < 3 || v > 65535 ? -1 : (int)v;
+}
+
+void api_build_child(int argc, char **argv)
+{
+	if (argc < 9)
+		_exit(120);
+	build_job b = {.body_fd = -1, .j = {.client_fd = -1, .fd = -1}};
+	b.j.root = argv[0];
+	b.j.run_root = argv[1];
+	int ctx_fd = fd_arg(argv[3]), out = fd_arg(argv[4]), res = fd_arg(argv[5]);
+	if (ctx_fd < 0 || out < 0 || res < 0)
+		_exit(120);
+	b.dockerfile = *argv[6] ? argv[6] : NULL;
+	b.target = *argv[7] ? argv[7] : NULL;
+	b.nocache = strchr(argv[8], 'n');
+	b.pull = strchr(argv[8], 'p');
+	b.host_net = strchr(argv[8], 'h');
+	b.quiet = strchr(argv[8], 'q');
+	strv_builder t = {0}, a = {0}, l = {0};
+	for (int i = 9; i + 1 < argc; i += 2)
+		strvb_push(!strcmp(argv[i], "-t")   ? &t
+			   : !strcmp(argv[i], "-a") ? &a
+						    : &l,
+			   argv[i + 1]);
+	b.tags = strvb_take(&t);
+	b.args = strvb_take(&a);
+	b.labels = strvb_take(&l);
+	child_main(&b, out, res, argv[2], ctx_fd);
+}
+
 /* ---- the request's thread ---- */
 
 static void *build_thread(void *arg)
@@ -202,13 +269,28 @@ static void *build_thread(void *arg)
 		put_error(b, "build: pipe failed");
 		goto done;
 	}
+	char self[4096];
+	ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (sn <= 0) {
+		put_error(b, "build: readlink /proc/self/exe failed");
+		goto done;
+	}
+	self[sn] = 0;
+	char **av = child_argv(b, self, &tc, out[1], res[1]);
 	pid = fork();
 	if (pid < 0) {
+		strv_free(av);
 		put_error(b, "build: fork failed");
 		goto done;
 	}
-	if (pid == 0)
-		child_main(b, out[1], res[1], tc.dir, tc.fd);
+	if (pid == 0) { /* async-signal-safe calls only, up to the exec */
+		prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+		if (fcntl(tc.fd, F_SETFD, 0) == 0 && fcntl(out[1], F_SETFD, 0) == 0 &&
+		    fcntl(res[1], F_SETFD, 0) == 0)
+			execv(self, av);
+		_exit(127);
+	}
+	strv_free(av);
 	close(out[1]);
 	close(res[1]);
 	out[1] = res[1] = -1;

@@ -177,6 +177,9 @@ static int cmd_service(cli *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* a build's fresh child (api_build.c), exec'd by the service */
+	if (argc > 1 && !strcmp(argv[1], "__build-child"))
+		api_build_child(argc - 2, argv + 2);
 	cli c;
 	int i = cli_front(&c, argc, argv);
 	if (i < 0)

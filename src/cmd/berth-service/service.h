@@ -178,6 +178,8 @@ int svc_put_line(int fd, json_object *o);
 int svc_put_error(int fd, const char *msg);
 /* api_build.c */
 void api_build(req *q, resp *r);
+/* `berth-service __build-child ...`: the build in a fresh process. */
+_Noreturn void api_build_child(int argc, char **argv);
 void api_commit(req *q, resp *r); /* api_commit.c */
 /* api_df.c */
 void api_system_df(req *q, resp *r);
