@@ -428,6 +428,25 @@ static int cmd_monitor_child(cli *c, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_exec_child(cli *c, int argc, char **argv)
+{
+	/* no flags of ours: the arguments are the engine's (engine/exec.c) */
+	(void)c;
+	if (argc < 2)
+		return 125;
+	char *end;
+	long fd = strtol(argv[1], &end, 10);
+	if (*end || fd < 3 || fd > 65535)
+		return 125;
+	berr e;
+	eng *g = ctr_open(c, &e);
+	if (!g)
+		return cli_fail(125, &e);
+	int r = eng_exec_child(g, (int)fd, argc - 2, argv + 2);
+	eng_close(g);
+	return r;
+}
+
 static int cmd_sweep(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
@@ -587,6 +606,7 @@ int cmd_container(cli *c, int argc, char **argv)
 	    {"cleanup", cmd_cleanup, "After a container's exit (run by its monitor)"},
 	    {"probe", cmd_probe, "Run a container's probes (started by berth)"},
 	    {"monitor-child", cmd_monitor_child, "Launch a container's monitor (started by berth)"},
+	    {"exec-child", cmd_exec_child, "Run an exec for a threaded berth (started by berth)"},
 	    {"sweep", cmd_sweep, "Purge removed containers' leftovers (started by berth)"},
 	    {"stats", cmd_stats, "Show containers' resource usage"},
 	    {"top", cmd_top, "Show a container's processes"},

@@ -207,6 +207,9 @@ typedef struct eng_exec_opts {
 } eng_exec_opts;
 /* *status: the process's exit status; failing, Docker's (125, 126, 127). */
 int eng_container_exec(eng *g, const char *id, const eng_exec_opts *o, int *status, berr *e);
+/* `berth container exec-child SOCK ...`: a threaded caller's exec, run
+ * here (exec.c); returns the status to exit with. */
+int eng_exec_child(eng *g, int sock, int argc, char **argv);
 
 /* ---- logs (logs.c) -------------------------------------------------- */
 
