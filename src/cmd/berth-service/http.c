@@ -418,8 +418,16 @@ enum MHD_Result svc_handle(void *cls, struct MHD_Connection *conn, const char *u
 	} else if (q->body_fd >= 0 && lseek(q->body_fd, 0, SEEK_SET) < 0) {
 		resp_error(&r, 500, "the request body: lseek: %s", strerror(errno));
 	} else {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		split(q);
 		route(q, &r);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (s->trace) /* the handler's time: a stream's goes on after */
+			fprintf(stderr, "berth-service: %s %s -> %d in %.2f ms\n", method, url,
+				r.status ? r.status : 200,
+				(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	}
 	enum MHD_Result ret = send_resp(conn, &r, !strcmp(method, "HEAD"));
 	json_object_put(r.json);

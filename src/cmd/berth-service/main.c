@@ -109,7 +109,8 @@ static int serve(cli *c, const char *uri, int idle_s)
 		if ((fd = listen_unix(path, &e)) < 0)
 			return cli_fail(125, &e);
 	}
-	svc s = {.c = c, .owner = geteuid()};
+	const char *tr = getenv("BERTH_API_TRACE");
+	svc s = {.c = c, .owner = geteuid(), .trace = tr && *tr && strcmp(tr, "0")};
 	pthread_mutex_init(&s.mu, NULL);
 	pthread_cond_init(&s.started, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &s.last);

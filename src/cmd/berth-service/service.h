@@ -36,6 +36,7 @@ typedef struct svc {
 	struct xrec **execs;	/* exec instances (api_exec.c; mu) */
 	size_t n_execs;
 	unsigned long exec_seq;
+	bool trace; /* BERTH_API_TRACE=1: each request's time on stderr */
 } svc;
 typedef struct xrec xrec;
 /* The exec instances, at the service's end (api_exec.c). */
