@@ -335,3 +335,62 @@ def test_restart_policy_and_healthcheck_through_the_api(svc):
     assert wait_for(lambda: st() == "healthy", timeout=20)
     assert "(healthy)" in docker(svc, "ps", "--format", "{{.Status}}").stdout
     docker(svc, "rm", "-f", "hc1", "rp1")
+
+
+def test_events_of_containers_images_volumes_networks(svc):
+    """/events: the store observed (no daemon), each change told as Docker's
+    (Type, Action), with filters; a destroy keeps the container's labels."""
+    docker_mod = pytest.importorskip("docker", reason="python3-docker (docker-py) is missing")
+    import threading
+    cl = docker_mod.DockerClient(base_url=f"unix://{svc.sock}", version="auto")
+    streams = {"all": {}, "net": {"type": "network"}, "lab": {"label": "ev=1"}}
+    got = {k: [] for k in streams}
+    gens = {}
+
+    def collect(key):
+        for e in gens[key]:
+            got[key].append(e)
+
+    until = time.time() + 12
+    for k, f in streams.items():
+        gens[k] = cl.api.events(decode=True, filters=f, until=int(until))
+    threads = [threading.Thread(target=collect, args=(k,), daemon=True) for k in streams]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    net = cl.networks.create("evnet")
+    vol = cl.volumes.create("evvol")
+    c = cl.containers.run(BUSYBOX, ["sh", "-c", "exit 3"], network="evnet", labels={"ev": "1"},
+                          detach=True)
+    c.wait()
+    time.sleep(0.4)
+    c.remove()
+    img = cl.images.get(BUSYBOX)
+    img.tag("localhost/evtag", "x")
+    time.sleep(0.4)
+    cl.images.remove("localhost/evtag:x")
+    vol.remove()
+    net.remove()
+    for t in threads:
+        t.join(timeout=20)
+    pairs = [(e["Type"], e["Action"]) for e in got["all"]]
+    # within one look (100 ms) changes come by type, not in order: per type
+    want = {"network": ["create", "connect", "disconnect", "destroy"],
+            "volume": ["create", "destroy"], "image": ["tag", "untag"],
+            "container": ["create", "start", "die", "destroy"]}
+    for t, acts in want.items():
+        assert [a for (ty, a) in pairs if ty == t] == acts, pairs
+    assert pairs.index(("network", "connect")) < pairs.index(("container", "start"))
+    assert pairs.index(("container", "die")) < pairs.index(("network", "disconnect"))
+    die = next(e for e in got["all"] if e["Action"] == "die")
+    assert die["Actor"]["Attributes"]["exitCode"] == "3" and die["id"] == c.id
+    conn = next(e for e in got["all"] if e["Action"] == "connect")
+    assert conn["Actor"]["ID"] == net.id and conn["Actor"]["Attributes"]["container"] == c.id
+    tag = next(e for e in got["all"] if e["Action"] == "tag")
+    assert tag["Actor"]["Attributes"]["name"] == "localhost/evtag:x"
+    assert {e["Type"] for e in got["net"]} == {"network"}
+    assert [e["Action"] for e in got["net"]] == ["create", "connect", "disconnect", "destroy"]
+    lab = [(e["Type"], e["Action"]) for e in got["lab"]]
+    assert lab == [("container", a) for a in ("create", "start", "die", "destroy")], lab
+    st, _, body = call(svc.sock, "GET", '/events?filters={"type":["daemon"]}')
+    assert st == 400 and b"daemon" in body

@@ -1,35 +1,45 @@
-/* GET /events: Docker's event stream for containers. berth has no daemon
- * that sees every change as it happens, so the service observes the store:
- * every 100 ms the containers' states are compared with the last look, and
- * each change is told as Docker tells it (create, start, die with its
- * exitCode, pause, unpause, destroy; health_status when State.Health
- * changes). What happened before the request is not replayed (`since` in
- * the past starts now); `until` ends the stream. filters: type
- * (container), container (id prefix or name), event, label. */
+/* GET /events: Docker's event stream. berth has no daemon that sees every
+ * change as it happens, so the service observes the store: every 100 ms
+ * the containers' states (and the images, volumes, networks:
+ * api_events_objs.c) are compared with the last look, and each change is
+ * told as Docker tells it (containers: create, start, die with its
+ * exitCode, pause, unpause, destroy, health_status when State.Health
+ * changes; network connect/disconnect at a container's start and end).
+ * What happened before the request is not replayed (`since` in the past
+ * starts now); `until` ends the stream. filters: type, container (id
+ * prefix or name), event, label, image, volume, network. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "api_events.h"
 #include "engine/container.h"
+#include "engine/ctr_filter.h"
 #include "engine/engine.h"
 #include "service.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-typedef struct ev_job {
-	svc_job base;
-	char **specs;
-	int64_t until_ns; /* 0: none */
-} ev_job;
-
 typedef struct seen {
 	char id[65];
 	char status[16], health[16];
+	char started[48], finished[48]; /* State.StartedAt, FinishedAt */
 	bool mark;
+	json_object *attrs;  /* image, name, labels: a destroy still tells them */
+	json_object *labels; /* for label= */
 } seen;
+
+static void seen_free(seen *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		json_object_put(v[i].attrs);
+		json_object_put(v[i].labels);
+	}
+	free(v);
+}
 
 static int64_t now_ns(void)
 {
@@ -38,93 +48,187 @@ static int64_t now_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-static bool spec_match(char **specs, const char *key, bool (*one)(const char *, void *), void *arg)
+/* Whether an event passes the key's specs: any of them (none: it does). */
+static bool spec_match(char **specs, const char *key, bool (*one)(const char *, const ev *),
+		       const ev *v)
 {
 	size_t kl = strlen(key);
 	bool given = false, any = false;
 	for (char **p = specs; p && *p; p++)
 		if (!strncmp(*p, key, kl) && (*p)[kl] == '=') {
 			given = true;
-			any = any || one(*p + kl + 1, arg);
+			any = any || one(*p + kl + 1, v);
 		}
 	return !given || any;
 }
 
-static bool is_str(const char *v, void *arg)
+static bool prefix_of(const char *v, const char *id)
 {
-	return !strcmp(v, arg);
+	return *v && id && !strncmp(id, v, strlen(v));
 }
 
-static bool ctr_ref(const char *v, void *arg)
+static const char *attr(const ev *v, const char *k)
 {
-	json_object *doc = arg;
-	const char *id = eng_doc_str(doc, "Id"), *name = eng_doc_str(doc, "Name");
-	return (id && *v && !strncmp(id, v, strlen(v))) ||
-	       (name && (!strcmp(name, v) || (name[0] == '/' && !strcmp(name + 1, v))));
+	json_object *x;
+	return v->attrs && json_object_object_get_ex(v->attrs, k, &x) ? json_object_get_string(x)
+								      : NULL;
 }
 
-static bool label_ref(const char *v, void *arg)
+static bool type_is(const char *val, const ev *v)
 {
-	json_object *labels = arg, *lv;
-	const char *eq = strchr(v, '=');
-	_cleanup_free_ char *k = eq ? xstrndup(v, (size_t)(eq - v)) : xstrdup(v);
-	return labels && json_object_object_get_ex(labels, k, &lv) &&
-	       (!eq || !strcmp(json_object_get_string(lv), eq + 1));
+	return !strcmp(val, v->type);
 }
 
-/* One event line, when the filters let it through; false when the reader
- * is gone. */
-static bool tell(ev_job *j, json_object *doc, const char *id, const char *action, int exit_code)
+static bool event_is(const char *val, const ev *v)
 {
-	json_object *labels = NULL, *cfg;
-	if (json_object_object_get_ex(doc, "Config", &cfg))
-		json_object_object_get_ex(cfg, "Labels", &labels);
-	char ev[32];
-	snprintf(ev, sizeof(ev), "%s", action);
-	char *colon = strchr(ev, ':');
-	if (colon)
-		*colon = 0; /* "health_status: healthy" is the event health_status */
-	if (!spec_match(j->specs, "type", is_str, "container") ||
-	    !spec_match(j->specs, "event", is_str, ev) ||
-	    !spec_match(j->specs, "container", ctr_ref, doc))
-		return true;
+	size_t n = strcspn(v->action, ":"); /* "health_status: healthy" */
+	return strlen(val) == n && !strncmp(val, v->action, n);
+}
+
+/* container=: a container's event, or a network's about the container */
+static bool container_is(const char *val, const ev *v)
+{
+	if (!strcmp(v->type, "container"))
+		return prefix_of(val, v->id) || (v->name && !strcmp(v->name, val));
+	const char *c = attr(v, "container");
+	return c && prefix_of(val, c);
+}
+
+static bool image_is(const char *val, const ev *v)
+{
+	if (!strcmp(v->type, "container"))
+		return v->from && !strcmp(v->from, val);
+	return !strcmp(v->type, "image") &&
+	       (!strcmp(v->name, val) || prefix_of(val, v->id) ||
+		(!strncmp(v->id, "sha256:", 7) && prefix_of(val, v->id + 7)));
+}
+
+static bool volume_is(const char *val, const ev *v)
+{
+	return !strcmp(v->type, "volume") && !strcmp(v->name, val);
+}
+
+static bool network_is(const char *val, const ev *v)
+{
+	return !strcmp(v->type, "network") && (!strcmp(v->name, val) || prefix_of(val, v->id));
+}
+
+bool ev_tell(ev_job *j, const ev *v)
+{
+	static const struct {
+		const char *key;
+		bool (*one)(const char *, const ev *);
+	} keys[] = {{"type", type_is},	 {"event", event_is},	{"container", container_is},
+		    {"image", image_is}, {"volume", volume_is}, {"network", network_is}};
+	for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++)
+		if (!spec_match(j->specs, keys[k].key, keys[k].one, v))
+			return true;
 	for (char **p = j->specs; p && *p; p++) /* labels: all must match */
-		if (!strncmp(*p, "label=", 6) && !label_ref(*p + 6, labels))
+		if (!strncmp(*p, "label=", 6) && !eng_labels_match(v->labels, *p + 6))
 			return true;
 	int64_t t = now_ns();
-	const char *image = eng_doc_str(doc, "Config.Image"), *name = eng_doc_str(doc, "Name");
-	json_object *attrs = json_object_new_object();
-	if (labels && json_object_is_type(labels, json_type_object)) {
-		json_object_object_foreach(labels, k, v)
-		{
-			json_object_object_add(attrs, k, json_object_get(v));
-		}
-	}
-	json_object_object_add(attrs, "image", json_object_new_string(image ? image : ""));
-	json_object_object_add(
-	    attrs, "name", json_object_new_string(name ? (name[0] == '/' ? name + 1 : name) : ""));
-	if (exit_code >= 0) {
-		char c[16];
-		snprintf(c, sizeof(c), "%d", exit_code);
-		json_object_object_add(attrs, "exitCode", json_object_new_string(c));
-	}
 	json_object *actor = json_object_new_object();
-	json_object_object_add(actor, "ID", json_object_new_string(id));
-	json_object_object_add(actor, "Attributes", attrs);
+	json_object_object_add(actor, "ID", json_object_new_string(v->id));
+	json_object *attrs = NULL; /* deep_copy wants it NULL */
+	if (!v->attrs || json_object_deep_copy(v->attrs, &attrs, NULL) < 0)
+		attrs = NULL;
+	json_object_object_add(actor, "Attributes", attrs ? attrs : json_object_new_object());
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "status", json_object_new_string(action));
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "from", json_object_new_string(image ? image : ""));
-	json_object_object_add(o, "Type", json_object_new_string("container"));
-	json_object_object_add(o, "Action", json_object_new_string(action));
+	if (!strcmp(v->type, "container")) { /* the old fields, as Docker */
+		json_object_object_add(o, "status", json_object_new_string(v->action));
+		json_object_object_add(o, "id", json_object_new_string(v->id));
+		json_object_object_add(o, "from", json_object_new_string(v->from ? v->from : ""));
+	}
+	json_object_object_add(o, "Type", json_object_new_string(v->type));
+	json_object_object_add(o, "Action", json_object_new_string(v->action));
 	json_object_object_add(o, "Actor", actor);
 	json_object_object_add(o, "scope", json_object_new_string("local"));
 	json_object_object_add(o, "time", json_object_new_int64(t / 1000000000));
 	json_object_object_add(o, "timeNano", json_object_new_int64(t));
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	bool ok =
-	    fs_write_all(j->base.fd, s, strlen(s)) == 0 && fs_write_all(j->base.fd, "\n", 1) == 0;
+	/* the line and its newline in one write: a client's JSON splitter
+	 * (docker-py's) took a lone "\n" at the stream's end for a value */
+	_cleanup_free_ char *line =
+	    xasprintf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	bool ok = fs_write_all(j->base.fd, line, strlen(line)) == 0;
 	json_object_put(o);
+	return ok;
+}
+
+/* A container's attributes: its labels, image and name. */
+static json_object *ctr_attrs(json_object *doc)
+{
+	json_object *attrs = json_object_new_object(), *cfg, *labels = NULL;
+	if (json_object_object_get_ex(doc, "Config", &cfg))
+		json_object_object_get_ex(cfg, "Labels", &labels);
+	if (labels && json_object_is_type(labels, json_type_object)) {
+		json_object_object_foreach(labels, k, lv)
+		{
+			json_object_object_add(attrs, k, json_object_get(lv));
+		}
+	}
+	const char *image = eng_doc_str(doc, "Config.Image"), *name = eng_doc_str(doc, "Name");
+	json_object_object_add(attrs, "image", json_object_new_string(image ? image : ""));
+	json_object_object_add(
+	    attrs, "name", json_object_new_string(name ? (name[0] == '/' ? name + 1 : name) : ""));
+	return attrs;
+}
+
+static bool tell_ctr(ev_job *j, const char *id, json_object *attrs, json_object *labels,
+		     const char *action, int exit_code)
+{
+	json_object *a = NULL;
+	if (exit_code < 0 || json_object_deep_copy(attrs, &a, NULL) < 0) {
+		a = json_object_get(attrs);
+	} else {
+		char c[16];
+		snprintf(c, sizeof(c), "%d", exit_code);
+		json_object_object_add(a, "exitCode", json_object_new_string(c));
+	}
+	json_object *iv, *nv;
+	ev v = {.type = "container",
+		.action = action,
+		.id = id,
+		.name = json_object_object_get_ex(a, "name", &nv) ? json_object_get_string(nv) : "",
+		.from =
+		    json_object_object_get_ex(a, "image", &iv) ? json_object_get_string(iv) : "",
+		.attrs = a,
+		.labels = labels};
+	bool ok = ev_tell(j, &v);
+	json_object_put(a);
+	return ok;
+}
+
+/* network connect/disconnect for each network the container is on */
+static bool tell_nets(ev_job *j, const ev_objs *objs, json_object *doc, const char *id,
+		      const char *action)
+{
+	json_object *ns, *nets;
+	if (!json_object_object_get_ex(doc, "NetworkSettings", &ns) ||
+	    !json_object_object_get_ex(ns, "Networks", &nets) ||
+	    !json_object_is_type(nets, json_type_object))
+		return true;
+	bool ok = true;
+	json_object_object_foreach(nets, name, nv)
+	{
+		(void)nv;
+		if (!ok)
+			break;
+		const char *nid = ev_net_id(objs, name);
+		if (!*nid) /* none, host, container:...: no network of berth's */
+			continue;
+		json_object *attrs = json_object_new_object();
+		json_object_object_add(attrs, "container", json_object_new_string(id));
+		json_object_object_add(attrs, "name", json_object_new_string(name));
+		json_object_object_add(attrs, "type", json_object_new_string("bridge"));
+		ev v = {.type = "network",
+			.action = action,
+			.id = nid,
+			.name = name,
+			.from = "",
+			.attrs = attrs};
+		ok = ev_tell(j, &v);
+		json_object_put(attrs);
+	}
 	return ok;
 }
 
@@ -150,28 +254,46 @@ static int by_id(const void *a, const void *b)
 	return strcmp(((const seen *)a)->id, ((const seen *)b)->id);
 }
 
-/* The container's transitions from old to now, as Docker's actions. */
-static bool changes(ev_job *j, json_object *doc, const char *id, const seen *old, const char *st,
-		    const char *health)
+static bool time_set(const char *t)
 {
-	const char *was = old ? old->status : "";
+	return *t && strncmp(t, "0001-", 5);
+}
+
+/* The container's transitions from old to now, as Docker's actions. A run
+ * shorter than a look's period is seen by its times: StartedAt changed is a
+ * start, FinishedAt changed a die. */
+static bool changes(ev_job *j, const ev_objs *objs, json_object *doc, const char *id,
+		    const seen *old, seen *now)
+{
+	const char *was = old ? old->status : "", *st = now->status;
+	json_object *labels = now->labels, *a = now->attrs;
 	bool ok = true;
 	if (!old)
-		ok = tell(j, doc, id, "create", -1);
+		ok = tell_ctr(j, id, a, labels, "create", -1);
 	bool live = !strcmp(st, "running") || !strcmp(st, "paused");
-	bool was_live = !strcmp(was, "running") || !strcmp(was, "paused");
-	if (ok && live && !was_live)
-		ok = tell(j, doc, id, "start", -1);
+	bool started = time_set(now->started) && strcmp(now->started, old ? old->started : "");
+	bool died = time_set(now->finished) && strcmp(now->finished, old ? old->finished : "") &&
+		    (!live || strcmp(now->finished, now->started) < 0);
+	int code = (int)eng_doc_int(doc, "State.ExitCode");
+	/* a die before a start: the last run ended, the container runs again */
+	bool die_first = died && started && live;
+	if (ok && die_first)
+		ok = tell_ctr(j, id, a, labels, "die", code) &&
+		     tell_nets(j, objs, doc, id, "disconnect");
+	if (ok && started)
+		ok = tell_nets(j, objs, doc, id, "connect") &&
+		     tell_ctr(j, id, a, labels, "start", -1);
 	if (ok && !strcmp(st, "paused") && strcmp(was, "paused"))
-		ok = tell(j, doc, id, "pause", -1);
+		ok = tell_ctr(j, id, a, labels, "pause", -1);
 	if (ok && !strcmp(was, "paused") && !strcmp(st, "running"))
-		ok = tell(j, doc, id, "unpause", -1);
-	if (ok && was_live && !live)
-		ok = tell(j, doc, id, "die", (int)eng_doc_int(doc, "State.ExitCode"));
-	if (ok && *health && strcmp(health, old ? old->health : "")) {
-		char a[48];
-		snprintf(a, sizeof(a), "health_status: %s", health);
-		ok = tell(j, doc, id, a, -1);
+		ok = tell_ctr(j, id, a, labels, "unpause", -1);
+	if (ok && died && !die_first)
+		ok = tell_ctr(j, id, a, labels, "die", code) &&
+		     tell_nets(j, objs, doc, id, "disconnect");
+	if (ok && *now->health && strcmp(now->health, old ? old->health : "")) {
+		char act[48];
+		snprintf(act, sizeof(act), "health_status: %s", now->health);
+		ok = tell_ctr(j, id, a, labels, act, -1);
 	}
 	return ok;
 }
@@ -183,7 +305,10 @@ static void *events_thread(void *arg)
 	eng *g = eng_open(j->base.root, j->base.run_root, &e);
 	seen *last = NULL;
 	size_t n_last = 0;
+	ev_objs objs = {0};
 	for (bool first = true, ok = g != NULL; ok; first = false) {
+		/* networks first: a container's connect names them */
+		ok = ev_objs_look(j, g, &objs, first);
 		_cleanup_strv_ char **ids = eng_list(g);
 		size_t n = 0;
 		for (char **p = ids; *p; p++)
@@ -202,26 +327,33 @@ static void *events_thread(void *arg)
 			snprintf(s->status, sizeof(s->status), "%s", st);
 			const char *h = eng_doc_str(doc, "State.Health.Status");
 			snprintf(s->health, sizeof(s->health), "%s", h ? h : "");
+			const char *sa = eng_doc_str(doc, "State.StartedAt"),
+				   *fa = eng_doc_str(doc, "State.FinishedAt");
+			snprintf(s->started, sizeof(s->started), "%s", sa ? sa : "");
+			snprintf(s->finished, sizeof(s->finished), "%s", fa ? fa : "");
+			s->attrs = ctr_attrs(doc);
+			json_object *cfg, *labels = NULL;
+			if (json_object_object_get_ex(doc, "Config", &cfg) &&
+			    json_object_object_get_ex(cfg, "Labels", &labels))
+				s->labels = json_object_get(labels);
 			size_t at = find_seen(last, n_last, *p);
 			if (at < n_last)
 				last[at].mark = true;
 			if (!first)
-				ok = changes(j, doc, *p, at < n_last ? &last[at] : NULL, st,
-					     s->health);
+				ok = changes(j, &objs, doc, *p, at < n_last ? &last[at] : NULL, s);
 			json_object_put(doc);
 		}
-		for (size_t i = 0; i < n_last && ok && !first; i++)
-			if (!last[i].mark) { /* gone: a record of its id only */
-				json_object *doc = json_object_new_object();
-				json_object_object_add(doc, "Id",
-						       json_object_new_string(last[i].id));
-				if (!strcmp(last[i].status, "running") ||
-				    !strcmp(last[i].status, "paused"))
-					ok = tell(j, doc, last[i].id, "die", -1);
-				ok = ok && tell(j, doc, last[i].id, "destroy", -1);
-				json_object_put(doc);
-			}
-		free(last);
+		for (size_t i = 0; i < n_last && ok && !first; i++) {
+			if (last[i].mark)
+				continue;
+			/* gone: what the last look knew of it */
+			if (!strcmp(last[i].status, "running") || !strcmp(last[i].status, "paused"))
+				ok = tell_ctr(j, last[i].id, last[i].attrs, last[i].labels, "die",
+					      -1);
+			ok = ok &&
+			     tell_ctr(j, last[i].id, last[i].attrs, last[i].labels, "destroy", -1);
+		}
+		seen_free(last, n_last);
 		qsort(now, k, sizeof(*now), by_id);
 		last = now;
 		n_last = k;
@@ -229,7 +361,8 @@ static void *events_thread(void *arg)
 			break;
 		poll(NULL, 0, 100);
 	}
-	free(last);
+	seen_free(last, n_last);
+	ev_objs_free(&objs);
 	eng_close(g);
 	strv_free(j->specs);
 	close(j->base.fd);
@@ -239,13 +372,16 @@ static void *events_thread(void *arg)
 
 void api_events(req *q, resp *r)
 {
-	static const char *const keys[] = {"type", "container", "event", "label", NULL};
+	static const char *const keys[] = {"type",  "container", "event",   "label",
+					   "image", "volume",	 "network", NULL};
 	char **specs = NULL;
 	if (req_filters(q, r, keys, &specs) < 0)
 		return;
 	for (char **p = specs; p && *p; p++)
-		if (!strncmp(*p, "type=", 5) && strcmp(*p + 5, "container")) {
-			/* images, volumes, networks: no events from berth yet */
+		if (!strncmp(*p, "type=", 5) && strcmp(*p + 5, "container") &&
+		    strcmp(*p + 5, "image") && strcmp(*p + 5, "volume") &&
+		    strcmp(*p + 5, "network")) {
+			/* daemon, plugin, service, node, secret, config: none in berth */
 			resp_error(r, 400, "events of type %s: not supported by berth", *p + 5);
 			strv_free(specs);
 			return;

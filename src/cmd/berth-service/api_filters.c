@@ -6,6 +6,7 @@
  * labels all must match. */
 #include <string.h>
 
+#include "engine/ctr_filter.h"
 #include "service.h"
 #include "util/xalloc.h"
 
@@ -121,16 +122,9 @@ static bool one(const char *key, const char *val, json_object *rec,
 		return json_object_object_get_ex(rec, "Driver", &v) &&
 		       !strcmp(json_object_get_string(v), val);
 	if (!strcmp(key, "label")) {
-		json_object *labels, *lv;
-		if (!json_object_object_get_ex(rec, "Labels", &labels) ||
-		    !json_object_is_type(labels, json_type_object))
-			return false;
-		const char *eq = strchr(val, '=');
-		char *k = eq ? xstrndup(val, (size_t)(eq - val)) : xstrdup(val);
-		bool ok = json_object_object_get_ex(labels, k, &lv) &&
-			  (!eq || !strcmp(json_object_get_string(lv), eq + 1));
-		free(k);
-		return ok;
+		json_object *labels;
+		return json_object_object_get_ex(rec, "Labels", &labels) &&
+		       eng_labels_match(labels, val);
 	}
 	return fn && fn(arg, key, val);
 }

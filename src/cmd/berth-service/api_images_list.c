@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/ctr_filter.h"
 #include "engine/container.h"
 #include "engine/engine.h"
 #include "image/image.h"
@@ -75,15 +76,6 @@ static bool ref_match(const img_rec *rec, const char *pat)
 	return false;
 }
 
-static bool label_match(json_object *labels, const char *val)
-{
-	const char *eq = strchr(val, '=');
-	_cleanup_free_ char *k = eq ? xstrndup(val, (size_t)(eq - val)) : xstrdup(val);
-	json_object *lv;
-	return json_object_object_get_ex(labels, k, &lv) &&
-	       (!eq || !strcmp(json_object_get_string(lv), eq + 1));
-}
-
 /* The filters, parsed once: times resolved, values kept as given. */
 typedef struct img_filter {
 	char **specs;			/* "key=value" */
@@ -141,7 +133,7 @@ static bool passes(const img_filter *f, const img_rec *rec, json_object *labels)
 			if (dangling(rec) != want)
 				return false;
 		} else if (!strncmp(*p, "label=", 6)) {
-			if (!label_match(labels, v))
+			if (!eng_labels_match(labels, v))
 				return false;
 		} else if (!strncmp(*p, "reference=", 10)) {
 			ref_given = true;

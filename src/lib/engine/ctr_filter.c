@@ -155,17 +155,23 @@ static bool ancestor_match(const fval *v, const char *typed, const char *iid, co
 	return tn && !strcmp(tn, v->norm);
 }
 
-static bool label_match(json_object *doc, const char *want)
+bool eng_labels_match(json_object *labels, const char *want)
 {
-	json_object *cfg, *labels, *val;
-	if (!json_object_object_get_ex(doc, "Config", &cfg) ||
-	    !json_object_object_get_ex(cfg, "Labels", &labels))
+	json_object *val;
+	if (!labels || !json_object_is_type(labels, json_type_object))
 		return false;
 	const char *eq = strchr(want, '=');
 	_cleanup_free_ char *k = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
 	if (!json_object_object_get_ex(labels, k, &val))
 		return false;
 	return !eq || !strcmp(json_object_get_string(val), eq + 1);
+}
+
+static bool label_match(json_object *doc, const char *want)
+{
+	json_object *cfg, *labels;
+	return json_object_object_get_ex(doc, "Config", &cfg) &&
+	       json_object_object_get_ex(cfg, "Labels", &labels) && eng_labels_match(labels, want);
 }
 
 /* By the pod's id, a prefix of it, or its name (the record read once per

@@ -17,3 +17,7 @@ bool ps_filter_shows_stopped(const ps_filter *f);
 /* doc: container.json; status: the reconciled state; g: the store (pod
  * names are read from it). */
 bool ps_filter_match(ps_filter *f, eng *g, json_object *doc, const char *status);
+/* A label filter's KEY or KEY=VALUE against a Labels object (may be NULL:
+ * no match): Docker's rule, for containers, images, volumes, networks and
+ * events alike. */
+bool eng_labels_match(json_object *labels, const char *want);
