@@ -1,9 +1,11 @@
 /* cp: files between a container's root and the host (container.h), with
  * Docker's semantics: the copy is merged into an existing directory,
  * replaces existing files, and the files get the caller's owner (no -a).
- * Paths in the container are resolved in its root (RESOLVE_IN_ROOT). */
+ * Paths in the container are resolved in its root (RESOLVE_IN_ROOT). The
+ * same as tars: cp_archive.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -11,13 +13,14 @@
 #include <unistd.h>
 
 #include "engine/container.h"
+#include "engine/cppriv.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 
 #define CP_FLAGS (FS_COPY_REPLACE | FS_COPY_NO_OWNER)
 
-static char *base_name(const char *p)
+char *eng_cp_base_name(const char *p)
 {
 	_cleanup_free_ char *c = xstrdup(p);
 	size_t l = strlen(c);
@@ -29,7 +32,7 @@ static char *base_name(const char *p)
 
 /* The container's root, mounted for the copy if it is not (rootfd: an
  * O_PATH of it; *mounted_here: unmount it after). */
-static int root_open(eng *g, const char *id, int *rootfd, bool *mounted_here, berr *e)
+int eng_cp_root_open(eng *g, const char *id, int *rootfd, bool *mounted_here, berr *e)
 {
 	json_object *doc = eng_load(g, id, e);
 	if (!doc)
@@ -53,7 +56,7 @@ static int root_open(eng *g, const char *id, int *rootfd, bool *mounted_here, be
 	return 0;
 }
 
-static void root_close(eng *g, const char *id, int rootfd, bool mounted_here)
+void eng_cp_root_close(eng *g, const char *id, int rootfd, bool mounted_here)
 {
 	close(rootfd);
 	if (mounted_here) {
@@ -66,9 +69,9 @@ int eng_container_copy_out(eng *g, const char *id, const char *cpath, const char
 {
 	int rfd;
 	bool here;
-	if (root_open(g, id, &rfd, &here, e) < 0)
+	if (eng_cp_root_open(g, id, &rfd, &here, e) < 0)
 		return -1;
-	_cleanup_free_ char *bn = base_name(cpath);
+	_cleanup_free_ char *bn = eng_cp_base_name(cpath);
 	/* a fifo is not waited on: it is skipped */
 	int in = fs_open_in_root(rfd, cpath, O_RDONLY | O_NONBLOCK, 0, e);
 	int r = -1;
@@ -83,7 +86,7 @@ int eng_container_copy_out(eng *g, const char *id, const char *cpath, const char
 	} else {
 		_cleanup_free_ char *parent = xstrdup(dst);
 		char *sl = strrchr(parent, '/');
-		_cleanup_free_ char *dbn = base_name(dst);
+		_cleanup_free_ char *dbn = eng_cp_base_name(dst);
 		int d = open(sl ? (sl == parent ? "/" : (*sl = 0, parent)) : ".",
 			     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		r = d < 0 ? berr_sys(e, "open the parent of %s", dst)
@@ -93,7 +96,7 @@ int eng_container_copy_out(eng *g, const char *id, const char *cpath, const char
 	}
 	close(in);
 out:
-	root_close(g, id, rfd, here);
+	eng_cp_root_close(g, id, rfd, here);
 	return r;
 }
 
@@ -101,10 +104,10 @@ int eng_container_copy_in(eng *g, const char *id, const char *src, const char *c
 {
 	int rfd;
 	bool here;
-	if (root_open(g, id, &rfd, &here, e) < 0)
+	if (eng_cp_root_open(g, id, &rfd, &here, e) < 0)
 		return -1;
 	int r = -1;
-	_cleanup_free_ char *bn = base_name(src);
+	_cleanup_free_ char *bn = eng_cp_base_name(src);
 	int in = open(src, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (in < 0) {
 		berr_sys(e, "open %s", src);
@@ -128,6 +131,6 @@ int eng_container_copy_in(eng *g, const char *id, const char *src, const char *c
 	}
 	close(in);
 out:
-	root_close(g, id, rfd, here);
+	eng_cp_root_close(g, id, rfd, here);
 	return r;
 }
