@@ -109,8 +109,12 @@ static int check_dir_non_dir(int fd, int dir, berr *e)
 		const char *name = archive_entry_pathname(ent);
 		if (!name || archive_entry_hardlink(ent))
 			continue;
+		/* "d/" names the entry d (and would fail on a file d) */
+		_cleanup_free_ char *nm = xstrdup(name);
+		for (size_t l = strlen(nm); l > 1 && nm[l - 1] == '/'; l--)
+			nm[l - 1] = 0;
 		berr ig;
-		int efd = fs_open_in_root(dir, name, O_PATH | O_NOFOLLOW, 0, &ig);
+		int efd = fs_open_in_root(dir, nm, O_PATH | O_NOFOLLOW, 0, &ig);
 		struct stat st;
 		if (efd < 0)
 			continue;
