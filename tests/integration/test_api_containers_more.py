@@ -5,6 +5,7 @@ import base64
 import io
 import json
 import os
+import socket
 import subprocess
 import tarfile
 import time
@@ -12,7 +13,7 @@ import time
 import pytest
 
 from cri_helpers import cgroup_of
-from engine_helpers import BUSYBOX
+from engine_helpers import BUSYBOX, wait_for
 from test_api_service import call, docker, svc  # noqa: F401 (svc: the fixture)
 
 # two loops: one CPU's worth even when the host is busy (other tests, builds)
@@ -301,3 +302,34 @@ def test_export_and_changes(svc, tmp_path):
         assert "srv/added" in names and "bin/busybox" in names and "etc/group" not in names
     assert call(svc.sock, "GET", "/containers/nosuch/export")[0] == 404
     assert call(svc.sock, "GET", "/containers/nosuch/changes")[0] == 404
+
+
+def test_attach_with_logs(svc):
+    docker_mod = pytest.importorskip("docker", reason="python3-docker (docker-py) is missing")
+    b = svc.b
+    b("run", "--name", "ac-done", BUSYBOX, "sh", "-c", "echo out1; echo err1 >&2")
+    b("run", "-d", "--name", "ac-live", BUSYBOX, "sh", "-c",
+      "echo before; read x; echo after; sleep 300")
+    assert wait_for(lambda: "before" in b("logs", "ac-live").stdout)
+    cl = docker_mod.DockerClient(base_url=f"unix://{svc.sock}", version="auto")
+    try:
+        done = cl.containers.get("ac-done")
+        assert done.attach(stdout=True, stderr=True, logs=True, stream=False) == b"out1\nerr1\n"
+        assert done.attach(stdout=True, stderr=False, logs=True, stream=False) == b"out1\n"
+        # the log so far, then the stream: "after" comes once stdin has a line
+        live = cl.api.attach_socket("ac-live", params={"stdin": 1, "stdout": 1, "stream": 1,
+                                                       "logs": 1})
+        sock = live._sock
+        sock.settimeout(10)
+        got = b""
+        while b"before" not in got:
+            got += sock.recv(4096)
+        sock.sendall(b"go\n")
+        while b"after" not in got:
+            got += sock.recv(4096)
+        assert got.index(b"before") < got.index(b"after")
+        sock.shutdown(socket.SHUT_RDWR)  # the fd is shared with live's file object
+        sock.close()
+        live.close()
+    finally:
+        cl.close()

@@ -45,6 +45,11 @@ void svc_execs_free(svc *s);
  * first when mux (stream 1 stdout, 2 stderr) (api_attach.c). */
 int svc_write_frame(int fd, bool mux, int stream, const void *b, size_t n);
 
+/* attach's logs=1: the log so far (stdout and/or stderr) written to fd,
+ * framed when mux (api_attach_logs.c). */
+struct eng;
+void svc_attach_logs(struct eng *g, const char *id, int fd, bool mux, bool out, bool err);
+
 /* An attach that came before the start (docker run's order): the start
  * connects to the monitor for it (so no output is lost) and hands the
  * socket over (api_attach.c). */
