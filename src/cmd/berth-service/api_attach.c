@@ -181,8 +181,9 @@ typedef struct att {
 	svc *s;
 	char id[65];
 	bool in, out, err, running, tty;
-	bool logs, logs_only; /* logs=1 first (api_attach_logs.c); with stream=0 alone */
-	pend *p;	      /* not running yet: registered before the 101 goes out */
+	pend *p; /* not running yet: registered before the 101 goes out */
+	/* logs=1: the log first (api_attach_logs.c); with stream=0 alone */
+	bool logs, logs_only;
 } att;
 
 static int att_write(void *arg, int stream, const void *b, size_t n)
