@@ -133,6 +133,10 @@ def test_rename(svc):
     st, _, body = call(svc.sock, "POST", "/containers/ac-b/rename?name=ac-b")
     assert st == 400
     assert b.inspect(cid)["Name"] == "/ac-b"
+    b("rename", "ac-b", "ac-c")  # the CLI: the same engine call
+    assert b.inspect(cid)["Name"] == "/ac-c"
+    r = b("rename", "ac-c", "ac-taken", check=False)
+    assert r.returncode == 125 and "already in use" in r.stderr
 
 
 def test_update_live_and_recorded(svc):
@@ -183,6 +187,12 @@ def test_update_live_and_recorded(svc):
     assert st == 400 and "conflicting" in json.loads(body)["message"]
     st, _, body = call(svc.sock, "POST", "/containers/nosuch/update", b"{}")
     assert st == 404
+    # the CLI makes the same engine call
+    assert b("update", "--pids-limit", "40", "--cpus", "1.5", "ac-up").stdout == "ac-up\n"
+    assert read_cg(pid, "pids", "pids.max", "pids.max") == "40"
+    assert b.inspect("ac-up")["HostConfig"]["NanoCpus"] == 1500000000
+    r = b("update", "--memory", "lots", "ac-up", check=False)
+    assert r.returncode == 125 and 'invalid --memory "lots"' in r.stderr
 
 
 def test_cp_in_and_out(svc, tmp_path):
