@@ -139,6 +139,22 @@ def test_rename(svc):
     assert r.returncode == 125 and "already in use" in r.stderr
 
 
+def test_rename_on_a_user_network_renames_its_dns_name(svc):
+    b = svc.b
+    b("network", "create", "ac-net")
+    b("run", "-d", "--network", "ac-net", "--name", "ac-dns1", BUSYBOX, "sleep", "300")
+    ip = b.inspect("ac-dns1")["NetworkSettings"]["Networks"]["ac-net"]["IPAddress"]
+
+    def resolves(name):
+        r = b("run", "--rm", "--network", "ac-net", BUSYBOX, "nslookup", name, check=False)
+        return ip in r.stdout.split("Name:", 1)[-1]
+    assert resolves("ac-dns1")
+    docker(svc, "rename", "ac-dns1", "ac-dns2")
+    assert resolves("ac-dns2") and not resolves("ac-dns1")
+    b("rm", "-f", "ac-dns2")
+    b("network", "rm", "ac-net")
+
+
 def test_update_live_and_recorded(svc):
     b = svc.b
     b("run", "-d", "--name", "ac-up", "--memory", "64m", BUSYBOX, "sleep", "300")

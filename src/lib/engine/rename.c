@@ -1,10 +1,11 @@
 /* rename: a container's name changed (docker rename): the new name taken
  * under the store's lock, the record's Name changed, the old name given
- * back. */
+ * back; then its network leases, so that DNS answers the new name. */
 #include <errno.h>
 #include <string.h>
 
 #include "engine/container.h"
+#include "engine/network.h"
 #include "util/xalloc.h"
 
 /* Docker's rule for names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
@@ -57,5 +58,9 @@ int eng_container_rename(eng *g, const char *id, const char *name, berr *e)
 	json_object_put(doc);
 out:
 	eng_unlock(g);
+	/* the networks' DNS answers the new name (under the network store's
+	 * lock, not the containers': a failure is told, the rename stays) */
+	if (r == 0)
+		r = eng_net_rename(g, id, name, e);
 	return r;
 }
