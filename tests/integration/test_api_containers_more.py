@@ -312,6 +312,12 @@ def test_archive_raw_statuses(svc):
     st, _, body = call(svc.sock, "PUT", "/containers/ac-raw/archive?path=/&noOverwriteDirNonDir=1",
                        buf.getvalue())
     assert st == 400 and "cannot overwrite directory" in json.loads(body)["message"]
+    st, _, body = call(svc.sock, "PUT", "/containers/ac-raw/archive?path=/tmp&copyUIDGID=1",
+                       buf.getvalue())
+    assert st == 400 and "copyUIDGID: not supported" in json.loads(body)["message"]
+    b("create", "--name", "ac-ro", "--read-only", BUSYBOX, "true")
+    r = docker(svc, "cp", "/etc/hostname", "ac-ro:/tmp", check=False)
+    assert r.returncode != 0 and "container rootfs is marked read-only" in r.stderr
 
 
 def test_export_and_changes(svc, tmp_path):

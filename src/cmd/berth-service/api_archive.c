@@ -181,9 +181,12 @@ void api_container_archive_put(req *q, resp *r)
 	eng *g = open_path(q, r, id, &path);
 	if (!g)
 		return;
-	int fd = memfd_create("berth-archive", MFD_CLOEXEC);
+	int fd = -1;
 	berr e;
-	if (fd < 0) {
+	if (req_arg_bool(q, "copyUIDGID")) {
+		/* the owners are the service's user's, never the tar's */
+		resp_error(r, 400, "copyUIDGID: not supported by berth");
+	} else if ((fd = memfd_create("berth-archive", MFD_CLOEXEC)) < 0) {
 		resp_error(r, 500, "memfd_create: %s", strerror(errno));
 	} else if (q->body_len && fs_write_all(fd, q->body, q->body_len) < 0) {
 		resp_error(r, 500, "write the archive: %s", strerror(errno));
@@ -191,8 +194,13 @@ void api_container_archive_put(req *q, resp *r)
 		resp_error(r, 500, "seek the archive: %s", strerror(errno));
 	} else if (eng_container_archive_in(g, id, path, fd,
 					    req_arg_bool(q, "noOverwriteDirNonDir"), &e) < 0) {
-		/* a type clash is the request's fault, as a path that is not a directory */
-		resp_error(r, e.errnum == EEXIST ? 400 : status_of_errno(e.errnum), "%s", e.msg);
+		/* a type clash is the request's fault, as a path that is not a
+		 * directory; a read-only root: Docker's 403 */
+		resp_error(r,
+			   e.errnum == EEXIST  ? 400
+			   : e.errnum == EROFS ? 403
+					       : status_of_errno(e.errnum),
+			   "%s", e.msg);
 	} else {
 		r->status = 200;
 	}

@@ -321,7 +321,8 @@ int eng_container_archive_out(eng *g, const char *id, const char *cpath, int fd,
 /* A tar read from fd (seekable with no_overwrite_dir_non_dir, which first
  * checks that no entry replaces a directory with a non-directory or the
  * reverse: EEXIST) unpacked into the directory cpath (EINVAL when it is
- * not one), merged: files replaced, owned by the caller. */
+ * not one), merged: files replaced, owned by the caller. A container made
+ * --read-only is refused (EROFS). */
 int eng_container_archive_in(eng *g, const char *id, const char *cpath, int fd,
 			     bool no_overwrite_dir_non_dir, berr *e);
 

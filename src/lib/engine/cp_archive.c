@@ -140,6 +140,13 @@ out:
 int eng_container_archive_in(eng *g, const char *id, const char *cpath, int fd,
 			     bool no_overwrite_dir_non_dir, berr *e)
 {
+	json_object *doc = eng_load(g, id, e);
+	if (!doc)
+		return -1;
+	bool ro = eng_doc_bool(doc, "HostConfig.ReadonlyRootfs");
+	json_object_put(doc);
+	if (ro)
+		return berr_set(e, EROFS, "container rootfs is marked read-only");
 	int rfd;
 	bool here;
 	if (eng_cp_root_open(g, id, &rfd, &here, e) < 0)
