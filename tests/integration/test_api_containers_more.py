@@ -13,8 +13,23 @@ import time
 import pytest
 
 from cri_helpers import cgroup_of
-from engine_helpers import BUSYBOX, wait_for
-from test_api_service import call, docker, svc  # noqa: F401 (svc: the fixture)
+from engine_helpers import BUSYBOX, engine_store, wait_for
+from test_api_service import Service, call, docker
+
+
+@pytest.fixture
+def svc():
+    """test_api_service's service, and its stderr read at the end: no sanitizer report
+    (the asan build) from the service's handlers."""
+    with engine_store("berth-api-ac-") as b:
+        s = Service(b, "--time", "0")
+        try:
+            yield s
+        finally:
+            s.stop()
+            err = s.proc.stderr.read().decode(errors="replace")
+        assert "runtime error" not in err and "Sanitizer" not in err, err
+        assert not os.path.exists(s.sock)
 
 # two loops: one CPU's worth even when the host is busy (other tests, builds)
 BURN = ["sh", "-c", "for i in 1 2; do (while :; do :; done) & done; wait"]
@@ -255,6 +270,39 @@ def test_cp_in_and_out(svc, tmp_path):
     assert str(rootfs) not in open("/proc/self/mountinfo").read()
     b("start", "ac-cp")
     assert b("exec", "ac-cp", "cat", "/root/stopped.txt").stdout == "hello file\n"
+
+
+def test_cp_into_and_out_of_volumes_and_binds(svc, tmp_path):
+    b = svc.b
+    host = tmp_path / "bind"
+    host.mkdir()
+    (host / "there").write_text("from the host\n")
+    rohost = tmp_path / "robind"
+    rohost.mkdir()
+    b("run", "-d", "--name", "ac-vol", "-v", "ac-data:/data", "-v", f"{host}:/srv/bind",
+      "-v", f"{rohost}:/ro:ro", BUSYBOX, "sleep", "300")
+    (tmp_path / "f.txt").write_text("into a volume\n")
+    docker(svc, "cp", str(tmp_path / "f.txt"), "ac-vol:/data/")
+    docker(svc, "cp", str(tmp_path / "f.txt"), "ac-vol:/srv/bind/new.txt")
+    # what the container sees through its mounts, and the host's side
+    assert b("exec", "ac-vol", "cat", "/data/f.txt", "/srv/bind/new.txt").stdout == \
+        "into a volume\ninto a volume\n"
+    assert (host / "new.txt").read_text() == "into a volume\n"
+    out = tmp_path / "out"
+    out.mkdir()
+    docker(svc, "cp", "ac-vol:/srv/bind/there", str(out))
+    docker(svc, "cp", "ac-vol:/data", str(out))
+    assert (out / "there").read_text() == "from the host\n"
+    assert (out / "data/f.txt").read_text() == "into a volume\n"
+    # ".." leaves the mount: /data/../etc is the root's /etc
+    docker(svc, "cp", "ac-vol:/data/../etc/passwd", str(out / "pw"))
+    assert (out / "pw").read_text().startswith("root:x:0:0")
+    r = docker(svc, "cp", str(tmp_path / "f.txt"), "ac-vol:/ro/", check=False)
+    assert r.returncode != 0 and "marked read-only" in r.stderr, r.stderr
+    assert not (rohost / "f.txt").exists()
+    # the berth CLI's cp: the same resolution
+    b("cp", str(tmp_path / "f.txt"), "ac-vol:/srv/bind/cli.txt")
+    assert (host / "cli.txt").read_text() == "into a volume\n"
 
 
 def test_archive_raw_statuses(svc):

@@ -26,12 +26,11 @@
 int eng_container_path_stat(eng *g, const char *id, const char *cpath, eng_path_stat *out, berr *e)
 {
 	*out = (eng_path_stat){0};
-	int rfd;
-	bool here;
-	if (eng_cp_root_open(g, id, &rfd, &here, e) < 0)
+	eng_cp_at at;
+	if (eng_cp_root_open(g, id, cpath, &at, e) < 0)
 		return -1;
 	int r = -1;
-	int fd = fs_open_in_root(rfd, cpath, O_PATH | O_NOFOLLOW, 0, e);
+	int fd = fs_open_in_root(at.rootfd, at.rel, O_PATH | O_NOFOLLOW, 0, e);
 	struct stat st;
 	if (fd < 0) {
 		if (e->errnum == ENOENT)
@@ -61,7 +60,7 @@ int eng_container_path_stat(eng *g, const char *id, const char *cpath, eng_path_
 out:
 	if (fd >= 0)
 		close(fd);
-	eng_cp_root_close(g, id, rfd, here);
+	eng_cp_root_close(g, id, &at);
 	return r;
 }
 
@@ -73,12 +72,11 @@ void eng_path_stat_free(eng_path_stat *st)
 
 int eng_container_archive_out(eng *g, const char *id, const char *cpath, int out, berr *e)
 {
-	int rfd;
-	bool here;
-	if (eng_cp_root_open(g, id, &rfd, &here, e) < 0)
+	eng_cp_at at;
+	if (eng_cp_root_open(g, id, cpath, &at, e) < 0)
 		return -1;
 	int r = -1;
-	int fd = fs_open_in_root(rfd, cpath, O_PATH | O_NOFOLLOW, 0, e);
+	int fd = fs_open_in_root(at.rootfd, at.rel, O_PATH | O_NOFOLLOW, 0, e);
 	if (fd >= 0) {
 		_cleanup_free_ char *bn = eng_cp_base_name(cpath);
 		ld_tar_opts t = {.one_filesystem = true};
@@ -86,7 +84,7 @@ int eng_container_archive_out(eng *g, const char *id, const char *cpath, int out
 		r = ld_tar_entry(fd, bn, &t, &sink, e);
 		close(fd);
 	}
-	eng_cp_root_close(g, id, rfd, here);
+	eng_cp_root_close(g, id, &at);
 	return r;
 }
 
@@ -140,19 +138,19 @@ out:
 int eng_container_archive_in(eng *g, const char *id, const char *cpath, int fd,
 			     bool no_overwrite_dir_non_dir, berr *e)
 {
-	json_object *doc = eng_load(g, id, e);
-	if (!doc)
+	eng_cp_at at;
+	if (eng_cp_root_open(g, id, cpath, &at, e) < 0)
 		return -1;
-	bool ro = eng_doc_bool(doc, "HostConfig.ReadonlyRootfs");
-	json_object_put(doc);
-	if (ro)
-		return berr_set(e, EROFS, "container rootfs is marked read-only");
-	int rfd;
-	bool here;
-	if (eng_cp_root_open(g, id, &rfd, &here, e) < 0)
+	if (at.read_only) {
+		if (at.in_mount)
+			berr_set(e, EROFS, "the volume holding %s is marked read-only", cpath);
+		else
+			berr_set(e, EROFS, "container rootfs is marked read-only");
+		eng_cp_root_close(g, id, &at);
 		return -1;
+	}
 	int r = -1;
-	int d = fs_open_in_root(rfd, cpath, O_RDONLY | O_DIRECTORY, 0, e);
+	int d = fs_open_in_root(at.rootfd, at.rel, O_RDONLY | O_DIRECTORY, 0, e);
 	if (d < 0) {
 		if (e->errnum == ENOTDIR)
 			berr_set(e, EINVAL, "extraction point \"%s\" is not a directory", cpath);
@@ -165,7 +163,7 @@ int eng_container_archive_in(eng *g, const char *id, const char *cpath, int fd,
 		r = unpack_archive(fd, d, e);
 	close(d);
 out:
-	eng_cp_root_close(g, id, rfd, here);
+	eng_cp_root_close(g, id, &at);
 	return r;
 }
 
