@@ -419,3 +419,20 @@ def test_attach_with_logs(svc):
         live.close()
     finally:
         cl.close()
+
+
+def test_resize_a_tty(svc):
+    b = svc.b
+    b("run", "-d", "-t", *NONET, "--name", "ac-tty", BUSYBOX, "sleep", "300")
+    b("run", "-d", *NONET, "--name", "ac-notty", BUSYBOX, "sleep", "300")
+    st, _, body = call(svc.sock, "POST", "/containers/ac-tty/resize?h=33&w=101")
+    assert st == 200, body
+    size = b("exec", "ac-tty", "sh", "-c", "stty size < /proc/1/fd/0").stdout.split()
+    assert size == ["33", "101"]
+    st, _, body = call(svc.sock, "POST", "/containers/ac-notty/resize?h=33&w=101")
+    assert st == 400 and "no terminal" in json.loads(body)["message"]
+    assert call(svc.sock, "POST", "/containers/ac-tty/resize?h=0&w=101")[0] == 400
+    assert call(svc.sock, "POST", "/containers/ac-tty/resize?h=x")[0] == 400
+    assert call(svc.sock, "POST", "/containers/nosuch/resize?h=3&w=3")[0] == 404
+    b("stop", "-t", "0", "ac-tty")
+    assert call(svc.sock, "POST", "/containers/ac-tty/resize?h=33&w=101")[0] == 409

@@ -1,5 +1,5 @@
-/* POST /containers/{id}/rename and /update: one engine call each
- * (eng_container_rename, eng_container_update). */
+/* POST /containers/{id}/rename, /update and /resize: one engine call each
+ * (eng_container_rename, eng_container_update, eng_container_resize). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,4 +103,25 @@ void api_container_update(req *q, resp *r)
 out:
 	free(restart);
 	json_object_put(body);
+}
+
+void api_container_resize(req *q, resp *r)
+{
+	const char *h = req_arg(q, "h"), *w = req_arg(q, "w");
+	char *eh = NULL, *ew = NULL;
+	long rows = h ? strtol(h, &eh, 10) : 0, cols = w ? strtol(w, &ew, 10) : 0;
+	if (!h || !w || *eh || *ew || rows <= 0 || cols <= 0 || rows > 65535 || cols > 65535) {
+		resp_error(r, 400, "resize: h and w must be numbers from 1 to 65535");
+		return;
+	}
+	char id[65];
+	eng *g = svc_open_ctr(q, r, id);
+	if (!g)
+		return;
+	berr e;
+	if (eng_container_resize(g, id, (unsigned)rows, (unsigned)cols, &e) < 0)
+		resp_error(r, e.errnum == EBUSY ? 409 : status_of_errno(e.errnum), "%s", e.msg);
+	else
+		r->status = 200;
+	eng_close(g);
 }

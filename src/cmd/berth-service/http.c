@@ -43,6 +43,7 @@ static const api_route routes[] = {
     {"GET", "/containers/*/stats", api_container_stats},
     {"POST", "/containers/*/rename", api_container_rename},
     {"POST", "/containers/*/update", api_container_update},
+    {"POST", "/containers/*/resize", api_container_resize},
     {"HEAD", "/containers/*/archive", api_container_archive_head},
     {"GET", "/containers/*/archive", api_container_archive_get},
     {"PUT", "/containers/*/archive", api_container_archive_put},

@@ -172,6 +172,7 @@ int svc_known_only(json_object *o, const char *const *known, const char *where, 
 void api_container_stats(req *q, resp *r);
 void api_container_rename(req *q, resp *r);
 void api_container_update(req *q, resp *r);
+void api_container_resize(req *q, resp *r);
 void api_container_archive_head(req *q, resp *r);
 void api_container_archive_get(req *q, resp *r);
 void api_container_archive_put(req *q, resp *r);

@@ -335,6 +335,10 @@ int eng_container_export(eng *g, const char *id, int fd, berr *e);
 struct ld_changes;
 int eng_container_changes(eng *g, const char *id, struct ld_changes *out, berr *e);
 
+/* A running tty container's terminal size (resize.c): EBUSY when it is
+ * not running, EINVAL without a tty. */
+int eng_container_resize(eng *g, const char *id, unsigned rows, unsigned cols, berr *e);
+
 /* ---- update (update.c), rename (rename.c) ---------------------------- */
 
 /* docker update's fields; 0 (NULL) leaves one as it is. */
