@@ -189,13 +189,18 @@ int eng_container_update(eng *g, const char *id, const eng_update_opts *o, berr 
 		goto out;
 	}
 	merge(config, res);
-	record(doc, o, &pol);
 	const char *out = json_object_to_json_string_ext(config, JSON_C_TO_STRING_PRETTY);
 	if (eng_lock(g, true, e) < 0)
 		goto out;
-	r = fs_write_atomic(cpath, out, strlen(out), 0644, false, e);
-	if (r == 0)
-		r = eng_save(g, id, doc, e);
+	/* the record read again under the lock: what changed since is kept */
+	json_object_put(doc);
+	doc = eng_load(g, id, e);
+	if (doc) {
+		record(doc, o, &pol);
+		r = fs_write_atomic(cpath, out, strlen(out), 0644, false, e);
+		if (r == 0)
+			r = eng_save(g, id, doc, e);
+	}
 	eng_unlock(g);
 out:
 	json_object_put(res);
