@@ -2,6 +2,7 @@
 archive (docker cp both ways), export and changes, driven by the docker CLI and docker-py
 against a `berth system service` the test starts, with raw HTTP for the error statuses."""
 import base64
+import hashlib
 import io
 import json
 import os
@@ -262,6 +263,13 @@ def test_cp_in_and_out(svc, tmp_path):
     assert r.returncode == 0, r.stderr
     with tarfile.open(fileobj=io.BytesIO(r.stdout)) as t:
         assert t.getnames() == ["a"] and t.extractfile("a").read() == b"A\n"
+    # a body larger than a JSON body may be (16 MiB): streamed to a temp file
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(20 << 20))
+    docker(svc, "cp", str(big), "ac-cp:/tmp/")
+    want = hashlib.md5(big.read_bytes()).hexdigest()
+    assert b("exec", "ac-cp", "md5sum", "/tmp/big.bin").stdout.split()[0] == want
+    assert not list((b.root / "image/tmp").glob("api-body-*")), "nothing left in the store's tmp"
     # missing paths
     r = docker(svc, "cp", "ac-cp:/nope", str(out), check=False)
     assert r.returncode != 0 and "No such container:path: ac-cp:/nope" in r.stderr, r.stderr

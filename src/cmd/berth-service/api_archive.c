@@ -174,6 +174,8 @@ void api_container_export(req *q, resp *r)
 	svc_stream(q, r, &j->base, tar_main, "application/x-tar");
 }
 
+/* The tar body is in q->body_fd (http.c streams it to an unlinked temp
+ * file in the store as it comes: api_body.c), else in q->body. */
 void api_container_archive_put(req *q, resp *r)
 {
 	char id[65];
@@ -186,13 +188,13 @@ void api_container_archive_put(req *q, resp *r)
 	if (req_arg_bool(q, "copyUIDGID")) {
 		/* the owners are the service's user's, never the tar's */
 		resp_error(r, 400, "copyUIDGID: not supported by berth");
-	} else if ((fd = memfd_create("berth-archive", MFD_CLOEXEC)) < 0) {
+	} else if (q->body_fd < 0 && (fd = memfd_create("berth-archive", MFD_CLOEXEC)) < 0) {
 		resp_error(r, 500, "memfd_create: %s", strerror(errno));
-	} else if (q->body_len && fs_write_all(fd, q->body, q->body_len) < 0) {
+	} else if (fd >= 0 && q->body_len && fs_write_all(fd, q->body, q->body_len) < 0) {
 		resp_error(r, 500, "write the archive: %s", strerror(errno));
-	} else if (lseek(fd, 0, SEEK_SET) < 0) {
+	} else if (fd >= 0 && lseek(fd, 0, SEEK_SET) < 0) {
 		resp_error(r, 500, "seek the archive: %s", strerror(errno));
-	} else if (eng_container_archive_in(g, id, path, fd,
+	} else if (eng_container_archive_in(g, id, path, fd >= 0 ? fd : q->body_fd,
 					    req_arg_bool(q, "noOverwriteDirNonDir"), &e) < 0) {
 		/* a type clash is the request's fault, as a path that is not a
 		 * directory; a read-only root: Docker's 403 */
