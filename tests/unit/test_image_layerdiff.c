@@ -2,7 +2,8 @@
  * (whiteouts as devices and xattrs, opaque directories in the upper and in a
  * lower layer), the layer tar read back with libarchive (whiteout entries,
  * the opaque marker, hard links, sockets skipped, devices and xattrs kept,
- * overlay xattrs dropped), the reproducible digest, and the depth limit.
+ * overlay xattrs dropped), one entry's tar (ld_tar_entry: the API's
+ * archive), the reproducible digest, and the depth limit.
  * Whiteout devices and trusted.* xattrs need root. */
 #include <archive.h>
 #include <archive_entry.h>
@@ -282,6 +283,68 @@ static void test_layer_tar(void)
 	free(m.p);
 }
 
+/* ld_tar_entry's names of one entry read back: "name>link" for symlinks,
+ * "name=content" for files, joined by spaces. */
+static char *entry_tar(int at, const char *path, const char *as)
+{
+	int fd = openat(at, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	membuf m = {0};
+	ld_sink sink = {.write = mem_write, .ctx = &m};
+	ld_tar_opts o = {0};
+	berr e;
+	int r = fd < 0 ? -1 : ld_tar_entry(fd, as, &o, &sink, &e);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		return xstrdup("(tar failed)");
+	struct archive *a = archive_read_new();
+	archive_read_support_format_tar(a);
+	if (archive_read_open_memory(a, m.p, m.n) != ARCHIVE_OK)
+		abort();
+	struct archive_entry *ent;
+	char *out = xstrdup("");
+	while (archive_read_next_header(a, &ent) == ARCHIVE_OK) {
+		char data[64] = "";
+		if (archive_entry_filetype(ent) == AE_IFREG &&
+		    archive_read_data(a, data, sizeof(data) - 1) < 0)
+			abort();
+		const char *ln = archive_entry_symlink(ent);
+		char *n = xasprintf("%s%s%s%s%s", out, *out ? " " : "", archive_entry_pathname(ent),
+				    ln	    ? ">"
+				    : *data ? "="
+					    : "",
+				    ln ? ln : data);
+		free(out);
+		out = n;
+	}
+	archive_read_free(a);
+	free(m.p);
+	return out;
+}
+
+/* The Docker API's archive: a directory under its name, a file, a link. */
+static void test_entry_tar(void)
+{
+	int b = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	mkd(b, "ent");
+	mkd(b, "ent/d");
+	int d = open_in(b, "ent");
+	mkfile(d, "d/f", "x");
+	mkfile(d, "solo", "y");
+	CHECK(symlinkat("f", d, "d/l") == 0);
+	char *s = entry_tar(d, "d", "d");
+	CHECK_STREQ(s, "d/ d/f=x d/l>f");
+	free(s);
+	s = entry_tar(d, "solo", "solo");
+	CHECK_STREQ(s, "solo=y");
+	free(s);
+	s = entry_tar(d, "d/l", "l");
+	CHECK_STREQ(s, "l>f");
+	free(s);
+	close(d);
+	close(b);
+}
+
 /* fuse-overlayfs' file whiteouts: .wh.NAME and .wh..wh..opq. */
 static void test_fuse_whiteouts(void)
 {
@@ -438,10 +501,11 @@ NEEDS_SETUP(test_changes_stubs)
 NEEDS_SETUP(test_changes_no_lowers)
 NEEDS_SETUP(test_fuse_whiteouts)
 NEEDS_SETUP(test_layer_tar)
+NEEDS_SETUP(test_entry_tar)
 NEEDS_SETUP(test_reproducible)
 NEEDS_SETUP(test_depth_limit)
 NEEDS_SETUP(teardown)
 
 CHECK_MAIN(test_setup, test_changes_run, test_changes_stubs_run, test_fuse_whiteouts_run,
-	   test_changes_no_lowers_run, test_layer_tar_run, test_reproducible_run,
-	   test_depth_limit_run, teardown_run)
+	   test_changes_no_lowers_run, test_layer_tar_run, test_entry_tar_run,
+	   test_reproducible_run, test_depth_limit_run, teardown_run)

@@ -182,6 +182,8 @@ typedef struct att {
 	char id[65];
 	bool in, out, err, running, tty;
 	pend *p; /* not running yet: registered before the 101 goes out */
+	/* logs=1: the log first (api_attach_logs.c); with stream=0 alone */
+	bool logs, logs_only;
 } att;
 
 static int att_write(void *arg, int stream, const void *b, size_t n)
@@ -250,7 +252,11 @@ static void upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, cons
 			     .hup_fd = sock,
 			     .arg = &k};
 	eng *g = eng_open(a->s->c->root, a->s->c->run_root, &e);
-	if (g && a->running) {
+	if (g && a->logs)
+		svc_attach_logs(g, a->id, sock, !a->tty, a->out, a->err);
+	if (g && a->logs_only) {
+		/* the log was all that was asked */
+	} else if (g && a->running) {
 		int status;
 		eng_container_attach(g, a->id, &o, &status, &e);
 	} else if (g) {
@@ -298,10 +304,6 @@ void api_container_attach(req *q, resp *r)
 		resp_error(r, 409, "You cannot attach to a paused container, unpause it first");
 		return;
 	}
-	if (req_arg_bool(q, "logs")) {
-		resp_error(r, 400, "logs=1 on attach: not supported by berth (GET .../logs)");
-		return;
-	}
 	att *a = xzalloc(sizeof(*a));
 	a->s = q->s;
 	snprintf(a->id, sizeof(a->id), "%s", id);
@@ -310,7 +312,9 @@ void api_container_attach(req *q, resp *r)
 	a->err = req_arg_bool(q, "stderr");
 	a->running = eng_status_live(st);
 	a->tty = tty;
-	if (!a->running) { /* a start from now on connects for this attach */
+	a->logs = req_arg_bool(q, "logs");
+	a->logs_only = a->logs && req_arg(q, "stream") && !req_arg_bool(q, "stream");
+	if (!a->running && !a->logs_only) { /* a start from now on connects for this attach */
 		a->p = xzalloc(sizeof(*a->p));
 		snprintf(a->p->id, sizeof(a->p->id), "%s", id);
 		a->p->attach_fd = -1;

@@ -1,4 +1,5 @@
-/* Tar request bodies (POST /images/load, POST /build): streamed into an
+/* Tar request bodies (POST /images/load, POST /build, PUT
+ * /containers/{id}/archive): streamed into an
  * unlinked temp file in the store's tmp/ as they come (up to BODY_FILE_MAX),
  * never held in memory. The file has no name, so nothing is left behind on
  * any path: closing it (svc_completed) frees it. */
@@ -15,13 +16,19 @@
 
 bool svc_body_is_file(const char *method, const char *url)
 {
-	if (strcmp(method, "POST") || url[0] != '/')
+	bool put = !strcmp(method, "PUT");
+	if ((!put && strcmp(method, "POST")) || url[0] != '/')
 		return false;
 	const char *p = url;
 	unsigned maj, min;
 	int n = 0;
 	if (p[1] == 'v' && sscanf(p + 2, "%u.%u%n", &maj, &min, &n) == 2 && p[2 + n] == '/')
 		p += 2 + n;
+	if (put) { /* docker cp's tar: PUT /containers/ID/archive */
+		const char *id = strncmp(p, "/containers/", 12) ? NULL : p + 12;
+		const char *sl = id ? strchr(id, '/') : NULL;
+		return sl && sl > id && !strcmp(sl, "/archive");
+	}
 	return !strcmp(p, "/images/load") || !strcmp(p, "/build");
 }
 

@@ -112,6 +112,11 @@ static int known_only(json_object *o, const char *const *known, const char *wher
 	return 0;
 }
 
+int svc_known_only(json_object *o, const char *const *known, const char *where, resp *r)
+{
+	return known_only(o, known, where, r);
+}
+
 static const char *const config_keys[] = {"Hostname",
 					  "Domainname",
 					  "User",

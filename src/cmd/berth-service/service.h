@@ -45,6 +45,11 @@ void svc_execs_free(svc *s);
  * first when mux (stream 1 stdout, 2 stderr) (api_attach.c). */
 int svc_write_frame(int fd, bool mux, int stream, const void *b, size_t n);
 
+/* attach's logs=1: the log so far (stdout and/or stderr) written to fd,
+ * framed when mux (api_attach_logs.c). */
+struct eng;
+void svc_attach_logs(struct eng *g, const char *id, int fd, bool mux, bool out, bool err);
+
 /* An attach that came before the start (docker run's order): the start
  * connects to the monitor for it (so no output is lost) and hands the
  * socket over (api_attach.c). */
@@ -160,6 +165,19 @@ void api_container_create(req *q, resp *r); /* api_create.c */
 /* null, false, 0, "", [] and {}: a field a client sent but did not set
  * (api_create.c) */
 bool svc_json_unset(json_object *v);
+/* The keys of o other than known (NULL-terminated) must be unset (null,
+ * false, 0, "", [], {}): else 400 "WHEREKEY: not supported by berth", -1. */
+int svc_known_only(json_object *o, const char *const *known, const char *where, resp *r);
+/* api_stats.c, api_update.c, api_archive.c */
+void api_container_stats(req *q, resp *r);
+void api_container_rename(req *q, resp *r);
+void api_container_update(req *q, resp *r);
+void api_container_resize(req *q, resp *r);
+void api_container_archive_head(req *q, resp *r);
+void api_container_archive_get(req *q, resp *r);
+void api_container_archive_put(req *q, resp *r);
+void api_container_export(req *q, resp *r);
+void api_container_changes(req *q, resp *r);
 /* api_images.c */
 void api_images_list(req *q, resp *r);
 void api_image_inspect(req *q, resp *r);

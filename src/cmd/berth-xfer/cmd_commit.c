@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine/commit.h"
+#include "engine/container.h"
 #include "engine/engine.h"
 #include "image/image_commit.h"
 #include "util/cleanup.h"
@@ -77,34 +78,8 @@ static int export_to(eng *g, const char *ref, int out, berr *e)
 	json_object *doc = NULL;
 	if (eng_ctr_fs_load(g, ref, id, &doc, e) < 0)
 		return -1;
-	_cleanup_free_ char *rootfs = eng_path(g, id, "rootfs");
-	_cleanup_free_ char *cdir = eng_path(g, id, ".");
-	struct stat a, b;
-	bool was_mounted = stat(rootfs, &a) == 0 && stat(cdir, &b) == 0 && a.st_dev != b.st_dev;
-	int ret = -1;
-	ld_idmap *um = NULL, *gm = NULL;
-	ld_tar_opts t = {.one_filesystem = true};
-	if (eng_ctr_idmaps(g, id, "uidMappings", &um, &t.n_uids, e) < 0 ||
-	    eng_ctr_idmaps(g, id, "gidMappings", &gm, &t.n_gids, e) < 0 ||
-	    eng_mount_rootfs(g, id, doc, e) < 0)
-		goto out;
-	t.uids = um;
-	t.gids = gm;
-	int rfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0) {
-		berr_sys(e, "open %s", rootfs);
-	} else {
-		ld_sink sink = {.write = ld_sink_fd, .ctx = &out};
-		ret = ld_tar(rfd, &t, &sink, NULL, e);
-		close(rfd);
-	}
-	if (!was_mounted && umount2(rootfs, MNT_DETACH) < 0 && ret == 0)
-		ret = berr_sys(e, "unmount %s", rootfs);
-out:
-	free(um);
-	free(gm);
 	json_object_put(doc);
-	return ret;
+	return eng_container_export(g, id, out, e);
 }
 
 int cmd_export(cli *c, int argc, char **argv)

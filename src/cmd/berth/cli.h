@@ -61,6 +61,8 @@ int cmd_probe(cli *c, int argc, char **argv);
 int cmd_container_inspect(cli *c, int argc, char **argv);
 int cmd_stats(cli *c, int argc, char **argv);
 int cmd_top(cli *c, int argc, char **argv);
+int cmd_update(cli *c, int argc, char **argv); /* cmd_update.c */
+int cmd_rename(cli *c, int argc, char **argv);
 int cmd_cp(cli *c, int argc, char **argv);
 int cmd_volume(cli *c, int argc, char **argv);
 int cmd_pod(cli *c, int argc, char **argv);

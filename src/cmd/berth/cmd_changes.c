@@ -39,33 +39,13 @@ int cmd_diff(cli *c, int argc, char **argv)
 	char id[65];
 	if (!g || eng_lookup(g, argv[i], id, &e) < 0)
 		return cli_fail(125, &e);
-	json_object *doc = eng_load(g, id, &e);
-	if (!doc)
-		return cli_fail(125, &e);
-	const char *up = eng_doc_str(doc, "GraphDriver.UpperDir");
-	const char *low = eng_doc_str(doc, "GraphDriver.LowerDir");
-	int rc = 125, upper = -1, *lowers = NULL;
-	size_t n = 0;
 	ld_changes ch = {0};
-	if (!up || !low) {
-		rc = cli_failf(125, "container %s has no filesystem layer (a VM container)",
-			       argv[i]);
-		goto out;
-	}
-	if (ld_dirs_open(up, low, &upper, &lowers, &n, &e) < 0 ||
-	    ld_changes_of(upper, lowers, n, ld_engine_stubs, &ch, &e) < 0) {
-		berr_ctx(&e, "diff %s", argv[i]);
-		rc = cli_fail(125, &e);
-		goto out;
-	}
+	if (eng_container_changes(g, id, &ch, &e) < 0)
+		return cli_fail(125, &e);
 	for (size_t k = 0; k < ch.n; k++)
 		printf("%c %s\n", ch.v[k].kind, ch.v[k].path);
-	rc = 0;
-out:
 	ld_changes_free(&ch);
-	ld_dirs_close(upper, lowers, n);
-	json_object_put(doc);
-	return rc;
+	return 0;
 }
 
 static const cli_doc history_doc = {

@@ -610,6 +610,8 @@ int cmd_container(cli *c, int argc, char **argv)
 	    {"sweep", cmd_sweep, "Purge removed containers' leftovers (started by berth)"},
 	    {"stats", cmd_stats, "Show containers' resource usage"},
 	    {"top", cmd_top, "Show a container's processes"},
+	    {"update", cmd_update, "Update containers' resource limits and restart policy"},
+	    {"rename", cmd_rename, "Rename a container"},
 	    {"cp", cmd_cp, "Copy files between a container and the host"}};
 	static const cli_doc doc = {"container",
 				    "COMMAND",

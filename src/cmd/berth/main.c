@@ -32,6 +32,8 @@ static const cli_cmd commands[] = {
     {"unpause", cmd_unpause, "Unpause containers"},
     {"stats", cmd_stats, "Show containers' resource usage"},
     {"top", cmd_top, "Show a container's processes"},
+    {"update", cmd_update, "Update the resource limits and restart policy of containers"},
+    {"rename", cmd_rename, "Rename a container"},
     {"cp", cmd_cp, "Copy files between a container and the host"},
     {"diff", cmd_diff, "Inspect changes to files or directories on a container's filesystem"},
     {"commit", cli_xfer, "Create a new image from a container's changes"},

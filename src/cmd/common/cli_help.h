@@ -57,7 +57,7 @@ typedef struct cli_doc {
 
 /* The most subcommands one command may have (a front end copies its table's
  * names and summaries into a cli_sub array of this size). */
-#define CLI_MAX_SUBS 48
+#define CLI_MAX_SUBS 64
 
 /* Prints the candidates of one kind of argument that start with cur. */
 typedef void (*cli_complete_fn)(void *opaque, enum cli_args kind, const char *cur);

@@ -12,7 +12,9 @@
  *   exec      exec.c    a process in a running container
  *   logs      logs.c    the json-file log, rotated files, follow
  *   stats top stats.c   a usage sample, the processes
- *   cp        cp.c      files in and out of the container's root
+ *   cp        cp.c      files in and out of the container's root, as tars too
+ *   update    update.c  resource limits and restart policy changed
+ *   rename    rename.c  a new name
  *
  * Exit codes are Docker's where a call reports one: 125 the engine failed,
  * 126 the command cannot be run, 127 it was not found. */
@@ -259,6 +261,31 @@ typedef struct eng_stats {
 	int64_t mono_ns; /* CLOCK_MONOTONIC time of the sample */
 } eng_stats;
 int eng_container_stats(eng *g, const char *id, eng_stats *s, berr *e);
+/* One network interface of the container's (its /proc/PID/net/dev). */
+typedef struct eng_net_stats {
+	char name[32];
+	uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
+	uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
+} eng_net_stats;
+/* The sample in full (stats_detail.c): what Docker's stats API tells. */
+typedef struct eng_stats_full {
+	eng_stats base; /* mem_limit: the host's memory when there is no limit */
+	uint64_t cpu_user_ns, cpu_kernel_ns;
+	json_object *percpu; /* [ns of each CPU], or NULL */
+	uint64_t system_ns;  /* the host's CPU time, all CPUs (/proc/stat) */
+	unsigned online_cpus;
+	uint64_t periods, throttled_periods, throttled_ns;
+	uint64_t mem_max, mem_failcnt, pids_limit;
+	json_object *mem_stat;		  /* memory.stat {key: value}, or NULL */
+	json_object *blk_bytes, *blk_ios; /* [{major, minor, op, value}], or NULL */
+	eng_net_stats *nets;		  /* lo left out */
+	size_t n_nets;
+	int64_t real_ns; /* CLOCK_REALTIME of the sample */
+} eng_stats_full;
+/* A running or paused container's sample (else EINVAL "... is not
+ * running"); eng_stats_full_free after. */
+int eng_container_stats_full(eng *g, const char *id, eng_stats_full *s, berr *e);
+void eng_stats_full_free(eng_stats_full *s);
 typedef struct eng_proc {
 	pid_t pid, ppid;
 	uid_t uid;
@@ -277,3 +304,58 @@ void eng_procs_free(eng_proc *p, size_t n);
 int eng_container_copy_out(eng *g, const char *id, const char *cpath, const char *dst, berr *e);
 /* The host's src into the container's cpath. */
 int eng_container_copy_in(eng *g, const char *id, const char *src, const char *cpath, berr *e);
+/* The Docker API's archive. The entry at cpath, its last component not
+ * followed (ENOENT "Could not find the file ..."). */
+typedef struct eng_path_stat {
+	char name[256]; /* the base name */
+	int64_t size;
+	mode_t mode; /* st_mode */
+	int64_t mtime_ns;
+	char *link_target; /* a symlink's (malloc'ed), else NULL */
+} eng_path_stat;
+int eng_container_path_stat(eng *g, const char *id, const char *cpath, eng_path_stat *st, berr *e);
+void eng_path_stat_free(eng_path_stat *st);
+/* cpath as a plain tar written to fd, named by its base name (a directory
+ * with its tree under that name). */
+int eng_container_archive_out(eng *g, const char *id, const char *cpath, int fd, berr *e);
+/* A tar read from fd (seekable with no_overwrite_dir_non_dir, which first
+ * checks that no entry replaces a directory with a non-directory or the
+ * reverse: EEXIST) unpacked into the directory cpath (EINVAL when it is
+ * not one), merged: files replaced, owned by the caller. A container made
+ * --read-only is refused (EROFS). */
+int eng_container_archive_in(eng *g, const char *id, const char *cpath, int fd,
+			     bool no_overwrite_dir_non_dir, berr *e);
+
+/* The container's whole filesystem (its image and its changes, no other
+ * mounts) as a plain tar to fd, owners as the container sees them. */
+int eng_container_export(eng *g, const char *id, int fd, berr *e);
+
+/* The container's changes to its image (changes.c): sorted, kind 'A'
+ * added, 'C' changed, 'D' deleted (image/layerdiff.h; ld_changes_free). */
+struct ld_changes;
+int eng_container_changes(eng *g, const char *id, struct ld_changes *out, berr *e);
+
+/* A running tty container's terminal size (resize.c): EBUSY when it is
+ * not running, EINVAL without a tty. */
+int eng_container_resize(eng *g, const char *id, unsigned rows, unsigned cols, berr *e);
+
+/* ---- update (update.c), rename (rename.c) ---------------------------- */
+
+/* docker update's fields; 0 (NULL) leaves one as it is. */
+typedef struct eng_update_opts {
+	int64_t memory;	      /* bytes, at least 6 MiB */
+	int64_t memory_swap;  /* memory + swap, -1 unlimited */
+	int64_t nano_cpus;    /* 1e9 per CPU (not with quota or period) */
+	int64_t cpu_quota;    /* µs per period, -1 unlimited */
+	int64_t cpu_period;   /* µs */
+	int64_t cpu_shares;   /* 2 .. 262144 */
+	int64_t pids_limit;   /* -1 unlimited */
+	int64_t blkio_weight; /* 10 .. 1000 */
+	const char *restart;  /* a restart policy: "on-failure:3" ... */
+} eng_update_opts;
+/* Applied to a running (or paused) container's cgroup first (a refusal
+ * changes nothing), then recorded in its config.json and container.json. */
+int eng_container_update(eng *g, const char *id, const eng_update_opts *o, berr *e);
+/* A new name (Docker's [a-zA-Z0-9][a-zA-Z0-9_.-]+, a leading '/' dropped):
+ * EEXIST when another container has it, EINVAL when it is the same. */
+int eng_container_rename(eng *g, const char *id, const char *name, berr *e);

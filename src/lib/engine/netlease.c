@@ -375,3 +375,26 @@ bool net_addr_owner_gone(eng *g, int family, const void *addr)
 	json_object_put(d);
 	return gone;
 }
+
+int eng_net_rename(eng *g, const char *id, const char *name, berr *e)
+{
+	net_store s;
+	if (net_store_open(g, &s, e) < 0)
+		return -1;
+	_cleanup_strv_ char **nets = net_rec_names(&s);
+	int r = 0;
+	for (size_t i = 0; nets && nets[i] && r == 0; i++) {
+		berr ig;
+		json_object *rec = net_rec_read(&s, nets[i], &ig);
+		json_object *l = rec ? jget(jpath(rec, "Containers"), id) : NULL;
+		if (l) {
+			json_object_object_add(l, "Name", json_object_new_string(name));
+			r = net_rec_write(&s, nets[i], rec, e);
+			if (r == 0 && jbool(rec, "BerthDNS") && jbool(l, "BerthActive"))
+				r = net_dns_sync(g, &s, nets[i], rec, e);
+		}
+		json_object_put(rec);
+	}
+	net_store_close(&s);
+	return r;
+}

@@ -72,6 +72,8 @@ int eng_net_lease(eng *g, const char *net, const char *id, const char *cname, co
 		  berr *e);
 /* Free it (and drop the container from DNS); 0 when there is none. */
 int eng_net_release(eng *g, const char *net, const char *id, berr *e);
+/* A renamed container's leases (and so the networks' DNS) get its new name. */
+int eng_net_rename(eng *g, const char *id, const char *name, berr *e);
 
 /* ---- a container's start and exit (netattach.c) ---------------------- */
 

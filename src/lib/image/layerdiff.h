@@ -131,6 +131,10 @@ typedef struct ld_tar_result {
  * trusted.* and the overlay's user.overlay.* / user.fuseoverlayfs.*; files
  * with several names in the tree as hard links; sockets skipped). */
 int ld_tar(int root, const ld_tar_opts *o, const ld_sink *sink, ld_tar_result *r, berr *e);
+/* One entry as a plain tar (the Docker API's container archive): fd (an
+ * O_PATH of it, its last component not followed) named `as`; a directory
+ * with its tree under that name ("as/", "as/x" ...). */
+int ld_tar_entry(int fd, const char *as, const ld_tar_opts *o, const ld_sink *sink, berr *e);
 
 /* The directories of an overlay mount's options: upperdir (a path) and
  * lowerdir ("top:...:bottom") opened as directory fds (*lowers malloc'ed,

@@ -336,7 +336,60 @@ static int open_z(tctx *t, berr *e)
 	return r == ARCHIVE_OK ? 0 : -1;
 }
 
-int ld_tar(int root, const ld_tar_opts *o, const ld_sink *sink, ld_tar_result *res, berr *e)
+/* ld_tar_entry's names: the walk's under `as`. */
+typedef struct under_ctx {
+	tctx *t;
+	const char *as;
+} under_ctx;
+
+static int visit_under(void *ctx, const ld_node *n, bool *skip, berr *e)
+{
+	under_ctx *u = ctx;
+	ld_node m = *n;
+	size_t al = strlen(u->as);
+	char *path = xasprintf("%s/%s", u->as, n->path);
+	m.path = path;
+	m.name = path + al + 1 + (size_t)(n->name - n->path);
+	int r = visit(u->t, &m, skip, e);
+	free(path);
+	return r;
+}
+
+/* ld_tar_entry's first entry (fd: O_PATH, not followed), then the tree
+ * below it when it is a directory. */
+static int tar_top(tctx *t, int fd, const char *as, unsigned flags, berr *e)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return berr_sys(e, "stat %s", as);
+	int data = -1;
+	if (S_ISDIR(st.st_mode))
+		data = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else if (S_ISREG(st.st_mode)) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		data = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	}
+	if ((S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) && data < 0)
+		return berr_sys(e, "open %s", as);
+	bool skip = false;
+	/* name: the empty string at the path's end (readlinkat(fd, "")) */
+	ld_node top = {.path = as, .name = as + strlen(as), .dirfd = fd, .fd = data, .st = &st};
+	int r = visit(t, &top, &skip, e);
+	if (r == 0 && S_ISDIR(st.st_mode)) {
+		under_ctx u = {.t = t, .as = as};
+		ld_visitor v = {.visit = visit_under, .ctx = &u};
+		r = ld_walk(data, flags, &v, e);
+	}
+	if (data >= 0)
+		close(data);
+	return r;
+}
+
+/* The tar of root's tree (as NULL), or of the one entry fd named as (a
+ * directory: with its tree under that name). */
+static int tar_run(int root, int fd, const char *as, const ld_tar_opts *o, const ld_sink *sink,
+		   ld_tar_result *res, berr *e)
 {
 	tctx t = {.o = o, .sink = sink, .e = e};
 	int ret = -1;
@@ -355,9 +408,13 @@ int ld_tar(int root, const ld_tar_opts *o, const ld_sink *sink, ld_tar_result *r
 	}
 	unsigned flags = LD_WALK_OPEN_FILES | (o->layer ? LD_WALK_UPPER : 0) |
 			 (o->one_filesystem ? LD_WALK_ONE_FS : 0);
-	ld_visitor v = {.visit = visit, .ctx = &t};
-	if (ld_walk(root, flags, &v, e) < 0)
+	if (!as) {
+		ld_visitor v = {.visit = visit, .ctx = &t};
+		if (ld_walk(root, flags, &v, e) < 0)
+			goto out;
+	} else if (tar_top(&t, fd, as, flags, e) < 0) {
 		goto out;
+	}
 	if (archive_write_close(t.tar) != ARCHIVE_OK) {
 		if (!t.failed)
 			berr_set(e, EIO, "tar: %s", archive_error_string(t.tar));
@@ -388,4 +445,14 @@ out:
 	free(t.buf);
 	free(t.names);
 	return ret;
+}
+
+int ld_tar(int root, const ld_tar_opts *o, const ld_sink *sink, ld_tar_result *res, berr *e)
+{
+	return tar_run(root, -1, NULL, o, sink, res, e);
+}
+
+int ld_tar_entry(int fd, const char *as, const ld_tar_opts *o, const ld_sink *sink, berr *e)
+{
+	return tar_run(-1, fd, as, o, sink, NULL, e);
 }
