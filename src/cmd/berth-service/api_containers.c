@@ -128,7 +128,7 @@ static int by_created_desc(const void *a, const void *b)
 void api_containers_list(req *q, resp *r)
 {
 	bool all = req_arg_bool(q, "all");
-	const char *limit_s = req_arg(q, "limit"), *filters = req_arg(q, "filters");
+	const char *limit_s = req_arg(q, "limit");
 	long limit = -1;
 	if (limit_s) {
 		char *end;
@@ -138,7 +138,6 @@ void api_containers_list(req *q, resp *r)
 			return;
 		}
 	}
-	(void)filters;
 	static const char *const keys[] = {"id",    "name", "status", "exited", "ancestor",
 					   "label", "pod",  "health", NULL};
 	_cleanup_strv_ char **specs = NULL;

@@ -39,84 +39,6 @@ static void copts_free(copts *c)
 	free(c->restart);
 }
 
-bool svc_json_unset(json_object *v)
-{
-	switch (json_object_get_type(v)) {
-	case json_type_null:
-		return true;
-	case json_type_boolean:
-		return !json_object_get_boolean(v);
-	case json_type_int:
-	case json_type_double:
-		return json_object_get_double(v) == 0;
-	case json_type_string:
-		return !*json_object_get_string(v);
-	case json_type_array:
-		return json_object_array_length(v) == 0;
-	case json_type_object:
-		return json_object_object_length(v) == 0;
-	}
-	return false;
-}
-
-static const char *str(json_object *o, const char *k)
-{
-	json_object *v;
-	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
-		   ? json_object_get_string(v)
-		   : NULL;
-}
-
-static json_object *get(json_object *o, const char *k)
-{
-	json_object *v;
-	return o && json_object_object_get_ex(o, k, &v) ? v : NULL;
-}
-
-/* A string array field into b; "field: not a list of strings" otherwise. */
-static int strs(json_object *o, const char *k, strv_builder *b, resp *r, const char *where)
-{
-	json_object *v = get(o, k);
-	if (!v || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_array)) {
-		resp_error(r, 400, "%s%s: not a list of strings", where, k);
-		return -1;
-	}
-	for (size_t i = 0; i < json_object_array_length(v); i++) {
-		json_object *s = json_object_array_get_idx(v, i);
-		if (!json_object_is_type(s, json_type_string)) {
-			resp_error(r, 400, "%s%s[%zu]: not a string", where, k, i);
-			return -1;
-		}
-		strvb_push(b, json_object_get_string(s));
-	}
-	return 0;
-}
-
-/* Every key of o must be known, or unset. */
-static int known_only(json_object *o, const char *const *known, const char *where, resp *r)
-{
-	if (!o || !json_object_is_type(o, json_type_object))
-		return 0;
-	json_object_object_foreach(o, k, v)
-	{
-		bool ok = false;
-		for (const char *const *n = known; *n && !ok; n++)
-			ok = !strcmp(*n, k);
-		if (!ok && !svc_json_unset(v)) {
-			resp_error(r, 400, "%s%s: not supported by berth", where, k);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int svc_known_only(json_object *o, const char *const *known, const char *where, resp *r)
-{
-	return known_only(o, known, where, r);
-}
-
 static const char *const config_keys[] = {"Hostname",
 					  "Domainname",
 					  "User",
@@ -179,28 +101,29 @@ static const char *const host_keys[] = {"Binds",
 static int host_config(json_object *hc, copts *c, resp *r)
 {
 	const char *w = "HostConfig.";
-	if (known_only(hc, host_keys, w, r) < 0 || strs(hc, "Binds", &c->vols, r, w) < 0 ||
-	    strs(hc, "CapAdd", &c->caps_add, r, w) < 0 ||
-	    strs(hc, "CapDrop", &c->caps_drop, r, w) < 0 || strs(hc, "Dns", &c->dns, r, w) < 0 ||
-	    strs(hc, "DnsSearch", &c->dns_search, r, w) < 0 ||
-	    strs(hc, "DnsOptions", &c->dns_opts, r, w) < 0 ||
-	    strs(hc, "ExtraHosts", &c->hosts, r, w) < 0 ||
-	    strs(hc, "SecurityOpt", &c->sec, r, w) < 0)
+	if (svc_known_only(hc, host_keys, w, r) < 0 || svc_jstrs(hc, "Binds", &c->vols, r, w) < 0 ||
+	    svc_jstrs(hc, "CapAdd", &c->caps_add, r, w) < 0 ||
+	    svc_jstrs(hc, "CapDrop", &c->caps_drop, r, w) < 0 ||
+	    svc_jstrs(hc, "Dns", &c->dns, r, w) < 0 ||
+	    svc_jstrs(hc, "DnsSearch", &c->dns_search, r, w) < 0 ||
+	    svc_jstrs(hc, "DnsOptions", &c->dns_opts, r, w) < 0 ||
+	    svc_jstrs(hc, "ExtraHosts", &c->hosts, r, w) < 0 ||
+	    svc_jstrs(hc, "SecurityOpt", &c->sec, r, w) < 0)
 		return -1;
-	json_object *rp = get(hc, "RestartPolicy");
-	const char *rpn = rp ? str(rp, "Name") : NULL;
+	json_object *rp = svc_jget(hc, "RestartPolicy");
+	const char *rpn = rp ? svc_jstr(rp, "Name") : NULL;
 	if (rpn && *rpn) { /* checked by the engine (eng_restart_parse) */
-		json_object *mx = get(rp, "MaximumRetryCount");
+		json_object *mx = svc_jget(rp, "MaximumRetryCount");
 		int64_t n = mx ? json_object_get_int64(mx) : 0;
 		c->o.restart = c->restart = n > 0 && !strcmp(rpn, "on-failure")
 						? xasprintf("%s:%lld", rpn, (long long)n)
 						: xstrdup(rpn);
 	}
-	json_object *mems = get(hc, "Memory"), *nc = get(hc, "NanoCpus"),
-		    *pl = get(hc, "PidsLimit");
+	json_object *mems = svc_jget(hc, "Memory"), *nc = svc_jget(hc, "NanoCpus"),
+		    *pl = svc_jget(hc, "PidsLimit");
 	if (mems && json_object_get_int64(mems) > 0)
 		c->o.memory = c->memory = xasprintf("%lld", (long long)json_object_get_int64(mems));
-	json_object *cq = get(hc, "CpuQuota"), *cp = get(hc, "CpuPeriod");
+	json_object *cq = svc_jget(hc, "CpuQuota"), *cp = svc_jget(hc, "CpuPeriod");
 	if (nc && json_object_get_int64(nc) > 0)
 		c->o.cpus = c->cpus = xasprintf("%.9f", (double)json_object_get_int64(nc) / 1e9);
 	else if (cq && json_object_get_int64(cq) > 0)
@@ -211,21 +134,22 @@ static int host_config(json_object *hc, copts *c, resp *r)
 						       : 100000));
 	if (pl && json_object_get_int64(pl) > 0)
 		c->o.pids_limit = c->pids = xasprintf("%lld", (long long)json_object_get_int64(pl));
-	c->o.privileged = json_object_get_boolean(get(hc, "Privileged"));
-	c->o.read_only = json_object_get_boolean(get(hc, "ReadonlyRootfs"));
-	c->o.publish_all = json_object_get_boolean(get(hc, "PublishAllPorts"));
-	c->o.rm = json_object_get_boolean(get(hc, "AutoRemove"));
-	c->o.init = json_object_get_boolean(get(hc, "Init"));
-	const char *nm = str(hc, "NetworkMode");
+	c->o.privileged = json_object_get_boolean(svc_jget(hc, "Privileged"));
+	c->o.read_only = json_object_get_boolean(svc_jget(hc, "ReadonlyRootfs"));
+	c->o.publish_all = json_object_get_boolean(svc_jget(hc, "PublishAllPorts"));
+	c->o.rm = json_object_get_boolean(svc_jget(hc, "AutoRemove"));
+	c->o.init = json_object_get_boolean(svc_jget(hc, "Init"));
+	const char *nm = svc_jstr(hc, "NetworkMode");
 	c->o.network = nm && *nm && strcmp(nm, "default") ? nm : NULL;
-	const char *ipc = str(hc, "IpcMode"), *pid = str(hc, "PidMode"), *uts = str(hc, "UTSMode");
+	const char *ipc = svc_jstr(hc, "IpcMode"), *pid = svc_jstr(hc, "PidMode"),
+		   *uts = svc_jstr(hc, "UTSMode");
 	c->o.ipc = ipc && *ipc ? ipc : NULL;
 	c->o.pid = pid && *pid ? pid : NULL;
 	c->o.uts = uts && *uts ? uts : NULL;
-	const char *cg = str(hc, "CgroupParent"), *un = str(hc, "UsernsMode");
+	const char *cg = svc_jstr(hc, "CgroupParent"), *un = svc_jstr(hc, "UsernsMode");
 	c->o.cgroup_parent = cg && *cg ? cg : NULL;
 	c->o.userns = un && *un ? un : NULL;
-	json_object *tmp = get(hc, "Tmpfs");
+	json_object *tmp = svc_jget(hc, "Tmpfs");
 	if (tmp && json_object_is_type(tmp, json_type_object)) {
 		json_object_object_foreach(tmp, dst, opts)
 		{
@@ -235,7 +159,7 @@ static int host_config(json_object *hc, copts *c, resp *r)
 			free(t);
 		}
 	}
-	json_object *pb = get(hc, "PortBindings");
+	json_object *pb = svc_jget(hc, "PortBindings");
 	if (pb && json_object_is_type(pb, json_type_object)) {
 		json_object_object_foreach(pb, port, binds)
 		{
@@ -244,7 +168,8 @@ static int host_config(json_object *hc, copts *c, resp *r)
 				       : 0;
 			for (size_t i = 0; i < n; i++) {
 				json_object *b = json_object_array_get_idx(binds, i);
-				const char *ip = str(b, "HostIp"), *hp = str(b, "HostPort");
+				const char *ip = svc_jstr(b, "HostIp"),
+					   *hp = svc_jstr(b, "HostPort");
 				char *sp = xasprintf("%s%s%s:%s", ip && *ip ? ip : "",
 						     ip && *ip ? ":" : "", hp ? hp : "", port);
 				strvb_push(&c->publish, sp);
@@ -254,13 +179,14 @@ static int host_config(json_object *hc, copts *c, resp *r)
 				strvb_push(&c->expose, port);
 		}
 	}
-	json_object *mounts = get(hc, "Mounts");
+	json_object *mounts = svc_jget(hc, "Mounts");
 	for (size_t i = 0; mounts && json_object_is_type(mounts, json_type_array) &&
 			   i < json_object_array_length(mounts);
 	     i++) {
 		json_object *m = json_object_array_get_idx(mounts, i);
-		const char *t = str(m, "Type"), *src = str(m, "Source"), *dst = str(m, "Target");
-		bool ro = json_object_get_boolean(get(m, "ReadOnly"));
+		const char *t = svc_jstr(m, "Type"), *src = svc_jstr(m, "Source"),
+			   *dst = svc_jstr(m, "Target");
+		bool ro = json_object_get_boolean(svc_jget(m, "ReadOnly"));
 		if (!t || !dst) {
 			resp_error(r, 400, "HostConfig.Mounts[%zu]: Type and Target are required",
 				   i);
@@ -271,21 +197,21 @@ static int host_config(json_object *hc, copts *c, resp *r)
 		strvb_push(&c->mounts, sp);
 		free(sp);
 	}
-	json_object *ul = get(hc, "Ulimits");
+	json_object *ul = svc_jget(hc, "Ulimits");
 	for (size_t i = 0;
 	     ul && json_object_is_type(ul, json_type_array) && i < json_object_array_length(ul);
 	     i++) {
 		json_object *u = json_object_array_get_idx(ul, i);
-		char *sp = xasprintf("%s=%lld:%lld", str(u, "Name") ? str(u, "Name") : "",
-				     (long long)json_object_get_int64(get(u, "Soft")),
-				     (long long)json_object_get_int64(get(u, "Hard")));
+		char *sp = xasprintf("%s=%lld:%lld", svc_jstr(u, "Name") ? svc_jstr(u, "Name") : "",
+				     (long long)json_object_get_int64(svc_jget(u, "Soft")),
+				     (long long)json_object_get_int64(svc_jget(u, "Hard")));
 		strvb_push(&c->ulimits, sp);
 		free(sp);
 	}
-	json_object *lc = get(hc, "LogConfig");
-	const char *lt = lc ? str(lc, "Type") : NULL;
+	json_object *lc = svc_jget(hc, "LogConfig");
+	const char *lt = lc ? svc_jstr(lc, "Type") : NULL;
 	c->o.log_driver = lt && *lt ? lt : NULL;
-	json_object *lco = lc ? get(lc, "Config") : NULL;
+	json_object *lco = lc ? svc_jget(lc, "Config") : NULL;
 	if (lco && json_object_is_type(lco, json_type_object)) {
 		json_object_object_foreach(lco, k, v)
 		{
@@ -299,7 +225,7 @@ static int host_config(json_object *hc, copts *c, resp *r)
 
 static int networking(json_object *nc, copts *c, resp *r)
 {
-	json_object *eps = get(nc, "EndpointsConfig");
+	json_object *eps = svc_jget(nc, "EndpointsConfig");
 	if (!eps || !json_object_is_type(eps, json_type_object))
 		return 0;
 	if (json_object_object_length(eps) > 1) {
@@ -312,12 +238,13 @@ static int networking(json_object *nc, copts *c, resp *r)
 	{
 		if (!c->o.network || !strcmp(c->o.network, "bridge"))
 			c->o.network = net;
-		if (strs(ep, "Aliases", &c->aliases, r, "NetworkingConfig.EndpointsConfig.") < 0)
+		if (svc_jstrs(ep, "Aliases", &c->aliases, r, "NetworkingConfig.EndpointsConfig.") <
+		    0)
 			return -1;
-		json_object *ipam = get(ep, "IPAMConfig");
-		const char *ip4 = ipam ? str(ipam, "IPv4Address") : NULL;
+		json_object *ipam = svc_jget(ep, "IPAMConfig");
+		const char *ip4 = ipam ? svc_jstr(ipam, "IPv4Address") : NULL;
 		c->o.ip = ip4 && *ip4 ? ip4 : NULL;
-		const char *mac = str(ep, "MacAddress");
+		const char *mac = svc_jstr(ep, "MacAddress");
 		c->o.mac = mac && *mac ? mac : NULL;
 	}
 	return 0;
@@ -354,8 +281,8 @@ static int healthcheck(json_object *hc, copts *c, resp *r)
 		resp_error(r, 400, "Healthcheck: not an object");
 		return -1;
 	}
-	if (known_only(hc, keys, "Healthcheck.", r) < 0 ||
-	    strs(hc, "Test", &c->health, r, "Healthcheck.") < 0)
+	if (svc_known_only(hc, keys, "Healthcheck.", r) < 0 ||
+	    svc_jstrs(hc, "Test", &c->health, r, "Healthcheck.") < 0)
 		return -1;
 	eng_probe *p = &c->probe;
 	*p = (eng_probe){.role = ENG_PROBE_HEALTH, .kind = ENG_PROBE_EXEC};
@@ -367,7 +294,7 @@ static int healthcheck(json_object *hc, copts *c, resp *r)
 		    {"StartPeriod", &p->start_period_ns}};
 	bool any = false;
 	for (size_t i = 0; i < sizeof(durs) / sizeof(*durs); i++) {
-		int64_t v = json_object_get_int64(get(hc, durs[i].k));
+		int64_t v = json_object_get_int64(svc_jget(hc, durs[i].k));
 		if (v < 0 || (v > 0 && v < 1000000)) {
 			resp_error(r, 400, "Healthcheck.%s: %lld is under 1ms", durs[i].k,
 				   (long long)v);
@@ -376,7 +303,7 @@ static int healthcheck(json_object *hc, copts *c, resp *r)
 		*durs[i].out = v;
 		any = any || v;
 	}
-	int64_t n = json_object_get_int64(get(hc, "Retries"));
+	int64_t n = json_object_get_int64(svc_jget(hc, "Retries"));
 	if (n < 0 || n > 1000000) {
 		resp_error(r, 400, "Healthcheck.Retries: %lld is out of range", (long long)n);
 		return -1;
@@ -389,12 +316,10 @@ static int healthcheck(json_object *hc, copts *c, resp *r)
 		return 0;
 	}
 	if (t && t[0] && !strcmp(t[0], "CMD-SHELL") && t[1] && !t[2]) {
-		char *line = xstrdup(t[1]);
+		_cleanup_strv_ char **sh = eng_shell_argv(t[1]);
 		strvb_free(&c->health);
-		strvb_push(&c->health, "/bin/sh");
-		strvb_push(&c->health, "-c");
-		strvb_push(&c->health, line);
-		free(line);
+		for (char **a = sh; *a; a++)
+			strvb_push(&c->health, *a);
 		p->cmd = c->health.v;
 	} else if (t && t[0] && !strcmp(t[0], "CMD") && t[1]) {
 		p->cmd = t + 1;
@@ -418,9 +343,9 @@ static int translate(req *q, json_object *body, copts *c, resp *r)
 		resp_error(r, 400, "the request body is not a JSON object");
 		return -1;
 	}
-	if (known_only(body, config_keys, "", r) < 0)
+	if (svc_known_only(body, config_keys, "", r) < 0)
 		return -1;
-	const char *img = str(body, "Image");
+	const char *img = svc_jstr(body, "Image");
 	if (!img || !*img) {
 		resp_error(r, 400, "Image: required");
 		return -1;
@@ -429,7 +354,7 @@ static int translate(req *q, json_object *body, copts *c, resp *r)
 	const char *name = req_arg(q, "name");
 	if (name && *name)
 		c->o.name = c->name = xstrdup(name);
-	json_object *ep = get(body, "Entrypoint");
+	json_object *ep = svc_jget(body, "Entrypoint");
 	if (ep && !json_object_is_type(ep, json_type_null)) {
 		c->o.entrypoint_set = true;
 		if (json_object_is_type(ep, json_type_string)) {
@@ -444,22 +369,23 @@ static int translate(req *q, json_object *body, copts *c, resp *r)
 		}
 		c->o.entrypoint = c->entry;
 	}
-	if (strs(body, "Cmd", &c->cmd, r, "") < 0 || strs(body, "Env", &c->env, r, "") < 0)
+	if (svc_jstrs(body, "Cmd", &c->cmd, r, "") < 0 ||
+	    svc_jstrs(body, "Env", &c->env, r, "") < 0)
 		return -1;
-	const char *wd = str(body, "WorkingDir"), *user = str(body, "User"),
-		   *hn = str(body, "Hostname");
+	const char *wd = svc_jstr(body, "WorkingDir"), *user = svc_jstr(body, "User"),
+		   *hn = svc_jstr(body, "Hostname");
 	c->o.workdir = wd && *wd ? wd : NULL;
 	c->o.user = user && *user ? user : NULL;
 	c->o.hostname = hn && *hn ? hn : NULL;
-	c->o.tty = json_object_get_boolean(get(body, "Tty"));
-	c->o.interactive = json_object_get_boolean(get(body, "OpenStdin"));
-	const char *ss = str(body, "StopSignal");
+	c->o.tty = json_object_get_boolean(svc_jget(body, "Tty"));
+	c->o.interactive = json_object_get_boolean(svc_jget(body, "OpenStdin"));
+	const char *ss = svc_jstr(body, "StopSignal");
 	if (ss && *ss && strcmp(ss, "SIGTERM") && strcmp(ss, "TERM") && strcmp(ss, "15")) {
 		resp_error(r, 400, "StopSignal %s: not supported by berth (the image's is used)",
 			   ss);
 		return -1;
 	}
-	json_object *labels = get(body, "Labels");
+	json_object *labels = svc_jget(body, "Labels");
 	if (labels && json_object_is_type(labels, json_type_object)) {
 		json_object_object_foreach(labels, k, v)
 		{
@@ -468,7 +394,7 @@ static int translate(req *q, json_object *body, copts *c, resp *r)
 			free(kv);
 		}
 	}
-	json_object *ex = get(body, "ExposedPorts");
+	json_object *ex = svc_jget(body, "ExposedPorts");
 	if (ex && json_object_is_type(ex, json_type_object)) {
 		json_object_object_foreach(ex, port, v)
 		{
@@ -476,13 +402,13 @@ static int translate(req *q, json_object *body, copts *c, resp *r)
 			strvb_push(&c->expose, port);
 		}
 	}
-	if (healthcheck(get(body, "Healthcheck"), c, r) < 0 ||
-	    host_config(get(body, "HostConfig"), c, r) < 0 ||
-	    networking(get(body, "NetworkingConfig"), c, r) < 0)
+	if (healthcheck(svc_jget(body, "Healthcheck"), c, r) < 0 ||
+	    host_config(svc_jget(body, "HostConfig"), c, r) < 0 ||
+	    networking(svc_jget(body, "NetworkingConfig"), c, r) < 0)
 		return -1;
 	/* Config.Volumes: anonymous volumes, except where a bind or a mount
 	 * of HostConfig covers the path (docker-compose sends both) */
-	json_object *vols = get(body, "Volumes");
+	json_object *vols = svc_jget(body, "Volumes");
 	if (vols && json_object_is_type(vols, json_type_object) &&
 	    (json_object_object_length(vols) > 1024 || c->vols.n + c->mounts.n > 1024)) {
 		resp_error(r, 400, "Volumes: more than 1024 volumes and mounts");

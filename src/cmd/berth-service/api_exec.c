@@ -100,45 +100,6 @@ static bool make_room(svc *s)
 	return true;
 }
 
-static int strv_field(json_object *body, const char *k, char ***out, resp *r)
-{
-	json_object *v;
-	*out = NULL;
-	if (!json_object_object_get_ex(body, k, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_array)) {
-		resp_error(r, 400, "%s: not a list of strings", k);
-		return -1;
-	}
-	size_t n = json_object_array_length(v);
-	char **l = xzalloc((n + 1) * sizeof(char *));
-	for (size_t i = 0; i < n; i++) {
-		json_object *s = json_object_array_get_idx(v, i);
-		if (!json_object_is_type(s, json_type_string)) {
-			strv_free(l);
-			resp_error(r, 400, "%s[%zu]: not a string", k, i);
-			return -1;
-		}
-		l[i] = xstrdup(json_object_get_string(s));
-	}
-	*out = l;
-	return 0;
-}
-
-static bool jbool(json_object *o, const char *k)
-{
-	json_object *v;
-	return o && json_object_object_get_ex(o, k, &v) && json_object_get_boolean(v);
-}
-
-static const char *jstr(json_object *o, const char *k)
-{
-	json_object *v;
-	return o && json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
-		   ? json_object_get_string(v)
-		   : NULL;
-}
-
 void api_exec_create(req *q, resp *r)
 {
 	char cid[65];
@@ -179,11 +140,11 @@ void api_exec_create(req *q, resp *r)
 			return;
 		}
 	}
-	if (jbool(body, "Privileged")) {
+	if (svc_jbool(body, "Privileged")) {
 		resp_error(r, 400, "Privileged: not supported by berth");
 		return;
 	}
-	const char *dk = jstr(body, "DetachKeys");
+	const char *dk = svc_jstr(body, "DetachKeys");
 	if (dk && *dk) {
 		resp_error(r, 400, "DetachKeys: not supported by berth");
 		return;
@@ -191,7 +152,12 @@ void api_exec_create(req *q, resp *r)
 	xrec *x = xzalloc(sizeof(*x));
 	x->exit_code = -1;
 	x->pty = -1;
-	if (strv_field(body, "Cmd", &x->cmd, r) < 0 || strv_field(body, "Env", &x->env, r) < 0) {
+	strv_builder cmd = {0}, env = {0};
+	int ok =
+	    svc_jstrs(body, "Cmd", &cmd, r, "") == 0 && svc_jstrs(body, "Env", &env, r, "") == 0;
+	x->cmd = strvb_take(&cmd);
+	x->env = strvb_take(&env);
+	if (!ok) {
 		xrec_free(x);
 		return;
 	}
@@ -206,7 +172,7 @@ void api_exec_create(req *q, resp *r)
 			xrec_free(x);
 			return;
 		}
-	const char *u = jstr(body, "User"), *w = jstr(body, "WorkingDir");
+	const char *u = svc_jstr(body, "User"), *w = svc_jstr(body, "WorkingDir");
 	x->user = u && *u ? xstrdup(u) : NULL;
 	x->workdir = w && *w ? xstrdup(w) : NULL;
 	if (x->workdir && x->workdir[0] != '/') {
@@ -214,10 +180,10 @@ void api_exec_create(req *q, resp *r)
 		xrec_free(x);
 		return;
 	}
-	x->in = jbool(body, "AttachStdin");
-	x->out = jbool(body, "AttachStdout");
-	x->err = jbool(body, "AttachStderr");
-	x->tty = jbool(body, "Tty");
+	x->in = svc_jbool(body, "AttachStdin");
+	x->out = svc_jbool(body, "AttachStdout");
+	x->err = svc_jbool(body, "AttachStderr");
+	x->tty = svc_jbool(body, "Tty");
 	snprintf(x->ctr, sizeof(x->ctr), "%s", cid);
 	eng_new_id(x->id);
 	svc *s = q->s;
@@ -515,7 +481,7 @@ void api_exec_start(req *q, resp *r)
 		resp_error(r, 400, "exec start: the body is not JSON");
 		return;
 	}
-	bool detach = jbool(body, "Detach");
+	bool detach = svc_jbool(body, "Detach");
 	pthread_mutex_lock(&s->mu);
 	xrec *x = find(s, q->words[1]);
 	bool again = x && x->started;

@@ -38,14 +38,6 @@ static json_object *body_of(req *q, resp *r)
 	return b;
 }
 
-static const char *str(json_object *o, const char *k)
-{
-	json_object *v;
-	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
-		   ? json_object_get_string(v)
-		   : NULL;
-}
-
 /* dangling=true|false: no container uses it (or one does) */
 static bool volume_key(void *arg, const char *key, const char *val)
 {
@@ -90,7 +82,7 @@ void api_volume_create(req *q, resp *r)
 	json_object *b = body_of(q, r);
 	if (!b)
 		return;
-	const char *name = str(b, "Name"), *driver = str(b, "Driver");
+	const char *name = svc_jstr(b, "Name"), *driver = svc_jstr(b, "Driver");
 	json_object *opts;
 	if (driver && *driver && strcmp(driver, "local")) {
 		resp_error(r, 400, "Driver %s: only local volumes", driver);
@@ -251,7 +243,7 @@ void api_network_create(req *q, resp *r)
 	json_object *b = body_of(q, r);
 	if (!b)
 		return;
-	eng_net_opts o = {.name = str(b, "Name"), .driver = str(b, "Driver")};
+	eng_net_opts o = {.name = svc_jstr(b, "Name"), .driver = svc_jstr(b, "Driver")};
 	json_object *v, *ipam, *cfgs;
 	o.internal = json_object_object_get_ex(b, "Internal", &v) && json_object_get_boolean(v);
 	o.ipv6 = json_object_object_get_ex(b, "EnableIPv6", &v) && json_object_get_boolean(v);
@@ -281,11 +273,11 @@ void api_network_create(req *q, resp *r)
 	    json_object_is_type(cfgs, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(cfgs); i++) {
 			json_object *c = json_object_array_get_idx(cfgs, i);
-			const char *sub = str(c, "Subnet");
+			const char *sub = svc_jstr(c, "Subnet");
 			bool six = sub && strchr(sub, ':');
 			*(six ? &o.subnet6 : &o.subnet) = sub;
-			*(six ? &o.gateway6 : &o.gateway) = str(c, "Gateway");
-			*(six ? &o.ip_range6 : &o.ip_range) = str(c, "IPRange");
+			*(six ? &o.gateway6 : &o.gateway) = svc_jstr(c, "Gateway");
+			*(six ? &o.ip_range6 : &o.ip_range) = svc_jstr(c, "IPRange");
 		}
 	}
 	if (!o.name || !*o.name) {
@@ -323,7 +315,7 @@ static void net_connect(req *q, resp *r, bool connect)
 	json_object *b = body_of(q, r);
 	if (!b)
 		return;
-	const char *ctr = str(b, "Container");
+	const char *ctr = svc_jstr(b, "Container");
 	if (!ctr || !*ctr) {
 		json_object_put(b);
 		resp_error(r, 400, "Container: required");
@@ -335,8 +327,8 @@ static void net_connect(req *q, resp *r, bool connect)
 		json_object_object_get_ex(ep, "IPAMConfig", &ipam);
 	if (ep)
 		json_object_object_get_ex(ep, "Aliases", &al);
-	const char *ip = ipam ? str(ipam, "IPv4Address") : NULL,
-		   *ip6 = ipam ? str(ipam, "IPv6Address") : NULL;
+	const char *ip = ipam ? svc_jstr(ipam, "IPv4Address") : NULL,
+		   *ip6 = ipam ? svc_jstr(ipam, "IPv6Address") : NULL;
 	strv_builder aliases = {0};
 	for (size_t i = 0; al && json_object_is_type(al, json_type_array) &&
 			   i < json_object_array_length(al) && i < 256;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cli_common.h"
+#include "util/xalloc.h"
 
 #define API_VERSION	"1.41"
 #define API_MIN_VERSION "1.24"
@@ -162,8 +163,15 @@ void api_info(req *q, resp *r);
 void api_containers_list(req *q, resp *r);
 void api_container_inspect(req *q, resp *r);
 void api_container_create(req *q, resp *r); /* api_create.c */
-/* null, false, 0, "", [] and {}: a field a client sent but did not set
- * (api_create.c) */
+/* api_json.c: o's field k as a string (NULL when absent or not a string),
+ * as a boolean (false when absent), as it is (NULL); an array of strings
+ * pushed onto b (absent or null: nothing), else 400 "WHEREk: not a list of
+ * strings" and -1. */
+const char *svc_jstr(json_object *o, const char *k);
+bool svc_jbool(json_object *o, const char *k);
+json_object *svc_jget(json_object *o, const char *k);
+int svc_jstrs(json_object *o, const char *k, strv_builder *b, resp *r, const char *where);
+/* null, false, 0, "", [] and {}: a field a client sent but did not set */
 bool svc_json_unset(json_object *v);
 /* The keys of o other than known (NULL-terminated) must be unset (null,
  * false, 0, "", [], {}): else 400 "WHEREKEY: not supported by berth", -1. */

@@ -13,15 +13,6 @@
 #include "util/flags.h"
 #include "util/xalloc.h"
 
-static char **shell_argv(const char *line)
-{
-	char **v = NULL;
-	strv_push(&v, "/bin/sh");
-	strv_push(&v, "-c");
-	strv_push(&v, line);
-	return v;
-}
-
 static int parse_int(const char *flag, const char *s, int *out, berr *e)
 {
 	char *end;
@@ -56,7 +47,7 @@ static int probe_key(const char *pspec, const char *k, const char *v, eng_probe 
 	}
 	if (!strcmp(k, "exec")) {
 		p->kind = ENG_PROBE_EXEC;
-		*own = shell_argv(v);
+		*own = eng_shell_argv(v);
 		p->cmd = *own;
 		*kind = true;
 		return 0;
@@ -136,7 +127,7 @@ int health_flags_apply(health_flags *h, eng_run_opts *o, berr *e)
 		any = true;
 	}
 	if (h->cmd) { /* Docker: --health-cmd is a shell line (CMD-SHELL) */
-		h->argvs[0] = shell_argv(h->cmd);
+		h->argvs[0] = eng_shell_argv(h->cmd);
 		p->cmd = h->argvs[0];
 		any = true;
 	}

@@ -42,6 +42,15 @@ static int64_t iget(json_object *o, const char *k)
 	return v ? json_object_get_int64(v) : 0;
 }
 
+char **eng_shell_argv(const char *line)
+{
+	char **v = NULL;
+	strv_push(&v, "/bin/sh");
+	strv_push(&v, "-c");
+	strv_push(&v, line ? line : "");
+	return v;
+}
+
 /* The image's Healthcheck.Test as argv ("CMD" args, "CMD-SHELL" s -> sh -c
  * s); NULL for none or ["NONE"]. */
 static char **test_argv(json_object *test)
@@ -53,9 +62,7 @@ static char **test_argv(json_object *test)
 	const char *k = json_object_get_string(json_object_array_get_idx(test, 0));
 	char **v = NULL;
 	if (k && !strcmp(k, "CMD-SHELL")) {
-		strv_push(&v, "/bin/sh");
-		strv_push(&v, "-c");
-		strv_push(&v, json_object_get_string(json_object_array_get_idx(test, 1)));
+		v = eng_shell_argv(json_object_get_string(json_object_array_get_idx(test, 1)));
 	} else if (k && !strcmp(k, "CMD")) {
 		for (size_t i = 1; i < n; i++)
 			strv_push(&v, json_object_get_string(json_object_array_get_idx(test, i)));

@@ -70,6 +70,8 @@ typedef struct eng eng; /* engine.h */
  * --health-* flags take them, in ns; negative, empty or out of range
  * values are refused naming flag (which may be NULL). */
 int eng_duration_parse(const char *flag, const char *s, int64_t *ns, berr *e);
+/* Docker's CMD-SHELL line as argv: {"/bin/sh", "-c", line} (strv_free). */
+char **eng_shell_argv(const char *line);
 
 /* Docker's defaults for a HEALTHCHECK field left 0. */
 #define ENG_HEALTH_INTERVAL_NS (30LL * 1000000000)
