@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,17 +167,10 @@ typedef struct wait_job {
 	bool next, removed;
 } wait_job;
 
-/* The exit file's code ("STATUS FINISHED_NS", the monitor's), read through
- * the container's directory fd: that still works once an --rm container's
- * directory went to .trash, until it is purged. */
-static bool exit_code_at(int dfd, int *code)
+static bool wait_gone(void *arg)
 {
-	_cleanup_free_ char *ex = NULL;
-	size_t len;
-	berr e;
-	if (dfd < 0 || fs_read_file_at(dfd, "exit", &ex, &len, &e) < 0)
-		return false;
-	return sscanf(ex, "%d", code) == 1;
+	wait_job *j = arg;
+	return svc_job_gone(&j->base);
 }
 
 static void *wait_thread(void *arg)
@@ -187,63 +179,13 @@ static void *wait_thread(void *arg)
 	berr e;
 	int code = 255;
 	eng *g = eng_open(j->base.root, j->base.run_root, &e);
-	/* the directory, watched: the monitor renames "exit" into it at the
-	 * exit, and the wait wakes then rather than at its next poll (an --rm
-	 * container is gone a few ms later, its code with it) */
-	_cleanup_free_ char *dir = g ? eng_path(g, j->base.id, "") : NULL;
-	_cleanup_close_ int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	_cleanup_close_ int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (ino >= 0 && dfd >= 0) {
-		char pp[64];
-		snprintf(pp, sizeof(pp), "/proc/self/fd/%d", dfd);
-		inotify_add_watch(ino, pp,
-				  IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF);
-	}
-	/* next-exit / removed of a created container: the exit after its start */
-	json_object *doc = NULL;
-	const char *st = g ? eng_container_status(g, j->base.id, &doc) : NULL;
-	if (doc)
-		code = (int)eng_doc_int(doc, "State.ExitCode");
-	bool seen_start = st && eng_status_live(st), from_file = false;
-	json_object_put(doc);
-	for (int step = 1; g;) {
-		doc = NULL;
-		st = eng_container_status(g, j->base.id, &doc);
-		if (!st) { /* removed: its code from the exit file if still there */
-			if (!from_file)
-				exit_code_at(dfd, &code);
-			break;
-		}
-		if (eng_status_live(st))
-			seen_start = true;
-		/* the exit file's code, once read, is the truth: a record read
-		 * while an --rm container's directory moves away reconciles
-		 * as a lost container (255) */
-		if (!from_file)
-			code = (int)eng_doc_int(doc, "State.ExitCode");
-		bool stopped = !eng_status_live(st) && strcmp(st, "creating");
-		bool waiting_start =
-		    (j->next || j->removed) && !seen_start && !strcmp(st, "created");
-		json_object_put(doc);
-		if (stopped && !waiting_start && !j->removed)
-			break;
-		if (svc_job_gone(&j->base))
-			break;
-		struct pollfd pf = {.fd = ino, .events = POLLIN};
-		if (poll(&pf, ino >= 0 ? 1 : 0, step) > 0) {
-			char buf[4096];
-			while (read(ino, buf, sizeof(buf)) > 0)
-				;
-			/* an exit written now: it ran, however short (it may
-			 * have started and ended between two looks) */
-			if (exit_code_at(dfd, &code)) {
-				seen_start = from_file = true;
-				if (!j->removed)
-					break;
-			}
-		}
-		step = step < 16 ? step * 2 : 20;
-	}
+	eng_wait_opts o = {.cond = j->removed ? ENG_WAIT_REMOVED
+				   : j->next  ? ENG_WAIT_NEXT_EXIT
+					      : ENG_WAIT_NOT_RUNNING,
+			   .gone = wait_gone,
+			   .arg = j};
+	if (g)
+		eng_container_wait_for(g, j->base.id, &o, &code, &e);
 	eng_close(g);
 	char out[64];
 	int n = snprintf(out, sizeof(out), "{\"StatusCode\":%d,\"Error\":null}\n", code);

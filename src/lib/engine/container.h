@@ -164,6 +164,18 @@ int eng_container_wait(eng *g, const char *id, int timeout_ms, int *code, berr *
 /* Until the monitor (and the cleanup it execs into) is gone, at most
  * timeout_ms. */
 void eng_container_wait_monitor(eng *g, const char *id, int timeout_ms);
+/* Docker's wait conditions: not-running (an exit, or not running now),
+ * next-exit (the exit after the next start), removed (the record gone).
+ * The container's directory is watched (inotify): the code is read from
+ * the monitor's exit file as it appears, even when an --rm container's
+ * record goes a moment later. gone (may be NULL) ends it: EPIPE. */
+typedef enum { ENG_WAIT_NOT_RUNNING, ENG_WAIT_NEXT_EXIT, ENG_WAIT_REMOVED } eng_wait_cond;
+typedef struct eng_wait_opts {
+	eng_wait_cond cond;
+	bool (*gone)(void *arg);
+	void *arg;
+} eng_wait_opts;
+int eng_container_wait_for(eng *g, const char *id, const eng_wait_opts *o, int *code, berr *e);
 
 /* ---- stop, kill, restart, rm, pause (stop.c) ------------------------ */
 
