@@ -167,6 +167,13 @@ def test_exec_docker_py_and_errors(svc):
         res = c.exec_run("cat /etc/hostname")
         assert res.exit_code == 0 and res.output.strip() == c.attrs["Config"]["Hostname"].encode()
         api = cl.api
+        # ExecInspect's Pid is the process's own (not the helper's that runs it)
+        did = api.exec_create("ex2", ["sleep", "7"])["Id"]
+        api.exec_start(did, detach=True)
+        assert wait_for(lambda: api.exec_inspect(did)["Pid"] > 0)
+        pid = api.exec_inspect(did)["Pid"]
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            assert f.read().split(b"\0")[:2] == [b"sleep", b"7"]
         eid = api.exec_create("ex2", ["sh", "-c", "sleep 1; exit 4"])["Id"]
         assert api.exec_inspect(eid)["Running"] is False
         api.exec_start(eid)

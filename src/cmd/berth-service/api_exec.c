@@ -355,7 +355,7 @@ static void xrun_go(xrun *u, bool detach)
 		return;
 	}
 	pthread_mutex_lock(&u->s->mu);
-	x->pid = p.pid;
+	x->pid = p.shown > 0 ? p.shown : p.pid; /* what ExecInspect shows */
 	x->pty = p.pty;
 	if (p.pty >= 0 && (x->rows || x->cols)) {
 		struct winsize ws = {.ws_row = x->rows, .ws_col = x->cols};

@@ -205,7 +205,7 @@ static int exec_fresh(eng *g, const char *id, const eng_exec_opts *o, int *statu
 		}
 		return -1;
 	}
-	*o->started = (rt_exec_started){.pid = c, .pidfd = pidfd, .pty = pty};
+	*o->started = (rt_exec_started){.pid = c, .shown = rep.pid, .pidfd = pidfd, .pty = pty};
 	return 0;
 }
 

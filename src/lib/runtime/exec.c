@@ -405,7 +405,8 @@ int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, 
 		goto out;
 	}
 	if (o->started) {
-		*o->started = (rt_exec_started){.pid = pid, .pidfd = pidfd, .pty = pty};
+		*o->started =
+		    (rt_exec_started){.pid = pid, .shown = pid, .pidfd = pidfd, .pty = pty};
 		pid = -1;
 		pidfd = pty = -1;
 		ret = 0;

@@ -101,8 +101,9 @@ typedef struct rt_exec_opts {
 
 typedef struct rt_exec_started {
 	pid_t pid;
-	int pidfd; /* the caller closes it */
-	int pty;   /* the terminal's master with tty, else -1; the caller closes it */
+	pid_t shown; /* the process's own pid when pid is a helper's (engine/exec.c), else pid */
+	int pidfd;   /* the caller closes it */
+	int pty;     /* the terminal's master with tty, else -1; the caller closes it */
 } rt_exec_started;
 
 int rt_exec(rt_ctx *c, const char *id, const rt_exec_opts *o, int *exit_status, berr *e);
