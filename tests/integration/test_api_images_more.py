@@ -359,3 +359,30 @@ def test_build_client_gone_stops_it(svc, tmp_path):
     assert not b.ids() and not (b.root / "build-tmp").exists(), b.ids()
     assert time.monotonic() - t0 < 20
     assert "localhost/ai-gone" not in docker(svc, "images").stdout
+
+
+def test_import_a_root_filesystem(svc, tmp_path):
+    """docker import (POST /images/create?fromSrc=-): the body a root
+    filesystem tar, a one-layer image that runs; a bad tar and a URL source
+    refused in one line, nothing stored."""
+    b = svc.b
+    cid = docker(svc, "create", "--network", "none", BUSYBOX, "true").stdout.strip()
+    tar = tmp_path / "rootfs.tar"
+    docker(svc, "export", "-o", str(tar), cid)
+    docker(svc, "rm", cid)
+    r = docker(svc, "import", str(tar), "localhost/imported:1")
+    iid = r.stdout.strip()
+    assert iid.startswith("sha256:"), r.stdout
+    out = docker(svc, "run", "--rm", "--network", "none", "localhost/imported:1",
+                 "sh", "-c", "echo from-import").stdout
+    assert out == "from-import\n"
+    assert docker(svc, "image", "inspect", "-f", "{{.Id}}", "localhost/imported:1").stdout.strip() == iid
+    before = store_files(b)
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(tar.read_bytes()[:3000] + b"\x00garbage" * 100)
+    r = docker(svc, "import", str(bad), "localhost/bad:1", check=False)
+    assert r.returncode != 0 and "import" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert docker(svc, "images", "-q", "localhost/bad:1").stdout == ""
+    assert store_files(b) == before
+    st, _, body = call(svc.sock, "POST", "/images/create?fromSrc=http://example.invalid/x.tar")
+    assert st == 400 and b"only -" in body

@@ -29,7 +29,8 @@ bool svc_body_is_file(const char *method, const char *url)
 		const char *sl = id ? strchr(id, '/') : NULL;
 		return sl && sl > id && !strcmp(sl, "/archive");
 	}
-	return !strcmp(p, "/images/load") || !strcmp(p, "/build");
+	/* /images/create: docker import's tar (fromSrc=-); a pull sends none */
+	return !strcmp(p, "/images/load") || !strcmp(p, "/build") || !strcmp(p, "/images/create");
 }
 
 int svc_body_file(const svc *s)

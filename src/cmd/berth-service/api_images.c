@@ -30,13 +30,58 @@ void api_image_inspect(req *q, resp *r)
 	r->json = o;
 }
 
+/* POST /images/create?fromSrc=-&repo=R[&tag=T]: docker import, the body a
+ * root filesystem tar made a one-layer image (image_import); answered
+ * {"status": ID} as Docker. A URL source, changes and platform refused. */
+static void import(req *q, resp *r, const char *src)
+{
+	if (strcmp(src, "-")) {
+		resp_error(r, 400, "fromSrc %s: only - (the request body) is supported by berth",
+			   src);
+		return;
+	}
+	static const char *const refused[] = {"changes", "platform", NULL};
+	for (const char *const *k = refused; *k; k++) {
+		const char *v = req_arg(q, *k);
+		if (v && *v) {
+			resp_error(r, 400, "import: %s not supported by berth", *k);
+			return;
+		}
+	}
+	if (q->body_fd < 0 || !q->body_size) {
+		resp_error(r, 400,
+			   "import: the request body is empty: a root filesystem tar is "
+			   "expected");
+		return;
+	}
+	const char *repo = req_arg(q, "repo"), *tag = req_arg(q, "tag");
+	_cleanup_free_ char *name =
+	    repo && *repo ? (tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo)) : NULL;
+	berr e;
+	_cleanup_store_ img_store *s = store_open(q->s->c->root, &e);
+	dg_str id;
+	if (!s || image_import(s, q->body_fd, name, &id, &e) < 0) {
+		berr_ctx(&e, "import");
+		resp_error(r,
+			   e.errnum == ENOMEM || e.errnum == ENOSPC || e.errnum == EIO ? 500 : 400,
+			   "%s", e.msg);
+		return;
+	}
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string(id.s));
+	r->text = xasprintf("%s\r\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	r->content_type = "application/json";
+}
+
 /* POST /images/create?fromImage=X[&tag=T]: a pull, answered as Docker's
  * progress stream (JSON lines; an error is a line too, status 200). */
 void api_images_create(req *q, resp *r)
 {
 	const char *from = req_arg(q, "fromImage"), *tag = req_arg(q, "tag");
-	if (req_arg(q, "fromSrc")) {
-		resp_error(r, 400, "fromSrc (import): not supported by the API yet (berth import)");
+	const char *src = req_arg(q, "fromSrc");
+	if (src && *src) {
+		import(q, r, src);
 		return;
 	}
 	if (!from || !*from) {
