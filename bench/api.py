@@ -140,10 +140,22 @@ def main():
                 t0 = time.perf_counter()
                 cli(servers["berth"][0], "version", cfg=cfg)
                 floor.append((time.perf_counter() - t0) * 1000)
+            # and for this very command: `docker run --rm` against a server that
+            # does nothing and answers at once (bench/api_null.py)
+            nsock = f"{tmp}/null.sock"
+            nul = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench", "api_null.py"),
+                                    nsock], start_new_session=True)
+            procs.append(nul)
+            wait_up(nsock, cfg, nul, "api_null", "/dev/null")
+            run_floor = []
+            for i in range(runs):
+                t0 = time.perf_counter()
+                cli(nsock, "run", "--rm", "--network", "none", "x", "true", cfg=cfg)
+                run_floor.append((time.perf_counter() - t0) * 1000)
             time.sleep(2)  # idle
             mem = {k: mem_of(v[3]()) for k, v in servers.items()}
             s.stop()
-        write(runs, times, mem, statistics.median(floor))
+        write(runs, times, mem, statistics.median(floor), statistics.median(run_floor))
     finally:
         for p in procs:
             if p.poll() is None:
@@ -164,7 +176,7 @@ def q(v, f):
     return v[min(len(v) - 1, int(f * len(v)))]
 
 
-def write(runs, times, mem, floor):
+def write(runs, times, mem, floor, run_floor):
     med = {k: statistics.median(v) for k, v in times.items()}
     load = open("/proc/loadavg").read().split()[0]
     lines = ["# Benchmark: the Docker API (berth system service vs dockerd vs Podman)", "",
@@ -180,7 +192,11 @@ def write(runs, times, mem, floor):
                      f"| {med[k] / med['berth']:.2f}x |")
     lines += ["", f"The docker CLI's own floor, `docker version` against berth's socket: "
               f"{floor:.1f} ms (a Go process starting, two round trips). Above it, berth "
-              f"adds {med['berth'] - floor:.1f} ms and dockerd {med.get('dockerd', floor) - floor:.1f} ms."]
+              f"adds {med['berth'] - floor:.1f} ms and dockerd {med.get('dockerd', floor) - floor:.1f} ms.",
+              "", f"The CLI's floor for this command, `docker run --rm` against a server that "
+              f"does nothing and answers at once (bench/api_null.py): {run_floor:.1f} ms. "
+              f"Ten times faster than dockerd would be {med.get('dockerd', 0) / 10:.1f} ms; "
+              f"berth takes {med['berth'] - run_floor:.1f} ms above this floor."]
     lines += ["", "Idle server memory (kB; dockerd with its containerd):", "",
               "| server | PSS | RSS |", "|---|---:|---:|"]
     for k, (pss, rss) in mem.items():
