@@ -114,6 +114,12 @@ typedef struct tar_job {
 	char *path; /* NULL: the whole filesystem (export) */
 } tar_job;
 
+static void tar_destroy(svc_job *b)
+{
+	free(((tar_job *)b)->path);
+	svc_job_free(b);
+}
+
 static void *tar_main(void *arg)
 {
 	tar_job *j = arg;
@@ -148,6 +154,7 @@ void api_container_archive_get(req *q, resp *r)
 	tar_job *j = xzalloc(sizeof(*j));
 	memcpy(j->base.id, id, sizeof(j->base.id));
 	j->path = xstrdup(path);
+	j->base.destroy = tar_destroy;
 	svc_stream(q, r, &j->base, tar_main, "application/x-tar");
 	if (r->raw)
 		MHD_add_response_header(r->raw, "X-Docker-Container-Path-Stat", hdr);
@@ -171,6 +178,7 @@ void api_container_export(req *q, resp *r)
 	}
 	tar_job *j = xzalloc(sizeof(*j));
 	memcpy(j->base.id, id, sizeof(j->base.id));
+	j->base.destroy = tar_destroy;
 	svc_stream(q, r, &j->base, tar_main, "application/x-tar");
 }
 

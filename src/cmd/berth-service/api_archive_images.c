@@ -22,6 +22,12 @@ typedef struct save_job {
 	char **refs;
 } save_job;
 
+static void save_destroy(svc_job *j)
+{
+	strv_free(((save_job *)j)->refs);
+	svc_job_free(j);
+}
+
 static void *save_thread(void *arg)
 {
 	save_job *sj = arg;
@@ -66,6 +72,7 @@ static void save(req *q, resp *r, char **refs)
 	}
 	save_job *sj = xzalloc(sizeof(*sj));
 	sj->refs = refs;
+	sj->j.destroy = save_destroy;
 	svc_stream(q, r, &sj->j, save_thread, "application/x-tar");
 }
 

@@ -81,6 +81,11 @@ static void put_error(build_job *b, const char *msg)
 		b->failed = true;
 }
 
+static void build_destroy(svc_job *j)
+{
+	job_free((build_job *)j);
+}
+
 /* ---- the child: build_run with its output on fd 1 ---- */
 
 static volatile sig_atomic_t cancelled;
@@ -452,5 +457,6 @@ void api_build(req *q, resp *r)
 		resp_error(r, 500, "dup the body: %s", strerror(errno));
 		return;
 	}
+	b->j.destroy = build_destroy;
 	svc_stream(q, r, &b->j, build_thread, "application/json");
 }

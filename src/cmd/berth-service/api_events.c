@@ -370,6 +370,12 @@ static void *events_thread(void *arg)
 	return NULL;
 }
 
+static void events_destroy(svc_job *b)
+{
+	strv_free(((ev_job *)b)->specs);
+	svc_job_free(b);
+}
+
 void api_events(req *q, resp *r)
 {
 	static const char *const keys[] = {"type",  "container", "event",   "label",
@@ -402,5 +408,6 @@ void api_events(req *q, resp *r)
 		if (!j->until_ns)
 			j->until_ns = 1;
 	}
+	j->base.destroy = events_destroy;
 	svc_stream(q, r, &j->base, events_thread, "application/json");
 }

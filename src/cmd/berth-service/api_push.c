@@ -27,6 +27,18 @@ typedef struct push_job {
 	bool failed; /* a write to the client failed: it is gone */
 } push_job;
 
+static void push_destroy(svc_job *j)
+{
+	push_job *p = (push_job *)j;
+	free(p->repo);
+	strv_free(p->refs);
+	if (p->pass)
+		explicit_bzero(p->pass, strlen(p->pass));
+	free(p->user);
+	free(p->pass);
+	svc_job_free(&p->j);
+}
+
 /* One JSON line to the client (frees o). */
 static void put_line(push_job *p, json_object *o)
 {
@@ -105,13 +117,7 @@ static void *push_thread(void *arg)
 		put_line(p, o);
 	}
 	close(p->j.fd);
-	free(p->repo);
-	strv_free(p->refs);
-	if (p->pass)
-		explicit_bzero(p->pass, strlen(p->pass));
-	free(p->user);
-	free(p->pass);
-	svc_job_free(&p->j);
+	push_destroy(&p->j);
 	return NULL;
 }
 
@@ -208,5 +214,6 @@ void api_image_push(req *q, resp *r)
 	p->refs = refs;
 	p->user = user;
 	p->pass = pass;
+	p->j.destroy = push_destroy;
 	svc_stream(q, r, &p->j, push_thread, "application/json");
 }

@@ -180,7 +180,7 @@ void svc_stream(req *q, resp *r, svc_job *job, void *(*fn)(void *), const char *
 	job->client_fd = -1;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		svc_job_free(job);
+		job->destroy ? job->destroy(job) : svc_job_free(job);
 		resp_error(r, 500, "pipe: %s", strerror(errno));
 		return;
 	}
@@ -194,7 +194,7 @@ void svc_stream(req *q, resp *r, svc_job *job, void *(*fn)(void *), const char *
 	if (pthread_create(&t, NULL, fn, job) != 0) {
 		close(p[0]);
 		close(p[1]);
-		svc_job_free(job);
+		job->destroy ? job->destroy(job) : svc_job_free(job);
 		resp_error(r, 500, "pthread_create failed");
 		return;
 	}

@@ -126,6 +126,9 @@ typedef struct svc_job {
 	 * is open: a client may remove the container as soon as it has them */
 	bool gated;
 	struct svc_gate *gate;
+	/* may be NULL: frees what a job type adds (svc_stream's failures call
+	 * it instead of svc_job_free; the thread frees its job itself) */
+	void (*destroy)(struct svc_job *j);
 } svc_job;
 void svc_stream(req *q, resp *r, svc_job *job, void *(*fn)(void *), const char *content_type);
 /* The thread's word that svc_stream may return (once; also when it fails). */
