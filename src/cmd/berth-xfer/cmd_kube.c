@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
 #include "kube/model.h"
 #include "kube/play.h"
+#include "kube/play_svc.h"
 #include "kube/yaml.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -102,14 +104,14 @@ static int kube_check(cli *c, int argc, char **argv)
 	return 0;
 }
 
-static int down_file(cli *c, const kube_file *f)
+static int down_file(cli *c, const kube_file *f, bool volumes)
 {
 	berr e;
 	eng *g = eng_open(c->root, c->run_root, &e);
 	if (!g)
 		return cli_fail(125, &e);
 	char **removed = NULL;
-	int r = kube_down(g, f, &removed, &e);
+	int r = kube_down(g, f, volumes, &removed, &e);
 	for (size_t i = 0; removed && removed[i]; i++) {
 		cli_print_clean(stdout, removed[i]);
 		putchar('\n');
@@ -149,9 +151,16 @@ static int kube_play_cmd(cli *c, int argc, char **argv)
 	if (!f)
 		return rc;
 	_cleanup_free_ char *sd = cli_self_dir();
-	kube_play_opts o = {.helper_dir = sd, .network = network, .no_start = no_start};
+	/* the readiness hook: this store's `berth kube sync` */
+	_cleanup_free_ char *root = realpath(c->root, NULL);
+	_cleanup_free_ char *rr = xasprintf("BERTH_RUNROOT=%s", c->run_root);
+	_cleanup_free_ char *berth = xasprintf("%s/berth", sd);
+	char *hook[] = {"/usr/bin/env", rr,	berth, "--root", root ? root : (char *)c->root,
+			"kube",		"sync", NULL};
+	kube_play_opts o = {
+	    .helper_dir = sd, .network = network, .no_start = no_start, .sync_hook = hook};
 	if (replace)
-		rc = down_file(c, f);
+		rc = down_file(c, f, false);
 	for (int attempt = 0; !rc; attempt++) {
 		berr e;
 		eng *g = eng_open(c->root, c->run_root, &e);
@@ -197,13 +206,20 @@ static int kube_down_cmd(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
 	    "kube down",
-	    "FILE|-",
+	    "[OPTIONS] FILE|-",
 	    "Remove the pods a kube play of the file made",
-	    "The pods (and their containers) labelled " KUBE_OWNER_LABEL
-	    "=KIND/NAME for an object of the file; their names are printed.",
-	    "berth kube down app.yaml",
+	    "The pods (and their containers and volumes) labelled " KUBE_OWNER_LABEL
+	    "=KIND/NAME for an object of the file, the Services' published ports and the "
+	    "play's network; the pods' names are printed. The PersistentVolumeClaims' volumes "
+	    "stay unless --volumes (or --force, as Podman names it).",
+	    "berth kube down app.yaml\nberth kube down --volumes app.yaml",
 	    CLI_ARGS_FILES};
-	int st, first = cli_flags(c, &doc, NULL, argc, argv, &st);
+	bool volumes = false, force = false;
+	const flag_def defs[] = {
+	    {"volumes", 0, FLAG_BOOL, &volumes, "Remove the PersistentVolumeClaims' volumes too"},
+	    {"force", 0, FLAG_BOOL, &force, "The same as --volumes (Podman's name)"},
+	    {0}};
+	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
 	if (first < 0)
 		return st;
 	if (argc - first != 1)
@@ -212,8 +228,46 @@ static int kube_down_cmd(cli *c, int argc, char **argv)
 	kube_file *f = kube_load(argv[first], &rc);
 	if (!f)
 		return rc;
-	rc = down_file(c, f);
+	rc = down_file(c, f, volumes || force);
 	kube_file_free(f);
+	return rc;
+}
+
+/* kube sync NETWORK NAME SELECTOR PORTS [NAME SELECTOR PORTS ...] [CONTAINER]:
+ * the readiness hook of a Service's pods (play_svc.h); CONTAINER is what
+ * the prober appends, not needed. */
+static int kube_sync_cmd(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {
+	    "kube sync",
+	    "NETWORK SERVICE SELECTOR PORTS [SERVICE SELECTOR PORTS ...] [CONTAINER]",
+	    "Set a Service's backends to its ready pods",
+	    "The readiness hook kube play gives the containers of the pods a Service selects: "
+	    "the Service's published ports (PORTS: tcp:HOSTPORT:TARGETPORT,...) are spread "
+	    "over the pods whose labels match SELECTOR (K=V,...) and whose containers are all "
+	    "ready, at their address on NETWORK. Prints nothing.",
+	    "berth kube sync kube-web web app=web tcp:30080:80",
+	    CLI_ARGS_NONE};
+	int st, first = cli_flags(c, &doc, NULL, argc, argv, &st);
+	if (first < 0)
+		return st;
+	int n = argc - first - 1;
+	if (n < 3)
+		return cli_failf(125, "kube sync: NETWORK SERVICE SELECTOR PORTS");
+	berr e;
+	eng *g = eng_open(c->root, c->run_root, &e);
+	if (!g)
+		return cli_fail(125, &e);
+	int rc = 0;
+	for (int i = first + 1; i + 3 <= argc && !rc; i += 3) {
+		kube_svc_rt s;
+		size_t ready = 0;
+		if (kube_svc_from_args(argv + i, &s, &e) < 0 ||
+		    kube_svc_sync(g, argv[first], &s, &ready, &e) < 0)
+			rc = cli_fail(125, &e);
+		kube_svc_rt_free(&s);
+	}
+	eng_close(g);
 	return rc;
 }
 
@@ -222,7 +276,8 @@ int cmd_kube(cli *c, int argc, char **argv)
 	static const cli_cmd subs[] = {
 	    {"check", kube_check, "Check a Kubernetes YAML file and list its objects"},
 	    {"play", kube_play_cmd, "Make the pods of a Kubernetes YAML file"},
-	    {"down", kube_down_cmd, "Remove the pods a kube play of the file made"}};
+	    {"down", kube_down_cmd, "Remove the pods a kube play of the file made"},
+	    {"sync", kube_sync_cmd, "Set a Service's backends to its ready pods"}};
 	static const cli_doc doc = {
 	    "kube",	  "COMMAND", "Run Kubernetes YAML", NULL, "berth kube check app.yaml",
 	    CLI_ARGS_NONE};
