@@ -244,3 +244,91 @@ def test_kube_init_container_failure_leaves_nothing(tmp_path):
         assert f"{port}" not in nft_table()
         assert not list((b.root / "networks").glob("kube-*.json"))
         assert remove_networks(b) == []
+
+
+def test_kube_scale_follows_service(tmp_path):
+    port = free_port()
+    with engine_store("k2-scale-") as b:
+        f = tmp_path / "k2.yaml"
+        f.write_text(manifest(port, replicas=2))
+        b("kube", "play", f)
+        try:
+            assert wait_for(lambda: set(answers(port, 8)) == {"k2-web-0", "k2-web-1"},
+                            timeout=20)
+            r = b("kube", "scale", "--replicas", "3", "k2-web", f)
+            assert r.stdout.split() == ["k2-web-2"]
+            assert wait_for(lambda: len(set(answers(port, 12)) - {None}) == 3, timeout=20)
+            b("kube", "scale", "--replicas", "1", "k2-web", f)
+            assert sorted(p for p in b("pod", "ls", "--format", "{{.Name}}").stdout.split()) \
+                == ["k2-web-0"]
+            assert set(answers(port, 8)) == {"k2-web-0"}
+            bad = b("kube", "scale", "--replicas", "1", "k2-nope", f, check=False)
+            assert bad.returncode == 125 and 'no Deployment "k2-nope"' in bad.stderr
+        finally:
+            b("kube", "down", "--volumes", f)
+        assert remove_networks(b) == []
+
+
+GEN_POD = textwrap.dedent(f"""\
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: k2-gen
+      labels: {{app: k2-gen, tier: "8080"}}
+    spec:
+      containers:
+      - name: web
+        image: {BUSYBOX}
+        imagePullPolicy: Never
+        command: [sh, -c, 'echo "$A $B" > /tmp/out; exec sleep 300']
+        env: [{{name: A, value: "yes"}}, {{name: B, value: "two words"}}]
+        workingDir: /tmp
+      - name: side
+        image: {BUSYBOX}
+        imagePullPolicy: Never
+        args: [sleep, '301']
+    """)
+
+
+def ctr_summary(b, name):
+    c = b.inspect(name)["Config"]
+    return (c["Image"], (c.get("Entrypoint") or []) + (c.get("Cmd") or []), sorted(c["Env"]),
+            c["WorkingDir"])
+
+
+def test_generate_kube_round_trip(tmp_path):
+    with engine_store("k2-gen-") as b:
+        f = tmp_path / "pod.yaml"
+        f.write_text(GEN_POD)
+        b("kube", "play", f)
+        before = {n: ctr_summary(b, n) for n in ["k2-gen-web", "k2-gen-side"]}
+        labels = b("pod", "inspect", "k2-gen").stdout
+        gen = b("generate", "kube", "k2-gen").stdout
+        assert "k2-gen-infra" not in gen and "io.berth" not in gen, gen
+        g = tmp_path / "gen.yaml"
+        g.write_text(gen)
+        assert b("kube", "check", g).stdout.split() == ["Pod", "k2-gen"]
+        b("kube", "down", f)
+        assert b.ids() == []
+        # the generated file played back: the same containers
+        assert b("kube", "play", g).stdout.split() == ["k2-gen"]
+        after = {n: ctr_summary(b, n) for n in ["k2-gen-web", "k2-gen-side"]}
+        assert after == before
+        assert wait_for(lambda: b("exec", "k2-gen-web", "cat", "/tmp/out",
+                                  check=False).stdout.strip() == "yes two words")
+        rec = json.loads(b("pod", "inspect", "k2-gen").stdout)
+        rec = rec[0] if isinstance(rec, list) else rec
+        assert rec["Labels"]["app"] == "k2-gen" and rec["Labels"]["tier"] == "8080", labels
+        b("kube", "down", g)
+        # a container alone: a Pod of its name
+        b("run", "-d", "--network", "none", "--name", "k2-solo", BUSYBOX, "sleep", "300")
+        solo = b("generate", "kube", "k2-solo").stdout
+        b("rm", "-f", "k2-solo")
+        s = tmp_path / "solo.yaml"
+        s.write_text(solo)
+        assert b("kube", "play", s).stdout.split() == ["k2-solo"]
+        assert ctr_summary(b, "k2-solo-k2-solo")[1] == ["sleep", "300"]
+        b("kube", "down", s)
+        r = b("generate", "kube", "k2-none", check=False)
+        assert r.returncode == 125 and "no such pod or container: k2-none" in r.stderr
+        assert remove_networks(b) == []

@@ -121,35 +121,11 @@ static int down_file(cli *c, const kube_file *f, bool volumes)
 	return r < 0 ? cli_fail(125, &e) : 0;
 }
 
-static int kube_play_cmd(cli *c, int argc, char **argv)
+/* Play f (loaded): pull what is missing and try again; the pods made
+ * printed. */
+static int play_file(cli *c, const kube_file *f, const char *network, bool no_start, bool replace)
 {
-	static const cli_doc doc = {
-	    "kube play",
-	    "[OPTIONS] FILE|-",
-	    "Make the pods of a Kubernetes YAML file",
-	    "Each Pod becomes a berth pod of its name, each Deployment of N replicas the pods "
-	    "NAME-0 .. NAME-(N-1); a container is POD-CONTAINER. Images are pulled when missing. "
-	    "Everything is labelled " KUBE_OWNER_LABEL "=KIND/NAME, which kube down removes. A "
-	    "failure leaves nothing made. See docs/kube.md.",
-	    "berth kube play app.yaml\nberth kube play --replace app.yaml",
-	    CLI_ARGS_FILES};
-	bool replace = false, no_start = false;
-	const char *network = NULL;
-	const flag_def defs[] = {
-	    {"replace", 0, FLAG_BOOL, &replace,
-	     "Remove what an earlier play of the file made first"},
-	    {"network", 0, FLAG_STRING, &network, "The pods' network", "NAME"},
-	    {"no-start", 0, FLAG_BOOL, &no_start, "Create the pods, do not start them"},
-	    {0}};
-	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
-	if (first < 0)
-		return st;
-	if (argc - first != 1)
-		return cli_failf(125, "kube play: one FILE (or - for standard input)");
 	int rc = 0;
-	kube_file *f = kube_load(argv[first], &rc);
-	if (!f)
-		return rc;
 	_cleanup_free_ char *sd = cli_self_dir();
 	/* the readiness hook: this store's `berth kube sync` */
 	_cleanup_free_ char *root = realpath(c->root, NULL);
@@ -197,6 +173,87 @@ static int kube_play_cmd(cli *c, int argc, char **argv)
 			rc = 125;
 			break;
 		}
+	}
+	return rc;
+}
+
+static int kube_play_cmd(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {
+	    "kube play",
+	    "[OPTIONS] FILE|-",
+	    "Make the pods of a Kubernetes YAML file",
+	    "Each Pod becomes a berth pod of its name, each Deployment of N replicas the pods "
+	    "NAME-0 .. NAME-(N-1); a container is POD-CONTAINER. Images are pulled when missing. "
+	    "Everything is labelled " KUBE_OWNER_LABEL "=KIND/NAME, which kube down removes. A "
+	    "failure leaves nothing made. See docs/kube.md.",
+	    "berth kube play app.yaml\nberth kube play --replace app.yaml",
+	    CLI_ARGS_FILES};
+	bool replace = false, no_start = false;
+	const char *network = NULL;
+	const flag_def defs[] = {
+	    {"replace", 0, FLAG_BOOL, &replace,
+	     "Remove what an earlier play of the file made first"},
+	    {"network", 0, FLAG_STRING, &network, "The pods' network", "NAME"},
+	    {"no-start", 0, FLAG_BOOL, &no_start, "Create the pods, do not start them"},
+	    {0}};
+	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (first < 0)
+		return st;
+	if (argc - first != 1)
+		return cli_failf(125, "kube play: one FILE (or - for standard input)");
+	int rc = 0;
+	kube_file *f = kube_load(argv[first], &rc);
+	if (!f)
+		return rc;
+	rc = play_file(c, f, network, no_start, replace);
+	kube_file_free(f);
+	return rc;
+}
+
+static int kube_scale_cmd(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {
+	    "kube scale",
+	    "--replicas N [--network NAME] DEPLOYMENT FILE|-",
+	    "Play a file with a Deployment's replicas changed",
+	    "kube play of FILE with DEPLOYMENT's spec.replicas set to N (0..1000): the pods "
+	    "NAME-N and up removed, the missing ones made, the others kept; the Services' "
+	    "backends follow. The file is not changed: a later kube play of it plays its own "
+	    "replicas.",
+	    "berth kube scale --replicas 5 web app.yaml",
+	    CLI_ARGS_FILES};
+	const char *reps = NULL, *network = NULL;
+	const flag_def defs[] = {{"replicas", 0, FLAG_STRING, &reps, "The number of pods", "N"},
+				 {"network", 0, FLAG_STRING, &network,
+				  "The pods' network (as the play was given)", "NAME"},
+				 {0}};
+	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (first < 0)
+		return st;
+	if (argc - first != 2)
+		return cli_failf(125, "kube scale: DEPLOYMENT and FILE (or - for standard input)");
+	char *end = NULL;
+	long n = reps ? strtol(reps, &end, 10) : -1;
+	if (!reps || !*reps || *end || n < 0 || n > 1000)
+		return cli_failf(125,
+				 "kube scale: --replicas: a number from 0 to 1000 is needed%s%s",
+				 reps ? ", not " : "", reps ? reps : "");
+	int rc = 0;
+	kube_file *f = kube_load(argv[first + 1], &rc);
+	if (!f)
+		return rc;
+	kube_obj *d = NULL;
+	for (size_t i = 0; i < f->n_objs && !d; i++)
+		if (f->objs[i].kind == KUBE_DEPLOYMENT &&
+		    !strcmp(f->objs[i].meta.name, argv[first]))
+			d = &f->objs[i];
+	if (!d) {
+		rc = cli_failf(125, "kube scale: %s: no Deployment \"%s\"", argv[first + 1],
+			       argv[first]);
+	} else {
+		d->u.deploy.replicas = (int)n;
+		rc = play_file(c, f, network, false, false);
 	}
 	kube_file_free(f);
 	return rc;
@@ -277,6 +334,7 @@ int cmd_kube(cli *c, int argc, char **argv)
 	    {"check", kube_check, "Check a Kubernetes YAML file and list its objects"},
 	    {"play", kube_play_cmd, "Make the pods of a Kubernetes YAML file"},
 	    {"down", kube_down_cmd, "Remove the pods a kube play of the file made"},
+	    {"scale", kube_scale_cmd, "Play a file with a Deployment's replicas changed"},
 	    {"sync", kube_sync_cmd, "Set a Service's backends to its ready pods"}};
 	static const cli_doc doc = {
 	    "kube",	  "COMMAND", "Run Kubernetes YAML", NULL, "berth kube check app.yaml",
