@@ -119,6 +119,30 @@ static void pod_net_args(const play_ctx *x, const kube_play_opts *o, const kube_
 	strvb_free(&hk);
 }
 
+/* Create container c of pod `name` from ro (filled by kube_opts_fill): its
+ * name, the owner label, the pod; a missing image recorded in r. */
+static int create_member(eng *g, eng_run_opts *ro, const kube_container *c, const char *name,
+			 const char *pod_id, const char *owner, const char *initp,
+			 kube_play_result *r, char id[65], berr *e)
+{
+	_cleanup_free_ char *cname = xasprintf("%s-%s", name, c->name);
+	_cleanup_strv_ char **cl = strv_dup(ro->labels);
+	strv_push(&cl, owner);
+	ro->labels = cl;
+	ro->name = cname;
+	ro->pod = pod_id;
+	ro->detach = true;
+	bool img_missing = false;
+	ro->image_missing = &img_missing;
+	int rc = eng_create(g, ro, initp, id, e);
+	if (rc < 0 && img_missing && c->pull != KUBE_PULL_NEVER && !r->missing_image)
+		r->missing_image = xstrdup(c->image);
+	ro->labels = NULL;
+	ro->name = NULL;
+	ro->image_missing = NULL;
+	return rc;
+}
+
 /* The init containers in order, each run to its end and removed; one that
  * fails fails the pod (restartPolicy Never's rule). */
 static int run_inits(eng *g, const kube_file *f, const kube_obj *obj, const kube_pod_spec *ps,
@@ -135,22 +159,11 @@ static int run_inits(eng *g, const kube_file *f, const kube_obj *obj, const kube
 		kube_opts_hold h;
 		if (kube_opts_fill(g, f, ps, c, name, what, &ro, &h, e) < 0)
 			return -1;
-		_cleanup_free_ char *cname = xasprintf("%s-%s", name, c->name);
-		_cleanup_strv_ char **cl = strv_dup(ro.labels);
-		strv_push(&cl, owner);
-		ro.labels = cl;
-		ro.name = cname;
-		ro.pod = pod_id;
-		ro.detach = true;
 		ro.restart = "no";
-		bool img_missing = false;
-		ro.image_missing = &img_missing;
 		char id[65];
-		int rc = eng_create(g, &ro, initp, id, e);
+		int rc = create_member(g, &ro, c, name, pod_id, owner, initp, r, id, e);
 		kube_opts_free(&h);
 		if (rc < 0) {
-			if (img_missing && c->pull != KUBE_PULL_NEVER)
-				r->missing_image = xstrdup(c->image);
 			return berr_ctx(e, "initContainers[%zu] \"%s\"", i, c->name);
 		}
 		eng_start_opts so = {.helper_dir = o->helper_dir};
@@ -225,20 +238,9 @@ static int play_pod(eng *g, const kube_file *f, const kube_obj *obj, const kube_
 			rc = berr_ctx(e, "%s \"%s\"", kube_kind_name(obj->kind), obj->meta.name);
 			break;
 		}
-		_cleanup_free_ char *cname = xasprintf("%s-%s", name, c->name);
-		_cleanup_strv_ char **cl = strv_dup(ro.labels);
-		strv_push(&cl, owner);
-		ro.labels = cl;
-		ro.name = cname;
-		ro.pod = pod_id;
-		ro.detach = true;
 		ro.readiness_hook = hook;
-		bool img_missing = false;
-		ro.image_missing = &img_missing;
 		char id[65];
-		if (eng_create(g, &ro, initp, id, e) < 0) {
-			if (img_missing && c->pull != KUBE_PULL_NEVER)
-				r->missing_image = xstrdup(c->image);
+		if (create_member(g, &ro, c, name, pod_id, owner, initp, r, id, e) < 0) {
 			rc = berr_ctx(e, "%s \"%s\": container \"%s\"", kube_kind_name(obj->kind),
 				      obj->meta.name, c->name);
 		} else {
