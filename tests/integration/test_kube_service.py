@@ -62,6 +62,11 @@ def manifest(port, replicas=3, ready_file=False):
               volumes:
               - {{name: www, emptyDir: {{}}}}
               - {{name: cfg, configMap: {{name: k2-cm}}}}
+              - name: cfg-items
+                configMap:
+                  name: k2-cm
+                  defaultMode: 0440
+                  items: [{{key: app.conf, path: sub/renamed.conf}}]
               - {{name: sec, secret: {{secretName: k2-sec}}}}
               - {{name: data, persistentVolumeClaim: {{claimName: k2-data}}}}
               initContainers:
@@ -93,6 +98,8 @@ def manifest(port, replicas=3, ready_file=False):
                 volumeMounts:
                 - {{name: www, mountPath: /www}}
                 - {{name: cfg, mountPath: /etc/k2}}
+                - {{name: cfg-items, mountPath: /etc/k2-items}}
+                - {{name: cfg, mountPath: /etc/only.conf, subPath: app.conf}}
                 - {{name: sec, mountPath: /etc/k2-sec}}
                 - {{name: data, mountPath: /data}}
         ---
@@ -170,6 +177,12 @@ def test_kube_service_replicas_init_volumes_dns_down(tmp_path):
         assert mode == "400"
         w = b("exec", c, "sh", "-c", "echo x > /etc/k2/new", check=False)
         assert w.returncode != 0
+        # items (only the keys named, at their paths), defaultMode, subPath
+        assert b("exec", c, "find", "/etc/k2-items", "-type", "f").stdout.split() == [
+            "/etc/k2-items/sub/renamed.conf"]
+        assert b("exec", c, "stat", "-c", "%a", "/etc/k2-items/sub/renamed.conf"
+                 ).stdout.strip() == "440"
+        assert b("exec", c, "cat", "/etc/only.conf").stdout == "color=blue\n"
         # the PVC: one volume the replicas share, kept by kube down
         b("exec", c, "sh", "-c", "echo kept > /data/f")
         assert b("exec", "k2-web-2-web", "cat", "/data/f").stdout.strip() == "kept"
