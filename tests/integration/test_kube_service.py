@@ -146,6 +146,18 @@ def pod_ids(b):
     return [p.stem for p in d.glob("*.json")] if d.exists() else []
 
 
+def play_bridges(b):
+    """The bridges of the store's kube-* networks (the play's own)."""
+    d = b.root / "networks"
+    return [json.loads(p.read_text())["Options"]["com.docker.network.bridge.name"]
+            for p in d.glob("kube-*.json")] if d.exists() else []
+
+
+def bridges_gone(br):
+    return wait_for(lambda: not [x for x in br if pathlib.Path(f"/sys/class/net/{x}").exists()],
+                    timeout=5)
+
+
 def links():
     return {p.name for p in pathlib.Path("/sys/class/net").iterdir()}
 
@@ -224,6 +236,8 @@ def test_kube_service_readiness_holds_pod_out(tmp_path):
         f = tmp_path / "k2.yaml"
         f.write_text(manifest(port, replicas=2, ready_file=True))
         b("kube", "play", f)
+        br = play_bridges(b)
+        assert len(br) == 1
         try:
             # nobody ready: nothing answers
             time.sleep(2)
@@ -240,6 +254,7 @@ def test_kube_service_readiness_holds_pod_out(tmp_path):
         finally:
             b("kube", "down", "--volumes", f)
         assert wait_for(lambda: f"{port}" not in nft_table(), timeout=5), nft_table()
+        assert bridges_gone(br), br
         assert remove_networks(b) == []
 
 
@@ -265,6 +280,7 @@ def test_kube_scale_follows_service(tmp_path):
         f = tmp_path / "k2.yaml"
         f.write_text(manifest(port, replicas=2))
         b("kube", "play", f)
+        br = play_bridges(b)
         try:
             assert wait_for(lambda: set(answers(port, 8)) == {"k2-web-0", "k2-web-1"},
                             timeout=20)
@@ -279,6 +295,7 @@ def test_kube_scale_follows_service(tmp_path):
             assert bad.returncode == 125 and 'no Deployment "k2-nope"' in bad.stderr
         finally:
             b("kube", "down", "--volumes", f)
+        assert bridges_gone(br), br
         assert remove_networks(b) == []
 
 
@@ -314,6 +331,7 @@ def test_generate_kube_round_trip(tmp_path):
         f = tmp_path / "pod.yaml"
         f.write_text(GEN_POD)
         b("kube", "play", f)
+        br = play_bridges(b)
         before = {n: ctr_summary(b, n) for n in ["k2-gen-web", "k2-gen-side"]}
         labels = b("pod", "inspect", "k2-gen").stdout
         gen = b("generate", "kube", "k2-gen").stdout
@@ -322,7 +340,7 @@ def test_generate_kube_round_trip(tmp_path):
         g.write_text(gen)
         assert b("kube", "check", g).stdout.split() == ["Pod", "k2-gen"]
         b("kube", "down", f)
-        assert b.ids() == []
+        assert b.ids() == [] and bridges_gone(br), br
         # the generated file played back: the same containers
         assert b("kube", "play", g).stdout.split() == ["k2-gen"]
         after = {n: ctr_summary(b, n) for n in ["k2-gen-web", "k2-gen-side"]}
