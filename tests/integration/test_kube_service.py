@@ -363,3 +363,22 @@ def test_generate_kube_round_trip(tmp_path):
         r = b("generate", "kube", "k2-none", check=False)
         assert r.returncode == 125 and "no such pod or container: k2-none" in r.stderr
         assert remove_networks(b) == []
+
+
+def test_kube_service_port_in_use_refused(tmp_path):
+    with engine_store("k2-inuse-") as b:
+        s = socket.socket()
+        s.bind(("0.0.0.0", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        try:
+            f = tmp_path / "k2.yaml"
+            f.write_text(manifest(port, replicas=1))
+            r = b("kube", "play", f, check=False)
+            assert r.returncode == 125 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+            assert f'Service "k2-svc": host port {port}/tcp' in r.stderr, r.stderr
+            assert b.ids() == [] and pod_ids(b) == []
+            assert not list((b.root / "networks").glob("kube-*.json"))
+            assert f"{port}" not in nft_table()
+        finally:
+            s.close()

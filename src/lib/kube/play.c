@@ -324,7 +324,8 @@ static int svcs_of(const kube_file *f, play_ctx *x, kube_play_result *r, berr *e
 		if (k < 0)
 			return -1;
 		if (k) {
-			x->n_svcs++;
+			if (kube_svc_ports_free(&x->svcs[x->n_svcs++], e) < 0)
+				return -1;
 			continue;
 		}
 		char *w = xasprintf("Service \"%s\": selects no pod of the file (nothing "
@@ -393,9 +394,14 @@ int kube_play(eng *g, const kube_file *f, const kube_play_opts *o, kube_play_res
 			berr ig;
 			pod_destroy(g, made[i], &ig);
 		}
+		/* the backends of what is left (a re-play's kept pods), or none */
 		for (size_t i = 0; i < x.n_svcs; i++) {
 			berr ig;
-			kube_svc_unpublish(&x.svcs[i], &ig);
+			size_t n;
+			if (x.network)
+				kube_svc_sync(g, x.network, &x.svcs[i], &n, &ig);
+			else
+				kube_svc_unpublish(&x.svcs[i], &ig);
 		}
 		if (net_made) {
 			berr ig;

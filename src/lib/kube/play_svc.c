@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "engine/container.h"
@@ -320,6 +321,23 @@ static int unpublish_locked(const kube_svc_rt *s, berr *e)
 	}
 	bnft_close(nf);
 	return rc;
+}
+
+int kube_svc_ports_free(const kube_svc_rt *s, berr *e)
+{
+	for (size_t i = 0; i < s->n_ports; i++) {
+		const kube_svc_port_rt *p = &s->ports[i];
+		bool udp = p->proto == IPPROTO_UDP;
+		_cleanup_close_ int fd =
+		    socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return berr_sys(e, "Service \"%s\": socket", s->name);
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(p->host_port)};
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			return berr_sys(e, "Service \"%s\": host port %u/%s", s->name, p->host_port,
+					udp ? "udp" : "tcp");
+	}
+	return 0;
 }
 
 int kube_svc_down(const kube_obj *svc, berr *e)

@@ -57,6 +57,10 @@ int kube_svc_from_args(char *const argv[3], kube_svc_rt *out, berr *e);
 /* The backends of s's ports set to the ready pods it selects on network
  * (their infra's address there); *n_ready how many. */
 int kube_svc_sync(eng *g, const char *network, const kube_svc_rt *s, size_t *n_ready, berr *e);
+/* Whether a program on the host (or a berth container's published port,
+ * held open by its monitor) has s's host ports: EADDRINUSE naming the port.
+ * The DNAT of a Service holds none, so a re-play passes. */
+int kube_svc_ports_free(const kube_svc_rt *s, berr *e);
 /* The Service obj's host ports no longer published (absent: 0); what
  * kube down does (no pod needed). */
 int kube_svc_down(const kube_obj *svc, berr *e);
