@@ -179,6 +179,8 @@ int kube_svc_from_args(char *const argv[3], kube_svc_rt *out, berr *e)
 		if (port_num(p + 4, &end, &r->host_port) < 0 || *end != ':' ||
 		    port_num(end + 1, &end, &r->target) < 0 || (*end && *end != ','))
 			goto bad;
+		if (*end == ',' && !end[1])
+			goto bad; /* a trailing comma */
 		p = *end ? end + 1 : end;
 	}
 	if (!out->n_ports)
