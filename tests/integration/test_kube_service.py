@@ -158,76 +158,89 @@ def bridges_gone(br):
                     timeout=5)
 
 
-def links():
-    return {p.name for p in pathlib.Path("/sys/class/net").iterdir()}
+def play_veths(bridges):
+    """The host ends of the veths on these bridges."""
+    out = []
+    for br in bridges:
+        d = pathlib.Path(f"/sys/class/net/{br}/brif")
+        out += [p.name for p in d.iterdir()] if d.exists() else []
+    return out
 
 
 def test_kube_service_replicas_init_volumes_dns_down(tmp_path):
     port = free_port()
     with engine_store("k2-svc-") as b:
-        before = links()
         f = tmp_path / "k2.yaml"
         f.write_text(manifest(port))
         r = b("kube", "play", f)
-        assert r.stdout.split() == ["k2-web-0", "k2-web-1", "k2-web-2"], r.stderr
-        pods = pod_ids(b)
-        # every replica answers through the Service's published port
-        assert wait_for(lambda: len(set(answers(port, 12)) - {None}) == 3, timeout=20), \
-            (answers(port, 6), nft_table())
-        got = answers(port)
-        assert set(got) == {"k2-web-0", "k2-web-1", "k2-web-2"}, got
-        # init containers ran in order, then were removed
-        c = "k2-web-1-web"
-        assert b("exec", c, "cat", "/www/order").stdout.split() == ["first", "second"]
-        names = [b.inspect(i)["Name"].lstrip("/") for i in b.ids()]
-        assert not [n for n in names if n.endswith(("-first", "-second"))], names
-        # ConfigMap as env and as files, the Secret's file 0400, both read-only
-        assert b("exec", c, "sh", "-c", "echo $GREETING").stdout.strip() == "hello"
-        assert b("exec", c, "cat", "/etc/k2/app.conf").stdout == "color=blue\n"
-        assert b("exec", c, "cat", "/etc/k2-sec/token").stdout == "s3cret"
-        mode = b("exec", c, "stat", "-L", "-c", "%a", "/etc/k2-sec/token").stdout.strip()
-        assert mode == "400"
-        w = b("exec", c, "sh", "-c", "echo x > /etc/k2/new", check=False)
-        assert w.returncode != 0
-        # items (only the keys named, at their paths), defaultMode, subPath
-        assert b("exec", c, "find", "/etc/k2-items", "-type", "f").stdout.split() == [
-            "/etc/k2-items/sub/renamed.conf"]
-        assert b("exec", c, "stat", "-c", "%a", "/etc/k2-items/sub/renamed.conf"
-                 ).stdout.strip() == "440"
-        assert b("exec", c, "cat", "/etc/only.conf").stdout == "color=blue\n"
-        # the PVC: one volume the replicas share, kept by kube down
-        b("exec", c, "sh", "-c", "echo kept > /data/f")
-        assert b("exec", "k2-web-2-web", "cat", "/data/f").stdout.strip() == "kept"
-        # names: the Service (every replica's address) and the other pods,
-        # from a pod (busybox's wget crashes with -T: none given)
-        addrs = {}
-        for name in ["k2-svc", "k2-web-0", "k2-web-1", "k2-web-2"]:
-            x = b("exec", c, "nslookup", name, check=False)
-            assert x.returncode == 0, (name, x.stdout, x.stderr)
-            addrs[name] = sorted(line.split()[-1] for line in x.stdout.splitlines()[2:]
-                                 if line.startswith("Address"))
-        assert addrs["k2-svc"] == sorted(addrs[f"k2-web-{i}"][0] for i in range(3)), addrs
-        for i in (0, 2):
-            x = b("exec", c, "wget", "-qO-", f"http://k2-web-{i}:8080/")
-            assert x.stdout.strip() == f"k2-web-{i}"
-        assert b("exec", c, "wget", "-qO-", "http://k2-svc:8080/").stdout.strip() in got
-        # kube down: nothing left but the PVC's volume
-        d = b("kube", "down", f)
-        assert sorted(d.stdout.split()) == ["k2-web-0", "k2-web-1", "k2-web-2"]
-        assert b.ids() == [] and pod_ids(b) == []
-        assert wait_for(lambda: not pod_cgroups(pods), timeout=5), pod_cgroups(pods)
-        assert not list((b.root / "networks").glob("kube-*.json"))
-        assert wait_for(lambda: f"{port}" not in nft_table(), timeout=5), nft_table()
-        assert wait_for(lambda: links() - before == set(), timeout=5), links() - before
-        assert get(port, 1) is None
-        vols = b("volume", "ls", "-q").stdout.split()
-        assert vols == ["k2-data"], vols
-        # a second play and down --volumes: the volume goes too
-        b("kube", "play", f)
-        assert wait_for(lambda: get(port), timeout=20)
-        b("kube", "down", "--volumes", f)
-        assert b("volume", "ls", "-q").stdout.split() == []
-        assert remove_networks(b) == []
+        try:
+            assert r.stdout.split() == ["k2-web-0", "k2-web-1", "k2-web-2"], r.stderr
+            pods = pod_ids(b)
+            br = play_bridges(b)
+            veths = play_veths(br)
+            assert len(br) == 1 and len(veths) == 3, (br, veths)
+            # every replica answers through the Service's published port
+            assert wait_for(lambda: len(set(answers(port, 12)) - {None}) == 3, timeout=20), \
+                (answers(port, 6), nft_table())
+            got = answers(port)
+            assert set(got) == {"k2-web-0", "k2-web-1", "k2-web-2"}, got
+            # init containers ran in order, then were removed
+            c = "k2-web-1-web"
+            assert b("exec", c, "cat", "/www/order").stdout.split() == ["first", "second"]
+            names = [b.inspect(i)["Name"].lstrip("/") for i in b.ids()]
+            assert not [n for n in names if n.endswith(("-first", "-second"))], names
+            # ConfigMap as env and as files, the Secret's file 0400, both read-only
+            assert b("exec", c, "sh", "-c", "echo $GREETING").stdout.strip() == "hello"
+            assert b("exec", c, "cat", "/etc/k2/app.conf").stdout == "color=blue\n"
+            assert b("exec", c, "cat", "/etc/k2-sec/token").stdout == "s3cret"
+            mode = b("exec", c, "stat", "-L", "-c", "%a", "/etc/k2-sec/token").stdout.strip()
+            assert mode == "400"
+            w = b("exec", c, "sh", "-c", "echo x > /etc/k2/new", check=False)
+            assert w.returncode != 0
+            # items (only the keys named, at their paths), defaultMode, subPath
+            assert b("exec", c, "find", "/etc/k2-items", "-type", "f").stdout.split() == [
+                "/etc/k2-items/sub/renamed.conf"]
+            assert b("exec", c, "stat", "-c", "%a", "/etc/k2-items/sub/renamed.conf"
+                     ).stdout.strip() == "440"
+            assert b("exec", c, "cat", "/etc/only.conf").stdout == "color=blue\n"
+            # the PVC: one volume the replicas share, kept by kube down
+            b("exec", c, "sh", "-c", "echo kept > /data/f")
+            assert b("exec", "k2-web-2-web", "cat", "/data/f").stdout.strip() == "kept"
+            # names: the Service (every replica's address) and the other pods,
+            # from a pod (busybox's wget crashes with -T: none given)
+            addrs = {}
+            for name in ["k2-svc", "k2-web-0", "k2-web-1", "k2-web-2"]:
+                x = b("exec", c, "nslookup", name, check=False)
+                assert x.returncode == 0, (name, x.stdout, x.stderr)
+                addrs[name] = sorted(line.split()[-1] for line in x.stdout.splitlines()[2:]
+                                     if line.startswith("Address"))
+            assert addrs["k2-svc"] == sorted(addrs[f"k2-web-{i}"][0] for i in range(3)), addrs
+            for i in (0, 2):
+                x = b("exec", c, "wget", "-qO-", f"http://k2-web-{i}:8080/")
+                assert x.stdout.strip() == f"k2-web-{i}"
+            assert b("exec", c, "wget", "-qO-", "http://k2-svc:8080/").stdout.strip() in got
+            # kube down: nothing left but the PVC's volume
+            d = b("kube", "down", f)
+            assert sorted(d.stdout.split()) == ["k2-web-0", "k2-web-1", "k2-web-2"]
+            assert b.ids() == [] and pod_ids(b) == []
+            assert wait_for(lambda: not pod_cgroups(pods), timeout=5), pod_cgroups(pods)
+            assert not list((b.root / "networks").glob("kube-*.json"))
+            assert wait_for(lambda: f"{port}" not in nft_table(), timeout=5), nft_table()
+            assert bridges_gone(br), br
+            assert wait_for(lambda: not [v for v in veths
+                                         if pathlib.Path(f"/sys/class/net/{v}").exists()],
+                            timeout=5), veths
+            assert get(port, 1) is None
+            vols = b("volume", "ls", "-q").stdout.split()
+            assert vols == ["k2-data"], vols
+            # a second play and down --volumes: the volume goes too
+            b("kube", "play", f)
+            assert wait_for(lambda: get(port), timeout=20)
+            b("kube", "down", "--volumes", f)
+            assert b("volume", "ls", "-q").stdout.split() == []
+            assert remove_networks(b) == []
+        finally:
+            b("kube", "down", "--volumes", f, check=False)  # after a failure too
 
 
 def test_kube_service_readiness_holds_pod_out(tmp_path):
