@@ -312,6 +312,7 @@ def test_kube_scale_follows_service(tmp_path):
         assert remove_networks(b) == []
 
 
+GEN_PORT = free_port()
 GEN_POD = textwrap.dedent(f"""\
     apiVersion: v1
     kind: Pod
@@ -323,9 +324,10 @@ GEN_POD = textwrap.dedent(f"""\
       - name: web
         image: {BUSYBOX}
         imagePullPolicy: Never
-        command: [sh, -c, 'echo "$A $B" > /tmp/out; exec sleep 300']
+        command: [sh, -c, 'echo "$A $B" > /tmp/out; echo hi > /tmp/index.html; exec httpd -f -p 8080 -h /tmp']
         env: [{{name: A, value: "yes"}}, {{name: B, value: "two words"}}]
         workingDir: /tmp
+        ports: [{{containerPort: 8080, hostPort: {GEN_PORT}}}]
       - name: side
         image: {BUSYBOX}
         imagePullPolicy: Never
@@ -360,6 +362,9 @@ def test_generate_kube_round_trip(tmp_path):
         assert after == before
         assert wait_for(lambda: b("exec", "k2-gen-web", "cat", "/tmp/out",
                                   check=False).stdout.strip() == "yes two words")
+        # the hostPort, published by the pod, written back by generate
+        assert f"hostPort: {GEN_PORT}" in gen, gen
+        assert wait_for(lambda: get(GEN_PORT) == "hi", timeout=10)
         rec = json.loads(b("pod", "inspect", "k2-gen").stdout)
         rec = rec[0] if isinstance(rec, list) else rec
         assert rec["Labels"]["app"] == "k2-gen" and rec["Labels"]["tier"] == "8080", labels

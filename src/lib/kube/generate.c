@@ -112,7 +112,7 @@ static size_t arr_len(json_object *a)
 /* ports: HostConfig.PortBindings {"80/tcp": [{"HostPort": "8080"}]} */
 static void emit_ports(em *m, json_object *doc)
 {
-	json_object *pb = jp(doc, "HostConfig", "PortBindings");
+	json_object *pb = doc ? jp(doc, "HostConfig", "PortBindings") : NULL;
 	if (!pb || !json_object_is_type(pb, json_type_object) || !json_object_object_length(pb))
 		return;
 	key(m, "ports");
@@ -140,7 +140,9 @@ static void emit_ports(em *m, json_object *doc)
 	seq_end(m);
 }
 
-static void emit_container(em *m, json_object *doc, const char *name)
+/* ports_doc: the record whose PortBindings are the container's (a pod's
+ * infra's for its first container: the pod's network is the infra's). */
+static void emit_container(em *m, json_object *doc, json_object *ports_doc, const char *name)
 {
 	json_object *cf = jp(doc, "Config", NULL);
 	map_start(m);
@@ -183,7 +185,7 @@ static void emit_container(em *m, json_object *doc, const char *name)
 		key(m, "workingDir");
 		str(m, json_object_get_string(wd));
 	}
-	emit_ports(m, doc);
+	emit_ports(m, ports_doc);
 	map_end(m);
 }
 
@@ -234,21 +236,29 @@ static int emit_pod(eng *g, em *m, const char *name, json_object *labels, char *
 	key(m, "containers");
 	seq_start(m);
 	size_t nl = strlen(name), n = 0;
-	for (size_t i = 0; ids && ids[i]; i++) {
+	berr ig;
+	json_object *infra_doc = infra && infra[0] ? eng_load(g, infra, &ig) : NULL;
+	int rc = 0;
+	for (size_t i = 0; ids && ids[i] && !rc; i++) {
 		if (infra && !strcmp(ids[i], infra))
 			continue;
 		json_object *doc = eng_load(g, ids[i], e);
-		if (!doc)
-			return -1;
+		if (!doc) {
+			rc = -1;
+			break;
+		}
 		char cn[128];
 		eng_doc_name(doc, ids[i], cn);
 		const char *shortn = infra && !strncmp(cn, name, nl) && cn[nl] == '-' && cn[nl + 1]
 					 ? cn + nl + 1
 					 : cn;
-		emit_container(m, doc, shortn);
+		emit_container(m, doc, infra_doc ? (n ? NULL : infra_doc) : doc, shortn);
 		json_object_put(doc);
 		n++;
 	}
+	json_object_put(infra_doc);
+	if (rc)
+		return -1;
 	if (!n)
 		return berr_set(e, EINVAL, "pod \"%s\" has no container but its infra", name);
 	seq_end(m);

@@ -208,11 +208,23 @@ static int play_pod(eng *g, const kube_file *f, const kube_obj *obj, const kube_
 	_cleanup_strv_ char **aliases = NULL;
 	_cleanup_strv_ char **hook = NULL;
 	pod_net_args(x, o, tm, name, &aliases, &hook);
+	/* hostPort: published by the pod (its infra holds the network) */
+	strv_builder pub = {0};
+	for (size_t i = 0; i < ps->n_containers && !ps->host_network; i++)
+		for (size_t k = 0; k < ps->containers[i].n_ports; k++) {
+			const kube_cport *cp = &ps->containers[i].ports[k];
+			if (cp->host_port)
+				strvb_push_take(
+				    &pub, xasprintf("%d:%d/%s", cp->host_port, cp->container_port,
+						    cp->protocol == KUBE_UDP ? "udp" : "tcp"));
+		}
+	_cleanup_strv_ char **publish = strvb_take(&pub);
 	eng_pod_opts po = {.name = name,
 			   .hostname = ps->hostname,
 			   .labels = labels,
 			   .network = ps->host_network ? "host" : x->network,
-			   .net_aliases = ps->host_network ? NULL : aliases};
+			   .net_aliases = ps->host_network ? NULL : aliases,
+			   .publish = publish};
 	bool missing = false;
 	if (eng_pod_create(g, &po, &missing, pod_id, e) < 0) {
 		r->pause_missing = missing;
