@@ -8,8 +8,9 @@
  * image (as typed), command (the record's Entrypoint + Cmd: the whole argv,
  * so the image's are not needed), env (Config.Env, the image's included),
  * workingDir, ports (HostConfig.PortBindings: containerPort, hostPort,
- * protocol; a pod's are its infra's, given to its first container) and, for a pod, its labels (io.berth.* left out). Strings are
- * double-quoted, so YAML 1.1 typing ("8080", "yes") never changes them. */
+ * protocol; a pod's are its infra's, given to its first container) and,
+ * for a pod, its labels (io.berth.* left out). Strings are double-quoted,
+ * so YAML 1.1 typing ("8080", "yes") never changes them. */
 #pragma once
 
 #include "engine/engine.h"
