@@ -8,9 +8,9 @@
 # Service, until every replica has answered at its pod's address (the
 # addresses looked up after the play returns, that lookup's time taken off).
 # Then `kube down` (not timed). RUNS (default 5) runs each, alternating; one
-# warm-up each first. Medians and the podman/berth ratio appended to
-# docs/benchmarks-kube.md. Needs root; podman's pod infra needs catatonit
-# (scripts/install-deps.sh). Private stores in a temp dir for both; podman's
+# warm-up each first. Medians and the podman/berth ratio into
+# docs/benchmarks-kube.md (its section replaced). Needs root; podman's pod
+# infra needs catatonit (scripts/install-deps.sh). Private stores in a temp dir for both; podman's
 # default nofile ulimit lowered (containers.conf) as bench/podman.sh does, as
 # crun may not raise it here.
 set -euo pipefail
@@ -145,8 +145,7 @@ done
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 mb=$(median "${tb[@]}")
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-{
-	echo
+section=$(
 	echo "## kube play with a Service (bench/kube.sh)"
 	echo
 	echo "A Deployment of 3 busybox httpd replicas: from the play's start until all 3"
@@ -170,4 +169,14 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 		echo
 		echo "podman not measured: podman or catatonit missing."
 	fi
-} | tee -a docs/benchmarks-kube.md
+)
+echo "$section"
+out=docs/benchmarks-kube.md
+# this section replaced (to the next "## " heading or the end), the rest kept
+awk -v sec="$section" '
+	/^## kube play with a Service/ { print sec; print ""; skip = 1; done = 1; next }
+	skip && /^## / { skip = 0 }
+	!skip { print }
+	END { if (!done) print "\n" sec }' "$out" >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "bench/kube.sh: wrote $out"
