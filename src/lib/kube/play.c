@@ -325,7 +325,7 @@ static void svcs_free(play_ctx *x)
 }
 
 /* The Services of f that act (a selector selecting a pod of f). */
-static int svcs_of(const kube_file *f, play_ctx *x, kube_play_result *r, berr *e)
+static int svcs_of(const kube_file *f, play_ctx *x, kube_play_result *r, bool check_ports, berr *e)
 {
 	x->svcs = xreallocarray(NULL, f->n_objs ? f->n_objs : 1, sizeof(*x->svcs));
 	for (size_t i = 0; i < f->n_objs; i++) {
@@ -336,7 +336,8 @@ static int svcs_of(const kube_file *f, play_ctx *x, kube_play_result *r, berr *e
 		if (k < 0)
 			return -1;
 		if (k) {
-			if (kube_svc_ports_free(&x->svcs[x->n_svcs++], e) < 0)
+			x->n_svcs++;
+			if (check_ports && kube_svc_ports_free(&x->svcs[x->n_svcs - 1], e) < 0)
 				return -1;
 			continue;
 		}
@@ -388,8 +389,20 @@ int kube_play(eng *g, const kube_file *f, const kube_play_opts *o, kube_play_res
 	_cleanup_free_ char *net = NULL;
 	_cleanup_free_ char *net_owner = NULL;
 	bool net_made = false;
-	int rc = svcs_of(f, &x, r, e);
-	if (!rc && !o->network && needs_network(f)) {
+	bool rootless = kube_rootless();
+	int rc = svcs_of(f, &x, r, !rootless, e);
+	if (!rc && !o->network && needs_network(f) && rootless) {
+		/* rootless: no bridge networks (docs/rootless.md), nor the
+		 * host's nftables: the default network, no names, no Services */
+		if (x.n_svcs) {
+			char *w = xasprintf("Service \"%s\" (and any other): not published "
+					    "(rootless: no play network, no host nftables)",
+					    x.svcs[0].name);
+			strv_push(&r->warnings, w);
+			free(w);
+		}
+		svcs_free(&x);
+	} else if (!rc && !o->network && needs_network(f)) {
 		net = kube_net_name(f, &net_owner);
 		rc = kube_net_ensure(g, net, net_owner, &net_made, e);
 		x.network = net;
@@ -445,7 +458,7 @@ static bool owned(const kube_file *f, const char *owner)
 static int down_rest(eng *g, const kube_file *f, bool volumes, berr *e)
 {
 	int rc = 0;
-	for (size_t i = 0; i < f->n_objs; i++) {
+	for (size_t i = 0; i < f->n_objs && !kube_rootless(); i++) {
 		if (f->objs[i].kind != KUBE_SERVICE)
 			continue;
 		berr e1;

@@ -19,6 +19,7 @@
 #include "kube/play_svc.h"
 #include "net/nft_lb.h"
 #include "util/cleanup.h"
+#include "util/idmap.h"
 
 /* Where concurrent syncs (the hooks of several pods at once) take turns, so
  * that the last one to commit saw the others' readiness. */
@@ -355,6 +356,11 @@ int kube_svc_down(const kube_obj *svc, berr *e)
 										  : p->port)};
 	}
 	return kube_svc_unpublish(&s, e);
+}
+
+bool kube_rootless(void)
+{
+	return geteuid() != 0 || idmap_in_userns();
 }
 
 char *kube_net_name(const kube_file *f, char **owner_kv)

@@ -67,6 +67,10 @@ int kube_svc_down(const kube_obj *svc, berr *e);
 /* s's host ports no longer published (absent: 0). */
 int kube_svc_unpublish(const kube_svc_rt *s, berr *e);
 
+/* Rootless (not root, or root of a user namespace): no bridge networks,
+ * no host nftables, so no play network and no Services. */
+bool kube_rootless(void);
+
 /* The play's network name for f ("kube-NAME", malloc'ed) and its owner
  * label K=V; NULL when f makes no pod. */
 char *kube_net_name(const kube_file *f, char **owner_kv);
