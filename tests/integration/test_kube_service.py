@@ -3,7 +3,7 @@ Deployment of 3 busybox httpd replicas behind a NodePort Service, with a
 ConfigMap (env and file), a Secret file, a PVC and an init container that
 writes the page the main container serves. curl through the published port
 reaches every replica; a readiness probe holds a pod out of the Service
-until it is ready; the Service's and the pods' names resolve from a pod;
+(its port and its name) until it is ready; the Service's and the pods' names resolve from a pod;
 kube down leaves no pod, cgroup, network, veth or nft rule, and keeps the
 PVC's volume unless --volumes."""
 import json
@@ -119,6 +119,13 @@ def get(port, timeout=2.0):
             return r.read().decode().strip()
     except OSError:
         return None
+
+
+def lookup(b, ctr, name):
+    """The addresses busybox's nslookup gives for name from ctr ([] if none)."""
+    x = b("exec", ctr, "nslookup", name, check=False)
+    return sorted(line.split()[-1] for line in x.stdout.splitlines()[2:]
+                  if line.startswith("Address")) if x.returncode == 0 else []
 
 
 def answers(port, n=30):
@@ -255,15 +262,24 @@ def test_kube_service_readiness_holds_pod_out(tmp_path):
             # nobody ready: nothing answers
             time.sleep(2)
             assert set(answers(port, 4)) == {None}
+            # nor does the Service's name resolve (the pods' names do)
+            c = "k2-web-0-web"
+            assert lookup(b, c, "k2-svc") == []
+            ip1 = lookup(b, c, "k2-web-1")
+            assert len(ip1) == 1
             b("exec", "k2-web-1-web", "touch", "/www/ready")
             assert wait_for(lambda: get(port) == "k2-web-1", timeout=10), nft_table()
             assert set(answers(port, 10)) == {"k2-web-1"}
+            assert wait_for(lambda: lookup(b, c, "k2-svc") == ip1, timeout=5)
             b("exec", "k2-web-0-web", "touch", "/www/ready")
             assert wait_for(lambda: set(answers(port, 6)) == {"k2-web-0", "k2-web-1"},
                             timeout=10), nft_table()
             # out again when its probe fails
+            assert wait_for(lambda: len(lookup(b, c, "k2-svc")) == 2, timeout=5)
             b("exec", "k2-web-1-web", "rm", "/www/ready")
             assert wait_for(lambda: set(answers(port, 6)) == {"k2-web-0"}, timeout=10)
+            assert wait_for(lambda: lookup(b, c, "k2-svc") == lookup(b, c, "k2-web-0"),
+                            timeout=5)
         finally:
             b("kube", "down", "--volumes", f)
         assert wait_for(lambda: f"{port}" not in nft_table(), timeout=5), nft_table()

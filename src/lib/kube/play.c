@@ -95,8 +95,9 @@ typedef struct play_ctx {
 	size_t n_svcs;
 } play_ctx;
 
-/* The pod's network aliases (its name, the Services selecting it) and the
- * readiness hook of its containers (NULL when no Service selects it). */
+/* The pod's network aliases (its name; the Services' names follow
+ * readiness, play_svc.h) and the readiness hook of its containers (NULL
+ * when no Service selects it). */
 static void pod_net_args(const play_ctx *x, const kube_play_opts *o, const kube_meta *tm,
 			 const char *name, char ***aliases, char ***hook)
 {
@@ -105,7 +106,7 @@ static void pod_net_args(const play_ctx *x, const kube_play_opts *o, const kube_
 	for (size_t i = 0; i < x->n_svcs; i++) {
 		if (!kube_svc_selects(&x->svcs[i], tm))
 			continue;
-		strvb_push(&al, x->svcs[i].name);
+		/* the Service's name is added once the pod is ready (kube_svc_sync) */
 		if (!hk.v) {
 			for (size_t k = 0; o->sync_hook && o->sync_hook[k]; k++)
 				strvb_push(&hk, o->sync_hook[k]);

@@ -210,40 +210,41 @@ static bool rec_selected(json_object *rec, char *const *sel)
 	return true;
 }
 
-/* The pod's address on network when every container but the infra is
- * ready; 0 when not. */
-static int pod_ready_addr(eng *g, const char *pod, json_object *rec, const char *network,
-			  struct in_addr *ip)
+/* Whether every container of the pod but the infra is ready (and there
+ * is one); *infra: the infra's id (or ""). */
+static bool pod_ready(eng *g, const char *pod, json_object *rec, const char **infra)
 {
 	json_object *v = NULL;
-	const char *infra =
+	*infra =
 	    json_object_object_get_ex(rec, "InfraContainerID", &v) ? json_object_get_string(v) : "";
-	if (!infra[0])
-		return 0;
+	if (!*infra || !(*infra)[0])
+		return false;
 	_cleanup_strv_ char **ms = eng_pod_members(g, pod);
 	size_t n = 0;
 	for (size_t i = 0; ms && ms[i]; i++) {
-		if (!strcmp(ms[i], infra))
+		if (!strcmp(ms[i], *infra))
 			continue;
 		eng_health_state hs;
 		berr ig;
 		if (eng_health_read(g, ms[i], &hs, &ig) < 0 || !hs.ready)
-			return 0;
+			return false;
 		n++;
 	}
-	if (!n)
-		return 0;
+	return n > 0;
+}
+
+/* The infra's address on network; false when it has none. */
+static bool infra_addr(eng *g, const char *infra, const char *network, struct in_addr *ip)
+{
 	berr ig;
 	json_object *doc = eng_load(g, infra, &ig), *nets = NULL, *ep = NULL, *a = NULL;
 	if (!doc)
-		return 0;
-	int ok = 0;
-	if (json_object_object_get_ex(doc, "NetworkSettings", &nets) &&
-	    json_object_object_get_ex(nets, "Networks", &nets) &&
-	    json_object_object_get_ex(nets, network, &ep) &&
-	    json_object_object_get_ex(ep, "IPAddress", &a) &&
-	    inet_pton(AF_INET, json_object_get_string(a), ip) == 1)
-		ok = 1;
+		return false;
+	bool ok = json_object_object_get_ex(doc, "NetworkSettings", &nets) &&
+		  json_object_object_get_ex(nets, "Networks", &nets) &&
+		  json_object_object_get_ex(nets, network, &ep) &&
+		  json_object_object_get_ex(ep, "IPAddress", &a) &&
+		  inet_pton(AF_INET, json_object_get_string(a), ip) == 1;
 	json_object_put(doc);
 	return ok;
 }
@@ -279,7 +280,13 @@ int kube_svc_sync(eng *g, const char *network, const kube_svc_rt *s, size_t *n_r
 			continue;
 		bool sel = rec_selected(rec, s->selector);
 		nsel += sel;
-		if (sel && pod_ready_addr(g, pods[i], rec, network, &ips[n]))
+		const char *infra = "";
+		bool ready = sel && pod_ready(g, pods[i], rec, &infra);
+		if (sel && infra[0]) {
+			/* the Service's name: the ready pods' addresses only */
+			eng_net_alias_set(g, network, infra, s->name, ready, &ig);
+		}
+		if (ready && infra_addr(g, infra, network, &ips[n]))
 			n++;
 		json_object_put(rec);
 	}

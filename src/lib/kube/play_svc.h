@@ -3,9 +3,9 @@
  * The play's network: a berth user network "kube-<first Pod or Deployment's
  * name>" labelled io.berth.kube.owner=<its Kind/name>, made by the play
  * unless --network names one; its DNS (aardvark-dns) answers the pods'
- * names and, as network aliases of every pod a Service selects, the
- * Service's name (one A record per pod: DNS round robin, no virtual
- * address).
+ * names and, as a network alias of every ready pod a Service selects (set
+ * by kube_svc_sync), the Service's name (one A record per ready pod: DNS
+ * round robin, no virtual address).
  *
  * A Service's ports are published on the host (nodePort for NodePort, else
  * port) and spread over the ready pods it selects (net/nft_lb.h: nft
@@ -55,7 +55,8 @@ void kube_svc_args(const kube_svc_rt *s, strv_builder *b);
 int kube_svc_from_args(char *const argv[3], kube_svc_rt *out, berr *e);
 
 /* The backends of s's ports set to the ready pods it selects on network
- * (their infra's address there); *n_ready how many. */
+ * (their infra's address there), and s's name an alias of those pods
+ * only; *n_ready how many. */
 int kube_svc_sync(eng *g, const char *network, const kube_svc_rt *s, size_t *n_ready, berr *e);
 /* Whether a program on the host (or a berth container's published port,
  * held open by its monitor) has s's host ports: EADDRINUSE naming the port.
