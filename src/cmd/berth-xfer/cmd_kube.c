@@ -184,9 +184,12 @@ static int kube_play_cmd(cli *c, int argc, char **argv)
 	    "[OPTIONS] FILE|-",
 	    "Make the pods of a Kubernetes YAML file",
 	    "Each Pod becomes a berth pod of its name, each Deployment of N replicas the pods "
-	    "NAME-0 .. NAME-(N-1); a container is POD-CONTAINER. Images are pulled when missing. "
-	    "Everything is labelled " KUBE_OWNER_LABEL "=KIND/NAME, which kube down removes. A "
-	    "failure leaves nothing made. See docs/kube.md.",
+	    "NAME-0 .. NAME-(N-1); a container is POD-CONTAINER; init containers run first, in "
+	    "order. The pods join the network kube-NAME (made; or --network), where their names "
+	    "and each Service's name resolve; a Service's ports are published on the host "
+	    "(nodePort, else port) and spread over its ready pods. Images are pulled when "
+	    "missing. Everything is labelled " KUBE_OWNER_LABEL "=KIND/NAME, which kube down "
+	    "removes. A failure leaves nothing made. See docs/kube.md.",
 	    "berth kube play app.yaml\nberth kube play --replace app.yaml",
 	    CLI_ARGS_FILES};
 	bool replace = false, no_start = false;
@@ -195,7 +198,8 @@ static int kube_play_cmd(cli *c, int argc, char **argv)
 	    {"replace", 0, FLAG_BOOL, &replace,
 	     "Remove what an earlier play of the file made first"},
 	    {"network", 0, FLAG_STRING, &network, "The pods' network", "NAME"},
-	    {"no-start", 0, FLAG_BOOL, &no_start, "Create the pods, do not start them"},
+	    {"no-start", 0, FLAG_BOOL, &no_start,
+	     "Create the pods, do not start them (nor run init containers, nor publish)"},
 	    {0}};
 	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
 	if (first < 0)
