@@ -168,7 +168,8 @@ static void emit_container(em *m, json_object *doc, json_object *ports_doc, cons
 		for (size_t i = 0; i < arr_len(env); i++) {
 			const char *kv = json_object_get_string(json_object_array_get_idx(env, i));
 			const char *eq = kv ? strchr(kv, '=') : NULL;
-			if (!eq || eq == kv)
+			/* HOSTNAME: the engine's own, the pod's name again */
+			if (!eq || eq == kv || !strncmp(kv, "HOSTNAME=", 9))
 				continue;
 			_cleanup_free_ char *k = xstrndup(kv, (size_t)(eq - kv));
 			map_start(m);
@@ -283,6 +284,7 @@ char *kube_generate(eng *g, const char *ref, berr *e)
 	}
 	yaml_emitter_set_output(&m.y, out_write, &out);
 	yaml_emitter_set_unicode(&m.y, 1);
+	yaml_emitter_set_width(&m.y, -1); /* no folded lines */
 	int rc;
 	if (eng_pod_lookup(g, ref, id, &ig) == 0) {
 		json_object *rec = eng_pod_load(g, id, e);
