@@ -25,6 +25,7 @@ demo=(busybox-static python3)
 # scripts: tests/integration/test_cli_help.py; networking, docs/networking.md:
 # nftables (the tests list berth's table), aardvark-dns (names on user
 # networks), netavark (Podman's own network stack, its side of bench/net.sh),
+# catatonit (the init of Podman's pod infra containers: podman kube play in bench/kube.sh),
 # iperf3, slirp4netns and passt (rootless), curl (published ports); bpftrace:
 # bench/trace-start.sh; buildah: the peer of berth build, tests/integration/test_build_peers.py
 # and bench/build.sh; python3-docker (docker-py) and docker-compose: clients of
@@ -34,7 +35,7 @@ demo=(busybox-static python3)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap fuse-overlayfs tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
 	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish
-	nftables aardvark-dns netavark iperf3 slirp4netns passt curl bpftrace buildah python3-docker
+	nftables aardvark-dns netavark catatonit iperf3 slirp4netns passt curl bpftrace buildah python3-docker
 	docker-compose python3-grpcio python3-protobuf python3-grpc-tools)
 
 want=("${build[@]}")

@@ -1,7 +1,8 @@
 """berth kube play / kube down (src/lib/kube/play*.c): a Deployment of
 replicas and a Pod with env from a ConfigMap and a Secret, limits in the
 cgroup, securityContext applied, kube down leaving nothing, --replace, and
-a bad reference or a missing image: one line and nothing made."""
+a bad reference or a missing image: one line and nothing made. Services,
+init containers and volumes: test_kube_service.py."""
 import json
 import textwrap
 
@@ -142,31 +143,27 @@ def test_kube_play_bad_yaml_and_unknown_kind(tmp_path):
             assert pod_names(b) == []
 
 
-def test_kube_play_init_containers_refused_service_warned(tmp_path):
+def test_kube_play_init_container_runs_service_without_pods_warned(tmp_path):
     with engine_store("kb-init-") as b:
-        init = MANIFEST.replace("      containers:\n",
-                                f"      initContainers:\n"
-                                f"      - {{name: i, image: {BUSYBOX}, command: ['true']}}\n"
-                                f"      containers:\n")
-        r, _ = play(b, tmp_path, init, check=False)
-        assert r.returncode == 125
-        assert r.stderr.strip() == ('berth: Deployment "kb-web": spec.template.spec.'
-                                    'initContainers: not supported by berth kube play yet')
-        assert pod_names(b) == [] and b.ids() == []
-        svc = MANIFEST.replace("replicas: 3", "replicas: 1") + textwrap.dedent("""\
+        init = MANIFEST.replace("replicas: 3", "replicas: 1").replace(
+            "      containers:\n",
+            f"      initContainers:\n"
+            f"      - {{name: i, image: {BUSYBOX}, imagePullPolicy: Never, command: ['true']}}\n"
+            f"      containers:\n")
+        svc = init + textwrap.dedent("""\
             ---
             apiVersion: v1
             kind: Service
             metadata: {name: kb-svc}
             spec:
-              selector: {app: kb-web}
+              selector: {app: kb-nothing}
               ports: [{port: 80}]
             """)
         r = b("kube", "play", "-", input=svc)  # standard input
         f = tmp_path / "svc.yaml"
         f.write_text(svc)
         assert r.stdout.split() == ["kb-web-0"]
-        assert 'warning: Service "kb-svc": not acted on' in r.stderr
+        assert 'warning: Service "kb-svc": selects no pod of the file' in r.stderr
         assert b("kube", "down", f).stdout.split() == ["kb-web-0"]
         assert b.ids() == []
         assert remove_networks(b) == []

@@ -811,9 +811,9 @@ static void test_volume_errors(void)
 	CHECK_STREQ(err(CT("  volumes:\n  - {name: d, configMap: {optional: true}}\n")),
 		    "t.yaml:10: Pod \"web\": spec.volumes[0].configMap.name: required");
 	CHECK_STREQ(err(CT("  volumes:\n  - {name: d, secret: {secretName: s, defaultMode: "
-			   "0400}}\n")),
-		    "t.yaml:10: Pod \"web\": spec.volumes[0].secret.defaultMode: not supported by "
-		    "berth");
+			   "4096}}\n")),
+		    "t.yaml:10: Pod \"web\": spec.volumes[0].secret.defaultMode: 4096: must be "
+		    "between 0 and 511");
 	CHECK_STREQ(err(CT("  volumes:\n  - {name: d, configMap: {name: c, items: [{key: k, "
 			   "path: /abs}]}}\n")),
 		    "t.yaml:10: Pod \"web\": spec.volumes[0].configMap.items[0].path: must be a "

@@ -1,8 +1,9 @@
 /* kube/play_opts: a Deployment's container as eng_run_opts: command/args
  * through --entrypoint, env, limits (memory bytes, cpus), requests as
  * labels, securityContext, volume mounts (hostPath, emptyDir on disk and
- * in memory, PVC), restartPolicy and probes; configMap volumes, subPath and
- * runAsGroup alone refused with one line. */
+ * in memory, PVC), configMap volumes (the pod's read-only volume),
+ * restartPolicy and probes; subPath of a PVC and runAsGroup alone refused
+ * with one line. */
 #include <string.h>
 
 #include "check.h"
@@ -67,7 +68,7 @@ static void test_fill(void)
 	const kube_pod_spec *ps = &f->objs[0].u.deploy.tmpl;
 	eng_run_opts o;
 	kube_opts_hold h;
-	int r = kube_opts_fill(f, ps, &ps->containers[0], "kb-web-1",
+	int r = kube_opts_fill(NULL, f, ps, &ps->containers[0], "kb-web-1",
 			       "spec.template.spec.containers[0]", &o, &h, &e);
 	if (r < 0)
 		fprintf(stderr, "%s\n", e.msg);
@@ -89,22 +90,23 @@ static void test_fill(void)
 	CHECK_STREQ(o.cap_drop[0], "ALL");
 	CHECK(strv_len(o.volumes) == 3);
 	CHECK_STREQ(o.volumes[0], "/srv/www:/www:ro");
-	CHECK_STREQ(o.volumes[1], "/tmp/s");
+	CHECK_STREQ(o.volumes[1], "kb-web-1_scratch:/tmp/s");
 	CHECK_STREQ(o.volumes[2], "kb-pvc:/data");
 	CHECK_STREQ(o.tmpfs[0], "/run/m:size=67108864");
 	CHECK_STREQ(o.restart, "always");
 	CHECK(o.n_probes == 1 && o.probes[0].port == 8080 && o.probes[0].kind == ENG_PROBE_TCP);
 	kube_opts_free(&h);
 
-	CHECK(kube_opts_fill(f, ps, &ps->containers[1], "p", "c[1]", &o, &h, &e) < 0);
+	CHECK(kube_opts_fill(NULL, f, ps, &ps->containers[1], "p", "c[1]", &o, &h, &e) < 0);
 	CHECK_STREQ(e.msg, "c[1].securityContext.runAsGroup: without runAsUser: not supported by "
 			   "berth kube play");
 	CHECK(!o.command && !h.command);
-	CHECK(kube_opts_fill(f, ps, &ps->containers[2], "p", "c[2]", &o, &h, &e) < 0);
-	CHECK_STREQ(e.msg, "c[2].volumeMounts[0]: volume \"cfg\": configMap volumes are not "
-			   "supported by berth kube play yet");
-	CHECK(kube_opts_fill(f, ps, &ps->containers[3], "p", "c[3]", &o, &h, &e) < 0);
-	CHECK_STREQ(e.msg, "c[3].volumeMounts[0].subPath: not supported by berth kube play yet");
+	CHECK(kube_opts_fill(NULL, f, ps, &ps->containers[2], "p", "c[2]", &o, &h, &e) == 0);
+	CHECK_STREQ(o.volumes[0], "p_cfg:/etc/cfg:ro");
+	kube_opts_free(&h);
+	CHECK(kube_opts_fill(NULL, f, ps, &ps->containers[3], "p", "c[3]", &o, &h, &e) < 0);
+	CHECK_STREQ(e.msg, "c[3].volumeMounts[0].subPath: only of a configMap or secret volume in "
+			   "berth kube play");
 	kube_file_free(f);
 }
 
@@ -119,8 +121,8 @@ static void test_args_only(void)
 	const kube_pod_spec *ps = &f->objs[0].u.pod.spec;
 	eng_run_opts o;
 	kube_opts_hold h;
-	CHECK(kube_opts_fill(f, ps, &ps->containers[0], "kb-p", "spec.containers[0]", &o, &h, &e) ==
-	      0);
+	CHECK(kube_opts_fill(NULL, f, ps, &ps->containers[0], "kb-p", "spec.containers[0]", &o, &h,
+			     &e) == 0);
 	CHECK(!o.entrypoint_set && !o.entrypoint);
 	CHECK(strv_len(o.command) == 2 && !strcmp(o.command[0], "sleep"));
 	CHECK_STREQ(o.restart, "no");

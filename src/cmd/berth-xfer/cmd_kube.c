@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
 #include "kube/model.h"
 #include "kube/play.h"
+#include "kube/play_svc.h"
 #include "kube/yaml.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -102,14 +104,14 @@ static int kube_check(cli *c, int argc, char **argv)
 	return 0;
 }
 
-static int down_file(cli *c, const kube_file *f)
+static int down_file(cli *c, const kube_file *f, bool volumes)
 {
 	berr e;
 	eng *g = eng_open(c->root, c->run_root, &e);
 	if (!g)
 		return cli_fail(125, &e);
 	char **removed = NULL;
-	int r = kube_down(g, f, &removed, &e);
+	int r = kube_down(g, f, volumes, &removed, &e);
 	for (size_t i = 0; removed && removed[i]; i++) {
 		cli_print_clean(stdout, removed[i]);
 		putchar('\n');
@@ -119,39 +121,22 @@ static int down_file(cli *c, const kube_file *f)
 	return r < 0 ? cli_fail(125, &e) : 0;
 }
 
-static int kube_play_cmd(cli *c, int argc, char **argv)
+/* Play f (loaded): pull what is missing and try again; the pods made
+ * printed. */
+static int play_file(cli *c, const kube_file *f, const char *network, bool no_start, bool replace)
 {
-	static const cli_doc doc = {
-	    "kube play",
-	    "[OPTIONS] FILE|-",
-	    "Make the pods of a Kubernetes YAML file",
-	    "Each Pod becomes a berth pod of its name, each Deployment of N replicas the pods "
-	    "NAME-0 .. NAME-(N-1); a container is POD-CONTAINER. Images are pulled when missing. "
-	    "Everything is labelled " KUBE_OWNER_LABEL "=KIND/NAME, which kube down removes. A "
-	    "failure leaves nothing made. See docs/kube.md.",
-	    "berth kube play app.yaml\nberth kube play --replace app.yaml",
-	    CLI_ARGS_FILES};
-	bool replace = false, no_start = false;
-	const char *network = NULL;
-	const flag_def defs[] = {
-	    {"replace", 0, FLAG_BOOL, &replace,
-	     "Remove what an earlier play of the file made first"},
-	    {"network", 0, FLAG_STRING, &network, "The pods' network", "NAME"},
-	    {"no-start", 0, FLAG_BOOL, &no_start, "Create the pods, do not start them"},
-	    {0}};
-	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
-	if (first < 0)
-		return st;
-	if (argc - first != 1)
-		return cli_failf(125, "kube play: one FILE (or - for standard input)");
 	int rc = 0;
-	kube_file *f = kube_load(argv[first], &rc);
-	if (!f)
-		return rc;
 	_cleanup_free_ char *sd = cli_self_dir();
-	kube_play_opts o = {.helper_dir = sd, .network = network, .no_start = no_start};
+	/* the readiness hook: this store's `berth kube sync` */
+	_cleanup_free_ char *root = realpath(c->root, NULL);
+	_cleanup_free_ char *rr = xasprintf("BERTH_RUNROOT=%s", c->run_root);
+	_cleanup_free_ char *berth = xasprintf("%s/berth", sd);
+	char *hook[] = {"/usr/bin/env", rr,	berth, "--root", root ? root : (char *)c->root,
+			"kube",		"sync", NULL};
+	kube_play_opts o = {
+	    .helper_dir = sd, .network = network, .no_start = no_start, .sync_hook = hook};
 	if (replace)
-		rc = down_file(c, f);
+		rc = down_file(c, f, false);
 	for (int attempt = 0; !rc; attempt++) {
 		berr e;
 		eng *g = eng_open(c->root, c->run_root, &e);
@@ -189,6 +174,91 @@ static int kube_play_cmd(cli *c, int argc, char **argv)
 			break;
 		}
 	}
+	return rc;
+}
+
+static int kube_play_cmd(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {
+	    "kube play",
+	    "[OPTIONS] FILE|-",
+	    "Make the pods of a Kubernetes YAML file",
+	    "Each Pod becomes a berth pod of its name, each Deployment of N replicas the pods "
+	    "NAME-0 .. NAME-(N-1); a container is POD-CONTAINER; init containers run first, in "
+	    "order. The pods join the network kube-NAME (made; or --network), where their names "
+	    "and each Service's name resolve; a Service's ports are published on the host "
+	    "(nodePort, else port) and spread over its ready pods. Images are pulled when "
+	    "missing. Everything is labelled " KUBE_OWNER_LABEL "=KIND/NAME, which kube down "
+	    "removes. A failure leaves nothing made. See docs/kube.md.",
+	    "berth kube play app.yaml\nberth kube play --replace app.yaml",
+	    CLI_ARGS_FILES};
+	bool replace = false, no_start = false;
+	const char *network = NULL;
+	const flag_def defs[] = {
+	    {"replace", 0, FLAG_BOOL, &replace,
+	     "Remove what an earlier play of the file made first"},
+	    {"network", 0, FLAG_STRING, &network, "The pods' network", "NAME"},
+	    {"no-start", 0, FLAG_BOOL, &no_start,
+	     "Create the pods, do not start them (nor run init containers, nor publish)"},
+	    {0}};
+	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (first < 0)
+		return st;
+	if (argc - first != 1)
+		return cli_failf(125, "kube play: one FILE (or - for standard input)");
+	int rc = 0;
+	kube_file *f = kube_load(argv[first], &rc);
+	if (!f)
+		return rc;
+	rc = play_file(c, f, network, no_start, replace);
+	kube_file_free(f);
+	return rc;
+}
+
+static int kube_scale_cmd(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {
+	    "kube scale",
+	    "--replicas N [--network NAME] DEPLOYMENT FILE|-",
+	    "Play a file with a Deployment's replicas changed",
+	    "kube play of FILE with DEPLOYMENT's spec.replicas set to N (0..1000): the pods "
+	    "NAME-N and up removed, the missing ones made, the others kept; the Services' "
+	    "backends follow. The file is not changed: a later kube play of it plays its own "
+	    "replicas.",
+	    "berth kube scale --replicas 5 web app.yaml",
+	    CLI_ARGS_FILES};
+	const char *reps = NULL, *network = NULL;
+	const flag_def defs[] = {{"replicas", 0, FLAG_STRING, &reps, "The number of pods", "N"},
+				 {"network", 0, FLAG_STRING, &network,
+				  "The pods' network (as the play was given)", "NAME"},
+				 {0}};
+	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (first < 0)
+		return st;
+	if (argc - first != 2)
+		return cli_failf(125, "kube scale: DEPLOYMENT and FILE (or - for standard input)");
+	char *end = NULL;
+	long n = reps ? strtol(reps, &end, 10) : -1;
+	if (!reps || !*reps || *end || n < 0 || n > 1000)
+		return cli_failf(125,
+				 "kube scale: --replicas: a number from 0 to 1000 is needed%s%s",
+				 reps ? ", not " : "", reps ? reps : "");
+	int rc = 0;
+	kube_file *f = kube_load(argv[first + 1], &rc);
+	if (!f)
+		return rc;
+	kube_obj *d = NULL;
+	for (size_t i = 0; i < f->n_objs && !d; i++)
+		if (f->objs[i].kind == KUBE_DEPLOYMENT &&
+		    !strcmp(f->objs[i].meta.name, argv[first]))
+			d = &f->objs[i];
+	if (!d) {
+		rc = cli_failf(125, "kube scale: %s: no Deployment \"%s\"", argv[first + 1],
+			       argv[first]);
+	} else {
+		d->u.deploy.replicas = (int)n;
+		rc = play_file(c, f, network, false, false);
+	}
 	kube_file_free(f);
 	return rc;
 }
@@ -197,13 +267,20 @@ static int kube_down_cmd(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
 	    "kube down",
-	    "FILE|-",
+	    "[OPTIONS] FILE|-",
 	    "Remove the pods a kube play of the file made",
-	    "The pods (and their containers) labelled " KUBE_OWNER_LABEL
-	    "=KIND/NAME for an object of the file; their names are printed.",
-	    "berth kube down app.yaml",
+	    "The pods (and their containers and volumes) labelled " KUBE_OWNER_LABEL
+	    "=KIND/NAME for an object of the file, the Services' published ports and the "
+	    "play's network; the pods' names are printed. The PersistentVolumeClaims' volumes "
+	    "stay unless --volumes (or --force, as Podman names it).",
+	    "berth kube down app.yaml\nberth kube down --volumes app.yaml",
 	    CLI_ARGS_FILES};
-	int st, first = cli_flags(c, &doc, NULL, argc, argv, &st);
+	bool volumes = false, force = false;
+	const flag_def defs[] = {
+	    {"volumes", 0, FLAG_BOOL, &volumes, "Remove the PersistentVolumeClaims' volumes too"},
+	    {"force", 0, FLAG_BOOL, &force, "The same as --volumes (Podman's name)"},
+	    {0}};
+	int st, first = cli_flags(c, &doc, defs, argc, argv, &st);
 	if (first < 0)
 		return st;
 	if (argc - first != 1)
@@ -212,8 +289,46 @@ static int kube_down_cmd(cli *c, int argc, char **argv)
 	kube_file *f = kube_load(argv[first], &rc);
 	if (!f)
 		return rc;
-	rc = down_file(c, f);
+	rc = down_file(c, f, volumes || force);
 	kube_file_free(f);
+	return rc;
+}
+
+/* kube sync NETWORK NAME SELECTOR PORTS [NAME SELECTOR PORTS ...] [CONTAINER]:
+ * the readiness hook of a Service's pods (play_svc.h); CONTAINER is what
+ * the prober appends, not needed. */
+static int kube_sync_cmd(cli *c, int argc, char **argv)
+{
+	static const cli_doc doc = {
+	    "kube sync",
+	    "NETWORK SERVICE SELECTOR PORTS [SERVICE SELECTOR PORTS ...] [CONTAINER]",
+	    "Set a Service's backends to its ready pods",
+	    "The readiness hook kube play gives the containers of the pods a Service selects: "
+	    "the Service's published ports (PORTS: tcp:HOSTPORT:TARGETPORT,...) are spread "
+	    "over the pods whose labels match SELECTOR (K=V,...) and whose containers are all "
+	    "ready, at their address on NETWORK. Prints nothing.",
+	    "berth kube sync kube-web web app=web tcp:30080:80",
+	    CLI_ARGS_NONE};
+	int st, first = cli_flags(c, &doc, NULL, argc, argv, &st);
+	if (first < 0)
+		return st;
+	int n = argc - first - 1;
+	if (n < 3)
+		return cli_failf(125, "kube sync: NETWORK SERVICE SELECTOR PORTS");
+	berr e;
+	eng *g = eng_open(c->root, c->run_root, &e);
+	if (!g)
+		return cli_fail(125, &e);
+	int rc = 0;
+	for (int i = first + 1; i + 3 <= argc && !rc; i += 3) {
+		kube_svc_rt s;
+		size_t ready = 0;
+		if (kube_svc_from_args(argv + i, &s, &e) < 0 ||
+		    kube_svc_sync(g, argv[first], &s, &ready, &e) < 0)
+			rc = cli_fail(125, &e);
+		kube_svc_rt_free(&s);
+	}
+	eng_close(g);
 	return rc;
 }
 
@@ -222,7 +337,9 @@ int cmd_kube(cli *c, int argc, char **argv)
 	static const cli_cmd subs[] = {
 	    {"check", kube_check, "Check a Kubernetes YAML file and list its objects"},
 	    {"play", kube_play_cmd, "Make the pods of a Kubernetes YAML file"},
-	    {"down", kube_down_cmd, "Remove the pods a kube play of the file made"}};
+	    {"down", kube_down_cmd, "Remove the pods a kube play of the file made"},
+	    {"scale", kube_scale_cmd, "Play a file with a Deployment's replicas changed"},
+	    {"sync", kube_sync_cmd, "Set a Service's backends to its ready pods"}};
 	static const cli_doc doc = {
 	    "kube",	  "COMMAND", "Run Kubernetes YAML", NULL, "berth kube check app.yaml",
 	    CLI_ARGS_NONE};

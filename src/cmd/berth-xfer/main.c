@@ -5,19 +5,13 @@
 #include "xfer.h"
 
 static const cli_cmd commands[] = {
-    {"pull", cmd_pull, NULL},
-    {"push", cmd_push, NULL},
-    {"login", cmd_login, NULL},
-    {"logout", cmd_logout, NULL},
-    {"import", cmd_import, NULL},
-    {"load", cmd_load, NULL},
-    {"save", cmd_save, NULL},
-    {"system", cmd_system, NULL},
-    {"commit", cmd_commit, NULL},
-    {"export", cmd_export, NULL},
-    {"kube", cmd_kube, NULL},
-    {"build", cmd_build, NULL},
-    {"pause-image", cmd_pause_image, NULL},
+    {"pull", cmd_pull, NULL},	    {"push", cmd_push, NULL},
+    {"login", cmd_login, NULL},	    {"logout", cmd_logout, NULL},
+    {"import", cmd_import, NULL},   {"load", cmd_load, NULL},
+    {"save", cmd_save, NULL},	    {"system", cmd_system, NULL},
+    {"commit", cmd_commit, NULL},   {"export", cmd_export, NULL},
+    {"kube", cmd_kube, NULL},	    {"generate", cmd_generate, NULL},
+    {"build", cmd_build, NULL},	    {"pause-image", cmd_pause_image, NULL},
     {"builder", cmd_builder, NULL},
 };
 
@@ -37,8 +31,9 @@ int main(int argc, char **argv)
 	if (i < argc && !strcmp(argv[i], "image"))
 		i++;
 	if (i >= argc)
-		return cli_failf(125, "usage: berth-xfer [--root DIR] pull|push|login|logout|"
-				      "import|load|save|system|commit|export|kube|build ARGS...");
+		return cli_failf(
+		    125, "usage: berth-xfer [--root DIR] pull|push|login|logout|"
+			 "import|load|save|system|commit|export|kube|generate|build ARGS...");
 	/* kube reads a file, never the store */
 	if (c.ui.mode == CLI_RUN && strcmp(argv[i], "kube") && cli_enter_store(&c) != 0)
 		return 125;

@@ -318,6 +318,39 @@ int net_lease_active(eng *g, const char *net, const char *id, bool active, berr 
 	return r;
 }
 
+int eng_net_alias_set(eng *g, const char *net, const char *id, const char *alias, bool present,
+		      berr *e)
+{
+	net_store s;
+	if (net_store_open(g, &s, e) < 0)
+		return -1;
+	berr ig;
+	json_object *rec = net_rec_read(&s, net, &ig);
+	json_object *l = rec ? jget(jpath(rec, "Containers"), id) : NULL;
+	json_object *al = l ? jget(l, "BerthAliases") : NULL;
+	int r = 0;
+	if (al && json_object_is_type(al, json_type_array)) {
+		size_t n = json_object_array_length(al), at = n;
+		for (size_t i = 0; i < n && at == n; i++)
+			if (!strcmp(json_object_get_string(json_object_array_get_idx(al, i)),
+				    alias))
+				at = i;
+		bool change = present ? at == n : at < n;
+		if (change) {
+			if (present)
+				json_object_array_add(al, json_object_new_string(alias));
+			else
+				json_object_array_del_idx(al, at, 1);
+			r = net_rec_write(&s, net, rec, e);
+			if (r == 0 && jbool(rec, "BerthDNS") && jbool(l, "BerthActive"))
+				r = net_dns_sync(g, &s, net, rec, e);
+		}
+	}
+	json_object_put(rec);
+	net_store_close(&s);
+	return r;
+}
+
 int eng_net_release(eng *g, const char *net, const char *id, berr *e)
 {
 	net_store s;

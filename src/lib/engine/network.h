@@ -70,6 +70,11 @@ typedef struct eng_endpoint {
 int eng_net_lease(eng *g, const char *net, const char *id, const char *cname, const char *ip_req,
 		  const char *ip6_req, const char *mac_req, char *const *aliases, eng_endpoint *ep,
 		  berr *e);
+/* One --network-alias of the lease added (present) or dropped, DNS told
+ * when the container is active there; no lease or no change: 0 (kube
+ * play's Service names, which follow the pods' readiness). */
+int eng_net_alias_set(eng *g, const char *net, const char *id, const char *alias, bool present,
+		      berr *e);
 /* Free it (and drop the container from DNS); 0 when there is none. */
 int eng_net_release(eng *g, const char *net, const char *id, berr *e);
 /* A renamed container's leases (and so the networks' DNS) get its new name. */

@@ -172,6 +172,7 @@ typedef struct kube_volume {
 	bool optional;	    /* configMap / secret optional */
 	kube_kv *items;	    /* configMap / secret items: key -> relative path */
 	size_t n_items;
+	int default_mode; /* configMap / secret defaultMode (0..0777), -1 if not given */
 } kube_volume;
 
 typedef enum kube_restart {

@@ -144,10 +144,22 @@ static int ref_items(kctx *c, const ky_node *v, void *obj)
 	return k_list(c, v, sizeof(kube_kv), (void **)&o->items, &o->n_items, item_item);
 }
 
-static const kfield cm_vol_fields[] = {
-    {"name", ref_name}, {"optional", ref_optional}, {"items", ref_items}, {0}};
-static const kfield secret_vol_fields[] = {
-    {"secretName", ref_name}, {"optional", ref_optional}, {"items", ref_items}, {0}};
+static int ref_mode(kctx *c, const ky_node *v, void *obj)
+{
+	OBJ(kube_volume);
+	return k_int32(c, v, 0, 0777, &o->default_mode);
+}
+
+static const kfield cm_vol_fields[] = {{"name", ref_name},
+				       {"optional", ref_optional},
+				       {"items", ref_items},
+				       {"defaultMode", ref_mode},
+				       {0}};
+static const kfield secret_vol_fields[] = {{"secretName", ref_name},
+					   {"optional", ref_optional},
+					   {"items", ref_items},
+					   {"defaultMode", ref_mode},
+					   {0}};
 static const kfield pvc_vol_fields[] = {{"claimName", ref_name}, {"readOnly", ref_ro}, {0}};
 
 static int vol_ref(kctx *c, const ky_node *v, kube_volume *o, kube_vol_kind k, const kfield *fields,
@@ -200,6 +212,7 @@ static int volume_item(kctx *c, const ky_node *v, void *elem)
 	kube_volume *o = elem;
 	o->kind = (kube_vol_kind)-1;
 	o->size_limit = -1;
+	o->default_mode = -1;
 	if (k_walk(c, v, volume_fields, o) < 0)
 		return -1;
 	if (!o->name)

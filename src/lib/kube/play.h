@@ -8,9 +8,10 @@
  * go or come). A container is "<pod>-<container>" (podman's style). Every
  * pod and container is labelled io.berth.kube.owner=<Kind>/<name>, which
  * kube down removes.
- *
- * Not yet here: Services (networks, published ports), initContainers,
- * configMap/secret volumes (play_opts.h refuses them). */
+ * The pods join the play's network (play_svc.h: DNS names, Services'
+ * published ports spread over the ready pods); a pod's init containers run
+ * in order to their end before its containers are made; its emptyDir,
+ * configMap and secret volumes are its own named volumes (play_vols.h). */
 #pragma once
 
 #include <stdbool.h>
@@ -23,8 +24,11 @@
 
 typedef struct kube_play_opts {
 	const char *helper_dir; /* where berth-init and berth-monitor are */
-	const char *network;	/* NULL: the default */
-	bool no_start;
+	const char *network;	/* NULL: the play's own, kube-NAME (play_svc.h) */
+	bool no_start;		/* nor are init containers run, nor ports published */
+	/* argv of `berth ... kube sync` (the readiness hook: NETWORK and the
+	 * Services' words follow, kube_svc_args); NULL: no hook */
+	char **sync_hook;
 } kube_play_opts;
 
 typedef struct kube_play_result {
@@ -32,7 +36,7 @@ typedef struct kube_play_result {
 	char **removed;	     /* a Deployment's pods beyond its replicas, removed */
 	char *missing_image; /* the image to pull (then play again); NULL if none */
 	bool pause_missing;  /* the pods' infra image must be made first */
-	char **warnings;     /* objects read but not acted on (Services), one line each */
+	char **warnings;     /* objects read but not acted on (a Service selecting nothing) */
 } kube_play_result;
 
 /* Make everything; on error nothing made is left (one line in e; ENOENT
@@ -44,6 +48,8 @@ typedef struct kube_play_result {
 int kube_play(eng *g, const kube_file *f, const kube_play_opts *o, kube_play_result *r, berr *e);
 void kube_play_result_free(kube_play_result *r);
 
-/* Remove the pods (and their containers) whose owner label names an object
- * of f; *removed: their names (strv). */
-int kube_down(eng *g, const kube_file *f, char ***removed, berr *e);
+/* Remove the pods (and their containers and volumes) whose owner label
+ * names an object of f, the Services' published ports, the networks a play
+ * of f made, and with volumes the PersistentVolumeClaims' volumes (the
+ * file's PVC objects and claimNames); *removed: the pods' names (strv). */
+int kube_down(eng *g, const kube_file *f, bool volumes, char ***removed, berr *e);

@@ -42,7 +42,7 @@ char **kube_argv(const kube_container *c, char *const *entrypoint, char *const *
 	return v;
 }
 
-static const kube_obj *find_obj(const kube_file *f, kube_kind k, const char *name)
+const kube_obj *kube_find_obj(const kube_file *f, kube_kind k, const char *name)
 {
 	for (size_t i = 0; i < f->n_objs; i++)
 		if (f->objs[i].kind == k && !strcmp(f->objs[i].meta.name, name))
@@ -159,7 +159,7 @@ static int env_from(const kube_file *f, const kube_env_from *ef, env_list *l, co
 		    berr *e)
 {
 	const char *kind = ef->secret ? "Secret" : "ConfigMap";
-	const kube_obj *o = find_obj(f, ef->secret ? KUBE_SECRET : KUBE_CONFIGMAP, ef->name);
+	const kube_obj *o = kube_find_obj(f, ef->secret ? KUBE_SECRET : KUBE_CONFIGMAP, ef->name);
 	if (!o) {
 		if (ef->optional)
 			return 0;
@@ -196,7 +196,7 @@ static int env_one(const kube_file *f, const kube_env *ev, const char *pod_name,
 	bool secret = ev->src == KUBE_ENV_SECRET;
 	const char *kind = secret ? "Secret" : "ConfigMap";
 	const char *field = secret ? "secretKeyRef" : "configMapKeyRef";
-	const kube_obj *o = find_obj(f, secret ? KUBE_SECRET : KUBE_CONFIGMAP, ev->ref_name);
+	const kube_obj *o = kube_find_obj(f, secret ? KUBE_SECRET : KUBE_CONFIGMAP, ev->ref_name);
 	if (!o) {
 		if (ev->optional)
 			return 0;

@@ -44,3 +44,6 @@ char **kube_environ(const kube_file *f, const kube_container *c, const char *pod
  * while the model is). A port given by name is looked up in the
  * container's ports: a name not there is EINVAL naming the probe. */
 int kube_probes(const kube_container *c, eng_probe out[3], size_t *n, const char *what, berr *e);
+
+/* The object of kind k named name in f, or NULL. */
+const kube_obj *kube_find_obj(const kube_file *f, kube_kind k, const char *name);

@@ -7,6 +7,8 @@
 
 #include "kube/play_map.h"
 #include "kube/play_opts.h"
+#include "kube/play_vols.h"
+#include "util/cleanup.h"
 #include "util/xalloc.h"
 
 void kube_opts_free(kube_opts_hold *h)
@@ -31,8 +33,17 @@ static const kube_volume *find_volume(const kube_pod_spec *ps, const char *name)
 	return NULL;
 }
 
-static int mounts_fill(const kube_pod_spec *ps, const kube_container *c, const char *what,
-		       kube_opts_hold *h, berr *e)
+/* A configMap / secret volume's file or directory at subPath, bound on its
+ * own (these volumes hold only what play_vols.c wrote: no symlink of the
+ * container's can be in the path; other volumes' subPath is refused). */
+static char *sub_path_bind(eng *g, const char *vname, const kube_mount *m)
+{
+	_cleanup_free_ char *data = eng_volume_data(g, vname);
+	return xasprintf("%s/%s:%s:ro", data, m->sub_path, m->mount_path);
+}
+
+static int mounts_fill(eng *g, const kube_pod_spec *ps, const kube_container *c,
+		       const char *pod_name, const char *what, kube_opts_hold *h, berr *e)
 {
 	strv_builder vols = {0}, tmpfs = {0};
 	for (size_t i = 0; i < c->n_mounts; i++) {
@@ -44,13 +55,16 @@ static int mounts_fill(const kube_pod_spec *ps, const kube_container *c, const c
 				 m->name);
 			goto fail;
 		}
-		if (m->sub_path) {
+		bool cfg = v->kind == KUBE_VOL_CONFIGMAP || v->kind == KUBE_VOL_SECRET;
+		if (m->sub_path && (!cfg || !g)) {
 			berr_set(
 			    e, EOPNOTSUPP,
-			    "%s.volumeMounts[%zu].subPath: not supported by berth kube play yet",
+			    "%s.volumeMounts[%zu].subPath: only of a configMap or secret volume "
+			    "in berth kube play",
 			    what, i);
 			goto fail;
 		}
+		_cleanup_free_ char *vn = kube_pod_vol_name(pod_name, v->name);
 		switch (v->kind) {
 		case KUBE_VOL_HOSTPATH:
 			strvb_push_take(&vols, xasprintf("%s:%s%s", v->source, m->mount_path, ro));
@@ -67,7 +81,8 @@ static int mounts_fill(const kube_pod_spec *ps, const kube_container *c, const c
 							xasprintf("%s%s", m->mount_path,
 								  m->read_only ? ":ro" : ""));
 			} else {
-				strvb_push(&vols, m->mount_path);
+				/* the pod's volume (play_vols.h), shared by its containers */
+				strvb_push_take(&vols, xasprintf("%s:%s%s", vn, m->mount_path, ro));
 			}
 			break;
 		case KUBE_VOL_PVC:
@@ -78,12 +93,10 @@ static int mounts_fill(const kube_pod_spec *ps, const kube_container *c, const c
 		case KUBE_VOL_CONFIGMAP:
 		case KUBE_VOL_SECRET:
 		default:
-			berr_set(
-			    e, EOPNOTSUPP,
-			    "%s.volumeMounts[%zu]: volume \"%s\": %s volumes are not supported "
-			    "by berth kube play yet",
-			    what, i, m->name, v->kind == KUBE_VOL_SECRET ? "secret" : "configMap");
-			goto fail;
+			strvb_push_take(&vols, m->sub_path
+						   ? sub_path_bind(g, vn, m)
+						   : xasprintf("%s:%s:ro", vn, m->mount_path));
+			break;
 		}
 	}
 	h->volumes = strvb_take(&vols);
@@ -148,7 +161,7 @@ static void resources_fill(const kube_container *c, eng_run_opts *o, kube_opts_h
 		label_num(&h->labels, "io.berth.kube.memory-request", r->mem_request);
 }
 
-int kube_opts_fill(const kube_file *f, const kube_pod_spec *ps, const kube_container *c,
+int kube_opts_fill(eng *g, const kube_file *f, const kube_pod_spec *ps, const kube_container *c,
 		   const char *pod_name, const char *what, eng_run_opts *out, kube_opts_hold *h,
 		   berr *e)
 {
@@ -174,7 +187,8 @@ int kube_opts_fill(const kube_file *f, const kube_pod_spec *ps, const kube_conta
 	out->workdir = c->working_dir;
 	out->tty = c->tty;
 	out->interactive = c->stdin_open;
-	if (mounts_fill(ps, c, what, h, e) < 0 || security_fill(c, what, out, h, e) < 0)
+	if (mounts_fill(g, ps, c, pod_name, what, h, e) < 0 ||
+	    security_fill(c, what, out, h, e) < 0)
 		goto fail;
 	out->volumes = h->volumes;
 	out->tmpfs = h->tmpfs;

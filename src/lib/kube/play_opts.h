@@ -8,9 +8,10 @@
  * -> --read-only, allowPrivilegeEscalation: false -> no-new-privileges),
  * restartPolicy, the probes, and the volume mounts berth maps without
  * writing files: hostPath (-v path:dst[:ro]), emptyDir (Memory: --tmpfs,
- * else an anonymous volume), persistentVolumeClaim (the named volume
- * claimName). configMap and secret volumes and subPath are refused here
- * (EOPNOTSUPP naming the mount): they need files the caller writes.
+ * else the pod's named volume "<pod>_<volume>", play_vols.h),
+ * persistentVolumeClaim (the named volume claimName), configMap and secret
+ * (the pod's volume the caller filled, read-only; subPath of these only, a
+ * bind of that file: needs g, NULL refuses it).
  *
  * The image, name, pod, labels, network and hooks are the caller's. */
 #pragma once
@@ -27,10 +28,10 @@ typedef struct kube_opts_hold {
 	eng_probe probes[3];
 } kube_opts_hold;
 
-/* Fill out (zeroed first) for container c of a pod named pod_name whose
- * spec is ps, in file f; what names the container in messages
+/* Fill out (zeroed first) (g: the store, for subPath; may be NULL) for container c of a pod named
+ * pod_name whose spec is ps, in file f; what names the container in messages
  * ("spec.containers[0]"). On error nothing is held. */
-int kube_opts_fill(const kube_file *f, const kube_pod_spec *ps, const kube_container *c,
+int kube_opts_fill(eng *g, const kube_file *f, const kube_pod_spec *ps, const kube_container *c,
 		   const char *pod_name, const char *what, eng_run_opts *out, kube_opts_hold *h,
 		   berr *e);
 void kube_opts_free(kube_opts_hold *h);

@@ -1,0 +1,321 @@
+/* berth generate kube (generate.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "engine/container.h"
+#include "engine/pod.h"
+#include "kube/generate.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+
+typedef struct outbuf {
+	char *p;
+	size_t n, cap;
+} outbuf;
+
+static int out_write(void *data, unsigned char *buf, size_t size)
+{
+	outbuf *o = data;
+	if (o->n + size + 1 > o->cap) {
+		o->cap = (o->n + size + 1) * 2;
+		o->p = xrealloc(o->p, o->cap);
+	}
+	memcpy(o->p + o->n, buf, size);
+	o->n += size;
+	o->p[o->n] = 0;
+	return 1;
+}
+
+typedef struct em {
+	yaml_emitter_t y;
+	int failed;
+} em;
+
+static void ev(em *m, yaml_event_t *e, int ok)
+{
+	if (!ok || m->failed) {
+		if (ok)
+			yaml_event_delete(e);
+		m->failed = 1;
+		return;
+	}
+	if (!yaml_emitter_emit(&m->y, e))
+		m->failed = 1;
+}
+
+static void str(em *m, const char *s)
+{
+	yaml_event_t e;
+	ev(m, &e,
+	   yaml_scalar_event_initialize(&e, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 0, 1,
+					YAML_DOUBLE_QUOTED_SCALAR_STYLE));
+}
+
+static void key(em *m, const char *s)
+{
+	yaml_event_t e;
+	ev(m, &e,
+	   yaml_scalar_event_initialize(&e, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 0,
+					YAML_PLAIN_SCALAR_STYLE));
+}
+
+static void num(em *m, long v)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "%ld", v);
+	key(m, b);
+}
+
+static void map_start(em *m)
+{
+	yaml_event_t e;
+	ev(m, &e, yaml_mapping_start_event_initialize(&e, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
+}
+
+static void map_end(em *m)
+{
+	yaml_event_t e;
+	ev(m, &e, yaml_mapping_end_event_initialize(&e));
+}
+
+static void seq_start(em *m)
+{
+	yaml_event_t e;
+	ev(m, &e,
+	   yaml_sequence_start_event_initialize(&e, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE));
+}
+
+static void seq_end(em *m)
+{
+	yaml_event_t e;
+	ev(m, &e, yaml_sequence_end_event_initialize(&e));
+}
+
+static json_object *jp(json_object *o, const char *a, const char *b)
+{
+	json_object *x = NULL, *y = NULL;
+	if (!json_object_object_get_ex(o, a, &x))
+		return NULL;
+	if (!b)
+		return x;
+	return json_object_object_get_ex(x, b, &y) ? y : NULL;
+}
+
+static size_t arr_len(json_object *a)
+{
+	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+/* ports: HostConfig.PortBindings {"80/tcp": [{"HostPort": "8080"}]} */
+static void emit_ports(em *m, json_object *doc)
+{
+	json_object *pb = doc ? jp(doc, "HostConfig", "PortBindings") : NULL;
+	if (!pb || !json_object_is_type(pb, json_type_object) || !json_object_object_length(pb))
+		return;
+	key(m, "ports");
+	seq_start(m);
+	json_object_object_foreach(pb, k, v)
+	{
+		long cport = strtol(k, NULL, 10);
+		const char *slash = strchr(k, '/');
+		json_object *b0 = arr_len(v) ? json_object_array_get_idx(v, 0) : NULL;
+		json_object *hp = b0 ? jp(b0, "HostPort", NULL) : NULL;
+		long hport = hp ? strtol(json_object_get_string(hp), NULL, 10) : 0;
+		if (cport <= 0 || cport > 65535)
+			continue;
+		map_start(m);
+		key(m, "containerPort");
+		num(m, cport);
+		if (hport > 0 && hport <= 65535) {
+			key(m, "hostPort");
+			num(m, hport);
+		}
+		key(m, "protocol");
+		str(m, slash && !strcmp(slash, "/udp") ? "UDP" : "TCP");
+		map_end(m);
+	}
+	seq_end(m);
+}
+
+/* ports_doc: the record whose PortBindings are the container's (a pod's
+ * infra's for its first container: the pod's network is the infra's). */
+static void emit_container(em *m, json_object *doc, json_object *ports_doc, const char *name)
+{
+	json_object *cf = jp(doc, "Config", NULL);
+	map_start(m);
+	key(m, "name");
+	str(m, name);
+	key(m, "image");
+	json_object *img = jp(cf, "Image", NULL);
+	str(m, img ? json_object_get_string(img) : "");
+	json_object *ep = jp(cf, "Entrypoint", NULL), *cmd = jp(cf, "Cmd", NULL);
+	if (arr_len(ep) + arr_len(cmd)) {
+		key(m, "command");
+		seq_start(m);
+		for (size_t i = 0; i < arr_len(ep); i++)
+			str(m, json_object_get_string(json_object_array_get_idx(ep, i)));
+		for (size_t i = 0; i < arr_len(cmd); i++)
+			str(m, json_object_get_string(json_object_array_get_idx(cmd, i)));
+		seq_end(m);
+	}
+	json_object *env = jp(cf, "Env", NULL);
+	if (arr_len(env)) {
+		key(m, "env");
+		seq_start(m);
+		for (size_t i = 0; i < arr_len(env); i++) {
+			const char *kv = json_object_get_string(json_object_array_get_idx(env, i));
+			const char *eq = kv ? strchr(kv, '=') : NULL;
+			/* HOSTNAME: the engine's own, the pod's name again */
+			if (!eq || eq == kv || !strncmp(kv, "HOSTNAME=", 9))
+				continue;
+			_cleanup_free_ char *k = xstrndup(kv, (size_t)(eq - kv));
+			map_start(m);
+			key(m, "name");
+			str(m, k);
+			key(m, "value");
+			str(m, eq + 1);
+			map_end(m);
+		}
+		seq_end(m);
+	}
+	json_object *wd = jp(cf, "WorkingDir", NULL);
+	if (wd && json_object_get_string(wd)[0]) {
+		key(m, "workingDir");
+		str(m, json_object_get_string(wd));
+	}
+	emit_ports(m, ports_doc);
+	map_end(m);
+}
+
+static void emit_labels(em *m, json_object *labels)
+{
+	if (!labels || !json_object_is_type(labels, json_type_object))
+		return;
+	size_t n = 0;
+	json_object_object_foreach(labels, k0, v0)
+	{
+		(void)v0;
+		n += strncmp(k0, "io.berth.", 9) != 0;
+	}
+	if (!n)
+		return;
+	key(m, "labels");
+	map_start(m);
+	json_object_object_foreach(labels, k, v)
+	{
+		if (strncmp(k, "io.berth.", 9)) {
+			key(m, k);
+			str(m, json_object_get_string(v));
+		}
+	}
+	map_end(m);
+}
+
+/* The pod's name, labels and members (infra left out), or one container. */
+static int emit_pod(eng *g, em *m, const char *name, json_object *labels, char **ids,
+		    const char *infra, berr *e)
+{
+	yaml_event_t ev0;
+	ev(m, &ev0, yaml_stream_start_event_initialize(&ev0, YAML_UTF8_ENCODING));
+	ev(m, &ev0, yaml_document_start_event_initialize(&ev0, NULL, NULL, NULL, 1));
+	map_start(m);
+	key(m, "apiVersion");
+	str(m, "v1");
+	key(m, "kind");
+	str(m, "Pod");
+	key(m, "metadata");
+	map_start(m);
+	key(m, "name");
+	str(m, name);
+	emit_labels(m, labels);
+	map_end(m);
+	key(m, "spec");
+	map_start(m);
+	key(m, "containers");
+	seq_start(m);
+	size_t nl = strlen(name), n = 0;
+	berr ig;
+	json_object *infra_doc = infra && infra[0] ? eng_load(g, infra, &ig) : NULL;
+	int rc = 0;
+	for (size_t i = 0; ids && ids[i] && !rc; i++) {
+		if (infra && !strcmp(ids[i], infra))
+			continue;
+		json_object *doc = eng_load(g, ids[i], e);
+		if (!doc) {
+			rc = -1;
+			break;
+		}
+		char cn[128];
+		eng_doc_name(doc, ids[i], cn);
+		const char *shortn = infra && !strncmp(cn, name, nl) && cn[nl] == '-' && cn[nl + 1]
+					 ? cn + nl + 1
+					 : cn;
+		emit_container(m, doc, infra_doc ? (n ? NULL : infra_doc) : doc, shortn);
+		json_object_put(doc);
+		n++;
+	}
+	json_object_put(infra_doc);
+	if (rc)
+		return -1;
+	if (!n)
+		return berr_set(e, EINVAL, "pod \"%s\" has no container but its infra", name);
+	seq_end(m);
+	map_end(m);
+	map_end(m);
+	ev(m, &ev0, yaml_document_end_event_initialize(&ev0, 1));
+	ev(m, &ev0, yaml_stream_end_event_initialize(&ev0));
+	return m->failed
+		   ? berr_set(e, EIO, "YAML emitter: %s", m->y.problem ? m->y.problem : "failed")
+		   : 0;
+}
+
+char *kube_generate(eng *g, const char *ref, berr *e)
+{
+	char id[65];
+	berr ig;
+	outbuf out = {0};
+	em m = {0};
+	if (!yaml_emitter_initialize(&m.y)) {
+		berr_set(e, ENOMEM, "YAML emitter");
+		return NULL;
+	}
+	yaml_emitter_set_output(&m.y, out_write, &out);
+	yaml_emitter_set_unicode(&m.y, 1);
+	yaml_emitter_set_width(&m.y, -1); /* no folded lines */
+	int rc;
+	if (eng_pod_lookup(g, ref, id, &ig) == 0) {
+		json_object *rec = eng_pod_load(g, id, e);
+		if (!rec) {
+			yaml_emitter_delete(&m.y);
+			return NULL;
+		}
+		_cleanup_strv_ char **ms = eng_pod_members(g, id);
+		json_object *nm = jp(rec, "Name", NULL), *inf = jp(rec, "InfraContainerID", NULL);
+		_cleanup_free_ char *name = xstrdup(nm ? json_object_get_string(nm) : id);
+		rc = emit_pod(g, &m, name, jp(rec, "Labels", NULL), ms,
+			      inf ? json_object_get_string(inf) : "", e);
+		json_object_put(rec);
+	} else if (eng_lookup(g, ref, id, &ig) == 0) {
+		json_object *doc = eng_load(g, id, e);
+		if (!doc) {
+			yaml_emitter_delete(&m.y);
+			return NULL;
+		}
+		char cn[128];
+		eng_doc_name(doc, id, cn);
+		json_object_put(doc);
+		char *ids[] = {id, NULL};
+		rc = emit_pod(g, &m, cn, NULL, ids, NULL, e);
+	} else {
+		rc = berr_set(e, ENOENT, "no such pod or container: %s", ref);
+	}
+	yaml_emitter_delete(&m.y);
+	if (rc < 0) {
+		free(out.p);
+		return NULL;
+	}
+	return out.p ? out.p : xstrdup("");
+}
