@@ -18,10 +18,10 @@ int cmd_logout(cli *c, int argc, char **argv);
 int cmd_system(cli *c, int argc, char **argv);
 int cmd_commit(cli *c, int argc, char **argv); /* cmd_commit.c */
 int cmd_export(cli *c, int argc, char **argv);
-int cmd_kube(cli *c, int argc, char **argv);	/* cmd_kube.c */
+int cmd_kube(cli *c, int argc, char **argv);	 /* cmd_kube.c */
 int cmd_generate(cli *c, int argc, char **argv); /* cmd_generate.c: generate kube */
-int cmd_build(cli *c, int argc, char **argv);	/* cmd_build.c */
-int cmd_builder(cli *c, int argc, char **argv); /* cmd_builder.c: builder prune */
+int cmd_build(cli *c, int argc, char **argv);	 /* cmd_build.c */
+int cmd_builder(cli *c, int argc, char **argv);	 /* cmd_builder.c: builder prune */
 
 /* --max-layer-size SIZE (pull, load, import): parse into *max; 0 or a
  * cli_failf exit code. */
