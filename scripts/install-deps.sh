@@ -31,12 +31,13 @@ demo=(busybox-static python3)
 # and bench/build.sh; python3-docker (docker-py) and docker-compose: clients of
 # berth's Docker API, tests/integration/test_api_*.py; python3-grpcio,
 # python3-protobuf and python3-grpc-tools: the CRI client of
-# tests/integration/test_cri.py and bench/cri.sh, tests/cri/api.proto compiled at test time)
+# tests/integration/test_cri.py and bench/cri.sh, tests/cri/api.proto compiled at test time;
+# python3-yaml: reading what berth generate kube writes, test_kube_service.py)
 tests=(python3 python3-pytest busybox-static procps iproute2 uidmap fuse-overlayfs tmux crun runc podman skopeo
 	umoci docker-registry containernetworking-plugins containerd docker.io debootstrap
 	qemu-system-x86 hyperfine clang-format clang libclang-rt-14-dev man-db groff-base zsh fish
 	nftables aardvark-dns netavark catatonit iperf3 slirp4netns passt curl bpftrace buildah python3-docker
-	docker-compose python3-grpcio python3-protobuf python3-grpc-tools)
+	docker-compose python3-grpcio python3-protobuf python3-grpc-tools python3-yaml)
 
 want=("${build[@]}")
 case "${1:-}" in

@@ -416,3 +416,45 @@ def test_kube_service_port_in_use_refused(tmp_path):
             assert f"{port}" not in nft_table()
         finally:
             s.close()
+
+
+def test_generate_kube_limits_security_volumes_restart(tmp_path):
+    """generate kube writes what kube play maps back: limits, a numeric user,
+    a read-only root, capabilities, privileged, binds (hostPath), named
+    volumes (persistentVolumeClaim) and the restart policy; played back, the
+    container has them again."""
+    import yaml
+    with engine_store("k2-gen2-") as b:
+        hp = tmp_path / "hp"
+        hp.mkdir()
+        (hp / "f").write_text("from-host\n")
+        b("run", "-d", "--network", "none", "--name", "k2-lim", "--memory", "64m",
+          "--cpus", "0.5", "--user", "1000:1000", "--read-only", "--cap-add", "NET_ADMIN",
+          "--cap-drop", "CHOWN", "--restart", "on-failure", "-v", f"{hp}:/data:ro",
+          "-v", "k2vol:/vol", BUSYBOX, "sleep", "300")
+        gen = b("generate", "kube", "k2-lim").stdout
+        doc = yaml.safe_load(gen)
+        spec = doc["spec"]
+        c = spec["containers"][0]
+        assert c["resources"] == {"limits": {"memory": "67108864", "cpu": "500m"}}, gen
+        assert c["securityContext"] == {
+            "runAsUser": 1000, "runAsGroup": 1000, "readOnlyRootFilesystem": True,
+            "capabilities": {"add": ["NET_ADMIN"], "drop": ["CHOWN"]}}, gen
+        assert spec["restartPolicy"] == "OnFailure"
+        vols = {v["name"]: v for v in spec["volumes"]}
+        mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+        assert mounts["/data"]["readOnly"] is True
+        assert vols[mounts["/data"]["name"]]["hostPath"] == {"path": str(hp)}
+        assert vols[mounts["/vol"]["name"]]["persistentVolumeClaim"] == {"claimName": "k2vol"}
+        b("rm", "-f", "k2-lim")
+        g = tmp_path / "gen.yaml"
+        g.write_text(gen)
+        b("kube", "play", g)
+        hc = b.inspect("k2-lim-k2-lim")["HostConfig"]
+        assert hc["Memory"] == 67108864 and hc["NanoCpus"] == 500000000
+        assert hc["ReadonlyRootfs"] is True and hc["RestartPolicy"]["Name"] == "on-failure"
+        assert b("exec", "k2-lim-k2-lim", "cat", "/data/f").stdout == "from-host\n"
+        assert b("exec", "k2-lim-k2-lim", "id", "-u").stdout.strip() == "1000"
+        b("kube", "down", g)
+        b("volume", "rm", "k2vol")
+        assert remove_networks(b) == []

@@ -32,6 +32,9 @@ static int out_write(void *data, unsigned char *buf, size_t size)
 typedef struct em {
 	yaml_emitter_t y;
 	int failed;
+	eng *g;
+	/* the pod's volumes, as the containers' mounts name them: "NAME\tKIND\tSOURCE" */
+	strv_builder vols;
 } em;
 
 static void ev(em *m, yaml_event_t *e, int ok)
@@ -67,6 +70,11 @@ static void num(em *m, long v)
 	char b[32];
 	snprintf(b, sizeof(b), "%ld", v);
 	key(m, b);
+}
+
+static void flag_true(em *m)
+{
+	key(m, "true"); /* plain: a YAML boolean */
 }
 
 static void map_start(em *m)
@@ -140,6 +148,178 @@ static void emit_ports(em *m, json_object *doc)
 	seq_end(m);
 }
 
+/* resources.limits: HostConfig.Memory (bytes), NanoCpus (as millicores) */
+static void emit_resources(em *m, json_object *doc)
+{
+	json_object *mem = jp(doc, "HostConfig", "Memory"),
+		    *cpu = jp(doc, "HostConfig", "NanoCpus");
+	int64_t mb = mem ? json_object_get_int64(mem) : 0,
+		nc = cpu ? json_object_get_int64(cpu) : 0;
+	if (mb <= 0 && nc <= 0)
+		return;
+	key(m, "resources");
+	map_start(m);
+	key(m, "limits");
+	map_start(m);
+	char v[32];
+	if (mb > 0) {
+		snprintf(v, sizeof(v), "%lld", (long long)mb);
+		key(m, "memory");
+		str(m, v);
+	}
+	if (nc > 0) {
+		snprintf(v, sizeof(v), "%lldm", (long long)((nc + 999999) / 1000000));
+		key(m, "cpu");
+		str(m, v);
+	}
+	map_end(m);
+	map_end(m);
+}
+
+static bool numeric(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return n > 0 && n < 11;
+}
+
+static void emit_caps(em *m, const char *k, json_object *list)
+{
+	if (!arr_len(list))
+		return;
+	key(m, k);
+	seq_start(m);
+	for (size_t i = 0; i < arr_len(list); i++)
+		str(m, json_object_get_string(json_object_array_get_idx(list, i)));
+	seq_end(m);
+}
+
+/* securityContext: a numeric User (uid[:gid]), privileged, a read-only
+ * root, capabilities added and dropped (what kube play maps back) */
+static void emit_security(em *m, json_object *doc)
+{
+	json_object *u = jp(doc, "Config", "User"), *pr = jp(doc, "HostConfig", "Privileged"),
+		    *ro = jp(doc, "HostConfig", "ReadonlyRootfs"),
+		    *add = jp(doc, "HostConfig", "CapAdd"),
+		    *drop = jp(doc, "HostConfig", "CapDrop");
+	const char *us = u ? json_object_get_string(u) : "";
+	const char *colon = strchr(us, ':');
+	size_t ul = colon ? (size_t)(colon - us) : strlen(us);
+	bool user = numeric(us, ul) && (!colon || numeric(colon + 1, strlen(colon + 1)));
+	bool priv = pr && json_object_get_boolean(pr), rof = ro && json_object_get_boolean(ro);
+	if (!user && !priv && !rof && !arr_len(add) && !arr_len(drop))
+		return;
+	key(m, "securityContext");
+	map_start(m);
+	if (user) {
+		key(m, "runAsUser");
+		num(m, strtol(us, NULL, 10));
+		if (colon) {
+			key(m, "runAsGroup");
+			num(m, strtol(colon + 1, NULL, 10));
+		}
+	}
+	if (priv) {
+		key(m, "privileged");
+		flag_true(m);
+	}
+	if (rof) {
+		key(m, "readOnlyRootFilesystem");
+		flag_true(m);
+	}
+	if (arr_len(add) || arr_len(drop)) {
+		key(m, "capabilities");
+		map_start(m);
+		emit_caps(m, "add", add);
+		emit_caps(m, "drop", drop);
+		map_end(m);
+	}
+	map_end(m);
+}
+
+/* volumeMounts from the record's Mounts; each source once in m->vols: a
+ * bind is a hostPath, a named volume a persistentVolumeClaim, an anonymous
+ * one an emptyDir */
+static void emit_mounts(em *m, json_object *doc)
+{
+	json_object *ms = jp(doc, "Mounts", NULL);
+	if (!arr_len(ms))
+		return;
+	key(m, "volumeMounts");
+	seq_start(m);
+	for (size_t i = 0; i < arr_len(ms); i++) {
+		json_object *mt = json_object_array_get_idx(ms, i);
+		json_object *ty = jp(mt, "Type", NULL), *dst = jp(mt, "Destination", NULL),
+			    *rw = jp(mt, "RW", NULL), *nm = jp(mt, "Name", NULL),
+			    *src = jp(mt, "Source", NULL);
+		const char *t = ty ? json_object_get_string(ty) : "";
+		bool bind = !strcmp(t, "bind");
+		if (!dst || (!bind && strcmp(t, "volume")))
+			continue; /* tmpfs and the like: not a volume */
+		const char *source = bind ? (src ? json_object_get_string(src) : "")
+					  : (nm ? json_object_get_string(nm) : "");
+		const char *kind = bind					? "hostPath"
+				   : eng_volume_anonymous(m->g, source) ? "emptyDir"
+									: "persistentVolumeClaim";
+		/* the pod's volume of this source, or a new one (a pod has few) */
+		char vname[32] = "";
+		for (size_t k = 0; k < m->vols.n && !vname[0]; k++) {
+			const char *tab = strchr(m->vols.v[k], '\t');
+			const char *tab2 = tab ? strchr(tab + 1, '\t') : NULL;
+			if (tab2 && !strcmp(tab2 + 1, source) &&
+			    !strncmp(tab + 1, kind, (size_t)(tab2 - tab - 1)))
+				snprintf(vname, sizeof(vname), "%.*s", (int)(tab - m->vols.v[k]),
+					 m->vols.v[k]);
+		}
+		if (!vname[0]) {
+			snprintf(vname, sizeof(vname), "vol%zu", m->vols.n);
+			strvb_push_take(&m->vols, xasprintf("%s\t%s\t%s", vname, kind, source));
+		}
+		map_start(m);
+		key(m, "name");
+		str(m, vname);
+		key(m, "mountPath");
+		str(m, json_object_get_string(dst));
+		if (rw && !json_object_get_boolean(rw)) {
+			key(m, "readOnly");
+			flag_true(m);
+		}
+		map_end(m);
+	}
+	seq_end(m);
+}
+
+static void emit_volumes(em *m)
+{
+	if (!m->vols.n)
+		return;
+	key(m, "volumes");
+	seq_start(m);
+	for (size_t k = 0; k < m->vols.n; k++) {
+		_cleanup_free_ char *v = xstrdup(m->vols.v[k]);
+		char *kind = strchr(v, '\t');
+		*kind++ = 0;
+		char *src = strchr(kind, '\t');
+		*src++ = 0;
+		map_start(m);
+		key(m, "name");
+		str(m, v);
+		key(m, kind);
+		map_start(m);
+		if (!strcmp(kind, "hostPath")) {
+			key(m, "path");
+			str(m, src);
+		} else if (!strcmp(kind, "persistentVolumeClaim")) {
+			key(m, "claimName");
+			str(m, src);
+		}
+		map_end(m);
+		map_end(m);
+	}
+	seq_end(m);
+}
+
 /* ports_doc: the record whose PortBindings are the container's (a pod's
  * infra's for its first container: the pod's network is the infra's). */
 static void emit_container(em *m, json_object *doc, json_object *ports_doc, const char *name)
@@ -187,6 +367,9 @@ static void emit_container(em *m, json_object *doc, json_object *ports_doc, cons
 		str(m, json_object_get_string(wd));
 	}
 	emit_ports(m, ports_doc);
+	emit_resources(m, doc);
+	emit_security(m, doc);
+	emit_mounts(m, doc);
 	map_end(m);
 }
 
@@ -237,6 +420,7 @@ static int emit_pod(eng *g, em *m, const char *name, json_object *labels, char *
 	key(m, "containers");
 	seq_start(m);
 	size_t nl = strlen(name), n = 0;
+	char restart[16] = "";
 	berr ig;
 	json_object *infra_doc = infra && infra[0] ? eng_load(g, infra, &ig) : NULL;
 	int rc = 0;
@@ -253,6 +437,16 @@ static int emit_pod(eng *g, em *m, const char *name, json_object *labels, char *
 		const char *shortn = infra && !strncmp(cn, name, nl) && cn[nl] == '-' && cn[nl + 1]
 					 ? cn + nl + 1
 					 : cn;
+		/* the pod's restart policy: its first container's */
+		json_object *rp =
+		    n ? NULL : jp(jp(doc, "HostConfig", NULL), "RestartPolicy", "Name");
+		const char *pol = rp ? json_object_get_string(rp) : "";
+		if (!n)
+			snprintf(restart, sizeof(restart), "%s",
+				 !strcmp(pol, "always") || !strcmp(pol, "unless-stopped") ? "Always"
+				 : !strcmp(pol, "on-failure")  ? "OnFailure"
+				 : !strcmp(pol, "no") || !*pol ? "Never"
+							       : "");
 		emit_container(m, doc, infra_doc ? (n ? NULL : infra_doc) : doc, shortn);
 		json_object_put(doc);
 		n++;
@@ -263,6 +457,11 @@ static int emit_pod(eng *g, em *m, const char *name, json_object *labels, char *
 	if (!n)
 		return berr_set(e, EINVAL, "pod \"%s\" has no container but its infra", name);
 	seq_end(m);
+	emit_volumes(m);
+	if (restart[0]) {
+		key(m, "restartPolicy");
+		str(m, restart);
+	}
 	map_end(m);
 	map_end(m);
 	ev(m, &ev0, yaml_document_end_event_initialize(&ev0, 1));
@@ -277,7 +476,7 @@ char *kube_generate(eng *g, const char *ref, berr *e)
 	char id[65];
 	berr ig;
 	outbuf out = {0};
-	em m = {0};
+	em m = {.g = g};
 	if (!yaml_emitter_initialize(&m.y)) {
 		berr_set(e, ENOMEM, "YAML emitter");
 		return NULL;
@@ -313,6 +512,7 @@ char *kube_generate(eng *g, const char *ref, berr *e)
 		rc = berr_set(e, ENOENT, "no such pod or container: %s", ref);
 	}
 	yaml_emitter_delete(&m.y);
+	strvb_free(&m.vols);
 	if (rc < 0) {
 		free(out.p);
 		return NULL;
