@@ -4,6 +4,7 @@ cgroup, securityContext applied, kube down leaving nothing, --replace, and
 a bad reference or a missing image: one line and nothing made. Services,
 init containers and volumes: test_kube_service.py."""
 import json
+import time
 import textwrap
 
 import pytest
@@ -166,4 +167,45 @@ def test_kube_play_init_container_runs_service_without_pods_warned(tmp_path):
         assert 'warning: Service "kb-svc": selects no pod of the file' in r.stderr
         assert b("kube", "down", f).stdout.split() == ["kb-web-0"]
         assert b.ids() == []
+        assert remove_networks(b) == []
+
+
+LIVENESS_POD = textwrap.dedent(f"""\
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: kb-live
+    spec:
+      restartPolicy: Always
+      containers:
+      - name: app
+        image: {BUSYBOX}
+        command: ["sh", "-c", "touch /tmp/alive; trap 'exit 0' TERM; while :; do sleep 0.2; done"]
+        livenessProbe:
+          exec:
+            command: ["test", "-e", "/tmp/alive"]
+          periodSeconds: 1
+          failureThreshold: 2
+    """)
+
+
+def test_kube_play_liveness_probe_restarts_a_hung_container(tmp_path):
+    """A container that stops answering its livenessProbe (the file it
+    checks removed) is restarted by its pod's restartPolicy, as the kubelet
+    does; the pod stays."""
+    with engine_store("kb-live-") as b:
+        _, f = play(b, tmp_path, LIVENESS_POD)
+        name = "kb-live-app"
+        assert wait_for(lambda: b.inspect(name)["State"]["Status"] == "running")
+        time.sleep(2.5)  # healthy: no restart
+        assert b.inspect(name)["RestartCount"] == 0
+        b("exec", name, "rm", "/tmp/alive")
+        assert wait_for(lambda: b.inspect(name)["RestartCount"] >= 1, timeout=15)
+        assert wait_for(lambda: b.inspect(name)["State"]["Status"] == "running", timeout=8)
+        # started again from its command: the file is back, no more restarts
+        time.sleep(3)
+        assert b.inspect(name)["RestartCount"] == 1
+        assert pod_names(b) == ["kb-live"]
+        b("kube", "down", f)
+        assert b.ids() == [] and pod_names(b) == []
         assert remove_networks(b) == []
