@@ -206,6 +206,13 @@ def test_kube_play_liveness_probe_restarts_a_hung_container(tmp_path):
         time.sleep(3)
         assert b.inspect(name)["RestartCount"] == 1
         assert pod_names(b) == ["kb-live"]
+        # generate kube writes the probe back as it was played
+        import yaml
+        gen = yaml.safe_load(b("generate", "kube", "kb-live").stdout)
+        pr = gen["spec"]["containers"][0]["livenessProbe"]
+        assert pr == {"exec": {"command": ["test", "-e", "/tmp/alive"]}, "periodSeconds": 1,
+                      "timeoutSeconds": 1, "failureThreshold": 2}, pr
+        assert gen["spec"]["restartPolicy"] == "Always"
         b("kube", "down", f)
         assert b.ids() == [] and pod_names(b) == []
         assert remove_networks(b) == []

@@ -290,6 +290,70 @@ static void emit_mounts(em *m, json_object *doc)
 	seq_end(m);
 }
 
+static long secs(json_object *o, const char *k)
+{
+	json_object *v = jp(o, k, NULL);
+	return v ? (long)(json_object_get_int64(v) / 1000000000) : 0;
+}
+
+/* livenessProbe, readinessProbe, startupProbe from the record's Probes (the
+ * health check is Docker's HEALTHCHECK: not a Kubernetes field) */
+static void emit_probes(em *m, json_object *doc)
+{
+	json_object *ps = jp(doc, "Probes", NULL);
+	for (size_t i = 0; i < arr_len(ps); i++) {
+		json_object *p = json_object_array_get_idx(ps, i);
+		json_object *role = jp(p, "Role", NULL), *kind = jp(p, "Kind", NULL);
+		const char *r = role ? json_object_get_string(role) : "";
+		const char *k = kind ? json_object_get_string(kind) : "";
+		if (strcmp(r, "liveness") && strcmp(r, "readiness") && strcmp(r, "startup"))
+			continue;
+		_cleanup_free_ char *name = xasprintf("%sProbe", r);
+		key(m, name);
+		map_start(m);
+		json_object *port = jp(p, "Port", NULL), *path = jp(p, "Path", NULL);
+		if (!strcmp(k, "exec")) {
+			key(m, "exec");
+			map_start(m);
+			emit_caps(m, "command", jp(p, "Cmd", NULL));
+			map_end(m);
+		} else {
+			key(m, !strcmp(k, "http") ? "httpGet" : "tcpSocket");
+			map_start(m);
+			if (!strcmp(k, "http")) {
+				key(m, "path");
+				str(m, path ? json_object_get_string(path) : "/");
+			}
+			key(m, "port");
+			num(m, port ? json_object_get_int(port) : 0);
+			map_end(m);
+		}
+		static const struct {
+			const char *rec, *yaml;
+		} times[] = {{"Interval", "periodSeconds"},
+			     {"Timeout", "timeoutSeconds"},
+			     {"InitialDelay", "initialDelaySeconds"}};
+		for (size_t t = 0; t < sizeof(times) / sizeof(*times); t++) {
+			long v = secs(p, times[t].rec);
+			if (v > 0) {
+				key(m, times[t].yaml);
+				num(m, v);
+			}
+		}
+		json_object *ft = jp(p, "FailureThreshold", NULL),
+			    *st = jp(p, "SuccessThreshold", NULL);
+		if (ft) {
+			key(m, "failureThreshold");
+			num(m, json_object_get_int(ft));
+		}
+		if (st && !strcmp(r, "readiness")) { /* must be 1 for the others */
+			key(m, "successThreshold");
+			num(m, json_object_get_int(st));
+		}
+		map_end(m);
+	}
+}
+
 static void emit_volumes(em *m)
 {
 	if (!m->vols.n)
@@ -370,6 +434,7 @@ static void emit_container(em *m, json_object *doc, json_object *ports_doc, cons
 	emit_resources(m, doc);
 	emit_security(m, doc);
 	emit_mounts(m, doc);
+	emit_probes(m, doc);
 	map_end(m);
 }
 
