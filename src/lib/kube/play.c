@@ -37,7 +37,7 @@ static int pod_destroy(eng *g, const char *id, berr *e)
 		eng_container_rm(g, ms[i], &ro, &ig);
 	}
 	_cleanup_free_ char *name = NULL;
-	_cleanup_free_ char *ow = pod_owner(g, id, &name);
+	free(pod_owner(g, id, &name)); /* the pod's name, for its volumes */
 	if (eng_pod_remove(g, id, e) < 0)
 		return -1;
 	if (name)
