@@ -430,19 +430,30 @@ static int cmd_monitor_child(cli *c, int argc, char **argv)
 
 static int cmd_exec_child(cli *c, int argc, char **argv)
 {
-	/* no flags of ours: the arguments are the engine's (engine/exec.c) */
-	(void)c;
-	if (argc < 2)
+	static const cli_doc doc = {
+	    "container exec-child",
+	    "-- SOCKET FLAGS USER CWD N_ENV ENV... CONTAINER ARGS...",
+	    "Run an exec for a threaded berth (started by the API service)",
+	    "The arguments are the engine's (engine/exec.c): the process runs with this "
+	    "command's stdio, its pid and terminal go back on SOCKET, and this command ends "
+	    "as the process did.",
+	    NULL,
+	    CLI_ARGS_NONE};
+	const flag_def defs[] = {{0}};
+	int st, i = cli_flags(c, &doc, defs, argc, argv, &st);
+	if (i < 0)
+		return st;
+	if (argc - i < 1)
 		return 125;
 	char *end;
-	long fd = strtol(argv[1], &end, 10);
+	long fd = strtol(argv[i], &end, 10);
 	if (*end || fd < 3 || fd > 65535)
 		return 125;
 	berr e;
 	eng *g = ctr_open(c, &e);
 	if (!g)
 		return cli_fail(125, &e);
-	int r = eng_exec_child(g, (int)fd, argc - 2, argv + 2);
+	int r = eng_exec_child(g, (int)fd, argc - i - 1, argv + i + 1);
 	eng_close(g);
 	return r;
 }

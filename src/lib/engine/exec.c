@@ -131,6 +131,7 @@ static int exec_fresh(eng *g, const char *id, const eng_exec_opts *o, int *statu
 	strvb_push(&v, g->root);
 	strvb_push(&v, "container");
 	strvb_push(&v, "exec-child");
+	strvb_push(&v, "--"); /* what follows is positional, whatever it looks like */
 	strvb_push_take(&v, xasprintf("%d", sk[1]));
 	strvb_push_take(&v, xasprintf("-%s%s", o->tty ? "t" : "", o->detach ? "d" : ""));
 	strvb_push(&v, o->user ? o->user : "");
