@@ -389,6 +389,15 @@ static int cmd_cleanup(cli *c, int argc, char **argv)
 	return r < 0 ? 125 : 0;
 }
 
+/* The fd a threaded berth passes to its helpers (monitor-child,
+ * exec-child), or -1. */
+static int helper_fd(const char *s)
+{
+	char *end;
+	long fd = strtol(s, &end, 10);
+	return *s && !*end && fd >= 3 && fd <= 65535 ? (int)fd : -1;
+}
+
 static int cmd_monitor_child(cli *c, int argc, char **argv)
 {
 	static const cli_doc doc = {
@@ -407,22 +416,21 @@ static int cmd_monitor_child(cli *c, int argc, char **argv)
 		return st;
 	if (i + 2 != argc)
 		return 125;
-	char *end;
-	long fd = strtol(argv[i + 1], &end, 10);
-	if (*end || fd < 3 || fd > 65535)
+	int fd = helper_fd(argv[i + 1]);
+	if (fd < 0)
 		return 125;
 	berr e;
 	eng *g = ctr_open(c, &e);
 	int r = -1;
 	if (g) {
 		_cleanup_free_ char *sd = cli_self_dir();
-		r = eng_monitor_launch(g, argv[i], interactive, (int)fd, sd, &e);
+		r = eng_monitor_launch(g, argv[i], interactive, fd, sd, &e);
 		eng_close(g);
 	}
 	if (r < 0) {
 		char line[1300];
 		snprintf(line, sizeof(line), "E %d %s\n", e.errnum, e.msg);
-		fs_write_all((int)fd, line, strlen(line));
+		fs_write_all(fd, line, strlen(line));
 		return 125;
 	}
 	return 0;
@@ -445,15 +453,14 @@ static int cmd_exec_child(cli *c, int argc, char **argv)
 		return st;
 	if (argc - i < 1)
 		return 125;
-	char *end;
-	long fd = strtol(argv[i], &end, 10);
-	if (*end || fd < 3 || fd > 65535)
+	int fd = helper_fd(argv[i]);
+	if (fd < 0)
 		return 125;
 	berr e;
 	eng *g = ctr_open(c, &e);
 	if (!g)
 		return cli_fail(125, &e);
-	int r = eng_exec_child(g, (int)fd, argc - i - 1, argv + i + 1);
+	int r = eng_exec_child(g, fd, argc - i - 1, argv + i + 1);
 	eng_close(g);
 	return r;
 }

@@ -112,11 +112,8 @@ typedef struct exec_report {
 static int exec_fresh(eng *g, const char *id, const eng_exec_opts *o, int *status, berr *e)
 {
 	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
-	if (n <= 0 || !memchr(self, '/', (size_t)n))
+	if (!proc_sibling("berth", self, sizeof(self)))
 		return berr_sys(e, "exec: readlink /proc/self/exe");
-	self[n] = 0;
-	strcpy(strrchr(self, '/'), "/berth");
 	int sk[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sk) < 0)
 		return berr_sys(e, "exec: socketpair");

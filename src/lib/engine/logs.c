@@ -337,17 +337,18 @@ static int follow(eng *g, const char *id, const eng_logs_opts *o, int max_file, 
 	return r;
 }
 
-static int logs(eng *g, const char *id, const eng_logs_opts *o, berr *e);
+static int logs(eng *g, const char *id, const eng_logs_opts *o, bool *told, berr *e);
 
 int eng_container_logs(eng *g, const char *id, const eng_logs_opts *o, berr *e)
 {
-	int r = logs(g, id, o, e);
-	if (o->opened) /* if not yet */
+	bool told = false;
+	int r = logs(g, id, o, &told, e);
+	if (o->opened && !told) /* it failed before the log was open */
 		o->opened(o->arg);
 	return r;
 }
 
-static int logs(eng *g, const char *id, const eng_logs_opts *o, berr *e)
+static int logs(eng *g, const char *id, const eng_logs_opts *o, bool *told, berr *e)
 {
 	json_object *doc = eng_load(g, id, e);
 	if (!doc)
@@ -362,6 +363,7 @@ static int logs(eng *g, const char *id, const eng_logs_opts *o, berr *e)
 	char *txt = read_all(g, id, log.max_file, &fd, &live_len);
 	if (o->opened)
 		o->opened(o->arg);
+	*told = true;
 	size_t len = strlen(txt);
 	/* a last line without its newline yet is given by follow, once whole */
 	const char *lastnl = strrchr(txt, '\n');

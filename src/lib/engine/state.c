@@ -265,14 +265,10 @@ void eng_trash_sweep(eng *g)
 static void trash_spawn(eng *g)
 {
 	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 16);
-	char *sl = n > 0 ? memchr(exe, '/', (size_t)n) : NULL;
-	if (!sl) {
+	if (!proc_sibling("berth", exe, sizeof(exe))) {
 		trash_sweep(g); /* here, then */
 		return;
 	}
-	exe[n] = 0;
-	strcpy(strrchr(exe, '/'), "/berth");
 	char *argv[] = {exe, "--root", g->root, "container", "sweep", NULL};
 	pid_t pid = fork();
 	if (pid < 0) {
